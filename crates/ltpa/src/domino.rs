@@ -15,7 +15,9 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::encoding;
-use crate::token::{CheckRunner, Identity, Inspection, Invalid, TokenFormat, VerifyOptions, rfc3339};
+use crate::token::{
+    CheckRunner, Identity, Inspection, Invalid, TokenFormat, VerifyOptions, rfc3339,
+};
 use crate::websphere::decode_token_text;
 
 const HEADER: [u8; 4] = [0, 1, 2, 3];
@@ -35,7 +37,9 @@ pub enum DominoSecretError {
     #[error("the Domino secret is not Base64 (copy the LTPA_DominoSecret value exactly)")]
     NotBase64,
     /// Base64 of the wrong number of bytes.
-    #[error("the Domino secret is {0} bytes; a Domino Web SSO secret is 20 bytes (28 Base64 characters)")]
+    #[error(
+        "the Domino secret is {0} bytes; a Domino Web SSO secret is 20 bytes (28 Base64 characters)"
+    )]
     WrongLength(usize),
 }
 
@@ -49,7 +53,9 @@ impl DominoSecret {
 
     /// Reads the Base64 text of `LTPA_DominoSecret` (surrounding space ignored).
     pub fn from_base64(text: &str) -> Result<Self, DominoSecretError> {
-        let bytes = Zeroizing::new(encoding::decode(text.trim()).map_err(|_| DominoSecretError::NotBase64)?);
+        let bytes = Zeroizing::new(
+            encoding::decode(text.trim()).map_err(|_| DominoSecretError::NotBase64)?,
+        );
         let secret: [u8; SECRET_LEN] = bytes
             .as_slice()
             .try_into()
@@ -92,16 +98,25 @@ pub fn create(secret: &DominoSecret, user: &str, created_s: u32, expires_s: u32)
 /// Whether the Base64 text looks like a Domino token (its header), so that
 /// a verifier can route it without trying WebSphere keys first.
 pub fn looks_like_domino(token: &str) -> bool {
-    decode_token_text(token).is_ok_and(|bytes| bytes.len() > FIXED_LEN && bytes.starts_with(&HEADER))
+    decode_token_text(token)
+        .is_ok_and(|bytes| bytes.len() > FIXED_LEN && bytes.starts_with(&HEADER))
 }
 
 /// Verifies a Domino LtpaToken.
-pub fn verify(secret: &DominoSecret, token: &str, options: &VerifyOptions) -> Result<Identity, Invalid> {
+pub fn verify(
+    secret: &DominoSecret,
+    token: &str,
+    options: &VerifyOptions,
+) -> Result<Identity, Invalid> {
     examine(secret, token, options, true)?.into_result()
 }
 
 /// Decodes a Domino LtpaToken and reports every field and check.
-pub fn inspect(secret: &DominoSecret, token: &str, options: &VerifyOptions) -> Result<Inspection, Invalid> {
+pub fn inspect(
+    secret: &DominoSecret,
+    token: &str,
+    options: &VerifyOptions,
+) -> Result<Inspection, Invalid> {
     examine(secret, token, options, false)
 }
 
@@ -151,8 +166,14 @@ pub(crate) fn examine(
         format: TokenFormat::Domino,
         fields: vec![
             ("header".into(), "00 01 02 03".into()),
-            ("created".into(), format!("{created_s} ({})", rfc3339(created_ms))),
-            ("expires".into(), format!("{expires_s} ({})", rfc3339(expires_ms))),
+            (
+                "created".into(),
+                format!("{created_s} ({})", rfc3339(created_ms)),
+            ),
+            (
+                "expires".into(),
+                format!("{expires_s} ({})", rfc3339(expires_ms)),
+            ),
             ("user".into(), user.clone()),
             ("digest".into(), hex(digest)),
         ],
@@ -206,10 +227,19 @@ mod tests {
 
     #[test]
     fn secrets_must_be_twenty_bytes_of_base64() {
-        assert_eq!(DominoSecret::from_base64("AAEC").unwrap_err(), DominoSecretError::WrongLength(3));
-        assert_eq!(DominoSecret::from_base64("***").unwrap_err(), DominoSecretError::NotBase64);
+        assert_eq!(
+            DominoSecret::from_base64("AAEC").unwrap_err(),
+            DominoSecretError::WrongLength(3)
+        );
+        assert_eq!(
+            DominoSecret::from_base64("***").unwrap_err(),
+            DominoSecretError::NotBase64
+        );
         let secret = DominoSecret::generate();
-        assert_eq!(DominoSecret::from_base64(&secret.to_base64()).unwrap().0, secret.0);
+        assert_eq!(
+            DominoSecret::from_base64(&secret.to_base64()).unwrap().0,
+            secret.0
+        );
         assert_eq!(format!("{secret:?}"), "DominoSecret(<redacted>)");
     }
 }

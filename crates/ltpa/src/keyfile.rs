@@ -83,7 +83,9 @@ pub enum KeyFileError {
         error: properties::SyntaxError,
     },
     /// A required property is absent.
-    #[error("{file}: property {property} is missing; export the keys again from the server that made them")]
+    #[error(
+        "{file}: property {property} is missing; export the keys again from the server that made them"
+    )]
     MissingProperty {
         /// The file.
         file: PathBuf,
@@ -91,7 +93,9 @@ pub enum KeyFileError {
         property: &'static str,
     },
     /// A key property is not valid Base64.
-    #[error("{file}: property {property} is not valid Base64; the file was damaged (copy it again in binary mode)")]
+    #[error(
+        "{file}: property {property} is not valid Base64; the file was damaged (copy it again in binary mode)"
+    )]
     CorruptBase64 {
         /// The file.
         file: PathBuf,
@@ -109,7 +113,9 @@ pub enum KeyFileError {
         detail: String,
     },
     /// The password does not decrypt the keys.
-    #[error("{file}: wrong password: the keys do not decrypt with it; use the password given when the keys were exported")]
+    #[error(
+        "{file}: wrong password: the keys do not decrypt with it; use the password given when the keys were exported"
+    )]
     WrongPassword {
         /// The file.
         file: PathBuf,
@@ -175,10 +181,11 @@ impl KeyFile {
         let reader = Reader {
             file: &file,
             entries: &entries,
+            ends_mid_line: !bytes.is_empty() && !bytes.ends_with(b"\n"),
         };
         let shared = reader.encrypted(SHARED_KEY_PROPERTY)?;
         let private = reader.encrypted(PRIVATE_KEY_PROPERTY)?;
-        let public = reader.base64(PUBLIC_KEY_PROPERTY)?;
+        let public = reader.public_key()?;
         let keys = reader.decrypt(password, &shared, &private, &public)?;
         let text = |property| reader.text(property).map(str::to_owned);
         let known = [
@@ -214,10 +221,16 @@ impl KeyFile {
         let private = encoding::encode(&password.encrypt(&self.keys.private_plain()));
         let public = encoding::encode(&self.keys.public_bytes());
         let mut entries = vec![
-            (CREATION_DATE_PROPERTY.to_owned(), self.creation_date.clone()),
+            (
+                CREATION_DATE_PROPERTY.to_owned(),
+                self.creation_date.clone(),
+            ),
             (VERSION_PROPERTY.to_owned(), self.version.clone()),
             (SHARED_KEY_PROPERTY.to_owned(), shared),
-            (CREATION_HOST_PROPERTY.to_owned(), self.creation_host.clone()),
+            (
+                CREATION_HOST_PROPERTY.to_owned(),
+                self.creation_host.clone(),
+            ),
             (PRIVATE_KEY_PROPERTY.to_owned(), private),
             (REALM_PROPERTY.to_owned(), self.realm.clone()),
             (PUBLIC_KEY_PROPERTY.to_owned(), public),
@@ -229,7 +242,12 @@ impl KeyFile {
 
     /// Writes the file protected with `password`: atomically (temporary
     /// file, then rename) and readable by the owner only.
-    pub fn write(&self, path: &Path, password: &Password, overwrite: Overwrite) -> Result<(), KeyFileError> {
+    pub fn write(
+        &self,
+        path: &Path,
+        password: &Password,
+        overwrite: Overwrite,
+    ) -> Result<(), KeyFileError> {
         secret_file::write(path, &self.to_bytes(password), overwrite).map_err(|error| match error {
             secret_file::WriteError::Exists => KeyFileError::Exists {
                 file: path.to_owned(),
@@ -251,36 +269,83 @@ pub fn java_date(at: DateTime<Utc>) -> String {
 struct Reader<'a> {
     file: &'a Path,
     entries: &'a [(String, String)],
+    /// The file does not end with a line break: a missing property is
+    /// then more likely cut off than never written.
+    ends_mid_line: bool,
 }
 
 impl Reader<'_> {
     fn text(&self, property: &'static str) -> Result<&str, KeyFileError> {
-        properties::get(self.entries, property).ok_or_else(|| KeyFileError::MissingProperty {
+        properties::get(self.entries, property).ok_or_else(|| {
+            if self.ends_mid_line {
+                self.truncated(
+                    property,
+                    "the file ends in the middle of a line and this property is absent",
+                )
+            } else {
+                KeyFileError::MissingProperty {
+                    file: self.file.to_owned(),
+                    property,
+                }
+            }
+        })
+    }
+
+    fn truncated(&self, property: &'static str, detail: impl Into<String>) -> KeyFileError {
+        KeyFileError::Truncated {
             file: self.file.to_owned(),
             property,
-        })
+            detail: detail.into(),
+        }
     }
 
     fn optional(&self, property: &str) -> String {
-        properties::get(self.entries, property).unwrap_or_default().to_owned()
+        properties::get(self.entries, property)
+            .unwrap_or_default()
+            .to_owned()
     }
 
     fn base64(&self, property: &'static str) -> Result<Vec<u8>, KeyFileError> {
-        decode_base64(self.text(property)?).ok_or_else(|| KeyFileError::CorruptBase64 {
-            file: self.file.to_owned(),
-            property,
+        let cut_off =
+            self.ends_mid_line && self.entries.last().is_some_and(|(key, _)| key == property);
+        decode_base64(self.text(property)?).map_err(|error| match error {
+            base64::DecodeError::InvalidLength(_) => self.truncated(
+                property,
+                "its Base64 text ends in the middle of a character group",
+            ),
+            _ if cut_off => {
+                self.truncated(property, "the file ends in the middle of this property")
+            }
+            _ => KeyFileError::CorruptBase64 {
+                file: self.file.to_owned(),
+                property,
+            },
         })
+    }
+
+    /// The public key bytes; shorter than a 1024-bit key's is a cut-off file.
+    fn public_key(&self) -> Result<Vec<u8>, KeyFileError> {
+        let bytes = self.base64(PUBLIC_KEY_PROPERTY)?;
+        if bytes.len() < crate::keys::MIN_PUBLIC_LEN {
+            return Err(self.truncated(
+                PUBLIC_KEY_PROPERTY,
+                format!("{} bytes, a 1024-bit public key has 132", bytes.len()),
+            ));
+        }
+        Ok(bytes)
     }
 
     /// Base64 of Triple-DES ciphertext: a whole, non-empty number of blocks.
     fn encrypted(&self, property: &'static str) -> Result<Vec<u8>, KeyFileError> {
         let bytes = self.base64(property)?;
         if bytes.is_empty() || bytes.len() % 8 != 0 {
-            return Err(KeyFileError::Truncated {
-                file: self.file.to_owned(),
+            return Err(self.truncated(
                 property,
-                detail: format!("{} bytes of ciphertext, not a whole number of 8-byte blocks", bytes.len()),
-            });
+                format!(
+                    "{} bytes of ciphertext, not a whole number of 8-byte blocks",
+                    bytes.len()
+                ),
+            ));
         }
         Ok(bytes)
     }
@@ -320,19 +385,20 @@ impl Reader<'_> {
                 SHARED_KEY_PROPERTY,
                 "it does not decrypt although the private key does with the same password",
             )),
-            (Some(_), Err(KeyMaterialError::Truncated(detail))) => Err(KeyFileError::Truncated {
-                file: self.file.to_owned(),
-                property: PRIVATE_KEY_PROPERTY,
-                detail,
-            }),
-            (_, Err(KeyMaterialError::Public(detail))) => Err(self.corrupt(PUBLIC_KEY_PROPERTY, detail)),
+            (Some(_), Err(KeyMaterialError::Truncated(detail))) => {
+                Err(self.truncated(PRIVATE_KEY_PROPERTY, detail))
+            }
+            (_, Err(KeyMaterialError::Public(detail))) => {
+                Err(self.corrupt(PUBLIC_KEY_PROPERTY, detail))
+            }
             // A consistent private key cannot come from a wrong password.
-            (_, Err(error @ KeyMaterialError::Mismatch)) => Err(self.corrupt(PUBLIC_KEY_PROPERTY, error.to_string())),
+            (_, Err(error @ KeyMaterialError::Mismatch)) => {
+                Err(self.corrupt(PUBLIC_KEY_PROPERTY, error.to_string()))
+            }
             (Some(_), Err(error)) => Err(self.corrupt(PRIVATE_KEY_PROPERTY, error.to_string())),
             (None, Err(_)) => Err(KeyFileError::WrongPassword {
                 file: self.file.to_owned(),
             }),
         }
     }
-
 }

@@ -23,6 +23,8 @@ pub const SHARED_KEY_LEN: usize = 24;
 const EXPONENT_LEN: usize = 3;
 const PRIME_LEN: usize = 65;
 const MODULUS_LEN: usize = 129;
+/// Shortest public key accepted: n without its sign byte, and e.
+pub(crate) const MIN_PUBLIC_LEN: usize = MODULUS_LEN - 1 + EXPONENT_LEN;
 const LEGACY_PRIVATE_LEN: usize = EXPONENT_LEN + 2 * PRIME_LEN;
 
 /// A complete LTPA key set, as one WebSphere cell or Liberty server holds it.
@@ -85,7 +87,10 @@ impl LtpaKeys {
 
     /// Builds a key set from a decrypted shared key and a key pair
     /// decoded with [`decode_key_pair`].
-    pub(crate) fn from_shared_and_pair(shared: [u8; SHARED_KEY_LEN], private: RsaPrivateKey) -> Self {
+    pub(crate) fn from_shared_and_pair(
+        shared: [u8; SHARED_KEY_LEN],
+        private: RsaPrivateKey,
+    ) -> Self {
         Self::from_parts(Zeroizing::new(shared), private)
     }
 
@@ -183,7 +188,10 @@ fn number(bytes: &[u8], start: usize, len: usize, what: &str) -> Result<BigUint,
 
 /// Decodes the private-key plaintext and the public-key bytes of a key
 /// file, checking that they form one RSA key pair.
-pub(crate) fn decode_key_pair(private_plain: &[u8], public_bytes: &[u8]) -> Result<RsaPrivateKey, KeyMaterialError> {
+pub(crate) fn decode_key_pair(
+    private_plain: &[u8],
+    public_bytes: &[u8],
+) -> Result<RsaPrivateKey, KeyMaterialError> {
     let private = decode_private(private_plain)?;
     let public = decode_public(public_bytes)?;
     if public.n() != private.n() || public.e() != private.e() {
@@ -195,7 +203,9 @@ pub(crate) fn decode_key_pair(private_plain: &[u8], public_bytes: &[u8]) -> Resu
 fn decode_private(plain: &[u8]) -> Result<RsaPrivateKey, KeyMaterialError> {
     let (d, rest) = if plain.len() > LEGACY_PRIVATE_LEN {
         let d_len = u32::from_be_bytes(plain[..4].try_into().expect("4 bytes")) as usize;
-        let expected = 4usize.saturating_add(d_len).saturating_add(LEGACY_PRIVATE_LEN);
+        let expected = 4usize
+            .saturating_add(d_len)
+            .saturating_add(LEGACY_PRIVATE_LEN);
         if plain.len() < expected {
             return Err(KeyMaterialError::Truncated(format!(
                 "private key is {} bytes but its header announces {expected}",
@@ -208,7 +218,10 @@ fn decode_private(plain: &[u8]) -> Result<RsaPrivateKey, KeyMaterialError> {
                 plain.len()
             )));
         }
-        (Some(number(plain, 4, d_len, "private exponent")?), &plain[4 + d_len..])
+        (
+            Some(number(plain, 4, d_len, "private exponent")?),
+            &plain[4 + d_len..],
+        )
     } else {
         (None, plain)
     };
@@ -219,7 +232,9 @@ fn decode_private(plain: &[u8]) -> Result<RsaPrivateKey, KeyMaterialError> {
         KeyMaterialError::Private(format!("private key numbers do not form an RSA key ({e})"))
     };
     if p == q || p <= BigUint::from(1u8) || q <= BigUint::from(1u8) {
-        return Err(KeyMaterialError::Private("private key primes are not usable".into()));
+        return Err(KeyMaterialError::Private(
+            "private key primes are not usable".into(),
+        ));
     }
     match d {
         Some(d) => RsaPrivateKey::from_components(&p * &q, e, d, vec![p, q]).map_err(inconsistent),
@@ -236,14 +251,13 @@ fn decode_public(bytes: &[u8]) -> Result<RsaPublicKey, KeyMaterialError> {
         )));
     }
     let (n, e) = bytes.split_at(bytes.len() - EXPONENT_LEN);
-    RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e)).map_err(|e| {
-        KeyMaterialError::Public(format!("public key is not a usable RSA key ({e})"))
-    })
+    RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
+        .map_err(|e| KeyMaterialError::Public(format!("public key is not a usable RSA key ({e})")))
 }
 
 /// Decodes Base64 key material (padding optional).
-pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    encoding::decode(text.trim()).ok()
+pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    encoding::decode(text.trim())
 }
 
 #[cfg(test)]
@@ -260,7 +274,10 @@ mod tests {
         let plain = keys.private_plain();
         assert!(plain.len() == 265 || plain.len() == 266, "{}", plain.len());
         let pair = decode_key_pair(&plain, &keys.public_bytes()).unwrap();
-        assert_eq!(LtpaKeys::from_shared_and_pair(*keys.shared(), pair).private_plain(), plain);
+        assert_eq!(
+            LtpaKeys::from_shared_and_pair(*keys.shared(), pair).private_plain(),
+            plain
+        );
     }
 
     #[test]
@@ -271,7 +288,11 @@ mod tests {
         let legacy = &plain[4 + d_len..];
         let pair = decode_key_pair(legacy, &keys.public_bytes()).unwrap();
         let again = LtpaKeys::from_shared_and_pair(*keys.shared(), pair);
-        assert_eq!(again.private_plain(), plain, "d recomputed modulo (p-1)(q-1)");
+        assert_eq!(
+            again.private_plain(),
+            plain,
+            "d recomputed modulo (p-1)(q-1)"
+        );
     }
 
     #[test]
@@ -286,6 +307,9 @@ mod tests {
         let keys = LtpaKeys::generate();
         let plain = keys.private_plain();
         let err = decode_key_pair(&plain[..200], &keys.public_bytes());
-        assert!(matches!(err, Err(KeyMaterialError::Truncated(_))), "{err:?}");
+        assert!(
+            matches!(err, Err(KeyMaterialError::Truncated(_))),
+            "{err:?}"
+        );
     }
 }

@@ -12,10 +12,10 @@
 use des::TdesEde3;
 use ecb::cipher::block_padding::Pkcs7;
 use ecb::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyInit};
+use rsa::BigUint;
 use rsa::hazmat::{rsa_decrypt, rsa_encrypt};
 use rsa::rand_core::OsRng;
 use rsa::traits::PublicKeyParts;
-use rsa::BigUint;
 use sha1::{Digest, Sha1};
 use zeroize::Zeroizing;
 
@@ -54,7 +54,8 @@ impl Flavor for Ltpa1 {
         let n = keys.public().n();
         let m = iso9796_pad(&Sha1::digest(userdata).into());
         // Blinded (an RNG is passed): the raw private operation must not leak timing.
-        let s = rsa_decrypt(Some(&mut OsRng), keys.private(), &m).expect("padded digest is below n");
+        let s =
+            rsa_decrypt(Some(&mut OsRng), keys.private(), &m).expect("padded digest is below n");
         let complement = n - &s;
         let s = if s > complement { complement } else { s };
         fixed_bytes(&s, SIGNATURE_LEN).expect("a signature fits the modulus length")
@@ -108,6 +109,10 @@ pub fn verify(keys: &LtpaKeys, token: &str, options: &VerifyOptions) -> Result<I
 }
 
 /// Decrypts a version-1 LtpaToken and reports every field and check.
-pub fn inspect(keys: &LtpaKeys, token: &str, options: &VerifyOptions) -> Result<Inspection, Invalid> {
+pub fn inspect(
+    keys: &LtpaKeys,
+    token: &str,
+    options: &VerifyOptions,
+) -> Result<Inspection, Invalid> {
     websphere::examine::<Ltpa1>(keys, token, options, false)
 }

@@ -256,8 +256,14 @@ mod tests {
     #[test]
     fn store_round_trips_awkward_values() {
         let entries = vec![
-            ("com.ibm.websphere.CreationDate".to_string(), "Tue Jul 30 08:45:34 CDT 2013".to_string()),
-            ("key with space".to_string(), " leading space = : # ! \\ é\n".to_string()),
+            (
+                "com.ibm.websphere.CreationDate".to_string(),
+                "Tue Jul 30 08:45:34 CDT 2013".to_string(),
+            ),
+            (
+                "key with space".to_string(),
+                " leading space = : # ! \\ é\n".to_string(),
+            ),
             ("b64".to_string(), "QeVYdNvQbz7jyqbF+/mR4=".to_string()),
         ];
         let text = store(&["header"], &entries);

@@ -69,7 +69,10 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert!(matches!(write(&path, b"two", Overwrite::Refuse), Err(WriteError::Exists)));
+        assert!(matches!(
+            write(&path, b"two", Overwrite::Refuse),
+            Err(WriteError::Exists)
+        ));
         assert_eq!(std::fs::read(&path).unwrap(), b"one");
         write(&path, b"three", Overwrite::Replace).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"three");

@@ -172,7 +172,9 @@ impl SsoSettings {
         ] {
             let bad = name.is_empty()
                 || name.starts_with('$')
-                || name.chars().any(|c| !c.is_ascii_graphic() || "_,;=\"\\()<>@:/[]?{}".contains(c));
+                || name
+                    .chars()
+                    .any(|c| !c.is_ascii_graphic() || "_,;=\"\\()<>@:/[]?{}".contains(c));
             if bad {
                 return Err(SettingError {
                     setting,
@@ -257,7 +259,13 @@ impl SsoSettings {
     /// Creates the tokens for `user` and the cookies that carry them,
     /// expiring `expiration_minutes` after `now_ms`. Empty when SSO does not
     /// apply to the request.
-    pub fn login_cookies(&self, keys: &LtpaKeys, user: &AccessId, now_ms: i64, request: Request<'_>) -> Vec<SetCookie> {
+    pub fn login_cookies(
+        &self,
+        keys: &LtpaKeys,
+        user: &AccessId,
+        now_ms: i64,
+        request: Request<'_>,
+    ) -> Vec<SetCookie> {
         if !self.applies_to(request) {
             return Vec::new();
         }
@@ -268,8 +276,14 @@ impl SsoSettings {
             .into_iter()
             .map(|format| {
                 let (name, value) = match format {
-                    TokenFormat::Ltpa2 => (&self.ltpa2_cookie_name, ltpa2::create(keys, &data, expires_ms)),
-                    _ => (&self.ltpa1_cookie_name, ltpa1::create(keys, &data, expires_ms)),
+                    TokenFormat::Ltpa2 => (
+                        &self.ltpa2_cookie_name,
+                        ltpa2::create(keys, &data, expires_ms),
+                    ),
+                    _ => (
+                        &self.ltpa1_cookie_name,
+                        ltpa1::create(keys, &data, expires_ms),
+                    ),
                 };
                 self.cookie(name, value, max_age, request)
             })
@@ -284,7 +298,13 @@ impl SsoSettings {
             .collect()
     }
 
-    fn cookie(&self, name: &str, value: String, max_age: Option<i64>, request: Request<'_>) -> SetCookie {
+    fn cookie(
+        &self,
+        name: &str,
+        value: String,
+        max_age: Option<i64>,
+        request: Request<'_>,
+    ) -> SetCookie {
         SetCookie {
             name: name.to_owned(),
             value,
@@ -299,7 +319,11 @@ impl SsoSettings {
     /// The SSO tokens in a `Cookie` header, best first: LtpaToken2, then
     /// `LtpaToken` when interoperability mode (version 1) or Domino tokens
     /// are accepted. Empty when SSO does not apply to the request.
-    pub fn presented_tokens(&self, cookie_header: &str, request: Request<'_>) -> Vec<PresentedToken> {
+    pub fn presented_tokens(
+        &self,
+        cookie_header: &str,
+        request: Request<'_>,
+    ) -> Vec<PresentedToken> {
         if !self.applies_to(request) {
             return Vec::new();
         }
@@ -350,16 +374,28 @@ mod tests {
             domains: SsoSettings::parse_domains(".edcom.local;.timetoact.de | .b.example.com"),
             ..SsoSettings::default()
         };
-        assert_eq!(settings.domains, [".edcom.local", ".timetoact.de", ".b.example.com"]);
-        assert_eq!(settings.cookie_domain("st.TIMETOACT.de"), Some(".timetoact.de".into()));
-        assert_eq!(settings.cookie_domain("timetoact.de"), Some(".timetoact.de".into()));
+        assert_eq!(
+            settings.domains,
+            [".edcom.local", ".timetoact.de", ".b.example.com"]
+        );
+        assert_eq!(
+            settings.cookie_domain("st.TIMETOACT.de"),
+            Some(".timetoact.de".into())
+        );
+        assert_eq!(
+            settings.cookie_domain("timetoact.de"),
+            Some(".timetoact.de".into())
+        );
         assert_eq!(settings.cookie_domain("nottimetoact.de"), None);
         assert_eq!(settings.cookie_domain("localhost"), None);
         let from_url = SsoSettings {
             domains: vec!["usedomainfromurl".into()],
             ..SsoSettings::default()
         };
-        assert_eq!(from_url.cookie_domain("chat.acme.com"), Some(".acme.com".into()));
+        assert_eq!(
+            from_url.cookie_domain("chat.acme.com"),
+            Some(".acme.com".into())
+        );
         assert_eq!(from_url.cookie_domain("acme.com"), None);
     }
 
@@ -368,12 +404,48 @@ mod tests {
         assert!(SsoSettings::default().validate().is_ok());
         let bad = |settings: SsoSettings| settings.validate().unwrap_err().setting;
         let d = SsoSettings::default;
-        assert_eq!(bad(SsoSettings { domains: vec!["localhost".into()], ..d() }), "domains");
-        assert_eq!(bad(SsoSettings { domains: vec![".my_corp.com".into()], ..d() }), "domains");
-        assert_eq!(bad(SsoSettings { ltpa2_cookie_name: "Ltpa_Token2".into(), ..d() }), "ltpa2_cookie_name");
-        assert_eq!(bad(SsoSettings { ltpa1_cookie_name: "$Ltpa".into(), ..d() }), "ltpa1_cookie_name");
-        assert_eq!(bad(SsoSettings { expiration_minutes: 0, ..d() }), "expiration_minutes");
-        assert_eq!(bad(SsoSettings { same_site: SameSite::None, ..d() }), "same_site");
+        assert_eq!(
+            bad(SsoSettings {
+                domains: vec!["localhost".into()],
+                ..d()
+            }),
+            "domains"
+        );
+        assert_eq!(
+            bad(SsoSettings {
+                domains: vec![".my_corp.com".into()],
+                ..d()
+            }),
+            "domains"
+        );
+        assert_eq!(
+            bad(SsoSettings {
+                ltpa2_cookie_name: "Ltpa_Token2".into(),
+                ..d()
+            }),
+            "ltpa2_cookie_name"
+        );
+        assert_eq!(
+            bad(SsoSettings {
+                ltpa1_cookie_name: "$Ltpa".into(),
+                ..d()
+            }),
+            "ltpa1_cookie_name"
+        );
+        assert_eq!(
+            bad(SsoSettings {
+                expiration_minutes: 0,
+                ..d()
+            }),
+            "expiration_minutes"
+        );
+        assert_eq!(
+            bad(SsoSettings {
+                same_site: SameSite::None,
+                ..d()
+            }),
+            "same_site"
+        );
     }
 
     #[test]
@@ -399,7 +471,10 @@ mod tests {
         let settings = SsoSettings::default();
         let found = settings.presented_tokens(header, request("a.acme.com"));
         assert_eq!(found.len(), 1);
-        assert_eq!((found[0].cookie.as_str(), found[0].value.as_str()), ("LtpaToken2", "v2"));
+        assert_eq!(
+            (found[0].cookie.as_str(), found[0].value.as_str()),
+            ("LtpaToken2", "v2")
+        );
         let interop = SsoSettings {
             interoperability_mode: true,
             accept_domino_tokens: true,
@@ -420,6 +495,11 @@ mod tests {
             https: false,
         };
         assert!(settings.presented_tokens("LtpaToken2=v2", plain).is_empty());
-        assert!(settings.logout_cookies(request("a")).iter().all(|c| c.secure && c.max_age == Some(0)));
+        assert!(
+            settings
+                .logout_cookies(request("a"))
+                .iter()
+                .all(|c| c.secure && c.max_age == Some(0))
+        );
     }
 }

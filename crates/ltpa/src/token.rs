@@ -106,7 +106,9 @@ impl Invalid {
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Malformed(detail) | Self::WrongKey(detail) | Self::BadSignature(detail) => f.write_str(detail),
+            Self::Malformed(detail) | Self::WrongKey(detail) | Self::BadSignature(detail) => {
+                f.write_str(detail)
+            }
             Self::Expired { expires_ms, by_ms } => write!(
                 f,
                 "expired {} ago, at {}",
@@ -122,7 +124,11 @@ impl fmt::Display for Invalid {
             Self::WrongRealm { realm, trusted } => write!(
                 f,
                 "realm {realm:?} is not trusted (trusted: {}); make the realm names match or trust this realm",
-                trusted.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join(", ")
+                trusted
+                    .iter()
+                    .map(|r| format!("{r:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -176,7 +182,10 @@ impl VerifyOptions {
     pub(crate) fn check_expiry(&self, expires_ms: i64) -> Result<(), Invalid> {
         let late = self.now_ms.saturating_sub(expires_ms);
         if late > self.clock_skew_ms {
-            return Err(Invalid::Expired { expires_ms, by_ms: late });
+            return Err(Invalid::Expired {
+                expires_ms,
+                by_ms: late,
+            });
         }
         Ok(())
     }
@@ -184,7 +193,10 @@ impl VerifyOptions {
     pub(crate) fn check_created(&self, created_ms: i64) -> Result<(), Invalid> {
         let early = created_ms.saturating_sub(self.now_ms);
         if early > self.clock_skew_ms {
-            return Err(Invalid::NotYetValid { created_ms, in_ms: early });
+            return Err(Invalid::NotYetValid {
+                created_ms,
+                in_ms: early,
+            });
         }
         Ok(())
     }
@@ -303,7 +315,10 @@ mod tests {
     fn durations_read_naturally() {
         assert_eq!(human_duration(250), "250 ms");
         assert_eq!(human_duration(61_000), "1 min 1 s");
-        assert_eq!(human_duration(3 * 86_400_000 + 7_200_000 + 5_000), "3 days 2 h");
+        assert_eq!(
+            human_duration(3 * 86_400_000 + 7_200_000 + 5_000),
+            "3 days 2 h"
+        );
         assert_eq!(human_duration(86_400_000), "1 day");
     }
 
@@ -319,7 +334,10 @@ mod tests {
             })
         );
         assert!(options.check_created(1_060_000).is_ok());
-        assert!(matches!(options.check_created(1_060_001), Err(Invalid::NotYetValid { in_ms: 60_001, .. })));
+        assert!(matches!(
+            options.check_created(1_060_001),
+            Err(Invalid::NotYetValid { in_ms: 60_001, .. })
+        ));
     }
 
     #[test]

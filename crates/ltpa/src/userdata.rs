@@ -226,9 +226,13 @@ impl AccessId {
     /// Parses `type:realm/uniqueId`. The realm ends at the first `/`, except
     /// that a URL realm (`scheme://host`) keeps its `//`.
     pub fn parse(text: &str) -> Result<Self, UserDataError> {
-        let invalid = || UserDataError(format!("access id {text:?} is not of the form user:REALM/UNIQUE_ID"));
+        let invalid = || {
+            UserDataError(format!(
+                "access id {text:?} is not of the form user:REALM/UNIQUE_ID"
+            ))
+        };
         let (kind, rest) = text.split_once(':').ok_or_else(invalid)?;
-        let realm_start = rest.find("://").map_or(0, |i| i + 3);
+        let realm_start = url_scheme_len(rest).map_or(0, |len| len + 3);
         let slash = rest[realm_start..].find('/').ok_or_else(invalid)? + realm_start;
         let (realm, unique_id) = (&rest[..slash], &rest[slash + 1..]);
         if kind.is_empty() || realm.is_empty() || unique_id.is_empty() {
@@ -240,6 +244,15 @@ impl AccessId {
             unique_id: unique_id.into(),
         })
     }
+}
+
+/// Length of a leading URL scheme followed by `://` (`https://...`).
+fn url_scheme_len(text: &str) -> Option<usize> {
+    let scheme = &text[..text.find("://")?];
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
+    valid.then_some(scheme.len())
 }
 
 impl std::fmt::Display for AccessId {
@@ -258,7 +271,10 @@ mod tests {
         let data = UserData::parse(wire).unwrap();
         let id = data.access_id().unwrap();
         assert_eq!(id.realm, "9.3.179.80:5389");
-        assert_eq!(id.unique_id, "uid=u0000000,ou=users,ou=PERF,dc=ism.ibm,dc=com");
+        assert_eq!(
+            id.unique_id,
+            "uid=u0000000,ou=users,ou=PERF,dc=ism.ibm,dc=com"
+        );
         assert_eq!(data.expire_ms().unwrap(), Some(1_696_698_581_000));
         assert_eq!(data.to_wire(), wire);
     }
@@ -303,10 +319,23 @@ mod tests {
     #[test]
     fn access_ids_with_notes_names_and_url_realms() {
         let id = AccessId::parse("user:o=Acme/CN=John Doe/O=Acme").unwrap();
-        assert_eq!((id.realm.as_str(), id.unique_id.as_str()), ("o=Acme", "CN=John Doe/O=Acme"));
+        assert_eq!(
+            (id.realm.as_str(), id.unique_id.as_str()),
+            ("o=Acme", "CN=John Doe/O=Acme")
+        );
         let id = AccessId::parse("user:https://idp.example.com/jdoe").unwrap();
-        assert_eq!((id.realm.as_str(), id.unique_id.as_str()), ("https://idp.example.com", "jdoe"));
-        for bad in ["", "user", "user:realm", "user:/id", ":realm/id", "user:realm/"] {
+        assert_eq!(
+            (id.realm.as_str(), id.unique_id.as_str()),
+            ("https://idp.example.com", "jdoe")
+        );
+        for bad in [
+            "",
+            "user",
+            "user:realm",
+            "user:/id",
+            ":realm/id",
+            "user:realm/",
+        ] {
             assert!(AccessId::parse(bad).is_err(), "{bad}");
         }
     }

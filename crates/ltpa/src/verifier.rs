@@ -64,7 +64,9 @@ impl Verifier {
     ) -> Result<Inspection, Invalid> {
         let candidates = match format {
             Some(format) => vec![format],
-            None if self.domino_secret.is_some() && domino::looks_like_domino(token) => vec![TokenFormat::Domino],
+            None if self.domino_secret.is_some() && domino::looks_like_domino(token) => {
+                vec![TokenFormat::Domino]
+            }
             None if self.domino_secret.is_some() => {
                 vec![TokenFormat::Ltpa2, TokenFormat::Ltpa1, TokenFormat::Domino]
             }
@@ -76,7 +78,9 @@ impl Verifier {
                 TokenFormat::Ltpa2 => self.try_key_sets::<Ltpa2>(token, options, stop_at_failure),
                 TokenFormat::Ltpa1 => self.try_key_sets::<Ltpa1>(token, options, stop_at_failure),
                 TokenFormat::Domino => match &self.domino_secret {
-                    Some(secret) => domino::examine(secret, token, options, stop_at_failure).map_err(Some),
+                    Some(secret) => {
+                        domino::examine(secret, token, options, stop_at_failure).map_err(Some)
+                    }
                     None => Err(None),
                 },
             };
@@ -117,7 +121,12 @@ impl Verifier {
 fn more_telling(previous: Option<Invalid>, next: Invalid) -> Invalid {
     match previous {
         Some(previous @ Invalid::WrongKey(_)) if !matches!(next, Invalid::WrongKey(_)) => previous,
-        Some(previous) if matches!(next, Invalid::Malformed(_)) && !matches!(previous, Invalid::Malformed(_)) => previous,
+        Some(previous)
+            if matches!(next, Invalid::Malformed(_))
+                && !matches!(previous, Invalid::Malformed(_)) =>
+        {
+            previous
+        }
         _ => next,
     }
 }

@@ -7,7 +7,9 @@ use zeroize::Zeroizing;
 
 use crate::encoding;
 use crate::keys::LtpaKeys;
-use crate::token::{CheckRunner, Identity, Inspection, Invalid, TokenFormat, VerifyOptions, rfc3339};
+use crate::token::{
+    CheckRunner, Identity, Inspection, Invalid, TokenFormat, VerifyOptions, rfc3339,
+};
 use crate::userdata::{EXPIRE_ATTRIBUTE, USER_ATTRIBUTE, UserData};
 
 /// Cipher and signature of one WebSphere token format.
@@ -76,10 +78,12 @@ fn open<F: Flavor>(keys: &LtpaKeys, token: &str) -> Result<Opened, Invalid> {
         .ok_or_else(|| Invalid::Malformed("the decrypted token has no '%' separators".into()))?;
     // `userdata % expiry % signature`, or Liberty's two-field `userdata % signature`.
     let (userdata, expiry_field) = match head.rsplit_once('%') {
-        Some((userdata, expiry)) if !expiry.is_empty() && expiry.bytes().all(|b| b.is_ascii_digit()) => {
-            let expiry = expiry
-                .parse()
-                .map_err(|_| Invalid::Malformed(format!("expiry field {expiry:?} is out of range")))?;
+        Some((userdata, expiry))
+            if !expiry.is_empty() && expiry.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            let expiry = expiry.parse().map_err(|_| {
+                Invalid::Malformed(format!("expiry field {expiry:?} is out of range"))
+            })?;
             (userdata, Some(expiry))
         }
         _ => (head, None),
@@ -201,7 +205,9 @@ fn signature<F: Flavor>(keys: &LtpaKeys, opened: &Opened) -> Result<(), Invalid>
         return Ok(());
     }
     let canonical = opened.data.to_wire();
-    if canonical != opened.userdata && F::signature_valid(keys, canonical.as_bytes(), &opened.signature) {
+    if canonical != opened.userdata
+        && F::signature_valid(keys, canonical.as_bytes(), &opened.signature)
+    {
         return Ok(());
     }
     Err(Invalid::BadSignature(format!(
@@ -213,12 +219,17 @@ fn signature<F: Flavor>(keys: &LtpaKeys, opened: &Opened) -> Result<(), Invalid>
 
 /// The token's expiry: the expiry field and the `expire` attribute must agree.
 fn expiry(opened: &Opened, options: &VerifyOptions) -> Result<i64, Invalid> {
-    let attribute = opened.data.expire_ms().map_err(|e| Invalid::Malformed(e.to_string()))?;
+    let attribute = opened
+        .data
+        .expire_ms()
+        .map_err(|e| Invalid::Malformed(e.to_string()))?;
     match (attribute, opened.expiry_field) {
         (Some(a), Some(f)) => match options.expiration_difference_ms {
-            Some(allowed) if a.abs_diff(f) > allowed.unsigned_abs() => Err(Invalid::Malformed(format!(
-                "the expire attribute ({a}) and the expiry field ({f}) differ by more than {allowed} ms"
-            ))),
+            Some(allowed) if a.abs_diff(f) > allowed.unsigned_abs() => {
+                Err(Invalid::Malformed(format!(
+                    "the expire attribute ({a}) and the expiry field ({f}) differ by more than {allowed} ms"
+                )))
+            }
             _ => Ok(a),
         },
         (Some(e), None) | (None, Some(e)) => Ok(e),
@@ -249,6 +260,9 @@ mod tests {
         assert_eq!(decode_token_text(" QUI= ").unwrap(), b"AB");
         assert!(decode_token_text("QUI%3").is_err());
         assert!(decode_token_text("QUI%ZZ").is_err());
-        assert_eq!(decode_token_text("not base64!").unwrap_err().reason(), "malformed");
+        assert_eq!(
+            decode_token_text("not base64!").unwrap_err().reason(),
+            "malformed"
+        );
     }
 }
