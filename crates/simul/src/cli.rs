@@ -1,0 +1,38 @@
+//! The top-level command line.
+
+use clap::{Parser, Subcommand};
+
+use crate::Outcome;
+use crate::ltpa::LtpaCommand;
+
+/// Simul: awareness, instant messaging, chat rooms and meetings in one
+/// server, with single sign-on shared with WebSphere, Liberty, Domino and
+/// Sametime through LTPA tokens.
+#[derive(Debug, Parser)]
+#[command(
+    name = "simul",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// LTPA single sign-on: key files and tokens shared with WebSphere,
+    /// Liberty and Domino.
+    #[command(subcommand)]
+    Ltpa(LtpaCommand),
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub fn run(self) -> anyhow::Result<Outcome> {
+        match self.command {
+            Command::Ltpa(command) => command.run(),
+        }
+    }
+}
