@@ -373,6 +373,7 @@ fn verify_reports_identity_or_reason_with_exit_status() {
     );
     assert_eq!(json(&v1)["format"], "ltpa1");
 
+    let connections = vector_text("connections-2020.ltpatoken2.txt");
     let cases: [(&str, &[&str], &str); 4] = [
         (&token, &[], "expired"),
         (
@@ -386,15 +387,7 @@ fn verify_reports_identity_or_reason_with_exit_status() {
             "wrong_realm",
         ),
         ("bm90IGEgdG9rZW4=", &[], "malformed"),
-        (
-            &vector_text("connections-2020.ltpatoken2.txt")
-                .lines()
-                .next()
-                .unwrap()
-                .to_owned(),
-            &[],
-            "wrong_key",
-        ),
+        (connections.lines().next().unwrap(), &[], "wrong_key"),
     ];
     for (token, extra, reason) in cases {
         let out = verify(token, extra);

@@ -368,9 +368,16 @@ fn print_identity(identity: &Identity, now_ms: i64) {
 }
 
 fn print_inspection(inspection: &Inspection) {
-    println!("format:    {}", inspection.format);
+    let width = inspection
+        .fields
+        .iter()
+        .map(|(name, _)| name.len())
+        .max()
+        .unwrap_or(0)
+        .max("format".len());
+    println!("{:<width$}  {}", "format", inspection.format);
     for (name, value) in &inspection.fields {
-        println!("{name}: {value}");
+        println!("{name:<width$}  {value}");
     }
     println!("checks:");
     for check in &inspection.checks {
