@@ -56,10 +56,8 @@ impl DominoSecret {
         let bytes = Zeroizing::new(
             encoding::decode(text.trim()).map_err(|_| DominoSecretError::NotBase64)?,
         );
-        let secret: [u8; SECRET_LEN] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| DominoSecretError::WrongLength(bytes.len()))?;
+        let secret: [u8; SECRET_LEN] =
+            bytes.as_slice().try_into().map_err(|_| DominoSecretError::WrongLength(bytes.len()))?;
         Ok(Self(Zeroizing::new(secret)))
     }
 
@@ -166,14 +164,8 @@ pub(crate) fn examine(
         format: TokenFormat::Domino,
         fields: vec![
             ("header".into(), "00 01 02 03".into()),
-            (
-                "created".into(),
-                format!("{created_s} ({})", rfc3339(created_ms)),
-            ),
-            (
-                "expires".into(),
-                format!("{expires_s} ({})", rfc3339(expires_ms)),
-            ),
+            ("created".into(), format!("{created_s} ({})", rfc3339(created_ms))),
+            ("expires".into(), format!("{expires_s} ({})", rfc3339(expires_ms))),
             ("user".into(), user.clone()),
             ("digest".into(), hex(digest)),
         ],
@@ -231,15 +223,9 @@ mod tests {
             DominoSecret::from_base64("AAEC").unwrap_err(),
             DominoSecretError::WrongLength(3)
         );
-        assert_eq!(
-            DominoSecret::from_base64("***").unwrap_err(),
-            DominoSecretError::NotBase64
-        );
+        assert_eq!(DominoSecret::from_base64("***").unwrap_err(), DominoSecretError::NotBase64);
         let secret = DominoSecret::generate();
-        assert_eq!(
-            DominoSecret::from_base64(&secret.to_base64()).unwrap().0,
-            secret.0
-        );
+        assert_eq!(DominoSecret::from_base64(&secret.to_base64()).unwrap().0, secret.0);
         assert_eq!(format!("{secret:?}"), "DominoSecret(<redacted>)");
     }
 }

@@ -155,20 +155,16 @@ impl KeyFile {
 
     /// Reads and decrypts the key file at `path`.
     pub fn read(path: &Path, password: &Password) -> Result<Self, KeyFileError> {
-        let bytes = std::fs::read(path).map_err(|source| KeyFileError::Io {
-            file: path.to_owned(),
-            source,
-        })?;
+        let bytes = std::fs::read(path)
+            .map_err(|source| KeyFileError::Io { file: path.to_owned(), source })?;
         Self::parse(&bytes, password, path)
     }
 
     /// Decrypts key-file contents; `file` only names the source in errors.
     pub fn parse(bytes: &[u8], password: &Password, file: &Path) -> Result<Self, KeyFileError> {
         let file = file.to_owned();
-        let entries = properties::parse(bytes).map_err(|error| KeyFileError::Syntax {
-            file: file.clone(),
-            error,
-        })?;
+        let entries = properties::parse(bytes)
+            .map_err(|error| KeyFileError::Syntax { file: file.clone(), error })?;
         if properties::get(&entries, FIPS_SHARED_KEY_PROPERTY).is_some() {
             return Err(KeyFileError::Unsupported {
                 file,
@@ -221,16 +217,10 @@ impl KeyFile {
         let private = encoding::encode(&password.encrypt(&self.keys.private_plain()));
         let public = encoding::encode(&self.keys.public_bytes());
         let mut entries = vec![
-            (
-                CREATION_DATE_PROPERTY.to_owned(),
-                self.creation_date.clone(),
-            ),
+            (CREATION_DATE_PROPERTY.to_owned(), self.creation_date.clone()),
             (VERSION_PROPERTY.to_owned(), self.version.clone()),
             (SHARED_KEY_PROPERTY.to_owned(), shared),
-            (
-                CREATION_HOST_PROPERTY.to_owned(),
-                self.creation_host.clone(),
-            ),
+            (CREATION_HOST_PROPERTY.to_owned(), self.creation_host.clone()),
             (PRIVATE_KEY_PROPERTY.to_owned(), private),
             (REALM_PROPERTY.to_owned(), self.realm.clone()),
             (PUBLIC_KEY_PROPERTY.to_owned(), public),
@@ -249,13 +239,10 @@ impl KeyFile {
         overwrite: Overwrite,
     ) -> Result<(), KeyFileError> {
         secret_file::write(path, &self.to_bytes(password), overwrite).map_err(|error| match error {
-            secret_file::WriteError::Exists => KeyFileError::Exists {
-                file: path.to_owned(),
-            },
-            secret_file::WriteError::Io(source) => KeyFileError::Io {
-                file: path.to_owned(),
-                source,
-            },
+            secret_file::WriteError::Exists => KeyFileError::Exists { file: path.to_owned() },
+            secret_file::WriteError::Io(source) => {
+                KeyFileError::Io { file: path.to_owned(), source }
+            }
         })
     }
 }
@@ -283,43 +270,30 @@ impl Reader<'_> {
                     "the file ends in the middle of a line and this property is absent",
                 )
             } else {
-                KeyFileError::MissingProperty {
-                    file: self.file.to_owned(),
-                    property,
-                }
+                KeyFileError::MissingProperty { file: self.file.to_owned(), property }
             }
         })
     }
 
     fn truncated(&self, property: &'static str, detail: impl Into<String>) -> KeyFileError {
-        KeyFileError::Truncated {
-            file: self.file.to_owned(),
-            property,
-            detail: detail.into(),
-        }
+        KeyFileError::Truncated { file: self.file.to_owned(), property, detail: detail.into() }
     }
 
     fn optional(&self, property: &str) -> String {
-        properties::get(self.entries, property)
-            .unwrap_or_default()
-            .to_owned()
+        properties::get(self.entries, property).unwrap_or_default().to_owned()
     }
 
     fn base64(&self, property: &'static str) -> Result<Vec<u8>, KeyFileError> {
         let cut_off =
             self.ends_mid_line && self.entries.last().is_some_and(|(key, _)| key == property);
         decode_base64(self.text(property)?).map_err(|error| match error {
-            base64::DecodeError::InvalidLength(_) => self.truncated(
-                property,
-                "its Base64 text ends in the middle of a character group",
-            ),
+            base64::DecodeError::InvalidLength(_) => {
+                self.truncated(property, "its Base64 text ends in the middle of a character group")
+            }
             _ if cut_off => {
                 self.truncated(property, "the file ends in the middle of this property")
             }
-            _ => KeyFileError::CorruptBase64 {
-                file: self.file.to_owned(),
-                property,
-            },
+            _ => KeyFileError::CorruptBase64 { file: self.file.to_owned(), property },
         })
     }
 
@@ -341,21 +315,14 @@ impl Reader<'_> {
         if bytes.is_empty() || bytes.len() % 8 != 0 {
             return Err(self.truncated(
                 property,
-                format!(
-                    "{} bytes of ciphertext, not a whole number of 8-byte blocks",
-                    bytes.len()
-                ),
+                format!("{} bytes of ciphertext, not a whole number of 8-byte blocks", bytes.len()),
             ));
         }
         Ok(bytes)
     }
 
     fn corrupt(&self, property: &'static str, detail: impl Into<String>) -> KeyFileError {
-        KeyFileError::Corrupt {
-            file: self.file.to_owned(),
-            property,
-            detail: detail.into(),
-        }
+        KeyFileError::Corrupt { file: self.file.to_owned(), property, detail: detail.into() }
     }
 
     /// Decrypts the keys and tells a wrong password from a damaged file.
@@ -372,9 +339,8 @@ impl Reader<'_> {
         private: &[u8],
         public: &[u8],
     ) -> Result<LtpaKeys, KeyFileError> {
-        let shared: Option<[u8; SHARED_KEY_LEN]> = password
-            .decrypt(shared)
-            .and_then(|plain| plain.as_slice().try_into().ok());
+        let shared: Option<[u8; SHARED_KEY_LEN]> =
+            password.decrypt(shared).and_then(|plain| plain.as_slice().try_into().ok());
         let pair = password
             .decrypt(private)
             .ok_or(KeyMaterialError::Private("it does not decrypt".into()))
@@ -396,9 +362,7 @@ impl Reader<'_> {
                 Err(self.corrupt(PUBLIC_KEY_PROPERTY, error.to_string()))
             }
             (Some(_), Err(error)) => Err(self.corrupt(PRIVATE_KEY_PROPERTY, error.to_string())),
-            (None, Err(_)) => Err(KeyFileError::WrongPassword {
-                file: self.file.to_owned(),
-            }),
+            (None, Err(_)) => Err(KeyFileError::WrongPassword { file: self.file.to_owned() }),
         }
     }
 }

@@ -78,11 +78,7 @@ impl LtpaKeys {
 
     fn from_parts(shared: Zeroizing<[u8; SHARED_KEY_LEN]>, private: RsaPrivateKey) -> Self {
         let public = private.to_public_key();
-        Self {
-            shared,
-            private,
-            public,
-        }
+        Self { shared, private, public }
     }
 
     /// Builds a key set from a decrypted shared key and a key pair
@@ -162,10 +158,7 @@ impl std::fmt::Debug for LtpaKeys {
 fn fingerprint(bytes: &[u8]) -> String {
     use base64::Engine as _;
     let digest = Sha256::digest(bytes);
-    format!(
-        "SHA256:{}",
-        base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
-    )
+    format!("SHA256:{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest))
 }
 
 fn fixed(n: &BigUint, len: usize) -> Vec<u8> {
@@ -174,16 +167,13 @@ fn fixed(n: &BigUint, len: usize) -> Vec<u8> {
 
 /// Reads a big-endian unsigned number from `bytes[range]`.
 fn number(bytes: &[u8], start: usize, len: usize, what: &str) -> Result<BigUint, KeyMaterialError> {
-    bytes
-        .get(start..start + len)
-        .map(BigUint::from_bytes_be)
-        .ok_or_else(|| {
-            KeyMaterialError::Truncated(format!(
-                "private key ends before its {what} ({} bytes, needs {})",
-                bytes.len(),
-                start + len
-            ))
-        })
+    bytes.get(start..start + len).map(BigUint::from_bytes_be).ok_or_else(|| {
+        KeyMaterialError::Truncated(format!(
+            "private key ends before its {what} ({} bytes, needs {})",
+            bytes.len(),
+            start + len
+        ))
+    })
 }
 
 /// Decodes the private-key plaintext and the public-key bytes of a key
@@ -203,9 +193,7 @@ pub(crate) fn decode_key_pair(
 fn decode_private(plain: &[u8]) -> Result<RsaPrivateKey, KeyMaterialError> {
     let (d, rest) = if plain.len() > LEGACY_PRIVATE_LEN {
         let d_len = u32::from_be_bytes(plain[..4].try_into().expect("4 bytes")) as usize;
-        let expected = 4usize
-            .saturating_add(d_len)
-            .saturating_add(LEGACY_PRIVATE_LEN);
+        let expected = 4usize.saturating_add(d_len).saturating_add(LEGACY_PRIVATE_LEN);
         if plain.len() < expected {
             return Err(KeyMaterialError::Truncated(format!(
                 "private key is {} bytes but its header announces {expected}",
@@ -218,10 +206,7 @@ fn decode_private(plain: &[u8]) -> Result<RsaPrivateKey, KeyMaterialError> {
                 plain.len()
             )));
         }
-        (
-            Some(number(plain, 4, d_len, "private exponent")?),
-            &plain[4 + d_len..],
-        )
+        (Some(number(plain, 4, d_len, "private exponent")?), &plain[4 + d_len..])
     } else {
         (None, plain)
     };
@@ -232,9 +217,7 @@ fn decode_private(plain: &[u8]) -> Result<RsaPrivateKey, KeyMaterialError> {
         KeyMaterialError::Private(format!("private key numbers do not form an RSA key ({e})"))
     };
     if p == q || p <= BigUint::from(1u8) || q <= BigUint::from(1u8) {
-        return Err(KeyMaterialError::Private(
-            "private key primes are not usable".into(),
-        ));
+        return Err(KeyMaterialError::Private("private key primes are not usable".into()));
     }
     match d {
         Some(d) => RsaPrivateKey::from_components(&p * &q, e, d, vec![p, q]).map_err(inconsistent),
@@ -245,10 +228,7 @@ fn decode_private(plain: &[u8]) -> Result<RsaPrivateKey, KeyMaterialError> {
 fn decode_public(bytes: &[u8]) -> Result<RsaPublicKey, KeyMaterialError> {
     // Lenient on read (some tools omit the sign byte of n), strict on write.
     if bytes.len() <= EXPONENT_LEN + 1 {
-        return Err(KeyMaterialError::Public(format!(
-            "public key is only {} bytes",
-            bytes.len()
-        )));
+        return Err(KeyMaterialError::Public(format!("public key is only {} bytes", bytes.len())));
     }
     let (n, e) = bytes.split_at(bytes.len() - EXPONENT_LEN);
     RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
@@ -274,10 +254,7 @@ mod tests {
         let plain = keys.private_plain();
         assert!(plain.len() == 265 || plain.len() == 266, "{}", plain.len());
         let pair = decode_key_pair(&plain, &keys.public_bytes()).unwrap();
-        assert_eq!(
-            LtpaKeys::from_shared_and_pair(*keys.shared(), pair).private_plain(),
-            plain
-        );
+        assert_eq!(LtpaKeys::from_shared_and_pair(*keys.shared(), pair).private_plain(), plain);
     }
 
     #[test]
@@ -288,11 +265,7 @@ mod tests {
         let legacy = &plain[4 + d_len..];
         let pair = decode_key_pair(legacy, &keys.public_bytes()).unwrap();
         let again = LtpaKeys::from_shared_and_pair(*keys.shared(), pair);
-        assert_eq!(
-            again.private_plain(),
-            plain,
-            "d recomputed modulo (p-1)(q-1)"
-        );
+        assert_eq!(again.private_plain(), plain, "d recomputed modulo (p-1)(q-1)");
     }
 
     #[test]
@@ -307,9 +280,6 @@ mod tests {
         let keys = LtpaKeys::generate();
         let plain = keys.private_plain();
         let err = decode_key_pair(&plain[..200], &keys.public_bytes());
-        assert!(
-            matches!(err, Err(KeyMaterialError::Truncated(_))),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(KeyMaterialError::Truncated(_))), "{err:?}");
     }
 }

@@ -55,21 +55,13 @@ impl Flavor for Ltpa2 {
     fn sign(keys: &LtpaKeys, userdata: &[u8]) -> Vec<u8> {
         // Blinded signing (with an RNG) guards the key against timing attacks.
         keys.private()
-            .sign_with_rng(
-                &mut OsRng,
-                Pkcs1v15Sign::new::<Sha1>(),
-                &signed_digest(userdata),
-            )
+            .sign_with_rng(&mut OsRng, Pkcs1v15Sign::new::<Sha1>(), &signed_digest(userdata))
             .expect("signing a 20-byte digest with a 1024-bit key")
     }
 
     fn signature_valid(keys: &LtpaKeys, userdata: &[u8], signature: &[u8]) -> bool {
         keys.public()
-            .verify(
-                Pkcs1v15Sign::new::<Sha1>(),
-                &signed_digest(userdata),
-                signature,
-            )
+            .verify(Pkcs1v15Sign::new::<Sha1>(), &signed_digest(userdata), signature)
             .is_ok()
     }
 }

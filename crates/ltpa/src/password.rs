@@ -27,10 +27,8 @@ impl Password {
     /// A password as ISO-8859-1 bytes, for key files made by a JVM whose
     /// platform charset was Latin-1. `None` if a character does not fit.
     pub fn latin1(text: &str) -> Option<Self> {
-        let bytes: Option<Vec<u8>> = text
-            .chars()
-            .map(|c| u8::try_from(u32::from(c)).ok())
-            .collect();
+        let bytes: Option<Vec<u8>> =
+            text.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect();
         bytes.map(|b| Self(Zeroizing::new(b)))
     }
 
@@ -40,11 +38,7 @@ impl Password {
     /// literally.
     pub fn from_config(text: &str) -> Self {
         text.strip_prefix("{xor}")
-            .and_then(|encoded| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(encoded)
-                    .ok()
-            })
+            .and_then(|encoded| base64::engine::general_purpose::STANDARD.decode(encoded).ok())
             .map(|mut bytes| {
                 bytes.iter_mut().for_each(|b| *b ^= 0x5f);
                 Self(Zeroizing::new(bytes))
@@ -100,11 +94,8 @@ mod tests {
     /// identifies the password (values from the real vectors).
     #[test]
     fn padding_block_matches_real_files() {
-        let cases = [
-            ("WebAS", "3/cGjIn+mR4="),
-            ("password", "p7ji+BJPSDM="),
-            ("lotus123", "Eu3o6+o138E="),
-        ];
+        let cases =
+            [("WebAS", "3/cGjIn+mR4="), ("password", "p7ji+BJPSDM="), ("lotus123", "Eu3o6+o138E=")];
         for (password, tail) in cases {
             let encrypted = Password::new(password).encrypt(&[0u8; 24]);
             let encoded = base64::engine::general_purpose::STANDARD.encode(&encrypted[24..]);
@@ -115,14 +106,8 @@ mod tests {
     #[test]
     fn xor_encoded_config_passwords_decode() {
         assert_eq!(Password::from_config("{xor}CDo9Hgw=").as_bytes(), b"WebAS");
-        assert_eq!(
-            Password::from_config("{xor}Lz4sLCgwLTs=").as_bytes(),
-            b"password"
-        );
-        assert_eq!(
-            Password::from_config("{xor}not base64!").as_bytes(),
-            b"{xor}not base64!"
-        );
+        assert_eq!(Password::from_config("{xor}Lz4sLCgwLTs=").as_bytes(), b"password");
+        assert_eq!(Password::from_config("{xor}not base64!").as_bytes(), b"{xor}not base64!");
     }
 
     #[test]
@@ -141,9 +126,6 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_password() {
-        assert_eq!(
-            format!("{:?}", Password::new("secret")),
-            "Password(<redacted>)"
-        );
+        assert_eq!(format!("{:?}", Password::new("secret")), "Password(<redacted>)");
     }
 }

@@ -38,11 +38,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<(String, String)>, SyntaxError> {
 
 /// The value of `key` in parsed entries (the last one, as in Java).
 pub fn get<'a>(entries: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    entries
-        .iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// Joins physical lines into logical lines (continuations with a trailing
@@ -260,10 +256,7 @@ mod tests {
                 "com.ibm.websphere.CreationDate".to_string(),
                 "Tue Jul 30 08:45:34 CDT 2013".to_string(),
             ),
-            (
-                "key with space".to_string(),
-                " leading space = : # ! \\ é\n".to_string(),
-            ),
+            ("key with space".to_string(), " leading space = : # ! \\ é\n".to_string()),
             ("b64".to_string(), "QeVYdNvQbz7jyqbF+/mR4=".to_string()),
         ];
         let text = store(&["header"], &entries);

@@ -35,10 +35,7 @@ pub fn write(path: &Path, contents: &[u8], overwrite: Overwrite) -> Result<(), W
         return Err(WriteError::Exists);
     }
     // tempfile creates the file with mode 0600 on Unix.
-    let mut temp = tempfile::Builder::new()
-        .prefix(".simul-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
+    let mut temp = tempfile::Builder::new().prefix(".simul-").suffix(".tmp").tempfile_in(dir)?;
     temp.write_all(contents)?;
     temp.as_file().sync_all()?;
     match overwrite {
@@ -69,10 +66,7 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert!(matches!(
-            write(&path, b"two", Overwrite::Refuse),
-            Err(WriteError::Exists)
-        ));
+        assert!(matches!(write(&path, b"two", Overwrite::Refuse), Err(WriteError::Exists)));
         assert_eq!(std::fs::read(&path).unwrap(), b"one");
         write(&path, b"three", Overwrite::Replace).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"three");

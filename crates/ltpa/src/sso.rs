@@ -276,14 +276,10 @@ impl SsoSettings {
             .into_iter()
             .map(|format| {
                 let (name, value) = match format {
-                    TokenFormat::Ltpa2 => (
-                        &self.ltpa2_cookie_name,
-                        ltpa2::create(keys, &data, expires_ms),
-                    ),
-                    _ => (
-                        &self.ltpa1_cookie_name,
-                        ltpa1::create(keys, &data, expires_ms),
-                    ),
+                    TokenFormat::Ltpa2 => {
+                        (&self.ltpa2_cookie_name, ltpa2::create(keys, &data, expires_ms))
+                    }
+                    _ => (&self.ltpa1_cookie_name, ltpa1::create(keys, &data, expires_ms)),
                 };
                 self.cookie(name, value, max_age, request)
             })
@@ -374,28 +370,14 @@ mod tests {
             domains: SsoSettings::parse_domains(".edcom.local;.timetoact.de | .b.example.com"),
             ..SsoSettings::default()
         };
-        assert_eq!(
-            settings.domains,
-            [".edcom.local", ".timetoact.de", ".b.example.com"]
-        );
-        assert_eq!(
-            settings.cookie_domain("st.TIMETOACT.de"),
-            Some(".timetoact.de".into())
-        );
-        assert_eq!(
-            settings.cookie_domain("timetoact.de"),
-            Some(".timetoact.de".into())
-        );
+        assert_eq!(settings.domains, [".edcom.local", ".timetoact.de", ".b.example.com"]);
+        assert_eq!(settings.cookie_domain("st.TIMETOACT.de"), Some(".timetoact.de".into()));
+        assert_eq!(settings.cookie_domain("timetoact.de"), Some(".timetoact.de".into()));
         assert_eq!(settings.cookie_domain("nottimetoact.de"), None);
         assert_eq!(settings.cookie_domain("localhost"), None);
-        let from_url = SsoSettings {
-            domains: vec!["usedomainfromurl".into()],
-            ..SsoSettings::default()
-        };
-        assert_eq!(
-            from_url.cookie_domain("chat.acme.com"),
-            Some(".acme.com".into())
-        );
+        let from_url =
+            SsoSettings { domains: vec!["usedomainfromurl".into()], ..SsoSettings::default() };
+        assert_eq!(from_url.cookie_domain("chat.acme.com"), Some(".acme.com".into()));
         assert_eq!(from_url.cookie_domain("acme.com"), None);
     }
 
@@ -404,48 +386,18 @@ mod tests {
         assert!(SsoSettings::default().validate().is_ok());
         let bad = |settings: SsoSettings| settings.validate().unwrap_err().setting;
         let d = SsoSettings::default;
+        assert_eq!(bad(SsoSettings { domains: vec!["localhost".into()], ..d() }), "domains");
+        assert_eq!(bad(SsoSettings { domains: vec![".my_corp.com".into()], ..d() }), "domains");
         assert_eq!(
-            bad(SsoSettings {
-                domains: vec!["localhost".into()],
-                ..d()
-            }),
-            "domains"
-        );
-        assert_eq!(
-            bad(SsoSettings {
-                domains: vec![".my_corp.com".into()],
-                ..d()
-            }),
-            "domains"
-        );
-        assert_eq!(
-            bad(SsoSettings {
-                ltpa2_cookie_name: "Ltpa_Token2".into(),
-                ..d()
-            }),
+            bad(SsoSettings { ltpa2_cookie_name: "Ltpa_Token2".into(), ..d() }),
             "ltpa2_cookie_name"
         );
         assert_eq!(
-            bad(SsoSettings {
-                ltpa1_cookie_name: "$Ltpa".into(),
-                ..d()
-            }),
+            bad(SsoSettings { ltpa1_cookie_name: "$Ltpa".into(), ..d() }),
             "ltpa1_cookie_name"
         );
-        assert_eq!(
-            bad(SsoSettings {
-                expiration_minutes: 0,
-                ..d()
-            }),
-            "expiration_minutes"
-        );
-        assert_eq!(
-            bad(SsoSettings {
-                same_site: SameSite::None,
-                ..d()
-            }),
-            "same_site"
-        );
+        assert_eq!(bad(SsoSettings { expiration_minutes: 0, ..d() }), "expiration_minutes");
+        assert_eq!(bad(SsoSettings { same_site: SameSite::None, ..d() }), "same_site");
     }
 
     #[test]
@@ -471,10 +423,7 @@ mod tests {
         let settings = SsoSettings::default();
         let found = settings.presented_tokens(header, request("a.acme.com"));
         assert_eq!(found.len(), 1);
-        assert_eq!(
-            (found[0].cookie.as_str(), found[0].value.as_str()),
-            ("LtpaToken2", "v2")
-        );
+        assert_eq!((found[0].cookie.as_str(), found[0].value.as_str()), ("LtpaToken2", "v2"));
         let interop = SsoSettings {
             interoperability_mode: true,
             accept_domino_tokens: true,
@@ -486,20 +435,11 @@ mod tests {
 
     #[test]
     fn requires_ssl_ignores_plain_http() {
-        let settings = SsoSettings {
-            requires_ssl: true,
-            ..SsoSettings::default()
-        };
-        let plain = Request {
-            host: "a.acme.com",
-            https: false,
-        };
+        let settings = SsoSettings { requires_ssl: true, ..SsoSettings::default() };
+        let plain = Request { host: "a.acme.com", https: false };
         assert!(settings.presented_tokens("LtpaToken2=v2", plain).is_empty());
         assert!(
-            settings
-                .logout_cookies(request("a"))
-                .iter()
-                .all(|c| c.secure && c.max_age == Some(0))
+            settings.logout_cookies(request("a")).iter().all(|c| c.secure && c.max_age == Some(0))
         );
     }
 }

@@ -109,12 +109,9 @@ impl fmt::Display for Invalid {
             Self::Malformed(detail) | Self::WrongKey(detail) | Self::BadSignature(detail) => {
                 f.write_str(detail)
             }
-            Self::Expired { expires_ms, by_ms } => write!(
-                f,
-                "expired {} ago, at {}",
-                human_duration(*by_ms),
-                rfc3339(*expires_ms)
-            ),
+            Self::Expired { expires_ms, by_ms } => {
+                write!(f, "expired {} ago, at {}", human_duration(*by_ms), rfc3339(*expires_ms))
+            }
             Self::NotYetValid { created_ms, in_ms } => write!(
                 f,
                 "created {} in the future, at {}; check the clocks of the servers",
@@ -124,11 +121,7 @@ impl fmt::Display for Invalid {
             Self::WrongRealm { realm, trusted } => write!(
                 f,
                 "realm {realm:?} is not trusted (trusted: {}); make the realm names match or trust this realm",
-                trusted
-                    .iter()
-                    .map(|r| format!("{r:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                trusted.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join(", ")
             ),
         }
     }
@@ -182,10 +175,7 @@ impl VerifyOptions {
     pub(crate) fn check_expiry(&self, expires_ms: i64) -> Result<(), Invalid> {
         let late = self.now_ms.saturating_sub(expires_ms);
         if late > self.clock_skew_ms {
-            return Err(Invalid::Expired {
-                expires_ms,
-                by_ms: late,
-            });
+            return Err(Invalid::Expired { expires_ms, by_ms: late });
         }
         Ok(())
     }
@@ -193,10 +183,7 @@ impl VerifyOptions {
     pub(crate) fn check_created(&self, created_ms: i64) -> Result<(), Invalid> {
         let early = created_ms.saturating_sub(self.now_ms);
         if early > self.clock_skew_ms {
-            return Err(Invalid::NotYetValid {
-                created_ms,
-                in_ms: early,
-            });
+            return Err(Invalid::NotYetValid { created_ms, in_ms: early });
         }
         Ok(())
     }
@@ -205,10 +192,7 @@ impl VerifyOptions {
         if self.trusted_realms.is_empty() || self.trusted_realms.iter().any(|r| r == realm) {
             return Ok(());
         }
-        Err(Invalid::WrongRealm {
-            realm: realm.to_owned(),
-            trusted: self.trusted_realms.clone(),
-        })
+        Err(Invalid::WrongRealm { realm: realm.to_owned(), trusted: self.trusted_realms.clone() })
     }
 }
 
@@ -231,10 +215,7 @@ pub(crate) struct CheckRunner {
 impl CheckRunner {
     /// A runner that stops at the first failure (`verify`) or runs all (`inspect`).
     pub(crate) fn new(stop_at_failure: bool) -> Self {
-        Self {
-            checks: Vec::new(),
-            stop_at_failure,
-        }
+        Self { checks: Vec::new(), stop_at_failure }
     }
 
     /// Records a check; `true` when the caller should stop.
@@ -272,8 +253,7 @@ impl Inspection {
         if let Some(failed) = self.checks.into_iter().find_map(|c| c.outcome.err()) {
             return Err(failed);
         }
-        self.identity
-            .ok_or_else(|| Invalid::Malformed("the token names no user".into()))
+        self.identity.ok_or_else(|| Invalid::Malformed("the token names no user".into()))
     }
 }
 
@@ -315,10 +295,7 @@ mod tests {
     fn durations_read_naturally() {
         assert_eq!(human_duration(250), "250 ms");
         assert_eq!(human_duration(61_000), "1 min 1 s");
-        assert_eq!(
-            human_duration(3 * 86_400_000 + 7_200_000 + 5_000),
-            "3 days 2 h"
-        );
+        assert_eq!(human_duration(3 * 86_400_000 + 7_200_000 + 5_000), "3 days 2 h");
         assert_eq!(human_duration(86_400_000), "1 day");
     }
 
@@ -328,10 +305,7 @@ mod tests {
         assert!(options.check_expiry(1_000_000 - 60_000).is_ok());
         assert_eq!(
             options.check_expiry(1_000_000 - 60_001),
-            Err(Invalid::Expired {
-                expires_ms: 940_000 - 1,
-                by_ms: 60_001
-            })
+            Err(Invalid::Expired { expires_ms: 940_000 - 1, by_ms: 60_001 })
         );
         assert!(options.check_created(1_060_000).is_ok());
         assert!(matches!(

@@ -216,21 +216,14 @@ pub struct AccessId {
 impl AccessId {
     /// The access id of a user.
     pub fn user(realm: &str, unique_id: &str) -> Self {
-        Self {
-            kind: "user".into(),
-            realm: realm.into(),
-            unique_id: unique_id.into(),
-        }
+        Self { kind: "user".into(), realm: realm.into(), unique_id: unique_id.into() }
     }
 
     /// Parses `type:realm/uniqueId`. The realm ends at the first `/`, except
     /// that a URL realm (`scheme://host`) keeps its `//`.
     pub fn parse(text: &str) -> Result<Self, UserDataError> {
-        let invalid = || {
-            UserDataError(format!(
-                "access id {text:?} is not of the form user:REALM/UNIQUE_ID"
-            ))
-        };
+        let invalid =
+            || UserDataError(format!("access id {text:?} is not of the form user:REALM/UNIQUE_ID"));
         let (kind, rest) = text.split_once(':').ok_or_else(invalid)?;
         let realm_start = url_scheme_len(rest).map_or(0, |len| len + 3);
         let slash = rest[realm_start..].find('/').ok_or_else(invalid)? + realm_start;
@@ -238,11 +231,7 @@ impl AccessId {
         if kind.is_empty() || realm.is_empty() || unique_id.is_empty() {
             return Err(invalid());
         }
-        Ok(Self {
-            kind: kind.into(),
-            realm: realm.into(),
-            unique_id: unique_id.into(),
-        })
+        Ok(Self { kind: kind.into(), realm: realm.into(), unique_id: unique_id.into() })
     }
 }
 
@@ -271,10 +260,7 @@ mod tests {
         let data = UserData::parse(wire).unwrap();
         let id = data.access_id().unwrap();
         assert_eq!(id.realm, "9.3.179.80:5389");
-        assert_eq!(
-            id.unique_id,
-            "uid=u0000000,ou=users,ou=PERF,dc=ism.ibm,dc=com"
-        );
+        assert_eq!(id.unique_id, "uid=u0000000,ou=users,ou=PERF,dc=ism.ibm,dc=com");
         assert_eq!(data.expire_ms().unwrap(), Some(1_696_698_581_000));
         assert_eq!(data.to_wire(), wire);
     }
@@ -297,10 +283,7 @@ mod tests {
         let mut data = UserData::for_user(&id);
         data.set("groups", vec!["a|b".into(), "c".into()]);
         let wire = data.to_wire();
-        assert_eq!(
-            wire,
-            r"groups:a\|b|c$u:user\:ldap.acme.com\:389/cn=Doe\, John\$x\%y|z\,o=acme"
-        );
+        assert_eq!(wire, r"groups:a\|b|c$u:user\:ldap.acme.com\:389/cn=Doe\, John\$x\%y|z\,o=acme");
         let back = UserData::parse(&wire).unwrap();
         assert_eq!(back, data);
         assert_eq!(back.access_id().unwrap(), id);
@@ -319,23 +302,10 @@ mod tests {
     #[test]
     fn access_ids_with_notes_names_and_url_realms() {
         let id = AccessId::parse("user:o=Acme/CN=John Doe/O=Acme").unwrap();
-        assert_eq!(
-            (id.realm.as_str(), id.unique_id.as_str()),
-            ("o=Acme", "CN=John Doe/O=Acme")
-        );
+        assert_eq!((id.realm.as_str(), id.unique_id.as_str()), ("o=Acme", "CN=John Doe/O=Acme"));
         let id = AccessId::parse("user:https://idp.example.com/jdoe").unwrap();
-        assert_eq!(
-            (id.realm.as_str(), id.unique_id.as_str()),
-            ("https://idp.example.com", "jdoe")
-        );
-        for bad in [
-            "",
-            "user",
-            "user:realm",
-            "user:/id",
-            ":realm/id",
-            "user:realm/",
-        ] {
+        assert_eq!((id.realm.as_str(), id.unique_id.as_str()), ("https://idp.example.com", "jdoe"));
+        for bad in ["", "user", "user:realm", "user:/id", ":realm/id", "user:realm/"] {
             assert!(AccessId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -104,10 +104,7 @@ fn open<F: Flavor>(keys: &LtpaKeys, token: &str) -> Result<Opened, Invalid> {
 /// 2965 cookies) and URL-encoding (some clients) are undone first.
 pub(crate) fn decode_token_text(token: &str) -> Result<Vec<u8>, Invalid> {
     let token = token.trim();
-    let token = token
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .unwrap_or(token);
+    let token = token.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(token);
     let unescaped;
     let token = if token.contains('%') {
         unescaped = percent_decode(token)?;
@@ -181,21 +178,10 @@ fn inspect_opened<F: Flavor>(
         || runner.run("expiry", expires.and_then(|e| options.check_expiry(e)))
         || runner.run(
             "user",
-            access_id
-                .as_ref()
-                .map(drop)
-                .map_err(|e| Invalid::Malformed(e.to_string())),
+            access_id.as_ref().map(drop).map_err(|e| Invalid::Malformed(e.to_string())),
         )
-        || runner.run(
-            "realm",
-            access_id.map_or(Ok(()), |id| options.check_realm(&id.realm)),
-        );
-    Ok(Inspection {
-        format: F::FORMAT,
-        fields,
-        checks: runner.into_checks(),
-        identity,
-    })
+        || runner.run("realm", access_id.map_or(Ok(()), |id| options.check_realm(&id.realm)));
+    Ok(Inspection { format: F::FORMAT, fields, checks: runner.into_checks(), identity })
 }
 
 /// The signature must match the received user data or, failing that, its
@@ -219,10 +205,7 @@ fn signature<F: Flavor>(keys: &LtpaKeys, opened: &Opened) -> Result<(), Invalid>
 
 /// The token's expiry: the expiry field and the `expire` attribute must agree.
 fn expiry(opened: &Opened, options: &VerifyOptions) -> Result<i64, Invalid> {
-    let attribute = opened
-        .data
-        .expire_ms()
-        .map_err(|e| Invalid::Malformed(e.to_string()))?;
+    let attribute = opened.data.expire_ms().map_err(|e| Invalid::Malformed(e.to_string()))?;
     match (attribute, opened.expiry_field) {
         (Some(a), Some(f)) => match options.expiration_difference_ms {
             Some(allowed) if a.abs_diff(f) > allowed.unsigned_abs() => {
@@ -260,9 +243,6 @@ mod tests {
         assert_eq!(decode_token_text(" QUI= ").unwrap(), b"AB");
         assert!(decode_token_text("QUI%3").is_err());
         assert!(decode_token_text("QUI%ZZ").is_err());
-        assert_eq!(
-            decode_token_text("not base64!").unwrap_err().reason(),
-            "malformed"
-        );
+        assert_eq!(decode_token_text("not base64!").unwrap_err().reason(), "malformed");
     }
 }

@@ -31,15 +31,8 @@ fn with_char(property: &str, offset: usize, replacement: char) -> String {
         match line.strip_prefix(&format!("{property}=")) {
             Some(value) => {
                 let mut chars: Vec<char> = value.chars().collect();
-                chars[offset] = if chars[offset] == replacement {
-                    'B'
-                } else {
-                    replacement
-                };
-                out.push_str(&format!(
-                    "{property}={}\n",
-                    chars.into_iter().collect::<String>()
-                ));
+                chars[offset] = if chars[offset] == replacement { 'B' } else { replacement };
+                out.push_str(&format!("{property}={}\n", chars.into_iter().collect::<String>()));
             }
             None => out.push_str(&format!("{line}\n")),
         }
@@ -71,12 +64,7 @@ fn describe(error: &KeyFileError) -> String {
 fn bad_key_files_get_distinct_errors_naming_file_and_property() {
     let fips = format!("{GOOD}com.ibm.websphere.ltpa.SharedKey=AAAA\n");
     let table: Vec<(&str, String, &str, &str)> = vec![
-        (
-            "empty file",
-            String::new(),
-            PASSWORD,
-            "missing com.ibm.websphere.ltpa.3DESKey",
-        ),
+        ("empty file", String::new(), PASSWORD, "missing com.ibm.websphere.ltpa.3DESKey"),
         (
             "no private key",
             without_line("com.ibm.websphere.ltpa.PrivateKey"),
@@ -149,41 +137,23 @@ fn bad_key_files_get_distinct_errors_naming_file_and_property() {
             PASSWORD,
             "corrupt com.ibm.websphere.ltpa.3DESKey",
         ),
-        (
-            "wrong password",
-            GOOD.to_owned(),
-            "Password",
-            "wrong password",
-        ),
+        ("wrong password", GOOD.to_owned(), "Password", "wrong password"),
         ("empty password", GOOD.to_owned(), "", "wrong password"),
-        (
-            "bad \\u escape",
-            format!("{GOOD}x=\\uZZ\n"),
-            PASSWORD,
-            "syntax line 10",
-        ),
+        ("bad \\u escape", format!("{GOOD}x=\\uZZ\n"), PASSWORD, "syntax line 10"),
         ("Liberty FIPS 140-3 file", fips, PASSWORD, "unsupported"),
     ];
     for (what, text, password, expected) in table {
         let error = parse(&text, password).map(|_| ()).unwrap_err();
         assert_eq!(describe(&error), expected, "{what}: {error}");
-        assert!(
-            error.to_string().starts_with(NAME),
-            "{what}: names the file: {error}"
-        );
+        assert!(error.to_string().starts_with(NAME), "{what}: names the file: {error}");
     }
 }
 
 #[test]
 fn garbage_never_panics() {
-    for text in [
-        "=",
-        "\\",
-        "a\\\n",
-        "com.ibm.websphere.ltpa.3DESKey=\n",
-        "\u{0}\u{ff}",
-        "#only comment",
-    ] {
+    for text in
+        ["=", "\\", "a\\\n", "com.ibm.websphere.ltpa.3DESKey=\n", "\u{0}\u{ff}", "#only comment"]
+    {
         assert!(parse(text, PASSWORD).is_err(), "{text:?}");
     }
 }
@@ -202,13 +172,10 @@ fn foreign_signer() -> KeyFile {
     let foreign = properties::parse(&reexported).unwrap();
     let mut mixed = String::new();
     for line in GOOD.lines() {
-        let replaced = [
-            "com.ibm.websphere.ltpa.PrivateKey",
-            "com.ibm.websphere.ltpa.PublicKey",
-        ]
-        .into_iter()
-        .find(|p| line.starts_with(p))
-        .map(|p| format!("{p}={}", properties::get(&foreign, p).unwrap()));
+        let replaced = ["com.ibm.websphere.ltpa.PrivateKey", "com.ibm.websphere.ltpa.PublicKey"]
+            .into_iter()
+            .find(|p| line.starts_with(p))
+            .map(|p| format!("{p}={}", properties::get(&foreign, p).unwrap()));
         mixed.push_str(&replaced.unwrap_or_else(|| line.to_owned()));
         mixed.push('\n');
     }
@@ -228,33 +195,17 @@ fn bad_tokens_get_precise_reasons() {
         ("not base64", "not base64!".into(), "malformed"),
         ("three bytes", "QUJD".into(), "malformed"),
         ("cut short", good[..good.len() - 8].to_owned(), "malformed"),
-        (
-            "other keys",
-            ltpa2::create(&other_keys, &user, now + 60_000),
-            "wrong_key",
-        ),
+        ("other keys", ltpa2::create(&other_keys, &user, now + 60_000), "wrong_key"),
         (
             "foreign signature",
             ltpa2::create(&foreign_signer().keys, &user, now + 60_000),
             "bad_signature",
         ),
-        (
-            "expired",
-            ltpa2::create(&keys, &user, now - 61_000),
-            "expired",
-        ),
-        (
-            "no user",
-            ltpa2::create(&keys, &UserData::default(), now + 60_000),
-            "malformed",
-        ),
+        ("expired", ltpa2::create(&keys, &user, now - 61_000), "expired"),
+        ("no user", ltpa2::create(&keys, &UserData::default(), now + 60_000), "malformed"),
         (
             "wrong realm",
-            ltpa2::create(
-                &keys,
-                &UserData::for_user(&AccessId::user("other", "u")),
-                now + 60_000,
-            ),
+            ltpa2::create(&keys, &UserData::for_user(&AccessId::user("other", "u")), now + 60_000),
             "wrong_realm",
         ),
     ];

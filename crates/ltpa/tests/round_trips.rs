@@ -40,9 +40,7 @@ fn realm() -> impl Strategy<Value = String> {
 }
 
 fn verifier() -> Verifier {
-    Verifier::new()
-        .with_keys(keys().keys.clone())
-        .with_domino_secret(secret())
+    Verifier::new().with_keys(keys().keys.clone()).with_domino_secret(secret())
 }
 
 proptest! {
@@ -123,17 +121,10 @@ fn every_single_bit_change_is_rejected() {
     let options = VerifyOptions::at(NOW);
     for token in &tokens {
         assert!(verifier.verify(token, None, &options).is_ok());
-        let bits = base64::engine::general_purpose::STANDARD
-            .decode(token)
-            .unwrap()
-            .len()
-            * 8;
+        let bits = base64::engine::general_purpose::STANDARD.decode(token).unwrap().len() * 8;
         for bit in 0..bits {
             let changed = flip(token, bit);
-            assert!(
-                verifier.verify(&changed, None, &options).is_err(),
-                "bit {bit} of {token}"
-            );
+            assert!(verifier.verify(&changed, None, &options).is_err(), "bit {bit} of {token}");
         }
     }
 }

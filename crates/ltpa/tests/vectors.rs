@@ -11,9 +11,7 @@ use ltpa::{
 };
 
 fn vector(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -27,18 +25,8 @@ fn key_file(name: &str, password: &str) -> KeyFile {
 
 /// (file, password, realm, creation host)
 const KEY_FILES: [(&str, &str, &str, &str); 3] = [
-    (
-        "websphere-2013.keys",
-        "password",
-        "9.3.179.80:5389",
-        "IBM-JM2PND08AMR",
-    ),
-    (
-        "connections-2020.keys",
-        "lotus123",
-        "defaultWIMFileBasedRealm",
-        "ic.beibm.com",
-    ),
+    ("websphere-2013.keys", "password", "9.3.179.80:5389", "IBM-JM2PND08AMR"),
+    ("connections-2020.keys", "lotus123", "defaultWIMFileBasedRealm", "ic.beibm.com"),
     ("liberty-2026.keys", "WebAS", "defaultRealm", "localhost"),
 ];
 
@@ -69,10 +57,10 @@ fn export_with_the_same_password_reproduces_every_key_property() {
         let exported = file.to_bytes(&Password::new(password));
         let original = properties::parse(&vector(name)).unwrap();
         let again = properties::parse(&exported).unwrap();
-        for property in KEY_PROPERTIES.into_iter().chain([
-            "com.ibm.websphere.ltpa.Realm",
-            "com.ibm.websphere.CreationDate",
-        ]) {
+        for property in KEY_PROPERTIES
+            .into_iter()
+            .chain(["com.ibm.websphere.ltpa.Realm", "com.ibm.websphere.CreationDate"])
+        {
             assert_eq!(
                 properties::get(&again, property),
                 properties::get(&original, property),
@@ -86,28 +74,15 @@ fn export_with_the_same_password_reproduces_every_key_property() {
 fn export_with_a_new_password_keeps_the_keys() {
     let file = key_file("connections-2020.keys", "lotus123");
     let exported = file.to_bytes(&Password::new("n3w-Pässword"));
-    let again = KeyFile::parse(
-        &exported,
-        &Password::new("n3w-Pässword"),
-        Path::new("new.keys"),
-    )
-    .unwrap();
-    assert_eq!(
-        again.keys.shared_key_fingerprint(),
-        file.keys.shared_key_fingerprint()
-    );
-    assert_eq!(
-        again.keys.public_key_fingerprint(),
-        file.keys.public_key_fingerprint()
-    );
+    let again =
+        KeyFile::parse(&exported, &Password::new("n3w-Pässword"), Path::new("new.keys")).unwrap();
+    assert_eq!(again.keys.shared_key_fingerprint(), file.keys.shared_key_fingerprint());
+    assert_eq!(again.keys.public_key_fingerprint(), file.keys.public_key_fingerprint());
     let old = KeyFile::parse(&exported, &Password::new("lotus123"), Path::new("new.keys"));
     assert!(matches!(old, Err(KeyFileError::WrongPassword { .. })));
     // A token made with the re-exported keys verifies with the originals.
-    let token = ltpa2::create(
-        &again.keys,
-        &UserData::for_user(&AccessId::user("r", "u")),
-        2_000_000,
-    );
+    let token =
+        ltpa2::create(&again.keys, &UserData::for_user(&AccessId::user("r", "u")), 2_000_000);
     assert!(ltpa2::verify(&file.keys, &token, &VerifyOptions::at(1_000_000)).is_ok());
 }
 
@@ -116,14 +91,8 @@ fn wrong_password_is_reported_for_every_real_file() {
     for (name, _, _, _) in KEY_FILES {
         let error =
             KeyFile::parse(&vector(name), &Password::new("not it"), Path::new(name)).unwrap_err();
-        assert!(
-            matches!(error, KeyFileError::WrongPassword { .. }),
-            "{name}: {error}"
-        );
-        assert!(
-            error.to_string().starts_with(name),
-            "names the file: {error}"
-        );
+        assert!(matches!(error, KeyFileError::WrongPassword { .. }), "{name}: {error}");
+        assert!(error.to_string().starts_with(name), "names the file: {error}");
     }
 }
 
@@ -133,10 +102,7 @@ fn websphere_ltpatoken2_verifies_and_is_recreated_byte_for_byte() {
     let token = vector_text("websphere-2013.ltpatoken2");
     let identity =
         ltpa2::verify(&file.keys, &token, &VerifyOptions::at(1_696_698_000_000)).unwrap();
-    assert_eq!(
-        identity.user,
-        "uid=u0000000,ou=users,ou=PERF,dc=ism.ibm,dc=com"
-    );
+    assert_eq!(identity.user, "uid=u0000000,ou=users,ou=PERF,dc=ism.ibm,dc=com");
     assert_eq!(identity.realm.as_deref(), Some("9.3.179.80:5389"));
     assert_eq!(identity.expires_ms, 1_696_698_581_000);
     assert_eq!(rfc3339(identity.expires_ms), "2023-10-07T17:09:41Z");
@@ -153,10 +119,7 @@ fn websphere_ltpatoken1_verifies_and_is_recreated_byte_for_byte() {
     let identity =
         ltpa1::verify(&file.keys, &token, &VerifyOptions::at(1_696_698_000_000)).unwrap();
     assert_eq!(identity.format, TokenFormat::Ltpa1);
-    assert_eq!(
-        identity.user,
-        "uid=u0000000,ou=users,ou=PERF,dc=ism.ibm,dc=com"
-    );
+    assert_eq!(identity.user, "uid=u0000000,ou=users,ou=PERF,dc=ism.ibm,dc=com");
     assert_eq!(identity.realm.as_deref(), Some("9.3.179.80:5389"));
     assert_eq!(identity.expires_ms, 1_696_698_481_000);
 
@@ -168,21 +131,12 @@ fn websphere_ltpatoken1_verifies_and_is_recreated_byte_for_byte() {
 fn websphere_tokens_expire_and_check_the_realm() {
     let file = key_file("websphere-2013.keys", "password");
     let token = vector_text("websphere-2013.ltpatoken2");
-    let late = ltpa2::verify(
-        &file.keys,
-        &token,
-        &VerifyOptions::at(1_696_698_581_000 + 3_600_000),
-    )
-    .unwrap_err();
+    let late = ltpa2::verify(&file.keys, &token, &VerifyOptions::at(1_696_698_581_000 + 3_600_000))
+        .unwrap_err();
     assert_eq!(late.reason(), "expired");
     assert!(late.to_string().starts_with("expired 1 h ago"), "{late}");
     let options = VerifyOptions::at(1_696_698_000_000).trusting(["defaultWIMFileBasedRealm"]);
-    assert_eq!(
-        ltpa2::verify(&file.keys, &token, &options)
-            .unwrap_err()
-            .reason(),
-        "wrong_realm"
-    );
+    assert_eq!(ltpa2::verify(&file.keys, &token, &options).unwrap_err().reason(), "wrong_realm");
     let options = VerifyOptions::at(1_696_698_000_000).trusting(["9.3.179.80:5389"]);
     assert!(ltpa2::verify(&file.keys, &token, &options).is_ok());
 }
@@ -220,25 +174,14 @@ fn tokens_from_one_cell_are_refused_by_another() {
     let v1 = vector_text("websphere-2013.ltpatoken1");
     let verifier = Verifier::new().with_keys(connections.keys.clone());
     assert_eq!(
-        verifier
-            .verify(&v1, None, &VerifyOptions::at(0))
-            .unwrap_err()
-            .reason(),
+        verifier.verify(&v1, None, &VerifyOptions::at(0)).unwrap_err().reason(),
         "wrong_key"
     );
     // Both cells' keys: auto-detection finds the format and the key set.
-    let both = Verifier::new()
-        .with_keys(connections.keys)
-        .with_keys(websphere.keys);
+    let both = Verifier::new().with_keys(connections.keys).with_keys(websphere.keys);
     let at = VerifyOptions::at(1_696_698_000_000);
-    assert_eq!(
-        both.verify(&token, None, &at).unwrap().format,
-        TokenFormat::Ltpa2
-    );
-    assert_eq!(
-        both.verify(&v1, None, &at).unwrap().format,
-        TokenFormat::Ltpa1
-    );
+    assert_eq!(both.verify(&token, None, &at).unwrap().format, TokenFormat::Ltpa2);
+    assert_eq!(both.verify(&v1, None, &at).unwrap().format, TokenFormat::Ltpa1);
 }
 
 const DOMINO_SECRET: &str = "AAECAwQFBgcICQoLDA0ODxAREhM=";
@@ -271,20 +214,11 @@ fn domino_tokens_verify_with_their_secret_only() {
         assert_eq!(identity.user, "My Test User");
         assert_eq!(identity.created_ms, Some(i64::from(created) * 1000));
         assert_eq!(identity.expires_ms, i64::from(expires) * 1000);
-        assert_eq!(
-            domino::verify(&other, token, &at).unwrap_err().reason(),
-            "bad_signature"
-        );
+        assert_eq!(domino::verify(&other, token, &at).unwrap_err().reason(), "bad_signature");
         let late = VerifyOptions::at(i64::from(expires) * 1000 + 61_000);
-        assert_eq!(
-            domino::verify(&secret, token, &late).unwrap_err().reason(),
-            "expired"
-        );
+        assert_eq!(domino::verify(&secret, token, &late).unwrap_err().reason(), "expired");
         let early = VerifyOptions::at(i64::from(created) * 1000 - 61_000);
-        assert_eq!(
-            domino::verify(&secret, token, &early).unwrap_err().reason(),
-            "not_yet_valid"
-        );
+        assert_eq!(domino::verify(&secret, token, &early).unwrap_err().reason(), "not_yet_valid");
     }
 }
 
@@ -309,12 +243,9 @@ fn domino_tokens_are_recreated_apart_from_hex_case() {
 fn verifier_routes_domino_tokens_by_their_header() {
     let websphere = key_file("websphere-2013.keys", "password");
     let secret = DominoSecret::from_base64(DOMINO_SECRET).unwrap();
-    let verifier = Verifier::new()
-        .with_keys(websphere.keys)
-        .with_domino_secret(secret);
+    let verifier = Verifier::new().with_keys(websphere.keys).with_domino_secret(secret);
     let (token, created, _) = DOMINO_TOKENS[0];
-    let identity = verifier
-        .verify(token, None, &VerifyOptions::at(i64::from(created) * 1000))
-        .unwrap();
+    let identity =
+        verifier.verify(token, None, &VerifyOptions::at(i64::from(created) * 1000)).unwrap();
     assert_eq!(identity.format, TokenFormat::Domino);
 }

@@ -9,12 +9,7 @@ use crate::ltpa::LtpaCommand;
 /// server, with single sign-on shared with WebSphere, Liberty, Domino and
 /// Sametime through LTPA tokens.
 #[derive(Debug, Parser)]
-#[command(
-    name = "simul",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "simul", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -18,10 +18,7 @@ fn vector(name: &str) -> String {
 }
 
 fn vector_text(name: &str) -> String {
-    std::fs::read_to_string(vectors().join(name))
-        .unwrap()
-        .trim()
-        .to_owned()
+    std::fs::read_to_string(vectors().join(name)).unwrap().trim().to_owned()
 }
 
 /// A scratch directory with password files.
@@ -30,11 +27,9 @@ struct Scratch(tempfile::TempDir);
 impl Scratch {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        for (name, password) in [
-            ("pw", "s3cret\n"),
-            ("pw2", "other-Pässword"),
-            ("websphere.pw", "password"),
-        ] {
+        for (name, password) in
+            [("pw", "s3cret\n"), ("pw2", "other-Pässword"), ("websphere.pw", "password")]
+        {
             std::fs::write(dir.path().join(name), password).unwrap();
         }
         Self(dir)
@@ -63,12 +58,7 @@ impl Scratch {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
     }
 }
@@ -83,6 +73,12 @@ fn stderr(output: &Output) -> String {
 
 fn status(output: &Output) -> i32 {
     output.status.code().unwrap()
+}
+
+/// Exit status 2 and an error message containing `expected`.
+fn assert_usage_error(output: &Output, expected: &str) {
+    assert_eq!(status(output), 2, "{}", stderr(output));
+    assert!(stderr(output).contains(expected), "{}", stderr(output));
 }
 
 fn json(output: &Output) -> Value {
@@ -106,37 +102,17 @@ fn generate_writes_an_owner_only_file_and_refuses_to_overwrite() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(s.path("ltpa.keys"))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(s.path("ltpa.keys")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let text = std::fs::read_to_string(s.path("ltpa.keys")).unwrap();
     assert!(text.starts_with("#IBM WebSphere Application Server key file\n"));
     assert!(text.contains("com.ibm.websphere.ltpa.Realm=defaultWIMFileBasedRealm\n"));
 
-    let again = s.run(&[
-        "ltpa",
-        "generate",
-        "--realm",
-        "r",
-        "--password-file",
-        "pw",
-        "--out",
-        "ltpa.keys",
-    ]);
-    assert_eq!(status(&again), 2);
-    assert!(
-        stderr(&again).contains("ltpa.keys already exists"),
-        "{}",
-        stderr(&again)
-    );
-    assert_eq!(
-        std::fs::read_to_string(s.path("ltpa.keys")).unwrap(),
-        text,
-        "untouched"
-    );
+    let again =
+        s.run(&["ltpa", "generate", "--realm", "r", "--password-file", "pw", "--out", "ltpa.keys"]);
+    assert_usage_error(&again, "ltpa.keys already exists");
+    assert_eq!(std::fs::read_to_string(s.path("ltpa.keys")).unwrap(), text, "untouched");
 
     let forced = s.run(&[
         "ltpa",
@@ -166,12 +142,7 @@ fn show_prints_properties_and_fingerprints_never_keys() {
     ]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     let value = json(&out);
-    let keys: Vec<&str> = value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
         [
@@ -187,20 +158,10 @@ fn show_prints_properties_and_fingerprints_never_keys() {
     assert_eq!(value["version"], "1.0");
     assert_eq!(value["creation_date"], "Tue Jul 30 08:45:34 CDT 2013");
     assert_eq!(value["creation_host"], "IBM-JM2PND08AMR");
-    assert!(
-        value["shared_key_fingerprint"]
-            .as_str()
-            .unwrap()
-            .starts_with("SHA256:")
-    );
+    assert!(value["shared_key_fingerprint"].as_str().unwrap().starts_with("SHA256:"));
 
-    let text = s.run(&[
-        "ltpa",
-        "show",
-        &vector("websphere-2013.keys"),
-        "--password-file",
-        "websphere.pw",
-    ]);
+    let text =
+        s.run(&["ltpa", "show", &vector("websphere-2013.keys"), "--password-file", "websphere.pw"]);
     let text = stdout(&text);
     assert!(text.contains("Realm:       9.3.179.80:5389"), "{text}");
     let file = std::fs::read_to_string(vector("websphere-2013.keys")).unwrap();
@@ -225,27 +186,11 @@ fn export_keeps_the_keys_under_a_new_password() {
         "for-websphere.keys",
     ]);
     // --password-env names a variable that is not set: a clear error.
-    assert_eq!(status(&exported), 2);
-    assert!(
-        stderr(&exported).contains("OLD_PW is not set"),
-        "{}",
-        stderr(&exported)
-    );
+    assert_usage_error(&exported, "OLD_PW is not set");
 
     let exported = Command::new(SIMUL)
-        .args([
-            "ltpa",
-            "export",
-            &vector("connections-2020.keys"),
-            "--password-env",
-            "OLD_PW",
-        ])
-        .args([
-            "--new-password-file",
-            &s.path("pw2"),
-            "--out",
-            &s.path("for-websphere.keys"),
-        ])
+        .args(["ltpa", "export", &vector("connections-2020.keys"), "--password-env", "OLD_PW"])
+        .args(["--new-password-file", &s.path("pw2"), "--out", &s.path("for-websphere.keys")])
         .env("OLD_PW", "lotus123")
         .output()
         .unwrap();
@@ -258,38 +203,21 @@ fn export_keeps_the_keys_under_a_new_password() {
     let after = show("for-websphere.keys", "pw2");
     assert_eq!(before, after, "same keys and properties");
 
-    let wrong = s.run(&[
-        "ltpa",
-        "show",
-        "for-websphere.keys",
-        "--password-file",
-        "lotus.pw",
-    ]);
-    assert_eq!(status(&wrong), 2);
-    assert!(
-        stderr(&wrong).contains("for-websphere.keys: wrong password"),
-        "{}",
-        stderr(&wrong)
-    );
+    let wrong = s.run(&["ltpa", "show", "for-websphere.keys", "--password-file", "lotus.pw"]);
+    assert_usage_error(&wrong, "for-websphere.keys: wrong password");
 }
 
 #[test]
 fn key_file_errors_are_distinct_and_name_file_and_property() {
     let s = Scratch::new();
     let original = std::fs::read_to_string(vector("websphere-2013.keys")).unwrap();
-    let missing: String = original
-        .lines()
-        .filter(|l| !l.contains("PublicKey"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let missing: String =
+        original.lines().filter(|l| !l.contains("PublicKey")).map(|l| format!("{l}\n")).collect();
     std::fs::write(s.path("missing.keys"), missing).unwrap();
     let corrupt = original.replace("PublicKey=AKsf1", "PublicKey=AKsf*");
     std::fs::write(s.path("corrupt.keys"), corrupt).unwrap();
     for (file, expected) in [
-        (
-            "missing.keys",
-            "missing.keys: property com.ibm.websphere.ltpa.PublicKey is missing",
-        ),
+        ("missing.keys", "missing.keys: property com.ibm.websphere.ltpa.PublicKey is missing"),
         (
             "corrupt.keys",
             "corrupt.keys: property com.ibm.websphere.ltpa.PublicKey is not valid Base64",
@@ -297,16 +225,10 @@ fn key_file_errors_are_distinct_and_name_file_and_property() {
         ("absent.keys", "absent.keys: No such file"),
     ] {
         let out = s.run(&["ltpa", "show", file, "--password-file", "websphere.pw"]);
-        assert_eq!(status(&out), 2, "{file}");
-        assert!(stderr(&out).contains(expected), "{file}: {}", stderr(&out));
+        assert_usage_error(&out, expected);
     }
     let no_password = s.run(&["ltpa", "show", &vector("websphere-2013.keys")]);
-    assert_eq!(status(&no_password), 2);
-    assert!(
-        stderr(&no_password).contains("use --password-file or --password-env"),
-        "{}",
-        stderr(&no_password)
-    );
+    assert_usage_error(&no_password, "use --password-file or --password-env");
 }
 
 #[test]
@@ -367,25 +289,13 @@ fn verify_reports_identity_or_reason_with_exit_status() {
     assert_eq!(value["expires_ms"], 1_696_698_581_000_i64);
     assert_eq!(value["attributes"], serde_json::json!({}));
 
-    let v1 = verify(
-        &vector_text("websphere-2013.ltpatoken1"),
-        &["--at", "1696698000000"],
-    );
+    let v1 = verify(&vector_text("websphere-2013.ltpatoken1"), &["--at", "1696698000000"]);
     assert_eq!(json(&v1)["format"], "ltpa1");
 
     let connections = vector_text("connections-2020.ltpatoken2.txt");
     let cases: [(&str, &[&str], &str); 4] = [
         (&token, &[], "expired"),
-        (
-            &token,
-            &[
-                "--at",
-                "1696698000000",
-                "--realm",
-                "defaultWIMFileBasedRealm",
-            ],
-            "wrong_realm",
-        ),
+        (&token, &["--at", "1696698000000", "--realm", "defaultWIMFileBasedRealm"], "wrong_realm"),
         ("bm90IGEgdG9rZW4=", &[], "malformed"),
         (connections.lines().next().unwrap(), &[], "wrong_key"),
     ];
@@ -421,12 +331,7 @@ fn verify_reports_identity_or_reason_with_exit_status() {
     );
 
     let no_keys = s.run(&["ltpa", "token", "verify", &token]);
-    assert_eq!(status(&no_keys), 2);
-    assert!(
-        stderr(&no_keys).contains("--domino-secret-file"),
-        "{}",
-        stderr(&no_keys)
-    );
+    assert_usage_error(&no_keys, "--domino-secret-file");
 }
 
 #[test]
@@ -547,26 +452,16 @@ fn decode_reports_every_field_and_check() {
         "--password-file",
         "websphere.pw",
     ]);
-    assert!(
-        stdout(&text).contains("FAILED  expiry: expired"),
-        "{}",
-        stdout(&text)
-    );
+    assert!(stdout(&text).contains("FAILED  expiry: expired"), "{}", stdout(&text));
 }
 
 #[test]
 fn help_explains_every_ltpa_command() {
-    let out = Command::new(SIMUL)
-        .args(["ltpa", "--help"])
-        .output()
-        .unwrap();
+    let out = Command::new(SIMUL).args(["ltpa", "--help"]).output().unwrap();
     let text = stdout(&out);
     for command in ["generate", "show", "export", "domino", "token"] {
         assert!(text.contains(command), "{command}: {text}");
     }
-    let out = Command::new(SIMUL)
-        .args(["ltpa", "token", "verify", "--help"])
-        .output()
-        .unwrap();
+    let out = Command::new(SIMUL).args(["ltpa", "token", "verify", "--help"]).output().unwrap();
     assert!(stdout(&out).contains("--password-file"));
 }

@@ -8,13 +8,8 @@ fn example(name: &str) -> String {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
             .unwrap();
-    let start = readme
-        .find(&format!("<!-- example:{name} -->"))
-        .expect("example start marker");
-    let end = start
-        + readme[start..]
-            .find("<!-- /example -->")
-            .expect("example end marker");
+    let start = readme.find(&format!("<!-- example:{name} -->")).expect("example start marker");
+    let end = start + readme[start..].find("<!-- /example -->").expect("example end marker");
     let block = &readme[start..end];
     let body = block.split_once("```sh\n").expect("a sh code block").1;
     body.rsplit_once("```").expect("closing fence").0.to_owned()
@@ -24,11 +19,7 @@ fn example(name: &str) -> String {
 fn ltpa_worked_example_runs() {
     let dir = tempfile::tempdir().unwrap();
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_simul")).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &example("ltpa")])
         .current_dir(dir.path())
@@ -36,16 +27,9 @@ fn ltpa_worked_example_runs() {
         .output()
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("\"valid\":true"), "{stdout}");
-    assert!(
-        stdout.contains("\"user\":\"uid=jdoe,ou=people,dc=example,dc=com\""),
-        "{stdout}"
-    );
+    assert!(stdout.contains("\"user\":\"uid=jdoe,ou=people,dc=example,dc=com\""), "{stdout}");
     // The shared-key fingerprint printed by generate, show and export --json agree.
     let fingerprint = stdout
         .lines()

@@ -79,10 +79,7 @@ impl NewPasswordArgs {
 impl SecretKeyArgs {
     /// The Domino secret, if a file was given.
     pub fn secret(&self) -> anyhow::Result<Option<DominoSecret>> {
-        self.domino_secret_file
-            .as_deref()
-            .map(read_domino_secret)
-            .transpose()
+        self.domino_secret_file.as_deref().map(read_domino_secret).transpose()
     }
 }
 
@@ -122,8 +119,7 @@ fn read_password(
 }
 
 fn strip_line_break(text: &str) -> &str {
-    text.strip_suffix('\n')
-        .map_or(text, |t| t.strip_suffix('\r').unwrap_or(t))
+    text.strip_suffix('\n').map_or(text, |t| t.strip_suffix('\r').unwrap_or(t))
 }
 
 /// Reads and decrypts a key file, for the commands that need keys.
@@ -160,9 +156,7 @@ pub fn parse_moment_s(text: &str) -> Result<i64, String> {
 
 /// A duration such as `120m`, `2h`, `90s`, `1d` or `500ms`; a bare number is minutes (as WebSphere counts).
 pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: i64 = number
         .parse()
@@ -174,14 +168,10 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
         "h" => 3_600_000,
         "d" => 86_400_000,
         _ => {
-            return Err(format!(
-                "{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
-            ));
+            return Err(format!("{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)"));
         }
     };
-    number
-        .checked_mul(unit_ms)
-        .ok_or_else(|| format!("{text:?} is too long"))
+    number.checked_mul(unit_ms).ok_or_else(|| format!("{text:?} is too long"))
 }
 
 #[cfg(test)]
@@ -197,10 +187,7 @@ mod tests {
         assert!(parse_duration_ms("2 weeks").is_err());
         assert!(parse_duration_ms("m").is_err());
         assert_eq!(parse_moment_ms("1696698581000"), Ok(1_696_698_581_000));
-        assert_eq!(
-            parse_moment_ms("2023-10-07T17:09:41Z"),
-            Ok(1_696_698_581_000)
-        );
+        assert_eq!(parse_moment_ms("2023-10-07T17:09:41Z"), Ok(1_696_698_581_000));
         assert_eq!(parse_moment_s("2023-10-07T17:09:41Z"), Ok(1_696_698_581));
         assert_eq!(parse_moment_s("1234567890"), Ok(1_234_567_890));
         assert!(parse_moment_ms("yesterday").is_err());

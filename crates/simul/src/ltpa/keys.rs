@@ -72,11 +72,7 @@ pub struct DominoGenerateArgs {
 }
 
 fn overwrite(force: bool) -> Overwrite {
-    if force {
-        Overwrite::Replace
-    } else {
-        Overwrite::Refuse
-    }
+    if force { Overwrite::Replace } else { Overwrite::Refuse }
 }
 
 fn exists_error(path: &Path) -> anyhow::Error {
@@ -98,10 +94,9 @@ fn refuse_existing(path: &Path, force: bool) -> anyhow::Result<()> {
 /// `simul ltpa generate`.
 pub fn generate(args: GenerateArgs) -> anyhow::Result<Outcome> {
     refuse_existing(&args.out, args.force)?;
-    let password = args.password.password(
-        &format!("new password for {}", args.out.display()),
-        Prompt::Confirm,
-    )?;
+    let password = args
+        .password
+        .password(&format!("new password for {}", args.out.display()), Prompt::Confirm)?;
     let host = args.host.unwrap_or_else(host_name);
     let file = KeyFile::generate(&args.realm, &host);
     file.write(&args.out, &password, overwrite(args.force))?;
@@ -125,10 +120,7 @@ pub fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
     println!("File:        {}", args.file.display());
     println!("Realm:       {}", summary.realm);
     println!("Version:     {}", summary.version);
-    println!(
-        "Created:     {} on {}",
-        summary.creation_date, summary.creation_host
-    );
+    println!("Created:     {} on {}", summary.creation_date, summary.creation_host);
     print_fingerprints(&file);
     for (key, value) in &file.other_properties {
         println!("Property:    {key}={value}");
@@ -140,9 +132,8 @@ pub fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
 pub fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
     refuse_existing(&args.out, args.force)?;
     let file = read_key_file(&args.file, &args.password)?;
-    let password = args
-        .new_password
-        .password(&format!("password to protect {}", args.out.display()))?;
+    let password =
+        args.new_password.password(&format!("password to protect {}", args.out.display()))?;
     file.write(&args.out, &password, overwrite(args.force))?;
     println!(
         "Exported the keys of realm {:?} to {} (mode 0600); import it with the new password",

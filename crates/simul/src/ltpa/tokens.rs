@@ -130,12 +130,9 @@ pub struct DecodeArgs {
 
 /// `simul ltpa token create`.
 pub fn create(args: CreateArgs) -> anyhow::Result<Outcome> {
-    let created_ms = args
-        .created_at
-        .map_or_else(|| Utc::now().timestamp_millis(), |s| s.saturating_mul(1000));
-    let expires_ms = args
-        .expires_at
-        .unwrap_or(created_ms.saturating_add(args.expires));
+    let created_ms =
+        args.created_at.map_or_else(|| Utc::now().timestamp_millis(), |s| s.saturating_mul(1000));
+    let expires_ms = args.expires_at.unwrap_or(created_ms.saturating_add(args.expires));
     let token = match args.format {
         Format::Domino => {
             if args.realm.is_some() || !args.attributes.is_empty() {
@@ -148,12 +145,7 @@ pub fn create(args: CreateArgs) -> anyhow::Result<Outcome> {
                 .domino
                 .secret()?
                 .context("a Domino token needs --domino-secret-file FILE")?;
-            domino::create(
-                &secret,
-                &args.user,
-                seconds(created_ms)?,
-                seconds(expires_ms)?,
-            )
+            domino::create(&secret, &args.user, seconds(created_ms)?, seconds(expires_ms)?)
         }
         Format::Ltpa2 | Format::Ltpa1 => {
             let path = args.keys.keys.as_deref().context(
@@ -231,66 +223,47 @@ impl CheckArgs {
             VerifyOptions::at(self.at.unwrap_or_else(|| Utc::now().timestamp_millis()))
                 .trusting(realms);
         options.clock_skew_ms = self.clock_skew;
-        Ok(Check {
-            token,
-            format: self.format.format(),
-            verifier,
-            options,
-            json: self.json,
-        })
+        Ok(Check { token, format: self.format.format(), verifier, options, json: self.json })
     }
 }
 
 /// `simul ltpa token verify`.
 pub fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let check = args.check.prepare()?;
-    match check
-        .verifier
-        .verify(&check.token, check.format, &check.options)
-    {
-        Ok(identity) => {
-            if check.json {
-                println!("{}", identity_json(&identity));
-            } else {
-                print_identity(&identity, check.options.now_ms);
-            }
-            Ok(Outcome::Success)
-        }
-        Err(invalid) => {
-            if check.json {
-                println!("{}", invalid_json(&invalid));
-            } else {
-                println!("invalid token: {}: {invalid}", invalid.reason());
-            }
-            Ok(Outcome::Invalid)
-        }
-    }
+    let result = check.verifier.verify(&check.token, check.format, &check.options);
+    let now_ms = check.options.now_ms;
+    Ok(report(
+        result,
+        check.json,
+        identity_json,
+        |identity| print_identity(identity, now_ms),
+        "invalid token",
+    ))
 }
 
 /// `simul ltpa token decode`.
 pub fn decode(args: DecodeArgs) -> anyhow::Result<Outcome> {
     let check = args.check.prepare()?;
-    match check
-        .verifier
-        .inspect(&check.token, check.format, &check.options)
-    {
-        Ok(inspection) => {
-            if check.json {
-                println!("{}", inspection_json(&inspection));
-            } else {
-                print_inspection(&inspection);
-            }
-            Ok(Outcome::Success)
-        }
-        Err(invalid) => {
-            if check.json {
-                println!("{}", invalid_json(&invalid));
-            } else {
-                println!("cannot decode: {}: {invalid}", invalid.reason());
-            }
-            Ok(Outcome::Invalid)
-        }
+    let result = check.verifier.inspect(&check.token, check.format, &check.options);
+    Ok(report(result, check.json, inspection_json, print_inspection, "cannot decode"))
+}
+
+/// Prints a result as JSON or text; an invalid token is `Outcome::Invalid`.
+fn report<T>(
+    result: Result<T, Invalid>,
+    json: bool,
+    to_json: impl Fn(&T) -> Value,
+    print: impl Fn(&T),
+    failure: &str,
+) -> Outcome {
+    let result_is_ok = result.is_ok();
+    match result {
+        Ok(value) if json => println!("{}", to_json(&value)),
+        Ok(value) => print(&value),
+        Err(invalid) if json => println!("{}", invalid_json(&invalid)),
+        Err(invalid) => println!("{failure}: {}: {invalid}", invalid.reason()),
     }
+    if result_is_ok { Outcome::Success } else { Outcome::Invalid }
 }
 
 fn identity_json(identity: &Identity) -> Value {
@@ -368,13 +341,8 @@ fn print_identity(identity: &Identity, now_ms: i64) {
 }
 
 fn print_inspection(inspection: &Inspection) {
-    let width = inspection
-        .fields
-        .iter()
-        .map(|(name, _)| name.len())
-        .max()
-        .unwrap_or(0)
-        .max("format".len());
+    let width =
+        inspection.fields.iter().map(|(name, _)| name.len()).max().unwrap_or(0).max("format".len());
     println!("{:<width$}  {}", "format", inspection.format);
     for (name, value) in &inspection.fields {
         println!("{name:<width$}  {value}");
