@@ -249,3 +249,23 @@ fn verifier_routes_domino_tokens_by_their_header() {
         verifier.verify(token, None, &VerifyOptions::at(i64::from(created) * 1000)).unwrap();
     assert_eq!(identity.format, TokenFormat::Domino);
 }
+
+#[test]
+fn websphere_export_layout_is_reproduced_line_for_line() {
+    for (name, password) in
+        [("websphere-2013.keys", "password"), ("connections-2020.keys", "lotus123")]
+    {
+        let original = String::from_utf8(vector(name)).unwrap();
+        let exported = key_file(name, password).to_bytes(&Password::new(password));
+        let exported = std::str::from_utf8(&exported).unwrap();
+        // Only the second line, the export's own time stamp, differs.
+        let skip_stamp = |text: &str| {
+            text.lines()
+                .enumerate()
+                .filter(|(i, _)| *i != 1)
+                .map(|(_, l)| l.to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(skip_stamp(exported), skip_stamp(&original), "{name}");
+    }
+}
