@@ -78,9 +78,7 @@ fn open<F: Flavor>(keys: &LtpaKeys, token: &str) -> Result<Opened, Invalid> {
         .ok_or_else(|| Invalid::Malformed("the decrypted token has no '%' separators".into()))?;
     // `userdata % expiry % signature`, or Liberty's two-field `userdata % signature`.
     let (userdata, expiry_field) = match head.rsplit_once('%') {
-        Some((userdata, expiry))
-            if !expiry.is_empty() && expiry.bytes().all(|b| b.is_ascii_digit()) =>
-        {
+        Some((userdata, expiry)) if is_decimal(expiry) => {
             let expiry = expiry.parse().map_err(|_| {
                 Invalid::Malformed(format!("expiry field {expiry:?} is out of range"))
             })?;
@@ -98,6 +96,12 @@ fn open<F: Flavor>(keys: &LtpaKeys, token: &str) -> Result<Opened, Invalid> {
         signature_text: signature_text.to_owned(),
         signature,
     })
+}
+
+/// A Java `Long.toString()`: optional minus sign, then digits.
+fn is_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Base64 text of a token as found in a cookie: surrounding quotes (RFC

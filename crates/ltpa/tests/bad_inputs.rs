@@ -203,6 +203,7 @@ fn bad_tokens_get_precise_reasons() {
         ),
         ("expired", ltpa2::create(&keys, &user, now - 61_000), "expired"),
         ("no user", ltpa2::create(&keys, &UserData::default(), now + 60_000), "malformed"),
+        ("expired before 1970", ltpa2::create(&keys, &user, -1000), "expired"),
         (
             "wrong realm",
             ltpa2::create(&keys, &UserData::for_user(&AccessId::user("other", "u")), now + 60_000),
