@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::encoding::{self, fixed_bytes, java_bytes};
+use crate::rsa_public::PublicOperation;
 
 /// RSA modulus size WebSphere, Liberty and Domino require.
 pub const RSA_BITS: usize = 1024;
@@ -33,6 +34,7 @@ pub struct LtpaKeys {
     shared: Zeroizing<[u8; SHARED_KEY_LEN]>,
     private: RsaPrivateKey,
     public: RsaPublicKey,
+    public_operation: PublicOperation,
 }
 
 /// Why stored key material could not be decoded (the key file maps these
@@ -78,7 +80,9 @@ impl LtpaKeys {
 
     fn from_parts(shared: Zeroizing<[u8; SHARED_KEY_LEN]>, private: RsaPrivateKey) -> Self {
         let public = private.to_public_key();
-        Self { shared, private, public }
+        let public_operation = PublicOperation::new(&public)
+            .expect("the modulus of a key built from two odd primes is odd");
+        Self { shared, private, public, public_operation }
     }
 
     /// Builds a key set from a decrypted shared key and a key pair
@@ -104,6 +108,11 @@ impl LtpaKeys {
     /// The RSA public key that verifies tokens.
     pub(crate) fn public(&self) -> &RsaPublicKey {
         &self.public
+    }
+
+    /// The public-key operation of verification, precomputed for this key.
+    pub(crate) fn public_operation(&self) -> &PublicOperation {
+        &self.public_operation
     }
 
     /// The private key in WebSphere's stored layout (before encryption).
@@ -216,7 +225,9 @@ fn decode_private(plain: &[u8]) -> Result<RsaPrivateKey, KeyMaterialError> {
     let inconsistent = |e: rsa::Error| {
         KeyMaterialError::Private(format!("private key numbers do not form an RSA key ({e})"))
     };
-    if p == q || p <= BigUint::from(1u8) || q <= BigUint::from(1u8) {
+    // Odd primes keep the modulus odd, as Montgomery arithmetic needs.
+    let usable = |prime: &BigUint| prime > &BigUint::from(2u8) && prime.to_bytes_le()[0] & 1 == 1;
+    if p == q || !usable(&p) || !usable(&q) {
         return Err(KeyMaterialError::Private("private key primes are not usable".into()));
     }
     match d {

@@ -60,6 +60,7 @@ pub mod ltpa1;
 pub mod ltpa2;
 mod password;
 pub mod properties;
+mod rsa_public;
 pub mod secret_file;
 pub mod sso;
 pub mod token;

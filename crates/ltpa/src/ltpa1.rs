@@ -13,7 +13,7 @@ use des::TdesEde3;
 use ecb::cipher::block_padding::Pkcs7;
 use ecb::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyInit};
 use rsa::BigUint;
-use rsa::hazmat::{rsa_decrypt, rsa_encrypt};
+use rsa::hazmat::rsa_decrypt;
 use rsa::rand_core::OsRng;
 use rsa::traits::PublicKeyParts;
 use sha1::{Digest, Sha1};
@@ -62,16 +62,12 @@ impl Flavor for Ltpa1 {
     }
 
     fn signature_valid(keys: &LtpaKeys, userdata: &[u8], signature: &[u8]) -> bool {
-        let n = keys.public().n();
-        let s = BigUint::from_bytes_be(signature);
-        if signature.len() != SIGNATURE_LEN || &s >= n {
-            return false;
-        }
-        let Ok(v) = rsa_encrypt(keys.public(), &s) else {
+        let Some(v) = keys.public_operation().apply(signature) else {
             return false;
         };
+        let v = BigUint::from_bytes_be(&v);
         let m = iso9796_pad(&Sha1::digest(userdata).into());
-        v == m || n - &v == m
+        v == m || keys.public().n() - &v == m
     }
 }
 

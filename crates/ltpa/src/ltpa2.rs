@@ -18,6 +18,7 @@ use sha1::{Digest, Sha1};
 use zeroize::Zeroizing;
 
 use crate::keys::LtpaKeys;
+use crate::rsa_public::pkcs1_sha1_encoding;
 use crate::token::{Identity, Inspection, Invalid, TokenFormat, VerifyOptions};
 use crate::userdata::UserData;
 use crate::websphere::{self, Flavor};
@@ -60,9 +61,9 @@ impl Flavor for Ltpa2 {
     }
 
     fn signature_valid(keys: &LtpaKeys, userdata: &[u8], signature: &[u8]) -> bool {
-        keys.public()
-            .verify(Pkcs1v15Sign::new::<Sha1>(), &signed_digest(userdata), signature)
-            .is_ok()
+        let operation = keys.public_operation();
+        let expected = pkcs1_sha1_encoding(&signed_digest(userdata), operation.len());
+        expected.is_some_and(|expected| operation.apply(signature) == Some(expected))
     }
 }
 

@@ -156,7 +156,8 @@ fn inspect_opened<F: Flavor>(
     stop_at_failure: bool,
 ) -> Result<Inspection, Invalid> {
     let mut runner = CheckRunner::new(stop_at_failure);
-    let fields = fields(&opened);
+    // Only `inspect` shows the fields; `verify` discards them.
+    let fields = if stop_at_failure { Vec::new() } else { fields(&opened) };
     let access_id = opened.data.access_id();
     let expires = expiry(&opened, options);
     let identity = match (&access_id, &expires) {
