@@ -19,9 +19,17 @@ pub struct Cli {
 enum Command {
     /// LTPA single sign-on: key files and tokens shared with WebSphere,
     /// Liberty and Domino.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = LTPA_EXAMPLES)]
     Ltpa(LtpaCommand),
 }
+
+/// The usual sequence, shown under `simul ltpa --help`.
+const LTPA_EXAMPLES: &str = "\
+Examples:
+  simul ltpa generate --realm defaultWIMFileBasedRealm --password-file pw --out ltpa.keys
+  simul ltpa export ltpa.keys --password-file pw --new-password-file was.pw --out for-websphere.keys
+  simul ltpa token create --keys ltpa.keys --password-file pw --user 'uid=jdoe,o=example' > token
+  simul ltpa token verify - --keys for-websphere.keys --password-file was.pw --json < token";
 
 impl Cli {
     /// Runs the chosen command.
