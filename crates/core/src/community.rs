@@ -1,0 +1,421 @@
+//! The live state of the community: who is logged in where, who watches
+//! whom, and the n-way chats. A plain synchronous state machine: every
+//! operation returns the [`Delivery`]s it causes and the caller routes
+//! them to the sessions' connections. Keeping it free of I/O and async
+//! lets every front door share it behind one lock that is never held
+//! across an await, and makes it testable as it is.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::event::{Delivery, Event};
+use crate::ids::{ChatId, SessionId, UserId};
+use crate::status::Presence;
+
+/// Longest instant or chat message accepted, in characters.
+pub const MAX_TEXT_CHARS: usize = 10_000;
+
+/// Why an operation was refused. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    /// The session ended (or never existed).
+    #[error("session {0} is not logged in")]
+    UnknownSession(SessionId),
+    /// No such n-way chat (or it ended).
+    #[error("chat {0} does not exist")]
+    UnknownChat(ChatId),
+    /// Joining a chat one was not invited to.
+    #[error("you are not invited to chat {0}")]
+    NotInvited(ChatId),
+    /// Acting in a chat one has not joined.
+    #[error("you are not a member of chat {0}")]
+    NotMember(ChatId),
+    /// An empty message.
+    #[error("the message is empty")]
+    EmptyText,
+    /// A message over [`MAX_TEXT_CHARS`].
+    #[error("the message has {chars} characters; the limit is {MAX_TEXT_CHARS}")]
+    TextTooLong {
+        /// Its length.
+        chars: usize,
+    },
+}
+
+#[derive(Debug)]
+struct Session {
+    user: UserId,
+    presence: Presence,
+    watching: HashSet<UserId>,
+}
+
+#[derive(Debug)]
+struct Chat {
+    topic: String,
+    members: BTreeSet<UserId>,
+    invited: BTreeSet<UserId>,
+}
+
+/// The community's live state.
+#[derive(Debug, Default)]
+pub struct Community {
+    next_session: u64,
+    next_chat: u64,
+    sessions: HashMap<SessionId, Session>,
+    sessions_of: HashMap<UserId, Vec<SessionId>>,
+    watchers_of: HashMap<UserId, HashSet<SessionId>>,
+    chats: HashMap<ChatId, Chat>,
+}
+
+/// Collects deliveries, sharing each event between its recipients.
+#[derive(Default)]
+struct Outbox(Vec<Delivery>);
+
+impl Outbox {
+    fn send(&mut self, sessions: impl IntoIterator<Item = SessionId>, event: Event) {
+        let event = Arc::new(event);
+        self.0.extend(
+            sessions.into_iter().map(|session| Delivery { session, event: Arc::clone(&event) }),
+        );
+    }
+}
+
+impl Community {
+    /// An empty community.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Logs `user` in with a new session, available. Watchers hear about
+    /// it if the user's visible presence changes.
+    pub fn connect(&mut self, user: &UserId) -> (SessionId, Vec<Delivery>) {
+        self.next_session += 1;
+        let id = SessionId(self.next_session);
+        let before = self.presence_of(user);
+        let session = Session {
+            user: user.clone(),
+            presence: Presence::available(),
+            watching: HashSet::new(),
+        };
+        self.sessions.insert(id, session);
+        self.sessions_of.entry(user.clone()).or_default().push(id);
+        let mut out = Outbox::default();
+        self.announce_if_changed(user, &before, &mut out);
+        (id, out.0)
+    }
+
+    /// Ends a session: its watches end, and when it was the user's last
+    /// session the user goes offline and leaves their n-way chats.
+    pub fn disconnect(&mut self, session: SessionId) -> Result<Vec<Delivery>, CoreError> {
+        let user = self.user_of(session)?.clone();
+        let before = self.presence_of(&user);
+        let ended = self.sessions.remove(&session).expect("checked above");
+        for watched in &ended.watching {
+            self.unwatch_one(session, watched);
+        }
+        let remaining = self.sessions_of.get_mut(&user).expect("an online user has sessions");
+        remaining.retain(|s| *s != session);
+        let last = remaining.is_empty();
+        if last {
+            self.sessions_of.remove(&user);
+        }
+        let mut out = Outbox::default();
+        self.announce_if_changed(&user, &before, &mut out);
+        if last {
+            let chats: Vec<ChatId> = self
+                .chats
+                .iter()
+                .filter(|(_, c)| c.members.contains(&user))
+                .map(|(id, _)| *id)
+                .collect();
+            for chat in chats {
+                self.remove_member(chat, &user, &mut out);
+            }
+        }
+        Ok(out.0)
+    }
+
+    /// Sets one session's presence; watchers hear the user's new visible
+    /// presence if it changed.
+    pub fn set_presence(
+        &mut self,
+        session: SessionId,
+        presence: Presence,
+    ) -> Result<Vec<Delivery>, CoreError> {
+        let user = self.user_of(session)?.clone();
+        let before = self.presence_of(&user);
+        self.sessions.get_mut(&session).expect("checked above").presence = presence;
+        let mut out = Outbox::default();
+        self.announce_if_changed(&user, &before, &mut out);
+        Ok(out.0)
+    }
+
+    /// The presence others see of `user`: the most available of their
+    /// sessions, or offline.
+    pub fn presence_of(&self, user: &UserId) -> Presence {
+        let sessions = self.sessions_of.get(user).into_iter().flatten();
+        Presence::most_available(sessions.map(|s| &self.sessions[s].presence))
+    }
+
+    /// The user a session belongs to.
+    pub fn user_of(&self, session: SessionId) -> Result<&UserId, CoreError> {
+        self.sessions.get(&session).map(|s| &s.user).ok_or(CoreError::UnknownSession(session))
+    }
+
+    /// Whether the user has at least one session.
+    pub fn is_online(&self, user: &UserId) -> bool {
+        self.sessions_of.contains_key(user)
+    }
+
+    /// Starts watching users (contacts or anyone else, as portals need):
+    /// the session gets their current presence now and every change later.
+    pub fn watch(
+        &mut self,
+        session: SessionId,
+        users: &[UserId],
+    ) -> Result<Vec<Delivery>, CoreError> {
+        self.user_of(session)?;
+        let mut out = Outbox::default();
+        for user in users {
+            let newly = self
+                .sessions
+                .get_mut(&session)
+                .expect("checked above")
+                .watching
+                .insert(user.clone());
+            if newly {
+                self.watchers_of.entry(user.clone()).or_default().insert(session);
+            }
+            out.send(
+                [session],
+                Event::Status { user: user.clone(), presence: self.presence_of(user) },
+            );
+        }
+        Ok(out.0)
+    }
+
+    /// Stops watching users.
+    pub fn unwatch(&mut self, session: SessionId, users: &[UserId]) -> Result<(), CoreError> {
+        self.user_of(session)?;
+        for user in users {
+            if self.sessions.get_mut(&session).expect("checked above").watching.remove(user) {
+                self.unwatch_one(session, user);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends an instant message from a session's user to `to`: delivered
+    /// to every session of the recipient and to the sender's other
+    /// sessions. An offline recipient gets nothing now (the caller keeps
+    /// history); the returned deliveries say who was reached.
+    pub fn send_im(
+        &mut self,
+        session: SessionId,
+        to: &UserId,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>, CoreError> {
+        let from = self.user_of(session)?.clone();
+        let text = checked_text(text)?;
+        let recipients: Vec<SessionId> =
+            self.sessions_of(to).chain(self.sessions_of(&from).filter(|s| *s != session)).collect();
+        let mut out = Outbox::default();
+        out.send(recipients, Event::Im { from, to: to.clone(), text, at });
+        Ok(out.0)
+    }
+
+    /// Tells `to`'s sessions that the session's user started or stopped typing.
+    pub fn typing(
+        &mut self,
+        session: SessionId,
+        to: &UserId,
+        typing: bool,
+    ) -> Result<Vec<Delivery>, CoreError> {
+        let from = self.user_of(session)?.clone();
+        let mut out = Outbox::default();
+        out.send(
+            self.sessions_of(to).collect::<Vec<_>>(),
+            Event::Typing { from, to: to.clone(), typing },
+        );
+        Ok(out.0)
+    }
+
+    /// Creates an n-way chat: the creator is its first member, the invited
+    /// users get an invitation on every session.
+    pub fn create_chat(
+        &mut self,
+        session: SessionId,
+        invite: &[UserId],
+        topic: &str,
+    ) -> Result<(ChatId, Vec<Delivery>), CoreError> {
+        let creator = self.user_of(session)?.clone();
+        self.next_chat += 1;
+        let id = ChatId(self.next_chat);
+        let topic: String = topic.trim().chars().take(crate::status::MAX_MESSAGE_CHARS).collect();
+        let invited: BTreeSet<UserId> = invite.iter().filter(|u| **u != creator).cloned().collect();
+        let chat = Chat {
+            topic: topic.clone(),
+            members: BTreeSet::from([creator.clone()]),
+            invited: invited.clone(),
+        };
+        self.chats.insert(id, chat);
+        let mut out = Outbox::default();
+        for user in &invited {
+            let sessions: Vec<SessionId> = self.sessions_of(user).collect();
+            out.send(
+                sessions,
+                Event::NwayInvite { chat: id, from: creator.clone(), topic: topic.clone() },
+            );
+        }
+        self.announce_members(id, &mut out);
+        Ok((id, out.0))
+    }
+
+    /// Invites more users to a chat the session's user is in.
+    pub fn invite(
+        &mut self,
+        session: SessionId,
+        chat: ChatId,
+        users: &[UserId],
+    ) -> Result<Vec<Delivery>, CoreError> {
+        let from = self.member_of(session, chat)?;
+        let state = self.chats.get_mut(&chat).expect("checked by member_of");
+        let mut new = Vec::new();
+        for user in users {
+            if !state.members.contains(user) && state.invited.insert(user.clone()) {
+                new.push(user.clone());
+            }
+        }
+        let topic = state.topic.clone();
+        let mut out = Outbox::default();
+        for user in new {
+            let sessions: Vec<SessionId> = self.sessions_of(&user).collect();
+            out.send(
+                sessions,
+                Event::NwayInvite { chat, from: from.clone(), topic: topic.clone() },
+            );
+        }
+        Ok(out.0)
+    }
+
+    /// Accepts an invitation; every member hears the new member list.
+    pub fn join(&mut self, session: SessionId, chat: ChatId) -> Result<Vec<Delivery>, CoreError> {
+        let user = self.user_of(session)?.clone();
+        let state = self.chats.get_mut(&chat).ok_or(CoreError::UnknownChat(chat))?;
+        if state.members.contains(&user) {
+            return Ok(Vec::new());
+        }
+        if !state.invited.remove(&user) {
+            return Err(CoreError::NotInvited(chat));
+        }
+        state.members.insert(user);
+        let mut out = Outbox::default();
+        self.announce_members(chat, &mut out);
+        Ok(out.0)
+    }
+
+    /// Declines an invitation (nobody is told).
+    pub fn decline(&mut self, session: SessionId, chat: ChatId) -> Result<(), CoreError> {
+        let user = self.user_of(session)?.clone();
+        let state = self.chats.get_mut(&chat).ok_or(CoreError::UnknownChat(chat))?;
+        if state.invited.remove(&user) { Ok(()) } else { Err(CoreError::NotInvited(chat)) }
+    }
+
+    /// Leaves a chat; the others hear the new member list. A chat without
+    /// members ends.
+    pub fn leave(&mut self, session: SessionId, chat: ChatId) -> Result<Vec<Delivery>, CoreError> {
+        let user = self.member_of(session, chat)?;
+        let mut out = Outbox::default();
+        self.remove_member(chat, &user, &mut out);
+        Ok(out.0)
+    }
+
+    /// Sends a message to every member's sessions (the sender's included,
+    /// so all their devices show it).
+    pub fn chat_message(
+        &mut self,
+        session: SessionId,
+        chat: ChatId,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>, CoreError> {
+        let from = self.member_of(session, chat)?;
+        let text = checked_text(text)?;
+        let mut out = Outbox::default();
+        out.send(self.member_sessions(chat), Event::NwayMessage { chat, from, text, at });
+        Ok(out.0)
+    }
+
+    /// The members of a chat, sorted.
+    pub fn chat_members(&self, chat: ChatId) -> Result<Vec<UserId>, CoreError> {
+        self.chats
+            .get(&chat)
+            .map(|c| c.members.iter().cloned().collect())
+            .ok_or(CoreError::UnknownChat(chat))
+    }
+
+    fn sessions_of(&self, user: &UserId) -> impl Iterator<Item = SessionId> + '_ {
+        self.sessions_of.get(user).into_iter().flatten().copied()
+    }
+
+    fn member_of(&self, session: SessionId, chat: ChatId) -> Result<UserId, CoreError> {
+        let user = self.user_of(session)?;
+        let state = self.chats.get(&chat).ok_or(CoreError::UnknownChat(chat))?;
+        if state.members.contains(user) {
+            Ok(user.clone())
+        } else {
+            Err(CoreError::NotMember(chat))
+        }
+    }
+
+    fn member_sessions(&self, chat: ChatId) -> Vec<SessionId> {
+        self.chats[&chat].members.iter().flat_map(|u| self.sessions_of(u)).collect()
+    }
+
+    fn remove_member(&mut self, chat: ChatId, user: &UserId, out: &mut Outbox) {
+        let state = self.chats.get_mut(&chat).expect("caller checked the chat");
+        state.members.remove(user);
+        if state.members.is_empty() {
+            self.chats.remove(&chat);
+        } else {
+            self.announce_members(chat, out);
+        }
+    }
+
+    fn announce_members(&self, chat: ChatId, out: &mut Outbox) {
+        let members = self.chats[&chat].members.iter().cloned().collect();
+        out.send(self.member_sessions(chat), Event::NwayMembers { chat, members });
+    }
+
+    fn unwatch_one(&mut self, session: SessionId, watched: &UserId) {
+        if let Some(watchers) = self.watchers_of.get_mut(watched) {
+            watchers.remove(&session);
+            if watchers.is_empty() {
+                self.watchers_of.remove(watched);
+            }
+        }
+    }
+
+    fn announce_if_changed(&self, user: &UserId, before: &Presence, out: &mut Outbox) {
+        let now = self.presence_of(user);
+        if &now == before {
+            return;
+        }
+        let watchers: Vec<SessionId> =
+            self.watchers_of.get(user).into_iter().flatten().copied().collect();
+        out.send(watchers, Event::Status { user: user.clone(), presence: now });
+    }
+}
+
+fn checked_text(text: &str) -> Result<String, CoreError> {
+    if text.trim().is_empty() {
+        return Err(CoreError::EmptyText);
+    }
+    let chars = text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(CoreError::TextTooLong { chars });
+    }
+    Ok(text.to_owned())
+}

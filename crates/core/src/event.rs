@@ -1,0 +1,78 @@
+//! What the community tells sessions, free of any protocol: each front
+//! door renders these as JSON over WebSocket, VP messages or XMPP stanzas.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{ChatId, SessionId, UserId};
+use crate::status::Presence;
+
+/// Something a session must be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A watched user's presence changed (or is reported on watching).
+    Status {
+        /// Whose presence.
+        user: UserId,
+        /// The presence others see now.
+        presence: Presence,
+    },
+    /// A 1:1 instant message, to the recipient's sessions and the
+    /// sender's other sessions (so every device shows the conversation).
+    Im {
+        /// Sender.
+        from: UserId,
+        /// Recipient.
+        to: UserId,
+        /// The text.
+        text: String,
+        /// When the server accepted it.
+        at: DateTime<Utc>,
+    },
+    /// The other party started or stopped typing.
+    Typing {
+        /// Who is typing.
+        from: UserId,
+        /// To whom.
+        to: UserId,
+        /// Started (`true`) or stopped.
+        typing: bool,
+    },
+    /// An invitation to an n-way chat.
+    NwayInvite {
+        /// The chat.
+        chat: ChatId,
+        /// Who invited.
+        from: UserId,
+        /// The chat's topic.
+        topic: String,
+    },
+    /// A message in an n-way chat.
+    NwayMessage {
+        /// The chat.
+        chat: ChatId,
+        /// Sender.
+        from: UserId,
+        /// The text.
+        text: String,
+        /// When the server accepted it.
+        at: DateTime<Utc>,
+    },
+    /// The members of an n-way chat changed.
+    NwayMembers {
+        /// The chat.
+        chat: ChatId,
+        /// Who is in it now, sorted.
+        members: Vec<UserId>,
+    },
+}
+
+/// An event for one session. Events are shared between their recipients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The recipient session.
+    pub session: SessionId,
+    /// The event.
+    pub event: Arc<Event>,
+}

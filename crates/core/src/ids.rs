@@ -1,0 +1,64 @@
+//! Identifiers of users, sessions and chats.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A user's stable id in the community: the login name in the embedded
+/// realm, the configured id attribute (such as `uid`) in LDAP. The
+/// directory decides it; the core only compares it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    /// Wraps an id.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One login of one user through one front door (a browser tab's
+/// WebSocket, a Sametime client connection, an XMPP stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub(crate) u64);
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s{}", self.0)
+    }
+}
+
+/// An n-way chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChatId(pub(crate) u64);
+
+impl ChatId {
+    /// The id as a number (what the API shows).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// An id as given back by a client.
+    pub fn from_raw(id: u64) -> Self {
+        Self(id)
+    }
+}
+
+impl fmt::Display for ChatId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}

@@ -1,0 +1,224 @@
+//! The community as front doors drive it: several users, several sessions.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use proptest::prelude::*;
+use simul_core::{
+    ChatId, Community, CoreError, Delivery, Event, Presence, SessionId, Status, UserId,
+};
+
+fn user(name: &str) -> UserId {
+    UserId::new(name)
+}
+
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
+}
+
+/// The events each session received, in order.
+fn by_session(deliveries: &[Delivery]) -> HashMap<SessionId, Vec<Event>> {
+    let mut map: HashMap<SessionId, Vec<Event>> = HashMap::new();
+    for d in deliveries {
+        map.entry(d.session).or_default().push((*d.event).clone());
+    }
+    map
+}
+
+fn status_event(name: &str, status: Status, message: &str) -> Event {
+    Event::Status { user: user(name), presence: Presence::new(status, false, message) }
+}
+
+#[test]
+fn watchers_see_the_most_available_session() {
+    let mut c = Community::new();
+    let (alice, _) = c.connect(&user("alice"));
+    let now = c.watch(alice, &[user("bob")]).unwrap();
+    assert_eq!(
+        by_session(&now)[&alice],
+        [Event::Status { user: user("bob"), presence: Presence::offline() }]
+    );
+
+    let (bob_web, out) = c.connect(&user("bob"));
+    assert_eq!(by_session(&out)[&alice], [status_event("bob", Status::Available, "")]);
+    let (bob_client, out) = c.connect(&user("bob"));
+    assert!(out.is_empty(), "still available: nothing to tell");
+
+    let out = c.set_presence(bob_client, Presence::new(Status::Dnd, false, "focus")).unwrap();
+    assert!(out.is_empty(), "the web session is more available");
+    let out = c.disconnect(bob_web).unwrap();
+    assert_eq!(by_session(&out)[&alice], [status_event("bob", Status::Dnd, "focus")]);
+    let out = c.disconnect(bob_client).unwrap();
+    assert_eq!(
+        by_session(&out)[&alice],
+        [Event::Status { user: user("bob"), presence: Presence::offline() }]
+    );
+
+    c.unwatch(alice, &[user("bob")]).unwrap();
+    let (_, out) = c.connect(&user("bob"));
+    assert!(out.is_empty(), "nobody watches bob any more");
+}
+
+#[test]
+fn instant_messages_reach_every_session_of_both_users() {
+    let mut c = Community::new();
+    let (alice_1, _) = c.connect(&user("alice"));
+    let (alice_2, _) = c.connect(&user("alice"));
+    let (bob_1, _) = c.connect(&user("bob"));
+    let (bob_2, _) = c.connect(&user("bob"));
+    let out = c.send_im(alice_1, &user("bob"), "hello", at()).unwrap();
+    let got = by_session(&out);
+    let expected =
+        Event::Im { from: user("alice"), to: user("bob"), text: "hello".into(), at: at() };
+    for session in [bob_1, bob_2, alice_2] {
+        assert_eq!(got[&session], std::slice::from_ref(&expected), "{session}");
+    }
+    assert!(!got.contains_key(&alice_1), "not echoed to the sending session");
+
+    let out = c.send_im(bob_1, &user("carol"), "are you there?", at()).unwrap();
+    assert_eq!(by_session(&out).keys().collect::<Vec<_>>(), [&bob_2], "carol is offline");
+
+    let out = c.typing(bob_2, &user("alice"), true).unwrap();
+    let typing = Event::Typing { from: user("bob"), to: user("alice"), typing: true };
+    assert_eq!(by_session(&out)[&alice_1], [typing]);
+}
+
+#[test]
+fn bad_messages_are_refused() {
+    let mut c = Community::new();
+    let (alice, _) = c.connect(&user("alice"));
+    assert_eq!(c.send_im(alice, &user("bob"), " \n", at()), Err(CoreError::EmptyText));
+    let long = "x".repeat(simul_core::MAX_TEXT_CHARS + 1);
+    assert_eq!(
+        c.send_im(alice, &user("bob"), &long, at()),
+        Err(CoreError::TextTooLong { chars: simul_core::MAX_TEXT_CHARS + 1 })
+    );
+    c.disconnect(alice).unwrap();
+    assert!(matches!(
+        c.send_im(alice, &user("bob"), "hi", at()),
+        Err(CoreError::UnknownSession(_))
+    ));
+    assert!(c.disconnect(alice).is_err());
+}
+
+#[test]
+fn three_user_nway_chat() {
+    let mut c = Community::new();
+    let (alice, _) = c.connect(&user("alice"));
+    let (bob, _) = c.connect(&user("bob"));
+    let (carol, _) = c.connect(&user("carol"));
+    let (dave, _) = c.connect(&user("dave"));
+
+    let (chat, out) =
+        c.create_chat(alice, &[user("bob"), user("carol")], "Release planning").unwrap();
+    let got = by_session(&out);
+    let invite = Event::NwayInvite { chat, from: user("alice"), topic: "Release planning".into() };
+    assert_eq!(got[&bob], std::slice::from_ref(&invite));
+    assert_eq!(got[&carol], [invite]);
+    assert_eq!(got[&alice], [Event::NwayMembers { chat, members: vec![user("alice")] }]);
+
+    assert_eq!(c.join(dave, chat), Err(CoreError::NotInvited(chat)));
+    let out = c.join(bob, chat).unwrap();
+    let members = Event::NwayMembers { chat, members: vec![user("alice"), user("bob")] };
+    assert_eq!(by_session(&out)[&alice], std::slice::from_ref(&members));
+    assert_eq!(by_session(&out)[&bob], [members]);
+    c.join(carol, chat).unwrap();
+
+    let out = c.chat_message(bob, chat, "shall we ship friday?", at()).unwrap();
+    let got = by_session(&out);
+    assert_eq!(got.len(), 3, "every member, the sender included");
+    assert!(matches!(&got[&carol][0], Event::NwayMessage { from, .. } if *from == user("bob")));
+    assert_eq!(c.chat_message(dave, chat, "hi", at()), Err(CoreError::NotMember(chat)));
+
+    let out = c.leave(bob, chat).unwrap();
+    assert_eq!(
+        by_session(&out)[&carol],
+        [Event::NwayMembers { chat, members: vec![user("alice"), user("carol")] }]
+    );
+    assert_eq!(c.chat_message(bob, chat, "back", at()), Err(CoreError::NotMember(chat)));
+
+    // Leaving by logging out: the last member's departure ends the chat.
+    c.disconnect(alice).unwrap();
+    assert_eq!(c.chat_members(chat).unwrap(), [user("carol")]);
+    c.disconnect(carol).unwrap();
+    assert_eq!(c.chat_members(chat), Err(CoreError::UnknownChat(chat)));
+    assert_eq!(
+        c.join(dave, ChatId::from_raw(999)),
+        Err(CoreError::UnknownChat(ChatId::from_raw(999)))
+    );
+}
+
+#[test]
+fn declined_invitations_cannot_be_accepted_later() {
+    let mut c = Community::new();
+    let (alice, _) = c.connect(&user("alice"));
+    let (bob, _) = c.connect(&user("bob"));
+    let (chat, _) = c.create_chat(alice, &[user("bob")], "").unwrap();
+    c.decline(bob, chat).unwrap();
+    assert_eq!(c.join(bob, chat), Err(CoreError::NotInvited(chat)));
+    let out = c.invite(alice, chat, &[user("bob"), user("alice")]).unwrap();
+    assert_eq!(by_session(&out).len(), 1, "bob invited again; alice is already a member");
+    assert!(c.join(bob, chat).is_ok());
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Connect(usize),
+    Disconnect(usize),
+    SetPresence(usize, Status, bool),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let status = prop_oneof![
+        Just(Status::Available),
+        Just(Status::Away),
+        Just(Status::Dnd),
+        Just(Status::InMeeting)
+    ];
+    prop_oneof![
+        (0usize..3).prop_map(Step::Connect),
+        (0usize..8).prop_map(Step::Disconnect),
+        (0usize..8, status, any::<bool>()).prop_map(|(s, st, idle)| Step::SetPresence(s, st, idle)),
+    ]
+}
+
+proptest! {
+    /// Whatever the sessions do, a watcher's last status event for a user
+    /// is the presence the community reports for that user.
+    #[test]
+    fn watchers_always_end_up_with_the_current_presence(steps in proptest::collection::vec(step(), 1..60)) {
+        let users = [user("bob"), user("carol"), user("dave")];
+        let mut c = Community::new();
+        let (watcher, _) = c.connect(&user("alice"));
+        let mut seen: HashMap<UserId, Presence> = HashMap::new();
+        let record = |deliveries: Vec<Delivery>, seen: &mut HashMap<UserId, Presence>| {
+            for d in deliveries.iter().filter(|d| d.session == watcher) {
+                if let Event::Status { user, presence } = &*d.event {
+                    seen.insert(user.clone(), presence.clone());
+                }
+            }
+        };
+        record(c.watch(watcher, &users).unwrap(), &mut seen);
+        let mut sessions: Vec<SessionId> = Vec::new();
+        for step in steps {
+            match step {
+                Step::Connect(u) => {
+                    let (s, out) = c.connect(&users[u]);
+                    sessions.push(s);
+                    record(out, &mut seen);
+                }
+                Step::Disconnect(i) if i < sessions.len() => {
+                    let s = sessions.remove(i);
+                    record(c.disconnect(s).unwrap(), &mut seen);
+                }
+                Step::SetPresence(i, status, idle) if i < sessions.len() => {
+                    record(c.set_presence(sessions[i], Presence::new(status, idle, "")).unwrap(), &mut seen);
+                }
+                _ => {}
+            }
+            for u in &users {
+                prop_assert_eq!(&seen[u], &c.presence_of(u));
+            }
+        }
+    }
+}
