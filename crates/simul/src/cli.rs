@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::Outcome;
+use crate::data::DataArgs;
 use crate::ltpa::LtpaCommand;
 
 /// Simul: awareness, instant messaging, chat rooms and meetings in one
@@ -21,6 +22,15 @@ enum Command {
     /// Liberty and Domino.
     #[command(subcommand, after_help = LTPA_EXAMPLES)]
     Ltpa(LtpaCommand),
+    /// The configuration file and SIMUL_* variables.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Check the configuration and print it with every default filled in.
+    Check(DataArgs),
 }
 
 /// The usual sequence, shown under `simul ltpa --help`.
@@ -36,6 +46,12 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<Outcome> {
         match self.command {
             Command::Ltpa(command) => command.run(),
+            Command::Config(ConfigCommand::Check(args)) => {
+                let config = args.config()?;
+                println!("# The configuration is valid. In full, with every default:");
+                print!("{}", toml::to_string_pretty(&config)?);
+                Ok(Outcome::Success)
+            }
         }
     }
 }

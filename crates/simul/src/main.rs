@@ -1,6 +1,8 @@
 //! The `simul` binary: command line, configuration and wiring.
 
 mod cli;
+mod config;
+mod data;
 mod ltpa;
 
 use std::process::ExitCode;

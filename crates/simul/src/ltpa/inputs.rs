@@ -64,6 +64,11 @@ impl PasswordArgs {
 }
 
 impl NewPasswordArgs {
+    /// Whether a file or variable was named.
+    pub fn is_given(&self) -> bool {
+        self.new_password_file.is_some() || self.new_password_env.is_some()
+    }
+
     /// The new password, from the file, the variable or a prompt.
     pub fn password(&self, purpose: &str) -> anyhow::Result<Password> {
         read_password(

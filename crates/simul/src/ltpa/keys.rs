@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::inputs::{NewPasswordArgs, PasswordArgs, Prompt, read_key_file};
 use crate::Outcome;
+use crate::data::DataArgs;
 
 /// Arguments of `simul ltpa generate`.
 #[derive(Debug, Args)]
@@ -46,18 +47,33 @@ pub struct ShowArgs {
 /// Arguments of `simul ltpa export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The ltpa.keys file to export.
-    file: PathBuf,
+    /// The ltpa.keys file to export; without it, the deployment's keys
+    /// (`--data`/`--config`), and `--password-file` then protects the output.
+    #[arg(conflicts_with_all = ["data", "config"])]
+    file: Option<PathBuf>,
     #[command(flatten)]
     password: PasswordArgs,
     #[command(flatten)]
     new_password: NewPasswordArgs,
+    #[command(flatten)]
+    deployment: DataArgs,
     /// File to write (mode 0600).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     /// Replace the output file if it exists.
     #[arg(long)]
     force: bool,
+}
+
+/// Arguments of `simul ltpa import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// An ltpa.keys file exported by WebSphere, Liberty, Domino or another Simul.
+    file: PathBuf,
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    deployment: DataArgs,
 }
 
 /// Arguments of `simul ltpa domino generate`.
@@ -131,15 +147,44 @@ pub fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
 /// `simul ltpa export`.
 pub fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
     refuse_existing(&args.out, args.force)?;
-    let file = read_key_file(&args.file, &args.password)?;
-    let password =
-        args.new_password.password(&format!("password to protect {}", args.out.display()))?;
+    let purpose = format!("password to protect {}", args.out.display());
+    let (file, password) = match &args.file {
+        Some(path) => (read_key_file(path, &args.password)?, args.new_password.password(&purpose)?),
+        // The deployment's keys need no password from the user, so the
+        // one given protects the output (DESIGN: `export --data DIR --password-file F`).
+        None if args.new_password.is_given() => {
+            (args.deployment.data_dir()?.read_ltpa_keys()?, args.new_password.password(&purpose)?)
+        }
+        None => (
+            args.deployment.data_dir()?.read_ltpa_keys()?,
+            args.password.password(&purpose, Prompt::Confirm)?,
+        ),
+    };
     file.write(&args.out, &password, overwrite(args.force))?;
     println!(
         "Exported the keys of realm {:?} to {} (mode 0600); import it with the new password",
         file.realm,
         args.out.display()
     );
+    print_fingerprints(&file);
+    Ok(Outcome::Success)
+}
+
+/// `simul ltpa import`: the file's keys become the deployment's.
+pub fn import(args: ImportArgs) -> anyhow::Result<Outcome> {
+    let file = read_key_file(&args.file, &args.password)?;
+    let data = args.deployment.data_dir()?;
+    let previous = data.read_ltpa_keys().ok();
+    data.install_ltpa_keys(&file)?;
+    println!(
+        "Imported the keys of realm {:?} from {} into {}; restart the server to use them",
+        file.realm,
+        args.file.display(),
+        data.ltpa_keys_path().display()
+    );
+    if let Some(previous) = previous {
+        println!("Replaced:    shared key {}", previous.keys.shared_key_fingerprint());
+    }
     print_fingerprints(&file);
     Ok(Outcome::Success)
 }

@@ -25,6 +25,9 @@ pub enum LtpaCommand {
     /// Write the same keys protected by another password, for importing into
     /// WebSphere ("Cross-cell single sign-on"), Liberty or Domino.
     Export(keys::ExportArgs),
+    /// Make a key file exported by WebSphere, Liberty, Domino or another
+    /// Simul the deployment's keys (kept 0600 in the data directory).
+    Import(keys::ImportArgs),
     /// Domino Web SSO secrets (Domino-format LtpaToken).
     #[command(subcommand)]
     Domino(DominoCommand),
@@ -71,6 +74,7 @@ impl LtpaCommand {
             Self::Generate(args) => keys::generate(args),
             Self::Show(args) => keys::show(args),
             Self::Export(args) => keys::export(args),
+            Self::Import(args) => keys::import(args),
             Self::Domino(DominoCommand::Generate(args)) => keys::domino_generate(args),
             Self::Token(TokenCommand::Create(args)) => tokens::create(args),
             Self::Token(TokenCommand::Verify(args)) => tokens::verify(args),

@@ -1,0 +1,112 @@
+//! The data directory (`./simul-data` by default): what a deployment keeps
+//! on disk. This module owns its layout, so nothing else builds paths
+//! into it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use ltpa::{KeyFile, Overwrite, Password, secret_file};
+use rand_core::{OsRng, RngCore as _};
+use zeroize::Zeroizing;
+
+const LTPA_KEYS: &str = "ltpa.keys";
+/// The password protecting `ltpa.keys` at rest: the server reads it at
+/// start-up, so both files are readable by the owner only, as Liberty's
+/// `keysPassword` sits next to its key file.
+const LTPA_PASSWORD: &str = "ltpa.password";
+
+/// A data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// Opens the directory, creating it (mode 0700) if needed.
+    pub fn open(root: &Path) -> anyhow::Result<Self> {
+        if !root.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(root)
+                .with_context(|| format!("cannot create the data directory {}", root.display()))?;
+        }
+        Ok(Self { root: root.to_owned() })
+    }
+
+    /// The deployment's LTPA key file.
+    pub fn ltpa_keys_path(&self) -> PathBuf {
+        self.root.join(LTPA_KEYS)
+    }
+
+    /// Reads the deployment's LTPA keys.
+    pub fn read_ltpa_keys(&self) -> anyhow::Result<KeyFile> {
+        let path = self.ltpa_keys_path();
+        if !path.exists() {
+            anyhow::bail!(
+                "{} has no LTPA keys yet: import a key file with `simul ltpa import FILE --data {}` \
+                 (or let `simul serve` generate them)",
+                self.root.display(),
+                self.root.display()
+            );
+        }
+        let password = self.ltpa_password(false)?;
+        Ok(KeyFile::read(&path, &password)?)
+    }
+
+    /// Makes `file` the deployment's LTPA keys (replacing any before).
+    pub fn install_ltpa_keys(&self, file: &KeyFile) -> anyhow::Result<()> {
+        let password = self.ltpa_password(true)?;
+        file.write(&self.ltpa_keys_path(), &password, Overwrite::Replace)?;
+        Ok(())
+    }
+
+    /// The at-rest password, created (random, 0600) when `create` is set and it is missing.
+    fn ltpa_password(&self, create: bool) -> anyhow::Result<Password> {
+        let path = self.root.join(LTPA_PASSWORD);
+        if !path.exists() && create {
+            let mut bytes = Zeroizing::new([0u8; 24]);
+            OsRng.fill_bytes(bytes.as_mut());
+            let text: Zeroizing<String> =
+                Zeroizing::new(bytes.iter().map(|b| format!("{b:02x}")).collect());
+            secret_file::write(&path, text.as_bytes(), Overwrite::Refuse)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        let text = Zeroizing::new(std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {} (the password of {LTPA_KEYS} in this data directory)",
+                path.display()
+            )
+        })?);
+        Ok(Password::new(text.trim_end()))
+    }
+}
+
+/// Where a command finds the deployment: `--config FILE` and `--data DIR`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DataArgs {
+    /// Configuration file (TOML); SIMUL_* variables override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (default: the configuration's `data`, else ./simul-data).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// The configuration, from the file and the environment.
+    pub fn config(&self) -> anyhow::Result<crate::config::Config> {
+        crate::config::Config::load(self.config.as_deref())
+    }
+
+    /// The data directory, created if needed.
+    pub fn data_dir(&self) -> anyhow::Result<DataDir> {
+        let root = match &self.data {
+            Some(dir) => dir.clone(),
+            None => self.config()?.data,
+        };
+        DataDir::open(&root)
+    }
+}

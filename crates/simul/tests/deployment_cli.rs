@@ -1,0 +1,145 @@
+//! Commands that work on a deployment (`--data DIR`, `--config FILE`):
+//! `simul ltpa import|export --data` and `simul config check`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const SIMUL: &str = env!("CARGO_BIN_EXE_simul");
+
+fn vector(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ltpa/tests/vectors")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn simul(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(SIMUL).args(args).envs(env.iter().copied()).current_dir(dir).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn imported_keys_become_the_deployments_and_export_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("was.pw"), "password").unwrap();
+    std::fs::write(d.join("out.pw"), "for-domino").unwrap();
+
+    let none = simul(
+        d,
+        &["ltpa", "export", "--data", "dd", "--password-file", "out.pw", "--out", "x.keys"],
+        &[],
+    );
+    assert_eq!(none.status.code(), Some(2));
+    assert!(
+        text(&none.stderr).contains("has no LTPA keys yet: import a key file"),
+        "{}",
+        text(&none.stderr)
+    );
+
+    let import = simul(
+        d,
+        &[
+            "ltpa",
+            "import",
+            &vector("websphere-2013.keys"),
+            "--password-file",
+            "was.pw",
+            "--data",
+            "dd",
+        ],
+        &[],
+    );
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&d.join("dd")), 0o700);
+        assert_eq!(mode(&d.join("dd/ltpa.keys")), 0o600);
+        assert_eq!(mode(&d.join("dd/ltpa.password")), 0o600);
+    }
+
+    let export = simul(
+        d,
+        &["ltpa", "export", "--data", "dd", "--password-file", "out.pw", "--out", "x.keys"],
+        &[],
+    );
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let show = |file: &str, pw: &str| {
+        let out = simul(d, &["ltpa", "show", file, "--password-file", pw, "--json"], &[]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert_eq!(
+        show("x.keys", "out.pw"),
+        show(&vector("websphere-2013.keys"), "was.pw"),
+        "same keys and properties"
+    );
+
+    // A token WebSphere made verifies with the deployment's keys as exported.
+    let token = std::fs::read_to_string(vector("websphere-2013.ltpatoken2")).unwrap();
+    let verify = simul(
+        d,
+        &[
+            "ltpa",
+            "token",
+            "verify",
+            token.trim(),
+            "--keys",
+            "x.keys",
+            "--password-file",
+            "out.pw",
+            "--at",
+            "1696698000000",
+        ],
+        &[],
+    );
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}
+
+#[test]
+fn config_check_fills_defaults_and_names_bad_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ok = simul(d, &["config", "check"], &[("SIMUL_SERVER__DOMAIN", "chat.example.com")]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    let out = text(&ok.stdout);
+    assert!(out.contains("domain = \"chat.example.com\""), "{out}");
+    assert!(out.contains("ltpa2_cookie_name = \"LtpaToken2\""), "{out}");
+
+    std::fs::write(
+        d.join("simul.toml"),
+        "[sso]\ndomains = [\".renovations.com\"]\ninteroperability_mode = true\nexpiration_minutes = 720\n",
+    )
+    .unwrap();
+    let ok = simul(d, &["config", "check", "--config", "simul.toml"], &[]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).contains("expiration_minutes = 720"));
+
+    let cases = [
+        ("[sso]\ndomains = [\"localhost\"]\n", "sso.domains"),
+        ("[sso]\nexpiration_minute = 5\n", "expiration_minute"),
+        ("[server]\ndomain = 5\n", "server.domain"),
+    ];
+    for (toml, expected) in cases {
+        std::fs::write(d.join("bad.toml"), toml).unwrap();
+        let bad = simul(d, &["config", "check", "--config", "bad.toml"], &[]);
+        assert_eq!(bad.status.code(), Some(2), "{toml}");
+        assert!(text(&bad.stderr).contains(expected), "{toml}: {}", text(&bad.stderr));
+    }
+    let missing = simul(d, &["config", "check", "--config", "nope.toml"], &[]);
+    assert!(
+        text(&missing.stderr).contains("nope.toml does not exist"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
