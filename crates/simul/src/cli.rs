@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::Outcome;
 use crate::data::DataArgs;
 use crate::ltpa::LtpaCommand;
+use crate::user::UserCommand;
 
 /// Simul: awareness, instant messaging, chat rooms and meetings in one
 /// server, with single sign-on shared with WebSphere, Liberty, Domino and
@@ -22,6 +23,9 @@ enum Command {
     /// Liberty and Domino.
     #[command(subcommand, after_help = LTPA_EXAMPLES)]
     Ltpa(LtpaCommand),
+    /// Users of the embedded realm.
+    #[command(subcommand)]
+    User(UserCommand),
     /// The configuration file and SIMUL_* variables.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -46,6 +50,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<Outcome> {
         match self.command {
             Command::Ltpa(command) => command.run(),
+            Command::User(command) => command.run(),
             Command::Config(ConfigCommand::Check(args)) => {
                 let config = args.config()?;
                 println!("# The configuration is valid. In full, with every default:");

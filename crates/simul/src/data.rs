@@ -9,6 +9,7 @@ use ltpa::{KeyFile, Overwrite, Password, secret_file};
 use rand_core::{OsRng, RngCore as _};
 use zeroize::Zeroizing;
 
+const DATABASE: &str = "simul.db";
 const LTPA_KEYS: &str = "ltpa.keys";
 /// The password protecting `ltpa.keys` at rest: the server reads it at
 /// start-up, so both files are readable by the owner only, as Liberty's
@@ -34,6 +35,14 @@ impl DataDir {
                 .with_context(|| format!("cannot create the data directory {}", root.display()))?;
         }
         Ok(Self { root: root.to_owned() })
+    }
+
+    /// Opens (creating and migrating if needed) the deployment's database.
+    pub async fn store(&self) -> anyhow::Result<simul_store::Store> {
+        let path = self.root.join(DATABASE);
+        simul_store::Store::open(&path)
+            .await
+            .with_context(|| format!("cannot open the database {}", path.display()))
     }
 
     /// The deployment's LTPA key file.

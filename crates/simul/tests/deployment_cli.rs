@@ -143,3 +143,68 @@ fn config_check_fills_defaults_and_names_bad_keys() {
         text(&missing.stderr)
     );
 }
+
+#[test]
+fn embedded_realm_users_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run_with_stdin = |args: &[&str], input: &str| {
+        use std::io::Write as _;
+        let mut child = Command::new(SIMUL)
+            .args(args)
+            .current_dir(d)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let add = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "Alice",
+            "--display-name",
+            "Alice Anders",
+            "--mail",
+            "alice@example.com",
+            "--password-stdin",
+            "--data",
+            "dd",
+        ],
+        "correct horse\n",
+    );
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    assert_eq!(text(&add.stdout), "Added user alice (Alice Anders)\n");
+    std::fs::write(d.join("pw"), "battery staple\n").unwrap();
+    let bob = simul(d, &["user", "add", "bob", "--password-file", "pw", "--data", "dd"], &[]);
+    assert!(bob.status.success(), "{}", text(&bob.stderr));
+
+    let again = simul(d, &["user", "add", "bob", "--password-file", "pw", "--data", "dd"], &[]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("user \"bob\" exists already"), "{}", text(&again.stderr));
+    let weak =
+        run_with_stdin(&["user", "add", "carol", "--password-stdin", "--data", "dd"], "short\n");
+    assert!(text(&weak.stderr).contains("at least 8 characters"), "{}", text(&weak.stderr));
+    let no_password = simul(d, &["user", "add", "carol", "--data", "dd"], &[]);
+    assert!(text(&no_password.stderr).contains("use --password-stdin or --password-file"));
+
+    assert!(simul(d, &["user", "disable", "bob", "--data", "dd"], &[]).status.success());
+    let list = simul(d, &["user", "list", "--data", "dd"], &[]);
+    assert_eq!(
+        text(&list.stdout),
+        "alice\tAlice Anders\talice@example.com\tenabled\nbob\tbob\t\tdisabled\n"
+    );
+    assert!(
+        simul(d, &["user", "passwd", "alice", "--password-file", "pw", "--data", "dd"], &[])
+            .status
+            .success()
+    );
+    assert!(simul(d, &["user", "remove", "bob", "--data", "dd"], &[]).status.success());
+    let missing = simul(d, &["user", "remove", "bob", "--data", "dd"], &[]);
+    assert!(text(&missing.stderr).contains("no user \"bob\""), "{}", text(&missing.stderr));
+    let list = simul(d, &["user", "list", "--data", "dd"], &[]);
+    assert_eq!(text(&list.stdout), "alice\tAlice Anders\talice@example.com\tenabled\n");
+}

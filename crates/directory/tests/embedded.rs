@@ -1,0 +1,61 @@
+//! The embedded realm over a real SQLite store.
+
+use simul_directory::{DirectoryError, EmbeddedRealm};
+use simul_store::{Store, StoreError};
+
+async fn realm() -> (tempfile::TempDir, EmbeddedRealm) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
+    (dir, EmbeddedRealm::new(store))
+}
+
+#[tokio::test]
+async fn users_log_in_with_their_password_only() {
+    let (_dir, realm) = realm().await;
+    let alice = realm
+        .add_user("Alice", Some("Alice Anders"), Some("alice@example.com"), "correct horse")
+        .await
+        .unwrap();
+    assert_eq!((alice.id.as_str(), alice.display_name.as_str()), ("alice", "Alice Anders"));
+    assert!(alice.password_hash.starts_with("$argon2id$"), "{}", alice.password_hash);
+
+    assert_eq!(realm.authenticate("ALICE", "correct horse").await.unwrap().unwrap().id, "alice");
+    assert!(realm.authenticate("alice", "wrong horse").await.unwrap().is_none());
+    assert!(realm.authenticate("nobody", "correct horse").await.unwrap().is_none());
+    assert!(realm.authenticate("not a name!", "correct horse").await.unwrap().is_none());
+
+    realm.set_password("alice", "battery staple").await.unwrap();
+    assert!(realm.authenticate("alice", "correct horse").await.unwrap().is_none());
+    assert!(realm.authenticate("alice", "battery staple").await.unwrap().is_some());
+
+    realm.set_disabled("alice", true).await.unwrap();
+    assert!(realm.authenticate("alice", "battery staple").await.unwrap().is_none(), "disabled");
+    realm.set_disabled("alice", false).await.unwrap();
+    assert!(realm.authenticate("alice", "battery staple").await.unwrap().is_some());
+
+    realm.remove("alice").await.unwrap();
+    assert!(realm.user("alice").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_with_the_reason() {
+    let (_dir, realm) = realm().await;
+    assert!(matches!(
+        realm.add_user("bob", None, None, "short").await,
+        Err(DirectoryError::WeakPassword)
+    ));
+    assert!(matches!(
+        realm.add_user("b b", None, None, "long enough").await,
+        Err(DirectoryError::InvalidName(_))
+    ));
+    let bob = realm.add_user("bob", None, None, "long enough").await.unwrap();
+    assert_eq!(bob.display_name, "bob", "display name defaults to the login name");
+    assert!(matches!(
+        realm.add_user("BOB", None, None, "long enough").await,
+        Err(DirectoryError::Store(StoreError::UserExists(_)))
+    ));
+    assert!(matches!(
+        realm.remove("carol").await,
+        Err(DirectoryError::Store(StoreError::NoSuchUser(_)))
+    ));
+}

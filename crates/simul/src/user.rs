@@ -1,0 +1,153 @@
+//! `simul user add|list|passwd|disable|enable|remove`: the embedded realm.
+
+use std::io::{IsTerminal as _, Read as _};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use simul_directory::EmbeddedRealm;
+use zeroize::Zeroizing;
+
+use crate::Outcome;
+use crate::data::DataArgs;
+
+/// Users of the embedded realm (they work while the server runs).
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        /// Login name (letters, digits, '.', '_', '-'; stored in lower case).
+        name: String,
+        /// Name shown to others (default: the login name).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// E-mail address.
+        #[arg(long)]
+        mail: Option<String>,
+        #[command(flatten)]
+        password: NewUserPassword,
+        #[command(flatten)]
+        deployment: DataArgs,
+    },
+    /// List users, one a line: login name, display name, mail, state.
+    List {
+        #[command(flatten)]
+        deployment: DataArgs,
+    },
+    /// Set a user's password.
+    Passwd {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        password: NewUserPassword,
+        #[command(flatten)]
+        deployment: DataArgs,
+    },
+    /// Disable a user: they can no longer log in.
+    Disable {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        deployment: DataArgs,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        deployment: DataArgs,
+    },
+    /// Remove a user.
+    Remove {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        deployment: DataArgs,
+    },
+}
+
+/// Where a user's new password comes from (never argv).
+#[derive(Debug, Args)]
+pub struct NewUserPassword {
+    /// Read the password from standard input (first line).
+    #[arg(long, conflicts_with = "password_file")]
+    password_stdin: bool,
+    /// Read the password from FILE (first line).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+}
+
+impl NewUserPassword {
+    fn read(&self) -> anyhow::Result<Zeroizing<String>> {
+        let mut text = Zeroizing::new(String::new());
+        if let Some(file) = &self.password_file {
+            *text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+        } else if self.password_stdin {
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read the password from standard input")?;
+        } else if std::io::stdin().is_terminal() {
+            let first = Zeroizing::new(rpassword::prompt_password("New password: ")?);
+            let again = Zeroizing::new(rpassword::prompt_password("New password (again): ")?);
+            if *first != *again {
+                bail!("the two passwords differ");
+            }
+            return Ok(first);
+        } else {
+            bail!("no password given: use --password-stdin or --password-file FILE");
+        }
+        Ok(Zeroizing::new(text.lines().next().unwrap_or_default().to_owned()))
+    }
+}
+
+impl UserCommand {
+    /// Runs the command on a small runtime of its own.
+    pub fn run(self) -> anyhow::Result<Outcome> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(self.run_async())
+    }
+
+    async fn run_async(self) -> anyhow::Result<Outcome> {
+        match self {
+            Self::Add { name, display_name, mail, password, deployment } => {
+                let password = password.read()?;
+                let user = realm(&deployment)
+                    .await?
+                    .add_user(&name, display_name.as_deref(), mail.as_deref(), &password)
+                    .await?;
+                println!("Added user {} ({})", user.id, user.display_name);
+            }
+            Self::List { deployment } => {
+                for user in realm(&deployment).await?.users().await? {
+                    let state = if user.disabled { "disabled" } else { "enabled" };
+                    println!("{}\t{}\t{}\t{state}", user.id, user.display_name, user.mail);
+                }
+            }
+            Self::Passwd { name, password, deployment } => {
+                let password = password.read()?;
+                realm(&deployment).await?.set_password(&name, &password).await?;
+                println!("Changed the password of {name}");
+            }
+            Self::Disable { name, deployment } => {
+                realm(&deployment).await?.set_disabled(&name, true).await?;
+                println!("Disabled {name}");
+            }
+            Self::Enable { name, deployment } => {
+                realm(&deployment).await?.set_disabled(&name, false).await?;
+                println!("Enabled {name}");
+            }
+            Self::Remove { name, deployment } => {
+                realm(&deployment).await?.remove(&name).await?;
+                println!("Removed {name}");
+            }
+        }
+        Ok(Outcome::Success)
+    }
+}
+
+async fn realm(deployment: &DataArgs) -> anyhow::Result<EmbeddedRealm> {
+    Ok(EmbeddedRealm::new(deployment.data_dir()?.store().await?))
+}

@@ -1,0 +1,57 @@
+//! Contact lists, stored whole per owner.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Store, StoreError};
+
+/// A user's contact list: named groups of user ids, in the user's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactList {
+    /// The groups.
+    pub groups: Vec<ContactGroup>,
+}
+
+/// One group of contacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactGroup {
+    /// Group name ("Team").
+    pub name: String,
+    /// User ids.
+    pub contacts: Vec<String>,
+}
+
+impl Store {
+    /// A user's contact list (empty if never saved).
+    pub async fn contact_list(&self, owner: &str) -> Result<ContactList, StoreError> {
+        let document: Option<String> =
+            sqlx::query_scalar("SELECT document FROM contact_lists WHERE owner = $1")
+                .bind(owner)
+                .fetch_optional(&self.pool)
+                .await?;
+        document.map_or(Ok(ContactList::default()), |text| {
+            serde_json::from_str(&text).map_err(|e| StoreError::Damaged {
+                what: "contact list",
+                owner: owner.to_owned(),
+                detail: e.to_string(),
+            })
+        })
+    }
+
+    /// Replaces a user's contact list.
+    pub async fn set_contact_list(
+        &self,
+        owner: &str,
+        list: &ContactList,
+    ) -> Result<(), StoreError> {
+        let document = serde_json::to_string(list).expect("a contact list serializes");
+        sqlx::query(
+            "INSERT INTO contact_lists (owner, document) VALUES ($1, $2) \
+             ON CONFLICT (owner) DO UPDATE SET document = excluded.document",
+        )
+        .bind(owner)
+        .bind(document)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! Simul's durable state in SQLite: users of the embedded realm, contact
+//! lists, message history and settings, with embedded migrations.
+//!
+//! Durability: the database runs in WAL mode, so a write that returned
+//! survives the process being killed (`synchronous = NORMAL` trades only
+//! the last transactions on power loss, which SQLite documents).
+//!
+//! A storage trait will be extracted when the PostgreSQL implementation
+//! arrives, shaped by two implementations rather than guessed from one.
+
+mod contacts;
+mod messages;
+mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use contacts::{ContactGroup, ContactList};
+pub use messages::StoredIm;
+pub use users::{NewUser, UserRecord};
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened, migrated or queried.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrating the schema failed.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A user with this id exists already.
+    #[error("user {0:?} exists already")]
+    UserExists(String),
+    /// No user with this id.
+    #[error("no user {0:?}")]
+    NoSuchUser(String),
+    /// A stored document does not parse (the database was edited by hand).
+    #[error("stored {what} of {owner:?} is damaged: {detail}")]
+    Damaged {
+        /// What kind of document.
+        what: &'static str,
+        /// Whose.
+        owner: String,
+        /// The parse error.
+        detail: String,
+    },
+}
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and migrates it.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// A setting's value.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let value = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(value)
+    }
+
+    /// Sets a setting.
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

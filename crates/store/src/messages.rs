@@ -1,0 +1,65 @@
+//! 1:1 message history.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row as _;
+
+use crate::{Store, StoreError};
+
+/// A stored instant message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredIm {
+    /// Sender's user id.
+    pub from: String,
+    /// Recipient's user id.
+    pub to: String,
+    /// The text.
+    pub text: String,
+    /// When the server accepted it.
+    pub at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Appends a message to the history; durable when this returns.
+    pub async fn append_im(&self, message: &StoredIm) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO messages (sender, recipient, text, at) VALUES ($1, $2, $3, $4)")
+            .bind(&message.from)
+            .bind(&message.to)
+            .bind(&message.text)
+            .bind(message.at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The last `limit` messages between two users, oldest first.
+    pub async fn im_history(
+        &self,
+        a: &str,
+        b: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredIm>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT sender, recipient, text, at FROM messages \
+             WHERE (sender = $1 AND recipient = $2) OR (sender = $2 AND recipient = $1) \
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(a)
+        .bind(b)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut messages = rows
+            .iter()
+            .map(|row| {
+                Ok(StoredIm {
+                    from: row.try_get("sender")?,
+                    to: row.try_get("recipient")?,
+                    text: row.try_get("text")?,
+                    at: row.try_get("at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+}

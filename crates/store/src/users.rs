@@ -1,0 +1,126 @@
+//! Users of the embedded realm.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row as _;
+use sqlx::sqlite::SqliteRow;
+
+use crate::{Store, StoreError};
+
+/// A user to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Login name (the community's user id).
+    pub id: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// E-mail address (may be empty).
+    pub mail: String,
+    /// PHC string of the password hash (`$argon2id$...`).
+    pub password_hash: String,
+}
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Login name.
+    pub id: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// E-mail address.
+    pub mail: String,
+    /// Job title (business card).
+    pub title: String,
+    /// Telephone (business card).
+    pub phone: String,
+    /// Photo URL (business card).
+    pub photo_url: String,
+    /// PHC string of the password hash.
+    pub password_hash: String,
+    /// Disabled users cannot log in.
+    pub disabled: bool,
+    /// When the user was created.
+    pub created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str =
+    "id, display_name, mail, title, phone, photo_url, password_hash, disabled, created_at";
+
+fn record(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        display_name: row.try_get("display_name")?,
+        mail: row.try_get("mail")?,
+        title: row.try_get("title")?,
+        phone: row.try_get("phone")?,
+        photo_url: row.try_get("photo_url")?,
+        password_hash: row.try_get("password_hash")?,
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// Creates a user; fails with [`StoreError::UserExists`] if the id is taken.
+    pub async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO users (id, display_name, mail, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&user.id)
+        .bind(&user.display_name)
+        .bind(&user.mail)
+        .bind(&user.password_hash)
+        .bind(Utc::now())
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::UserExists(user.id.clone()));
+        }
+        Ok(())
+    }
+
+    /// One user.
+    pub async fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(record).transpose()?)
+    }
+
+    /// All users, by id.
+    pub async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM users ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
+    }
+
+    /// Replaces a user's password hash.
+    pub async fn set_password_hash(&self, id: &str, hash: &str) -> Result<(), StoreError> {
+        let result = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(id)
+            .bind(hash)
+            .execute(&self.pool)
+            .await?;
+        found(result.rows_affected(), id)
+    }
+
+    /// Disables or enables a user.
+    pub async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
+        let result = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
+            .bind(id)
+            .bind(i64::from(disabled))
+            .execute(&self.pool)
+            .await?;
+        found(result.rows_affected(), id)
+    }
+
+    /// Removes a user (their contact list and history stay with the others).
+    pub async fn remove_user(&self, id: &str) -> Result<(), StoreError> {
+        let result =
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&self.pool).await?;
+        found(result.rows_affected(), id)
+    }
+}
+
+fn found(rows: u64, id: &str) -> Result<(), StoreError> {
+    if rows == 0 { Err(StoreError::NoSuchUser(id.to_owned())) } else { Ok(()) }
+}

@@ -1,0 +1,78 @@
+//! The SQLite store against a real database file.
+
+use chrono::{TimeZone, Utc};
+use simul_store::{ContactGroup, ContactList, NewUser, Store, StoreError, StoredIm};
+
+fn alice() -> NewUser {
+    NewUser {
+        id: "alice".into(),
+        display_name: "Alice Anders".into(),
+        mail: "alice@example.com".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+    }
+}
+
+#[tokio::test]
+async fn users_are_created_listed_changed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
+    store.create_user(&alice()).await.unwrap();
+    assert!(
+        matches!(store.create_user(&alice()).await, Err(StoreError::UserExists(id)) if id == "alice")
+    );
+    store.create_user(&NewUser { id: "bob".into(), ..alice() }).await.unwrap();
+
+    let users = store.users().await.unwrap();
+    assert_eq!(users.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["alice", "bob"]);
+    let record = store.user("alice").await.unwrap().unwrap();
+    assert_eq!(record.display_name, "Alice Anders");
+    assert!(!record.disabled);
+
+    store.set_disabled("alice", true).await.unwrap();
+    store.set_password_hash("alice", "new-hash").await.unwrap();
+    let record = store.user("alice").await.unwrap().unwrap();
+    assert!(record.disabled);
+    assert_eq!(record.password_hash, "new-hash");
+
+    store.remove_user("bob").await.unwrap();
+    assert!(store.user("bob").await.unwrap().is_none());
+    assert!(matches!(store.remove_user("bob").await, Err(StoreError::NoSuchUser(_))));
+    assert!(matches!(store.set_disabled("nobody", true).await, Err(StoreError::NoSuchUser(_))));
+}
+
+#[tokio::test]
+async fn contact_lists_and_history_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("simul.db");
+    let list = ContactList {
+        groups: vec![
+            ContactGroup { name: "Team".into(), contacts: vec!["bob".into(), "carol".into()] },
+            ContactGroup { name: "Partners".into(), contacts: vec![] },
+        ],
+    };
+    {
+        let store = Store::open(&path).await.unwrap();
+        assert_eq!(store.contact_list("alice").await.unwrap(), ContactList::default());
+        store.set_contact_list("alice", &list).await.unwrap();
+        for (i, (from, to)) in
+            [("alice", "bob"), ("bob", "alice"), ("alice", "carol"), ("alice", "bob")]
+                .iter()
+                .enumerate()
+        {
+            let at = Utc.timestamp_opt(1_800_000_000 + i as i64, 0).unwrap();
+            let message =
+                StoredIm { from: (*from).into(), to: (*to).into(), text: format!("m{i}"), at };
+            store.append_im(&message).await.unwrap();
+        }
+        store.set_setting("ltpa.realm", "defaultRealm").await.unwrap();
+    }
+    let store = Store::open(&path).await.unwrap();
+    assert_eq!(store.contact_list("alice").await.unwrap(), list);
+    let history = store.im_history("bob", "alice", 10).await.unwrap();
+    assert_eq!(history.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["m0", "m1", "m3"]);
+    assert_eq!(history[0].at, Utc.timestamp_opt(1_800_000_000, 0).unwrap());
+    let last_two = store.im_history("alice", "bob", 2).await.unwrap();
+    assert_eq!(last_two.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["m1", "m3"]);
+    assert_eq!(store.setting("ltpa.realm").await.unwrap().as_deref(), Some("defaultRealm"));
+    assert_eq!(store.setting("missing").await.unwrap(), None);
+}
