@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::Outcome;
 use crate::data::DataArgs;
 use crate::ltpa::LtpaCommand;
+use crate::serve::ServeArgs;
 use crate::user::UserCommand;
 
 /// Simul: awareness, instant messaging, chat rooms and meetings in one
@@ -19,6 +20,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the server (on first start: creates the data directory, LTPA keys
+    /// and an `admin` user).
+    Serve(ServeArgs),
     /// LTPA single sign-on: key files and tokens shared with WebSphere,
     /// Liberty and Domino.
     #[command(subcommand, after_help = LTPA_EXAMPLES)]
@@ -49,6 +53,7 @@ impl Cli {
     /// Runs the chosen command.
     pub fn run(self) -> anyhow::Result<Outcome> {
         match self.command {
+            Command::Serve(args) => args.run(),
             Command::Ltpa(command) => command.run(),
             Command::User(command) => command.run(),
             Command::Config(ConfigCommand::Check(args)) => {

@@ -19,6 +19,8 @@ pub const DEFAULT_DATA_DIR: &str = "simul-data";
 pub struct Config {
     /// Data directory: database, keys, certificate.
     pub data: PathBuf,
+    /// Log levels, per module if wanted (`info`, `warn,simul_web=debug`).
+    pub log: String,
     /// The community server.
     pub server: ServerConfig,
     /// The user directory.
@@ -31,6 +33,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data: PathBuf::from(DEFAULT_DATA_DIR),
+            log: "info".into(),
             server: ServerConfig::default(),
             directory: DirectoryConfig::default(),
             sso: SsoSettings::default(),
@@ -88,6 +91,12 @@ impl Config {
     /// Checks what types alone cannot; errors name the key and the fix.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.sso.validate().map_err(|error| anyhow::anyhow!("sso.{error}"))?;
+        tracing_subscriber::EnvFilter::try_new(&self.log).map_err(|error| {
+            anyhow::anyhow!(
+                "log: {:?} is not a log filter like \"info\" or \"warn,simul_web=debug\" ({error})",
+                self.log
+            )
+        })?;
         if self.server.domain.trim().is_empty() || self.server.domain.contains(['/', ' ', '@']) {
             anyhow::bail!(
                 "server.domain: {:?} is not a host name (e.g. chat.example.com)",

@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod data;
 mod ltpa;
+mod serve;
 mod user;
 
 use std::process::ExitCode;

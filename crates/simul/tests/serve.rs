@@ -1,0 +1,287 @@
+//! `simul serve` started as a user starts it, driven over HTTP: login by
+//! password and by LTPA tokens from "another server", CSRF, logout.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const SIMUL: &str = env!("CARGO_BIN_EXE_simul");
+
+/// A running server, stopped when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(data: &Path) -> Self {
+        let mut child = Command::new(SIMUL)
+            .args(["serve", "--http", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .env("SIMUL_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().expect("the server printed its address").unwrap();
+            if let Some(rest) = line.strip_prefix("Simul listening on ") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        Self { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn simul(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(SIMUL).args(args).current_dir(dir).output().unwrap()
+}
+
+fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
+        c.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap().to_owned())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_sets_a_genuine_ltpatoken2_and_sso_tokens_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("pw"), "bob's password\n").unwrap();
+    assert!(
+        simul(
+            d,
+            &[
+                "user",
+                "add",
+                "bob",
+                "--display-name",
+                "Bob Baker",
+                "--password-file",
+                "pw",
+                "--data",
+                "data"
+            ]
+        )
+        .status
+        .success()
+    );
+    let server = Server::start(&d.join("data"));
+    let http = reqwest::Client::new();
+
+    assert_eq!(http.get(server.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+
+    let wrong = http
+        .post(server.url("/api/v1/login"))
+        .json(&json!({"user": "bob", "password": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.json::<Value>().await.unwrap()["error"], "wrong user name or password");
+    let malformed = http
+        .post(server.url("/api/v1/login"))
+        .body("{")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+
+    let login = http
+        .post(server.url("/api/v1/login"))
+        .json(&json!({"user": "bob", "password": "bob's password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let token = cookie(&login, "LtpaToken2").expect("an LtpaToken2 cookie");
+    let body: Value = login.json().await.unwrap();
+    assert_eq!(body["user"], json!({"id": "bob", "name": "bob", "display_name": "Bob Baker"}));
+    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+
+    // The cookie is an LtpaToken2 that any server holding the keys accepts.
+    std::fs::write(d.join("export.pw"), "for-websphere").unwrap();
+    assert!(
+        simul(
+            d,
+            &[
+                "ltpa",
+                "export",
+                "--data",
+                "data",
+                "--password-file",
+                "export.pw",
+                "--out",
+                "x.keys"
+            ]
+        )
+        .status
+        .success()
+    );
+    let verified = simul(
+        d,
+        &[
+            "ltpa",
+            "token",
+            "verify",
+            &token,
+            "--keys",
+            "x.keys",
+            "--password-file",
+            "export.pw",
+            "--json",
+        ],
+    );
+    let verified: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(
+        (verified["valid"].as_bool(), verified["user"].as_str(), verified["realm"].as_str()),
+        (Some(true), Some("bob"), Some("simul"))
+    );
+
+    let me = |auth: (&'static str, String)| {
+        http.get(server.url("/api/v1/me")).header(auth.0, auth.1).send()
+    };
+    let by_cookie = me(("cookie", format!("LtpaToken2={token}"))).await.unwrap();
+    assert_eq!(by_cookie.status(), StatusCode::OK);
+    assert_eq!(by_cookie.json::<Value>().await.unwrap()["csrf_token"], csrf.as_str());
+    assert_eq!(
+        me(("authorization", format!("Bearer {token}"))).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        http.get(server.url("/api/v1/me")).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A token minted elsewhere with the shared keys: signed in without a prompt.
+    let minted = simul(
+        d,
+        &[
+            "ltpa",
+            "token",
+            "create",
+            "--keys",
+            "x.keys",
+            "--password-file",
+            "export.pw",
+            "--user",
+            "carol",
+        ],
+    );
+    let minted = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let sso = me(("cookie", format!("JSESSIONID=abc; LtpaToken2={minted}"))).await.unwrap();
+    assert_eq!(sso.status(), StatusCode::OK);
+    assert_eq!(sso.json::<Value>().await.unwrap()["user"]["id"], "carol");
+
+    // Expired, or for another realm: refused with the reason.
+    let expired = simul(
+        d,
+        &[
+            "ltpa",
+            "token",
+            "create",
+            "--keys",
+            "x.keys",
+            "--password-file",
+            "export.pw",
+            "--user",
+            "bob",
+            "--expires-at",
+            "1000",
+        ],
+    );
+    let expired = String::from_utf8(expired.stdout).unwrap().trim().to_owned();
+    let refused = me(("cookie", format!("LtpaToken2={expired}"))).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("expired"));
+    let foreign = simul(
+        d,
+        &[
+            "ltpa",
+            "token",
+            "create",
+            "--keys",
+            "x.keys",
+            "--password-file",
+            "export.pw",
+            "--user",
+            "bob",
+            "--realm",
+            "otherRealm",
+        ],
+    );
+    let foreign = String::from_utf8(foreign.stdout).unwrap().trim().to_owned();
+    let refused = me(("authorization", format!("Bearer {foreign}"))).await.unwrap();
+    assert!(
+        refused.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("not trusted")
+    );
+
+    // Cookie-authenticated writes need the CSRF header; bearer calls do not.
+    let logout = http
+        .post(server.url("/api/v1/logout"))
+        .header("cookie", format!("LtpaToken2={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::FORBIDDEN);
+    let logout = http
+        .post(server.url("/api/v1/logout"))
+        .header("cookie", format!("LtpaToken2={token}"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::OK);
+    assert_eq!(cookie(&logout, "LtpaToken2").as_deref(), Some(""), "the cookie is cleared");
+    let bearer = http.post(server.url("/api/v1/logout")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(bearer.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_start_creates_keys_and_a_one_time_admin_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(SIMUL)
+        .args(["serve", "--http", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .env("SIMUL_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut password = None;
+    let base = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(rest) = line.strip_prefix("Created user admin with password ") {
+            password = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(rest) = line.strip_prefix("Simul listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let password = password.expect("the admin password is printed");
+    let login = reqwest::Client::new()
+        .post(format!("{base}/api/v1/login"))
+        .form(&[("user", "admin"), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    assert!(dir.path().join("data/ltpa.keys").exists());
+    let _ = child.kill();
+    let _ = child.wait();
+}

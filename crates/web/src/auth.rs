@@ -1,0 +1,124 @@
+//! Who is calling: the LTPA token from the SSO cookies or from
+//! `Authorization: Bearer`, and the CSRF check for cookie-authenticated
+//! writes.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use base64::Engine as _;
+use ltpa::sso::Request;
+use ltpa::{TokenFormat, VerifyOptions};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::{ApiError, AppState};
+
+/// Header carrying the CSRF token on cookie-authenticated writes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// An authenticated caller.
+#[derive(Debug)]
+pub struct Authenticated {
+    /// The user's id (login name).
+    pub user: String,
+    /// The token that authenticated the call.
+    pub token: String,
+}
+
+/// The request's host name without port, for cookie domains.
+pub fn host(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(']') => {
+            name.to_owned()
+        }
+        _ => host.to_owned(),
+    }
+}
+
+/// The CSRF token that goes with an LTPA token: a keyed hash, so it needs
+/// no server-side session and survives restarts.
+pub fn csrf_token(state: &AppState, token: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(&state.csrf_secret);
+    hasher.update([0]);
+    hasher.update(token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hasher.finalize())
+}
+
+impl FromRequestParts<Arc<AppState>> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let options = VerifyOptions::now().trusting([state.realm_name.as_str()]);
+        if let Some(token) = bearer(&parts.headers) {
+            let identity = state
+                .verifier
+                .verify(token, Some(TokenFormat::Ltpa2), &options)
+                .map_err(|invalid| {
+                    ApiError::unauthorized(format!("the bearer token is not valid: {invalid}"))
+                })?;
+            return Ok(Self { user: identity.user, token: token.to_owned() });
+        }
+        let cookies = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>();
+        let request = Request { host: &host(&parts.headers), https: false };
+        let mut last_problem = None;
+        for presented in state.sso.presented_tokens(&cookies.join("; "), request) {
+            for format in &presented.formats {
+                match state.verifier.verify(&presented.value, Some(*format), &options) {
+                    Ok(identity) => {
+                        check_csrf(&parts.method, &parts.headers, state, &presented.value)?;
+                        return Ok(Self { user: identity.user, token: presented.value });
+                    }
+                    Err(invalid) => last_problem = Some(invalid),
+                }
+            }
+        }
+        Err(ApiError::unauthorized(match last_problem {
+            Some(invalid) => format!("the SSO cookie is not valid ({}): log in again", invalid),
+            None => {
+                "not logged in: POST /api/v1/login, or send an LtpaToken2 cookie or bearer token"
+                    .to_owned()
+            }
+        }))
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Cookies ride along on cross-site requests; a write must also prove the
+/// page could read the CSRF token (from login or `GET /api/v1/me`).
+fn check_csrf(
+    method: &Method,
+    headers: &HeaderMap,
+    state: &AppState,
+    token: &str,
+) -> Result<(), ApiError> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let expected = csrf_token(state, token);
+    let given = headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+    if bool::from(given.ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "missing or wrong X-CSRF-Token header: send the csrf_token from login or GET /api/v1/me",
+        ))
+    }
+}

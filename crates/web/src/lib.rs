@@ -1,0 +1,70 @@
+//! Simul's web front door: the HTTP API under `/api/v1`, authenticated by
+//! LTPA single sign-on. The session *is* the `LtpaToken2` cookie, so a
+//! user signed in to WebSphere, Connections or Domino in the same SSO
+//! domain is signed in here without a prompt, and the cookie set at login
+//! is one WebSphere accepts.
+
+mod auth;
+mod error;
+mod routes;
+
+use std::sync::Arc;
+
+use ltpa::{LtpaKeys, SsoSettings, Verifier};
+use simul_directory::EmbeddedRealm;
+use simul_store::Store;
+
+pub use error::ApiError;
+
+/// Everything the handlers share (no `Debug`: it holds the CSRF secret).
+pub struct AppState {
+    store: Store,
+    realm: EmbeddedRealm,
+    sso: SsoSettings,
+    keys: LtpaKeys,
+    verifier: Verifier,
+    realm_name: String,
+    csrf_secret: Vec<u8>,
+}
+
+/// The setting holding the secret CSRF tokens are derived from, so that
+/// they survive restarts as the LTPA cookies do.
+const CSRF_SECRET_SETTING: &str = "web.csrf_secret";
+
+impl AppState {
+    /// The state for a deployment: its store, LTPA keys, SSO settings and
+    /// the realm its users' tokens carry.
+    pub async fn new(
+        store: Store,
+        keys: LtpaKeys,
+        sso: SsoSettings,
+        realm_name: String,
+    ) -> Result<Self, ApiError> {
+        let csrf_secret =
+            match store.setting(CSRF_SECRET_SETTING).await.map_err(ApiError::internal)? {
+                Some(secret) => secret,
+                None => {
+                    let secret = ltpa::DominoSecret::generate().to_base64().to_string();
+                    store
+                        .set_setting(CSRF_SECRET_SETTING, &secret)
+                        .await
+                        .map_err(ApiError::internal)?;
+                    secret
+                }
+            };
+        Ok(Self {
+            realm: EmbeddedRealm::new(store.clone()),
+            verifier: Verifier::new().with_keys(keys.clone()),
+            store,
+            sso,
+            keys,
+            realm_name,
+            csrf_secret: csrf_secret.into_bytes(),
+        })
+    }
+}
+
+/// The HTTP application.
+pub fn router(state: AppState) -> axum::Router {
+    routes::router(Arc::new(state))
+}
