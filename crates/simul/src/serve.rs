@@ -48,9 +48,8 @@ impl ServeArgs {
             .with_context(|| format!("cannot listen on {} (in use? change --http)", self.http))?;
         // Tests and scripts read this line to find the port.
         println!("Simul listening on http://{} (realm {realm_name:?})", listener.local_addr()?);
-        axum::serve(listener, simul_web::router(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        let app = simul_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(Outcome::Success)
     }

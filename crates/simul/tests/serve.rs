@@ -14,6 +14,8 @@ const SIMUL: &str = env!("CARGO_BIN_EXE_simul");
 struct Server {
     child: Child,
     base: String,
+    /// What it printed before it listened.
+    greeting: Vec<String>,
 }
 
 impl Server {
@@ -26,13 +28,18 @@ impl Server {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut greeting = Vec::new();
         let base = loop {
-            let line = lines.next().expect("the server printed its address").unwrap();
+            let Some(Ok(line)) = lines.next() else {
+                let _ = child.kill();
+                panic!("the server stopped before listening: {greeting:?}");
+            };
             if let Some(rest) = line.strip_prefix("Simul listening on ") {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
+            greeting.push(line);
         };
-        Self { child, base }
+        Self { child, base, greeting }
     }
 
     fn url(&self, path: &str) -> String {
@@ -255,33 +262,49 @@ async fn login_sets_a_genuine_ltpatoken2_and_sso_tokens_are_accepted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn first_start_creates_keys_and_a_one_time_admin_password() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(SIMUL)
-        .args(["serve", "--http", "127.0.0.1:0", "--data"])
-        .arg(dir.path().join("data"))
-        .env("SIMUL_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut password = None;
-    let base = loop {
-        let line = lines.next().unwrap().unwrap();
-        if let Some(rest) = line.strip_prefix("Created user admin with password ") {
-            password = rest.split_whitespace().next().map(str::to_owned);
-        }
-        if let Some(rest) = line.strip_prefix("Simul listening on ") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    let password = password.expect("the admin password is printed");
+    let server = Server::start(&dir.path().join("data"));
+    let password = server
+        .greeting
+        .iter()
+        .find_map(|line| line.strip_prefix("Created user admin with password "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the admin password is printed")
+        .to_owned();
     let login = reqwest::Client::new()
-        .post(format!("{base}/api/v1/login"))
+        .post(server.url("/api/v1/login"))
         .form(&[("user", "admin"), ("password", password.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(login.status(), StatusCode::OK);
     assert!(dir.path().join("data/ltpa.keys").exists());
-    let _ = child.kill();
-    let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_guessing_is_rate_limited_and_answers_carry_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let http = reqwest::Client::new();
+    let attempt = || {
+        http.post(server.url("/api/v1/login"))
+            .json(&json!({"user": "admin", "password": "guess"}))
+            .send()
+    };
+    for _ in 0..10 {
+        assert_eq!(attempt().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = attempt().await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(limited.headers()[name], value, "{name}");
+    }
+    let message = limited.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with("too many login attempts for this account; try again in"),
+        "{message}"
+    );
 }

@@ -6,6 +6,7 @@
 
 mod auth;
 mod error;
+mod limits;
 mod routes;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub struct AppState {
     verifier: Verifier,
     realm_name: String,
     csrf_secret: Vec<u8>,
+    login_limits: limits::LoginLimits,
 }
 
 /// The setting holding the secret CSRF tokens are derived from, so that
@@ -60,11 +62,14 @@ impl AppState {
             keys,
             realm_name,
             csrf_secret: csrf_secret.into_bytes(),
+            login_limits: limits::LoginLimits::new(),
         })
     }
 }
 
-/// The HTTP application.
+/// The HTTP application. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: login limits
+/// are kept per client address.
 pub fn router(state: AppState) -> axum::Router {
     routes::router(Arc::new(state))
 }

@@ -1,8 +1,9 @@
 //! The routes.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, Request as HttpRequest, State};
+use axum::extract::{ConnectInfo, FromRequest, Request as HttpRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,6 +23,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/login", post(login))
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/me", get(me))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
 
@@ -63,9 +65,11 @@ impl<S: Send + Sync> FromRequest<S> for Credentials {
 
 async fn login(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     credentials: Credentials,
 ) -> Result<Response, ApiError> {
+    state.login_limits.check(&credentials.user, client.ip())?;
     let user = state
         .realm
         .authenticate(&credentials.user, &credentials.password)
@@ -113,6 +117,21 @@ async fn me(
         None => json!({ "id": caller.user, "name": caller.user, "display_name": caller.user }),
     };
     Ok(Json(json!({ "user": user, "csrf_token": csrf_token(&state, &caller.token) })))
+}
+
+/// Headers every answer carries: no MIME sniffing, no framing by other
+/// sites, no referrer leaks, no caching of personal data.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    response
 }
 
 fn user_json(user: &UserRecord) -> serde_json::Value {
