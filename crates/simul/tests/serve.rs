@@ -238,6 +238,12 @@ async fn login_sets_a_genuine_ltpatoken2_and_sso_tokens_are_accepted() {
         refused.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("not trusted")
     );
 
+    // Disabling an account ends its sessions at once, whatever the token says.
+    assert!(simul(d, &["user", "disable", "bob", "--data", "data"]).status.success());
+    let disabled = me(("authorization", format!("Bearer {token}"))).await.unwrap();
+    assert_eq!(disabled.status(), StatusCode::FORBIDDEN);
+    assert!(simul(d, &["user", "enable", "bob", "--data", "data"]).status.success());
+
     // Cookie-authenticated writes need the CSRF header; bearer calls do not.
     let logout = http
         .post(server.url("/api/v1/logout"))

@@ -63,6 +63,7 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
                 .map_err(|invalid| {
                     ApiError::unauthorized(format!("the bearer token is not valid: {invalid}"))
                 })?;
+            refuse_disabled(state, &identity.user).await?;
             return Ok(Self { user: identity.user, token: token.to_owned() });
         }
         let cookies = parts
@@ -78,6 +79,7 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
                 match state.verifier.verify(&presented.value, Some(*format), &options) {
                     Ok(identity) => {
                         check_csrf(&parts.method, &parts.headers, state, &presented.value)?;
+                        refuse_disabled(state, &identity.user).await?;
                         return Ok(Self { user: identity.user, token: presented.value });
                     }
                     Err(invalid) => last_problem = Some(invalid),
@@ -92,6 +94,15 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
             }
         }))
     }
+}
+
+/// A token outlives a `simul user disable`; the realm has the last word.
+async fn refuse_disabled(state: &AppState, user: &str) -> Result<(), ApiError> {
+    let record = state.store.user(user).await.map_err(ApiError::internal)?;
+    if record.is_some_and(|u| u.disabled) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "this account is disabled"));
+    }
+    Ok(())
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
