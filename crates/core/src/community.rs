@@ -163,6 +163,11 @@ impl Community {
         self.sessions.get(&session).map(|s| &s.user).ok_or(CoreError::UnknownSession(session))
     }
 
+    /// The sessions of a user (empty when offline).
+    pub fn sessions_of_user(&self, user: &UserId) -> Vec<SessionId> {
+        self.sessions_of(user).collect()
+    }
+
     /// Whether the user has at least one session.
     pub fn is_online(&self, user: &UserId) -> bool {
         self.sessions_of.contains_key(user)

@@ -314,3 +314,126 @@ async fn password_guessing_is_rate_limited_and_answers_carry_security_headers() 
         "{message}"
     );
 }
+
+/// Logs `user` in and returns the LtpaToken2 and the CSRF token.
+async fn log_in(server: &Server, user: &str, password: &str) -> (String, String) {
+    let login = reqwest::Client::new()
+        .post(server.url("/api/v1/login"))
+        .json(&json!({"user": user, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let token = cookie(&login, "LtpaToken2").unwrap();
+    let csrf = login.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned();
+    (token, csrf)
+}
+
+async fn events(
+    server: &Server,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request =
+        server.url("/api/v1/events").replacen("http", "ws", 1).into_client_request().unwrap();
+    request.headers_mut().insert("cookie", format!("LtpaToken2={token}").parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.expect("WebSocket upgrade").0
+}
+
+async fn next_event(
+    socket: &mut (
+             impl futures_util::Stream<
+        Item = Result<
+            tokio_tungstenite::tungstenite::Message,
+            tokio_tungstenite::tungstenite::Error,
+        >,
+    > + Unpin
+         ),
+) -> Value {
+    use futures_util::StreamExt as _;
+    let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+        .await
+        .expect("an event in time");
+    serde_json::from_str(message.unwrap().unwrap().to_text().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_changes_reach_watchers_over_the_websocket() {
+    use futures_util::SinkExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("pw"), "long enough\n").unwrap();
+    for name in ["alice", "bob"] {
+        assert!(
+            simul(d, &["user", "add", name, "--password-file", "pw", "--data", "data"])
+                .status
+                .success()
+        );
+    }
+    let server = Server::start(&d.join("data"));
+    let (alice, alice_csrf) = log_in(&server, "alice", "long enough").await;
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+
+    let mut bob_events = events(&server, &bob).await;
+    let watch = json!({"type": "watch", "users": ["alice"]}).to_string();
+    bob_events.send(tokio_tungstenite::tungstenite::Message::Text(watch.into())).await.unwrap();
+    assert_eq!(
+        next_event(&mut bob_events).await,
+        json!({"type": "status", "user": "alice", "status": "offline", "message": "", "idle": false})
+    );
+
+    let http = reqwest::Client::new();
+    let set_status = |csrf: &str| {
+        http.put(server.url("/api/v1/me/status"))
+            .header("cookie", format!("LtpaToken2={alice}"))
+            .header("x-csrf-token", csrf)
+            .json(&json!({"status": "away", "message": "lunch"}))
+            .send()
+    };
+    assert_eq!(
+        set_status(&alice_csrf).await.unwrap().status(),
+        StatusCode::CONFLICT,
+        "no live session yet"
+    );
+
+    let _alice_events = events(&server, &alice).await;
+    assert_eq!(next_event(&mut bob_events).await["status"], "available");
+    assert_eq!(set_status("wrong").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(set_status(&alice_csrf).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        next_event(&mut bob_events).await,
+        json!({"type": "status", "user": "alice", "status": "away", "message": "lunch", "idle": false})
+    );
+
+    let awareness: Value = http
+        .get(server.url("/api/v1/awareness?user=alice&user=bob&user=nobody"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        awareness,
+        json!({
+            "alice": {"status": "away", "message": "lunch", "idle": false},
+            "bob": {"status": "available", "message": "", "idle": false},
+            "nobody": {"status": "offline", "message": "", "idle": false},
+        })
+    );
+    let bad = http
+        .put(server.url("/api/v1/me/status"))
+        .bearer_auth(&alice)
+        .json(&json!({"status": "busy"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        bad.json::<Value>().await.unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .contains("use available, away")
+    );
+}

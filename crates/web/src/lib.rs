@@ -6,7 +6,9 @@
 
 mod auth;
 mod error;
+mod hub;
 mod limits;
+mod presence;
 mod routes;
 
 use std::sync::Arc;
@@ -27,6 +29,7 @@ pub struct AppState {
     realm_name: String,
     csrf_secret: Vec<u8>,
     login_limits: limits::LoginLimits,
+    hub: hub::Hub,
 }
 
 /// The setting holding the secret CSRF tokens are derived from, so that
@@ -63,6 +66,7 @@ impl AppState {
             realm_name,
             csrf_secret: csrf_secret.into_bytes(),
             login_limits: limits::LoginLimits::new(),
+            hub: hub::Hub::default(),
         })
     }
 }

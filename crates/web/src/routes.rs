@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, FromRequest, Request as HttpRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Form, Json, Router};
 use ltpa::AccessId;
 use ltpa::sso::{Request, SetCookie};
@@ -15,7 +15,7 @@ use serde_json::json;
 use simul_store::UserRecord;
 
 use crate::auth::{Authenticated, csrf_token, host};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, presence};
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -23,6 +23,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/login", post(login))
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/me/status", put(presence::put_status))
+        .route("/api/v1/awareness", get(presence::awareness))
+        .route("/api/v1/events", get(presence::events))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

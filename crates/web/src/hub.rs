@@ -1,0 +1,95 @@
+//! The community behind one lock, and the outlets that carry its events to
+//! live connections. The lock is a plain mutex held only for the state
+//! change itself: never across an await, never while sending.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use simul_core::{Community, CoreError, Delivery, Event, Presence, SessionId, UserId};
+use tokio::sync::mpsc;
+
+/// Events a slow connection may have queued before it is dropped.
+const OUTLET_CAPACITY: usize = 256;
+
+#[derive(Default)]
+struct State {
+    community: Community,
+    outlets: HashMap<SessionId, mpsc::Sender<Arc<Event>>>,
+}
+
+/// The hub.
+#[derive(Default)]
+pub(crate) struct Hub {
+    state: Mutex<State>,
+}
+
+impl Hub {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock left the state as it was between
+        // two operations; carrying on beats taking the server down.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A new session for `user` and the receiver of its events.
+    pub(crate) fn connect(&self, user: &UserId) -> (SessionId, mpsc::Receiver<Arc<Event>>) {
+        let (sender, receiver) = mpsc::channel(OUTLET_CAPACITY);
+        let mut state = self.lock();
+        let (session, deliveries) = state.community.connect(user);
+        state.outlets.insert(session, sender);
+        route(&mut state, deliveries);
+        (session, receiver)
+    }
+
+    /// Ends a session.
+    pub(crate) fn disconnect(&self, session: SessionId) {
+        let mut state = self.lock();
+        state.outlets.remove(&session);
+        if let Ok(deliveries) = state.community.disconnect(session) {
+            route(&mut state, deliveries);
+        }
+    }
+
+    /// Runs one community operation and routes what it causes.
+    pub(crate) fn apply<T>(
+        &self,
+        operation: impl FnOnce(&mut Community) -> Result<(T, Vec<Delivery>), CoreError>,
+    ) -> Result<T, CoreError> {
+        let mut state = self.lock();
+        let (value, deliveries) = operation(&mut state.community)?;
+        route(&mut state, deliveries);
+        Ok(value)
+    }
+
+    /// Sets the presence of every session of `user`; how many there were.
+    pub(crate) fn set_user_presence(&self, user: &UserId, presence: &Presence) -> usize {
+        let mut state = self.lock();
+        let sessions = state.community.sessions_of_user(user);
+        for session in &sessions {
+            if let Ok(deliveries) = state.community.set_presence(*session, presence.clone()) {
+                route(&mut state, deliveries);
+            }
+        }
+        sessions.len()
+    }
+
+    /// What others see of these users now.
+    pub(crate) fn presences(&self, users: &[UserId]) -> Vec<Presence> {
+        let state = self.lock();
+        users.iter().map(|u| state.community.presence_of(u)).collect()
+    }
+}
+
+/// Hands deliveries to the outlets without waiting: a connection that
+/// cannot keep up loses its outlet and is closed by its writer task.
+fn route(state: &mut State, deliveries: Vec<Delivery>) {
+    for delivery in deliveries {
+        let full = match state.outlets.get(&delivery.session) {
+            Some(outlet) => outlet.try_send(delivery.event).is_err(),
+            None => false,
+        };
+        if full {
+            tracing::warn!(session = %delivery.session, "connection too slow; closing it");
+            state.outlets.remove(&delivery.session);
+        }
+    }
+}

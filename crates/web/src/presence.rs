@@ -1,0 +1,157 @@
+//! Presence over HTTP and the WebSocket event stream.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use simul_core::{Event, Presence, Status, UserId};
+
+use crate::auth::{Authenticated, host};
+use crate::{ApiError, AppState};
+
+/// `PUT /api/v1/me/status` body.
+#[derive(Debug, Deserialize)]
+pub(crate) struct StatusUpdate {
+    status: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    idle: bool,
+}
+
+pub(crate) async fn put_status(
+    State(state): State<Arc<AppState>>,
+    caller: Authenticated,
+    Json(update): Json<StatusUpdate>,
+) -> Result<Json<Value>, ApiError> {
+    let status: Status = update
+        .status
+        .parse()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("{e}")))?;
+    if status == Status::Offline {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "offline is not a status to set: log out instead",
+        ));
+    }
+    let presence = Presence::new(status, update.idle, &update.message);
+    if state.hub.set_user_presence(&UserId::new(&caller.user), &presence) == 0 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "you are not online: open the WebSocket /api/v1/events first",
+        ));
+    }
+    Ok(Json(presence_json(&presence)))
+}
+
+/// `GET /api/v1/awareness?user=a&user=b`.
+pub(crate) async fn awareness(
+    State(state): State<Arc<AppState>>,
+    _caller: Authenticated,
+    RawQuery(query): RawQuery,
+) -> Json<BTreeMap<String, Value>> {
+    let users: Vec<UserId> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(key, _)| key == "user")
+        .map(|(_, value)| UserId::new(value.into_owned()))
+        .collect();
+    let presences = state.hub.presences(&users);
+    Json(users.iter().zip(&presences).map(|(u, p)| (u.to_string(), presence_json(p))).collect())
+}
+
+fn presence_json(presence: &Presence) -> Value {
+    json!({ "status": presence.status.as_str(), "message": presence.message, "idle": presence.idle })
+}
+
+/// `GET /api/v1/events`: one WebSocket, one community session.
+pub(crate) async fn events(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    caller: Authenticated,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    // Browsers send cookies on cross-site WebSocket upgrades too.
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let origin_host =
+            origin.split("://").nth(1).unwrap_or(origin).split(':').next().unwrap_or_default();
+        if origin_host != host(&headers) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "WebSocket from another site refused",
+            ));
+        }
+    }
+    Ok(upgrade.on_upgrade(move |socket| session(state, UserId::new(caller.user), socket)))
+}
+
+/// A command a client sends over the socket.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Command {
+    Watch { users: Vec<UserId> },
+    Unwatch { users: Vec<UserId> },
+}
+
+async fn session(state: Arc<AppState>, user: UserId, mut socket: WebSocket) {
+    let (session, mut events) = state.hub.connect(&user);
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                if socket.send(Message::Text(event_json(&event).to_string().into())).await.is_err() {
+                    break;
+                }
+            }
+            message = socket.recv() => {
+                let Some(Ok(message)) = message else { break };
+                let Message::Text(text) = message else { continue };
+                let reply = match serde_json::from_str::<Command>(&text) {
+                    Ok(Command::Watch { users }) => state.hub.apply(|c| Ok(((), c.watch(session, &users)?))).err(),
+                    Ok(Command::Unwatch { users }) => {
+                        state.hub.apply(|c| c.unwatch(session, &users).map(|()| ((), Vec::new()))).err()
+                    }
+                    Err(e) => {
+                        let error = json!({"type": "error", "error": format!("unknown command: {e}")});
+                        let _ = socket.send(Message::Text(error.to_string().into())).await;
+                        None
+                    }
+                };
+                if let Some(error) = reply {
+                    let error = json!({"type": "error", "error": error.to_string()});
+                    let _ = socket.send(Message::Text(error.to_string().into())).await;
+                }
+            }
+        }
+    }
+    state.hub.disconnect(session);
+}
+
+/// The JSON of an event, as the API contract names it.
+fn event_json(event: &Event) -> Value {
+    match event {
+        Event::Status { user, presence } => json!({
+            "type": "status", "user": user, "status": presence.status.as_str(),
+            "message": presence.message, "idle": presence.idle,
+        }),
+        Event::Im { from, to, text, at } => {
+            json!({"type": "im", "from": from, "to": to, "text": text, "at": at.to_rfc3339()})
+        }
+        Event::Typing { from, typing, .. } => {
+            json!({"type": "typing", "from": from, "typing": typing})
+        }
+        Event::NwayInvite { chat, from, topic } => {
+            json!({"type": "nway_invite", "id": chat, "from": from, "topic": topic})
+        }
+        Event::NwayMessage { chat, from, text, at } => {
+            json!({"type": "nway_message", "id": chat, "from": from, "text": text, "at": at.to_rfc3339()})
+        }
+        Event::NwayMembers { chat, members } => {
+            json!({"type": "nway_members", "id": chat, "members": members})
+        }
+    }
+}
