@@ -223,11 +223,28 @@ impl Community {
         at: DateTime<Utc>,
     ) -> Result<Vec<Delivery>, CoreError> {
         let from = self.user_of(session)?.clone();
+        self.send_im_as(&from, Some(session), to, text, at)
+    }
+
+    /// Sends an instant message on behalf of `from`, who may have no
+    /// session (an HTTP call): delivered to every session of both users
+    /// except `origin`, the session it came from, if any.
+    pub fn send_im_as(
+        &mut self,
+        from: &UserId,
+        origin: Option<SessionId>,
+        to: &UserId,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>, CoreError> {
         let text = checked_text(text)?;
-        let recipients: Vec<SessionId> =
-            self.sessions_of(to).chain(self.sessions_of(&from).filter(|s| *s != session)).collect();
+        let recipients: Vec<SessionId> = self
+            .sessions_of(to)
+            .chain(self.sessions_of(from))
+            .filter(|s| Some(*s) != origin)
+            .collect();
         let mut out = Outbox::default();
-        out.send(recipients, Event::Im { from, to: to.clone(), text, at });
+        out.send(recipients, Event::Im { from: from.clone(), to: to.clone(), text, at });
         Ok(out.0)
     }
 

@@ -437,3 +437,118 @@ async fn status_changes_reach_watchers_over_the_websocket() {
             .contains("use available, away")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instant_messages_history_and_contacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("pw"), "long enough\n").unwrap();
+    for name in ["alice", "bob"] {
+        assert!(
+            simul(d, &["user", "add", name, "--password-file", "pw", "--data", "data"])
+                .status
+                .success()
+        );
+    }
+    let http = reqwest::Client::new();
+    {
+        let server = Server::start(&d.join("data"));
+        let (alice, _) = log_in(&server, "alice", "long enough").await;
+        let (bob, _) = log_in(&server, "bob", "long enough").await;
+        let mut bob_tab_1 = events(&server, &bob).await;
+        let mut bob_tab_2 = events(&server, &bob).await;
+        let send = |token: &str, to: &str, body: Value| {
+            http.post(server.url(&format!("/api/v1/im/{to}"))).bearer_auth(token).json(&body).send()
+        };
+        let sent = send(&alice, "bob", json!({"text": "hello bob"})).await.unwrap();
+        assert_eq!(sent.status(), StatusCode::OK);
+        assert_eq!(sent.json::<Value>().await.unwrap()["delivered"], true);
+        for tab in [&mut bob_tab_1, &mut bob_tab_2] {
+            let event = next_event(tab).await;
+            assert_eq!(
+                (event["type"].as_str(), event["from"].as_str(), event["text"].as_str()),
+                (Some("im"), Some("alice"), Some("hello bob"))
+            );
+        }
+        let reply = send(&bob, "alice", json!({"text": "hi alice"})).await.unwrap();
+        assert_eq!(
+            reply.json::<Value>().await.unwrap()["delivered"],
+            false,
+            "alice has no live session"
+        );
+        assert_eq!(
+            next_event(&mut bob_tab_1).await["text"],
+            "hi alice",
+            "the sender's other sessions see it too"
+        );
+
+        let too_long = send(&alice, "bob", json!({"text": "x".repeat(10_001)})).await.unwrap();
+        assert_eq!(too_long.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(
+            too_long.json::<Value>().await.unwrap()["error"]
+                .as_str()
+                .unwrap()
+                .contains("limit is 10000")
+        );
+        let empty = send(&alice, "bob", json!({"text": "  "})).await.unwrap();
+        assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
+        let malformed = http
+            .post(server.url("/api/v1/im/bob"))
+            .bearer_auth(&alice)
+            .header("content-type", "application/json")
+            .body("{\"text\":")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+        assert!(malformed.json::<Value>().await.unwrap()["error"].is_string(), "JSON error body");
+
+        let contacts = json!({"groups": [{"name": "Team", "contacts": ["bob", "carol"]}]});
+        let put = http
+            .put(server.url("/api/v1/contacts"))
+            .bearer_auth(&alice)
+            .json(&contacts)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::OK);
+        let unnamed = json!({"groups": [{"name": " ", "contacts": []}]});
+        let put = http
+            .put(server.url("/api/v1/contacts"))
+            .bearer_auth(&alice)
+            .json(&unnamed)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::BAD_REQUEST);
+    }
+    // History and contacts survive a restart.
+    let server = Server::start(&d.join("data"));
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let history: Value = http
+        .get(server.url("/api/v1/im/bob/history"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let texts: Vec<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["from"].as_str().unwrap(), m["text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(texts, [("alice", "hello bob"), ("bob", "hi alice")]);
+    let contacts: Value = http
+        .get(server.url("/api/v1/contacts"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(contacts, json!({"groups": [{"name": "Team", "contacts": ["bob", "carol"]}]}));
+}

@@ -46,3 +46,18 @@ impl IntoResponse for ApiError {
         (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
     }
 }
+
+/// `Json<T>` whose rejections (malformed JSON, wrong content type, missing
+/// fields) answer in the API's JSON error format.
+pub(crate) struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        Json::<T>::from_request(request, state)
+            .await
+            .map(|Json(value)| Self(value))
+            .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))
+    }
+}

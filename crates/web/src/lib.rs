@@ -8,6 +8,7 @@ mod auth;
 mod error;
 mod hub;
 mod limits;
+mod messages;
 mod presence;
 mod routes;
 

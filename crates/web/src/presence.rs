@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use simul_core::{Event, Presence, Status, UserId};
 
 use crate::auth::{Authenticated, host};
+use crate::error::ApiJson;
 use crate::{ApiError, AppState};
 
 /// `PUT /api/v1/me/status` body.
@@ -28,7 +29,7 @@ pub(crate) struct StatusUpdate {
 pub(crate) async fn put_status(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
-    Json(update): Json<StatusUpdate>,
+    ApiJson(update): ApiJson<StatusUpdate>,
 ) -> Result<Json<Value>, ApiError> {
     let status: Status = update
         .status

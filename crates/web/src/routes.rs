@@ -15,7 +15,7 @@ use serde_json::json;
 use simul_store::UserRecord;
 
 use crate::auth::{Authenticated, csrf_token, host};
-use crate::{ApiError, AppState, presence};
+use crate::{ApiError, AppState, messages, presence};
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -26,6 +26,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/me/status", put(presence::put_status))
         .route("/api/v1/awareness", get(presence::awareness))
         .route("/api/v1/events", get(presence::events))
+        .route("/api/v1/im/{user}", post(messages::send_im))
+        .route("/api/v1/im/{user}/history", get(messages::history))
+        .route("/api/v1/contacts", get(messages::contacts).put(messages::put_contacts))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
