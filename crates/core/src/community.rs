@@ -265,14 +265,16 @@ impl Community {
     }
 
     /// Creates an n-way chat: the creator is its first member, the invited
-    /// users get an invitation on every session.
+    /// users get an invitation on every session. Chat operations act for a
+    /// user, not a session: membership belongs to the person, and every
+    /// one of their sessions follows the chat.
     pub fn create_chat(
         &mut self,
-        session: SessionId,
+        creator: &UserId,
         invite: &[UserId],
         topic: &str,
     ) -> Result<(ChatId, Vec<Delivery>), CoreError> {
-        let creator = self.user_of(session)?.clone();
+        let creator = creator.clone();
         self.next_chat += 1;
         let id = ChatId(self.next_chat);
         let topic: String = topic.trim().chars().take(crate::status::MAX_MESSAGE_CHARS).collect();
@@ -295,14 +297,14 @@ impl Community {
         Ok((id, out.0))
     }
 
-    /// Invites more users to a chat the session's user is in.
+    /// Invites more users to a chat `from` is in.
     pub fn invite(
         &mut self,
-        session: SessionId,
+        from: &UserId,
         chat: ChatId,
         users: &[UserId],
     ) -> Result<Vec<Delivery>, CoreError> {
-        let from = self.member_of(session, chat)?;
+        let from = self.member_of(from, chat)?;
         let state = self.chats.get_mut(&chat).expect("checked by member_of");
         let mut new = Vec::new();
         for user in users {
@@ -323,8 +325,8 @@ impl Community {
     }
 
     /// Accepts an invitation; every member hears the new member list.
-    pub fn join(&mut self, session: SessionId, chat: ChatId) -> Result<Vec<Delivery>, CoreError> {
-        let user = self.user_of(session)?.clone();
+    pub fn join(&mut self, user: &UserId, chat: ChatId) -> Result<Vec<Delivery>, CoreError> {
+        let user = user.clone();
         let state = self.chats.get_mut(&chat).ok_or(CoreError::UnknownChat(chat))?;
         if state.members.contains(&user) {
             return Ok(Vec::new());
@@ -339,16 +341,15 @@ impl Community {
     }
 
     /// Declines an invitation (nobody is told).
-    pub fn decline(&mut self, session: SessionId, chat: ChatId) -> Result<(), CoreError> {
-        let user = self.user_of(session)?.clone();
+    pub fn decline(&mut self, user: &UserId, chat: ChatId) -> Result<(), CoreError> {
         let state = self.chats.get_mut(&chat).ok_or(CoreError::UnknownChat(chat))?;
-        if state.invited.remove(&user) { Ok(()) } else { Err(CoreError::NotInvited(chat)) }
+        if state.invited.remove(user) { Ok(()) } else { Err(CoreError::NotInvited(chat)) }
     }
 
     /// Leaves a chat; the others hear the new member list. A chat without
     /// members ends.
-    pub fn leave(&mut self, session: SessionId, chat: ChatId) -> Result<Vec<Delivery>, CoreError> {
-        let user = self.member_of(session, chat)?;
+    pub fn leave(&mut self, user: &UserId, chat: ChatId) -> Result<Vec<Delivery>, CoreError> {
+        let user = self.member_of(user, chat)?;
         let mut out = Outbox::default();
         self.remove_member(chat, &user, &mut out);
         Ok(out.0)
@@ -358,12 +359,12 @@ impl Community {
     /// so all their devices show it).
     pub fn chat_message(
         &mut self,
-        session: SessionId,
+        from: &UserId,
         chat: ChatId,
         text: &str,
         at: DateTime<Utc>,
     ) -> Result<Vec<Delivery>, CoreError> {
-        let from = self.member_of(session, chat)?;
+        let from = self.member_of(from, chat)?;
         let text = checked_text(text)?;
         let mut out = Outbox::default();
         out.send(self.member_sessions(chat), Event::NwayMessage { chat, from, text, at });
@@ -382,8 +383,7 @@ impl Community {
         self.sessions_of.get(user).into_iter().flatten().copied()
     }
 
-    fn member_of(&self, session: SessionId, chat: ChatId) -> Result<UserId, CoreError> {
-        let user = self.user_of(session)?;
+    fn member_of(&self, user: &UserId, chat: ChatId) -> Result<UserId, CoreError> {
         let state = self.chats.get(&chat).ok_or(CoreError::UnknownChat(chat))?;
         if state.members.contains(user) {
             Ok(user.clone())

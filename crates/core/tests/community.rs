@@ -107,35 +107,35 @@ fn three_user_nway_chat() {
     let (alice, _) = c.connect(&user("alice"));
     let (bob, _) = c.connect(&user("bob"));
     let (carol, _) = c.connect(&user("carol"));
-    let (dave, _) = c.connect(&user("dave"));
+    c.connect(&user("dave"));
 
     let (chat, out) =
-        c.create_chat(alice, &[user("bob"), user("carol")], "Release planning").unwrap();
+        c.create_chat(&user("alice"), &[user("bob"), user("carol")], "Release planning").unwrap();
     let got = by_session(&out);
     let invite = Event::NwayInvite { chat, from: user("alice"), topic: "Release planning".into() };
     assert_eq!(got[&bob], std::slice::from_ref(&invite));
     assert_eq!(got[&carol], [invite]);
     assert_eq!(got[&alice], [Event::NwayMembers { chat, members: vec![user("alice")] }]);
 
-    assert_eq!(c.join(dave, chat), Err(CoreError::NotInvited(chat)));
-    let out = c.join(bob, chat).unwrap();
+    assert_eq!(c.join(&user("dave"), chat), Err(CoreError::NotInvited(chat)));
+    let out = c.join(&user("bob"), chat).unwrap();
     let members = Event::NwayMembers { chat, members: vec![user("alice"), user("bob")] };
     assert_eq!(by_session(&out)[&alice], std::slice::from_ref(&members));
     assert_eq!(by_session(&out)[&bob], [members]);
-    c.join(carol, chat).unwrap();
+    c.join(&user("carol"), chat).unwrap();
 
-    let out = c.chat_message(bob, chat, "shall we ship friday?", at()).unwrap();
+    let out = c.chat_message(&user("bob"), chat, "shall we ship friday?", at()).unwrap();
     let got = by_session(&out);
     assert_eq!(got.len(), 3, "every member, the sender included");
     assert!(matches!(&got[&carol][0], Event::NwayMessage { from, .. } if *from == user("bob")));
-    assert_eq!(c.chat_message(dave, chat, "hi", at()), Err(CoreError::NotMember(chat)));
+    assert_eq!(c.chat_message(&user("dave"), chat, "hi", at()), Err(CoreError::NotMember(chat)));
 
-    let out = c.leave(bob, chat).unwrap();
+    let out = c.leave(&user("bob"), chat).unwrap();
     assert_eq!(
         by_session(&out)[&carol],
         [Event::NwayMembers { chat, members: vec![user("alice"), user("carol")] }]
     );
-    assert_eq!(c.chat_message(bob, chat, "back", at()), Err(CoreError::NotMember(chat)));
+    assert_eq!(c.chat_message(&user("bob"), chat, "back", at()), Err(CoreError::NotMember(chat)));
 
     // Leaving by logging out: the last member's departure ends the chat.
     c.disconnect(alice).unwrap();
@@ -143,7 +143,7 @@ fn three_user_nway_chat() {
     c.disconnect(carol).unwrap();
     assert_eq!(c.chat_members(chat), Err(CoreError::UnknownChat(chat)));
     assert_eq!(
-        c.join(dave, ChatId::from_raw(999)),
+        c.join(&user("dave"), ChatId::from_raw(999)),
         Err(CoreError::UnknownChat(ChatId::from_raw(999)))
     );
 }
@@ -151,14 +151,14 @@ fn three_user_nway_chat() {
 #[test]
 fn declined_invitations_cannot_be_accepted_later() {
     let mut c = Community::new();
-    let (alice, _) = c.connect(&user("alice"));
-    let (bob, _) = c.connect(&user("bob"));
-    let (chat, _) = c.create_chat(alice, &[user("bob")], "").unwrap();
-    c.decline(bob, chat).unwrap();
-    assert_eq!(c.join(bob, chat), Err(CoreError::NotInvited(chat)));
-    let out = c.invite(alice, chat, &[user("bob"), user("alice")]).unwrap();
+    c.connect(&user("alice"));
+    c.connect(&user("bob"));
+    let (chat, _) = c.create_chat(&user("alice"), &[user("bob")], "").unwrap();
+    c.decline(&user("bob"), chat).unwrap();
+    assert_eq!(c.join(&user("bob"), chat), Err(CoreError::NotInvited(chat)));
+    let out = c.invite(&user("alice"), chat, &[user("bob"), user("alice")]).unwrap();
     assert_eq!(by_session(&out).len(), 1, "bob invited again; alice is already a member");
-    assert!(c.join(bob, chat).is_ok());
+    assert!(c.join(&user("bob"), chat).is_ok());
 }
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! `simul serve` started as a user starts it, driven over HTTP: login by
 //! password and by LTPA tokens from "another server", CSRF, logout.
 
+use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -551,4 +552,98 @@ async fn instant_messages_history_and_contacts() {
         .await
         .unwrap();
     assert_eq!(contacts, json!({"groups": [{"name": "Team", "contacts": ["bob", "carol"]}]}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_user_nway_chat() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("pw"), "long enough\n").unwrap();
+    for name in ["alice", "bob", "carol", "dave"] {
+        assert!(
+            simul(d, &["user", "add", name, "--password-file", "pw", "--data", "data"])
+                .status
+                .success()
+        );
+    }
+    let server = Server::start(&d.join("data"));
+    let http = reqwest::Client::new();
+    let mut tokens = HashMap::new();
+    let mut sockets = HashMap::new();
+    for name in ["alice", "bob", "carol"] {
+        let (token, _) = log_in(&server, name, "long enough").await;
+        sockets.insert(name, events(&server, &token).await);
+        tokens.insert(name, token);
+    }
+    let (dave, _) = log_in(&server, "dave", "long enough").await;
+    let post = |who: &str, path: String, body: Value| {
+        http.post(server.url(&path)).bearer_auth(&tokens[who]).json(&body).send()
+    };
+
+    let created = post(
+        "alice",
+        "/api/v1/nway".into(),
+        json!({"invite": ["bob", "carol"], "topic": "Release"}),
+    )
+    .await
+    .unwrap();
+    let id = created.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    assert_eq!(
+        next_event(sockets.get_mut("alice").unwrap()).await,
+        json!({"type": "nway_members", "id": id, "members": ["alice"]})
+    );
+    for name in ["bob", "carol"] {
+        assert_eq!(
+            next_event(sockets.get_mut(name).unwrap()).await,
+            json!({"type": "nway_invite", "id": id, "from": "alice", "topic": "Release"})
+        );
+    }
+    for name in ["bob", "carol"] {
+        assert_eq!(
+            post(name, format!("/api/v1/nway/{id}/join"), json!({})).await.unwrap().status(),
+            StatusCode::OK
+        );
+    }
+    let everyone = json!({"type": "nway_members", "id": id, "members": ["alice", "bob", "carol"]});
+    for name in ["alice", "bob", "carol"] {
+        let socket = sockets.get_mut(name).unwrap();
+        let mut last = next_event(socket).await;
+        while last != everyone {
+            last = next_event(socket).await;
+        }
+    }
+    assert_eq!(
+        post("bob", format!("/api/v1/nway/{id}/messages"), json!({"text": "ship it"}))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    for name in ["alice", "bob", "carol"] {
+        let event = next_event(sockets.get_mut(name).unwrap()).await;
+        assert_eq!(
+            (event["type"].as_str(), event["from"].as_str(), event["text"].as_str()),
+            (Some("nway_message"), Some("bob"), Some("ship it")),
+            "{name}"
+        );
+    }
+    let outsider = http
+        .post(server.url(&format!("/api/v1/nway/{id}/messages")))
+        .bearer_auth(&dave)
+        .json(&json!({"text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outsider.status(), StatusCode::FORBIDDEN);
+    let unknown = post("alice", "/api/v1/nway/999/join".into(), json!({})).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+
+    assert_eq!(
+        post("carol", format!("/api/v1/nway/{id}/leave"), json!({})).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        next_event(sockets.get_mut("alice").unwrap()).await,
+        json!({"type": "nway_members", "id": id, "members": ["alice", "bob"]})
+    );
 }

@@ -9,6 +9,7 @@ mod error;
 mod hub;
 mod limits;
 mod messages;
+mod nway;
 mod presence;
 mod routes;
 

@@ -15,7 +15,7 @@ use serde_json::json;
 use simul_store::UserRecord;
 
 use crate::auth::{Authenticated, csrf_token, host};
-use crate::{ApiError, AppState, messages, presence};
+use crate::{ApiError, AppState, messages, nway, presence};
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -29,6 +29,11 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/im/{user}", post(messages::send_im))
         .route("/api/v1/im/{user}/history", get(messages::history))
         .route("/api/v1/contacts", get(messages::contacts).put(messages::put_contacts))
+        .route("/api/v1/nway", post(nway::create))
+        .route("/api/v1/nway/{id}/invite", post(nway::invite))
+        .route("/api/v1/nway/{id}/join", post(nway::join))
+        .route("/api/v1/nway/{id}/leave", post(nway::leave))
+        .route("/api/v1/nway/{id}/messages", post(nway::message))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
