@@ -647,3 +647,82 @@ async fn three_user_nway_chat() {
         json!({"type": "nway_members", "id": id, "members": ["alice", "bob"]})
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_websocket_carries_typing_and_messages_and_the_directory_is_searchable() {
+    use futures_util::SinkExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("pw"), "long enough\n").unwrap();
+    for (name, display) in [("alice", "Alice Anders"), ("bob", "Bob Baker")] {
+        assert!(
+            simul(
+                d,
+                &[
+                    "user",
+                    "add",
+                    name,
+                    "--display-name",
+                    display,
+                    "--password-file",
+                    "pw",
+                    "--data",
+                    "data"
+                ]
+            )
+            .status
+            .success()
+        );
+    }
+    let server = Server::start(&d.join("data"));
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let mut alice_events = events(&server, &alice).await;
+    let mut bob_events = events(&server, &bob).await;
+
+    let send = |command: Value| Message::Text(command.to_string().into());
+    bob_events.send(send(json!({"type": "typing", "to": "alice", "typing": true}))).await.unwrap();
+    assert_eq!(
+        next_event(&mut alice_events).await,
+        json!({"type": "typing", "from": "bob", "typing": true})
+    );
+    bob_events
+        .send(send(json!({"type": "im", "to": "alice", "text": "via the socket"})))
+        .await
+        .unwrap();
+    let event = next_event(&mut alice_events).await;
+    assert_eq!(
+        (event["type"].as_str(), event["text"].as_str()),
+        (Some("im"), Some("via the socket"))
+    );
+    bob_events.send(send(json!({"type": "im", "to": "alice", "text": ""}))).await.unwrap();
+    assert_eq!(
+        next_event(&mut bob_events).await,
+        json!({"type": "error", "error": "the message is empty"})
+    );
+    bob_events.send(send(json!({"type": "dance"}))).await.unwrap();
+    assert_eq!(next_event(&mut bob_events).await["type"], "error");
+
+    let http = reqwest::Client::new();
+    let history: Value = http
+        .get(server.url("/api/v1/im/bob/history"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history[0]["text"], "via the socket", "socket messages are kept too");
+    let found: Value = http
+        .get(server.url("/api/v1/directory/search?q=bak"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found, json!([{"id": "bob", "display_name": "Bob Baker", "mail": ""}]));
+}

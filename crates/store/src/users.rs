@@ -93,6 +93,28 @@ impl Store {
         Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
     }
 
+    /// Users whose id, display name or mail contains `query` (any case),
+    /// enabled ones only, by id.
+    pub async fn search_users(
+        &self,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let escaped =
+            query.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM users WHERE disabled = 0 AND (lower(id) LIKE $1 ESCAPE '\\' \
+             OR lower(display_name) LIKE $1 ESCAPE '\\' OR lower(mail) LIKE $1 ESCAPE '\\') ORDER BY id LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(pattern)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
+    }
+
     /// Replaces a user's password hash.
     pub async fn set_password_hash(&self, id: &str, hash: &str) -> Result<(), StoreError> {
         let result = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")

@@ -34,6 +34,23 @@ async fn users_are_created_listed_changed_and_removed() {
     assert!(record.disabled);
     assert_eq!(record.password_hash, "new-hash");
 
+    let found = store.search_users("ALICE", 10).await.unwrap();
+    assert_eq!(
+        found.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["bob"],
+        "alice is disabled; bob's display name matches"
+    );
+    store.set_disabled("alice", false).await.unwrap();
+    let found = store.search_users("anders", 10).await.unwrap();
+    assert_eq!(
+        found.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["alice", "bob"],
+        "display name matches"
+    );
+    assert!(store.search_users("%", 10).await.unwrap().is_empty(), "LIKE wildcards are literal");
+    assert_eq!(store.search_users("", 1).await.unwrap().len(), 1, "limit");
+    store.set_disabled("alice", true).await.unwrap();
+
     store.remove_user("bob").await.unwrap();
     assert!(store.user("bob").await.unwrap().is_none());
     assert!(matches!(store.remove_user("bob").await, Err(StoreError::NoSuchUser(_))));

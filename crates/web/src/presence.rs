@@ -96,6 +96,8 @@ pub(crate) async fn events(
 enum Command {
     Watch { users: Vec<UserId> },
     Unwatch { users: Vec<UserId> },
+    Typing { to: UserId, typing: bool },
+    Im { to: UserId, text: String },
 }
 
 async fn session(state: Arc<AppState>, user: UserId, mut socket: WebSocket) {
@@ -112,9 +114,19 @@ async fn session(state: Arc<AppState>, user: UserId, mut socket: WebSocket) {
                 let Some(Ok(message)) = message else { break };
                 let Message::Text(text) = message else { continue };
                 let reply = match serde_json::from_str::<Command>(&text) {
-                    Ok(Command::Watch { users }) => state.hub.apply(|c| Ok(((), c.watch(session, &users)?))).err(),
+                    Ok(Command::Watch { users }) => state.hub.apply(|c| Ok(((), c.watch(session, &users)?))).err().map(|e| e.to_string()),
                     Ok(Command::Unwatch { users }) => {
-                        state.hub.apply(|c| c.unwatch(session, &users).map(|()| ((), Vec::new()))).err()
+                        state.hub.apply(|c| c.unwatch(session, &users).map(|()| ((), Vec::new()))).err().map(|e| e.to_string())
+                    }
+                    Ok(Command::Typing { to, typing }) => {
+                        state.hub.apply(|c| Ok(((), c.typing(session, &to, typing)?))).err().map(|e| e.to_string())
+                    }
+                    Ok(Command::Im { to, text }) => {
+                        let at = chrono::Utc::now();
+                        match state.hub.apply(|c| Ok(((), c.send_im(session, &to, &text, at)?))) {
+                            Ok(()) => crate::messages::keep(&state, &user, &to, text, at).await.err().map(|e| e.to_string()),
+                            Err(error) => Some(error.to_string()),
+                        }
                     }
                     Err(e) => {
                         let error = json!({"type": "error", "error": format!("unknown command: {e}")});
@@ -123,7 +135,7 @@ async fn session(state: Arc<AppState>, user: UserId, mut socket: WebSocket) {
                     }
                 };
                 if let Some(error) = reply {
-                    let error = json!({"type": "error", "error": error.to_string()});
+                    let error = json!({"type": "error", "error": error});
                     let _ = socket.send(Message::Text(error.to_string().into())).await;
                 }
             }

@@ -28,6 +28,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/events", get(presence::events))
         .route("/api/v1/im/{user}", post(messages::send_im))
         .route("/api/v1/im/{user}/history", get(messages::history))
+        .route("/api/v1/directory/search", get(messages::search))
         .route("/api/v1/contacts", get(messages::contacts).put(messages::put_contacts))
         .route("/api/v1/nway", post(nway::create))
         .route("/api/v1/nway/{id}/invite", post(nway::invite))
