@@ -59,6 +59,17 @@ fn simul(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(SIMUL).args(args).current_dir(dir).output().unwrap()
 }
 
+/// A token made "by another server": `simul ltpa token create` with the
+/// exported key file `x.keys` (password file `export.pw`) in `dir`.
+fn mint(dir: &Path, args: &[&str]) -> String {
+    let mut all =
+        vec!["ltpa", "token", "create", "--keys", "x.keys", "--password-file", "export.pw"];
+    all.extend_from_slice(args);
+    let out = simul(dir, &all);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
     response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
         c.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap().to_owned())
@@ -177,63 +188,17 @@ async fn login_sets_a_genuine_ltpatoken2_and_sso_tokens_are_accepted() {
     );
 
     // A token minted elsewhere with the shared keys: signed in without a prompt.
-    let minted = simul(
-        d,
-        &[
-            "ltpa",
-            "token",
-            "create",
-            "--keys",
-            "x.keys",
-            "--password-file",
-            "export.pw",
-            "--user",
-            "carol",
-        ],
-    );
-    let minted = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let minted = mint(d, &["--user", "carol"]);
     let sso = me(("cookie", format!("JSESSIONID=abc; LtpaToken2={minted}"))).await.unwrap();
     assert_eq!(sso.status(), StatusCode::OK);
     assert_eq!(sso.json::<Value>().await.unwrap()["user"]["id"], "carol");
 
     // Expired, or for another realm: refused with the reason.
-    let expired = simul(
-        d,
-        &[
-            "ltpa",
-            "token",
-            "create",
-            "--keys",
-            "x.keys",
-            "--password-file",
-            "export.pw",
-            "--user",
-            "bob",
-            "--expires-at",
-            "1000",
-        ],
-    );
-    let expired = String::from_utf8(expired.stdout).unwrap().trim().to_owned();
+    let expired = mint(d, &["--user", "bob", "--expires-at", "1000"]);
     let refused = me(("cookie", format!("LtpaToken2={expired}"))).await.unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert!(refused.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("expired"));
-    let foreign = simul(
-        d,
-        &[
-            "ltpa",
-            "token",
-            "create",
-            "--keys",
-            "x.keys",
-            "--password-file",
-            "export.pw",
-            "--user",
-            "bob",
-            "--realm",
-            "otherRealm",
-        ],
-    );
-    let foreign = String::from_utf8(foreign.stdout).unwrap().trim().to_owned();
+    let foreign = mint(d, &["--user", "bob", "--realm", "otherRealm"]);
     let refused = me(("authorization", format!("Bearer {foreign}"))).await.unwrap();
     assert!(
         refused.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("not trusted")
@@ -316,6 +281,19 @@ async fn password_guessing_is_rate_limited_and_answers_carry_security_headers() 
     );
 }
 
+/// A scratch directory whose deployment (`data`) has these users, all
+/// with the password `long enough`.
+fn deployment(users: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw"), "long enough\n").unwrap();
+    for name in users {
+        let out =
+            simul(dir.path(), &["user", "add", name, "--password-file", "pw", "--data", "data"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    dir
+}
+
 /// Logs `user` in and returns the LtpaToken2 and the CSRF token.
 async fn log_in(server: &Server, user: &str, password: &str) -> (String, String) {
     let login = reqwest::Client::new()
@@ -338,7 +316,9 @@ async fn events(
     let mut request =
         server.url("/api/v1/events").replacen("http", "ws", 1).into_client_request().unwrap();
     request.headers_mut().insert("cookie", format!("LtpaToken2={token}").parse().unwrap());
-    tokio_tungstenite::connect_async(request).await.expect("WebSocket upgrade").0
+    let mut socket = tokio_tungstenite::connect_async(request).await.expect("WebSocket upgrade").0;
+    assert_eq!(next_event(&mut socket).await["type"], "ready", "the session is live");
+    socket
 }
 
 async fn next_event(
@@ -361,16 +341,8 @@ async fn next_event(
 #[tokio::test(flavor = "multi_thread")]
 async fn status_changes_reach_watchers_over_the_websocket() {
     use futures_util::SinkExt as _;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = deployment(&["alice", "bob"]);
     let d = dir.path();
-    std::fs::write(d.join("pw"), "long enough\n").unwrap();
-    for name in ["alice", "bob"] {
-        assert!(
-            simul(d, &["user", "add", name, "--password-file", "pw", "--data", "data"])
-                .status
-                .success()
-        );
-    }
     let server = Server::start(&d.join("data"));
     let (alice, alice_csrf) = log_in(&server, "alice", "long enough").await;
     let (bob, _) = log_in(&server, "bob", "long enough").await;
@@ -441,16 +413,8 @@ async fn status_changes_reach_watchers_over_the_websocket() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn instant_messages_history_and_contacts() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = deployment(&["alice", "bob"]);
     let d = dir.path();
-    std::fs::write(d.join("pw"), "long enough\n").unwrap();
-    for name in ["alice", "bob"] {
-        assert!(
-            simul(d, &["user", "add", name, "--password-file", "pw", "--data", "data"])
-                .status
-                .success()
-        );
-    }
     let http = reqwest::Client::new();
     {
         let server = Server::start(&d.join("data"));
@@ -556,16 +520,8 @@ async fn instant_messages_history_and_contacts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_user_nway_chat() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = deployment(&["alice", "bob", "carol", "dave"]);
     let d = dir.path();
-    std::fs::write(d.join("pw"), "long enough\n").unwrap();
-    for name in ["alice", "bob", "carol", "dave"] {
-        assert!(
-            simul(d, &["user", "add", name, "--password-file", "pw", "--data", "data"])
-                .status
-                .success()
-        );
-    }
     let server = Server::start(&d.join("data"));
     let http = reqwest::Client::new();
     let mut tokens = HashMap::new();

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use simul_core::{Event, Presence, Status, UserId};
+use simul_core::{Event, Presence, SessionId, Status, UserId};
 
 use crate::auth::{Authenticated, host};
 use crate::error::ApiJson;
@@ -102,38 +102,19 @@ enum Command {
 
 async fn session(state: Arc<AppState>, user: UserId, mut socket: WebSocket) {
     let (session, mut events) = state.hub.connect(&user);
-    loop {
+    // Tells the client its session is live: events from now on reach it.
+    let ready = json!({"type": "ready", "user": user});
+    let mut open = socket.send(Message::Text(ready.to_string().into())).await.is_ok();
+    while open {
         tokio::select! {
             event = events.recv() => {
                 let Some(event) = event else { break };
-                if socket.send(Message::Text(event_json(&event).to_string().into())).await.is_err() {
-                    break;
-                }
+                open = socket.send(Message::Text(event_json(&event).to_string().into())).await.is_ok();
             }
             message = socket.recv() => {
                 let Some(Ok(message)) = message else { break };
                 let Message::Text(text) = message else { continue };
-                let reply = match serde_json::from_str::<Command>(&text) {
-                    Ok(Command::Watch { users }) => state.hub.apply(|c| Ok(((), c.watch(session, &users)?))).err().map(|e| e.to_string()),
-                    Ok(Command::Unwatch { users }) => {
-                        state.hub.apply(|c| c.unwatch(session, &users).map(|()| ((), Vec::new()))).err().map(|e| e.to_string())
-                    }
-                    Ok(Command::Typing { to, typing }) => {
-                        state.hub.apply(|c| Ok(((), c.typing(session, &to, typing)?))).err().map(|e| e.to_string())
-                    }
-                    Ok(Command::Im { to, text }) => {
-                        let at = chrono::Utc::now();
-                        match state.hub.apply(|c| Ok(((), c.send_im(session, &to, &text, at)?))) {
-                            Ok(()) => crate::messages::keep(&state, &user, &to, text, at).await.err().map(|e| e.to_string()),
-                            Err(error) => Some(error.to_string()),
-                        }
-                    }
-                    Err(e) => {
-                        let error = json!({"type": "error", "error": format!("unknown command: {e}")});
-                        let _ = socket.send(Message::Text(error.to_string().into())).await;
-                        None
-                    }
-                };
+                let reply = command(&state, session, &user, &text).await;
                 if let Some(error) = reply {
                     let error = json!({"type": "error", "error": error});
                     let _ = socket.send(Message::Text(error.to_string().into())).await;
@@ -142,6 +123,36 @@ async fn session(state: Arc<AppState>, user: UserId, mut socket: WebSocket) {
         }
     }
     state.hub.disconnect(session);
+}
+
+/// Carries out one client command; the error to report, if any.
+async fn command(
+    state: &AppState,
+    session: SessionId,
+    user: &UserId,
+    text: &str,
+) -> Option<String> {
+    let result = match serde_json::from_str::<Command>(text) {
+        Err(e) => return Some(format!("unknown command: {e}")),
+        Ok(Command::Watch { users }) => state.hub.apply(|c| Ok(((), c.watch(session, &users)?))),
+        Ok(Command::Unwatch { users }) => {
+            state.hub.apply(|c| c.unwatch(session, &users).map(|()| ((), Vec::new())))
+        }
+        Ok(Command::Typing { to, typing }) => {
+            state.hub.apply(|c| Ok(((), c.typing(session, &to, typing)?)))
+        }
+        Ok(Command::Im { to, text }) => {
+            let at = chrono::Utc::now();
+            if let Err(error) = state.hub.apply(|c| Ok(((), c.send_im(session, &to, &text, at)?))) {
+                return Some(error.to_string());
+            }
+            return crate::messages::keep(state, user, &to, text, at)
+                .await
+                .err()
+                .map(|e| e.to_string());
+        }
+    };
+    result.err().map(|e| e.to_string())
 }
 
 /// The JSON of an event, as the API contract names it.
