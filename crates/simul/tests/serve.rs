@@ -275,6 +275,8 @@ async fn password_guessing_is_rate_limited_and_answers_carry_security_headers() 
         assert_eq!(limited.headers()[name], value, "{name}");
     }
     let message = limited.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+    let metrics = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("simul_logins_total{result=\"failed\"} 10"), "{metrics}");
     assert!(
         message.starts_with("too many login attempts for this account; try again in"),
         "{message}"
@@ -671,6 +673,14 @@ async fn the_websocket_carries_typing_and_messages_and_the_directory_is_searchab
         .await
         .unwrap();
     assert_eq!(history[0]["text"], "via the socket", "socket messages are kept too");
+    let metrics = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "simul_sessions 2",
+        "simul_messages_total{kind=\"im\"} 1",
+        "simul_logins_total{result=\"ok\"} 2",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
     let found: Value = http
         .get(server.url("/api/v1/directory/search?q=bak"))
         .bearer_auth(&alice)

@@ -36,6 +36,7 @@ impl Hub {
         let mut state = self.lock();
         let (session, deliveries) = state.community.connect(user);
         state.outlets.insert(session, sender);
+        metrics::gauge!("simul_sessions").set(state.outlets.len() as f64);
         route(&mut state, deliveries);
         (session, receiver)
     }
@@ -44,6 +45,7 @@ impl Hub {
     pub(crate) fn disconnect(&self, session: SessionId) {
         let mut state = self.lock();
         state.outlets.remove(&session);
+        metrics::gauge!("simul_sessions").set(state.outlets.len() as f64);
         if let Ok(deliveries) = state.community.disconnect(session) {
             route(&mut state, deliveries);
         }
@@ -79,10 +81,24 @@ impl Hub {
     }
 }
 
+/// The event's name in metrics (the same as in the API's JSON).
+fn event_type(event: &Event) -> &'static str {
+    match event {
+        Event::Status { .. } => "status",
+        Event::Im { .. } => "im",
+        Event::Typing { .. } => "typing",
+        Event::NwayInvite { .. } => "nway_invite",
+        Event::NwayMessage { .. } => "nway_message",
+        Event::NwayMembers { .. } => "nway_members",
+    }
+}
+
 /// Hands deliveries to the outlets without waiting: a connection that
 /// cannot keep up loses its outlet and is closed by its writer task.
 fn route(state: &mut State, deliveries: Vec<Delivery>) {
     for delivery in deliveries {
+        metrics::counter!("simul_events_delivered_total", "type" => event_type(&delivery.event))
+            .increment(1);
         let full = match state.outlets.get(&delivery.session) {
             Some(outlet) => outlet.try_send(delivery.event).is_err(),
             None => false,

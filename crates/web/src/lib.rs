@@ -12,6 +12,7 @@ mod messages;
 mod nway;
 mod presence;
 mod routes;
+mod telemetry;
 
 use std::sync::Arc;
 
@@ -59,6 +60,7 @@ impl AppState {
                     secret
                 }
             };
+        telemetry::install();
         Ok(Self {
             realm: EmbeddedRealm::new(store.clone()),
             verifier: Verifier::new().with_keys(keys.clone()),

@@ -102,7 +102,7 @@ pub(crate) struct Search {
     q: String,
 }
 
-/// Stores a message that the hub delivered.
+/// Counts and stores a message that the hub delivered.
 pub(crate) async fn keep(
     state: &AppState,
     from: &UserId,
@@ -110,6 +110,7 @@ pub(crate) async fn keep(
     text: String,
     at: chrono::DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    metrics::counter!("simul_messages_total", "kind" => "im").increment(1);
     let message = StoredIm { from: from.to_string(), to: to.to_string(), text, at };
     state.store.append_im(&message).await.map_err(ApiError::internal)
 }

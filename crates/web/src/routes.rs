@@ -15,11 +15,12 @@ use serde_json::json;
 use simul_store::UserRecord;
 
 use crate::auth::{Authenticated, csrf_token, host};
-use crate::{ApiError, AppState, messages, nway, presence};
+use crate::{ApiError, AppState, messages, nway, presence, telemetry};
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(telemetry::render))
         .route("/api/v1/login", post(login))
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/me", get(me))
@@ -86,8 +87,10 @@ async fn login(
         .realm
         .authenticate(&credentials.user, &credentials.password)
         .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::unauthorized("wrong user name or password"))?;
+        .map_err(ApiError::internal)?;
+    let result = if user.is_some() { "ok" } else { "failed" };
+    metrics::counter!("simul_logins_total", "result" => result).increment(1);
+    let user = user.ok_or_else(|| ApiError::unauthorized("wrong user name or password"))?;
     let host = host(&headers);
     let request = Request { host: &host, https: false };
     let access_id = AccessId::user(&state.realm_name, &user.id);
