@@ -678,6 +678,7 @@ async fn the_websocket_carries_typing_and_messages_and_the_directory_is_searchab
         "simul_sessions 2",
         "simul_messages_total{kind=\"im\"} 1",
         "simul_logins_total{result=\"ok\"} 2",
+        "simul_events_delivered_total{type=\"typing\"} 1",
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
     }

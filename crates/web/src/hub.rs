@@ -62,6 +62,14 @@ impl Hub {
         Ok(value)
     }
 
+    /// Runs one community operation that returns only deliveries.
+    pub(crate) fn run(
+        &self,
+        operation: impl FnOnce(&mut Community) -> Result<Vec<Delivery>, CoreError>,
+    ) -> Result<(), CoreError> {
+        self.apply(|community| operation(community).map(|deliveries| ((), deliveries)))
+    }
+
     /// Sets the presence of every session of `user`; how many there were.
     pub(crate) fn set_user_presence(&self, user: &UserId, presence: &Presence) -> usize {
         let mut state = self.lock();
@@ -96,9 +104,19 @@ fn event_type(event: &Event) -> &'static str {
 /// Hands deliveries to the outlets without waiting: a connection that
 /// cannot keep up loses its outlet and is closed by its writer task.
 fn route(state: &mut State, deliveries: Vec<Delivery>) {
+    // Deliveries of one event share its Arc and come together: count them
+    // per event, not per delivery, so a fan-out to thousands of watchers
+    // costs one metrics lookup.
+    let mut counted: Option<(&'static str, u64)> = None;
     for delivery in deliveries {
-        metrics::counter!("simul_events_delivered_total", "type" => event_type(&delivery.event))
-            .increment(1);
+        let kind = event_type(&delivery.event);
+        counted = match counted {
+            Some((previous, n)) if previous == kind => Some((kind, n + 1)),
+            other => {
+                count_delivered(other);
+                Some((kind, 1))
+            }
+        };
         let full = match state.outlets.get(&delivery.session) {
             Some(outlet) => outlet.try_send(delivery.event).is_err(),
             None => false,
@@ -107,5 +125,12 @@ fn route(state: &mut State, deliveries: Vec<Delivery>) {
             tracing::warn!(session = %delivery.session, "connection too slow; closing it");
             state.outlets.remove(&delivery.session);
         }
+    }
+    count_delivered(counted);
+}
+
+fn count_delivered(counted: Option<(&'static str, u64)>) {
+    if let Some((kind, n)) = counted {
+        metrics::counter!("simul_events_delivered_total", "type" => kind).increment(n);
     }
 }

@@ -23,10 +23,10 @@ const HISTORY_LIMIT: u32 = 200;
 const MAX_GROUPS: usize = 100;
 const MAX_CONTACTS: usize = 2_000;
 
-/// A message body.
+/// A message body (1:1 and n-way).
 #[derive(Debug, Deserialize)]
 pub(crate) struct Text {
-    text: String,
+    pub(crate) text: String,
 }
 
 impl From<CoreError> for ApiError {

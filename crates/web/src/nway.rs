@@ -12,6 +12,7 @@ use simul_core::{ChatId, UserId};
 
 use crate::auth::Authenticated;
 use crate::error::ApiJson;
+use crate::messages::Text;
 use crate::{ApiError, AppState};
 
 /// `POST /api/v1/nway` body.
@@ -27,12 +28,6 @@ pub(crate) struct NewChat {
 #[derive(Debug, Deserialize)]
 pub(crate) struct Invitees {
     users: Vec<UserId>,
-}
-
-/// `POST /api/v1/nway/{id}/messages` body.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Text {
-    text: String,
 }
 
 pub(crate) async fn create(
@@ -52,7 +47,7 @@ pub(crate) async fn invite(
     ApiJson(body): ApiJson<Invitees>,
 ) -> Result<Json<Value>, ApiError> {
     let from = UserId::new(caller.user);
-    state.hub.apply(|c| c.invite(&from, ChatId::from_raw(id), &body.users).map(|d| ((), d)))?;
+    state.hub.run(|c| c.invite(&from, ChatId::from_raw(id), &body.users))?;
     Ok(Json(json!({})))
 }
 
@@ -76,7 +71,7 @@ pub(crate) async fn leave(
     Path(id): Path<u64>,
 ) -> Result<Json<Value>, ApiError> {
     let user = UserId::new(caller.user);
-    state.hub.apply(|c| c.leave(&user, ChatId::from_raw(id)).map(|d| ((), d)))?;
+    state.hub.run(|c| c.leave(&user, ChatId::from_raw(id)))?;
     Ok(Json(json!({})))
 }
 
@@ -88,8 +83,6 @@ pub(crate) async fn message(
 ) -> Result<Json<Value>, ApiError> {
     let from = UserId::new(caller.user);
     let at = Utc::now();
-    state
-        .hub
-        .apply(|c| c.chat_message(&from, ChatId::from_raw(id), &body.text, at).map(|d| ((), d)))?;
+    state.hub.run(|c| c.chat_message(&from, ChatId::from_raw(id), &body.text, at))?;
     Ok(Json(json!({ "at": at.to_rfc3339() })))
 }

@@ -134,16 +134,14 @@ async fn command(
 ) -> Option<String> {
     let result = match serde_json::from_str::<Command>(text) {
         Err(e) => return Some(format!("unknown command: {e}")),
-        Ok(Command::Watch { users }) => state.hub.apply(|c| Ok(((), c.watch(session, &users)?))),
+        Ok(Command::Watch { users }) => state.hub.run(|c| c.watch(session, &users)),
         Ok(Command::Unwatch { users }) => {
-            state.hub.apply(|c| c.unwatch(session, &users).map(|()| ((), Vec::new())))
+            state.hub.run(|c| c.unwatch(session, &users).map(|()| Vec::new()))
         }
-        Ok(Command::Typing { to, typing }) => {
-            state.hub.apply(|c| Ok(((), c.typing(session, &to, typing)?)))
-        }
+        Ok(Command::Typing { to, typing }) => state.hub.run(|c| c.typing(session, &to, typing)),
         Ok(Command::Im { to, text }) => {
             let at = chrono::Utc::now();
-            if let Err(error) = state.hub.apply(|c| Ok(((), c.send_im(session, &to, &text, at)?))) {
+            if let Err(error) = state.hub.run(|c| c.send_im(session, &to, &text, at)) {
                 return Some(error.to_string());
             }
             return crate::messages::keep(state, user, &to, text, at)
