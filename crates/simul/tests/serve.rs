@@ -284,13 +284,28 @@ async fn password_guessing_is_rate_limited_and_answers_carry_security_headers() 
 }
 
 /// A scratch directory whose deployment (`data`) has these users, all
-/// with the password `long enough`.
+/// with the password `long enough`, each shown by their login name.
 fn deployment(users: &[&str]) -> tempfile::TempDir {
+    deployment_with_names(&users.iter().map(|u| (*u, *u)).collect::<Vec<_>>())
+}
+
+/// The same with display names: `(login, display name)`.
+fn deployment_with_names(users: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pw"), "long enough\n").unwrap();
-    for name in users {
-        let out =
-            simul(dir.path(), &["user", "add", name, "--password-file", "pw", "--data", "data"]);
+    for (name, display) in users {
+        let args = [
+            "user",
+            "add",
+            name,
+            "--display-name",
+            display,
+            "--password-file",
+            "pw",
+            "--data",
+            "data",
+        ];
+        let out = simul(dir.path(), &args);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     dir
@@ -610,29 +625,8 @@ async fn three_user_nway_chat() {
 async fn the_websocket_carries_typing_and_messages_and_the_directory_is_searchable() {
     use futures_util::SinkExt as _;
     use tokio_tungstenite::tungstenite::Message;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = deployment_with_names(&[("alice", "Alice Anders"), ("bob", "Bob Baker")]);
     let d = dir.path();
-    std::fs::write(d.join("pw"), "long enough\n").unwrap();
-    for (name, display) in [("alice", "Alice Anders"), ("bob", "Bob Baker")] {
-        assert!(
-            simul(
-                d,
-                &[
-                    "user",
-                    "add",
-                    name,
-                    "--display-name",
-                    display,
-                    "--password-file",
-                    "pw",
-                    "--data",
-                    "data"
-                ]
-            )
-            .status
-            .success()
-        );
-    }
     let server = Server::start(&d.join("data"));
     let (alice, _) = log_in(&server, "alice", "long enough").await;
     let (bob, _) = log_in(&server, "bob", "long enough").await;
