@@ -24,6 +24,12 @@ pub enum DirectoryError {
     /// A password below the policy.
     #[error("the password is too short: use at least {MIN_PASSWORD_CHARS} characters")]
     WeakPassword,
+    /// The current password given to change it was wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// A new password equal to the one it replaces.
+    #[error("the new password must differ from the current one")]
+    SamePassword,
     /// Hashing failed (never expected).
     #[error("password hashing failed: {0}")]
     Hash(String),
@@ -106,11 +112,33 @@ impl EmbeddedRealm {
         Ok(self.store.users().await?)
     }
 
-    /// Sets a new password.
+    /// Sets a new password (an administrator's act: no old password needed).
     pub async fn set_password(&self, name: &str, password: &str) -> Result<(), DirectoryError> {
         let id = Self::normalize_name(name)?;
         let hash = hash(password).await?;
-        Ok(self.store.set_password_hash(&id, &hash).await?)
+        Ok(self.store.set_password_hash(&id, &hash, false).await?)
+    }
+
+    /// The user's own change: the current password proves it is them.
+    pub async fn change_password(
+        &self,
+        name: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<(), DirectoryError> {
+        if self.authenticate(name, current).await?.is_none() {
+            return Err(DirectoryError::WrongPassword);
+        }
+        if current == new {
+            return Err(DirectoryError::SamePassword);
+        }
+        self.set_password(name, new).await
+    }
+
+    /// Makes the user replace their password before doing anything else
+    /// (a password printed on a console, such as the first admin's).
+    pub async fn require_password_change(&self, name: &str) -> Result<(), DirectoryError> {
+        Ok(self.store.require_password_change(&Self::normalize_name(name)?).await?)
     }
 
     /// Disables (or enables) a user: a disabled user cannot log in.

@@ -59,3 +59,24 @@ async fn bad_requests_are_refused_with_the_reason() {
         Err(DirectoryError::Store(StoreError::NoSuchUser(_)))
     ));
 }
+
+#[tokio::test]
+async fn a_one_time_password_is_replaced_by_its_owner() {
+    let (_dir, realm) = realm().await;
+    realm.add_user("admin", None, None, "printed once").await.unwrap();
+    realm.require_password_change("admin").await.unwrap();
+    assert!(realm.user("admin").await.unwrap().unwrap().must_change_password);
+
+    let wrong = realm.change_password("admin", "not the one", "my own secret").await;
+    assert!(matches!(wrong, Err(DirectoryError::WrongPassword)), "{wrong:?}");
+    let same = realm.change_password("admin", "printed once", "printed once").await;
+    assert!(matches!(same, Err(DirectoryError::SamePassword)), "{same:?}");
+    let weak = realm.change_password("admin", "printed once", "short").await;
+    assert!(matches!(weak, Err(DirectoryError::WeakPassword)), "{weak:?}");
+    assert!(realm.user("admin").await.unwrap().unwrap().must_change_password, "still pending");
+
+    realm.change_password("admin", "printed once", "my own secret").await.unwrap();
+    let admin = realm.authenticate("admin", "my own secret").await.unwrap().unwrap();
+    assert!(!admin.must_change_password, "changed");
+    assert!(realm.authenticate("admin", "printed once").await.unwrap().is_none());
+}

@@ -78,8 +78,10 @@ async fn first_admin(realm: &EmbeddedRealm) -> anyhow::Result<()> {
     OsRng.fill_bytes(&mut bytes);
     let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     realm.add_user("admin", Some("Administrator"), None, &password).await?;
+    realm.require_password_change("admin").await?;
     println!(
-        "Created user admin with password {password} (shown once; change it with `simul user passwd admin`)"
+        "Created user admin with the one-time password {password} (shown once; the first login \
+         asks for a new one, or set one with `simul user passwd admin`)"
     );
     Ok(())
 }

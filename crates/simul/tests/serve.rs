@@ -238,18 +238,49 @@ async fn first_start_creates_keys_and_a_one_time_admin_password() {
     let password = server
         .greeting
         .iter()
-        .find_map(|line| line.strip_prefix("Created user admin with password "))
+        .find_map(|line| line.strip_prefix("Created user admin with the one-time password "))
         .and_then(|rest| rest.split_whitespace().next())
         .expect("the admin password is printed")
         .to_owned();
-    let login = reqwest::Client::new()
+    assert!(dir.path().join("data/ltpa.keys").exists());
+    let http = reqwest::Client::new();
+    let login = http
         .post(server.url("/api/v1/login"))
         .form(&[("user", "admin"), ("password", password.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(login.status(), StatusCode::OK);
-    assert!(dir.path().join("data/ltpa.keys").exists());
+    let token = cookie(&login, "LtpaToken2").unwrap();
+    assert_eq!(login.json::<Value>().await.unwrap()["must_change_password"], true);
+
+    // The one-time password opens nothing but its own replacement.
+    let contacts = http.get(server.url("/api/v1/contacts")).bearer_auth(&token).send().await;
+    let contacts = contacts.unwrap();
+    assert_eq!(contacts.status(), StatusCode::FORBIDDEN);
+    let error = contacts.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("POST /api/v1/me/password"), "{error}");
+    let change = |current: &str, new: &str| {
+        http.post(server.url("/api/v1/me/password"))
+            .bearer_auth(&token)
+            .json(&json!({"current": current, "new": new}))
+            .send()
+    };
+    assert_eq!(change("not it", "my own secret").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(change(&password, "short").await.unwrap().status(), StatusCode::BAD_REQUEST);
+    assert_eq!(change(&password, "my own secret").await.unwrap().status(), StatusCode::OK);
+
+    let me = http.get(server.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(me.json::<Value>().await.unwrap()["must_change_password"], false);
+    let contacts = http.get(server.url("/api/v1/contacts")).bearer_auth(&token).send().await;
+    assert_eq!(contacts.unwrap().status(), StatusCode::OK);
+    let old = http
+        .post(server.url("/api/v1/login"))
+        .json(&json!({"user": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED, "the printed password is spent");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -38,12 +38,14 @@ pub struct UserRecord {
     pub password_hash: String,
     /// Disabled users cannot log in.
     pub disabled: bool,
+    /// The password was set for the user, who must replace it first.
+    pub must_change_password: bool,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str =
-    "id, display_name, mail, title, phone, photo_url, password_hash, disabled, created_at";
+const COLUMNS: &str = "id, display_name, mail, title, phone, photo_url, password_hash, disabled, \
+     must_change_password, created_at";
 
 fn record(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
     Ok(UserRecord {
@@ -55,6 +57,7 @@ fn record(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
         photo_url: row.try_get("photo_url")?,
         password_hash: row.try_get("password_hash")?,
         disabled: row.try_get::<i64, _>("disabled")? != 0,
+        must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -115,11 +118,29 @@ impl Store {
         Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
     }
 
-    /// Replaces a user's password hash.
-    pub async fn set_password_hash(&self, id: &str, hash: &str) -> Result<(), StoreError> {
-        let result = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+    /// Replaces a user's password hash; `must_change` says whether the
+    /// user has to replace it at the next login.
+    pub async fn set_password_hash(
+        &self,
+        id: &str,
+        hash: &str,
+        must_change: bool,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(hash)
+        .bind(i64::from(must_change))
+            .execute(&self.pool)
+            .await?;
+        found(result.rows_affected(), id)
+    }
+
+    /// Makes the user replace their password at the next login.
+    pub async fn require_password_change(&self, id: &str) -> Result<(), StoreError> {
+        let result = sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = $1")
             .bind(id)
-            .bind(hash)
             .execute(&self.pool)
             .await?;
         found(result.rows_affected(), id)

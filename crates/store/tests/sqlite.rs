@@ -29,7 +29,7 @@ async fn users_are_created_listed_changed_and_removed() {
     assert!(!record.disabled);
 
     store.set_disabled("alice", true).await.unwrap();
-    store.set_password_hash("alice", "new-hash").await.unwrap();
+    store.set_password_hash("alice", "new-hash", false).await.unwrap();
     let record = store.user("alice").await.unwrap().unwrap();
     assert!(record.disabled);
     assert_eq!(record.password_hash, "new-hash");

@@ -63,7 +63,7 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
                 .map_err(|invalid| {
                     ApiError::unauthorized(format!("the bearer token is not valid: {invalid}"))
                 })?;
-            refuse_disabled(state, &identity.user).await?;
+            check_account(state, &identity.user, parts.uri.path()).await?;
             return Ok(Self { user: identity.user, token: token.to_owned() });
         }
         let cookies = parts
@@ -79,7 +79,7 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
                 match state.verifier.verify(&presented.value, Some(*format), &options) {
                     Ok(identity) => {
                         check_csrf(&parts.method, &parts.headers, state, &presented.value)?;
-                        refuse_disabled(state, &identity.user).await?;
+                        check_account(state, &identity.user, parts.uri.path()).await?;
                         return Ok(Self { user: identity.user, token: presented.value });
                     }
                     Err(invalid) => last_problem = Some(invalid),
@@ -96,11 +96,23 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
     }
 }
 
+/// Routes open to an account that must change its password first.
+const OPEN_BEFORE_PASSWORD_CHANGE: &[&str] = &["/api/v1/me", "/api/v1/me/password", "/api/v1/logout"];
+
 /// A token outlives a `simul user disable`; the realm has the last word.
-async fn refuse_disabled(state: &AppState, user: &str) -> Result<(), ApiError> {
-    let record = state.store.user(user).await.map_err(ApiError::internal)?;
-    if record.is_some_and(|u| u.disabled) {
+/// A one-time password gets its owner no further than replacing it.
+async fn check_account(state: &AppState, user: &str, path: &str) -> Result<(), ApiError> {
+    let Some(record) = state.store.user(user).await.map_err(ApiError::internal)? else {
+        return Ok(());
+    };
+    if record.disabled {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "this account is disabled"));
+    }
+    if record.must_change_password && !OPEN_BEFORE_PASSWORD_CHANGE.contains(&path) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "change your one-time password first: POST /api/v1/me/password",
+        ));
     }
     Ok(())
 }

@@ -4,12 +4,15 @@
 //! domain is signed in here without a prompt, and the cookie set at login
 //! is one WebSphere accepts.
 
+mod account;
+mod assets;
 mod auth;
 mod error;
 mod hub;
 mod limits;
 mod messages;
 mod nway;
+mod people;
 mod presence;
 mod routes;
 mod telemetry;

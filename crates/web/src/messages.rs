@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::Deserialize;
@@ -15,8 +15,6 @@ use crate::auth::Authenticated;
 use crate::error::ApiJson;
 use crate::{ApiError, AppState};
 
-/// People returned by one directory search.
-const SEARCH_LIMIT: u32 = 50;
 /// Messages returned by one history call.
 const HISTORY_LIMIT: u32 = 200;
 /// Most groups and contacts a contact list may hold.
@@ -77,29 +75,6 @@ pub(crate) async fn history(
             .map(|m| json!({ "from": m.from, "to": m.to, "text": m.text, "at": m.at.to_rfc3339() }))
             .collect(),
     ))
-}
-
-/// `GET /api/v1/directory/search?q=`: people to add as contacts.
-pub(crate) async fn search(
-    State(state): State<Arc<AppState>>,
-    _caller: Authenticated,
-    Query(query): Query<Search>,
-) -> Result<Json<Vec<Value>>, ApiError> {
-    let users =
-        state.store.search_users(query.q.trim(), SEARCH_LIMIT).await.map_err(ApiError::internal)?;
-    Ok(Json(
-        users
-            .iter()
-            .map(|u| json!({ "id": u.id, "display_name": u.display_name, "mail": u.mail }))
-            .collect(),
-    ))
-}
-
-/// `GET /api/v1/directory/search` parameters.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Search {
-    #[serde(default)]
-    q: String,
 }
 
 /// Counts and stores a message that the hub delivered.

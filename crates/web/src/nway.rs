@@ -65,6 +65,17 @@ pub(crate) async fn join(
     Ok(Json(json!({ "id": chat, "members": members })))
 }
 
+/// `POST /api/v1/nway/{id}/decline`: refuses an invitation.
+pub(crate) async fn decline(
+    State(state): State<Arc<AppState>>,
+    caller: Authenticated,
+    Path(id): Path<u64>,
+) -> Result<Json<Value>, ApiError> {
+    let user = UserId::new(caller.user);
+    state.hub.apply(|c| c.decline(&user, ChatId::from_raw(id)).map(|()| ((), Vec::new())))?;
+    Ok(Json(json!({})))
+}
+
 pub(crate) async fn leave(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
