@@ -1,0 +1,129 @@
+// @ts-check
+// The HTTP API under /api/v1: JSON in and out, errors as {"error": "..."}.
+// The session is the LtpaToken2 cookie (HttpOnly, so the page never sees
+// it); cookie-authenticated writes carry the X-CSRF-Token header.
+
+/**
+ * @typedef {{id: string, name: string, display_name: string}} User
+ * @typedef {{user: User, csrf_token: string, must_change_password?: boolean}} Session
+ * @typedef {'available' | 'away' | 'dnd' | 'in_meeting' | 'offline'} StatusName
+ * @typedef {{status: StatusName, message: string, idle: boolean}} Presence
+ * @typedef {{id: string, display_name: string, mail?: string | null, title?: string | null,
+ *   phone?: string | null, photo_url?: string | null, status?: StatusName, message?: string, idle?: boolean}} Card
+ * @typedef {{id: string, display_name: string, mail?: string | null}} DirectoryEntry
+ * @typedef {{name: string, contacts: string[]}} ContactGroup
+ * @typedef {{groups: ContactGroup[]}} ContactList
+ * @typedef {{from: string, to: string, text: string, at: string}} Im
+ */
+
+/** An error answer, or no answer at all (`status` 0). */
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} message
+   */
+  constructor(status, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+let csrfToken = '';
+/** @type {() => void} */
+let onUnauthorized = () => {};
+
+/** @param {string} token */
+export function setCsrfToken(token) {
+  csrfToken = token;
+}
+
+/**
+ * Called when a call answers 401: the session ended (logout elsewhere,
+ * expired token).
+ * @param {() => void} handler
+ */
+export function setUnauthorizedHandler(handler) {
+  onUnauthorized = handler;
+}
+
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @param {{quiet401?: boolean}} [options]
+ * @returns {Promise<any>}
+ */
+async function call(method, path, body, options = {}) {
+  /** @type {Record<string, string>} */
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'Cannot reach the server. Check your connection and try again.');
+  }
+  let data = null;
+  const text = await response.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const message = data && typeof data.error === 'string' ? data.error : `${response.status} ${response.statusText}`;
+    if (response.status === 401 && !options.quiet401) onUnauthorized();
+    throw new ApiError(response.status, message);
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  /** @returns {Promise<Session>} */
+  me: () => call('GET', '/api/v1/me', undefined, { quiet401: true }),
+  /** @param {string} user @param {string} password @returns {Promise<Session>} */
+  login: (user, password) => call('POST', '/api/v1/login', { user, password }, { quiet401: true }),
+  logout: () => call('POST', '/api/v1/logout', undefined, { quiet401: true }),
+  /** @param {string} current @param {string} next */
+  changePassword: (current, next) => call('POST', '/api/v1/me/password', { current, new: next }),
+  /** @param {StatusName} status @param {string} message @param {boolean} idle @returns {Promise<Presence>} */
+  setStatus: (status, message, idle = false) => call('PUT', '/api/v1/me/status', { status, message, idle }),
+  /** @param {string[]} users @returns {Promise<Record<string, Presence>>} */
+  awareness: (users) => call('GET', `/api/v1/awareness?${users.map((u) => `user=${enc(u)}`).join('&')}`),
+  /** @param {string} id @returns {Promise<Card>} */
+  card: (id) => call('GET', `/api/v1/users/${enc(id)}/card`),
+  /** @param {string} q @returns {Promise<DirectoryEntry[]>} */
+  search: (q) => call('GET', `/api/v1/directory/search?q=${enc(q)}`),
+  /** @returns {Promise<ContactList>} */
+  contacts: () => call('GET', '/api/v1/contacts'),
+  /** @param {ContactList} list @returns {Promise<ContactList>} */
+  putContacts: (list) => call('PUT', '/api/v1/contacts', list),
+  /** @param {string} to @param {string} text @returns {Promise<{at: string, delivered: boolean}>} */
+  sendIm: (to, text) => call('POST', `/api/v1/im/${enc(to)}`, { text }),
+  /** @param {string} withUser @returns {Promise<Im[]>} */
+  history: (withUser) => call('GET', `/api/v1/im/${enc(withUser)}/history`),
+  /** @param {string[]} invite @param {string} topic @returns {Promise<{id: number}>} */
+  createChat: (invite, topic) => call('POST', '/api/v1/nway', { invite, topic }),
+  /** @param {number} id @param {string[]} users */
+  inviteToChat: (id, users) => call('POST', `/api/v1/nway/${id}/invite`, { users }),
+  /** @param {number} id @returns {Promise<{id: number, members: string[]}>} */
+  joinChat: (id) => call('POST', `/api/v1/nway/${id}/join`),
+  /** @param {number} id */
+  declineChat: (id) => call('POST', `/api/v1/nway/${id}/decline`),
+  /** @param {number} id */
+  leaveChat: (id) => call('POST', `/api/v1/nway/${id}/leave`),
+  /** @param {number} id @param {string} text @returns {Promise<{at: string}>} */
+  chatMessage: (id, text) => call('POST', `/api/v1/nway/${id}/messages`, { text }),
+};

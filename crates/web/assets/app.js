@@ -1,0 +1,1 @@
+// The Simul chat client.
