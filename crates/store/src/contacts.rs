@@ -6,6 +6,7 @@ use crate::{Store, StoreError};
 
 /// A user's contact list: named groups of user ids, in the user's order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactList {
     /// The groups.
     pub groups: Vec<ContactGroup>,
@@ -13,6 +14,7 @@ pub struct ContactList {
 
 /// One group of contacts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactGroup {
     /// Group name ("Team").
     pub name: String,

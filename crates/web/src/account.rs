@@ -10,20 +10,50 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use ltpa::AccessId;
 use ltpa::sso::{Request, SetCookie};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use simul_directory::DirectoryError;
 use simul_store::UserRecord;
 
 use crate::auth::{Authenticated, csrf_token, host};
-use crate::error::ApiJson;
+use crate::error::{ApiJson, Done, ErrorBody};
 use crate::{ApiError, AppState};
 
 /// `POST /api/v1/login` body, as JSON or as an HTML form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Credentials {
+    /// Login name.
     user: String,
+    /// Password.
     password: String,
+}
+
+/// Who the caller is, as login and `GET /api/v1/me` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SessionInfo {
+    user: UserInfo,
+    /// Send it as `X-CSRF-Token` on cookie-authenticated writes.
+    csrf_token: String,
+    /// The password was set by someone else (the first admin's one-time
+    /// password): nothing but `POST /api/v1/me/password` works until then.
+    must_change_password: bool,
+}
+
+/// A user as the API names them.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UserInfo {
+    /// The user id (login name, or the DN for LDAP users).
+    id: String,
+    /// The same as `id` (the name to log in with).
+    name: String,
+    /// The name shown to others.
+    display_name: String,
+}
+
+impl UserInfo {
+    fn of(user: &UserRecord) -> Self {
+        Self { id: user.id.clone(), name: user.id.clone(), display_name: user.display_name.clone() }
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for Credentials {
@@ -55,6 +85,18 @@ impl<S: Send + Sync> FromRequest<S> for Credentials {
     }
 }
 
+/// Logs in with a password and sets the SSO cookies: a genuine
+/// `LtpaToken2` (and `LtpaToken` in interoperability mode).
+#[utoipa::path(post, path = "/api/v1/login", tag = "account",
+    request_body(content(
+        (Credentials = "application/json"),
+        (Credentials = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, body = SessionInfo, description = "Logged in; `Set-Cookie: LtpaToken2=...`"),
+        (status = 401, body = ErrorBody, description = "Wrong user name or password"),
+        (status = 429, body = ErrorBody, description = "Too many attempts for this account or address"),
+    ))]
 pub(crate) async fn login(
     State(state): State<Arc<AppState>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -86,14 +128,17 @@ pub(crate) async fn login(
         ));
     };
     tracing::info!(user = %user.id, "login");
-    let body = json!({
-        "user": user_json(&user),
-        "csrf_token": csrf_token(&state, &ltpa2),
-        "must_change_password": user.must_change_password,
-    });
+    let body = SessionInfo {
+        user: UserInfo::of(&user),
+        csrf_token: csrf_token(&state, &ltpa2),
+        must_change_password: user.must_change_password,
+    };
     Ok(with_cookies(Json(body).into_response(), &cookies))
 }
 
+/// Clears the SSO cookies.
+#[utoipa::path(post, path = "/api/v1/logout", tag = "account",
+    responses((status = 200, body = Done), (status = 401, body = ErrorBody)))]
 pub(crate) async fn logout(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -101,47 +146,61 @@ pub(crate) async fn logout(
 ) -> Response {
     let host = host(&headers);
     let cookies = state.sso.logout_cookies(Request { host: &host, https: false });
-    with_cookies(Json(json!({})).into_response(), &cookies)
+    with_cookies(Json(Done {}).into_response(), &cookies)
 }
 
+/// Who is logged in (by the SSO cookie or bearer token), and the CSRF token.
+#[utoipa::path(get, path = "/api/v1/me", tag = "account",
+    responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody)))]
 pub(crate) async fn me(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SessionInfo>, ApiError> {
     let user = state.store.user(&caller.user).await.map_err(ApiError::internal)?;
     let must_change_password = user.as_ref().is_some_and(|u| u.must_change_password);
     let user = match user {
-        Some(user) => user_json(&user),
+        Some(user) => UserInfo::of(&user),
         // A user of another application in the SSO domain, unknown here.
-        None => json!({ "id": caller.user, "name": caller.user, "display_name": caller.user }),
+        None => UserInfo {
+            id: caller.user.clone(),
+            name: caller.user.clone(),
+            display_name: caller.user.clone(),
+        },
     };
-    Ok(Json(json!({
-        "user": user,
-        "csrf_token": csrf_token(&state, &caller.token),
-        "must_change_password": must_change_password,
-    })))
+    let csrf_token = csrf_token(&state, &caller.token);
+    Ok(Json(SessionInfo { user, csrf_token, must_change_password }))
 }
 
 /// `POST /api/v1/me/password` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct PasswordChange {
+    /// The password now.
     current: String,
+    /// The password from now on (at least 8 characters).
     new: String,
 }
 
-/// `POST /api/v1/me/password`: the user replaces their own password. It
-/// guesses passwords as well as login does, so it shares login's limits.
+/// The user replaces their own password (embedded realm). It can guess
+/// passwords as well as login can, so it shares login's limits.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "account",
+    request_body = PasswordChange,
+    responses(
+        (status = 200, body = Done),
+        (status = 400, body = ErrorBody, description = "New password too short or unchanged"),
+        (status = 403, body = ErrorBody, description = "Current password wrong"),
+        (status = 429, body = ErrorBody),
+    ))]
 pub(crate) async fn change_password(
     State(state): State<Arc<AppState>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     caller: Authenticated,
     ApiJson(change): ApiJson<PasswordChange>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     state.login_limits.check(&caller.user, client.ip())?;
     match state.realm.change_password(&caller.user, &change.current, &change.new).await {
         Ok(()) => {
             tracing::info!(user = %caller.user, "password changed");
-            Ok(Json(json!({})))
+            Ok(Json(Done {}))
         }
         Err(error @ DirectoryError::WrongPassword) => {
             Err(ApiError::new(StatusCode::FORBIDDEN, error.to_string()))
@@ -154,10 +213,6 @@ pub(crate) async fn change_password(
         }
         Err(error) => Err(ApiError::internal(error)),
     }
-}
-
-fn user_json(user: &UserRecord) -> serde_json::Value {
-    json!({ "id": user.id, "name": user.id, "display_name": user.display_name })
 }
 
 fn with_cookies(mut response: Response, cookies: &[SetCookie]) -> Response {

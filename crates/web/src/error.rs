@@ -4,6 +4,19 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    /// What went wrong and, where it can, what to do.
+    error: String,
+}
+
+/// The body of a success that has nothing to say: `{}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Done {}
 
 /// An error answer.
 #[derive(Debug)]
@@ -43,7 +56,7 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+        (self.status, Json(ErrorBody { error: self.message })).into_response()
     }
 }
 

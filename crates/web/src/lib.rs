@@ -12,6 +12,7 @@ mod hub;
 mod limits;
 mod messages;
 mod nway;
+mod openapi;
 mod people;
 mod presence;
 mod routes;

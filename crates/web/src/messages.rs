@@ -6,13 +6,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use simul_core::{CoreError, UserId};
 use simul_store::{ContactList, StoredIm};
 
 use crate::auth::Authenticated;
-use crate::error::ApiJson;
+use crate::error::{ApiJson, ErrorBody};
 use crate::{ApiError, AppState};
 
 /// Messages returned by one history call.
@@ -22,9 +22,30 @@ const MAX_GROUPS: usize = 100;
 const MAX_CONTACTS: usize = 2_000;
 
 /// A message body (1:1 and n-way).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Text {
+    /// The message (at most 10,000 characters).
     pub(crate) text: String,
+}
+
+/// When a message was sent (RFC 3339).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Sent {
+    /// RFC 3339 time stamp.
+    pub(crate) at: String,
+    /// Whether the recipient had a session open (1:1 messages only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) delivered: Option<bool>,
+}
+
+/// One message of a 1:1 history.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HistoryEntry {
+    from: String,
+    to: String,
+    text: String,
+    /// RFC 3339 time stamp.
+    at: String,
 }
 
 impl From<CoreError> for ApiError {
@@ -40,14 +61,22 @@ impl From<CoreError> for ApiError {
     }
 }
 
-/// `POST /api/v1/im/{user}`: delivered to every session of both users,
+/// Sends an instant message: delivered to every session of both users and
 /// kept in the history before the call returns.
+#[utoipa::path(post, path = "/api/v1/im/{user}", tag = "messages",
+    params(("user" = String, Path, description = "Recipient's user id")),
+    request_body = Text,
+    responses(
+        (status = 200, body = Sent),
+        (status = 400, body = ErrorBody, description = "Empty text"),
+        (status = 413, body = ErrorBody, description = "Text over 10,000 characters"),
+    ))]
 pub(crate) async fn send_im(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
     Path(to): Path<String>,
     ApiJson(body): ApiJson<Text>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Sent>, ApiError> {
     let (from, recipient) = (UserId::new(&caller.user), UserId::new(&to));
     let at = Utc::now();
     let delivered = state.hub.apply(|community| {
@@ -55,15 +84,18 @@ pub(crate) async fn send_im(
         Ok((community.is_online(&recipient), deliveries))
     })?;
     keep(&state, &from, &recipient, body.text, at).await?;
-    Ok(Json(json!({ "at": at.to_rfc3339(), "delivered": delivered })))
+    Ok(Json(Sent { at: at.to_rfc3339(), delivered: Some(delivered) }))
 }
 
-/// `GET /api/v1/im/{user}/history`: the latest messages with that user, oldest first.
+/// The latest 200 messages with that user, oldest first.
+#[utoipa::path(get, path = "/api/v1/im/{user}/history", tag = "messages",
+    params(("user" = String, Path, description = "The other user's id")),
+    responses((status = 200, body = Vec<HistoryEntry>), (status = 401, body = ErrorBody)))]
 pub(crate) async fn history(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
     Path(with): Path<String>,
-) -> Result<Json<Vec<Value>>, ApiError> {
+) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
     let messages = state
         .store
         .im_history(&caller.user, &with, HISTORY_LIMIT)
@@ -72,7 +104,7 @@ pub(crate) async fn history(
     Ok(Json(
         messages
             .into_iter()
-            .map(|m| json!({ "from": m.from, "to": m.to, "text": m.text, "at": m.at.to_rfc3339() }))
+            .map(|m| HistoryEntry { at: m.at.to_rfc3339(), from: m.from, to: m.to, text: m.text })
             .collect(),
     ))
 }
@@ -90,7 +122,9 @@ pub(crate) async fn keep(
     state.store.append_im(&message).await.map_err(ApiError::internal)
 }
 
-/// `GET /api/v1/contacts`.
+/// The caller's contact list.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts",
+    responses((status = 200, body = ContactList), (status = 401, body = ErrorBody)))]
 pub(crate) async fn contacts(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
@@ -98,7 +132,14 @@ pub(crate) async fn contacts(
     Ok(Json(state.store.contact_list(&caller.user).await.map_err(ApiError::internal)?))
 }
 
-/// `PUT /api/v1/contacts`: replaces the list.
+/// Replaces the caller's contact list.
+#[utoipa::path(put, path = "/api/v1/contacts", tag = "contacts",
+    request_body = ContactList,
+    responses(
+        (status = 200, body = ContactList),
+        (status = 400, body = ErrorBody, description = "A group without a name"),
+        (status = 413, body = ErrorBody, description = "Over 100 groups or 2,000 contacts"),
+    ))]
 pub(crate) async fn put_contacts(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,

@@ -6,94 +6,132 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use chrono::Utc;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use simul_core::{ChatId, UserId};
 
 use crate::auth::Authenticated;
-use crate::error::ApiJson;
-use crate::messages::Text;
+use crate::error::{ApiJson, Done, ErrorBody};
+use crate::messages::{Sent, Text};
 use crate::{ApiError, AppState};
 
 /// `POST /api/v1/nway` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NewChat {
+    /// User ids to invite.
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     invite: Vec<UserId>,
+    /// The chat's topic.
     #[serde(default)]
     topic: String,
 }
 
 /// `POST /api/v1/nway/{id}/invite` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Invitees {
+    /// User ids to invite.
+    #[schema(value_type = Vec<String>)]
     users: Vec<UserId>,
 }
 
+/// A chat and its members.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ChatInfo {
+    /// The chat's id.
+    #[schema(value_type = u64)]
+    id: ChatId,
+    /// Members' user ids, sorted (empty in the answer to creation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
+    members: Vec<UserId>,
+}
+
+/// Starts an n-way chat; the invitees get `nway_invite` events.
+#[utoipa::path(post, path = "/api/v1/nway", tag = "nway",
+    request_body = NewChat,
+    responses((status = 200, body = ChatInfo), (status = 401, body = ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
     ApiJson(body): ApiJson<NewChat>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatInfo>, ApiError> {
     let creator = UserId::new(caller.user);
-    let chat = state.hub.apply(|c| c.create_chat(&creator, &body.invite, &body.topic))?;
-    Ok(Json(json!({ "id": chat })))
+    let id = state.hub.apply(|c| c.create_chat(&creator, &body.invite, &body.topic))?;
+    Ok(Json(ChatInfo { id, members: Vec::new() }))
 }
 
+/// Invites more users to a chat the caller is in.
+#[utoipa::path(post, path = "/api/v1/nway/{id}/invite", tag = "nway",
+    params(("id" = u64, Path, description = "Chat id")), request_body = Invitees,
+    responses((status = 200, body = Done), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn invite(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
     Path(id): Path<u64>,
     ApiJson(body): ApiJson<Invitees>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     let from = UserId::new(caller.user);
     state.hub.run(|c| c.invite(&from, ChatId::from_raw(id), &body.users))?;
-    Ok(Json(json!({})))
+    Ok(Json(Done {}))
 }
 
+/// Accepts an invitation; every member gets `nway_members`.
+#[utoipa::path(post, path = "/api/v1/nway/{id}/join", tag = "nway", params(("id" = u64, Path, description = "Chat id")),
+    responses((status = 200, body = ChatInfo), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn join(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
     Path(id): Path<u64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatInfo>, ApiError> {
     let user = UserId::new(caller.user);
     let chat = ChatId::from_raw(id);
     let members = state.hub.apply(|c| {
         let deliveries = c.join(&user, chat)?;
         Ok((c.chat_members(chat)?, deliveries))
     })?;
-    Ok(Json(json!({ "id": chat, "members": members })))
+    Ok(Json(ChatInfo { id: chat, members }))
 }
 
-/// `POST /api/v1/nway/{id}/decline`: refuses an invitation.
+/// Refuses an invitation (nobody is told).
+#[utoipa::path(post, path = "/api/v1/nway/{id}/decline", tag = "nway", params(("id" = u64, Path, description = "Chat id")),
+    responses((status = 200, body = Done), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn decline(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
     Path(id): Path<u64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     let user = UserId::new(caller.user);
     state.hub.apply(|c| c.decline(&user, ChatId::from_raw(id)).map(|()| ((), Vec::new())))?;
-    Ok(Json(json!({})))
+    Ok(Json(Done {}))
 }
 
+/// Leaves a chat; the others get `nway_members`. A chat without members ends.
+#[utoipa::path(post, path = "/api/v1/nway/{id}/leave", tag = "nway", params(("id" = u64, Path, description = "Chat id")),
+    responses((status = 200, body = Done), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn leave(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
     Path(id): Path<u64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     let user = UserId::new(caller.user);
     state.hub.run(|c| c.leave(&user, ChatId::from_raw(id)))?;
-    Ok(Json(json!({})))
+    Ok(Json(Done {}))
 }
 
+/// Sends a message to every member (`nway_message`).
+#[utoipa::path(post, path = "/api/v1/nway/{id}/messages", tag = "nway",
+    params(("id" = u64, Path, description = "Chat id")), request_body = Text,
+    responses((status = 200, body = Sent), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody)))]
 pub(crate) async fn message(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
     Path(id): Path<u64>,
     ApiJson(body): ApiJson<Text>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Sent>, ApiError> {
     let from = UserId::new(caller.user);
     let at = Utc::now();
     state.hub.run(|c| c.chat_message(&from, ChatId::from_raw(id), &body.text, at))?;
-    Ok(Json(json!({ "at": at.to_rfc3339() })))
+    Ok(Json(Sent { at: at.to_rfc3339(), delivered: None }))
 }

@@ -5,59 +5,92 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use simul_core::UserId;
+use simul_store::UserRecord;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
+use crate::error::ErrorBody;
+use crate::presence::PresenceInfo;
 use crate::{ApiError, AppState};
 
 /// People returned by one directory search.
 const SEARCH_LIMIT: u32 = 50;
 
-/// `GET /api/v1/directory/search?q=`: people to add as contacts.
+/// A person found in the directory.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Person {
+    /// User id.
+    id: String,
+    /// Name shown to others.
+    display_name: String,
+    /// E-mail address (may be empty).
+    mail: String,
+}
+
+/// A business card: who someone is, how to reach them, their status now.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Card {
+    #[serde(flatten)]
+    person: Person,
+    /// Job title.
+    title: String,
+    /// Telephone.
+    phone: String,
+    /// Photo URL.
+    photo_url: String,
+    #[serde(flatten)]
+    presence: PresenceInfo,
+}
+
+impl Person {
+    fn of(user: &UserRecord) -> Self {
+        Self { id: user.id.clone(), display_name: user.display_name.clone(), mail: user.mail.clone() }
+    }
+}
+
+/// People whose id, name or mail contains the query (enabled users, at
+/// most 50), to add as contacts.
+#[utoipa::path(get, path = "/api/v1/directory/search", tag = "people", params(Search),
+    responses((status = 200, body = Vec<Person>), (status = 401, body = ErrorBody)))]
 pub(crate) async fn search(
     State(state): State<Arc<AppState>>,
     _caller: Authenticated,
     Query(query): Query<Search>,
-) -> Result<Json<Vec<Value>>, ApiError> {
+) -> Result<Json<Vec<Person>>, ApiError> {
     let users =
         state.store.search_users(query.q.trim(), SEARCH_LIMIT).await.map_err(ApiError::internal)?;
-    Ok(Json(
-        users
-            .iter()
-            .map(|u| json!({ "id": u.id, "display_name": u.display_name, "mail": u.mail }))
-            .collect(),
-    ))
+    Ok(Json(users.iter().map(Person::of).collect()))
 }
 
 /// `GET /api/v1/directory/search` parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct Search {
+    /// Part of an id, display name or mail address.
     #[serde(default)]
     q: String,
 }
 
-/// `GET /api/v1/users/{id}/card`: the business card, with live status.
+/// A user's business card, with their live status.
+#[utoipa::path(get, path = "/api/v1/users/{id}/card", tag = "people",
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = Card), (status = 404, body = ErrorBody)))]
 pub(crate) async fn card(
     State(state): State<Arc<AppState>>,
     _caller: Authenticated,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Card>, ApiError> {
     let user = state.store.user(&id).await.map_err(ApiError::internal)?;
     let user = user.filter(|u| !u.disabled).ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, format!("no user {id:?} in the directory"))
     })?;
     let presence = state.hub.presences(&[UserId::new(&user.id)]).remove(0);
-    Ok(Json(json!({
-        "id": user.id,
-        "display_name": user.display_name,
-        "mail": user.mail,
-        "title": user.title,
-        "phone": user.phone,
-        "photo_url": user.photo_url,
-        "status": presence.status.as_str(),
-        "message": presence.message,
-        "idle": presence.idle,
-    })))
+    Ok(Json(Card {
+        person: Person::of(&user),
+        title: user.title,
+        phone: user.phone,
+        photo_url: user.photo_url,
+        presence: PresenceInfo::from(&presence),
+    }))
 }

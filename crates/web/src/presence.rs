@@ -8,29 +8,64 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use simul_core::{Event, Presence, SessionId, Status, UserId};
 
 use crate::auth::{Authenticated, host};
-use crate::error::ApiJson;
+use crate::error::{ApiJson, ErrorBody};
 use crate::{ApiError, AppState};
 
 /// `PUT /api/v1/me/status` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct StatusUpdate {
+    /// `available`, `away`, `dnd` (do not disturb) or `in_meeting`.
+    #[schema(example = "away")]
     status: String,
+    /// Free text shown next to the status.
     #[serde(default)]
     message: String,
+    /// Whether the user is idle.
     #[serde(default)]
     idle: bool,
 }
 
+/// What others see of a user.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PresenceInfo {
+    /// `available`, `away`, `dnd`, `in_meeting` or `offline`.
+    #[schema(example = "available")]
+    status: &'static str,
+    /// The status message.
+    message: String,
+    /// Whether the user is idle.
+    idle: bool,
+}
+
+impl From<&Presence> for PresenceInfo {
+    fn from(presence: &Presence) -> Self {
+        Self {
+            status: presence.status.as_str(),
+            message: presence.message.clone(),
+            idle: presence.idle,
+        }
+    }
+}
+
+/// Sets the status of all the caller's sessions.
+#[utoipa::path(put, path = "/api/v1/me/status", tag = "presence",
+    request_body = StatusUpdate,
+    responses(
+        (status = 200, body = PresenceInfo),
+        (status = 400, body = ErrorBody, description = "Unknown status, or `offline`"),
+        (status = 409, body = ErrorBody, description = "No WebSocket of the caller is open"),
+    ))]
 pub(crate) async fn put_status(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
     ApiJson(update): ApiJson<StatusUpdate>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PresenceInfo>, ApiError> {
     let status: Status = update
         .status
         .parse()
@@ -48,28 +83,35 @@ pub(crate) async fn put_status(
             "you are not online: open the WebSocket /api/v1/events first",
         ));
     }
-    Ok(Json(presence_json(&presence)))
+    Ok(Json(PresenceInfo::from(&presence)))
 }
 
-/// `GET /api/v1/awareness?user=a&user=b`.
+/// The status of several users at once, by user id.
+#[utoipa::path(get, path = "/api/v1/awareness", tag = "presence",
+    params(("user" = Vec<String>, Query, description = "A user id; repeat for more")),
+    responses((status = 200, body = BTreeMap<String, PresenceInfo>), (status = 401, body = ErrorBody)))]
 pub(crate) async fn awareness(
     State(state): State<Arc<AppState>>,
     _caller: Authenticated,
     RawQuery(query): RawQuery,
-) -> Json<BTreeMap<String, Value>> {
+) -> Json<BTreeMap<String, PresenceInfo>> {
     let users: Vec<UserId> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .filter(|(key, _)| key == "user")
         .map(|(_, value)| UserId::new(value.into_owned()))
         .collect();
     let presences = state.hub.presences(&users);
-    Json(users.iter().zip(&presences).map(|(u, p)| (u.to_string(), presence_json(p))).collect())
+    Json(users.iter().zip(&presences).map(|(u, p)| (u.to_string(), p.into())).collect())
 }
 
-fn presence_json(presence: &Presence) -> Value {
-    json!({ "status": presence.status.as_str(), "message": presence.message, "idle": presence.idle })
-}
-
-/// `GET /api/v1/events`: one WebSocket, one community session.
+/// The event stream: a WebSocket that is one community session (the user
+/// is online while one is open). Its first event is `{"type": "ready"}`;
+/// the README lists the events and the commands it accepts.
+#[utoipa::path(get, path = "/api/v1/events", tag = "presence",
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Upgrade from another site"),
+    ))]
 pub(crate) async fn events(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

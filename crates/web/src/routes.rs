@@ -1,38 +1,46 @@
-//! The routes.
+//! The routes. API routes are registered with their OpenAPI description
+//! (`routes!`), so `/api/v1/openapi.json` cannot miss one.
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::openapi::ApiDoc;
 use crate::{AppState, account, assets, messages, nway, people, presence, telemetry};
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let (api, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(account::login))
+        .routes(routes!(account::logout))
+        .routes(routes!(account::me))
+        .routes(routes!(account::change_password))
+        .routes(routes!(presence::put_status))
+        .routes(routes!(presence::awareness))
+        .routes(routes!(presence::events))
+        .routes(routes!(messages::send_im))
+        .routes(routes!(messages::history))
+        .routes(routes!(messages::contacts, messages::put_contacts))
+        .routes(routes!(people::search))
+        .routes(routes!(people::card))
+        .routes(routes!(nway::create))
+        .routes(routes!(nway::invite))
+        .routes(routes!(nway::join))
+        .routes(routes!(nway::decline))
+        .routes(routes!(nway::leave))
+        .routes(routes!(nway::message))
+        .split_for_parts();
+    let document = Arc::new(document);
+    api.route("/api/v1/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))
         .route("/", get(assets::index))
         .route("/assets/{name}", get(assets::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(telemetry::render))
-        .route("/api/v1/login", post(account::login))
-        .route("/api/v1/logout", post(account::logout))
-        .route("/api/v1/me", get(account::me))
-        .route("/api/v1/me/password", post(account::change_password))
-        .route("/api/v1/me/status", put(presence::put_status))
-        .route("/api/v1/awareness", get(presence::awareness))
-        .route("/api/v1/events", get(presence::events))
-        .route("/api/v1/im/{user}", post(messages::send_im))
-        .route("/api/v1/im/{user}/history", get(messages::history))
-        .route("/api/v1/directory/search", get(people::search))
-        .route("/api/v1/users/{id}/card", get(people::card))
-        .route("/api/v1/contacts", get(messages::contacts).put(messages::put_contacts))
-        .route("/api/v1/nway", post(nway::create))
-        .route("/api/v1/nway/{id}/invite", post(nway::invite))
-        .route("/api/v1/nway/{id}/join", post(nway::join))
-        .route("/api/v1/nway/{id}/decline", post(nway::decline))
-        .route("/api/v1/nway/{id}/leave", post(nway::leave))
-        .route("/api/v1/nway/{id}/messages", post(nway::message))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

@@ -1,0 +1,142 @@
+//! The API's description and the smaller routes: the OpenAPI document,
+//! business cards, declining n-way invitations, the client's pages.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Server, deployment_with_names, events, log_in, next_event};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_describes_every_route_of_the_contract() {
+    let dir = deployment_with_names(&[]);
+    let server = Server::start(&dir.path().join("data"));
+    let answer = reqwest::get(server.url("/api/v1/openapi.json")).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let document: Value = answer.json().await.unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."), "{}", document["openapi"]);
+    for (path, method) in [
+        ("/api/v1/login", "post"),
+        ("/api/v1/logout", "post"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/me/password", "post"),
+        ("/api/v1/me/status", "put"),
+        ("/api/v1/awareness", "get"),
+        ("/api/v1/events", "get"),
+        ("/api/v1/contacts", "get"),
+        ("/api/v1/contacts", "put"),
+        ("/api/v1/im/{user}", "post"),
+        ("/api/v1/im/{user}/history", "get"),
+        ("/api/v1/directory/search", "get"),
+        ("/api/v1/users/{id}/card", "get"),
+        ("/api/v1/nway", "post"),
+        ("/api/v1/nway/{id}/invite", "post"),
+        ("/api/v1/nway/{id}/join", "post"),
+        ("/api/v1/nway/{id}/decline", "post"),
+        ("/api/v1/nway/{id}/leave", "post"),
+        ("/api/v1/nway/{id}/messages", "post"),
+    ] {
+        let operation = &document["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is not described");
+        assert!(operation["responses"]["200"].is_object() || path == "/api/v1/events", "{path}");
+    }
+    let schemas = &document["components"]["schemas"];
+    for (schema, field) in [
+        ("SessionInfo", "csrf_token"),
+        ("PresenceInfo", "status"),
+        ("ContactList", "groups"),
+        ("Card", "title"),
+        ("ErrorBody", "error"),
+    ] {
+        assert!(
+            schemas[schema]["properties"][field].is_object() || schemas[schema]["allOf"].is_array(),
+            "{schema}.{field}: {}",
+            schemas[schema]
+        );
+    }
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(
+        schemes["LtpaToken2"],
+        json!({"type": "apiKey", "in": "cookie", "name": "LtpaToken2"})
+    );
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn business_cards_carry_the_directory_fields_and_live_status() {
+    let dir = deployment_with_names(&[("alice", "Alice Archer"), ("bob", "Bob Builder")]);
+    let server = Server::start(&dir.path().join("data"));
+    let http = reqwest::Client::new();
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let _bob_online = events(&server, &bob).await;
+
+    let card = |id: &str| {
+        http.get(server.url(&format!("/api/v1/users/{id}/card"))).bearer_auth(&alice).send()
+    };
+    let answer = card("bob").await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let bob_card: Value = answer.json().await.unwrap();
+    assert_eq!(bob_card["id"], "bob");
+    assert_eq!(bob_card["display_name"], "Bob Builder");
+    assert_eq!(bob_card["status"], "available");
+    for field in ["mail", "title", "phone", "photo_url", "message"] {
+        assert!(bob_card[field].is_string(), "{field}: {bob_card}");
+    }
+    let nobody = card("nobody").await.unwrap();
+    assert_eq!(nobody.status(), StatusCode::NOT_FOUND);
+    let error = nobody.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("\"nobody\""), "{error}");
+    let anonymous = http.get(server.url("/api/v1/users/bob/card")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declined_invitation_cannot_be_accepted_later() {
+    let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob")]);
+    let server = Server::start(&dir.path().join("data"));
+    let http = reqwest::Client::new();
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let mut bob_events = events(&server, &bob).await;
+    let created: Value = http
+        .post(server.url("/api/v1/nway"))
+        .bearer_auth(&alice)
+        .json(&json!({"invite": ["bob"], "topic": "Lunch"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_u64().unwrap();
+    assert_eq!(next_event(&mut bob_events).await["type"], "nway_invite");
+    let act = |what: &str| {
+        http.post(server.url(&format!("/api/v1/nway/{id}/{what}"))).bearer_auth(&bob).send()
+    };
+    assert_eq!(act("decline").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(act("join").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(act("decline").await.unwrap().status(), StatusCode::FORBIDDEN, "only once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_is_served_with_a_strict_content_security_policy() {
+    let dir = deployment_with_names(&[]);
+    let server = Server::start(&dir.path().join("data"));
+    let page = reqwest::get(server.url("/")).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'"] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert!(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"), "{policy}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/assets/app.js"), "{html}");
+
+    let script = reqwest::get(server.url("/assets/app.js")).await.unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    assert!(script.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    let missing = reqwest::get(server.url("/assets/../Cargo.toml")).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}

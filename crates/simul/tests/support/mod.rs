@@ -1,0 +1,153 @@
+//! What the tests of `simul serve` share: a server started as a user
+//! starts it, scratch deployments, logins and WebSocket sessions.
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub const SIMUL: &str = env!("CARGO_BIN_EXE_simul");
+
+/// A running server, stopped when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// What it printed before it listened.
+    pub greeting: Vec<String>,
+}
+
+impl Server {
+    /// Starts `simul serve --data DATA` on a free loopback port.
+    pub fn start(data: &Path) -> Self {
+        let mut child = Command::new(SIMUL)
+            .args(["serve", "--http", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .env("SIMUL_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut greeting = Vec::new();
+        let base = loop {
+            let Some(Ok(line)) = lines.next() else {
+                let _ = child.kill();
+                panic!("the server stopped before listening: {greeting:?}");
+            };
+            if let Some(rest) = line.strip_prefix("Simul listening on ") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+            greeting.push(line);
+        };
+        Self { child, base, greeting }
+    }
+
+    /// The URL of a path on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn simul(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(SIMUL).args(args).current_dir(dir).output().unwrap()
+}
+
+/// A token made "by another server": `simul ltpa token create` with the
+/// exported key file `x.keys` (password file `export.pw`) in `dir`.
+pub fn mint(dir: &Path, args: &[&str]) -> String {
+    let mut all =
+        vec!["ltpa", "token", "create", "--keys", "x.keys", "--password-file", "export.pw"];
+    all.extend_from_slice(args);
+    let out = simul(dir, &all);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+pub fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
+        c.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap().to_owned())
+    })
+}
+
+/// A scratch directory whose deployment (`data`) has these users, all
+/// with the password `long enough`, each shown by their login name.
+pub fn deployment(users: &[&str]) -> tempfile::TempDir {
+    deployment_with_names(&users.iter().map(|u| (*u, *u)).collect::<Vec<_>>())
+}
+
+/// The same with display names: `(login, display name)`.
+pub fn deployment_with_names(users: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw"), "long enough\n").unwrap();
+    for (name, display) in users {
+        let args = [
+            "user",
+            "add",
+            name,
+            "--display-name",
+            display,
+            "--password-file",
+            "pw",
+            "--data",
+            "data",
+        ];
+        let out = simul(dir.path(), &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    dir
+}
+
+/// Logs `user` in and returns the LtpaToken2 and the CSRF token.
+pub async fn log_in(server: &Server, user: &str, password: &str) -> (String, String) {
+    let login = reqwest::Client::new()
+        .post(server.url("/api/v1/login"))
+        .json(&json!({"user": user, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let token = cookie(&login, "LtpaToken2").unwrap();
+    let csrf = login.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned();
+    (token, csrf)
+}
+
+pub async fn events(
+    server: &Server,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request =
+        server.url("/api/v1/events").replacen("http", "ws", 1).into_client_request().unwrap();
+    request.headers_mut().insert("cookie", format!("LtpaToken2={token}").parse().unwrap());
+    let mut socket = tokio_tungstenite::connect_async(request).await.expect("WebSocket upgrade").0;
+    assert_eq!(next_event(&mut socket).await["type"], "ready", "the session is live");
+    socket
+}
+
+pub async fn next_event(
+    socket: &mut (
+             impl futures_util::Stream<
+        Item = Result<
+            tokio_tungstenite::tungstenite::Message,
+            tokio_tungstenite::tungstenite::Error,
+        >,
+    > + Unpin
+         ),
+) -> Value {
+    use futures_util::StreamExt as _;
+    let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+        .await
+        .expect("an event in time");
+    serde_json::from_str(message.unwrap().unwrap().to_text().unwrap()).unwrap()
+}
