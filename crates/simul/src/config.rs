@@ -2,6 +2,7 @@
 //! `SIMUL_...` environment variables over both (`SIMUL_SERVER__DOMAIN`
 //! sets `server.domain`: a double underscore separates the levels).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -47,11 +48,72 @@ impl Default for Config {
 pub struct ServerConfig {
     /// The community's domain: XMPP domain and default host in generated snippets.
     pub domain: String,
+    /// Where the web front door listens for HTTP (`ADDR:PORT` or `off`).
+    pub http: Listen,
+    /// Where it listens for HTTPS (`ADDR:PORT` or `off`).
+    pub https: Listen,
+    /// PEM certificate chain for HTTPS; default: a self-signed certificate
+    /// that the first start creates in the data directory.
+    pub tls_certificate: Option<PathBuf>,
+    /// PEM private key of `tls_certificate`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { domain: "localhost".into() }
+        Self {
+            domain: "localhost".into(),
+            http: Listen::At(([127, 0, 0, 1], 8080).into()),
+            https: Listen::At(([127, 0, 0, 1], 8443).into()),
+            tls_certificate: None,
+            tls_key: None,
+        }
+    }
+}
+
+/// A listen address, or `off` for a listener that is not wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Listen {
+    /// Not listening.
+    Off,
+    /// Listening on this address (port 0: any free port).
+    At(SocketAddr),
+}
+
+impl std::str::FromStr for Listen {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(Self::Off);
+        }
+        text.parse().map(Self::At).map_err(|_| {
+            format!("{text:?} is not ADDR:PORT (e.g. 127.0.0.1:8080, [::]:8443) or off")
+        })
+    }
+}
+
+impl TryFrom<String> for Listen {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl From<Listen> for String {
+    fn from(listen: Listen) -> Self {
+        listen.to_string()
+    }
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Off => f.write_str("off"),
+            Self::At(address) => address.fmt(f),
+        }
     }
 }
 
@@ -103,6 +165,15 @@ impl Config {
                 self.server.domain
             );
         }
+        if self.server.http == Listen::Off && self.server.https == Listen::Off {
+            anyhow::bail!("server.http and server.https are both off: turn one on");
+        }
+        if self.server.tls_certificate.is_some() != self.server.tls_key.is_some() {
+            anyhow::bail!(
+                "server.tls_certificate and server.tls_key go together: set both, or neither \
+                 for a self-signed certificate"
+            );
+        }
         if self.directory.realm.as_deref().is_some_and(|r| r.contains('/')) {
             anyhow::bail!(
                 "directory.realm: a realm cannot contain '/' (it ends the realm in an access id)"
@@ -127,5 +198,15 @@ mod tests {
         config.validate().unwrap();
         assert_eq!(config.data, PathBuf::from("simul-data"));
         assert_eq!(config.sso.ltpa2_cookie_name, "LtpaToken2");
+        assert_eq!(config.server.http.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.server.https.to_string(), "127.0.0.1:8443");
+    }
+
+    #[test]
+    fn listen_addresses_are_addresses_or_off() {
+        assert_eq!("OFF".parse::<Listen>().unwrap(), Listen::Off);
+        assert_eq!("[::]:8443".parse::<Listen>().unwrap().to_string(), "[::]:8443");
+        let error = "localhost:80".parse::<Listen>().unwrap_err();
+        assert!(error.contains("is not ADDR:PORT"), "{error}");
     }
 }

@@ -15,6 +15,9 @@ const LTPA_KEYS: &str = "ltpa.keys";
 /// start-up, so both files are readable by the owner only, as Liberty's
 /// `keysPassword` sits next to its key file.
 const LTPA_PASSWORD: &str = "ltpa.password";
+/// The self-signed HTTPS certificate the first start creates, and its key.
+const TLS_CERTIFICATE: &str = "tls-certificate.pem";
+const TLS_KEY: &str = "tls-key.pem";
 
 /// A data directory.
 #[derive(Debug, Clone)]
@@ -48,6 +51,11 @@ impl DataDir {
     /// The deployment's LTPA key file.
     pub fn ltpa_keys_path(&self) -> PathBuf {
         self.root.join(LTPA_KEYS)
+    }
+
+    /// The generated HTTPS certificate (PEM) and its private key (0600).
+    pub fn self_signed_tls_paths(&self) -> (PathBuf, PathBuf) {
+        (self.root.join(TLS_CERTIFICATE), self.root.join(TLS_KEY))
     }
 
     /// Reads the deployment's LTPA keys.

@@ -5,6 +5,7 @@ mod config;
 mod data;
 mod ltpa;
 mod serve;
+mod tls;
 mod user;
 
 use std::process::ExitCode;

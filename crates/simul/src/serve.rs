@@ -1,14 +1,18 @@
 //! `simul serve`: set up the deployment on first start and run the server.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context as _;
+use axum_server::tls_rustls::RustlsConfig;
 use clap::Args;
 use ltpa::KeyFile;
 use rand_core::{OsRng, RngCore as _};
 use simul_directory::EmbeddedRealm;
+use tokio::sync::watch;
 
 use crate::Outcome;
+use crate::config::Listen;
 use crate::data::{DataArgs, DataDir};
 
 /// Arguments of `simul serve`.
@@ -16,10 +20,17 @@ use crate::data::{DataArgs, DataDir};
 pub struct ServeArgs {
     #[command(flatten)]
     deployment: DataArgs,
-    /// HTTP listen address (port 0 picks a free port; the address is printed).
-    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
-    http: SocketAddr,
+    /// HTTP listen address, or `off` (default: `server.http`, 127.0.0.1:8080).
+    /// Port 0 picks a free port; the address is printed.
+    #[arg(long, value_name = "ADDR:PORT|off")]
+    http: Option<Listen>,
+    /// HTTPS listen address, or `off` (default: `server.https`, 127.0.0.1:8443).
+    #[arg(long, value_name = "ADDR:PORT|off")]
+    https: Option<Listen>,
 }
+
+/// How long open connections get to finish after SIGTERM.
+const GRACE: Duration = Duration::from_secs(10);
 
 /// Realm of freshly generated keys when `directory.realm` is not set.
 const DEFAULT_REALM: &str = "simul";
@@ -41,18 +52,68 @@ impl ServeArgs {
         let realm_name = config.directory.realm.clone().unwrap_or_else(|| keys.realm.clone());
         first_admin(&EmbeddedRealm::new(store.clone())).await?;
 
+        let tls = match self.https.unwrap_or(config.server.https) {
+            Listen::Off => None,
+            Listen::At(address) => {
+                Some((address, crate::tls::server_config(&data, &config.server)?))
+            }
+        };
+        let http = self.http.unwrap_or(config.server.http);
+        if http == Listen::Off && tls.is_none() {
+            anyhow::bail!("both HTTP and HTTPS are off: give --http or --https an address");
+        }
+
         let state =
             simul_web::AppState::new(store, keys.keys, config.sso, realm_name.clone()).await?;
-        let listener = tokio::net::TcpListener::bind(self.http)
-            .await
-            .with_context(|| format!("cannot listen on {} (in use? change --http)", self.http))?;
-        // Tests and scripts read this line to find the port.
-        println!("Simul listening on http://{} (realm {realm_name:?})", listener.local_addr()?);
-        let app = simul_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        let app = simul_web::router(state);
+        let (stop, stopped) = watch::channel(false);
+        let mut servers = tokio::task::JoinSet::new();
+        if let Listen::At(address) = http {
+            let listener = std::net::TcpListener::bind(address)
+                .with_context(|| format!("cannot listen on {address} (in use? change --http)"))?;
+            // Tests and scripts read this line to find the port.
+            println!("Simul listening on http://{} (realm {realm_name:?})", listener.local_addr()?);
+            listener.set_nonblocking(true)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let service = app.clone().into_make_service_with_connect_info::<SocketAddr>();
+            let stopped = stopped.clone();
+            servers.spawn(async move {
+                axum::serve(listener, service).with_graceful_shutdown(signalled(stopped)).await
+            });
+        }
+        if let Some((address, (tls, origin))) = tls {
+            let listener = std::net::TcpListener::bind(address)
+                .with_context(|| format!("cannot listen on {address} (in use? change --https)"))?;
+            println!("Simul listening on https://{} ({origin})", listener.local_addr()?);
+            listener.set_nonblocking(true)?;
+            let handle = axum_server::Handle::new();
+            let server = axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(tls))?
+                .handle(handle.clone());
+            let service =
+                simul_web::over_https(app).into_make_service_with_connect_info::<SocketAddr>();
+            servers.spawn(async move { server.serve(service).await });
+            tokio::spawn(async move {
+                signalled(stopped).await;
+                handle.graceful_shutdown(Some(GRACE));
+            });
+        }
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("stopping");
+            let _ = stop.send(true);
+        });
+        while let Some(finished) = servers.join_next().await {
+            finished.context("a listener panicked")?.context("a listener failed")?;
+        }
         tracing::info!("stopped");
         Ok(Outcome::Success)
     }
+}
+
+/// Resolves once the shutdown signal was given.
+async fn signalled(mut stopped: watch::Receiver<bool>) {
+    // An error means the sender is gone, which also means stop.
+    let _ = stopped.wait_for(|stop| *stop).await;
 }
 
 /// The deployment's keys, generated on first start.

@@ -5,17 +5,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequest, Request as HttpRequest, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use ltpa::AccessId;
-use ltpa::sso::{Request, SetCookie};
+use ltpa::sso::SetCookie;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use simul_directory::DirectoryError;
 use simul_store::UserRecord;
 
-use crate::auth::{Authenticated, csrf_token, host};
+use crate::auth::{Authenticated, Reached, csrf_token};
 use crate::error::{ApiJson, Done, ErrorBody};
 use crate::{ApiError, AppState};
 
@@ -100,7 +100,7 @@ impl<S: Send + Sync> FromRequest<S> for Credentials {
 pub(crate) async fn login(
     State(state): State<Arc<AppState>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    reached: Reached,
     credentials: Credentials,
 ) -> Result<Response, ApiError> {
     state.login_limits.check(&credentials.user, client.ip())?;
@@ -112,14 +112,12 @@ pub(crate) async fn login(
     let result = if user.is_some() { "ok" } else { "failed" };
     metrics::counter!("simul_logins_total", "result" => result).increment(1);
     let user = user.ok_or_else(|| ApiError::unauthorized("wrong user name or password"))?;
-    let host = host(&headers);
-    let request = Request { host: &host, https: false };
     let access_id = AccessId::user(&state.realm_name, &user.id);
     let cookies = state.sso.login_cookies(
         &state.keys,
         &access_id,
         chrono::Utc::now().timestamp_millis(),
-        request,
+        reached.sso(),
     );
     let Some(ltpa2) = cookies.first().map(|c| c.value.clone()) else {
         return Err(ApiError::new(
@@ -141,11 +139,10 @@ pub(crate) async fn login(
     responses((status = 200, body = Done), (status = 401, body = ErrorBody)))]
 pub(crate) async fn logout(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    reached: Reached,
     _caller: Authenticated,
 ) -> Response {
-    let host = host(&headers);
-    let cookies = state.sso.logout_cookies(Request { host: &host, https: false });
+    let cookies = state.sso.logout_cookies(reached.sso());
     with_cookies(Json(Done {}).into_response(), &cookies)
 }
 

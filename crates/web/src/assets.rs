@@ -27,6 +27,20 @@ macro_rules! asset {
 /// The files under `/assets/`.
 const ASSETS: &[Asset] = &[
     asset!("app.js", "text/javascript; charset=utf-8"),
+    asset!("actions.js", "text/javascript; charset=utf-8"),
+    asset!("api.js", "text/javascript; charset=utf-8"),
+    asset!("chat.js", "text/javascript; charset=utf-8"),
+    asset!("dialogs.js", "text/javascript; charset=utf-8"),
+    asset!("dom.js", "text/javascript; charset=utf-8"),
+    asset!("events.js", "text/javascript; charset=utf-8"),
+    asset!("login.js", "text/javascript; charset=utf-8"),
+    asset!("notify.js", "text/javascript; charset=utf-8"),
+    asset!("password.js", "text/javascript; charset=utf-8"),
+    asset!("sidebar.js", "text/javascript; charset=utf-8"),
+    asset!("status.js", "text/javascript; charset=utf-8"),
+    asset!("store.js", "text/javascript; charset=utf-8"),
+    asset!("ui.js", "text/javascript; charset=utf-8"),
+    asset!("widgets.js", "text/javascript; charset=utf-8"),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
 ];

@@ -27,6 +27,37 @@ pub struct Authenticated {
     pub token: String,
 }
 
+/// Marks requests that came over HTTPS (see [`crate::over_https`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OverHttps;
+
+/// Where a request was sent: the host name (without port) and whether it
+/// came over HTTPS. They decide the SSO cookies' domain and Secure flag.
+#[derive(Debug)]
+pub(crate) struct Reached {
+    host: String,
+    https: bool,
+}
+
+impl Reached {
+    fn of(parts: &Parts) -> Self {
+        Self { host: host(&parts.headers), https: parts.extensions.get::<OverHttps>().is_some() }
+    }
+
+    /// The request as the SSO settings see it.
+    pub(crate) fn sso(&self) -> Request<'_> {
+        Request { host: &self.host, https: self.https }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Reached {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(parts))
+    }
+}
+
 /// The request's host name without port, for cookie domains.
 pub fn host(headers: &HeaderMap) -> String {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
@@ -72,9 +103,9 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect::<Vec<_>>();
-        let request = Request { host: &host(&parts.headers), https: false };
+        let reached = Reached::of(parts);
         let mut last_problem = None;
-        for presented in state.sso.presented_tokens(&cookies.join("; "), request) {
+        for presented in state.sso.presented_tokens(&cookies.join("; "), reached.sso()) {
             for format in &presented.formats {
                 match state.verifier.verify(&presented.value, Some(*format), &options) {
                     Ok(identity) => {

@@ -79,6 +79,13 @@ impl AppState {
     }
 }
 
+/// The same application for an HTTPS listener: it knows its requests came
+/// encrypted, so it logs users in when `sso.requires_ssl` is on (its
+/// cookies are then `Secure`, as WebSphere's are).
+pub fn over_https(router: axum::Router) -> axum::Router {
+    router.layer(axum::Extension(auth::OverHttps))
+}
+
 /// The HTTP application. Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()`: login limits
 /// are kept per client address.

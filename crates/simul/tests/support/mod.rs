@@ -17,33 +17,49 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// `https://127.0.0.1:PORT` when started with HTTPS.
+    pub https_base: Option<String>,
     /// What it printed before it listened.
     pub greeting: Vec<String>,
 }
 
+/// The URL at the start of a "Simul listening on URL (...)" line.
+fn url_in(rest: &str) -> String {
+    rest.split_whitespace().next().unwrap().to_owned()
+}
+
 impl Server {
-    /// Starts `simul serve --data DATA` on a free loopback port.
+    /// Starts `simul serve --data DATA` on a free loopback port (HTTP only).
     pub fn start(data: &Path) -> Self {
+        Self::start_with(data, false, &[])
+    }
+
+    /// The same with HTTPS on another free port if `https`, and these
+    /// environment variables.
+    pub fn start_with(data: &Path, https: bool, env: &[(&str, &str)]) -> Self {
+        let https_listen = if https { "127.0.0.1:0" } else { "off" };
         let mut child = Command::new(SIMUL)
-            .args(["serve", "--http", "127.0.0.1:0", "--data"])
+            .args(["serve", "--http", "127.0.0.1:0", "--https", https_listen, "--data"])
             .arg(data)
             .env("SIMUL_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut greeting = Vec::new();
-        let base = loop {
+        let (mut greeting, mut base, mut https_base) = (Vec::new(), None, None);
+        while base.is_none() || (https && https_base.is_none()) {
             let Some(Ok(line)) = lines.next() else {
                 let _ = child.kill();
                 panic!("the server stopped before listening: {greeting:?}");
             };
-            if let Some(rest) = line.strip_prefix("Simul listening on ") {
-                break rest.split_whitespace().next().unwrap().to_owned();
+            match line.strip_prefix("Simul listening on ") {
+                Some(rest) if rest.starts_with("https:") => https_base = Some(url_in(rest)),
+                Some(rest) => base = Some(url_in(rest)),
+                None => greeting.push(line),
             }
-            greeting.push(line);
-        };
-        Self { child, base, greeting }
+        }
+        Self { child, base: base.unwrap(), https_base, greeting }
     }
 
     /// The URL of a path on this server.
