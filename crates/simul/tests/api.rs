@@ -142,38 +142,19 @@ async fn the_client_is_served_with_a_strict_content_security_policy() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn https_uses_the_self_signed_certificate_and_serves_requires_ssl_deployments() {
+async fn bodies_over_the_limit_are_refused_before_parsing() {
     let dir = deployment_with_names(&[("alice", "Alice")]);
-    let data = dir.path().join("data");
-    let server = Server::start_with(&data, true, &[("SIMUL_SSO__REQUIRES_SSL", "true")]);
-    let certificate = std::fs::read(data.join("tls-certificate.pem")).unwrap();
-    let key = data.join("tls-key.pem");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "the private key is the owner's alone");
-    }
-    let https = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&certificate).unwrap())
-        .build()
+    let server = Server::start(&dir.path().join("data"));
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let huge = json!({"groups": [{"name": "x".repeat(300 * 1024), "contacts": []}]});
+    let answer = reqwest::Client::new()
+        .put(server.url("/api/v1/contacts"))
+        .bearer_auth(&alice)
+        .json(&huge)
+        .send()
+        .await
         .unwrap();
-    // The certificate names localhost; the port is the one the server printed.
-    let base = server.https_base.clone().unwrap().replace("127.0.0.1", "localhost");
-    let credentials = json!({"user": "alice", "password": "long enough"});
-    let login = https.post(format!("{base}/api/v1/login")).json(&credentials).send().await;
-    let login = login.expect("the self-signed certificate verifies for localhost");
-    assert_eq!(login.status(), StatusCode::OK);
-    let set_cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(
-        set_cookie.starts_with("LtpaToken2=") && set_cookie.contains("; Secure"),
-        "{set_cookie}"
-    );
-
-    // Over plain HTTP the same deployment refuses to hand out the cookie.
-    let plain = reqwest::Client::new().post(server.url("/api/v1/login")).json(&credentials).send();
-    let plain = plain.await.unwrap();
-    assert_eq!(plain.status(), StatusCode::FORBIDDEN);
-    let error = plain.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
-    assert!(error.contains("requires HTTPS"), "{error}");
+    assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let error = answer.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+    assert!(error.to_lowercase().contains("length limit"), "{error}");
 }

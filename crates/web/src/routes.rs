@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::get;
@@ -13,6 +14,10 @@ use utoipa_axum::routes;
 
 use crate::openapi::ApiDoc;
 use crate::{AppState, account, assets, messages, nway, people, presence, telemetry};
+
+/// The largest request body: a full contact list (2,000 ids) fits; a
+/// message is at most 10,000 characters.
+const MAX_BODY_BYTES: usize = 256 * 1024;
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let (api, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -41,6 +46,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/assets/{name}", get(assets::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(telemetry::render))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
