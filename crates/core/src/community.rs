@@ -87,6 +87,12 @@ impl Community {
         Self::default()
     }
 
+    /// Makes new chat ids continue after `last` (the highest id an earlier
+    /// run recorded), so that ids never repeat across restarts.
+    pub fn continue_chat_ids_after(&mut self, last: u64) {
+        self.next_chat = self.next_chat.max(last);
+    }
+
     /// Logs `user` in with a new session, available. Watchers hear about
     /// it if the user's visible presence changes.
     pub fn connect(&mut self, user: &UserId) -> (SessionId, Vec<Delivery>) {
@@ -369,6 +375,11 @@ impl Community {
         let mut out = Outbox::default();
         out.send(self.member_sessions(chat), Event::NwayMessage { chat, from, text, at });
         Ok(out.0)
+    }
+
+    /// A chat's topic.
+    pub fn chat_topic(&self, chat: ChatId) -> Result<&str, CoreError> {
+        self.chats.get(&chat).map(|c| c.topic.as_str()).ok_or(CoreError::UnknownChat(chat))
     }
 
     /// The members of a chat, sorted.

@@ -222,3 +222,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn chat_ids_continue_after_the_recorded_ones_and_topics_are_kept_trimmed() {
+    let mut c = Community::new();
+    c.continue_chat_ids_after(41);
+    let (chat, _) = c.create_chat(&user("alice"), &[user("bob")], "  Release  ").unwrap();
+    assert_eq!(chat.get(), 42);
+    assert_eq!(c.chat_topic(chat).unwrap(), "Release");
+    c.continue_chat_ids_after(7);
+    let (next, _) = c.create_chat(&user("alice"), &[], "").unwrap();
+    assert_eq!(next.get(), 43, "never goes back");
+    assert!(matches!(c.chat_topic(ChatId::from_raw(99)), Err(CoreError::UnknownChat(_))));
+}

@@ -35,6 +35,7 @@ async fn the_openapi_document_describes_every_route_of_the_contract() {
         ("/api/v1/nway/{id}/decline", "post"),
         ("/api/v1/nway/{id}/leave", "post"),
         ("/api/v1/nway/{id}/messages", "post"),
+        ("/api/v1/nway/{id}/history", "get"),
     ] {
         let operation = &document["paths"][path][method];
         assert!(operation.is_object(), "{method} {path} is not described");
@@ -157,4 +158,58 @@ async fn bodies_over_the_limit_are_refused_before_parsing() {
     assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let error = answer.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
     assert!(error.to_lowercase().contains("length limit"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn late_joiners_read_the_nway_history_and_chat_ids_survive_restarts() {
+    let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob"), ("dave", "Dave")]);
+    let data = dir.path().join("data");
+    let http = reqwest::Client::new();
+    let first_id = {
+        let server = Server::start(&data);
+        let (alice, _) = log_in(&server, "alice", "long enough").await;
+        let (bob, _) = log_in(&server, "bob", "long enough").await;
+        let (dave, _) = log_in(&server, "dave", "long enough").await;
+        let _alice_online = events(&server, &alice).await;
+        let post = |token: &str, path: String, body: Value| {
+            http.post(server.url(&path)).bearer_auth(token).json(&body).send()
+        };
+        let created =
+            post(&alice, "/api/v1/nway".into(), json!({"invite": ["bob"], "topic": "Plan"}));
+        let id = created.await.unwrap().json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+        for text in ["first", "second"] {
+            let sent = post(&alice, format!("/api/v1/nway/{id}/messages"), json!({"text": text}));
+            assert_eq!(sent.await.unwrap().status(), StatusCode::OK);
+        }
+        let history = |token: &str| {
+            http.get(server.url(&format!("/api/v1/nway/{id}/history"))).bearer_auth(token).send()
+        };
+        assert_eq!(history(&bob).await.unwrap().status(), StatusCode::FORBIDDEN, "not yet joined");
+        assert_eq!(
+            post(&bob, format!("/api/v1/nway/{id}/join"), json!({})).await.unwrap().status(),
+            StatusCode::OK
+        );
+        let said: Value = history(&bob).await.unwrap().json().await.unwrap();
+        let texts: Vec<(&str, &str)> = said
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["from"].as_str().unwrap(), m["text"].as_str().unwrap()))
+            .collect();
+        assert_eq!(texts, [("alice", "first"), ("alice", "second")]);
+        let outsider = history(&dave).await.unwrap();
+        assert_eq!(outsider.status(), StatusCode::FORBIDDEN);
+        id
+    };
+    let server = Server::start(&data);
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let created = http
+        .post(server.url("/api/v1/nway"))
+        .bearer_auth(&alice)
+        .json(&json!({"invite": [], "topic": "Again"}))
+        .send()
+        .await
+        .unwrap();
+    let id = created.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    assert!(id > first_id, "chat ids do not repeat after a restart: {id} after {first_id}");
 }

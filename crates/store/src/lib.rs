@@ -10,6 +10,7 @@
 
 mod contacts;
 mod messages;
+mod nway;
 mod users;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use contacts::{ContactGroup, ContactList};
 pub use messages::StoredIm;
+pub use nway::{ChatRecord, StoredChatMessage};
 pub use users::{NewUser, UserRecord};
 
 /// Why a storage operation failed.

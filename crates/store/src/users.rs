@@ -132,8 +132,8 @@ impl Store {
         .bind(id)
         .bind(hash)
         .bind(i64::from(must_change))
-            .execute(&self.pool)
-            .await?;
+        .execute(&self.pool)
+        .await?;
         found(result.rows_affected(), id)
     }
 

@@ -11,9 +11,9 @@ use axum::{Form, Json};
 use ltpa::AccessId;
 use ltpa::sso::SetCookie;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use simul_directory::DirectoryError;
 use simul_store::UserRecord;
+use utoipa::ToSchema;
 
 use crate::auth::{Authenticated, Reached, csrf_token};
 use crate::error::{ApiJson, Done, ErrorBody};

@@ -55,7 +55,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 /// `GET /`: the chat client.
 pub(crate) async fn index() -> Response {
-    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX).into_response();
+    let mut response =
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));

@@ -128,7 +128,8 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
 }
 
 /// Routes open to an account that must change its password first.
-const OPEN_BEFORE_PASSWORD_CHANGE: &[&str] = &["/api/v1/me", "/api/v1/me/password", "/api/v1/logout"];
+const OPEN_BEFORE_PASSWORD_CHANGE: &[&str] =
+    &["/api/v1/me", "/api/v1/me/password", "/api/v1/logout"];
 
 /// A token outlives a `simul user disable`; the realm has the last word.
 /// A one-time password gets its owner no further than replacing it.

@@ -24,6 +24,14 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
+    /// A hub whose chat ids continue after `last_chat` (see
+    /// [`Community::continue_chat_ids_after`]).
+    pub(crate) fn continuing_after(last_chat: u64) -> Self {
+        let hub = Self::default();
+        hub.lock().community.continue_chat_ids_after(last_chat);
+        hub
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock left the state as it was between
         // two operations; carrying on beats taking the server down.
@@ -82,10 +90,14 @@ impl Hub {
         sessions.len()
     }
 
+    /// Reads the community without changing it.
+    pub(crate) fn inspect<T>(&self, read: impl FnOnce(&Community) -> T) -> T {
+        read(&self.lock().community)
+    }
+
     /// What others see of these users now.
     pub(crate) fn presences(&self, users: &[UserId]) -> Vec<Presence> {
-        let state = self.lock();
-        users.iter().map(|u| state.community.presence_of(u)).collect()
+        self.inspect(|community| users.iter().map(|u| community.presence_of(u)).collect())
     }
 }
 

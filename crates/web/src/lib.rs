@@ -64,6 +64,7 @@ impl AppState {
                     secret
                 }
             };
+        let last_chat = store.last_chat_id().await.map_err(ApiError::internal)?;
         telemetry::install();
         Ok(Self {
             realm: EmbeddedRealm::new(store.clone()),
@@ -74,7 +75,7 @@ impl AppState {
             realm_name,
             csrf_secret: csrf_secret.into_bytes(),
             login_limits: limits::LoginLimits::new(),
-            hub: hub::Hub::default(),
+            hub: hub::Hub::continuing_after(last_chat),
         })
     }
 }

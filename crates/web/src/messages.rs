@@ -7,16 +7,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use simul_core::{CoreError, UserId};
 use simul_store::{ContactList, StoredIm};
+use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiJson, ErrorBody};
 use crate::{ApiError, AppState};
 
-/// Messages returned by one history call.
-const HISTORY_LIMIT: u32 = 200;
+/// Messages returned by one history call (1:1 and n-way).
+pub(crate) const HISTORY_LIMIT: u32 = 200;
 /// Most groups and contacts a contact list may hold.
 const MAX_GROUPS: usize = 100;
 const MAX_CONTACTS: usize = 2_000;

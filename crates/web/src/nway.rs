@@ -7,12 +7,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use simul_core::{ChatId, CoreError, UserId};
+use simul_store::{ChatRecord, StoredChatMessage};
 use utoipa::ToSchema;
-use simul_core::{ChatId, UserId};
 
 use crate::auth::Authenticated;
 use crate::error::{ApiJson, Done, ErrorBody};
-use crate::messages::{Sent, Text};
+use crate::messages::{HISTORY_LIMIT, Sent, Text};
 use crate::{ApiError, AppState};
 
 /// `POST /api/v1/nway` body.
@@ -57,7 +58,13 @@ pub(crate) async fn create(
     ApiJson(body): ApiJson<NewChat>,
 ) -> Result<Json<ChatInfo>, ApiError> {
     let creator = UserId::new(caller.user);
-    let id = state.hub.apply(|c| c.create_chat(&creator, &body.invite, &body.topic))?;
+    let (id, topic) = state.hub.apply(|c| {
+        let (id, deliveries) = c.create_chat(&creator, &body.invite, &body.topic)?;
+        Ok(((id, c.chat_topic(id)?.to_owned()), deliveries))
+    })?;
+    let record =
+        ChatRecord { id: id.get(), topic, creator: creator.to_string(), created_at: Utc::now() };
+    state.store.record_chat(&record).await.map_err(ApiError::internal)?;
     Ok(Json(ChatInfo { id, members: Vec::new() }))
 }
 
@@ -133,5 +140,41 @@ pub(crate) async fn message(
     let from = UserId::new(caller.user);
     let at = Utc::now();
     state.hub.run(|c| c.chat_message(&from, ChatId::from_raw(id), &body.text, at))?;
+    metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);
+    let message = StoredChatMessage { chat: id, from: from.to_string(), text: body.text, at };
+    state.store.append_chat_message(&message).await.map_err(ApiError::internal)?;
     Ok(Json(Sent { at: at.to_rfc3339(), delivered: None }))
+}
+
+/// One message of an n-way chat's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ChatHistoryEntry {
+    from: String,
+    text: String,
+    /// RFC 3339 time stamp.
+    at: String,
+}
+
+/// What was said in a chat so far (the latest 200 messages, oldest first),
+/// for its members: someone who joins late reads what they missed.
+#[utoipa::path(get, path = "/api/v1/nway/{id}/history", tag = "nway",
+    params(("id" = u64, Path, description = "Chat id")),
+    responses((status = 200, body = Vec<ChatHistoryEntry>), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn history(
+    State(state): State<Arc<AppState>>,
+    caller: Authenticated,
+    Path(id): Path<u64>,
+) -> Result<Json<Vec<ChatHistoryEntry>>, ApiError> {
+    let (user, chat) = (UserId::new(caller.user), ChatId::from_raw(id));
+    if !state.hub.inspect(|c| c.chat_members(chat))?.contains(&user) {
+        return Err(CoreError::NotMember(chat).into());
+    }
+    let messages = state.store.chat_history(id, HISTORY_LIMIT).await.map_err(ApiError::internal)?;
+    Ok(Json(
+        messages
+            .into_iter()
+            .map(|m| ChatHistoryEntry { at: m.at.to_rfc3339(), from: m.from, text: m.text })
+            .collect(),
+    ))
 }

@@ -46,7 +46,11 @@ pub(crate) struct Card {
 
 impl Person {
     fn of(user: &UserRecord) -> Self {
-        Self { id: user.id.clone(), display_name: user.display_name.clone(), mail: user.mail.clone() }
+        Self {
+            id: user.id.clone(),
+            display_name: user.display_name.clone(),
+            mail: user.mail.clone(),
+        }
     }
 }
 

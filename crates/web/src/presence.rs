@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
 use simul_core::{Event, Presence, SessionId, Status, UserId};
+use utoipa::ToSchema;
 
 use crate::auth::{Authenticated, host};
 use crate::error::{ApiJson, ErrorBody};

@@ -39,6 +39,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(nway::decline))
         .routes(routes!(nway::leave))
         .routes(routes!(nway::message))
+        .routes(routes!(nway::history))
         .split_for_parts();
     let document = Arc::new(document);
     api.route("/api/v1/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))
