@@ -20,8 +20,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the server (on first start: creates the data directory, LTPA keys
-    /// and an `admin` user).
+    /// Run the server: the browser chat client and the HTTP API
+    ///
+    /// The first start creates the data directory (SQLite database, LTPA
+    /// keys, a self-signed HTTPS certificate) and an `admin` user whose
+    /// one-time password it prints once. Stop it with Ctrl-C or SIGTERM.
+    #[command(after_help = "Examples:\n  \
+        simul serve                                   # http://127.0.0.1:8080 and https://127.0.0.1:8443\n  \
+        simul serve --http 0.0.0.0:80 --https 0.0.0.0:443 --data /var/lib/simul\n  \
+        simul serve --config /etc/simul/simul.toml   # listeners, certificate, SSO from the file")]
     Serve(ServeArgs),
     /// LTPA single sign-on: key files and tokens shared with WebSphere,
     /// Liberty and Domino.
