@@ -57,6 +57,9 @@ pub struct ServerConfig {
     pub tls_certificate: Option<PathBuf>,
     /// PEM private key of `tls_certificate`.
     pub tls_key: Option<PathBuf>,
+    /// Seconds between pings of idle WebSockets; a client silent for two
+    /// rounds is taken offline.
+    pub keepalive_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +70,7 @@ impl Default for ServerConfig {
             https: Listen::At(([127, 0, 0, 1], 8443).into()),
             tls_certificate: None,
             tls_key: None,
+            keepalive_seconds: simul_web::DEFAULT_KEEPALIVE.as_secs(),
         }
     }
 }
@@ -167,6 +171,9 @@ impl Config {
         }
         if self.server.http == Listen::Off && self.server.https == Listen::Off {
             anyhow::bail!("server.http and server.https are both off: turn one on");
+        }
+        if !(1..=3600).contains(&self.server.keepalive_seconds) {
+            anyhow::bail!("server.keepalive_seconds: use 1 to 3600 (default 30)");
         }
         if self.server.tls_certificate.is_some() != self.server.tls_key.is_some() {
             anyhow::bail!(

@@ -63,8 +63,9 @@ impl ServeArgs {
             anyhow::bail!("both HTTP and HTTPS are off: give --http or --https an address");
         }
 
-        let state =
-            simul_web::AppState::new(store, keys.keys, config.sso, realm_name.clone()).await?;
+        let state = simul_web::AppState::new(store, keys.keys, config.sso, realm_name.clone())
+            .await?
+            .with_keepalive(Duration::from_secs(config.server.keepalive_seconds));
         let app = simul_web::router(state);
         let (stop, stopped) = watch::channel(false);
         let mut servers = tokio::task::JoinSet::new();

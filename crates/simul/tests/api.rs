@@ -213,3 +213,31 @@ async fn late_joiners_read_the_nway_history_and_chat_ids_survive_restarts() {
     let id = created.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
     assert!(id > first_id, "chat ids do not repeat after a restart: {id} after {first_id}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_upgrades_from_other_origins_are_refused() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let dir = deployment_with_names(&[("alice", "Alice")]);
+    let server = Server::start(&dir.path().join("data"));
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let own_origin = server.base.clone();
+    let other_port = own_origin.rsplit_once(':').map(|(host, _)| format!("{host}:1")).unwrap();
+    for (origin, allowed) in
+        [(own_origin.as_str(), true), (other_port.as_str(), false), ("https://evil.example", false)]
+    {
+        let mut request =
+            server.url("/api/v1/events").replacen("http", "ws", 1).into_client_request().unwrap();
+        let headers = request.headers_mut();
+        headers.insert("cookie", format!("LtpaToken2={alice}").parse().unwrap());
+        headers.insert("origin", origin.parse().unwrap());
+        let result = tokio_tungstenite::connect_async(request).await;
+        match result {
+            Ok(_) => assert!(allowed, "{origin} was let in"),
+            Err(tokio_tungstenite::tungstenite::Error::Http(answer)) => {
+                assert!(!allowed, "{origin} was refused");
+                assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+            }
+            Err(other) => panic!("{origin}: {other}"),
+        }
+    }
+}

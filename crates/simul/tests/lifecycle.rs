@@ -4,7 +4,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Server, deployment_with_names, events, log_in};
+use support::{Server, deployment_with_names, events, log_in, next_event};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn https_uses_the_self_signed_certificate_and_serves_requires_ssl_deployments() {
@@ -51,4 +51,34 @@ async fn sigterm_stops_the_server_cleanly_with_sessions_open() {
     let _socket = events(&server, &alice).await;
     let status = server.terminate();
     assert!(status.success(), "exit status after SIGTERM: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_answering_pings_goes_offline() {
+    use futures_util::SinkExt as _;
+    let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob")]);
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        false,
+        &[("SIMUL_SERVER__KEEPALIVE_SECONDS", "1")],
+    );
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let mut alice_events = events(&server, &alice).await;
+    // Bob's client is connected, then never read again: it answers no ping.
+    let _silent_bob = events(&server, &bob).await;
+    let watch = json!({"type": "watch", "users": ["bob"]}).to_string();
+    alice_events.send(tokio_tungstenite::tungstenite::Message::text(watch)).await.unwrap();
+    let first = next_event(&mut alice_events).await;
+    assert_eq!(
+        (first["user"].as_str(), first["status"].as_str()),
+        (Some("bob"), Some("available"))
+    );
+    // Alice keeps reading (and so answering pings); Bob is dropped.
+    let gone = next_event(&mut alice_events).await;
+    assert_eq!(
+        (gone["user"].as_str(), gone["status"].as_str()),
+        (Some("bob"), Some("offline")),
+        "{gone}"
+    );
 }

@@ -37,7 +37,12 @@ pub struct AppState {
     csrf_secret: Vec<u8>,
     login_limits: limits::LoginLimits,
     hub: hub::Hub,
+    keepalive: std::time::Duration,
 }
+
+/// How often WebSockets are pinged by default; a socket silent for two
+/// rounds ends its session.
+pub const DEFAULT_KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The setting holding the secret CSRF tokens are derived from, so that
 /// they survive restarts as the LTPA cookies do.
@@ -76,7 +81,14 @@ impl AppState {
             csrf_secret: csrf_secret.into_bytes(),
             login_limits: limits::LoginLimits::new(),
             hub: hub::Hub::continuing_after(last_chat),
+            keepalive: DEFAULT_KEEPALIVE,
         })
+    }
+
+    /// Pings WebSockets this often instead (at least once a second).
+    pub fn with_keepalive(mut self, every: std::time::Duration) -> Self {
+        self.keepalive = every.max(std::time::Duration::from_secs(1));
+        self
     }
 }
 

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use simul_core::{Event, Presence, SessionId, Status, UserId};
 use utoipa::ToSchema;
 
-use crate::auth::{Authenticated, host};
+use crate::auth::Authenticated;
 use crate::error::{ApiJson, ErrorBody};
 use crate::{ApiError, AppState};
 
@@ -118,11 +118,12 @@ pub(crate) async fn events(
     caller: Authenticated,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    // Browsers send cookies on cross-site WebSocket upgrades too.
+    // Browsers send cookies on cross-site WebSocket upgrades too: only
+    // pages of this very origin (host and port) may open one.
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        let origin_host =
-            origin.split("://").nth(1).unwrap_or(origin).split(':').next().unwrap_or_default();
-        if origin_host != host(&headers) {
+        let origin_authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        let authority = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+        if !origin_authority.eq_ignore_ascii_case(authority) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "WebSocket from another site refused",
@@ -147,14 +148,29 @@ async fn session(state: Arc<AppState>, user: UserId, mut socket: WebSocket) {
     // Tells the client its session is live: events from now on reach it.
     let ready = json!({"type": "ready", "user": user});
     let mut open = socket.send(Message::Text(ready.to_string().into())).await.is_ok();
+    // A client that vanished (laptop closed, network gone) must not stay
+    // online for hours until TCP notices: ping it, and end the session
+    // when it has been silent for two rounds. Browsers answer pings by
+    // themselves.
+    let mut ping = tokio::time::interval(state.keepalive);
+    ping.tick().await;
+    let mut last_heard = tokio::time::Instant::now();
     while open {
         tokio::select! {
             event = events.recv() => {
                 let Some(event) = event else { break };
                 open = socket.send(Message::Text(event_json(&event).to_string().into())).await.is_ok();
             }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > state.keepalive * 2 {
+                    tracing::info!(%user, "WebSocket silent; ending its session");
+                    break;
+                }
+                open = socket.send(Message::Ping(Default::default())).await.is_ok();
+            }
             message = socket.recv() => {
                 let Some(Ok(message)) = message else { break };
+                last_heard = tokio::time::Instant::now();
                 let Message::Text(text) = message else { continue };
                 let reply = command(&state, session, &user, &text).await;
                 if let Some(error) = reply {

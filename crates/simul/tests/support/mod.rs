@@ -177,8 +177,15 @@ pub async fn next_event(
          ),
 ) -> Value {
     use futures_util::StreamExt as _;
-    let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
-        .await
-        .expect("an event in time");
-    serde_json::from_str(message.unwrap().unwrap().to_text().unwrap()).unwrap()
+    loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .expect("an event in time")
+            .expect("the socket is open")
+            .expect("a WebSocket frame");
+        // Keepalive pings (answered by tungstenite itself) are no events.
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
 }
