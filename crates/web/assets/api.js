@@ -124,6 +124,8 @@ export const api = {
   declineChat: (id) => call('POST', `/api/v1/nway/${id}/decline`),
   /** @param {number} id */
   leaveChat: (id) => call('POST', `/api/v1/nway/${id}/leave`),
+  /** @param {number} id @returns {Promise<{from: string, text: string, at: string}[]>} */
+  chatHistory: (id) => call('GET', `/api/v1/nway/${id}/history`),
   /** @param {number} id @param {string} text @returns {Promise<{at: string}>} */
   chatMessage: (id, text) => call('POST', `/api/v1/nway/${id}/messages`, { text }),
 };

@@ -63,7 +63,10 @@ export function replace(el, ...children) {
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-/** Icon shapes (24×24, stroked), our own static data. */
+/**
+ * Icon shapes (24×24, stroked), our own static data.
+ * @satisfies {Record<string, Array<[string, Record<string, string | number>]>>}
+ */
 const ICONS = {
   send: [['path', { d: 'M22 2 11 13' }], ['path', { d: 'M22 2 15 22l-4-9-9-4 20-7z' }]],
   userPlus: [['path', { d: 'M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2' }], ['circle', { cx: 9, cy: 7, r: 4 }], ['path', { d: 'M19 8v6M22 11h-6' }]],

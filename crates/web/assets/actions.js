@@ -1,0 +1,678 @@
+// @ts-check
+// What the user does and what the server tells: the state changes behind
+// the views, the calls to the API and the commands on the event stream.
+
+import { ApiError, api } from './api.js';
+import { notify, updateTitle } from './notify.js';
+import { STATUS } from './status.js';
+import {
+  addMessage, allContacts, displayName, emit, ensurePerson, imConversation, isContact,
+  messageKey, nwayConversation, pref, setPref, state,
+} from './store.js';
+import { announce, toast } from './ui.js';
+
+/**
+ * @typedef {import('./store.js').Conversation} Conversation
+ * @typedef {import('./store.js').Message} Message
+ * @typedef {import('./api.js').StatusName} StatusName
+ * @typedef {import('./api.js').ContactGroup} ContactGroup
+ * @typedef {import('./events.js').ServerEvent} ServerEvent
+ */
+
+/** @type {import('./events.js').EventStream | null} */
+let stream = null;
+
+/** @param {import('./events.js').EventStream | null} s */
+export function setStream(s) {
+  stream = s;
+}
+
+/** Users this page watches (re-sent on every reconnect). */
+const watched = new Set();
+
+/**
+ * Follows users' presence.
+ * @param {string[]} users
+ */
+export function watch(users) {
+  const fresh = users.filter((u) => u && !watched.has(u));
+  for (const u of fresh) watched.add(u);
+  if (fresh.length) stream?.send({ type: 'watch', users: fresh });
+}
+
+/** @param {string[]} users */
+function unwatch(users) {
+  const gone = users.filter((u) => watched.has(u) && u !== state.me?.id);
+  for (const u of gone) watched.delete(u);
+  if (gone.length) stream?.send({ type: 'unwatch', users: gone });
+}
+
+/** Whether the user is looking at this conversation right now. */
+function looking(/** @type {Conversation} */ conversation) {
+  return state.active === conversation.key && document.visibilityState === 'visible';
+}
+
+/**
+ * Opens a conversation in the main pane (null: none).
+ * @param {string | null} key
+ */
+export function openConversation(key) {
+  stopTyping();
+  state.active = key;
+  // A reload comes back to the same 1:1 chat (group chats do not survive one).
+  try {
+    if (key?.startsWith('im:')) sessionStorage.setItem(`simul:${state.me?.id}:active`, key);
+    else sessionStorage.removeItem(`simul:${state.me?.id}:active`);
+  } catch {
+    // Storage may be off; only a convenience.
+  }
+  const conversation = key ? state.conversations.get(key) : undefined;
+  if (conversation) {
+    markRead(conversation);
+    if (conversation.kind === 'im') {
+      ensurePerson(conversation.peer);
+      watch([conversation.peer]);
+      if (conversation.history === 'none' || conversation.history === 'failed') loadHistory(conversation);
+    }
+  }
+  emit('active', key);
+}
+
+/** Reopens the 1:1 chat that was open before a reload. */
+export function restoreConversation() {
+  let key = null;
+  try {
+    key = sessionStorage.getItem(`simul:${state.me?.id}:active`);
+  } catch {
+    return;
+  }
+  if (key?.startsWith('im:') && !state.active) openChatWith(key.slice(3));
+}
+
+/** @param {string} user */
+export function openChatWith(user) {
+  imConversation(user);
+  openConversation(`im:${user}`);
+}
+
+/** @param {Conversation} conversation */
+export function markRead(conversation) {
+  if (conversation.unread === 0) return;
+  conversation.unread = 0;
+  emit('conversations');
+  updateTitle();
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState !== 'visible' || !state.active) return;
+  const conversation = state.conversations.get(state.active);
+  if (conversation) markRead(conversation);
+});
+
+/** @param {Conversation} conversation */
+export async function loadHistory(conversation) {
+  conversation.history = 'loading';
+  emit('conversation', conversation.key);
+  try {
+    const messages = conversation.kind === 'im'
+      ? await api.history(conversation.peer)
+      : await api.chatHistory(conversation.chatId);
+    for (const m of messages) addMessage(conversation, m);
+    conversation.truncated = messages.length >= HISTORY_LIMIT;
+    conversation.history = 'loaded';
+  } catch {
+    conversation.history = 'failed';
+  }
+  emit('conversation', conversation.key);
+  emit('conversations');
+}
+
+let localIds = 0;
+
+/** Messages one history call returns at most (the server's limit). */
+const HISTORY_LIMIT = 200;
+
+/**
+ * Sends a message in a conversation; it shows at once as "sending".
+ * @param {Conversation} conversation
+ * @param {string} text
+ */
+export async function sendMessage(conversation, text) {
+  const me = state.me?.id ?? '';
+  /** @type {Message} */
+  const message = { from: me, text, at: '', state: 'sending', local: ++localIds };
+  conversation.messages.push(message);
+  conversation.lastActivity = Date.now();
+  emit('conversation', conversation.key);
+  emit('conversations');
+  if (conversation.kind === 'im') stopTyping();
+  try {
+    const answer = conversation.kind === 'im'
+      ? await api.sendIm(conversation.peer, text)
+      : await api.chatMessage(conversation.chatId, text);
+    if (message.state === 'sending') {
+      message.at = answer.at;
+      message.state = 'sent';
+    }
+    conversation.seen.add(messageKey({ from: me, text, at: answer.at }));
+  } catch (e) {
+    message.state = 'failed';
+    message.error = failureText(e);
+    if (e instanceof ApiError && conversation.kind === 'nway' && (e.status === 403 || e.status === 404)) {
+      endChat(conversation, 'You are no longer in this chat.');
+    }
+  }
+  emit('conversation', conversation.key);
+}
+
+/** @param {unknown} e */
+function failureText(e) {
+  if (!(e instanceof ApiError)) return 'Not sent';
+  if (e.status === 413) return 'Not sent: too long';
+  if (e.status === 0) return 'Not sent: no connection';
+  return `Not sent: ${e.message}`;
+}
+
+/**
+ * Sends a failed message again.
+ * @param {Conversation} conversation
+ * @param {Message} message
+ */
+export function retryMessage(conversation, message) {
+  conversation.messages = conversation.messages.filter((m) => m !== message);
+  sendMessage(conversation, message.text);
+}
+
+/** @type {{to: string, timer: ReturnType<typeof setTimeout>} | null} */
+let typingSent = null;
+
+/**
+ * Tells the peer that the user is typing (repeated calls keep it alive;
+ * it stops after a pause).
+ * @param {string} to
+ */
+export function typing(to) {
+  if (typingSent && typingSent.to !== to) stopTyping();
+  if (!typingSent) {
+    if (!stream?.send({ type: 'typing', to, typing: true })) return;
+    typingSent = { to, timer: setTimeout(stopTyping, 4000) };
+  } else {
+    clearTimeout(typingSent.timer);
+    typingSent.timer = setTimeout(stopTyping, 4000);
+  }
+}
+
+export function stopTyping() {
+  if (!typingSent) return;
+  clearTimeout(typingSent.timer);
+  stream?.send({ type: 'typing', to: typingSent.to, typing: false });
+  typingSent = null;
+}
+
+/* ---------- Contact list ---------- */
+
+/**
+ * Saves a new contact list; the view shows it at once and goes back if the
+ * server refuses.
+ * @param {ContactGroup[]} groups
+ * @returns {Promise<void>}
+ */
+export async function saveContacts(groups) {
+  const before = state.groups;
+  state.groups = groups;
+  emit('contacts');
+  try {
+    const saved = await api.putContacts({ groups });
+    state.groups = saved.groups;
+  } catch (e) {
+    state.groups = before;
+    emit('contacts');
+    throw e;
+  }
+  const contacts = allContacts();
+  watch(contacts);
+  for (const id of contacts) ensurePerson(id);
+  emit('contacts');
+}
+
+/** @param {ContactGroup[]} groups */
+function copy(groups) {
+  return groups.map((g) => ({ name: g.name, contacts: [...g.contacts] }));
+}
+
+/**
+ * @param {string} id
+ * @param {string} groupName
+ */
+export async function addContact(id, groupName) {
+  const groups = copy(state.groups);
+  let group = groups.find((g) => g.name === groupName);
+  if (!group) {
+    group = { name: groupName, contacts: [] };
+    groups.push(group);
+  }
+  if (!group.contacts.includes(id)) group.contacts.push(id);
+  await saveContacts(groups);
+}
+
+/**
+ * @param {string} id
+ * @param {string} groupName
+ */
+export async function removeContact(id, groupName) {
+  const groups = copy(state.groups);
+  const group = groups.find((g) => g.name === groupName);
+  if (group) group.contacts = group.contacts.filter((c) => c !== id);
+  await saveContacts(groups);
+  if (!isContact(id) && state.active !== `im:${id}`) unwatch([id]);
+}
+
+/**
+ * @param {string} id
+ * @param {string} from
+ * @param {string} to
+ */
+export async function moveContact(id, from, to) {
+  const groups = copy(state.groups);
+  const source = groups.find((g) => g.name === from);
+  if (source) source.contacts = source.contacts.filter((c) => c !== id);
+  let target = groups.find((g) => g.name === to);
+  if (!target) {
+    target = { name: to, contacts: [] };
+    groups.push(target);
+  }
+  if (!target.contacts.includes(id)) target.contacts.push(id);
+  await saveContacts(groups);
+}
+
+/**
+ * @param {string} oldName
+ * @param {string} newName
+ */
+export async function renameGroup(oldName, newName) {
+  const groups = copy(state.groups);
+  const group = groups.find((g) => g.name === oldName);
+  const existing = groups.find((g) => g.name === newName);
+  if (!group) return;
+  if (existing && existing !== group) {
+    // Same name as another group: merge them.
+    for (const c of group.contacts) if (!existing.contacts.includes(c)) existing.contacts.push(c);
+    groups.splice(groups.indexOf(group), 1);
+  } else {
+    group.name = newName;
+  }
+  await saveContacts(groups);
+}
+
+/** @param {string} name */
+export async function removeGroup(name) {
+  const removed = state.groups.find((g) => g.name === name)?.contacts ?? [];
+  await saveContacts(copy(state.groups).filter((g) => g.name !== name));
+  unwatch(removed.filter((id) => !isContact(id) && state.active !== `im:${id}`));
+}
+
+/* ---------- Own status ---------- */
+
+/** What this user chose on this page, re-applied after a reconnect. */
+/** @type {{status: StatusName, message: string} | null} */
+let chosen = null;
+let idle = false;
+
+/**
+ * @param {StatusName} status
+ * @param {string} message
+ */
+export async function setMyStatus(status, message) {
+  chosen = { status, message };
+  setPref('status', chosen);
+  const presence = await api.setStatus(status, message, idle);
+  state.presence.set(state.me?.id ?? '', presence);
+  emit('presence', state.me?.id);
+  emit('me');
+}
+
+/** The user's own presence as others see it. */
+export function myPresence() {
+  return state.presence.get(state.me?.id ?? '') ?? { status: /** @type {StatusName} */ ('available'), message: '', idle: false };
+}
+
+/** Marks the user idle after a quiet spell, and back on input. */
+export function startIdleWatch() {
+  const IDLE_AFTER = 10 * 60_000;
+  let last = Date.now();
+  const activity = () => {
+    last = Date.now();
+    if (idle) setIdle(false);
+  };
+  for (const type of ['pointerdown', 'keydown', 'pointermove', 'focus']) {
+    window.addEventListener(type, activity, { passive: true, capture: true });
+  }
+  const timer = setInterval(() => {
+    if (!idle && Date.now() - last > IDLE_AFTER && state.connection === 'online') setIdle(true);
+  }, 30_000);
+  return () => {
+    clearInterval(timer);
+    for (const type of ['pointerdown', 'keydown', 'pointermove', 'focus']) {
+      window.removeEventListener(type, activity, { capture: true });
+    }
+  };
+}
+
+/** @param {boolean} value */
+function setIdle(value) {
+  idle = value;
+  const current = myPresence();
+  if (state.connection !== 'online' || current.status === 'offline') return;
+  api.setStatus(current.status, current.message, idle).catch(() => {});
+}
+
+/* ---------- N-way chats ---------- */
+
+/**
+ * Starts a group chat and opens it.
+ * @param {string[]} users
+ * @param {string} topic
+ */
+export async function startGroupChat(users, topic) {
+  const { id } = await api.createChat(users, topic);
+  const conversation = nwayConversation(id);
+  conversation.history = 'loaded';
+  conversation.topic = topic.trim();
+  conversation.members = [...new Set([state.me?.id ?? '', ...conversation.members])];
+  conversation.invited = users.filter((u) => !conversation.members.includes(u));
+  conversation.lastActivity = Date.now();
+  conversation.messages.push(systemLine(`You invited ${listNames(users)}.`));
+  watch(users);
+  emit('conversations');
+  openConversation(conversation.key);
+}
+
+/**
+ * @param {Conversation} conversation
+ * @param {string[]} users
+ */
+export async function inviteToChat(conversation, users) {
+  await api.inviteToChat(conversation.chatId, users);
+  conversation.invited = [...new Set([...conversation.invited, ...users])].filter((u) => !conversation.members.includes(u));
+  conversation.messages.push(systemLine(`You invited ${listNames(users)}.`));
+  watch(users);
+  emit('conversation', conversation.key);
+}
+
+/** @param {number} id */
+export async function acceptInvite(id) {
+  const invite = state.invites.get(id);
+  const { members } = await api.joinChat(id).catch((e) => {
+    if (e instanceof ApiError && (e.status === 403 || e.status === 404)) {
+      state.invites.delete(id);
+      emit('invites');
+      throw new Error('The invitation is no longer valid: the chat ended or you were removed.');
+    }
+    throw e;
+  });
+  state.invites.delete(id);
+  emit('invites');
+  const conversation = nwayConversation(id);
+  conversation.topic = invite?.topic ?? conversation.topic;
+  conversation.ended = false;
+  setMembers(conversation, members, true);
+  conversation.lastActivity = Date.now();
+  emit('conversations');
+  openConversation(conversation.key);
+  // What was said before this user joined.
+  loadHistory(conversation);
+}
+
+/** @param {number} id */
+export async function declineInvite(id) {
+  state.invites.delete(id);
+  emit('invites');
+  await api.declineChat(id).catch(() => {});
+}
+
+/** @param {Conversation} conversation */
+export async function leaveChat(conversation) {
+  if (!conversation.ended) {
+    await api.leaveChat(conversation.chatId).catch((e) => {
+      if (!(e instanceof ApiError) || (e.status !== 403 && e.status !== 404)) throw e;
+    });
+  }
+  state.conversations.delete(conversation.key);
+  if (state.active === conversation.key) openConversation(null);
+  emit('conversations');
+  updateTitle();
+}
+
+/**
+ * @param {Conversation} conversation
+ * @param {string} why
+ */
+function endChat(conversation, why) {
+  if (conversation.ended) return;
+  conversation.ended = true;
+  conversation.messages.push(systemLine(why));
+  emit('conversation', conversation.key);
+  emit('conversations');
+}
+
+/** @param {string} text @returns {Message} */
+function systemLine(text) {
+  return { from: '', text, at: new Date().toISOString(), system: true, state: 'sent' };
+}
+
+/** @param {string[]} users */
+export function listNames(users) {
+  const names = users.map((u) => displayName(u));
+  if (names.length <= 1) return names.join('');
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/**
+ * @param {Conversation} conversation
+ * @param {string[]} members
+ * @param {boolean} [quiet] no "joined" lines (first list)
+ */
+function setMembers(conversation, members, quiet = false) {
+  const me = state.me?.id ?? '';
+  const before = new Set(conversation.members);
+  const after = new Set(members);
+  if (!quiet && before.size > 0) {
+    for (const m of members) if (!before.has(m) && m !== me) conversation.messages.push(systemLine(`${displayName(m)} joined.`));
+    for (const m of before) if (!after.has(m) && m !== me) conversation.messages.push(systemLine(`${displayName(m)} left.`));
+  }
+  conversation.members = members;
+  conversation.invited = conversation.invited.filter((u) => !after.has(u));
+  for (const m of members) ensurePerson(m);
+  watch(members);
+  if (before.has(me) && !after.has(me)) endChat(conversation, 'You left this chat.');
+}
+
+/* ---------- Server events ---------- */
+
+/** @type {Map<string, ReturnType<typeof setTimeout>>} */
+const typingTimers = new Map();
+
+/** @type {(id: number) => void} */
+let onInvite = () => {};
+/** @param {(id: number) => void} handler */
+export function setInviteHandler(handler) {
+  onInvite = handler;
+}
+
+/** The stream is live: (re)send the watches and the chosen status. */
+export async function onReady() {
+  const me = state.me?.id ?? '';
+  const everyone = new Set([me, ...allContacts(), ...watched]);
+  for (const c of state.conversations.values()) {
+    if (c.kind === 'im') everyone.add(c.peer);
+    else for (const m of c.members) everyone.add(m);
+  }
+  watched.clear();
+  watch([...everyone]);
+  const wanted = chosen ?? pref('status', null);
+  if (wanted && (wanted.status !== 'available' || wanted.message) && STATUS[/** @type {StatusName} */ (wanted.status)]) {
+    chosen = wanted;
+    api.setStatus(wanted.status, wanted.message, idle).catch(() => {});
+  }
+  // A dropped connection may have cost the chats (the server removes a
+  // user whose last session ends): ask, with an empty invitation.
+  for (const c of state.conversations.values()) {
+    if (c.kind !== 'nway' || c.ended) continue;
+    // Still in: fetch what was said while the connection was down.
+    api.inviteToChat(c.chatId, []).then(() => loadHistory(c), (e) => {
+      if (e instanceof ApiError && (e.status === 403 || e.status === 404)) {
+        endChat(c, 'The connection dropped and you left this chat. Start a new one to go on.');
+      }
+    });
+  }
+}
+
+/** @param {ServerEvent} event */
+export function handleEvent(event) {
+  const me = state.me?.id ?? '';
+  switch (event.type) {
+    case 'status': {
+      state.presence.set(event.user, { status: event.status, message: event.message ?? '', idle: !!event.idle });
+      emit('presence', event.user);
+      if (event.user === me) emit('me');
+      break;
+    }
+    case 'im': {
+      const peer = event.from === me ? event.to : event.from;
+      const conversation = imConversation(peer);
+      const result = addMessage(conversation, { from: event.from, text: event.text, at: event.at });
+      if (result === 'duplicate') break;
+      if (event.from !== me) {
+        setTyping(conversation, false);
+        incoming(conversation, displayName(event.from), event.text);
+      }
+      if (!isContact(peer)) {
+        ensurePerson(peer);
+        watch([peer]);
+      }
+      emit('conversation', conversation.key);
+      emit('conversations');
+      break;
+    }
+    case 'typing': {
+      const conversation = imConversation(event.from);
+      setTyping(conversation, !!event.typing);
+      break;
+    }
+    case 'nway_invite': {
+      const id = Number(event.id);
+      if (state.conversations.get(`nway:${id}`)?.ended === false) break;
+      state.invites.set(id, { from: event.from, topic: event.topic ?? '' });
+      // The inviter's name first (a moment at most), then the toast.
+      const named = Promise.race([ensurePerson(event.from), new Promise((r) => setTimeout(r, 1500))]);
+      named.then(() => {
+        if (!state.invites.has(id)) return;
+        emit('invites');
+        onInvite(id);
+        notify({
+          title: `${displayName(event.from)} invited you to a group chat`,
+          body: event.topic || 'Open Simul to accept or decline.',
+          tag: `invite:${id}`,
+          onClick: () => {},
+        });
+      });
+      break;
+    }
+    case 'nway_message': {
+      const conversation = nwayConversation(Number(event.id));
+      const result = addMessage(conversation, { from: event.from, text: event.text, at: event.at });
+      if (result === 'duplicate') break;
+      if (event.from !== me) incoming(conversation, displayName(event.from), event.text);
+      emit('conversation', conversation.key);
+      emit('conversations');
+      break;
+    }
+    case 'nway_members': {
+      const id = Number(event.id);
+      const known = state.conversations.has(`nway:${id}`);
+      const conversation = nwayConversation(id);
+      if (!known) {
+        // Joined from another of this user's sessions.
+        conversation.topic = state.invites.get(id)?.topic ?? '';
+        state.invites.delete(id);
+        emit('invites');
+        conversation.lastActivity = Date.now();
+        if ((event.members ?? []).includes(me)) loadHistory(conversation);
+      }
+      setMembers(conversation, event.members ?? [], !known);
+      emit('conversation', conversation.key);
+      emit('conversations');
+      break;
+    }
+    case 'error': {
+      console.warn('Simul server:', event.error);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+/**
+ * @param {Conversation} conversation
+ * @param {boolean} value
+ */
+function setTyping(conversation, value) {
+  clearTimeout(typingTimers.get(conversation.key));
+  if (value) {
+    // The "stopped" event can be lost with a dropped connection.
+    typingTimers.set(conversation.key, setTimeout(() => setTyping(conversation, false), 8000));
+  }
+  if (conversation.typing === value) return;
+  conversation.typing = value;
+  emit('conversation', conversation.key);
+  emit('typing', conversation.key);
+}
+
+/**
+ * Counts, announces and notifies a message from someone else.
+ * @param {Conversation} conversation
+ * @param {string} sender
+ * @param {string} text
+ */
+function incoming(conversation, sender, text) {
+  if (!looking(conversation)) {
+    conversation.unread += 1;
+    updateTitle();
+  }
+  const where = conversation.kind === 'nway' ? ` in ${conversation.topic || 'group chat'}` : '';
+  if (state.active === conversation.key) announce(`${sender}: ${text}`);
+  else announce(`New message from ${sender}${where}.`);
+  notify({
+    title: conversation.kind === 'nway' ? `${sender} · ${conversation.topic || 'Group chat'}` : sender,
+    body: text,
+    tag: conversation.key,
+    onClick: () => openConversation(conversation.key),
+  });
+}
+
+/** Forgets this user's page state (sign-out, before another user signs in). */
+export function resetActions() {
+  chosen = null;
+  idle = false;
+  watched.clear();
+  if (typingSent) clearTimeout(typingSent.timer);
+  typingSent = null;
+  for (const timer of typingTimers.values()) clearTimeout(timer);
+  typingTimers.clear();
+}
+
+/** Logs out here (the cookie is cleared by the server). */
+export async function logout() {
+  stopTyping();
+  await api.logout().catch(() => {});
+}
+
+/**
+ * Shows an API failure to the user.
+ * @param {string} what
+ * @param {unknown} e
+ */
+export function reportError(what, e) {
+  toast({ kind: 'error', title: what, body: e instanceof Error ? e.message : String(e) });
+}

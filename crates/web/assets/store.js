@@ -1,0 +1,308 @@
+// @ts-check
+// The client's state and a small change bus. Views subscribe to topics and
+// update themselves; nothing here touches the DOM.
+
+import { api } from './api.js';
+import { OFFLINE } from './status.js';
+
+/**
+ * @typedef {import('./api.js').User} User
+ * @typedef {import('./api.js').Presence} Presence
+ * @typedef {import('./api.js').Card} Card
+ * @typedef {import('./api.js').ContactGroup} ContactGroup
+ *
+ * @typedef {object} Message
+ * @property {string} from
+ * @property {string} text
+ * @property {string} at          RFC 3339, or '' while sending
+ * @property {'sent' | 'sending' | 'failed'} [state]
+ * @property {number} [local]     id of a message this client sent, until confirmed
+ * @property {boolean} [system]   a line such as "Carol joined"
+ * @property {string} [error]     why it was not sent
+ *
+ * @typedef {object} Conversation
+ * @property {string} key          'im:<user>' or 'nway:<id>'
+ * @property {'im' | 'nway'} kind
+ * @property {string} peer         the other user (1:1)
+ * @property {number} chatId       the n-way chat id
+ * @property {string} topic
+ * @property {string[]} members    n-way members
+ * @property {string[]} invited    people this client invited who have not joined
+ * @property {Message[]} messages
+ * @property {Set<string>} seen    keys of messages already shown
+ * @property {number} unread
+ * @property {boolean} typing      the peer is typing (1:1)
+ * @property {'none' | 'loading' | 'loaded' | 'failed'} history
+ * @property {boolean} truncated   the history has more than was loaded
+ * @property {boolean} ended       left, or removed from the chat
+ * @property {string} draft
+ * @property {number} lastActivity
+ */
+
+export const state = {
+  /** @type {User | null} */
+  me: null,
+  /** @type {Map<string, Presence>} */
+  presence: new Map(),
+  /** @type {Map<string, Card & {missing?: boolean}>} */
+  people: new Map(),
+  /** @type {ContactGroup[]} */
+  groups: [],
+  contactsLoaded: false,
+  /** @type {Map<string, Conversation>} */
+  conversations: new Map(),
+  /** @type {string | null} */
+  active: null,
+  /** @type {import('./events.js').ConnectionState} */
+  connection: /** @type {import('./events.js').ConnectionState} */ ('connecting'),
+  /** Pending n-way invitations: id → who and what. */
+  /** @type {Map<number, {from: string, topic: string}>} */
+  invites: new Map(),
+};
+
+const bus = new EventTarget();
+
+/**
+ * Topics: 'presence' (user id), 'people' (user id), 'contacts',
+ * 'conversation' (key; its messages or typing changed), 'conversations'
+ * (list, unread counts), 'active', 'connection', 'me'.
+ * @param {string} topic
+ * @param {unknown} [detail]
+ */
+export function emit(topic, detail) {
+  bus.dispatchEvent(new CustomEvent(topic, { detail }));
+}
+
+/**
+ * @param {string} topic
+ * @param {(detail: any) => void} handler
+ * @returns {() => void} unsubscribe
+ */
+export function on(topic, handler) {
+  /** @param {Event} e */
+  const listener = (e) => handler(/** @type {CustomEvent} */ (e).detail);
+  bus.addEventListener(topic, listener);
+  return () => bus.removeEventListener(topic, listener);
+}
+
+/** Forgets everything (logout). */
+export function reset() {
+  state.me = null;
+  state.presence.clear();
+  state.people.clear();
+  state.groups = [];
+  state.contactsLoaded = false;
+  state.conversations.clear();
+  state.active = null;
+  state.invites.clear();
+}
+
+/** @param {string} id */
+export function presenceOf(id) {
+  return state.presence.get(id) ?? OFFLINE;
+}
+
+/** @param {string} id */
+export function isOnline(id) {
+  return presenceOf(id).status !== 'offline';
+}
+
+/** @type {Map<string, Promise<void>>} */
+const cardRequests = new Map();
+
+/**
+ * The name to show for a user: the directory's display name once known.
+ * @param {string} id
+ */
+export function displayName(id) {
+  const person = state.people.get(id);
+  if (person) return person.display_name || id;
+  ensurePerson(id);
+  return id;
+}
+
+/**
+ * Loads a user's business card once (display name, mail, title, ...).
+ * @param {string} id
+ * @param {boolean} [force]
+ */
+export function ensurePerson(id, force = false) {
+  if (!force && (state.people.has(id) || cardRequests.has(id))) return cardRequests.get(id) ?? Promise.resolve();
+  const request = api.card(id).then(
+    (card) => {
+      state.people.set(id, card);
+      if (!state.presence.has(id) && card.status) {
+        state.presence.set(id, { status: card.status, message: card.message ?? '', idle: !!card.idle });
+        emit('presence', id);
+      }
+    },
+    (error) => {
+      if (error.status === 404) state.people.set(id, { id, display_name: id, missing: true });
+    },
+  ).finally(() => {
+    cardRequests.delete(id);
+    emit('people', id);
+  });
+  cardRequests.set(id, request);
+  return request;
+}
+
+/**
+ * Adds what the directory search told us about people.
+ * @param {{id: string, display_name: string, mail?: string | null}[]} entries
+ */
+export function rememberPeople(entries) {
+  for (const entry of entries) {
+    if (!state.people.has(entry.id)) {
+      state.people.set(entry.id, { ...entry });
+      emit('people', entry.id);
+    }
+  }
+}
+
+/** Everyone on the contact list, once each, in list order. */
+export function allContacts() {
+  return [...new Set(state.groups.flatMap((g) => g.contacts))];
+}
+
+/** @param {string} id */
+export function isContact(id) {
+  return state.groups.some((g) => g.contacts.includes(id));
+}
+
+/** @param {string} user */
+export function imKey(user) {
+  return `im:${user}`;
+}
+
+/** @param {number} id */
+export function nwayKey(id) {
+  return `nway:${id}`;
+}
+
+/**
+ * The 1:1 conversation with a user, created on first use.
+ * @param {string} user
+ * @returns {Conversation}
+ */
+export function imConversation(user) {
+  const key = imKey(user);
+  let conversation = state.conversations.get(key);
+  if (!conversation) {
+    conversation = newConversation(key, 'im');
+    conversation.peer = user;
+    state.conversations.set(key, conversation);
+  }
+  return conversation;
+}
+
+/**
+ * The n-way conversation with an id, created on first use.
+ * @param {number} id
+ * @returns {Conversation}
+ */
+export function nwayConversation(id) {
+  const key = nwayKey(id);
+  let conversation = state.conversations.get(key);
+  if (!conversation) {
+    conversation = newConversation(key, 'nway');
+    conversation.chatId = id;
+    state.conversations.set(key, conversation);
+  }
+  return conversation;
+}
+
+/**
+ * @param {string} key
+ * @param {'im' | 'nway'} kind
+ * @returns {Conversation}
+ */
+function newConversation(key, kind) {
+  return {
+    key, kind, peer: '', chatId: 0, topic: '', members: [], invited: [], messages: [],
+    seen: new Set(), unread: 0, typing: false, history: 'none', truncated: false, ended: false, draft: '',
+    lastActivity: 0,
+  };
+}
+
+/**
+ * The identity of a delivered message, to drop the copies (echoes to this
+ * client's own sessions, history overlapping live events).
+ * @param {Message} m
+ */
+export function messageKey(m) {
+  return `${m.from}\u0000${Date.parse(m.at)}\u0000${m.text}`;
+}
+
+/**
+ * Adds a delivered message unless it is already there; a message this
+ * client is still sending with the same text is confirmed instead.
+ * @param {Conversation} conversation
+ * @param {Message} message
+ * @returns {'added' | 'confirmed' | 'duplicate'}
+ */
+export function addMessage(conversation, message) {
+  const key = messageKey(message);
+  if (conversation.seen.has(key)) return 'duplicate';
+  conversation.seen.add(key);
+  if (message.from === state.me?.id) {
+    const pending = conversation.messages.find((m) => m.state === 'sending' && m.text === message.text);
+    if (pending) {
+      pending.at = message.at;
+      pending.state = 'sent';
+      return 'confirmed';
+    }
+  }
+  insertInOrder(conversation.messages, { ...message, state: 'sent' });
+  conversation.lastActivity = Math.max(conversation.lastActivity, Date.parse(message.at) || Date.now());
+  return 'added';
+}
+
+/**
+ * Inserts by time; messages still being sent stay last.
+ * @param {Message[]} list
+ * @param {Message} message
+ */
+function insertInOrder(list, message) {
+  let index = list.length;
+  while (index > 0) {
+    const before = list[index - 1];
+    const settled = before.state !== 'sending' && before.state !== 'failed';
+    if (settled && Date.parse(before.at) <= Date.parse(message.at)) break;
+    index -= 1;
+  }
+  list.splice(index, 0, message);
+}
+
+/** Unread messages over all conversations. */
+export function totalUnread() {
+  let total = 0;
+  for (const c of state.conversations.values()) total += c.unread;
+  return total;
+}
+
+/**
+ * Preferences kept in this browser, per user.
+ * @param {string} name
+ * @param {any} fallback
+ */
+export function pref(name, fallback) {
+  try {
+    const raw = localStorage.getItem(`simul:${state.me?.id ?? ''}:${name}`);
+    return raw === null ? fallback : JSON.parse(raw);
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * @param {string} name
+ * @param {any} value
+ */
+export function setPref(name, value) {
+  try {
+    localStorage.setItem(`simul:${state.me?.id ?? ''}:${name}`, JSON.stringify(value));
+  } catch {
+    // Private mode or quota: preferences are a convenience.
+  }
+}

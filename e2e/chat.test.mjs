@@ -1,0 +1,487 @@
+// End-to-end tests of the browser client: real server, real headless
+// Chromium, several users at once. Run with `node --test e2e/` after
+// `cargo build -p simul`.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import * as H from './harness.mjs';
+
+const USERS = [
+  { name: 'alice', displayName: 'Alice Archer', mail: 'alice@example.com' },
+  { name: 'bob', displayName: 'Bob Baker', mail: 'bob@example.com' },
+  { name: 'carol', displayName: 'Carol Clark', mail: 'carol@example.com' },
+  { name: 'mallory', displayName: 'Mallory Moss', mail: 'mallory@example.com' },
+];
+
+/** @type {H.Server} */
+let server;
+/** @type {import('playwright-core').Browser} */
+let browser;
+/** Every page opened, for screenshots when a test fails. */
+/** @type {Map<string, Awaited<ReturnType<typeof H.openPage>>>} */
+const pages = new Map();
+
+before(async () => {
+  server = await H.startServer(USERS);
+  browser = await H.launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/**
+ * A test that leaves screenshots of every open page when it fails.
+ * @param {string} name
+ * @param {() => Promise<void>} body
+ */
+function scenario(name, body) {
+  test(name, async () => {
+    try {
+      await body();
+    } catch (error) {
+      const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+      for (const [who, p] of pages) {
+        await H.screenshot(p.page, `failed-${slug}-${who}`).catch(() => {});
+      }
+      throw error;
+    }
+  });
+}
+
+/**
+ * @param {string} who
+ * @param {import('playwright-core').BrowserContextOptions} [options]
+ */
+async function open(who, options) {
+  const p = await H.openPage(browser, options);
+  pages.set(who, p);
+  return p;
+}
+
+/** Console errors other than the expected 401 of the first GET /api/v1/me. */
+function realErrors(/** @type {string[]} */ errors) {
+  return errors.filter((e) => !/status of 401/.test(e));
+}
+
+/**
+ * Adds a contact through the "Add contact" dialog.
+ * @param {import('playwright-core').Page} page
+ * @param {string} query
+ * @param {string} displayName
+ * @param {string} group
+ */
+async function addContact(page, query, displayName, group, shoot = '') {
+  await page.locator('.sidebar-tools').getByRole('button', { name: 'Add contact' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add a contact' });
+  await dialog.getByLabel('Search the directory').fill(query);
+  await dialog.locator('.result', { hasText: displayName }).click();
+  if (shoot) await H.screenshot(page, shoot);
+  const select = dialog.getByLabel('Group', { exact: true });
+  if (await select.locator('option', { hasText: group }).count()) {
+    await select.selectOption({ label: group });
+  } else {
+    await select.selectOption({ label: 'New group…' });
+    await dialog.getByLabel('New group name').fill(group);
+  }
+  await dialog.getByRole('button', { name: 'Add contact' }).click();
+  await dialog.waitFor({ state: 'detached' });
+}
+
+/** @param {import('playwright-core').Page} page @param {string} id */
+const row = (page, id) => page.locator(`.contact-list li[data-contact="${id}"]`);
+
+scenario('a wrong password shows an error, and too many attempts say to wait', async () => {
+  const { page, errors } = await open('mallory');
+  await page.goto(server.url);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await H.screenshot(page, 'desktop-login');
+  await page.getByLabel('User name').fill('mallory');
+  await page.getByLabel('Password', { exact: true }).fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const alert = page.getByRole('alert');
+  await alert.filter({ hasText: 'Wrong user name or password.' }).waitFor();
+  assert.equal(await page.locator('.shell').count(), 0, 'no app without a valid password');
+  await H.screenshot(page, 'desktop-login-error');
+
+  // The server allows 10 attempts a minute per account.
+  await H.eventually(async () => {
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    return /Too many sign-in attempts\. Wait \d+ seconds? and try again\./.test(await alert.innerText());
+  }, 'the rate-limit message', 20_000);
+  assert.deepEqual(realErrors(errors).filter((e) => !/status of 429/.test(e)), []);
+});
+
+scenario('two users sign in, add each other from the directory and see live status', async () => {
+  const alice = await open('alice');
+  const bob = await open('bob');
+  await H.signIn(alice.page, server.url, 'alice');
+  await H.signIn(bob.page, server.url, 'bob');
+  await alice.page.getByRole('heading', { name: 'No conversation open' }).waitFor();
+  await H.screenshot(alice.page, 'desktop-empty');
+
+  await addContact(alice.page, 'bob', 'Bob Baker', 'Team', 'desktop-add-contact');
+  await addContact(bob.page, 'alice@example', 'Alice Archer', 'Contacts');
+
+  const bobRow = row(alice.page, 'bob');
+  await bobRow.locator('.row-name', { hasText: 'Bob Baker' }).waitFor();
+  await bobRow.locator('.status-text', { hasText: 'Available' }).waitFor();
+  await row(bob.page, 'alice').locator('.status-text', { hasText: 'Available' }).waitFor();
+  assert.match(await alice.page.locator('[data-group="Team"] .group-count').innerText(), /1\/1/);
+
+  // Bob: Do not disturb, with a message; Alice sees both within seconds.
+  await bob.page.locator('.status-button').click();
+  const panel = bob.page.getByRole('dialog', { name: 'Set your status' });
+  await panel.getByLabel('Status message', { exact: true }).fill('In a call until 3');
+  await H.screenshot(bob.page, 'desktop-status-menu');
+  await panel.getByRole('button', { name: /Do not disturb/ }).click();
+  await bob.page.locator('.status-button', { hasText: 'Do not disturb' }).waitFor();
+  await bobRow.locator('.status-text', { hasText: 'Do not disturb' }).waitFor({ timeout: 5000 });
+  await bobRow.locator('.status-message', { hasText: 'In a call until 3' }).waitFor({ timeout: 5000 });
+  assert.equal(await bobRow.getAttribute('data-status'), 'dnd');
+
+  // Someone else in the directory, to make the list look lived-in.
+  await addContact(alice.page, 'mallory', 'Mallory Moss', 'Team');
+  await row(alice.page, 'mallory').locator('.status-text', { hasText: 'Offline' }).waitFor();
+  assert.match(await alice.page.locator('[data-group="Team"] .group-count').innerText(), /1\/2/);
+  await H.screenshot(alice.page, 'desktop-contacts');
+  assert.deepEqual(await H.accessibilityProblems(alice.page), []);
+  assert.deepEqual(realErrors(alice.errors), []);
+  assert.deepEqual(realErrors(bob.errors), []);
+});
+
+scenario('they chat both ways, with typing indicators and unread badges', async () => {
+  const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
+  const bob = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('bob'));
+
+  await row(alice.page, 'bob').locator('.row-main').click();
+  const aliceChat = alice.page.locator('.chat[data-conversation="im:bob"]');
+  const aliceInput = aliceChat.getByLabel('Message Bob Baker');
+  await aliceInput.pressSequentially('Hi Bob, lunch', { delay: 20 });
+  // Bob has no chat open: the contact row says Alice is typing.
+  await row(bob.page, 'alice').locator('.typing-note', { hasText: 'typing…' }).waitFor();
+  await aliceInput.pressSequentially(' at noon?');
+  await aliceInput.press('Enter');
+  await aliceChat.locator('.msg-group.mine .bubble', { hasText: 'Hi Bob, lunch at noon?' }).waitFor();
+  assert.equal(await aliceInput.inputValue(), '', 'the composer is empty after sending');
+
+  // Unread on Bob's side: badge on the contact and in the title.
+  const badge = row(bob.page, 'alice').locator('.badge');
+  await badge.waitFor();
+  assert.equal(await badge.getAttribute('data-unread'), '1');
+  await H.eventually(async () => (await bob.page.title()) === '(1) Simul', 'the unread count in the title');
+
+  await row(bob.page, 'alice').locator('.row-main').click();
+  const bobChat = bob.page.locator('.chat[data-conversation="im:alice"]');
+  await bobChat.locator('.msg-group.theirs .bubble', { hasText: 'Hi Bob, lunch at noon?' }).waitFor();
+  await badge.waitFor({ state: 'detached' });
+  await H.eventually(async () => (await bob.page.title()) === 'Simul', 'the title without unread count');
+
+  // Bob answers; Alice sees him typing in the open chat.
+  const bobInput = bobChat.getByLabel('Message Alice Archer');
+  await bobInput.pressSequentially('Sounds good', { delay: 20 });
+  await aliceChat.locator('.typing-line', { hasText: 'Bob Baker is typing…' }).waitFor();
+  await bobInput.press('Shift+Enter');
+  await bobInput.pressSequentially('see you there');
+  await bobInput.press('Enter');
+  const reply = aliceChat.locator('.msg-group.theirs .bubble .text', { hasText: 'Sounds good' });
+  await reply.waitFor();
+  assert.equal(await reply.innerText(), 'Sounds good\nsee you there', 'Shift+Enter makes a new line');
+  await aliceChat.locator('.typing-line', { hasText: 'is typing' }).waitFor({ state: 'detached' });
+  await aliceInput.fill('Great, à tout à l’heure!');
+  await aliceInput.press('Enter');
+  await bobChat.locator('.bubble', { hasText: 'Great, à tout à l’heure!' }).waitFor();
+  // Every message once, on both sides (no echo duplicates).
+  assert.equal(await aliceChat.locator('.bubble').count(), 3);
+  assert.equal(await bobChat.locator('.bubble').count(), 3);
+  await H.screenshot(alice.page, 'desktop-chat');
+  assert.deepEqual(await H.accessibilityProblems(alice.page), []);
+
+  // Keyboard only: Ctrl+K, arrow keys through the list, Enter opens the chat.
+  await alice.page.keyboard.press('Control+K');
+  assert.equal(await alice.page.evaluate(() => document.activeElement?.id), 'contact-filter');
+  await alice.page.keyboard.press('ArrowDown');
+  await alice.page.keyboard.press('ArrowDown');
+  assert.match(await alice.page.evaluate(() => document.activeElement?.textContent ?? ''), /Bob Baker/);
+  await alice.page.keyboard.press('Enter');
+  assert.equal(await alice.page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.id), 'composer-im-bob');
+
+  await aliceChat.getByRole('button', { name: 'Business card of Bob Baker' }).click();
+  const card = alice.page.getByRole('dialog', { name: 'Business card' });
+  await card.locator('.card-name', { hasText: 'Bob Baker' }).waitFor();
+  await card.getByRole('link', { name: 'bob@example.com' }).waitFor();
+  await H.screenshot(alice.page, 'desktop-business-card');
+  await alice.page.keyboard.press('Escape');
+  await card.waitFor({ state: 'detached' });
+});
+
+scenario('the history is there after a reload, and group changes are kept', async () => {
+  const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
+  await alice.page.reload();
+  await H.appReady(alice.page);
+  await row(alice.page, 'bob').locator('.row-main').click();
+  const chat = alice.page.locator('.chat[data-conversation="im:bob"]');
+  await chat.locator('.bubble', { hasText: 'Hi Bob, lunch at noon?' }).waitFor();
+  await chat.locator('.bubble', { hasText: 'see you there' }).waitFor();
+  await chat.locator('.bubble', { hasText: 'Great, à tout à l’heure!' }).waitFor();
+  assert.equal(await chat.locator('.bubble').count(), 3);
+
+  // Rename the group and remove a contact; both survive a reload.
+  await alice.page.getByRole('button', { name: 'Options for group Team' }).click();
+  await alice.page.getByRole('menuitem', { name: 'Rename group…' }).click();
+  const rename = alice.page.getByRole('dialog', { name: 'Rename group' });
+  await rename.getByLabel('Group name').fill('Core team');
+  await rename.getByRole('button', { name: 'Rename' }).click();
+  await alice.page.locator('[data-group="Core team"]').waitFor();
+  await row(alice.page, 'mallory').hover();
+  await alice.page.getByRole('button', { name: 'Options for Mallory Moss' }).click();
+  await alice.page.getByRole('menuitem', { name: 'Remove from Core team' }).click();
+  await row(alice.page, 'mallory').waitFor({ state: 'detached' });
+  await alice.page.reload();
+  await H.appReady(alice.page);
+  await alice.page.locator('[data-group="Core team"] li[data-contact="bob"]').waitFor();
+  assert.equal(await row(alice.page, 'mallory').count(), 0);
+  assert.equal(await alice.page.locator('[data-group="Team"]').count(), 0);
+});
+
+scenario('markup in a message is shown as text and runs nothing', async () => {
+  const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
+  const bob = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('bob'));
+  const attack = '<img src=x onerror=alert(1)>';
+  await row(alice.page, 'bob').locator('.row-main').click();
+  const chat = alice.page.locator('.chat[data-conversation="im:bob"]');
+  await chat.getByLabel('Message Bob Baker').fill(attack);
+  await chat.getByLabel('Message Bob Baker').press('Enter');
+  const bobChat = bob.page.locator('.chat[data-conversation="im:alice"]');
+  const bubble = bobChat.locator('.bubble .text', { hasText: '<img' });
+  await bubble.waitFor();
+  assert.equal(await bubble.innerText(), attack);
+  assert.equal(await bob.page.locator('.messages img').count(), 0);
+  // Again from the history, after a reload.
+  await bob.page.reload();
+  await H.appReady(bob.page);
+  await row(bob.page, 'alice').locator('.row-main').click();
+  await bobChat.locator('.bubble .text', { hasText: '<img' }).waitFor();
+  assert.equal(await bob.page.locator('.messages img').count(), 0);
+  assert.equal(await bob.page.evaluate(() => document.querySelectorAll('img[src="x"]').length), 0);
+  assert.deepEqual(alice.dialogs, []);
+  assert.deepEqual(bob.dialogs, []);
+});
+
+scenario('a browser that already has the SSO cookie skips the sign-in page', async () => {
+  const { token } = await H.apiLogin(server.url, 'carol');
+  const carol = await open('carol');
+  await carol.context.addCookies([{ name: 'LtpaToken2', value: token, url: server.url }]);
+  /** @type {string[]} */
+  const logins = [];
+  carol.page.on('request', (r) => {
+    if (r.url().includes('/api/v1/login')) logins.push(r.url());
+  });
+  await carol.page.addInitScript(() => {
+    new MutationObserver(() => {
+      if (document.getElementById('login-user')) /** @type {any} */ (window).sawLogin = true;
+    }).observe(document, { childList: true, subtree: true });
+  });
+  await carol.page.goto(server.url);
+  await H.appReady(carol.page);
+  await carol.page.locator('.user-name', { hasText: 'Carol Clark' }).waitFor();
+  assert.equal(await carol.page.evaluate(() => /** @type {any} */ (window).sawLogin ?? false), false);
+  assert.deepEqual(logins, []);
+  assert.deepEqual(realErrors(carol.errors), []);
+});
+
+scenario('an n-way chat among three: invite, accept, messages seen by all, participants listed', async () => {
+  const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
+  const bob = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('bob'));
+  const carol = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('carol'));
+
+  await alice.page.locator('.sidebar-tools').getByRole('button', { name: 'New group chat' }).click();
+  const dialog = alice.page.getByRole('dialog', { name: 'New group chat' });
+  await dialog.getByLabel('Topic', { exact: true }).fill('Launch plan');
+  await dialog.locator('.pick', { hasText: 'Bob Baker' }).locator('input').check();
+  // Carol is not a contact: the directory finds her.
+  await dialog.getByLabel('People', { exact: true }).fill('carol');
+  await dialog.locator('.pick', { hasText: 'Carol Clark' }).locator('input:not([disabled])').check();
+  await dialog.getByText('2 people selected').waitFor();
+  await H.screenshot(alice.page, 'desktop-new-group-chat');
+  await dialog.getByRole('button', { name: 'Start group chat' }).click();
+  const aliceChat = alice.page.locator('.chat.group-chat');
+  await aliceChat.locator('.chat-title', { hasText: 'Launch plan' }).waitFor();
+
+  for (const p of [bob, carol]) {
+    const invite = p.page.locator('.toast.invite', { hasText: 'Alice Archer invited you to a group chat' });
+    await invite.locator('.toast-body', { hasText: 'Launch plan' }).waitFor();
+    await invite.getByRole('button', { name: 'Accept' }).click();
+    await p.page.locator('.chat.group-chat .chat-title', { hasText: 'Launch plan' }).waitFor();
+  }
+  await aliceChat.locator('.participants .people:not(.invited) .person').nth(2).waitFor();
+
+  const carolChat = carol.page.locator('.chat.group-chat');
+  await carolChat.getByLabel('Message Launch plan').fill('Kick-off at 10?');
+  await carolChat.getByLabel('Message Launch plan').press('Enter');
+  for (const p of [alice, bob]) {
+    const group = p.page.locator('.chat.group-chat .msg-group.theirs', { hasText: 'Kick-off at 10?' });
+    await group.waitFor();
+    assert.equal(await group.locator('.sender').innerText(), 'Carol Clark');
+  }
+  await bob.page.locator('.chat.group-chat').getByLabel('Message Launch plan').fill('Works for me');
+  await bob.page.locator('.chat.group-chat').getByLabel('Message Launch plan').press('Enter');
+  for (const p of [alice, carol]) {
+    await p.page.locator('.chat.group-chat .bubble', { hasText: 'Works for me' }).waitFor();
+  }
+  for (const p of [alice, bob, carol]) {
+    const names = await p.page.locator('.chat.group-chat .participants .people:not(.invited) .person-name').allInnerTexts();
+    assert.deepEqual(names.map((n) => n.replace(' (you)', '')).sort(), ['Alice Archer', 'Bob Baker', 'Carol Clark']);
+    await p.page.locator('.chat.group-chat .participants [data-person="bob"][data-status="dnd"]').waitFor();
+  }
+  await H.screenshot(alice.page, 'desktop-nway');
+  await alice.page.emulateMedia({ colorScheme: 'dark' });
+  await H.screenshot(alice.page, 'desktop-nway-dark');
+  await alice.page.emulateMedia({ colorScheme: 'light' });
+
+  // Carol leaves; the others see it.
+  await carolChat.getByRole('button', { name: 'Leave' }).click();
+  await carol.page.getByRole('dialog', { name: 'Leave this group chat?' }).getByRole('button', { name: 'Leave chat' }).click();
+  await carol.page.getByRole('heading', { name: 'No conversation open' }).waitFor();
+  await aliceChat.locator('.system-line', { hasText: 'Carol Clark left.' }).waitFor();
+  await H.eventually(async () => (await aliceChat.locator('.participants .people:not(.invited) .person').count()) === 2, 'two participants');
+
+  // Carol signs out: the sign-in page, also after a reload (cookie gone).
+  await carol.page.locator('.user-button').click();
+  await carol.page.getByRole('menuitem', { name: 'Sign out' }).click();
+  await carol.page.getByText('You are signed out.').waitFor();
+  await carol.page.reload();
+  await carol.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+});
+
+scenario('on a phone the contact list and the chat are separate views', async () => {
+  const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
+  const phone = await open('bob-phone', H.PHONE);
+  await phone.page.goto(server.url);
+  await phone.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await H.screenshot(phone.page, 'phone-login');
+  await H.signIn(phone.page, server.url, 'bob');
+
+  const list = phone.page.locator('.sidebar');
+  const main = phone.page.locator('.main');
+  await row(phone.page, 'alice').waitFor();
+  assert.ok(await list.isVisible());
+  assert.ok(!(await main.isVisible()), 'no chat pane next to the list');
+  await H.screenshot(phone.page, 'phone-contacts');
+
+  await row(phone.page, 'alice').locator('.row-main').tap();
+  const chat = phone.page.locator('.chat[data-conversation="im:alice"]');
+  await chat.locator('.bubble', { hasText: 'Hi Bob, lunch at noon?' }).waitFor();
+  assert.ok(!(await list.isVisible()), 'the list is hidden while chatting');
+  await row(alice.page, 'bob').locator('.row-main').click();
+  await chat.getByLabel('Message Alice Archer').fill('Sent from my phone');
+  await chat.getByRole('button', { name: 'Send message' }).tap();
+  await alice.page.locator('.chat[data-conversation="im:bob"] .bubble', { hasText: 'Sent from my phone' }).waitFor();
+  await H.screenshot(phone.page, 'phone-chat');
+
+  await chat.getByRole('button', { name: 'Back to contacts' }).tap();
+  await list.waitFor({ state: 'visible' });
+  assert.ok(!(await main.isVisible()));
+
+  // A group chat on the phone, with the participants drawer.
+  await alice.page.locator('.sidebar-tools').getByRole('button', { name: 'New group chat' }).click();
+  const dialog = alice.page.getByRole('dialog', { name: 'New group chat' });
+  await dialog.getByLabel('Topic', { exact: true }).fill('Design review');
+  await dialog.locator('.pick', { hasText: 'Bob Baker' }).locator('input').check();
+  await dialog.getByRole('button', { name: 'Start group chat' }).click();
+  // Said before Bob joins: he reads it in the chat's history.
+  const aliceGroup = alice.page.locator('.chat.group-chat');
+  await aliceGroup.getByLabel('Message Design review').fill('Mock-ups are in the shared folder.');
+  await aliceGroup.getByLabel('Message Design review').press('Enter');
+  await aliceGroup.locator('.bubble[data-state="sent"]', { hasText: 'Mock-ups are in the shared folder.' }).waitFor();
+  const invite = phone.page.locator('.toast.invite', { hasText: 'Alice Archer invited you' });
+  await invite.getByRole('button', { name: 'Accept' }).tap();
+  const group = phone.page.locator('.chat.group-chat');
+  await group.locator('.chat-title', { hasText: 'Design review' }).waitFor();
+  await group.locator('.bubble', { hasText: 'Mock-ups are in the shared folder.' }).waitFor();
+  await aliceGroup.getByLabel('Message Design review').fill('Bob, the second page is the new one.');
+  await aliceGroup.getByLabel('Message Design review').press('Enter');
+  await group.locator('.bubble', { hasText: 'Bob, the second page is the new one.' }).waitFor();
+  assert.equal(await group.locator('.bubble').count(), 2);
+  await H.screenshot(phone.page, 'phone-nway');
+  await group.getByRole('button', { name: /Participants/ }).tap();
+  await group.locator('.participants .person-name', { hasText: 'Alice Archer' }).waitFor({ state: 'visible' });
+  await H.screenshot(phone.page, 'phone-nway-participants');
+  assert.deepEqual(realErrors(phone.errors), []);
+});
+
+scenario('a one-time password must be replaced before the app opens', async () => {
+  const fresh = await H.startServer([]);
+  try {
+    const password = /one-time password (\S+)/.exec(fresh.output())?.[1];
+    assert.ok(password, `the server prints the admin's password:\n${fresh.output()}`);
+    const admin = await open('admin');
+    await admin.page.goto(fresh.url);
+    await admin.page.getByLabel('User name').fill('admin');
+    await admin.page.getByLabel('Password', { exact: true }).fill(password);
+    await admin.page.getByRole('button', { name: 'Sign in' }).click();
+    await admin.page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    await admin.page.getByLabel('Temporary password').fill(password);
+    await admin.page.getByLabel('New password', { exact: true }).fill('short');
+    await admin.page.getByLabel('Repeat new password').fill('short');
+    await admin.page.getByRole('button', { name: 'Change password and continue' }).click();
+    await admin.page.getByRole('alert').filter({ hasText: 'at least 8 characters' }).waitFor();
+    await H.screenshot(admin.page, 'desktop-password-change');
+    await admin.page.getByLabel('New password', { exact: true }).fill('a much better password');
+    await admin.page.getByLabel('Repeat new password').fill('a much better password');
+    await admin.page.getByRole('button', { name: 'Change password and continue' }).click();
+    await H.appReady(admin.page);
+    await admin.page.locator('.user-name', { hasText: 'Administrator' }).waitFor();
+    // The new password works.
+    const check = await fetch(`${fresh.url}/api/v1/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: 'admin', password: 'a much better password' }),
+    });
+    assert.equal(check.status, 200);
+    assert.equal((await check.json()).must_change_password, false);
+    await admin.context.close();
+    pages.delete('admin');
+  } finally {
+    await fresh.stop();
+  }
+});
+
+scenario('after the server restarts the client reconnects by itself and follows status again', async () => {
+  const people = [
+    { name: 'dave', displayName: 'Dave Dunn' },
+    { name: 'erin', displayName: 'Erin Eckert' },
+  ];
+  const first = await H.startServer(people);
+  let current = first;
+  try {
+    const { token } = await H.apiLogin(first.url, 'dave');
+    await H.apiCall(first.url, token, 'PUT', '/api/v1/contacts', { groups: [{ name: 'Friends', contacts: ['erin'] }] });
+    const dave = await open('dave');
+    const erin = await open('erin');
+    await H.signIn(dave.page, first.url, 'dave');
+    await H.signIn(erin.page, first.url, 'erin');
+    await row(dave.page, 'erin').locator('.status-text', { hasText: 'Available' }).waitFor();
+
+    await first.stop({ keepData: true, signal: 'SIGKILL' });
+    await dave.page.locator('.conn-banner', { hasText: /Connection lost|Reconnecting/ }).waitFor();
+    await H.screenshot(dave.page, 'desktop-reconnecting');
+    current = await H.startServer([], { dir: first.dir, port: first.port });
+    for (const p of [dave, erin]) await p.page.locator('.shell[data-connection="online"]').waitFor({ timeout: 20_000 });
+    await dave.page.locator('.conn-banner').waitFor({ state: 'hidden' });
+
+    // The watches went out again: a change made after the restart arrives.
+    await erin.page.locator('.status-button').click();
+    await erin.page.getByRole('dialog', { name: 'Set your status' }).getByRole('button', { name: /In a meeting/ }).click();
+    await row(dave.page, 'erin').locator('.status-text', { hasText: 'In a meeting' }).waitFor();
+    for (const p of [dave, erin]) {
+      await p.context.close();
+    }
+    pages.delete('dave');
+    pages.delete('erin');
+  } finally {
+    await current.stop();
+  }
+});
