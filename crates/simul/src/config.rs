@@ -141,7 +141,7 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         let config: Config = figment
-            .merge(Env::prefixed("SIMUL_").split("__"))
+            .merge(settings_from_environment())
             .extract()
             .map_err(|error| anyhow::anyhow!("{}", describe(error)))
             .with_context(|| match file {
@@ -188,6 +188,20 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// `SIMUL_*` variables that name a section or key of the configuration
+/// (`SIMUL_SERVER__DOMAIN`, `SIMUL_LOG`). Others, such as a script's own
+/// `SIMUL_BIN`, are not settings and are left alone; a misspelt key
+/// inside a known section (`SIMUL_SERVER__DOMIAN`) is still an error.
+fn settings_from_environment() -> Env {
+    let defaults = toml::Value::try_from(Config::default()).expect("the defaults serialize");
+    let sections: Vec<String> =
+        defaults.as_table().map(|table| table.keys().cloned().collect()).unwrap_or_default();
+    Env::prefixed("SIMUL_").split("__").filter(move |key| {
+        let top = key.as_str().split('.').next().unwrap_or_default();
+        sections.iter().any(|section| section.eq_ignore_ascii_case(top))
+    })
 }
 
 /// figment's errors, one per line, each with its key.

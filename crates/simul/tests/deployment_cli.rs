@@ -110,7 +110,8 @@ fn imported_keys_become_the_deployments_and_export_unchanged() {
 fn config_check_fills_defaults_and_names_bad_keys() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ok = simul(d, &["config", "check"], &[("SIMUL_SERVER__DOMAIN", "chat.example.com")]);
+    let variables = [("SIMUL_SERVER__DOMAIN", "chat.example.com"), ("SIMUL_BIN", "not a setting")];
+    let ok = simul(d, &["config", "check"], &variables);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     let out = text(&ok.stdout);
     assert!(out.contains("domain = \"chat.example.com\""), "{out}");
@@ -136,6 +137,9 @@ fn config_check_fills_defaults_and_names_bad_keys() {
         assert_eq!(bad.status.code(), Some(2), "{toml}");
         assert!(text(&bad.stderr).contains(expected), "{toml}: {}", text(&bad.stderr));
     }
+    let typo = simul(d, &["config", "check"], &[("SIMUL_SERVER__DOMIAN", "x")]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(text(&typo.stderr).contains("domian"), "{}", text(&typo.stderr));
     let missing = simul(d, &["config", "check", "--config", "nope.toml"], &[]);
     assert!(
         text(&missing.stderr).contains("nope.toml does not exist"),
