@@ -241,3 +241,29 @@ async fn websocket_upgrades_from_other_origins_are_refused() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_routes_and_wrong_methods_answer_in_json() {
+    let dir = deployment_with_names(&[]);
+    let server = Server::start(&dir.path().join("data"));
+    let http = reqwest::Client::new();
+    for (method, path, status, says) in [
+        (
+            reqwest::Method::GET,
+            "/api/v1/nope",
+            StatusCode::NOT_FOUND,
+            "no such route: GET /api/v1/nope",
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/api/v1/contacts",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "does not take DELETE",
+        ),
+    ] {
+        let answer = http.request(method, server.url(path)).send().await.unwrap();
+        assert_eq!(answer.status(), status, "{path}");
+        let error = answer.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+        assert!(error.contains(says), "{path}: {error}");
+    }
+}

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::openapi::ApiDoc;
-use crate::{AppState, account, assets, messages, nway, people, presence, telemetry};
+use crate::{ApiError, AppState, account, assets, messages, nway, people, presence, telemetry};
 
 /// The largest request body: a full contact list (2,000 ids) fits; a
 /// message is at most 10,000 characters.
@@ -47,9 +47,26 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/assets/{name}", get(assets::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(telemetry::render))
+        .fallback(no_such_route)
+        .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// API clients read JSON errors, for paths that do not exist too.
+async fn no_such_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no such route: {method} {} (see /api/v1/openapi.json)", uri.path()),
+    )
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} does not take {method} (see /api/v1/openapi.json)", uri.path()),
+    )
 }
 
 /// Headers every answer carries: no MIME sniffing, no framing by other
