@@ -57,6 +57,19 @@ struct Chat {
     invited: BTreeSet<UserId>,
 }
 
+/// What a user sees of a chat they are in or invited to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatSummary {
+    /// The chat.
+    pub id: ChatId,
+    /// Its topic.
+    pub topic: String,
+    /// Its members, sorted.
+    pub members: Vec<UserId>,
+    /// Whether the user is invited (and not yet a member).
+    pub invited: bool,
+}
+
 /// The community's live state.
 #[derive(Debug, Default)]
 pub struct Community {
@@ -375,6 +388,24 @@ impl Community {
         let mut out = Outbox::default();
         out.send(self.member_sessions(chat), Event::NwayMessage { chat, from, text, at });
         Ok(out.0)
+    }
+
+    /// The chats `user` is in or invited to, by id: what a client that
+    /// signs in (or reconnects) needs to show them.
+    pub fn chats_of(&self, user: &UserId) -> Vec<ChatSummary> {
+        let mut chats: Vec<ChatSummary> = self
+            .chats
+            .iter()
+            .filter(|(_, c)| c.members.contains(user) || c.invited.contains(user))
+            .map(|(id, c)| ChatSummary {
+                id: *id,
+                topic: c.topic.clone(),
+                members: c.members.iter().cloned().collect(),
+                invited: c.invited.contains(user),
+            })
+            .collect();
+        chats.sort_by_key(|c| c.id);
+        chats
     }
 
     /// A chat's topic.

@@ -235,3 +235,25 @@ fn chat_ids_continue_after_the_recorded_ones_and_topics_are_kept_trimmed() {
     assert_eq!(next.get(), 43, "never goes back");
     assert!(matches!(c.chat_topic(ChatId::from_raw(99)), Err(CoreError::UnknownChat(_))));
 }
+
+#[test]
+fn a_user_lists_the_chats_they_are_in_or_invited_to() {
+    let mut c = Community::new();
+    let (planning, _) = c.create_chat(&user("alice"), &[user("bob")], "Planning").unwrap();
+    let (lunch, _) = c.create_chat(&user("carol"), &[user("alice")], "Lunch").unwrap();
+    let (_, _) = c.create_chat(&user("carol"), &[user("dave")], "Elsewhere").unwrap();
+    let listed: Vec<(ChatId, String, Vec<UserId>, bool)> = c
+        .chats_of(&user("alice"))
+        .into_iter()
+        .map(|s| (s.id, s.topic, s.members, s.invited))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (planning, "Planning".to_owned(), vec![user("alice")], false),
+            (lunch, "Lunch".to_owned(), vec![user("carol")], true),
+        ]
+    );
+    c.decline(&user("alice"), lunch).unwrap();
+    assert_eq!(c.chats_of(&user("alice")).len(), 1, "a declined invitation is gone");
+}

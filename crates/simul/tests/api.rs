@@ -29,6 +29,7 @@ async fn the_openapi_document_describes_every_route_of_the_contract() {
         ("/api/v1/im/{user}/history", "get"),
         ("/api/v1/directory/search", "get"),
         ("/api/v1/users/{id}/card", "get"),
+        ("/api/v1/nway", "get"),
         ("/api/v1/nway", "post"),
         ("/api/v1/nway/{id}/invite", "post"),
         ("/api/v1/nway/{id}/join", "post"),
@@ -185,6 +186,13 @@ async fn late_joiners_read_the_nway_history_and_chat_ids_survive_restarts() {
             http.get(server.url(&format!("/api/v1/nway/{id}/history"))).bearer_auth(token).send()
         };
         assert_eq!(history(&bob).await.unwrap().status(), StatusCode::FORBIDDEN, "not yet joined");
+        let listed = |token: &str| http.get(server.url("/api/v1/nway")).bearer_auth(token).send();
+        let pending: Value = listed(&bob).await.unwrap().json().await.unwrap();
+        assert_eq!(
+            pending,
+            json!([{"id": id, "topic": "Plan", "members": ["alice"], "invited": true}]),
+            "an invitation waits for Bob even if he missed the event"
+        );
         assert_eq!(
             post(&bob, format!("/api/v1/nway/{id}/join"), json!({})).await.unwrap().status(),
             StatusCode::OK
@@ -197,6 +205,10 @@ async fn late_joiners_read_the_nway_history_and_chat_ids_survive_restarts() {
             .map(|m| (m["from"].as_str().unwrap(), m["text"].as_str().unwrap()))
             .collect();
         assert_eq!(texts, [("alice", "first"), ("alice", "second")]);
+        let joined: Value = listed(&bob).await.unwrap().json().await.unwrap();
+        assert_eq!(joined[0]["members"], json!(["alice", "bob"]));
+        assert_eq!(joined[0]["invited"], false);
+        assert_eq!(listed(&dave).await.unwrap().json::<Value>().await.unwrap(), json!([]));
         let outsider = history(&dave).await.unwrap();
         assert_eq!(outsider.status(), StatusCode::FORBIDDEN);
         id

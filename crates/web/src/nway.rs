@@ -48,6 +48,43 @@ pub(crate) struct ChatInfo {
     members: Vec<UserId>,
 }
 
+/// A chat the caller is in or invited to.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ChatListing {
+    /// The chat's id.
+    id: u64,
+    /// Its topic.
+    topic: String,
+    /// Members' user ids, sorted.
+    #[schema(value_type = Vec<String>)]
+    members: Vec<UserId>,
+    /// Whether the caller is invited and has not answered yet.
+    invited: bool,
+}
+
+/// The chats the caller is in or invited to: what a client shows after
+/// signing in or reconnecting (invitations sent while it was away included).
+#[utoipa::path(get, path = "/api/v1/nway", tag = "nway",
+    responses((status = 200, body = Vec<ChatListing>), (status = 401, body = ErrorBody)))]
+pub(crate) async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Authenticated,
+) -> Json<Vec<ChatListing>> {
+    let user = UserId::new(caller.user);
+    let chats = state.hub.inspect(|c| c.chats_of(&user));
+    Json(
+        chats
+            .into_iter()
+            .map(|c| ChatListing {
+                id: c.id.get(),
+                topic: c.topic,
+                members: c.members,
+                invited: c.invited,
+            })
+            .collect(),
+    )
+}
+
 /// Starts an n-way chat; the invitees get `nway_invite` events.
 #[utoipa::path(post, path = "/api/v1/nway", tag = "nway",
     request_body = NewChat,

@@ -33,7 +33,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(messages::contacts, messages::put_contacts))
         .routes(routes!(people::search))
         .routes(routes!(people::card))
-        .routes(routes!(nway::create))
+        .routes(routes!(nway::list, nway::create))
         .routes(routes!(nway::invite))
         .routes(routes!(nway::join))
         .routes(routes!(nway::decline))
