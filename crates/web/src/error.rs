@@ -23,12 +23,19 @@ pub(crate) struct Done {}
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// Seconds to wait, sent as `Retry-After` (rate limits).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with a status and a message for the client.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self { status, message: message.into(), retry_after: None }
+    }
+
+    /// 429: over a rate limit; clients may retry after `seconds`.
+    pub fn too_many_requests(message: impl Into<String>, seconds: u64) -> Self {
+        Self { retry_after: Some(seconds), ..Self::new(StatusCode::TOO_MANY_REQUESTS, message) }
     }
 
     /// 401: not (or no longer) authenticated.
@@ -56,7 +63,11 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorBody { error: self.message })).into_response()
+        let mut response = (self.status, Json(ErrorBody { error: self.message })).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

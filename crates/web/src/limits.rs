@@ -4,7 +4,6 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
-use axum::http::StatusCode;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -41,12 +40,10 @@ impl LoginLimits {
             self.by_address.retain_recent();
         }
         let too_many = |what: &str, wait: std::time::Duration| {
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "too many login attempts for this {what}; try again in {} s",
-                    wait.as_secs().max(1)
-                ),
+            let seconds = wait.as_secs().max(1);
+            ApiError::too_many_requests(
+                format!("too many login attempts for this {what}; try again in {seconds} s"),
+                seconds,
             )
         };
         let now = DefaultClock::default().now();
