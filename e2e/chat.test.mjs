@@ -237,8 +237,12 @@ scenario('the history is there after a reload, and group changes are kept', asyn
   await alice.page.locator('[data-group="Core team"]').waitFor();
   await row(alice.page, 'mallory').hover();
   await alice.page.getByRole('button', { name: 'Options for Mallory Moss' }).click();
+  // The list shows the change at once; the reload waits for the server to have it.
+  const saved = alice.page.waitForResponse((r) => r.url().endsWith('/api/v1/contacts')
+    && r.request().method() === 'PUT' && !(r.request().postData() ?? '').includes('mallory'));
   await alice.page.getByRole('menuitem', { name: 'Remove from Core team' }).click();
   await row(alice.page, 'mallory').waitFor({ state: 'detached' });
+  await saved;
   await alice.page.reload();
   await H.appReady(alice.page);
   await alice.page.locator('[data-group="Core team"] li[data-contact="bob"]').waitFor();
@@ -356,6 +360,54 @@ scenario('an n-way chat among three: invite, accept, messages seen by all, parti
   await carol.page.getByRole('heading', { name: 'Sign in' }).waitFor();
 });
 
+scenario('an invitation waits for someone offline: they sign in, accept, read what was said and reply', async () => {
+  const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
+  const carol = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('carol'));
+  // Carol signed out at the end of the previous scenario: she is offline.
+  await carol.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+
+  await alice.page.locator('.sidebar-tools').getByRole('button', { name: 'New group chat' }).click();
+  const dialog = alice.page.getByRole('dialog', { name: 'New group chat' });
+  await dialog.getByLabel('Topic', { exact: true }).fill('Welcome aboard');
+  await dialog.getByLabel('People', { exact: true }).fill('carol');
+  const pick = dialog.locator('.pick', { hasText: 'Carol Clark' });
+  await pick.locator('.pick-sub', { hasText: 'Offline' }).waitFor();
+  await pick.locator('input').check();
+  await dialog.getByText('1 person selected').waitFor();
+  await H.screenshot(alice.page, 'desktop-new-group-chat-offline');
+  await dialog.getByRole('button', { name: 'Start group chat' }).click();
+  const aliceChat = alice.page.locator('.chat.group-chat');
+  await aliceChat.locator('.chat-title', { hasText: 'Welcome aboard' }).waitFor();
+  await aliceChat.getByLabel('Message Welcome aboard').fill('Hi Carol, the onboarding notes are in the wiki.');
+  await aliceChat.getByLabel('Message Welcome aboard').press('Enter');
+  await aliceChat.locator('.bubble[data-state="sent"]', { hasText: 'the onboarding notes' }).waitFor();
+
+  // Carol signs in: the invitation sent while she was away is there.
+  await H.signIn(carol.page, server.url, 'carol');
+  const invite = carol.page.locator('.toast.invite', { hasText: 'invited to a group chat' });
+  await invite.locator('.toast-body', { hasText: 'Welcome aboard' }).waitFor();
+  assert.match(await invite.locator('.toast-body').innerText(), /with Alice Archer/);
+  await carol.page.locator('.invites .invite-row', { hasText: 'Welcome aboard' }).locator('.row-sub', { hasText: 'With Alice Archer' }).waitFor();
+  await H.screenshot(carol.page, 'desktop-invite-after-sign-in');
+  await invite.getByRole('button', { name: 'Accept' }).click();
+  const carolChat = carol.page.locator('.chat.group-chat');
+  await carolChat.locator('.chat-title', { hasText: 'Welcome aboard' }).waitFor();
+  const earlier = carolChat.locator('.msg-group.theirs', { hasText: 'the onboarding notes are in the wiki' });
+  await earlier.waitFor();
+  assert.equal(await earlier.locator('.sender').innerText(), 'Alice Archer');
+  await carol.page.locator('.invites').waitFor({ state: 'detached' });
+  await aliceChat.locator('.system-line', { hasText: 'Carol Clark joined.' }).waitFor();
+
+  await carolChat.getByLabel('Message Welcome aboard').fill('Thanks, reading them now.');
+  await carolChat.getByLabel('Message Welcome aboard').press('Enter');
+  const reply = aliceChat.locator('.msg-group.theirs', { hasText: 'Thanks, reading them now.' });
+  await reply.waitFor();
+  assert.equal(await reply.locator('.sender').innerText(), 'Carol Clark');
+  assert.equal(await carolChat.locator('.bubble').count(), 2);
+  assert.deepEqual(realErrors(carol.errors), []);
+  assert.deepEqual(realErrors(alice.errors), []);
+});
+
 scenario('on a phone the contact list and the chat are separate views', async () => {
   const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
   const phone = await open('bob-phone', H.PHONE);
@@ -464,6 +516,15 @@ scenario('after the server restarts the client reconnects by itself and follows 
     await H.signIn(dave.page, first.url, 'dave');
     await H.signIn(erin.page, first.url, 'erin');
     await row(dave.page, 'erin').locator('.status-text', { hasText: 'Available' }).waitFor();
+    // A group chat started elsewhere (over the API): Dave's page learns its
+    // topic from the server; Erin gets the invitation.
+    const { id } = await H.apiCall(first.url, token, 'POST', '/api/v1/nway', { invite: ['erin'], topic: 'Release night' });
+    const chatRow = dave.page.locator(`.chats li[data-chat="nway:${id}"]`);
+    await chatRow.locator('.row-name', { hasText: 'Release night' }).waitFor();
+    await chatRow.locator('.row-main').click();
+    const daveChat = dave.page.locator('.chat.group-chat');
+    await daveChat.locator('.chat-title', { hasText: 'Release night' }).waitFor();
+    await erin.page.locator('.toast.invite', { hasText: 'Dave Dunn invited you' }).waitFor();
 
     await first.stop({ keepData: true, signal: 'SIGKILL' });
     await dave.page.locator('.conn-banner', { hasText: /Connection lost|Reconnecting/ }).waitFor();
@@ -471,6 +532,14 @@ scenario('after the server restarts the client reconnects by itself and follows 
     current = await H.startServer([], { dir: first.dir, port: first.port });
     for (const p of [dave, erin]) await p.page.locator('.shell[data-connection="online"]').waitFor({ timeout: 20_000 });
     await dave.page.locator('.conn-banner').waitFor({ state: 'hidden' });
+    // The restart ended the chat: read-only with a notice, and the
+    // invitation to it is gone.
+    await daveChat.locator('.ended-bar', { hasText: 'You are no longer in this group chat.' }).waitFor();
+    await daveChat.locator('.system-line', { hasText: 'the connection dropped, or the chat ended' }).waitFor();
+    assert.ok(!(await daveChat.locator('.composer').isVisible()), 'no composer in an ended chat');
+    await chatRow.locator('.row-sub', { hasText: 'You are no longer in this chat' }).waitFor();
+    await erin.page.locator('.toast.invite').waitFor({ state: 'detached' });
+    await H.screenshot(dave.page, 'desktop-nway-ended');
 
     // The watches went out again: a change made after the restart arrives.
     await erin.page.locator('.status-button').click();

@@ -7,7 +7,7 @@ import { notify, updateTitle } from './notify.js';
 import { STATUS } from './status.js';
 import {
   addMessage, allContacts, displayName, emit, ensurePerson, imConversation, isContact,
-  messageKey, nwayConversation, pref, setPref, state,
+  messageKey, nwayConversation, nwayKey, pref, setPref, state,
 } from './store.js';
 import { announce, toast } from './ui.js';
 
@@ -375,6 +375,7 @@ function setIdle(value) {
  */
 export async function startGroupChat(users, topic) {
   const { id } = await api.createChat(users, topic);
+  touch(id);
   const conversation = nwayConversation(id);
   conversation.history = 'loaded';
   conversation.topic = topic.trim();
@@ -410,6 +411,7 @@ export async function acceptInvite(id) {
     }
     throw e;
   });
+  touch(id);
   state.invites.delete(id);
   emit('invites');
   const conversation = nwayConversation(id);
@@ -425,6 +427,7 @@ export async function acceptInvite(id) {
 
 /** @param {number} id */
 export async function declineInvite(id) {
+  touch(id);
   state.invites.delete(id);
   emit('invites');
   await api.declineChat(id).catch(() => {});
@@ -432,6 +435,7 @@ export async function declineInvite(id) {
 
 /** @param {Conversation} conversation */
 export async function leaveChat(conversation) {
+  touch(conversation.chatId);
   if (!conversation.ended) {
     await api.leaveChat(conversation.chatId).catch((e) => {
       if (!(e instanceof ApiError) || (e.status !== 403 && e.status !== 404)) throw e;
@@ -514,17 +518,140 @@ export async function onReady() {
     chosen = wanted;
     api.setStatus(wanted.status, wanted.message, idle).catch(() => {});
   }
-  // A dropped connection may have cost the chats (the server removes a
-  // user whose last session ends): ask, with an empty invitation.
-  for (const c of state.conversations.values()) {
-    if (c.kind !== 'nway' || c.ended) continue;
-    // Still in: fetch what was said while the connection was down.
-    api.inviteToChat(c.chatId, []).then(() => loadHistory(c), (e) => {
-      if (e instanceof ApiError && (e.status === 403 || e.status === 404)) {
-        endChat(c, 'The connection dropped and you left this chat. Start a new one to go on.');
-      }
-    });
+  // Invitations sent while this page was not connected, and what became
+  // of its group chats meanwhile (the server removes a user from them when
+  // their last connection closes).
+  syncChats();
+}
+
+/* ---------- Reconciling with the server's list of chats ---------- */
+
+/** Bumped by every change this page learns of a chat (events, own actions). */
+let chatChanges = 0;
+/** @type {Map<number, number>} chat id → value of chatChanges at its last change */
+const chatChanged = new Map();
+/** The latest list request; older answers are dropped. */
+let syncs = 0;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let syncTimer;
+
+/**
+ * Notes that a chat changed here, after a list request may have started:
+ * that list's answer is not newer than what this page knows of the chat.
+ * @param {number} id
+ */
+function touch(id) {
+  chatChanged.set(id, ++chatChanges);
+}
+
+/** A list request soon (several events in a row make one request). */
+function syncChatsSoon() {
+  clearTimeout(syncTimer);
+  syncTimer = setTimeout(syncChats, 200);
+}
+
+/**
+ * Asks the server which group chats this user is in or invited to, and
+ * brings the page in line: invitations it does not show yet appear (with
+ * their toast), invitations gone from the list go, the chats it is in get
+ * their topic and members (and what was said meanwhile), and chats shown
+ * as joined that the list lacks become read-only with a notice. A chat
+ * that changed here while the request was under way keeps what the page
+ * knows (the events that changed it are at least as new as the list).
+ */
+export async function syncChats() {
+  clearTimeout(syncTimer);
+  const run = ++syncs;
+  const since = chatChanges;
+  const invitesBefore = new Set(state.invites.keys());
+  const joinedBefore = new Set([...state.conversations.values()]
+    .filter((c) => c.kind === 'nway' && !c.ended).map((c) => c.chatId));
+  /** @type {import('./api.js').ChatListing[]} */
+  let chats;
+  try {
+    chats = await api.chats();
+  } catch {
+    return; // Unreachable or signed out: the next "ready" asks again.
   }
+  if (run !== syncs) return;
+  const unchanged = (/** @type {number} */ id) => (chatChanged.get(id) ?? 0) <= since;
+  const me = state.me?.id ?? '';
+  const listed = new Set(chats.map((c) => c.id));
+  let invitesChanged = false;
+  for (const chat of chats) {
+    if (!unchanged(chat.id)) continue;
+    const shown = state.conversations.get(nwayKey(chat.id));
+    if (chat.invited) {
+      if (shown && !shown.ended) endChat(shown, 'You are no longer in this chat.');
+      if (!state.invites.has(chat.id)) {
+        state.invites.set(chat.id, { from: '', topic: chat.topic, members: chat.members });
+        presentInvite(chat.id);
+      }
+      continue;
+    }
+    if (!chat.members.includes(me)) continue;
+    if (state.invites.delete(chat.id)) invitesChanged = true;
+    const conversation = nwayConversation(chat.id);
+    conversation.topic = chat.topic;
+    conversation.ended = false;
+    setMembers(conversation, chat.members, !shown || shown.members.length === 0);
+    // New here (joined from another page), or back: what was said meanwhile.
+    if (conversation.history !== 'loading') loadHistory(conversation);
+    emit('conversation', conversation.key);
+  }
+  for (const id of invitesBefore) {
+    // Declined elsewhere, or the chat ended.
+    if (!listed.has(id) && unchanged(id) && state.invites.delete(id)) invitesChanged = true;
+  }
+  for (const id of joinedBefore) {
+    const conversation = state.conversations.get(nwayKey(id));
+    if (!listed.has(id) && unchanged(id) && conversation && !conversation.ended) {
+      endChat(conversation, 'You are no longer in this chat: the connection dropped, or the chat ended. Someone still in it can invite you again.');
+    }
+  }
+  if (invitesChanged) emit('invites');
+  emit('conversations');
+}
+
+/**
+ * Shows a pending invitation (toast, sidebar, desktop notification) once
+ * the names in it are known (a moment at most).
+ * @param {number} id
+ */
+function presentInvite(id) {
+  const invite = state.invites.get(id);
+  if (!invite) return;
+  const people = invite.from ? [invite.from] : (invite.members ?? []);
+  const named = Promise.race([Promise.all(people.map((p) => ensurePerson(p))), new Promise((r) => setTimeout(r, 1500))]);
+  named.then(() => {
+    if (state.invites.get(id) !== invite) return;
+    emit('invites');
+    onInvite(id);
+    notify({
+      title: inviteTitle(invite),
+      body: invite.topic || 'Open Simul to accept or decline.',
+      tag: `invite:${id}`,
+      onClick: () => {},
+    });
+  });
+}
+
+/**
+ * "Alice invited you to a group chat", or for an invitation from the
+ * server's list (the inviter unknown) "You are invited to a group chat".
+ * @param {{from: string}} invite
+ */
+export function inviteTitle(invite) {
+  return invite.from ? `${displayName(invite.from)} invited you to a group chat` : 'You are invited to a group chat';
+}
+
+/**
+ * Who an invitation is from, or who is in the chat when that is unknown.
+ * @param {{from: string, members?: string[]}} invite
+ */
+export function inviteSender(invite) {
+  if (invite.from) return `From ${displayName(invite.from)}`;
+  return invite.members?.length ? `With ${listNames(invite.members)}` : '';
 }
 
 /** @param {ServerEvent} event */
@@ -561,25 +688,19 @@ export function handleEvent(event) {
     }
     case 'nway_invite': {
       const id = Number(event.id);
-      if (state.conversations.get(`nway:${id}`)?.ended === false) break;
+      touch(id);
+      if (state.conversations.get(nwayKey(id))?.ended === false) break;
       state.invites.set(id, { from: event.from, topic: event.topic ?? '' });
-      // The inviter's name first (a moment at most), then the toast.
-      const named = Promise.race([ensurePerson(event.from), new Promise((r) => setTimeout(r, 1500))]);
-      named.then(() => {
-        if (!state.invites.has(id)) return;
-        emit('invites');
-        onInvite(id);
-        notify({
-          title: `${displayName(event.from)} invited you to a group chat`,
-          body: event.topic || 'Open Simul to accept or decline.',
-          tag: `invite:${id}`,
-          onClick: () => {},
-        });
-      });
+      presentInvite(id);
       break;
     }
     case 'nway_message': {
-      const conversation = nwayConversation(Number(event.id));
+      const id = Number(event.id);
+      const known = state.conversations.has(nwayKey(id));
+      touch(id);
+      const conversation = nwayConversation(id);
+      // Not known here (joined elsewhere, a missed event): its topic and members.
+      if (!known) syncChatsSoon();
       const result = addMessage(conversation, { from: event.from, text: event.text, at: event.at });
       if (result === 'duplicate') break;
       if (event.from !== me) incoming(conversation, displayName(event.from), event.text);
@@ -589,11 +710,15 @@ export function handleEvent(event) {
     }
     case 'nway_members': {
       const id = Number(event.id);
-      const known = state.conversations.has(`nway:${id}`);
+      const known = state.conversations.has(nwayKey(id));
+      touch(id);
       const conversation = nwayConversation(id);
       if (!known) {
-        // Joined from another of this user's sessions.
-        conversation.topic = state.invites.get(id)?.topic ?? '';
+        // Joined from another of this user's sessions (or a chat started
+        // elsewhere): the topic from the invitation, else from the server.
+        const invite = state.invites.get(id);
+        conversation.topic = invite?.topic ?? '';
+        if (!invite) syncChatsSoon();
         state.invites.delete(id);
         emit('invites');
         conversation.lastActivity = Date.now();
@@ -660,6 +785,9 @@ export function resetActions() {
   typingSent = null;
   for (const timer of typingTimers.values()) clearTimeout(timer);
   typingTimers.clear();
+  syncs += 1; // an answer still on its way is for the previous user
+  clearTimeout(syncTimer);
+  chatChanged.clear();
 }
 
 /** Logs out here (the cookie is cleared by the server). */

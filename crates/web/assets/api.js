@@ -14,6 +14,8 @@
  * @typedef {{name: string, contacts: string[]}} ContactGroup
  * @typedef {{groups: ContactGroup[]}} ContactList
  * @typedef {{from: string, to: string, text: string, at: string}} Im
+ * @typedef {{id: number, topic: string, members: string[], invited: boolean}} ChatListing
+ *   an n-way chat the caller is in, or invited to (`invited`: not answered yet)
  */
 
 /** An error answer, or no answer at all (`status` 0). */
@@ -114,6 +116,8 @@ export const api = {
   sendIm: (to, text) => call('POST', `/api/v1/im/${enc(to)}`, { text }),
   /** @param {string} withUser @returns {Promise<Im[]>} */
   history: (withUser) => call('GET', `/api/v1/im/${enc(withUser)}/history`),
+  /** @returns {Promise<ChatListing[]>} */
+  chats: () => call('GET', '/api/v1/nway'),
   /** @param {string[]} invite @param {string} topic @returns {Promise<{id: number}>} */
   createChat: (invite, topic) => call('POST', '/api/v1/nway', { invite, topic }),
   /** @param {number} id @param {string[]} users */

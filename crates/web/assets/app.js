@@ -4,7 +4,7 @@
 // WebSocket. No framework: ES modules, DOM built with textContent only.
 
 import {
-  acceptInvite, declineInvite, handleEvent, logout, myPresence, onReady, openConversation, reportError,
+  acceptInvite, declineInvite, handleEvent, inviteTitle, listNames, logout, myPresence, onReady, openConversation, reportError,
   resetActions, restoreConversation, setInviteHandler, setMyStatus, setStream, startIdleWatch, watch,
 } from './actions.js';
 import { ApiError, api, setCsrfToken, setUnauthorizedHandler } from './api.js';
@@ -19,7 +19,7 @@ import {
 import { changePasswordDialog, showPasswordChangePage } from './password.js';
 import { createSidebar } from './sidebar.js';
 import { SETTABLE, STATUS, setDot, statusDot, statusLabel } from './status.js';
-import { displayName, emit, ensurePerson, on, reset, state } from './store.js';
+import { emit, ensurePerson, on, reset, state } from './store.js';
 import { closeIfOpen, floating, openMenu, toast } from './ui.js';
 import { avatar } from './widgets.js';
 
@@ -160,8 +160,10 @@ function start(session) {
     const t = toast({
       kind: 'invite',
       icon: 'users',
-      title: `${displayName(invite.from)} invited you to a group chat`,
-      body: invite.topic ? `“${invite.topic}”` : undefined,
+      title: inviteTitle(invite),
+      // Sent while this page was away: the inviter is unknown, the members are not.
+      body: [invite.topic ? `“${invite.topic}”` : '', !invite.from && invite.members?.length ? `with ${listNames(invite.members)}` : '']
+        .filter(Boolean).join(' · ') || undefined,
       actions: [
         { label: 'Accept', primary: true, onClick: () => acceptInvite(id).catch((err) => reportError('Could not join the chat', err)) },
         { label: 'Decline', onClick: () => declineInvite(id) },

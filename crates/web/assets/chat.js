@@ -102,7 +102,7 @@ function conversationView(conversation) {
     if (isGroup) {
       headAvatar.replaceChildren(groupAvatar('md'));
       const n = conversation.members.length;
-      replace(headSub, conversation.ended ? 'You left this chat' : `${n} participant${n === 1 ? '' : 's'}`,
+      replace(headSub, conversation.ended ? 'You are no longer in this chat' : `${n} participant${n === 1 ? '' : 's'}`,
         conversation.invited.length ? ` · ${conversation.invited.length} invited` : '');
       if (participantsButton) {
         participantsButton.querySelector('.count')?.replaceChildren(String(n));
@@ -344,7 +344,7 @@ function conversationView(conversation) {
     composer.hidden = ended;
     endedBar.hidden = !ended;
     if (ended) {
-      replace(endedBar, h('span', { text: 'You are no longer in this group chat.' }),
+      replace(endedBar, h('span', { text: 'You are no longer in this group chat. Its messages stay here, read-only, until you close it.' }),
         h('button', { type: 'button', class: 'btn small', text: 'Close chat', onclick: leave }));
     }
     if (!isGroup) {

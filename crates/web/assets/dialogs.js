@@ -284,24 +284,25 @@ export function groupChatDialog(options = {}) {
 
   /** @param {string} id */
   function pickItem(id) {
+    // Offline people can be invited too: the invitation waits for them.
     const online = isOnline(id);
-    const box = h('input', { type: 'checkbox', value: id, checked: chosen.has(id), disabled: !online });
+    const box = h('input', { type: 'checkbox', value: id, checked: chosen.has(id) });
     box.addEventListener('change', () => {
       if (box.checked) chosen.add(id);
       else chosen.delete(id);
       updateCount();
     });
-    return h('label', { class: `pick ${online ? '' : 'disabled'}`, dataset: { person: id } },
+    return h('label', { class: 'pick', dataset: { person: id } },
       box,
       avatar(id, { size: 'sm' }),
       h('span', { class: 'pick-text' },
         h('span', { class: 'pick-name', text: displayName(id) }),
-        h('span', { class: 'pick-sub', text: online ? statusLabel(presenceOf(id)) : 'Offline: cannot be invited now' })));
+        h('span', { class: 'pick-sub', text: online ? statusLabel(presenceOf(id)) : 'Offline: sees the invitation when signing in' })));
   }
 
   function updateCount() {
     const n = chosen.size;
-    count.textContent = n === 0 ? 'Choose who to invite (people who are online).' : `${n} ${n === 1 ? 'person' : 'people'} selected`;
+    count.textContent = n === 0 ? 'Choose who to invite.' : `${n} ${n === 1 ? 'person' : 'people'} selected`;
     if (submit) submit.disabled = n === 0;
   }
 

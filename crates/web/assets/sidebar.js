@@ -3,7 +3,7 @@
 // collapsible groups with live status, unread counts and menus.
 
 import {
-  acceptInvite, declineInvite, openChatWith, openConversation, removeContact, removeGroup, reportError,
+  acceptInvite, declineInvite, inviteSender, openChatWith, openConversation, removeContact, removeGroup, reportError,
 } from './actions.js';
 import { addContactDialog, businessCard, groupChatDialog, moveContactDialog, renameGroupDialog } from './dialogs.js';
 import { h, icon, replace } from './dom.js';
@@ -84,7 +84,7 @@ export function createSidebar() {
           groupAvatar('sm'),
           h('span', { class: 'row-text' },
             h('span', { class: 'row-name', text: invite.topic || 'Group chat' }),
-            h('span', { class: 'row-sub', text: `From ${displayName(invite.from)}` })),
+            h('span', { class: 'row-sub', text: inviteSender(invite) })),
           h('span', { class: 'invite-actions' },
             h('button', {
               type: 'button', class: 'btn small primary', text: 'Accept',
@@ -101,7 +101,8 @@ export function createSidebar() {
   /** Group chats and 1:1 chats with people not on the list. */
   function chatsSection(/** @type {string} */ q) {
     const chats = [...state.conversations.values()]
-      .filter((c) => (c.kind === 'nway' && !c.ended) || (c.kind === 'nway' && c.ended && c.unread > 0)
+      // Ended group chats stay (read-only) until closed.
+      .filter((c) => c.kind === 'nway'
         || (c.kind === 'im' && !isContact(c.peer) && (c.messages.length > 0 || state.active === c.key)))
       .sort((a, b) => b.lastActivity - a.lastActivity);
     if (chats.length === 0) return null;
@@ -119,10 +120,10 @@ export function createSidebar() {
     const title = c.kind === 'nway' ? (c.topic || 'Group chat') : displayName(c.peer);
     const last = c.messages.filter((m) => !m.system).at(-1);
     const sub = c.kind === 'nway'
-      ? (last ? `${last.from === state.me?.id ? 'You' : displayName(last.from)}: ${last.text}` : `${c.members.length} participant${c.members.length === 1 ? '' : 's'}`)
+      ? (c.ended ? 'You are no longer in this chat' : last ? `${last.from === state.me?.id ? 'You' : displayName(last.from)}: ${last.text}` : `${c.members.length} participant${c.members.length === 1 ? '' : 's'}`)
       : statusLabel(presenceOf(c.peer));
     const hidden = q && !title.toLowerCase().includes(q);
-    return h('li', { class: 'row', hidden, dataset: { chat: c.key } },
+    return h('li', { class: 'row', hidden, dataset: c.ended ? { chat: c.key, ended: '' } : { chat: c.key } },
       h('button', {
         type: 'button', class: 'row-main', 'data-nav': '', dataset: { focusKey: c.key },
         'aria-current': state.active === c.key ? 'true' : false,

@@ -55,8 +55,12 @@ export const state = {
   active: null,
   /** @type {import('./events.js').ConnectionState} */
   connection: /** @type {import('./events.js').ConnectionState} */ ('connecting'),
-  /** Pending n-way invitations: id → who and what. */
-  /** @type {Map<number, {from: string, topic: string}>} */
+  /**
+   * Pending n-way invitations: id → who and what. `from` is '' for one
+   * found in the server's list (sent while this page was not connected),
+   * which names the members instead.
+   */
+  /** @type {Map<number, {from: string, topic: string, members?: string[]}>} */
   invites: new Map(),
 };
 
