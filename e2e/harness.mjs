@@ -26,13 +26,8 @@ export const WAIT = 10_000;
  *   stop: (options?: {keepData?: boolean, signal?: NodeJS.Signals}) => Promise<void>}} Server
  */
 
-/**
- * The server's environment: ours without SIMUL_BIN (the server reads every
- * SIMUL_* variable as configuration and refuses unknown ones), quiet logs.
- */
-const SERVER_ENV = Object.fromEntries(
-  Object.entries({ ...process.env, SIMUL_LOG: 'warn' }).filter(([key]) => key !== 'SIMUL_BIN'),
-);
+/** The server's environment: ours, with quiet logs. */
+const SERVER_ENV = { ...process.env, SIMUL_LOG: 'warn' };
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
 const children = new Set();
@@ -61,10 +56,8 @@ export async function startServer(users, options = {}) {
     if (user.mail) args.push('--mail', user.mail);
     await run(BIN, args, { env: SERVER_ENV });
   }
-  const args = ['serve', '--data', data, '--http', `127.0.0.1:${options.port ?? 0}`];
-  // Newer servers also listen for HTTPS on a fixed port by default: off, so
-  // that several deployments (and other work on this machine) do not clash.
-  if (await serveKnows('--https')) args.push('--https', 'off');
+  // No HTTPS: its default port (8443) would clash between deployments.
+  const args = ['serve', '--data', data, '--http', `127.0.0.1:${options.port ?? 0}`, '--https', 'off'];
   const child = spawn(BIN, args, {
     env: SERVER_ENV,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -105,18 +98,6 @@ export async function startServer(users, options = {}) {
       if (!keepData) await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** @type {string | null} */
-let serveHelp = null;
-
-/**
- * Whether `simul serve` has an option.
- * @param {string} option
- */
-async function serveKnows(option) {
-  serveHelp ??= (await run(BIN, ['serve', '--help'], { env: SERVER_ENV })).stdout;
-  return serveHelp.includes(option);
 }
 
 /** @param {string} name */
