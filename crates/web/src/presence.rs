@@ -130,6 +130,12 @@ pub(crate) async fn events(
             ));
         }
     }
+    // tungstenite allocates its read buffer up front (128 KiB by default)
+    // and zero-fills all of it on every read attempt: that was 133 KiB of
+    // RSS per idle session and a 128 KiB memset each time a session woke
+    // (BENCHMARKS.md, "simul serve under load"). Commands are small; a
+    // larger frame still arrives whole, the buffer grows to its length.
+    let upgrade = upgrade.read_buffer_size(1024);
     Ok(upgrade.on_upgrade(move |socket| session(state, UserId::new(caller.user), socket)))
 }
 

@@ -1,0 +1,243 @@
+//! `simul-bench`: a load generator for `simul serve`, over loopback only.
+//!
+//! It starts the release build of `simul serve` itself (on a fresh data
+//! directory under the system's temporary directory, port chosen free on
+//! 127.0.0.1), mints LtpaToken2 tokens with the keys the server generated
+//! (`ltpa.keys` and `ltpa.password` in the data directory), so sessions
+//! need no password login and the users need not exist, and opens
+//! WebSocket sessions on `/api/v1/events` with `Authorization: Bearer`.
+//! Every loop is bounded in count and in time; the server is stopped
+//! (SIGTERM, then SIGKILL) when a scenario ends or fails.
+//!
+//! Scenarios (one subcommand each; `simul-bench help SCENARIO` lists the
+//! options):
+//!
+//! - `startup`: spawn-to-`GET /healthz`-200 time and idle memory (`VmRSS`,
+//!   `VmHWM` from `/proc/PID/status`) on a fresh and on an existing data
+//!   directory;
+//! - `sessions`: memory per idle logged-in WebSocket session,
+//!   (RSS with N sessions − RSS before them) / N;
+//! - `presence`: every session watches a few "busy" users; one of them
+//!   changes status (`PUT /api/v1/me/status`) each round, and the time
+//!   until each watcher has the `status` event is recorded;
+//! - `im`: pairs of sessions exchange 1:1 messages (`{"type":"im"}`), one
+//!   in flight per pair, for a fixed time: messages per second delivered
+//!   and the latency from send to receipt.
+//!
+//! Reproduce the figures of BENCHMARKS.md from the repository root:
+//!
+//! ```sh
+//! cargo build --release -p simul -p simul-bench
+//! ./target/release/simul-bench startup --runs 5
+//! ./target/release/simul-bench sessions --sessions 1000,10000
+//! ./target/release/simul-bench presence --sessions 1000,10000
+//! ./target/release/simul-bench im --sessions 1000,10000
+//! ./target/release/simul-bench im --sessions 1000,10000 --active-pairs 50
+//! ```
+//!
+//! The benchmark and the server share the machine's cores: on a small
+//! machine the client's work is part of every latency it reports. It
+//! raises its file-descriptor limit (soft and, as root, hard) to 65,536;
+//! the server inherits it.
+
+mod client;
+mod scenario;
+mod server;
+mod stats;
+mod tokens;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+
+/// Load generator for `simul serve` over loopback: start-up, idle memory,
+/// memory per WebSocket session, presence fan-out latency, 1:1 message
+/// throughput.
+#[derive(Debug, Parser)]
+#[command(name = "simul-bench", version, long_about = None, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+/// Shown after the options of `--help`.
+const AFTER_HELP: &str = "\
+It starts target/release/simul itself on a fresh temporary data directory,
+listening on 127.0.0.1 only, and mints LtpaToken2 tokens with the keys that
+server generated. The figures of BENCHMARKS.md come from:
+
+  cargo build --release -p simul -p simul-bench
+  ./target/release/simul-bench startup --runs 5
+  ./target/release/simul-bench sessions --sessions 1000,10000
+  ./target/release/simul-bench presence --sessions 1000,10000
+  ./target/release/simul-bench im --sessions 1000,10000
+  ./target/release/simul-bench im --sessions 1000,10000 --active-pairs 50
+
+The benchmark and the server share the machine's CPUs.";
+
+/// What to measure.
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Start-up time and idle memory, fresh and existing data directory.
+    Startup(scenario::startup::Args),
+    /// Memory per idle logged-in WebSocket session.
+    Sessions(scenario::sessions::Args),
+    /// Presence fan-out latency to every watcher.
+    Presence(scenario::presence::Args),
+    /// 1:1 instant-message throughput and latency over WebSockets.
+    Im(scenario::im::Args),
+}
+
+/// Options every scenario takes.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The `simul` binary to start.
+    #[arg(long, global = true, value_name = "FILE", default_value = "target/release/simul")]
+    pub simul: PathBuf,
+    /// Where the temporary data directories go (default: the system's).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Print the results as JSON instead of `key: value` lines.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Pause before each memory reading, so the server is idle again.
+    #[arg(long, global = true, value_name = "MS", default_value_t = 2000)]
+    pub settle_ms: u64,
+    /// WebSocket handshakes in flight at once while sessions open.
+    #[arg(long, global = true, value_name = "N", default_value_t = 64)]
+    pub connect_concurrency: usize,
+}
+
+impl Common {
+    /// A new temporary directory for one server's data and log, removed
+    /// when dropped.
+    pub fn scratch(&self) -> anyhow::Result<Scratch> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("simul-bench-");
+        let dir = match &self.work_dir {
+            Some(parent) => builder.tempdir_in(parent),
+            None => builder.tempdir(),
+        }
+        .context("cannot create a temporary directory")?;
+        Ok(Scratch { dir })
+    }
+
+    /// Waits `settle_ms`.
+    pub async fn settle(&self) {
+        tokio::time::sleep(Duration::from_millis(self.settle_ms)).await;
+    }
+}
+
+/// A temporary directory holding one deployment (`data/`) and the
+/// server's logs.
+pub struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// The data directory (`simul serve --data`).
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Where the server's stderr of start number `n` goes.
+    pub fn log(&self, n: usize) -> PathBuf {
+        self.dir.path().join(format!("serve-{n}.log"))
+    }
+}
+
+/// File descriptors wanted: 10,000 sessions need 10,000 sockets on each side.
+const NOFILE_WANTED: u64 = 65_536;
+
+/// Raises the soft (and if need be, as root, the hard) limit on open files;
+/// the limit in force.
+fn raise_fd_limit() -> u64 {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let current = getrlimit(Resource::Nofile);
+    let hard = current.maximum.unwrap_or(u64::MAX);
+    let wanted = Rlimit { current: Some(NOFILE_WANTED), maximum: Some(hard.max(NOFILE_WANTED)) };
+    if setrlimit(Resource::Nofile, wanted).is_err() {
+        let within = Rlimit { current: Some(hard.min(NOFILE_WANTED)), maximum: current.maximum };
+        let _ = setrlimit(Resource::Nofile, within);
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
+
+/// What the figures were measured on.
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")?.split_once(':').map(|(_, m)| m.trim().to_owned())
+            })
+        })
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    json!({
+        "cpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "cpu": cpu,
+        "kernel": kernel.trim(),
+        "note": "client and server share these CPUs",
+    })
+}
+
+/// Prints a JSON value as `dotted.key: value` lines.
+fn print_lines(prefix: &str, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let key = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                print_lines(&key, value);
+            }
+        }
+        Value::Array(items) => {
+            for (i, value) in items.iter().enumerate() {
+                print_lines(&format!("{prefix}[{i}]"), value);
+            }
+        }
+        other => println!("{prefix}: {other}"),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let nofile = raise_fd_limit();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("simul-bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let common = &cli.common;
+    let result = runtime.block_on(async {
+        match &cli.scenario {
+            Scenario::Startup(args) => scenario::startup::run(common, args).await,
+            Scenario::Sessions(args) => scenario::sessions::run(common, args, nofile).await,
+            Scenario::Presence(args) => scenario::presence::run(common, args, nofile).await,
+            Scenario::Im(args) => scenario::im::run(common, args, nofile).await,
+        }
+    });
+    match result {
+        Ok(results) => {
+            let report = json!({ "machine": machine(), "results": results });
+            if common.json {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            } else {
+                print_lines("", &report);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("simul-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

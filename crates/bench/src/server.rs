@@ -1,0 +1,213 @@
+//! A `simul serve` child process on loopback: start, health check, memory
+//! and CPU readings from `/proc`, stop.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
+
+/// Longest wait for `GET /healthz` to answer 200 after the spawn.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest wait for the server to exit after SIGTERM before SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause between two health checks while the server starts.
+const POLL_INTERVAL: Duration = Duration::from_millis(1);
+
+/// A running `simul serve`, killed when dropped.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    /// Time from the spawn to the first `GET /healthz` answered 200.
+    pub startup: Duration,
+}
+
+impl Server {
+    /// Starts `simul serve` on a free loopback port with the data
+    /// directory `data` (created by the server if missing) and waits until
+    /// `GET /healthz` answers 200. Its stdout is discarded; its stderr
+    /// (the log, level `warn`) goes to `log`.
+    pub async fn start(simul: &Path, data: &Path, log: &Path) -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let stderr =
+            File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+        let started = Instant::now();
+        let child = Command::new(simul)
+            // HTTP only: the HTTPS listener has a fixed default port and
+            // nothing here measures TLS.
+            .args(["serve", "--https", "off", "--http", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(data)
+            .env("SIMUL_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .with_context(|| {
+                format!("cannot run {} (build it: cargo build --release -p simul)", simul.display())
+            })?;
+        let mut server = Self { child, port, log: log.to_owned(), startup: Duration::ZERO };
+        let http = reqwest::Client::new();
+        let url = server.url("/healthz");
+        loop {
+            if let Ok(response) = http.get(&url).send().await
+                && response.status() == reqwest::StatusCode::OK
+            {
+                break;
+            }
+            if let Some(status) = server.child.try_wait()? {
+                bail!("simul serve exited with {status} before answering: see {}", log.display());
+            }
+            if started.elapsed() > START_TIMEOUT {
+                bail!("simul serve did not answer /healthz within {START_TIMEOUT:?}");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+        server.startup = started.elapsed();
+        Ok(server)
+    }
+
+    /// The TCP port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The URL of a path on the server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its memory now, from `/proc/PID/status`.
+    pub fn memory(&self) -> anyhow::Result<Memory> {
+        Memory::of(self.pid())
+    }
+
+    /// CPU time it has used so far (user + system).
+    pub fn cpu(&self) -> anyhow::Result<Duration> {
+        cpu_time(&format!("/proc/{}/stat", self.pid()))
+    }
+
+    /// Fails, naming the log, if the process has exited.
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!("simul serve exited with {status}: see {}", self.log.display());
+        }
+        Ok(())
+    }
+
+    /// Warnings and errors the server logged (its stderr so far).
+    pub fn log_lines(&self) -> usize {
+        std::fs::read_to_string(&self.log).map(|text| text.lines().count()).unwrap_or(0)
+    }
+
+    /// Stops it with SIGTERM (graceful shutdown, as an operator would),
+    /// then SIGKILL if it has not exited within a bounded wait.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let pid = rustix::process::Pid::from_raw(i32::try_from(self.pid())?)
+            .context("the server has no process id")?;
+        if self.child.try_wait()?.is_none() {
+            // It may exit between the check and the signal: ignore ESRCH.
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while self.child.try_wait()?.is_none() {
+            if Instant::now() > deadline {
+                eprintln!("simul serve ignored SIGTERM for {STOP_TIMEOUT:?}; killing it");
+                self.child.kill()?;
+                self.child.wait()?;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released for the server).
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Memory of a process, in KiB, as `/proc/PID/status` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// Resident set size now (`VmRSS`).
+    pub rss_kib: u64,
+    /// Peak resident set size (`VmHWM`).
+    pub hwm_kib: u64,
+    /// Resident anonymous memory, the heap and stacks (`RssAnon`).
+    pub anon_kib: u64,
+}
+
+impl Memory {
+    /// Reads `/proc/PID/status`.
+    pub fn of(pid: u32) -> anyhow::Result<Self> {
+        let path = format!("/proc/{pid}/status");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+        let field = |name: &str| -> anyhow::Result<u64> {
+            let line = text
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+                .with_context(|| format!("{path} has no {name}"))?;
+            let kib = line.trim().trim_end_matches("kB").trim();
+            kib.parse().with_context(|| format!("{path}: {name} is {line:?}"))
+        };
+        Ok(Self { rss_kib: field("VmRSS")?, hwm_kib: field("VmHWM")?, anon_kib: field("RssAnon")? })
+    }
+
+    /// As JSON, in MiB.
+    pub fn to_json(self) -> Value {
+        json!({
+            "rss_mib": mib(self.rss_kib),
+            "hwm_mib": mib(self.hwm_kib),
+            "anon_mib": mib(self.anon_kib),
+        })
+    }
+}
+
+/// KiB as MiB with two decimals.
+pub fn mib(kib: u64) -> f64 {
+    (kib as f64 / 1024.0 * 100.0).round() / 100.0
+}
+
+/// CPU time (user + system) from a `/proc/.../stat` file.
+fn cpu_time(path: &str) -> anyhow::Result<Duration> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces:
+    // state is field 3, utime field 14 and stime field 15.
+    let after = text.rsplit_once(')').map(|(_, rest)| rest).context("no command name")?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<u64> {
+        Ok(fields.get(i).context("short stat line")?.parse()?)
+    };
+    let total = ticks(11)? + ticks(12)?;
+    let per_second = rustix::param::clock_ticks_per_second().max(1);
+    Ok(Duration::from_secs_f64(total as f64 / per_second as f64))
+}
+
+/// CPU time the benchmark itself has used so far.
+pub fn own_cpu() -> anyhow::Result<Duration> {
+    cpu_time("/proc/self/stat")
+}
+
+/// Percent of one core used by `cpu` over `wall`.
+pub fn cpu_percent(cpu: Duration, wall: Duration) -> f64 {
+    (cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9) * 1000.0).round() / 10.0
+}
