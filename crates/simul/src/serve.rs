@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum_server::tls_rustls::RustlsConfig;
+use axum::serve::ListenerExt as _;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use clap::Args;
 use ltpa::KeyFile;
 use rand_core::{OsRng, RngCore as _};
@@ -75,7 +76,11 @@ impl ServeArgs {
             // Tests and scripts read this line to find the port.
             println!("Simul listening on http://{} (realm {realm_name:?})", listener.local_addr()?);
             listener.set_nonblocking(true)?;
-            let listener = tokio::net::TcpListener::from_std(listener)?;
+            // Events are small writes: Nagle's algorithm would hold them
+            // back behind the client's delayed ACKs.
+            let listener = tokio::net::TcpListener::from_std(listener)?.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let service = app.clone().into_make_service_with_connect_info::<SocketAddr>();
             let stopped = stopped.clone();
             servers.spawn(async move {
@@ -88,8 +93,9 @@ impl ServeArgs {
             println!("Simul listening on https://{} ({origin})", listener.local_addr()?);
             listener.set_nonblocking(true)?;
             let handle = axum_server::Handle::new();
-            let server = axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(tls))?
-                .handle(handle.clone());
+            let acceptor = RustlsAcceptor::new(RustlsConfig::from_config(tls))
+                .acceptor(axum_server::accept::NoDelayAcceptor::new());
+            let server = axum_server::from_tcp(listener)?.acceptor(acceptor).handle(handle.clone());
             let service =
                 simul_web::over_https(app).into_make_service_with_connect_info::<SocketAddr>();
             servers.spawn(async move { server.serve(service).await });

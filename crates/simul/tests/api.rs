@@ -279,3 +279,29 @@ async fn unknown_routes_and_wrong_methods_answer_in_json() {
         assert!(error.contains(says), "{path}: {error}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_websocket_message_ends_that_session_only() {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = deployment_with_names(&[("alice", "Alice")]);
+    let server = Server::start(&dir.path().join("data"));
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let mut other_tab = events(&server, &alice).await;
+    let mut socket = events(&server, &alice).await;
+    let huge = json!({"type": "im", "to": "bob", "text": "x".repeat(100 * 1024)}).to_string();
+    let _ = socket.send(Message::text(huge)).await;
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => {}
+            }
+        }
+    });
+    ended.await.expect("the server closes the socket");
+    let watch = json!({"type": "watch", "users": ["alice"]}).to_string();
+    other_tab.send(Message::text(watch)).await.unwrap();
+    let status = next_event(&mut other_tab).await;
+    assert_eq!(status["status"], "available", "the other session lives on: {status}");
+}

@@ -135,9 +135,17 @@ pub(crate) async fn events(
     // RSS per idle session and a 128 KiB memset each time a session woke
     // (BENCHMARKS.md, "simul serve under load"). Commands are small; a
     // larger frame still arrives whole, the buffer grows to its length.
-    let upgrade = upgrade.read_buffer_size(1024);
+    let upgrade = upgrade
+        .read_buffer_size(1024)
+        // Commands are small; tungstenite would take 64 MiB messages.
+        .max_message_size(MAX_COMMAND_BYTES)
+        .max_frame_size(MAX_COMMAND_BYTES);
     Ok(upgrade.on_upgrade(move |socket| session(state, UserId::new(caller.user), socket)))
 }
+
+/// The largest WebSocket message a client may send (a 10,000-character
+/// message in JSON fits; the HTTP body limit is larger for contact lists).
+const MAX_COMMAND_BYTES: usize = 64 * 1024;
 
 /// A command a client sends over the socket.
 #[derive(Debug, Deserialize)]
@@ -152,8 +160,8 @@ enum Command {
 async fn session(state: Arc<AppState>, user: UserId, mut socket: WebSocket) {
     let (session, mut events) = state.hub.connect(&user);
     // Tells the client its session is live: events from now on reach it.
-    let ready = json!({"type": "ready", "user": user});
-    let mut open = socket.send(Message::Text(ready.to_string().into())).await.is_ok();
+    let ready = json!({"type": "ready", "user": user}).to_string();
+    let mut open = socket.send(Message::Text(ready.into())).await.is_ok();
     // A client that vanished (laptop closed, network gone) must not stay
     // online for hours until TCP notices: ping it, and end the session
     // when it has been silent for two rounds. Browsers answer pings by
