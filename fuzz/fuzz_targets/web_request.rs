@@ -41,8 +41,10 @@ fn world() -> &'static World {
         let token = ltpa::ltpa2::create(&keys.keys, &data, expires_ms);
         let router = runtime.block_on(async {
             let store = simul_store::Store::open(&dir.path().join("simul.db")).await.unwrap();
+            let realm = std::sync::Arc::new(simul_directory::EmbeddedRealm::new(store.clone()));
             let state = simul_web::AppState::new(
                 store,
+                realm,
                 keys.keys.clone(),
                 SsoSettings::default(),
                 "fuzz".into(),

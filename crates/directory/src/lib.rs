@@ -1,9 +1,16 @@
-//! Simul's user directory. Today the embedded realm: users kept in the
-//! store with argon2id password hashes. The LDAP realm comes next, behind
-//! the same operations (authenticate, look up, search).
+//! Simul's user directory: the [`Realm`] trait that front doors use
+//! (authenticate, look up, search, change one's password) and its first
+//! implementation, the [`EmbeddedRealm`]: users kept in the store with
+//! argon2id password hashes. The LDAP realm comes next, behind the same
+//! trait.
 
-use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
-use simul_store::{NewUser, Store, StoreError, UserRecord};
+mod embedded;
+mod realm;
+
+use simul_store::StoreError;
+
+pub use embedded::EmbeddedRealm;
+pub use realm::{Person, Realm, RealmFuture};
 
 /// Shortest password the embedded realm accepts.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -33,171 +40,4 @@ pub enum DirectoryError {
     /// Hashing failed (never expected).
     #[error("password hashing failed: {0}")]
     Hash(String),
-}
-
-/// The embedded realm.
-#[derive(Debug, Clone)]
-pub struct EmbeddedRealm {
-    store: Store,
-}
-
-impl EmbeddedRealm {
-    /// The realm over a store.
-    pub fn new(store: Store) -> Self {
-        Self { store }
-    }
-
-    /// Normalizes a login name: lower case (Sametime ids are case-insensitive),
-    /// checked against the allowed characters.
-    pub fn normalize_name(name: &str) -> Result<String, DirectoryError> {
-        let name = name.trim().to_lowercase();
-        let valid = !name.is_empty()
-            && name.chars().count() <= MAX_NAME_CHARS
-            && name.chars().next().is_some_and(|c| c.is_alphanumeric())
-            && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if valid { Ok(name) } else { Err(DirectoryError::InvalidName(name)) }
-    }
-
-    /// Adds a user; the display name defaults to the login name.
-    pub async fn add_user(
-        &self,
-        name: &str,
-        display_name: Option<&str>,
-        mail: Option<&str>,
-        password: &str,
-    ) -> Result<UserRecord, DirectoryError> {
-        let id = Self::normalize_name(name)?;
-        let password_hash = hash(password).await?;
-        let user = NewUser {
-            display_name: display_name
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-                .unwrap_or(&id)
-                .to_owned(),
-            mail: mail.unwrap_or_default().trim().to_owned(),
-            password_hash,
-            id: id.clone(),
-        };
-        self.store.create_user(&user).await?;
-        Ok(self.store.user(&id).await?.expect("just created"))
-    }
-
-    /// The user if `password` is theirs and they are not disabled. Unknown
-    /// users cost a hash verification too, so timing does not reveal which
-    /// names exist.
-    pub async fn authenticate(
-        &self,
-        name: &str,
-        password: &str,
-    ) -> Result<Option<UserRecord>, DirectoryError> {
-        let Ok(id) = Self::normalize_name(name) else {
-            verify(password, dummy_hash()).await;
-            return Ok(None);
-        };
-        let user = self.store.user(&id).await?;
-        let hash =
-            user.as_ref().map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
-        let matches = verify(password, &hash).await;
-        Ok(user.filter(|u| matches && !u.disabled))
-    }
-
-    /// One user.
-    pub async fn user(&self, name: &str) -> Result<Option<UserRecord>, DirectoryError> {
-        let Ok(id) = Self::normalize_name(name) else { return Ok(None) };
-        Ok(self.store.user(&id).await?)
-    }
-
-    /// All users.
-    pub async fn users(&self) -> Result<Vec<UserRecord>, DirectoryError> {
-        Ok(self.store.users().await?)
-    }
-
-    /// Sets a new password (an administrator's act: no old password needed).
-    pub async fn set_password(&self, name: &str, password: &str) -> Result<(), DirectoryError> {
-        let id = Self::normalize_name(name)?;
-        let hash = hash(password).await?;
-        Ok(self.store.set_password_hash(&id, &hash, false).await?)
-    }
-
-    /// The user's own change: the current password proves it is them.
-    pub async fn change_password(
-        &self,
-        name: &str,
-        current: &str,
-        new: &str,
-    ) -> Result<(), DirectoryError> {
-        if self.authenticate(name, current).await?.is_none() {
-            return Err(DirectoryError::WrongPassword);
-        }
-        if current == new {
-            return Err(DirectoryError::SamePassword);
-        }
-        self.set_password(name, new).await
-    }
-
-    /// Makes the user replace their password before doing anything else
-    /// (a password printed on a console, such as the first admin's).
-    pub async fn require_password_change(&self, name: &str) -> Result<(), DirectoryError> {
-        Ok(self.store.require_password_change(&Self::normalize_name(name)?).await?)
-    }
-
-    /// Disables (or enables) a user: a disabled user cannot log in.
-    pub async fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), DirectoryError> {
-        Ok(self.store.set_disabled(&Self::normalize_name(name)?, disabled).await?)
-    }
-
-    /// Removes a user.
-    pub async fn remove(&self, name: &str) -> Result<(), DirectoryError> {
-        Ok(self.store.remove_user(&Self::normalize_name(name)?).await?)
-    }
-}
-
-/// Hashes with argon2id (RFC 9106 defaults of the crate) off the async threads.
-async fn hash(password: &str) -> Result<String, DirectoryError> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(DirectoryError::WeakPassword);
-    }
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| DirectoryError::Hash(e.to_string()))?
-    .map_err(DirectoryError::Hash)
-}
-
-async fn verify(password: &str, hash: &str) -> bool {
-    let (password, hash) = (password.to_owned(), hash.to_owned());
-    tokio::task::spawn_blocking(move || {
-        Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
-    })
-    .await
-    .unwrap_or(false)
-}
-
-/// A valid hash of a password nobody has, to spend the same time on unknown users.
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| {
-        Argon2::default()
-            .hash_password(b"simul: no such user")
-            .expect("hashing a constant")
-            .to_string()
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn login_names_are_normalized_and_checked() {
-        assert_eq!(EmbeddedRealm::normalize_name(" Alice.Smith ").unwrap(), "alice.smith");
-        for bad in ["", ".alice", "alice smith", "a@b", "x/y", &"a".repeat(65)] {
-            assert!(EmbeddedRealm::normalize_name(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -80,3 +80,29 @@ async fn a_one_time_password_is_replaced_by_its_owner() {
     assert!(!admin.must_change_password, "changed");
     assert!(realm.authenticate("admin", "printed once").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn front_doors_see_the_embedded_realm_through_the_realm_trait() {
+    use simul_directory::Realm;
+    let (_dir, embedded) = realm().await;
+    embedded
+        .add_user("alice", Some("Alice Anders"), Some("alice@example.com"), "correct horse")
+        .await
+        .unwrap();
+    embedded.add_user("bob", Some("Bob Builder"), None, "battery staple").await.unwrap();
+    embedded.set_disabled("bob", true).await.unwrap();
+    let realm: std::sync::Arc<dyn Realm> = std::sync::Arc::new(embedded);
+
+    let alice = realm.authenticate("Alice", "correct horse").await.unwrap().unwrap();
+    assert_eq!((alice.id.as_str(), alice.mail.as_str()), ("alice", "alice@example.com"));
+    assert!(realm.authenticate("alice", "wrong").await.unwrap().is_none());
+    assert!(realm.authenticate("bob", "battery staple").await.unwrap().is_none(), "disabled");
+    assert!(realm.person("bob").await.unwrap().unwrap().disabled, "looked up, disabled");
+    assert!(realm.person("nobody").await.unwrap().is_none());
+    let found: Vec<String> =
+        realm.search("  ALI ", 10).await.unwrap().into_iter().map(|p| p.id).collect();
+    assert_eq!(found, ["alice"]);
+    assert!(realm.search("bob", 10).await.unwrap().is_empty(), "disabled people are not found");
+    realm.change_password("alice", "correct horse", "new and long").await.unwrap();
+    assert!(realm.authenticate("alice", "new and long").await.unwrap().is_some());
+}

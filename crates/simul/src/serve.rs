@@ -51,7 +51,8 @@ impl ServeArgs {
         let store = data.store().await?;
         let keys = ltpa_keys(&data, config.directory.realm.as_deref())?;
         let realm_name = config.directory.realm.clone().unwrap_or_else(|| keys.realm.clone());
-        first_admin(&EmbeddedRealm::new(store.clone())).await?;
+        let realm = EmbeddedRealm::new(store.clone());
+        first_admin(&realm).await?;
 
         let tls = match self.https.unwrap_or(config.server.https) {
             Listen::Off => None,
@@ -64,9 +65,11 @@ impl ServeArgs {
             anyhow::bail!("both HTTP and HTTPS are off: give --http or --https an address");
         }
 
-        let state = simul_web::AppState::new(store, keys.keys, config.sso, realm_name.clone())
-            .await?
-            .with_keepalive(Duration::from_secs(config.server.keepalive_seconds));
+        let directory = std::sync::Arc::new(realm);
+        let state =
+            simul_web::AppState::new(store, directory, keys.keys, config.sso, realm_name.clone())
+                .await?
+                .with_keepalive(Duration::from_secs(config.server.keepalive_seconds));
         let app = simul_web::router(state);
         let (stop, stopped) = watch::channel(false);
         let mut servers = tokio::task::JoinSet::new();

@@ -12,7 +12,7 @@ use ltpa::AccessId;
 use ltpa::sso::SetCookie;
 use serde::{Deserialize, Serialize};
 use simul_directory::DirectoryError;
-use simul_store::UserRecord;
+use simul_directory::Person;
 use utoipa::ToSchema;
 
 use crate::auth::{Authenticated, Reached, csrf_token};
@@ -51,7 +51,7 @@ pub(crate) struct UserInfo {
 }
 
 impl UserInfo {
-    fn of(user: &UserRecord) -> Self {
+    fn of(user: &Person) -> Self {
         Self { id: user.id.clone(), name: user.id.clone(), display_name: user.display_name.clone() }
     }
 }
@@ -153,7 +153,7 @@ pub(crate) async fn me(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
 ) -> Result<Json<SessionInfo>, ApiError> {
-    let user = state.store.user(&caller.user).await.map_err(ApiError::internal)?;
+    let user = state.realm.person(&caller.user).await.map_err(ApiError::internal)?;
     let must_change_password = user.as_ref().is_some_and(|u| u.must_change_password);
     let user = match user {
         Some(user) => UserInfo::of(&user),

@@ -134,7 +134,7 @@ const OPEN_BEFORE_PASSWORD_CHANGE: &[&str] =
 /// A token outlives a `simul user disable`; the realm has the last word.
 /// A one-time password gets its owner no further than replacing it.
 async fn check_account(state: &AppState, user: &str, path: &str) -> Result<(), ApiError> {
-    let Some(record) = state.store.user(user).await.map_err(ApiError::internal)? else {
+    let Some(record) = state.realm.person(user).await.map_err(ApiError::internal)? else {
         return Ok(());
     };
     if record.disabled {

@@ -21,7 +21,7 @@ mod telemetry;
 use std::sync::Arc;
 
 use ltpa::{LtpaKeys, SsoSettings, Verifier};
-use simul_directory::EmbeddedRealm;
+use simul_directory::Realm;
 use simul_store::Store;
 
 pub use error::ApiError;
@@ -29,7 +29,7 @@ pub use error::ApiError;
 /// Everything the handlers share (no `Debug`: it holds the CSRF secret).
 pub struct AppState {
     store: Store,
-    realm: EmbeddedRealm,
+    realm: Arc<dyn Realm>,
     sso: SsoSettings,
     keys: LtpaKeys,
     verifier: Verifier,
@@ -49,10 +49,11 @@ pub const DEFAULT_KEEPALIVE: std::time::Duration = std::time::Duration::from_sec
 const CSRF_SECRET_SETTING: &str = "web.csrf_secret";
 
 impl AppState {
-    /// The state for a deployment: its store, LTPA keys, SSO settings and
-    /// the realm its users' tokens carry.
+    /// The state for a deployment: its store, its directory, LTPA keys,
+    /// SSO settings and the realm name its users' tokens carry.
     pub async fn new(
         store: Store,
+        realm: Arc<dyn Realm>,
         keys: LtpaKeys,
         sso: SsoSettings,
         realm_name: String,
@@ -72,7 +73,7 @@ impl AppState {
         let last_chat = store.last_chat_id().await.map_err(ApiError::internal)?;
         telemetry::install();
         Ok(Self {
-            realm: EmbeddedRealm::new(store.clone()),
+            realm,
             verifier: Verifier::new().with_keys(keys.clone()),
             store,
             sso,

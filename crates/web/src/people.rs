@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use simul_core::UserId;
-use simul_store::UserRecord;
+use simul_directory::Person;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
@@ -20,7 +20,7 @@ const SEARCH_LIMIT: u32 = 50;
 
 /// A person found in the directory.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Person {
+pub(crate) struct PersonInfo {
     /// User id.
     id: String,
     /// Name shown to others.
@@ -33,7 +33,7 @@ pub(crate) struct Person {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Card {
     #[serde(flatten)]
-    person: Person,
+    person: PersonInfo,
     /// Job title.
     title: String,
     /// Telephone.
@@ -44,8 +44,8 @@ pub(crate) struct Card {
     presence: PresenceInfo,
 }
 
-impl Person {
-    fn of(user: &UserRecord) -> Self {
+impl PersonInfo {
+    fn of(user: &Person) -> Self {
         Self {
             id: user.id.clone(),
             display_name: user.display_name.clone(),
@@ -57,15 +57,14 @@ impl Person {
 /// People whose id, name or mail contains the query (enabled users, at
 /// most 50), to add as contacts.
 #[utoipa::path(get, path = "/api/v1/directory/search", tag = "people", params(Search),
-    responses((status = 200, body = Vec<Person>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<PersonInfo>), (status = 401, body = ErrorBody)))]
 pub(crate) async fn search(
     State(state): State<Arc<AppState>>,
     _caller: Authenticated,
     Query(query): Query<Search>,
-) -> Result<Json<Vec<Person>>, ApiError> {
-    let users =
-        state.store.search_users(query.q.trim(), SEARCH_LIMIT).await.map_err(ApiError::internal)?;
-    Ok(Json(users.iter().map(Person::of).collect()))
+) -> Result<Json<Vec<PersonInfo>>, ApiError> {
+    let people = state.realm.search(&query.q, SEARCH_LIMIT).await.map_err(ApiError::internal)?;
+    Ok(Json(people.iter().map(PersonInfo::of).collect()))
 }
 
 /// `GET /api/v1/directory/search` parameters.
@@ -85,13 +84,13 @@ pub(crate) async fn card(
     _caller: Authenticated,
     Path(id): Path<String>,
 ) -> Result<Json<Card>, ApiError> {
-    let user = state.store.user(&id).await.map_err(ApiError::internal)?;
+    let user = state.realm.person(&id).await.map_err(ApiError::internal)?;
     let user = user.filter(|u| !u.disabled).ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, format!("no user {id:?} in the directory"))
     })?;
     let presence = state.hub.presences(&[UserId::new(&user.id)]).remove(0);
     Ok(Json(Card {
-        person: Person::of(&user),
+        person: PersonInfo::of(&user),
         title: user.title,
         phone: user.phone,
         photo_url: user.photo_url,

@@ -1,0 +1,76 @@
+//! What a front door asks of a directory, whichever kind it is.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use simul_store::UserRecord;
+
+use crate::DirectoryError;
+
+/// A directory operation in progress (boxed, so that realms can be
+/// chosen at run time as `dyn Realm`).
+pub type RealmFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DirectoryError>> + Send + 'a>>;
+
+/// A person as the directory knows them: identity, business card and
+/// account state. Never a password or its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// The user id tokens carry (login name; the DN for LDAP users).
+    pub id: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// E-mail address (may be empty).
+    pub mail: String,
+    /// Job title.
+    pub title: String,
+    /// Telephone.
+    pub phone: String,
+    /// Photo URL.
+    pub photo_url: String,
+    /// Disabled people cannot log in, and their tokens are refused.
+    pub disabled: bool,
+    /// Their password was set by someone else and must be replaced first.
+    pub must_change_password: bool,
+}
+
+impl From<UserRecord> for Person {
+    fn from(user: UserRecord) -> Self {
+        Self {
+            id: user.id,
+            display_name: user.display_name,
+            mail: user.mail,
+            title: user.title,
+            phone: user.phone,
+            photo_url: user.photo_url,
+            disabled: user.disabled,
+            must_change_password: user.must_change_password,
+        }
+    }
+}
+
+/// Who the users are and how they prove it.
+pub trait Realm: Send + Sync {
+    /// The person if `password` is theirs and they may log in (not
+    /// disabled); `None` for a wrong name or password, without saying which.
+    fn authenticate<'a>(
+        &'a self,
+        name: &'a str,
+        password: &'a str,
+    ) -> RealmFuture<'a, Option<Person>>;
+
+    /// One person by id or login name, disabled ones included.
+    fn person<'a>(&'a self, id: &'a str) -> RealmFuture<'a, Option<Person>>;
+
+    /// Enabled people whose id, display name or mail contains `query`
+    /// (any case), at most `limit`.
+    fn search<'a>(&'a self, query: &'a str, limit: u32) -> RealmFuture<'a, Vec<Person>>;
+
+    /// The person's own password change; the current password proves it
+    /// is them.
+    fn change_password<'a>(
+        &'a self,
+        id: &'a str,
+        current: &'a str,
+        new: &'a str,
+    ) -> RealmFuture<'a, ()>;
+}
