@@ -125,7 +125,10 @@ impl Community {
     }
 
     /// Ends a session: its watches end, and when it was the user's last
-    /// session the user goes offline and leaves their n-way chats.
+    /// session the user goes offline. Their n-way chats wait for them: a
+    /// user back within moments (a reloaded page, a network blip) is still
+    /// in them. Front doors call [`Community::leave_chats_if_offline`]
+    /// after a grace period.
     pub fn disconnect(&mut self, session: SessionId) -> Result<Vec<Delivery>, CoreError> {
         let user = self.user_of(session)?.clone();
         let before = self.presence_of(&user);
@@ -141,18 +144,23 @@ impl Community {
         }
         let mut out = Outbox::default();
         self.announce_if_changed(&user, &before, &mut out);
-        if last {
-            let chats: Vec<ChatId> = self
-                .chats
-                .iter()
-                .filter(|(_, c)| c.members.contains(&user))
-                .map(|(id, _)| *id)
-                .collect();
-            for chat in chats {
-                self.remove_member(chat, &user, &mut out);
-            }
-        }
         Ok(out.0)
+    }
+
+    /// Takes a user who is still offline out of the n-way chats they are
+    /// members of; the others hear the new member lists, and a chat left
+    /// without members ends. Nothing happens if the user is back online.
+    pub fn leave_chats_if_offline(&mut self, user: &UserId) -> Vec<Delivery> {
+        let mut out = Outbox::default();
+        if self.is_online(user) {
+            return out.0;
+        }
+        let chats: Vec<ChatId> =
+            self.chats.iter().filter(|(_, c)| c.members.contains(user)).map(|(id, _)| *id).collect();
+        for chat in chats {
+            self.remove_member(chat, user, &mut out);
+        }
+        out.0
     }
 
     /// Sets one session's presence; watchers hear the user's new visible

@@ -137,10 +137,21 @@ fn three_user_nway_chat() {
     );
     assert_eq!(c.chat_message(&user("bob"), chat, "back", at()), Err(CoreError::NotMember(chat)));
 
-    // Leaving by logging out: the last member's departure ends the chat.
+    // Logging out leaves a chat only once the grace period is over, and
+    // not at all for someone who came back; the last member's departure
+    // ends the chat.
     c.disconnect(alice).unwrap();
-    assert_eq!(c.chat_members(chat).unwrap(), [user("carol")]);
+    assert_eq!(c.chat_members(chat).unwrap(), [user("alice"), user("carol")], "waiting");
+    let (alice_again, _) = c.connect(&user("alice"));
+    assert!(c.leave_chats_if_offline(&user("alice")).is_empty(), "back in time");
+    c.disconnect(alice_again).unwrap();
+    let out = c.leave_chats_if_offline(&user("alice"));
+    assert_eq!(
+        by_session(&out)[&carol],
+        [Event::NwayMembers { chat, members: vec![user("carol")] }]
+    );
     c.disconnect(carol).unwrap();
+    c.leave_chats_if_offline(&user("carol"));
     assert_eq!(c.chat_members(chat), Err(CoreError::UnknownChat(chat)));
     assert_eq!(
         c.join(&user("dave"), ChatId::from_raw(999)),

@@ -82,3 +82,57 @@ async fn a_client_that_stops_answering_pings_goes_offline() {
         "{gone}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reloaded_page_keeps_its_nway_chats_and_a_departed_user_leaves_them() {
+    let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob")]);
+    let grace = [("SIMUL_SERVER__KEEPALIVE_SECONDS", "1")]; // chats wait 2 s
+    let server = Server::start_with(&dir.path().join("data"), false, &grace);
+    let http = reqwest::Client::new();
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let mut alice_events = events(&server, &alice).await;
+    let bob_events = events(&server, &bob).await;
+    let created = http
+        .post(server.url("/api/v1/nway"))
+        .bearer_auth(&alice)
+        .json(&json!({"invite": ["bob"], "topic": "Plan"}))
+        .send()
+        .await
+        .unwrap();
+    let id = created.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let join = http.post(server.url(&format!("/api/v1/nway/{id}/join"))).bearer_auth(&bob).send();
+    assert_eq!(join.await.unwrap().status(), StatusCode::OK);
+    let both = json!({"type": "nway_members", "id": id, "members": ["alice", "bob"]});
+    while next_event(&mut alice_events).await != both {}
+
+    // Bob reloads: his only socket closes and a new one opens at once
+    // (read in the background, so it answers the keepalive pings).
+    drop(bob_events);
+    let mut bob_again = events(&server, &bob).await;
+    let bob_online = tokio::spawn(async move {
+        use futures_util::StreamExt as _;
+        while let Some(Ok(_)) = bob_again.next().await {}
+    });
+    let alone = json!({"type": "nway_members", "id": id, "members": ["alice"]});
+    let past_the_grace_period = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+        loop {
+            assert_ne!(next_event(&mut alice_events).await, alone, "Bob dropped on reload");
+        }
+    });
+    assert!(past_the_grace_period.await.is_err(), "no event ends the wait");
+    let chats: Value = http
+        .get(server.url("/api/v1/nway"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(chats[0]["members"], json!(["alice", "bob"]), "still in after the reload: {chats}");
+
+    // Bob leaves for good: after the grace period Alice sees him go.
+    bob_online.abort();
+    while next_event(&mut alice_events).await != alone {}
+}

@@ -49,14 +49,15 @@ impl Hub {
         (session, receiver)
     }
 
-    /// Ends a session.
-    pub(crate) fn disconnect(&self, session: SessionId) {
+    /// Ends a session; the user if that was their last one (now offline).
+    pub(crate) fn disconnect(&self, session: SessionId) -> Option<UserId> {
         let mut state = self.lock();
         state.outlets.remove(&session);
         metrics::gauge!("simul_sessions").set(state.outlets.len() as f64);
-        if let Ok(deliveries) = state.community.disconnect(session) {
-            route(&mut state, deliveries);
-        }
+        let user = state.community.user_of(session).ok()?.clone();
+        let deliveries = state.community.disconnect(session).ok()?;
+        route(&mut state, deliveries);
+        (!state.community.is_online(&user)).then_some(user)
     }
 
     /// Runs one community operation and routes what it causes.

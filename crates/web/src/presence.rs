@@ -194,7 +194,14 @@ async fn session(state: Arc<AppState>, user: UserId, mut socket: WebSocket) {
             }
         }
     }
-    state.hub.disconnect(session);
+    if let Some(user) = state.hub.disconnect(session) {
+        // The user went offline: their n-way chats wait two keepalive
+        // rounds for them, so a reloaded page finds them still there.
+        tokio::spawn(async move {
+            tokio::time::sleep(state.keepalive * 2).await;
+            state.hub.run(|c| Ok(c.leave_chats_if_offline(&user))).ok();
+        });
+    }
 }
 
 /// Carries out one client command; the error to report, if any.
