@@ -74,38 +74,15 @@ impl ServeArgs {
         let (stop, stopped) = watch::channel(false);
         let mut servers = tokio::task::JoinSet::new();
         if let Listen::At(address) = http {
-            let listener = std::net::TcpListener::bind(address)
-                .with_context(|| format!("cannot listen on {address} (in use? change --http)"))?;
+            let listener = bind(address, "--http")?;
             // Tests and scripts read this line to find the port.
             println!("Simul listening on http://{} (realm {realm_name:?})", listener.local_addr()?);
-            listener.set_nonblocking(true)?;
-            // Events are small writes: Nagle's algorithm would hold them
-            // back behind the client's delayed ACKs.
-            let listener = tokio::net::TcpListener::from_std(listener)?.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            let service = app.clone().into_make_service_with_connect_info::<SocketAddr>();
-            let stopped = stopped.clone();
-            servers.spawn(async move {
-                axum::serve(listener, service).with_graceful_shutdown(signalled(stopped)).await
-            });
+            servers.spawn(serve_http(listener, app.clone(), stopped.clone())?);
         }
         if let Some((address, (tls, origin))) = tls {
-            let listener = std::net::TcpListener::bind(address)
-                .with_context(|| format!("cannot listen on {address} (in use? change --https)"))?;
+            let listener = bind(address, "--https")?;
             println!("Simul listening on https://{} ({origin})", listener.local_addr()?);
-            listener.set_nonblocking(true)?;
-            let handle = axum_server::Handle::new();
-            let acceptor = RustlsAcceptor::new(RustlsConfig::from_config(tls))
-                .acceptor(axum_server::accept::NoDelayAcceptor::new());
-            let server = axum_server::from_tcp(listener)?.acceptor(acceptor).handle(handle.clone());
-            let service =
-                simul_web::over_https(app).into_make_service_with_connect_info::<SocketAddr>();
-            servers.spawn(async move { server.serve(service).await });
-            tokio::spawn(async move {
-                signalled(stopped).await;
-                handle.graceful_shutdown(Some(GRACE));
-            });
+            servers.spawn(serve_https(listener, tls, app, stopped)?);
         }
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -118,6 +95,50 @@ impl ServeArgs {
         tracing::info!("stopped");
         Ok(Outcome::Success)
     }
+}
+
+/// A listening socket, or an error that names the option to change.
+fn bind(address: SocketAddr, option: &str) -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(address)
+        .with_context(|| format!("cannot listen on {address} (in use? change {option})"))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Serves plain HTTP until `stopped`.
+fn serve_http(
+    listener: std::net::TcpListener,
+    app: axum::Router,
+    stopped: watch::Receiver<bool>,
+) -> anyhow::Result<impl Future<Output = std::io::Result<()>>> {
+    // Events are small writes: Nagle's algorithm would hold them back
+    // behind the client's delayed ACKs.
+    let listener = tokio::net::TcpListener::from_std(listener)?.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    Ok(
+        async move { axum::serve(listener, service).with_graceful_shutdown(signalled(stopped)).await },
+    )
+}
+
+/// Serves HTTPS until `stopped`, then gives open connections [`GRACE`].
+fn serve_https(
+    listener: std::net::TcpListener,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+    app: axum::Router,
+    stopped: watch::Receiver<bool>,
+) -> anyhow::Result<impl Future<Output = std::io::Result<()>>> {
+    let handle = axum_server::Handle::new();
+    let acceptor = RustlsAcceptor::new(RustlsConfig::from_config(tls))
+        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    let server = axum_server::from_tcp(listener)?.acceptor(acceptor).handle(handle.clone());
+    let service = simul_web::over_https(app).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        signalled(stopped).await;
+        handle.graceful_shutdown(Some(GRACE));
+    });
+    Ok(server.serve(service))
 }
 
 /// Resolves once the shutdown signal was given.
