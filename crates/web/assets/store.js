@@ -190,14 +190,7 @@ export function nwayKey(id) {
  * @returns {Conversation}
  */
 export function imConversation(user) {
-  const key = imKey(user);
-  let conversation = state.conversations.get(key);
-  if (!conversation) {
-    conversation = newConversation(key, 'im');
-    conversation.peer = user;
-    state.conversations.set(key, conversation);
-  }
-  return conversation;
+  return conversationFor(imKey(user), 'im', (c) => { c.peer = user; });
 }
 
 /**
@@ -206,11 +199,21 @@ export function imConversation(user) {
  * @returns {Conversation}
  */
 export function nwayConversation(id) {
-  const key = nwayKey(id);
+  return conversationFor(nwayKey(id), 'nway', (c) => { c.chatId = id; });
+}
+
+/**
+ * The conversation under a key, created (and set up by `init`) on first use.
+ * @param {string} key
+ * @param {'im' | 'nway'} kind
+ * @param {(c: Conversation) => void} init
+ * @returns {Conversation}
+ */
+function conversationFor(key, kind, init) {
   let conversation = state.conversations.get(key);
   if (!conversation) {
-    conversation = newConversation(key, 'nway');
-    conversation.chatId = id;
+    conversation = newConversation(key, kind);
+    init(conversation);
     state.conversations.set(key, conversation);
   }
   return conversation;
