@@ -155,8 +155,12 @@ impl Community {
         if self.is_online(user) {
             return out.0;
         }
-        let chats: Vec<ChatId> =
-            self.chats.iter().filter(|(_, c)| c.members.contains(user)).map(|(id, _)| *id).collect();
+        let chats: Vec<ChatId> = self
+            .chats
+            .iter()
+            .filter(|(_, c)| c.members.contains(user))
+            .map(|(id, _)| *id)
+            .collect();
         for chat in chats {
             self.remove_member(chat, user, &mut out);
         }

@@ -56,6 +56,18 @@ async fn the_openapi_document_describes_every_route_of_the_contract() {
             schemas[schema]
         );
     }
+    // Errors any operation can give before its handler runs are listed too.
+    let put_contacts = &document["paths"]["/api/v1/contacts"]["put"]["responses"];
+    for code in ["401", "413", "415", "422"] {
+        assert!(put_contacts[code].is_object(), "PUT /api/v1/contacts lacks {code}");
+    }
+    assert!(document["paths"]["/api/v1/nway/{id}/join"]["post"]["responses"]["400"].is_object());
+    assert!(
+        document["paths"]["/api/v1/login"]["post"]["responses"]["401"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Wrong user name")
+    );
     let schemes = &document["components"]["securitySchemes"];
     assert_eq!(
         schemes["LtpaToken2"],
@@ -255,10 +267,16 @@ async fn websocket_upgrades_from_other_origins_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn unknown_routes_and_wrong_methods_answer_in_json() {
-    let dir = deployment_with_names(&[]);
+async fn unknown_routes_wrong_methods_and_bad_path_parameters_answer_in_json() {
+    let dir = deployment_with_names(&[("alice", "Alice")]);
     let server = Server::start(&dir.path().join("data"));
     let http = reqwest::Client::new();
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let bad_id = http.post(server.url("/api/v1/nway/-1/join")).bearer_auth(&alice).send().await;
+    let bad_id = bad_id.unwrap();
+    assert_eq!(bad_id.status(), StatusCode::BAD_REQUEST);
+    let error = bad_id.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("Invalid URL"), "{error}");
     for (method, path, status, says) in [
         (
             reqwest::Method::GET,

@@ -17,6 +17,7 @@ pub struct ContactList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactGroup {
     /// Group name ("Team").
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = "\\S"))]
     pub name: String,
     /// User ids.
     pub contacts: Vec<String>,

@@ -85,3 +85,24 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
             .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))
     }
 }
+
+/// `Path<T>` whose rejections (a chat id that is not a number) answer in
+/// the API's JSON error format.
+pub(crate) struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))
+    }
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use simul_store::{ContactList, StoredIm};
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
-use crate::error::{ApiJson, ErrorBody};
+use crate::error::{ApiJson, ApiPath, ErrorBody};
 use crate::{ApiError, AppState};
 
 /// Messages returned by one history call (1:1 and n-way).
@@ -25,6 +25,7 @@ const MAX_CONTACTS: usize = 2_000;
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Text {
     /// The message (at most 10,000 characters).
+    #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     pub(crate) text: String,
 }
 
@@ -74,7 +75,7 @@ impl From<CoreError> for ApiError {
 pub(crate) async fn send_im(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
-    Path(to): Path<String>,
+    ApiPath(to): ApiPath<String>,
     ApiJson(body): ApiJson<Text>,
 ) -> Result<Json<Sent>, ApiError> {
     let (from, recipient) = (UserId::new(&caller.user), UserId::new(&to));
@@ -94,7 +95,7 @@ pub(crate) async fn send_im(
 pub(crate) async fn history(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
-    Path(with): Path<String>,
+    ApiPath(with): ApiPath<String>,
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
     let messages = state
         .store

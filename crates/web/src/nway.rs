@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use simul_core::{ChatId, CoreError, UserId};
@@ -12,7 +12,7 @@ use simul_store::{ChatRecord, StoredChatMessage};
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
-use crate::error::{ApiJson, Done, ErrorBody};
+use crate::error::{ApiJson, ApiPath, Done, ErrorBody};
 use crate::messages::{HISTORY_LIMIT, Sent, Text};
 use crate::{ApiError, AppState};
 
@@ -112,7 +112,7 @@ pub(crate) async fn create(
 pub(crate) async fn invite(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     ApiJson(body): ApiJson<Invitees>,
 ) -> Result<Json<Done>, ApiError> {
     let from = UserId::new(caller.user);
@@ -126,7 +126,7 @@ pub(crate) async fn invite(
 pub(crate) async fn join(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<ChatInfo>, ApiError> {
     let user = UserId::new(caller.user);
     let chat = ChatId::from_raw(id);
@@ -143,7 +143,7 @@ pub(crate) async fn join(
 pub(crate) async fn decline(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Done>, ApiError> {
     let user = UserId::new(caller.user);
     state.hub.apply(|c| c.decline(&user, ChatId::from_raw(id)).map(|()| ((), Vec::new())))?;
@@ -156,7 +156,7 @@ pub(crate) async fn decline(
 pub(crate) async fn leave(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Done>, ApiError> {
     let user = UserId::new(caller.user);
     state.hub.run(|c| c.leave(&user, ChatId::from_raw(id)))?;
@@ -171,7 +171,7 @@ pub(crate) async fn leave(
 pub(crate) async fn message(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     ApiJson(body): ApiJson<Text>,
 ) -> Result<Json<Sent>, ApiError> {
     let from = UserId::new(caller.user);
@@ -201,7 +201,7 @@ pub(crate) struct ChatHistoryEntry {
 pub(crate) async fn history(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Vec<ChatHistoryEntry>>, ApiError> {
     let (user, chat) = (UserId::new(caller.user), ChatId::from_raw(id));
     if !state.hub.inspect(|c| c.chat_members(chat))?.contains(&user) {

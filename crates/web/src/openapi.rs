@@ -2,8 +2,8 @@
 //! and schemas come from the handlers' `#[utoipa::path]` annotations.
 
 use utoipa::Modify;
-use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi, Ref, ResponseBuilder};
 
 /// The document `GET /api/v1/openapi.json` serves.
 #[derive(utoipa::OpenApi)]
@@ -27,6 +27,45 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
     )
 )]
 pub(crate) struct ApiDoc;
+
+/// Documents, once for every operation, the errors any of them can give
+/// before its handler runs: 401 for no valid token (login excepted), 400
+/// for a malformed path parameter, and 400, 413, 415 and 422 for a body
+/// that is not the JSON it expects (axum's own distinctions). Apply it to
+/// the finished document: the paths arrive after [`ApiDoc`]'s modifiers ran.
+pub(crate) struct GenericErrors;
+
+impl Modify for GenericErrors {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let error = || {
+            ResponseBuilder::new()
+                .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                let mut add = |code: &str, description: &str| {
+                    responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| error().description(description).build().into());
+                };
+                if path != "/api/v1/login" {
+                    add("401", "Not logged in, or the token is not valid");
+                }
+                if path.contains('{') {
+                    add("400", "A path parameter is malformed");
+                }
+                if operation.request_body.is_some() {
+                    add("400", "The body is not valid JSON");
+                    add("413", "The body is over 256 KiB");
+                    add("415", "The body is not JSON (Content-Type)");
+                    add("422", "The JSON lacks a field or has one of the wrong type");
+                }
+            }
+        }
+    }
+}
 
 /// Adds the two ways to present an LTPA token.
 struct SecuritySchemes;

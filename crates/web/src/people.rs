@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use simul_core::UserId;
@@ -11,7 +11,7 @@ use simul_directory::Person;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
-use crate::error::ErrorBody;
+use crate::error::{ApiPath, ErrorBody};
 use crate::presence::PresenceInfo;
 use crate::{ApiError, AppState};
 
@@ -82,7 +82,7 @@ pub(crate) struct Search {
 pub(crate) async fn card(
     State(state): State<Arc<AppState>>,
     _caller: Authenticated,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Card>, ApiError> {
     let user = state.realm.person(&id).await.map_err(ApiError::internal)?;
     let user = user.filter(|u| !u.disabled).ok_or_else(|| {

@@ -21,7 +21,7 @@ use crate::{ApiError, AppState};
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct StatusUpdate {
     /// `available`, `away`, `dnd` (do not disturb) or `in_meeting`.
-    #[schema(example = "away")]
+    #[schema(example = "away", pattern = "^(available|away|dnd|in_meeting)$")]
     status: String,
     /// Free text shown next to the status.
     #[serde(default)]

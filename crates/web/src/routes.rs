@@ -8,11 +8,11 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use utoipa::OpenApi as _;
+use utoipa::{Modify as _, OpenApi as _};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::openapi::ApiDoc;
+use crate::openapi::{ApiDoc, GenericErrors};
 use crate::{ApiError, AppState, account, assets, messages, nway, people, presence, telemetry};
 
 /// The largest request body: a full contact list (2,000 ids) fits; a
@@ -20,7 +20,7 @@ use crate::{ApiError, AppState, account, assets, messages, nway, people, presenc
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let (api, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(account::login))
         .routes(routes!(account::logout))
         .routes(routes!(account::me))
@@ -41,6 +41,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(nway::message))
         .routes(routes!(nway::history))
         .split_for_parts();
+    GenericErrors.modify(&mut document);
     let document = Arc::new(document);
     api.route("/api/v1/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))
         .route("/", get(assets::index))
