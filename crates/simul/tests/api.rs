@@ -5,7 +5,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Server, deployment_with_names, events, log_in, next_event};
+use support::{Server, deployment_with_names, events, log_in, next_event, post_json};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_openapi_document_describes_every_route_of_the_contract() {
@@ -113,16 +113,9 @@ async fn a_declined_invitation_cannot_be_accepted_later() {
     let (alice, _) = log_in(&server, "alice", "long enough").await;
     let (bob, _) = log_in(&server, "bob", "long enough").await;
     let mut bob_events = events(&server, &bob).await;
-    let created: Value = http
-        .post(server.url("/api/v1/nway"))
-        .bearer_auth(&alice)
-        .json(&json!({"invite": ["bob"], "topic": "Lunch"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: Value =
+        post_json(&server, "/api/v1/nway", &alice, &json!({"invite": ["bob"], "topic": "Lunch"}))
+            .await;
     let id = created["id"].as_u64().unwrap();
     assert_eq!(next_event(&mut bob_events).await["type"], "nway_invite");
     let act = |what: &str| {

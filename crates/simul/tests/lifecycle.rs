@@ -4,7 +4,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Server, deployment_with_names, events, log_in, next_event};
+use support::{Server, deployment_with_names, events, get_json, log_in, next_event};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn https_uses_the_self_signed_certificate_and_serves_requires_ssl_deployments() {
@@ -121,15 +121,7 @@ async fn a_reloaded_page_keeps_its_nway_chats_and_a_departed_user_leaves_them() 
         }
     });
     assert!(past_the_grace_period.await.is_err(), "no event ends the wait");
-    let chats: Value = http
-        .get(server.url("/api/v1/nway"))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let chats: Value = get_json(&server, "/api/v1/nway", &bob).await;
     assert_eq!(chats[0]["members"], json!(["alice", "bob"]), "still in after the reload: {chats}");
 
     // Bob leaves for good: after the grace period Alice sees him go.

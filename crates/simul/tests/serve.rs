@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{
-    Server, cookie, deployment, deployment_with_names, events, log_in, mint, next_event, simul,
+    Server, cookie, deployment, deployment_with_names, events, get_json, log_in, mint, next_event,
+    simul,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -291,15 +292,8 @@ async fn status_changes_reach_watchers_over_the_websocket() {
         json!({"type": "status", "user": "alice", "status": "away", "message": "lunch", "idle": false})
     );
 
-    let awareness: Value = http
-        .get(server.url("/api/v1/awareness?user=alice&user=bob&user=nobody"))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let awareness: Value =
+        get_json(&server, "/api/v1/awareness?user=alice&user=bob&user=nobody", &bob).await;
     assert_eq!(
         awareness,
         json!({
@@ -403,15 +397,7 @@ async fn instant_messages_history_and_contacts() {
     // History and contacts survive a restart.
     let server = Server::start(&d.join("data"));
     let (alice, _) = log_in(&server, "alice", "long enough").await;
-    let history: Value = http
-        .get(server.url("/api/v1/im/bob/history"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: Value = get_json(&server, "/api/v1/im/bob/history", &alice).await;
     let texts: Vec<(&str, &str)> = history
         .as_array()
         .unwrap()
@@ -419,15 +405,7 @@ async fn instant_messages_history_and_contacts() {
         .map(|m| (m["from"].as_str().unwrap(), m["text"].as_str().unwrap()))
         .collect();
     assert_eq!(texts, [("alice", "hello bob"), ("bob", "hi alice")]);
-    let contacts: Value = http
-        .get(server.url("/api/v1/contacts"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let contacts: Value = get_json(&server, "/api/v1/contacts", &alice).await;
     assert_eq!(contacts, json!({"groups": [{"name": "Team", "contacts": ["bob", "carol"]}]}));
 }
 
@@ -553,15 +531,7 @@ async fn the_websocket_carries_typing_and_messages_and_the_directory_is_searchab
     assert_eq!(next_event(&mut bob_events).await["type"], "error");
 
     let http = reqwest::Client::new();
-    let history: Value = http
-        .get(server.url("/api/v1/im/bob/history"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: Value = get_json(&server, "/api/v1/im/bob/history", &alice).await;
     assert_eq!(history[0]["text"], "via the socket", "socket messages are kept too");
     let metrics = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for line in [
@@ -572,14 +542,6 @@ async fn the_websocket_carries_typing_and_messages_and_the_directory_is_searchab
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
     }
-    let found: Value = http
-        .get(server.url("/api/v1/directory/search?q=bak"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found: Value = get_json(&server, "/api/v1/directory/search?q=bak", &alice).await;
     assert_eq!(found, json!([{"id": "bob", "display_name": "Bob Baker", "mail": ""}]));
 }

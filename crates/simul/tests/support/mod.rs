@@ -189,3 +189,16 @@ pub async fn next_event(
         }
     }
 }
+
+/// `GET path` with a bearer token; the answer's JSON (any status).
+pub async fn get_json(server: &Server, path: &str, token: &str) -> Value {
+    let answer = reqwest::Client::new().get(server.url(path)).bearer_auth(token).send().await;
+    answer.unwrap().json().await.unwrap()
+}
+
+/// `POST path` with a bearer token and a JSON body; the answer's JSON.
+pub async fn post_json(server: &Server, path: &str, token: &str, body: &Value) -> Value {
+    let answer =
+        reqwest::Client::new().post(server.url(path)).bearer_auth(token).json(body).send().await;
+    answer.unwrap().json().await.unwrap()
+}
