@@ -5,7 +5,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Server, deployment_with_names, events, log_in, next_event, post_json};
+use support::{Server, deployment_with_names, events, get_json, log_in, next_event, post_json};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_openapi_document_describes_every_route_of_the_contract() {
@@ -28,6 +28,7 @@ async fn the_openapi_document_describes_every_route_of_the_contract() {
         ("/api/v1/im/{user}", "post"),
         ("/api/v1/im/{user}/history", "get"),
         ("/api/v1/directory/search", "get"),
+        ("/api/v1/users", "get"),
         ("/api/v1/users/{id}/card", "get"),
         ("/api/v1/nway", "get"),
         ("/api/v1/nway", "post"),
@@ -103,6 +104,15 @@ async fn business_cards_carry_the_directory_fields_and_live_status() {
     assert!(error.contains("\"nobody\""), "{error}");
     let anonymous = http.get(server.url("/api/v1/users/bob/card")).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    // Many at once, unknown ids left out.
+    let cards = get_json(&server, "/api/v1/users?id=bob&id=alice&id=nobody", &alice).await;
+    assert_eq!(cards["bob"], bob_card);
+    assert_eq!(cards["alice"]["display_name"], "Alice Archer");
+    assert!(cards.get("nobody").is_none(), "{cards}");
+    let too_many: String = (0..501).map(|i| format!("id=u{i}&")).collect();
+    let answer = http.get(server.url(&format!("/api/v1/users?{too_many}"))).bearer_auth(&alice);
+    assert_eq!(answer.send().await.unwrap().status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test(flavor = "multi_thread")]

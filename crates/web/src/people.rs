@@ -1,12 +1,13 @@
 //! People: directory search (to add contacts) and business cards.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use simul_core::UserId;
+use simul_core::{Presence, UserId};
 use simul_directory::Person;
 use utoipa::{IntoParams, ToSchema};
 
@@ -44,6 +45,18 @@ pub(crate) struct Card {
     presence: PresenceInfo,
 }
 
+impl Card {
+    fn of(person: Person, presence: &Presence) -> Self {
+        Self {
+            person: PersonInfo::of(&person),
+            title: person.title,
+            phone: person.phone,
+            photo_url: person.photo_url,
+            presence: PresenceInfo::from(presence),
+        }
+    }
+}
+
 impl PersonInfo {
     fn of(user: &Person) -> Self {
         Self {
@@ -75,6 +88,49 @@ pub(crate) struct Search {
     q: String,
 }
 
+/// Most cards one batch call returns.
+const MAX_CARDS: usize = 500;
+
+/// The business cards of several users at once, by id (ids the directory
+/// does not know, or disabled users, are left out): what a client needs
+/// to show a contact list without one request per contact.
+#[utoipa::path(get, path = "/api/v1/users", tag = "people",
+    params(("id" = Vec<String>, Query, description = "A user id; repeat for more (at most 500)")),
+    responses((status = 200, body = BTreeMap<String, Card>), (status = 400, body = ErrorBody)))]
+pub(crate) async fn cards(
+    State(state): State<Arc<AppState>>,
+    _caller: Authenticated,
+    RawQuery(query): RawQuery,
+) -> Result<Json<BTreeMap<String, Card>>, ApiError> {
+    let ids: Vec<String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(key, _)| key == "id")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    if ids.len() > MAX_CARDS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("at most {MAX_CARDS} ids a call; split the list"),
+        ));
+    }
+    let mut found = Vec::new();
+    for id in &ids {
+        if let Some(person) = state.realm.person(id).await.map_err(ApiError::internal)? {
+            found.push((id.clone(), person));
+        }
+    }
+    found.retain(|(_, person)| !person.disabled);
+    let presences = state
+        .hub
+        .presences(&found.iter().map(|(_, person)| UserId::new(&person.id)).collect::<Vec<_>>());
+    Ok(Json(
+        found
+            .into_iter()
+            .zip(&presences)
+            .map(|((id, person), presence)| (id, Card::of(person, presence)))
+            .collect(),
+    ))
+}
+
 /// A user's business card, with their live status.
 #[utoipa::path(get, path = "/api/v1/users/{id}/card", tag = "people",
     params(("id" = String, Path, description = "User id")),
@@ -89,11 +145,5 @@ pub(crate) async fn card(
         ApiError::new(StatusCode::NOT_FOUND, format!("no user {id:?} in the directory"))
     })?;
     let presence = state.hub.presences(&[UserId::new(&user.id)]).remove(0);
-    Ok(Json(Card {
-        person: PersonInfo::of(&user),
-        title: user.title,
-        phone: user.phone,
-        photo_url: user.photo_url,
-        presence: PresenceInfo::from(&presence),
-    }))
+    Ok(Json(Card::of(user, &presence)))
 }

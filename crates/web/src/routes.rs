@@ -32,6 +32,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(messages::history))
         .routes(routes!(messages::contacts, messages::put_contacts))
         .routes(routes!(people::search))
+        .routes(routes!(people::cards))
         .routes(routes!(people::card))
         .routes(routes!(nway::list, nway::create))
         .routes(routes!(nway::invite))
