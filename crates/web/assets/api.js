@@ -104,8 +104,8 @@ export const api = {
   setStatus: (status, message, idle = false) => call('PUT', '/api/v1/me/status', { status, message, idle }),
   /** @param {string[]} users @returns {Promise<Record<string, Presence>>} */
   awareness: (users) => call('GET', `/api/v1/awareness?${users.map((u) => `user=${enc(u)}`).join('&')}`),
-  /** @param {string} id @returns {Promise<Card>} */
-  card: (id) => call('GET', `/api/v1/users/${enc(id)}/card`),
+  /** @param {string[]} ids @returns {Promise<Record<string, Card>>} */
+  cards: (ids) => call('GET', `/api/v1/users?${ids.map((id) => `id=${enc(id)}`).join('&')}`),
   /** @param {string} q @returns {Promise<DirectoryEntry[]>} */
   search: (q) => call('GET', `/api/v1/directory/search?q=${enc(q)}`),
   /** @returns {Promise<ContactList>} */

@@ -127,28 +127,64 @@ export function displayName(id) {
 
 /**
  * Loads a user's business card once (display name, mail, title, ...).
+ * Requests made in the same task go to the server as one batch call.
  * @param {string} id
- * @param {boolean} [force]
+ * @param {boolean} [force] load it again even if known
  */
 export function ensurePerson(id, force = false) {
-  if (!force && (state.people.has(id) || cardRequests.has(id))) return cardRequests.get(id) ?? Promise.resolve();
-  const request = api.card(id).then(
-    (card) => {
-      state.people.set(id, card);
-      if (!state.presence.has(id) && card.status) {
-        state.presence.set(id, { status: card.status, message: card.message ?? '', idle: !!card.idle });
-        emit('presence', id);
-      }
-    },
-    (error) => {
-      if (error.status === 404) state.people.set(id, { id, display_name: id, missing: true });
-    },
-  ).finally(() => {
-    cardRequests.delete(id);
-    emit('people', id);
-  });
+  const inFlight = cardRequests.get(id);
+  if (inFlight) return inFlight;
+  if (!force && state.people.has(id)) return Promise.resolve();
+  const request = new Promise((resolve) => { pendingCards.set(id, resolve); });
   cardRequests.set(id, request);
+  if (pendingCards.size === 1) queueMicrotask(requestPendingCards);
   return request;
+}
+
+/** Ids waiting for the next batch of cards, with what settles their promise. */
+let pendingCards = new Map();
+/** Ids per batch call: keeps the URL short (the server takes up to 500). */
+const CARDS_PER_CALL = 200;
+
+/** Sends the pending card requests, a batch call per CARDS_PER_CALL ids. */
+function requestPendingCards() {
+  const batch = pendingCards;
+  pendingCards = new Map();
+  const ids = [...batch.keys()];
+  for (let start = 0; start < ids.length; start += CARDS_PER_CALL) {
+    const chunk = ids.slice(start, start + CARDS_PER_CALL);
+    api.cards(chunk).then(
+      (cards) => {
+        for (const id of chunk) {
+          const card = cards[id];
+          if (card) learnCard(id, card);
+          // Unknown to the directory (or disabled): show the id.
+          else state.people.set(id, { id, display_name: id, missing: true });
+        }
+      },
+      // Network trouble: leave them unknown, a later call asks again.
+      () => {},
+    ).finally(() => {
+      for (const id of chunk) {
+        cardRequests.delete(id);
+        batch.get(id)?.();
+        emit('people', id);
+      }
+    });
+  }
+}
+
+/**
+ * Keeps a card, and the status it carries if none is known yet.
+ * @param {string} id
+ * @param {Card} card
+ */
+function learnCard(id, card) {
+  state.people.set(id, card);
+  if (!state.presence.has(id) && card.status) {
+    state.presence.set(id, { status: card.status, message: card.message ?? '', idle: !!card.idle });
+    emit('presence', id);
+  }
 }
 
 /**
