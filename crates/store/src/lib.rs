@@ -91,3 +91,15 @@ impl Store {
         Ok(())
     }
 }
+
+/// Reads rows fetched newest first (`ORDER BY id DESC LIMIT n`, so the
+/// limit keeps the latest) and returns them oldest first, as histories are
+/// shown.
+fn oldest_first<T>(
+    rows: &[sqlx::sqlite::SqliteRow],
+    read: impl Fn(&sqlx::sqlite::SqliteRow) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, StoreError> {
+    let mut items = rows.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    items.reverse();
+    Ok(items)
+}

@@ -48,18 +48,13 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let mut messages = rows
-            .iter()
-            .map(|row| {
-                Ok(StoredIm {
-                    from: row.try_get("sender")?,
-                    to: row.try_get("recipient")?,
-                    text: row.try_get("text")?,
-                    at: row.try_get("at")?,
-                })
+        crate::oldest_first(&rows, |row| {
+            Ok(StoredIm {
+                from: row.try_get("sender")?,
+                to: row.try_get("recipient")?,
+                text: row.try_get("text")?,
+                at: row.try_get("at")?,
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        messages.reverse();
-        Ok(messages)
+        })
     }
 }

@@ -78,19 +78,14 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let mut messages = rows
-            .iter()
-            .map(|row| {
-                Ok(StoredChatMessage {
-                    chat,
-                    from: row.try_get("sender")?,
-                    text: row.try_get("text")?,
-                    at: row.try_get("at")?,
-                })
+        crate::oldest_first(&rows, |row| {
+            Ok(StoredChatMessage {
+                chat,
+                from: row.try_get("sender")?,
+                text: row.try_get("text")?,
+                at: row.try_get("at")?,
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        messages.reverse();
-        Ok(messages)
+        })
     }
 }
 

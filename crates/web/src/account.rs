@@ -13,6 +13,7 @@ use ltpa::sso::SetCookie;
 use serde::{Deserialize, Serialize};
 use simul_directory::DirectoryError;
 use simul_directory::Person;
+use simul_store::StoreError;
 use utoipa::ToSchema;
 
 use crate::auth::{Authenticated, Reached, csrf_token};
@@ -205,7 +206,7 @@ pub(crate) async fn change_password(
         Err(error @ (DirectoryError::WeakPassword | DirectoryError::SamePassword)) => {
             Err(ApiError::new(StatusCode::BAD_REQUEST, error.to_string()))
         }
-        Err(DirectoryError::InvalidName(_) | DirectoryError::Store(_)) => {
+        Err(DirectoryError::InvalidName(_) | DirectoryError::Store(StoreError::NoSuchUser(_))) => {
             Err(ApiError::new(StatusCode::NOT_FOUND, "this account's password is not kept here"))
         }
         Err(error) => Err(ApiError::internal(error)),
