@@ -246,13 +246,23 @@ function copy(groups) {
  */
 export async function addContact(id, groupName) {
   const groups = copy(state.groups);
+  putInGroup(groups, id, groupName);
+  await saveContacts(groups);
+}
+
+/**
+ * Adds a contact to a group of `groups`, creating the group if needed.
+ * @param {ContactGroup[]} groups
+ * @param {string} id
+ * @param {string} groupName
+ */
+function putInGroup(groups, id, groupName) {
   let group = groups.find((g) => g.name === groupName);
   if (!group) {
     group = { name: groupName, contacts: [] };
     groups.push(group);
   }
   if (!group.contacts.includes(id)) group.contacts.push(id);
-  await saveContacts(groups);
 }
 
 /**
@@ -276,12 +286,7 @@ export async function moveContact(id, from, to) {
   const groups = copy(state.groups);
   const source = groups.find((g) => g.name === from);
   if (source) source.contacts = source.contacts.filter((c) => c !== id);
-  let target = groups.find((g) => g.name === to);
-  if (!target) {
-    target = { name: to, contacts: [] };
-    groups.push(target);
-  }
-  if (!target.contacts.includes(id)) target.contacts.push(id);
+  putInGroup(groups, id, to);
   await saveContacts(groups);
 }
 
