@@ -199,6 +199,11 @@ impl Community {
         self.sessions_of(user).collect()
     }
 
+    /// Everyone with at least one session.
+    pub fn online_users(&self) -> Vec<UserId> {
+        self.sessions_of.keys().cloned().collect()
+    }
+
     /// Whether the user has at least one session.
     pub fn is_online(&self, user: &UserId) -> bool {
         self.sessions_of.contains_key(user)

@@ -1,15 +1,17 @@
 //! Simul's user directory: the [`Realm`] trait that front doors use
 //! (authenticate, look up, search, change one's password) and its first
 //! implementation, the [`EmbeddedRealm`]: users kept in the store with
-//! argon2id password hashes. The LDAP realm comes next, behind the same
-//! trait.
+//! argon2id password hashes; and the [`LdapRealm`]: a federated LDAP
+//! repository shared with WebSphere, Domino and Connections.
 
 mod embedded;
+pub mod ldap;
 mod realm;
 
 use simul_store::StoreError;
 
 pub use embedded::EmbeddedRealm;
+pub use ldap::{LdapRealm, LdapSettings};
 pub use realm::{Person, Realm, RealmFuture};
 
 /// Shortest password the embedded realm accepts.
@@ -40,4 +42,73 @@ pub enum DirectoryError {
     /// Hashing failed (never expected).
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// The realm does not do this.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// LDAP settings that cannot work.
+    #[error(transparent)]
+    Settings(#[from] ldap::SettingsError),
+    /// No LDAP server of the repository answered.
+    #[error("LDAP repository {repository}: no server answered ({attempts})")]
+    Unreachable {
+        /// Repository identifier.
+        repository: String,
+        /// Each server tried, and why it failed.
+        attempts: String,
+    },
+    /// The server refused the service bind.
+    #[error("LDAP repository {repository}: the server refused the bind as {dn}: {detail}")]
+    ServiceBind {
+        /// Repository identifier.
+        repository: String,
+        /// The bind DN.
+        dn: String,
+        /// The server's answer and what to check.
+        detail: String,
+    },
+    /// A base entry that does not exist on the server.
+    #[error(
+        "LDAP repository {repository}: the base entry {base:?} does not exist on the server: check directory.ldap.base_dn"
+    )]
+    BaseNotFound {
+        /// Repository identifier.
+        repository: String,
+        /// The base DN.
+        base: String,
+    },
+    /// A login name that several people have.
+    #[error(
+        "the login name {name:?} matches {count} people by {attribute}: make it unique, or put a unique attribute first in directory.ldap.login_attributes"
+    )]
+    Ambiguous {
+        /// The login attribute that matched.
+        attribute: String,
+        /// The name given.
+        name: String,
+        /// How many matched.
+        count: usize,
+    },
+    /// Another LDAP failure.
+    #[error("LDAP repository {repository}: {detail}")]
+    Ldap {
+        /// Repository identifier.
+        repository: String,
+        /// What failed.
+        detail: String,
+    },
+}
+
+impl DirectoryError {
+    /// Whether this means the directory cannot be used now (unreachable,
+    /// refusing the service bind, misconfigured, failing), rather than a
+    /// problem of one request.
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable { .. }
+                | Self::ServiceBind { .. }
+                | Self::BaseNotFound { .. }
+                | Self::Ldap { .. }
+        )
+    }
 }

@@ -13,7 +13,7 @@ pub type RealmFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DirectoryErr
 
 /// A person as the directory knows them: identity, business card and
 /// account state. Never a password or its hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Person {
     /// The user id tokens carry (login name; the DN for LDAP users).
     pub id: String,
@@ -27,6 +27,8 @@ pub struct Person {
     pub phone: String,
     /// Photo URL.
     pub photo_url: String,
+    /// Office or city.
+    pub location: String,
     /// Disabled people cannot log in, and their tokens are refused.
     pub disabled: bool,
     /// Their password was set by someone else and must be replaced first.
@@ -42,6 +44,7 @@ impl From<UserRecord> for Person {
             title: user.title,
             phone: user.phone,
             photo_url: user.photo_url,
+            location: String::new(),
             disabled: user.disabled,
             must_change_password: user.must_change_password,
         }
@@ -73,4 +76,19 @@ pub trait Realm: Send + Sync {
         current: &'a str,
         new: &'a str,
     ) -> RealmFuture<'a, ()>;
+
+    /// Reloads what the realm caches (the LDAP name cache); the server
+    /// calls it every refresh interval and on `SIGHUP`, then ends the
+    /// sessions of people who are gone or disabled.
+    fn refresh(&self) -> RealmFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Whether a valid token of someone this realm does not know is
+    /// refused. A shared registry (LDAP) knows everyone of the SSO domain,
+    /// so not knowing someone means they were removed. The embedded realm
+    /// lets users of the domain's other applications in.
+    fn refuses_strangers(&self) -> bool {
+        false
+    }
 }

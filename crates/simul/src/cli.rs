@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 use crate::Outcome;
 use crate::data::DataArgs;
+use crate::directory::DirectoryCommand;
 use crate::ltpa::LtpaCommand;
 use crate::serve::ServeArgs;
 use crate::user::UserCommand;
@@ -37,6 +38,9 @@ enum Command {
     /// Users of the embedded realm.
     #[command(subcommand)]
     User(UserCommand),
+    /// The LDAP directory: check the configuration, search it.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
     /// The configuration file and SIMUL_* variables.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -63,6 +67,7 @@ impl Cli {
             Command::Serve(args) => args.run(),
             Command::Ltpa(command) => command.run(),
             Command::User(command) => command.run(),
+            Command::Directory(command) => command.run(),
             Command::Config(ConfigCommand::Check(args)) => {
                 let config = args.config()?;
                 println!("# The configuration is valid. In full, with every default:");

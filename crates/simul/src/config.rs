@@ -125,9 +125,26 @@ impl std::fmt::Display for Listen {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DirectoryConfig {
-    /// Realm in the tokens of embedded-realm users (`u:user\:REALM/NAME`);
-    /// default: the realm of the deployment's LTPA key file.
+    /// Where users come from.
+    pub kind: DirectoryKind,
+    /// Realm in users' tokens (`u:user\:REALM/ID`); it must match the
+    /// other servers of the SSO domain. Default: for LDAP the primary's
+    /// `host:port` (as WebSphere names a stand-alone LDAP registry), for
+    /// the embedded realm the realm of the deployment's LTPA key file.
     pub realm: Option<String>,
+    /// The LDAP repository (`kind = "ldap"`).
+    pub ldap: simul_directory::LdapSettings,
+}
+
+/// `directory.kind`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectoryKind {
+    /// Users kept in Simul's own store (`simul user add`).
+    #[default]
+    Embedded,
+    /// Users of an LDAP directory (`[directory.ldap]`).
+    Ldap,
 }
 
 impl Config {
@@ -180,6 +197,9 @@ impl Config {
                 "server.tls_certificate and server.tls_key go together: set both, or neither \
                  for a self-signed certificate"
             );
+        }
+        if self.directory.kind == DirectoryKind::Ldap {
+            self.directory.ldap.resolve()?;
         }
         if self.directory.realm.as_deref().is_some_and(|r| r.contains('/')) {
             anyhow::bail!(

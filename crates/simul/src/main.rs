@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod data;
+mod directory;
 mod ltpa;
 mod serve;
 mod tls;

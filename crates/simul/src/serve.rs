@@ -49,10 +49,13 @@ impl ServeArgs {
             .init();
         let data = self.deployment.data_dir()?;
         let store = data.store().await?;
-        let keys = ltpa_keys(&data, config.directory.realm.as_deref())?;
-        let realm_name = config.directory.realm.clone().unwrap_or_else(|| keys.realm.clone());
-        let realm = EmbeddedRealm::new(store.clone());
-        first_admin(&realm).await?;
+        let directory = crate::directory::Directory::open(&config, &store)?;
+        let configured_realm = config.directory.realm.clone().or_else(|| directory.default_realm());
+        let keys = ltpa_keys(&data, configured_realm.as_deref())?;
+        let realm_name = configured_realm.unwrap_or_else(|| keys.realm.clone());
+        if directory.ldap.is_none() {
+            first_admin(&EmbeddedRealm::new(store.clone())).await?;
+        }
 
         let tls = match self.https.unwrap_or(config.server.https) {
             Listen::Off => None,
@@ -65,11 +68,18 @@ impl ServeArgs {
             anyhow::bail!("both HTTP and HTTPS are off: give --http or --https an address");
         }
 
-        let directory = std::sync::Arc::new(realm);
-        let state =
-            simul_web::AppState::new(store, directory, keys.keys, config.sso, realm_name.clone())
-                .await?
-                .with_keepalive(Duration::from_secs(config.server.keepalive_seconds));
+        let state = simul_web::AppState::new(
+            store,
+            directory.realm.clone(),
+            keys.keys,
+            config.sso,
+            realm_name.clone(),
+        )
+        .await?
+        .with_keepalive(Duration::from_secs(config.server.keepalive_seconds));
+        let state = std::sync::Arc::new(state);
+        let healthy = directory.load().await;
+        tokio::spawn(directory.keep_fresh(state.clone(), healthy));
         let app = simul_web::router(state);
         let (stop, stopped) = watch::channel(false);
         let mut servers = tokio::task::JoinSet::new();

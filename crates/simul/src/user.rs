@@ -149,5 +149,11 @@ impl UserCommand {
 }
 
 async fn realm(deployment: &DataArgs) -> anyhow::Result<EmbeddedRealm> {
+    if deployment.config()?.directory.kind == crate::config::DirectoryKind::Ldap {
+        bail!(
+            "directory.kind is \"ldap\": users come from the LDAP directory and are added, \
+             disabled and removed there (see `simul directory search`)"
+        );
+    }
     Ok(EmbeddedRealm::new(deployment.data_dir()?.store().await?))
 }

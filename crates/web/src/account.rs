@@ -105,11 +105,7 @@ pub(crate) async fn login(
     credentials: Credentials,
 ) -> Result<Response, ApiError> {
     state.login_limits.check(&credentials.user, client.ip())?;
-    let user = state
-        .realm
-        .authenticate(&credentials.user, &credentials.password)
-        .await
-        .map_err(ApiError::internal)?;
+    let user = state.realm.authenticate(&credentials.user, &credentials.password).await?;
     let result = if user.is_some() { "ok" } else { "failed" };
     metrics::counter!("simul_logins_total", "result" => result).increment(1);
     let user = user.ok_or_else(|| ApiError::unauthorized("wrong user name or password"))?;
@@ -154,7 +150,7 @@ pub(crate) async fn me(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
 ) -> Result<Json<SessionInfo>, ApiError> {
-    let user = state.realm.person(&caller.user).await.map_err(ApiError::internal)?;
+    let user = state.realm.person(&caller.user).await?;
     let must_change_password = user.as_ref().is_some_and(|u| u.must_change_password);
     let user = match user {
         Some(user) => UserInfo::of(&user),
@@ -186,6 +182,7 @@ pub(crate) struct PasswordChange {
         (status = 200, body = Done),
         (status = 400, body = ErrorBody, description = "New password too short or unchanged"),
         (status = 403, body = ErrorBody, description = "Current password wrong"),
+        (status = 409, body = ErrorBody, description = "The password is kept in LDAP, not here"),
         (status = 429, body = ErrorBody),
     ))]
 pub(crate) async fn change_password(
@@ -203,13 +200,16 @@ pub(crate) async fn change_password(
         Err(error @ DirectoryError::WrongPassword) => {
             Err(ApiError::new(StatusCode::FORBIDDEN, error.to_string()))
         }
+        Err(error @ DirectoryError::Unsupported(_)) => {
+            Err(ApiError::new(StatusCode::CONFLICT, error.to_string()))
+        }
         Err(error @ (DirectoryError::WeakPassword | DirectoryError::SamePassword)) => {
             Err(ApiError::new(StatusCode::BAD_REQUEST, error.to_string()))
         }
         Err(DirectoryError::InvalidName(_) | DirectoryError::Store(StoreError::NoSuchUser(_))) => {
             Err(ApiError::new(StatusCode::NOT_FOUND, "this account's password is not kept here"))
         }
-        Err(error) => Err(ApiError::internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 

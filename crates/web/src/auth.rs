@@ -21,7 +21,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// An authenticated caller.
 #[derive(Debug)]
 pub struct Authenticated {
-    /// The user's id (login name).
+    /// The user's id (login name; the DN for LDAP users), as the realm
+    /// spells it.
     pub user: String,
     /// The token that authenticated the call.
     pub token: String,
@@ -94,8 +95,8 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
                 .map_err(|invalid| {
                     ApiError::unauthorized(format!("the bearer token is not valid: {invalid}"))
                 })?;
-            check_account(state, &identity.user, parts.uri.path()).await?;
-            return Ok(Self { user: identity.user, token: token.to_owned() });
+            let user = check_account(state, &identity.user, parts.uri.path()).await?;
+            return Ok(Self { user, token: token.to_owned() });
         }
         let cookies = parts
             .headers
@@ -110,8 +111,8 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
                 match state.verifier.verify(&presented.value, Some(*format), &options) {
                     Ok(identity) => {
                         check_csrf(&parts.method, &parts.headers, state, &presented.value)?;
-                        check_account(state, &identity.user, parts.uri.path()).await?;
-                        return Ok(Self { user: identity.user, token: presented.value });
+                        let user = check_account(state, &identity.user, parts.uri.path()).await?;
+                        return Ok(Self { user, token: presented.value });
                     }
                     Err(invalid) => last_problem = Some(invalid),
                 }
@@ -131,11 +132,19 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
 const OPEN_BEFORE_PASSWORD_CHANGE: &[&str] =
     &["/api/v1/me", "/api/v1/me/password", "/api/v1/logout"];
 
-/// A token outlives a `simul user disable`; the realm has the last word.
-/// A one-time password gets its owner no further than replacing it.
-async fn check_account(state: &AppState, user: &str, path: &str) -> Result<(), ApiError> {
-    let Some(record) = state.realm.person(user).await.map_err(ApiError::internal)? else {
-        return Ok(());
+/// A token outlives a `simul user disable` or a removal from LDAP; the
+/// realm has the last word. A one-time password gets its owner no further
+/// than replacing it. The caller's id is the realm's spelling of it (a DN
+/// in a WebSphere token may differ in case and spaces from the server's).
+async fn check_account(state: &AppState, user: &str, path: &str) -> Result<String, ApiError> {
+    let Some(record) = state.realm.person(user).await? else {
+        if state.realm.refuses_strangers() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "this account is not in the directory (removed, or outside directory.ldap.base_dn)",
+            ));
+        }
+        return Ok(user.to_owned());
     };
     if record.disabled {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "this account is disabled"));
@@ -146,7 +155,7 @@ async fn check_account(state: &AppState, user: &str, path: &str) -> Result<(), A
             "change your one-time password first: POST /api/v1/me/password",
         ));
     }
-    Ok(())
+    Ok(record.id)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -61,6 +61,25 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl From<simul_directory::DirectoryError> for ApiError {
+    /// An LDAP outage is a 503 that says so (the server log has the
+    /// details); anything else unexpected is a 500.
+    fn from(error: simul_directory::DirectoryError) -> Self {
+        if error.is_outage() {
+            tracing::warn!(%error, "directory unavailable");
+            return Self {
+                retry_after: Some(30),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the user directory (LDAP) does not answer; try again later (the server log \
+                     has the details)",
+                )
+            };
+        }
+        Self::internal(error)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(ErrorBody { error: self.message })).into_response();

@@ -60,6 +60,19 @@ impl Hub {
         (!state.community.is_online(&user)).then_some(user)
     }
 
+    /// Ends every session of `user` (disabled, or gone from the
+    /// directory): their outlets close, so their connections end and go
+    /// offline as if the client had left. How many there were.
+    pub(crate) fn end_sessions_of(&self, user: &UserId) -> usize {
+        let mut state = self.lock();
+        let sessions = state.community.sessions_of_user(user);
+        for session in &sessions {
+            state.outlets.remove(session);
+        }
+        metrics::gauge!("simul_sessions").set(state.outlets.len() as f64);
+        sessions.len()
+    }
+
     /// Runs one community operation and routes what it causes.
     pub(crate) fn apply<T>(
         &self,

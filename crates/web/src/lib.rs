@@ -93,6 +93,29 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Ends the sessions of everyone online whom the realm no longer lets
+    /// in (disabled, or removed from a shared directory); run after each
+    /// directory refresh. Returns how many people were signed out. People
+    /// the realm cannot be asked about now keep their sessions.
+    pub async fn end_departed_sessions(&self) -> usize {
+        let online = self.hub.inspect(simul_core::Community::online_users);
+        let mut ended = 0;
+        for user in online {
+            let allowed = match self.realm.person(user.as_str()).await {
+                Ok(Some(person)) => !person.disabled,
+                Ok(None) => !self.realm.refuses_strangers(),
+                Err(_) => true,
+            };
+            if !allowed && self.hub.end_sessions_of(&user) > 0 {
+                tracing::info!(%user, "signed out: disabled or gone from the directory");
+                ended += 1;
+            }
+        }
+        ended
+    }
+}
+
 /// The same application for an HTTPS listener: it knows its requests came
 /// encrypted, so it logs users in when `sso.requires_ssl` is on (its
 /// cookies are then `Secure`, as WebSphere's are).
@@ -103,6 +126,6 @@ pub fn over_https(router: axum::Router) -> axum::Router {
 /// The HTTP application. Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()`: login limits
 /// are kept per client address.
-pub fn router(state: AppState) -> axum::Router {
-    routes::router(Arc::new(state))
+pub fn router(state: impl Into<Arc<AppState>>) -> axum::Router {
+    routes::router(state.into())
 }

@@ -39,6 +39,8 @@ pub(crate) struct Card {
     title: String,
     /// Telephone.
     phone: String,
+    /// Office or city.
+    location: String,
     /// Photo URL.
     photo_url: String,
     #[serde(flatten)]
@@ -51,6 +53,7 @@ impl Card {
             person: PersonInfo::of(&person),
             title: person.title,
             phone: person.phone,
+            location: person.location,
             photo_url: person.photo_url,
             presence: PresenceInfo::from(presence),
         }
@@ -76,7 +79,7 @@ pub(crate) async fn search(
     _caller: Authenticated,
     Query(query): Query<Search>,
 ) -> Result<Json<Vec<PersonInfo>>, ApiError> {
-    let people = state.realm.search(&query.q, SEARCH_LIMIT).await.map_err(ApiError::internal)?;
+    let people = state.realm.search(&query.q, SEARCH_LIMIT).await?;
     Ok(Json(people.iter().map(PersonInfo::of).collect()))
 }
 
@@ -114,7 +117,7 @@ pub(crate) async fn cards(
     }
     let mut found = Vec::new();
     for id in &ids {
-        if let Some(person) = state.realm.person(id).await.map_err(ApiError::internal)? {
+        if let Some(person) = state.realm.person(id).await? {
             found.push((id.clone(), person));
         }
     }
@@ -140,7 +143,7 @@ pub(crate) async fn card(
     _caller: Authenticated,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Card>, ApiError> {
-    let user = state.realm.person(&id).await.map_err(ApiError::internal)?;
+    let user = state.realm.person(&id).await?;
     let user = user.filter(|u| !u.disabled).ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, format!("no user {id:?} in the directory"))
     })?;

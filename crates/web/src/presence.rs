@@ -172,7 +172,16 @@ async fn session(state: Arc<AppState>, user: UserId, mut socket: WebSocket) {
     while open {
         tokio::select! {
             event = events.recv() => {
-                let Some(event) = event else { break };
+                let Some(event) = event else {
+                    // The hub let go of this session: its account was signed
+                    // out, or it could not keep up. Say so before closing.
+                    let close = axum::extract::ws::CloseFrame {
+                        code: axum::extract::ws::close_code::POLICY,
+                        reason: "session ended by the server".into(),
+                    };
+                    let _ = socket.send(Message::Close(Some(close))).await;
+                    break;
+                };
                 open = socket.send(Message::Text(event_json(&event).to_string().into())).await.is_ok();
             }
             _ = ping.tick() => {

@@ -37,10 +37,20 @@ impl Server {
     /// The same with HTTPS on another free port if `https`, and these
     /// environment variables.
     pub fn start_with(data: &Path, https: bool, env: &[(&str, &str)]) -> Self {
+        Self::launch(data, https, env, &[])
+    }
+
+    /// `simul serve --config CONFIG` (HTTP only).
+    pub fn start_configured(data: &Path, config: &Path) -> Self {
+        Self::launch(data, false, &[], &["--config".as_ref(), config.as_os_str()])
+    }
+
+    fn launch(data: &Path, https: bool, env: &[(&str, &str)], args: &[&std::ffi::OsStr]) -> Self {
         let https_listen = if https { "127.0.0.1:0" } else { "off" };
         let mut child = Command::new(SIMUL)
             .args(["serve", "--http", "127.0.0.1:0", "--https", https_listen, "--data"])
             .arg(data)
+            .args(args)
             .env("SIMUL_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -62,11 +72,15 @@ impl Server {
         Self { child, base: base.unwrap(), https_base, greeting }
     }
 
+    /// Sends a signal (`-HUP`, `-TERM`) to the server.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    }
+
     /// Sends SIGTERM and waits (at most 30 s) for the process to end.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success(), "kill -TERM {pid}");
+        self.signal("-TERM");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

@@ -1,0 +1,237 @@
+//! The name cache: every person of the repository in memory, reloaded
+//! whole at each refresh, so that presence, cards, search and token checks
+//! never wait on LDAP.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::dn;
+use crate::Person;
+
+/// How long a name the directory did not know stays unknown before it is
+/// asked again.
+const MISS_TTL: Duration = Duration::from_secs(60);
+/// Most remembered misses; beyond them the list starts over (it only
+/// saves lookups).
+const MAX_MISSES: usize = 10_000;
+
+/// A person and the login names that lead to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// The person (`id` is the DN as the server spells it).
+    pub(crate) person: Person,
+    /// Values of the login attributes, in lower case.
+    pub(crate) logins: Vec<String>,
+}
+
+/// What a refresh changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// People now known.
+    pub people: usize,
+    /// People gone from the directory since the last load.
+    pub removed: usize,
+    /// People enabled before and disabled now.
+    pub disabled: usize,
+}
+
+/// The cache.
+#[derive(Debug, Default)]
+pub(crate) struct NameCache {
+    by_dn: HashMap<String, Arc<Entry>>,
+    /// Login name -> normalized DNs (several: that name is ambiguous).
+    by_login: HashMap<String, Vec<String>>,
+    misses: HashMap<String, Instant>,
+    loaded: Option<Instant>,
+}
+
+impl NameCache {
+    /// Replaces everything with a fresh load of the whole repository.
+    pub(crate) fn replace(&mut self, entries: Vec<Entry>) -> Changes {
+        let mut fresh = NameCache { loaded: Some(Instant::now()), ..NameCache::default() };
+        for entry in entries {
+            fresh.insert(entry);
+        }
+        let removed = self.by_dn.keys().filter(|key| !fresh.by_dn.contains_key(*key)).count();
+        let disabled = fresh
+            .by_dn
+            .iter()
+            .filter(|(key, entry)| {
+                entry.person.disabled
+                    && self.by_dn.get(*key).is_some_and(|old| !old.person.disabled)
+            })
+            .count();
+        *self = fresh;
+        Changes { people: self.by_dn.len(), removed, disabled }
+    }
+
+    /// Adds or updates one person (found at login or on a miss).
+    pub(crate) fn insert(&mut self, entry: Entry) {
+        let key = dn::normalize(&entry.person.id);
+        self.misses.remove(&key);
+        if let Some(old) = self.by_dn.remove(&key) {
+            for login in &old.logins {
+                if let Some(keys) = self.by_login.get_mut(login) {
+                    keys.retain(|k| *k != key);
+                }
+            }
+        }
+        for login in &entry.logins {
+            let keys = self.by_login.entry(login.clone()).or_default();
+            if !keys.contains(&key) {
+                keys.push(key.clone());
+            }
+        }
+        self.by_dn.insert(key, Arc::new(entry));
+    }
+
+    /// The person with this DN, or the one person with this login name.
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Entry>> {
+        if let Some(entry) = self.by_dn.get(&dn::normalize(id)) {
+            return Some(entry.clone());
+        }
+        match self.by_login.get(&id.trim().to_lowercase()).map(Vec::as_slice) {
+            Some([only]) => self.by_dn.get(only).cloned(),
+            _ => None,
+        }
+    }
+
+    /// Remembers that the directory does not know `id`.
+    pub(crate) fn remember_miss(&mut self, id: &str) {
+        if self.misses.len() >= MAX_MISSES {
+            self.misses.clear();
+        }
+        self.misses.insert(miss_key(id), Instant::now());
+    }
+
+    /// Whether `id` was looked up and not found a short while ago.
+    pub(crate) fn recently_missed(&self, id: &str) -> bool {
+        self.misses.get(&miss_key(id)).is_some_and(|at| at.elapsed() < MISS_TTL)
+    }
+
+    /// Enabled people whose DN, display name, mail or a login name
+    /// contains `query` (any case), by display name, at most `limit`.
+    pub(crate) fn search(&self, query: &str, limit: usize) -> Vec<Person> {
+        let query = query.trim().to_lowercase();
+        let mut found: Vec<&Person> = self
+            .by_dn
+            .iter()
+            .filter(|(key, entry)| {
+                !entry.person.disabled
+                    && (key.contains(&query)
+                        || entry.person.display_name.to_lowercase().contains(&query)
+                        || entry.person.mail.to_lowercase().contains(&query)
+                        || entry.logins.iter().any(|login| login.contains(&query)))
+            })
+            .map(|(_, entry)| &entry.person)
+            .collect();
+        found.sort_by(|a, b| {
+            (a.display_name.to_lowercase(), &a.id).cmp(&(b.display_name.to_lowercase(), &b.id))
+        });
+        found.into_iter().take(limit).cloned().collect()
+    }
+
+    /// How many people are known.
+    pub(crate) fn len(&self) -> usize {
+        self.by_dn.len()
+    }
+
+    /// When the whole repository was last loaded.
+    pub(crate) fn loaded(&self) -> Option<Instant> {
+        self.loaded
+    }
+}
+
+fn miss_key(id: &str) -> String {
+    dn::normalize(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(dn: &str, name: &str, logins: &[&str], disabled: bool) -> Entry {
+        Entry {
+            person: Person {
+                id: dn.into(),
+                display_name: name.into(),
+                mail: format!("{}@example.com", logins[0]),
+                disabled,
+                ..Person::default()
+            },
+            logins: logins.iter().map(|l| l.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn people_are_found_by_any_spelling_of_their_dn_and_by_login() {
+        let mut cache = NameCache::default();
+        cache.replace(vec![entry("uid=alice,dc=example", "Alice", &["alice"], false)]);
+        assert_eq!(cache.get("UID=Alice, DC=example").unwrap().person.display_name, "Alice");
+        assert_eq!(cache.get(" ALICE ").unwrap().person.id, "uid=alice,dc=example");
+        assert!(cache.get("bob").is_none());
+    }
+
+    #[test]
+    fn an_ambiguous_login_name_finds_nobody() {
+        let mut cache = NameCache::default();
+        cache.replace(vec![
+            entry("uid=carol1,dc=example", "Carol One", &["carol1", "carol@example.com"], false),
+            entry("uid=carol2,dc=example", "Carol Two", &["carol2", "carol@example.com"], false),
+        ]);
+        assert!(cache.get("carol@example.com").is_none());
+        assert_eq!(cache.get("carol2").unwrap().person.display_name, "Carol Two");
+    }
+
+    #[test]
+    fn a_refresh_counts_removals_and_new_disables() {
+        let mut cache = NameCache::default();
+        cache.replace(vec![
+            entry("uid=a,dc=x", "A", &["a"], false),
+            entry("uid=b,dc=x", "B", &["b"], false),
+            entry("uid=c,dc=x", "C", &["c"], true),
+        ]);
+        let changes = cache.replace(vec![
+            entry("uid=b,dc=x", "B", &["b"], true),
+            entry("uid=c,dc=x", "C", &["c"], true),
+        ]);
+        assert_eq!(changes, Changes { people: 2, removed: 1, disabled: 1 });
+        assert!(cache.get("a").is_none());
+        assert!(cache.get("b").unwrap().person.disabled);
+    }
+
+    #[test]
+    fn updating_a_person_drops_their_old_login_names() {
+        let mut cache = NameCache::default();
+        cache.insert(entry("uid=a,dc=x", "A", &["old"], false));
+        cache.insert(entry("uid=a,dc=x", "A", &["new"], false));
+        assert!(cache.get("old").is_none());
+        assert!(cache.get("new").is_some());
+    }
+
+    #[test]
+    fn search_skips_disabled_people_and_sorts_by_name() {
+        let mut cache = NameCache::default();
+        cache.replace(vec![
+            entry("uid=zed,dc=x", "Zed Builder", &["zed"], false),
+            entry("uid=bob,dc=x", "Bob Builder", &["bob"], false),
+            entry("uid=dan,dc=x", "Dan Builder", &["dan"], true),
+        ]);
+        let names: Vec<_> =
+            cache.search("builder", 10).into_iter().map(|p| p.display_name).collect();
+        assert_eq!(names, ["Bob Builder", "Zed Builder"]);
+        assert_eq!(cache.search("BUILDER", 1).len(), 1);
+        assert_eq!(cache.search("zed@example", 10).len(), 1);
+    }
+
+    #[test]
+    fn misses_are_remembered_for_a_while() {
+        let mut cache = NameCache::default();
+        assert!(!cache.recently_missed("nobody"));
+        cache.remember_miss("nobody");
+        assert!(cache.recently_missed("NOBODY"));
+        cache.insert(entry("nobody", "N", &["nobody"], false));
+        assert!(!cache.recently_missed("nobody"), "found since");
+    }
+}

@@ -1,0 +1,227 @@
+//! Reaching the servers: the primary first, then each failover in order,
+//! over ldap://, ldaps:// or ldap:// with StartTLS, trusting the system's
+//! signers or those of `ca_file`.
+
+use std::sync::Arc;
+
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
+
+use super::settings::Resolved;
+use crate::DirectoryError;
+
+/// Result code of a bind with a wrong DN or password.
+const INVALID_CREDENTIALS: u32 = 49;
+
+/// Opens connections to the repository.
+pub(crate) struct Connector {
+    settings: Arc<Resolved>,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+/// A connection and the server it reached.
+pub(crate) struct Connection {
+    /// The operations handle (clones share the connection).
+    pub(crate) ldap: Ldap,
+    /// The URL that answered.
+    pub(crate) url: String,
+}
+
+impl Connector {
+    /// A connector for these settings; fails if `ca_file` cannot be read.
+    pub(crate) fn new(settings: Arc<Resolved>) -> Result<Self, DirectoryError> {
+        let tls = Arc::new(client_config(&settings)?);
+        Ok(Self { settings, tls })
+    }
+
+    /// A connection to the first server that answers a simple bind as
+    /// `dn`, in the configured order, and the server's answer to the bind.
+    /// A server that accepts the connection but does not answer the bind in
+    /// time (hung, overloaded) does not answer either: the next one is
+    /// tried. The error lists every server tried and why each failed.
+    async fn open(
+        &self,
+        dn: &str,
+        password: &str,
+    ) -> Result<(Connection, ldap3::LdapResult), DirectoryError> {
+        let mut attempts = Vec::new();
+        for url in &self.settings.hosts {
+            let bound = match self.open_one(url).await {
+                Ok(mut ldap) => {
+                    let bind = ldap.with_timeout(self.settings.timeout).simple_bind(dn, password);
+                    bind.await
+                        .map(|result| (ldap, result))
+                        .map_err(|e| format!("bind: {}", describe(&e)))
+                }
+                Err(reason) => Err(reason),
+            };
+            match bound {
+                Ok((ldap, result)) => {
+                    if !attempts.is_empty() {
+                        tracing::warn!(
+                            repository = %self.settings.repository_id,
+                            failover = %url,
+                            "LDAP failover in use: {}",
+                            attempts.join("; ")
+                        );
+                    }
+                    return Ok((Connection { ldap, url: url.clone() }, result));
+                }
+                Err(reason) => attempts.push(format!("{url}: {reason}")),
+            }
+        }
+        Err(DirectoryError::Unreachable {
+            repository: self.settings.repository_id.clone(),
+            attempts: attempts.join("; "),
+        })
+    }
+
+    /// Tries every server on its own: how long each took to answer, or why
+    /// it did not.
+    pub(crate) async fn probe(&self) -> Vec<(String, Result<std::time::Duration, String>)> {
+        let mut results = Vec::new();
+        for url in &self.settings.hosts {
+            let started = std::time::Instant::now();
+            let reached = match self.open_one(url).await {
+                Ok(mut ldap) => {
+                    let _ = ldap.unbind().await;
+                    Ok(started.elapsed())
+                }
+                Err(reason) => Err(reason),
+            };
+            results.push((url.clone(), reached));
+        }
+        results
+    }
+
+    /// A connection bound as the service DN (or anonymous without one).
+    pub(crate) async fn service(&self) -> Result<Connection, DirectoryError> {
+        let Some((dn, password)) = &self.settings.bind else {
+            // An anonymous bind, only to see that the server answers: a
+            // refusal leaves the connection anonymous as it was.
+            return Ok(self.open("", "").await?.0);
+        };
+        let (connection, result) = self.open(dn, &password.0).await?;
+        if result.rc != 0 {
+            let hint = if result.rc == INVALID_CREDENTIALS {
+                "check directory.ldap.bind_dn and the bind password"
+            } else {
+                "see the server's log"
+            };
+            return Err(DirectoryError::ServiceBind {
+                repository: self.settings.repository_id.clone(),
+                dn: dn.clone(),
+                detail: format!("{} ({hint})", describe_result(&result)),
+            });
+        }
+        Ok(connection)
+    }
+
+    /// Whether `password` is `dn`'s: a bind on a connection of its own, so
+    /// the service connection never changes identity.
+    pub(crate) async fn password_matches(
+        &self,
+        dn: &str,
+        password: &str,
+    ) -> Result<bool, DirectoryError> {
+        // An empty password would be an unauthenticated bind, which
+        // servers accept for any DN (RFC 4513 5.1.2).
+        if password.is_empty() {
+            return Ok(false);
+        }
+        let (mut connection, result) = self.open(dn, password).await?;
+        let _ = connection.ldap.unbind().await;
+        match result.rc {
+            0 => Ok(true),
+            INVALID_CREDENTIALS => Ok(false),
+            _ => Err(DirectoryError::Ldap {
+                repository: self.settings.repository_id.clone(),
+                detail: format!("bind as {dn}: {}", describe_result(&result)),
+            }),
+        }
+    }
+
+    /// An operation failure, as a directory error naming the repository.
+    pub(crate) fn failed(&self, operation: &str, error: LdapError) -> DirectoryError {
+        DirectoryError::Ldap {
+            repository: self.settings.repository_id.clone(),
+            detail: format!("{operation}: {}", describe(&error)),
+        }
+    }
+
+    async fn open_one(&self, url: &str) -> Result<Ldap, String> {
+        let settings = LdapConnSettings::new()
+            .set_conn_timeout(self.settings.timeout)
+            .set_starttls(self.settings.starttls && url.starts_with("ldap://"))
+            .set_config(self.tls.clone());
+        // The connect timeout covers TCP only; TLS and StartTLS get the same again.
+        let connecting = LdapConnAsync::with_settings(settings, url);
+        let (connection, ldap) = tokio::time::timeout(2 * self.settings.timeout, connecting)
+            .await
+            .map_err(|_| format!("no answer within {} s", self.settings.timeout.as_secs()))?
+            .map_err(|error| describe(&error))?;
+        ldap3::drive!(connection);
+        Ok(ldap)
+    }
+}
+
+/// The trust store: `ca_file` when given (and only it), else the system's.
+fn client_config(settings: &Resolved) -> Result<rustls::ClientConfig, DirectoryError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match &settings.ca_file {
+        Some(file) => {
+            let unreadable = |detail: String| {
+                DirectoryError::Settings(super::SettingsError {
+                    key: "ca_file",
+                    problem: format!("{}: {detail}", file.display()),
+                })
+            };
+            let certificates = CertificateDer::pem_file_iter(file)
+                .map_err(|error| unreadable(error.to_string()))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| unreadable(error.to_string()))?;
+            if certificates.is_empty() {
+                return Err(unreadable("no PEM certificate in it".into()));
+            }
+            for certificate in certificates {
+                roots.add(certificate).map_err(|error| unreadable(error.to_string()))?;
+            }
+        }
+        None => {
+            for certificate in rustls_native_certs::load_native_certs().certs {
+                // A system certificate rustls cannot use is simply not trusted.
+                let _ = roots.add(certificate);
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| DirectoryError::Ldap {
+            repository: settings.repository_id.clone(),
+            detail: format!("TLS set-up: {error}"),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// An LDAP error in words an administrator can act on.
+fn describe(error: &LdapError) -> String {
+    match error {
+        LdapError::LdapResult { result } => describe_result(result),
+        LdapError::Io { source } => source.to_string(),
+        LdapError::Timeout { .. } => "the server did not answer in time".into(),
+        other => other.to_string(),
+    }
+}
+
+fn describe_result(result: &ldap3::LdapResult) -> String {
+    let text = result.to_string();
+    // "rc=49 (invalidCredentials), dn: "", text: """: keep what says something.
+    match text.split_once(", dn:") {
+        Some((code, _)) if result.text.is_empty() => code.to_owned(),
+        Some((code, _)) => format!("{code}: {}", result.text),
+        None => text,
+    }
+}

@@ -1,0 +1,370 @@
+//! The deployment's directory (embedded or LDAP), how the server keeps it
+//! fresh, and `simul directory test|search`, which check an LDAP
+//! configuration before users meet it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use simul_directory::{EmbeddedRealm, LdapRealm, Person, Realm};
+use simul_store::Store;
+use zeroize::Zeroizing;
+
+use crate::Outcome;
+use crate::config::{Config, DirectoryKind};
+use crate::data::DataArgs;
+
+/// How often the embedded realm's online users are checked for disabled
+/// accounts (it caches nothing, so this is its whole refresh).
+const EMBEDDED_SWEEP: Duration = Duration::from_secs(60);
+/// How soon a failed LDAP refresh is tried again.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
+
+/// The realm a deployment uses.
+pub struct Directory {
+    /// What front doors ask.
+    pub realm: Arc<dyn Realm>,
+    /// The LDAP realm, when that is the kind.
+    pub ldap: Option<Arc<LdapRealm>>,
+}
+
+impl Directory {
+    /// The configured realm; nothing is connected yet.
+    pub fn open(config: &Config, store: &Store) -> anyhow::Result<Self> {
+        Ok(match config.directory.kind {
+            DirectoryKind::Embedded => {
+                Self { realm: Arc::new(EmbeddedRealm::new(store.clone())), ldap: None }
+            }
+            DirectoryKind::Ldap => {
+                let ldap = Arc::new(LdapRealm::new(&config.directory.ldap)?);
+                Self { realm: ldap.clone(), ldap: Some(ldap) }
+            }
+        })
+    }
+
+    /// The realm name users' tokens carry when `directory.realm` is not
+    /// set and the kind decides it (LDAP: the primary's host:port).
+    pub fn default_realm(&self) -> Option<String> {
+        self.ldap.as_ref().map(|ldap| ldap.settings().default_realm())
+    }
+
+    /// How long between refreshes.
+    fn interval(&self) -> Duration {
+        self.ldap.as_ref().map_or(EMBEDDED_SWEEP, |ldap| ldap.settings().refresh)
+    }
+
+    /// Loads the LDAP name cache at start-up, saying how it went. A
+    /// directory that does not answer does not stop the server: logins
+    /// fail until it does, and it is tried again every minute.
+    pub async fn load(&self) -> bool {
+        let Some(ldap) = &self.ldap else { return true };
+        let started = Instant::now();
+        match ldap.refresh().await {
+            Ok(changes) => {
+                println!(
+                    "Directory {}: {} people from {} in {} ms",
+                    ldap.settings().repository_id,
+                    changes.people,
+                    ldap.health().server().unwrap_or_default(),
+                    started.elapsed().as_millis()
+                );
+                true
+            }
+            Err(error) => {
+                eprintln!(
+                    "warning: {error}\nwarning: logins fail until the directory answers; it is \
+                     tried again every minute (`simul directory test` explains what is wrong)"
+                );
+                false
+            }
+        }
+    }
+
+    /// Refreshes the directory every interval and on `SIGHUP`, each time
+    /// signing out whoever it no longer lets in.
+    pub async fn keep_fresh(self, state: Arc<simul_web::AppState>, mut healthy: bool) {
+        let mut hangup = hangups();
+        loop {
+            let wait =
+                if healthy { self.interval() } else { self.interval().min(RETRY_AFTER_FAILURE) };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                Some(()) = hangup.recv() => tracing::info!("SIGHUP: refreshing the directory"),
+            }
+            healthy = match self.realm.refresh().await {
+                Ok(()) => true,
+                Err(error) => {
+                    // The realm logs outages once; this is the per-attempt detail.
+                    tracing::debug!(%error, "directory refresh failed");
+                    false
+                }
+            };
+            if healthy {
+                let ended = state.end_departed_sessions().await;
+                if ended > 0 {
+                    tracing::info!(people = ended, "signed out people the directory no longer has");
+                }
+            }
+        }
+    }
+}
+
+/// `SIGHUP`s as a stream (none where there are no signals).
+fn hangups() -> tokio::sync::mpsc::Receiver<()> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let kind = tokio::signal::unix::SignalKind::hangup();
+        let Ok(mut signal) = tokio::signal::unix::signal(kind) else { return };
+        while signal.recv().await.is_some() {
+            // A refresh already asked for covers this one too.
+            let _ = sender.try_send(());
+        }
+    });
+    #[cfg(not(unix))]
+    drop(sender);
+    receiver
+}
+
+/// `simul directory`.
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Check the LDAP configuration: reach each server, bind, load the
+    /// people under the base entries, and show what Simul would use for a
+    /// user (DN, realm, card, groups), with timings
+    ///
+    /// Exit status 0 when every check passes, 1 when one fails, 2 for a
+    /// configuration Simul cannot read.
+    #[command(after_help = "Examples:\n  \
+        simul directory test --config /etc/simul/simul.toml\n  \
+        simul directory test --config simul.toml --user jdoe\n  \
+        simul directory test --config simul.toml --user jdoe@example.com --password-file pw")]
+    Test(TestArgs),
+    /// Search the LDAP directory itself (not Simul's cache) by name, mail
+    /// or login name, as "add contact" would
+    Search(SearchArgs),
+}
+
+/// Arguments of `simul directory test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    deployment: DataArgs,
+    /// A user to look up by login name, mail or DN.
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
+    /// Also check this user's password (first line of FILE) by binding as them.
+    #[arg(long, value_name = "FILE", requires = "user")]
+    password_file: Option<PathBuf>,
+}
+
+/// Arguments of `simul directory search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Part of a display name, mail address or login name.
+    query: String,
+    /// Most people to show.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    #[command(flatten)]
+    deployment: DataArgs,
+}
+
+impl DirectoryCommand {
+    /// Runs the command on a small runtime of its own.
+    pub fn run(self) -> anyhow::Result<Outcome> {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+            match self {
+                Self::Test(args) => args.run().await,
+                Self::Search(args) => args.run().await,
+            }
+        })
+    }
+}
+
+/// The LDAP realm of the configuration, or an error saying how to set one.
+fn ldap_realm(deployment: &DataArgs) -> anyhow::Result<(Config, LdapRealm)> {
+    let config = deployment.config()?;
+    if config.directory.kind != DirectoryKind::Ldap {
+        bail!(
+            "directory.kind is \"embedded\" (the default): set kind = \"ldap\" and the \
+             [directory.ldap] keys (hosts, base_dn, bind_dn, bind_password_file) in the file \
+             given with --config"
+        );
+    }
+    let realm = LdapRealm::new(&config.directory.ldap)?;
+    Ok((config, realm))
+}
+
+impl TestArgs {
+    async fn run(self) -> anyhow::Result<Outcome> {
+        let (config, ldap) = ldap_realm(&self.deployment)?;
+        let password = self.password_file.as_ref().map(read_password).transpose()?;
+        let settings = ldap.settings();
+        let realm_name = config.directory.realm.clone().unwrap_or_else(|| settings.default_realm());
+        println!(
+            "Repository {} ({:?} preset), realm {realm_name:?}",
+            settings.repository_id, config.directory.ldap.preset
+        );
+        let mut report = Report::default();
+
+        for (url, reached) in ldap.probe_hosts().await {
+            match reached {
+                Ok(took) => report.pass("server", &format!("{url} answers"), took),
+                Err(reason) => report.fail("server", &format!("{url}: {reason}")),
+            }
+        }
+        let started = Instant::now();
+        match ldap.refresh().await {
+            Ok(changes) => {
+                let bound = match &settings.bind {
+                    Some((dn, _)) => format!("bound as {dn}"),
+                    None => "anonymous".to_owned(),
+                };
+                let through = ldap.health().server().unwrap_or_default();
+                report.pass(
+                    "load",
+                    &format!(
+                        "{} people under {} ({bound}, through {through})",
+                        changes.people,
+                        settings.bases.join(" and ")
+                    ),
+                    started.elapsed(),
+                );
+            }
+            Err(error) => report.fail("load", &error.to_string()),
+        }
+        if let Some(name) = &self.user {
+            check_user(
+                &ldap,
+                name,
+                password.as_deref().map(String::as_str),
+                &realm_name,
+                &mut report,
+            )
+            .await;
+        }
+        Ok(report.finish())
+    }
+}
+
+async fn check_user(
+    ldap: &LdapRealm,
+    name: &str,
+    password: Option<&str>,
+    realm_name: &str,
+    report: &mut Report,
+) {
+    let started = Instant::now();
+    let person = match ldap.find(name).await {
+        Ok(Some(person)) => person,
+        Ok(None) => {
+            let attributes = ldap.settings().login_attributes.join(", ");
+            return report.fail(
+                "user",
+                &format!(
+                    "nobody is {name:?} by {attributes} (nor by DN) under the base entries: check \
+                     directory.ldap.login_attributes, user_filter and base_dn"
+                ),
+            );
+        }
+        Err(error) => return report.fail("user", &error.to_string()),
+    };
+    report.pass("user", &format!("{name} is {}", person.id), started.elapsed());
+    print_card(&person, realm_name);
+    let started = Instant::now();
+    match ldap.groups_of(&person.id).await {
+        Ok(groups) => {
+            report.pass(
+                "groups",
+                &format!("{} (nested included)", groups.len()),
+                started.elapsed(),
+            );
+            for group in groups {
+                println!("      {group}");
+            }
+        }
+        Err(error) => report.fail("groups", &error.to_string()),
+    }
+    if let Some(password) = password {
+        let started = Instant::now();
+        match ldap.authenticate(name, password).await {
+            Ok(Some(_)) => {
+                report.pass("login", "the password is right (bind as the user)", started.elapsed())
+            }
+            Ok(None) if person.disabled => report.fail("login", "refused: the account is disabled"),
+            Ok(None) => {
+                report.fail("login", "refused: wrong password (the server rejected the bind)")
+            }
+            Err(error) => report.fail("login", &error.to_string()),
+        }
+    }
+}
+
+fn print_card(person: &Person, realm_name: &str) {
+    let access_id = ltpa::AccessId::user(realm_name, &person.id);
+    let shown = |value: &str| if value.is_empty() { "-".to_owned() } else { value.to_owned() };
+    for (label, value) in [
+        ("display name", shown(&person.display_name)),
+        ("mail", shown(&person.mail)),
+        ("title", shown(&person.title)),
+        ("phone", shown(&person.phone)),
+        ("location", shown(&person.location)),
+        ("photo URL", shown(&person.photo_url)),
+        ("disabled", if person.disabled { "yes".into() } else { "no".into() }),
+        ("token user", access_id.to_string()),
+    ] {
+        println!("      {label:<13} {value}");
+    }
+}
+
+/// Check results, printed as they come, and the verdict.
+#[derive(Default)]
+struct Report {
+    failures: usize,
+}
+
+impl Report {
+    fn pass(&mut self, check: &str, what: &str, took: Duration) {
+        println!("  ok      {check:<7} {what} ({} ms)", took.as_millis());
+    }
+
+    fn fail(&mut self, check: &str, what: &str) {
+        self.failures += 1;
+        println!("  FAILED  {check:<7} {what}");
+    }
+
+    fn finish(self) -> Outcome {
+        if self.failures == 0 {
+            println!("All checks passed.");
+            Outcome::Success
+        } else {
+            println!("{} check(s) failed.", self.failures);
+            Outcome::Invalid
+        }
+    }
+}
+
+impl SearchArgs {
+    async fn run(self) -> anyhow::Result<Outcome> {
+        let (_, ldap) = ldap_realm(&self.deployment)?;
+        let people = ldap.search_directory(&self.query, self.limit).await?;
+        if people.is_empty() {
+            println!("Nobody matches {:?}.", self.query);
+        }
+        for person in people {
+            let state = if person.disabled { "\tdisabled" } else { "" };
+            println!("{}\t{}\t{}{state}", person.display_name, person.mail, person.id);
+        }
+        Ok(Outcome::Success)
+    }
+}
+
+fn read_password(file: &PathBuf) -> anyhow::Result<Zeroizing<String>> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?,
+    );
+    Ok(Zeroizing::new(text.lines().next().unwrap_or_default().to_owned()))
+}
