@@ -9,7 +9,7 @@
  * @typedef {'available' | 'away' | 'dnd' | 'in_meeting' | 'offline'} StatusName
  * @typedef {{status: StatusName, message: string, idle: boolean}} Presence
  * @typedef {{id: string, display_name: string, mail?: string | null, title?: string | null,
- *   phone?: string | null, photo_url?: string | null, status?: StatusName, message?: string, idle?: boolean}} Card
+ *   phone?: string | null, location?: string | null, photo_url?: string | null, status?: StatusName, message?: string, idle?: boolean}} Card
  * @typedef {{id: string, display_name: string, mail?: string | null}} DirectoryEntry
  * @typedef {{name: string, contacts: string[]}} ContactGroup
  * @typedef {{groups: ContactGroup[]}} ContactList

@@ -38,8 +38,9 @@ async function boot() {
     session = await api.me();
   } catch (e) {
     if (e instanceof ApiError && e.status !== 401) {
-      // The server is there but unwell, or not reachable: say so on the sign-in page.
-      return signIn(e.status === 0 ? 'The server cannot be reached right now.' : undefined);
+      // The server is there but refuses this account (disabled, gone from
+      // the directory) or is unwell, or it is not reachable: say so.
+      return signIn(e.status === 0 ? 'The server cannot be reached right now.' : e.message);
     }
   }
   if (session) enter(session);
@@ -146,6 +147,8 @@ function start(session) {
         await api.me();
       } catch (error) {
         if (error instanceof ApiError && error.status === 401) signedOut('Your session ended. Please sign in again.');
+        // Disabled, or removed from the directory: retrying will not help.
+        if (error instanceof ApiError && error.status === 403) signedOut(`You were signed out: ${error.message}.`);
       }
     }
   });

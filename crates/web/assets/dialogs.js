@@ -218,6 +218,7 @@ export function businessCard(id) {
     const rows = [];
     if (person?.mail) rows.push(cardRow('mail', 'Email', h('a', { href: `mailto:${person.mail}`, text: person.mail })));
     if (person?.phone) rows.push(cardRow('phone', 'Phone', h('a', { href: `tel:${person.phone.replace(/[^\d+]/g, '')}`, text: person.phone })));
+    if (person?.location) rows.push(cardRow('pin', 'Location', h('span', { text: person.location })));
     rows.push(cardRow('card', 'User ID', h('span', { text: id })));
     replace(body, 
       h('div', { class: 'card-top' },

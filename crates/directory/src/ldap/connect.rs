@@ -3,6 +3,7 @@
 //! signers or those of `ca_file`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError};
 use rustls::pki_types::CertificateDer;
@@ -18,6 +19,8 @@ const INVALID_CREDENTIALS: u32 = 49;
 pub(crate) struct Connector {
     settings: Arc<Resolved>,
     tls: Arc<rustls::ClientConfig>,
+    /// Index in `hosts` of the server tried first.
+    preferred: AtomicUsize,
 }
 
 /// A connection and the server it reached.
@@ -32,7 +35,7 @@ impl Connector {
     /// A connector for these settings; fails if `ca_file` cannot be read.
     pub(crate) fn new(settings: Arc<Resolved>) -> Result<Self, DirectoryError> {
         let tls = Arc::new(client_config(&settings)?);
-        Ok(Self { settings, tls })
+        Ok(Self { settings, tls, preferred: AtomicUsize::new(0) })
     }
 
     /// A connection to the first server that answers a simple bind as
@@ -46,7 +49,13 @@ impl Connector {
         password: &str,
     ) -> Result<(Connection, ldap3::LdapResult), DirectoryError> {
         let mut attempts = Vec::new();
-        for url in &self.settings.hosts {
+        let hosts = &self.settings.hosts;
+        // The server that answered last goes first: with a hung primary,
+        // each login would otherwise wait out its timeout again.
+        let first = self.preferred.load(Ordering::Relaxed).min(hosts.len() - 1);
+        let order = std::iter::once(first).chain((0..hosts.len()).filter(move |i| *i != first));
+        for index in order {
+            let url = &hosts[index];
             let bound = match self.open_one(url).await {
                 Ok(mut ldap) => {
                     let bind = ldap.with_timeout(self.settings.timeout).simple_bind(dn, password);
@@ -66,6 +75,7 @@ impl Connector {
                             attempts.join("; ")
                         );
                     }
+                    self.preferred.store(index, Ordering::Relaxed);
                     return Ok((Connection { ldap, url: url.clone() }, result));
                 }
                 Err(reason) => attempts.push(format!("{url}: {reason}")),
@@ -77,16 +87,24 @@ impl Connector {
         })
     }
 
+    /// Makes the primary the first server tried again (after a failover,
+    /// at each refresh: WebSphere returns to its primary too).
+    pub(crate) fn prefer_primary(&self) {
+        self.preferred.store(0, Ordering::Relaxed);
+    }
+
     /// Tries every server on its own: how long each took to answer, or why
     /// it did not.
     pub(crate) async fn probe(&self) -> Vec<(String, Result<std::time::Duration, String>)> {
         let mut results = Vec::new();
         for url in &self.settings.hosts {
             let started = std::time::Instant::now();
+            // An anonymous bind proves the server answers, not just accepts.
             let reached = match self.open_one(url).await {
                 Ok(mut ldap) => {
+                    let bind = ldap.with_timeout(self.settings.timeout).simple_bind("", "").await;
                     let _ = ldap.unbind().await;
-                    Ok(started.elapsed())
+                    bind.map(|_| started.elapsed()).map_err(|e| format!("bind: {}", describe(&e)))
                 }
                 Err(reason) => Err(reason),
             };

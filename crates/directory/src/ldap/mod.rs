@@ -44,7 +44,7 @@ const NO_SUCH_OBJECT: u32 = 32;
 /// How deep nested groups are followed.
 const MAX_GROUP_NESTING: usize = 8;
 /// Lookups of names missing from the cache that may run at once; more
-/// find nobody rather than queue up on the directory.
+/// wait their turn rather than pile onto the directory.
 const CONCURRENT_LOOKUPS: usize = 4;
 /// The attribute list that asks for no attributes (RFC 4511 4.5.1.8).
 const NO_ATTRIBUTES: &str = "1.1";
@@ -186,6 +186,8 @@ impl LdapRealm {
         };
         if entry.person.disabled {
             tracing::info!(user = %entry.person.id, "login refused: disabled in the directory");
+            // Disabled since the last refresh: their tokens stop working now.
+            self.write_cache().insert(entry);
             return Ok(None);
         }
         let matches = self.connector.password_matches(&entry.person.id, password).await;
@@ -209,7 +211,12 @@ impl LdapRealm {
                 return Ok(None);
             }
         }
-        let Ok(_permit) = self.lookups.try_acquire() else { return Ok(None) };
+        // At most a few lookups at a time reach the directory; the others
+        // wait, and may then find what an earlier one loaded.
+        let Ok(_permit) = self.lookups.acquire().await else { return Ok(None) };
+        if let Some(entry) = self.read_cache().get(id) {
+            return Ok(Some(entry.person.clone()));
+        }
         match self.health.track(self.find_entry(id).await) {
             Ok(Some(entry)) => {
                 let person = entry.person.clone();
@@ -225,30 +232,7 @@ impl LdapRealm {
     }
 
     async fn load_everyone(&self) -> Result<Vec<Entry>, DirectoryError> {
-        let disabled: std::collections::HashSet<String> = match &self.settings.disabled_filter {
-            Some(disabled) => {
-                let wanted = filter::all([self.settings.user_filter.as_str(), disabled]);
-                let mut dns = Vec::new();
-                for base in &self.settings.bases {
-                    dns.extend(
-                        self.search(base, Scope::Subtree, &wanted, vec![NO_ATTRIBUTES]).await?,
-                    );
-                }
-                dns.into_iter().map(|entry| dn::normalize(&entry.dn)).collect()
-            }
-            None => Default::default(),
-        };
-        let mut entries = Vec::new();
-        for base in &self.settings.bases {
-            let found = self
-                .search(base, Scope::Subtree, &self.settings.user_filter, self.attributes())
-                .await?;
-            entries.extend(found.into_iter().map(|found| {
-                let is_disabled = disabled.contains(&dn::normalize(&found.dn));
-                self.entry(found, is_disabled)
-            }));
-        }
-        Ok(entries)
+        self.people_matching(&self.settings.user_filter).await
     }
 
     async fn find_entry(&self, name: &str) -> Result<Option<Entry>, DirectoryError> {
@@ -288,13 +272,24 @@ impl LdapRealm {
         Ok(None)
     }
 
-    /// Entries matching a filter under every base, with their disabled state.
+    /// Entries matching a filter under every base, with their disabled
+    /// state: two searches a base (the people, then which of them the
+    /// disabled filter matches), however many people.
     async fn people_matching(&self, wanted: &str) -> Result<Vec<Entry>, DirectoryError> {
         let mut entries = Vec::new();
         for base in &self.settings.bases {
+            let disabled: std::collections::HashSet<String> = match &self.settings.disabled_filter {
+                Some(disabled) => {
+                    let both = filter::all([wanted, disabled.as_str()]);
+                    let found =
+                        self.search(base, Scope::Subtree, &both, vec![NO_ATTRIBUTES]).await?;
+                    found.into_iter().map(|entry| dn::normalize(&entry.dn)).collect()
+                }
+                None => Default::default(),
+            };
             for found in self.search(base, Scope::Subtree, wanted, self.attributes()).await? {
-                let disabled = self.is_disabled(&found.dn).await?;
-                entries.push(self.entry(found, disabled));
+                let is_disabled = disabled.contains(&dn::normalize(&found.dn));
+                entries.push(self.entry(found, is_disabled));
             }
         }
         Ok(entries)
@@ -421,6 +416,7 @@ impl LdapRealm {
     /// Drops the service connection if it is not to the primary, so the
     /// next operation tries the primary again (WebSphere returns to it too).
     pub async fn prefer_primary(&self) {
+        self.connector.prefer_primary();
         let mut slot = self.service.lock().await;
         if slot.as_ref().is_some_and(|c| Some(&c.url) != self.settings.hosts.first()) {
             *slot = None;
@@ -522,7 +518,7 @@ impl Realm for LdapRealm {
 }
 
 /// One search, paged (RFC 2696) so directories larger than the server's
-/// size limit come through whole; referrals are skipped.
+/// size limit come through whole; referrals are ignored.
 async fn paged_search(
     ldap: &mut Ldap,
     settings: &Resolved,
@@ -544,7 +540,9 @@ async fn paged_search(
     while let Some(found) = stream.next().await? {
         entries.push(construct(found)?);
     }
-    stream.finish().await.success()?;
+    // A referral instead of an answer (result code 10) finds nobody here:
+    // referrals are ignored, as WebSphere's "Support referrals" defaults.
+    stream.finish().await.non_error()?;
     Ok(entries)
 }
 
