@@ -50,6 +50,20 @@ impl Directory {
         self.ldap.as_ref().map(|ldap| ldap.settings().default_realm())
     }
 
+    /// A warning if the bind password file can be read by other users.
+    pub fn exposed_secret(config: &Config) -> Option<String> {
+        let file = config.directory.ldap.bind_password_file.as_ref()?;
+        let mode = file_mode(file)?;
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "{} (the LDAP bind password) is readable by other users (mode {:o}): chmod 600 {}",
+                file.display(),
+                mode & 0o777,
+                file.display()
+            )
+        })
+    }
+
     /// How long between refreshes.
     fn interval(&self) -> Duration {
         self.ldap.as_ref().map_or(EMBEDDED_SWEEP, |ldap| ldap.settings().refresh)
@@ -109,6 +123,17 @@ impl Directory {
             }
         }
     }
+}
+
+#[cfg(unix)]
+fn file_mode(file: &std::path::Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(file).ok().map(|m| m.permissions().mode())
+}
+
+#[cfg(not(unix))]
+fn file_mode(_file: &std::path::Path) -> Option<u32> {
+    None
 }
 
 /// `SIGHUP`s as a stream (none where there are no signals).
@@ -209,6 +234,9 @@ impl TestArgs {
             settings.repository_id, config.directory.ldap.preset
         );
         let mut report = Report::default();
+        if let Some(warning) = Directory::exposed_secret(&config) {
+            println!("  warning {warning}");
+        }
 
         for (url, reached) in ldap.probe_hosts().await {
             match reached {

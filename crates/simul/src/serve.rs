@@ -50,6 +50,9 @@ impl ServeArgs {
         let data = self.deployment.data_dir()?;
         let store = data.store().await?;
         let directory = crate::directory::Directory::open(&config, &store)?;
+        if let Some(warning) = crate::directory::Directory::exposed_secret(&config) {
+            eprintln!("warning: {warning}");
+        }
         let configured_realm = config.directory.realm.clone().or_else(|| directory.default_realm());
         let keys = ltpa_keys(&data, configured_realm.as_deref())?;
         let realm_name = configured_realm.unwrap_or_else(|| keys.realm.clone());

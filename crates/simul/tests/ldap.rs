@@ -19,8 +19,10 @@ const REALM: &str = "ldap.renovations.com:389";
 /// password file `bind.pw`), plus `extra` TOML lines under `[directory.ldap]`.
 fn configured(hosts: &[String], extra: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bind.pw"), format!("{}\n", simul_testkit::ROOT_PASSWORD))
-        .unwrap();
+    let bind_pw = dir.path().join("bind.pw");
+    std::fs::write(&bind_pw, format!("{}\n", simul_testkit::ROOT_PASSWORD)).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&bind_pw, std::fs::Permissions::from_mode(0o600)).unwrap();
     let config = dir.path().join("simul.toml");
     let hosts = hosts.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ");
     std::fs::write(
@@ -275,6 +277,7 @@ fn directory_test_shows_what_simul_would_use() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!text.contains("warning"), "the bind password file is 0600: {text}");
     for expected in [
         format!("Repository LDAP1 (Openldap preset), realm \"{REALM}\""),
         format!("{} answers", slapd.url()),
@@ -340,6 +343,13 @@ fn directory_test_names_what_is_wrong() {
     let (code, text) = run(&no_base);
     assert_eq!(code, Some(1));
     assert!(text.contains("\"dc=nowhere,dc=com\" does not exist on the server"), "{text}");
+
+    // A bind password others can read is pointed out.
+    use std::os::unix::fs::PermissionsExt as _;
+    let readable = no_base.with_file_name("bind.pw");
+    std::fs::set_permissions(&readable, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (_, text) = run(&no_base);
+    assert!(text.contains("readable by other users (mode 644): chmod 600"), "{text}");
 }
 
 #[test]

@@ -110,16 +110,18 @@ impl NameCache {
         self.misses.get(&miss_key(id)).is_some_and(|at| at.elapsed() < MISS_TTL)
     }
 
-    /// Enabled people whose DN, display name, mail or a login name
-    /// contains `query` (any case), by display name, at most `limit`.
+    /// Enabled people whose display name, mail or a login name contains
+    /// `query` (any case), or whose DN it is, by display name, at most
+    /// `limit`. Parts of DNs do not count: every DN contains `dc=`.
     pub(crate) fn search(&self, query: &str, limit: usize) -> Vec<Person> {
         let query = query.trim().to_lowercase();
+        let as_dn = dn::normalize(&query);
         let mut found: Vec<&Person> = self
             .by_dn
             .iter()
             .filter(|(key, entry)| {
                 !entry.person.disabled
-                    && (key.contains(&query)
+                    && (**key == as_dn
                         || entry.person.display_name.to_lowercase().contains(&query)
                         || entry.person.mail.to_lowercase().contains(&query)
                         || entry.logins.iter().any(|login| login.contains(&query)))
@@ -223,6 +225,8 @@ mod tests {
         assert_eq!(names, ["Bob Builder", "Zed Builder"]);
         assert_eq!(cache.search("BUILDER", 1).len(), 1);
         assert_eq!(cache.search("zed@example", 10).len(), 1);
+        assert!(cache.search("dc=x", 10).is_empty(), "every DN has that part");
+        assert_eq!(cache.search("UID=bob, DC=x", 10).len(), 1, "a whole DN finds its person");
     }
 
     #[test]

@@ -34,6 +34,7 @@ use crate::{DirectoryError, Person, Realm, RealmFuture};
 pub use self::cache::Changes;
 pub use self::dn::{is_under, looks_like_dn, normalize as normalize_dn};
 pub use self::health::Health;
+pub use self::range::{RangeEnd, range_end, ranged};
 pub use self::settings::{
     BaseDns, BindPassword, CardAttributes, LdapSettings, Preset, PresetDefaults, Resolved,
     ResolvedCard, SettingsError,

@@ -5,7 +5,7 @@
 
 /// Where a ranged answer leaves off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RangeEnd {
+pub enum RangeEnd {
     /// This was the last part (`;range=N-*`), or the answer had no range.
     Complete,
     /// More values follow, starting at this index.
@@ -14,7 +14,7 @@ pub(crate) enum RangeEnd {
 
 /// If `returned` is `attribute` or a range of it (`member;range=0-1499`),
 /// where the answer leaves off; `None` for other attributes.
-pub(crate) fn range_end(returned: &str, attribute: &str) -> Option<RangeEnd> {
+pub fn range_end(returned: &str, attribute: &str) -> Option<RangeEnd> {
     let (name, options) = match returned.split_once(';') {
         Some((name, options)) => (name, Some(options)),
         None => (returned, None),
@@ -35,7 +35,7 @@ pub(crate) fn range_end(returned: &str, attribute: &str) -> Option<RangeEnd> {
 }
 
 /// The attribute to ask for to get values from `start` on.
-pub(crate) fn ranged(attribute: &str, start: u64) -> String {
+pub fn ranged(attribute: &str, start: u64) -> String {
     format!("{attribute};range={start}-*")
 }
 

@@ -17,13 +17,15 @@ pub struct LdapSettings {
     /// Directory type; it sets the defaults of the filters and attributes.
     pub preset: Preset,
     /// `ldap://HOST:PORT` or `ldaps://HOST:PORT`, the primary first; the
-    /// others are failovers tried in order when it does not answer.
+    /// others are failovers tried in order when it does not answer. After
+    /// a failover the server that answered is asked first, until the next
+    /// refresh goes back to the primary.
     pub hosts: Vec<String>,
     /// Upgrade `ldap://` connections with StartTLS (ldaps:// needs none).
     pub starttls: bool,
     /// PEM file of the certificates that may sign the servers' TLS
-    /// certificates, besides the system's trust store (the "signer
-    /// certificates" WebSphere retrieves from the port).
+    /// certificates, trusted instead of the system's trust store (the
+    /// "signer certificates" WebSphere retrieves from the port).
     pub ca_file: Option<PathBuf>,
     /// The DN Simul binds as to look people up; none: anonymous.
     pub bind_dn: Option<String>,
