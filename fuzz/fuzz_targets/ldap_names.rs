@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = looks_like_dn(&text);
     if let Some(RangeEnd::Continue(next)) = range_end(&text, "member") {
-        let low = text.split_once("range=").and_then(|(_, r)| r.split('-').next()?.parse::<u64>().ok());
+        let low = text.split(';').skip(1).find_map(|option| {
+            let (key, value) = option.split_once('=')?;
+            key.eq_ignore_ascii_case("range").then(|| value.split('-').next()?.parse::<u64>().ok())?
+        });
         if let Some(low) = low {
             assert!(next > low, "{text:?} continues at {next}, not after {low}");
         }

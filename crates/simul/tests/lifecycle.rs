@@ -128,3 +128,33 @@ async fn a_reloaded_page_keeps_its_nway_chats_and_a_departed_user_leaves_them() 
     bob_online.abort();
     while next_event(&mut alice_events).await != alone {}
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_user_is_signed_out_at_the_next_directory_sweep() {
+    use futures_util::StreamExt as _;
+    let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob")]);
+    let server = Server::start(&dir.path().join("data"));
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let mut bob_socket = events(&server, &bob).await;
+    let _alice_socket = events(&server, &alice).await;
+
+    let disabled = support::simul(dir.path(), &["user", "disable", "bob", "--data", "data"]);
+    assert!(disabled.status.success());
+    // The sweep runs every minute; SIGHUP runs it now.
+    server.signal("-HUP");
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(Ok(message)) = bob_socket.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Close(frame) = message {
+                return frame.map(|f| f.reason.to_string());
+            }
+        }
+        None
+    })
+    .await
+    .expect("bob's socket closes");
+    assert_eq!(ended.as_deref(), Some("session ended by the server"));
+    let awareness = get_json(&server, "/api/v1/awareness?user=bob&user=alice", &alice).await;
+    assert_eq!(awareness["bob"]["status"], "offline", "{awareness}");
+    assert_eq!(awareness["alice"]["status"], "available", "{awareness}");
+}

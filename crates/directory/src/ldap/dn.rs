@@ -13,7 +13,7 @@
 pub fn normalize(dn: &str) -> String {
     let mut normal = String::with_capacity(dn.len());
     let mut pending_space = false;
-    let mut chars = dn.trim().chars().peekable();
+    let mut chars = trim_unescaped(dn).chars().peekable();
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
@@ -60,6 +60,21 @@ pub fn normalize(dn: &str) -> String {
     normal
 }
 
+/// `dn` without white space at either end, except escaped white space.
+fn trim_unescaped(dn: &str) -> &str {
+    let dn = dn.trim_start();
+    let mut end = dn.len();
+    while let Some(last) = dn[..end].chars().next_back().filter(|c| c.is_whitespace()) {
+        let before = &dn[..end - last.len_utf8()];
+        let backslashes = before.chars().rev().take_while(|c| *c == '\\').count();
+        if backslashes % 2 == 1 {
+            break;
+        }
+        end = before.len();
+    }
+    &dn[..end]
+}
+
 /// Whether `dn` is `base` or an entry under it.
 pub fn is_under(dn: &str, base: &str) -> bool {
     let (dn, base) = (normalize(dn), normalize(base));
@@ -103,8 +118,11 @@ fn trim_trailing_spaces(normal: &mut String) {
     }
 }
 
+/// An escaped character, kept escaped where it would otherwise separate,
+/// or be trimmed or collapsed as space, on a second reading.
 fn push_value_char(normal: &mut String, c: char) {
-    if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=' | '#' | ' ') {
+    let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=' | '#');
+    if special || c.is_whitespace() || c.is_control() {
         normal.push('\\');
     }
     normal.extend(c.to_lowercase());
@@ -133,6 +151,10 @@ mod tests {
         assert_eq!(normalize("cn=Smith\\, John,o=x"), "cn=smith\\, john,o=x");
         assert_ne!(normalize("cn=a\\,o=b"), normalize("cn=a,o=b"));
         assert_eq!(normalize("cn=Zo\\C3\\AB,o=x"), normalize("cn=Zoë,o=x"));
+        // Found by fuzzing: an escaped vertical tab at the end was trimmed
+        // on a second reading.
+        let once = normalize(",n=Smith\\2\0\0o\\C4\\b");
+        assert_eq!(normalize(&once), once);
     }
 
     #[test]

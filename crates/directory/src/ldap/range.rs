@@ -27,11 +27,14 @@ pub fn range_end(returned: &str, attribute: &str) -> Option<RangeEnd> {
         let (key, value) = option.split_once('=')?;
         key.eq_ignore_ascii_case("range").then_some(value)
     })?;
-    let (_, high) = range.split_once('-')?;
+    let (low, high) = range.split_once('-')?;
+    let low = low.parse::<u64>().ok()?;
     if high == "*" {
         return Some(RangeEnd::Complete);
     }
-    high.parse::<u64>().ok().and_then(|high| high.checked_add(1)).map(RangeEnd::Continue)
+    // A range ending before it starts is nonsense, not a place to go on from.
+    let high = high.parse::<u64>().ok().filter(|high| *high >= low)?;
+    high.checked_add(1).map(RangeEnd::Continue)
 }
 
 /// The attribute to ask for to get values from `start` on.
@@ -58,5 +61,8 @@ mod tests {
         assert_eq!(range_end("member;binary", "member"), None);
         assert_eq!(range_end("member;range=0-", "member"), None);
         assert_eq!(range_end("member;range=0-18446744073709551615", "member"), None);
+        // Found by fuzzing: a range that ends before it starts.
+        assert_eq!(range_end("member;range=10-9", "member"), None);
+        assert_eq!(range_end("member;range=x-9", "member"), None);
     }
 }
