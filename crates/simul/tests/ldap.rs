@@ -10,7 +10,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use simul_testkit::{ALICE_DN, BOB_DN, ROOT_DN, SUFFIX, Slapd, closed_port};
-use support::{Server, events, get_json, mint, simul};
+use support::{Server, events, export_keys, get_json, mint, simul, verify_with_exported_keys};
 
 /// The realm the tests configure, as the other servers of the domain would.
 const REALM: &str = "ldap.renovations.com:389";
@@ -59,13 +59,6 @@ async fn status_of(server: &Server, path: &str, token: &str) -> StatusCode {
     answer.unwrap().status()
 }
 
-fn export_keys(dir: &Path) {
-    std::fs::write(dir.join("export.pw"), "for-websphere").unwrap();
-    let args =
-        ["ltpa", "export", "--data", "data", "--password-file", "export.pw", "--out", "x.keys"];
-    assert!(simul(dir, &args).status.success());
-}
-
 #[tokio::test]
 async fn ldap_users_log_in_with_their_dn_in_the_token_and_find_each_other() {
     let slapd = Slapd::start();
@@ -92,21 +85,7 @@ async fn ldap_users_log_in_with_their_dn_in_the_token_and_find_each_other() {
     assert_eq!(login(&server, "dave", "dave-secret").await.status(), StatusCode::UNAUTHORIZED);
 
     export_keys(dir.path());
-    let verified = simul(
-        dir.path(),
-        &[
-            "ltpa",
-            "token",
-            "verify",
-            &token,
-            "--keys",
-            "x.keys",
-            "--password-file",
-            "export.pw",
-            "--json",
-        ],
-    );
-    let verified: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    let verified = verify_with_exported_keys(dir.path(), &token);
     assert_eq!(verified["user"], ALICE_DN);
     assert_eq!(verified["realm"], REALM);
 

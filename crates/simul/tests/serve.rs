@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{
-    Server, cookie, deployment, deployment_with_names, events, get_json, log_in, mint, next_event,
-    simul,
+    Server, cookie, deployment, deployment_with_names, events, export_keys, get_json, log_in, mint,
+    next_event, simul, verify_with_exported_keys,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -70,39 +70,8 @@ async fn login_sets_a_genuine_ltpatoken2_and_sso_tokens_are_accepted() {
     let csrf = body["csrf_token"].as_str().unwrap().to_owned();
 
     // The cookie is an LtpaToken2 that any server holding the keys accepts.
-    std::fs::write(d.join("export.pw"), "for-websphere").unwrap();
-    assert!(
-        simul(
-            d,
-            &[
-                "ltpa",
-                "export",
-                "--data",
-                "data",
-                "--password-file",
-                "export.pw",
-                "--out",
-                "x.keys"
-            ]
-        )
-        .status
-        .success()
-    );
-    let verified = simul(
-        d,
-        &[
-            "ltpa",
-            "token",
-            "verify",
-            &token,
-            "--keys",
-            "x.keys",
-            "--password-file",
-            "export.pw",
-            "--json",
-        ],
-    );
-    let verified: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    export_keys(d);
+    let verified = verify_with_exported_keys(d, &token);
     assert_eq!(
         (verified["valid"].as_bool(), verified["user"].as_str(), verified["realm"].as_str()),
         (Some(true), Some("bob"), Some("simul"))

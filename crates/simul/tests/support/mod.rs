@@ -119,6 +119,32 @@ pub fn mint(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// Exports the deployment's keys (`data`) to `x.keys` under the password
+/// in `export.pw`, as they would go to WebSphere.
+pub fn export_keys(dir: &Path) {
+    std::fs::write(dir.join("export.pw"), "for-websphere").unwrap();
+    let args =
+        ["ltpa", "export", "--data", "data", "--password-file", "export.pw", "--out", "x.keys"];
+    let out = simul(dir, &args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `simul ltpa token verify --json` of a token with the exported keys.
+pub fn verify_with_exported_keys(dir: &Path, token: &str) -> Value {
+    let args = [
+        "ltpa",
+        "token",
+        "verify",
+        token,
+        "--keys",
+        "x.keys",
+        "--password-file",
+        "export.pw",
+        "--json",
+    ];
+    serde_json::from_slice(&simul(dir, &args).stdout).unwrap()
+}
+
 pub fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
     response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
         c.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap().to_owned())
