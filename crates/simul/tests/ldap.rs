@@ -199,6 +199,15 @@ async fn while_ldap_is_down_sessions_go_on_and_logins_fail_clearly() {
     assert_eq!(status_of(&server, "/api/v1/me", &alice).await, StatusCode::OK);
     let card = format!("/api/v1/users/{}/card", urlencode(BOB_DN));
     assert_eq!(get_json(&server, &card, &alice).await["display_name"], "Bob Builder");
+    // A batch with someone the cache lacks still answers with the rest.
+    let batch = format!(
+        "/api/v1/users?id={}&id={}",
+        urlencode(BOB_DN),
+        urlencode("uid=newbie,ou=people,dc=renovations,dc=com")
+    );
+    let cards = get_json(&server, &batch, &alice).await;
+    assert_eq!(cards.as_object().map(|c| c.len()), Some(1), "{cards}");
+    assert_eq!(cards[BOB_DN]["display_name"], "Bob Builder");
     let watch = json!({"type": "watch", "users": [BOB_DN]}).to_string();
     socket.send(tokio_tungstenite::tungstenite::Message::Text(watch.into())).await.unwrap();
     let status = support::next_event(&mut socket).await;

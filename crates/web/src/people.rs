@@ -117,8 +117,13 @@ pub(crate) async fn cards(
     }
     let mut found = Vec::new();
     for id in &ids {
-        if let Some(person) = state.realm.person(id).await? {
-            found.push((id.clone(), person));
+        // While LDAP is down, a name missing from the cache cannot be looked
+        // up: leave it out rather than fail the whole batch.
+        match state.realm.person(id).await {
+            Ok(Some(person)) => found.push((id.clone(), person)),
+            Ok(None) => {}
+            Err(error) if error.is_outage() => {}
+            Err(error) => return Err(error.into()),
         }
     }
     found.retain(|(_, person)| !person.disabled);
