@@ -3,7 +3,7 @@
 // `cargo build -p simul`.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 import * as H from './harness.mjs';
 
 const USERS = [
@@ -17,10 +17,6 @@ const USERS = [
 let server;
 /** @type {import('playwright-core').Browser} */
 let browser;
-/** Every page opened, for screenshots when a test fails. */
-/** @type {Map<string, Awaited<ReturnType<typeof H.openPage>>>} */
-const pages = new Map();
-
 before(async () => {
   server = await H.startServer(USERS);
   browser = await H.launchBrowser();
@@ -31,63 +27,8 @@ after(async () => {
   await server?.stop();
 });
 
-/**
- * A test that leaves screenshots of every open page when it fails.
- * @param {string} name
- * @param {() => Promise<void>} body
- */
-function scenario(name, body) {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-      for (const [who, p] of pages) {
-        await H.screenshot(p.page, `failed-${slug}-${who}`).catch(() => {});
-      }
-      throw error;
-    }
-  });
-}
-
-/**
- * @param {string} who
- * @param {import('playwright-core').BrowserContextOptions} [options]
- */
-async function open(who, options) {
-  const p = await H.openPage(browser, options);
-  pages.set(who, p);
-  return p;
-}
-
-/** Console errors other than the expected 401 of the first GET /api/v1/me. */
-function realErrors(/** @type {string[]} */ errors) {
-  return errors.filter((e) => !/status of 401/.test(e));
-}
-
-/**
- * Adds a contact through the "Add contact" dialog.
- * @param {import('playwright-core').Page} page
- * @param {string} query
- * @param {string} displayName
- * @param {string} group
- */
-async function addContact(page, query, displayName, group, shoot = '') {
-  await page.locator('.sidebar-tools').getByRole('button', { name: 'Add contact' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Add a contact' });
-  await dialog.getByLabel('Search the directory').fill(query);
-  await dialog.locator('.result', { hasText: displayName }).click();
-  if (shoot) await H.screenshot(page, shoot);
-  const select = dialog.getByLabel('Group', { exact: true });
-  if (await select.locator('option', { hasText: group }).count()) {
-    await select.selectOption({ label: group });
-  } else {
-    await select.selectOption({ label: 'New group…' });
-    await dialog.getByLabel('New group name').fill(group);
-  }
-  await dialog.getByRole('button', { name: 'Add contact' }).click();
-  await dialog.waitFor({ state: 'detached' });
-}
+const { scenario, open, opened, pages } = H.testBook(() => browser, '');
+const { realErrors, addContact } = H;
 
 /** @param {import('playwright-core').Page} page @param {string} id */
 const row = (page, id) => page.locator(`.contact-list li[data-contact="${id}"]`);
@@ -153,8 +94,8 @@ scenario('two users sign in, add each other from the directory and see live stat
 });
 
 scenario('they chat both ways, with typing indicators and unread badges', async () => {
-  const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
-  const bob = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('bob'));
+  const alice = opened('alice');
+  const bob = opened('bob');
 
   await row(alice.page, 'bob').locator('.row-main').click();
   const aliceChat = alice.page.locator('.chat[data-conversation="im:bob"]');
@@ -218,7 +159,7 @@ scenario('they chat both ways, with typing indicators and unread badges', async 
 });
 
 scenario('the history is there after a reload, and group changes are kept', async () => {
-  const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
+  const alice = opened('alice');
   await alice.page.reload();
   await H.appReady(alice.page);
   await row(alice.page, 'bob').locator('.row-main').click();
@@ -251,8 +192,8 @@ scenario('the history is there after a reload, and group changes are kept', asyn
 });
 
 scenario('markup in a message is shown as text and runs nothing', async () => {
-  const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
-  const bob = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('bob'));
+  const alice = opened('alice');
+  const bob = opened('bob');
   const attack = '<img src=x onerror=alert(1)>';
   await row(alice.page, 'bob').locator('.row-main').click();
   const chat = alice.page.locator('.chat[data-conversation="im:bob"]');
@@ -297,9 +238,9 @@ scenario('a browser that already has the SSO cookie skips the sign-in page', asy
 });
 
 scenario('an n-way chat among three: invite, accept, messages seen by all, participants listed', async () => {
-  const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
-  const bob = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('bob'));
-  const carol = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('carol'));
+  const alice = opened('alice');
+  const bob = opened('bob');
+  const carol = opened('carol');
 
   await alice.page.locator('.sidebar-tools').getByRole('button', { name: 'New group chat' }).click();
   const dialog = alice.page.getByRole('dialog', { name: 'New group chat' });
@@ -361,8 +302,8 @@ scenario('an n-way chat among three: invite, accept, messages seen by all, parti
 });
 
 scenario('an invitation waits for someone offline: they sign in, accept, read what was said and reply', async () => {
-  const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
-  const carol = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('carol'));
+  const alice = opened('alice');
+  const carol = opened('carol');
   // Carol signed out at the end of the previous scenario: she is offline.
   await carol.page.getByRole('heading', { name: 'Sign in' }).waitFor();
 
@@ -409,7 +350,7 @@ scenario('an invitation waits for someone offline: they sign in, accept, read wh
 });
 
 scenario('on a phone the contact list and the chat are separate views', async () => {
-  const alice = /** @type {NonNullable<ReturnType<typeof pages.get>>} */ (pages.get('alice'));
+  const alice = opened('alice');
   const phone = await open('bob-phone', H.PHONE);
   await phone.page.goto(server.url);
   await phone.page.getByRole('heading', { name: 'Sign in' }).waitFor();

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const run = promisify(execFile);
@@ -23,7 +24,10 @@ export const WAIT = 10_000;
 /**
  * @typedef {{name: string, displayName: string, mail?: string, password?: string}} UserSpec
  * @typedef {{url: string, port: number, dir: string, output: () => string,
+ *   signal: (sig: NodeJS.Signals) => void,
  *   stop: (options?: {keepData?: boolean, signal?: NodeJS.Signals}) => Promise<void>}} Server
+ * @typedef {{url: string, ldapsUrl: string, ca: string, suffix: string, rootDn: string, rootPassword: string,
+ *   modify: (ldif: string) => Promise<void>, stop: () => Promise<void>}} Slapd
  */
 
 /** The server's environment: ours, with quiet logs. */
@@ -31,16 +35,24 @@ const SERVER_ENV = { ...process.env, SIMUL_LOG: 'warn' };
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
 const children = new Set();
+/**
+ * Children that clean up after themselves on SIGTERM (simul-test-slapd
+ * stops its slapd then; SIGKILL would leave slapd running).
+ * @type {WeakSet<import('node:child_process').ChildProcess>}
+ */
+const terminable = new WeakSet();
 process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
+  for (const child of children) child.kill(terminable.has(child) ? 'SIGTERM' : 'SIGKILL');
 });
 
 /**
  * Makes a data directory with these users and starts `simul serve` on a
  * free port. With no users the server creates `admin` itself. `dir` and
  * `port` start it again on the deployment of an earlier, stopped one.
+ * `config` is a simul.toml to serve with (`--config`); no users are added
+ * then (an LDAP directory has its own).
  * @param {UserSpec[]} users
- * @param {{dir?: string, port?: number}} [options]
+ * @param {{dir?: string, port?: number, config?: string}} [options]
  * @returns {Promise<Server>}
  */
 export async function startServer(users, options = {}) {
@@ -49,7 +61,7 @@ export async function startServer(users, options = {}) {
   }
   const dir = options.dir ?? await mkdtemp(path.join(tmpdir(), 'simul-e2e-'));
   const data = path.join(dir, 'data');
-  for (const user of options.dir ? [] : users) {
+  for (const user of options.dir || options.config ? [] : users) {
     const pw = path.join(dir, `${user.name}.pw`);
     await writeFile(pw, `${user.password ?? passwordOf(user.name)}\n`, { mode: 0o600 });
     const args = ['user', 'add', user.name, '--display-name', user.displayName, '--password-file', pw, '--data', data];
@@ -58,6 +70,7 @@ export async function startServer(users, options = {}) {
   }
   // No HTTPS: its default port (8443) would clash between deployments.
   const args = ['serve', '--data', data, '--http', `127.0.0.1:${options.port ?? 0}`, '--https', 'off'];
+  if (options.config) args.push('--config', options.config);
   const child = spawn(BIN, args, {
     env: SERVER_ENV,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -86,6 +99,9 @@ export async function startServer(users, options = {}) {
     port: Number(new URL(url).port),
     dir,
     output: () => output,
+    signal(sig) {
+      child.kill(sig);
+    },
     async stop({ keepData = false, signal = 'SIGTERM' } = {}) {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -96,6 +112,91 @@ export async function startServer(users, options = {}) {
       }
       children.delete(child);
       if (!keepData) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts the fixture slapd of simul-testkit (`simul-test-slapd`, built next
+ * to the simul binary): the people of `crates/testkit/src/lib.rs`, with the
+ * passwords `<uid>-secret`. It runs until `stop()` closes its stdin.
+ * @returns {Promise<Slapd>}
+ */
+export async function startSlapd() {
+  const bin = path.join(path.dirname(BIN), 'simul-test-slapd');
+  if (!existsSync(bin)) {
+    throw new Error(`no simul-test-slapd at ${bin}: run \`cargo build -p simul -p simul-testkit\` first`);
+  }
+  const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  children.add(child);
+  terminable.add(child);
+  // Closing stdin after it exited must not crash the tests (EPIPE).
+  child.stdin.on('error', () => {});
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (/** @type {Buffer} */ chunk) => {
+    stderr += chunk.toString();
+  });
+  /** @type {{url: string, ldaps_url: string, ca: string, suffix: string, root_dn: string, root_password: string}} */
+  let info;
+  try {
+    info = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`simul-test-slapd did not start in 20 s:\n${stderr}`)), 20_000);
+      child.stdout.on('data', (/** @type {Buffer} */ chunk) => {
+        stdout += chunk.toString();
+        const end = stdout.indexOf('\n');
+        if (end < 0) return;
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(stdout.slice(0, end)));
+        } catch (e) {
+          reject(new Error(`simul-test-slapd printed ${stdout.slice(0, end)}: ${e}`));
+        }
+      });
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(new Error(`cannot run ${bin}: ${e.message}`));
+      });
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`simul-test-slapd exited with ${code ?? signal}:\n${stderr}`));
+      });
+    });
+  } catch (e) {
+    child.kill('SIGTERM');
+    children.delete(child);
+    throw e;
+  }
+  const { url, root_dn: rootDn, root_password: rootPassword } = info;
+  return {
+    url,
+    ldapsUrl: info.ldaps_url,
+    ca: info.ca,
+    suffix: info.suffix,
+    rootDn,
+    rootPassword,
+    async modify(ldif) {
+      const pending = run('ldapmodify', ['-x', '-H', url, '-D', rootDn, '-w', rootPassword], {
+        env: { ...process.env, LDAPNOINIT: '1' },
+      });
+      pending.child.stdin?.end(ldif);
+      try {
+        await pending;
+      } catch (e) {
+        const failure = /** @type {{stderr?: string, message: string}} */ (e);
+        throw new Error(`ldapmodify failed: ${failure.stderr || failure.message}\nLDIF:\n${ldif}`);
+      }
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.stdin.end();
+        // slapd itself gets 10 s to stop.
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      children.delete(child);
     },
   };
 }
@@ -276,4 +377,87 @@ export function accessibilityProblems(page) {
     }
     return problems;
   });
+}
+
+/**
+ * The pages of one test file, and its tests: each test leaves screenshots
+ * of every open page when it fails (named `failed-PREFIX-TEST-WHO`).
+ * @param {() => import('playwright-core').Browser} browser the file's browser, once launched
+ * @param {string} prefix
+ */
+export function testBook(browser, prefix) {
+  /** @type {Map<string, Awaited<ReturnType<typeof openPage>>>} */
+  const pages = new Map();
+  return {
+    pages,
+    /**
+     * @param {string} name
+     * @param {() => Promise<void>} body
+     */
+    scenario(name, body) {
+      test(name, async () => {
+        try {
+          await body();
+        } catch (error) {
+          const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+          for (const [who, p] of pages) {
+            await screenshot(p.page, `failed-${prefix}${slug}-${who}`).catch(() => {});
+          }
+          throw error;
+        }
+      });
+    },
+    /**
+     * A new page for `who`.
+     * @param {string} who
+     * @param {import('playwright-core').BrowserContextOptions} [options]
+     */
+    async open(who, options) {
+      const p = await openPage(browser(), options);
+      pages.set(who, p);
+      return p;
+    },
+    /**
+     * The page an earlier test opened for `who`.
+     * @param {string} who
+     */
+    opened(who) {
+      const p = pages.get(who);
+      if (!p) throw new Error(`${who}'s page is not open (did an earlier scenario fail?)`);
+      return p;
+    },
+  };
+}
+
+/**
+ * Console errors other than the expected 401 of the first GET /api/v1/me.
+ * @param {string[]} errors
+ */
+export function realErrors(errors) {
+  return errors.filter((e) => !/status of 401/.test(e));
+}
+
+/**
+ * Adds a contact through the "Add contact" dialog.
+ * @param {import('playwright-core').Page} page
+ * @param {string} query
+ * @param {string} displayName
+ * @param {string} group
+ * @param {string} [shoot] a screenshot of the dialog under this name
+ */
+export async function addContact(page, query, displayName, group, shoot = '') {
+  await page.locator('.sidebar-tools').getByRole('button', { name: 'Add contact' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add a contact' });
+  await dialog.getByLabel('Search the directory').fill(query);
+  await dialog.locator('.result', { hasText: displayName }).click();
+  if (shoot) await screenshot(page, shoot);
+  const select = dialog.getByLabel('Group', { exact: true });
+  if (await select.locator('option', { hasText: group }).count()) {
+    await select.selectOption({ label: group });
+  } else {
+    await select.selectOption({ label: 'New group…' });
+    await dialog.getByLabel('New group name').fill(group);
+  }
+  await dialog.getByRole('button', { name: 'Add contact' }).click();
+  await dialog.waitFor({ state: 'detached' });
 }

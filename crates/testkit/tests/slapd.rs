@@ -43,8 +43,15 @@ fn run(tool: &str, ca: Option<&Path>, args: &[&str]) -> Run {
 
 /// An anonymous `ldapsearch -LLL` over the plain listener.
 fn search(slapd: &Slapd, filter: &str, attrs: &[&str]) -> Run {
+    search_with(slapd, &[], filter, attrs)
+}
+
+/// The same with more options (a bind DN and password, controls).
+fn search_with(slapd: &Slapd, options: &[&str], filter: &str, attrs: &[&str]) -> Run {
     let url = slapd.url();
-    let mut args = vec!["-x", "-LLL", "-o", "ldif-wrap=no", "-H", &url, "-b", SUFFIX, filter];
+    let mut args = vec!["-x", "-LLL", "-o", "ldif-wrap=no", "-H", &url];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&["-b", SUFFIX, filter]);
     args.extend_from_slice(attrs);
     run("ldapsearch", None, &args)
 }
@@ -129,25 +136,8 @@ fn users_bind_with_their_passwords() {
     let out =
         run("ldapwhoami", None, &["-x", "-H", &url, "-D", ALICE_DN, "-w", "alice-secret"]).ok();
     assert_eq!(out.trim(), format!("dn:{ALICE_DN}"));
-    let out = run(
-        "ldapsearch",
-        None,
-        &[
-            "-x",
-            "-LLL",
-            "-H",
-            &url,
-            "-D",
-            ALICE_DN,
-            "-w",
-            "alice-secret",
-            "-b",
-            SUFFIX,
-            "(uid=bob)",
-            "cn",
-        ],
-    )
-    .ok();
+    let as_alice = ["-D", ALICE_DN, "-w", "alice-secret"];
+    let out = search_with(&slapd, &as_alice, "(uid=bob)", &["cn"]).ok();
     assert!(out.contains("cn: Bob Builder"), "{out}");
 
     let wrong = run("ldapwhoami", None, &["-x", "-H", &url, "-D", ALICE_DN, "-w", "bob-secret"]);
@@ -289,45 +279,14 @@ fn start_with_loads_extra_entries_and_paging_beats_the_size_limit() {
     assert_eq!(unpaged.stdout.matches("dn: ").count(), 500);
 
     // Paged: everything (606 users).
-    let paged = run(
-        "ldapsearch",
-        None,
-        &[
-            "-x",
-            "-LLL",
-            "-H",
-            &url,
-            "-E",
-            "pr=200/noprompt",
-            "-b",
-            SUFFIX,
-            "(objectClass=inetOrgPerson)",
-            "1.1",
-        ],
-    )
-    .ok();
+    let paged =
+        search_with(&slapd, &["-E", "pr=200/noprompt"], "(objectClass=inetOrgPerson)", &["1.1"])
+            .ok();
     assert_eq!(paged.matches("dn: ").count(), 606);
 
     // The root DN is not limited.
-    let root = run(
-        "ldapsearch",
-        None,
-        &[
-            "-x",
-            "-LLL",
-            "-H",
-            &url,
-            "-D",
-            ROOT_DN,
-            "-w",
-            ROOT_PASSWORD,
-            "-b",
-            SUFFIX,
-            "(objectClass=inetOrgPerson)",
-            "1.1",
-        ],
-    )
-    .ok();
+    let as_root = ["-D", ROOT_DN, "-w", ROOT_PASSWORD];
+    let root = search_with(&slapd, &as_root, "(objectClass=inetOrgPerson)", &["1.1"]).ok();
     assert_eq!(root.matches("dn: ").count(), 606);
 }
 
