@@ -152,6 +152,7 @@ scenario('someone disabled in LDAP while signed in is signed out on SIGHUP', asy
   await bob.page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 15_000 });
   await bob.page.locator('.login-notice', { hasText: 'You were signed out: this account is disabled.' }).waitFor();
   assert.equal(await bob.page.locator('.shell').count(), 0);
+  assert.equal(await bob.page.locator('.toast').count(), 0, 'the signed-in session\'s toasts went with it');
   await bobRow.locator('.status-text', { hasText: 'Offline' }).waitFor();
   assert.equal(await bobRow.getAttribute('data-status'), 'offline');
   await H.screenshot(bob.page, 'ldap-signed-out');

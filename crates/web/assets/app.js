@@ -40,7 +40,9 @@ async function boot() {
     if (e instanceof ApiError && e.status !== 401) {
       // The server is there but refuses this account (disabled, gone from
       // the directory) or is unwell, or it is not reachable: say so.
-      return signIn(e.status === 0 ? 'The server cannot be reached right now.' : e.message);
+      if (e.status === 0) return signIn('The server cannot be reached right now.');
+      if (e.status === 403) return signIn(`You were signed out: ${e.message}.`);
+      return signIn(`${e.message.charAt(0).toUpperCase()}${e.message.slice(1)}.`);
     }
   }
   if (session) enter(session);
@@ -215,7 +217,7 @@ function start(session) {
     stopIdle();
     document.removeEventListener('keydown', shortcuts);
     for (const t of inviteToasts.values()) t.close();
-    document.querySelectorAll('dialog, .floating').forEach((el) => el.remove());
+    document.querySelectorAll('dialog, .floating, .toasts').forEach((el) => el.remove());
     resetActions();
     reset();
     setBaseTitle('Simul');
