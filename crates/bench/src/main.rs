@@ -22,7 +22,10 @@
 //!   until each watcher has the `status` event is recorded;
 //! - `im`: pairs of sessions exchange 1:1 messages (`{"type":"im"}`), one
 //!   in flight per pair, for a fixed time: messages per second delivered
-//!   and the latency from send to receipt.
+//!   and the latency from send to receipt;
+//! - `ldap`: a real slapd (simul-testkit) with N extra people: start-up
+//!   with the name cache loaded, memory per cached person, login (search
+//!   and bind) and directory-search latency.
 //!
 //! Reproduce the figures of BENCHMARKS.md from the repository root:
 //!
@@ -33,6 +36,7 @@
 //! ./target/release/simul-bench presence --sessions 1000,10000
 //! ./target/release/simul-bench im --sessions 1000,10000
 //! ./target/release/simul-bench im --sessions 1000,10000 --active-pairs 50
+//! ./target/release/simul-bench ldap --people 1000,10000,50000
 //! ```
 //!
 //! The benchmark and the server share the machine's cores: on a small
@@ -78,6 +82,7 @@ server generated. The figures of BENCHMARKS.md come from:
   ./target/release/simul-bench presence --sessions 1000,10000
   ./target/release/simul-bench im --sessions 1000,10000
   ./target/release/simul-bench im --sessions 1000,10000 --active-pairs 50
+  ./target/release/simul-bench ldap --people 1000,10000,50000
 
 The benchmark and the server share the machine's CPUs.";
 
@@ -92,6 +97,9 @@ enum Scenario {
     Presence(scenario::presence::Args),
     /// 1:1 instant-message throughput and latency over WebSockets.
     Im(scenario::im::Args),
+    /// An LDAP directory (a real slapd): name-cache load, memory per
+    /// person, login and search latency.
+    Ldap(scenario::ldap::Args),
 }
 
 /// Options every scenario takes.
@@ -223,6 +231,7 @@ fn main() -> ExitCode {
             Scenario::Sessions(args) => scenario::sessions::run(common, args, nofile).await,
             Scenario::Presence(args) => scenario::presence::run(common, args, nofile).await,
             Scenario::Im(args) => scenario::im::run(common, args, nofile).await,
+            Scenario::Ldap(args) => scenario::ldap::run(common, args).await,
         }
     });
     match result {

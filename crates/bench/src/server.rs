@@ -32,6 +32,16 @@ impl Server {
     /// `GET /healthz` answers 200. Its stdout is discarded; its stderr
     /// (the log, level `warn`) goes to `log`.
     pub async fn start(simul: &Path, data: &Path, log: &Path) -> anyhow::Result<Self> {
+        Self::start_configured(simul, data, log, None).await
+    }
+
+    /// The same with `--config FILE`.
+    pub async fn start_configured(
+        simul: &Path,
+        data: &Path,
+        log: &Path,
+        config: Option<&Path>,
+    ) -> anyhow::Result<Self> {
         let port = free_port()?;
         let stderr =
             File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
@@ -41,6 +51,12 @@ impl Server {
             // nothing here measures TLS.
             .args(["serve", "--https", "off", "--http", &format!("127.0.0.1:{port}"), "--data"])
             .arg(data)
+            .args(
+                config
+                    .map(|file| [std::ffi::OsStr::new("--config"), file.as_os_str()])
+                    .into_iter()
+                    .flatten(),
+            )
             .env("SIMUL_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

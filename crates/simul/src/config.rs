@@ -198,8 +198,13 @@ impl Config {
                  for a self-signed certificate"
             );
         }
-        if self.directory.kind == DirectoryKind::Ldap {
-            self.directory.ldap.resolve()?;
+        match self.directory.kind {
+            DirectoryKind::Ldap => drop(self.directory.ldap.resolve()?),
+            DirectoryKind::Embedded if !self.directory.ldap.hosts.is_empty() => anyhow::bail!(
+                "directory.ldap.hosts is set but directory.kind is \"embedded\": set kind = \"ldap\" \
+                 under [directory] to use the LDAP directory, or remove [directory.ldap]"
+            ),
+            DirectoryKind::Embedded => {}
         }
         if self.directory.realm.as_deref().is_some_and(|r| r.contains('/')) {
             anyhow::bail!(

@@ -373,6 +373,13 @@ fn configuration_mistakes_are_named() {
     let error = String::from_utf8_lossy(&out.stderr);
     assert!(error.contains("directory.ldap.bind_password_file: cannot read"), "{error}");
 
+    // LDAP settings without kind = "ldap" would be ignored: say so.
+    let toml = std::fs::read_to_string(&config).unwrap().replace("kind = \"ldap\"\n", "");
+    std::fs::write(&config, toml).unwrap();
+    let out = simul(dir.path(), &["config", "check", "--config", config.to_str().unwrap()]);
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(error.contains("directory.kind is \"embedded\": set kind = \"ldap\""), "{error}");
+
     // The bind password never shows, not even in the full configuration.
     let (dir, config) = configured(&["ldap://ldap.example.com".to_owned()], "");
     let out = simul(dir.path(), &["config", "check", "--config", config.to_str().unwrap()]);

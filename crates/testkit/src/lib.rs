@@ -104,6 +104,8 @@ pub const EVERYONE_DN: &str = "cn=everyone,ou=groups,dc=renovations,dc=com";
 /// The most entries a search returns (`sizelimit`), except for paged searches as a whole and
 /// the root DN: a search without paging that matches more gets `sizeLimitExceeded`.
 pub const SIZE_LIMIT: usize = 500;
+/// How many people the fixture holds (alice, bob, zoe, dave, carol1, carol2).
+pub const FIXTURE_PEOPLE: usize = 6;
 
 /// The fixture directory as LDIF (what [`Slapd::start`] loads; see the crate documentation).
 pub const FIXTURE_LDIF: &str = "\

@@ -1,6 +1,7 @@
 //! The scenarios, one module each, and what they share.
 
 pub mod im;
+pub mod ldap;
 pub mod presence;
 pub mod sessions;
 pub mod startup;
