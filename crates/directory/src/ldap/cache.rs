@@ -37,9 +37,19 @@ pub struct Changes {
 }
 
 /// The cache.
+/// An entry and what search compares, in lower case once and for all.
+#[derive(Debug)]
+struct Cached {
+    entry: Arc<Entry>,
+    /// Display name (also the sort key).
+    name: String,
+    /// Mail and login names, one a line.
+    keys: String,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct NameCache {
-    by_dn: HashMap<String, Arc<Entry>>,
+    by_dn: HashMap<String, Cached>,
     /// Login name -> normalized DNs (several: that name is ambiguous).
     by_login: HashMap<String, Vec<String>>,
     misses: HashMap<String, Instant>,
@@ -57,9 +67,9 @@ impl NameCache {
         let disabled = fresh
             .by_dn
             .iter()
-            .filter(|(key, entry)| {
-                entry.person.disabled
-                    && self.by_dn.get(*key).is_some_and(|old| !old.person.disabled)
+            .filter(|(key, cached)| {
+                cached.entry.person.disabled
+                    && self.by_dn.get(*key).is_some_and(|old| !old.entry.person.disabled)
             })
             .count();
         *self = fresh;
@@ -71,7 +81,7 @@ impl NameCache {
         let key = dn::normalize(&entry.person.id);
         self.misses.remove(&key);
         if let Some(old) = self.by_dn.remove(&key) {
-            for login in &old.logins {
+            for login in &old.entry.logins {
                 if let Some(keys) = self.by_login.get_mut(login) {
                     keys.retain(|k| *k != key);
                 }
@@ -83,16 +93,22 @@ impl NameCache {
                 keys.push(key.clone());
             }
         }
-        self.by_dn.insert(key, Arc::new(entry));
+        let name = entry.person.display_name.to_lowercase();
+        let mut keys = entry.person.mail.to_lowercase();
+        for login in &entry.logins {
+            keys.push('\n');
+            keys.push_str(login);
+        }
+        self.by_dn.insert(key, Cached { entry: Arc::new(entry), name, keys });
     }
 
     /// The person with this DN, or the one person with this login name.
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Entry>> {
-        if let Some(entry) = self.by_dn.get(&dn::normalize(id)) {
-            return Some(entry.clone());
+        if let Some(cached) = self.by_dn.get(&dn::normalize(id)) {
+            return Some(cached.entry.clone());
         }
         match self.by_login.get(&id.trim().to_lowercase()).map(Vec::as_slice) {
-            Some([only]) => self.by_dn.get(only).cloned(),
+            Some([only]) => self.by_dn.get(only).map(|cached| cached.entry.clone()),
             _ => None,
         }
     }
@@ -116,22 +132,27 @@ impl NameCache {
     pub(crate) fn search(&self, query: &str, limit: usize) -> Vec<Person> {
         let query = query.trim().to_lowercase();
         let as_dn = dn::normalize(&query);
-        let mut found: Vec<&Person> = self
+        let mut found: Vec<&Cached> = self
             .by_dn
             .iter()
-            .filter(|(key, entry)| {
-                !entry.person.disabled
+            .filter(|(key, cached)| {
+                !cached.entry.person.disabled
                     && (**key == as_dn
-                        || entry.person.display_name.to_lowercase().contains(&query)
-                        || entry.person.mail.to_lowercase().contains(&query)
-                        || entry.logins.iter().any(|login| login.contains(&query)))
+                        || cached.name.contains(&query)
+                        || cached.keys.contains(&query))
             })
-            .map(|(_, entry)| &entry.person)
+            .map(|(_, cached)| cached)
             .collect();
-        found.sort_by(|a, b| {
-            (a.display_name.to_lowercase(), &a.id).cmp(&(b.display_name.to_lowercase(), &b.id))
-        });
-        found.into_iter().take(limit).cloned().collect()
+        // Only the first `limit` need ordering.
+        let by_name = |a: &&Cached, b: &&Cached| {
+            (&a.name, &a.entry.person.id).cmp(&(&b.name, &b.entry.person.id))
+        };
+        if found.len() > limit && limit > 0 {
+            found.select_nth_unstable_by(limit - 1, by_name);
+            found.truncate(limit);
+        }
+        found.sort_unstable_by(by_name);
+        found.into_iter().take(limit).map(|cached| cached.entry.person.clone()).collect()
     }
 
     /// How many people are known.
