@@ -165,7 +165,8 @@ pub enum DirectoryCommand {
     #[command(after_help = "Examples:\n  \
         simul directory test --config /etc/simul/simul.toml\n  \
         simul directory test --config simul.toml --user jdoe\n  \
-        simul directory test --config simul.toml --user jdoe@example.com --password-file pw")]
+        simul directory test --config simul.toml --user jdoe@example.com --password-file pw\n  \
+        simul directory test --config simul.toml --group 'cn=staff,ou=groups,dc=example,dc=com'")]
     Test(TestArgs),
     /// Search the LDAP directory itself (not Simul's cache) by name, mail
     /// or login name, as "add contact" would
@@ -183,6 +184,10 @@ pub struct TestArgs {
     /// Also check this user's password (first line of FILE) by binding as them.
     #[arg(long, value_name = "FILE", requires = "user")]
     password_file: Option<PathBuf>,
+    /// A group (its DN) whose members to list, however many (Active
+    /// Directory's range retrieval is followed past 1,500).
+    #[arg(long, value_name = "DN")]
+    group: Option<String>,
 }
 
 /// Arguments of `simul directory search`.
@@ -274,7 +279,37 @@ impl TestArgs {
             )
             .await;
         }
+        if let Some(group) = &self.group {
+            check_group(&ldap, group, &mut report).await;
+        }
         Ok(report.finish())
+    }
+}
+
+/// Members shown before "and N more".
+const MEMBERS_SHOWN: usize = 10;
+
+async fn check_group(ldap: &LdapRealm, group: &str, report: &mut Report) {
+    let started = Instant::now();
+    match ldap.members_of(group).await {
+        Ok(members) if members.is_empty() => report.fail(
+            "group",
+            &format!(
+                "{group} has no members, or is not a group by directory.ldap.group_filter \
+                 (members from {})",
+                ldap.settings().group_member_attributes.join(", ")
+            ),
+        ),
+        Ok(members) => {
+            report.pass("group", &format!("{group}: {} members", members.len()), started.elapsed());
+            for member in members.iter().take(MEMBERS_SHOWN) {
+                println!("      {member}");
+            }
+            if members.len() > MEMBERS_SHOWN {
+                println!("      and {} more", members.len() - MEMBERS_SHOWN);
+            }
+        }
+        Err(error) => report.fail("group", &error.to_string()),
     }
 }
 

@@ -290,6 +290,18 @@ fn directory_test_shows_what_simul_would_use() {
     assert_eq!(ambiguous.status.code(), Some(1), "{text}");
     assert!(text.contains("matches 2 people by mail"), "{text}");
 
+    let group = simul(
+        dir.path(),
+        &["directory", "test", "--config", config, "--group", simul_testkit::BUILDERS_DN],
+    );
+    let text = String::from_utf8_lossy(&group.stdout);
+    assert!(group.status.success(), "{text}");
+    assert!(text.contains(&format!("{}: 2 members", simul_testkit::BUILDERS_DN)), "{text}");
+    assert!(text.contains(&format!("      {BOB_DN}")), "{text}");
+    let not_a_group =
+        simul(dir.path(), &["directory", "test", "--config", config, "--group", BOB_DN]);
+    assert_eq!(not_a_group.status.code(), Some(1));
+
     let found = simul(dir.path(), &["directory", "search", "carol", "--config", config]);
     let text = String::from_utf8_lossy(&found.stdout);
     assert!(text.contains("Carol One\tcarol@renovations.com\tuid=carol1,"), "{text}");
