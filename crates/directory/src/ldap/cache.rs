@@ -49,9 +49,10 @@ struct Cached {
 
 #[derive(Debug, Default)]
 pub(crate) struct NameCache {
-    by_dn: HashMap<String, Cached>,
+    /// Normalized DN -> entry. The DN keys are shared with `by_login`.
+    by_dn: HashMap<Arc<str>, Cached>,
     /// Login name -> normalized DNs (several: that name is ambiguous).
-    by_login: HashMap<String, Vec<String>>,
+    by_login: HashMap<String, Vec<Arc<str>>>,
     misses: HashMap<String, Instant>,
     loaded: Option<Instant>,
 }
@@ -78,8 +79,8 @@ impl NameCache {
 
     /// Adds or updates one person (found at login or on a miss).
     pub(crate) fn insert(&mut self, entry: Entry) {
-        let key = dn::normalize(&entry.person.id);
-        self.misses.remove(&key);
+        let key: Arc<str> = dn::normalize(&entry.person.id).into();
+        self.misses.remove(&*key);
         if let Some(old) = self.by_dn.remove(&key) {
             for login in &old.entry.logins {
                 if let Some(keys) = self.by_login.get_mut(login) {
@@ -104,7 +105,7 @@ impl NameCache {
 
     /// The person with this DN, or the one person with this login name.
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Entry>> {
-        if let Some(cached) = self.by_dn.get(&dn::normalize(id)) {
+        if let Some(cached) = self.by_dn.get(dn::normalize(id).as_str()) {
             return Some(cached.entry.clone());
         }
         match self.by_login.get(&id.trim().to_lowercase()).map(Vec::as_slice) {
@@ -137,7 +138,7 @@ impl NameCache {
             .iter()
             .filter(|(key, cached)| {
                 !cached.entry.person.disabled
-                    && (**key == as_dn
+                    && (***key == *as_dn
                         || cached.name.contains(&query)
                         || cached.keys.contains(&query))
             })

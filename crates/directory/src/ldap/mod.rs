@@ -282,16 +282,24 @@ impl LdapRealm {
             let disabled: std::collections::HashSet<String> = match &self.settings.disabled_filter {
                 Some(disabled) => {
                     let both = filter::all([wanted, disabled.as_str()]);
-                    let found =
-                        self.search(base, Scope::Subtree, &both, vec![NO_ATTRIBUTES]).await?;
-                    found.into_iter().map(|entry| dn::normalize(&entry.dn)).collect()
+                    let dns = self
+                        .search_into(base, Scope::Subtree, &both, vec![NO_ATTRIBUTES], |found| {
+                            dn::normalize(&found.dn)
+                        })
+                        .await?;
+                    dns.into_iter().collect()
                 }
                 None => Default::default(),
             };
-            for found in self.search(base, Scope::Subtree, wanted, self.attributes()).await? {
-                let is_disabled = disabled.contains(&dn::normalize(&found.dn));
-                entries.push(self.entry(found, is_disabled));
-            }
+            // Each entry becomes a cache entry as it arrives: a directory of
+            // 100,000 people is never held twice, raw and converted.
+            let people = self
+                .search_into(base, Scope::Subtree, wanted, self.attributes(), |found| {
+                    let is_disabled = disabled.contains(&dn::normalize(&found.dn));
+                    self.entry(found, is_disabled)
+                })
+                .await?;
+            entries.extend(people);
         }
         Ok(entries)
     }
@@ -375,13 +383,33 @@ impl LdapRealm {
         wanted: &str,
         attributes: Vec<&str>,
     ) -> Result<Vec<SearchEntry>, DirectoryError> {
+        self.search_into(base, scope, wanted, attributes, |found| found).await
+    }
+
+    /// The same, each entry converted as it arrives.
+    async fn search_into<T>(
+        &self,
+        base: &str,
+        scope: Scope,
+        wanted: &str,
+        attributes: Vec<&str>,
+        convert: impl Fn(SearchEntry) -> T,
+    ) -> Result<Vec<T>, DirectoryError> {
         let attributes: Vec<String> = attributes.into_iter().map(str::to_owned).collect();
         let mut retried = false;
         loop {
             let mut ldap = self.service_ldap().await?;
-            let outcome =
-                paged_search(&mut ldap, &self.settings, base, scope, wanted, attributes.clone())
-                    .await;
+            let settings = &self.settings;
+            let outcome = paged_search(
+                &mut ldap,
+                settings,
+                base,
+                scope,
+                wanted,
+                attributes.clone(),
+                &convert,
+            )
+            .await;
             match outcome {
                 Ok(entries) => return Ok(entries),
                 Err(LdapError::LdapResult { result }) if result.rc == NO_SUCH_OBJECT => {
@@ -520,14 +548,15 @@ impl Realm for LdapRealm {
 
 /// One search, paged (RFC 2696) so directories larger than the server's
 /// size limit come through whole; referrals are ignored.
-async fn paged_search(
+async fn paged_search<T>(
     ldap: &mut Ldap,
     settings: &Resolved,
     base: &str,
     scope: Scope,
     wanted: &str,
     attributes: Vec<String>,
-) -> Result<Vec<SearchEntry>, LdapError> {
+    convert: &impl Fn(SearchEntry) -> T,
+) -> Result<Vec<T>, LdapError> {
     let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = if scope == Scope::Base {
         vec![Box::new(EntriesOnly::new())]
     } else {
@@ -539,7 +568,7 @@ async fn paged_search(
         .await?;
     let mut entries = Vec::new();
     while let Some(found) = stream.next().await? {
-        entries.push(construct(found)?);
+        entries.push(convert(construct(found)?));
     }
     // A referral instead of an answer (result code 10) finds nobody here:
     // referrals are ignored, as WebSphere's "Support referrals" defaults.
