@@ -24,12 +24,17 @@ enum Command {
     /// Run the server: the browser chat client and the HTTP API
     ///
     /// The first start creates the data directory (SQLite database, LTPA
-    /// keys, a self-signed HTTPS certificate) and an `admin` user whose
-    /// one-time password it prints once. Stop it with Ctrl-C or SIGTERM.
+    /// keys, a self-signed HTTPS certificate) and, for the embedded realm,
+    /// an `admin` user whose one-time password it prints once. With
+    /// `directory.kind = "ldap"` people come from LDAP: their names are
+    /// loaded at start and every `directory.ldap.refresh_minutes`. SIGHUP
+    /// reloads the directory now and signs out whoever is disabled or
+    /// gone. Stop it with Ctrl-C or SIGTERM.
     #[command(after_help = "Examples:\n  \
         simul serve                                   # http://127.0.0.1:8080 and https://127.0.0.1:8443\n  \
         simul serve --http 0.0.0.0:80 --https 0.0.0.0:443 --data /var/lib/simul\n  \
-        simul serve --config /etc/simul/simul.toml   # listeners, certificate, SSO from the file")]
+        simul serve --config /etc/simul/simul.toml   # listeners, certificate, SSO, LDAP from the file\n  \
+        kill -HUP $(pidof simul)                      # reload the directory now")]
     Serve(ServeArgs),
     /// LTPA single sign-on: key files and tokens shared with WebSphere,
     /// Liberty and Domino.
@@ -38,7 +43,10 @@ enum Command {
     /// Users of the embedded realm.
     #[command(subcommand)]
     User(UserCommand),
-    /// The LDAP directory: check the configuration, search it.
+    /// The LDAP directory: check the configuration, search it
+    ///
+    /// Both read `[directory.ldap]` from `--config FILE` (and SIMUL_*
+    /// variables) and talk to the directory itself, not a running server.
     #[command(subcommand)]
     Directory(DirectoryCommand),
     /// The configuration file and SIMUL_* variables.
