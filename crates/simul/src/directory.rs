@@ -234,9 +234,14 @@ impl TestArgs {
         let password = self.password_file.as_ref().map(read_password).transpose()?;
         let settings = ldap.settings();
         let realm_name = config.directory.realm.clone().unwrap_or_else(|| settings.default_realm());
+        let realm_origin = match config.directory.realm {
+            Some(_) => "directory.realm",
+            None => "the primary's host:port; set directory.realm to the other servers' realm name",
+        };
         println!(
-            "Repository {} ({:?} preset), realm {realm_name:?}",
-            settings.repository_id, config.directory.ldap.preset
+            "Repository {} (preset {}), realm {realm_name:?} ({realm_origin})",
+            settings.repository_id,
+            config.directory.ldap.preset.name()
         );
         let mut report = Report::default();
         if let Some(warning) = Directory::exposed_secret(&config) {

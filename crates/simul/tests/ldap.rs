@@ -267,7 +267,7 @@ fn directory_test_shows_what_simul_would_use() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(!text.contains("warning"), "the bind password file is 0600: {text}");
     for expected in [
-        format!("Repository LDAP1 (Openldap preset), realm \"{REALM}\""),
+        format!("Repository LDAP1 (preset openldap), realm \"{REALM}\" (directory.realm)"),
         format!("{} answers", slapd.url()),
         format!("6 people under {SUFFIX} (bound as {ROOT_DN}"),
         format!("alice is {ALICE_DN}"),

@@ -180,6 +180,16 @@ pub struct PresetDefaults {
 }
 
 impl Preset {
+    /// The name configuration files use (`preset = "active_directory"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Openldap => "openldap",
+            Self::ActiveDirectory => "active_directory",
+            Self::Domino => "domino",
+            Self::Tivoli => "tivoli",
+        }
+    }
+
     /// The defaults of this directory type.
     pub fn defaults(self) -> PresetDefaults {
         const INET_ORG_PERSON_CARD: [&str; 6] =
