@@ -228,6 +228,12 @@ fn client_config(settings: &Resolved) -> Result<rustls::ClientConfig, DirectoryE
 fn describe(error: &LdapError) -> String {
     match error {
         LdapError::LdapResult { result } => describe_result(result),
+        LdapError::Io { source } if source.to_string().contains("invalid peer certificate") => {
+            format!(
+                "{source}: the server's TLS certificate is not trusted; put the certificate of \
+                 its signer (PEM) in the file named by directory.ldap.ca_file"
+            )
+        }
         LdapError::Io { source } => source.to_string(),
         LdapError::Timeout { .. } => "the server did not answer in time".into(),
         other => other.to_string(),
