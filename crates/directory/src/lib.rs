@@ -88,6 +88,20 @@ pub enum DirectoryError {
         /// How many matched.
         count: usize,
     },
+    /// A refresh that would have removed too many people at once.
+    #[error(
+        "LDAP repository {repository}: the refresh found {removed} of the {known} cached people gone, over directory.ldap.max_removed_percent ({limit}); the cache was kept. Check the base entries, filters and bind DN's rights (simul directory test); if the removal is real, raise the limit or restart Simul"
+    )]
+    MassRemoval {
+        /// Repository identifier.
+        repository: String,
+        /// People the refresh did not find.
+        removed: usize,
+        /// People cached.
+        known: usize,
+        /// The configured limit, percent.
+        limit: u8,
+    },
     /// Another LDAP failure.
     #[error("LDAP repository {repository}: {detail}")]
     Ldap {

@@ -582,3 +582,37 @@ async fn a_server_that_accepts_but_never_answers_is_failed_over() {
     .unwrap();
     assert_eq!(anonymous.refresh().await.unwrap().people, FIXTURE_PEOPLE, "anonymous too");
 }
+
+#[tokio::test]
+async fn a_refresh_that_would_remove_most_people_is_refused_and_the_cache_kept() {
+    let extra: String = (0..30)
+        .map(|i| {
+            format!(
+                "dn: uid=temp{i},ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\nuid: temp{i}\n\
+                 cn: Temp {i}\nsn: {i}\n\n"
+            )
+        })
+        .collect();
+    let slapd = Slapd::start_with(&extra);
+    let realm = realm(&slapd);
+    assert_eq!(realm.refresh().await.unwrap().people, FIXTURE_PEOPLE + 30);
+
+    // 25 of 36 gone (69 %, over the default 50 %): most likely a mistake.
+    let deletions: String = (0..25)
+        .map(|i| format!("dn: uid=temp{i},ou=people,{SUFFIX}\nchangetype: delete\n\n"))
+        .collect();
+    slapd.modify(&deletions);
+    match realm.refresh().await {
+        Err(error @ DirectoryError::MassRemoval { removed: 25, known: 36, limit: 50, .. }) => {
+            assert!(error.to_string().contains("max_removed_percent"), "{error}");
+        }
+        other => panic!("expected MassRemoval, got {other:?}"),
+    }
+    assert!(realm.person(&format!("uid=temp0,ou=people,{SUFFIX}")).await.unwrap().is_some());
+    assert_ne!(realm.health().up(), Some(false), "the directory answered; it is not down");
+
+    // With the limit raised, the same removal goes through.
+    let lenient = LdapSettings { max_removed_percent: 100, ..settings(vec![slapd.url()]) };
+    let lenient = LdapRealm::new(&lenient).unwrap();
+    assert_eq!(lenient.refresh().await.unwrap().people, FIXTURE_PEOPLE + 5);
+}

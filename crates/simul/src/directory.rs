@@ -109,10 +109,15 @@ impl Directory {
             }
             healthy = match self.realm.refresh().await {
                 Ok(()) => true,
-                Err(error) => {
+                Err(error) if error.is_outage() => {
                     // The realm logs outages once; this is the per-attempt detail.
                     tracing::debug!(%error, "directory refresh failed");
                     false
+                }
+                Err(error) => {
+                    // Refused, not failed (a mass removal): say so every time.
+                    tracing::error!(%error, "directory refresh refused");
+                    true
                 }
             };
             if healthy {

@@ -77,6 +77,13 @@ impl NameCache {
         Changes { people: self.by_dn.len(), removed, disabled }
     }
 
+    /// How many of the people now cached are not among `entries`.
+    pub(crate) fn missing_from(&self, entries: &[Entry]) -> usize {
+        let kept: std::collections::HashSet<String> =
+            entries.iter().map(|entry| dn::normalize(&entry.person.id)).collect();
+        self.by_dn.keys().filter(|key| !kept.contains(&***key)).count()
+    }
+
     /// Adds or updates one person (found at login or on a miss).
     pub(crate) fn insert(&mut self, entry: Entry) {
         let key: Arc<str> = dn::normalize(&entry.person.id).into();
@@ -223,6 +230,7 @@ mod tests {
         assert_eq!(changes, Changes { people: 2, removed: 1, disabled: 1 });
         assert!(cache.get("a").is_none());
         assert!(cache.get("b").unwrap().person.disabled);
+        assert_eq!(cache.missing_from(&[entry("uid=c,dc=x", "C", &["c"], true)]), 1);
     }
 
     #[test]

@@ -47,6 +47,8 @@ const MAX_GROUP_NESTING: usize = 8;
 /// Lookups of names missing from the cache that may run at once; more
 /// wait their turn rather than pile onto the directory.
 const CONCURRENT_LOOKUPS: usize = 4;
+/// Cached people below which any share may go at once.
+const MASS_REMOVAL_MINIMUM: usize = 20;
 /// The attribute list that asks for no attributes (RFC 4511 4.5.1.8).
 const NO_ATTRIBUTES: &str = "1.1";
 
@@ -108,7 +110,20 @@ impl LdapRealm {
     pub async fn refresh(&self) -> Result<Changes, DirectoryError> {
         let result = self.load_everyone().await;
         let entries = self.health.track(result)?;
-        let changes = self.write_cache().replace(entries);
+        let mut cache = self.write_cache();
+        let (known, removed) = (cache.len(), cache.missing_from(&entries));
+        // Small caches are exempt: removing 2 of 3 people is no accident.
+        let limit = usize::from(self.settings.max_removed_percent);
+        if known >= MASS_REMOVAL_MINIMUM && removed * 100 > known * limit {
+            return Err(DirectoryError::MassRemoval {
+                repository: self.settings.repository_id.clone(),
+                removed,
+                known,
+                limit: self.settings.max_removed_percent,
+            });
+        }
+        let changes = cache.replace(entries);
+        drop(cache);
         metrics::gauge!("simul_directory_people", "repository" => self.settings.repository_id.clone())
             .set(changes.people as f64);
         tracing::info!(

@@ -53,6 +53,10 @@ pub struct LdapSettings {
     /// Minutes between reloads of the name cache (Sametime polls every 60).
     /// `SIGHUP` reloads it at once.
     pub refresh_minutes: u64,
+    /// A refresh that would remove more than this share of the cached
+    /// people (a wrong filter, an ACL change, an emptied base) is refused
+    /// and the cache kept; a restart loads whatever the directory has.
+    pub max_removed_percent: u8,
     /// Seconds a connection attempt or operation may take.
     pub timeout_seconds: u64,
     /// Entries per page of a paged search (RFC 2696).
@@ -78,6 +82,7 @@ impl Default for LdapSettings {
             disabled_filter: None,
             card: CardAttributes::default(),
             refresh_minutes: 60,
+            max_removed_percent: 50,
             timeout_seconds: 10,
             page_size: 500,
         }
@@ -270,6 +275,8 @@ pub struct Resolved {
     pub card: ResolvedCard,
     /// Name-cache refresh interval.
     pub refresh: Duration,
+    /// Largest share (percent) of the cached people a refresh may remove.
+    pub max_removed_percent: u8,
     /// Connection and operation timeout.
     pub timeout: Duration,
     /// Paged-search page size.
@@ -381,6 +388,9 @@ impl LdapSettings {
         if !(1..=10_000).contains(&self.page_size) {
             return Err(problem("page_size", "use 1 to 10000 (default 500)"));
         }
+        if self.max_removed_percent > 100 {
+            return Err(problem("max_removed_percent", "use 0 to 100 (default 50; 100: no limit)"));
+        }
         if self.refresh_minutes == 0 {
             return Err(problem("refresh_minutes", "use at least 1 (default 60)"));
         }
@@ -404,6 +414,7 @@ impl LdapSettings {
             disabled_filter,
             card: self.card.resolve(defaults.card),
             refresh: Duration::from_secs(self.refresh_minutes * 60),
+            max_removed_percent: self.max_removed_percent,
             timeout: Duration::from_secs(self.timeout_seconds),
             page_size: self.page_size as i32,
         })
