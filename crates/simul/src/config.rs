@@ -60,6 +60,10 @@ pub struct ServerConfig {
     /// Seconds between pings of idle WebSockets; a client silent for two
     /// rounds is taken offline.
     pub keepalive_seconds: u64,
+    /// Origins (`https://connections.example.com`, with a port if not the
+    /// default) whose pages may call the API and `/stwebapi` with the
+    /// user's cookies (CORS) and open the event WebSocket.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +75,7 @@ impl Default for ServerConfig {
             tls_certificate: None,
             tls_key: None,
             keepalive_seconds: simul_web::DEFAULT_KEEPALIVE.as_secs(),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -192,6 +197,9 @@ impl Config {
         if !(1..=3600).contains(&self.server.keepalive_seconds) {
             anyhow::bail!("server.keepalive_seconds: use 1 to 3600 (default 30)");
         }
+        for origin in &self.server.allowed_origins {
+            check_origin(origin)?;
+        }
         if self.server.tls_certificate.is_some() != self.server.tls_key.is_some() {
             anyhow::bail!(
                 "server.tls_certificate and server.tls_key go together: set both, or neither \
@@ -212,6 +220,26 @@ impl Config {
             );
         }
         Ok(())
+    }
+}
+
+/// An origin is a scheme, a host and maybe a port: no path, no wildcard
+/// (the user's cookies go with these requests).
+fn check_origin(origin: &str) -> anyhow::Result<()> {
+    let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+    let valid = rest.is_some_and(|authority| {
+        !authority.is_empty()
+            && authority
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    });
+    if valid {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "server.allowed_origins: {origin:?} is not an origin: write https://HOST or \
+             https://HOST:PORT, without a path or wildcard (e.g. https://connections.example.com)"
+        )
     }
 }
 
@@ -246,6 +274,22 @@ mod tests {
         assert_eq!(config.sso.ltpa2_cookie_name, "LtpaToken2");
         assert_eq!(config.server.http.to_string(), "127.0.0.1:8080");
         assert_eq!(config.server.https.to_string(), "127.0.0.1:8443");
+    }
+
+    #[test]
+    fn allowed_origins_are_origins() {
+        for good in ["https://connections.example.com", "http://portal.example.com:10039"] {
+            check_origin(good).unwrap();
+        }
+        for bad in [
+            "*",
+            "https://",
+            "connections.example.com",
+            "https://a.example.com/x",
+            "https://*.example.com",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

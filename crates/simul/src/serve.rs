@@ -79,7 +79,8 @@ impl ServeArgs {
             realm_name.clone(),
         )
         .await?
-        .with_keepalive(Duration::from_secs(config.server.keepalive_seconds));
+        .with_keepalive(Duration::from_secs(config.server.keepalive_seconds))
+        .with_allowed_origins(config.server.allowed_origins.clone());
         let state = std::sync::Arc::new(state);
         let healthy = directory.load().await;
         tokio::spawn(directory.keep_fresh(state.clone(), healthy));

@@ -78,8 +78,17 @@ export function openConversation(key) {
   emit('active', key);
 }
 
-/** Reopens the 1:1 chat that was open before a reload. */
+/**
+ * Opens the chat a link asked for (`/?chat=ID`, where `/stwebapi/chat`
+ * sends other applications' "chat" links), else reopens the 1:1 chat that
+ * was open before a reload.
+ */
 export function restoreConversation() {
+  const asked = new URLSearchParams(location.search).get('chat');
+  if (asked) {
+    history.replaceState(null, '', location.pathname);
+    if (asked !== state.me?.id) return openChatWith(asked);
+  }
   let key = null;
   try {
     key = sessionStorage.getItem(`simul:${state.me?.id}:active`);

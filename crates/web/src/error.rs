@@ -43,6 +43,11 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, message)
     }
 
+    /// The message for the client.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     /// 500: logged in full, answered without details.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "internal error");

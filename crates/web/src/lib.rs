@@ -16,6 +16,7 @@ mod openapi;
 mod people;
 mod presence;
 mod routes;
+mod stwebapi;
 mod telemetry;
 
 use std::sync::Arc;
@@ -38,6 +39,9 @@ pub struct AppState {
     login_limits: limits::LoginLimits,
     hub: hub::Hub,
     keepalive: std::time::Duration,
+    /// Origins (`https://host[:port]`) whose pages may call the API with
+    /// the user's cookies and open the event WebSocket.
+    allowed_origins: Vec<String>,
 }
 
 /// How often WebSockets are pinged by default; a socket silent for two
@@ -83,7 +87,16 @@ impl AppState {
             login_limits: limits::LoginLimits::new(),
             hub: hub::Hub::continuing_after(last_chat),
             keepalive: DEFAULT_KEEPALIVE,
+            allowed_origins: Vec::new(),
         })
+    }
+
+    /// Lets pages of these origins (`https://connections.example.com`)
+    /// call the API and `/stwebapi` with the user's cookies (CORS) and
+    /// open the event WebSocket: the applications that show awareness.
+    pub fn with_allowed_origins(mut self, origins: Vec<String>) -> Self {
+        self.allowed_origins = origins;
+        self
     }
 
     /// Pings WebSockets this often instead (at least once a second).

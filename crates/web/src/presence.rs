@@ -119,11 +119,13 @@ pub(crate) async fn events(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     // Browsers send cookies on cross-site WebSocket upgrades too: only
-    // pages of this very origin (host and port) may open one.
+    // pages of this very origin (host and port), or of an allowed origin
+    // (`server.allowed_origins`), may open one.
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
         let origin_authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
         let authority = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-        if !origin_authority.eq_ignore_ascii_case(authority) {
+        let allowed = state.allowed_origins.iter().any(|a| a.eq_ignore_ascii_case(origin));
+        if !allowed && !origin_authority.eq_ignore_ascii_case(authority) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "WebSocket from another site refused",

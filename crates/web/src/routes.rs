@@ -13,7 +13,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::openapi::{ApiDoc, GenericErrors};
-use crate::{ApiError, AppState, account, assets, messages, nway, people, presence, telemetry};
+use crate::{
+    ApiError, AppState, account, assets, messages, nway, people, presence, stwebapi, telemetry,
+};
 
 /// The largest request body: a full contact list (2,000 ids) fits; a
 /// message is at most 10,000 characters.
@@ -49,11 +51,37 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/assets/{name}", get(assets::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(telemetry::render))
+        .route("/stwebapi/getstatus", get(stwebapi::getstatus))
+        .route("/stwebapi/getstatus/{id}", get(stwebapi::getstatus_of))
+        .route("/stwebapi/chat", get(stwebapi::chat))
         .fallback(no_such_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(cors(&state.allowed_origins))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// CORS for the allowed origins only, with the user's cookies: their pages
+/// (Connections, Portal, iNotes) show awareness and chat from this server.
+/// Other sites get no CORS headers, so their pages cannot read answers.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> =
+        origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::HeaderName::from_static(crate::auth::CSRF_HEADER),
+            header::HeaderName::from_static("x-st-csrf-token"),
+            header::HeaderName::from_static("rtc4web-nonce"),
+        ])
+        .expose_headers([header::HeaderName::from_static(crate::auth::CSRF_HEADER)])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// API clients read JSON errors, for paths that do not exist too.
