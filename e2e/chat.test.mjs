@@ -495,3 +495,18 @@ scenario('after the server restarts the client reconnects by itself and follows 
     await current.stop();
   }
 });
+
+scenario('a chat link from another application opens the client on that chat', async () => {
+  // Connections' "chat" action calls /stwebapi/chat?userId=<login name>.
+  const carol = await open('carol-link');
+  await H.signIn(carol.page, server.url, 'carol');
+  await carol.page.goto(`${server.url}/stwebapi/chat?userId=Bob`);
+  await H.appReady(carol.page);
+  await carol.page.locator('section.chat[data-conversation="im:bob"]').waitFor();
+  await carol.page.getByRole('textbox', { name: 'Message Bob Baker' }).waitFor();
+  await carol.page.locator('.intro-title', { hasText: 'Bob Baker' }).waitFor();
+  assert.equal(new URL(carol.page.url()).search, '', 'the link is not left in the address bar');
+  assert.deepEqual(H.realErrors(carol.errors), []);
+  await carol.context.close();
+  pages.delete('carol-link');
+});

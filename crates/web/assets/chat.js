@@ -99,6 +99,9 @@ function conversationView(conversation) {
 
   function renderHeader() {
     headTitle.textContent = title();
+    // A chat opened before the person's card arrived named them by id.
+    textarea.placeholder = `Message ${title()}`;
+    composerLabel.textContent = `Message ${title()}`;
     if (isGroup) {
       headAvatar.replaceChildren(groupAvatar('md'));
       const n = conversation.members.length;
@@ -314,12 +317,13 @@ function conversationView(conversation) {
     id: inputId, rows: 1, class: 'composer-input', placeholder: `Message ${title()}`,
     'aria-describedby': `${inputId}-hint`, enterkeyhint: 'send', value: conversation.draft,
   });
+  const composerLabel = h('label', { class: 'sr-only', htmlFor: inputId, text: `Message ${title()}` });
   const send = h('button', { type: 'submit', class: 'send', 'aria-label': 'Send message', title: 'Send (Enter)' }, icon('send'));
   const counter = h('span', { class: 'counter', 'aria-live': 'polite' });
   const offlineNote = h('p', { class: 'composer-note', hidden: true });
   const composer = h('form', { class: 'composer', 'aria-label': 'Write a message' },
     offlineNote,
-    h('label', { class: 'sr-only', htmlFor: inputId, text: `Message ${title()}` }),
+    composerLabel,
     h('div', { class: 'composer-box' }, textarea, send),
     h('p', { class: 'composer-hint', id: `${inputId}-hint` },
       h('span', {}, h('kbd', { text: 'Enter' }), ' to send, ', h('kbd', { text: 'Shift' }), '+', h('kbd', { text: 'Enter' }), ' for a new line'),
@@ -471,6 +475,7 @@ function conversationView(conversation) {
     on('people', () => {
       renderHeader();
       renderParticipants();
+      update();
     }),
     on('contacts', renderHeader),
   ];
