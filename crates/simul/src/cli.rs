@@ -49,9 +49,33 @@ enum Command {
     /// variables) and talk to the directory itself, not a running server.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Configuration for Connections, Portal, iNotes or BPM, filled in for
+    /// this deployment, and the checklist of manual steps.
+    #[command(subcommand)]
+    Integrate(crate::integrate::IntegrateCommand),
+    /// Single sign-on: explain why it works or fails with another application.
+    #[command(subcommand)]
+    Sso(SsoCommand),
     /// The configuration file and SIMUL_* variables.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SsoCommand {
+    /// Explain, in plain words, why SSO with another application works or
+    /// fails: keys, realm, expiry and clocks, cookie names and domain, the
+    /// Secure flag, and an https application's certificate
+    ///
+    /// Give what the browser sent: a token, a `Cookie` header or a HAR
+    /// file, and the other application's address. Exit status 0 when no
+    /// problem is found, 1 when one is, 2 for bad input.
+    #[command(after_help = "Examples:\n  \
+        simul sso doctor \"$LTPA_TOKEN2_VALUE\" --config /etc/simul/simul.toml\n  \
+        simul sso doctor --cookie-header 'JSESSIONID=0000x; LtpaToken2=AbC...' --url https://connections.example.com/\n  \
+        simul sso doctor --har connections.har\n  \
+        simul sso doctor --url https://portal.example.com:10041/ --save-chain portal-signer.pem")]
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +100,8 @@ impl Cli {
             Command::Ltpa(command) => command.run(),
             Command::User(command) => command.run(),
             Command::Directory(command) => command.run(),
+            Command::Integrate(command) => command.run(),
+            Command::Sso(SsoCommand::Doctor(args)) => args.run(),
             Command::Config(ConfigCommand::Check(args)) => {
                 let config = args.config()?;
                 println!("# The configuration is valid. In full, with every default:");

@@ -4,6 +4,8 @@ mod cli;
 mod config;
 mod data;
 mod directory;
+mod doctor;
+mod integrate;
 mod ltpa;
 mod serve;
 mod tls;

@@ -1,0 +1,180 @@
+//! `simul sso doctor`: one test per failure it names, with tokens made by
+//! "another server" (`simul ltpa token create` with exported or foreign
+//! keys) and a real https listener for the certificate check.
+
+mod support;
+
+use std::path::Path;
+
+use support::{Server, deployment, export_keys, mint, simul};
+
+/// A deployment with keys (a first start makes them) and its keys exported
+/// as `x.keys`; its configuration puts Simul in `.renovations.com`.
+fn deployed() -> tempfile::TempDir {
+    let dir = deployment(&["alice"]);
+    let config =
+        "[server]\ndomain = \"chat.renovations.com\"\n\n[sso]\ndomains = [\".renovations.com\"]\n";
+    std::fs::write(dir.path().join("simul.toml"), config).unwrap();
+    drop(Server::start(&dir.path().join("data")));
+    export_keys(dir.path());
+    dir
+}
+
+/// `simul sso doctor ARGS --config simul.toml --data data`: exit code and stdout.
+fn doctor(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut all = vec!["sso", "doctor"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--config", "simul.toml", "--data", "data"]);
+    let out = simul(dir, &all);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let errors = String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), format!("{text}{errors}"))
+}
+
+#[test]
+fn a_good_token_is_explained_as_working() {
+    let dir = deployed();
+    let token = mint(dir.path(), &["--user", "alice"]);
+    let (code, text) = doctor(dir.path(), &[&token]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("format ltpa2 (opened with Simul's keys)"), "{text}");
+    assert!(text.contains("user \"alice\" in realm \"simul\""), "{text}");
+    assert!(text.contains("No problem found"), "{text}");
+}
+
+#[test]
+fn each_token_problem_is_named_with_its_fix() {
+    let dir = deployed();
+    let d = dir.path();
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            mint(d, &["--user", "alice", "--realm", "defaultWIMFileBasedRealm"]),
+            "names the realm \"defaultWIMFileBasedRealm\", and Simul's is \"simul\"",
+            "set directory.realm = \"defaultWIMFileBasedRealm\"",
+        ),
+        (
+            mint(d, &["--user", "alice", "--expires-at", "1000"]),
+            "expired",
+            "keep the token lifetime equal on all servers",
+        ),
+        (
+            mint(d, &["--user", "alice", "--created-at", "4102444800"]),
+            "later than any token Simul makes (sso.expiration_minutes = 120)",
+            "set both clocks by NTP",
+        ),
+        ("not a token at all".to_owned(), "is not an LTPA token", "copy the whole cookie value"),
+    ];
+    for (token, problem, fix) in &cases {
+        let (code, text) = doctor(d, &[token]);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(text.contains(problem), "{problem:?} in:\n{text}");
+        assert!(text.contains(fix), "{fix:?} in:\n{text}");
+    }
+
+    // Keys of another cell.
+    std::fs::write(d.join("other.pw"), "other").unwrap();
+    let generated = simul(
+        d,
+        &[
+            "ltpa",
+            "generate",
+            "--realm",
+            "simul",
+            "--password-file",
+            "other.pw",
+            "--out",
+            "other.keys",
+        ],
+    );
+    assert!(generated.status.success());
+    let create = simul(
+        d,
+        &[
+            "ltpa",
+            "token",
+            "create",
+            "--keys",
+            "other.keys",
+            "--password-file",
+            "other.pw",
+            "--user",
+            "alice",
+        ],
+    );
+    let foreign = String::from_utf8(create.stdout).unwrap();
+    let (code, text) = doctor(d, &[foreign.trim()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("was made with other LTPA keys than Simul's"), "{text}");
+    assert!(text.contains("simul ltpa import FILE"), "{text}");
+}
+
+#[test]
+fn cookie_headers_and_har_files_are_read_like_a_browser_sends_them() {
+    let dir = deployed();
+    let d = dir.path();
+    let token = mint(d, &["--user", "alice"]);
+    let header = format!("JSESSIONID=0000abc; LtpaToken2={token}");
+    let (code, text) = doctor(d, &["--cookie-header", &header]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("The cookie LtpaToken2:"), "{text}");
+
+    // Only a version-1 cookie, which Simul does not read by default.
+    let v1 = mint(d, &["--user", "alice", "--format", "ltpa1"]);
+    let (code, text) = doctor(d, &["--cookie-header", &format!("LtpaToken={v1}")]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("sso.interoperability_mode = true"), "{text}");
+
+    // A HAR from Connections: its URL is examined too; the cookie was Secure
+    // but the page is http.
+    let har = serde_json::json!({"log": {"entries": [
+        {"request": {"url": "http://connections.renovations.com/homepage", "cookies": [], "headers": []},
+         "response": {"cookies": [{"name": "LtpaToken2", "value": token, "secure": true}]}},
+        {"request": {"url": "http://connections.renovations.com/profiles",
+                     "cookies": [{"name": "LtpaToken2", "value": token}], "headers": []},
+         "response": {"cookies": []}},
+    ]}});
+    std::fs::write(d.join("connections.har"), har.to_string()).unwrap();
+    let (code, text) = doctor(d, &["--har", "connections.har"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("The application at http://connections.renovations.com"), "{text}");
+    assert!(text.contains("are both in the SSO domain .renovations.com"), "{text}");
+    assert!(
+        text.contains("the cookie LtpaToken2 is Secure but the application is on http://"),
+        "{text}"
+    );
+
+    std::fs::write(d.join("empty.har"), r#"{"log": {"entries": []}}"#).unwrap();
+    let (code, text) = doctor(d, &["--har", "empty.har"]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("no request in empty.har carries an LtpaToken"), "{text}");
+}
+
+#[test]
+fn an_application_outside_the_sso_domain_is_pointed_out() {
+    let dir = deployed();
+    let (code, text) = doctor(dir.path(), &["--url", "https://127.0.0.1:1/"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("127.0.0.1 is not in any of sso.domains [\".renovations.com\"]"),
+        "{text}"
+    );
+    assert!(text.contains("no TLS answer from 127.0.0.1:1"), "{text}");
+    let (code, text) = doctor(dir.path(), &["--url", "ftp://example.com"]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("is not an http:// or https:// address"), "{text}");
+}
+
+#[test]
+fn an_untrusted_certificate_shows_its_chain_and_how_to_trust_it() {
+    let dir = deployed();
+    let server = Server::start_with(&dir.path().join("data"), true, &[]);
+    let https = server.https_base.clone().unwrap().replace("127.0.0.1", "localhost");
+    let (code, text) = doctor(dir.path(), &["--url", &https, "--save-chain", "signer.pem"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("is not trusted here"), "{text}");
+    assert!(text.contains("Retrieve from port"), "{text}");
+    assert!(text.contains("certificate 0: subject"), "{text}");
+    let saved = std::fs::read_to_string(dir.path().join("signer.pem")).unwrap();
+    let served = std::fs::read_to_string(dir.path().join("data/tls-certificate.pem")).unwrap();
+    assert_eq!(saved.trim(), served.trim(), "the chain saved is the one the server sent");
+}
