@@ -461,3 +461,29 @@ export async function addContact(page, query, displayName, group, shoot = '') {
   await dialog.getByRole('button', { name: 'Add contact' }).click();
   await dialog.waitFor({ state: 'detached' });
 }
+
+/**
+ * A static file server on a free loopback port: "another application's"
+ * origin. `files` maps paths to their media type and body.
+ * @param {Record<string, {type: string, body: string | Buffer}>} files
+ * @returns {Promise<{url: string, port: number, stop: () => Promise<void>}>}
+ */
+export async function startStaticServer(files) {
+  const { createServer } = await import('node:http');
+  const server = createServer((request, response) => {
+    const file = files[new URL(request.url ?? '/', 'http://x').pathname];
+    response.writeHead(file ? 200 : 404, { 'Content-Type': file?.type ?? 'text/plain', 'Cache-Control': 'no-store' });
+    response.end(file ? file.body : 'not found');
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    stop: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

@@ -124,6 +124,18 @@ impl Community {
         (id, out.0)
     }
 
+    /// A session that only watches others (an awareness widget on some
+    /// intranet page): it receives their presence, but its user is not
+    /// online through it and keeps the status their other sessions have.
+    pub fn connect_watcher(&mut self, user: &UserId) -> SessionId {
+        self.next_session += 1;
+        let id = SessionId(self.next_session);
+        let session =
+            Session { user: user.clone(), presence: Presence::offline(), watching: HashSet::new() };
+        self.sessions.insert(id, session);
+        id
+    }
+
     /// Ends a session: its watches end, and when it was the user's last
     /// session the user goes offline. Their n-way chats wait for them: a
     /// user back within moments (a reloaded page, a network blip) is still
@@ -136,11 +148,12 @@ impl Community {
         for watched in &ended.watching {
             self.unwatch_one(session, watched);
         }
-        let remaining = self.sessions_of.get_mut(&user).expect("an online user has sessions");
-        remaining.retain(|s| *s != session);
-        let last = remaining.is_empty();
-        if last {
-            self.sessions_of.remove(&user);
+        // A watcher-only session is in no user's list.
+        if let Some(remaining) = self.sessions_of.get_mut(&user) {
+            remaining.retain(|s| *s != session);
+            if remaining.is_empty() {
+                self.sessions_of.remove(&user);
+            }
         }
         let mut out = Outbox::default();
         self.announce_if_changed(&user, &before, &mut out);

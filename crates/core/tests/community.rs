@@ -30,6 +30,32 @@ fn status_event(name: &str, status: Status, message: &str) -> Event {
 }
 
 #[test]
+fn a_watcher_only_session_sees_others_without_changing_its_users_status() {
+    let mut c = Community::new();
+    let (bob, _) = c.connect(&user("bob"));
+    let (alice, _) = c.connect(&user("alice"));
+    c.set_presence(alice, Presence::new(Status::Dnd, false, "focus")).unwrap();
+    let (carol, _) = c.connect(&user("carol"));
+    let carol_hears = c.watch(carol, &[user("alice")]).unwrap();
+    assert_eq!(carol_hears.len(), 1);
+
+    // Alice opens an intranet page with the widget: still Do not disturb.
+    let widget = c.connect_watcher(&user("alice"));
+    assert_eq!(c.presence_of(&user("alice")).status, Status::Dnd);
+    let now = c.watch(widget, &[user("bob")]).unwrap();
+    assert_eq!(by_session(&now)[&widget], [status_event("bob", Status::Available, "")]);
+    let changed = c.set_presence(bob, Presence::new(Status::Away, false, "")).unwrap();
+    assert!(by_session(&changed).contains_key(&widget), "the widget hears bob");
+    assert!(!c.sessions_of_user(&user("alice")).contains(&widget));
+
+    // Closing the page changes nothing either, nor does a widget of someone offline.
+    assert!(c.disconnect(widget).unwrap().is_empty(), "carol hears nothing");
+    let lurker = c.connect_watcher(&user("dave"));
+    assert!(!c.is_online(&user("dave")));
+    assert!(c.disconnect(lurker).unwrap().is_empty());
+}
+
+#[test]
 fn watchers_see_the_most_available_session() {
     let mut c = Community::new();
     let (alice, _) = c.connect(&user("alice"));

@@ -42,10 +42,13 @@ const ASSETS: &[Asset] = &[
     asset!("ui.js", "text/javascript; charset=utf-8"),
     asset!("widgets.js", "text/javascript; charset=utf-8"),
     asset!("app.css", "text/css; charset=utf-8"),
+    asset!("demo-awareness.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
 ];
 
 const INDEX: &[u8] = include_bytes!("../assets/index.html");
+const AWARENESS: &[u8] = include_bytes!("../assets/awareness.js");
+const DEMO_AWARENESS: &[u8] = include_bytes!("../assets/demo-awareness.html");
 
 /// The policy for the client's pages; `connect-src 'self'` covers the
 /// same-origin WebSocket.
@@ -55,12 +58,35 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 /// `GET /`: the chat client.
 pub(crate) async fn index() -> Response {
-    let mut response =
-        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX).into_response();
+    page(INDEX)
+}
+
+/// `GET /demo/awareness`: a made-up intranet page showing `awareness.js`.
+pub(crate) async fn demo_awareness() -> Response {
+    page(DEMO_AWARENESS)
+}
+
+/// An HTML page under the strict policy.
+fn page(html: &'static [u8]) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     response
+}
+
+/// `GET /awareness.js`: the awareness widget other sites' pages include
+/// (no personal data in it, so it may be cached and loaded cross-origin).
+pub(crate) async fn awareness() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::HeaderName::from_static("cross-origin-resource-policy"), "cross-origin"),
+        ],
+        AWARENESS,
+    )
+        .into_response()
 }
 
 /// `GET /assets/{name}`.

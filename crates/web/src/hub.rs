@@ -38,11 +38,21 @@ impl Hub {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A new session for `user` and the receiver of its events.
-    pub(crate) fn connect(&self, user: &UserId) -> (SessionId, mpsc::Receiver<Arc<Event>>) {
+    /// A new session for `user` and the receiver of its events; a
+    /// `watcher` only watches others and leaves the user's status alone
+    /// (see [`Community::connect_watcher`]).
+    pub(crate) fn connect(
+        &self,
+        user: &UserId,
+        watcher: bool,
+    ) -> (SessionId, mpsc::Receiver<Arc<Event>>) {
         let (sender, receiver) = mpsc::channel(OUTLET_CAPACITY);
         let mut state = self.lock();
-        let (session, deliveries) = state.community.connect(user);
+        let (session, deliveries) = if watcher {
+            (state.community.connect_watcher(user), Vec::new())
+        } else {
+            state.community.connect(user)
+        };
         state.outlets.insert(session, sender);
         metrics::gauge!("simul_sessions").set(state.outlets.len() as f64);
         route(&mut state, deliveries);

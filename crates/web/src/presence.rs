@@ -107,6 +107,8 @@ pub(crate) async fn awareness(
 /// is online while one is open). Its first event is `{"type": "ready"}`;
 /// the README lists the events and the commands it accepts.
 #[utoipa::path(get, path = "/api/v1/events", tag = "presence",
+    params(("presence" = Option<String>, Query,
+        description = "`none`: only watch others (an awareness widget); the user is not put online")),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 401, body = ErrorBody),
@@ -116,8 +118,13 @@ pub(crate) async fn events(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     caller: Authenticated,
+    RawQuery(query): RawQuery,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    // `presence=none`: an awareness widget's session, which watches others
+    // without putting its user online or changing their status.
+    let watcher = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .any(|(key, value)| key == "presence" && value == "none");
     // Browsers send cookies on cross-site WebSocket upgrades too: only
     // pages of this very origin (host and port), or of an allowed origin
     // (`server.allowed_origins`), may open one.
@@ -142,7 +149,7 @@ pub(crate) async fn events(
         // Commands are small; tungstenite would take 64 MiB messages.
         .max_message_size(MAX_COMMAND_BYTES)
         .max_frame_size(MAX_COMMAND_BYTES);
-    Ok(upgrade.on_upgrade(move |socket| session(state, UserId::new(caller.user), socket)))
+    Ok(upgrade.on_upgrade(move |socket| session(state, UserId::new(caller.user), watcher, socket)))
 }
 
 /// The largest WebSocket message a client may send (a 10,000-character
@@ -159,8 +166,8 @@ enum Command {
     Im { to: UserId, text: String },
 }
 
-async fn session(state: Arc<AppState>, user: UserId, mut socket: WebSocket) {
-    let (session, mut events) = state.hub.connect(&user);
+async fn session(state: Arc<AppState>, user: UserId, watcher: bool, mut socket: WebSocket) {
+    let (session, mut events) = state.hub.connect(&user, watcher);
     // Tells the client its session is live: events from now on reach it.
     let ready = json!({"type": "ready", "user": user}).to_string();
     let mut open = socket.send(Message::Text(ready.into())).await.is_ok();

@@ -48,6 +48,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     let document = Arc::new(document);
     api.route("/api/v1/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))
         .route("/", get(assets::index))
+        .route("/awareness.js", get(assets::awareness))
+        .route("/demo/awareness", get(assets::demo_awareness))
         .route("/assets/{name}", get(assets::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(telemetry::render))
