@@ -71,10 +71,18 @@ impl EmbeddedRealm {
         Ok(user.filter(|u| matches && !u.disabled))
     }
 
-    /// One user.
+    /// One user, by login name or (when it is nobody's login name) by
+    /// mail address, as awareness on intranet pages looks people up.
     pub async fn user(&self, name: &str) -> Result<Option<UserRecord>, DirectoryError> {
-        let Ok(id) = Self::normalize_name(name) else { return Ok(None) };
-        Ok(self.store.user(&id).await?)
+        if let Ok(id) = Self::normalize_name(name)
+            && let Some(user) = self.store.user(&id).await?
+        {
+            return Ok(Some(user));
+        }
+        if name.contains('@') {
+            return Ok(self.store.user_by_mail(name).await?);
+        }
+        Ok(None)
     }
 
     /// All users.

@@ -106,3 +106,15 @@ async fn front_doors_see_the_embedded_realm_through_the_realm_trait() {
     realm.change_password("alice", "correct horse", "new and long").await.unwrap();
     assert!(realm.authenticate("alice", "new and long").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn people_are_found_by_mail_when_it_is_theirs_alone() {
+    let (_dir, realm) = realm().await;
+    realm.add_user("alice", None, Some("Alice@Example.com"), "correct horse").await.unwrap();
+    realm.add_user("bob", None, Some("team@example.com"), "correct horse").await.unwrap();
+    realm.add_user("carol", None, Some("team@example.com"), "correct horse").await.unwrap();
+    assert_eq!(realm.user("alice@example.COM").await.unwrap().unwrap().id, "alice");
+    assert!(realm.user("team@example.com").await.unwrap().is_none(), "shared by two");
+    assert!(realm.user("nobody@example.com").await.unwrap().is_none());
+    assert!(realm.user("").await.unwrap().is_none());
+}

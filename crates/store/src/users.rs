@@ -89,6 +89,20 @@ impl Store {
         Ok(row.as_ref().map(record).transpose()?)
     }
 
+    /// The one user with this mail address (any case); `None` when nobody
+    /// or several people have it.
+    pub async fn user_by_mail(&self, mail: &str) -> Result<Option<UserRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM users WHERE mail <> '' AND lower(mail) = lower($1) LIMIT 2"
+        );
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(mail.trim()).fetch_all(&self.pool).await?;
+        match rows.as_slice() {
+            [only] => Ok(Some(record(only)?)),
+            _ => Ok(None),
+        }
+    }
+
     /// All users, by id.
     pub async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM users ORDER BY id");
