@@ -168,3 +168,95 @@ async fn chat_links_open_the_web_client_on_that_chat() {
     let missing = http.get(server.url("/stwebapi/chat")).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_chat_rest_flow_connects_sends_and_disconnects() {
+    let (_dir, server) = server();
+    let http = reqwest::Client::new();
+    let wrong = http.post(server.url("/stwebapi/user/connect?username=alice&password=nope"));
+    assert_eq!(wrong.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    // Connect as a monitoring webhook does: query parameters, nonce back.
+    let connect =
+        http.post(server.url("/stwebapi/user/connect?username=alice&password=long%20enough"));
+    let connected = connect.send().await.unwrap();
+    assert_eq!(connected.status(), StatusCode::OK);
+    let cookie = support::cookie(&connected, "LtpaToken2").expect("the SSO cookie");
+    let header_nonce = connected.headers()["x-csrf-token"].to_str().unwrap().to_owned();
+    let body: Value = connected.json().await.unwrap();
+    assert_eq!((&body["rtc4webNonce"], &body["userId"]), (&json!(header_nonce), &json!("alice")));
+
+    let logged_in = get(&server, "/stwebapi/connectweb/loggedin", Some(&cookie)).await;
+    assert_eq!(logged_in.json::<Value>().await.unwrap()["loggedIn"], true);
+    let (status, anonymous) = json_of(&server, "/stwebapi/connectweb/loggedin", None).await;
+    assert_eq!((status, &anonymous["loggedIn"]), (StatusCode::UNAUTHORIZED, &json!(false)));
+
+    // A 1:1 message by form, with the nonce; without it, refused (CSRF).
+    let send = |nonce: Option<&str>| {
+        let request = http
+            .post(server.url("/stwebapi/chat"))
+            .header("cookie", format!("LtpaToken2={cookie}"))
+            .form(&[("userId", "Bob"), ("msg", "Disk full on web01")]);
+        match nonce {
+            Some(nonce) => request.header("Rtc4web-Nonce", nonce),
+            None => request,
+        }
+        .send()
+    };
+    assert_eq!(send(None).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let sent = send(Some(&header_nonce)).await.unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    assert_eq!(sent.json::<Value>().await.unwrap()["userId"], "bob");
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let history = support::get_json(&server, "/api/v1/im/alice/history", &bob).await;
+    assert_eq!(history[0]["text"], "Disk full on web01", "{history}");
+
+    // N-way: Bob is invited, enters with placeid, then posts.
+    let chat = support::post_json(
+        &server,
+        "/api/v1/nway",
+        &alice_token(&server).await,
+        &json!({"invite": ["bob"], "topic": "Outage"}),
+    )
+    .await;
+    let place = chat["id"].to_string();
+    let bob_nonce = support::get_json(&server, "/api/v1/me", &bob).await["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let nway = |form: Vec<(&'static str, String)>| {
+        http.post(server.url("/stwebapi/chat/nway"))
+            .header("cookie", format!("LtpaToken2={bob}"))
+            .header("rtc4web-nonce", bob_nonce.clone())
+            .form(&form)
+            .send()
+    };
+    let entered: Value =
+        nway(vec![("placeid", place.clone())]).await.unwrap().json().await.unwrap();
+    assert_eq!(entered["members"], json!(["alice", "bob"]), "{entered}");
+    let posted = nway(vec![("placeid", place), ("msg", "On it".into())]).await.unwrap();
+    assert_eq!(posted.status(), StatusCode::OK);
+
+    // Connecting with only the SSO cookie hands out the nonce too.
+    let by_cookie = http
+        .post(server.url("/stwebapi/user/connect"))
+        .header("cookie", format!("LtpaToken2={bob}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_cookie.json::<Value>().await.unwrap()["rtc4webNonce"], json!(bob_nonce));
+
+    let bye = http
+        .delete(server.url("/stwebapi/user/connect"))
+        .header("cookie", format!("LtpaToken2={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bye.status(), StatusCode::OK);
+    assert_eq!(support::cookie(&bye, "LtpaToken2").as_deref(), Some(""), "the cookie is cleared");
+}
+
+/// Alice's token from a fresh login (the n-way chat's creator).
+async fn alice_token(server: &Server) -> String {
+    log_in(server, "alice", "long enough").await.0
+}

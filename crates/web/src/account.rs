@@ -104,8 +104,28 @@ pub(crate) async fn login(
     reached: Reached,
     credentials: Credentials,
 ) -> Result<Response, ApiError> {
-    state.login_limits.check(&credentials.user, client.ip())?;
-    let user = state.realm.authenticate(&credentials.user, &credentials.password).await?;
+    let (user, cookies, csrf) =
+        password_login(&state, client, &reached, &credentials.user, &credentials.password).await?;
+    let body = SessionInfo {
+        user: UserInfo::of(&user),
+        csrf_token: csrf,
+        must_change_password: user.must_change_password,
+    };
+    Ok(with_cookies(Json(body).into_response(), &cookies))
+}
+
+/// A password login, limited per account and address: the person, the
+/// SSO cookies to set and the CSRF token that goes with them. Shared by
+/// `POST /api/v1/login` and the Sametime-compatible `user/connect`.
+pub(crate) async fn password_login(
+    state: &AppState,
+    client: SocketAddr,
+    reached: &Reached,
+    name: &str,
+    password: &str,
+) -> Result<(Person, Vec<SetCookie>, String), ApiError> {
+    state.login_limits.check(name, client.ip())?;
+    let user = state.realm.authenticate(name, password).await?;
     let result = if user.is_some() { "ok" } else { "failed" };
     metrics::counter!("simul_logins_total", "result" => result).increment(1);
     let user = user.ok_or_else(|| ApiError::unauthorized("wrong user name or password"))?;
@@ -123,12 +143,8 @@ pub(crate) async fn login(
         ));
     };
     tracing::info!(user = %user.id, "login");
-    let body = SessionInfo {
-        user: UserInfo::of(&user),
-        csrf_token: csrf_token(&state, &ltpa2),
-        must_change_password: user.must_change_password,
-    };
-    Ok(with_cookies(Json(body).into_response(), &cookies))
+    let csrf = csrf_token(state, &ltpa2);
+    Ok((user, cookies, csrf))
 }
 
 /// Clears the SSO cookies.
@@ -213,7 +229,8 @@ pub(crate) async fn change_password(
     }
 }
 
-fn with_cookies(mut response: Response, cookies: &[SetCookie]) -> Response {
+/// The response with these `Set-Cookie` headers.
+pub(crate) fn with_cookies(mut response: Response, cookies: &[SetCookie]) -> Response {
     for cookie in cookies {
         let value = HeaderValue::from_str(&cookie.to_string())
             .expect("cookie text is a valid header value");

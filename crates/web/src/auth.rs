@@ -18,6 +18,9 @@ use crate::{ApiError, AppState};
 /// Header carrying the CSRF token on cookie-authenticated writes.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
+/// Every header a CSRF token may come in, Simul's first.
+const CSRF_HEADERS: &[&str] = &[CSRF_HEADER, "rtc4web-nonce", "x-st-csrf-token"];
+
 /// An authenticated caller.
 #[derive(Debug)]
 pub struct Authenticated {
@@ -110,7 +113,9 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
             for format in &presented.formats {
                 match state.verifier.verify(&presented.value, Some(*format), &options) {
                     Ok(identity) => {
-                        check_csrf(&parts.method, &parts.headers, state, &presented.value)?;
+                        if !CSRF_EXEMPT.contains(&parts.uri.path()) {
+                            check_csrf(&parts.method, &parts.headers, state, &presented.value)?;
+                        }
                         let user = check_account(state, &identity.user, parts.uri.path()).await?;
                         return Ok(Self { user, token: presented.value });
                     }
@@ -127,6 +132,10 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         }))
     }
 }
+
+/// Writes a cookie may make without the CSRF token: connecting with the
+/// SSO cookie is how a client gets the token, and it changes nothing.
+const CSRF_EXEMPT: &[&str] = &["/stwebapi/user/connect"];
 
 /// Routes open to an account that must change its password first.
 const OPEN_BEFORE_PASSWORD_CHANGE: &[&str] =
@@ -176,7 +185,13 @@ fn check_csrf(
         return Ok(());
     }
     let expected = csrf_token(state, token);
-    let given = headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+    // Sametime's REST clients send the same token as `Rtc4web-Nonce` or
+    // `X-ST-CSRF-Token` (what `/stwebapi/user/connect` hands out).
+    let given = CSRF_HEADERS
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
     if bool::from(given.ct_eq(expected.as_bytes())) {
         Ok(())
     } else {

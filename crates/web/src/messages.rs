@@ -79,13 +79,24 @@ pub(crate) async fn send_im(
     ApiJson(body): ApiJson<Text>,
 ) -> Result<Json<Sent>, ApiError> {
     let (from, recipient) = (UserId::new(&caller.user), UserId::new(&to));
+    Ok(Json(deliver_im(&state, &from, &recipient, body.text).await?))
+}
+
+/// Delivers a 1:1 message to every session of both users and keeps it
+/// in the history.
+pub(crate) async fn deliver_im(
+    state: &AppState,
+    from: &UserId,
+    recipient: &UserId,
+    text: String,
+) -> Result<Sent, ApiError> {
     let at = Utc::now();
     let delivered = state.hub.apply(|community| {
-        let deliveries = community.send_im_as(&from, None, &recipient, &body.text, at)?;
-        Ok((community.is_online(&recipient), deliveries))
+        let deliveries = community.send_im_as(from, None, recipient, &text, at)?;
+        Ok((community.is_online(recipient), deliveries))
     })?;
-    keep(&state, &from, &recipient, body.text, at).await?;
-    Ok(Json(Sent { at: at.to_rfc3339(), delivered: Some(delivered) }))
+    keep(state, from, recipient, text, at).await?;
+    Ok(Sent { at: at.to_rfc3339(), delivered: Some(delivered) })
 }
 
 /// The latest 200 messages with that user, oldest first.

@@ -128,13 +128,17 @@ pub(crate) async fn join(
     caller: Authenticated,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<ChatInfo>, ApiError> {
-    let user = UserId::new(caller.user);
+    Ok(Json(join_chat(&state, &UserId::new(caller.user), id)?))
+}
+
+/// Accepts an invitation: the chat and its members now.
+pub(crate) fn join_chat(state: &AppState, user: &UserId, id: u64) -> Result<ChatInfo, ApiError> {
     let chat = ChatId::from_raw(id);
     let members = state.hub.apply(|c| {
-        let deliveries = c.join(&user, chat)?;
+        let deliveries = c.join(user, chat)?;
         Ok((c.chat_members(chat)?, deliveries))
     })?;
-    Ok(Json(ChatInfo { id: chat, members }))
+    Ok(ChatInfo { id: chat, members })
 }
 
 /// Refuses an invitation (nobody is told).
@@ -174,13 +178,22 @@ pub(crate) async fn message(
     ApiPath(id): ApiPath<u64>,
     ApiJson(body): ApiJson<Text>,
 ) -> Result<Json<Sent>, ApiError> {
-    let from = UserId::new(caller.user);
+    Ok(Json(post_to_chat(&state, &UserId::new(caller.user), id, body.text).await?))
+}
+
+/// Sends a member's message to every member and keeps it in the history.
+pub(crate) async fn post_to_chat(
+    state: &AppState,
+    from: &UserId,
+    id: u64,
+    text: String,
+) -> Result<Sent, ApiError> {
     let at = Utc::now();
-    state.hub.run(|c| c.chat_message(&from, ChatId::from_raw(id), &body.text, at))?;
+    state.hub.run(|c| c.chat_message(from, ChatId::from_raw(id), &text, at))?;
     metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);
-    let message = StoredChatMessage { chat: id, from: from.to_string(), text: body.text, at };
+    let message = StoredChatMessage { chat: id, from: from.to_string(), text, at };
     state.store.append_chat_message(&message).await.map_err(ApiError::internal)?;
-    Ok(Json(Sent { at: at.to_rfc3339(), delivered: None }))
+    Ok(Sent { at: at.to_rfc3339(), delivered: None })
 }
 
 /// One message of an n-way chat's history.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use utoipa::{Modify as _, OpenApi as _};
 use utoipa_axum::router::OpenApiRouter;
@@ -55,7 +55,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(telemetry::render))
         .route("/stwebapi/getstatus", get(stwebapi::getstatus))
         .route("/stwebapi/getstatus/{id}", get(stwebapi::getstatus_of))
-        .route("/stwebapi/chat", get(stwebapi::chat))
+        .route("/stwebapi/chat", get(stwebapi::chat).post(stwebapi::post_chat))
+        .route("/stwebapi/chat/nway", post(stwebapi::nway))
+        .route("/stwebapi/user/connect", post(stwebapi::connect).delete(stwebapi::disconnect))
+        .route("/stwebapi/connectweb/loggedin", get(stwebapi::logged_in))
         .fallback(no_such_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -5,10 +5,14 @@
 //! `shared/specs/sametime-web-apis.md`; Simul answers them on its own
 //! host, so they point at the server instead of `localhost:59449`.
 //!
+//! `rest.rs` has the part of Sametime 12's Chat REST flow integrators use.
+//!
 //! JSONP (`jsonp=callback`) is how those pages read the answer across
 //! origins. The callback must be a plain JavaScript name (dotted paths
 //! allowed), so that it cannot carry script; the answer starts with an
 //! empty comment, so that it cannot be read as anything but script.
+
+mod rest;
 
 use std::sync::Arc;
 
@@ -21,6 +25,8 @@ use simul_core::{Status, UserId};
 
 use crate::auth::Authenticated;
 use crate::{ApiError, AppState};
+
+pub(crate) use rest::{chat as post_chat, connect, disconnect, logged_in, nway};
 
 /// Longest JSONP callback name accepted.
 const MAX_CALLBACK_CHARS: usize = 64;
