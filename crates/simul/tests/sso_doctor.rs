@@ -178,3 +178,30 @@ fn an_untrusted_certificate_shows_its_chain_and_how_to_trust_it() {
     let served = std::fs::read_to_string(dir.path().join("data/tls-certificate.pem")).unwrap();
     assert_eq!(saved.trim(), served.trim(), "the chain saved is the one the server sent");
 }
+
+#[test]
+fn cookie_names_domains_and_plain_http_are_checked() {
+    let dir = deployed();
+    let d = dir.path();
+    let token = mint(d, &["--user", "alice"]);
+    // A renamed cookie on the other server.
+    let (code, text) = doctor(d, &["--cookie-header", &format!("LtpaToken2_portal={token}")]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("make sso.ltpa2_cookie_name"), "{text}");
+
+    // Simul's own host outside the domain the other application shares.
+    let config = "[server]\ndomain = \"chat.example.net\"\n\n[sso]\ndomains = [\".renovations.com\", \".example.net\"]\nrequires_ssl = true\n";
+    std::fs::write(d.join("simul.toml"), config).unwrap();
+    let (code, text) = doctor(d, &["--url", "http://connections.renovations.com/"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("connections.renovations.com is in the SSO domain .renovations.com, but Simul's server.domain \"chat.example.net\" is not"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "sso.requires_ssl is on, so Simul's cookies are Secure, and this address is http://"
+        ),
+        "{text}"
+    );
+}

@@ -237,6 +237,23 @@ async fn the_chat_rest_flow_connects_sends_and_disconnects() {
     let posted = nway(vec![("placeid", place), ("msg", "On it".into())]).await.unwrap();
     assert_eq!(posted.status(), StatusCode::OK);
 
+    // Bob's conversations: the n-way chat, then Alice's 1:1 messages.
+    let map = support::get_json(
+        &server,
+        "/stwebapi/convomap/conversations?maxSize=200&isolated=true",
+        &bob,
+    )
+    .await;
+    let list = map["conversations"].as_array().unwrap();
+    assert_eq!(
+        (&list[0]["type"], &list[0]["topic"]),
+        (&json!("NWAY_TEXT"), &json!("Outage")),
+        "{map}"
+    );
+    assert_eq!((&list[1]["type"], &list[1]["with"]), (&json!("IM"), &json!("alice")), "{map}");
+    let one = support::get_json(&server, "/stwebapi/convomap/conversations?maxSize=1", &bob).await;
+    assert_eq!(one["conversations"].as_array().unwrap().len(), 1);
+
     // Connecting with only the SSO cookie hands out the nonce too.
     let by_cookie = http
         .post(server.url("/stwebapi/user/connect"))

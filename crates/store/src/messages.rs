@@ -57,4 +57,23 @@ impl Store {
             })
         })
     }
+
+    /// The people `user` exchanged 1:1 messages with, the latest
+    /// conversation first, at most `limit`, with the last message's time.
+    pub async fn im_partners(
+        &self,
+        user: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT CASE WHEN sender = $1 THEN recipient ELSE sender END AS partner, \
+             MAX(id) AS last_id, MAX(at) AS last_at FROM messages \
+             WHERE sender = $1 OR recipient = $1 GROUP BY partner ORDER BY last_id DESC LIMIT $2",
+        )
+        .bind(user)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("partner")?, row.try_get("last_at")?))).collect()
+    }
 }

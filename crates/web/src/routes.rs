@@ -59,6 +59,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/stwebapi/chat/nway", post(stwebapi::nway))
         .route("/stwebapi/user/connect", post(stwebapi::connect).delete(stwebapi::disconnect))
         .route("/stwebapi/connectweb/loggedin", get(stwebapi::logged_in))
+        .route("/stwebapi/convomap/conversations", get(stwebapi::conversations))
         .fallback(no_such_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -26,7 +26,7 @@ use simul_core::{Status, UserId};
 use crate::auth::Authenticated;
 use crate::{ApiError, AppState};
 
-pub(crate) use rest::{chat as post_chat, connect, disconnect, logged_in, nway};
+pub(crate) use rest::{chat as post_chat, connect, conversations, disconnect, logged_in, nway};
 
 /// Longest JSONP callback name accepted.
 const MAX_CALLBACK_CHARS: usize = 64;

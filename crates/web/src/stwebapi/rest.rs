@@ -150,3 +150,38 @@ pub(crate) async fn nway(
         None => Ok(Json(json!(crate::nway::join_chat(&state, &user, place)?))),
     }
 }
+
+/// Most conversations `convomap/conversations` lists.
+const MAX_CONVERSATIONS: usize = 500;
+
+/// `GET /stwebapi/convomap/conversations?maxSize=N`: the caller's n-way
+/// chats (`NWAY_TEXT`, the chat id in `with`, invitations included) and
+/// then the people they exchanged 1:1 messages with (`IM`), latest first.
+pub(crate) async fn conversations(
+    State(state): State<Arc<AppState>>,
+    caller: Authenticated,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = params(query, "");
+    let max = param(&params, "maxSize")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(200)
+        .min(MAX_CONVERSATIONS);
+    let user = UserId::new(&caller.user);
+    let mut list: Vec<Value> = state
+        .hub
+        .inspect(|c| c.chats_of(&user))
+        .into_iter()
+        .map(|chat| {
+            json!({"type": "NWAY_TEXT", "with": chat.id, "topic": chat.topic,
+                   "members": chat.members, "invited": chat.invited})
+        })
+        .collect();
+    let partners =
+        state.store.im_partners(&caller.user, max as u32).await.map_err(ApiError::internal)?;
+    list.extend(partners.into_iter().map(
+        |(partner, at)| json!({"type": "IM", "with": partner, "lastActivity": at.to_rfc3339()}),
+    ));
+    list.truncate(max);
+    Ok(Json(json!({"conversations": list})))
+}
