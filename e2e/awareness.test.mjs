@@ -40,25 +40,7 @@ before(async () => {
   intranet = await H.startStaticServer(files);
   slapd = await H.startSlapd();
   configDir = await mkdtemp(path.join(tmpdir(), 'simul-e2e-awareness-'));
-  const bindPassword = path.join(configDir, 'bind.pw');
-  await writeFile(bindPassword, `${slapd.rootPassword}\n`, { mode: 0o600 });
-  const config = path.join(configDir, 'simul.toml');
-  // JSON strings are valid TOML basic strings.
-  await writeFile(config, `[server]
-allowed_origins = [${JSON.stringify(intranet.url)}]
-
-[directory]
-kind = "ldap"
-realm = "ldap.renovations.com:389"
-
-[directory.ldap]
-hosts = [${JSON.stringify(slapd.url)}]
-bind_dn = ${JSON.stringify(slapd.rootDn)}
-bind_password_file = ${JSON.stringify(bindPassword)}
-base_dn = ${JSON.stringify(slapd.suffix)}
-disabled_filter = "(employeeType=disabled)"
-timeout_seconds = 2
-`);
+  const config = await H.writeLdapConfig(configDir, slapd, `allowed_origins = [${JSON.stringify(intranet.url)}]`);
   server = await H.startServer([], { config });
   // The demo page, as another application would serve it: absolute URLs
   // to Simul for the widget (and, for the look, the demo's stylesheet).

@@ -487,3 +487,34 @@ export async function startStaticServer(files) {
     }),
   };
 }
+
+/**
+ * Writes `simul.toml` (and its bind password file) in `dir` for a
+ * deployment on the fixture slapd, with `serverToml` lines under
+ * `[server]`; returns the configuration's path.
+ * @param {string} dir
+ * @param {Slapd} slapd
+ * @param {string} [serverToml]
+ */
+export async function writeLdapConfig(dir, slapd, serverToml = '') {
+  const bindPassword = path.join(dir, 'bind.pw');
+  await writeFile(bindPassword, `${slapd.rootPassword}\n`, { mode: 0o600 });
+  const config = path.join(dir, 'simul.toml');
+  // JSON strings are valid TOML basic strings.
+  await writeFile(config, `[server]
+${serverToml}
+
+[directory]
+kind = "ldap"
+realm = "ldap.renovations.com:389"
+
+[directory.ldap]
+hosts = [${JSON.stringify(slapd.url)}]
+bind_dn = ${JSON.stringify(slapd.rootDn)}
+bind_password_file = ${JSON.stringify(bindPassword)}
+base_dn = ${JSON.stringify(slapd.suffix)}
+disabled_filter = "(employeeType=disabled)"
+timeout_seconds = 2
+`);
+  return config;
+}

@@ -4,7 +4,7 @@
 // `cargo build -p simul -p simul-testkit`.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
@@ -24,22 +24,7 @@ let configDir = '';
 before(async () => {
   slapd = await H.startSlapd();
   configDir = await mkdtemp(path.join(tmpdir(), 'simul-e2e-ldap-'));
-  const bindPassword = path.join(configDir, 'bind.pw');
-  await writeFile(bindPassword, `${slapd.rootPassword}\n`, { mode: 0o600 });
-  const config = path.join(configDir, 'simul.toml');
-  // JSON strings are valid TOML basic strings.
-  await writeFile(config, `[directory]
-kind = "ldap"
-realm = "ldap.renovations.com:389"
-
-[directory.ldap]
-hosts = [${JSON.stringify(slapd.url)}]
-bind_dn = ${JSON.stringify(slapd.rootDn)}
-bind_password_file = ${JSON.stringify(bindPassword)}
-base_dn = ${JSON.stringify(slapd.suffix)}
-disabled_filter = "(employeeType=disabled)"
-timeout_seconds = 2
-`);
+  const config = await H.writeLdapConfig(configDir, slapd);
   server = await H.startServer([], { config });
   browser = await H.launchBrowser();
 });
