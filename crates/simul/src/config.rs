@@ -176,6 +176,17 @@ impl Config {
         Ok(config)
     }
 
+    /// The realm users' tokens carry, as far as the configuration decides
+    /// it: `directory.realm`, else for LDAP the primary's `host:port` (as
+    /// WebSphere names a stand-alone LDAP registry). `None`: the realm of
+    /// the deployment's LTPA key file.
+    pub fn token_realm(&self) -> Option<String> {
+        self.directory.realm.clone().or_else(|| match self.directory.kind {
+            DirectoryKind::Ldap => self.directory.ldap.resolve().ok().map(|l| l.default_realm()),
+            DirectoryKind::Embedded => None,
+        })
+    }
+
     /// Checks what types alone cannot; errors name the key and the fix.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.sso.validate().map_err(|error| anyhow::anyhow!("sso.{error}"))?;

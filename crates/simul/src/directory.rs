@@ -44,12 +44,6 @@ impl Directory {
         })
     }
 
-    /// The realm name users' tokens carry when `directory.realm` is not
-    /// set and the kind decides it (LDAP: the primary's host:port).
-    pub fn default_realm(&self) -> Option<String> {
-        self.ldap.as_ref().map(|ldap| ldap.settings().default_realm())
-    }
-
     /// A warning if the bind password file can be read by other users.
     pub fn exposed_secret(config: &Config) -> Option<String> {
         let file = config.directory.ldap.bind_password_file.as_ref()?;
@@ -238,7 +232,7 @@ impl TestArgs {
         let (config, ldap) = ldap_realm(&self.deployment)?;
         let password = self.password_file.as_ref().map(read_password).transpose()?;
         let settings = ldap.settings();
-        let realm_name = config.directory.realm.clone().unwrap_or_else(|| settings.default_realm());
+        let realm_name = config.token_realm().unwrap_or_else(|| settings.default_realm());
         let realm_origin = match config.directory.realm {
             Some(_) => "directory.realm",
             None => "the primary's host:port; set directory.realm to the other servers' realm name",

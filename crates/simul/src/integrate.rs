@@ -368,8 +368,8 @@ impl Facts {
         };
         let (realm, realm_origin) = match (&config.directory.realm, &ldap) {
             (Some(realm), _) => (Some(realm.clone()), "directory.realm".to_owned()),
-            (None, Some(ldap)) => (
-                Some(format!("{}:{}", ldap.primary_host, ldap.primary_port)),
+            (None, Some(_)) => (
+                config.token_realm(),
                 format!(
                     "the LDAP primary's host:port; set directory.realm if {} names the realm \
                      otherwise",

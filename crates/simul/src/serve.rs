@@ -53,7 +53,7 @@ impl ServeArgs {
         if let Some(warning) = crate::directory::Directory::exposed_secret(&config) {
             eprintln!("warning: {warning}");
         }
-        let configured_realm = config.directory.realm.clone().or_else(|| directory.default_realm());
+        let configured_realm = config.token_realm();
         let keys = ltpa_keys(&data, configured_realm.as_deref())?;
         let realm_name = configured_realm.unwrap_or_else(|| keys.realm.clone());
         if directory.ldap.is_none() {

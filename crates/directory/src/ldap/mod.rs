@@ -459,7 +459,7 @@ impl LdapRealm {
 
     /// Drops the service connection if it is not to the primary, so the
     /// next operation tries the primary again (WebSphere returns to it too).
-    pub async fn prefer_primary(&self) {
+    async fn prefer_primary(&self) {
         self.connector.prefer_primary();
         let mut slot = self.service.lock().await;
         if slot.as_ref().is_some_and(|c| Some(&c.url) != self.settings.hosts.first()) {

@@ -82,17 +82,7 @@ impl DoctorArgs {
     pub fn run(self) -> anyhow::Result<Outcome> {
         let config = self.deployment.config()?;
         let keys = self.deployment.data_dir()?.read_ltpa_keys()?;
-        let realm = config
-            .directory
-            .realm
-            .clone()
-            .or_else(|| match config.directory.kind {
-                crate::config::DirectoryKind::Ldap => {
-                    config.directory.ldap.resolve().ok().map(|ldap| ldap.default_realm())
-                }
-                crate::config::DirectoryKind::Embedded => None,
-            })
-            .unwrap_or_else(|| keys.realm.clone());
+        let realm = config.token_realm().unwrap_or_else(|| keys.realm.clone());
         let sent = self.sent()?;
         let url = self.url.clone().or(sent.url.clone());
         let sso = &config.sso;
