@@ -212,9 +212,16 @@ impl Community {
         self.sessions_of(user).collect()
     }
 
-    /// Everyone with at least one session.
-    pub fn online_users(&self) -> Vec<UserId> {
-        self.sessions_of.keys().cloned().collect()
+    /// Everyone with a session, watcher-only sessions included (each
+    /// once): whom a directory refresh must check.
+    pub fn users_with_sessions(&self) -> Vec<UserId> {
+        let users: HashSet<&UserId> = self.sessions.values().map(|s| &s.user).collect();
+        users.into_iter().cloned().collect()
+    }
+
+    /// Every session of a user, watcher-only ones included.
+    pub fn all_sessions_of(&self, user: &UserId) -> Vec<SessionId> {
+        self.sessions.iter().filter(|(_, s)| s.user == *user).map(|(id, _)| *id).collect()
     }
 
     /// Whether the user has at least one session.

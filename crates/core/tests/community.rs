@@ -47,11 +47,15 @@ fn a_watcher_only_session_sees_others_without_changing_its_users_status() {
     let changed = c.set_presence(bob, Presence::new(Status::Away, false, "")).unwrap();
     assert!(by_session(&changed).contains_key(&widget), "the widget hears bob");
     assert!(!c.sessions_of_user(&user("alice")).contains(&widget));
+    // A refresh that disables alice must reach her widget too.
+    assert!(c.all_sessions_of(&user("alice")).contains(&widget));
+    assert!(c.users_with_sessions().contains(&user("alice")));
 
     // Closing the page changes nothing either, nor does a widget of someone offline.
     assert!(c.disconnect(widget).unwrap().is_empty(), "carol hears nothing");
     let lurker = c.connect_watcher(&user("dave"));
     assert!(!c.is_online(&user("dave")));
+    assert_eq!(c.all_sessions_of(&user("dave")), [lurker]);
     assert!(c.disconnect(lurker).unwrap().is_empty());
 }
 

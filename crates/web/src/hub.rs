@@ -75,7 +75,8 @@ impl Hub {
     /// offline as if the client had left. How many there were.
     pub(crate) fn end_sessions_of(&self, user: &UserId) -> usize {
         let mut state = self.lock();
-        let sessions = state.community.sessions_of_user(user);
+        // Awareness widgets' watch-only sessions too.
+        let sessions = state.community.all_sessions_of(user);
         for session in &sessions {
             state.outlets.remove(session);
         }

@@ -107,14 +107,14 @@ impl AppState {
 }
 
 impl AppState {
-    /// Ends the sessions of everyone online whom the realm no longer lets
+    /// Ends the sessions (awareness widgets' too) of everyone whom the realm no longer lets
     /// in (disabled, or removed from a shared directory); run after each
     /// directory refresh. Returns how many people were signed out. People
     /// the realm cannot be asked about now keep their sessions.
     pub async fn end_departed_sessions(&self) -> usize {
-        let online = self.hub.inspect(simul_core::Community::online_users);
+        let connected = self.hub.inspect(simul_core::Community::users_with_sessions);
         let mut ended = 0;
-        for user in online {
+        for user in connected {
             let allowed = match self.realm.person(user.as_str()).await {
                 Ok(Some(person)) => !person.disabled,
                 Ok(None) => !self.realm.refuses_strangers(),
