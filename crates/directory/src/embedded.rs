@@ -9,12 +9,21 @@ use crate::{DirectoryError, MAX_NAME_CHARS, MIN_PASSWORD_CHARS};
 #[derive(Debug, Clone)]
 pub struct EmbeddedRealm {
     store: Store,
+    accepts_strangers: bool,
 }
 
 impl EmbeddedRealm {
-    /// The realm over a store.
+    /// The realm over a store. It refuses valid tokens of people it does
+    /// not hold (see [`EmbeddedRealm::accepting_strangers`]).
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self { store, accepts_strangers: false }
+    }
+
+    /// Lets in people with a valid SSO token whom the realm does not hold
+    /// (users of the SSO domain's other applications), if `accept`.
+    pub fn accepting_strangers(mut self, accept: bool) -> Self {
+        self.accepts_strangers = accept;
+        self
     }
 
     /// Normalizes a login name: lower case (Sametime ids are case-insensitive),
@@ -163,6 +172,10 @@ impl crate::Realm for EmbeddedRealm {
         new: &'a str,
     ) -> crate::RealmFuture<'a, ()> {
         Box::pin(EmbeddedRealm::change_password(self, id, current, new))
+    }
+
+    fn refuses_strangers(&self) -> bool {
+        !self.accepts_strangers
     }
 }
 

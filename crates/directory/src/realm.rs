@@ -87,8 +87,7 @@ pub trait Realm: Send + Sync {
     /// Whether a valid token of someone this realm does not know is
     /// refused. A shared registry (LDAP) knows everyone of the SSO domain,
     /// so not knowing someone means they were removed. The embedded realm
-    /// lets users of the domain's other applications in.
-    fn refuses_strangers(&self) -> bool {
-        false
-    }
+    /// refuses them too unless told to let users of the domain's other
+    /// applications in.
+    fn refuses_strangers(&self) -> bool;
 }

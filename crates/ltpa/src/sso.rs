@@ -305,7 +305,8 @@ impl SsoSettings {
             name: name.to_owned(),
             value,
             domain: self.cookie_domain(request.host),
-            secure: self.requires_ssl || self.same_site == SameSite::None,
+            // Over HTTPS always: a cookie set there must never travel in clear.
+            secure: request.https || self.requires_ssl || self.same_site == SameSite::None,
             http_only: self.http_only,
             same_site: self.same_site,
             max_age,
@@ -431,6 +432,14 @@ mod tests {
         };
         let found = interop.presented_tokens("LtpaToken=v1", request("a.acme.com"));
         assert_eq!(found[0].formats, [TokenFormat::Ltpa1, TokenFormat::Domino]);
+    }
+
+    #[test]
+    fn cookies_set_over_https_are_secure_by_default() {
+        let settings = SsoSettings::default();
+        let plain = Request { host: "a.acme.com", https: false };
+        assert!(settings.logout_cookies(request("a.acme.com")).iter().all(|c| c.secure));
+        assert!(settings.logout_cookies(plain).iter().all(|c| !c.secure));
     }
 
     #[test]

@@ -64,6 +64,16 @@ pub struct ServerConfig {
     /// default) whose pages may call the API and `/stwebapi` with the
     /// user's cookies (CORS) and open the event WebSocket.
     pub allowed_origins: Vec<String>,
+    /// Networks (`10.1.2.0/24`, `192.0.2.7/32`) whose clients may read
+    /// `/metrics`; default: this machine only.
+    pub metrics_networks: Vec<ipnet::IpNet>,
+    /// Whether `/stwebapi/getstatus` answers JSONP (`jsonp=callback`), as
+    /// Connections' `sametimeAwareness` reads it; only pages of Simul and
+    /// of `allowed_origins` get an answer.
+    pub jsonp: bool,
+    /// Invalid SSO tokens a client address may send in a minute before
+    /// its tokens are refused for a while (429).
+    pub invalid_tokens_per_minute: u32,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +86,9 @@ impl Default for ServerConfig {
             tls_key: None,
             keepalive_seconds: simul_web::DEFAULT_KEEPALIVE.as_secs(),
             allowed_origins: Vec::new(),
+            metrics_networks: simul_web::default_metrics_networks(),
+            jsonp: true,
+            invalid_tokens_per_minute: simul_web::DEFAULT_INVALID_TOKENS_PER_MINUTE,
         }
     }
 }
@@ -139,6 +152,10 @@ pub struct DirectoryConfig {
     pub realm: Option<String>,
     /// The LDAP repository (`kind = "ldap"`).
     pub ldap: simul_directory::LdapSettings,
+    /// Embedded realm only: let in people with a valid SSO token whom the
+    /// realm does not hold (users of the SSO domain's other applications).
+    /// Off by default: a token of someone unknown, or removed, is refused.
+    pub accept_unknown_sso_users: bool,
 }
 
 /// `directory.kind`.
@@ -224,6 +241,15 @@ impl Config {
                  under [directory] to use the LDAP directory, or remove [directory.ldap]"
             ),
             DirectoryKind::Embedded => {}
+        }
+        if self.directory.accept_unknown_sso_users && self.directory.kind == DirectoryKind::Ldap {
+            anyhow::bail!(
+                "directory.accept_unknown_sso_users is for the embedded realm: with LDAP, people \
+                 the directory does not hold are refused (widen directory.ldap.base_dn instead)"
+            );
+        }
+        if self.server.invalid_tokens_per_minute == 0 {
+            anyhow::bail!("server.invalid_tokens_per_minute: use 1 or more (default 60)");
         }
         if self.directory.realm.as_deref().is_some_and(|r| r.contains('/')) {
             anyhow::bail!(

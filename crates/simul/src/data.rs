@@ -15,6 +15,9 @@ const LTPA_KEYS: &str = "ltpa.keys";
 /// start-up, so both files are readable by the owner only, as Liberty's
 /// `keysPassword` sits next to its key file.
 const LTPA_PASSWORD: &str = "ltpa.password";
+/// The first admin's one-time password, for the administrator to read
+/// once (not in the service's log); removed once it is spent.
+const INITIAL_ADMIN_PASSWORD: &str = "initial-admin-password";
 /// The self-signed HTTPS certificate the first start creates, and its key.
 const TLS_CERTIFICATE: &str = "tls-certificate.pem";
 const TLS_KEY: &str = "tls-key.pem";
@@ -38,6 +41,62 @@ impl DataDir {
                 .with_context(|| format!("cannot create the data directory {}", root.display()))?;
         }
         Ok(Self { root: root.to_owned() })
+    }
+
+    /// Makes every file in the directory readable by its owner only
+    /// (deployments made before Simul did so kept a database readable by
+    /// all). What it changed, and whether the directory itself is open to
+    /// others, come back as sentences for the log.
+    pub fn make_private(&self) -> anyhow::Result<Vec<String>> {
+        let mut notes = Vec::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&self.root)?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                notes.push(format!(
+                    "the data directory {} is open to other users (mode {mode:o}): \
+                     chmod 700 {}",
+                    self.root.display(),
+                    self.root.display()
+                ));
+            }
+            let entries = std::fs::read_dir(&self.root)
+                .with_context(|| format!("cannot read {}", self.root.display()))?;
+            for entry in entries {
+                let entry = entry?;
+                let metadata = entry.metadata()?;
+                let mode = metadata.permissions().mode() & 0o777;
+                if metadata.is_file() && mode & 0o077 != 0 {
+                    std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))
+                        .with_context(|| format!("cannot chmod {}", entry.path().display()))?;
+                    notes.push(format!(
+                        "{} was readable by other users (mode {mode:o}); it is 600 now",
+                        entry.path().display()
+                    ));
+                }
+            }
+        }
+        Ok(notes)
+    }
+
+    /// Writes the first admin's one-time password to a file only the
+    /// owner can read; its path.
+    pub fn write_initial_admin_password(&self, password: &str) -> anyhow::Result<PathBuf> {
+        let path = self.root.join(INITIAL_ADMIN_PASSWORD);
+        secret_file::write(&path, format!("{password}\n").as_bytes(), Overwrite::Replace)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Removes the one-time password file, if there is one; its path then.
+    pub fn remove_initial_admin_password(&self) -> anyhow::Result<Option<PathBuf>> {
+        let path = self.root.join(INITIAL_ADMIN_PASSWORD);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(Some(path)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error).with_context(|| format!("cannot remove {}", path.display())),
+        }
     }
 
     /// Opens (creating and migrating if needed) the deployment's database.

@@ -35,7 +35,9 @@ impl Directory {
     pub fn open(config: &Config, store: &Store) -> anyhow::Result<Self> {
         Ok(match config.directory.kind {
             DirectoryKind::Embedded => {
-                Self { realm: Arc::new(EmbeddedRealm::new(store.clone())), ldap: None }
+                let realm = EmbeddedRealm::new(store.clone())
+                    .accepting_strangers(config.directory.accept_unknown_sso_users);
+                Self { realm: Arc::new(realm), ldap: None }
             }
             DirectoryKind::Ldap => {
                 let ldap = Arc::new(LdapRealm::new(&config.directory.ldap)?);

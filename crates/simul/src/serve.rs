@@ -48,6 +48,9 @@ impl ServeArgs {
             .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
             .init();
         let data = self.deployment.data_dir()?;
+        for note in data.make_private()? {
+            tracing::warn!("{note}");
+        }
         let store = data.store().await?;
         let directory = crate::directory::Directory::open(&config, &store)?;
         if let Some(warning) = crate::directory::Directory::exposed_secret(&config) {
@@ -57,7 +60,7 @@ impl ServeArgs {
         let keys = ltpa_keys(&data, configured_realm.as_deref())?;
         let realm_name = configured_realm.unwrap_or_else(|| keys.realm.clone());
         if directory.ldap.is_none() {
-            first_admin(&EmbeddedRealm::new(store.clone())).await?;
+            first_admin(&EmbeddedRealm::new(store.clone()), &data).await?;
         }
 
         let tls = match self.https.unwrap_or(config.server.https) {
@@ -80,8 +83,12 @@ impl ServeArgs {
         )
         .await?
         .with_keepalive(Duration::from_secs(config.server.keepalive_seconds))
-        .with_allowed_origins(config.server.allowed_origins.clone());
+        .with_allowed_origins(config.server.allowed_origins.clone())
+        .with_metrics_networks(config.server.metrics_networks.clone())
+        .with_jsonp(config.server.jsonp)
+        .with_invalid_tokens_per_minute(config.server.invalid_tokens_per_minute);
         let state = std::sync::Arc::new(state);
+        tokio::spawn(state.clone().follow_revocations());
         let healthy = directory.load().await;
         tokio::spawn(directory.keep_fresh(state.clone(), healthy));
         let app = simul_web::router(state);
@@ -175,9 +182,15 @@ fn ltpa_keys(data: &DataDir, realm: Option<&str>) -> anyhow::Result<KeyFile> {
     Ok(file)
 }
 
-/// With no users at all, creates `admin` and prints its password once.
-async fn first_admin(realm: &EmbeddedRealm) -> anyhow::Result<()> {
+/// With no users at all, creates `admin` with a one-time password in a
+/// file of the data directory (standard output ends up in service logs),
+/// and says where. The file goes once the password has been replaced.
+async fn first_admin(realm: &EmbeddedRealm, data: &DataDir) -> anyhow::Result<()> {
     if !realm.users().await?.is_empty() {
+        let spent = realm.user("admin").await?.is_none_or(|admin| !admin.must_change_password);
+        if spent && let Some(path) = data.remove_initial_admin_password()? {
+            tracing::info!("removed {}: that password was replaced", path.display());
+        }
         return Ok(());
     }
     let mut bytes = [0u8; 12];
@@ -185,9 +198,11 @@ async fn first_admin(realm: &EmbeddedRealm) -> anyhow::Result<()> {
     let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     realm.add_user("admin", Some("Administrator"), None, &password).await?;
     realm.require_password_change("admin").await?;
+    let path = data.write_initial_admin_password(&password)?;
     println!(
-        "Created user admin with the one-time password {password} (shown once; the first login \
-         asks for a new one, or set one with `simul user passwd admin`)"
+        "Created user admin; its one-time password is in {} (readable by this user only). The \
+         first login asks for a new one; or set one now with `simul user passwd admin`.",
+        path.display()
     );
     Ok(())
 }

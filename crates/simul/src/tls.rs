@@ -75,7 +75,8 @@ fn generate(certificate: &Path, key: &Path, domain: &str) -> anyhow::Result<()> 
         params.self_signed(&signing_key).context("cannot sign the self-signed certificate")?;
     secret_file::write(key, signing_key.serialize_pem().as_bytes(), Overwrite::Replace)
         .with_context(|| format!("cannot write {}", key.display()))?;
-    std::fs::write(certificate, generated.pem())
+    // Public, but every file of the data directory is the owner's only.
+    secret_file::write(certificate, generated.pem().as_bytes(), Overwrite::Replace)
         .with_context(|| format!("cannot write {}", certificate.display()))?;
     Ok(())
 }

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{
-    Server, cookie, deployment, deployment_with_names, events, export_keys, get_json, log_in, mint,
-    next_event, simul, verify_with_exported_keys,
+    Server, cookie, deployment, deployment_with_names, events, eventually, export_keys, get_json,
+    log_in, mint, next_event, simul, verify_with_exported_keys,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -92,28 +92,41 @@ async fn login_sets_a_genuine_ltpatoken2_and_sso_tokens_are_accepted() {
         StatusCode::UNAUTHORIZED
     );
 
-    // A token minted elsewhere with the shared keys: signed in without a prompt.
-    let minted = mint(d, &["--user", "carol"]);
+    // A token minted elsewhere with the shared keys: signed in without a
+    // prompt. Someone the embedded realm does not hold is refused.
+    let minted = mint(d, &["--user", "Bob"]);
     let sso = me(("cookie", format!("JSESSIONID=abc; LtpaToken2={minted}"))).await.unwrap();
     assert_eq!(sso.status(), StatusCode::OK);
-    assert_eq!(sso.json::<Value>().await.unwrap()["user"]["id"], "carol");
+    assert_eq!(sso.json::<Value>().await.unwrap()["user"]["id"], "bob");
+    let stranger = mint(d, &["--user", "carol"]);
+    let refused = me(("cookie", format!("LtpaToken2={stranger}"))).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
-    // Expired, or for another realm: refused with the reason.
+    // Expired, or for another realm: refused with the one answer every
+    // refused token gets.
+    let not_signed_in = me(("cookie", "LtpaToken2=garbage".into())).await.unwrap();
+    assert_eq!(not_signed_in.status(), StatusCode::UNAUTHORIZED);
+    let not_signed_in = not_signed_in.json::<Value>().await.unwrap();
     let expired = mint(d, &["--user", "bob", "--expires-at", "1000"]);
     let refused = me(("cookie", format!("LtpaToken2={expired}"))).await.unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    assert!(refused.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("expired"));
+    assert_eq!(refused.json::<Value>().await.unwrap(), not_signed_in);
     let foreign = mint(d, &["--user", "bob", "--realm", "otherRealm"]);
     let refused = me(("authorization", format!("Bearer {foreign}"))).await.unwrap();
-    assert!(
-        refused.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("not trusted")
-    );
+    assert_eq!(refused.json::<Value>().await.unwrap(), not_signed_in);
 
-    // Disabling an account ends its sessions at once, whatever the token says.
+    // Disabling an account ends its sessions at once, whatever the token
+    // says, and enabling it again does not bring them back.
     assert!(simul(d, &["user", "disable", "bob", "--data", "data"]).status.success());
     let disabled = me(("authorization", format!("Bearer {token}"))).await.unwrap();
     assert_eq!(disabled.status(), StatusCode::FORBIDDEN);
     assert!(simul(d, &["user", "enable", "bob", "--data", "data"]).status.success());
+    eventually("the old token stays ended", || async {
+        let enabled = me(("authorization", format!("Bearer {token}"))).await.unwrap();
+        enabled.status() == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    let (token, csrf) = log_in(&server, "bob", "bob's password").await;
 
     // Cookie-authenticated writes need the CSRF header; bearer calls do not.
     let logout = http
@@ -132,6 +145,9 @@ async fn login_sets_a_genuine_ltpatoken2_and_sso_tokens_are_accepted() {
         .unwrap();
     assert_eq!(logout.status(), StatusCode::OK);
     assert_eq!(cookie(&logout, "LtpaToken2").as_deref(), Some(""), "the cookie is cleared");
+    let after = me(("cookie", format!("LtpaToken2={token}"))).await.unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED, "the token ended with the logout");
+    let (token, _) = log_in(&server, "bob", "bob's password").await;
     let bearer = http.post(server.url("/api/v1/logout")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(bearer.status(), StatusCode::OK);
 }
@@ -140,13 +156,14 @@ async fn login_sets_a_genuine_ltpatoken2_and_sso_tokens_are_accepted() {
 async fn first_start_creates_keys_and_a_one_time_admin_password() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"));
-    let password = server
-        .greeting
-        .iter()
-        .find_map(|line| line.strip_prefix("Created user admin with the one-time password "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the admin password is printed")
-        .to_owned();
+    // The password goes to a file only its owner can read, not to the
+    // output (which ends up in service logs).
+    let file = dir.path().join("data/initial-admin-password");
+    let greeting = server.greeting.join("\n");
+    assert!(greeting.contains(&file.display().to_string()), "{greeting}");
+    let password = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    assert!(!greeting.contains(&password), "{greeting}");
+    assert_eq!(mode_of(&file), 0o600);
     assert!(dir.path().join("data/ltpa.keys").exists());
     let http = reqwest::Client::new();
     let login = http
@@ -173,7 +190,15 @@ async fn first_start_creates_keys_and_a_one_time_admin_password() {
     };
     assert_eq!(change("not it", "my own secret").await.unwrap().status(), StatusCode::FORBIDDEN);
     assert_eq!(change(&password, "short").await.unwrap().status(), StatusCode::BAD_REQUEST);
-    assert_eq!(change(&password, "my own secret").await.unwrap().status(), StatusCode::OK);
+    let changed = change(&password, "my own secret").await.unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    // The change ends every earlier token, this one too: the answer
+    // carries the new one.
+    let old_token = token;
+    let token = cookie(&changed, "LtpaToken2").expect("a new SSO cookie");
+    assert_eq!(changed.json::<Value>().await.unwrap()["must_change_password"], false);
+    let old = http.get(server.url("/api/v1/me")).bearer_auth(&old_token).send().await.unwrap();
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
 
     let me = http.get(server.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(me.json::<Value>().await.unwrap()["must_change_password"], false);
@@ -185,7 +210,17 @@ async fn first_start_creates_keys_and_a_one_time_admin_password() {
         .send()
         .await
         .unwrap();
-    assert_eq!(old.status(), StatusCode::UNAUTHORIZED, "the printed password is spent");
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED, "the one-time password is spent");
+    // The next start removes the spent password's file.
+    server.terminate();
+    let _server = Server::start(&dir.path().join("data"));
+    assert!(!file.exists());
+}
+
+/// A file's permission bits.
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -216,7 +251,7 @@ async fn password_guessing_is_rate_limited_and_answers_carry_security_headers() 
     let metrics = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("simul_logins_total{result=\"failed\"} 10"), "{metrics}");
     assert!(
-        message.starts_with("too many login attempts for this account; try again in"),
+        message.starts_with("too many failed logins for this account; try again in"),
         "{message}"
     );
 }

@@ -263,14 +263,24 @@ async fn the_chat_rest_flow_connects_sends_and_disconnects() {
         .unwrap();
     assert_eq!(by_cookie.json::<Value>().await.unwrap()["rtc4webNonce"], json!(bob_nonce));
 
-    let bye = http
-        .delete(server.url("/stwebapi/user/connect"))
-        .header("cookie", format!("LtpaToken2={cookie}"))
+    // Disconnecting is a write like any other: a page of another site
+    // cannot log the user out, and the token ends with it.
+    let disconnect = |nonce: Option<&str>| {
+        let request = http
+            .delete(server.url("/stwebapi/user/connect"))
+            .header("cookie", format!("LtpaToken2={cookie}"));
+        match nonce {
+            Some(nonce) => request.header("Rtc4web-Nonce", nonce),
+            None => request,
+        }
         .send()
-        .await
-        .unwrap();
+    };
+    assert_eq!(disconnect(None).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let bye = disconnect(Some(&header_nonce)).await.unwrap();
     assert_eq!(bye.status(), StatusCode::OK);
     assert_eq!(support::cookie(&bye, "LtpaToken2").as_deref(), Some(""), "the cookie is cleared");
+    let after = get(&server, "/stwebapi/connectweb/loggedin", Some(&cookie)).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED, "the token ended with the session");
 }
 
 /// Alice's token from a fresh login (the n-way chat's creator).

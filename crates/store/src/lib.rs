@@ -1,5 +1,6 @@
 //! Simul's durable state in SQLite: users of the embedded realm, contact
-//! lists, message history and settings, with embedded migrations.
+//! lists, message history, settings and revoked tokens, with embedded
+//! migrations.
 //!
 //! Durability: the database runs in WAL mode, so a write that returned
 //! survives the process being killed (`synchronous = NORMAL` trades only
@@ -11,6 +12,7 @@
 mod contacts;
 mod messages;
 mod nway;
+mod revocations;
 mod users;
 
 use std::path::Path;
@@ -22,6 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use contacts::{ContactGroup, ContactList};
 pub use messages::StoredIm;
 pub use nway::{ChatRecord, StoredChatMessage};
+pub use revocations::{Revocation, RevocationBatch};
 pub use users::{NewUser, UserRecord};
 
 /// Why a storage operation failed.
@@ -58,8 +61,12 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file and migrates it.
+    /// Opens (creating if needed) the database file and migrates it. A
+    /// new file is readable by its owner only (0600), and SQLite gives the
+    /// `-wal` and `-shm` files the database's mode: they hold password
+    /// hashes, secrets and every conversation.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        create_owner_only(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -89,6 +96,19 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+}
+
+/// Creates an empty database file, mode 0600, unless it exists.
+fn create_owner_only(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Database(sqlx::Error::Io(error))),
     }
 }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 
+use crate::revocations::cut_off_tokens;
 use crate::{Store, StoreError};
 
 /// A user to create.
@@ -133,22 +134,28 @@ impl Store {
     }
 
     /// Replaces a user's password hash; `must_change` says whether the
-    /// user has to replace it at the next login.
+    /// user has to replace it at the next login. Every token issued to
+    /// the user until now is refused from now on (a stolen session ends
+    /// with the password change).
     pub async fn set_password_hash(
         &self,
         id: &str,
         hash: &str,
         must_change: bool,
     ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
         let result = sqlx::query(
             "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1",
         )
         .bind(id)
         .bind(hash)
         .bind(i64::from(must_change))
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
-        found(result.rows_affected(), id)
+        found(result.rows_affected(), id)?;
+        cut_off_tokens(&mut transaction, id).await?;
+        transaction.commit().await?;
+        Ok(())
     }
 
     /// Makes the user replace their password at the next login.
@@ -160,21 +167,37 @@ impl Store {
         found(result.rows_affected(), id)
     }
 
-    /// Disables or enables a user.
+    /// Disables or enables a user. Disabling also refuses every token
+    /// issued to the user until now, so enabling the account again does
+    /// not bring back sessions that may have been stolen.
     pub async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
         let result = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
             .bind(id)
             .bind(i64::from(disabled))
-            .execute(&self.pool)
+            .execute(&mut *transaction)
             .await?;
-        found(result.rows_affected(), id)
+        found(result.rows_affected(), id)?;
+        if disabled {
+            cut_off_tokens(&mut transaction, id).await?;
+        }
+        transaction.commit().await?;
+        Ok(())
     }
 
-    /// Removes a user (their contact list and history stay with the others).
+    /// Removes a user (their contact list and history stay with the
+    /// others) and refuses every token issued to them until now, also if
+    /// someone of the same name is added later.
     pub async fn remove_user(&self, id: &str) -> Result<(), StoreError> {
-        let result =
-            sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&self.pool).await?;
-        found(result.rows_affected(), id)
+        let mut transaction = self.pool.begin().await?;
+        let result = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+        found(result.rows_affected(), id)?;
+        cut_off_tokens(&mut transaction, id).await?;
+        transaction.commit().await?;
+        Ok(())
     }
 }
 

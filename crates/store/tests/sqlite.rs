@@ -1,7 +1,7 @@
 //! The SQLite store against a real database file.
 
 use chrono::{TimeZone, Utc};
-use simul_store::{ContactGroup, ContactList, NewUser, Store, StoreError, StoredIm};
+use simul_store::{ContactGroup, ContactList, NewUser, Revocation, Store, StoreError, StoredIm};
 
 fn alice() -> NewUser {
     NewUser {
@@ -92,4 +92,65 @@ async fn contact_lists_and_history_survive_reopening() {
     assert_eq!(last_two.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["m1", "m3"]);
     assert_eq!(store.setting("ltpa.realm").await.unwrap().as_deref(), Some("defaultRealm"));
     assert_eq!(store.setting("missing").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn password_changes_disabling_and_removal_cut_off_earlier_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
+    store.create_user(&alice()).await.unwrap();
+    assert_eq!(store.revocations_after(0).await.unwrap().revocations, []);
+
+    let before = Utc::now().timestamp_millis();
+    store.set_password_hash("alice", "new-hash", false).await.unwrap();
+    let batch = store.revocations_after(0).await.unwrap();
+    let [Revocation::User { user, issued_before_ms }] = batch.revocations.as_slice() else {
+        panic!("{batch:?}");
+    };
+    assert_eq!(user, "alice");
+    assert!(*issued_before_ms >= before);
+
+    // Enabling cuts nothing off; disabling and removing do, each a new row.
+    store.set_disabled("alice", false).await.unwrap();
+    assert_eq!(store.revocations_after(batch.last_seq).await.unwrap().revocations, []);
+    store.set_disabled("alice", true).await.unwrap();
+    store.remove_user("alice").await.unwrap();
+    let later = store.revocations_after(batch.last_seq).await.unwrap();
+    assert_eq!(later.revocations.len(), 1, "one row per user, the latest: {later:?}");
+    assert!(later.last_seq > batch.last_seq);
+    // A change of someone who does not exist changes nothing.
+    assert!(store.set_password_hash("nobody", "x", false).await.is_err());
+    assert_eq!(store.revocations_after(later.last_seq).await.unwrap().revocations, []);
+}
+
+#[tokio::test]
+async fn logged_out_tokens_are_remembered_until_they_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
+    store.revoke_token(&[7; 32], 1_000).await.unwrap();
+    store.revoke_token(&[8; 32], 5_000).await.unwrap();
+    let all = store.revocations_after(0).await.unwrap().revocations;
+    assert_eq!(
+        all,
+        [
+            Revocation::Token { digest: [7; 32], expires_ms: 1_000 },
+            Revocation::Token { digest: [8; 32], expires_ms: 5_000 }
+        ]
+    );
+    assert_eq!(store.forget_expired_revocations(2_000).await.unwrap(), 1);
+    assert_eq!(store.revocations_after(0).await.unwrap().revocations.len(), 1);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_and_its_wal_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("simul.db");
+    let store = Store::open(&path).await.unwrap();
+    store.create_user(&alice()).await.unwrap();
+    for name in ["simul.db", "simul.db-wal", "simul.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+    }
 }

@@ -27,6 +27,14 @@ export function setStream(s) {
   stream = s;
 }
 
+/**
+ * Moves the live session to the current sign-in (after a password change
+ * the server ends the socket opened with the old one).
+ */
+export function renewStream() {
+  stream?.renew();
+}
+
 /** Users this page watches (re-sent on every reconnect). */
 const watched = new Set();
 

@@ -98,8 +98,17 @@ export const api = {
   /** @param {string} user @param {string} password @returns {Promise<Session>} */
   login: (user, password) => call('POST', '/api/v1/login', { user, password }, { quiet401: true }),
   logout: () => call('POST', '/api/v1/logout', undefined, { quiet401: true }),
-  /** @param {string} current @param {string} next */
-  changePassword: (current, next) => call('POST', '/api/v1/me/password', { current, new: next }),
+  /**
+   * Every earlier session ends with the password: the answer brings the
+   * new one (cookie and CSRF token), which takes over here.
+   * @param {string} current @param {string} next @returns {Promise<Session>}
+   */
+  changePassword: async (current, next) => {
+    /** @type {Session} */
+    const session = await call('POST', '/api/v1/me/password', { current, new: next });
+    setCsrfToken(session.csrf_token);
+    return session;
+  },
   /** @param {StatusName} status @param {string} message @param {boolean} idle @returns {Promise<Presence>} */
   setStatus: (status, message, idle = false) => call('PUT', '/api/v1/me/status', { status, message, idle }),
   /** @param {string[]} users @returns {Promise<Record<string, Presence>>} */

@@ -63,6 +63,7 @@ async function enter(session) {
       return signIn('You are signed out.');
     }
     toast({ title: 'Password changed', body: 'Use the new password next time you sign in.', icon: 'check' });
+    session = outcome;
   }
   start({ ...session, must_change_password: false });
 }

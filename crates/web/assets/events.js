@@ -22,6 +22,8 @@ export class EventStream extends EventTarget {
     this.stopped = false;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.timer = undefined;
+    /** @type {WebSocket | null} The socket a renewal replaces, closed once the new one is ready. */
+    this.retiring = null;
     /** When the next try is due (ms since epoch), for the banner. */
     this.nextTry = 0;
     this.onOnline = () => this.retryNow();
@@ -50,6 +52,8 @@ export class EventStream extends EventTarget {
         ready = true;
         this.attempt = 0;
         this.setState('online');
+        this.retiring?.close();
+        this.retiring = null;
       }
       this.dispatchEvent(new CustomEvent('event', { detail: event }));
     });
@@ -68,6 +72,18 @@ export class EventStream extends EventTarget {
     this.nextTry = Date.now() + delay;
     this.setState('offline');
     this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  /**
+   * Opens a new socket with the current cookie and closes the old one once
+   * the new one is live, so the user does not blink offline.
+   */
+  renew() {
+    if (this.stopped) return;
+    this.retiring = this.socket;
+    this.socket = null;
+    this.attempt = 0;
+    this.connect();
   }
 
   /** Skips the wait before the next try. */
@@ -102,5 +118,7 @@ export class EventStream extends EventTarget {
     const socket = this.socket;
     this.socket = null;
     socket?.close();
+    this.retiring?.close();
+    this.retiring = null;
   }
 }

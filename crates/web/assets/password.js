@@ -2,6 +2,7 @@
 // Changing one's password: forced after an administrator's reset
 // (must_change_password), or chosen from the user menu.
 
+import { renewStream } from './actions.js';
 import { ApiError, api } from './api.js';
 import { h } from './dom.js';
 import { field, modal, toast } from './ui.js';
@@ -45,6 +46,7 @@ export function changePasswordDialog({ forced }) {
         if (next.value !== repeat.value) invalid(repeat, 'The two new passwords differ.');
         try {
           await api.changePassword(current.value, next.value);
+          renewStream();
         } catch (e) {
           if (e instanceof ApiError && (e.status === 401 || e.status === 403) && /current|password/i.test(e.message)) {
             invalid(current, 'The current password is not right.');
@@ -71,7 +73,7 @@ export function changePasswordDialog({ forced }) {
  * (the server refuses everything else until then).
  * @param {HTMLElement} root
  * @param {import('./api.js').Session} session
- * @returns {Promise<'changed' | 'signout'>}
+ * @returns {Promise<import('./api.js').Session | 'signout'>} the new session once the password changed
  */
 export function showPasswordChangePage(root, session) {
   return new Promise((resolve) => {
@@ -106,8 +108,7 @@ export function showPasswordChangePage(root, session) {
       fail('');
       submit.disabled = true;
       try {
-        await api.changePassword(current.value, next.value);
-        resolve('changed');
+        resolve(await api.changePassword(current.value, next.value));
       } catch (e) {
         if (e instanceof ApiError && e.status === 403) fail('The temporary password is not right.', current);
         else if (e instanceof ApiError && e.status === 429) fail('Too many attempts. Wait a minute and try again.');

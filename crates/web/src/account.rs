@@ -55,6 +55,12 @@ impl UserInfo {
     fn of(user: &Person) -> Self {
         Self { id: user.id.clone(), name: user.id.clone(), display_name: user.display_name.clone() }
     }
+
+    /// A user of another application in the SSO domain, unknown here
+    /// (`directory.accept_unknown_sso_users`).
+    fn unknown(id: &str) -> Self {
+        Self { id: id.to_owned(), name: id.to_owned(), display_name: id.to_owned() }
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for Credentials {
@@ -124,12 +130,34 @@ pub(crate) async fn password_login(
     name: &str,
     password: &str,
 ) -> Result<(Person, Vec<SetCookie>, String), ApiError> {
-    state.login_limits.check(name, client.ip())?;
+    // A page of another site must not sign the browser in (as the
+    // attacker, into every application of the SSO domain).
+    if !reached.trusted_origin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "sign in from Simul's own page: this page's origin is not in server.allowed_origins",
+        ));
+    }
+    let attempt = state.login_limits.begin(name, client.ip())?;
     let user = state.realm.authenticate(name, password).await?;
     let result = if user.is_some() { "ok" } else { "failed" };
     metrics::counter!("simul_logins_total", "result" => result).increment(1);
-    let user = user.ok_or_else(|| ApiError::unauthorized("wrong user name or password"))?;
-    let access_id = AccessId::user(&state.realm_name, &user.id);
+    let Some(user) = user else {
+        attempt.failed();
+        return Err(ApiError::unauthorized("wrong user name or password"));
+    };
+    let (cookies, csrf) = issue_tokens(state, reached, &user.id)?;
+    tracing::info!(user = %user.id, "login");
+    Ok((user, cookies, csrf))
+}
+
+/// New SSO cookies for `user` and the CSRF token that goes with them.
+fn issue_tokens(
+    state: &AppState,
+    reached: &Reached,
+    user: &str,
+) -> Result<(Vec<SetCookie>, String), ApiError> {
+    let access_id = AccessId::user(&state.realm_name, user);
     let cookies = state.sso.login_cookies(
         &state.keys,
         &access_id,
@@ -142,21 +170,34 @@ pub(crate) async fn password_login(
             "single sign-on is disabled or requires HTTPS (sso.enabled, sso.requires_ssl)",
         ));
     };
-    tracing::info!(user = %user.id, "login");
     let csrf = csrf_token(state, &ltpa2);
-    Ok((user, cookies, csrf))
+    Ok((cookies, csrf))
 }
 
-/// Clears the SSO cookies.
+/// Ends the caller's token (in Simul, until it expires; other servers of
+/// the SSO domain keep accepting it until then, as WebSphere does) and
+/// clears the SSO cookies.
 #[utoipa::path(post, path = "/api/v1/logout", tag = "account",
     responses((status = 200, body = Done), (status = 401, body = ErrorBody)))]
 pub(crate) async fn logout(
     State(state): State<Arc<AppState>>,
     reached: Reached,
-    _caller: Authenticated,
-) -> Response {
-    let cookies = state.sso.logout_cookies(reached.sso());
-    with_cookies(Json(Done {}).into_response(), &cookies)
+    caller: Authenticated,
+) -> Result<Response, ApiError> {
+    end_session(&state, &reached, &caller, Json(Done {}).into_response()).await
+}
+
+/// Ends the caller's token and clears the SSO cookies in `response`:
+/// logout for the API and for the Sametime-compatible endpoints.
+pub(crate) async fn end_session(
+    state: &AppState,
+    reached: &Reached,
+    caller: &Authenticated,
+    response: Response,
+) -> Result<Response, ApiError> {
+    state.revocations.revoke(&caller.stamp).await.map_err(ApiError::internal)?;
+    tracing::info!(user = %caller.user, "logout");
+    Ok(with_cookies(response, &state.sso.logout_cookies(reached.sso())))
 }
 
 /// Who is logged in (by the SSO cookie or bearer token), and the CSRF token.
@@ -168,15 +209,7 @@ pub(crate) async fn me(
 ) -> Result<Json<SessionInfo>, ApiError> {
     let user = state.realm.person(&caller.user).await?;
     let must_change_password = user.as_ref().is_some_and(|u| u.must_change_password);
-    let user = match user {
-        Some(user) => UserInfo::of(&user),
-        // A user of another application in the SSO domain, unknown here.
-        None => UserInfo {
-            id: caller.user.clone(),
-            name: caller.user.clone(),
-            display_name: caller.user.clone(),
-        },
-    };
+    let user = user.as_ref().map_or_else(|| UserInfo::unknown(&caller.user), UserInfo::of);
     let csrf_token = csrf_token(&state, &caller.token);
     Ok(Json(SessionInfo { user, csrf_token, must_change_password }))
 }
@@ -190,12 +223,14 @@ pub(crate) struct PasswordChange {
     new: String,
 }
 
-/// The user replaces their own password (embedded realm). It can guess
-/// passwords as well as login can, so it shares login's limits.
+/// The user replaces their own password (embedded realm). Every token
+/// issued before ends, this one too: the answer carries new SSO cookies
+/// and the CSRF token that goes with them. It can guess passwords as well
+/// as login can, so it shares login's limits.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "account",
     request_body = PasswordChange,
     responses(
-        (status = 200, body = Done),
+        (status = 200, body = SessionInfo, description = "Changed; `Set-Cookie: LtpaToken2=...` replaces the session"),
         (status = 400, body = ErrorBody, description = "New password too short or unchanged"),
         (status = 403, body = ErrorBody, description = "Current password wrong"),
         (status = 409, body = ErrorBody, description = "The password is kept in LDAP, not here"),
@@ -204,16 +239,24 @@ pub(crate) struct PasswordChange {
 pub(crate) async fn change_password(
     State(state): State<Arc<AppState>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    reached: Reached,
     caller: Authenticated,
     ApiJson(change): ApiJson<PasswordChange>,
-) -> Result<Json<Done>, ApiError> {
-    state.login_limits.check(&caller.user, client.ip())?;
+) -> Result<Response, ApiError> {
+    let attempt = state.login_limits.begin(&caller.user, client.ip())?;
     match state.realm.change_password(&caller.user, &change.current, &change.new).await {
         Ok(()) => {
+            drop(attempt);
             tracing::info!(user = %caller.user, "password changed");
-            Ok(Json(Done {}))
+            state.revocations.catch_up().await.map_err(ApiError::internal)?;
+            let (cookies, csrf_token) = issue_tokens(&state, &reached, &caller.user)?;
+            let user = state.realm.person(&caller.user).await?;
+            let user = user.as_ref().map_or_else(|| UserInfo::unknown(&caller.user), UserInfo::of);
+            let body = SessionInfo { user, csrf_token, must_change_password: false };
+            Ok(with_cookies(Json(body).into_response(), &cookies))
         }
         Err(error @ DirectoryError::WrongPassword) => {
+            attempt.failed();
             Err(ApiError::new(StatusCode::FORBIDDEN, error.to_string()))
         }
         Err(error @ DirectoryError::Unsupported(_)) => {

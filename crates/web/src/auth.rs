@@ -1,10 +1,16 @@
 //! Who is calling: the LTPA token from the SSO cookies or from
-//! `Authorization: Bearer`, and the CSRF check for cookie-authenticated
-//! writes.
+//! `Authorization: Bearer`, the CSRF check for cookie-authenticated
+//! writes, and where a browser request comes from.
+//!
+//! Every token that is not accepted gets one answer ([`not_signed_in`]),
+//! in about the same time, and counts against its address's limit: the
+//! answers of a server that opens tokens must not tell an attacker
+//! anything about the key that opened them.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use base64::Engine as _;
@@ -13,6 +19,7 @@ use ltpa::{TokenFormat, VerifyOptions};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::revocation::TokenStamp;
 use crate::{ApiError, AppState};
 
 /// Header carrying the CSRF token on cookie-authenticated writes.
@@ -29,23 +36,35 @@ pub struct Authenticated {
     pub user: String,
     /// The token that authenticated the call.
     pub token: String,
+    /// What identifies that token, to end it at logout and to check it
+    /// again later (open WebSockets).
+    pub(crate) stamp: TokenStamp,
 }
 
 /// Marks requests that came over HTTPS (see [`crate::over_https`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OverHttps;
 
-/// Where a request was sent: the host name (without port) and whether it
-/// came over HTTPS. They decide the SSO cookies' domain and Secure flag.
+/// Where a request was sent and from where: the host name (without
+/// port) and whether it came over HTTPS, which decide the SSO cookies'
+/// domain and Secure flag, and whether a browser sent it from a page
+/// Simul trusts.
 #[derive(Debug)]
 pub(crate) struct Reached {
     host: String,
     https: bool,
+    /// Not from a page of another site: from Simul's own origin, from
+    /// `server.allowed_origins`, or not from a browser page at all.
+    pub(crate) trusted_origin: bool,
 }
 
 impl Reached {
-    fn of(parts: &Parts) -> Self {
-        Self { host: host(&parts.headers), https: parts.extensions.get::<OverHttps>().is_some() }
+    fn of(parts: &Parts, state: &AppState) -> Self {
+        Self {
+            host: host(&parts.headers),
+            https: parts.extensions.get::<OverHttps>().is_some(),
+            trusted_origin: trusted_origin(state, &parts.headers),
+        }
     }
 
     /// The request as the SSO settings see it.
@@ -54,12 +73,41 @@ impl Reached {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Reached {
+impl FromRequestParts<Arc<AppState>> for Reached {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self::of(parts))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(parts, state))
     }
+}
+
+/// Whether a request may act with the user's cookies as far as its origin
+/// goes: browsers send `Origin` on every cross-origin POST and WebSocket
+/// upgrade, and it must then be Simul's own (same host and port) or one of
+/// `server.allowed_origins`. Without `Origin`, `Sec-Fetch-Site` (sent by
+/// current browsers) must not name another site; scripts send neither.
+fn trusted_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        let site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
+        return !matches!(site, Some(b"cross-site" | b"same-site"));
+    };
+    origin.to_str().is_ok_and(|origin| is_trusted_origin(state, headers, origin))
+}
+
+/// Whether `origin` (`https://host[:port]`) is Simul's own (the request's
+/// host and port) or one of `server.allowed_origins`.
+pub(crate) fn is_trusted_origin(state: &AppState, headers: &HeaderMap, origin: &str) -> bool {
+    if state.allowed_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    // `null` (sandboxed frames, some redirects) has no authority: refused.
+    let authority = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, origin_authority)| origin_authority.eq_ignore_ascii_case(authority))
 }
 
 /// The request's host name without port, for cookie domains.
@@ -90,51 +138,118 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
-        let options = VerifyOptions::now().trusting([state.realm_name.as_str()]);
-        if let Some(token) = bearer(&parts.headers) {
-            let identity = state
-                .verifier
-                .verify(token, Some(TokenFormat::Ltpa2), &options)
-                .map_err(|invalid| {
-                    ApiError::unauthorized(format!("the bearer token is not valid: {invalid}"))
-                })?;
-            let user = check_account(state, &identity.user, parts.uri.path()).await?;
-            return Ok(Self { user, token: token.to_owned() });
+        let presented = presented_tokens(parts, state);
+        if presented.is_empty() {
+            return Err(not_signed_in());
         }
-        let cookies = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>();
-        let reached = Reached::of(parts);
-        let mut last_problem = None;
-        for presented in state.sso.presented_tokens(&cookies.join("; "), reached.sso()) {
-            for format in &presented.formats {
-                match state.verifier.verify(&presented.value, Some(*format), &options) {
-                    Ok(identity) => {
-                        if !CSRF_EXEMPT.contains(&parts.uri.path()) {
-                            check_csrf(&parts.method, &parts.headers, state, &presented.value)?;
-                        }
-                        let user = check_account(state, &identity.user, parts.uri.path()).await?;
-                        return Ok(Self { user, token: presented.value });
-                    }
-                    Err(invalid) => last_problem = Some(invalid),
-                }
-            }
+        let attempt = state.token_limits.begin(client_address(parts)).map_err(|wait| {
+            let seconds = wait.as_secs().max(1);
+            ApiError::too_many_requests(
+                format!(
+                    "too many invalid sign-in tokens from this address; try again in {seconds} s"
+                ),
+                seconds,
+            )
+        })?;
+        let started = tokio::time::Instant::now();
+        let Some((identity, token)) = verify_any(state, presented) else {
+            return Err(refuse(attempt, started).await);
+        };
+        // Cookies ride along on cross-site requests; bearer tokens do not.
+        let by_cookie = bearer(&parts.headers).is_none();
+        if by_cookie && !(parts.method == Method::POST && CSRF_EXEMPT.contains(&parts.uri.path())) {
+            check_csrf(&parts.method, &parts.headers, state, &token)?;
         }
-        Err(ApiError::unauthorized(match last_problem {
-            Some(invalid) => format!("the SSO cookie is not valid ({}): log in again", invalid),
-            None => {
-                "not logged in: POST /api/v1/login, or send an LtpaToken2 cookie or bearer token"
-                    .to_owned()
-            }
-        }))
+        let user = check_account(state, &identity.user, parts.uri.path()).await?;
+        let stamp = TokenStamp::of(&identity, &user, state.sso.lifetime_ms());
+        if !state.revocations.accepts(&stamp) {
+            tracing::debug!(%user, "token refused: logged out or cut off");
+            return Err(refuse(attempt, started).await);
+        }
+        drop(attempt);
+        Ok(Self { user, token, stamp })
     }
 }
 
-/// Writes a cookie may make without the CSRF token: connecting with the
-/// SSO cookie is how a client gets the token, and it changes nothing.
+/// The tokens a request presents, each with the formats it may be in:
+/// the bearer token, else the SSO cookies (best first).
+fn presented_tokens(parts: &Parts, state: &AppState) -> Vec<(String, Vec<TokenFormat>)> {
+    if let Some(token) = bearer(&parts.headers) {
+        return vec![(token.to_owned(), vec![TokenFormat::Ltpa2])];
+    }
+    let cookies = parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>();
+    let reached = Reached::of(parts, state);
+    state
+        .sso
+        .presented_tokens(&cookies.join("; "), reached.sso())
+        .into_iter()
+        .map(|presented| (presented.value, presented.formats))
+        .collect()
+}
+
+/// The first presented token that verifies, with its identity. Why the
+/// others failed goes to the debug log as a reason class only: a
+/// detail can quote decrypted text, and telling a padding error from a
+/// parse error is a decryption oracle for the LTPA key.
+fn verify_any(
+    state: &AppState,
+    presented: Vec<(String, Vec<TokenFormat>)>,
+) -> Option<(ltpa::Identity, String)> {
+    let options = VerifyOptions::now().trusting([state.realm_name.as_str()]);
+    for (token, formats) in presented {
+        for format in formats {
+            match state.verifier.verify(&token, Some(format), &options) {
+                Ok(identity) => return Some((identity, token)),
+                Err(invalid) => tracing::debug!(reason = invalid.reason(), "token refused"),
+            }
+        }
+    }
+    None
+}
+
+/// The one answer to every token that is not accepted, whatever the
+/// reason (missing, malformed, forged, expired, of another realm, logged
+/// out), given no sooner than [`REFUSAL_TIME`] after the check began, so
+/// that neither its text nor its timing tells one failure from another.
+async fn refuse(
+    attempt: crate::limits::Attempt<'_, std::net::IpAddr>,
+    started: tokio::time::Instant,
+) -> ApiError {
+    attempt.failed();
+    metrics::counter!("simul_invalid_tokens_total").increment(1);
+    tokio::time::sleep_until(started + REFUSAL_TIME).await;
+    not_signed_in()
+}
+
+/// How long every refusal of a presented token takes at least: far longer
+/// than opening any token, so the work done before the refusal does not
+/// show.
+const REFUSAL_TIME: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// 401 for a request without an accepted token: always this text.
+pub(crate) fn not_signed_in() -> ApiError {
+    ApiError::unauthorized(
+        "not signed in, or the sign-in has ended: log in (POST /api/v1/login), or send an \
+         LtpaToken2 cookie or bearer token",
+    )
+}
+
+/// The client's address (the peer of the connection).
+pub(crate) fn client_address(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+}
+
+/// Writes a cookie may make without the CSRF token (POSTs only):
+/// connecting with the SSO cookie is how a client gets the token, and it
+/// changes nothing.
 const CSRF_EXEMPT: &[&str] = &["/stwebapi/user/connect"];
 
 /// Routes open to an account that must change its password first.
@@ -170,7 +285,8 @@ async fn check_account(state: &AppState, user: &str, path: &str) -> Result<Strin
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Cookies ride along on cross-site requests; a write must also prove the

@@ -15,6 +15,7 @@ mod nway;
 mod openapi;
 mod people;
 mod presence;
+mod revocation;
 mod routes;
 mod stwebapi;
 mod telemetry;
@@ -26,6 +27,7 @@ use simul_directory::Realm;
 use simul_store::Store;
 
 pub use error::ApiError;
+pub use limits::DEFAULT_INVALID_TOKENS_PER_MINUTE;
 
 /// Everything the handlers share (no `Debug`: it holds the CSRF secret).
 pub struct AppState {
@@ -37,11 +39,18 @@ pub struct AppState {
     realm_name: String,
     csrf_secret: Vec<u8>,
     login_limits: limits::LoginLimits,
+    /// Invalid tokens per client address.
+    token_limits: limits::FailureLimit<std::net::IpAddr>,
+    revocations: revocation::Revocations,
     hub: hub::Hub,
     keepalive: std::time::Duration,
     /// Origins (`https://host[:port]`) whose pages may call the API with
     /// the user's cookies and open the event WebSocket.
     allowed_origins: Vec<String>,
+    /// Networks whose clients may read `/metrics`.
+    metrics_networks: Vec<ipnet::IpNet>,
+    /// Whether `/stwebapi/getstatus` answers JSONP.
+    jsonp: bool,
 }
 
 /// How often WebSockets are pinged by default; a socket silent for two
@@ -75,6 +84,8 @@ impl AppState {
                 }
             };
         let last_chat = store.last_chat_id().await.map_err(ApiError::internal)?;
+        let revocations =
+            revocation::Revocations::load(store.clone()).await.map_err(ApiError::internal)?;
         telemetry::install();
         Ok(Self {
             realm,
@@ -85,10 +96,33 @@ impl AppState {
             realm_name,
             csrf_secret: csrf_secret.into_bytes(),
             login_limits: limits::LoginLimits::new(),
+            token_limits: limits::FailureLimit::per_minute(DEFAULT_INVALID_TOKENS_PER_MINUTE),
+            revocations,
             hub: hub::Hub::continuing_after(last_chat),
             keepalive: DEFAULT_KEEPALIVE,
             allowed_origins: Vec::new(),
+            metrics_networks: default_metrics_networks(),
+            jsonp: true,
         })
+    }
+
+    /// Refuses tokens from a client address for a while after this many
+    /// invalid ones in a minute.
+    pub fn with_invalid_tokens_per_minute(mut self, per_minute: u32) -> Self {
+        self.token_limits = limits::FailureLimit::per_minute(per_minute);
+        self
+    }
+
+    /// Lets clients of these networks read `/metrics` (default: loopback).
+    pub fn with_metrics_networks(mut self, networks: Vec<ipnet::IpNet>) -> Self {
+        self.metrics_networks = networks;
+        self
+    }
+
+    /// Turns JSONP answers of `/stwebapi/getstatus` on or off.
+    pub fn with_jsonp(mut self, jsonp: bool) -> Self {
+        self.jsonp = jsonp;
+        self
     }
 
     /// Lets pages of these origins (`https://connections.example.com`)
@@ -127,6 +161,38 @@ impl AppState {
         }
         ended
     }
+}
+
+impl AppState {
+    /// Keeps the revoked tokens in step with the store (`simul user`
+    /// writes there from another process): every second, so that a
+    /// disabled or removed user's sessions end at once, and forgets
+    /// logged-out tokens once they have expired. Runs until the process ends.
+    pub async fn follow_revocations(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks: u64 = 0;
+        loop {
+            tick.tick().await;
+            ticks += 1;
+            if let Err(error) = self.revocations.catch_up().await {
+                tracing::warn!(%error, "cannot read revoked tokens from the store");
+            }
+            if ticks.is_multiple_of(3600) {
+                let now = chrono::Utc::now().timestamp_millis();
+                if let Err(error) =
+                    self.revocations.forget_expired(now, ltpa::token::DEFAULT_CLOCK_SKEW_MS).await
+                {
+                    tracing::warn!(%error, "cannot forget expired revoked tokens");
+                }
+            }
+        }
+    }
+}
+
+/// Loopback only: Prometheus on the same machine.
+pub fn default_metrics_networks() -> Vec<ipnet::IpNet> {
+    ["127.0.0.0/8", "::1/128"].iter().map(|n| n.parse().expect("a valid network")).collect()
 }
 
 /// The same application for an HTTPS listener: it knows its requests came

@@ -1,58 +1,180 @@
-//! Login rate limits, per account and per client address, so that
-//! password guessing is slow whichever of the two an attacker varies.
+//! Limits on failures: wrong passwords per account and per client address,
+//! invalid SSO tokens per client address. Only failures count, so that a
+//! whole company signing in through one proxy is not throttled, while
+//! password guessing and token forging stay slow whichever of account or
+//! address an attacker varies.
+//!
+//! An attempt reserves its place before the check it is about runs and
+//! gives it back when it succeeds: a thousand guesses sent at once are
+//! limited like a thousand sent one after the other.
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
-
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::ApiError;
 
-/// Login attempts allowed per account per minute.
+/// Wrong passwords allowed per account per minute.
 const PER_ACCOUNT_PER_MINUTE: u32 = 10;
-/// Login attempts allowed per client address per minute.
+/// Wrong passwords allowed per client address per minute.
 const PER_ADDRESS_PER_MINUTE: u32 = 30;
+/// Invalid tokens allowed per client address per minute, by default.
+pub const DEFAULT_INVALID_TOKENS_PER_MINUTE: u32 = 60;
 /// Forget idle keys once this many are tracked.
 const MAX_TRACKED_KEYS: usize = 10_000;
 
-/// The login limiters.
+/// Failures allowed per key: `per_minute` at once, then one every
+/// `60 / per_minute` seconds (the generic cell rate algorithm, with
+/// attempts under way counted as failures until they end).
+pub(crate) struct FailureLimit<K> {
+    /// Time one failure takes to be forgotten.
+    interval: Duration,
+    /// How far ahead of now the failures may reach.
+    window: Duration,
+    keys: Mutex<HashMap<K, Track>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Track {
+    /// When every failure so far is forgotten.
+    forgotten_at: Instant,
+    /// Attempts under way.
+    pending: u32,
+}
+
+/// An attempt under way: it counts as a failure until it ends, and ends
+/// as one only through [`Attempt::failed`].
+#[must_use = "an attempt ends as a failure only when told so"]
+pub(crate) struct Attempt<'a, K: Hash + Eq + Clone> {
+    limit: &'a FailureLimit<K>,
+    key: K,
+}
+
+impl<K: Hash + Eq + Clone> FailureLimit<K> {
+    /// A limit of `per_minute` failures (at least one).
+    pub(crate) fn per_minute(per_minute: u32) -> Self {
+        let window = Duration::from_secs(60);
+        Self { interval: window / per_minute.max(1), window, keys: Mutex::new(HashMap::new()) }
+    }
+
+    fn keys(&self) -> std::sync::MutexGuard<'_, HashMap<K, Track>> {
+        // The map holds counters only; a panic elsewhere leaves them usable.
+        self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts an attempt for `key`, or says how long to wait first.
+    pub(crate) fn begin(&self, key: K) -> Result<Attempt<'_, K>, Duration> {
+        let now = Instant::now();
+        let mut keys = self.keys();
+        if keys.len() > MAX_TRACKED_KEYS {
+            keys.retain(|_, track| track.pending > 0 || track.forgotten_at > now);
+        }
+        let track = keys.entry(key.clone()).or_insert(Track { forgotten_at: now, pending: 0 });
+        let reach = track.forgotten_at.max(now) + self.interval * (track.pending + 1);
+        if reach > now + self.window {
+            return Err(reach - now - self.window);
+        }
+        track.pending += 1;
+        Ok(Attempt { limit: self, key })
+    }
+}
+
+impl<K: Hash + Eq + Clone> Attempt<'_, K> {
+    /// The attempt failed: it counts until forgotten.
+    pub(crate) fn failed(self) {
+        let now = Instant::now();
+        if let Some(track) = self.limit.keys().get_mut(&self.key) {
+            track.forgotten_at = track.forgotten_at.max(now) + self.limit.interval;
+        }
+        // Drop gives back the place it held.
+    }
+}
+
+impl<K: Hash + Eq + Clone> Drop for Attempt<'_, K> {
+    fn drop(&mut self) {
+        if let Some(track) = self.limit.keys().get_mut(&self.key) {
+            track.pending = track.pending.saturating_sub(1);
+        }
+    }
+}
+
+/// The limits on password logins (and password changes, which can guess
+/// passwords as well).
 pub(crate) struct LoginLimits {
-    by_account: DefaultKeyedRateLimiter<String>,
-    by_address: DefaultKeyedRateLimiter<IpAddr>,
+    by_account: FailureLimit<String>,
+    by_address: FailureLimit<IpAddr>,
+}
+
+/// A password check under way, held against both limits.
+pub(crate) struct LoginAttempt<'a> {
+    account: Attempt<'a, String>,
+    address: Attempt<'a, IpAddr>,
+}
+
+impl LoginAttempt<'_> {
+    /// The password was wrong (or the account unknown or disabled).
+    pub(crate) fn failed(self) {
+        self.account.failed();
+        self.address.failed();
+    }
 }
 
 impl LoginLimits {
     pub(crate) fn new() -> Self {
-        let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n).expect("a positive quota"));
         Self {
-            by_account: RateLimiter::keyed(quota(PER_ACCOUNT_PER_MINUTE)),
-            by_address: RateLimiter::keyed(quota(PER_ADDRESS_PER_MINUTE)),
+            by_account: FailureLimit::per_minute(PER_ACCOUNT_PER_MINUTE),
+            by_address: FailureLimit::per_minute(PER_ADDRESS_PER_MINUTE),
         }
     }
 
-    /// Counts an attempt; 429 with the wait when over either limit.
-    pub(crate) fn check(&self, account: &str, address: IpAddr) -> Result<(), ApiError> {
-        if self.by_account.len() > MAX_TRACKED_KEYS {
-            self.by_account.retain_recent();
-        }
-        if self.by_address.len() > MAX_TRACKED_KEYS {
-            self.by_address.retain_recent();
-        }
-        let too_many = |what: &str, wait: std::time::Duration| {
+    /// Starts a password check; 429 with the wait when either limit is reached.
+    pub(crate) fn begin(
+        &self,
+        account: &str,
+        address: IpAddr,
+    ) -> Result<LoginAttempt<'_>, ApiError> {
+        let too_many = |what: &str, wait: Duration| {
             let seconds = wait.as_secs().max(1);
             ApiError::too_many_requests(
-                format!("too many login attempts for this {what}; try again in {seconds} s"),
+                format!("too many failed logins for this {what}; try again in {seconds} s"),
                 seconds,
             )
         };
-        let now = DefaultClock::default().now();
-        self.by_address
-            .check_key(&address)
-            .map_err(|n| too_many("address", n.wait_time_from(now)))?;
-        self.by_account
-            .check_key(&account.trim().to_lowercase())
-            .map_err(|n| too_many("account", n.wait_time_from(now)))?;
-        Ok(())
+        let address = self.by_address.begin(address).map_err(|wait| too_many("address", wait))?;
+        let account = self
+            .by_account
+            .begin(account.trim().to_lowercase())
+            .map_err(|wait| too_many("account", wait))?;
+        Ok(LoginAttempt { account, address })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_failures_count() {
+        let limit = FailureLimit::per_minute(3);
+        for _ in 0..100 {
+            drop(limit.begin("a").unwrap());
+        }
+        for _ in 0..3 {
+            limit.begin("a").unwrap().failed();
+        }
+        let wait = limit.begin("a").err().expect("the fourth failure waits");
+        assert!(wait > Duration::from_secs(15) && wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(limit.begin("b").is_ok(), "other keys are not affected");
+    }
+
+    #[test]
+    fn attempts_under_way_hold_their_place() {
+        let limit = FailureLimit::per_minute(3);
+        let under_way: Vec<_> = (0..3).map(|_| limit.begin(1).unwrap()).collect();
+        assert!(limit.begin(1).is_err(), "a fourth at once waits");
+        drop(under_way);
+        assert!(limit.begin(1).is_ok(), "successes give their place back");
     }
 }

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use simul_core::{Event, Presence, SessionId, Status, UserId};
 use utoipa::ToSchema;
 
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, Reached};
 use crate::error::{ApiJson, ErrorBody};
 use crate::{ApiError, AppState};
 
@@ -116,7 +116,7 @@ pub(crate) async fn awareness(
     ))]
 pub(crate) async fn events(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    reached: Reached,
     caller: Authenticated,
     RawQuery(query): RawQuery,
     upgrade: WebSocketUpgrade,
@@ -128,16 +128,8 @@ pub(crate) async fn events(
     // Browsers send cookies on cross-site WebSocket upgrades too: only
     // pages of this very origin (host and port), or of an allowed origin
     // (`server.allowed_origins`), may open one.
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        let origin_authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-        let authority = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-        let allowed = state.allowed_origins.iter().any(|a| a.eq_ignore_ascii_case(origin));
-        if !allowed && !origin_authority.eq_ignore_ascii_case(authority) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "WebSocket from another site refused",
-            ));
-        }
+    if !reached.trusted_origin {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "WebSocket from another site refused"));
     }
     // tungstenite allocates its read buffer up front (128 KiB by default)
     // and zero-fills all of it on every read attempt: that was 133 KiB of
@@ -149,7 +141,7 @@ pub(crate) async fn events(
         // Commands are small; tungstenite would take 64 MiB messages.
         .max_message_size(MAX_COMMAND_BYTES)
         .max_frame_size(MAX_COMMAND_BYTES);
-    Ok(upgrade.on_upgrade(move |socket| session(state, UserId::new(caller.user), watcher, socket)))
+    Ok(upgrade.on_upgrade(move |socket| session(state, caller, watcher, socket)))
 }
 
 /// The largest WebSocket message a client may send (a 10,000-character
@@ -166,8 +158,17 @@ enum Command {
     Im { to: UserId, text: String },
 }
 
-async fn session(state: Arc<AppState>, user: UserId, watcher: bool, mut socket: WebSocket) {
+async fn session(
+    state: Arc<AppState>,
+    caller: Authenticated,
+    watcher: bool,
+    mut socket: WebSocket,
+) {
+    let user = UserId::new(&caller.user);
     let (session, mut events) = state.hub.connect(&user, watcher);
+    // A logout, a password change or a disabled account ends the token
+    // this session was opened with: the session ends with it.
+    let mut revocations = state.revocations.changes();
     // Tells the client its session is live: events from now on reach it.
     let ready = json!({"type": "ready", "user": user}).to_string();
     let mut open = socket.send(Message::Text(ready.into())).await.is_ok();
@@ -199,6 +200,16 @@ async fn session(state: Arc<AppState>, user: UserId, watcher: bool, mut socket: 
                     break;
                 }
                 open = socket.send(Message::Ping(Default::default())).await.is_ok();
+            }
+            Ok(()) = revocations.changed() => {
+                if !state.revocations.accepts(&caller.stamp) {
+                    let close = axum::extract::ws::CloseFrame {
+                        code: axum::extract::ws::close_code::POLICY,
+                        reason: "signed out".into(),
+                    };
+                    let _ = socket.send(Message::Close(Some(close))).await;
+                    break;
+                }
             }
             message = socket.recv() => {
                 let Some(Ok(message)) = message else { break };

@@ -3,9 +3,15 @@
 
 use std::sync::OnceLock;
 
-use axum::http::header;
-use axum::response::IntoResponse;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::{ApiError, AppState};
 
 /// The process-wide recorder (the `metrics` facade has one global slot).
 fn handle() -> &'static PrometheusHandle {
@@ -27,7 +33,22 @@ pub(crate) fn install() {
     handle();
 }
 
-/// `GET /metrics`.
-pub(crate) async fn render() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle().render())
+/// `GET /metrics`, for clients of `server.metrics_networks` (loopback by
+/// default). A request that went through a proxy is not a scraper on the
+/// machine, whatever its peer address: it is refused too.
+pub(crate) async fn render(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let proxied =
+        headers.contains_key(header::FORWARDED) || headers.contains_key("x-forwarded-for");
+    if proxied || !state.metrics_networks.iter().any(|network| network.contains(&client.ip())) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "metrics are for the networks in server.metrics_networks (default: this machine)",
+        )
+        .into_response();
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle().render()).into_response()
 }

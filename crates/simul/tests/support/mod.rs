@@ -230,6 +230,17 @@ pub async fn next_event(
     }
 }
 
+/// Waits (at most 10 s) until `condition` holds: for what the server
+/// learns from the store once a second (`simul user` runs in another
+/// process).
+pub async fn eventually<F: Future<Output = bool>>(what: &str, mut condition: impl FnMut() -> F) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !condition().await {
+        assert!(std::time::Instant::now() < deadline, "not within 10 s: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// `GET path` with a bearer token; the answer's JSON (any status).
 pub async fn get_json(server: &Server, path: &str, token: &str) -> Value {
     let answer = reqwest::Client::new().get(server.url(path)).bearer_auth(token).send().await;

@@ -17,13 +17,13 @@ mod rest;
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 use simul_core::{Status, UserId};
 
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, is_trusted_origin};
 use crate::{ApiError, AppState};
 
 pub(crate) use rest::{chat as post_chat, connect, conversations, disconnect, logged_in, nway};
@@ -81,36 +81,53 @@ impl Params {
 /// `GET /stwebapi/getstatus?userId=ID&jsonp=CALLBACK`
 pub(crate) async fn getstatus(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     caller: Result<Authenticated, ApiError>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::of(query);
     let user = params.user.clone();
-    answer(&state, caller, user, params.callback).await
+    answer(&state, &headers, caller, user, params.callback).await
 }
 
 /// `GET /stwebapi/getstatus/{id}?jsonp=CALLBACK`
 pub(crate) async fn getstatus_of(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     caller: Result<Authenticated, ApiError>,
     Path(user): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::of(query);
-    answer(&state, caller, Some(user), params.callback).await
+    answer(&state, &headers, caller, Some(user), params.callback).await
 }
 
 async fn answer(
     state: &AppState,
+    headers: &HeaderMap,
     caller: Result<Authenticated, ApiError>,
     user: Option<String>,
     callback: Option<String>,
 ) -> Response {
+    if callback.is_some() && !state.jsonp {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "JSONP is turned off on this server (server.jsonp): read the JSON answer with CORS \
+             from an origin in server.allowed_origins",
+        )
+        .into_response();
+    }
     let callback = match callback.map(|name| checked_callback(&name)).transpose() {
         Ok(callback) => callback,
         Err(error) => return error.into_response(),
     };
     let result = match (caller, user) {
+        (_, _) if callback.is_some() && !jsonp_reader_trusted(state, headers) => {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "this page's origin is not in server.allowed_origins",
+            ))
+        }
         (Err(error), _) => Err(error),
         (Ok(_), None) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -161,6 +178,30 @@ pub(crate) async fn chat(
     let target: String =
         form_urlencoded::Serializer::new(String::new()).append_pair("chat", &id).finish();
     Ok(Redirect::to(&format!("/?{target}")))
+}
+
+/// A script tag of any page may load a JSONP answer with the user's
+/// cookies, and CORS does not apply to scripts: answer only pages of
+/// Simul itself and of `server.allowed_origins`. The `Referer` (at least
+/// its origin, under browsers' default policy) names the page; when a
+/// page withholds it, `Sec-Fetch-Site` (sent by current browsers) still
+/// says whether it belongs to another site.
+fn jsonp_reader_trusted(state: &AppState, headers: &HeaderMap) -> bool {
+    let referer = headers.get(header::REFERER).and_then(|r| r.to_str().ok());
+    match referer.and_then(origin_of) {
+        Some(origin) => is_trusted_origin(state, headers, origin),
+        None => !matches!(
+            headers.get("sec-fetch-site").map(|v| v.as_bytes()),
+            Some(b"same-site" | b"cross-site")
+        ),
+    }
+}
+
+/// `https://host:port` of a URL.
+fn origin_of(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&url[..url.len() - rest.len() + authority])
 }
 
 /// The callback name if it is a JavaScript identifier path (`cb`,
@@ -227,6 +268,17 @@ mod tests {
             response.headers()[header::CONTENT_TYPE],
             "application/javascript; charset=utf-8"
         );
+    }
+
+    #[test]
+    fn origins_of_referers() {
+        assert_eq!(
+            origin_of("https://a.example.com:9443/x/y?z#w"),
+            Some("https://a.example.com:9443")
+        );
+        assert_eq!(origin_of("https://a.example.com?q"), Some("https://a.example.com"));
+        assert_eq!(origin_of("https://a.example.com"), Some("https://a.example.com"));
+        assert_eq!(origin_of("about:blank"), None);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use simul_core::UserId;
 
-use crate::account::{password_login, with_cookies};
+use crate::account::{end_session, password_login, with_cookies};
 use crate::auth::{Authenticated, CSRF_HEADER, Reached, csrf_token};
 use crate::{ApiError, AppState};
 
@@ -74,14 +74,13 @@ pub(crate) async fn connect(
     Ok(connected(&caller.user, &display_name, &csrf_token(&state, &caller.token)))
 }
 
-/// `DELETE /stwebapi/user/connect`: clears the SSO cookies.
+/// `DELETE /stwebapi/user/connect`: logs out as `POST /api/v1/logout` does.
 pub(crate) async fn disconnect(
     State(state): State<Arc<AppState>>,
     reached: Reached,
-    _caller: Authenticated,
-) -> Response {
-    let cookies = state.sso.logout_cookies(reached.sso());
-    with_cookies(Json(json!({})).into_response(), &cookies)
+    caller: Authenticated,
+) -> Result<Response, ApiError> {
+    end_session(&state, &reached, &caller, Json(json!({})).into_response()).await
 }
 
 /// `GET /stwebapi/connectweb/loggedin`: whether the caller is connected.
