@@ -3,6 +3,7 @@
 // `cargo build -p simul`.
 
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before } from 'node:test';
 import * as H from './harness.mjs';
 
@@ -408,8 +409,11 @@ scenario('on a phone the contact list and the chat are separate views', async ()
 scenario('a one-time password must be replaced before the app opens', async () => {
   const fresh = await H.startServer([]);
   try {
-    const password = /one-time password (\S+)/.exec(fresh.output())?.[1];
-    assert.ok(password, `the server prints the admin's password:\n${fresh.output()}`);
+    // It goes to a file only its owner reads, never to the output (logs).
+    const file = /one-time password is in (\S+)/.exec(fresh.output())?.[1];
+    assert.ok(file, `the server says where the admin's password is:\n${fresh.output()}`);
+    const password = (await readFile(file, 'utf8')).trim();
+    assert.ok(!fresh.output().includes(password), 'the password is not in the output');
     const admin = await open('admin');
     await admin.page.goto(fresh.url);
     await admin.page.getByLabel('User name').fill('admin');
@@ -435,6 +439,29 @@ scenario('a one-time password must be replaced before the app opens', async () =
     });
     assert.equal(check.status, 200);
     assert.equal((await check.json()).must_change_password, false);
+
+    // A later change from the menu ends every earlier sign-in, this page's
+    // too; the page moves to the new one and stays online.
+    const ltpa = async () => (await admin.context.cookies()).find((c) => c.name === 'LtpaToken2')?.value;
+    const earlier = await ltpa();
+    await admin.page.locator('.user-button').click();
+    await admin.page.getByRole('menuitem', { name: 'Change password…' }).click();
+    const dialog = admin.page.getByRole('dialog', { name: 'Change password' });
+    await dialog.getByLabel('Current password').fill('a much better password');
+    await dialog.getByLabel('New password', { exact: true }).fill('an even better password');
+    await dialog.getByLabel('Repeat new password').fill('an even better password');
+    await dialog.getByRole('button', { name: 'Change password' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const renewed = await ltpa();
+    assert.ok(renewed && renewed !== earlier, 'a new SSO cookie');
+    const old = await fetch(`${fresh.url}/api/v1/me`, { headers: { Authorization: `Bearer ${earlier}` } });
+    assert.equal(old.status, 401, 'the earlier token ended');
+    await H.appReady(admin.page);
+    // Writes carry the new CSRF token.
+    await admin.page.getByRole('button', { name: /^Your status/ }).click();
+    await admin.page.locator('.status-option[data-status="away"]').click();
+    await admin.page.getByRole('button', { name: /^Your status: Away/ }).waitFor();
+    assert.deepEqual(realErrors(admin.errors), []);
     await admin.context.close();
     pages.delete('admin');
   } finally {

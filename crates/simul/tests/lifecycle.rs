@@ -11,7 +11,6 @@ async fn https_uses_the_self_signed_certificate_and_serves_requires_ssl_deployme
     let dir = deployment_with_names(&[("alice", "Alice")]);
     let data = dir.path().join("data");
     let server = Server::start_with(&data, true, &[("SIMUL_SSO__REQUIRES_SSL", "true")]);
-    let certificate = std::fs::read(data.join("tls-certificate.pem")).unwrap();
     let key = data.join("tls-key.pem");
     #[cfg(unix)]
     {
@@ -19,12 +18,7 @@ async fn https_uses_the_self_signed_certificate_and_serves_requires_ssl_deployme
         let mode = std::fs::metadata(&key).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "the private key is the owner's alone");
     }
-    let https = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&certificate).unwrap())
-        .build()
-        .unwrap();
-    // The certificate names localhost; the port is the one the server printed.
-    let base = server.https_base.clone().unwrap().replace("127.0.0.1", "localhost");
+    let (https, base) = support::https_client(&server, &data);
     let credentials = json!({"user": "alice", "password": "long enough"});
     let login = https.post(format!("{base}/api/v1/login")).json(&credentials).send().await;
     let login = login.expect("the self-signed certificate verifies for localhost");

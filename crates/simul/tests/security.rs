@@ -346,12 +346,7 @@ async fn cookies_set_over_https_are_secure() {
     let dir = deployment_with_names(&[("alice", "Alice")]);
     let data = dir.path().join("data");
     let server = Server::start_with(&data, true, &[]);
-    let certificate = std::fs::read(data.join("tls-certificate.pem")).unwrap();
-    let https = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&certificate).unwrap())
-        .build()
-        .unwrap();
-    let base = server.https_base.clone().unwrap().replace("127.0.0.1", "localhost");
+    let (https, base) = support::https_client(&server, &data);
     let credentials = json!({"user": "alice", "password": "long enough"});
     let login = https.post(format!("{base}/api/v1/login")).json(&credentials).send().await;
     let set_cookie = login.unwrap().headers()["set-cookie"].to_str().unwrap().to_owned();

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
+use sqlx::Sqlite;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
 use crate::revocations::cut_off_tokens;
 use crate::{Store, StoreError};
@@ -143,19 +145,13 @@ impl Store {
         hash: &str,
         must_change: bool,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.pool.begin().await?;
-        let result = sqlx::query(
+        let change = sqlx::query(
             "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1",
         )
         .bind(id)
         .bind(hash)
-        .bind(i64::from(must_change))
-        .execute(&mut *transaction)
-        .await?;
-        found(result.rows_affected(), id)?;
-        cut_off_tokens(&mut transaction, id).await?;
-        transaction.commit().await?;
-        Ok(())
+        .bind(i64::from(must_change));
+        self.change_user(id, change, true).await
     }
 
     /// Makes the user replace their password at the next login.
@@ -171,31 +167,33 @@ impl Store {
     /// issued to the user until now, so enabling the account again does
     /// not bring back sessions that may have been stolen.
     pub async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
-        let mut transaction = self.pool.begin().await?;
-        let result = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
+        let change = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
             .bind(id)
-            .bind(i64::from(disabled))
-            .execute(&mut *transaction)
-            .await?;
-        found(result.rows_affected(), id)?;
-        if disabled {
-            cut_off_tokens(&mut transaction, id).await?;
-        }
-        transaction.commit().await?;
-        Ok(())
+            .bind(i64::from(disabled));
+        self.change_user(id, change, disabled).await
     }
 
     /// Removes a user (their contact list and history stay with the
     /// others) and refuses every token issued to them until now, also if
     /// someone of the same name is added later.
     pub async fn remove_user(&self, id: &str) -> Result<(), StoreError> {
+        self.change_user(id, sqlx::query("DELETE FROM users WHERE id = $1").bind(id), true).await
+    }
+
+    /// Runs one change of user `id` and, if `end_tokens`, refuses every
+    /// token issued to them until now, both in one transaction.
+    async fn change_user(
+        &self,
+        id: &str,
+        change: Query<'_, Sqlite, SqliteArguments>,
+        end_tokens: bool,
+    ) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await?;
-        let result = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id)
-            .execute(&mut *transaction)
-            .await?;
+        let result = change.execute(&mut *transaction).await?;
         found(result.rows_affected(), id)?;
-        cut_off_tokens(&mut transaction, id).await?;
+        if end_tokens {
+            cut_off_tokens(&mut transaction, id).await?;
+        }
         transaction.commit().await?;
         Ok(())
     }

@@ -142,7 +142,8 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         if presented.is_empty() {
             return Err(not_signed_in());
         }
-        let attempt = state.token_limits.begin(client_address(parts)).map_err(|wait| {
+        let network = crate::limits::network_of(client_address(parts));
+        let attempt = state.token_limits.begin(network).map_err(|wait| {
             let seconds = wait.as_secs().max(1);
             ApiError::too_many_requests(
                 format!(

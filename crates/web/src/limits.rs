@@ -100,6 +100,21 @@ impl<K: Hash + Eq + Clone> Drop for Attempt<'_, K> {
     }
 }
 
+/// What a limit per client address counts: the address itself for IPv4,
+/// its /64 network for IPv6, where one machine commonly holds a whole /64
+/// and could otherwise change address at every attempt.
+pub(crate) fn network_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & 0xffff_ffff_ffff_ffff_0000_0000_0000_0000,
+            )),
+        },
+        v4 => v4,
+    }
+}
+
 /// The limits on password logins (and password changes, which can guess
 /// passwords as well).
 pub(crate) struct LoginLimits {
@@ -142,7 +157,8 @@ impl LoginLimits {
                 seconds,
             )
         };
-        let address = self.by_address.begin(address).map_err(|wait| too_many("address", wait))?;
+        let address =
+            self.by_address.begin(network_of(address)).map_err(|wait| too_many("address", wait))?;
         let account = self
             .by_account
             .begin(account.trim().to_lowercase())
@@ -167,6 +183,17 @@ mod tests {
         let wait = limit.begin("a").err().expect("the fourth failure waits");
         assert!(wait > Duration::from_secs(15) && wait <= Duration::from_secs(20), "{wait:?}");
         assert!(limit.begin("b").is_ok(), "other keys are not affected");
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(network_of(a), network_of(b));
+        assert_ne!(network_of(a), network_of(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(network_of(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
     }
 
     #[test]

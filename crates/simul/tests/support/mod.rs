@@ -104,6 +104,19 @@ impl Drop for Server {
     }
 }
 
+/// A client that trusts the deployment's self-signed certificate, and the
+/// server's HTTPS address under the name the certificate carries
+/// (`localhost`, with the port the server printed).
+pub fn https_client(server: &Server, data: &Path) -> (reqwest::Client, String) {
+    let certificate = std::fs::read(data.join("tls-certificate.pem")).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&certificate).unwrap())
+        .build()
+        .unwrap();
+    let base = server.https_base.clone().expect("started with HTTPS");
+    (client, base.replace("127.0.0.1", "localhost"))
+}
+
 pub fn simul(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(SIMUL).args(args).current_dir(dir).output().unwrap()
 }
