@@ -119,15 +119,17 @@ export async function startServer(users, options = {}) {
 /**
  * Starts the fixture slapd of simul-testkit (`simul-test-slapd`, built next
  * to the simul binary): the people of `crates/testkit/src/lib.rs`, with the
- * passwords `<uid>-secret`. It runs until `stop()` closes its stdin.
+ * passwords `<uid>-secret`, and with `crowd`, that many more people
+ * (`person000000`…). It runs until `stop()` closes its stdin.
+ * @param {{crowd?: number}} [options]
  * @returns {Promise<Slapd>}
  */
-export async function startSlapd() {
+export async function startSlapd({ crowd = 0 } = {}) {
   const bin = path.join(path.dirname(BIN), 'simul-test-slapd');
   if (!existsSync(bin)) {
     throw new Error(`no simul-test-slapd at ${bin}: run \`cargo build -p simul -p simul-testkit\` first`);
   }
-  const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(bin, crowd ? ['--crowd', String(crowd)] : [], { stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   terminable.add(child);
   // Closing stdin after it exited must not crash the tests (EPIPE).

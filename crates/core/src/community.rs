@@ -230,14 +230,15 @@ impl Community {
     }
 
     /// Starts watching users (contacts or anyone else, as portals need):
-    /// the session gets their current presence now and every change later.
+    /// the session gets their current presence now, in one
+    /// [`Event::Presences`], and every change later as [`Event::Status`].
     pub fn watch(
         &mut self,
         session: SessionId,
         users: &[UserId],
     ) -> Result<Vec<Delivery>, CoreError> {
         self.user_of(session)?;
-        let mut out = Outbox::default();
+        let mut presences = Vec::with_capacity(users.len());
         for user in users {
             let newly = self
                 .sessions
@@ -248,10 +249,11 @@ impl Community {
             if newly {
                 self.watchers_of.entry(user.clone()).or_default().insert(session);
             }
-            out.send(
-                [session],
-                Event::Status { user: user.clone(), presence: self.presence_of(user) },
-            );
+            presences.push((user.clone(), self.presence_of(user)));
+        }
+        let mut out = Outbox::default();
+        if !presences.is_empty() {
+            out.send([session], Event::Presences { presences });
         }
         Ok(out.0)
     }

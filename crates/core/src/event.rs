@@ -11,7 +11,7 @@ use crate::status::Presence;
 /// Something a session must be told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A watched user's presence changed (or is reported on watching).
+    /// A watched user's presence changed.
     Status {
         /// Whose presence.
         user: UserId,
@@ -29,6 +29,13 @@ pub enum Event {
         text: String,
         /// When the server accepted it.
         at: DateTime<Utc>,
+    },
+    /// The presence of users a session just started watching, all in one
+    /// event: a watch of 2,000 contacts is one reply, not 2,000 events
+    /// queued at once for the session's connection.
+    Presences {
+        /// Each user with the presence others see now, in the order asked.
+        presences: Vec<(UserId, Presence)>,
     },
     /// The other party started or stopped typing.
     Typing {

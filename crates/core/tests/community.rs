@@ -29,6 +29,11 @@ fn status_event(name: &str, status: Status, message: &str) -> Event {
     Event::Status { user: user(name), presence: Presence::new(status, false, message) }
 }
 
+/// The one event a watch answers with.
+fn presences_event(presences: &[(&str, Presence)]) -> Event {
+    Event::Presences { presences: presences.iter().map(|(u, p)| (user(u), p.clone())).collect() }
+}
+
 #[test]
 fn a_watcher_only_session_sees_others_without_changing_its_users_status() {
     let mut c = Community::new();
@@ -43,7 +48,8 @@ fn a_watcher_only_session_sees_others_without_changing_its_users_status() {
     let widget = c.connect_watcher(&user("alice"));
     assert_eq!(c.presence_of(&user("alice")).status, Status::Dnd);
     let now = c.watch(widget, &[user("bob")]).unwrap();
-    assert_eq!(by_session(&now)[&widget], [status_event("bob", Status::Available, "")]);
+    let available = Presence::new(Status::Available, false, "");
+    assert_eq!(by_session(&now)[&widget], [presences_event(&[("bob", available)])]);
     let changed = c.set_presence(bob, Presence::new(Status::Away, false, "")).unwrap();
     assert!(by_session(&changed).contains_key(&widget), "the widget hears bob");
     assert!(!c.sessions_of_user(&user("alice")).contains(&widget));
@@ -60,14 +66,31 @@ fn a_watcher_only_session_sees_others_without_changing_its_users_status() {
 }
 
 #[test]
+fn a_watch_of_ten_thousand_users_is_one_reply() {
+    let mut c = Community::new();
+    let (alice, _) = c.connect(&user("alice"));
+    let (bob, _) = c.connect(&user("bob"));
+    c.set_presence(bob, Presence::new(Status::Away, false, "lunch")).unwrap();
+    let mut everyone: Vec<UserId> = (0..10_000).map(|n| user(&format!("user{n}"))).collect();
+    everyone.push(user("bob"));
+    let out = c.watch(alice, &everyone).unwrap();
+    assert_eq!(out.len(), 1, "one delivery, whatever the number watched");
+    let Event::Presences { presences } = &*out[0].event else { panic!("{:?}", out[0].event) };
+    assert_eq!(presences.len(), 10_001);
+    assert_eq!(presences[0], (user("user0"), Presence::offline()));
+    assert_eq!(presences[10_000], (user("bob"), Presence::new(Status::Away, false, "lunch")));
+    // Live changes still come one by one, to every watcher.
+    let (_, out) = c.connect(&user("user42"));
+    assert_eq!(by_session(&out)[&alice], [status_event("user42", Status::Available, "")]);
+    assert!(c.watch(alice, &[]).unwrap().is_empty(), "nothing asked, nothing told");
+}
+
+#[test]
 fn watchers_see_the_most_available_session() {
     let mut c = Community::new();
     let (alice, _) = c.connect(&user("alice"));
     let now = c.watch(alice, &[user("bob")]).unwrap();
-    assert_eq!(
-        by_session(&now)[&alice],
-        [Event::Status { user: user("bob"), presence: Presence::offline() }]
-    );
+    assert_eq!(by_session(&now)[&alice], [presences_event(&[("bob", Presence::offline())])]);
 
     let (bob_web, out) = c.connect(&user("bob"));
     assert_eq!(by_session(&out)[&alice], [status_event("bob", Status::Available, "")]);
@@ -234,8 +257,12 @@ proptest! {
         let mut seen: HashMap<UserId, Presence> = HashMap::new();
         let record = |deliveries: Vec<Delivery>, seen: &mut HashMap<UserId, Presence>| {
             for d in deliveries.iter().filter(|d| d.session == watcher) {
-                if let Event::Status { user, presence } = &*d.event {
-                    seen.insert(user.clone(), presence.clone());
+                match &*d.event {
+                    Event::Status { user, presence } => {
+                        seen.insert(user.clone(), presence.clone());
+                    }
+                    Event::Presences { presences } => seen.extend(presences.iter().cloned()),
+                    _ => {}
                 }
             }
         };

@@ -107,6 +107,27 @@ pub const SIZE_LIMIT: usize = 500;
 /// How many people the fixture holds (alice, bob, zoe, dave, carol1, carol2).
 pub const FIXTURE_PEOPLE: usize = 6;
 
+/// The DN of person `i` of a [`crowd_ldif`]: `uid=person000042,ou=people,dc=renovations,dc=com`.
+pub fn crowd_dn(i: usize) -> String {
+    format!("uid=person{i:06},{PEOPLE_DN}")
+}
+
+/// `count` more people for [`Slapd::start_with`], to try things at the sizes real communities
+/// have: `person000000`, `person000001`…, `cn` "Person 000000", mail
+/// `person000000@renovations.com`, title "Engineer", password `person000000-secret`.
+pub fn crowd_ldif(count: usize) -> String {
+    (0..count)
+        .map(|i| {
+            format!(
+                "dn: {}\nobjectClass: inetOrgPerson\nuid: person{i:06}\ncn: Person {i:06}\n\
+                 sn: {i:06}\nmail: person{i:06}@renovations.com\ntitle: Engineer\n\
+                 userPassword: person{i:06}-secret\n\n",
+                crowd_dn(i)
+            )
+        })
+        .collect()
+}
+
 /// The fixture directory as LDIF (what [`Slapd::start`] loads; see the crate documentation).
 pub const FIXTURE_LDIF: &str = "\
 dn: dc=renovations,dc=com

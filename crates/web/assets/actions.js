@@ -38,6 +38,9 @@ export function renewStream() {
 /** Users this page watches (re-sent on every reconnect). */
 const watched = new Set();
 
+/** Ids per watch command (a command is at most 64 KiB: 200 DNs fit well). */
+const WATCH_BATCH = 200;
+
 /**
  * Follows users' presence.
  * @param {string[]} users
@@ -45,8 +48,9 @@ const watched = new Set();
 export function watch(users) {
   const fresh = users.filter((u) => u && !watched.has(u));
   for (const u of fresh) watched.add(u);
-  if (fresh.length) stream?.send({ type: 'watch', users: fresh });
+  for (let i = 0; i < fresh.length; i += WATCH_BATCH) stream?.send({ type: 'watch', users: fresh.slice(i, i + WATCH_BATCH) });
 }
+
 
 /** @param {string[]} users */
 function unwatch(users) {

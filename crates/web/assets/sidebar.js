@@ -332,14 +332,19 @@ export function createSidebar() {
     }
   });
 
+  // One render per frame, however many events arrive: connecting with
+  // 2,000 contacts brings 2,000 status events, each its own task.
   let scheduled = false;
   const later = () => {
     if (scheduled) return;
     scheduled = true;
-    queueMicrotask(() => {
+    const run = () => {
       scheduled = false;
       render();
-    });
+    };
+    // Hidden tabs get no animation frames; they still catch up.
+    if (document.hidden) setTimeout(run, 250);
+    else requestAnimationFrame(run);
   };
   const offs = ['presence', 'people', 'contacts', 'conversations', 'active', 'typing', 'invites'].map((t) => on(t, later));
   render();

@@ -130,6 +130,7 @@ impl Hub {
 fn event_type(event: &Event) -> &'static str {
     match event {
         Event::Status { .. } => "status",
+        Event::Presences { .. } => "presences",
         Event::Im { .. } => "im",
         Event::Typing { .. } => "typing",
         Event::NwayInvite { .. } => "nway_invite",

@@ -192,7 +192,12 @@ async fn session(
                     let _ = socket.send(Message::Close(Some(close))).await;
                     break;
                 };
-                open = socket.send(Message::Text(event_json(&event).to_string().into())).await.is_ok();
+                for frame in event_frames(&event) {
+                    open = socket.send(Message::Text(frame.to_string().into())).await.is_ok();
+                    if !open {
+                        break;
+                    }
+                }
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > state.keepalive * 2 {
@@ -261,13 +266,15 @@ async fn command(
     result.err().map(|e| e.to_string())
 }
 
-/// The JSON of an event, as the API contract names it.
-fn event_json(event: &Event) -> Value {
-    match event {
-        Event::Status { user, presence } => json!({
-            "type": "status", "user": user, "status": presence.status.as_str(),
-            "message": presence.message, "idle": presence.idle,
-        }),
+/// The JSON frames of an event, as the API contract names them: one
+/// each, but for the presences a watch reports, which are one `status`
+/// frame per user, as for a change.
+fn event_frames(event: &Event) -> Vec<Value> {
+    let frame = match event {
+        Event::Presences { presences } => {
+            return presences.iter().map(|(user, presence)| status_json(user, presence)).collect();
+        }
+        Event::Status { user, presence } => status_json(user, presence),
         Event::Im { from, to, text, at } => {
             json!({"type": "im", "from": from, "to": to, "text": text, "at": at.to_rfc3339()})
         }
@@ -283,5 +290,13 @@ fn event_json(event: &Event) -> Value {
         Event::NwayMembers { chat, members } => {
             json!({"type": "nway_members", "id": chat, "members": members})
         }
-    }
+    };
+    vec![frame]
+}
+
+fn status_json(user: &UserId, presence: &Presence) -> Value {
+    json!({
+        "type": "status", "user": user, "status": presence.status.as_str(),
+        "message": presence.message, "idle": presence.idle,
+    })
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
-use simul_testkit::{ROOT_DN, ROOT_PASSWORD, SUFFIX, Slapd};
+use simul_testkit::{ROOT_DN, ROOT_PASSWORD, SUFFIX, Slapd, crowd_dn, crowd_ldif};
 
 use crate::Common;
 use crate::server::{Server, mib};
@@ -59,7 +59,7 @@ pub async fn run(common: &Common, args: &Args) -> anyhow::Result<Value> {
 
 async fn one(common: &Common, args: &Args, people: usize) -> anyhow::Result<(Value, u64)> {
     let started = Instant::now();
-    let slapd = tokio::task::block_in_place(|| Slapd::start_with(&extra_people(people)));
+    let slapd = tokio::task::block_in_place(|| Slapd::start_with(&crowd_ldif(people)));
     eprintln!("ldap: slapd with {people} extra people ready in {:.1?}", started.elapsed());
     let scratch = common.scratch()?;
     let config = scratch.data().with_extension("toml");
@@ -76,7 +76,7 @@ async fn one(common: &Common, args: &Args, people: usize) -> anyhow::Result<(Val
     let http = reqwest::Client::new();
     let logins = login_latencies(&http, &server, args.logins as usize, people).await?;
     let minter = Minter::from_data_dir(&scratch.data())?;
-    let token = minter.mint(&person_dn(0));
+    let token = minter.mint(&crowd_dn(0));
     let searches = search_latencies(&http, &server, &token, args.searches).await?;
     server.stop().await?;
     eprintln!("ldap: {people} people done");
@@ -91,24 +91,6 @@ async fn one(common: &Common, args: &Args, people: usize) -> anyhow::Result<(Val
         }),
         rss,
     ))
-}
-
-fn person_dn(i: usize) -> String {
-    format!("uid=person{i:06},ou=people,{SUFFIX}")
-}
-
-/// `count` inetOrgPersons `person000000`…, password `secret-N`.
-fn extra_people(count: usize) -> String {
-    (0..count)
-        .map(|i| {
-            format!(
-                "dn: {}\nobjectClass: inetOrgPerson\nuid: person{i:06}\ncn: Person {i:06}\n\
-                 sn: {i:06}\nmail: person{i:06}@renovations.com\ntitle: Engineer\n\
-                 userPassword: secret-{i}\n\n",
-                person_dn(i)
-            )
-        })
-        .collect()
 }
 
 fn write_config(file: &Path, url: &str) -> anyhow::Result<()> {
@@ -132,7 +114,8 @@ async fn login_latencies(
     for n in 0..count.min(LOGINS_PER_ADDRESS) {
         // Spread over the directory, each person once (10 a minute per account).
         let i = n * people.max(1) / count.max(1);
-        let body = json!({"user": format!("person{i:06}"), "password": format!("secret-{i}")});
+        let body =
+            json!({"user": format!("person{i:06}"), "password": format!("person{i:06}-secret")});
         let started = Instant::now();
         let answer = http.post(server.url("/api/v1/login")).json(&body).send().await?;
         if !answer.status().is_success() {

@@ -1,7 +1,8 @@
 //! `simul-test-slapd`: the fixture slapd of [`simul_testkit`] as a process, for tests written
 //! in other languages (the browser end-to-end tests in `e2e/`).
 //!
-//! It starts a [`Slapd`], prints one JSON line to stdout and flushes it:
+//! It starts a [`Slapd`] (with `--crowd N`, also N more people of [`simul_testkit::crowd_ldif`]),
+//! prints one JSON line to stdout and flushes it:
 //!
 //! ```json
 //! {"url": "ldap://127.0.0.1:PORT", "ldaps_url": "ldaps://127.0.0.1:PORT", "ca": "/tmp/…/ca.pem",
@@ -21,7 +22,17 @@ use std::process::ExitCode;
 use simul_testkit::{ROOT_DN, ROOT_PASSWORD, SUFFIX, Slapd};
 
 fn main() -> ExitCode {
-    let slapd = Slapd::start();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let crowd = match args.as_slice() {
+        [] => Some(0),
+        [flag, n] if flag == "--crowd" => n.parse::<usize>().ok(),
+        _ => None,
+    };
+    let Some(crowd) = crowd else {
+        eprintln!("usage: simul-test-slapd [--crowd N]");
+        return ExitCode::from(2);
+    };
+    let slapd = Slapd::start_with(&simul_testkit::crowd_ldif(crowd));
     let line = serde_json::json!({
         "url": slapd.url(),
         "ldaps_url": slapd.ldaps_url(),

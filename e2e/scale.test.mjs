@@ -1,0 +1,160 @@
+// End-to-end tests at the sizes real communities have: a contact list of
+// 2,000 people in the browser client, and an intranet page with 1,000
+// names under awareness.js, on the fixture slapd with a crowd of 2,000
+// more people (`simul-test-slapd --crowd 2000`). Run with `node --test
+// e2e/` after `cargo build -p simul -p simul-testkit`.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before } from 'node:test';
+import * as H from './harness.mjs';
+
+const CROWD = 2000;
+const BOB_DN = 'uid=bob,ou=people,dc=renovations,dc=com';
+/** @param {number} i */
+const personDn = (i) => `uid=person${String(i).padStart(6, '0')},ou=people,dc=renovations,dc=com`;
+
+/** @type {H.Slapd} */
+let slapd;
+/** @type {H.Server} */
+let server;
+/** @type {Awaited<ReturnType<typeof H.startStaticServer>>} */
+let intranet;
+/** @type {import('playwright-core').Browser} */
+let browser;
+let configDir = '';
+/** @type {Record<string, {type: string, body: string}>} */
+const files = {};
+
+before(async () => {
+  intranet = await H.startStaticServer(files);
+  slapd = await H.startSlapd({ crowd: CROWD });
+  configDir = await mkdtemp(path.join(tmpdir(), 'simul-e2e-scale-'));
+  const config = await H.writeLdapConfig(configDir, slapd, `allowed_origins = [${JSON.stringify(intranet.url)}]`);
+  server = await H.startServer([], { config });
+  browser = await H.launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await intranet?.stop();
+  await server?.stop();
+  await slapd?.stop();
+  if (configDir) await rm(configDir, { recursive: true, force: true });
+});
+
+const { scenario, open } = H.testBook(() => browser, 'scale-');
+
+/**
+ * Signs `uid` in over the API (password `<uid>-secret`).
+ * @param {string} uid
+ */
+async function apiLogin(uid) {
+  const response = await fetch(`${server.url}/api/v1/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user: uid, password: `${uid}-secret` }),
+  });
+  assert.equal(response.status, 200, `login of ${uid}`);
+  const cookie = response.headers.getSetCookie().find((c) => c.startsWith('LtpaToken2=')) ?? '';
+  return cookie.slice('LtpaToken2='.length).split(';')[0];
+}
+
+/**
+ * A page signed in as `uid`, counting its WebSockets.
+ * @param {string} uid
+ */
+async function signedIn(uid) {
+  const p = await open(uid);
+  /** @type {string[]} */
+  const sockets = [];
+  p.page.on('websocket', (ws) => sockets.push(ws.url()));
+  await H.signIn(p.page, server.url, uid, `${uid}-secret`);
+  return { ...p, sockets };
+}
+
+/**
+ * Sets the status of the user signed in on `page`.
+ * @param {import('playwright-core').Page} page
+ * @param {string} status
+ * @param {string} message
+ */
+function setStatus(page, status, message) {
+  return page.evaluate(async ([status, message]) => {
+    const me = await (await fetch('/api/v1/me')).json();
+    const response = await fetch('/api/v1/me/status', {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
+      body: JSON.stringify({ status, message }),
+    });
+    if (!response.ok) throw new Error(`PUT /api/v1/me/status: ${response.status}`);
+  }, [status, message]);
+}
+
+scenario('a contact list of 2,000 people shows their statuses and follows changes', async () => {
+  // Alice's list, as large as a list may be: bob and 1,999 of the crowd,
+  // in four groups of 500.
+  const token = await apiLogin('alice');
+  const contacts = [BOB_DN, ...Array.from({ length: CROWD - 1 }, (_, i) => personDn(i))];
+  const groups = [0, 1, 2, 3].map((g) => ({ name: `Team ${g + 1}`, contacts: contacts.slice(g * 500, g * 500 + 500) }));
+  const put = await fetch(`${server.url}/api/v1/contacts`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ groups }),
+  });
+  assert.equal(put.status, 200, await put.text());
+
+  const bob = await signedIn('bob');
+  const person = await signedIn('person001998');
+  const alice = await signedIn('alice');
+  const row = (/** @type {string} */ id) => alice.page.locator(`.contact-list li[data-contact="${id}"]`);
+  await row(BOB_DN).locator('.status-text', { hasText: 'Available' }).waitFor();
+  await row(personDn(1998)).locator('.status-text', { hasText: 'Available' }).waitFor();
+  await row(personDn(0)).locator('.status-text', { hasText: 'Offline' }).waitFor();
+  await row(personDn(0)).locator('.row-name', { hasText: 'Person 000000' }).waitFor();
+  assert.equal(await alice.page.locator('.contact-list li[data-contact]').count(), CROWD);
+
+  // Live changes arrive, one by one, as for a short list.
+  await setStatus(bob.page, 'dnd', 'On the roof');
+  await row(BOB_DN).locator('.status-text', { hasText: 'Do not disturb' }).waitFor();
+  await person.context.close();
+  await row(personDn(1998)).locator('.status-text', { hasText: 'Offline' }).waitFor();
+  const late = await signedIn('person000500');
+  await row(personDn(500)).locator('.status-text', { hasText: 'Available' }).waitFor();
+  await H.screenshot(alice.page, 'scale-2000-contacts');
+
+  // The session was never cut off: one WebSocket all along.
+  await H.appReady(alice.page);
+  assert.equal(alice.sockets.length, 1, `WebSockets opened: ${alice.sockets.length}`);
+  assert.deepEqual(H.realErrors(alice.errors), []);
+  await late.context.close();
+});
+
+scenario('an intranet page with 1,000 names under awareness.js keeps its widget', async () => {
+  const names = Array.from({ length: 1000 }, (_, i) => `<li data-simul-user="person${String(i).padStart(6, '0')}">Person ${i}</li>`);
+  files['/directory.html'] = {
+    type: 'text/html; charset=utf-8',
+    body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Directory</title></head>
+<body><h1>Everyone</h1><ul>${names.join('')}</ul>
+<script src="${server.url}/awareness.js"></script></body></html>`,
+  };
+  const someone = await signedIn('person000007');
+  await setStatus(someone.page, 'away', 'Back at 2');
+  const reader = await signedIn('zoe');
+  const page = await reader.context.newPage();
+  /** @type {string[]} */
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(ws.url()));
+  await page.goto(`${intranet.url}/directory.html`);
+  const labels = () => page.evaluate(() => [...document.querySelectorAll('[data-simul-widget]')]
+    .map((host) => host.shadowRoot?.querySelector('button.icon')?.getAttribute('aria-label') ?? ''));
+  await H.eventually(async () => (await labels()).filter((l) => l.endsWith(': Offline')).length === 999, '999 people offline', 30_000);
+  assert.ok((await labels()).includes('Person 000007: Away — Back at 2'));
+
+  await setStatus(someone.page, 'dnd', 'Deep work');
+  await page.getByRole('button', { name: 'Person 000007: Do not disturb — Deep work', exact: true }).waitFor();
+  assert.equal(sockets.length, 1, `WebSockets opened: ${sockets.join(', ')}`);
+  await H.screenshot(page, 'scale-1000-names');
+});
