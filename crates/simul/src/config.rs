@@ -74,6 +74,16 @@ pub struct ServerConfig {
     /// Invalid SSO tokens a client address may send in a minute before
     /// its tokens are refused for a while (429).
     pub invalid_tokens_per_minute: u32,
+    /// Seconds a client has to send a request's headers, and an idle
+    /// keep-alive connection to send its next request, before it is closed.
+    pub header_timeout_seconds: u64,
+    /// Seconds a client has to finish its TLS handshake.
+    pub tls_handshake_timeout_seconds: u64,
+    /// Open connections one client address may hold (a proxy or a NAT
+    /// holds everyone's: raise it there).
+    pub max_connections_per_address: usize,
+    /// Open connections in all; 0: as many as the open-files limit allows.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -89,6 +99,10 @@ impl Default for ServerConfig {
             metrics_networks: simul_web::default_metrics_networks(),
             jsonp: true,
             invalid_tokens_per_minute: simul_web::DEFAULT_INVALID_TOKENS_PER_MINUTE,
+            header_timeout_seconds: 15,
+            tls_handshake_timeout_seconds: 10,
+            max_connections_per_address: 1000,
+            max_connections: 0,
         }
     }
 }
@@ -250,6 +264,17 @@ impl Config {
         }
         if self.server.invalid_tokens_per_minute == 0 {
             anyhow::bail!("server.invalid_tokens_per_minute: use 1 or more (default 60)");
+        }
+        for (key, seconds) in [
+            ("header_timeout_seconds", self.server.header_timeout_seconds),
+            ("tls_handshake_timeout_seconds", self.server.tls_handshake_timeout_seconds),
+        ] {
+            if !(1..=3600).contains(&seconds) {
+                anyhow::bail!("server.{key}: use 1 to 3600 seconds");
+            }
+        }
+        if self.server.max_connections_per_address == 0 {
+            anyhow::bail!("server.max_connections_per_address: use 1 or more (default 1000)");
         }
         if self.directory.realm.as_deref().is_some_and(|r| r.contains('/')) {
             anyhow::bail!(

@@ -3,9 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
-use axum::serve::ListenerExt as _;
-use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use clap::Args;
 use ltpa::KeyFile;
 use rand_core::{OsRng, RngCore as _};
@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use crate::Outcome;
 use crate::config::Listen;
 use crate::data::{DataArgs, DataDir};
+use crate::listen::{self, ConnectionLimits, Gate};
 
 /// Arguments of `simul serve`.
 #[derive(Debug, Args)]
@@ -29,9 +30,6 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT|off")]
     https: Option<Listen>,
 }
-
-/// How long open connections get to finish after SIGTERM.
-const GRACE: Duration = Duration::from_secs(10);
 
 /// Realm of freshly generated keys when `directory.realm` is not set.
 const DEFAULT_REALM: &str = "simul";
@@ -92,18 +90,21 @@ impl ServeArgs {
         let healthy = directory.load().await;
         tokio::spawn(directory.keep_fresh(state.clone(), healthy));
         let app = simul_web::router(state);
+        let gate = connection_gate(&config.server);
         let (stop, stopped) = watch::channel(false);
         let mut servers = tokio::task::JoinSet::new();
         if let Listen::At(address) = http {
             let listener = bind(address, "--http")?;
             // Tests and scripts read this line to find the port.
             println!("Simul listening on http://{} (realm {realm_name:?})", listener.local_addr()?);
-            servers.spawn(serve_http(listener, app.clone(), stopped.clone())?);
+            let app = app.clone();
+            servers.spawn(listen::serve(listener, None, app, gate.clone(), stopped.clone()));
         }
         if let Some((address, (tls, origin))) = tls {
             let listener = bind(address, "--https")?;
             println!("Simul listening on https://{} ({origin})", listener.local_addr()?);
-            servers.spawn(serve_https(listener, tls, app, stopped)?);
+            let app = simul_web::over_https(app);
+            servers.spawn(listen::serve(listener, Some(tls), app, gate, stopped));
         }
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -119,53 +120,44 @@ impl ServeArgs {
 }
 
 /// A listening socket, or an error that names the option to change.
-fn bind(address: SocketAddr, option: &str) -> anyhow::Result<std::net::TcpListener> {
+fn bind(address: SocketAddr, option: &str) -> anyhow::Result<tokio::net::TcpListener> {
     let listener = std::net::TcpListener::bind(address)
         .with_context(|| format!("cannot listen on {address} (in use? change {option})"))?;
     listener.set_nonblocking(true)?;
-    Ok(listener)
+    Ok(tokio::net::TcpListener::from_std(listener)?)
 }
 
-/// Serves plain HTTP until `stopped`.
-fn serve_http(
-    listener: std::net::TcpListener,
-    app: axum::Router,
-    stopped: watch::Receiver<bool>,
-) -> anyhow::Result<impl Future<Output = std::io::Result<()>>> {
-    // Events are small writes: Nagle's algorithm would hold them back
-    // behind the client's delayed ACKs.
-    let listener = tokio::net::TcpListener::from_std(listener)?.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    Ok(
-        async move { axum::serve(listener, service).with_graceful_shutdown(signalled(stopped)).await },
-    )
-}
-
-/// Serves HTTPS until `stopped`, then gives open connections [`GRACE`].
-fn serve_https(
-    listener: std::net::TcpListener,
-    tls: std::sync::Arc<rustls::ServerConfig>,
-    app: axum::Router,
-    stopped: watch::Receiver<bool>,
-) -> anyhow::Result<impl Future<Output = std::io::Result<()>>> {
-    let handle = axum_server::Handle::new();
-    let acceptor = RustlsAcceptor::new(RustlsConfig::from_config(tls))
-        .acceptor(axum_server::accept::NoDelayAcceptor::new());
-    let server = axum_server::from_tcp(listener)?.acceptor(acceptor).handle(handle.clone());
-    let service = simul_web::over_https(app).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        signalled(stopped).await;
-        handle.graceful_shutdown(Some(GRACE));
-    });
-    Ok(server.serve(service))
-}
-
-/// Resolves once the shutdown signal was given.
-async fn signalled(mut stopped: watch::Receiver<bool>) {
-    // An error means the sender is gone, which also means stop.
-    let _ = stopped.wait_for(|stop| *stop).await;
+/// The connection limits of the configuration, the total below the
+/// open-files limit (raised to its hard limit first).
+fn connection_gate(server: &crate::config::ServerConfig) -> Arc<Gate> {
+    let open_files = match crate::listen::raise_open_files_limit() {
+        Ok((soft, hard)) => {
+            tracing::info!(soft, hard, "open files limit");
+            Some(soft)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot read or raise the open files limit");
+            None
+        }
+    };
+    let room = open_files.map_or(usize::MAX, crate::listen::connections_for);
+    let total = match server.max_connections {
+        0 => room,
+        wanted if wanted > room => {
+            tracing::warn!(
+                "server.max_connections = {wanted} is more than the open files limit leaves \
+                 room for; {room} it is (raise LimitNOFILE or ulimit -n)"
+            );
+            room
+        }
+        wanted => wanted,
+    };
+    Gate::new(ConnectionLimits {
+        header_timeout: Duration::from_secs(server.header_timeout_seconds),
+        tls_handshake_timeout: Duration::from_secs(server.tls_handshake_timeout_seconds),
+        per_address: server.max_connections_per_address,
+        total,
+    })
 }
 
 /// The deployment's keys, generated on first start.

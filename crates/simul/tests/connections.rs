@@ -1,0 +1,111 @@
+//! Connections that never finish a request, or too many of them: the
+//! listeners close the slow ones and refuse what is over the caps, and
+//! everyone else keeps being served.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use support::{Server, deployment_with_names};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// The server's address (`http://127.0.0.1:PORT` → the socket address).
+fn address(base: &str) -> SocketAddr {
+    base.rsplit("//").next().unwrap().parse().unwrap()
+}
+
+/// A TCP connection to `to` from the loopback address `from`.
+async fn connect_from(from: [u8; 4], to: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((from, 0))).unwrap();
+    socket.connect(to).await.unwrap()
+}
+
+/// What the server sends until it closes the connection (at most 10 s).
+async fn until_closed(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut received));
+    read.await.expect("the server closes the connection").ok();
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_headers_idle_connections_and_silent_tls_clients_are_closed() {
+    let dir = deployment_with_names(&[]);
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        true,
+        &[
+            ("SIMUL_SERVER__HEADER_TIMEOUT_SECONDS", "1"),
+            ("SIMUL_SERVER__TLS_HANDSHAKE_TIMEOUT_SECONDS", "1"),
+        ],
+    );
+    // Half a request, then nothing.
+    let mut slow = TcpStream::connect(address(&server.base)).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n").await.unwrap();
+    let said = until_closed(&mut slow).await;
+    assert!(said.is_empty() || said.starts_with("HTTP/1.1 408"), "{said}");
+
+    // A whole request, then an idle keep-alive connection.
+    let mut idle = TcpStream::connect(address(&server.base)).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let said = until_closed(&mut idle).await;
+    assert!(said.starts_with("HTTP/1.1 200"), "{said}");
+
+    // A TLS client that never says hello.
+    let https = server.https_base.clone().unwrap();
+    let mut silent = TcpStream::connect(address(&https)).await.unwrap();
+    assert_eq!(until_closed(&mut silent).await, "");
+
+    let healthy = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(healthy.status(), StatusCode::OK, "everyone else is served");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_are_capped_per_address_and_in_all() {
+    let dir = deployment_with_names(&[]);
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        false,
+        &[
+            ("SIMUL_SERVER__MAX_CONNECTIONS_PER_ADDRESS", "3"),
+            ("SIMUL_SERVER__MAX_CONNECTIONS", "5"),
+        ],
+    );
+    let to = address(&server.base);
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(connect_from([127, 0, 0, 1], to).await);
+    }
+    // The fourth from the same address is refused, with a word why.
+    let mut fourth = connect_from([127, 0, 0, 1], to).await;
+    let said = until_closed(&mut fourth).await;
+    assert!(said.starts_with("HTTP/1.1 503"), "{said}");
+    assert!(said.contains("too many connections"), "{said}");
+
+    // Another address is welcome, up to the total.
+    let mut other = connect_from([127, 0, 0, 2], to).await;
+    other
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(until_closed(&mut other).await.starts_with("HTTP/1.1 200"));
+    held.push(connect_from([127, 0, 0, 2], to).await);
+    held.push(connect_from([127, 0, 0, 3], to).await);
+    let mut over = connect_from([127, 0, 0, 4], to).await;
+    assert!(until_closed(&mut over).await.starts_with("HTTP/1.1 503"), "the sixth in all");
+
+    // Closed connections give their places back.
+    held.clear();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    for refused in [
+        "simul_connections_refused_total{reason=\"per_address\"} 1",
+        "simul_connections_refused_total{reason=\"total\"} 1",
+    ] {
+        assert!(metrics.contains(refused), "{refused} in\n{metrics}");
+    }
+}
