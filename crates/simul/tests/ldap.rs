@@ -430,3 +430,53 @@ fn urlencode(text: &str) -> String {
         )
         .collect()
 }
+
+#[tokio::test]
+async fn messages_reach_people_by_any_name_and_nothing_is_kept_for_nobody() {
+    let slapd = Slapd::start();
+    let (dir, config) = configured(&[slapd.url()], "");
+    let server = Server::start_configured(&dir.path().join("data"), &config);
+    let alice = token_of(&server, "alice", "alice-secret").await;
+    let bob = token_of(&server, "bob", "bob-secret").await;
+    let mut bob_events = events(&server, &bob).await;
+    let http = reqwest::Client::new();
+    let send = |to: &str| {
+        http.post(server.url(&format!("/api/v1/im/{}", urlencode(to))))
+            .bearer_auth(&alice)
+            .json(&json!({"text": format!("to {to}")}))
+            .send()
+    };
+    // A login name, a mail address, WebSphere's spelling of the DN: bob.
+    for name in ["bob", "bob@renovations.com", "UID=Bob, OU=People, DC=renovations, DC=com"] {
+        let sent = send(name).await.unwrap();
+        assert_eq!(sent.status(), StatusCode::OK, "{name}");
+        let sent: Value = sent.json().await.unwrap();
+        assert_eq!((&sent["to"], &sent["delivered"]), (&json!(BOB_DN), &json!(true)), "{name}");
+        let event = support::next_event(&mut bob_events).await;
+        assert_eq!((&event["type"], &event["text"]), (&json!("im"), &json!(format!("to {name}"))));
+    }
+    // Nobody, or someone disabled: 404, and nothing is kept.
+    for name in ["nobody", "uid=mallory,ou=people,dc=renovations,dc=com", "dave"] {
+        let refused = send(name).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND, "{name}");
+        let path = format!("/api/v1/im/{}/history", urlencode(name));
+        assert_eq!(get_json(&server, &path, &alice).await, json!([]), "{name}");
+    }
+    let kept =
+        get_json(&server, &format!("/api/v1/im/{}/history", urlencode(ALICE_DN)), &bob).await;
+    assert_eq!(kept.as_array().map(Vec::len), Some(3), "{kept}");
+
+    // The WebSocket command resolves the same way, and says so when it cannot.
+    let mut alice_events = events(&server, &alice).await;
+    let im = json!({"type": "im", "to": "bob", "text": "over the socket"}).to_string();
+    alice_events.send(tokio_tungstenite::tungstenite::Message::text(im)).await.unwrap();
+    let event = support::next_event(&mut bob_events).await;
+    assert_eq!((&event["from"], &event["text"]), (&json!(ALICE_DN), &json!("over the socket")));
+    let im = json!({"type": "im", "to": "nobody", "text": "lost?"}).to_string();
+    alice_events.send(tokio_tungstenite::tungstenite::Message::text(im)).await.unwrap();
+    let error = support::next_event(&mut alice_events).await;
+    assert_eq!(
+        (&error["type"], &error["error"]),
+        (&json!("error"), &json!("no such user: nobody"))
+    );
+}

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use simul_core::{CoreError, UserId};
+use simul_core::{CoreError, SessionId, UserId};
 use simul_store::{ContactList, StoredIm};
 use utoipa::ToSchema;
 
@@ -32,6 +32,11 @@ pub(crate) struct Text {
 /// When a message was sent (RFC 3339).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Sent {
+    /// The recipient's user id, as the directory spells it (1:1 messages
+    /// only; the path may name them by login name, mail or another
+    /// spelling of the DN).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) to: Option<String>,
     /// RFC 3339 time stamp.
     pub(crate) at: String,
     /// Whether the recipient had a session open (1:1 messages only).
@@ -65,11 +70,12 @@ impl From<CoreError> for ApiError {
 /// Sends an instant message: delivered to every session of both users and
 /// kept in the history before the call returns.
 #[utoipa::path(post, path = "/api/v1/im/{user}", tag = "messages",
-    params(("user" = String, Path, description = "Recipient's user id")),
+    params(("user" = String, Path, description = "Recipient: user id, login name or mail")),
     request_body = Text,
     responses(
         (status = 200, body = Sent),
         (status = 400, body = ErrorBody, description = "Empty text"),
+        (status = 404, body = ErrorBody, description = "Nobody of that name"),
         (status = 413, body = ErrorBody, description = "Text over 10,000 characters"),
     ))]
 pub(crate) async fn send_im(
@@ -78,25 +84,45 @@ pub(crate) async fn send_im(
     ApiPath(to): ApiPath<String>,
     ApiJson(body): ApiJson<Text>,
 ) -> Result<Json<Sent>, ApiError> {
-    let (from, recipient) = (UserId::new(&caller.user), UserId::new(&to));
-    Ok(Json(deliver_im(&state, &from, &recipient, body.text).await?))
+    Ok(Json(deliver_im(&state, &UserId::new(&caller.user), None, &to, body.text).await?))
 }
 
-/// Delivers a 1:1 message to every session of both users and keeps it
-/// in the history.
+/// Delivers a 1:1 message to every session of both users (but `origin`,
+/// the session it came from) and keeps it in the history. The recipient
+/// is first found in the directory by whatever name was given, so that
+/// nothing is stored for a name nobody reads.
 pub(crate) async fn deliver_im(
     state: &AppState,
     from: &UserId,
-    recipient: &UserId,
+    origin: Option<SessionId>,
+    to: &str,
     text: String,
 ) -> Result<Sent, ApiError> {
+    let recipient = recipient(state, to).await?;
     let at = Utc::now();
     let delivered = state.hub.apply(|community| {
-        let deliveries = community.send_im_as(from, None, recipient, &text, at)?;
-        Ok((community.is_online(recipient), deliveries))
+        let deliveries = community.send_im_as(from, origin, &recipient, &text, at)?;
+        Ok((community.is_online(&recipient), deliveries))
     })?;
-    keep(state, from, recipient, text, at).await?;
-    Ok(Sent { at: at.to_rfc3339(), delivered: Some(delivered) })
+    metrics::counter!("simul_messages_total", "kind" => "im").increment(1);
+    let message = StoredIm { from: from.to_string(), to: recipient.to_string(), text, at };
+    state.store.append_im(&message).await.map_err(ApiError::internal)?;
+    Ok(Sent { to: Some(recipient.to_string()), at: at.to_rfc3339(), delivered: Some(delivered) })
+}
+
+/// The user a message or invitation for `name` goes to: the directory's
+/// id for a login name, a mail address or any spelling of a DN; 404 for
+/// a name the directory does not have (or a disabled account). Where the
+/// realm lets in people it does not hold (`accept_unknown_sso_users`),
+/// an unknown name is taken as such a person's id.
+pub(crate) async fn recipient(state: &AppState, name: &str) -> Result<UserId, ApiError> {
+    match state.realm.person(name).await? {
+        Some(person) if !person.disabled => Ok(UserId::new(person.id)),
+        None if !state.realm.refuses_strangers() && !name.trim().is_empty() => {
+            Ok(UserId::new(name))
+        }
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no such user: {name}"))),
+    }
 }
 
 /// The latest 200 messages with that user, oldest first.
@@ -119,19 +145,6 @@ pub(crate) async fn history(
             .map(|m| HistoryEntry { at: m.at.to_rfc3339(), from: m.from, to: m.to, text: m.text })
             .collect(),
     ))
-}
-
-/// Counts and stores a message that the hub delivered.
-pub(crate) async fn keep(
-    state: &AppState,
-    from: &UserId,
-    to: &UserId,
-    text: String,
-    at: chrono::DateTime<Utc>,
-) -> Result<(), ApiError> {
-    metrics::counter!("simul_messages_total", "kind" => "im").increment(1);
-    let message = StoredIm { from: from.to_string(), to: to.to_string(), text, at };
-    state.store.append_im(&message).await.map_err(ApiError::internal)
 }
 
 /// The caller's contact list.

@@ -88,15 +88,20 @@ pub(crate) async fn list(
 /// Starts an n-way chat; the invitees get `nway_invite` events.
 #[utoipa::path(post, path = "/api/v1/nway", tag = "nway",
     request_body = NewChat,
-    responses((status = 200, body = ChatInfo), (status = 401, body = ErrorBody)))]
+    responses(
+        (status = 200, body = ChatInfo),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "An invitee nobody of that name"),
+    ))]
 pub(crate) async fn create(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
     ApiJson(body): ApiJson<NewChat>,
 ) -> Result<Json<ChatInfo>, ApiError> {
     let creator = UserId::new(caller.user);
+    let invitees = invitees(&state, &body.invite).await?;
     let (id, topic) = state.hub.apply(|c| {
-        let (id, deliveries) = c.create_chat(&creator, &body.invite, &body.topic)?;
+        let (id, deliveries) = c.create_chat(&creator, &invitees, &body.topic)?;
         Ok(((id, c.chat_topic(id)?.to_owned()), deliveries))
     })?;
     let record =
@@ -116,8 +121,18 @@ pub(crate) async fn invite(
     ApiJson(body): ApiJson<Invitees>,
 ) -> Result<Json<Done>, ApiError> {
     let from = UserId::new(caller.user);
-    state.hub.run(|c| c.invite(&from, ChatId::from_raw(id), &body.users))?;
+    let invitees = invitees(&state, &body.users).await?;
+    state.hub.run(|c| c.invite(&from, ChatId::from_raw(id), &invitees))?;
     Ok(Json(Done {}))
+}
+
+/// The directory's ids of the people named (404 for a name nobody has).
+async fn invitees(state: &AppState, names: &[UserId]) -> Result<Vec<UserId>, ApiError> {
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        ids.push(crate::messages::recipient(state, name.as_str()).await?);
+    }
+    Ok(ids)
 }
 
 /// Accepts an invitation; every member gets `nway_members`.
@@ -193,7 +208,7 @@ pub(crate) async fn post_to_chat(
     metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);
     let message = StoredChatMessage { chat: id, from: from.to_string(), text, at };
     state.store.append_chat_message(&message).await.map_err(ApiError::internal)?;
-    Ok(Sent { at: at.to_rfc3339(), delivered: None })
+    Ok(Sent { to: None, at: at.to_rfc3339(), delivered: None })
 }
 
 /// One message of an n-way chat's history.

@@ -253,14 +253,8 @@ async fn command(
         }
         Ok(Command::Typing { to, typing }) => state.hub.run(|c| c.typing(session, &to, typing)),
         Ok(Command::Im { to, text }) => {
-            let at = chrono::Utc::now();
-            if let Err(error) = state.hub.run(|c| c.send_im(session, &to, &text, at)) {
-                return Some(error.to_string());
-            }
-            return crate::messages::keep(state, user, &to, text, at)
-                .await
-                .err()
-                .map(|e| e.to_string());
+            let sent = crate::messages::deliver_im(state, user, Some(session), to.as_str(), text);
+            return sent.await.err().map(|e| e.message().to_owned());
         }
     };
     result.err().map(|e| e.to_string())

@@ -112,17 +112,10 @@ pub(crate) async fn chat(
         }
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "no message: give msg"));
     };
-    let Some(recipient) = state.realm.person(to).await?.filter(|p| !p.disabled) else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no such user: {to}")));
-    };
-    let sent = crate::messages::deliver_im(
-        &state,
-        &UserId::new(&caller.user),
-        &UserId::new(&recipient.id),
-        text.to_owned(),
-    )
-    .await?;
-    Ok(Json(json!({"userId": recipient.id, "sent": sent})))
+    let sent =
+        crate::messages::deliver_im(&state, &UserId::new(&caller.user), None, to, text.to_owned())
+            .await?;
+    Ok(Json(json!({"userId": sent.to, "sent": sent})))
 }
 
 /// `POST /stwebapi/chat/nway` (form `placeid`, then `msg`): without a
