@@ -7,8 +7,9 @@
 //! parsers (JSON bodies, query strings, path parameters).
 //!
 //! Checks: the router never panics and always answers; every answer under
-//! `/api/` other than a WebSocket upgrade has a status from the documented
-//! set and a JSON body, with an `error` field when it is an error.
+//! `/api/` other than a WebSocket upgrade or a CORS preflight (OPTIONS) has
+//! a status from the documented set and a JSON body, with an `error` field
+//! when it is an error.
 
 #![no_main]
 
@@ -94,7 +95,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let Ok(mut request) = request.body(Body::from(body)) else { return };
     request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    let api = path.starts_with("/api/") && !path.starts_with("/api/v1/openapi.json");
+    // CORS preflights (any OPTIONS) answer with headers only.
+    let api = path.starts_with("/api/")
+        && !path.starts_with("/api/v1/openapi.json")
+        && METHODS[usize::from(mode) % METHODS.len()] != Method::OPTIONS;
     world.runtime.block_on(async {
         let response = world.router.clone().oneshot(request).await.expect("infallible");
         let status = response.status();

@@ -9,6 +9,16 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
+/// The flood and connection limits, lifted (see `simul serve`'s `[server]` keys).
+const UNLIMITED: &[(&str, &str)] = &[
+    ("SIMUL_SERVER__MAX_CONNECTIONS_PER_ADDRESS", "100000000"),
+    ("SIMUL_SERVER__COMMANDS_PER_SECOND", "100000000"),
+    ("SIMUL_SERVER__COMMAND_BURST", "100000000"),
+    ("SIMUL_SERVER__MESSAGES_PER_MINUTE", "100000000"),
+    ("SIMUL_SERVER__MESSAGE_BURST", "100000000"),
+    ("SIMUL_SERVER__MAX_SESSIONS_PER_USER", "100000000"),
+];
+
 /// Longest wait for `GET /healthz` to answer 200 after the spawn.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest wait for the server to exit after SIGTERM before SIGKILL.
@@ -58,6 +68,9 @@ impl Server {
                     .flatten(),
             )
             .env("SIMUL_LOG", "warn")
+            // A load generator is one address sending what no person sends:
+            // lift the limits that protect a server from such a client.
+            .envs(UNLIMITED.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)

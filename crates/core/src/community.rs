@@ -41,6 +41,38 @@ pub enum CoreError {
         /// Its length.
         chars: usize,
     },
+    /// A user who has [`Limits::sessions_per_user`] sessions already.
+    #[error("too many sessions of this user (at most {limit}): close some first")]
+    TooManySessions {
+        /// The limit.
+        limit: usize,
+    },
+    /// A watch that would make the session watch more than
+    /// [`Limits::watched_per_session`] users (nothing was watched).
+    #[error("a session watches at most {limit} users; unwatch some first")]
+    WatchListFull {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// What one user or session may hold, so that no client can make the
+/// community grow without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Sessions of one user, watch-only ones included.
+    pub sessions_per_user: usize,
+    /// Users one session watches.
+    pub watched_per_session: usize,
+}
+
+impl Default for Limits {
+    /// 200 sessions a user (tabs, devices, widgets on intranet pages) and
+    /// 10,000 watched users a session (a 2,000-contact list and pages of
+    /// names besides).
+    fn default() -> Self {
+        Self { sessions_per_user: 200, watched_per_session: 10_000 }
+    }
 }
 
 #[derive(Debug)]
@@ -78,7 +110,10 @@ pub struct Community {
     sessions: HashMap<SessionId, Session>,
     sessions_of: HashMap<UserId, Vec<SessionId>>,
     watchers_of: HashMap<UserId, HashSet<SessionId>>,
+    /// Sessions of each user, watch-only ones included.
+    session_counts: HashMap<UserId, usize>,
     chats: HashMap<ChatId, Chat>,
+    limits: Limits,
 }
 
 /// Collects deliveries, sharing each event between its recipients.
@@ -106,9 +141,26 @@ impl Community {
         self.next_chat = self.next_chat.max(last);
     }
 
+    /// Sets what one user or session may hold (from now on: nobody is
+    /// disconnected for sessions or watches they hold already).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Whether `user` may open one more session (see [`Limits`]).
+    pub fn check_new_session(&self, user: &UserId) -> Result<(), CoreError> {
+        let limit = self.limits.sessions_per_user;
+        if self.session_counts.get(user).copied().unwrap_or(0) >= limit {
+            return Err(CoreError::TooManySessions { limit });
+        }
+        Ok(())
+    }
+
     /// Logs `user` in with a new session, available. Watchers hear about
     /// it if the user's visible presence changes.
-    pub fn connect(&mut self, user: &UserId) -> (SessionId, Vec<Delivery>) {
+    pub fn connect(&mut self, user: &UserId) -> Result<(SessionId, Vec<Delivery>), CoreError> {
+        self.check_new_session(user)?;
+        *self.session_counts.entry(user.clone()).or_default() += 1;
         self.next_session += 1;
         let id = SessionId(self.next_session);
         let before = self.presence_of(user);
@@ -121,19 +173,21 @@ impl Community {
         self.sessions_of.entry(user.clone()).or_default().push(id);
         let mut out = Outbox::default();
         self.announce_if_changed(user, &before, &mut out);
-        (id, out.0)
+        Ok((id, out.0))
     }
 
     /// A session that only watches others (an awareness widget on some
     /// intranet page): it receives their presence, but its user is not
     /// online through it and keeps the status their other sessions have.
-    pub fn connect_watcher(&mut self, user: &UserId) -> SessionId {
+    pub fn connect_watcher(&mut self, user: &UserId) -> Result<SessionId, CoreError> {
+        self.check_new_session(user)?;
+        *self.session_counts.entry(user.clone()).or_default() += 1;
         self.next_session += 1;
         let id = SessionId(self.next_session);
         let session =
             Session { user: user.clone(), presence: Presence::offline(), watching: HashSet::new() };
         self.sessions.insert(id, session);
-        id
+        Ok(id)
     }
 
     /// Ends a session: its watches end, and when it was the user's last
@@ -145,6 +199,12 @@ impl Community {
         let user = self.user_of(session)?.clone();
         let before = self.presence_of(&user);
         let ended = self.sessions.remove(&session).expect("checked above");
+        if let Some(count) = self.session_counts.get_mut(&user) {
+            *count -= 1;
+            if *count == 0 {
+                self.session_counts.remove(&user);
+            }
+        }
         for watched in &ended.watching {
             self.unwatch_one(session, watched);
         }
@@ -237,7 +297,13 @@ impl Community {
         session: SessionId,
         users: &[UserId],
     ) -> Result<Vec<Delivery>, CoreError> {
-        self.user_of(session)?;
+        let watching =
+            &self.sessions.get(&session).ok_or(CoreError::UnknownSession(session))?.watching;
+        let fresh: HashSet<&UserId> = users.iter().filter(|u| !watching.contains(*u)).collect();
+        let limit = self.limits.watched_per_session;
+        if watching.len() + fresh.len() > limit {
+            return Err(CoreError::WatchListFull { limit });
+        }
         let mut presences = Vec::with_capacity(users.len());
         for user in users {
             let newly = self

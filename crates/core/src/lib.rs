@@ -11,7 +11,7 @@ mod event;
 mod ids;
 mod status;
 
-pub use community::{ChatSummary, Community, CoreError, MAX_TEXT_CHARS};
+pub use community::{ChatSummary, Community, CoreError, Limits, MAX_TEXT_CHARS};
 pub use event::{Delivery, Event};
 pub use ids::{ChatId, SessionId, UserId};
 pub use status::{MAX_MESSAGE_CHARS, Presence, Status, UnknownStatus};

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use simul_core::{
-    ChatId, Community, CoreError, Delivery, Event, Presence, SessionId, Status, UserId,
+    ChatId, Community, CoreError, Delivery, Event, Limits, Presence, SessionId, Status, UserId,
 };
 
 fn user(name: &str) -> UserId {
@@ -37,15 +37,15 @@ fn presences_event(presences: &[(&str, Presence)]) -> Event {
 #[test]
 fn a_watcher_only_session_sees_others_without_changing_its_users_status() {
     let mut c = Community::new();
-    let (bob, _) = c.connect(&user("bob"));
-    let (alice, _) = c.connect(&user("alice"));
+    let (bob, _) = c.connect(&user("bob")).unwrap();
+    let (alice, _) = c.connect(&user("alice")).unwrap();
     c.set_presence(alice, Presence::new(Status::Dnd, false, "focus")).unwrap();
-    let (carol, _) = c.connect(&user("carol"));
+    let (carol, _) = c.connect(&user("carol")).unwrap();
     let carol_hears = c.watch(carol, &[user("alice")]).unwrap();
     assert_eq!(carol_hears.len(), 1);
 
     // Alice opens an intranet page with the widget: still Do not disturb.
-    let widget = c.connect_watcher(&user("alice"));
+    let widget = c.connect_watcher(&user("alice")).unwrap();
     assert_eq!(c.presence_of(&user("alice")).status, Status::Dnd);
     let now = c.watch(widget, &[user("bob")]).unwrap();
     let available = Presence::new(Status::Available, false, "");
@@ -59,7 +59,7 @@ fn a_watcher_only_session_sees_others_without_changing_its_users_status() {
 
     // Closing the page changes nothing either, nor does a widget of someone offline.
     assert!(c.disconnect(widget).unwrap().is_empty(), "carol hears nothing");
-    let lurker = c.connect_watcher(&user("dave"));
+    let lurker = c.connect_watcher(&user("dave")).unwrap();
     assert!(!c.is_online(&user("dave")));
     assert_eq!(c.all_sessions_of(&user("dave")), [lurker]);
     assert!(c.disconnect(lurker).unwrap().is_empty());
@@ -68,33 +68,55 @@ fn a_watcher_only_session_sees_others_without_changing_its_users_status() {
 #[test]
 fn a_watch_of_ten_thousand_users_is_one_reply() {
     let mut c = Community::new();
-    let (alice, _) = c.connect(&user("alice"));
-    let (bob, _) = c.connect(&user("bob"));
+    let (alice, _) = c.connect(&user("alice")).unwrap();
+    let (bob, _) = c.connect(&user("bob")).unwrap();
     c.set_presence(bob, Presence::new(Status::Away, false, "lunch")).unwrap();
-    let mut everyone: Vec<UserId> = (0..10_000).map(|n| user(&format!("user{n}"))).collect();
+    let mut everyone: Vec<UserId> = (0..9_999).map(|n| user(&format!("user{n}"))).collect();
     everyone.push(user("bob"));
     let out = c.watch(alice, &everyone).unwrap();
     assert_eq!(out.len(), 1, "one delivery, whatever the number watched");
     let Event::Presences { presences } = &*out[0].event else { panic!("{:?}", out[0].event) };
-    assert_eq!(presences.len(), 10_001);
+    assert_eq!(presences.len(), 10_000);
     assert_eq!(presences[0], (user("user0"), Presence::offline()));
-    assert_eq!(presences[10_000], (user("bob"), Presence::new(Status::Away, false, "lunch")));
+    assert_eq!(presences[9_999], (user("bob"), Presence::new(Status::Away, false, "lunch")));
     // Live changes still come one by one, to every watcher.
-    let (_, out) = c.connect(&user("user42"));
+    let (_, out) = c.connect(&user("user42")).unwrap();
     assert_eq!(by_session(&out)[&alice], [status_event("user42", Status::Available, "")]);
     assert!(c.watch(alice, &[]).unwrap().is_empty(), "nothing asked, nothing told");
 }
 
 #[test]
+fn no_user_or_session_holds_more_than_the_limits() {
+    let mut c = Community::new();
+    c.set_limits(Limits { sessions_per_user: 2, watched_per_session: 3 });
+    let (alice, _) = c.connect(&user("alice")).unwrap();
+    c.connect_watcher(&user("alice")).unwrap();
+    assert_eq!(c.connect(&user("alice")).unwrap_err(), CoreError::TooManySessions { limit: 2 });
+    assert!(c.connect_watcher(&user("alice")).is_err());
+    assert!(c.connect(&user("bob")).is_ok(), "other users are not affected");
+    c.disconnect(alice).unwrap();
+    assert!(c.connect(&user("alice")).is_ok(), "an ended session gives its place back");
+
+    let (carol, _) = c.connect(&user("carol")).unwrap();
+    c.watch(carol, &[user("a"), user("b")]).unwrap();
+    // Watching again what is watched costs nothing; one more is too many.
+    c.watch(carol, &[user("a"), user("b"), user("c")]).unwrap();
+    let full = c.watch(carol, &[user("a"), user("d")]).unwrap_err();
+    assert_eq!(full, CoreError::WatchListFull { limit: 3 });
+    c.unwatch(carol, &[user("a")]).unwrap();
+    c.watch(carol, &[user("d")]).unwrap();
+}
+
+#[test]
 fn watchers_see_the_most_available_session() {
     let mut c = Community::new();
-    let (alice, _) = c.connect(&user("alice"));
+    let (alice, _) = c.connect(&user("alice")).unwrap();
     let now = c.watch(alice, &[user("bob")]).unwrap();
     assert_eq!(by_session(&now)[&alice], [presences_event(&[("bob", Presence::offline())])]);
 
-    let (bob_web, out) = c.connect(&user("bob"));
+    let (bob_web, out) = c.connect(&user("bob")).unwrap();
     assert_eq!(by_session(&out)[&alice], [status_event("bob", Status::Available, "")]);
-    let (bob_client, out) = c.connect(&user("bob"));
+    let (bob_client, out) = c.connect(&user("bob")).unwrap();
     assert!(out.is_empty(), "still available: nothing to tell");
 
     let out = c.set_presence(bob_client, Presence::new(Status::Dnd, false, "focus")).unwrap();
@@ -108,17 +130,17 @@ fn watchers_see_the_most_available_session() {
     );
 
     c.unwatch(alice, &[user("bob")]).unwrap();
-    let (_, out) = c.connect(&user("bob"));
+    let (_, out) = c.connect(&user("bob")).unwrap();
     assert!(out.is_empty(), "nobody watches bob any more");
 }
 
 #[test]
 fn instant_messages_reach_every_session_of_both_users() {
     let mut c = Community::new();
-    let (alice_1, _) = c.connect(&user("alice"));
-    let (alice_2, _) = c.connect(&user("alice"));
-    let (bob_1, _) = c.connect(&user("bob"));
-    let (bob_2, _) = c.connect(&user("bob"));
+    let (alice_1, _) = c.connect(&user("alice")).unwrap();
+    let (alice_2, _) = c.connect(&user("alice")).unwrap();
+    let (bob_1, _) = c.connect(&user("bob")).unwrap();
+    let (bob_2, _) = c.connect(&user("bob")).unwrap();
     let out = c.send_im(alice_1, &user("bob"), "hello", at()).unwrap();
     let got = by_session(&out);
     let expected =
@@ -139,7 +161,7 @@ fn instant_messages_reach_every_session_of_both_users() {
 #[test]
 fn bad_messages_are_refused() {
     let mut c = Community::new();
-    let (alice, _) = c.connect(&user("alice"));
+    let (alice, _) = c.connect(&user("alice")).unwrap();
     assert_eq!(c.send_im(alice, &user("bob"), " \n", at()), Err(CoreError::EmptyText));
     let long = "x".repeat(simul_core::MAX_TEXT_CHARS + 1);
     assert_eq!(
@@ -157,10 +179,10 @@ fn bad_messages_are_refused() {
 #[test]
 fn three_user_nway_chat() {
     let mut c = Community::new();
-    let (alice, _) = c.connect(&user("alice"));
-    let (bob, _) = c.connect(&user("bob"));
-    let (carol, _) = c.connect(&user("carol"));
-    c.connect(&user("dave"));
+    let (alice, _) = c.connect(&user("alice")).unwrap();
+    let (bob, _) = c.connect(&user("bob")).unwrap();
+    let (carol, _) = c.connect(&user("carol")).unwrap();
+    c.connect(&user("dave")).unwrap();
 
     let (chat, out) =
         c.create_chat(&user("alice"), &[user("bob"), user("carol")], "Release planning").unwrap();
@@ -195,7 +217,7 @@ fn three_user_nway_chat() {
     // ends the chat.
     c.disconnect(alice).unwrap();
     assert_eq!(c.chat_members(chat).unwrap(), [user("alice"), user("carol")], "waiting");
-    let (alice_again, _) = c.connect(&user("alice"));
+    let (alice_again, _) = c.connect(&user("alice")).unwrap();
     assert!(c.leave_chats_if_offline(&user("alice")).is_empty(), "back in time");
     c.disconnect(alice_again).unwrap();
     let out = c.leave_chats_if_offline(&user("alice"));
@@ -215,8 +237,8 @@ fn three_user_nway_chat() {
 #[test]
 fn declined_invitations_cannot_be_accepted_later() {
     let mut c = Community::new();
-    c.connect(&user("alice"));
-    c.connect(&user("bob"));
+    c.connect(&user("alice")).unwrap();
+    c.connect(&user("bob")).unwrap();
     let (chat, _) = c.create_chat(&user("alice"), &[user("bob")], "").unwrap();
     c.decline(&user("bob"), chat).unwrap();
     assert_eq!(c.join(&user("bob"), chat), Err(CoreError::NotInvited(chat)));
@@ -253,7 +275,7 @@ proptest! {
     fn watchers_always_end_up_with_the_current_presence(steps in proptest::collection::vec(step(), 1..60)) {
         let users = [user("bob"), user("carol"), user("dave")];
         let mut c = Community::new();
-        let (watcher, _) = c.connect(&user("alice"));
+        let (watcher, _) = c.connect(&user("alice")).unwrap();
         let mut seen: HashMap<UserId, Presence> = HashMap::new();
         let record = |deliveries: Vec<Delivery>, seen: &mut HashMap<UserId, Presence>| {
             for d in deliveries.iter().filter(|d| d.session == watcher) {
@@ -271,7 +293,7 @@ proptest! {
         for step in steps {
             match step {
                 Step::Connect(u) => {
-                    let (s, out) = c.connect(&users[u]);
+                    let (s, out) = c.connect(&users[u]).unwrap();
                     sessions.push(s);
                     record(out, &mut seen);
                 }

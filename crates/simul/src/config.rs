@@ -84,10 +84,25 @@ pub struct ServerConfig {
     pub max_connections_per_address: usize,
     /// Open connections in all; 0: as many as the open-files limit allows.
     pub max_connections: usize,
+    /// WebSocket commands a session may send a second, on average; a
+    /// session that keeps sending more is cut off.
+    pub commands_per_second: u32,
+    /// WebSocket commands a session may send at once.
+    pub command_burst: u32,
+    /// Messages (1:1 and n-way, over any door) a user may send a minute,
+    /// on average.
+    pub messages_per_minute: u32,
+    /// Messages a user may send at once.
+    pub message_burst: u32,
+    /// Sessions one user may hold (tabs, devices, awareness widgets).
+    pub max_sessions_per_user: usize,
+    /// Users one session may watch.
+    pub max_watched_per_session: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
+        let flood = simul_web::FloodLimits::default();
         Self {
             domain: "localhost".into(),
             http: Listen::At(([127, 0, 0, 1], 8080).into()),
@@ -103,6 +118,12 @@ impl Default for ServerConfig {
             tls_handshake_timeout_seconds: 10,
             max_connections_per_address: 1000,
             max_connections: 0,
+            commands_per_second: flood.commands_per_second,
+            command_burst: flood.command_burst,
+            messages_per_minute: flood.messages_per_minute,
+            message_burst: flood.message_burst,
+            max_sessions_per_user: flood.community.sessions_per_user,
+            max_watched_per_session: flood.community.watched_per_session,
         }
     }
 }
@@ -181,6 +202,22 @@ pub enum DirectoryKind {
     Embedded,
     /// Users of an LDAP directory (`[directory.ldap]`).
     Ldap,
+}
+
+impl ServerConfig {
+    /// What a session or user may send and hold.
+    pub fn flood_limits(&self) -> simul_web::FloodLimits {
+        simul_web::FloodLimits {
+            commands_per_second: self.commands_per_second,
+            command_burst: self.command_burst,
+            messages_per_minute: self.messages_per_minute,
+            message_burst: self.message_burst,
+            community: simul_web::CommunityLimits {
+                sessions_per_user: self.max_sessions_per_user,
+                watched_per_session: self.max_watched_per_session,
+            },
+        }
+    }
 }
 
 impl Config {
@@ -273,8 +310,18 @@ impl Config {
                 anyhow::bail!("server.{key}: use 1 to 3600 seconds");
             }
         }
-        if self.server.max_connections_per_address == 0 {
-            anyhow::bail!("server.max_connections_per_address: use 1 or more (default 1000)");
+        for (key, value) in [
+            ("max_connections_per_address", self.server.max_connections_per_address),
+            ("commands_per_second", self.server.commands_per_second as usize),
+            ("command_burst", self.server.command_burst as usize),
+            ("messages_per_minute", self.server.messages_per_minute as usize),
+            ("message_burst", self.server.message_burst as usize),
+            ("max_sessions_per_user", self.server.max_sessions_per_user),
+            ("max_watched_per_session", self.server.max_watched_per_session),
+        ] {
+            if value == 0 {
+                anyhow::bail!("server.{key}: use 1 or more (0 would refuse everything)");
+            }
         }
         if self.directory.realm.as_deref().is_some_and(|r| r.contains('/')) {
             anyhow::bail!(

@@ -84,7 +84,8 @@ impl ServeArgs {
         .with_allowed_origins(config.server.allowed_origins.clone())
         .with_metrics_networks(config.server.metrics_networks.clone())
         .with_jsonp(config.server.jsonp)
-        .with_invalid_tokens_per_minute(config.server.invalid_tokens_per_minute);
+        .with_invalid_tokens_per_minute(config.server.invalid_tokens_per_minute)
+        .with_flood_limits(config.server.flood_limits());
         let state = std::sync::Arc::new(state);
         tokio::spawn(state.clone().follow_revocations());
         let healthy = directory.load().await;

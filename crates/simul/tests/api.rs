@@ -299,6 +299,10 @@ async fn unknown_routes_wrong_methods_and_bad_path_parameters_answer_in_json() {
         let error = answer.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
         assert!(error.contains(says), "{path}: {error}");
     }
+    // The event stream asked for without a WebSocket upgade (found by fuzzing).
+    let plain = http.get(server.url("/api/v1/events")).bearer_auth(&alice).send().await.unwrap();
+    assert_eq!(plain.status(), StatusCode::BAD_REQUEST);
+    assert!(plain.json::<Value>().await.unwrap()["error"].is_string());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use simul_core::{Community, CoreError, Delivery, Event, Presence, SessionId, UserId};
+use simul_core::{Community, CoreError, Delivery, Event, Limits, Presence, SessionId, UserId};
 use tokio::sync::mpsc;
 
 /// Events a slow connection may have queued before it is dropped.
@@ -45,18 +45,23 @@ impl Hub {
         &self,
         user: &UserId,
         watcher: bool,
-    ) -> (SessionId, mpsc::Receiver<Arc<Event>>) {
+    ) -> Result<(SessionId, mpsc::Receiver<Arc<Event>>), CoreError> {
         let (sender, receiver) = mpsc::channel(OUTLET_CAPACITY);
         let mut state = self.lock();
         let (session, deliveries) = if watcher {
-            (state.community.connect_watcher(user), Vec::new())
+            (state.community.connect_watcher(user)?, Vec::new())
         } else {
-            state.community.connect(user)
+            state.community.connect(user)?
         };
         state.outlets.insert(session, sender);
         metrics::gauge!("simul_sessions").set(state.outlets.len() as f64);
         route(&mut state, deliveries);
-        (session, receiver)
+        Ok((session, receiver))
+    }
+
+    /// Sets what one user or session may hold (see [`Limits`]).
+    pub(crate) fn set_limits(&self, limits: Limits) {
+        self.lock().community.set_limits(limits);
     }
 
     /// Ends a session; the user if that was their last one (now offline).

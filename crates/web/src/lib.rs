@@ -8,6 +8,7 @@ mod account;
 mod assets;
 mod auth;
 mod error;
+mod flood;
 mod hub;
 mod limits;
 mod messages;
@@ -27,7 +28,9 @@ use simul_directory::Realm;
 use simul_store::Store;
 
 pub use error::ApiError;
+pub use flood::FloodLimits;
 pub use limits::DEFAULT_INVALID_TOKENS_PER_MINUTE;
+pub use simul_core::Limits as CommunityLimits;
 
 /// Everything the handlers share (no `Debug`: it holds the CSRF secret).
 pub struct AppState {
@@ -42,6 +45,9 @@ pub struct AppState {
     /// Invalid tokens per client address.
     token_limits: limits::FailureLimit<std::net::IpAddr>,
     revocations: revocation::Revocations,
+    /// What sessions and users may send and hold.
+    flood: FloodLimits,
+    message_limits: flood::MessageLimits,
     hub: hub::Hub,
     keepalive: std::time::Duration,
     /// Origins (`https://host[:port]`) whose pages may call the API with
@@ -98,6 +104,8 @@ impl AppState {
             login_limits: limits::LoginLimits::new(),
             token_limits: limits::FailureLimit::per_minute(DEFAULT_INVALID_TOKENS_PER_MINUTE),
             revocations,
+            flood: FloodLimits::default(),
+            message_limits: flood::MessageLimits::new(&FloodLimits::default()),
             hub: hub::Hub::continuing_after(last_chat),
             keepalive: DEFAULT_KEEPALIVE,
             allowed_origins: Vec::new(),
@@ -110,6 +118,14 @@ impl AppState {
     /// invalid ones in a minute.
     pub fn with_invalid_tokens_per_minute(mut self, per_minute: u32) -> Self {
         self.token_limits = limits::FailureLimit::per_minute(per_minute);
+        self
+    }
+
+    /// Limits what a session or user may send and hold.
+    pub fn with_flood_limits(mut self, limits: FloodLimits) -> Self {
+        self.hub.set_limits(limits.community);
+        self.message_limits = flood::MessageLimits::new(&limits);
+        self.flood = limits;
         self
     }
 

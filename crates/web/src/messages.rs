@@ -62,6 +62,8 @@ impl From<CoreError> for ApiError {
             CoreError::UnknownChat(_) => StatusCode::NOT_FOUND,
             CoreError::NotInvited(_) | CoreError::NotMember(_) => StatusCode::FORBIDDEN,
             CoreError::UnknownSession(_) => StatusCode::CONFLICT,
+            CoreError::TooManySessions { .. } => StatusCode::TOO_MANY_REQUESTS,
+            CoreError::WatchListFull { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         };
         ApiError::new(status, error.to_string())
     }
@@ -77,6 +79,7 @@ impl From<CoreError> for ApiError {
         (status = 400, body = ErrorBody, description = "Empty text"),
         (status = 404, body = ErrorBody, description = "Nobody of that name"),
         (status = 413, body = ErrorBody, description = "Text over 10,000 characters"),
+        (status = 429, body = ErrorBody, description = "Too many messages (server.messages_per_minute)"),
     ))]
 pub(crate) async fn send_im(
     State(state): State<Arc<AppState>>,
@@ -98,6 +101,7 @@ pub(crate) async fn deliver_im(
     to: &str,
     text: String,
 ) -> Result<Sent, ApiError> {
+    state.message_limits.check(from.as_str())?;
     let recipient = recipient(state, to).await?;
     let at = Utc::now();
     let delivered = state.hub.apply(|community| {

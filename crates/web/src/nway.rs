@@ -203,6 +203,7 @@ pub(crate) async fn post_to_chat(
     id: u64,
     text: String,
 ) -> Result<Sent, ApiError> {
+    state.message_limits.check(from.as_str())?;
     let at = Utc::now();
     state.hub.run(|c| c.chat_message(from, ChatId::from_raw(id), &text, at))?;
     metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);

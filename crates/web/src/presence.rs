@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -15,6 +16,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Authenticated, Reached};
 use crate::error::{ApiJson, ErrorBody};
+use crate::flood::{Admission, CommandLimit};
 use crate::{ApiError, AppState};
 
 /// `PUT /api/v1/me/status` body.
@@ -119,8 +121,11 @@ pub(crate) async fn events(
     reached: Reached,
     caller: Authenticated,
     RawQuery(query): RawQuery,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    // A plain GET (no upgrade headers) is answered in JSON like any error.
+    let upgrade =
+        upgrade.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
     // `presence=none`: an awareness widget's session, which watches others
     // without putting its user online or changing their status.
     let watcher = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
@@ -131,6 +136,9 @@ pub(crate) async fn events(
     if !reached.trusted_origin {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "WebSocket from another site refused"));
     }
+    // Said before the upgrade, where a client can read it.
+    let user = UserId::new(&caller.user);
+    state.hub.inspect(|c| c.check_new_session(&user))?;
     // tungstenite allocates its read buffer up front (128 KiB by default)
     // and zero-fills all of it on every read attempt: that was 133 KiB of
     // RSS per idle session and a 128 KiB memset each time a session woke
@@ -165,7 +173,15 @@ async fn session(
     mut socket: WebSocket,
 ) {
     let user = UserId::new(&caller.user);
-    let (session, mut events) = state.hub.connect(&user, watcher);
+    let (session, mut events) = match state.hub.connect(&user, watcher) {
+        Ok(connected) => connected,
+        // Another session came first since the check before the upgrade.
+        Err(error) => {
+            close(&mut socket, error.to_string()).await;
+            return;
+        }
+    };
+    let mut commands = CommandLimit::new(&state.flood);
     // A logout, a password change or a disabled account ends the token
     // this session was opened with: the session ends with it.
     let mut revocations = state.revocations.changes();
@@ -185,11 +201,7 @@ async fn session(
                 let Some(event) = event else {
                     // The hub let go of this session: its account was signed
                     // out, or it could not keep up. Say so before closing.
-                    let close = axum::extract::ws::CloseFrame {
-                        code: axum::extract::ws::close_code::POLICY,
-                        reason: "session ended by the server".into(),
-                    };
-                    let _ = socket.send(Message::Close(Some(close))).await;
+                    close(&mut socket, "session ended by the server".into()).await;
                     break;
                 };
                 for frame in event_frames(&event) {
@@ -208,11 +220,7 @@ async fn session(
             }
             Ok(()) = revocations.changed() => {
                 if !state.revocations.accepts(&caller.stamp) {
-                    let close = axum::extract::ws::CloseFrame {
-                        code: axum::extract::ws::close_code::POLICY,
-                        reason: "signed out".into(),
-                    };
-                    let _ = socket.send(Message::Close(Some(close))).await;
+                    close(&mut socket, "signed out".into()).await;
                     break;
                 }
             }
@@ -220,7 +228,18 @@ async fn session(
                 let Some(Ok(message)) = message else { break };
                 last_heard = tokio::time::Instant::now();
                 let Message::Text(text) = message else { continue };
-                let reply = command(&state, session, &user, &text).await;
+                let reply = match commands.admit() {
+                    Admission::Allowed => command(&state, session, &user, &text).await,
+                    Admission::Refused => Some(format!(
+                        "too many commands: slow down (at most {} a second)",
+                        state.flood.commands_per_second
+                    )),
+                    Admission::CutOff => {
+                        tracing::info!(%user, "session cut off: too many commands");
+                        close(&mut socket, "too many commands".into()).await;
+                        break;
+                    }
+                };
                 if let Some(error) = reply {
                     let error = json!({"type": "error", "error": error});
                     let _ = socket.send(Message::Text(error.to_string().into())).await;
@@ -236,6 +255,15 @@ async fn session(
             state.hub.run(|c| Ok(c.leave_chats_if_offline(&user))).ok();
         });
     }
+}
+
+/// Closes the socket with a policy violation (1008) and the reason.
+async fn close(socket: &mut WebSocket, reason: String) {
+    let frame = axum::extract::ws::CloseFrame {
+        code: axum::extract::ws::close_code::POLICY,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
 /// Carries out one client command; the error to report, if any.

@@ -1,0 +1,140 @@
+//! Limits on what one session or one user may send, so that a script
+//! cannot do what no person does: a burst a person can type goes through;
+//! thousands a second get an error, and a session that keeps going is cut
+//! off. Every limit is a configuration key (`[server]`, README).
+
+use std::num::NonZeroU32;
+
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::ApiError;
+
+/// Refused commands after which a session is cut off.
+const REFUSALS_BEFORE_CUT_OFF: u32 = 50;
+/// Forget idle users' message counts once this many are tracked.
+const MAX_TRACKED_USERS: usize = 10_000;
+
+/// The limits, with their defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FloodLimits {
+    /// WebSocket commands a session may send a second, on average.
+    pub commands_per_second: u32,
+    /// Commands a session may send at once.
+    pub command_burst: u32,
+    /// Messages (1:1 and n-way, over any door) a user may send a minute,
+    /// on average.
+    pub messages_per_minute: u32,
+    /// Messages a user may send at once.
+    pub message_burst: u32,
+    /// What the community lets one user or session hold.
+    pub community: simul_core::Limits,
+}
+
+impl Default for FloodLimits {
+    fn default() -> Self {
+        Self {
+            commands_per_second: 20,
+            command_burst: 100,
+            messages_per_minute: 120,
+            message_burst: 30,
+            community: simul_core::Limits::default(),
+        }
+    }
+}
+
+fn quota(per: Quota, burst: u32) -> Quota {
+    per.allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
+}
+
+fn non_zero(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
+/// Messages per user, whatever door they come through.
+pub(crate) struct MessageLimits {
+    limiter: DefaultKeyedRateLimiter<String>,
+}
+
+impl MessageLimits {
+    pub(crate) fn new(limits: &FloodLimits) -> Self {
+        let per = Quota::per_minute(non_zero(limits.messages_per_minute));
+        Self { limiter: RateLimiter::keyed(quota(per, limits.message_burst)) }
+    }
+
+    /// Counts one message of `user`; 429 with the wait when over the limit.
+    pub(crate) fn check(&self, user: &str) -> Result<(), ApiError> {
+        if self.limiter.len() > MAX_TRACKED_USERS {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&user.to_owned()).map_err(|not_until| {
+            let seconds = not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
+            ApiError::too_many_requests(
+                format!("too many messages; wait {seconds} s (server.messages_per_minute)"),
+                seconds,
+            )
+        })
+    }
+}
+
+/// What becomes of a command a session sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// Carry it out.
+    Allowed,
+    /// Refuse it with an error event.
+    Refused,
+    /// Refuse it and end the session: it kept going.
+    CutOff,
+}
+
+/// The commands of one WebSocket session.
+pub(crate) struct CommandLimit {
+    limiter: DefaultDirectRateLimiter,
+    refused: u32,
+}
+
+impl CommandLimit {
+    pub(crate) fn new(limits: &FloodLimits) -> Self {
+        let per = Quota::per_second(non_zero(limits.commands_per_second));
+        Self { limiter: RateLimiter::direct(quota(per, limits.command_burst)), refused: 0 }
+    }
+
+    /// Counts one command.
+    pub(crate) fn admit(&mut self) -> Admission {
+        if self.limiter.check().is_ok() {
+            return Admission::Allowed;
+        }
+        self.refused += 1;
+        if self.refused >= REFUSALS_BEFORE_CUT_OFF { Admission::CutOff } else { Admission::Refused }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_passes_and_a_flood_is_cut_off() {
+        let limits = FloodLimits { command_burst: 10, ..FloodLimits::default() };
+        let mut commands = CommandLimit::new(&limits);
+        for _ in 0..10 {
+            assert_eq!(commands.admit(), Admission::Allowed);
+        }
+        for _ in 1..REFUSALS_BEFORE_CUT_OFF {
+            assert_eq!(commands.admit(), Admission::Refused);
+        }
+        assert_eq!(commands.admit(), Admission::CutOff);
+    }
+
+    #[test]
+    fn messages_are_counted_per_user() {
+        let limits = FloodLimits { message_burst: 3, ..FloodLimits::default() };
+        let messages = MessageLimits::new(&limits);
+        for _ in 0..3 {
+            messages.check("alice").unwrap();
+        }
+        assert!(messages.check("alice").is_err());
+        messages.check("bob").unwrap();
+    }
+}
