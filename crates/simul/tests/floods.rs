@@ -51,15 +51,21 @@ async fn a_message_flood_is_refused_then_cut_off_while_a_burst_goes_through() {
                 }
             }
             Ok(Message::Close(frame)) => {
-                closed = frame.map(|f| f.reason.to_string());
+                closed = Some(frame.map(|f| f.reason.to_string()).unwrap_or_default());
                 break;
             }
             Ok(_) => {}
-            Err(_) => break,
+            // The server closed with commands still unread: TCP resets,
+            // and the close frame may be lost with it.
+            Err(_) => {
+                closed = Some("connection reset".into());
+                break;
+            }
         }
     }
     assert!(errors > 0, "the flood was told");
-    assert_eq!(closed.as_deref(), Some("too many commands"));
+    let closed = closed.expect("the server ended the session");
+    assert!(["too many commands", "connection reset"].contains(&closed.as_str()), "{closed}");
     let history = get_json(&server, "/api/v1/im/alice/history", &bob).await;
     let kept = history.as_array().unwrap().len();
     assert!((20..200).contains(&kept), "{kept} messages kept of 5,020 sent");
