@@ -54,7 +54,10 @@ fn world() -> &'static World {
                 "fuzz".into(),
             )
             .await
-            .unwrap();
+            .unwrap()
+            // The fuzzed peer is a trusted proxy: its forwarding headers
+            // (`Forwarded`, `X-Forwarded-*`) are parsed, not ignored.
+            .with_trusted_proxies(vec!["127.0.0.0/8".parse().unwrap()]);
             simul_web::router(state)
         });
         World { runtime, router, token, _dir: dir }

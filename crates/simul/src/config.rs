@@ -67,6 +67,10 @@ pub struct ServerConfig {
     /// Networks (`10.1.2.0/24`, `192.0.2.7/32`) whose clients may read
     /// `/metrics`; default: this machine only.
     pub metrics_networks: Vec<ipnet::IpNet>,
+    /// The reverse proxies or load balancers in front (addresses and
+    /// networks): only their `Forwarded` and `X-Forwarded-*` headers are
+    /// believed, and they are exempt from `max_connections_per_address`.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Whether `/stwebapi/getstatus` answers JSONP (`jsonp=callback`), as
     /// Connections' `sametimeAwareness` reads it; only pages of Simul and
     /// of `allowed_origins` get an answer.
@@ -112,6 +116,7 @@ impl Default for ServerConfig {
             keepalive_seconds: simul_web::DEFAULT_KEEPALIVE.as_secs(),
             allowed_origins: Vec::new(),
             metrics_networks: simul_web::default_metrics_networks(),
+            trusted_proxies: Vec::new(),
             jsonp: true,
             invalid_tokens_per_minute: simul_web::DEFAULT_INVALID_TOKENS_PER_MINUTE,
             header_timeout_seconds: 15,

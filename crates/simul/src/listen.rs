@@ -59,6 +59,9 @@ pub fn connections_for(open_files: u64) -> usize {
 #[derive(Debug)]
 pub struct Gate {
     limits: ConnectionLimits,
+    /// Reverse proxies: they hold everyone's connections, so only the
+    /// total applies to them.
+    proxies: Vec<ipnet::IpNet>,
     state: Mutex<GateState>,
 }
 
@@ -86,9 +89,9 @@ enum Refusal {
 }
 
 impl Gate {
-    /// A gate with these limits.
-    pub fn new(limits: ConnectionLimits) -> Arc<Self> {
-        Arc::new(Self { limits, state: Mutex::new(GateState::default()) })
+    /// A gate with these limits; `proxies` are exempt from the one per address.
+    pub fn new(limits: ConnectionLimits, proxies: Vec<ipnet::IpNet>) -> Arc<Self> {
+        Arc::new(Self { limits, proxies, state: Mutex::new(GateState::default()) })
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, GateState> {
@@ -101,7 +104,9 @@ impl Gate {
         let from_address = state.by_address.get(&address).copied().unwrap_or(0);
         let refusal = if state.total >= self.limits.total {
             Some(Refusal::Total)
-        } else if from_address >= self.limits.per_address {
+        } else if from_address >= self.limits.per_address
+            && !self.proxies.iter().any(|proxy| proxy.contains(&address))
+        {
             Some(Refusal::PerAddress)
         } else {
             None
@@ -276,7 +281,7 @@ mod tests {
 
     #[test]
     fn the_gate_counts_per_address_and_in_all() {
-        let gate = Gate::new(limits(2, 3));
+        let gate = Gate::new(limits(2, 3), vec!["192.0.2.9/32".parse().unwrap()]);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         let first = gate.admit(a).unwrap();
@@ -286,6 +291,10 @@ mod tests {
         assert_eq!(gate.admit(b).unwrap_err(), Refusal::Total);
         drop(first);
         assert!(gate.admit(a).is_ok(), "a closed connection gives its place back");
+        let proxied = Gate::new(limits(1, 3), vec!["192.0.2.9/32".parse().unwrap()]);
+        let proxy: IpAddr = "192.0.2.9".parse().unwrap();
+        let _held: Vec<_> = (0..3).map(|_| proxied.admit(proxy).unwrap()).collect();
+        assert_eq!(proxied.admit(proxy).unwrap_err(), Refusal::Total, "a proxy has the total only");
     }
 
     #[test]

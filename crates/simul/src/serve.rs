@@ -83,6 +83,7 @@ impl ServeArgs {
         .with_keepalive(Duration::from_secs(config.server.keepalive_seconds))
         .with_allowed_origins(config.server.allowed_origins.clone())
         .with_metrics_networks(config.server.metrics_networks.clone())
+        .with_trusted_proxies(config.server.trusted_proxies.clone())
         .with_jsonp(config.server.jsonp)
         .with_invalid_tokens_per_minute(config.server.invalid_tokens_per_minute)
         .with_flood_limits(config.server.flood_limits());
@@ -153,12 +154,13 @@ fn connection_gate(server: &crate::config::ServerConfig) -> Arc<Gate> {
         }
         wanted => wanted,
     };
-    Gate::new(ConnectionLimits {
+    let limits = ConnectionLimits {
         header_timeout: Duration::from_secs(server.header_timeout_seconds),
         tls_handshake_timeout: Duration::from_secs(server.tls_handshake_timeout_seconds),
         per_address: server.max_connections_per_address,
         total,
-    })
+    };
+    Gate::new(limits, server.trusted_proxies.clone())
 }
 
 /// The deployment's keys, generated on first start.

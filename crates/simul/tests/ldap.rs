@@ -3,41 +3,17 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use simul_testkit::{ALICE_DN, BOB_DN, ROOT_DN, SUFFIX, Slapd, closed_port};
-use support::{Server, events, export_keys, get_json, mint, simul, verify_with_exported_keys};
-
-/// The realm the tests configure, as the other servers of the domain would.
-const REALM: &str = "ldap.renovations.com:389";
-
-/// A scratch directory with `simul.toml` for these LDAP hosts (and bind
-/// password file `bind.pw`), plus `extra` TOML lines under `[directory.ldap]`.
-fn configured(hosts: &[String], extra: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let bind_pw = dir.path().join("bind.pw");
-    std::fs::write(&bind_pw, format!("{}\n", simul_testkit::ROOT_PASSWORD)).unwrap();
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&bind_pw, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let config = dir.path().join("simul.toml");
-    let hosts = hosts.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ");
-    std::fs::write(
-        &config,
-        format!(
-            "[directory]\nkind = \"ldap\"\nrealm = \"{REALM}\"\n\n[directory.ldap]\n\
-             hosts = [{hosts}]\nbind_dn = \"{ROOT_DN}\"\nbind_password_file = \"{}\"\n\
-             base_dn = \"{SUFFIX}\"\nlogin_attributes = [\"uid\", \"mail\"]\n\
-             disabled_filter = \"(employeeType=disabled)\"\ntimeout_seconds = 2\n{extra}\n",
-            dir.path().join("bind.pw").display()
-        ),
-    )
-    .unwrap();
-    (dir, config)
-}
+use support::{
+    REALM, Server, configured, events, export_keys, get_json, mint, simul,
+    verify_with_exported_keys,
+};
 
 async fn login(server: &Server, user: &str, password: &str) -> reqwest::Response {
     reqwest::Client::new()

@@ -57,6 +57,8 @@
 //! the plain listener ([`Slapd::url`]) supports StartTLS. Clients verify with
 //! [`Slapd::ca_pem_path`] (with the OpenLDAP tools: `LDAPTLS_CACERT=<path>`).
 
+mod nginx;
+
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
@@ -70,6 +72,8 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose,
 };
+
+pub use nginx::Nginx;
 
 /// The fixture directory's suffix (its root entry).
 pub const SUFFIX: &str = "dc=renovations,dc=com";
@@ -553,13 +557,14 @@ fn two_free_ports() -> (u16, u16) {
 }
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
-fn accepts(port: u16) -> bool {
+pub(crate) fn accepts(port: u16) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
 }
 
-/// An OpenLDAP program: the Debian location if it is there, otherwise from `PATH`.
-fn tool(name: &str) -> PathBuf {
+/// A program of Debian's packages (OpenLDAP's, nginx): the Debian location if it is there,
+/// otherwise from `PATH`.
+pub(crate) fn tool(name: &str) -> PathBuf {
     ["/usr/sbin", "/usr/bin"]
         .iter()
         .map(|dir| Path::new(dir).join(name))

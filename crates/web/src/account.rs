@@ -1,10 +1,9 @@
 //! The account: login (sets the SSO cookies), logout, who am I, and the
 //! user's own password change.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequest, Request as HttpRequest, State};
+use axum::extract::{FromRequest, Request as HttpRequest, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
@@ -106,12 +105,11 @@ impl<S: Send + Sync> FromRequest<S> for Credentials {
     ))]
 pub(crate) async fn login(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
     reached: Reached,
     credentials: Credentials,
 ) -> Result<Response, ApiError> {
     let (user, cookies, csrf) =
-        password_login(&state, client, &reached, &credentials.user, &credentials.password).await?;
+        password_login(&state, &reached, &credentials.user, &credentials.password).await?;
     let body = SessionInfo {
         user: UserInfo::of(&user),
         csrf_token: csrf,
@@ -125,7 +123,6 @@ pub(crate) async fn login(
 /// `POST /api/v1/login` and the Sametime-compatible `user/connect`.
 pub(crate) async fn password_login(
     state: &AppState,
-    client: SocketAddr,
     reached: &Reached,
     name: &str,
     password: &str,
@@ -138,7 +135,7 @@ pub(crate) async fn password_login(
             "sign in from Simul's own page: this page's origin is not in server.allowed_origins",
         ));
     }
-    let attempt = state.login_limits.begin(name, client.ip())?;
+    let attempt = state.login_limits.begin(name, reached.client.address)?;
     let user = state.realm.authenticate(name, password).await?;
     let result = if user.is_some() { "ok" } else { "failed" };
     metrics::counter!("simul_logins_total", "result" => result).increment(1);
@@ -238,12 +235,11 @@ pub(crate) struct PasswordChange {
     ))]
 pub(crate) async fn change_password(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
     reached: Reached,
     caller: Authenticated,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> Result<Response, ApiError> {
-    let attempt = state.login_limits.begin(&caller.user, client.ip())?;
+    let attempt = state.login_limits.begin(&caller.user, reached.client.address)?;
     match state.realm.change_password(&caller.user, &change.current, &change.new).await {
         Ok(()) => {
             drop(attempt);

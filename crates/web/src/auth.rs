@@ -19,6 +19,7 @@ use ltpa::{TokenFormat, VerifyOptions};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::proxy::Client;
 use crate::revocation::TokenStamp;
 use crate::{ApiError, AppState};
 
@@ -45,14 +46,14 @@ pub struct Authenticated {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OverHttps;
 
-/// Where a request was sent and from where: the host name (without
-/// port) and whether it came over HTTPS, which decide the SSO cookies'
-/// domain and Secure flag, and whether a browser sent it from a page
-/// Simul trusts.
+/// Where a request was sent and from where, as the browser made it
+/// (through trusted proxies, see [`crate::proxy`]): the client's address
+/// for the limits and the logs, the host and scheme, which decide the SSO
+/// cookies' domain and Secure flag, and whether a browser sent it from a
+/// page Simul trusts.
 #[derive(Debug)]
 pub(crate) struct Reached {
-    host: String,
-    https: bool,
+    pub(crate) client: Client,
     /// Not from a page of another site: from Simul's own origin, from
     /// `server.allowed_origins`, or not from a browser page at all.
     pub(crate) trusted_origin: bool,
@@ -60,16 +61,19 @@ pub(crate) struct Reached {
 
 impl Reached {
     fn of(parts: &Parts, state: &AppState) -> Self {
-        Self {
-            host: host(&parts.headers),
-            https: parts.extensions.get::<OverHttps>().is_some(),
-            trusted_origin: trusted_origin(state, &parts.headers),
-        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        let https = parts.extensions.get::<OverHttps>().is_some();
+        let client = Client::of(peer, https, &parts.headers, &state.trusted_proxies);
+        let trusted_origin = trusted_origin(state, &parts.headers, &client);
+        Self { client, trusted_origin }
     }
 
     /// The request as the SSO settings see it.
     pub(crate) fn sso(&self) -> Request<'_> {
-        Request { host: &self.host, https: self.https }
+        Request { host: self.client.host(), https: self.client.https }
     }
 }
 
@@ -89,36 +93,24 @@ impl FromRequestParts<Arc<AppState>> for Reached {
 /// upgrade, and it must then be Simul's own (same host and port) or one of
 /// `server.allowed_origins`. Without `Origin`, `Sec-Fetch-Site` (sent by
 /// current browsers) must not name another site; scripts send neither.
-fn trusted_origin(state: &AppState, headers: &HeaderMap) -> bool {
+fn trusted_origin(state: &AppState, headers: &HeaderMap, client: &Client) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         let site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
         return !matches!(site, Some(b"cross-site" | b"same-site"));
     };
-    origin.to_str().is_ok_and(|origin| is_trusted_origin(state, headers, origin))
+    origin.to_str().is_ok_and(|origin| is_trusted_origin(state, client, origin))
 }
 
-/// Whether `origin` (`https://host[:port]`) is Simul's own (the request's
-/// host and port) or one of `server.allowed_origins`.
-pub(crate) fn is_trusted_origin(state: &AppState, headers: &HeaderMap, origin: &str) -> bool {
+/// Whether `origin` (`https://host[:port]`) is Simul's own (the host and
+/// port the browser asked for) or one of `server.allowed_origins`.
+pub(crate) fn is_trusted_origin(state: &AppState, client: &Client, origin: &str) -> bool {
     if state.allowed_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
         return true;
     }
     // `null` (sandboxed frames, some redirects) has no authority: refused.
-    let authority = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     origin
         .split_once("://")
-        .is_some_and(|(_, origin_authority)| origin_authority.eq_ignore_ascii_case(authority))
-}
-
-/// The request's host name without port, for cookie domains.
-pub fn host(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(']') => {
-            name.to_owned()
-        }
-        _ => host.to_owned(),
-    }
+        .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(&client.authority))
 }
 
 /// The CSRF token that goes with an LTPA token: a keyed hash, so it needs
@@ -142,7 +134,7 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         if presented.is_empty() {
             return Err(not_signed_in());
         }
-        let network = crate::limits::network_of(client_address(parts));
+        let network = crate::limits::network_of(Reached::of(parts, state).client.address);
         let attempt = state.token_limits.begin(network).map_err(|wait| {
             let seconds = wait.as_secs().max(1);
             ApiError::too_many_requests(
@@ -238,14 +230,6 @@ pub(crate) fn not_signed_in() -> ApiError {
         "not signed in, or the sign-in has ended: log in (POST /api/v1/login), or send an \
          LtpaToken2 cookie or bearer token",
     )
-}
-
-/// The client's address (the peer of the connection).
-pub(crate) fn client_address(parts: &Parts) -> IpAddr {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
 }
 
 /// Writes a cookie may make without the CSRF token (POSTs only):

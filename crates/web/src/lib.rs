@@ -16,6 +16,7 @@ mod nway;
 mod openapi;
 mod people;
 mod presence;
+mod proxy;
 mod revocation;
 mod routes;
 mod stwebapi;
@@ -55,6 +56,8 @@ pub struct AppState {
     allowed_origins: Vec<String>,
     /// Networks whose clients may read `/metrics`.
     metrics_networks: Vec<ipnet::IpNet>,
+    /// Reverse proxies whose forwarding headers are believed.
+    trusted_proxies: Vec<ipnet::IpNet>,
     /// Whether `/stwebapi/getstatus` answers JSONP.
     jsonp: bool,
 }
@@ -110,6 +113,7 @@ impl AppState {
             keepalive: DEFAULT_KEEPALIVE,
             allowed_origins: Vec::new(),
             metrics_networks: default_metrics_networks(),
+            trusted_proxies: Vec::new(),
             jsonp: true,
         })
     }
@@ -132,6 +136,13 @@ impl AppState {
     /// Lets clients of these networks read `/metrics` (default: loopback).
     pub fn with_metrics_networks(mut self, networks: Vec<ipnet::IpNet>) -> Self {
         self.metrics_networks = networks;
+        self
+    }
+
+    /// Believes the forwarding headers (`Forwarded`, `X-Forwarded-For`,
+    /// `-Proto`, `-Host`) of these peers: the reverse proxies in front.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = proxies;
         self
     }
 

@@ -3,14 +3,14 @@
 
 use std::sync::OnceLock;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+use crate::auth::Reached;
 use crate::{ApiError, AppState};
 
 /// The process-wide recorder (the `metrics` facade has one global slot).
@@ -34,16 +34,13 @@ pub(crate) fn install() {
 }
 
 /// `GET /metrics`, for clients of `server.metrics_networks` (loopback by
-/// default). A request that went through a proxy is not a scraper on the
-/// machine, whatever its peer address: it is refused too.
-pub(crate) async fn render(
-    State(state): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    let proxied =
-        headers.contains_key(header::FORWARDED) || headers.contains_key("x-forwarded-for");
-    if proxied || !state.metrics_networks.iter().any(|network| network.contains(&client.ip())) {
+/// default; through `server.trusted_proxies`, the client they name). A
+/// request that went through a proxy Simul does not trust is not a
+/// scraper on the machine, whatever its peer address: it is refused too.
+pub(crate) async fn render(State(state): State<Arc<AppState>>, reached: Reached) -> Response {
+    let client = &reached.client;
+    let allowed = state.metrics_networks.iter().any(|network| network.contains(&client.address));
+    if client.via_unknown_proxy || !allowed {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "metrics are for the networks in server.metrics_networks (default: this machine)",

@@ -42,7 +42,12 @@ impl Server {
 
     /// `simul serve --config CONFIG` (HTTP only).
     pub fn start_configured(data: &Path, config: &Path) -> Self {
-        Self::launch(data, false, &[], &["--config".as_ref(), config.as_os_str()])
+        Self::start_configured_with(data, config, &[])
+    }
+
+    /// The same with these environment variables.
+    pub fn start_configured_with(data: &Path, config: &Path, env: &[(&str, &str)]) -> Self {
+        Self::launch(data, false, env, &["--config".as_ref(), config.as_os_str()])
     }
 
     fn launch(data: &Path, https: bool, env: &[(&str, &str)], args: &[&std::ffi::OsStr]) -> Self {
@@ -115,6 +120,34 @@ pub fn https_client(server: &Server, data: &Path) -> (reqwest::Client, String) {
         .unwrap();
     let base = server.https_base.clone().expect("started with HTTPS");
     (client, base.replace("127.0.0.1", "localhost"))
+}
+
+/// The realm the LDAP tests configure, as the other servers of the domain would.
+pub const REALM: &str = "ldap.renovations.com:389";
+
+/// A scratch directory with `simul.toml` for these LDAP hosts (and bind
+/// password file `bind.pw`), plus `extra` TOML lines under `[directory.ldap]`.
+pub fn configured(hosts: &[String], extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let bind_pw = dir.path().join("bind.pw");
+    std::fs::write(&bind_pw, format!("{}\n", simul_testkit::ROOT_PASSWORD)).unwrap();
+    std::fs::set_permissions(&bind_pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = dir.path().join("simul.toml");
+    let hosts = hosts.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ");
+    let (root_dn, suffix) = (simul_testkit::ROOT_DN, simul_testkit::SUFFIX);
+    std::fs::write(
+        &config,
+        format!(
+            "[directory]\nkind = \"ldap\"\nrealm = \"{REALM}\"\n\n[directory.ldap]\n\
+             hosts = [{hosts}]\nbind_dn = \"{root_dn}\"\nbind_password_file = \"{}\"\n\
+             base_dn = \"{suffix}\"\nlogin_attributes = [\"uid\", \"mail\"]\n\
+             disabled_filter = \"(employeeType=disabled)\"\ntimeout_seconds = 2\n{extra}\n",
+            bind_pw.display()
+        ),
+    )
+    .unwrap();
+    (dir, config)
 }
 
 pub fn simul(dir: &Path, args: &[&str]) -> std::process::Output {

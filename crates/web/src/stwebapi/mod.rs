@@ -23,7 +23,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use simul_core::{Status, UserId};
 
-use crate::auth::{Authenticated, is_trusted_origin};
+use crate::auth::{Authenticated, Reached, is_trusted_origin};
+use crate::proxy::Client;
 use crate::{ApiError, AppState};
 
 pub(crate) use rest::{chat as post_chat, connect, conversations, disconnect, logged_in, nway};
@@ -82,29 +83,32 @@ impl Params {
 pub(crate) async fn getstatus(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
+    reached: Reached,
     caller: Result<Authenticated, ApiError>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::of(query);
     let user = params.user.clone();
-    answer(&state, &headers, caller, user, params.callback).await
+    answer(&state, &headers, &reached, caller, user, params.callback).await
 }
 
 /// `GET /stwebapi/getstatus/{id}?jsonp=CALLBACK`
 pub(crate) async fn getstatus_of(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
+    reached: Reached,
     caller: Result<Authenticated, ApiError>,
     Path(user): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::of(query);
-    answer(&state, &headers, caller, Some(user), params.callback).await
+    answer(&state, &headers, &reached, caller, Some(user), params.callback).await
 }
 
 async fn answer(
     state: &AppState,
     headers: &HeaderMap,
+    reached: &Reached,
     caller: Result<Authenticated, ApiError>,
     user: Option<String>,
     callback: Option<String>,
@@ -122,7 +126,7 @@ async fn answer(
         Err(error) => return error.into_response(),
     };
     let result = match (caller, user) {
-        (_, _) if callback.is_some() && !jsonp_reader_trusted(state, headers) => {
+        (_, _) if callback.is_some() && !jsonp_reader_trusted(state, headers, &reached.client) => {
             Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "this page's origin is not in server.allowed_origins",
@@ -186,10 +190,10 @@ pub(crate) async fn chat(
 /// its origin, under browsers' default policy) names the page; when a
 /// page withholds it, `Sec-Fetch-Site` (sent by current browsers) still
 /// says whether it belongs to another site.
-fn jsonp_reader_trusted(state: &AppState, headers: &HeaderMap) -> bool {
+fn jsonp_reader_trusted(state: &AppState, headers: &HeaderMap, client: &Client) -> bool {
     let referer = headers.get(header::REFERER).and_then(|r| r.to_str().ok());
     match referer.and_then(origin_of) {
-        Some(origin) => is_trusted_origin(state, headers, origin),
+        Some(origin) => is_trusted_origin(state, client, origin),
         None => !matches!(
             headers.get("sec-fetch-site").map(|v| v.as_bytes()),
             Some(b"same-site" | b"cross-site")

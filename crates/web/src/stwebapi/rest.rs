@@ -9,11 +9,10 @@
 //! session is the `LtpaToken2` cookie, as everywhere in Simul: there are
 //! no `sametimeJwt` cookies, and `sid` is the user's id.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -53,7 +52,6 @@ fn connected(user: &str, display_name: &str, nonce: &str) -> Response {
 /// cookie of another application of the domain connects.
 pub(crate) async fn connect(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
     reached: Reached,
     caller: Result<Authenticated, ApiError>,
     RawQuery(query): RawQuery,
@@ -62,8 +60,7 @@ pub(crate) async fn connect(
     let params = params(query, &body);
     if let Some(name) = param(&params, "username") {
         let password = param(&params, "password").unwrap_or_default();
-        let (user, cookies, nonce) =
-            password_login(&state, client, &reached, name, password).await?;
+        let (user, cookies, nonce) = password_login(&state, &reached, name, password).await?;
         return Ok(with_cookies(connected(&user.id, &user.display_name, &nonce), &cookies));
     }
     let caller = caller.map_err(|_| {
