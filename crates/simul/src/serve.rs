@@ -31,13 +31,21 @@ pub struct ServeArgs {
     https: Option<Listen>,
 }
 
+/// How long work left on blocking threads may delay the exit.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Realm of freshly generated keys when `directory.realm` is not set.
 const DEFAULT_REALM: &str = "simul";
 
 impl ServeArgs {
     /// Runs the server until SIGINT or SIGTERM.
     pub fn run(self) -> anyhow::Result<Outcome> {
-        tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(self.serve())
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let outcome = runtime.block_on(self.serve());
+        // Work still running on blocking threads (a password hash, a slow
+        // LDAP answer) must not keep a stopping server alive.
+        runtime.shutdown_timeout(SHUTDOWN_TIMEOUT);
+        outcome
     }
 
     async fn serve(self) -> anyhow::Result<Outcome> {
@@ -110,8 +118,11 @@ impl ServeArgs {
         }
         tokio::spawn(async move {
             shutdown_signal().await;
-            tracing::info!("stopping");
+            tracing::info!("stopping (a second SIGTERM or Ctrl-C stops at once)");
             let _ = stop.send(true);
+            shutdown_signal().await;
+            tracing::warn!("stopping at once");
+            std::process::exit(1);
         });
         while let Some(finished) = servers.join_next().await {
             finished.context("a listener panicked")?.context("a listener failed")?;

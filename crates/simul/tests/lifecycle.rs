@@ -48,6 +48,29 @@ async fn sigterm_stops_the_server_cleanly_with_sessions_open() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_second_sigterm_stops_at_once_what_the_first_lets_finish() {
+    use tokio::io::AsyncWriteExt as _;
+    let dir = deployment_with_names(&[("alice", "Alice")]);
+    let mut server = Server::start(&dir.path().join("data"));
+    // A request still arriving: the first SIGTERM gives it time to finish.
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = "POST /api/v1/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                Content-Length: 1000\r\n\r\n{";
+    slow.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    server.signal("-TERM");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(server.exited().is_none(), "the first SIGTERM waits for the request");
+    server.signal("-TERM");
+    support::eventually("the second SIGTERM ends the process", || {
+        let exited = server.exited().is_some();
+        async move { exited }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_client_that_stops_answering_pings_goes_offline() {
     use futures_util::SinkExt as _;
     let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob")]);

@@ -54,6 +54,43 @@ pub enum StoreError {
     },
 }
 
+/// Why the database cannot take a write (or a read) now, though nothing
+/// is wrong with the request: the caller should answer "try again later"
+/// and keep serving what does not need the write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// The disk (or the file system's quota) is full.
+    DiskFull,
+    /// Another process holds a lock longer than the busy timeout (a
+    /// backup, a `sqlite3` shell).
+    Busy,
+    /// The operating system refused to read or write the file.
+    Io,
+}
+
+impl StoreError {
+    /// Whether this is the database being unavailable for now rather than
+    /// a mistake: SQLite's `SQLITE_FULL`, `SQLITE_BUSY`, `SQLITE_LOCKED`
+    /// and `SQLITE_IOERR` (with their extended codes), or an I/O error.
+    pub fn unavailable(&self) -> Option<Unavailable> {
+        let Self::Database(error) = self else { return None };
+        match error {
+            sqlx::Error::Io(_) => Some(Unavailable::Io),
+            sqlx::Error::PoolTimedOut => Some(Unavailable::Busy),
+            sqlx::Error::Database(database) => {
+                let code = database.code()?.parse::<u32>().ok()?;
+                match code & 0xff {
+                    13 => Some(Unavailable::DiskFull),
+                    5 | 6 => Some(Unavailable::Busy),
+                    10 => Some(Unavailable::Io),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct Store {

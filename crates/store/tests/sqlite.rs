@@ -154,3 +154,21 @@ async fn the_database_and_its_wal_are_readable_by_their_owner_only() {
         assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
     }
 }
+
+#[tokio::test]
+async fn a_database_locked_by_another_process_is_busy_for_a_while_then_writable() {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("simul.db");
+    let store = Store::open(&path).await.unwrap();
+    // Another process (a backup, a sqlite3 shell) holds the write lock.
+    let mut other =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    let refused = store.set_setting("k", "v").await.unwrap_err();
+    assert_eq!(refused.unavailable(), Some(simul_store::Unavailable::Busy), "{refused}");
+    assert!(store.setting("k").await.unwrap().is_none(), "reads go on");
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    store.set_setting("k", "v").await.unwrap();
+    assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("v"));
+}

@@ -192,7 +192,7 @@ pub(crate) async fn end_session(
     caller: &Authenticated,
     response: Response,
 ) -> Result<Response, ApiError> {
-    state.revocations.revoke(&caller.stamp).await.map_err(ApiError::internal)?;
+    state.revocations.revoke(&caller.stamp).await?;
     tracing::info!(user = %caller.user, "logout");
     Ok(with_cookies(response, &state.sso.logout_cookies(reached.sso())))
 }
@@ -244,7 +244,7 @@ pub(crate) async fn change_password(
         Ok(()) => {
             drop(attempt);
             tracing::info!(user = %caller.user, "password changed");
-            state.revocations.catch_up().await.map_err(ApiError::internal)?;
+            state.revocations.catch_up().await?;
             let (cookies, csrf_token) = issue_tokens(&state, &reached, &caller.user)?;
             let user = state.realm.person(&caller.user).await?;
             let user = user.as_ref().map_or_else(|| UserInfo::unknown(&caller.user), UserInfo::of);

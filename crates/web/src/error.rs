@@ -66,10 +66,38 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl From<simul_store::StoreError> for ApiError {
+    /// A full disk or a database locked by another process is a 503 that
+    /// says so, with a log line: the request was fine, nothing was kept,
+    /// and it may be sent again. Anything else unexpected is a 500.
+    fn from(error: simul_store::StoreError) -> Self {
+        use simul_store::Unavailable;
+        let Some(unavailable) = error.unavailable() else {
+            return Self::internal(error);
+        };
+        tracing::warn!(%error, "database unavailable");
+        let message = match unavailable {
+            Unavailable::DiskFull => {
+                "the server's disk is full: nothing was saved; try again later"
+            }
+            Unavailable::Busy => {
+                "the database is locked by another process (a backup?): nothing was saved; try \
+                 again later"
+            }
+            Unavailable::Io => "the database cannot be read or written now; try again later",
+        };
+        Self { retry_after: Some(30), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, message) }
+    }
+}
+
 impl From<simul_directory::DirectoryError> for ApiError {
     /// An LDAP outage is a 503 that says so (the server log has the
-    /// details); anything else unexpected is a 500.
+    /// details), and so is a store that cannot take a write now; anything
+    /// else unexpected is a 500.
     fn from(error: simul_directory::DirectoryError) -> Self {
+        if let simul_directory::DirectoryError::Store(store) = error {
+            return store.into();
+        }
         if error.is_outage() {
             tracing::warn!(%error, "directory unavailable");
             return Self {

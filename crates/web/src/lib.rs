@@ -80,21 +80,16 @@ impl AppState {
         sso: SsoSettings,
         realm_name: String,
     ) -> Result<Self, ApiError> {
-        let csrf_secret =
-            match store.setting(CSRF_SECRET_SETTING).await.map_err(ApiError::internal)? {
-                Some(secret) => secret,
-                None => {
-                    let secret = ltpa::DominoSecret::generate().to_base64().to_string();
-                    store
-                        .set_setting(CSRF_SECRET_SETTING, &secret)
-                        .await
-                        .map_err(ApiError::internal)?;
-                    secret
-                }
-            };
-        let last_chat = store.last_chat_id().await.map_err(ApiError::internal)?;
-        let revocations =
-            revocation::Revocations::load(store.clone()).await.map_err(ApiError::internal)?;
+        let csrf_secret = match store.setting(CSRF_SECRET_SETTING).await? {
+            Some(secret) => secret,
+            None => {
+                let secret = ltpa::DominoSecret::generate().to_base64().to_string();
+                store.set_setting(CSRF_SECRET_SETTING, &secret).await?;
+                secret
+            }
+        };
+        let last_chat = store.last_chat_id().await?;
+        let revocations = revocation::Revocations::load(store.clone()).await?;
         telemetry::install();
         Ok(Self {
             realm,

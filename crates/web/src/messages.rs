@@ -110,7 +110,7 @@ pub(crate) async fn deliver_im(
     })?;
     metrics::counter!("simul_messages_total", "kind" => "im").increment(1);
     let message = StoredIm { from: from.to_string(), to: recipient.to_string(), text, at };
-    state.store.append_im(&message).await.map_err(ApiError::internal)?;
+    state.store.append_im(&message).await?;
     Ok(Sent { to: Some(recipient.to_string()), at: at.to_rfc3339(), delivered: Some(delivered) })
 }
 
@@ -138,11 +138,7 @@ pub(crate) async fn history(
     caller: Authenticated,
     ApiPath(with): ApiPath<String>,
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
-    let messages = state
-        .store
-        .im_history(&caller.user, &with, HISTORY_LIMIT)
-        .await
-        .map_err(ApiError::internal)?;
+    let messages = state.store.im_history(&caller.user, &with, HISTORY_LIMIT).await?;
     Ok(Json(
         messages
             .into_iter()
@@ -158,7 +154,7 @@ pub(crate) async fn contacts(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
 ) -> Result<Json<ContactList>, ApiError> {
-    Ok(Json(state.store.contact_list(&caller.user).await.map_err(ApiError::internal)?))
+    Ok(Json(state.store.contact_list(&caller.user).await?))
 }
 
 /// Replaces the caller's contact list.
@@ -184,6 +180,6 @@ pub(crate) async fn put_contacts(
     if list.groups.iter().any(|g| g.name.trim().is_empty()) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "every group needs a name"));
     }
-    state.store.set_contact_list(&caller.user, &list).await.map_err(ApiError::internal)?;
+    state.store.set_contact_list(&caller.user, &list).await?;
     Ok(Json(list))
 }

@@ -106,7 +106,7 @@ pub(crate) async fn create(
     })?;
     let record =
         ChatRecord { id: id.get(), topic, creator: creator.to_string(), created_at: Utc::now() };
-    state.store.record_chat(&record).await.map_err(ApiError::internal)?;
+    state.store.record_chat(&record).await?;
     Ok(Json(ChatInfo { id, members: Vec::new() }))
 }
 
@@ -208,7 +208,7 @@ pub(crate) async fn post_to_chat(
     state.hub.run(|c| c.chat_message(from, ChatId::from_raw(id), &text, at))?;
     metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);
     let message = StoredChatMessage { chat: id, from: from.to_string(), text, at };
-    state.store.append_chat_message(&message).await.map_err(ApiError::internal)?;
+    state.store.append_chat_message(&message).await?;
     Ok(Sent { to: None, at: at.to_rfc3339(), delivered: None })
 }
 
@@ -236,7 +236,7 @@ pub(crate) async fn history(
     if !state.hub.inspect(|c| c.chat_members(chat))?.contains(&user) {
         return Err(CoreError::NotMember(chat).into());
     }
-    let messages = state.store.chat_history(id, HISTORY_LIMIT).await.map_err(ApiError::internal)?;
+    let messages = state.store.chat_history(id, HISTORY_LIMIT).await?;
     Ok(Json(
         messages
             .into_iter()

@@ -83,6 +83,11 @@ impl Server {
         assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
     }
 
+    /// The exit status, if the process has ended.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
     /// Sends SIGTERM and waits (at most 30 s) for the process to end.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         self.signal("-TERM");

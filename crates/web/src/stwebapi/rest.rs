@@ -166,8 +166,7 @@ pub(crate) async fn conversations(
                    "members": chat.members, "invited": chat.invited})
         })
         .collect();
-    let partners =
-        state.store.im_partners(&caller.user, max as u32).await.map_err(ApiError::internal)?;
+    let partners = state.store.im_partners(&caller.user, max as u32).await?;
     list.extend(partners.into_iter().map(
         |(partner, at)| json!({"type": "IM", "with": partner, "lastActivity": at.to_rfc3339()}),
     ));
