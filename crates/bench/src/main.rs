@@ -25,7 +25,10 @@
 //!   and the latency from send to receipt;
 //! - `ldap`: a real slapd (simul-testkit) with N extra people: start-up
 //!   with the name cache loaded, memory per cached person, login (search
-//!   and bind) and directory-search latency.
+//!   and bind) and directory-search latency;
+//! - `chaos`: the fault suite of RELIABILITY.md (`scripts/chaos`), with the
+//!   server's limits as configured rather than lifted: it fails when a
+//!   legitimate user is kept out or an acknowledged message is lost.
 //!
 //! Reproduce the figures of BENCHMARKS.md from the repository root:
 //!
@@ -100,6 +103,9 @@ enum Scenario {
     /// An LDAP directory (a real slapd): name-cache load, memory per
     /// person, login and search latency.
     Ldap(scenario::ldap::Args),
+    /// The fault suite: slow and idle connections, floods, kill -9 under
+    /// load, a full disk, LDAP down; legitimate users must carry on.
+    Chaos(scenario::chaos::Args),
 }
 
 /// Options every scenario takes.
@@ -232,6 +238,7 @@ fn main() -> ExitCode {
             Scenario::Presence(args) => scenario::presence::run(common, args, nofile).await,
             Scenario::Im(args) => scenario::im::run(common, args, nofile).await,
             Scenario::Ldap(args) => scenario::ldap::run(common, args).await,
+            Scenario::Chaos(args) => scenario::chaos::run(common, args).await,
         }
     });
     match result {

@@ -55,6 +55,20 @@ impl Server {
         log: &Path,
         config: Option<&Path>,
     ) -> anyhow::Result<Self> {
+        // A load generator is one address sending what no person sends:
+        // lift the limits that protect a server from such a client.
+        Self::start_with(simul, data, log, config, UNLIMITED).await
+    }
+
+    /// The same with these environment variables (settings) and the
+    /// limits as configured: for the chaos scenario, which tries them.
+    pub async fn start_with(
+        simul: &Path,
+        data: &Path,
+        log: &Path,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let port = free_port()?;
         let stderr =
             File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
@@ -71,9 +85,7 @@ impl Server {
                     .flatten(),
             )
             .env("SIMUL_LOG", "warn")
-            // A load generator is one address sending what no person sends:
-            // lift the limits that protect a server from such a client.
-            .envs(UNLIMITED.iter().copied())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
@@ -138,6 +150,13 @@ impl Server {
     /// Warnings and errors the server logged (its stderr so far).
     pub fn log_lines(&self) -> usize {
         std::fs::read_to_string(&self.log).map(|text| text.lines().count()).unwrap_or(0)
+    }
+
+    /// Kills it with SIGKILL, as a crash or a power cut would end it.
+    pub fn kill_hard(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
     }
 
     /// Stops it with SIGTERM (graceful shutdown, as an operator would),

@@ -202,11 +202,22 @@ pub async fn serve(
             Err(never) => match never {},
         };
         let (builder, watcher, tls) = (Arc::clone(&builder), graceful.watcher(), tls.clone());
-        let handshake_timeout = gate.limits.tls_handshake_timeout;
+        let (handshake_timeout, header_timeout) =
+            (gate.limits.tls_handshake_timeout, gate.limits.header_timeout);
         tokio::spawn(async move {
             let _ticket = ticket;
             match tls {
-                None => connection(&builder, watcher, TokioIo::new(tcp), service).await,
+                None => {
+                    // hyper waits for the first bytes (to tell HTTP/1 from
+                    // HTTP/2) without a limit: a client that connects and
+                    // says nothing gets the header timeout too.
+                    let mut first = [0u8; 1];
+                    if tokio::time::timeout(header_timeout, tcp.peek(&mut first)).await.is_err() {
+                        tracing::debug!(%peer, "no request within the header timeout");
+                        return;
+                    }
+                    connection(&builder, watcher, TokioIo::new(tcp), service).await;
+                }
                 Some(acceptor) => {
                     match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                         Ok(Ok(stream)) => {

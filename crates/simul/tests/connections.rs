@@ -49,6 +49,10 @@ async fn slow_headers_idle_connections_and_silent_tls_clients_are_closed() {
     let said = until_closed(&mut slow).await;
     assert!(said.is_empty() || said.starts_with("HTTP/1.1 408"), "{said}");
 
+    // A connection that never says anything.
+    let mut mute = TcpStream::connect(address(&server.base)).await.unwrap();
+    assert_eq!(until_closed(&mut mute).await, "");
+
     // A whole request, then an idle keep-alive connection.
     let mut idle = TcpStream::connect(address(&server.base)).await.unwrap();
     idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();

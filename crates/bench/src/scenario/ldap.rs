@@ -93,7 +93,8 @@ async fn one(common: &Common, args: &Args, people: usize) -> anyhow::Result<(Val
     ))
 }
 
-fn write_config(file: &Path, url: &str) -> anyhow::Result<()> {
+/// A configuration for the fixture slapd at `url` (and its bind password file).
+pub(crate) fn write_config(file: &Path, url: &str) -> anyhow::Result<()> {
     let password = file.with_extension("pw");
     std::fs::write(&password, format!("{ROOT_PASSWORD}\n"))?;
     let text = format!(

@@ -1,5 +1,6 @@
 //! The scenarios, one module each, and what they share.
 
+pub mod chaos;
 pub mod im;
 pub mod ldap;
 pub mod presence;
