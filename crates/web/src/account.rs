@@ -144,7 +144,7 @@ pub(crate) async fn password_login(
         return Err(ApiError::unauthorized("wrong user name or password"));
     };
     let (cookies, csrf) = issue_tokens(state, reached, &user.id)?;
-    tracing::info!(user = %user.id, "login");
+    tracing::info!(user = %user.id, client = %reached.client.address, "login");
     Ok((user, cookies, csrf))
 }
 
