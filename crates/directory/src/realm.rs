@@ -13,7 +13,7 @@ pub type RealmFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DirectoryErr
 
 /// A person as the directory knows them: identity, business card and
 /// account state. Never a password or its hash.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Person {
     /// The user id tokens carry (login name; the DN for LDAP users).
     pub id: String,

@@ -40,7 +40,9 @@ impl Directory {
                 Self { realm: Arc::new(realm), ldap: None }
             }
             DirectoryKind::Ldap => {
-                let ldap = Arc::new(LdapRealm::new(&config.directory.ldap)?);
+                let ldap = Arc::new(
+                    LdapRealm::new(&config.directory.ldap)?.keeping_snapshot_in(store.clone()),
+                );
                 Self { realm: ldap.clone(), ldap: Some(ldap) }
             }
         })

@@ -456,3 +456,31 @@ async fn messages_reach_people_by_any_name_and_nothing_is_kept_for_nobody() {
         (&json!("error"), &json!("no such user: nobody"))
     );
 }
+
+#[tokio::test]
+async fn after_a_restart_while_ldap_is_down_known_people_are_still_known() {
+    let mut slapd = Slapd::start();
+    let (dir, config) = configured(&[slapd.url()], "");
+    let data = dir.path().join("data");
+    let server = Server::start_configured(&data, &config);
+    let alice = token_of(&server, "alice", "alice-secret").await;
+    drop(server);
+
+    // LDAP goes down, and Simul restarts meanwhile.
+    slapd.stop();
+    let server = Server::start_configured(&data, &config);
+    assert_eq!(status_of(&server, "/api/v1/me", &alice).await, StatusCode::OK);
+    let card =
+        get_json(&server, &format!("/api/v1/users/{}/card", urlencode(BOB_DN)), &alice).await;
+    assert_eq!(card["display_name"], "Bob Builder", "{card}");
+    let im = reqwest::Client::new()
+        .post(server.url("/api/v1/im/bob"))
+        .bearer_auth(&alice)
+        .json(&json!({"text": "still reachable"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(im.status(), StatusCode::OK, "a known person is reached by login name");
+    // Logins need LDAP itself.
+    assert_eq!(login(&server, "bob", "bob-secret").await.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

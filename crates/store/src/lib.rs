@@ -13,6 +13,7 @@ mod contacts;
 mod messages;
 mod nway;
 mod revocations;
+mod snapshot;
 mod users;
 
 use std::path::Path;

@@ -17,7 +17,7 @@ const MISS_TTL: Duration = Duration::from_secs(60);
 const MAX_MISSES: usize = 10_000;
 
 /// A person and the login names that lead to them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Entry {
     /// The person (`id` is the DN as the server spells it).
     pub(crate) person: Person,

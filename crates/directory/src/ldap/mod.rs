@@ -60,6 +60,8 @@ pub struct LdapRealm {
     cache: RwLock<NameCache>,
     lookups: tokio::sync::Semaphore,
     health: Health,
+    /// Where the cache is kept between runs, if anywhere.
+    snapshot: Option<simul_store::Store>,
 }
 
 impl std::fmt::Debug for LdapRealm {
@@ -79,6 +81,7 @@ impl LdapRealm {
             settings,
             service: tokio::sync::Mutex::new(None),
             cache: RwLock::new(NameCache::default()),
+            snapshot: None,
             lookups: tokio::sync::Semaphore::new(CONCURRENT_LOOKUPS),
         })
     }
@@ -109,21 +112,35 @@ impl LdapRealm {
     /// failure the cache stays as it was.
     pub async fn refresh(&self) -> Result<Changes, DirectoryError> {
         let result = self.load_everyone().await;
-        let entries = self.health.track(result)?;
-        let mut cache = self.write_cache();
-        let (known, removed) = (cache.len(), cache.missing_from(&entries));
-        // Small caches are exempt: removing 2 of 3 people is no accident.
-        let limit = usize::from(self.settings.max_removed_percent);
-        if known >= MASS_REMOVAL_MINIMUM && removed * 100 > known * limit {
-            return Err(DirectoryError::MassRemoval {
-                repository: self.settings.repository_id.clone(),
-                removed,
-                known,
-                limit: self.settings.max_removed_percent,
-            });
+        let entries = match self.health.track(result) {
+            Ok(entries) => entries,
+            Err(error) => {
+                self.fall_back_to_snapshot().await;
+                return Err(error);
+            }
+        };
+        let rows = self.snapshot.as_ref().map(|_| snapshot_rows(&entries));
+        let changes = {
+            let mut cache = self.write_cache();
+            let (known, removed) = (cache.len(), cache.missing_from(&entries));
+            // Small caches are exempt: removing 2 of 3 people is no accident.
+            let limit = usize::from(self.settings.max_removed_percent);
+            if known >= MASS_REMOVAL_MINIMUM && removed * 100 > known * limit {
+                return Err(DirectoryError::MassRemoval {
+                    repository: self.settings.repository_id.clone(),
+                    removed,
+                    known,
+                    limit: self.settings.max_removed_percent,
+                });
+            }
+            cache.replace(entries)
+        };
+        if let (Some(store), Some(rows)) = (&self.snapshot, rows)
+            && let Err(error) =
+                store.save_directory_snapshot(&self.settings.repository_id, &rows).await
+        {
+            tracing::warn!(%error, "cannot keep the LDAP name cache in the store");
         }
-        let changes = cache.replace(entries);
-        drop(cache);
         metrics::gauge!("simul_directory_people", "repository" => self.settings.repository_id.clone())
             .set(changes.people as f64);
         tracing::info!(
@@ -134,6 +151,41 @@ impl LdapRealm {
             "LDAP name cache loaded"
         );
         Ok(changes)
+    }
+
+    /// Keeps the name cache in `store` after every refresh that worked, and
+    /// reads it back when LDAP does not answer before the cache was ever
+    /// loaded (a restart during an outage): known people can then be
+    /// looked up, shown and reached, and their tokens are accepted.
+    pub fn keeping_snapshot_in(mut self, store: simul_store::Store) -> Self {
+        self.snapshot = Some(store);
+        self
+    }
+
+    /// After a failed load: the snapshot, if the cache is still empty.
+    async fn fall_back_to_snapshot(&self) {
+        let Some(store) = &self.snapshot else { return };
+        if self.read_cache().loaded().is_some() {
+            return;
+        }
+        let documents = match store.directory_snapshot(&self.settings.repository_id).await {
+            Ok(documents) => documents,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the LDAP name cache from the store");
+                return;
+            }
+        };
+        let entries: Vec<Entry> =
+            documents.iter().filter_map(|document| serde_json::from_str(document).ok()).collect();
+        if entries.is_empty() {
+            return;
+        }
+        let changes = self.write_cache().replace(entries);
+        tracing::warn!(
+            repository = %self.settings.repository_id,
+            people = changes.people,
+            "LDAP does not answer: the name cache comes from the store until it does"
+        );
     }
 
     /// Finds a person in the directory itself (not the cache) by DN or
@@ -611,4 +663,12 @@ fn broken_connection(error: &LdapError) -> bool {
 
 fn by_lowercase_name(attrs: HashMap<String, Vec<String>>) -> HashMap<String, Vec<String>> {
     attrs.into_iter().map(|(name, values)| (name.to_lowercase(), values)).collect()
+}
+
+/// The snapshot's rows: each person's DN and their entry as JSON.
+fn snapshot_rows(entries: &[Entry]) -> Vec<(String, String)> {
+    entries
+        .iter()
+        .filter_map(|entry| Some((entry.person.id.clone(), serde_json::to_string(entry).ok()?)))
+        .collect()
 }
