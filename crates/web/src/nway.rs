@@ -99,6 +99,9 @@ pub(crate) async fn create(
     ApiJson(body): ApiJson<NewChat>,
 ) -> Result<Json<ChatInfo>, ApiError> {
     let creator = UserId::new(caller.user);
+    // A new chat (and its invitations) costs as much as a message: a
+    // script cannot fill the server with chats either.
+    state.message_limits.check(creator.as_str())?;
     let invitees = invitees(&state, &body.invite).await?;
     let (id, topic) = state.hub.apply(|c| {
         let (id, deliveries) = c.create_chat(&creator, &invitees, &body.topic)?;
@@ -121,6 +124,7 @@ pub(crate) async fn invite(
     ApiJson(body): ApiJson<Invitees>,
 ) -> Result<Json<Done>, ApiError> {
     let from = UserId::new(caller.user);
+    state.message_limits.check(from.as_str())?;
     let invitees = invitees(&state, &body.users).await?;
     state.hub.run(|c| c.invite(&from, ChatId::from_raw(id), &invitees))?;
     Ok(Json(Done {}))

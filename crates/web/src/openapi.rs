@@ -30,7 +30,8 @@ pub(crate) struct ApiDoc;
 
 /// Documents, once for every operation, the errors any of them can give
 /// before its handler runs: 401 for no valid token and 403 for an account
-/// that may not use it (login excepted), 503 while LDAP is down, 400
+/// that may not use it and 429 for too many invalid tokens (login
+/// excepted), 503 while LDAP or the database is unavailable, 400
 /// for a malformed path parameter, and 400, 413, 415 and 422 for a body
 /// that is not the JSON it expects (axum's own distinctions). Apply it to
 /// the finished document: the paths arrive after [`ApiDoc`]'s modifiers ran.
@@ -54,12 +55,21 @@ impl Modify for GenericErrors {
                 if path != "/api/v1/login" {
                     add("401", "Not logged in, or the token is not valid");
                     add(
+                        "429",
+                        "Too many invalid tokens from this address (or, where the operation \
+                         sends, too many messages); wait as Retry-After says",
+                    );
+                    add(
                         "403",
                         "The account is disabled, gone from the directory, or must change its \
                          one-time password first",
                     );
                 }
-                add("503", "The directory (LDAP) does not answer; see the server log");
+                add(
+                    "503",
+                    "The directory (LDAP) does not answer, or the database cannot take a write \
+                     (disk full, locked by another process); see the server log",
+                );
                 if path.contains('{') {
                     add("400", "A path parameter is malformed");
                 }
