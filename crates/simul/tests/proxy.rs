@@ -57,15 +57,23 @@ async fn behind_nginx_everyone_signs_in_and_guessing_is_limited_per_client() {
         let answer = login(&guesser, format!("person{i:06}"), "guess".into()).await.unwrap();
         assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "guess {i}");
     }
-    let limited = login(&guesser, "person000030".into(), "guess".into()).await.unwrap();
-    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    // (A slow machine forgets a failure every 2 s: a few more may pass.)
+    let mut limited = None;
+    for i in 30..45 {
+        let answer = login(&guesser, format!("person{i:06}"), "guess".into()).await.unwrap();
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(answer);
+            break;
+        }
+    }
+    let limited = limited.expect("guessing is limited");
     let error = limited.json::<serde_json::Value>().await.unwrap()["error"].to_string();
     assert!(error.contains("for this address"), "{error}");
     // Others behind the same proxy are not: a typo is a typo.
     let colleague = client_from([127, 0, 0, 4]);
-    let typo = login(&colleague, "person000031".into(), "tyop".into()).await.unwrap();
+    let typo = login(&colleague, "person000050".into(), "tyop".into()).await.unwrap();
     assert_eq!(typo.status(), StatusCode::UNAUTHORIZED);
-    let right = login(&colleague, "person000031".into(), "person000031-secret".into());
+    let right = login(&colleague, "person000050".into(), "person000050-secret".into());
     assert_eq!(right.await.unwrap().status(), StatusCode::OK);
 
     // The event WebSocket goes through the proxy too (its origin is the
@@ -109,12 +117,20 @@ async fn forwarding_headers_from_anyone_else_are_ignored() {
             .unwrap();
         assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
     }
-    let limited = http
-        .post(server.url("/api/v1/login"))
-        .header("x-forwarded-for", "198.51.100.1")
-        .json(&json!({"user": "alice", "password": "guess"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    // (A slow machine forgets a failure every 2 s: a few more may pass.)
+    let mut limited = false;
+    for i in 30..45 {
+        let answer = http
+            .post(server.url("/api/v1/login"))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .json(&json!({"user": format!("nobody{i}"), "password": "guess"}))
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "a new address in every header does not escape the limit");
 }
