@@ -90,4 +90,10 @@ pub trait Realm: Send + Sync {
     /// refuses them too unless told to let users of the domain's other
     /// applications in.
     fn refuses_strangers(&self) -> bool;
+
+    /// Whether tokens are refused for now although the person is known (an
+    /// LDAP directory that does not answer, configured to refuse them then).
+    fn refuses_tokens_now(&self) -> bool {
+        false
+    }
 }

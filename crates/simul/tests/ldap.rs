@@ -483,4 +483,17 @@ async fn after_a_restart_while_ldap_is_down_known_people_are_still_known() {
     assert_eq!(im.status(), StatusCode::OK, "a known person is reached by login name");
     // Logins need LDAP itself.
     assert_eq!(login(&server, "bob", "bob-secret").await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    drop(server);
+
+    // A deployment that would rather refuse tokens until LDAP can say who
+    // is still in it.
+    let (_strict_dir, strict) = configured(&[slapd.url()], "accept_tokens_while_down = false");
+    let server = Server::start_configured(&data, &strict);
+    assert_eq!(status_of(&server, "/api/v1/me", &alice).await, StatusCode::SERVICE_UNAVAILABLE);
+    slapd.restart();
+    server.signal("-HUP");
+    support::eventually("tokens are accepted once LDAP answers", || async {
+        status_of(&server, "/api/v1/me", &alice).await == StatusCode::OK
+    })
+    .await;
 }

@@ -246,6 +246,9 @@ const OPEN_BEFORE_PASSWORD_CHANGE: &[&str] =
 /// than replacing it. The caller's id is the realm's spelling of it (a DN
 /// in a WebSphere token may differ in case and spaces from the server's).
 async fn check_account(state: &AppState, user: &str, path: &str) -> Result<String, ApiError> {
+    if state.realm.refuses_tokens_now() {
+        return Err(ApiError::directory_down());
+    }
     let Some(record) = state.realm.person(user).await? else {
         if state.realm.refuses_strangers() {
             return Err(ApiError::new(

@@ -43,6 +43,18 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, message)
     }
 
+    /// 503: the user directory (LDAP) does not answer.
+    pub(crate) fn directory_down() -> Self {
+        Self {
+            retry_after: Some(30),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the user directory (LDAP) does not answer; try again later (the server log has \
+                 the details)",
+            )
+        }
+    }
+
     /// The message for the client.
     pub(crate) fn message(&self) -> &str {
         &self.message
@@ -100,14 +112,7 @@ impl From<simul_directory::DirectoryError> for ApiError {
         }
         if error.is_outage() {
             tracing::warn!(%error, "directory unavailable");
-            return Self {
-                retry_after: Some(30),
-                ..Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the user directory (LDAP) does not answer; try again later (the server log \
-                     has the details)",
-                )
-            };
+            return Self::directory_down();
         }
         Self::internal(error)
     }

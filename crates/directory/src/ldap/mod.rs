@@ -611,6 +611,10 @@ impl Realm for LdapRealm {
     fn refuses_strangers(&self) -> bool {
         true
     }
+
+    fn refuses_tokens_now(&self) -> bool {
+        !self.settings.accept_tokens_while_down && self.health.up() == Some(false)
+    }
 }
 
 /// One search, paged (RFC 2696) so directories larger than the server's

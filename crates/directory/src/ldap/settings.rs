@@ -61,6 +61,11 @@ pub struct LdapSettings {
     pub timeout_seconds: u64,
     /// Entries per page of a paged search (RFC 2696).
     pub page_size: u32,
+    /// While LDAP does not answer, accept the SSO tokens of people in the
+    /// name cache (which may come from before a restart). `false` answers
+    /// them 503 until LDAP is back, so that nobody it would now refuse
+    /// gets in; password logins wait for LDAP either way.
+    pub accept_tokens_while_down: bool,
 }
 
 impl Default for LdapSettings {
@@ -85,6 +90,7 @@ impl Default for LdapSettings {
             max_removed_percent: 50,
             timeout_seconds: 10,
             page_size: 500,
+            accept_tokens_while_down: true,
         }
     }
 }
@@ -281,6 +287,8 @@ pub struct Resolved {
     pub timeout: Duration,
     /// Paged-search page size.
     pub page_size: i32,
+    /// Whether cached people's tokens are accepted while LDAP is down.
+    pub accept_tokens_while_down: bool,
 }
 
 impl Resolved {
@@ -417,6 +425,7 @@ impl LdapSettings {
             max_removed_percent: self.max_removed_percent,
             timeout: Duration::from_secs(self.timeout_seconds),
             page_size: self.page_size as i32,
+            accept_tokens_while_down: self.accept_tokens_while_down,
         })
     }
 
