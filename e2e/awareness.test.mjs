@@ -15,6 +15,8 @@ import { gzipSync } from 'node:zlib';
 import { after, before } from 'node:test';
 import * as H from './harness.mjs';
 
+const { setStatus } = H;
+
 const run = promisify(execFile);
 const BIN = path.resolve(H.ROOT, process.env.SIMUL_BIN ?? 'target/debug/simul');
 const BOB_DN = 'uid=bob,ou=people,dc=renovations,dc=com';
@@ -113,23 +115,6 @@ function iconLabels(page) {
     .map((host) => host.shadowRoot?.querySelector('button.icon')?.getAttribute('aria-label') ?? ''));
 }
 
-/**
- * Sets the status of the user signed in on `page` (their client's page).
- * @param {import('playwright-core').Page} page
- * @param {string} status
- * @param {string} message
- */
-function setStatus(page, status, message) {
-  return page.evaluate(async ([status, message]) => {
-    const me = await (await fetch('/api/v1/me')).json();
-    const response = await fetch('/api/v1/me/status', {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
-      body: JSON.stringify({ status, message }),
-    });
-    if (!response.ok) throw new Error(`PUT /api/v1/me/status: ${response.status} ${await response.text()}`);
-  }, [status, message]);
-}
 
 /**
  * A fixture person online in a browser of their own (password `<uid>-secret`).

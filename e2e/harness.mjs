@@ -313,6 +313,25 @@ export async function apiCall(url, token, method, route, body) {
 }
 
 /**
+ * Sets the status of the user signed in on `page` (their client's page),
+ * as the client does (with the CSRF token of `GET /api/v1/me`).
+ * @param {import('playwright-core').Page} page
+ * @param {string} status
+ * @param {string} message
+ */
+export function setStatus(page, status, message) {
+  return page.evaluate(async ([status, message]) => {
+    const me = await (await fetch('/api/v1/me')).json();
+    const response = await fetch('/api/v1/me/status', {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
+      body: JSON.stringify({ status, message }),
+    });
+    if (!response.ok) throw new Error(`PUT /api/v1/me/status: ${response.status} ${await response.text()}`);
+  }, [status, message]);
+}
+
+/**
  * Saves a screenshot under target/e2e-artifacts/.
  * @param {import('playwright-core').Page} page
  * @param {string} name

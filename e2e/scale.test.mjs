@@ -11,6 +11,8 @@ import path from 'node:path';
 import { after, before } from 'node:test';
 import * as H from './harness.mjs';
 
+const { setStatus } = H;
+
 const CROWD = 2000;
 const BOB_DN = 'uid=bob,ou=people,dc=renovations,dc=com';
 /** @param {number} i */
@@ -75,23 +77,6 @@ async function signedIn(uid) {
   return { ...p, sockets };
 }
 
-/**
- * Sets the status of the user signed in on `page`.
- * @param {import('playwright-core').Page} page
- * @param {string} status
- * @param {string} message
- */
-function setStatus(page, status, message) {
-  return page.evaluate(async ([status, message]) => {
-    const me = await (await fetch('/api/v1/me')).json();
-    const response = await fetch('/api/v1/me/status', {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
-      body: JSON.stringify({ status, message }),
-    });
-    if (!response.ok) throw new Error(`PUT /api/v1/me/status: ${response.status}`);
-  }, [status, message]);
-}
 
 scenario('a contact list of 2,000 people shows their statuses and follows changes', async () => {
   // Alice's list, as large as a list may be: bob and 1,999 of the crowd,
