@@ -263,12 +263,7 @@ impl Config {
     /// Checks what types alone cannot; errors name the key and the fix.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.sso.validate().map_err(|error| anyhow::anyhow!("sso.{error}"))?;
-        tracing_subscriber::EnvFilter::try_new(&self.log).map_err(|error| {
-            anyhow::anyhow!(
-                "log: {:?} is not a log filter like \"info\" or \"warn,simul_web=debug\" ({error})",
-                self.log
-            )
-        })?;
+        check_log_filter(&self.log)?;
         if self.server.domain.trim().is_empty() || self.server.domain.contains(['/', ' ', '@']) {
             anyhow::bail!(
                 "server.domain: {:?} is not a host name (e.g. chat.example.com)",
@@ -337,6 +332,30 @@ impl Config {
     }
 }
 
+/// The levels a log filter may name.
+const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// A log filter is levels, for everything (`info`) or for a module
+/// (`warn,simul_web=debug`). A bare word that is no level (`verbose`) is
+/// valid to `tracing` as a module name, and then nothing else is logged,
+/// errors included: refused.
+fn check_log_filter(filter: &str) -> anyhow::Result<()> {
+    let example = "like \"info\" or \"warn,simul_web=debug\" (levels: off, error, warn, info, \
+                   debug, trace)";
+    tracing_subscriber::EnvFilter::try_new(filter).map_err(|error| {
+        anyhow::anyhow!("log: {filter:?} is not a log filter {example} ({error})")
+    })?;
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = directive.rsplit_once('=').map_or(directive, |(_, level)| level);
+        let known = LOG_LEVELS.contains(&level.to_ascii_lowercase().as_str())
+            || matches!(level, "0" | "1" | "2" | "3" | "4" | "5");
+        if !directive.contains('[') && !known {
+            anyhow::bail!("log: {level:?} in {filter:?} is not a level: write a filter {example}");
+        }
+    }
+    Ok(())
+}
+
 /// An origin is a scheme, a host and maybe a port: no path, no wildcard
 /// (the user's cookies go with these requests).
 fn check_origin(origin: &str) -> anyhow::Result<()> {
@@ -388,6 +407,20 @@ mod tests {
         assert_eq!(config.sso.ltpa2_cookie_name, "LtpaToken2");
         assert_eq!(config.server.http.to_string(), "127.0.0.1:8080");
         assert_eq!(config.server.https.to_string(), "127.0.0.1:8443");
+    }
+
+    #[test]
+    fn log_filters_name_levels() {
+        for good in ["info", "warn,simul_web=debug", "OFF", "simul_web::auth=trace", ""] {
+            check_log_filter(good).unwrap();
+        }
+        for bad in ["verbose", "info,simul_web=loud", "warn,simul_web"] {
+            let error = check_log_filter(bad).unwrap_err().to_string();
+            assert!(
+                error.contains("(levels: off, error, warn, info, debug, trace)"),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]

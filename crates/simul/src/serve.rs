@@ -50,8 +50,11 @@ impl ServeArgs {
 
     async fn serve(self) -> anyhow::Result<Outcome> {
         let config = self.deployment.config()?;
+        // Colours only for a terminal: a file or a journal gets plain text.
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
+            .with_ansi(terminal)
             .init();
         let data = self.deployment.data_dir()?;
         for note in data.make_private()? {
@@ -81,7 +84,7 @@ impl ServeArgs {
         }
 
         let state = simul_web::AppState::new(
-            store,
+            store.clone(),
             directory.realm.clone(),
             keys.keys,
             config.sso,
@@ -126,6 +129,9 @@ impl ServeArgs {
         });
         while let Some(finished) = servers.join_next().await {
             finished.context("a listener panicked")?.context("a listener failed")?;
+        }
+        if let Err(error) = store.checkpoint_and_close().await {
+            tracing::warn!(%error, "the database's write-ahead log was not folded in");
         }
         tracing::info!("stopped");
         Ok(Outcome::Success)

@@ -130,6 +130,8 @@ fn config_check_fills_defaults_and_names_bad_keys() {
         ("[sso]\ndomains = [\"localhost\"]\n", "sso.domains"),
         ("[sso]\nexpiration_minute = 5\n", "expiration_minute"),
         ("[server]\ndomain = 5\n", "server.domain"),
+        // tracing reads a bare word as a module name, and then logs nothing else.
+        ("log = \"verbose\"\n", "log: \"verbose\""),
     ];
     for (toml, expected) in cases {
         std::fs::write(d.join("bad.toml"), toml).unwrap();

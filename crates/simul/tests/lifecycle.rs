@@ -45,6 +45,14 @@ async fn sigterm_stops_the_server_cleanly_with_sessions_open() {
     let _socket = events(&server, &alice).await;
     let status = server.terminate();
     assert!(status.success(), "exit status after SIGTERM: {status}");
+    // Everything is in simul.db itself: a copy of that file alone is whole.
+    let data = dir.path().join("data");
+    let wal = std::fs::metadata(data.join("simul.db-wal")).map_or(0, |m| m.len());
+    assert_eq!(wal, 0, "the write-ahead log was folded in");
+    std::fs::create_dir(dir.path().join("copy")).unwrap();
+    std::fs::copy(data.join("simul.db"), dir.path().join("copy/simul.db")).unwrap();
+    let listed = support::simul(dir.path(), &["user", "list", "--data", "copy"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("alice"), "{listed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

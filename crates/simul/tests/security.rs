@@ -229,6 +229,35 @@ async fn pages_of_other_sites_cannot_sign_a_browser_in() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn refused_logins_are_logged_for_fail2ban_and_passwords_never() {
+    let dir = deployment_with_names(&[("alice", "Alice")]);
+    let server = Server::start_with(&dir.path().join("data"), false, &[("SIMUL_LOG", "info")]);
+    let http = reqwest::Client::new();
+    let attempt = |user: &str, password: &str| {
+        http.post(server.url("/api/v1/login"))
+            .json(&json!({"user": user, "password": password}))
+            .send()
+    };
+    assert_eq!(
+        attempt("alice", "secret-guess-1").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let line = server.log_line("login refused");
+    assert!(line.contains("simul::audit"), "{line}");
+    assert!(line.contains(r#"user="alice""#), "{line}");
+    assert!(line.contains("client=127.0.0.1"), "{line}");
+    assert!(line.contains("reason=\"bad_credentials\""), "{line}");
+    assert!(!line.contains("secret-guess"), "{line}");
+    // A name cannot forge a line of its own.
+    attempt("mallory\nINFO simul::audit: login user=\"admin\"", "x").await.unwrap();
+    let line = server.log_line("login refused");
+    assert!(line.contains(r#"user="mallory\nINFO"#), "escaped: {line}");
+    attempt("alice", "long enough").await.unwrap();
+    let line = server.log_line("simul::audit: login");
+    assert!(line.contains(r#"user="alice""#) && line.contains("client=127.0.0.1"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn only_failed_logins_count_against_an_address() {
     let names: Vec<String> = (0..40).map(|n| format!("user{n}")).collect();
     let users: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), n.as_str())).collect();
@@ -335,6 +364,7 @@ async fn the_data_directory_is_the_owners_alone() {
         .unwrap();
     let server = Server::start(&data);
     let said = server.greeting.join("\n");
+    assert!(!said.contains('\x1b'), "no terminal colours in a pipe: {said:?}");
     assert!(said.contains("is open to other users (mode 755): chmod 700"), "{said}");
     assert!(said.contains("simul.db was readable by other users (mode 644)"), "{said}");
     assert_eq!(mode(&data.join("simul.db")), 0o600);

@@ -117,6 +117,15 @@ impl Store {
         Ok(Self { pool })
     }
 
+    /// Moves everything in the write-ahead log into the database file and
+    /// closes the connections: after a clean stop, `simul.db` alone holds
+    /// all the data (a copy of it is a whole copy).
+    pub async fn checkpoint_and_close(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        self.pool.close().await;
+        Ok(())
+    }
+
     /// A setting's value.
     pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         let value = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")

@@ -127,24 +127,49 @@ pub(crate) async fn password_login(
     name: &str,
     password: &str,
 ) -> Result<(Person, Vec<SetCookie>, String), ApiError> {
+    let refused = |reason: &str| {
+        // The audit line fail2ban and SIEMs match (README, "Logs"): the
+        // name as given, quoted and escaped; never the password.
+        tracing::info!(
+            target: "simul::audit",
+            user = ?name,
+            client = %reached.client.address,
+            reason,
+            "login refused"
+        );
+    };
     // A page of another site must not sign the browser in (as the
     // attacker, into every application of the SSO domain).
     if !reached.trusted_origin {
+        refused("foreign_origin");
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "sign in from Simul's own page: this page's origin is not in server.allowed_origins",
         ));
     }
-    let attempt = state.login_limits.begin(name, reached.client.address)?;
-    let user = state.realm.authenticate(name, password).await?;
+    let attempt = state
+        .login_limits
+        .begin(name, reached.client.address)
+        .inspect_err(|_| refused("rate_limited"))?;
+    let user = state
+        .realm
+        .authenticate(name, password)
+        .await
+        .inspect_err(|_| refused("directory_unavailable"))?;
     let result = if user.is_some() { "ok" } else { "failed" };
     metrics::counter!("simul_logins_total", "result" => result).increment(1);
     let Some(user) = user else {
         attempt.failed();
+        refused("bad_credentials");
         return Err(ApiError::unauthorized("wrong user name or password"));
     };
     let (cookies, csrf) = issue_tokens(state, reached, &user.id)?;
-    tracing::info!(user = %user.id, client = %reached.client.address, "login");
+    tracing::info!(
+        target: "simul::audit",
+        user = ?user.id,
+        client = %reached.client.address,
+        "login"
+    );
     Ok((user, cookies, csrf))
 }
 

@@ -21,6 +21,8 @@ pub struct Server {
     pub https_base: Option<String>,
     /// What it printed before it listened.
     pub greeting: Vec<String>,
+    /// What it prints after (its log, at `SIMUL_LOG`'s level), a line at a time.
+    output: std::sync::mpsc::Receiver<String>,
 }
 
 /// The URL at the start of a "Simul listening on URL (...)" line.
@@ -74,13 +76,35 @@ impl Server {
                 None => greeting.push(line),
             }
         }
-        Self { child, base: base.unwrap(), https_base, greeting }
+        // Read on, so the log can be checked and the pipe never fills up.
+        let (sender, output) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, base: base.unwrap(), https_base, greeting, output }
     }
 
     /// Sends a signal (`-HUP`, `-TERM`) to the server.
     pub fn signal(&self, signal: &str) {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    }
+
+    /// The next line of output that contains `needle` (at most 10 s).
+    pub fn log_line(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no log line with {needle:?} within 10 s"),
+            }
+        }
     }
 
     /// The exit status, if the process has ended.
