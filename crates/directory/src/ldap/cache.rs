@@ -34,6 +34,8 @@ pub struct Changes {
     pub removed: usize,
     /// People enabled before and disabled now.
     pub disabled: usize,
+    /// People disabled now, all told.
+    pub disabled_now: usize,
 }
 
 /// The cache.
@@ -74,7 +76,8 @@ impl NameCache {
             })
             .count();
         *self = fresh;
-        Changes { people: self.by_dn.len(), removed, disabled }
+        let disabled_now = self.by_dn.values().filter(|c| c.entry.person.disabled).count();
+        Changes { people: self.by_dn.len(), removed, disabled, disabled_now }
     }
 
     /// How many of the people now cached are not among `entries`.
@@ -227,7 +230,8 @@ mod tests {
             entry("uid=b,dc=x", "B", &["b"], true),
             entry("uid=c,dc=x", "C", &["c"], true),
         ]);
-        assert_eq!(changes, Changes { people: 2, removed: 1, disabled: 1 });
+        // b is newly disabled; c was already: two are disabled now.
+        assert_eq!(changes, Changes { people: 2, removed: 1, disabled: 1, disabled_now: 2 });
         assert!(cache.get("a").is_none());
         assert!(cache.get("b").unwrap().person.disabled);
         assert_eq!(cache.missing_from(&[entry("uid=c,dc=x", "C", &["c"], true)]), 1);

@@ -147,7 +147,9 @@ impl LdapRealm {
             repository = %self.settings.repository_id,
             people = changes.people,
             removed = changes.removed,
-            disabled = changes.disabled,
+            // Those disabled since the last load, and all that are now.
+            newly_disabled = changes.disabled,
+            disabled = changes.disabled_now,
             "LDAP name cache loaded"
         );
         Ok(changes)
