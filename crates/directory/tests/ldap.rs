@@ -114,7 +114,10 @@ async fn disabled_users_cannot_log_in_and_a_login_never_reenables_them() {
     assert!(realm.person(DAVE_DN).await.unwrap().unwrap().disabled, "after his login");
     assert!(realm.person("dave").await.unwrap().unwrap().disabled, "by login name");
     let changes = realm.refresh().await.unwrap();
-    assert_eq!(changes, Changes { people: FIXTURE_PEOPLE, removed: 0, disabled: 0 });
+    assert_eq!(
+        changes,
+        Changes { people: FIXTURE_PEOPLE, removed: 0, disabled: 0, disabled_now: 1 }
+    );
     assert!(realm.person(DAVE_DN).await.unwrap().unwrap().disabled, "after a second refresh");
     assert!(realm.search("dave", 10).await.unwrap().is_empty());
     assert_eq!(login(&realm, "dave", "dave-secret").await, None);
@@ -380,14 +383,17 @@ async fn a_refresh_notices_removed_and_disabled_people() {
     assert!(realm.refuses_strangers());
 
     let first = realm.refresh().await.unwrap();
-    assert_eq!(first, Changes { people: FIXTURE_PEOPLE, removed: 0, disabled: 0 });
+    assert_eq!(first, Changes { people: FIXTURE_PEOPLE, removed: 0, disabled: 0, disabled_now: 1 });
     assert!(realm.cached().1.is_some());
     assert!(realm.person(BOB_DN).await.unwrap().is_some());
 
     slapd.modify(&format!("dn: {BOB_DN}\nchangetype: delete\n"));
     assert!(realm.person(BOB_DN).await.unwrap().is_some(), "cached until the next refresh");
     let changes = realm.refresh().await.unwrap();
-    assert_eq!(changes, Changes { people: FIXTURE_PEOPLE - 1, removed: 1, disabled: 0 });
+    assert_eq!(
+        changes,
+        Changes { people: FIXTURE_PEOPLE - 1, removed: 1, disabled: 0, disabled_now: 1 }
+    );
     assert_eq!(realm.person(BOB_DN).await.unwrap(), None);
     assert_eq!(realm.person("bob").await.unwrap(), None);
     assert!(realm.search("bob", 10).await.unwrap().is_empty());
@@ -397,7 +403,10 @@ async fn a_refresh_notices_removed_and_disabled_people() {
         "dn: {ALICE_DN}\nchangetype: modify\nadd: employeeType\nemployeeType: disabled\n"
     ));
     let changes = realm.refresh().await.unwrap();
-    assert_eq!(changes, Changes { people: FIXTURE_PEOPLE - 1, removed: 0, disabled: 1 });
+    assert_eq!(
+        changes,
+        Changes { people: FIXTURE_PEOPLE - 1, removed: 0, disabled: 1, disabled_now: 2 }
+    );
     assert!(realm.person(ALICE_DN).await.unwrap().unwrap().disabled);
     assert_eq!(login(&realm, "alice", "alice-secret").await, None);
     assert!(realm.search("alice", 10).await.unwrap().is_empty());
