@@ -17,6 +17,8 @@ pub enum Revocation {
     Token {
         /// The digest, 32 bytes.
         digest: [u8; 32],
+        /// Whose token it is.
+        user: String,
         /// When the token expires (ms since the Unix epoch); the row is
         /// useless after that.
         expires_ms: i64,
@@ -41,11 +43,18 @@ pub struct RevocationBatch {
 
 impl Store {
     /// Refuses one token until it expires (a logout).
-    pub async fn revoke_token(&self, digest: &[u8; 32], expires_ms: i64) -> Result<(), StoreError> {
+    pub async fn revoke_token(
+        &self,
+        digest: &[u8; 32],
+        user: &str,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT OR REPLACE INTO revocations (kind, subject, at_ms) VALUES ('token', $1, $2)",
+            "INSERT OR REPLACE INTO revocations (kind, subject, user, at_ms) \
+             VALUES ('token', $1, $2, $3)",
         )
         .bind(hex(digest))
+        .bind(user)
         .bind(expires_ms)
         .execute(&self.pool)
         .await?;
@@ -55,7 +64,7 @@ impl Store {
     /// Revocations written after `seq` (0: all of them).
     pub async fn revocations_after(&self, seq: i64) -> Result<RevocationBatch, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, kind, subject, at_ms FROM revocations WHERE seq > $1 ORDER BY seq",
+            "SELECT seq, kind, subject, user, at_ms FROM revocations WHERE seq > $1 ORDER BY seq",
         )
         .bind(seq)
         .fetch_all(&self.pool)
@@ -67,7 +76,10 @@ impl Store {
             let at_ms: i64 = row.try_get("at_ms")?;
             let revocation = match row.try_get::<&str, _>("kind")? {
                 "token" => match unhex(&subject) {
-                    Some(digest) => Revocation::Token { digest, expires_ms: at_ms },
+                    Some(digest) => {
+                        let user = row.try_get("user")?;
+                        Revocation::Token { digest, user, expires_ms: at_ms }
+                    }
                     None => {
                         return Err(StoreError::Damaged {
                             what: "token revocation",

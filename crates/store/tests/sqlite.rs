@@ -127,14 +127,14 @@ async fn password_changes_disabling_and_removal_cut_off_earlier_tokens() {
 async fn logged_out_tokens_are_remembered_until_they_expire() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
-    store.revoke_token(&[7; 32], 1_000).await.unwrap();
-    store.revoke_token(&[8; 32], 5_000).await.unwrap();
+    store.revoke_token(&[7; 32], "alice", 1_000).await.unwrap();
+    store.revoke_token(&[8; 32], "bob", 5_000).await.unwrap();
     let all = store.revocations_after(0).await.unwrap().revocations;
     assert_eq!(
         all,
         [
-            Revocation::Token { digest: [7; 32], expires_ms: 1_000 },
-            Revocation::Token { digest: [8; 32], expires_ms: 5_000 }
+            Revocation::Token { digest: [7; 32], user: "alice".into(), expires_ms: 1_000 },
+            Revocation::Token { digest: [8; 32], user: "bob".into(), expires_ms: 5_000 }
         ]
     );
     assert_eq!(store.forget_expired_revocations(2_000).await.unwrap(), 1);

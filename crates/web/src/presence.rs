@@ -184,7 +184,7 @@ async fn session(
     let mut commands = CommandLimit::new(&state.flood);
     // A logout, a password change or a disabled account ends the token
     // this session was opened with: the session ends with it.
-    let mut revocations = state.revocations.changes();
+    let mut revocations = state.revocations.changes_for(&caller.stamp.user);
     // Tells the client its session is live: events from now on reach it.
     let ready = json!({"type": "ready", "user": user}).to_string();
     let mut open = socket.send(Message::Text(ready.into())).await.is_ok();

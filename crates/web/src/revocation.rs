@@ -6,7 +6,7 @@
 //! index answers from memory and catches up with the store every second.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use ltpa::Identity;
 use sha2::{Digest, Sha256};
@@ -58,19 +58,24 @@ struct Index {
 }
 
 impl Index {
-    fn apply(&mut self, batch: RevocationBatch) {
+    /// Takes in a batch; whose tokens it concerns.
+    fn apply(&mut self, batch: RevocationBatch) -> HashSet<String> {
         self.last_seq = batch.last_seq;
+        let mut concerned = HashSet::new();
         for revocation in batch.revocations {
             match revocation {
-                Revocation::Token { digest, .. } => {
+                Revocation::Token { digest, user, .. } => {
                     self.tokens.insert(digest);
+                    concerned.insert(user);
                 }
                 Revocation::User { user, issued_before_ms } => {
-                    let cutoff = self.cutoffs.entry(user).or_insert(issued_before_ms);
+                    let cutoff = self.cutoffs.entry(user.clone()).or_insert(issued_before_ms);
                     *cutoff = (*cutoff).max(issued_before_ms);
+                    concerned.insert(user);
                 }
             }
         }
+        concerned
     }
 }
 
@@ -78,15 +83,16 @@ impl Index {
 pub(crate) struct Revocations {
     store: Store,
     index: RwLock<Index>,
-    /// Counts the changes, so that open sessions check their token again.
-    changes: watch::Sender<u64>,
+    /// Per user with open sessions: counts the revocations that concern
+    /// them, so that those sessions (and only those) check their token again.
+    changes: Mutex<HashMap<String, watch::Sender<u64>>>,
 }
 
 impl Revocations {
     /// Loads every revocation from the store.
     pub(crate) async fn load(store: Store) -> Result<Self, StoreError> {
         let revocations =
-            Self { store, index: RwLock::new(Index::default()), changes: watch::Sender::new(0) };
+            Self { store, index: RwLock::new(Index::default()), changes: Mutex::default() };
         revocations.catch_up().await?;
         Ok(revocations)
     }
@@ -105,7 +111,7 @@ impl Revocations {
 
     /// Ends one token (a logout) until it expires.
     pub(crate) async fn revoke(&self, stamp: &TokenStamp) -> Result<(), StoreError> {
-        self.store.revoke_token(&stamp.digest, stamp.expires_ms).await?;
+        self.store.revoke_token(&stamp.digest, &stamp.user, stamp.expires_ms).await?;
         self.catch_up().await
     }
 
@@ -117,15 +123,22 @@ impl Revocations {
         if batch.revocations.is_empty() {
             return Ok(());
         }
-        {
+        let concerned = {
             let mut index = self.index.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             // Two catch-ups may overlap; the later batch wins.
             if batch.last_seq <= index.last_seq {
                 return Ok(());
             }
-            index.apply(batch);
+            index.apply(batch)
+        };
+        let mut changes = self.changes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Users whose sessions all ended need no signal any more.
+        changes.retain(|_, sender| sender.receiver_count() > 0);
+        for user in concerned {
+            if let Some(sender) = changes.get(&user) {
+                sender.send_modify(|n| *n += 1);
+            }
         }
-        self.changes.send_modify(|n| *n += 1);
         Ok(())
     }
 
@@ -135,15 +148,55 @@ impl Revocations {
         if self.store.forget_expired_revocations(now_ms - skew_ms).await? > 0 {
             // Rebuild from the store: the index does not keep expiries.
             let mut index = Index::default();
+            // Nothing new is revoked here: nobody needs telling.
             index.apply(self.store.revocations_after(0).await?);
             *self.index.write().unwrap_or_else(std::sync::PoisonError::into_inner) = index;
         }
         Ok(())
     }
 
-    /// Changes whenever something was revoked: open sessions check their
-    /// token again then.
-    pub(crate) fn changes(&self) -> watch::Receiver<u64> {
-        self.changes.subscribe()
+    /// Changes whenever a token of `user` was revoked: their open sessions
+    /// check their token again then (and nobody else's wake up).
+    pub(crate) fn changes_for(&self, user: &str) -> watch::Receiver<u64> {
+        let mut changes = self.changes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        changes.entry(user.to_owned()).or_insert_with(|| watch::Sender::new(0)).subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(user: &str, expires_ms: i64, lifetime_ms: i64) -> TokenStamp {
+        let identity = Identity {
+            format: ltpa::TokenFormat::Ltpa2,
+            user: user.to_owned(),
+            realm: None,
+            access_id: None,
+            expires_ms,
+            created_ms: None,
+            attributes: Default::default(),
+        };
+        TokenStamp::of(&identity, user, lifetime_ms)
+    }
+
+    #[tokio::test]
+    async fn a_logout_ends_that_token_and_wakes_only_its_users_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
+        let revocations = Revocations::load(store).await.unwrap();
+        let (alice, other_alice, carol) = (
+            stamp("alice", 10_000, 1_000),
+            stamp("alice", 20_000, 1_000),
+            stamp("carol", 10_000, 1_000),
+        );
+        let alice_sessions = revocations.changes_for("alice");
+        let carol_sessions = revocations.changes_for("carol");
+        revocations.revoke(&alice).await.unwrap();
+        assert!(!revocations.accepts(&alice));
+        assert!(revocations.accepts(&other_alice), "her other sign-ins go on");
+        assert!(revocations.accepts(&carol));
+        assert!(alice_sessions.has_changed().unwrap(), "alice's sessions check again");
+        assert!(!carol_sessions.has_changed().unwrap(), "carol's sleep on");
     }
 }
