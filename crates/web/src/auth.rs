@@ -130,11 +130,14 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
-        let presented = presented_tokens(parts, state);
+        // Where the request came from, worked out once: the cookies' host
+        // and the client's address for the limit both need it.
+        let reached = Reached::of(parts, state);
+        let presented = presented_tokens(parts, state, &reached);
         if presented.is_empty() {
             return Err(not_signed_in());
         }
-        let network = crate::limits::network_of(Reached::of(parts, state).client.address);
+        let network = crate::limits::network_of(reached.client.address);
         let attempt = state.token_limits.begin(network).map_err(|wait| {
             let seconds = wait.as_secs().max(1);
             ApiError::too_many_requests(
@@ -166,7 +169,11 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
 
 /// The tokens a request presents, each with the formats it may be in:
 /// the bearer token, else the SSO cookies (best first).
-fn presented_tokens(parts: &Parts, state: &AppState) -> Vec<(String, Vec<TokenFormat>)> {
+fn presented_tokens(
+    parts: &Parts,
+    state: &AppState,
+    reached: &Reached,
+) -> Vec<(String, Vec<TokenFormat>)> {
     if let Some(token) = bearer(&parts.headers) {
         return vec![(token.to_owned(), vec![TokenFormat::Ltpa2])];
     }
@@ -176,7 +183,6 @@ fn presented_tokens(parts: &Parts, state: &AppState) -> Vec<(String, Vec<TokenFo
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>();
-    let reached = Reached::of(parts, state);
     state
         .sso
         .presented_tokens(&cookies.join("; "), reached.sso())
