@@ -7,8 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -39,11 +38,7 @@ const files = {};
 
 before(async () => {
   // The other application's origin must be known before Simul starts.
-  intranet = await H.startStaticServer(files);
-  slapd = await H.startSlapd();
-  configDir = await mkdtemp(path.join(tmpdir(), 'simul-e2e-awareness-'));
-  const config = await H.writeLdapConfig(configDir, slapd, `allowed_origins = [${JSON.stringify(intranet.url)}]`);
-  server = await H.startServer([], { config });
+  ({ intranet, slapd, configDir, server } = await H.startWithOtherOrigin(files, { prefix: 'simul-e2e-awareness-' }));
   // The demo page, as another application would serve it: absolute URLs
   // to Simul for the widget (and, for the look, the demo's stylesheet).
   const demo = await (await fetch(`${server.url}/demo/awareness`)).text();
@@ -58,13 +53,7 @@ before(async () => {
   browser = await H.launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await intranet?.stop();
-  await server?.stop();
-  await slapd?.stop();
-  if (configDir) await rm(configDir, { recursive: true, force: true });
-});
+after(() => H.stopWithOtherOrigin({ browser, intranet, server, slapd, configDir }));
 
 const { scenario, open, pages } = H.testBook(() => browser, 'awareness-');
 

@@ -510,6 +510,36 @@ export async function startStaticServer(files) {
 }
 
 /**
+ * A deployment on the fixture slapd (with `crowd` more people) and another
+ * application's origin: a static server of `files`, in
+ * `server.allowed_origins`. What the awareness and scale tests share.
+ * @param {Record<string, {type: string, body: string}>} files
+ * @param {{crowd?: number, prefix: string}} options
+ */
+export async function startWithOtherOrigin(files, { crowd = 0, prefix }) {
+  const intranet = await startStaticServer(files);
+  const slapd = await startSlapd({ crowd });
+  const configDir = await mkdtemp(path.join(tmpdir(), prefix));
+  const config = await writeLdapConfig(configDir, slapd, `allowed_origins = [${JSON.stringify(intranet.url)}]`);
+  const server = await startServer([], { config });
+  return { intranet, slapd, configDir, server };
+}
+
+/**
+ * Stops what `startWithOtherOrigin` started (the server as it is now: a
+ * test may have restarted it), and the browser.
+ * @param {{browser?: import('playwright-core').Browser, intranet?: {stop: () => Promise<void>},
+ *   server?: Server, slapd?: Slapd, configDir?: string}} parts
+ */
+export async function stopWithOtherOrigin({ browser, intranet, server, slapd, configDir }) {
+  await browser?.close();
+  await intranet?.stop();
+  await server?.stop();
+  await slapd?.stop();
+  if (configDir) await rm(configDir, { recursive: true, force: true });
+}
+
+/**
  * Writes `simul.toml` (and its bind password file) in `dir` for a
  * deployment on the fixture slapd, with `serverToml` lines under
  * `[server]`; returns the configuration's path.

@@ -5,9 +5,6 @@
 // e2e/` after `cargo build -p simul -p simul-testkit`.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before } from 'node:test';
 import * as H from './harness.mjs';
 
@@ -31,21 +28,11 @@ let configDir = '';
 const files = {};
 
 before(async () => {
-  intranet = await H.startStaticServer(files);
-  slapd = await H.startSlapd({ crowd: CROWD });
-  configDir = await mkdtemp(path.join(tmpdir(), 'simul-e2e-scale-'));
-  const config = await H.writeLdapConfig(configDir, slapd, `allowed_origins = [${JSON.stringify(intranet.url)}]`);
-  server = await H.startServer([], { config });
+  ({ intranet, slapd, configDir, server } = await H.startWithOtherOrigin(files, { crowd: CROWD, prefix: 'simul-e2e-scale-' }));
   browser = await H.launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await intranet?.stop();
-  await server?.stop();
-  await slapd?.stop();
-  if (configDir) await rm(configDir, { recursive: true, force: true });
-});
+after(() => H.stopWithOtherOrigin({ browser, intranet, server, slapd, configDir }));
 
 const { scenario, open } = H.testBook(() => browser, 'scale-');
 
