@@ -29,12 +29,13 @@ enum Command {
     /// `directory.kind = "ldap"` people come from LDAP: their names are
     /// loaded at start and every `directory.ldap.refresh_minutes`. SIGHUP
     /// reloads the directory now and signs out whoever is disabled or
-    /// gone. Stop it with Ctrl-C or SIGTERM.
+    /// gone, and applies changed LTPA keys at once (`simul ltpa rotate` or
+    /// `import`; otherwise within seconds). Stop it with Ctrl-C or SIGTERM.
     #[command(after_help = "Examples:\n  \
         simul serve                                   # http://127.0.0.1:8080 and https://127.0.0.1:8443\n  \
         simul serve --http 0.0.0.0:80 --https 0.0.0.0:443 --data /var/lib/simul\n  \
         simul serve --config /etc/simul/simul.toml   # listeners, certificate, SSO, LDAP from the file\n  \
-        kill -HUP $(pidof simul)                      # reload the directory now")]
+        kill -HUP $(pidof simul)                      # reload the directory and keys now")]
     Serve(ServeArgs),
     /// LTPA single sign-on: key files and tokens shared with WebSphere,
     /// Liberty and Domino.

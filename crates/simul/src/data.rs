@@ -11,6 +11,9 @@ use zeroize::Zeroizing;
 
 const DATABASE: &str = "simul.db";
 const LTPA_KEYS: &str = "ltpa.keys";
+/// Key sets replaced by a rotation or an import, still accepted in tokens
+/// until their date (one `ltpa.keys`-format file each, same password).
+const PREVIOUS_LTPA_KEYS: &str = "ltpa-previous";
 /// The password protecting `ltpa.keys` at rest: the server reads it at
 /// start-up, so both files are readable by the owner only, as Liberty's
 /// `keysPassword` sits next to its key file.
@@ -80,6 +83,11 @@ impl DataDir {
         Ok(notes)
     }
 
+    /// Where the directory is.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// Writes the first admin's one-time password to a file only the
     /// owner can read; its path.
     pub fn write_initial_admin_password(&self, password: &str) -> anyhow::Result<PathBuf> {
@@ -128,14 +136,32 @@ impl DataDir {
                 self.root.display()
             );
         }
-        let password = self.ltpa_password(false)?;
-        Ok(KeyFile::read(&path, &password)?)
+        self.read_key_file(&path)
     }
 
-    /// Makes `file` the deployment's LTPA keys (replacing any before).
+    /// Makes `file` the deployment's LTPA keys (replacing any before:
+    /// [`crate::keyring`] keeps those first when it should).
     pub fn install_ltpa_keys(&self, file: &KeyFile) -> anyhow::Result<()> {
         let password = self.ltpa_password(true)?;
         file.write(&self.ltpa_keys_path(), &password, Overwrite::Replace)?;
+        Ok(())
+    }
+
+    /// The folder of previous key sets (it may not exist).
+    pub fn previous_ltpa_keys_dir(&self) -> PathBuf {
+        self.root.join(PREVIOUS_LTPA_KEYS)
+    }
+
+    /// Reads a key file of this directory, protected by its at-rest password.
+    pub fn read_key_file(&self, path: &Path) -> anyhow::Result<KeyFile> {
+        Ok(KeyFile::read(path, &self.ltpa_password(false)?)?)
+    }
+
+    /// Writes a key file into this directory (0600, never over another),
+    /// protected by its at-rest password.
+    pub fn write_new_key_file(&self, path: &Path, file: &KeyFile) -> anyhow::Result<()> {
+        let password = self.ltpa_password(true)?;
+        file.write(path, &password, Overwrite::Refuse)?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@ mod data;
 mod directory;
 mod doctor;
 mod integrate;
+mod keyring;
 mod listen;
 mod ltpa;
 mod serve;

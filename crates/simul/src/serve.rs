@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use crate::Outcome;
 use crate::config::Listen;
 use crate::data::{DataArgs, DataDir};
+use crate::keyring::Keyring;
 use crate::listen::{self, ConnectionLimits, Gate};
 
 /// Arguments of `simul serve`.
@@ -33,9 +34,6 @@ pub struct ServeArgs {
 
 /// How long work left on blocking threads may delay the exit.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Realm of freshly generated keys when `directory.realm` is not set.
-const DEFAULT_REALM: &str = "simul";
 
 impl ServeArgs {
     /// Runs the server until SIGINT or SIGTERM.
@@ -65,9 +63,8 @@ impl ServeArgs {
         if let Some(warning) = crate::directory::Directory::exposed_secret(&config) {
             eprintln!("warning: {warning}");
         }
-        let configured_realm = config.token_realm();
-        let keys = ltpa_keys(&data, configured_realm.as_deref())?;
-        let realm_name = configured_realm.unwrap_or_else(|| keys.realm.clone());
+        let keys = keyring(&data, &config)?;
+        let realm_name = keys.token_realm(&config);
         if directory.ldap.is_none() {
             first_admin(&EmbeddedRealm::new(store.clone()), &data).await?;
         }
@@ -86,7 +83,7 @@ impl ServeArgs {
         let state = simul_web::AppState::new(
             store.clone(),
             directory.realm.clone(),
-            keys.keys,
+            keys.current.keys.clone(),
             config.sso,
             realm_name.clone(),
         )
@@ -98,7 +95,9 @@ impl ServeArgs {
         .with_jsonp(config.server.jsonp)
         .with_invalid_tokens_per_minute(config.server.invalid_tokens_per_minute)
         .with_flood_limits(config.server.flood_limits());
+        state.replace_keys(keys.current.keys.clone(), keys.previous_keys());
         let state = std::sync::Arc::new(state);
+        tokio::spawn(crate::keyring::follow(data.clone(), state.clone(), keys));
         tokio::spawn(state.clone().follow_revocations());
         let healthy = directory.load().await;
         tokio::spawn(directory.keep_fresh(state.clone(), healthy));
@@ -180,18 +179,33 @@ fn connection_gate(server: &crate::config::ServerConfig) -> Arc<Gate> {
     Gate::new(limits, server.trusted_proxies.clone())
 }
 
-/// The deployment's keys, generated on first start.
-fn ltpa_keys(data: &DataDir, realm: Option<&str>) -> anyhow::Result<KeyFile> {
-    if data.ltpa_keys_path().exists() {
-        return data.read_ltpa_keys();
+/// The deployment's key sets, generated on first start, and a warning
+/// when the key file names another realm than the tokens carry (the
+/// file's realm is what Domino takes as the "LDAP realm" of imported keys).
+fn keyring(data: &DataDir, config: &crate::config::Config) -> anyhow::Result<Keyring> {
+    if !data.ltpa_keys_path().exists() {
+        let file = KeyFile::generate(&crate::keyring::deployment_realm(data, config)?, "simul");
+        data.install_ltpa_keys(&file)?;
+        println!(
+            "Generated LTPA keys in {}; share them with `simul ltpa export`",
+            data.ltpa_keys_path().display()
+        );
     }
-    let file = KeyFile::generate(realm.unwrap_or(DEFAULT_REALM), "simul");
-    data.install_ltpa_keys(&file)?;
-    println!(
-        "Generated LTPA keys in {}; share them with `simul ltpa export`",
-        data.ltpa_keys_path().display()
-    );
-    Ok(file)
+    let keys = Keyring::read(data, chrono::Utc::now())?;
+    for note in &keys.notes {
+        tracing::warn!("{note}");
+    }
+    let realm = keys.token_realm(config);
+    if realm != keys.current.realm {
+        tracing::warn!(
+            "tokens carry realm {realm:?} (directory.realm, or the LDAP server's host:port) but \
+             {} was made for realm {:?}: `simul ltpa export` writes {realm:?}, give the other \
+             servers that file",
+            data.ltpa_keys_path().display(),
+            keys.current.realm
+        );
+    }
+    Ok(keys)
 }
 
 /// With no users at all, creates `admin` with a one-time password in a

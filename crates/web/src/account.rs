@@ -181,7 +181,7 @@ fn issue_tokens(
 ) -> Result<(Vec<SetCookie>, String), ApiError> {
     let access_id = AccessId::user(&state.realm_name, user);
     let cookies = state.sso.login_cookies(
-        &state.keys,
+        &state.keys.current().signing,
         &access_id,
         chrono::Utc::now().timestamp_millis(),
         reached.sso(),

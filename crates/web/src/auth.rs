@@ -200,9 +200,10 @@ fn verify_any(
     presented: Vec<(String, Vec<TokenFormat>)>,
 ) -> Option<(ltpa::Identity, String)> {
     let options = VerifyOptions::now().trusting([state.realm_name.as_str()]);
+    let keys = state.keys.current();
     for (token, formats) in presented {
         for format in formats {
-            match state.verifier.verify(&token, Some(format), &options) {
+            match keys.verifier.verify(&token, Some(format), &options) {
                 Ok(identity) => return Some((identity, token)),
                 Err(invalid) => tracing::debug!(reason = invalid.reason(), "token refused"),
             }

@@ -10,6 +10,7 @@ mod auth;
 mod error;
 mod flood;
 mod hub;
+mod keyring;
 mod limits;
 mod messages;
 mod nway;
@@ -24,7 +25,7 @@ mod telemetry;
 
 use std::sync::Arc;
 
-use ltpa::{LtpaKeys, SsoSettings, Verifier};
+use ltpa::{LtpaKeys, SsoSettings};
 use simul_directory::Realm;
 use simul_store::Store;
 
@@ -38,8 +39,7 @@ pub struct AppState {
     store: Store,
     realm: Arc<dyn Realm>,
     sso: SsoSettings,
-    keys: LtpaKeys,
-    verifier: Verifier,
+    keys: keyring::Keyring,
     realm_name: String,
     csrf_secret: Vec<u8>,
     login_limits: limits::LoginLimits,
@@ -93,10 +93,9 @@ impl AppState {
         telemetry::install();
         Ok(Self {
             realm,
-            verifier: Verifier::new().with_keys(keys.clone()),
             store,
             sso,
-            keys,
+            keys: keyring::Keyring::new(keys, Vec::new()),
             realm_name,
             csrf_secret: csrf_secret.into_bytes(),
             login_limits: limits::LoginLimits::new(),
@@ -153,6 +152,13 @@ impl AppState {
     pub fn with_allowed_origins(mut self, origins: Vec<String>) -> Self {
         self.allowed_origins = origins;
         self
+    }
+
+    /// From now on signs new tokens with `signing` and accepts tokens of
+    /// it and of `previous`: a key rotation or import, applied while the
+    /// server runs. Sessions whose tokens one of them verifies go on.
+    pub fn replace_keys(&self, signing: LtpaKeys, previous: Vec<LtpaKeys>) {
+        self.keys.replace(signing, previous);
     }
 
     /// Pings WebSockets this often instead (at least once a second).

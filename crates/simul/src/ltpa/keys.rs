@@ -6,9 +6,12 @@ use clap::Args;
 use ltpa::{DominoSecret, KeyFile, Overwrite, secret_file};
 use serde::Serialize;
 
-use super::inputs::{NewPasswordArgs, PasswordArgs, Prompt, read_key_file};
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::inputs::{NewPasswordArgs, PasswordArgs, Prompt, parse_duration_ms, read_key_file};
 use crate::Outcome;
 use crate::data::DataArgs;
+use crate::keyring::{self, Keyring, Replaced, Replacement};
 
 /// Arguments of `simul ltpa generate`.
 #[derive(Debug, Args)]
@@ -34,12 +37,18 @@ pub struct GenerateArgs {
 /// Arguments of `simul ltpa show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The ltpa.keys file.
-    file: PathBuf,
+    /// The ltpa.keys file; without it, the deployment's keys (`--data`/
+    /// `--config`): the current set, the previous sets still accepted and
+    /// until when, and the realm the deployment's tokens carry.
+    #[arg(conflicts_with_all = ["data", "config"])]
+    file: Option<PathBuf>,
     #[command(flatten)]
     password: PasswordArgs,
+    #[command(flatten)]
+    deployment: DataArgs,
     /// Print JSON (keys realm, version, creation_date, creation_host,
-    /// shared_key_fingerprint, public_key_fingerprint).
+    /// shared_key_fingerprint, public_key_fingerprint; for the deployment
+    /// also token_realm and previous, each with not_use_after).
     #[arg(long)]
     json: bool,
 }
@@ -74,6 +83,40 @@ pub struct ImportArgs {
     password: PasswordArgs,
     #[command(flatten)]
     deployment: DataArgs,
+    #[command(flatten)]
+    previous: PreviousArgs,
+}
+
+/// Arguments of `simul ltpa rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    deployment: DataArgs,
+    #[command(flatten)]
+    previous: PreviousArgs,
+}
+
+/// What becomes of the keys that `rotate` or `import` replaces.
+#[derive(Debug, Args)]
+pub struct PreviousArgs {
+    /// How long tokens made with the replaced keys are still accepted
+    /// (like 7d or 12h): time for the other servers of the SSO domain to
+    /// take the new keys.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms, default_value = "7d")]
+    keep_previous: i64,
+    /// Refuse tokens of the replaced keys, and of every earlier set, at
+    /// once: for keys that may be known to someone else.
+    #[arg(long, conflicts_with = "keep_previous")]
+    discard_previous: bool,
+}
+
+impl PreviousArgs {
+    fn replaced(&self) -> Replaced {
+        if self.discard_previous {
+            return Replaced::Discard;
+        }
+        Replaced::KeepUntil(Utc::now() + chrono::Duration::milliseconds(self.keep_previous))
+    }
 }
 
 /// Arguments of `simul ltpa domino generate`.
@@ -127,21 +170,68 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<Outcome> {
 
 /// `simul ltpa show`.
 pub fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
-    let file = read_key_file(&args.file, &args.password)?;
+    let Some(path) = &args.file else { return show_deployment(&args) };
+    let file = read_key_file(path, &args.password)?;
     let summary = Summary::of(&file);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(Outcome::Success);
     }
-    println!("File:        {}", args.file.display());
+    println!("File:        {}", path.display());
+    print_summary(&file);
+    Ok(Outcome::Success)
+}
+
+/// `simul ltpa show` of the deployment's key sets.
+fn show_deployment(args: &ShowArgs) -> anyhow::Result<Outcome> {
+    let config = args.deployment.config()?;
+    let data = args.deployment.data_dir()?;
+    let ring = Keyring::read(&data, Utc::now())?;
+    let token_realm = ring.token_realm(&config);
+    if args.json {
+        let previous: Vec<_> = ring
+            .previous
+            .iter()
+            .map(|set| PreviousSummary {
+                keys: Summary::of(&set.file),
+                not_use_after: time(set.not_use_after),
+            })
+            .collect();
+        let deployment = DeploymentSummary {
+            current: Summary::of(&ring.current),
+            token_realm: &token_realm,
+            previous,
+        };
+        println!("{}", serde_json::to_string_pretty(&deployment)?);
+        return Ok(Outcome::Success);
+    }
+    println!("File:        {}", data.ltpa_keys_path().display());
+    print_summary(&ring.current);
+    println!("Tokens name: realm {token_realm:?}");
+    for set in &ring.previous {
+        println!();
+        println!(
+            "Previous:    {} (accepted until {})",
+            set.path.display(),
+            time(set.not_use_after)
+        );
+        print_fingerprints(&set.file);
+    }
+    for note in &ring.notes {
+        println!("warning: {note}");
+    }
+    Ok(Outcome::Success)
+}
+
+fn print_summary(file: &KeyFile) {
+    let summary = Summary::of(file);
     println!("Realm:       {}", summary.realm);
     println!("Version:     {}", summary.version);
     println!("Created:     {} on {}", summary.creation_date, summary.creation_host);
-    print_fingerprints(&file);
+    print_fingerprints(file);
     for (key, value) in &file.other_properties {
         println!("Property:    {key}={value}");
     }
-    Ok(Outcome::Success)
 }
 
 /// `simul ltpa export`.
@@ -153,12 +243,11 @@ pub fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
         // The deployment's keys need no password from the user, so the
         // one given protects the output (DESIGN: `export --data DIR --password-file F`).
         None if args.new_password.is_given() => {
-            (args.deployment.data_dir()?.read_ltpa_keys()?, args.new_password.password(&purpose)?)
+            (deployment_keys(&args.deployment)?, args.new_password.password(&purpose)?)
         }
-        None => (
-            args.deployment.data_dir()?.read_ltpa_keys()?,
-            args.password.password(&purpose, Prompt::Confirm)?,
-        ),
+        None => {
+            (deployment_keys(&args.deployment)?, args.password.password(&purpose, Prompt::Confirm)?)
+        }
     };
     file.write(&args.out, &password, overwrite(args.force))?;
     println!(
@@ -170,23 +259,90 @@ pub fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// `simul ltpa import`: the file's keys become the deployment's.
+/// The deployment's current keys as the other servers need them: naming
+/// the realm its tokens carry, whatever realm the file was made for.
+fn deployment_keys(deployment: &DataArgs) -> anyhow::Result<KeyFile> {
+    let config = deployment.config()?;
+    let ring = Keyring::read(&deployment.data_dir()?, Utc::now())?;
+    let realm = ring.token_realm(&config);
+    let mut file = ring.current;
+    file.realm = realm;
+    Ok(file)
+}
+
+/// `simul ltpa import`: the file's keys become the deployment's; the
+/// replaced ones keep verifying for a while.
 pub fn import(args: ImportArgs) -> anyhow::Result<Outcome> {
     let file = read_key_file(&args.file, &args.password)?;
+    let config = args.deployment.config()?;
     let data = args.deployment.data_dir()?;
-    let previous = data.read_ltpa_keys().ok();
-    data.install_ltpa_keys(&file)?;
+    let realm_before = Keyring::read(&data, Utc::now()).ok().map(|ring| ring.token_realm(&config));
+    let replacement = keyring::replace(&data, &file, args.previous.replaced())?;
     println!(
-        "Imported the keys of realm {:?} from {} into {}; restart the server to use them",
+        "Imported the keys of realm {:?} from {} into {}",
         file.realm,
         args.file.display(),
         data.ltpa_keys_path().display()
     );
-    if let Some(previous) = previous {
-        println!("Replaced:    shared key {}", previous.keys.shared_key_fingerprint());
-    }
     print_fingerprints(&file);
+    report_replacement(&replacement);
+    let realm = config.token_realm().unwrap_or_else(|| file.realm.clone());
+    let source = if config.token_realm().is_some() {
+        "the configuration's directory.realm, or the LDAP server's host:port"
+    } else {
+        "the key file's, as directory.realm is not set"
+    };
+    println!("Tokens name: realm {realm:?} ({source})");
+    match realm_before {
+        Some(before) if before != realm => println!(
+            "warning: tokens named realm {before:?} before: restart `simul serve` to use realm \
+             {realm:?}; everyone signs in again then. To keep {before:?}, set directory.realm = \
+             {before:?} in the configuration."
+        ),
+        _ => println!(
+            "A running `simul serve` uses the new keys within seconds (at once on SIGHUP)."
+        ),
+    }
     Ok(Outcome::Success)
+}
+
+/// `simul ltpa rotate`: a new key set for the deployment; the replaced
+/// one keeps verifying for a while.
+pub fn rotate(args: RotateArgs) -> anyhow::Result<Outcome> {
+    let config = args.deployment.config()?;
+    let data = args.deployment.data_dir()?;
+    let realm = keyring::deployment_realm(&data, &config)?;
+    let file = KeyFile::generate(&realm, &host_name());
+    let replacement = keyring::replace(&data, &file, args.previous.replaced())?;
+    println!("New LTPA keys for realm {realm:?} in {}", data.ltpa_keys_path().display());
+    print_fingerprints(&file);
+    report_replacement(&replacement);
+    println!(
+        "A running `simul serve` signs with them within seconds (at once on SIGHUP). Give them to \
+         the other servers of the SSO domain: simul ltpa export --data {} --password-file F --out \
+         for-others.keys",
+        data.root().display()
+    );
+    Ok(Outcome::Success)
+}
+
+/// What became of the replaced keys.
+fn report_replacement(replacement: &Replacement) {
+    let Some(before) = &replacement.before else { return };
+    let fingerprint = before.keys.shared_key_fingerprint();
+    match replacement.kept_until {
+        Some(until) => {
+            println!("Previous:    shared key {fingerprint}, accepted until {}", time(until))
+        }
+        None => println!("Discarded:   shared key {fingerprint}; its tokens are refused now"),
+    }
+    if replacement.removed > 0 {
+        println!("Removed:     {} older key set(s)", replacement.removed);
+    }
+}
+
+fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// `simul ltpa domino generate`.
@@ -207,6 +363,23 @@ pub fn domino_generate(args: DominoGenerateArgs) -> anyhow::Result<Outcome> {
         args.out.display()
     );
     Ok(Outcome::Success)
+}
+
+/// What `show --json` prints of the deployment's keys.
+#[derive(Debug, Serialize)]
+struct DeploymentSummary<'a> {
+    #[serde(flatten)]
+    current: Summary<'a>,
+    token_realm: &'a str,
+    previous: Vec<PreviousSummary<'a>>,
+}
+
+/// A previous key set in `show --json`.
+#[derive(Debug, Serialize)]
+struct PreviousSummary<'a> {
+    #[serde(flatten)]
+    keys: Summary<'a>,
+    not_use_after: String,
 }
 
 /// What `show --json` prints: properties and fingerprints, never a key.

@@ -26,8 +26,12 @@ pub enum LtpaCommand {
     /// WebSphere ("Cross-cell single sign-on"), Liberty or Domino.
     Export(keys::ExportArgs),
     /// Make a key file exported by WebSphere, Liberty, Domino or another
-    /// Simul the deployment's keys (kept 0600 in the data directory).
+    /// Simul the deployment's keys (kept 0600 in the data directory); the
+    /// keys it replaces are still accepted for `--keep-previous`.
     Import(keys::ImportArgs),
+    /// Give the deployment a new key set; the replaced one is still
+    /// accepted for `--keep-previous` (a running server follows at once).
+    Rotate(keys::RotateArgs),
     /// Domino Web SSO secrets (Domino-format LtpaToken).
     #[command(subcommand)]
     Domino(DominoCommand),
@@ -75,6 +79,7 @@ impl LtpaCommand {
             Self::Show(args) => keys::show(args),
             Self::Export(args) => keys::export(args),
             Self::Import(args) => keys::import(args),
+            Self::Rotate(args) => keys::rotate(args),
             Self::Domino(DominoCommand::Generate(args)) => keys::domino_generate(args),
             Self::Token(TokenCommand::Create(args)) => tokens::create(args),
             Self::Token(TokenCommand::Verify(args)) => tokens::verify(args),
