@@ -96,4 +96,10 @@ pub trait Realm: Send + Sync {
     fn refuses_tokens_now(&self) -> bool {
         false
     }
+
+    /// Whether the directory answered at its last contact: `None` when it
+    /// is not a server of its own (the embedded realm) or was not asked yet.
+    fn answering(&self) -> Option<bool> {
+        None
+    }
 }

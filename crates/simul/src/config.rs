@@ -22,6 +22,9 @@ pub struct Config {
     pub data: PathBuf,
     /// Log levels, per module if wanted (`info`, `warn,simul_web=debug`).
     pub log: String,
+    /// How log lines are written: `text` for people, `json` (one object
+    /// a line) for a log collector.
+    pub log_format: LogFormat,
     /// The community server.
     pub server: ServerConfig,
     /// The user directory.
@@ -35,11 +38,23 @@ impl Default for Config {
         Self {
             data: PathBuf::from(DEFAULT_DATA_DIR),
             log: "info".into(),
+            log_format: LogFormat::Text,
             server: ServerConfig::default(),
             directory: DirectoryConfig::default(),
             sso: SsoSettings::default(),
         }
     }
+}
+
+/// `log_format`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// `2026-12-05T04:20:00Z  INFO target: message key=value`.
+    #[default]
+    Text,
+    /// `{"timestamp":...,"level":"INFO","target":...,"message":...,"key":value}`.
+    Json,
 }
 
 /// `[server]`.
@@ -75,6 +90,9 @@ pub struct ServerConfig {
     /// Connections' `sametimeAwareness` reads it; only pages of Simul and
     /// of `allowed_origins` get an answer.
     pub jsonp: bool,
+    /// Whether every HTTP request is logged (target `simul::access`:
+    /// method, path without the query, status, milliseconds, client).
+    pub access_log: bool,
     /// Invalid SSO tokens a client address may send in a minute before
     /// its tokens are refused for a while (429).
     pub invalid_tokens_per_minute: u32,
@@ -118,6 +136,7 @@ impl Default for ServerConfig {
             metrics_networks: simul_web::default_metrics_networks(),
             trusted_proxies: Vec::new(),
             jsonp: true,
+            access_log: false,
             invalid_tokens_per_minute: simul_web::DEFAULT_INVALID_TOKENS_PER_MINUTE,
             header_timeout_seconds: 15,
             tls_handshake_timeout_seconds: 10,

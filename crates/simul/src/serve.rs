@@ -13,7 +13,7 @@ use simul_directory::EmbeddedRealm;
 use tokio::sync::watch;
 
 use crate::Outcome;
-use crate::config::Listen;
+use crate::config::{Listen, LogFormat};
 use crate::data::{DataArgs, DataDir};
 use crate::keyring::Keyring;
 use crate::listen::{self, ConnectionLimits, Gate};
@@ -48,12 +48,7 @@ impl ServeArgs {
 
     async fn serve(self) -> anyhow::Result<Outcome> {
         let config = self.deployment.config()?;
-        // Colours only for a terminal: a file or a journal gets plain text.
-        let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
-            .with_ansi(terminal)
-            .init();
+        start_logging(&config);
         let data = self.deployment.data_dir()?;
         for note in data.make_private()? {
             tracing::warn!("{note}");
@@ -80,6 +75,7 @@ impl ServeArgs {
             anyhow::bail!("both HTTP and HTTPS are off: give --http or --https an address");
         }
 
+        let requires_ssl = config.sso.requires_ssl;
         let state = simul_web::AppState::new(
             store.clone(),
             directory.realm.clone(),
@@ -93,6 +89,7 @@ impl ServeArgs {
         .with_metrics_networks(config.server.metrics_networks.clone())
         .with_trusted_proxies(config.server.trusted_proxies.clone())
         .with_jsonp(config.server.jsonp)
+        .with_access_log(config.server.access_log)
         .with_invalid_tokens_per_minute(config.server.invalid_tokens_per_minute)
         .with_flood_limits(config.server.flood_limits());
         state.replace_keys(keys.current.keys.clone(), keys.previous_keys());
@@ -101,19 +98,29 @@ impl ServeArgs {
         tokio::spawn(state.clone().follow_revocations());
         let healthy = directory.load().await;
         tokio::spawn(directory.keep_fresh(state.clone(), healthy));
-        let app = simul_web::router(state);
+        let app = simul_web::router(state.clone());
         let gate = connection_gate(&config.server);
         let (stop, stopped) = watch::channel(false);
         let mut servers = tokio::task::JoinSet::new();
+        let https = match tls {
+            Some((address, tls)) => Some((bind(address, "--https")?, tls)),
+            None => None,
+        };
         if let Listen::At(address) = http {
             let listener = bind(address, "--http")?;
             // Tests and scripts read this line to find the port.
             println!("Simul listening on http://{} (realm {realm_name:?})", listener.local_addr()?);
-            let app = app.clone();
+            let app = match &https {
+                // Logins need the Secure cookies of HTTPS: browsers go there.
+                Some((secure, _)) if requires_ssl => {
+                    let port = secure.local_addr()?.port();
+                    simul_web::redirecting_to_https(app.clone(), state, port)
+                }
+                _ => app.clone(),
+            };
             servers.spawn(listen::serve(listener, None, app, gate.clone(), stopped.clone()));
         }
-        if let Some((address, (tls, origin))) = tls {
-            let listener = bind(address, "--https")?;
+        if let Some((listener, (tls, origin))) = https {
             println!("Simul listening on https://{} ({origin})", listener.local_addr()?);
             let app = simul_web::over_https(app);
             servers.spawn(listen::serve(listener, Some(tls), app, gate, stopped));
@@ -134,6 +141,20 @@ impl ServeArgs {
         }
         tracing::info!("stopped");
         Ok(Outcome::Success)
+    }
+}
+
+/// Logs to standard output at the configured levels, as text or JSON.
+fn start_logging(config: &crate::config::Config) {
+    let logs =
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(&config.log));
+    match config.log_format {
+        // Colours only for a terminal: a file or a journal gets plain text.
+        LogFormat::Text => {
+            logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())).init();
+        }
+        // Fields at the top level, where a log collector looks for them.
+        LogFormat::Json => logs.json().flatten_event(true).init(),
     }
 }
 

@@ -160,6 +160,8 @@ async fn while_ldap_is_down_sessions_go_on_and_logins_fail_clearly() {
     let server = Server::start_configured(&dir.path().join("data"), &config);
     let alice = token_of(&server, "alice", "alice-secret").await;
     let mut socket = events(&server, &alice).await;
+    let ready = || async { reqwest::get(server.url("/readyz")).await.unwrap() };
+    assert_eq!(ready().await.status(), StatusCode::OK);
 
     slapd.stop();
     let failed = login(&server, "bob", "bob-secret").await;
@@ -192,6 +194,12 @@ async fn while_ldap_is_down_sessions_go_on_and_logins_fail_clearly() {
         metrics.lines().any(|l| l.starts_with("simul_directory_up{repository=\"LDAP1\"} 0")),
         "{metrics}"
     );
+    // Alive, but not ready for logins: a load balancer sends them elsewhere.
+    assert_eq!(reqwest::get(server.url("/healthz")).await.unwrap().status(), StatusCode::OK);
+    let not_ready = ready().await;
+    assert_eq!(not_ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = not_ready.json().await.unwrap();
+    assert_eq!(body, json!({"status": "not_ready", "store": "ok", "directory": "unreachable"}));
 
     // A refresh that fails keeps everyone as they were.
     server.signal("-HUP");
@@ -200,6 +208,7 @@ async fn while_ldap_is_down_sessions_go_on_and_logins_fail_clearly() {
 
     slapd.restart();
     assert_eq!(login(&server, "bob", "bob-secret").await.status(), StatusCode::OK);
+    assert_eq!(ready().await.status(), StatusCode::OK);
     let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("simul_directory_up{repository=\"LDAP1\"} 1"), "{metrics}");
 }

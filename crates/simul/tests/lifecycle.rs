@@ -29,12 +29,24 @@ async fn https_uses_the_self_signed_certificate_and_serves_requires_ssl_deployme
         "{set_cookie}"
     );
 
-    // Over plain HTTP the same deployment refuses to hand out the cookie.
-    let plain = reqwest::Client::new().post(server.url("/api/v1/login")).json(&credentials).send();
-    let plain = plain.await.unwrap();
-    assert_eq!(plain.status(), StatusCode::FORBIDDEN);
-    let error = plain.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
-    assert!(error.contains("requires HTTPS"), "{error}");
+    // Plain HTTP sends browsers to HTTPS (a POST stays a POST) instead of
+    // serving a client whose logins would be refused; probes still answer.
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build();
+    let plain = plain.unwrap();
+    let redirect = plain.post(server.url("/api/v1/login?x=1")).json(&credentials).send().await;
+    let redirect = redirect.unwrap();
+    assert_eq!(redirect.status(), StatusCode::PERMANENT_REDIRECT);
+    let https_port = base.rsplit(':').next().unwrap();
+    assert_eq!(
+        redirect.headers()["location"],
+        format!("https://127.0.0.1:{https_port}/api/v1/login?x=1").as_str()
+    );
+    for probe in ["/healthz", "/readyz"] {
+        let answer = plain.get(server.url(probe)).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{probe}");
+    }
+    let forged = plain.get(server.url("/")).header("host", "evil.example/x").send().await;
+    assert_eq!(forged.unwrap().status(), StatusCode::BAD_REQUEST, "no redirect to another URL");
 }
 
 #[tokio::test(flavor = "multi_thread")]

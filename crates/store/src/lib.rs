@@ -144,6 +144,12 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Whether the database answers a query now (readiness probes).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
 }
 
 /// Creates an empty database file, mode 0600, unless it exists.

@@ -129,10 +129,11 @@ pub(crate) async fn password_login(
 ) -> Result<(Person, Vec<SetCookie>, String), ApiError> {
     let refused = |reason: &str| {
         // The audit line fail2ban and SIEMs match (README, "Logs"): the
-        // name as given, quoted and escaped; never the password.
+        // name as given (a text field: quoted and escaped in text logs,
+        // a plain string in JSON ones); never the password.
         tracing::info!(
             target: "simul::audit",
-            user = ?name,
+            user = name,
             client = %reached.client.address,
             reason,
             "login refused"
@@ -166,7 +167,7 @@ pub(crate) async fn password_login(
     let (cookies, csrf) = issue_tokens(state, reached, &user.id)?;
     tracing::info!(
         target: "simul::audit",
-        user = ?user.id,
+        user = user.id.as_str(),
         client = %reached.client.address,
         "login"
     );

@@ -9,6 +9,7 @@ mod assets;
 mod auth;
 mod error;
 mod flood;
+mod https_only;
 mod hub;
 mod keyring;
 mod limits;
@@ -60,6 +61,8 @@ pub struct AppState {
     trusted_proxies: Vec<ipnet::IpNet>,
     /// Whether `/stwebapi/getstatus` answers JSONP.
     jsonp: bool,
+    /// Whether every request is logged (`simul::access`).
+    access_log: bool,
 }
 
 /// How often WebSockets are pinged by default; a socket silent for two
@@ -109,6 +112,7 @@ impl AppState {
             metrics_networks: default_metrics_networks(),
             trusted_proxies: Vec::new(),
             jsonp: true,
+            access_log: false,
         })
     }
 
@@ -137,6 +141,12 @@ impl AppState {
     /// `-Proto`, `-Host`) of these peers: the reverse proxies in front.
     pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
         self.trusted_proxies = proxies;
+        self
+    }
+
+    /// Logs every request (target `simul::access`), or not (the default).
+    pub fn with_access_log(mut self, on: bool) -> Self {
+        self.access_log = on;
         self
     }
 
@@ -228,6 +238,20 @@ pub fn default_metrics_networks() -> Vec<ipnet::IpNet> {
 /// cookies are then `Secure`, as WebSphere's are).
 pub fn over_https(router: axum::Router) -> axum::Router {
     router.layer(axum::Extension(auth::OverHttps))
+}
+
+/// The same application for a plain-HTTP listener of a deployment with
+/// `sso.requires_ssl`: browsers are sent to the HTTPS listener on
+/// `https_port`, whose cookies they can keep.
+pub fn redirecting_to_https(
+    router: axum::Router,
+    state: Arc<AppState>,
+    https_port: u16,
+) -> axum::Router {
+    let redirect = axum::middleware::from_fn_with_state(state, move |reached, request, next| {
+        https_only::redirect(https_port, reached, request, next)
+    });
+    router.layer(redirect)
 }
 
 /// The HTTP application. Serve it with

@@ -75,15 +75,15 @@ impl Client {
         }
     }
 
-    /// The host without port, for cookie domains.
+    /// The host without port, for cookie domains and redirects (an IPv6
+    /// literal keeps its brackets: `[::1]`).
     pub(crate) fn host(&self) -> &str {
         let authority = self.authority.as_str();
+        if let Some(end) = authority.strip_prefix('[').and_then(|rest| rest.find(']')) {
+            return &authority[..end + 2];
+        }
         match authority.rsplit_once(':') {
-            Some((name, port))
-                if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(']') =>
-            {
-                name
-            }
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
             _ => authority,
         }
     }
@@ -232,6 +232,19 @@ mod tests {
         );
         let untrusted = client(&fields, &[]);
         assert_eq!(untrusted.host(), "10.0.0.5");
+    }
+
+    #[test]
+    fn the_host_drops_the_port_and_keeps_ipv6_brackets() {
+        let host = |authority: &str| {
+            let client = client(&[("host", authority)], &[]);
+            client.host().to_owned()
+        };
+        assert_eq!(host("chat.example.com:8443"), "chat.example.com");
+        assert_eq!(host("chat.example.com"), "chat.example.com");
+        assert_eq!(host("[::1]:8080"), "[::1]");
+        assert_eq!(host("[2001:db8::7]"), "[2001:db8::7]");
+        assert_eq!(host("192.0.2.7:80"), "192.0.2.7");
     }
 
     #[test]

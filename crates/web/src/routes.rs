@@ -12,6 +12,7 @@ use utoipa::{Modify as _, OpenApi as _};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Reached;
 use crate::openapi::{ApiDoc, GenericErrors};
 use crate::{
     ApiError, AppState, account, assets, messages, nway, people, presence, stwebapi, telemetry,
@@ -46,12 +47,14 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .split_for_parts();
     GenericErrors.modify(&mut document);
     let document = Arc::new(document);
-    api.route("/api/v1/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))
+    let app = api
+        .route("/api/v1/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))
         .route("/", get(assets::index))
         .route("/awareness.js", get(assets::awareness))
         .route("/demo/awareness", get(assets::demo_awareness))
         .route("/assets/{name}", get(assets::asset))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(telemetry::ready))
         .route("/metrics", get(telemetry::render))
         .route("/stwebapi/getstatus", get(stwebapi::getstatus))
         .route("/stwebapi/getstatus/{id}", get(stwebapi::getstatus_of))
@@ -64,8 +67,37 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cors(&state.allowed_origins))
-        .layer(axum::middleware::map_response(security_headers))
-        .with_state(state)
+        .layer(axum::middleware::map_response(security_headers));
+    let app = if state.access_log {
+        app.layer(axum::middleware::from_fn_with_state(state.clone(), access_log))
+    } else {
+        app
+    };
+    app.with_state(state)
+}
+
+/// One line per request, after the answer: method, path (the query is
+/// left out: it can hold names and callback text), status, time taken and
+/// the client's address behind trusted proxies.
+async fn access_log(
+    reached: Reached,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        target: "simul::access",
+        %method,
+        path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        client = %reached.client.address,
+        "request"
+    );
+    response
 }
 
 /// CORS for the allowed origins only, with the user's cookies: their pages

@@ -49,3 +49,30 @@ pub(crate) async fn render(State(state): State<Arc<AppState>>, reached: Reached)
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle().render()).into_response()
 }
+
+/// `GET /readyz`: whether this server can serve logins now, for a load
+/// balancer or an orchestrator's readiness probe (`/healthz` answers as
+/// long as the process does: liveness). 503 while the store does not
+/// answer or the LDAP directory did not at its last contact; the body
+/// names which, without addresses or errors.
+pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    let store = match state.store.ping().await {
+        Ok(()) => "ok",
+        Err(error) => {
+            tracing::warn!(%error, "readiness: the database does not answer");
+            "unavailable"
+        }
+    };
+    let directory = match state.realm.answering() {
+        Some(false) => "unreachable",
+        Some(true) | None => "ok",
+    };
+    let ready = store == "ok" && directory == "ok";
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "store": store,
+        "directory": directory,
+    });
+    (status, axum::Json(body)).into_response()
+}

@@ -617,6 +617,10 @@ impl Realm for LdapRealm {
     fn refuses_tokens_now(&self) -> bool {
         !self.settings.accept_tokens_while_down && self.health.up() == Some(false)
     }
+
+    fn answering(&self) -> Option<bool> {
+        self.health.up()
+    }
 }
 
 /// One search, paged (RFC 2696) so directories larger than the server's
