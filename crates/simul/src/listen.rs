@@ -175,7 +175,7 @@ pub async fn serve(
     builder.http2().timer(TokioTimer::new()).keep_alive_interval(gate.limits.header_timeout);
     let builder = Arc::new(builder);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let stop = signalled(stopped);
+    let stop = signalled(stopped.clone());
     tokio::pin!(stop);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -204,27 +204,39 @@ pub async fn serve(
         let (builder, watcher, tls) = (Arc::clone(&builder), graceful.watcher(), tls.clone());
         let (handshake_timeout, header_timeout) =
             (gate.limits.tls_handshake_timeout, gate.limits.header_timeout);
+        let stopped = stopped.clone();
         tokio::spawn(async move {
             let _ticket = ticket;
+            // Before its first request a connection has nothing to finish:
+            // a stop closes it at once instead of waiting out the grace.
             match tls {
                 None => {
                     // hyper waits for the first bytes (to tell HTTP/1 from
                     // HTTP/2) without a limit: a client that connects and
                     // says nothing gets the header timeout too.
                     let mut first = [0u8; 1];
-                    if tokio::time::timeout(header_timeout, tcp.peek(&mut first)).await.is_err() {
-                        tracing::debug!(%peer, "no request within the header timeout");
-                        return;
+                    let first_bytes = tokio::time::timeout(header_timeout, tcp.peek(&mut first));
+                    match unless_stopped(first_bytes, stopped).await {
+                        Some(Ok(_)) => {
+                            connection(&builder, watcher, TokioIo::new(tcp), service).await;
+                        }
+                        Some(Err(_)) => {
+                            tracing::debug!(%peer, "no request within the header timeout");
+                        }
+                        None => {}
                     }
-                    connection(&builder, watcher, TokioIo::new(tcp), service).await;
                 }
                 Some(acceptor) => {
-                    match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => {
+                    let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(tcp));
+                    match unless_stopped(handshake, stopped).await {
+                        Some(Ok(Ok(stream))) => {
                             connection(&builder, watcher, TokioIo::new(stream), service).await;
                         }
-                        Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        Some(Ok(Err(error))) => {
+                            tracing::debug!(%peer, %error, "TLS handshake failed");
+                        }
+                        Some(Err(_)) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        None => {}
                     }
                 }
             }
@@ -236,6 +248,17 @@ pub async fn serve(
         () = tokio::time::sleep(GRACE) => tracing::info!("connections still open after {GRACE:?}: closed"),
     }
     Ok(())
+}
+
+/// What `work` gives, or `None` if the stop signal comes first.
+async fn unless_stopped<T>(
+    work: impl std::future::Future<Output = T>,
+    stopped: watch::Receiver<bool>,
+) -> Option<T> {
+    tokio::select! {
+        done = work => Some(done),
+        () = signalled(stopped) => None,
+    }
 }
 
 /// Resolves once the stop signal was given (or its sender is gone).

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::Args;
 use ltpa::KeyFile;
 use rand_core::{OsRng, RngCore as _};
+use sd_notify::NotifyState;
 use simul_directory::EmbeddedRealm;
 use tokio::sync::watch;
 
@@ -125,11 +126,15 @@ impl ServeArgs {
             let app = simul_web::over_https(app);
             servers.spawn(listen::serve(listener, Some(tls), app, gate, stopped));
         }
+        let mut signals = StopSignals::listen()?;
+        // systemd (`Type=notify`) starts what depends on Simul only now.
+        tell_service_manager(&[NotifyState::Ready]);
         tokio::spawn(async move {
-            shutdown_signal().await;
+            signals.next().await;
+            tell_service_manager(&[NotifyState::Stopping]);
             tracing::info!("stopping (a second SIGTERM or Ctrl-C stops at once)");
             let _ = stop.send(true);
-            shutdown_signal().await;
+            signals.next().await;
             tracing::warn!("stopping at once");
             std::process::exit(1);
         });
@@ -155,6 +160,13 @@ fn start_logging(config: &crate::config::Config) {
         }
         // Fields at the top level, where a log collector looks for them.
         LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+}
+
+/// Tells systemd how the service is (nothing without `NOTIFY_SOCKET`).
+fn tell_service_manager(state: &[NotifyState]) {
+    if let Err(error) = sd_notify::notify(state) {
+        tracing::warn!(%error, "cannot tell the service manager (NOTIFY_SOCKET)");
     }
 }
 
@@ -248,26 +260,51 @@ async fn first_admin(realm: &EmbeddedRealm, data: &DataDir) -> anyhow::Result<()
     let path = data.write_initial_admin_password(&password)?;
     println!(
         "Created user admin; its one-time password is in {} (readable by this user only). The \
-         first login asks for a new one; or set one now with `simul user passwd admin`.",
-        path.display()
+         first login asks for a new one; or set one now with `simul user passwd admin --data {}` \
+         (it asks for it).",
+        path.display(),
+        data.root().display()
     );
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut signal) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            signal.recv().await;
+/// SIGINT and SIGTERM, listened to from the moment this is made: a stop
+/// requested right after the readiness notification is not missed (the
+/// signals' default action would end the process uncleanly).
+#[cfg(unix)]
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl StopSignals {
+    fn listen() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        Ok(Self { interrupt, terminate })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {}
-        () = terminate => {}
+    }
+}
+
+/// Ctrl-C, where there are no Unix signals.
+#[cfg(not(unix))]
+struct StopSignals;
+
+#[cfg(not(unix))]
+impl StopSignals {
+    fn listen() -> anyhow::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn next(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -214,3 +214,33 @@ fn embedded_realm_users_are_managed_from_the_command_line() {
     let list = simul(d, &["user", "list", "--data", "dd"], &[]);
     assert_eq!(text(&list.stdout), "alice\tAlice Anders\talice@example.com\tenabled\n");
 }
+
+#[test]
+fn passwd_asks_for_the_new_password_on_a_terminal() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw"), "long enough\n").unwrap();
+    let add =
+        simul(dir.path(), &["user", "add", "bob", "--password-file", "pw", "--data", "dd"], &[]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    // `script` (util-linux) runs the command on a pseudo-terminal, as an
+    // administrator following the first start's hint would.
+    let mut child = Command::new("script")
+        .args(["-qec", &format!("{SIMUL} user passwd bob --data dd"), "/dev/null"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script, from util-linux");
+    let mut typing = child.stdin.take().unwrap();
+    for _ in 0..2 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        typing.write_all(b"a new secret\r").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("New password: ") && shown.contains("(again)"), "{shown}");
+    assert!(shown.contains("Changed the password of bob"), "{shown}");
+    assert!(!shown.contains("a new secret"), "not echoed: {shown}");
+}
