@@ -17,6 +17,7 @@ use base64::Engine as _;
 use ltpa::sso::Request;
 use ltpa::{TokenFormat, VerifyOptions};
 use sha2::{Digest, Sha256};
+use simul_directory::{DirectoryError, Person, Realm};
 use subtle::ConstantTimeEq;
 
 use crate::proxy::Client;
@@ -253,28 +254,61 @@ const OPEN_BEFORE_PASSWORD_CHANGE: &[&str] =
 /// than replacing it. The caller's id is the realm's spelling of it (a DN
 /// in a WebSphere token may differ in case and spaces from the server's).
 async fn check_account(state: &AppState, user: &str, path: &str) -> Result<String, ApiError> {
-    if state.realm.refuses_tokens_now() {
-        return Err(ApiError::directory_down());
-    }
-    let Some(record) = state.realm.person(user).await? else {
-        if state.realm.refuses_strangers() {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "this account is not in the directory (removed, or outside directory.ldap.base_dn)",
-            ));
-        }
-        return Ok(user.to_owned());
-    };
-    if record.disabled {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "this account is disabled"));
-    }
-    if record.must_change_password && !OPEN_BEFORE_PASSWORD_CHANGE.contains(&path) {
-        return Err(ApiError::new(
+    match admission(state.realm.as_ref(), user).await? {
+        Admission::DirectoryDown => Err(ApiError::directory_down()),
+        Admission::Unknown => Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "change your one-time password first: POST /api/v1/me/password",
-        ));
+            "this account is not in the directory (removed, or outside directory.ldap.base_dn)",
+        )),
+        Admission::Disabled(_) => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "this account is disabled"))
+        }
+        Admission::Stranger => Ok(user.to_owned()),
+        Admission::Known(record)
+            if record.must_change_password && !OPEN_BEFORE_PASSWORD_CHANGE.contains(&path) =>
+        {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "change your one-time password first: POST /api/v1/me/password",
+            ))
+        }
+        Admission::Known(record) => Ok(record.id),
     }
-    Ok(record.id)
+}
+
+/// What the realm says of the user a valid token names: whether the
+/// server lets them in, and why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// Known and enabled (a one-time password may still have to be
+    /// replaced: `must_change_password`).
+    Known(Person),
+    /// Unknown to a realm that lets strangers in (the embedded realm with
+    /// `directory.accept_unknown_sso_users`): let in under the token's id.
+    Stranger,
+    /// Unknown to a realm that refuses strangers: never added, removed,
+    /// or outside the LDAP base entries. Refused (403).
+    Unknown,
+    /// Known but disabled. Refused (403).
+    Disabled(Person),
+    /// The realm refuses every token for now (LDAP does not answer and
+    /// `accept_tokens_while_down` is off). Refused (503).
+    DirectoryDown,
+}
+
+/// The server's decision on a valid token's `user`, asked of `realm`: the
+/// one function both the server and `simul sso doctor` use, so that the
+/// doctor's verdict is the server's.
+pub async fn admission(realm: &dyn Realm, user: &str) -> Result<Admission, DirectoryError> {
+    if realm.refuses_tokens_now() {
+        return Ok(Admission::DirectoryDown);
+    }
+    Ok(match realm.person(user).await? {
+        None if realm.refuses_strangers() => Admission::Unknown,
+        None => Admission::Stranger,
+        Some(person) if person.disabled => Admission::Disabled(person),
+        Some(person) => Admission::Known(person),
+    })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

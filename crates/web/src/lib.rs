@@ -30,6 +30,7 @@ use ltpa::{LtpaKeys, SsoSettings};
 use simul_directory::Realm;
 use simul_store::Store;
 
+pub use auth::{Admission, admission};
 pub use error::ApiError;
 pub use flood::FloodLimits;
 pub use limits::DEFAULT_INVALID_TOKENS_PER_MINUTE;
@@ -187,11 +188,12 @@ impl AppState {
         let connected = self.hub.inspect(simul_core::Community::users_with_sessions);
         let mut ended = 0;
         for user in connected {
-            let allowed = match self.realm.person(user.as_str()).await {
-                Ok(Some(person)) => !person.disabled,
-                Ok(None) => !self.realm.refuses_strangers(),
-                Err(_) => true,
-            };
+            // Only people the realm refuses outright: not those it cannot
+            // be asked about now.
+            let allowed = !matches!(
+                auth::admission(self.realm.as_ref(), user.as_str()).await,
+                Ok(auth::Admission::Unknown | auth::Admission::Disabled(_))
+            );
             if !allowed && self.hub.end_sessions_of(&user) > 0 {
                 tracing::info!(%user, "signed out: disabled or gone from the directory");
                 ended += 1;
