@@ -48,6 +48,10 @@ pub struct SsoSettings {
     pub persistent_cookies: bool,
     /// Accept Domino-format `LtpaToken` cookies (needs the Domino secret).
     pub accept_domino_tokens: bool,
+    /// Realms whose tokens are accepted beside the deployment's own, as
+    /// WebSphere's "Trusted authentication realms - inbound": for another
+    /// registry of the SSO domain whose users may come in as they are.
+    pub trusted_realms: Vec<String>,
 }
 
 impl Default for SsoSettings {
@@ -64,6 +68,7 @@ impl Default for SsoSettings {
             same_site: SameSite::Lax,
             persistent_cookies: false,
             accept_domino_tokens: false,
+            trusted_realms: Vec::new(),
         }
     }
 }
@@ -206,6 +211,17 @@ impl SsoSettings {
                 });
             }
         }
+        for realm in &self.trusted_realms {
+            if realm.trim().is_empty() || realm.contains('/') {
+                return Err(SettingError {
+                    setting: "trusted_realms",
+                    problem: format!(
+                        "{realm:?} is not a realm name: write it as tokens carry it (e.g. \
+                         \"defaultWIMFileBasedRealm\" or \"ldap.example.com:389\"), without '/'"
+                    ),
+                });
+            }
+        }
         if self.expiration_minutes == 0 {
             return Err(SettingError {
                 setting: "expiration_minutes",
@@ -219,6 +235,14 @@ impl SsoSettings {
             });
         }
         Ok(())
+    }
+
+    /// The realms whose tokens are accepted: `own` (the realm the
+    /// deployment's users carry), then [`trusted_realms`](Self::trusted_realms).
+    pub fn accepted_realms(&self, own: &str) -> Vec<String> {
+        let mut realms = vec![own.to_owned()];
+        realms.extend(self.trusted_realms.iter().filter(|r| *r != own).cloned());
+        realms
     }
 
     /// Token lifetime in milliseconds.
@@ -399,6 +423,19 @@ mod tests {
         );
         assert_eq!(bad(SsoSettings { expiration_minutes: 0, ..d() }), "expiration_minutes");
         assert_eq!(bad(SsoSettings { same_site: SameSite::None, ..d() }), "same_site");
+        assert_eq!(
+            bad(SsoSettings { trusted_realms: vec!["a/b".into()], ..d() }),
+            "trusted_realms"
+        );
+        assert_eq!(bad(SsoSettings { trusted_realms: vec![" ".into()], ..d() }), "trusted_realms");
+    }
+
+    #[test]
+    fn the_own_realm_comes_first_then_the_trusted_ones() {
+        let settings =
+            SsoSettings { trusted_realms: vec!["b".into(), "a".into()], ..SsoSettings::default() };
+        assert_eq!(settings.accepted_realms("a"), ["a", "b"]);
+        assert_eq!(SsoSettings::default().accepted_realms("a"), ["a"]);
     }
 
     #[test]

@@ -120,7 +120,8 @@ impl fmt::Display for Invalid {
             ),
             Self::WrongRealm { realm, trusted } => write!(
                 f,
-                "realm {realm:?} is not trusted (trusted: {}); make the realm names match or trust this realm",
+                "realm {realm:?} is not trusted (trusted: {}); make the realm names match, or \
+                 trust this realm (Simul: sso.trusted_realms; the command line: --realm)",
                 trusted.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join(", ")
             ),
         }

@@ -205,3 +205,34 @@ fn cookie_names_domains_and_plain_http_are_checked() {
         "{text}"
     );
 }
+
+/// `GET /api/v1/me` with a bearer token: the status the server answers.
+async fn me_status(server: &Server, token: &str) -> reqwest::StatusCode {
+    let answer = reqwest::Client::new().get(server.url("/api/v1/me")).bearer_auth(token).send();
+    answer.await.unwrap().status()
+}
+
+#[tokio::test]
+async fn tokens_of_a_trusted_realm_are_accepted_by_the_server_and_the_doctor() {
+    let dir = deployed();
+    let d = dir.path();
+    let config = "[server]\ndomain = \"chat.renovations.com\"\n\n[directory]\nrealm = \"A\"\n\n\
+                  [sso]\ndomains = [\".renovations.com\"]\n";
+    std::fs::write(d.join("simul.toml"), config).unwrap();
+    let of_b = mint(d, &["--user", "alice", "--realm", "B"]);
+
+    let server = Server::start_configured(&d.join("data"), &d.join("simul.toml"));
+    assert_eq!(me_status(&server, &of_b).await, reqwest::StatusCode::UNAUTHORIZED);
+    drop(server);
+    let (code, text) = doctor(d, &[&of_b]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("names the realm \"B\", and Simul's is \"A\""), "{text}");
+    assert!(text.contains("sso.trusted_realms = [\"B\"]"), "{text}");
+
+    std::fs::write(d.join("simul.toml"), format!("{config}trusted_realms = [\"B\"]\n")).unwrap();
+    let server = Server::start_configured(&d.join("data"), &d.join("simul.toml"));
+    assert_eq!(me_status(&server, &of_b).await, reqwest::StatusCode::OK);
+    let (code, text) = doctor(d, &[&of_b]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("trusted realms \"A\", \"B\""), "{text}");
+}

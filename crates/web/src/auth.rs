@@ -200,7 +200,7 @@ fn verify_any(
     state: &AppState,
     presented: Vec<(String, Vec<TokenFormat>)>,
 ) -> Option<(ltpa::Identity, String)> {
-    let options = VerifyOptions::now().trusting([state.realm_name.as_str()]);
+    let options = VerifyOptions::now().trusting(state.sso.accepted_realms(&state.realm_name));
     let keys = state.keys.current();
     for (token, formats) in presented {
         for format in formats {

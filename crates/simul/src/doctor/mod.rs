@@ -86,17 +86,18 @@ impl DoctorArgs {
         let sent = self.sent()?;
         let url = self.url.clone().or(sent.url.clone());
         let sso = &config.sso;
+        let options = VerifyOptions::now().trusting(sso.accepted_realms(&realm));
         println!(
-            "Simul's LTPA keys: shared key {}, public key {}; trusted realm {realm:?}",
+            "Simul's LTPA keys: shared key {}, public key {}; trusted realms {}",
             keys.keys.shared_key_fingerprint(),
-            keys.keys.public_key_fingerprint()
+            keys.keys.public_key_fingerprint(),
+            options.trusted_realms.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join(", ")
         );
         let mut findings = Findings::default();
         if sent.cookies.is_empty() && self.token.is_none() && url.is_none() {
             bail!("nothing to examine: give a TOKEN, --cookie-header, --har FILE or --url URL");
         }
         let verifier = Verifier::new().with_keys(keys.keys.clone());
-        let options = VerifyOptions::now().trusting([realm.as_str()]);
         for (name, value) in &sent.cookies {
             examine_cookie(&mut findings, sso, &verifier, &options, &realm, name, value);
         }
@@ -309,7 +310,9 @@ fn explain(findings: &mut Findings, label: &str, invalid: &Invalid, realm: &str)
             format!(
                 "all servers need one user registry and one realm name: set directory.realm = \
                  {theirs:?} if that registry is Simul's (the federated repository's realm name, \
-                 or the LDAP host:port), or rename the other server's realm to {realm:?}"
+                 or the LDAP host:port), or rename the other server's realm to {realm:?}; or, \
+                 if that realm's users are to come in as they are, trust it: \
+                 sso.trusted_realms = [{theirs:?}]"
             ),
         ),
     };
