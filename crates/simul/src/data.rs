@@ -46,6 +46,14 @@ impl DataDir {
         Ok(Self { root: root.to_owned() })
     }
 
+    /// Opens the directory only if it is there, creating nothing: for the
+    /// commands that only read (`sso doctor`, `integrate`, `user list`),
+    /// which must not leave an empty deployment behind. `None`: no
+    /// deployment there.
+    pub fn open_existing(root: &Path) -> Option<Self> {
+        root.is_dir().then(|| Self { root: root.to_owned() })
+    }
+
     /// Makes every file in the directory readable by its owner only
     /// (deployments made before Simul did so kept a database readable by
     /// all). What it changed, and whether the directory itself is open to
@@ -113,6 +121,15 @@ impl DataDir {
         simul_store::Store::open(&path)
             .await
             .with_context(|| format!("cannot open the database {}", path.display()))
+    }
+
+    /// The deployment's database if it has one, else `None`; never
+    /// creates it (see [`open_existing`](Self::open_existing)).
+    pub async fn existing_store(&self) -> anyhow::Result<Option<simul_store::Store>> {
+        if !self.root.join(DATABASE).is_file() {
+            return Ok(None);
+        }
+        self.store().await.map(Some)
     }
 
     /// The deployment's LTPA key file.
@@ -205,10 +222,20 @@ impl DataArgs {
 
     /// The data directory, created if needed.
     pub fn data_dir(&self) -> anyhow::Result<DataDir> {
-        let root = match &self.data {
-            Some(dir) => dir.clone(),
-            None => self.config()?.data,
-        };
-        DataDir::open(&root)
+        DataDir::open(&self.data_path()?)
+    }
+
+    /// The data directory if it exists; never creates it (for commands
+    /// that only read). `Err` only for an unreadable configuration.
+    pub fn existing_data_dir(&self) -> anyhow::Result<Option<DataDir>> {
+        Ok(DataDir::open_existing(&self.data_path()?))
+    }
+
+    /// Where the data directory is: `--data`, else the configuration's `data`.
+    pub fn data_path(&self) -> anyhow::Result<PathBuf> {
+        match &self.data {
+            Some(dir) => Ok(dir.clone()),
+            None => Ok(self.config()?.data),
+        }
     }
 }

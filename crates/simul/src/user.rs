@@ -114,7 +114,7 @@ impl UserCommand {
         match self {
             Self::Add { name, display_name, mail, password, deployment } => {
                 let password = password.read()?;
-                let user = realm(&deployment)
+                let user = new_or_existing_realm(&deployment)
                     .await?
                     .add_user(&name, display_name.as_deref(), mail.as_deref(), &password)
                     .await?;
@@ -148,12 +148,39 @@ impl UserCommand {
     }
 }
 
+/// The embedded realm of the deployment, which `simul user add` creates
+/// (data directory and database) if there is none yet.
+async fn new_or_existing_realm(deployment: &DataArgs) -> anyhow::Result<EmbeddedRealm> {
+    refuse_ldap(deployment)?;
+    Ok(EmbeddedRealm::new(deployment.data_dir()?.store().await?))
+}
+
+/// The embedded realm of an existing deployment: the other commands only
+/// read or change users, so a wrong `--data` must not leave an empty
+/// deployment behind.
 async fn realm(deployment: &DataArgs) -> anyhow::Result<EmbeddedRealm> {
+    refuse_ldap(deployment)?;
+    let path = deployment.data_path()?;
+    let store = match deployment.existing_data_dir()? {
+        Some(data) => data.existing_store().await?,
+        None => None,
+    };
+    let Some(store) = store else {
+        bail!(
+            "there is no deployment in {} (no database): give the deployment's --data DIR or \
+             --config FILE; `simul user add` or `simul serve` creates one",
+            path.display()
+        );
+    };
+    Ok(EmbeddedRealm::new(store))
+}
+
+fn refuse_ldap(deployment: &DataArgs) -> anyhow::Result<()> {
     if deployment.config()?.directory.kind == crate::config::DirectoryKind::Ldap {
         bail!(
             "directory.kind is \"ldap\": users come from the LDAP directory and are added, \
              disabled and removed there (see `simul directory search`)"
         );
     }
-    Ok(EmbeddedRealm::new(deployment.data_dir()?.store().await?))
+    Ok(())
 }

@@ -244,3 +244,30 @@ fn passwd_asks_for_the_new_password_on_a_terminal() {
     assert!(shown.contains("Changed the password of bob"), "{shown}");
     assert!(!shown.contains("a new secret"), "not echoed: {shown}");
 }
+
+#[test]
+fn read_only_commands_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let commands: [&[&str]; 6] = [
+        &["config", "check"],
+        &["integrate", "connections"],
+        &["user", "list"],
+        &["user", "disable", "bob"],
+        &["directory", "test"],
+        &["ltpa", "show", "ltpa.keys", "--password-env", "NO_SUCH_VARIABLE"],
+    ];
+    for args in commands {
+        let out = simul(d, args, &[]);
+        let created: Vec<_> =
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(created.is_empty(), "{args:?} created {created:?}: {}", text(&out.stderr));
+    }
+    let list = simul(d, &["user", "list"], &[]);
+    assert_eq!(list.status.code(), Some(2));
+    assert!(
+        text(&list.stderr).contains("there is no deployment in simul-data (no database)"),
+        "{}",
+        text(&list.stderr)
+    );
+}
