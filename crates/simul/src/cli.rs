@@ -81,7 +81,14 @@ enum SsoCommand {
 
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
-    /// Check the configuration and print it with every default filled in.
+    /// Check the configuration and print it with every default filled in
+    ///
+    /// Beyond the keys themselves it checks the certificate files, how
+    /// `sso.requires_ssl` and `server.https` go together, and whether
+    /// `server.domain` is inside `sso.domains` and the certificate's names:
+    /// errors (exit status 2) for what cannot work, warnings for what may
+    /// be meant. The LDAP preset's filters are printed in full. It reads
+    /// only: nothing is created.
     Check(DataArgs),
 }
 
@@ -103,12 +110,29 @@ impl Cli {
             Command::Directory(command) => command.run(),
             Command::Integrate(command) => command.run(),
             Command::Sso(SsoCommand::Doctor(args)) => args.run(),
-            Command::Config(ConfigCommand::Check(args)) => {
-                let config = args.config()?;
-                println!("# The configuration is valid. In full, with every default:");
-                print!("{}", toml::to_string_pretty(&config)?);
-                Ok(Outcome::Success)
-            }
+            Command::Config(ConfigCommand::Check(args)) => config_check(&args),
         }
     }
+}
+
+/// `simul config check`: the review's warnings and errors on standard
+/// error, then the configuration in full.
+fn config_check(args: &DataArgs) -> anyhow::Result<Outcome> {
+    let config = args.config()?;
+    let review = config.review();
+    for warning in &review.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for error in &review.errors {
+        eprintln!("error: {error}");
+    }
+    if !review.errors.is_empty() {
+        anyhow::bail!(
+            "the configuration cannot work: fix the {} error(s) above",
+            review.errors.len()
+        );
+    }
+    println!("# The configuration is valid. In full, with every default:");
+    print!("{}", toml::to_string_pretty(&config.in_full())?);
+    Ok(Outcome::Success)
 }

@@ -351,6 +351,131 @@ impl Config {
     }
 }
 
+/// What `simul config check` finds beyond what [`Config::validate`]
+/// refuses: settings that cannot work with the files they name or with
+/// each other (errors), and settings that may be meant but usually are a
+/// mistake (warnings). Each names the setting and the fix.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Review {
+    /// What cannot work: `config check` fails.
+    pub errors: Vec<String>,
+    /// What may be intended: printed, and `config check` passes.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Looks at the files the configuration names and at settings that
+    /// fail only together. Not part of [`validate`](Self::validate): other
+    /// commands (and `serve --https`, which overrides `server.https`) must
+    /// not be refused for a file that only the HTTPS listener reads.
+    pub fn review(&self) -> Review {
+        let mut review = Review::default();
+        self.review_tls_files(&mut review);
+        self.review_requires_ssl(&mut review);
+        self.review_domain(&mut review);
+        review
+    }
+
+    /// The configuration as the server runs it: for LDAP, the preset's
+    /// filters and attributes written in, so that they show in full.
+    pub fn in_full(&self) -> Config {
+        let mut full = self.clone();
+        if full.directory.kind == DirectoryKind::Ldap {
+            full.directory.ldap = full.directory.ldap.with_preset_defaults();
+        }
+        full
+    }
+
+    /// A certificate or key file that is not there: an error while HTTPS
+    /// is on (the listener cannot start), a warning while it is off.
+    fn review_tls_files(&self, review: &mut Review) {
+        let files =
+            [("tls_certificate", &self.server.tls_certificate), ("tls_key", &self.server.tls_key)];
+        for (key, file) in files {
+            let Some(file) = file else { continue };
+            let Err(error) = std::fs::File::open(file) else { continue };
+            let problem = match error.kind() {
+                std::io::ErrorKind::NotFound => "does not exist".to_owned(),
+                _ => format!("cannot be read ({error})"),
+            };
+            let text = format!(
+                "server.{key}: {} {problem}: give the path of the PEM file (absolute, or relative \
+                 to the directory simul runs in), or remove tls_certificate and tls_key for a \
+                 self-signed certificate",
+                file.display()
+            );
+            match self.server.https {
+                Listen::At(_) => review.errors.push(text),
+                Listen::Off => {
+                    review.warnings.push(format!("{text} (unused: server.https is off)"))
+                }
+            }
+        }
+        if let (Some(certificate), Listen::At(_)) =
+            (&self.server.tls_certificate, self.server.https)
+        {
+            self.review_certificate_names(certificate, review);
+        }
+    }
+
+    /// `server.domain` not among the certificate's names: a warning, as
+    /// users may reach Simul under another name the certificate has.
+    fn review_certificate_names(&self, certificate: &Path, review: &mut Review) {
+        let Ok(names) = crate::tls::certificate_names(certificate) else { return };
+        let domain = &self.server.domain;
+        if !names.iter().any(|name| crate::tls::name_matches(name, domain)) {
+            review.warnings.push(format!(
+                "server.domain {domain:?} is not among the names of server.tls_certificate \
+                 {} ({}): browsers warn at https://{domain}, and the other servers' calls to it \
+                 fail: use a certificate for {domain}, or set server.domain to one of its names",
+                certificate.display(),
+                names.join(", ")
+            ));
+        }
+    }
+
+    /// SSO cookies only over HTTPS, and no HTTPS: an error when no request
+    /// can come over HTTPS at all, a warning when a TLS proxy may say so.
+    fn review_requires_ssl(&self, review: &mut Review) {
+        if !self.sso.requires_ssl || self.server.https != Listen::Off {
+            return;
+        }
+        if self.server.trusted_proxies.is_empty() {
+            review.errors.push(
+                "sso.requires_ssl = true, but server.https is off and no server.trusted_proxies \
+                 terminate TLS: no request reaches Simul over HTTPS, so it never sets nor reads \
+                 the SSO cookies and nobody signs in with a browser: set server.https to an \
+                 ADDR:PORT (or run `simul serve --https ADDR:PORT`), list the reverse proxy that \
+                 terminates TLS in server.trusted_proxies, or set sso.requires_ssl = false"
+                    .to_owned(),
+            );
+        } else {
+            review.warnings.push(
+                "sso.requires_ssl = true and server.https is off: the SSO cookies work only \
+                 through the proxies of server.trusted_proxies, which must send \
+                 X-Forwarded-Proto: https (or Forwarded: proto=https)"
+                    .to_owned(),
+            );
+        }
+    }
+
+    /// `server.domain` outside `sso.domains`: a warning, as users may reach
+    /// Simul under another name inside the SSO domain.
+    fn review_domain(&self, review: &mut Review) {
+        let domain = &self.server.domain;
+        if self.sso.domains.is_empty() || self.sso.cookie_domain(domain).is_some() {
+            return;
+        }
+        review.warnings.push(format!(
+            "server.domain {domain:?} is outside sso.domains {:?}: users who reach Simul at \
+             {domain} get host-only cookies, which the other applications never see (nor Simul \
+             theirs), and the snippets of `simul integrate` point there: set server.domain to \
+             Simul's host name inside the SSO domain, or add its domain to sso.domains",
+            self.sso.domains
+        ));
+    }
+}
+
 /// The levels a log filter may name.
 const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
 

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use ltpa::{Overwrite, secret_file};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use x509_parser::extensions::GeneralName;
 
 use crate::config::ServerConfig;
 use crate::data::DataDir;
@@ -56,6 +57,56 @@ pub fn server_config(
     Ok((Arc::new(config), origin))
 }
 
+/// The names a PEM certificate (the first of a chain) is for: its
+/// subject alternative names (DNS names and IP addresses), else its
+/// common name, as a browser checks them.
+pub fn certificate_names(file: &Path) -> anyhow::Result<Vec<String>> {
+    let der = CertificateDer::pem_file_iter(file)
+        .and_then(|mut certs| certs.next().transpose())
+        .with_context(|| format!("cannot read the PEM certificate {}", file.display()))?
+        .with_context(|| format!("{} holds no PEM certificate", file.display()))?;
+    let (_, certificate) = x509_parser::parse_x509_certificate(der.as_ref()).map_err(|error| {
+        anyhow::anyhow!("{} is not an X.509 certificate: {error}", file.display())
+    })?;
+    let mut names = Vec::new();
+    if let Ok(Some(alternatives)) = certificate.subject_alternative_name() {
+        for name in &alternatives.value.general_names {
+            match name {
+                GeneralName::DNSName(dns) => names.push((*dns).to_owned()),
+                GeneralName::IPAddress(bytes) => names.extend(ip_address(bytes)),
+                _ => {}
+            }
+        }
+    }
+    if names.is_empty() {
+        let common = certificate.subject().iter_common_name();
+        names.extend(common.filter_map(|cn| cn.as_str().ok().map(str::to_owned)));
+    }
+    Ok(names)
+}
+
+/// An IP address of a certificate (4 or 16 bytes) as text.
+fn ip_address(bytes: &[u8]) -> Option<String> {
+    let address: std::net::IpAddr = match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes).ok()?.into(),
+        16 => <[u8; 16]>::try_from(bytes).ok()?.into(),
+        _ => return None,
+    };
+    Some(address.to_string())
+}
+
+/// Whether a certificate name covers `host`: equal in any case, or a
+/// wildcard (`*.example.com`) for exactly one more label, as browsers match.
+pub fn name_matches(name: &str, host: &str) -> bool {
+    let (name, host) = (name.to_ascii_lowercase(), host.trim_end_matches('.').to_ascii_lowercase());
+    match name.strip_prefix("*.") {
+        Some(parent) => {
+            host.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == parent)
+        }
+        None => name == host,
+    }
+}
+
 /// The names a self-signed certificate covers.
 fn names(domain: &str) -> Vec<String> {
     let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
@@ -79,4 +130,27 @@ fn generate(certificate: &Path, key: &Path, domain: &str) -> anyhow::Result<()> 
     secret_file::write(certificate, generated.pem().as_bytes(), Overwrite::Replace)
         .with_context(|| format!("cannot write {}", certificate.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_cover_one_label() {
+        assert!(name_matches("chat.example.com", "Chat.Example.com"));
+        assert!(name_matches("*.example.com", "chat.example.com"));
+        assert!(!name_matches("*.example.com", "a.chat.example.com"));
+        assert!(!name_matches("*.example.com", "example.com"));
+        assert!(!name_matches("chat.example.com", "example.com"));
+    }
+
+    #[test]
+    fn names_come_from_the_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let (certificate, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        generate(&certificate, &key, "chat.example.com").unwrap();
+        let names = certificate_names(&certificate).unwrap();
+        assert_eq!(names, ["chat.example.com", "localhost", "127.0.0.1", "::1"]);
+    }
 }

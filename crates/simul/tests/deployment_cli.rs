@@ -215,6 +215,111 @@ fn embedded_realm_users_are_managed_from_the_command_line() {
     assert_eq!(text(&list.stdout), "alice\tAlice Anders\talice@example.com\tenabled\n");
 }
 
+/// A certificate for `name` and its key, as PEM files in `dir`.
+fn certificate_for(dir: &Path, name: &str) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let certificate =
+        rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap().self_signed(&key).unwrap();
+    std::fs::write(dir.join("cert.pem"), certificate.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+}
+
+#[test]
+fn config_check_refuses_what_cannot_work_and_warns_of_what_may_be_a_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let check = |toml: &str| {
+        std::fs::write(d.join("simul.toml"), toml).unwrap();
+        let out = simul(d, &["config", "check", "--config", "simul.toml"], &[]);
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let missing = "[server]\ntls_certificate = \"missing.pem\"\ntls_key = \"missing-key.pem\"\n";
+    let errors = [
+        (
+            missing.to_owned(),
+            "error: server.tls_certificate: missing.pem does not exist: give the path of the PEM \
+             file",
+        ),
+        (missing.to_owned(), "error: server.tls_key: missing-key.pem does not exist"),
+        (
+            "[server]\nhttps = \"off\"\n\n[sso]\nrequires_ssl = true\n".to_owned(),
+            "error: sso.requires_ssl = true, but server.https is off and no \
+             server.trusted_proxies terminate TLS",
+        ),
+    ];
+    for (toml, expected) in &errors {
+        let (code, out, errors) = check(toml);
+        assert_eq!(code, Some(2), "{toml}\n{out}{errors}");
+        assert!(errors.contains(expected), "{expected:?} in:\n{errors}");
+        assert!(!out.contains("The configuration is valid"), "{out}");
+    }
+
+    certificate_for(d, "chat.renovations.com");
+    let tls = "tls_certificate = \"cert.pem\"\ntls_key = \"key.pem\"\n";
+    let warnings = [
+        (
+            format!("[server]\nhttps = \"off\"\n{}", &missing["[server]\n".len()..]),
+            "warning: server.tls_certificate: missing.pem does not exist",
+        ),
+        (
+            "[server]\nhttps = \"off\"\ntrusted_proxies = [\"10.0.0.1/32\"]\n\n[sso]\n\
+             requires_ssl = true\n"
+                .to_owned(),
+            "warning: sso.requires_ssl = true and server.https is off: the SSO cookies work only \
+             through the proxies of server.trusted_proxies",
+        ),
+        (
+            "[server]\ndomain = \"chat.example.net\"\n\n[sso]\ndomains = [\".renovations.com\"]\n"
+                .to_owned(),
+            "warning: server.domain \"chat.example.net\" is outside sso.domains \
+             [\".renovations.com\"]",
+        ),
+        (
+            format!("[server]\ndomain = \"portal.renovations.com\"\n{tls}"),
+            "warning: server.domain \"portal.renovations.com\" is not among the names of \
+             server.tls_certificate cert.pem (chat.renovations.com): browsers warn",
+        ),
+    ];
+    for (toml, expected) in &warnings {
+        let (code, out, errors) = check(toml);
+        assert_eq!(code, Some(0), "{toml}\n{out}{errors}");
+        assert!(errors.contains(expected), "{expected:?} in:\n{errors}");
+        assert!(out.contains("The configuration is valid"), "{out}");
+    }
+    let fine = format!(
+        "[server]\ndomain = \"chat.renovations.com\"\n{tls}\n[sso]\ndomains = [\".renovations.com\"]\n"
+    );
+    let (code, out, errors) = check(&fine);
+    assert_eq!((code, errors.as_str()), (Some(0), ""), "{out}");
+}
+
+#[test]
+fn config_check_prints_the_ldap_presets_filters_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("simul.toml"),
+        "[directory]\nkind = \"ldap\"\n\n[directory.ldap]\npreset = \"active_directory\"\n\
+         hosts = [\"ldap://ad.renovations.com\"]\nbase_dn = \"dc=renovations,dc=com\"\n\
+         group_filter = \"(&(objectClass=group)(cn=simul-*))\"\n",
+    )
+    .unwrap();
+    let out = simul(d, &["config", "check", "--config", "simul.toml"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = text(&out.stdout);
+    for line in [
+        "login_attributes = [\n    \"sAMAccountName\",\n    \"userPrincipalName\",\n    \"mail\",\n]",
+        "user_filter = \"(&(objectCategory=person)(objectClass=user))\"",
+        "disabled_filter = \"(userAccountControl:1.2.840.113556.1.4.803:=2)\"",
+        // What is set by hand stays as it is.
+        "group_filter = \"(&(objectClass=group)(cn=simul-*))\"",
+        "display_name = \"displayName\"",
+        "location = \"physicalDeliveryOfficeName\"",
+    ] {
+        assert!(out.contains(line), "{line:?} in:\n{out}");
+    }
+}
+
 #[test]
 fn passwd_asks_for_the_new_password_on_a_terminal() {
     use std::io::Write as _;

@@ -351,10 +351,30 @@ fn problem(key: &'static str, problem: impl Into<String>) -> SettingsError {
 }
 
 impl LdapSettings {
+    /// The same settings with the preset's filters and attributes written
+    /// in wherever none is given: what the realm runs on, and what `simul
+    /// config check` prints, so that every filter shows in full.
+    pub fn with_preset_defaults(&self) -> LdapSettings {
+        let defaults = self.preset.defaults();
+        let owned = |names: &[&str]| names.iter().map(|name| (*name).to_owned()).collect();
+        let mut filled = self.clone();
+        if filled.login_attributes.is_empty() {
+            filled.login_attributes = owned(defaults.login_attributes);
+        }
+        if filled.group_member_attributes.is_empty() {
+            filled.group_member_attributes = owned(defaults.group_member_attributes);
+        }
+        filled.user_filter.get_or_insert_with(|| defaults.user_filter.to_owned());
+        filled.group_filter.get_or_insert_with(|| defaults.group_filter.to_owned());
+        filled.disabled_filter.get_or_insert_with(|| defaults.disabled_filter.to_owned());
+        filled.card = self.card.with_defaults(defaults.card);
+        filled
+    }
+
     /// Fills in the preset's defaults, reads the bind password file and
     /// checks everything that can be checked without a server.
     pub fn resolve(&self) -> Result<Resolved, SettingsError> {
-        let defaults = self.preset.defaults();
+        let filled = self.with_preset_defaults();
         if self.hosts.is_empty() {
             return Err(problem(
                 "hosts",
@@ -375,24 +395,15 @@ impl LdapSettings {
             None => None,
             Some(dn) => Some((dn.clone(), self.bind_password()?)),
         };
-        let or_default = |given: &[String], default: &[&str]| -> Vec<String> {
-            if given.is_empty() {
-                default.iter().map(|s| (*s).to_owned()).collect()
-            } else {
-                given.to_vec()
-            }
+        let filter = |key, given: &Option<String>| -> Result<String, SettingsError> {
+            let filter = given.clone().unwrap_or_default();
+            check_filter(key, &filter)?;
+            Ok(filter)
         };
-        let filter =
-            |key, given: &Option<String>, default: &str| -> Result<String, SettingsError> {
-                let filter = given.clone().unwrap_or_else(|| default.to_owned());
-                check_filter(key, &filter)?;
-                Ok(filter)
-            };
-        let disabled_filter =
-            match self.disabled_filter.as_deref().unwrap_or(defaults.disabled_filter) {
-                "" => None,
-                given => Some(filter("disabled_filter", &Some(given.to_owned()), "")?),
-            };
+        let disabled_filter = match filled.disabled_filter.as_deref() {
+            None | Some("") => None,
+            Some(_) => Some(filter("disabled_filter", &filled.disabled_filter)?),
+        };
         if !(1..=10_000).contains(&self.page_size) {
             return Err(problem("page_size", "use 1 to 10000 (default 500)"));
         }
@@ -412,15 +423,12 @@ impl LdapSettings {
             ca_file: self.ca_file.clone(),
             bind,
             bases,
-            login_attributes: or_default(&self.login_attributes, defaults.login_attributes),
-            user_filter: filter("user_filter", &self.user_filter, defaults.user_filter)?,
-            group_filter: filter("group_filter", &self.group_filter, defaults.group_filter)?,
-            group_member_attributes: or_default(
-                &self.group_member_attributes,
-                defaults.group_member_attributes,
-            ),
+            user_filter: filter("user_filter", &filled.user_filter)?,
+            group_filter: filter("group_filter", &filled.group_filter)?,
+            login_attributes: filled.login_attributes,
+            group_member_attributes: filled.group_member_attributes,
             disabled_filter,
-            card: self.card.resolve(defaults.card),
+            card: filled.card.resolve(),
             refresh: Duration::from_secs(self.refresh_minutes * 60),
             max_removed_percent: self.max_removed_percent,
             timeout: Duration::from_secs(self.timeout_seconds),
@@ -464,18 +472,32 @@ impl LdapSettings {
 }
 
 impl CardAttributes {
-    fn resolve(&self, defaults: [&str; 6]) -> ResolvedCard {
+    /// The attribute names given, the preset's (`defaults`) where none is.
+    fn with_defaults(&self, defaults: [&str; 6]) -> CardAttributes {
         let pick = |given: &Option<String>, default: &str| {
             let name = given.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or(default);
-            (name != "-").then(|| name.trim().to_owned())
+            Some(name.trim().to_owned())
         };
-        ResolvedCard {
-            display_name: pick(&self.display_name, defaults[0]).unwrap_or_else(|| "cn".into()),
+        CardAttributes {
+            display_name: pick(&self.display_name, defaults[0]),
             title: pick(&self.title, defaults[1]),
             mail: pick(&self.mail, defaults[2]),
             phone: pick(&self.phone, defaults[3]),
             location: pick(&self.location, defaults[4]),
             photo_url: pick(&self.photo_url, defaults[5]),
+        }
+    }
+
+    /// Filled-in names as the card uses them: `-` leaves a field empty.
+    fn resolve(&self) -> ResolvedCard {
+        let pick = |given: &Option<String>| given.clone().filter(|name| name != "-");
+        ResolvedCard {
+            display_name: pick(&self.display_name).unwrap_or_else(|| "cn".into()),
+            title: pick(&self.title),
+            mail: pick(&self.mail),
+            phone: pick(&self.phone),
+            location: pick(&self.location),
+            photo_url: pick(&self.photo_url),
         }
     }
 }
