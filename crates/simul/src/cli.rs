@@ -65,12 +65,14 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum SsoCommand {
     /// Explain, in plain words, why SSO with another application works or
-    /// fails: keys, realm, expiry and clocks, cookie names and domain, the
-    /// Secure flag, and an https application's certificate
+    /// fails: a missing LTPA cookie, keys, realm, expiry and clocks, cookie
+    /// names and domain, the Secure flag, whether the directory lets the
+    /// token's user in, and an https application's certificate
     ///
     /// Give what the browser sent: a token, a `Cookie` header or a HAR
-    /// file, and the other application's address. Exit status 0 when no
-    /// problem is found, 1 when one is, 2 for bad input.
+    /// file, and the other application's address. It only reads: without
+    /// a deployment here it creates none. Exit status 0 when no problem is
+    /// found, 1 when one is, 2 for bad input.
     #[command(after_help = "Examples:\n  \
         simul sso doctor \"$LTPA_TOKEN2_VALUE\" --config /etc/simul/simul.toml\n  \
         simul sso doctor --cookie-header 'JSESSIONID=0000x; LtpaToken2=AbC...' --url https://connections.example.com/\n  \

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::Outcome;
 use crate::config::{Config, DirectoryKind};
-use crate::data::DataArgs;
+use crate::data::{DataArgs, DataDir};
 
 /// How often the embedded realm's online users are checked for disabled
 /// accounts (it caches nothing, so this is its whole refresh).
@@ -35,9 +35,7 @@ impl Directory {
     pub fn open(config: &Config, store: &Store) -> anyhow::Result<Self> {
         Ok(match config.directory.kind {
             DirectoryKind::Embedded => {
-                let realm = EmbeddedRealm::new(store.clone())
-                    .accepting_strangers(config.directory.accept_unknown_sso_users);
-                Self { realm: Arc::new(realm), ldap: None }
+                Self { realm: Arc::new(embedded(config, store.clone())), ldap: None }
             }
             DirectoryKind::Ldap => {
                 let ldap = Arc::new(
@@ -46,6 +44,30 @@ impl Directory {
                 Self { realm: ldap.clone(), ldap: Some(ldap) }
             }
         })
+    }
+
+    /// The configured realm for a read-only check (`simul sso doctor`),
+    /// and what it is, in words. LDAP is asked directly (no name cache
+    /// loaded, nothing kept); the embedded realm reads the deployment's
+    /// database. `None`: embedded, and `data` has no database (no
+    /// deployment here).
+    pub async fn for_checks(
+        config: &Config,
+        data: Option<&DataDir>,
+    ) -> anyhow::Result<Option<(Arc<dyn Realm>, String)>> {
+        if config.directory.kind == DirectoryKind::Ldap {
+            let ldap = LdapRealm::new(&config.directory.ldap)?;
+            let what = format!(
+                "the LDAP directory {} ({})",
+                ldap.settings().repository_id,
+                ldap.settings().hosts.join(", ")
+            );
+            return Ok(Some((Arc::new(ldap), what)));
+        }
+        let Some(data) = data else { return Ok(None) };
+        let Some(store) = data.existing_store().await? else { return Ok(None) };
+        let what = format!("the embedded realm in {}", data.root().display());
+        Ok(Some((Arc::new(embedded(config, store)), what)))
     }
 
     /// A warning if the bind password file can be read by other users.
@@ -126,6 +148,11 @@ impl Directory {
             }
         }
     }
+}
+
+/// The embedded realm of `store`, letting strangers in as configured.
+fn embedded(config: &Config, store: Store) -> EmbeddedRealm {
+    EmbeddedRealm::new(store).accepting_strangers(config.directory.accept_unknown_sso_users)
 }
 
 #[cfg(unix)]

@@ -354,7 +354,9 @@ fn passwd_asks_for_the_new_password_on_a_terminal() {
 fn read_only_commands_create_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let commands: [&[&str]; 6] = [
+    let commands: [&[&str]; 8] = [
+        &["sso", "doctor", "--cookie-header", "JSESSIONID=0000x"],
+        &["sso", "doctor", "--url", "http://chat.renovations.com/"],
         &["config", "check"],
         &["integrate", "connections"],
         &["user", "list"],
@@ -368,6 +370,14 @@ fn read_only_commands_create_nothing() {
             std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert!(created.is_empty(), "{args:?} created {created:?}: {}", text(&out.stderr));
     }
+    let doctor = simul(d, &["sso", "doctor", "--cookie-header", "JSESSIONID=0000x"], &[]);
+    assert!(
+        text(&doctor.stdout).contains(
+            "Simul's LTPA keys: none, there is no deployment in simul-data (no such directory)"
+        ),
+        "{}",
+        text(&doctor.stdout)
+    );
     let list = simul(d, &["user", "list"], &[]);
     assert_eq!(list.status.code(), Some(2));
     assert!(

@@ -39,7 +39,127 @@ fn a_good_token_is_explained_as_working() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("format ltpa2 (opened with Simul's keys)"), "{text}");
     assert!(text.contains("user \"alice\" in realm \"simul\""), "{text}");
+    assert!(text.contains("\"alice\" is in the embedded realm in data and enabled"), "{text}");
     assert!(text.contains("No problem found"), "{text}");
+}
+
+/// `GET /api/v1/me` with a bearer token: the status the server answers.
+async fn me_status(server: &Server, token: &str) -> reqwest::StatusCode {
+    let answer = reqwest::Client::new().get(server.url("/api/v1/me")).bearer_auth(token).send();
+    answer.await.unwrap().status()
+}
+
+#[tokio::test]
+async fn a_valid_token_of_someone_the_realm_refuses_is_a_problem_as_on_the_server() {
+    let dir = deployed();
+    let d = dir.path();
+    let bob = mint(d, &["--user", "bob"]);
+    let server = Server::start_configured(&d.join("data"), &d.join("simul.toml"));
+    assert_eq!(me_status(&server, &bob).await, reqwest::StatusCode::FORBIDDEN);
+    let (code, text) = doctor(d, &[&bob]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("valid here: signature, time and realm check"), "{text}");
+    assert!(
+        text.contains(
+            "\"bob\" is not in the embedded realm in data: the server refuses the token (403)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("simul user add bob"), "{text}");
+    assert!(text.contains("directory.accept_unknown_sso_users = true"), "{text}");
+
+    // Disabled: refused too, and said so.
+    assert!(simul(d, &["user", "disable", "alice", "--data", "data"]).status.success());
+    let alice = mint(d, &["--user", "alice"]);
+    support::eventually("alice's token is refused", || async {
+        me_status(&server, &alice).await == reqwest::StatusCode::FORBIDDEN
+    })
+    .await;
+    let (code, text) = doctor(d, &[&alice]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("\"alice\" is disabled in the embedded realm in data"), "{text}");
+    assert!(text.contains("`simul user enable alice`"), "{text}");
+    drop(server);
+
+    // Strangers let in on purpose: no problem, here and on the server.
+    let config = std::fs::read_to_string(d.join("simul.toml")).unwrap()
+        + "\n[directory]\naccept_unknown_sso_users = true\n";
+    std::fs::write(d.join("simul.toml"), config).unwrap();
+    let server = Server::start_configured(&d.join("data"), &d.join("simul.toml"));
+    assert_eq!(me_status(&server, &bob).await, reqwest::StatusCode::OK);
+    let (code, text) = doctor(d, &[&bob]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("directory.accept_unknown_sso_users = true lets them in"), "{text}");
+}
+
+#[test]
+fn ldap_users_are_looked_up_in_the_directory() {
+    use simul_testkit::{ALICE_DN, DAVE_DN, Slapd};
+    let slapd = Slapd::start();
+    let (dir, config) = support::configured(&[slapd.url()], "");
+    let d = dir.path();
+    drop(Server::start_configured(&d.join("data"), &config));
+    export_keys(d);
+    let (code, text) = doctor(d, &[&mint(d, &["--user", ALICE_DN])]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("is in the LDAP directory LDAP1"), "{text}");
+
+    let (code, text) = doctor(d, &[&mint(d, &["--user", DAVE_DN])]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!("{DAVE_DN:?} is disabled in the LDAP directory LDAP1")),
+        "{text}"
+    );
+
+    let mallory = "uid=mallory,ou=people,dc=renovations,dc=com";
+    let (code, text) = doctor(d, &[&mint(d, &["--user", mallory])]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains(&format!("{mallory:?} is not in the LDAP directory LDAP1")), "{text}");
+    assert!(text.contains("simul directory test --config FILE --user"), "{text}");
+}
+
+#[tokio::test]
+async fn tokens_of_a_trusted_realm_are_accepted_by_the_server_and_the_doctor() {
+    let dir = deployed();
+    let d = dir.path();
+    let config = "[server]\ndomain = \"chat.renovations.com\"\n\n[directory]\nrealm = \"A\"\n\n\
+                  [sso]\ndomains = [\".renovations.com\"]\n";
+    std::fs::write(d.join("simul.toml"), config).unwrap();
+    let of_b = mint(d, &["--user", "alice", "--realm", "B"]);
+
+    let server = Server::start_configured(&d.join("data"), &d.join("simul.toml"));
+    assert_eq!(me_status(&server, &of_b).await, reqwest::StatusCode::UNAUTHORIZED);
+    drop(server);
+    let (code, text) = doctor(d, &[&of_b]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("names the realm \"B\", and Simul's is \"A\""), "{text}");
+    assert!(text.contains("sso.trusted_realms = [\"B\"]"), "{text}");
+
+    std::fs::write(d.join("simul.toml"), format!("{config}trusted_realms = [\"B\"]\n")).unwrap();
+    let server = Server::start_configured(&d.join("data"), &d.join("simul.toml"));
+    assert_eq!(me_status(&server, &of_b).await, reqwest::StatusCode::OK);
+    let (code, text) = doctor(d, &[&of_b]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("trusted realms \"A\", \"B\""), "{text}");
+}
+
+#[test]
+fn tokens_of_the_previous_keys_are_checked_with_them_as_the_server_does() {
+    let dir = deployed();
+    let d = dir.path();
+    let token = mint(d, &["--user", "alice"]);
+    let rotated = simul(d, &["ltpa", "rotate", "--data", "data", "--keep-previous", "1h"]);
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    let (code, text) = doctor(d, &[&token]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("  and the previous keys: shared key SHA256:"), "{text}");
+    assert!(text.contains("the token is valid here"), "{text}");
+
+    let gone = simul(d, &["ltpa", "rotate", "--data", "data", "--discard-previous"]);
+    assert!(gone.status.success(), "{}", String::from_utf8_lossy(&gone.stderr));
+    let (code, text) = doctor(d, &[&token]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("was made with other LTPA keys than Simul's"), "{text}");
 }
 
 #[test]
@@ -145,8 +265,107 @@ fn cookie_headers_and_har_files_are_read_like_a_browser_sends_them() {
 
     std::fs::write(d.join("empty.har"), r#"{"log": {"entries": []}}"#).unwrap();
     let (code, text) = doctor(d, &["--har", "empty.har"]);
-    assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("no request in empty.har carries an LtpaToken"), "{text}");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("no request in empty.har carries an LtpaToken2 or LtpaToken cookie"),
+        "{text}"
+    );
+}
+
+#[test]
+fn no_ltpa_cookie_at_all_is_the_problem_with_its_usual_causes() {
+    let dir = deployed();
+    let d = dir.path();
+    let (code, text) =
+        doctor(d, &["--cookie-header", "JSESSIONID=0000secretsession:-1; WASReqURL=x"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "no LTPA cookie arrived: the Cookie header has only JSESSIONID, WASReqURL, and no \
+             LtpaToken2 or LtpaToken"
+        ),
+        "{text}"
+    );
+    for cause in [
+        "its domain does not cover this host",
+        "sso.domains ([\".renovations.com\"])",
+        "its Path is not /",
+        "it is Secure and the page is http://",
+        "set sso.ltpa2_cookie_name (or sso.ltpa1_cookie_name) to that name",
+    ] {
+        assert!(text.contains(cause), "{cause:?} in:\n{text}");
+    }
+    assert!(!text.contains("secretsession"), "names only, never values:\n{text}");
+    assert!(!text.contains("No problem found"), "{text}");
+
+    // A HAR where Portal set its LtpaToken2 host-only and under /wps: the
+    // browser never sent it back, to Portal's other pages or to Simul.
+    let har = serde_json::json!({"log": {"entries": [
+        {"request": {"url": "https://portal.renovations.com/wps/login", "cookies": [], "headers": []},
+         "response": {"cookies": [{"name": "LtpaToken2", "value": "secret-token-value",
+                                   "path": "/wps", "domain": "portal.renovations.com",
+                                   "secure": true}]}},
+        {"request": {"url": "https://chat.renovations.com/api/v1/me", "headers": [],
+                     "cookies": [{"name": "JSESSIONID", "value": "0000secretsession"}]},
+         "response": {"cookies": []}},
+    ]}});
+    std::fs::write(d.join("portal.har"), har.to_string()).unwrap();
+    let (code, text) = doctor(d, &["--har", "portal.har"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "no request in portal.har carries an LtpaToken2 or LtpaToken cookie (only JSESSIONID)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "the cookie LtpaToken2 that portal.renovations.com sets is for the domain \
+             portal.renovations.com: the browser does not send it to Simul's server.domain \
+             \"chat.renovations.com\""
+        ),
+        "{text}"
+    );
+    assert!(text.contains("the cookie LtpaToken2 has Path=/wps"), "{text}");
+    assert!(!text.contains("secret"), "names only, never values:\n{text}");
+}
+
+#[test]
+fn a_token_under_the_other_formats_cookie_name_is_a_naming_problem() {
+    let dir = deployed();
+    let d = dir.path();
+    let v2 = mint(d, &["--user", "alice"]);
+    let (code, text) = doctor(d, &["--cookie-header", &format!("LtpaToken={v2}")]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "the cookie LtpaToken holds an LtpaToken2 token: the other server sends it under the \
+             name LtpaToken"
+        ),
+        "{text}"
+    );
+    for setting in [
+        "in Simul sso.ltpa2_cookie_name (now \"LtpaToken2\"",
+        "com.ibm.websphere.security.customSSOCookieName",
+        "<webAppSecurity ssoCookieName=",
+    ] {
+        assert!(text.contains(setting), "{setting:?} in:\n{text}");
+    }
+    assert!(!text.contains("does not read now"), "not a format problem:\n{text}");
+    assert!(!text.contains("is not an LTPA token"), "not a format problem:\n{text}");
+
+    let v1 = mint(d, &["--user", "alice", "--format", "ltpa1"]);
+    let (code, text) = doctor(d, &["--cookie-header", &format!("LtpaToken2={v1}")]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "the cookie LtpaToken2 holds a version-1 LtpaToken token: the other server sends it \
+             under the name LtpaToken2"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("com.ibm.websphere.security.customLTPACookieName"), "{text}");
+    assert!(text.contains("\"Interoperability mode\""), "{text}");
 }
 
 #[test]
@@ -204,35 +423,4 @@ fn cookie_names_domains_and_plain_http_are_checked() {
         ),
         "{text}"
     );
-}
-
-/// `GET /api/v1/me` with a bearer token: the status the server answers.
-async fn me_status(server: &Server, token: &str) -> reqwest::StatusCode {
-    let answer = reqwest::Client::new().get(server.url("/api/v1/me")).bearer_auth(token).send();
-    answer.await.unwrap().status()
-}
-
-#[tokio::test]
-async fn tokens_of_a_trusted_realm_are_accepted_by_the_server_and_the_doctor() {
-    let dir = deployed();
-    let d = dir.path();
-    let config = "[server]\ndomain = \"chat.renovations.com\"\n\n[directory]\nrealm = \"A\"\n\n\
-                  [sso]\ndomains = [\".renovations.com\"]\n";
-    std::fs::write(d.join("simul.toml"), config).unwrap();
-    let of_b = mint(d, &["--user", "alice", "--realm", "B"]);
-
-    let server = Server::start_configured(&d.join("data"), &d.join("simul.toml"));
-    assert_eq!(me_status(&server, &of_b).await, reqwest::StatusCode::UNAUTHORIZED);
-    drop(server);
-    let (code, text) = doctor(d, &[&of_b]);
-    assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("names the realm \"B\", and Simul's is \"A\""), "{text}");
-    assert!(text.contains("sso.trusted_realms = [\"B\"]"), "{text}");
-
-    std::fs::write(d.join("simul.toml"), format!("{config}trusted_realms = [\"B\"]\n")).unwrap();
-    let server = Server::start_configured(&d.join("data"), &d.join("simul.toml"));
-    assert_eq!(me_status(&server, &of_b).await, reqwest::StatusCode::OK);
-    let (code, text) = doctor(d, &[&of_b]);
-    assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("trusted realms \"A\", \"B\""), "{text}");
 }
