@@ -231,6 +231,18 @@ impl DataArgs {
         Ok(DataDir::open_existing(&self.data_path()?))
     }
 
+    /// The data directory, which must exist: for commands that only read
+    /// a deployment (a wrong `--data` must not leave an empty one behind).
+    pub fn deployment_dir(&self) -> anyhow::Result<DataDir> {
+        let path = self.data_path()?;
+        DataDir::open_existing(&path).with_context(|| {
+            format!(
+                "there is no deployment in {}: give the deployment's --data DIR or --config FILE",
+                path.display()
+            )
+        })
+    }
+
     /// Where the data directory is: `--data`, else the configuration's `data`.
     pub fn data_path(&self) -> anyhow::Result<PathBuf> {
         match &self.data {

@@ -41,11 +41,11 @@ fn imported_keys_become_the_deployments_and_export_unchanged() {
         &[],
     );
     assert_eq!(none.status.code(), Some(2));
-    assert!(
-        text(&none.stderr).contains("has no LTPA keys yet: import a key file"),
-        "{}",
-        text(&none.stderr)
-    );
+    assert!(text(&none.stderr).contains("there is no deployment in dd"), "{}", text(&none.stderr));
+    assert!(!d.join("dd").exists(), "exporting creates no deployment");
+    let shown = simul(d, &["ltpa", "show", "--data", "dd"], &[]);
+    assert_eq!(shown.status.code(), Some(2));
+    assert!(!d.join("dd").exists(), "showing creates no deployment");
 
     let import = simul(
         d,

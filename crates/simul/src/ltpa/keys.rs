@@ -185,7 +185,7 @@ pub fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
 /// `simul ltpa show` of the deployment's key sets.
 fn show_deployment(args: &ShowArgs) -> anyhow::Result<Outcome> {
     let config = args.deployment.config()?;
-    let data = args.deployment.data_dir()?;
+    let data = args.deployment.deployment_dir()?;
     let ring = Keyring::read(&data, Utc::now())?;
     let token_realm = ring.token_realm(&config);
     if args.json {
@@ -263,7 +263,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
 /// the realm its tokens carry, whatever realm the file was made for.
 fn deployment_keys(deployment: &DataArgs) -> anyhow::Result<KeyFile> {
     let config = deployment.config()?;
-    let ring = Keyring::read(&deployment.data_dir()?, Utc::now())?;
+    let ring = Keyring::read(&deployment.deployment_dir()?, Utc::now())?;
     let realm = ring.token_realm(&config);
     let mut file = ring.current;
     file.realm = realm;
