@@ -10,8 +10,6 @@ mod auth;
 mod error;
 mod flood;
 mod https_only;
-mod hub;
-mod keyring;
 mod limits;
 mod messages;
 mod nway;
@@ -41,7 +39,7 @@ pub struct AppState {
     store: Store,
     realm: Arc<dyn Realm>,
     sso: SsoSettings,
-    keys: keyring::Keyring,
+    keys: simul_service::Keyring,
     realm_name: String,
     csrf_secret: Vec<u8>,
     login_limits: limits::LoginLimits,
@@ -51,7 +49,7 @@ pub struct AppState {
     /// What sessions and users may send and hold.
     flood: FloodLimits,
     message_limits: flood::MessageLimits,
-    hub: hub::Hub,
+    hub: simul_service::Hub,
     keepalive: std::time::Duration,
     /// Origins (`https://host[:port]`) whose pages may call the API with
     /// the user's cookies and open the event WebSocket.
@@ -99,7 +97,7 @@ impl AppState {
             realm,
             store,
             sso,
-            keys: keyring::Keyring::new(keys, Vec::new()),
+            keys: simul_service::Keyring::new(keys, Vec::new()),
             realm_name,
             csrf_secret: csrf_secret.into_bytes(),
             login_limits: limits::LoginLimits::new(),
@@ -107,7 +105,7 @@ impl AppState {
             revocations,
             flood: FloodLimits::default(),
             message_limits: flood::MessageLimits::new(&FloodLimits::default()),
-            hub: hub::Hub::continuing_after(last_chat),
+            hub: simul_service::Hub::continuing_after(last_chat),
             keepalive: DEFAULT_KEEPALIVE,
             allowed_origins: Vec::new(),
             metrics_networks: default_metrics_networks(),

@@ -9,32 +9,32 @@ use std::sync::{Arc, PoisonError, RwLock};
 use ltpa::{LtpaKeys, Verifier};
 
 /// The key sets in use at one moment.
-pub(crate) struct KeySets {
+pub struct KeySets {
     /// Signs every new token.
-    pub(crate) signing: LtpaKeys,
+    pub signing: LtpaKeys,
     /// Verifies tokens with the signing keys first, then the previous ones.
-    pub(crate) verifier: Verifier,
+    pub verifier: Verifier,
 }
 
 /// The current [`KeySets`], swapped whole so that a request sees either
 /// the old or the new keys, never a mix.
-pub(crate) struct Keyring {
+pub struct Keyring {
     current: RwLock<Arc<KeySets>>,
 }
 
 impl Keyring {
     /// Signs with `signing`; verifies with it and with `previous`.
-    pub(crate) fn new(signing: LtpaKeys, previous: Vec<LtpaKeys>) -> Self {
+    pub fn new(signing: LtpaKeys, previous: Vec<LtpaKeys>) -> Self {
         Self { current: RwLock::new(Arc::new(KeySets::of(signing, previous))) }
     }
 
     /// The key sets in use now (held briefly: the lock is released at once).
-    pub(crate) fn current(&self) -> Arc<KeySets> {
+    pub fn current(&self) -> Arc<KeySets> {
         self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Replaces every key set at once.
-    pub(crate) fn replace(&self, signing: LtpaKeys, previous: Vec<LtpaKeys>) {
+    pub fn replace(&self, signing: LtpaKeys, previous: Vec<LtpaKeys>) {
         let sets = Arc::new(KeySets::of(signing, previous));
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = sets;
     }

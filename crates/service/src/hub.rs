@@ -19,14 +19,14 @@ struct State {
 
 /// The hub.
 #[derive(Default)]
-pub(crate) struct Hub {
+pub struct Hub {
     state: Mutex<State>,
 }
 
 impl Hub {
     /// A hub whose chat ids continue after `last_chat` (see
     /// [`Community::continue_chat_ids_after`]).
-    pub(crate) fn continuing_after(last_chat: u64) -> Self {
+    pub fn continuing_after(last_chat: u64) -> Self {
         let hub = Self::default();
         hub.lock().community.continue_chat_ids_after(last_chat);
         hub
@@ -41,7 +41,7 @@ impl Hub {
     /// A new session for `user` and the receiver of its events; a
     /// `watcher` only watches others and leaves the user's status alone
     /// (see [`Community::connect_watcher`]).
-    pub(crate) fn connect(
+    pub fn connect(
         &self,
         user: &UserId,
         watcher: bool,
@@ -60,12 +60,12 @@ impl Hub {
     }
 
     /// Sets what one user or session may hold (see [`Limits`]).
-    pub(crate) fn set_limits(&self, limits: Limits) {
+    pub fn set_limits(&self, limits: Limits) {
         self.lock().community.set_limits(limits);
     }
 
     /// Ends a session; the user if that was their last one (now offline).
-    pub(crate) fn disconnect(&self, session: SessionId) -> Option<UserId> {
+    pub fn disconnect(&self, session: SessionId) -> Option<UserId> {
         let mut state = self.lock();
         state.outlets.remove(&session);
         metrics::gauge!("simul_sessions").set(state.outlets.len() as f64);
@@ -78,7 +78,7 @@ impl Hub {
     /// Ends every session of `user` (disabled, or gone from the
     /// directory): their outlets close, so their connections end and go
     /// offline as if the client had left. How many there were.
-    pub(crate) fn end_sessions_of(&self, user: &UserId) -> usize {
+    pub fn end_sessions_of(&self, user: &UserId) -> usize {
         let mut state = self.lock();
         // Awareness widgets' watch-only sessions too.
         let sessions = state.community.all_sessions_of(user);
@@ -90,7 +90,7 @@ impl Hub {
     }
 
     /// Runs one community operation and routes what it causes.
-    pub(crate) fn apply<T>(
+    pub fn apply<T>(
         &self,
         operation: impl FnOnce(&mut Community) -> Result<(T, Vec<Delivery>), CoreError>,
     ) -> Result<T, CoreError> {
@@ -101,7 +101,7 @@ impl Hub {
     }
 
     /// Runs one community operation that returns only deliveries.
-    pub(crate) fn run(
+    pub fn run(
         &self,
         operation: impl FnOnce(&mut Community) -> Result<Vec<Delivery>, CoreError>,
     ) -> Result<(), CoreError> {
@@ -109,7 +109,7 @@ impl Hub {
     }
 
     /// Sets the presence of every session of `user`; how many there were.
-    pub(crate) fn set_user_presence(&self, user: &UserId, presence: &Presence) -> usize {
+    pub fn set_user_presence(&self, user: &UserId, presence: &Presence) -> usize {
         let mut state = self.lock();
         let sessions = state.community.sessions_of_user(user);
         for session in &sessions {
@@ -121,12 +121,12 @@ impl Hub {
     }
 
     /// Reads the community without changing it.
-    pub(crate) fn inspect<T>(&self, read: impl FnOnce(&Community) -> T) -> T {
+    pub fn inspect<T>(&self, read: impl FnOnce(&Community) -> T) -> T {
         read(&self.lock().community)
     }
 
     /// What others see of these users now.
-    pub(crate) fn presences(&self, users: &[UserId]) -> Vec<Presence> {
+    pub fn presences(&self, users: &[UserId]) -> Vec<Presence> {
         self.inspect(|community| users.iter().map(|u| community.presence_of(u)).collect())
     }
 }
