@@ -69,7 +69,7 @@ fn rc2(key: &[u8]) -> Result<Rc2, CryptoError> {
 }
 
 fn check_ciphertext(ciphertext: &[u8]) -> Result<(), CryptoError> {
-    if ciphertext.is_empty() || ciphertext.len() % BLOCK != 0 {
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK) {
         return Err(CryptoError::CiphertextLength(ciphertext.len()));
     }
     Ok(())
