@@ -46,6 +46,7 @@
 //! ```
 
 pub mod blocks;
+pub mod buddy_list;
 pub mod crypto;
 pub mod encoding;
 pub mod frame;
@@ -58,6 +59,7 @@ pub use blocks::{
     AwareIdBlock, AwareSnapshot, EncryptItem, IdBlock, LoginDetails, LoginInfo, OnlineInfo,
     PrivacyInfo, UserItem, UserStatus,
 };
+pub use buddy_list::BuddyList;
 pub use encoding::{Block, DecodeError, EncodeError, Reader, Writer};
 pub use frame::{FrameCodec, FrameError, Keepalive};
 pub use login::{Credential, LoginError, LoginKeys, LoginOptions, Secret, decrypt_login};
