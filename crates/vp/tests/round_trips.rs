@@ -425,6 +425,23 @@ proptest! {
         prop_assert_eq!(BuddyList::from_storage_value(&list.to_storage_value().unwrap()).unwrap(), list);
     }
 
+    /// Whatever list text parses and can be written reads back the same
+    /// (the property the fuzz target checks on arbitrary text).
+    #[test]
+    fn parsed_lists_rewrite_to_themselves(lines in proptest::collection::vec(
+        "(Version=[0-9.+]{0,7}|G [a-c;:,é]{0,5}[0-9:;] [a-c;]{0,3} [OCX ]|U [a-c;:,é 1]{0,14}|  ?[GUVx]?)",
+        0..8,
+    ), ends in "(\r\n|\n|\r)") {
+        let text = lines.join(&ends);
+        let (_, errors) = BuddyList::parse_lenient(&text);
+        if let Ok(list) = BuddyList::parse(&text) {
+            prop_assert!(errors.is_empty());
+            if let Ok(written) = list.to_text() {
+                prop_assert_eq!(BuddyList::parse(&written).unwrap(), list);
+            }
+        }
+    }
+
     /// Arbitrary bytes never panic any reader.
     #[test]
     fn readers_never_panic(data in bytes(300), send_type in any::<u16>()) {
