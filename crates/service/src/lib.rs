@@ -5,8 +5,39 @@
 //! crate and its events back into their protocol; they never reach into
 //! each other.
 
+mod admission;
+mod flood;
 mod hub;
 mod keyring;
+mod limits;
 
+pub use admission::{Admission, admission};
+pub use flood::{CommandAdmission, CommandLimit, FloodLimits, MessageLimits};
 pub use hub::Hub;
 pub use keyring::{KeySets, Keyring};
+pub use limits::{
+    Attempt, DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, LoginAttempt, LoginLimits, network_of,
+};
+pub use simul_core::Limits as CommunityLimits;
+
+use std::time::Duration;
+
+/// A request refused because its sender went over a limit: what to tell
+/// them, and when they may try again. Each front door says it its own
+/// way (HTTP 429 with `Retry-After`, a protocol's error code).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TooMany {
+    /// A sentence for the user, with the wait in it.
+    pub message: String,
+    /// Whole seconds to wait, at least one.
+    pub retry_after_seconds: u64,
+}
+
+impl TooMany {
+    /// The refusal for a `wait`, its sentence made from the seconds.
+    pub fn new(message: impl FnOnce(u64) -> String, wait: Duration) -> Self {
+        let seconds = wait.as_secs().max(1);
+        Self { message: message(seconds), retry_after_seconds: seconds }
+    }
+}

@@ -124,7 +124,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        let flood = simul_web::FloodLimits::default();
+        let flood = simul_service::FloodLimits::default();
         Self {
             domain: "localhost".into(),
             http: Listen::At(([127, 0, 0, 1], 8080).into()),
@@ -137,7 +137,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             jsonp: true,
             access_log: false,
-            invalid_tokens_per_minute: simul_web::DEFAULT_INVALID_TOKENS_PER_MINUTE,
+            invalid_tokens_per_minute: simul_service::DEFAULT_INVALID_TOKENS_PER_MINUTE,
             header_timeout_seconds: 15,
             tls_handshake_timeout_seconds: 10,
             max_connections_per_address: 1000,
@@ -230,13 +230,13 @@ pub enum DirectoryKind {
 
 impl ServerConfig {
     /// What a session or user may send and hold.
-    pub fn flood_limits(&self) -> simul_web::FloodLimits {
-        simul_web::FloodLimits {
+    pub fn flood_limits(&self) -> simul_service::FloodLimits {
+        simul_service::FloodLimits {
             commands_per_second: self.commands_per_second,
             command_burst: self.command_burst,
             messages_per_minute: self.messages_per_minute,
             message_burst: self.message_burst,
-            community: simul_web::CommunityLimits {
+            community: simul_service::CommunityLimits {
                 sessions_per_user: self.max_sessions_per_user,
                 watched_per_session: self.max_watched_per_session,
             },

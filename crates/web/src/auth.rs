@@ -17,7 +17,7 @@ use base64::Engine as _;
 use ltpa::sso::Request;
 use ltpa::{TokenFormat, VerifyOptions};
 use sha2::{Digest, Sha256};
-use simul_directory::{DirectoryError, Person, Realm};
+use simul_service::{Admission, admission};
 use subtle::ConstantTimeEq;
 
 use crate::proxy::Client;
@@ -138,7 +138,7 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         if presented.is_empty() {
             return Err(not_signed_in());
         }
-        let network = crate::limits::network_of(reached.client.address);
+        let network = simul_service::network_of(reached.client.address);
         let attempt = state.token_limits.begin(network).map_err(|wait| {
             let seconds = wait.as_secs().max(1);
             ApiError::too_many_requests(
@@ -218,7 +218,7 @@ fn verify_any(
 /// out), given no sooner than [`REFUSAL_TIME`] after the check began, so
 /// that neither its text nor its timing tells one failure from another.
 async fn refuse(
-    attempt: crate::limits::Attempt<'_, std::net::IpAddr>,
+    attempt: simul_service::Attempt<'_, std::net::IpAddr>,
     started: tokio::time::Instant,
 ) -> ApiError {
     attempt.failed();
@@ -274,41 +274,6 @@ async fn check_account(state: &AppState, user: &str, path: &str) -> Result<Strin
         }
         Admission::Known(record) => Ok(record.id),
     }
-}
-
-/// What the realm says of the user a valid token names: whether the
-/// server lets them in, and why not.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Admission {
-    /// Known and enabled (a one-time password may still have to be
-    /// replaced: `must_change_password`).
-    Known(Person),
-    /// Unknown to a realm that lets strangers in (the embedded realm with
-    /// `directory.accept_unknown_sso_users`): let in under the token's id.
-    Stranger,
-    /// Unknown to a realm that refuses strangers: never added, removed,
-    /// or outside the LDAP base entries. Refused (403).
-    Unknown,
-    /// Known but disabled. Refused (403).
-    Disabled(Person),
-    /// The realm refuses every token for now (LDAP does not answer and
-    /// `accept_tokens_while_down` is off). Refused (503).
-    DirectoryDown,
-}
-
-/// The server's decision on a valid token's `user`, asked of `realm`: the
-/// one function both the server and `simul sso doctor` use, so that the
-/// doctor's verdict is the server's.
-pub async fn admission(realm: &dyn Realm, user: &str) -> Result<Admission, DirectoryError> {
-    if realm.refuses_tokens_now() {
-        return Ok(Admission::DirectoryDown);
-    }
-    Ok(match realm.person(user).await? {
-        None if realm.refuses_strangers() => Admission::Unknown,
-        None => Admission::Stranger,
-        Some(person) if person.disabled => Admission::Disabled(person),
-        Some(person) => Admission::Known(person),
-    })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -78,6 +78,13 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl From<simul_service::TooMany> for ApiError {
+    /// 429 with `Retry-After`.
+    fn from(refusal: simul_service::TooMany) -> Self {
+        Self::too_many_requests(refusal.message, refusal.retry_after_seconds)
+    }
+}
+
 impl From<simul_store::StoreError> for ApiError {
     /// A full disk or a database locked by another process is a 503 that
     /// says so, with a log line: the request was fine, nothing was kept,

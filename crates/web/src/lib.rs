@@ -8,9 +8,7 @@ mod account;
 mod assets;
 mod auth;
 mod error;
-mod flood;
 mod https_only;
-mod limits;
 mod messages;
 mod nway;
 mod openapi;
@@ -28,11 +26,8 @@ use ltpa::{LtpaKeys, SsoSettings};
 use simul_directory::Realm;
 use simul_store::Store;
 
-pub use auth::{Admission, admission};
 pub use error::ApiError;
-pub use flood::FloodLimits;
-pub use limits::DEFAULT_INVALID_TOKENS_PER_MINUTE;
-pub use simul_core::Limits as CommunityLimits;
+use simul_service::{DEFAULT_INVALID_TOKENS_PER_MINUTE, FloodLimits};
 
 /// Everything the handlers share (no `Debug`: it holds the CSRF secret).
 pub struct AppState {
@@ -42,13 +37,13 @@ pub struct AppState {
     keys: simul_service::Keyring,
     realm_name: String,
     csrf_secret: Vec<u8>,
-    login_limits: limits::LoginLimits,
+    login_limits: simul_service::LoginLimits,
     /// Invalid tokens per client address.
-    token_limits: limits::FailureLimit<std::net::IpAddr>,
+    token_limits: simul_service::FailureLimit<std::net::IpAddr>,
     revocations: revocation::Revocations,
     /// What sessions and users may send and hold.
     flood: FloodLimits,
-    message_limits: flood::MessageLimits,
+    message_limits: simul_service::MessageLimits,
     hub: simul_service::Hub,
     keepalive: std::time::Duration,
     /// Origins (`https://host[:port]`) whose pages may call the API with
@@ -100,11 +95,13 @@ impl AppState {
             keys: simul_service::Keyring::new(keys, Vec::new()),
             realm_name,
             csrf_secret: csrf_secret.into_bytes(),
-            login_limits: limits::LoginLimits::new(),
-            token_limits: limits::FailureLimit::per_minute(DEFAULT_INVALID_TOKENS_PER_MINUTE),
+            login_limits: simul_service::LoginLimits::default(),
+            token_limits: simul_service::FailureLimit::per_minute(
+                DEFAULT_INVALID_TOKENS_PER_MINUTE,
+            ),
             revocations,
             flood: FloodLimits::default(),
-            message_limits: flood::MessageLimits::new(&FloodLimits::default()),
+            message_limits: simul_service::MessageLimits::new(&FloodLimits::default()),
             hub: simul_service::Hub::continuing_after(last_chat),
             keepalive: DEFAULT_KEEPALIVE,
             allowed_origins: Vec::new(),
@@ -118,14 +115,14 @@ impl AppState {
     /// Refuses tokens from a client address for a while after this many
     /// invalid ones in a minute.
     pub fn with_invalid_tokens_per_minute(mut self, per_minute: u32) -> Self {
-        self.token_limits = limits::FailureLimit::per_minute(per_minute);
+        self.token_limits = simul_service::FailureLimit::per_minute(per_minute);
         self
     }
 
     /// Limits what a session or user may send and hold.
     pub fn with_flood_limits(mut self, limits: FloodLimits) -> Self {
         self.hub.set_limits(limits.community);
-        self.message_limits = flood::MessageLimits::new(&limits);
+        self.message_limits = simul_service::MessageLimits::new(&limits);
         self.flood = limits;
         self
     }
@@ -189,8 +186,8 @@ impl AppState {
             // Only people the realm refuses outright: not those it cannot
             // be asked about now.
             let allowed = !matches!(
-                auth::admission(self.realm.as_ref(), user.as_str()).await,
-                Ok(auth::Admission::Unknown | auth::Admission::Disabled(_))
+                simul_service::admission(self.realm.as_ref(), user.as_str()).await,
+                Ok(simul_service::Admission::Unknown | simul_service::Admission::Disabled(_))
             );
             if !allowed && self.hub.end_sessions_of(&user) > 0 {
                 tracing::info!(%user, "signed out: disabled or gone from the directory");

@@ -16,8 +16,8 @@ use utoipa::ToSchema;
 
 use crate::auth::{Authenticated, Reached};
 use crate::error::{ApiJson, ErrorBody};
-use crate::flood::{Admission, CommandLimit};
 use crate::{ApiError, AppState};
+use simul_service::{CommandAdmission, CommandLimit};
 
 /// `PUT /api/v1/me/status` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -229,12 +229,12 @@ async fn session(
                 last_heard = tokio::time::Instant::now();
                 let Message::Text(text) = message else { continue };
                 let reply = match commands.admit() {
-                    Admission::Allowed => command(&state, session, &user, &text).await,
-                    Admission::Refused => Some(format!(
+                    CommandAdmission::Allowed => command(&state, session, &user, &text).await,
+                    CommandAdmission::Refused => Some(format!(
                         "too many commands: slow down (at most {} a second)",
                         state.flood.commands_per_second
                     )),
-                    Admission::CutOff => {
+                    CommandAdmission::CutOff => {
                         tracing::info!(%user, "session cut off: too many commands");
                         close(&mut socket, "too many commands".into()).await;
                         break;

@@ -1,9 +1,9 @@
 //! Whether the user a valid token names may come in: the configured
 //! directory is asked, and the server's own decision
-//! ([`simul_web::admission`]) applied, so that the doctor says what the
+//! ([`simul_service::admission`]) applied, so that the doctor says what the
 //! server would answer.
 
-use simul_web::Admission;
+use simul_service::Admission;
 
 use super::Findings;
 use crate::config::{Config, DirectoryKind};
@@ -29,7 +29,7 @@ pub(super) fn examine(
         };
         println!("The directory ({what}):");
         for user in users {
-            match simul_web::admission(realm.as_ref(), user).await {
+            match simul_service::admission(realm.as_ref(), user).await {
                 Ok(admission) => explain(findings, config, &what, user, &admission),
                 Err(error) => findings.problem(
                     &format!("cannot ask {what} about {user:?}: {error}"),

@@ -8,7 +8,7 @@ use std::num::NonZeroU32;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::ApiError;
+use crate::TooMany;
 
 /// Refused commands after which a session is cut off.
 const REFUSALS_BEFORE_CUT_OFF: u32 = 50;
@@ -18,7 +18,8 @@ const MAX_TRACKED_USERS: usize = 10_000;
 /// The limits, with their defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FloodLimits {
-    /// WebSocket commands a session may send a second, on average.
+    /// Commands a session (a WebSocket, a Sametime or XMPP connection) may
+    /// send a second, on average.
     pub commands_per_second: u32,
     /// Commands a session may send at once.
     pub command_burst: u32,
@@ -52,26 +53,29 @@ fn non_zero(n: u32) -> NonZeroU32 {
 }
 
 /// Messages per user, whatever door they come through.
-pub(crate) struct MessageLimits {
+pub struct MessageLimits {
     limiter: DefaultKeyedRateLimiter<String>,
 }
 
 impl MessageLimits {
-    pub(crate) fn new(limits: &FloodLimits) -> Self {
+    /// Counts for `limits.messages_per_minute` and `message_burst`.
+    pub fn new(limits: &FloodLimits) -> Self {
         let per = Quota::per_minute(non_zero(limits.messages_per_minute));
         Self { limiter: RateLimiter::keyed(quota(per, limits.message_burst)) }
     }
 
-    /// Counts one message of `user`; 429 with the wait when over the limit.
-    pub(crate) fn check(&self, user: &str) -> Result<(), ApiError> {
+    /// Counts one message of `user`; refused with the wait when over the limit.
+    pub fn check(&self, user: &str) -> Result<(), TooMany> {
         if self.limiter.len() > MAX_TRACKED_USERS {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&user.to_owned()).map_err(|not_until| {
-            let seconds = not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
-            ApiError::too_many_requests(
-                format!("too many messages; wait {seconds} s (server.messages_per_minute)"),
-                seconds,
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            TooMany::new(
+                |seconds| {
+                    format!("too many messages; wait {seconds} s (server.messages_per_minute)")
+                },
+                wait,
             )
         })
     }
@@ -79,7 +83,7 @@ impl MessageLimits {
 
 /// What becomes of a command a session sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admission {
+pub enum CommandAdmission {
     /// Carry it out.
     Allowed,
     /// Refuse it with an error event.
@@ -89,24 +93,29 @@ pub(crate) enum Admission {
 }
 
 /// The commands of one WebSocket session.
-pub(crate) struct CommandLimit {
+pub struct CommandLimit {
     limiter: DefaultDirectRateLimiter,
     refused: u32,
 }
 
 impl CommandLimit {
-    pub(crate) fn new(limits: &FloodLimits) -> Self {
+    /// Counts for `limits.commands_per_second` and `command_burst`.
+    pub fn new(limits: &FloodLimits) -> Self {
         let per = Quota::per_second(non_zero(limits.commands_per_second));
         Self { limiter: RateLimiter::direct(quota(per, limits.command_burst)), refused: 0 }
     }
 
     /// Counts one command.
-    pub(crate) fn admit(&mut self) -> Admission {
+    pub fn admit(&mut self) -> CommandAdmission {
         if self.limiter.check().is_ok() {
-            return Admission::Allowed;
+            return CommandAdmission::Allowed;
         }
         self.refused += 1;
-        if self.refused >= REFUSALS_BEFORE_CUT_OFF { Admission::CutOff } else { Admission::Refused }
+        if self.refused >= REFUSALS_BEFORE_CUT_OFF {
+            CommandAdmission::CutOff
+        } else {
+            CommandAdmission::Refused
+        }
     }
 }
 
@@ -119,12 +128,12 @@ mod tests {
         let limits = FloodLimits { command_burst: 10, ..FloodLimits::default() };
         let mut commands = CommandLimit::new(&limits);
         for _ in 0..10 {
-            assert_eq!(commands.admit(), Admission::Allowed);
+            assert_eq!(commands.admit(), CommandAdmission::Allowed);
         }
         for _ in 1..REFUSALS_BEFORE_CUT_OFF {
-            assert_eq!(commands.admit(), Admission::Refused);
+            assert_eq!(commands.admit(), CommandAdmission::Refused);
         }
-        assert_eq!(commands.admit(), Admission::CutOff);
+        assert_eq!(commands.admit(), CommandAdmission::CutOff);
     }
 
     #[test]

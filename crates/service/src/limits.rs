@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::ApiError;
+use crate::TooMany;
 
 /// Wrong passwords allowed per account per minute.
 const PER_ACCOUNT_PER_MINUTE: u32 = 10;
@@ -28,7 +28,7 @@ const MAX_TRACKED_KEYS: usize = 10_000;
 /// Failures allowed per key: `per_minute` at once, then one every
 /// `60 / per_minute` seconds (the generic cell rate algorithm, with
 /// attempts under way counted as failures until they end).
-pub(crate) struct FailureLimit<K> {
+pub struct FailureLimit<K> {
     /// Time one failure takes to be forgotten.
     interval: Duration,
     /// How far ahead of now the failures may reach.
@@ -47,14 +47,14 @@ struct Track {
 /// An attempt under way: it counts as a failure until it ends, and ends
 /// as one only through [`Attempt::failed`].
 #[must_use = "an attempt ends as a failure only when told so"]
-pub(crate) struct Attempt<'a, K: Hash + Eq + Clone> {
+pub struct Attempt<'a, K: Hash + Eq + Clone> {
     limit: &'a FailureLimit<K>,
     key: K,
 }
 
 impl<K: Hash + Eq + Clone> FailureLimit<K> {
     /// A limit of `per_minute` failures (at least one).
-    pub(crate) fn per_minute(per_minute: u32) -> Self {
+    pub fn per_minute(per_minute: u32) -> Self {
         let window = Duration::from_secs(60);
         Self { interval: window / per_minute.max(1), window, keys: Mutex::new(HashMap::new()) }
     }
@@ -65,7 +65,7 @@ impl<K: Hash + Eq + Clone> FailureLimit<K> {
     }
 
     /// Starts an attempt for `key`, or says how long to wait first.
-    pub(crate) fn begin(&self, key: K) -> Result<Attempt<'_, K>, Duration> {
+    pub fn begin(&self, key: K) -> Result<Attempt<'_, K>, Duration> {
         let now = Instant::now();
         let mut keys = self.keys();
         if keys.len() > MAX_TRACKED_KEYS {
@@ -83,7 +83,7 @@ impl<K: Hash + Eq + Clone> FailureLimit<K> {
 
 impl<K: Hash + Eq + Clone> Attempt<'_, K> {
     /// The attempt failed: it counts until forgotten.
-    pub(crate) fn failed(self) {
+    pub fn failed(self) {
         let now = Instant::now();
         if let Some(track) = self.limit.keys().get_mut(&self.key) {
             track.forgotten_at = track.forgotten_at.max(now) + self.limit.interval;
@@ -103,7 +103,7 @@ impl<K: Hash + Eq + Clone> Drop for Attempt<'_, K> {
 /// What a limit per client address counts: the address itself for IPv4,
 /// its /64 network for IPv6, where one machine commonly holds a whole /64
 /// and could otherwise change address at every attempt.
-pub(crate) fn network_of(address: IpAddr) -> IpAddr {
+pub fn network_of(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -117,44 +117,45 @@ pub(crate) fn network_of(address: IpAddr) -> IpAddr {
 
 /// The limits on password logins (and password changes, which can guess
 /// passwords as well).
-pub(crate) struct LoginLimits {
+pub struct LoginLimits {
     by_account: FailureLimit<String>,
     by_address: FailureLimit<IpAddr>,
 }
 
 /// A password check under way, held against both limits.
-pub(crate) struct LoginAttempt<'a> {
+pub struct LoginAttempt<'a> {
     account: Attempt<'a, String>,
     address: Attempt<'a, IpAddr>,
 }
 
 impl LoginAttempt<'_> {
     /// The password was wrong (or the account unknown or disabled).
-    pub(crate) fn failed(self) {
+    pub fn failed(self) {
         self.account.failed();
         self.address.failed();
     }
 }
 
-impl LoginLimits {
-    pub(crate) fn new() -> Self {
+impl Default for LoginLimits {
+    /// 10 wrong passwords a minute per account, 30 per client address.
+    fn default() -> Self {
         Self {
             by_account: FailureLimit::per_minute(PER_ACCOUNT_PER_MINUTE),
             by_address: FailureLimit::per_minute(PER_ADDRESS_PER_MINUTE),
         }
     }
+}
 
-    /// Starts a password check; 429 with the wait when either limit is reached.
-    pub(crate) fn begin(
-        &self,
-        account: &str,
-        address: IpAddr,
-    ) -> Result<LoginAttempt<'_>, ApiError> {
+impl LoginLimits {
+    /// Starts a password check; refused with the wait when either limit
+    /// is reached.
+    pub fn begin(&self, account: &str, address: IpAddr) -> Result<LoginAttempt<'_>, TooMany> {
         let too_many = |what: &str, wait: Duration| {
-            let seconds = wait.as_secs().max(1);
-            ApiError::too_many_requests(
-                format!("too many failed logins for this {what}; try again in {seconds} s"),
-                seconds,
+            TooMany::new(
+                |seconds| {
+                    format!("too many failed logins for this {what}; try again in {seconds} s")
+                },
+                wait,
             )
         };
         let address =
