@@ -46,15 +46,13 @@ fn world() -> &'static World {
             let realm = std::sync::Arc::new(
                 simul_directory::EmbeddedRealm::new(store.clone()).accepting_strangers(true),
             );
-            let state = simul_web::AppState::new(
-                store,
-                realm,
-                keys.keys.clone(),
-                SsoSettings::default(),
-                "fuzz".into(),
-            )
-            .await
-            .unwrap()
+            let service =
+                simul_service::Service::new(store, realm, keys.keys.clone(), "fuzz".into())
+                    .await
+                    .unwrap();
+            let state = simul_web::AppState::new(std::sync::Arc::new(service), SsoSettings::default())
+                .await
+                .unwrap()
             // The fuzzed peer is a trusted proxy: its forwarding headers
             // (`Forwarded`, `X-Forwarded-*`) are parsed, not ignored.
             .with_trusted_proxies(vec!["127.0.0.0/8".parse().unwrap()]);

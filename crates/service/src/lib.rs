@@ -10,6 +10,8 @@ mod flood;
 mod hub;
 mod keyring;
 mod limits;
+mod revocation;
+mod service;
 
 pub use admission::{Admission, admission};
 pub use flood::{CommandAdmission, CommandLimit, FloodLimits, MessageLimits};
@@ -18,6 +20,8 @@ pub use keyring::{KeySets, Keyring};
 pub use limits::{
     Attempt, DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, LoginAttempt, LoginLimits, network_of,
 };
+pub use revocation::{Revocations, TokenStamp};
+pub use service::Service;
 pub use simul_core::Limits as CommunityLimits;
 
 use std::time::Duration;

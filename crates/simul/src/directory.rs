@@ -118,7 +118,7 @@ impl Directory {
 
     /// Refreshes the directory every interval and on `SIGHUP`, each time
     /// signing out whoever it no longer lets in.
-    pub async fn keep_fresh(self, state: Arc<simul_web::AppState>, mut healthy: bool) {
+    pub async fn keep_fresh(self, service: Arc<simul_service::Service>, mut healthy: bool) {
         let mut hangup = hangups();
         loop {
             let wait =
@@ -141,7 +141,7 @@ impl Directory {
                 }
             };
             if healthy {
-                let ended = state.end_departed_sessions().await;
+                let ended = service.end_departed_sessions().await;
                 if ended > 0 {
                     tracing::info!(people = ended, "signed out people the directory no longer has");
                 }

@@ -77,28 +77,30 @@ impl ServeArgs {
         }
 
         let requires_ssl = config.sso.requires_ssl;
-        let state = simul_web::AppState::new(
+        let service = simul_service::Service::new(
             store.clone(),
             directory.realm.clone(),
             keys.current.keys.clone(),
-            config.sso,
             realm_name.clone(),
         )
         .await?
-        .with_keepalive(Duration::from_secs(config.server.keepalive_seconds))
-        .with_allowed_origins(config.server.allowed_origins.clone())
-        .with_metrics_networks(config.server.metrics_networks.clone())
-        .with_trusted_proxies(config.server.trusted_proxies.clone())
-        .with_jsonp(config.server.jsonp)
-        .with_access_log(config.server.access_log)
         .with_invalid_tokens_per_minute(config.server.invalid_tokens_per_minute)
         .with_flood_limits(config.server.flood_limits());
-        state.replace_keys(keys.current.keys.clone(), keys.previous_keys());
-        let state = std::sync::Arc::new(state);
-        tokio::spawn(crate::keyring::follow(data.clone(), state.clone(), keys));
-        tokio::spawn(state.clone().follow_revocations());
+        service.replace_keys(keys.current.keys.clone(), keys.previous_keys());
+        let service = Arc::new(service);
+        tokio::spawn(crate::keyring::follow(data.clone(), service.clone(), keys));
+        tokio::spawn(service.clone().follow_revocations());
         let healthy = directory.load().await;
-        tokio::spawn(directory.keep_fresh(state.clone(), healthy));
+        tokio::spawn(directory.keep_fresh(service.clone(), healthy));
+        let state = simul_web::AppState::new(service, config.sso)
+            .await?
+            .with_keepalive(Duration::from_secs(config.server.keepalive_seconds))
+            .with_allowed_origins(config.server.allowed_origins.clone())
+            .with_metrics_networks(config.server.metrics_networks.clone())
+            .with_trusted_proxies(config.server.trusted_proxies.clone())
+            .with_jsonp(config.server.jsonp)
+            .with_access_log(config.server.access_log);
+        let state = Arc::new(state);
         let app = simul_web::router(state.clone());
         let gate = connection_gate(&config.server);
         let (stop, stopped) = watch::channel(false);

@@ -149,11 +149,13 @@ pub(crate) async fn password_login(
         ));
     }
     let attempt = state
-        .login_limits
+        .service
+        .login_limits()
         .begin(name, reached.client.address)
         .inspect_err(|_| refused("rate_limited"))?;
     let user = state
-        .realm
+        .service
+        .realm()
         .authenticate(name, password)
         .await
         .inspect_err(|_| refused("directory_unavailable"))?;
@@ -180,9 +182,9 @@ fn issue_tokens(
     reached: &Reached,
     user: &str,
 ) -> Result<(Vec<SetCookie>, String), ApiError> {
-    let access_id = AccessId::user(&state.realm_name, user);
+    let access_id = AccessId::user(state.service.realm_name(), user);
     let cookies = state.sso.login_cookies(
-        &state.keys.current().signing,
+        &state.service.keys().current().signing,
         &access_id,
         chrono::Utc::now().timestamp_millis(),
         reached.sso(),
@@ -218,7 +220,7 @@ pub(crate) async fn end_session(
     caller: &Authenticated,
     response: Response,
 ) -> Result<Response, ApiError> {
-    state.revocations.revoke(&caller.stamp).await?;
+    state.service.revocations().revoke(&caller.stamp).await?;
     tracing::info!(user = %caller.user, "logout");
     Ok(with_cookies(response, &state.sso.logout_cookies(reached.sso())))
 }
@@ -230,7 +232,7 @@ pub(crate) async fn me(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
 ) -> Result<Json<SessionInfo>, ApiError> {
-    let user = state.realm.person(&caller.user).await?;
+    let user = state.service.realm().person(&caller.user).await?;
     let must_change_password = user.as_ref().is_some_and(|u| u.must_change_password);
     let user = user.as_ref().map_or_else(|| UserInfo::unknown(&caller.user), UserInfo::of);
     let csrf_token = csrf_token(&state, &caller.token);
@@ -265,14 +267,14 @@ pub(crate) async fn change_password(
     caller: Authenticated,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> Result<Response, ApiError> {
-    let attempt = state.login_limits.begin(&caller.user, reached.client.address)?;
-    match state.realm.change_password(&caller.user, &change.current, &change.new).await {
+    let attempt = state.service.login_limits().begin(&caller.user, reached.client.address)?;
+    match state.service.realm().change_password(&caller.user, &change.current, &change.new).await {
         Ok(()) => {
             drop(attempt);
             tracing::info!(user = %caller.user, "password changed");
-            state.revocations.catch_up().await?;
+            state.service.revocations().catch_up().await?;
             let (cookies, csrf_token) = issue_tokens(&state, &reached, &caller.user)?;
-            let user = state.realm.person(&caller.user).await?;
+            let user = state.service.realm().person(&caller.user).await?;
             let user = user.as_ref().map_or_else(|| UserInfo::unknown(&caller.user), UserInfo::of);
             let body = SessionInfo { user, csrf_token, must_change_password: false };
             Ok(with_cookies(Json(body).into_response(), &cookies))

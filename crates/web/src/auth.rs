@@ -21,8 +21,8 @@ use simul_service::{Admission, admission};
 use subtle::ConstantTimeEq;
 
 use crate::proxy::Client;
-use crate::revocation::TokenStamp;
 use crate::{ApiError, AppState};
+use simul_service::TokenStamp;
 
 /// Header carrying the CSRF token on cookie-authenticated writes.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -139,7 +139,7 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
             return Err(not_signed_in());
         }
         let network = simul_service::network_of(reached.client.address);
-        let attempt = state.token_limits.begin(network).map_err(|wait| {
+        let attempt = state.service.token_limits().begin(network).map_err(|wait| {
             let seconds = wait.as_secs().max(1);
             ApiError::too_many_requests(
                 format!(
@@ -159,7 +159,7 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         }
         let user = check_account(state, &identity.user, parts.uri.path()).await?;
         let stamp = TokenStamp::of(&identity, &user, state.sso.lifetime_ms());
-        if !state.revocations.accepts(&stamp) {
+        if !state.service.revocations().accepts(&stamp) {
             tracing::debug!(%user, "token refused: logged out or cut off");
             return Err(refuse(attempt, started).await);
         }
@@ -200,8 +200,9 @@ fn verify_any(
     state: &AppState,
     presented: Vec<(String, Vec<TokenFormat>)>,
 ) -> Option<(ltpa::Identity, String)> {
-    let options = VerifyOptions::now().trusting(state.sso.accepted_realms(&state.realm_name));
-    let keys = state.keys.current();
+    let options =
+        VerifyOptions::now().trusting(state.sso.accepted_realms(state.service.realm_name()));
+    let keys = state.service.keys().current();
     for (token, formats) in presented {
         for format in formats {
             match keys.verifier.verify(&token, Some(format), &options) {
@@ -254,7 +255,7 @@ const OPEN_BEFORE_PASSWORD_CHANGE: &[&str] =
 /// than replacing it. The caller's id is the realm's spelling of it (a DN
 /// in a WebSphere token may differ in case and spaces from the server's).
 async fn check_account(state: &AppState, user: &str, path: &str) -> Result<String, ApiError> {
-    match admission(state.realm.as_ref(), user).await? {
+    match admission(state.service.realm().as_ref(), user).await? {
         Admission::DirectoryDown => Err(ApiError::directory_down()),
         Admission::Unknown => Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -15,36 +15,23 @@ mod openapi;
 mod people;
 mod presence;
 mod proxy;
-mod revocation;
 mod routes;
 mod stwebapi;
 mod telemetry;
 
 use std::sync::Arc;
 
-use ltpa::{LtpaKeys, SsoSettings};
-use simul_directory::Realm;
-use simul_store::Store;
+use ltpa::SsoSettings;
+use simul_service::Service;
 
 pub use error::ApiError;
-use simul_service::{DEFAULT_INVALID_TOKENS_PER_MINUTE, FloodLimits};
 
 /// Everything the handlers share (no `Debug`: it holds the CSRF secret).
 pub struct AppState {
-    store: Store,
-    realm: Arc<dyn Realm>,
+    /// The community, shared with the other front doors.
+    service: Arc<Service>,
     sso: SsoSettings,
-    keys: simul_service::Keyring,
-    realm_name: String,
     csrf_secret: Vec<u8>,
-    login_limits: simul_service::LoginLimits,
-    /// Invalid tokens per client address.
-    token_limits: simul_service::FailureLimit<std::net::IpAddr>,
-    revocations: revocation::Revocations,
-    /// What sessions and users may send and hold.
-    flood: FloodLimits,
-    message_limits: simul_service::MessageLimits,
-    hub: simul_service::Hub,
     keepalive: std::time::Duration,
     /// Origins (`https://host[:port]`) whose pages may call the API with
     /// the user's cookies and open the event WebSocket.
@@ -68,15 +55,10 @@ pub const DEFAULT_KEEPALIVE: std::time::Duration = std::time::Duration::from_sec
 const CSRF_SECRET_SETTING: &str = "web.csrf_secret";
 
 impl AppState {
-    /// The state for a deployment: its store, its directory, LTPA keys,
-    /// SSO settings and the realm name its users' tokens carry.
-    pub async fn new(
-        store: Store,
-        realm: Arc<dyn Realm>,
-        keys: LtpaKeys,
-        sso: SsoSettings,
-        realm_name: String,
-    ) -> Result<Self, ApiError> {
+    /// The web front door of `service`, with the SSO settings that shape
+    /// its cookies.
+    pub async fn new(service: Arc<Service>, sso: SsoSettings) -> Result<Self, ApiError> {
+        let store = service.store();
         let csrf_secret = match store.setting(CSRF_SECRET_SETTING).await? {
             Some(secret) => secret,
             None => {
@@ -85,24 +67,11 @@ impl AppState {
                 secret
             }
         };
-        let last_chat = store.last_chat_id().await?;
-        let revocations = revocation::Revocations::load(store.clone()).await?;
         telemetry::install();
         Ok(Self {
-            realm,
-            store,
+            service,
             sso,
-            keys: simul_service::Keyring::new(keys, Vec::new()),
-            realm_name,
             csrf_secret: csrf_secret.into_bytes(),
-            login_limits: simul_service::LoginLimits::default(),
-            token_limits: simul_service::FailureLimit::per_minute(
-                DEFAULT_INVALID_TOKENS_PER_MINUTE,
-            ),
-            revocations,
-            flood: FloodLimits::default(),
-            message_limits: simul_service::MessageLimits::new(&FloodLimits::default()),
-            hub: simul_service::Hub::continuing_after(last_chat),
             keepalive: DEFAULT_KEEPALIVE,
             allowed_origins: Vec::new(),
             metrics_networks: default_metrics_networks(),
@@ -110,21 +79,6 @@ impl AppState {
             jsonp: true,
             access_log: false,
         })
-    }
-
-    /// Refuses tokens from a client address for a while after this many
-    /// invalid ones in a minute.
-    pub fn with_invalid_tokens_per_minute(mut self, per_minute: u32) -> Self {
-        self.token_limits = simul_service::FailureLimit::per_minute(per_minute);
-        self
-    }
-
-    /// Limits what a session or user may send and hold.
-    pub fn with_flood_limits(mut self, limits: FloodLimits) -> Self {
-        self.hub.set_limits(limits.community);
-        self.message_limits = simul_service::MessageLimits::new(&limits);
-        self.flood = limits;
-        self
     }
 
     /// Lets clients of these networks read `/metrics` (default: loopback).
@@ -160,68 +114,10 @@ impl AppState {
         self
     }
 
-    /// From now on signs new tokens with `signing` and accepts tokens of
-    /// it and of `previous`: a key rotation or import, applied while the
-    /// server runs. Sessions whose tokens one of them verifies go on.
-    pub fn replace_keys(&self, signing: LtpaKeys, previous: Vec<LtpaKeys>) {
-        self.keys.replace(signing, previous);
-    }
-
     /// Pings WebSockets this often instead (at least once a second).
     pub fn with_keepalive(mut self, every: std::time::Duration) -> Self {
         self.keepalive = every.max(std::time::Duration::from_secs(1));
         self
-    }
-}
-
-impl AppState {
-    /// Ends the sessions (awareness widgets' too) of everyone whom the realm no longer lets
-    /// in (disabled, or removed from a shared directory); run after each
-    /// directory refresh. Returns how many people were signed out. People
-    /// the realm cannot be asked about now keep their sessions.
-    pub async fn end_departed_sessions(&self) -> usize {
-        let connected = self.hub.inspect(simul_core::Community::users_with_sessions);
-        let mut ended = 0;
-        for user in connected {
-            // Only people the realm refuses outright: not those it cannot
-            // be asked about now.
-            let allowed = !matches!(
-                simul_service::admission(self.realm.as_ref(), user.as_str()).await,
-                Ok(simul_service::Admission::Unknown | simul_service::Admission::Disabled(_))
-            );
-            if !allowed && self.hub.end_sessions_of(&user) > 0 {
-                tracing::info!(%user, "signed out: disabled or gone from the directory");
-                ended += 1;
-            }
-        }
-        ended
-    }
-}
-
-impl AppState {
-    /// Keeps the revoked tokens in step with the store (`simul user`
-    /// writes there from another process): every second, so that a
-    /// disabled or removed user's sessions end at once, and forgets
-    /// logged-out tokens once they have expired. Runs until the process ends.
-    pub async fn follow_revocations(self: Arc<Self>) {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut ticks: u64 = 0;
-        loop {
-            tick.tick().await;
-            ticks += 1;
-            if let Err(error) = self.revocations.catch_up().await {
-                tracing::warn!(%error, "cannot read revoked tokens from the store");
-            }
-            if ticks.is_multiple_of(3600) {
-                let now = chrono::Utc::now().timestamp_millis();
-                if let Err(error) =
-                    self.revocations.forget_expired(now, ltpa::token::DEFAULT_CLOCK_SKEW_MS).await
-                {
-                    tracing::warn!(%error, "cannot forget expired revoked tokens");
-                }
-            }
-        }
     }
 }
 

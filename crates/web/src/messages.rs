@@ -101,16 +101,16 @@ pub(crate) async fn deliver_im(
     to: &str,
     text: String,
 ) -> Result<Sent, ApiError> {
-    state.message_limits.check(from.as_str())?;
+    state.service.message_limits().check(from.as_str())?;
     let recipient = recipient(state, to).await?;
     let at = Utc::now();
-    let delivered = state.hub.apply(|community| {
+    let delivered = state.service.hub().apply(|community| {
         let deliveries = community.send_im_as(from, origin, &recipient, &text, at)?;
         Ok((community.is_online(&recipient), deliveries))
     })?;
     metrics::counter!("simul_messages_total", "kind" => "im").increment(1);
     let message = StoredIm { from: from.to_string(), to: recipient.to_string(), text, at };
-    state.store.append_im(&message).await?;
+    state.service.store().append_im(&message).await?;
     Ok(Sent { to: Some(recipient.to_string()), at: at.to_rfc3339(), delivered: Some(delivered) })
 }
 
@@ -120,9 +120,9 @@ pub(crate) async fn deliver_im(
 /// realm lets in people it does not hold (`accept_unknown_sso_users`),
 /// an unknown name is taken as such a person's id.
 pub(crate) async fn recipient(state: &AppState, name: &str) -> Result<UserId, ApiError> {
-    match state.realm.person(name).await? {
+    match state.service.realm().person(name).await? {
         Some(person) if !person.disabled => Ok(UserId::new(person.id)),
-        None if !state.realm.refuses_strangers() && !name.trim().is_empty() => {
+        None if !state.service.realm().refuses_strangers() && !name.trim().is_empty() => {
             Ok(UserId::new(name))
         }
         _ => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no such user: {name}"))),
@@ -138,7 +138,7 @@ pub(crate) async fn history(
     caller: Authenticated,
     ApiPath(with): ApiPath<String>,
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
-    let messages = state.store.im_history(&caller.user, &with, HISTORY_LIMIT).await?;
+    let messages = state.service.store().im_history(&caller.user, &with, HISTORY_LIMIT).await?;
     Ok(Json(
         messages
             .into_iter()
@@ -154,7 +154,7 @@ pub(crate) async fn contacts(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
 ) -> Result<Json<ContactList>, ApiError> {
-    Ok(Json(state.store.contact_list(&caller.user).await?))
+    Ok(Json(state.service.store().contact_list(&caller.user).await?))
 }
 
 /// Replaces the caller's contact list.
@@ -180,6 +180,6 @@ pub(crate) async fn put_contacts(
     if list.groups.iter().any(|g| g.name.trim().is_empty()) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "every group needs a name"));
     }
-    state.store.set_contact_list(&caller.user, &list).await?;
+    state.service.store().set_contact_list(&caller.user, &list).await?;
     Ok(Json(list))
 }

@@ -71,7 +71,7 @@ pub(crate) async fn list(
     caller: Authenticated,
 ) -> Json<Vec<ChatListing>> {
     let user = UserId::new(caller.user);
-    let chats = state.hub.inspect(|c| c.chats_of(&user));
+    let chats = state.service.hub().inspect(|c| c.chats_of(&user));
     Json(
         chats
             .into_iter()
@@ -101,15 +101,15 @@ pub(crate) async fn create(
     let creator = UserId::new(caller.user);
     // A new chat (and its invitations) costs as much as a message: a
     // script cannot fill the server with chats either.
-    state.message_limits.check(creator.as_str())?;
+    state.service.message_limits().check(creator.as_str())?;
     let invitees = invitees(&state, &body.invite).await?;
-    let (id, topic) = state.hub.apply(|c| {
+    let (id, topic) = state.service.hub().apply(|c| {
         let (id, deliveries) = c.create_chat(&creator, &invitees, &body.topic)?;
         Ok(((id, c.chat_topic(id)?.to_owned()), deliveries))
     })?;
     let record =
         ChatRecord { id: id.get(), topic, creator: creator.to_string(), created_at: Utc::now() };
-    state.store.record_chat(&record).await?;
+    state.service.store().record_chat(&record).await?;
     Ok(Json(ChatInfo { id, members: Vec::new() }))
 }
 
@@ -124,9 +124,9 @@ pub(crate) async fn invite(
     ApiJson(body): ApiJson<Invitees>,
 ) -> Result<Json<Done>, ApiError> {
     let from = UserId::new(caller.user);
-    state.message_limits.check(from.as_str())?;
+    state.service.message_limits().check(from.as_str())?;
     let invitees = invitees(&state, &body.users).await?;
-    state.hub.run(|c| c.invite(&from, ChatId::from_raw(id), &invitees))?;
+    state.service.hub().run(|c| c.invite(&from, ChatId::from_raw(id), &invitees))?;
     Ok(Json(Done {}))
 }
 
@@ -153,7 +153,7 @@ pub(crate) async fn join(
 /// Accepts an invitation: the chat and its members now.
 pub(crate) fn join_chat(state: &AppState, user: &UserId, id: u64) -> Result<ChatInfo, ApiError> {
     let chat = ChatId::from_raw(id);
-    let members = state.hub.apply(|c| {
+    let members = state.service.hub().apply(|c| {
         let deliveries = c.join(user, chat)?;
         Ok((c.chat_members(chat)?, deliveries))
     })?;
@@ -169,7 +169,10 @@ pub(crate) async fn decline(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Done>, ApiError> {
     let user = UserId::new(caller.user);
-    state.hub.apply(|c| c.decline(&user, ChatId::from_raw(id)).map(|()| ((), Vec::new())))?;
+    state
+        .service
+        .hub()
+        .apply(|c| c.decline(&user, ChatId::from_raw(id)).map(|()| ((), Vec::new())))?;
     Ok(Json(Done {}))
 }
 
@@ -182,7 +185,7 @@ pub(crate) async fn leave(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Done>, ApiError> {
     let user = UserId::new(caller.user);
-    state.hub.run(|c| c.leave(&user, ChatId::from_raw(id)))?;
+    state.service.hub().run(|c| c.leave(&user, ChatId::from_raw(id)))?;
     Ok(Json(Done {}))
 }
 
@@ -207,12 +210,12 @@ pub(crate) async fn post_to_chat(
     id: u64,
     text: String,
 ) -> Result<Sent, ApiError> {
-    state.message_limits.check(from.as_str())?;
+    state.service.message_limits().check(from.as_str())?;
     let at = Utc::now();
-    state.hub.run(|c| c.chat_message(from, ChatId::from_raw(id), &text, at))?;
+    state.service.hub().run(|c| c.chat_message(from, ChatId::from_raw(id), &text, at))?;
     metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);
     let message = StoredChatMessage { chat: id, from: from.to_string(), text, at };
-    state.store.append_chat_message(&message).await?;
+    state.service.store().append_chat_message(&message).await?;
     Ok(Sent { to: None, at: at.to_rfc3339(), delivered: None })
 }
 
@@ -237,10 +240,10 @@ pub(crate) async fn history(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Vec<ChatHistoryEntry>>, ApiError> {
     let (user, chat) = (UserId::new(caller.user), ChatId::from_raw(id));
-    if !state.hub.inspect(|c| c.chat_members(chat))?.contains(&user) {
+    if !state.service.hub().inspect(|c| c.chat_members(chat))?.contains(&user) {
         return Err(CoreError::NotMember(chat).into());
     }
-    let messages = state.store.chat_history(id, HISTORY_LIMIT).await?;
+    let messages = state.service.store().chat_history(id, HISTORY_LIMIT).await?;
     Ok(Json(
         messages
             .into_iter()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
-use simul_web::AppState;
+use simul_service::Service;
 
 use super::{Keyring, previous_files};
 use crate::data::DataDir;
@@ -41,7 +41,7 @@ impl Look {
 
 /// Keeps applying the key files' changes to the server, which uses the
 /// keys of `loaded` now, until the process ends.
-pub async fn follow(data: DataDir, state: Arc<AppState>, loaded: Keyring) {
+pub async fn follow(data: DataDir, service: Arc<Service>, loaded: Keyring) {
     let mut look = Look::of(&data);
     let mut applied = loaded.fingerprints();
     let mut next_expiry = loaded.next_expiry();
@@ -66,7 +66,7 @@ pub async fn follow(data: DataDir, state: Arc<AppState>, loaded: Keyring) {
                 next_expiry = ring.next_expiry();
                 let fingerprints = ring.fingerprints();
                 if fingerprints != applied {
-                    state.replace_keys(ring.current.keys.clone(), ring.previous_keys());
+                    service.replace_keys(ring.current.keys.clone(), ring.previous_keys());
                     tracing::info!(
                         signing = %fingerprints[0],
                         previous = ring.previous.len(),

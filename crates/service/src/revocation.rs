@@ -17,24 +17,24 @@ use tokio::sync::watch;
 /// with or without Base64 padding: the same token can be sent as several
 /// texts, so its text cannot be what is revoked).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TokenStamp {
+pub struct TokenStamp {
     /// A digest of the user as the token names them and its expiry: the
     /// LtpaToken2 and LtpaToken of one login share it, so logging out
     /// ends both.
     digest: [u8; 32],
     /// The user, as the realm spells them.
-    pub(crate) user: String,
+    pub user: String,
     /// When the token was issued (ms since the Unix epoch): Domino tokens
     /// say so; WebSphere tokens only carry their expiry, so this is the
     /// expiry less the configured lifetime (`sso.expiration_minutes`).
     issued_ms: i64,
     /// When it expires.
-    pub(crate) expires_ms: i64,
+    pub expires_ms: i64,
 }
 
 impl TokenStamp {
     /// The stamp of a verified token of `user` (the realm's spelling).
-    pub(crate) fn of(identity: &Identity, user: &str, lifetime_ms: i64) -> Self {
+    pub fn of(identity: &Identity, user: &str, lifetime_ms: i64) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(identity.user.as_bytes());
         hasher.update([0]);
@@ -80,7 +80,7 @@ impl Index {
 }
 
 /// The revocations, in memory, kept in step with the store.
-pub(crate) struct Revocations {
+pub struct Revocations {
     store: Store,
     index: RwLock<Index>,
     /// Per user with open sessions: counts the revocations that concern
@@ -90,7 +90,7 @@ pub(crate) struct Revocations {
 
 impl Revocations {
     /// Loads every revocation from the store.
-    pub(crate) async fn load(store: Store) -> Result<Self, StoreError> {
+    pub async fn load(store: Store) -> Result<Self, StoreError> {
         let revocations =
             Self { store, index: RwLock::new(Index::default()), changes: Mutex::default() };
         revocations.catch_up().await?;
@@ -103,21 +103,21 @@ impl Revocations {
     }
 
     /// Whether a token with this stamp is still accepted.
-    pub(crate) fn accepts(&self, stamp: &TokenStamp) -> bool {
+    pub fn accepts(&self, stamp: &TokenStamp) -> bool {
         let index = self.read();
         !index.tokens.contains(&stamp.digest)
             && index.cutoffs.get(&stamp.user).is_none_or(|cutoff| stamp.issued_ms >= *cutoff)
     }
 
     /// Ends one token (a logout) until it expires.
-    pub(crate) async fn revoke(&self, stamp: &TokenStamp) -> Result<(), StoreError> {
+    pub async fn revoke(&self, stamp: &TokenStamp) -> Result<(), StoreError> {
         self.store.revoke_token(&stamp.digest, &stamp.user, stamp.expires_ms).await?;
         self.catch_up().await
     }
 
     /// Reads what was revoked since the last look (by this server or by
     /// `simul user`); sessions are told when anything was.
-    pub(crate) async fn catch_up(&self) -> Result<(), StoreError> {
+    pub async fn catch_up(&self) -> Result<(), StoreError> {
         let last_seq = self.read().last_seq;
         let batch = self.store.revocations_after(last_seq).await?;
         if batch.revocations.is_empty() {
@@ -144,7 +144,7 @@ impl Revocations {
 
     /// Forgets logged-out tokens that have expired anyway (`skew_ms`
     /// after, as tokens are accepted that much past their expiry).
-    pub(crate) async fn forget_expired(&self, now_ms: i64, skew_ms: i64) -> Result<(), StoreError> {
+    pub async fn forget_expired(&self, now_ms: i64, skew_ms: i64) -> Result<(), StoreError> {
         if self.store.forget_expired_revocations(now_ms - skew_ms).await? > 0 {
             // Rebuild from the store: the index does not keep expiries.
             let mut index = Index::default();
@@ -157,7 +157,7 @@ impl Revocations {
 
     /// Changes whenever a token of `user` was revoked: their open sessions
     /// check their token again then (and nobody else's wake up).
-    pub(crate) fn changes_for(&self, user: &str) -> watch::Receiver<u64> {
+    pub fn changes_for(&self, user: &str) -> watch::Receiver<u64> {
         let mut changes = self.changes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         changes.entry(user.to_owned()).or_insert_with(|| watch::Sender::new(0)).subscribe()
     }

@@ -1,0 +1,175 @@
+//! [`Service`]: one live community for every front door of a process.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ltpa::LtpaKeys;
+use simul_directory::Realm;
+use simul_store::{Store, StoreError};
+
+use crate::{
+    DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, FloodLimits, Hub, Keyring, LoginLimits,
+    MessageLimits, Revocations,
+};
+
+/// The community every front door serves: its store and directory, the
+/// LTPA keys in use, the limits that hold on every door, the revoked
+/// tokens, and the hub of live sessions. A front door holds it in an
+/// `Arc` and translates its protocol into calls of it.
+pub struct Service {
+    store: Store,
+    realm: Arc<dyn Realm>,
+    keys: Keyring,
+    realm_name: String,
+    login_limits: LoginLimits,
+    /// Invalid tokens per client address.
+    token_limits: FailureLimit<IpAddr>,
+    revocations: Revocations,
+    flood: FloodLimits,
+    message_limits: MessageLimits,
+    hub: Hub,
+}
+
+impl Service {
+    /// The community of a deployment: its store, its directory, the LTPA
+    /// keys that sign new tokens, and the realm name its users' tokens carry.
+    pub async fn new(
+        store: Store,
+        realm: Arc<dyn Realm>,
+        keys: LtpaKeys,
+        realm_name: String,
+    ) -> Result<Self, StoreError> {
+        let last_chat = store.last_chat_id().await?;
+        let revocations = Revocations::load(store.clone()).await?;
+        Ok(Self {
+            realm,
+            store,
+            keys: Keyring::new(keys, Vec::new()),
+            realm_name,
+            login_limits: LoginLimits::default(),
+            token_limits: FailureLimit::per_minute(DEFAULT_INVALID_TOKENS_PER_MINUTE),
+            revocations,
+            flood: FloodLimits::default(),
+            message_limits: MessageLimits::new(&FloodLimits::default()),
+            hub: Hub::continuing_after(last_chat),
+        })
+    }
+
+    /// Refuses tokens from a client address for a while after this many
+    /// invalid ones in a minute.
+    pub fn with_invalid_tokens_per_minute(mut self, per_minute: u32) -> Self {
+        self.token_limits = FailureLimit::per_minute(per_minute);
+        self
+    }
+
+    /// Limits what a session or user may send and hold.
+    pub fn with_flood_limits(mut self, limits: FloodLimits) -> Self {
+        self.hub.set_limits(limits.community);
+        self.message_limits = MessageLimits::new(&limits);
+        self.flood = limits;
+        self
+    }
+
+    /// From now on signs new tokens with `signing` and accepts tokens of
+    /// it and of `previous`: a key rotation or import, applied while the
+    /// server runs. Sessions whose tokens one of them verifies go on.
+    pub fn replace_keys(&self, signing: LtpaKeys, previous: Vec<LtpaKeys>) {
+        self.keys.replace(signing, previous);
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The directory.
+    pub fn realm(&self) -> &Arc<dyn Realm> {
+        &self.realm
+    }
+
+    /// The LTPA keys in use.
+    pub fn keys(&self) -> &Keyring {
+        &self.keys
+    }
+
+    /// The realm name this deployment's tokens carry.
+    pub fn realm_name(&self) -> &str {
+        &self.realm_name
+    }
+
+    /// Wrong passwords per account and per address.
+    pub fn login_limits(&self) -> &LoginLimits {
+        &self.login_limits
+    }
+
+    /// Invalid tokens per client address.
+    pub fn token_limits(&self) -> &FailureLimit<IpAddr> {
+        &self.token_limits
+    }
+
+    /// The revoked tokens.
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
+    }
+
+    /// What a session or user may send and hold.
+    pub fn flood(&self) -> &FloodLimits {
+        &self.flood
+    }
+
+    /// Messages per user, over every door.
+    pub fn message_limits(&self) -> &MessageLimits {
+        &self.message_limits
+    }
+
+    /// The live sessions.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Ends the sessions (awareness widgets' too), on every door, of
+    /// everyone whom the realm no longer lets in (disabled, or removed
+    /// from a shared directory); run after each directory refresh. Returns
+    /// how many people were signed out. People the realm cannot be asked
+    /// about now keep their sessions.
+    pub async fn end_departed_sessions(&self) -> usize {
+        let connected = self.hub.inspect(simul_core::Community::users_with_sessions);
+        let mut ended = 0;
+        for user in connected {
+            let refused = matches!(
+                crate::admission(self.realm.as_ref(), user.as_str()).await,
+                Ok(crate::Admission::Unknown | crate::Admission::Disabled(_))
+            );
+            if refused && self.hub.end_sessions_of(&user) > 0 {
+                tracing::info!(%user, "signed out: disabled or gone from the directory");
+                ended += 1;
+            }
+        }
+        ended
+    }
+
+    /// Keeps the revoked tokens in step with the store (`simul user`
+    /// writes there from another process): every second, so that a
+    /// disabled or removed user's sessions end at once, and forgets
+    /// logged-out tokens once they have expired. Runs until the process ends.
+    pub async fn follow_revocations(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks: u64 = 0;
+        loop {
+            tick.tick().await;
+            ticks += 1;
+            if let Err(error) = self.revocations.catch_up().await {
+                tracing::warn!(%error, "cannot read revoked tokens from the store");
+            }
+            if ticks.is_multiple_of(3600) {
+                let now = chrono::Utc::now().timestamp_millis();
+                if let Err(error) =
+                    self.revocations.forget_expired(now, ltpa::token::DEFAULT_CLOCK_SKEW_MS).await
+                {
+                    tracing::warn!(%error, "cannot forget expired revoked tokens");
+                }
+            }
+        }
+    }
+}
