@@ -139,8 +139,14 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        let upgrade = schema::migrate(&pool, path).await?;
-        Ok(Self { pool, upgrade })
+        match schema::migrate(&pool, path).await {
+            Ok(upgrade) => Ok(Self { pool, upgrade }),
+            Err(error) => {
+                // Closed cleanly, a refused database keeps no `-wal` file.
+                pool.close().await;
+                Err(error)
+            }
+        }
     }
 
     /// The schema upgrade that opening applied, if it did, with the copy
