@@ -210,7 +210,10 @@ pub fn extract(
         if entry.header().entry_type() != tar::EntryType::Regular {
             bail!("{name}: {path:?} is not a plain file: the archive is damaged");
         }
-        let (size, sha256) = unpack(&mut entry, &into.join(&path)).with_context(damaged)?;
+        // Never more than the manifest says (a damaged header could claim
+        // any size); a difference shows in the check below.
+        let mut limited = (&mut entry).take(wanted.size + 1);
+        let (size, sha256) = unpack(&mut limited, &into.join(&path)).with_context(damaged)?;
         if size != wanted.size || sha256 != wanted.sha256 {
             bail!(
                 "{name}: {path} does not match its checksum in the manifest: the archive is \

@@ -30,22 +30,10 @@ impl RestoreArgs {
     /// Restores the archive.
     pub fn run(self) -> anyhow::Result<Outcome> {
         let root = self.deployment.data_path()?;
-        // Checked first to fail early, and again, under the lock, just
+        // Both checked first to fail early, and again under the lock, just
         // before anything changes.
         drop(DataDir::lock_for_restore(&root, false)?);
-        let before = DataDir::contents(&root)?;
-        if !before.is_empty() && !self.force {
-            let mut names = before.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-            if before.len() > 5 {
-                names.push_str(", ...");
-            }
-            bail!(
-                "{} is not empty ({names}): restore into a new directory, or give --force to move \
-                 its contents to {}.before-restore-TIME first",
-                root.display(),
-                root.display()
-            );
-        }
+        self.refuse_to_replace(&root, &DataDir::contents(&root)?)?;
         let created = !root.exists();
         let data = DataDir::open(&root)?;
         let unpacked = unpack(&self.archive, &root);
@@ -54,43 +42,76 @@ impl RestoreArgs {
         }
         let (staging, manifest) = unpacked?;
         let _lock = DataDir::lock_for_restore(&root, true)?;
-        let aside = if before.is_empty() {
-            None
-        } else {
-            let aside = aside_path(&root)?;
-            create_private_dir(&aside).with_context(|| {
-                format!(
-                    "cannot create {} to keep what {} holds now: move its contents away yourself \
-                     and restore into the empty directory",
-                    aside.display(),
-                    root.display()
-                )
-            })?;
-            if let Err(error) = move_all(&root, &aside, &before) {
-                let _ = std::fs::remove_dir(&aside);
-                return Err(error);
-            }
-            Some(aside)
-        };
-        let restored = DataDir::contents(staging.path())?;
-        if let Err(error) = move_all(staging.path(), &root, &restored) {
-            if let Some(aside) = &aside {
-                move_all(aside, &root, &before).context("and cannot put the old contents back")?;
-                let _ = std::fs::remove_dir(aside);
-            }
-            return Err(error);
-        }
-        // The owner's alone, as `simul serve` makes it (an existing
-        // directory may have been more open).
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700))?;
-        }
-        std::fs::File::open(&root)?.sync_all()?;
+        let staging_name = staging.path().file_name().unwrap_or_default().to_string_lossy();
+        let present: Vec<String> =
+            DataDir::contents(&root)?.into_iter().filter(|name| *name != staging_name).collect();
+        self.refuse_to_replace(&root, &present)?;
+        let aside = replace_contents(&root, staging.path(), &present)?;
         report(&self.archive, &data, &manifest, aside.as_deref());
         Ok(Outcome::Success)
     }
+
+    /// Fails unless `present` (what `root` holds) is nothing or --force
+    /// was given.
+    fn refuse_to_replace(&self, root: &Path, present: &[String]) -> anyhow::Result<()> {
+        if present.is_empty() || self.force {
+            return Ok(());
+        }
+        let mut names = present.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        if present.len() > 5 {
+            names.push_str(", ...");
+        }
+        bail!(
+            "{} is not empty ({names}): restore into a new directory, or give --force to move its \
+             contents to {}.before-restore-TIME first",
+            root.display(),
+            root.display()
+        )
+    }
+}
+
+/// Moves `present` (entries of `root`) to a new `ROOT.before-restore-TIME`
+/// and what `staging` holds into `root`; where the old contents went.
+/// When a move fails, what was moved goes back.
+fn replace_contents(
+    root: &Path,
+    staging: &Path,
+    present: &[String],
+) -> anyhow::Result<Option<PathBuf>> {
+    let aside = if present.is_empty() {
+        None
+    } else {
+        let aside = aside_path(root)?;
+        create_private_dir(&aside).with_context(|| {
+            format!(
+                "cannot create {} to keep what {} holds now: move its contents away yourself and \
+                 restore into the empty directory",
+                aside.display(),
+                root.display()
+            )
+        })?;
+        if let Err(error) = move_all(root, &aside, present) {
+            let _ = std::fs::remove_dir(&aside);
+            return Err(error);
+        }
+        Some(aside)
+    };
+    if let Err(error) = move_all(staging, root, &DataDir::contents(staging)?) {
+        if let Some(aside) = &aside {
+            move_all(aside, root, present).context("and cannot put the old contents back")?;
+            let _ = std::fs::remove_dir(aside);
+        }
+        return Err(error);
+    }
+    // The owner's alone, as `simul serve` makes it (an existing directory
+    // may have been more open).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))?;
+    }
+    std::fs::File::open(root)?.sync_all()?;
+    Ok(aside)
 }
 
 /// Unpacks and checks the archive into a private directory inside `root`
