@@ -126,6 +126,9 @@ async fn a_backup_under_load_restores_users_messages_and_sso_keys() {
         );
     }
     assert_eq!(put_contacts(&server.base, &alice, "Team").await, StatusCode::OK);
+    // The tokens above are now of the previous keys (in `ltpa-previous/`).
+    let rotated = simul(dir.path(), &["ltpa", "rotate", "--data", "data", "--keep-previous", "2h"]);
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
 
     let (stop, acknowledged, lists) =
         (Arc::new(AtomicBool::new(false)), Arc::default(), Arc::default());
@@ -155,6 +158,7 @@ async fn a_backup_under_load_restores_users_messages_and_sso_keys() {
     assert!(backup.status.success(), "{}", text(&backup.stderr));
     let said = text(&backup.stdout);
     assert!(said.starts_with("Wrote simul.tar.gz ("), "{said}");
+    assert!(said.contains("ltpa-previous/"), "{said}");
     assert!(said.contains("ltpa.keys, ltpa.password, tls-certificate.pem, tls-key.pem"), "{said}");
     assert!(said.contains("keep it as safe as a password"), "{said}");
     let archive = dir.path().join("simul.tar.gz");
@@ -177,14 +181,24 @@ async fn a_backup_under_load_restores_users_messages_and_sso_keys() {
     #[cfg(unix)]
     {
         assert_eq!(mode(&restored_data), 0o700);
-        for name in names(&restored_data) {
-            assert_eq!(mode(&restored_data.join(&name)), 0o600, "{name}");
+        assert_eq!(mode(&restored_data.join("ltpa-previous")), 0o700);
+        for (path, _) in snapshot(&restored_data) {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
         }
     }
-    for name in ["ltpa.keys", "ltpa.password", "tls-certificate.pem", "tls-key.pem"] {
-        let (old, new) = (data.join(name), restored_data.join(name));
-        assert_eq!(std::fs::read(old).unwrap(), std::fs::read(new).unwrap(), "{name}");
-    }
+    let keys = |data: &Path| {
+        let mut files = snapshot(data);
+        // The database was copied by SQLite, not as a file; the lock is the server's.
+        files
+            .retain(|(path, _)| !path.file_name().unwrap().to_str().unwrap().starts_with("simul."));
+        files
+            .into_iter()
+            .map(|(path, bytes)| (path.strip_prefix(data).unwrap().to_owned(), bytes))
+            .collect::<Vec<_>>()
+    };
+    let (original, copied) = (keys(&data), keys(&restored_data));
+    assert_eq!(copied, original, "the key files, previous keys and certificate came back");
+    assert!(copied.iter().any(|(path, _)| path.starts_with("ltpa-previous")), "{copied:?}");
 
     let server = Server::start_with(&restored_data, true, &[]);
     assert!(
@@ -192,7 +206,8 @@ async fn a_backup_under_load_restores_users_messages_and_sso_keys() {
         "the restored keys and certificate are used: {:?}",
         server.greeting
     );
-    // Tokens the first server issued: the same keys accept them.
+    // Tokens the first server issued (with the keys that are now the
+    // previous ones): the same key files accept them.
     for (token, user) in [(&alice, "alice"), (&carol, "carol")] {
         let me = get_json(&server, "/api/v1/me", token).await;
         assert_eq!(me["user"]["id"], user, "{me}");
