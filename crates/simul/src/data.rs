@@ -368,13 +368,26 @@ pub struct DirLock {
     _file: std::fs::File,
 }
 
-/// Opens (creating, 0600) a lock file.
+/// Opens (creating, 0600) a lock file. It belongs to the directory's
+/// owner: root restoring a service's data must not leave a lock file that
+/// the service cannot open.
 fn open_lock(path: &Path) -> anyhow::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).with_context(|| format!("cannot open {}", path.display()))
+    let file = options.open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        use std::os::unix::fs::MetadataExt as _;
+        let (owner, lock) = (std::fs::metadata(dir)?, file.metadata()?);
+        if (owner.uid(), owner.gid()) != (lock.uid(), lock.gid()) {
+            // Best effort: only root may give a file away, and only root
+            // can have made one of another owner here.
+            let _ = std::os::unix::fs::fchown(&file, Some(owner.uid()), Some(owner.gid()));
+        }
+    }
+    Ok(file)
 }
 
 /// The entries of `dir` whose names do not start with a dot, with their

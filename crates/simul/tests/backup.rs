@@ -275,6 +275,27 @@ async fn restore_waits_for_the_server_to_stop_and_keeps_what_it_replaces() {
     assert!(!dir.path().join("nowhere").exists() && !dir.path().join("n.tar.gz").exists());
 }
 
+#[cfg(unix)]
+#[test]
+fn root_restoring_a_services_data_gives_the_files_to_its_owner() {
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = deployment(&["alice"]);
+    let backup = simul(dir.path(), &["backup", "--data", "data", "--out", "b.tar.gz"]);
+    assert!(backup.status.success(), "{}", text(&backup.stderr));
+    // The service's directory, as systemd's StateDirectory= makes it.
+    let service = dir.path().join("service");
+    std::fs::create_dir(&service).unwrap();
+    if std::os::unix::fs::chown(&service, Some(65534), Some(65534)).is_err() {
+        return; // Not root: only root can restore for another user.
+    }
+    let restored = simul(dir.path(), &["restore", "b.tar.gz", "--data", "service"]);
+    assert!(restored.status.success(), "{}", text(&restored.stderr));
+    for (path, _) in snapshot(&service) {
+        let metadata = std::fs::metadata(&path).unwrap();
+        assert_eq!((metadata.uid(), metadata.gid()), (65534, 65534), "{}", path.display());
+    }
+}
+
 /// The archive's entries, in order, with their contents.
 fn entries(archive: &Path) -> Vec<(String, Vec<u8>)> {
     use std::io::Read as _;

@@ -46,6 +46,7 @@ impl RestoreArgs {
         let present: Vec<String> =
             DataDir::contents(&root)?.into_iter().filter(|name| *name != staging_name).collect();
         self.refuse_to_replace(&root, &present)?;
+        give_to_owner_of(&root, staging.path())?;
         let aside = replace_contents(&root, staging.path(), &present)?;
         report(&self.archive, &data, &manifest, aside.as_deref());
         Ok(Outcome::Success)
@@ -135,6 +136,47 @@ fn unpack(archive_path: &Path, root: &Path) -> anyhow::Result<(tempfile::TempDir
         Ok(())
     })?;
     Ok((staging, manifest))
+}
+
+/// Gives what `staging` holds to the owner of `root` when that is another
+/// user: root restoring a service's data (`/var/lib/simul`, owned by
+/// `simul`) must leave files the service can read.
+#[cfg(unix)]
+fn give_to_owner_of(root: &Path, staging: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let (owner, unpacked) = (std::fs::metadata(root)?, std::fs::metadata(staging)?);
+    if (owner.uid(), owner.gid()) == (unpacked.uid(), unpacked.gid()) {
+        return Ok(());
+    }
+    let give = |path: &Path| {
+        std::os::unix::fs::lchown(path, Some(owner.uid()), Some(owner.gid())).with_context(|| {
+            format!(
+                "cannot give {} to the owner of {} (uid {}): restore as that user or as root",
+                path.display(),
+                root.display(),
+                owner.uid()
+            )
+        })
+    };
+    for_each_below(staging, &give)
+}
+
+/// Calls `visit` on every entry below `dir`, parents first.
+#[cfg(unix)]
+fn for_each_below(dir: &Path, visit: &dyn Fn(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        visit(&entry.path())?;
+        if entry.file_type()?.is_dir() {
+            for_each_below(&entry.path(), visit)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn give_to_owner_of(_root: &Path, _staging: &Path) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// `DIR.before-restore-TIME`, beside the data directory.
