@@ -60,6 +60,29 @@ enum Command {
     /// The configuration file and SIMUL_* variables.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Copy the deployment into one file while the server runs
+    ///
+    /// The archive (a gzip'd tar, mode 0600) holds a consistent copy of
+    /// the database, taken with SQLite while the server keeps writing, and
+    /// the data directory's key files: the LTPA keys (current and previous)
+    /// and their password, the self-signed certificate and its key. Protect
+    /// it like a password.
+    /// Not in it: the configuration file and a certificate it names.
+    #[command(after_help = "Examples:\n  \
+        simul backup --data /var/lib/simul --out /backup/simul-$(date +%F).tar.gz\n  \
+        simul backup --config /etc/simul/simul.toml --out /backup/simul.tar.gz --force")]
+    Backup(crate::backup::BackupArgs),
+    /// Put a backup back into a data directory (with the server stopped)
+    ///
+    /// Every file is checked against the archive's manifest before
+    /// anything changes. A data directory that holds something is only
+    /// replaced with --force, and its contents are moved to
+    /// DIR.before-restore-TIME, not deleted. An archive from a newer
+    /// Simul (a newer database schema) is refused.
+    #[command(after_help = "Examples:\n  \
+        simul restore /backup/simul-2026-05-01.tar.gz --data /var/lib/simul-new\n  \
+        systemctl stop simul && simul restore simul.tar.gz --data /var/lib/simul --force")]
+    Restore(crate::backup::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +135,8 @@ impl Cli {
             Command::Directory(command) => command.run(),
             Command::Integrate(command) => command.run(),
             Command::Sso(SsoCommand::Doctor(args)) => args.run(),
+            Command::Backup(args) => args.run(),
+            Command::Restore(args) => args.run(),
             Command::Config(ConfigCommand::Check(args)) => config_check(&args),
         }
     }

@@ -2,6 +2,7 @@
 //! on disk. This module owns its layout, so nothing else builds paths
 //! into it.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -9,7 +10,8 @@ use ltpa::{KeyFile, Overwrite, Password, secret_file};
 use rand_core::{OsRng, RngCore as _};
 use zeroize::Zeroizing;
 
-const DATABASE: &str = "simul.db";
+/// The SQLite database (with its `-wal` and `-shm` files while in use).
+pub const DATABASE: &str = "simul.db";
 const LTPA_KEYS: &str = "ltpa.keys";
 /// Key sets replaced by a rotation or an import, still accepted in tokens
 /// until their date (one `ltpa.keys`-format file each, same password).
@@ -24,6 +26,18 @@ const INITIAL_ADMIN_PASSWORD: &str = "initial-admin-password";
 /// The self-signed HTTPS certificate the first start creates, and its key.
 const TLS_CERTIFICATE: &str = "tls-certificate.pem";
 const TLS_KEY: &str = "tls-key.pem";
+/// The files a backup carries besides the database (which it copies with
+/// SQLite, not as a file). A new file of the data directory belongs here;
+/// subdirectories (sets of older key files: [`PREVIOUS_LTPA_KEYS`]) are
+/// carried whole without being named.
+const BACKED_UP_FILES: &[&str] =
+    &[LTPA_KEYS, LTPA_PASSWORD, TLS_CERTIFICATE, TLS_KEY, INITIAL_ADMIN_PASSWORD];
+/// Locked by `simul serve` for as long as it runs, so that `simul
+/// restore` can tell. The lock is the operating system's (`flock`): it
+/// goes with the process however it ends, `kill -9` included, where a pid
+/// file would outlive it. The file holds the last server's pid, for the
+/// message.
+const SERVER_LOCK: &str = "simul.lock";
 
 /// A data directory.
 #[derive(Debug, Clone)]
@@ -52,6 +66,20 @@ impl DataDir {
     /// deployment there.
     pub fn open_existing(root: &Path) -> Option<Self> {
         root.is_dir().then(|| Self { root: root.to_owned() })
+    }
+
+    /// The existing data directory at `root`, which must hold a database
+    /// (for `simul backup`: unlike [`DataDir::open_existing`], no database
+    /// is an error that names the fix).
+    pub fn existing(root: &Path) -> anyhow::Result<Self> {
+        if !root.join(DATABASE).is_file() {
+            anyhow::bail!(
+                "{} holds no Simul database ({DATABASE}): give the deployment's data directory \
+                 with --data DIR (or --config FILE)",
+                root.display()
+            );
+        }
+        Ok(Self { root: root.to_owned() })
     }
 
     /// Makes every file in the directory readable by its owner only
@@ -115,12 +143,142 @@ impl DataDir {
         }
     }
 
-    /// Opens (creating and migrating if needed) the deployment's database.
+    /// Opens (creating and migrating if needed) the deployment's database,
+    /// and says where the copy from before an upgrade went.
     pub async fn store(&self) -> anyhow::Result<simul_store::Store> {
-        let path = self.root.join(DATABASE);
-        simul_store::Store::open(&path)
+        let path = self.database_path();
+        let store = simul_store::Store::open(&path)
             .await
-            .with_context(|| format!("cannot open the database {}", path.display()))
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        if let Some(upgrade) = store.upgrade() {
+            // Standard error, as `simul user list`'s output is one user a line.
+            eprintln!(
+                "Upgraded the database {} from schema {} to {}; the database as it was is in {} \
+                 (to undo the upgrade, stop Simul, put that file back as {DATABASE} and run the \
+                 previous version)",
+                path.display(),
+                upgrade.from,
+                upgrade.to,
+                upgrade.copy.display()
+            );
+        }
+        Ok(store)
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.root.join(DATABASE)
+    }
+
+    /// The files a backup carries besides the database, read: relative
+    /// paths with `/` and contents. They are the known ones that exist
+    /// and every file in a subdirectory; hidden names (the temporary files
+    /// of atomic writes) and what is not a regular file (symbolic links)
+    /// are left out.
+    pub fn backup_files(&self) -> anyhow::Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
+        let mut paths: Vec<String> = BACKED_UP_FILES
+            .iter()
+            .filter(|name| self.root.join(name).is_file())
+            .map(|name| (*name).to_owned())
+            .collect();
+        for (name, file_type) in visible_entries(&self.root)? {
+            if file_type.is_dir() {
+                files_below(&self.root.join(&name), &name, &mut paths)?;
+            }
+        }
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|path| {
+                let file = self.root.join(&path);
+                let bytes = std::fs::read(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                Ok((path, Zeroizing::new(bytes)))
+            })
+            .collect()
+    }
+
+    /// Whether a backup may hold `path` (relative, with `/`): the
+    /// database, a known file, or a file in a subdirectory; never a path
+    /// that leaves the directory (`..` is hidden), a hidden name, or a
+    /// directory in place of a file the data directory has.
+    pub fn may_hold(path: &str) -> bool {
+        let known =
+            |name: &str| name == DATABASE || name == SERVER_LOCK || BACKED_UP_FILES.contains(&name);
+        let plain =
+            |part: &&str| !part.is_empty() && !part.starts_with('.') && !part.contains('\\');
+        match path.split('/').collect::<Vec<_>>().as_slice() {
+            [name] => *name != SERVER_LOCK && known(name),
+            parts @ [first, ..] => !known(first) && parts.iter().all(plain),
+            [] => false,
+        }
+    }
+
+    /// Marks the directory as served by this process until the value is
+    /// dropped or the process ends (a shared lock: `simul restore` takes
+    /// it exclusively).
+    pub fn lock_for_serving(&self) -> anyhow::Result<DirLock> {
+        let path = self.root.join(SERVER_LOCK);
+        let mut file = open_lock(&path)?;
+        match file.try_lock_shared() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "`simul restore` is replacing the data in {}: start the server once it is done",
+                self.root.display()
+            ),
+            Err(std::fs::TryLockError::Error(error)) => {
+                return Err(error).with_context(|| format!("cannot lock {}", path.display()));
+            }
+        }
+        // Several servers on one directory would overwrite each other's
+        // pid: it only makes restore's message more helpful.
+        file.set_len(0)?;
+        writeln!(file, "{}", std::process::id())?;
+        Ok(DirLock { _file: file })
+    }
+
+    /// Takes the directory at `root` from every server, for a restore;
+    /// fails when one runs there. Without `create`, a directory no server
+    /// of this version ran on (no lock file) is left as it is: `None`.
+    pub fn lock_for_restore(root: &Path, create: bool) -> anyhow::Result<Option<DirLock>> {
+        let path = root.join(SERVER_LOCK);
+        if !create && !path.exists() {
+            return Ok(None);
+        }
+        let file = open_lock(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(DirLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(&path).unwrap_or_default();
+                anyhow::bail!(
+                    "a server (pid {}) is running on {}: stop it first, then restore",
+                    pid.trim(),
+                    root.display()
+                )
+            }
+            Err(std::fs::TryLockError::Error(error)) => {
+                Err(error).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+    }
+
+    /// What the directory at `root` holds (names), its lock file aside;
+    /// nothing when it does not exist.
+    pub fn contents(root: &Path) -> anyhow::Result<Vec<String>> {
+        if !root.exists() {
+            return Ok(Vec::new());
+        }
+        let entries = std::fs::read_dir(root)
+            .with_context(|| format!("cannot read the directory {}", root.display()))?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let name = entry?.file_name();
+            if name != SERVER_LOCK {
+                names.push(name.to_string_lossy().into_owned());
+            }
+        }
+        names.sort();
+        Ok(names)
     }
 
     /// The deployment's database if it has one, else `None`; never
@@ -201,6 +359,67 @@ impl DataDir {
         })?);
         Ok(Password::new(text.trim_end()))
     }
+}
+
+/// An operating-system lock on the data directory's lock file, released
+/// when dropped.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: std::fs::File,
+}
+
+/// Opens (creating, 0600) a lock file. It belongs to the directory's
+/// owner: root restoring a service's data must not leave a lock file that
+/// the service cannot open.
+fn open_lock(path: &Path) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        use std::os::unix::fs::MetadataExt as _;
+        let (owner, lock) = (std::fs::metadata(dir)?, file.metadata()?);
+        if (owner.uid(), owner.gid()) != (lock.uid(), lock.gid()) {
+            // Best effort: only root may give a file away, and only root
+            // can have made one of another owner here.
+            let _ = std::os::unix::fs::fchown(&file, Some(owner.uid()), Some(owner.gid()));
+        }
+    }
+    Ok(file)
+}
+
+/// The entries of `dir` whose names do not start with a dot, with their
+/// types (a symbolic link is one, not what it points to).
+fn visible_entries(dir: &Path) -> anyhow::Result<Vec<(String, std::fs::FileType)>> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let mut visible = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().into_string().map_err(|name| {
+            anyhow::anyhow!("{} has a name that is not UTF-8: rename it", dir.join(name).display())
+        })?;
+        if !name.starts_with('.') {
+            visible.push((name, entry.file_type()?));
+        }
+    }
+    Ok(visible)
+}
+
+/// Adds the regular files below `dir` (`prefix` relative to the data
+/// directory) to `files`.
+fn files_below(dir: &Path, prefix: &str, files: &mut Vec<String>) -> anyhow::Result<()> {
+    for (name, file_type) in visible_entries(dir)? {
+        let relative = format!("{prefix}/{name}");
+        if file_type.is_dir() {
+            files_below(&dir.join(&name), &relative, files)?;
+        } else if file_type.is_file() {
+            files.push(relative);
+        }
+    }
+    Ok(())
 }
 
 /// Where a command finds the deployment: `--config FILE` and `--data DIR`.

@@ -1,5 +1,6 @@
 //! The `simul` binary: command line, configuration and wiring.
 
+mod backup;
 mod cli;
 mod config;
 mod data;

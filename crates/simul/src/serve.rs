@@ -51,6 +51,9 @@ impl ServeArgs {
         let config = self.deployment.config()?;
         start_logging(&config);
         let data = self.deployment.data_dir()?;
+        // Held until the process ends: `simul restore` refuses to replace
+        // the data of a running server.
+        let _serving = data.lock_for_serving()?;
         for note in data.make_private()? {
             tracing::warn!("{note}");
         }

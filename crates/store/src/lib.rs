@@ -6,26 +6,34 @@
 //! survives the process being killed (`synchronous = NORMAL` trades only
 //! the last transactions on power loss, which SQLite documents).
 //!
+//! Schema upgrades run by themselves at open, after a copy of the
+//! database as it was ([`schema`]); [`backup_database`] takes a
+//! consistent copy of a live database.
+//!
 //! A storage trait will be extracted when the PostgreSQL implementation
 //! arrives, shaped by two implementations rather than guessed from one.
 
+mod backup;
 mod contacts;
 mod messages;
 mod nway;
 mod revocations;
+pub mod schema;
 mod snapshot;
 mod users;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use backup::{DatabaseCopy, backup_database};
 pub use contacts::{ContactGroup, ContactList};
 pub use messages::StoredIm;
 pub use nway::{ChatRecord, StoredChatMessage};
 pub use revocations::{Revocation, RevocationBatch};
+pub use schema::Upgrade;
 pub use users::{NewUser, UserRecord};
 
 /// Why a storage operation failed.
@@ -53,6 +61,20 @@ pub enum StoreError {
         /// The parse error.
         detail: String,
     },
+    /// The database has migrations this build does not know.
+    #[error(
+        "this data directory was written by a newer Simul (schema {found}, this binary knows up \
+         to {known}): run that version or restore a backup"
+    )]
+    NewerSchema {
+        /// The database's newest schema version.
+        found: i64,
+        /// This build's newest.
+        known: i64,
+    },
+    /// SQLite takes file names as UTF-8 only.
+    #[error("{} is not a UTF-8 path, which SQLite needs: choose another directory", .0.display())]
+    NotUtf8(PathBuf),
 }
 
 /// Why the database cannot take a write (or a read) now, though nothing
@@ -96,13 +118,17 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    upgrade: Option<Upgrade>,
 }
 
 impl Store {
     /// Opens (creating if needed) the database file and migrates it. A
     /// new file is readable by its owner only (0600), and SQLite gives the
     /// `-wal` and `-shm` files the database's mode: they hold password
-    /// hashes, secrets and every conversation.
+    /// hashes, secrets and every conversation. An existing database that
+    /// lacks migrations is copied first ([`Store::upgrade`] says where);
+    /// one with migrations newer than this build's is refused
+    /// ([`StoreError::NewerSchema`]).
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         create_owner_only(path)?;
         let options = SqliteConnectOptions::new()
@@ -113,8 +139,20 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        match schema::migrate(&pool, path).await {
+            Ok(upgrade) => Ok(Self { pool, upgrade }),
+            Err(error) => {
+                // Closed cleanly, a refused database keeps no `-wal` file.
+                pool.close().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// The schema upgrade that opening applied, if it did, with the copy
+    /// of the database from before (for the log: it is how to undo it).
+    pub fn upgrade(&self) -> Option<&Upgrade> {
+        self.upgrade.as_ref()
     }
 
     /// Moves everything in the write-ahead log into the database file and
@@ -154,15 +192,19 @@ impl Store {
 
 /// Creates an empty database file, mode 0600, unless it exists.
 fn create_owner_only(path: &Path) -> Result<(), StoreError> {
+    match new_owner_only(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        result => result.map_err(|error| StoreError::Database(sqlx::Error::Io(error))),
+    }
+}
+
+/// Creates an empty file, mode 0600; fails if it exists.
+fn new_owner_only(path: &Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(error) => Err(StoreError::Database(sqlx::Error::Io(error))),
-    }
+    options.open(path).map(drop)
 }
 
 /// Reads rows fetched newest first (`ORDER BY id DESC LIMIT n`, so the
