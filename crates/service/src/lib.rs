@@ -12,6 +12,7 @@ mod keyring;
 mod limits;
 mod revocation;
 mod service;
+mod sign_in;
 
 pub use admission::{Admission, admission};
 pub use flood::{CommandAdmission, CommandLimit, FloodLimits, MessageLimits};
@@ -22,6 +23,7 @@ pub use limits::{
 };
 pub use revocation::{Revocations, TokenStamp};
 pub use service::Service;
+pub use sign_in::{Accepted, LoginRefused, TokenRefused, audit_refused_login};
 pub use simul_core::Limits as CommunityLimits;
 
 use std::time::Duration;

@@ -12,6 +12,9 @@ use crate::{
     MessageLimits, Revocations,
 };
 
+/// WebSphere's default token lifetime, 120 minutes.
+const DEFAULT_TOKEN_LIFETIME_MS: i64 = 120 * 60_000;
+
 /// The community every front door serves: its store and directory, the
 /// LTPA keys in use, the limits that hold on every door, the revoked
 /// tokens, and the hub of live sessions. A front door holds it in an
@@ -21,6 +24,11 @@ pub struct Service {
     realm: Arc<dyn Realm>,
     keys: Keyring,
     realm_name: String,
+    /// Realms whose tokens are accepted: `realm_name`, then the trusted ones.
+    accepted_realms: Vec<String>,
+    /// How long tokens live (`sso.expiration_minutes`): a WebSphere token
+    /// carries only its expiry, and its issue time is that less this.
+    token_lifetime_ms: i64,
     login_limits: LoginLimits,
     /// Invalid tokens per client address.
     token_limits: FailureLimit<IpAddr>,
@@ -45,7 +53,9 @@ impl Service {
             realm,
             store,
             keys: Keyring::new(keys, Vec::new()),
+            accepted_realms: vec![realm_name.clone()],
             realm_name,
+            token_lifetime_ms: DEFAULT_TOKEN_LIFETIME_MS,
             login_limits: LoginLimits::default(),
             token_limits: FailureLimit::per_minute(DEFAULT_INVALID_TOKENS_PER_MINUTE),
             revocations,
@@ -53,6 +63,15 @@ impl Service {
             message_limits: MessageLimits::new(&FloodLimits::default()),
             hub: Hub::continuing_after(last_chat),
         })
+    }
+
+    /// Tokens live `lifetime_ms` (as the SSO settings say), and tokens of
+    /// `accepted_realms` are accepted (`SsoSettings::accepted_realms`:
+    /// the deployment's own realm and the trusted ones).
+    pub fn with_tokens(mut self, lifetime_ms: i64, accepted_realms: Vec<String>) -> Self {
+        self.token_lifetime_ms = lifetime_ms;
+        self.accepted_realms = accepted_realms;
+        self
     }
 
     /// Refuses tokens from a client address for a while after this many
@@ -95,6 +114,16 @@ impl Service {
     /// The realm name this deployment's tokens carry.
     pub fn realm_name(&self) -> &str {
         &self.realm_name
+    }
+
+    /// Realms whose tokens are accepted, the deployment's own first.
+    pub fn accepted_realms(&self) -> &[String] {
+        &self.accepted_realms
+    }
+
+    /// How long tokens live, in milliseconds.
+    pub fn token_lifetime_ms(&self) -> i64 {
+        self.token_lifetime_ms
     }
 
     /// Wrong passwords per account and per address.

@@ -87,6 +87,7 @@ impl ServeArgs {
             realm_name.clone(),
         )
         .await?
+        .with_tokens(config.sso.lifetime_ms(), config.sso.accepted_realms(&realm_name))
         .with_invalid_tokens_per_minute(config.server.invalid_tokens_per_minute)
         .with_flood_limits(config.server.flood_limits());
         service.replace_keys(keys.current.keys.clone(), keys.previous_keys());

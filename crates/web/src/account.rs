@@ -127,52 +127,17 @@ pub(crate) async fn password_login(
     name: &str,
     password: &str,
 ) -> Result<(Person, Vec<SetCookie>, String), ApiError> {
-    let refused = |reason: &str| {
-        // The audit line fail2ban and SIEMs match (README, "Logs"): the
-        // name as given (a text field: quoted and escaped in text logs,
-        // a plain string in JSON ones); never the password.
-        tracing::info!(
-            target: "simul::audit",
-            user = name,
-            client = %reached.client.address,
-            reason,
-            "login refused"
-        );
-    };
     // A page of another site must not sign the browser in (as the
     // attacker, into every application of the SSO domain).
     if !reached.trusted_origin {
-        refused("foreign_origin");
+        simul_service::audit_refused_login(name, reached.client.address, "foreign_origin");
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "sign in from Simul's own page: this page's origin is not in server.allowed_origins",
         ));
     }
-    let attempt = state
-        .service
-        .login_limits()
-        .begin(name, reached.client.address)
-        .inspect_err(|_| refused("rate_limited"))?;
-    let user = state
-        .service
-        .realm()
-        .authenticate(name, password)
-        .await
-        .inspect_err(|_| refused("directory_unavailable"))?;
-    let result = if user.is_some() { "ok" } else { "failed" };
-    metrics::counter!("simul_logins_total", "result" => result).increment(1);
-    let Some(user) = user else {
-        attempt.failed();
-        refused("bad_credentials");
-        return Err(ApiError::unauthorized("wrong user name or password"));
-    };
+    let user = state.service.log_in(name, password, reached.client.address).await?;
     let (cookies, csrf) = issue_tokens(state, reached, &user.id)?;
-    tracing::info!(
-        target: "simul::audit",
-        user = user.id.as_str(),
-        client = %reached.client.address,
-        "login"
-    );
     Ok((user, cookies, csrf))
 }
 

@@ -14,10 +14,9 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use base64::Engine as _;
+use ltpa::TokenFormat;
 use ltpa::sso::Request;
-use ltpa::{TokenFormat, VerifyOptions};
 use sha2::{Digest, Sha256};
-use simul_service::{Admission, admission};
 use subtle::ConstantTimeEq;
 
 use crate::proxy::Client;
@@ -135,36 +134,21 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         // and the client's address for the limit both need it.
         let reached = Reached::of(parts, state);
         let presented = presented_tokens(parts, state, &reached);
-        if presented.is_empty() {
-            return Err(not_signed_in());
-        }
-        let network = simul_service::network_of(reached.client.address);
-        let attempt = state.service.token_limits().begin(network).map_err(|wait| {
-            let seconds = wait.as_secs().max(1);
-            ApiError::too_many_requests(
-                format!(
-                    "too many invalid sign-in tokens from this address; try again in {seconds} s"
-                ),
-                seconds,
-            )
-        })?;
-        let started = tokio::time::Instant::now();
-        let Some((identity, token)) = verify_any(state, presented) else {
-            return Err(refuse(attempt, started).await);
-        };
+        let accepted = state.service.accept_token(presented, reached.client.address).await?;
         // Cookies ride along on cross-site requests; bearer tokens do not.
         let by_cookie = bearer(&parts.headers).is_none();
         if by_cookie && !(parts.method == Method::POST && CSRF_EXEMPT.contains(&parts.uri.path())) {
-            check_csrf(&parts.method, &parts.headers, state, &token)?;
+            check_csrf(&parts.method, &parts.headers, state, &accepted.token)?;
         }
-        let user = check_account(state, &identity.user, parts.uri.path()).await?;
-        let stamp = TokenStamp::of(&identity, &user, state.sso.lifetime_ms());
-        if !state.service.revocations().accepts(&stamp) {
-            tracing::debug!(%user, "token refused: logged out or cut off");
-            return Err(refuse(attempt, started).await);
+        // A one-time password gets its owner no further than replacing it.
+        if accepted.must_change_password && !OPEN_BEFORE_PASSWORD_CHANGE.contains(&parts.uri.path())
+        {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "change your one-time password first: POST /api/v1/me/password",
+            ));
         }
-        drop(attempt);
-        Ok(Self { user, token, stamp })
+        Ok(Self { user: accepted.user, token: accepted.token, stamp: accepted.stamp })
     }
 }
 
@@ -192,47 +176,6 @@ fn presented_tokens(
         .collect()
 }
 
-/// The first presented token that verifies, with its identity. Why the
-/// others failed goes to the debug log as a reason class only: a
-/// detail can quote decrypted text, and telling a padding error from a
-/// parse error is a decryption oracle for the LTPA key.
-fn verify_any(
-    state: &AppState,
-    presented: Vec<(String, Vec<TokenFormat>)>,
-) -> Option<(ltpa::Identity, String)> {
-    let options =
-        VerifyOptions::now().trusting(state.sso.accepted_realms(state.service.realm_name()));
-    let keys = state.service.keys().current();
-    for (token, formats) in presented {
-        for format in formats {
-            match keys.verifier.verify(&token, Some(format), &options) {
-                Ok(identity) => return Some((identity, token)),
-                Err(invalid) => tracing::debug!(reason = invalid.reason(), "token refused"),
-            }
-        }
-    }
-    None
-}
-
-/// The one answer to every token that is not accepted, whatever the
-/// reason (missing, malformed, forged, expired, of another realm, logged
-/// out), given no sooner than [`REFUSAL_TIME`] after the check began, so
-/// that neither its text nor its timing tells one failure from another.
-async fn refuse(
-    attempt: simul_service::Attempt<'_, std::net::IpAddr>,
-    started: tokio::time::Instant,
-) -> ApiError {
-    attempt.failed();
-    metrics::counter!("simul_invalid_tokens_total").increment(1);
-    tokio::time::sleep_until(started + REFUSAL_TIME).await;
-    not_signed_in()
-}
-
-/// How long every refusal of a presented token takes at least: far longer
-/// than opening any token, so the work done before the refusal does not
-/// show.
-const REFUSAL_TIME: std::time::Duration = std::time::Duration::from_millis(5);
-
 /// 401 for a request without an accepted token: always this text.
 pub(crate) fn not_signed_in() -> ApiError {
     ApiError::unauthorized(
@@ -249,33 +192,6 @@ const CSRF_EXEMPT: &[&str] = &["/stwebapi/user/connect"];
 /// Routes open to an account that must change its password first.
 const OPEN_BEFORE_PASSWORD_CHANGE: &[&str] =
     &["/api/v1/me", "/api/v1/me/password", "/api/v1/logout"];
-
-/// A token outlives a `simul user disable` or a removal from LDAP; the
-/// realm has the last word. A one-time password gets its owner no further
-/// than replacing it. The caller's id is the realm's spelling of it (a DN
-/// in a WebSphere token may differ in case and spaces from the server's).
-async fn check_account(state: &AppState, user: &str, path: &str) -> Result<String, ApiError> {
-    match admission(state.service.realm().as_ref(), user).await? {
-        Admission::DirectoryDown => Err(ApiError::directory_down()),
-        Admission::Unknown => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "this account is not in the directory (removed, or outside directory.ldap.base_dn)",
-        )),
-        Admission::Disabled(_) => {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "this account is disabled"))
-        }
-        Admission::Stranger => Ok(user.to_owned()),
-        Admission::Known(record)
-            if record.must_change_password && !OPEN_BEFORE_PASSWORD_CHANGE.contains(&path) =>
-        {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "change your one-time password first: POST /api/v1/me/password",
-            ))
-        }
-        Admission::Known(record) => Ok(record.id),
-    }
-}
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;

@@ -78,6 +78,36 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl From<simul_service::TokenRefused> for ApiError {
+    /// 401 with one text for every bad token; 403 for an account the
+    /// directory refuses; 503 while it cannot be asked.
+    fn from(refusal: simul_service::TokenRefused) -> Self {
+        use simul_service::TokenRefused;
+        match refusal {
+            TokenRefused::NotSignedIn => crate::auth::not_signed_in(),
+            TokenRefused::TooMany(too_many) => too_many.into(),
+            TokenRefused::Unknown | TokenRefused::Disabled => {
+                Self::new(StatusCode::FORBIDDEN, refusal.to_string())
+            }
+            TokenRefused::DirectoryDown => Self::directory_down(),
+            TokenRefused::Directory(error) => error.into(),
+        }
+    }
+}
+
+impl From<simul_service::LoginRefused> for ApiError {
+    /// 401 for every bad credential, 429 over the limits, 503 while the
+    /// directory cannot be asked.
+    fn from(refusal: simul_service::LoginRefused) -> Self {
+        use simul_service::LoginRefused;
+        match refusal {
+            LoginRefused::BadCredentials => Self::unauthorized(refusal.to_string()),
+            LoginRefused::TooMany(too_many) => too_many.into(),
+            LoginRefused::Directory(error) => error.into(),
+        }
+    }
+}
+
 impl From<simul_service::TooMany> for ApiError {
     /// 429 with `Retry-After`.
     fn from(refusal: simul_service::TooMany) -> Self {
