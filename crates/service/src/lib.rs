@@ -6,21 +6,25 @@
 //! each other.
 
 mod admission;
+mod error;
 mod flood;
 mod hub;
 mod keyring;
 mod limits;
+mod messages;
 mod revocation;
 mod service;
 mod sign_in;
 
 pub use admission::{Admission, admission};
+pub use error::ServiceError;
 pub use flood::{CommandAdmission, CommandLimit, FloodLimits, MessageLimits};
 pub use hub::Hub;
 pub use keyring::{KeySets, Keyring};
 pub use limits::{
     Attempt, DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, LoginAttempt, LoginLimits, network_of,
 };
+pub use messages::{MAX_CONTACTS, MAX_GROUPS, SentIm};
 pub use revocation::{Revocations, TokenStamp};
 pub use service::Service;
 pub use sign_in::{Accepted, LoginRefused, TokenRefused, audit_refused_login};

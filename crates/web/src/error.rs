@@ -78,6 +78,41 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl From<simul_core::CoreError> for ApiError {
+    fn from(error: simul_core::CoreError) -> Self {
+        let status = match &error {
+            simul_core::CoreError::EmptyText => StatusCode::BAD_REQUEST,
+            simul_core::CoreError::TextTooLong { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            simul_core::CoreError::UnknownChat(_) => StatusCode::NOT_FOUND,
+            simul_core::CoreError::NotInvited(_) | simul_core::CoreError::NotMember(_) => {
+                StatusCode::FORBIDDEN
+            }
+            simul_core::CoreError::UnknownSession(_) => StatusCode::CONFLICT,
+            simul_core::CoreError::TooManySessions { .. } => StatusCode::TOO_MANY_REQUESTS,
+            simul_core::CoreError::WatchListFull { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        };
+        ApiError::new(status, error.to_string())
+    }
+}
+
+impl From<simul_service::ServiceError> for ApiError {
+    /// The status each kind of failure has in the API.
+    fn from(error: simul_service::ServiceError) -> Self {
+        use simul_service::ServiceError;
+        match error {
+            ServiceError::Core(error) => error.into(),
+            ServiceError::Store(error) => error.into(),
+            ServiceError::Directory(error) => error.into(),
+            ServiceError::TooMany(too_many) => too_many.into(),
+            ServiceError::NoSuchUser(_) => Self::new(StatusCode::NOT_FOUND, error.to_string()),
+            ServiceError::Invalid(_) => Self::new(StatusCode::BAD_REQUEST, error.to_string()),
+            ServiceError::TooLarge(_) => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
+            }
+        }
+    }
+}
+
 impl From<simul_service::TokenRefused> for ApiError {
     /// 401 with one text for every bad token; 403 for an account the
     /// directory refuses; 503 while it cannot be asked.

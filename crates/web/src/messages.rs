@@ -4,11 +4,9 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use simul_core::{CoreError, SessionId, UserId};
-use simul_store::{ContactList, StoredIm};
+use simul_core::{SessionId, UserId};
+use simul_store::ContactList;
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
@@ -17,9 +15,6 @@ use crate::{ApiError, AppState};
 
 /// Messages returned by one history call (1:1 and n-way).
 pub(crate) const HISTORY_LIMIT: u32 = 200;
-/// Most groups and contacts a contact list may hold.
-const MAX_GROUPS: usize = 100;
-const MAX_CONTACTS: usize = 2_000;
 
 /// A message body (1:1 and n-way).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -54,21 +49,6 @@ pub(crate) struct HistoryEntry {
     at: String,
 }
 
-impl From<CoreError> for ApiError {
-    fn from(error: CoreError) -> Self {
-        let status = match &error {
-            CoreError::EmptyText => StatusCode::BAD_REQUEST,
-            CoreError::TextTooLong { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            CoreError::UnknownChat(_) => StatusCode::NOT_FOUND,
-            CoreError::NotInvited(_) | CoreError::NotMember(_) => StatusCode::FORBIDDEN,
-            CoreError::UnknownSession(_) => StatusCode::CONFLICT,
-            CoreError::TooManySessions { .. } => StatusCode::TOO_MANY_REQUESTS,
-            CoreError::WatchListFull { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        };
-        ApiError::new(status, error.to_string())
-    }
-}
-
 /// Sends an instant message: delivered to every session of both users and
 /// kept in the history before the call returns.
 #[utoipa::path(post, path = "/api/v1/im/{user}", tag = "messages",
@@ -90,10 +70,8 @@ pub(crate) async fn send_im(
     Ok(Json(deliver_im(&state, &UserId::new(&caller.user), None, &to, body.text).await?))
 }
 
-/// Delivers a 1:1 message to every session of both users (but `origin`,
-/// the session it came from) and keeps it in the history. The recipient
-/// is first found in the directory by whatever name was given, so that
-/// nothing is stored for a name nobody reads.
+/// Sends a 1:1 message for `from` (see [`simul_service::Service::send_im`])
+/// and says so in the API's terms.
 pub(crate) async fn deliver_im(
     state: &AppState,
     from: &UserId,
@@ -101,32 +79,12 @@ pub(crate) async fn deliver_im(
     to: &str,
     text: String,
 ) -> Result<Sent, ApiError> {
-    state.service.message_limits().check(from.as_str())?;
-    let recipient = recipient(state, to).await?;
-    let at = Utc::now();
-    let delivered = state.service.hub().apply(|community| {
-        let deliveries = community.send_im_as(from, origin, &recipient, &text, at)?;
-        Ok((community.is_online(&recipient), deliveries))
-    })?;
-    metrics::counter!("simul_messages_total", "kind" => "im").increment(1);
-    let message = StoredIm { from: from.to_string(), to: recipient.to_string(), text, at };
-    state.service.store().append_im(&message).await?;
-    Ok(Sent { to: Some(recipient.to_string()), at: at.to_rfc3339(), delivered: Some(delivered) })
-}
-
-/// The user a message or invitation for `name` goes to: the directory's
-/// id for a login name, a mail address or any spelling of a DN; 404 for
-/// a name the directory does not have (or a disabled account). Where the
-/// realm lets in people it does not hold (`accept_unknown_sso_users`),
-/// an unknown name is taken as such a person's id.
-pub(crate) async fn recipient(state: &AppState, name: &str) -> Result<UserId, ApiError> {
-    match state.service.realm().person(name).await? {
-        Some(person) if !person.disabled => Ok(UserId::new(person.id)),
-        None if !state.service.realm().refuses_strangers() && !name.trim().is_empty() => {
-            Ok(UserId::new(name))
-        }
-        _ => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no such user: {name}"))),
-    }
+    let sent = state.service.send_im(from, origin, to, text).await?;
+    Ok(Sent {
+        to: Some(sent.to.to_string()),
+        at: sent.at.to_rfc3339(),
+        delivered: Some(sent.delivered),
+    })
 }
 
 /// The latest 200 messages with that user, oldest first.
@@ -138,7 +96,7 @@ pub(crate) async fn history(
     caller: Authenticated,
     ApiPath(with): ApiPath<String>,
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
-    let messages = state.service.store().im_history(&caller.user, &with, HISTORY_LIMIT).await?;
+    let messages = state.service.im_history(&caller.user, &with, HISTORY_LIMIT).await?;
     Ok(Json(
         messages
             .into_iter()
@@ -154,7 +112,7 @@ pub(crate) async fn contacts(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
 ) -> Result<Json<ContactList>, ApiError> {
-    Ok(Json(state.service.store().contact_list(&caller.user).await?))
+    Ok(Json(state.service.contact_list(&caller.user).await?))
 }
 
 /// Replaces the caller's contact list.
@@ -170,16 +128,6 @@ pub(crate) async fn put_contacts(
     caller: Authenticated,
     ApiJson(list): ApiJson<ContactList>,
 ) -> Result<Json<ContactList>, ApiError> {
-    let contacts: usize = list.groups.iter().map(|g| g.contacts.len()).sum();
-    if list.groups.len() > MAX_GROUPS || contacts > MAX_CONTACTS {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("a contact list holds at most {MAX_GROUPS} groups and {MAX_CONTACTS} contacts"),
-        ));
-    }
-    if list.groups.iter().any(|g| g.name.trim().is_empty()) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "every group needs a name"));
-    }
-    state.service.store().set_contact_list(&caller.user, &list).await?;
+    state.service.set_contact_list(&caller.user, &list).await?;
     Ok(Json(list))
 }

@@ -134,7 +134,7 @@ pub(crate) async fn invite(
 async fn invitees(state: &AppState, names: &[UserId]) -> Result<Vec<UserId>, ApiError> {
     let mut ids = Vec::with_capacity(names.len());
     for name in names {
-        ids.push(crate::messages::recipient(state, name.as_str()).await?);
+        ids.push(state.service.recipient(name.as_str()).await?);
     }
     Ok(ids)
 }

@@ -1,0 +1,35 @@
+//! [`ServiceError`]: why the community did not do what a door asked.
+
+use simul_core::CoreError;
+use simul_directory::DirectoryError;
+use simul_store::StoreError;
+
+use crate::TooMany;
+
+/// Why an operation of the community failed, in terms each front door
+/// turns into its protocol's answer (an HTTP status, a VP error code, an
+/// XMPP stanza error).
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The community's rules refused it (not a member, text too long...).
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The directory could not be asked.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    /// The sender went over a limit.
+    #[error(transparent)]
+    TooMany(#[from] TooMany),
+    /// Nobody of that name in the directory (or a disabled account).
+    #[error("no such user: {0}")]
+    NoSuchUser(String),
+    /// The request is malformed; the sentence says how.
+    #[error("{0}")]
+    Invalid(String),
+    /// The request is over a size limit; the sentence names it.
+    #[error("{0}")]
+    TooLarge(String),
+}
