@@ -33,3 +33,11 @@ pub enum ServiceError {
     #[error("{0}")]
     TooLarge(String),
 }
+
+impl ServiceError {
+    /// Whether this is the directory being out of reach for now (a caller
+    /// may carry on without what it asked).
+    pub fn is_outage(&self) -> bool {
+        matches!(self, Self::Directory(error) if error.is_outage())
+    }
+}

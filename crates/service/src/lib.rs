@@ -5,6 +5,7 @@
 //! crate and its events back into their protocol; they never reach into
 //! each other.
 
+mod account;
 mod admission;
 mod error;
 mod flood;
@@ -12,10 +13,13 @@ mod hub;
 mod keyring;
 mod limits;
 mod messages;
+mod nway;
 mod revocation;
 mod service;
+mod sessions;
 mod sign_in;
 
+pub use account::Readiness;
 pub use admission::{Admission, admission};
 pub use error::ServiceError;
 pub use flood::{CommandAdmission, CommandLimit, FloodLimits, MessageLimits};
@@ -27,6 +31,7 @@ pub use limits::{
 pub use messages::{MAX_CONTACTS, MAX_GROUPS, SentIm};
 pub use revocation::{Revocations, TokenStamp};
 pub use service::Service;
+pub use sessions::Events;
 pub use sign_in::{Accepted, LoginRefused, TokenRefused, audit_refused_login};
 pub use simul_core::Limits as CommunityLimits;
 

@@ -75,6 +75,16 @@ impl Service {
         Ok(self.store().im_history(user, with, limit).await?)
     }
 
+    /// The people `user` exchanged 1:1 messages with and when they last
+    /// did, most recent first, at most `max`.
+    pub async fn im_partners(
+        &self,
+        user: &str,
+        max: u32,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, ServiceError> {
+        Ok(self.store().im_partners(user, max).await?)
+    }
+
     /// `user`'s contact list.
     pub async fn contact_list(&self, user: &str) -> Result<ContactList, ServiceError> {
         Ok(self.store().contact_list(user).await?)

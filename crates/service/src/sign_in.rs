@@ -152,6 +152,19 @@ impl Service {
         Ok(Accepted { user, token, stamp, must_change_password })
     }
 
+    /// Whether the token of `stamp` is still accepted (not logged out, its
+    /// user not cut off since): an open session asks whenever
+    /// [`Service::token_changes`] wakes it.
+    pub fn still_accepted(&self, stamp: &TokenStamp) -> bool {
+        self.revocations().accepts(stamp)
+    }
+
+    /// Wakes when a token of `user` is revoked: their open sessions then
+    /// check theirs with [`Service::still_accepted`].
+    pub fn token_changes(&self, user: &str) -> tokio::sync::watch::Receiver<u64> {
+        self.revocations().changes_for(user)
+    }
+
     /// The first presented token that verifies, with its identity. Why the
     /// others failed goes to the debug log as a reason class only: a
     /// detail can quote decrypted text.

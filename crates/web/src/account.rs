@@ -10,8 +10,8 @@ use axum::{Form, Json};
 use ltpa::AccessId;
 use ltpa::sso::SetCookie;
 use serde::{Deserialize, Serialize};
-use simul_directory::DirectoryError;
-use simul_directory::Person;
+use simul_directory::{DirectoryError, Person};
+use simul_service::ServiceError;
 use simul_store::StoreError;
 use utoipa::ToSchema;
 
@@ -185,8 +185,7 @@ pub(crate) async fn end_session(
     caller: &Authenticated,
     response: Response,
 ) -> Result<Response, ApiError> {
-    state.service.revocations().revoke(&caller.stamp).await?;
-    tracing::info!(user = %caller.user, "logout");
+    state.service.log_out(&caller.stamp).await?;
     Ok(with_cookies(response, &state.sso.logout_cookies(reached.sso())))
 }
 
@@ -197,7 +196,7 @@ pub(crate) async fn me(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
 ) -> Result<Json<SessionInfo>, ApiError> {
-    let user = state.service.realm().person(&caller.user).await?;
+    let user = state.service.person(&caller.user).await?;
     let must_change_password = user.as_ref().is_some_and(|u| u.must_change_password);
     let user = user.as_ref().map_or_else(|| UserInfo::unknown(&caller.user), UserInfo::of);
     let csrf_token = csrf_token(&state, &caller.token);
@@ -232,32 +231,35 @@ pub(crate) async fn change_password(
     caller: Authenticated,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> Result<Response, ApiError> {
-    let attempt = state.service.login_limits().begin(&caller.user, reached.client.address)?;
-    match state.service.realm().change_password(&caller.user, &change.current, &change.new).await {
+    let changed = state
+        .service
+        .change_password(&caller.user, &change.current, &change.new, reached.client.address)
+        .await;
+    match changed {
         Ok(()) => {
-            drop(attempt);
-            tracing::info!(user = %caller.user, "password changed");
-            state.service.revocations().catch_up().await?;
             let (cookies, csrf_token) = issue_tokens(&state, &reached, &caller.user)?;
-            let user = state.service.realm().person(&caller.user).await?;
+            let user = state.service.person(&caller.user).await?;
             let user = user.as_ref().map_or_else(|| UserInfo::unknown(&caller.user), UserInfo::of);
             let body = SessionInfo { user, csrf_token, must_change_password: false };
             Ok(with_cookies(Json(body).into_response(), &cookies))
         }
-        Err(error @ DirectoryError::WrongPassword) => {
-            attempt.failed();
-            Err(ApiError::new(StatusCode::FORBIDDEN, error.to_string()))
-        }
-        Err(error @ DirectoryError::Unsupported(_)) => {
-            Err(ApiError::new(StatusCode::CONFLICT, error.to_string()))
-        }
-        Err(error @ (DirectoryError::WeakPassword | DirectoryError::SamePassword)) => {
-            Err(ApiError::new(StatusCode::BAD_REQUEST, error.to_string()))
-        }
-        Err(DirectoryError::InvalidName(_) | DirectoryError::Store(StoreError::NoSuchUser(_))) => {
-            Err(ApiError::new(StatusCode::NOT_FOUND, "this account's password is not kept here"))
-        }
+        Err(ServiceError::Directory(error)) => Err(password_refused(error)),
         Err(error) => Err(error.into()),
+    }
+}
+
+/// What the API answers when the realm keeps a password as it was.
+fn password_refused(error: DirectoryError) -> ApiError {
+    match error {
+        DirectoryError::WrongPassword => ApiError::new(StatusCode::FORBIDDEN, error.to_string()),
+        DirectoryError::Unsupported(_) => ApiError::new(StatusCode::CONFLICT, error.to_string()),
+        DirectoryError::WeakPassword | DirectoryError::SamePassword => {
+            ApiError::new(StatusCode::BAD_REQUEST, error.to_string())
+        }
+        DirectoryError::InvalidName(_) | DirectoryError::Store(StoreError::NoSuchUser(_)) => {
+            ApiError::new(StatusCode::NOT_FOUND, "this account's password is not kept here")
+        }
+        error => error.into(),
     }
 }
 

@@ -58,15 +58,7 @@ impl AppState {
     /// The web front door of `service`, with the SSO settings that shape
     /// its cookies.
     pub async fn new(service: Arc<Service>, sso: SsoSettings) -> Result<Self, ApiError> {
-        let store = service.store();
-        let csrf_secret = match store.setting(CSRF_SECRET_SETTING).await? {
-            Some(secret) => secret,
-            None => {
-                let secret = ltpa::DominoSecret::generate().to_base64().to_string();
-                store.set_setting(CSRF_SECRET_SETTING, &secret).await?;
-                secret
-            }
-        };
+        let csrf_secret = service.kept_secret(CSRF_SECRET_SETTING).await?;
         telemetry::install();
         Ok(Self {
             service,

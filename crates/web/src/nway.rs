@@ -5,10 +5,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use simul_core::{ChatId, CoreError, UserId};
-use simul_store::{ChatRecord, StoredChatMessage};
+use simul_core::{ChatId, UserId};
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
@@ -71,7 +69,7 @@ pub(crate) async fn list(
     caller: Authenticated,
 ) -> Json<Vec<ChatListing>> {
     let user = UserId::new(caller.user);
-    let chats = state.service.hub().inspect(|c| c.chats_of(&user));
+    let chats = state.service.chats_of(&user);
     Json(
         chats
             .into_iter()
@@ -99,17 +97,7 @@ pub(crate) async fn create(
     ApiJson(body): ApiJson<NewChat>,
 ) -> Result<Json<ChatInfo>, ApiError> {
     let creator = UserId::new(caller.user);
-    // A new chat (and its invitations) costs as much as a message: a
-    // script cannot fill the server with chats either.
-    state.service.message_limits().check(creator.as_str())?;
-    let invitees = invitees(&state, &body.invite).await?;
-    let (id, topic) = state.service.hub().apply(|c| {
-        let (id, deliveries) = c.create_chat(&creator, &invitees, &body.topic)?;
-        Ok(((id, c.chat_topic(id)?.to_owned()), deliveries))
-    })?;
-    let record =
-        ChatRecord { id: id.get(), topic, creator: creator.to_string(), created_at: Utc::now() };
-    state.service.store().record_chat(&record).await?;
+    let id = state.service.create_chat(&creator, &body.invite, &body.topic).await?;
     Ok(Json(ChatInfo { id, members: Vec::new() }))
 }
 
@@ -124,19 +112,8 @@ pub(crate) async fn invite(
     ApiJson(body): ApiJson<Invitees>,
 ) -> Result<Json<Done>, ApiError> {
     let from = UserId::new(caller.user);
-    state.service.message_limits().check(from.as_str())?;
-    let invitees = invitees(&state, &body.users).await?;
-    state.service.hub().run(|c| c.invite(&from, ChatId::from_raw(id), &invitees))?;
+    state.service.invite(&from, ChatId::from_raw(id), &body.users).await?;
     Ok(Json(Done {}))
-}
-
-/// The directory's ids of the people named (404 for a name nobody has).
-async fn invitees(state: &AppState, names: &[UserId]) -> Result<Vec<UserId>, ApiError> {
-    let mut ids = Vec::with_capacity(names.len());
-    for name in names {
-        ids.push(state.service.recipient(name.as_str()).await?);
-    }
-    Ok(ids)
 }
 
 /// Accepts an invitation; every member gets `nway_members`.
@@ -153,10 +130,7 @@ pub(crate) async fn join(
 /// Accepts an invitation: the chat and its members now.
 pub(crate) fn join_chat(state: &AppState, user: &UserId, id: u64) -> Result<ChatInfo, ApiError> {
     let chat = ChatId::from_raw(id);
-    let members = state.service.hub().apply(|c| {
-        let deliveries = c.join(user, chat)?;
-        Ok((c.chat_members(chat)?, deliveries))
-    })?;
+    let members = state.service.join_chat(user, chat)?;
     Ok(ChatInfo { id: chat, members })
 }
 
@@ -169,10 +143,7 @@ pub(crate) async fn decline(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Done>, ApiError> {
     let user = UserId::new(caller.user);
-    state
-        .service
-        .hub()
-        .apply(|c| c.decline(&user, ChatId::from_raw(id)).map(|()| ((), Vec::new())))?;
+    state.service.decline_chat(&user, ChatId::from_raw(id))?;
     Ok(Json(Done {}))
 }
 
@@ -185,7 +156,7 @@ pub(crate) async fn leave(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Done>, ApiError> {
     let user = UserId::new(caller.user);
-    state.service.hub().run(|c| c.leave(&user, ChatId::from_raw(id)))?;
+    state.service.leave_chat(&user, ChatId::from_raw(id))?;
     Ok(Json(Done {}))
 }
 
@@ -210,12 +181,7 @@ pub(crate) async fn post_to_chat(
     id: u64,
     text: String,
 ) -> Result<Sent, ApiError> {
-    state.service.message_limits().check(from.as_str())?;
-    let at = Utc::now();
-    state.service.hub().run(|c| c.chat_message(from, ChatId::from_raw(id), &text, at))?;
-    metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);
-    let message = StoredChatMessage { chat: id, from: from.to_string(), text, at };
-    state.service.store().append_chat_message(&message).await?;
+    let at = state.service.post_to_chat(from, ChatId::from_raw(id), text).await?;
     Ok(Sent { to: None, at: at.to_rfc3339(), delivered: None })
 }
 
@@ -240,10 +206,7 @@ pub(crate) async fn history(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Vec<ChatHistoryEntry>>, ApiError> {
     let (user, chat) = (UserId::new(caller.user), ChatId::from_raw(id));
-    if !state.service.hub().inspect(|c| c.chat_members(chat))?.contains(&user) {
-        return Err(CoreError::NotMember(chat).into());
-    }
-    let messages = state.service.store().chat_history(id, HISTORY_LIMIT).await?;
+    let messages = state.service.chat_history(&user, chat, HISTORY_LIMIT).await?;
     Ok(Json(
         messages
             .into_iter()

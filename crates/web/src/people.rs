@@ -79,7 +79,7 @@ pub(crate) async fn search(
     _caller: Authenticated,
     Query(query): Query<Search>,
 ) -> Result<Json<Vec<PersonInfo>>, ApiError> {
-    let people = state.service.realm().search(&query.q, SEARCH_LIMIT).await?;
+    let people = state.service.search(&query.q, SEARCH_LIMIT).await?;
     Ok(Json(people.iter().map(PersonInfo::of).collect()))
 }
 
@@ -119,7 +119,7 @@ pub(crate) async fn cards(
     for id in &ids {
         // While LDAP is down, a name missing from the cache cannot be looked
         // up: leave it out rather than fail the whole batch.
-        match state.service.realm().person(id).await {
+        match state.service.person(id).await {
             Ok(Some(person)) => found.push((id.clone(), person)),
             Ok(None) => {}
             Err(error) if error.is_outage() => {}
@@ -129,7 +129,6 @@ pub(crate) async fn cards(
     found.retain(|(_, person)| !person.disabled);
     let presences = state
         .service
-        .hub()
         .presences(&found.iter().map(|(_, person)| UserId::new(&person.id)).collect::<Vec<_>>());
     Ok(Json(
         found
@@ -149,10 +148,10 @@ pub(crate) async fn card(
     _caller: Authenticated,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Card>, ApiError> {
-    let user = state.service.realm().person(&id).await?;
+    let user = state.service.person(&id).await?;
     let user = user.filter(|u| !u.disabled).ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, format!("no user {id:?} in the directory"))
     })?;
-    let presence = state.service.hub().presences(&[UserId::new(&user.id)]).remove(0);
+    let presence = state.service.presences(&[UserId::new(&user.id)]).remove(0);
     Ok(Json(Card::of(user, &presence)))
 }

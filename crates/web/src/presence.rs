@@ -79,7 +79,7 @@ pub(crate) async fn put_status(
         ));
     }
     let presence = Presence::new(status, update.idle, &update.message);
-    if state.service.hub().set_user_presence(&UserId::new(&caller.user), &presence) == 0 {
+    if state.service.set_status(&UserId::new(&caller.user), &presence) == 0 {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "you are not online: open the WebSocket /api/v1/events first",
@@ -101,7 +101,7 @@ pub(crate) async fn awareness(
         .filter(|(key, _)| key == "user")
         .map(|(_, value)| UserId::new(value.into_owned()))
         .collect();
-    let presences = state.service.hub().presences(&users);
+    let presences = state.service.presences(&users);
     Json(users.iter().zip(&presences).map(|(u, p)| (u.to_string(), p.into())).collect())
 }
 
@@ -138,7 +138,7 @@ pub(crate) async fn events(
     }
     // Said before the upgrade, where a client can read it.
     let user = UserId::new(&caller.user);
-    state.service.hub().inspect(|c| c.check_new_session(&user))?;
+    state.service.check_new_session(&user)?;
     // tungstenite allocates its read buffer up front (128 KiB by default)
     // and zero-fills all of it on every read attempt: that was 133 KiB of
     // RSS per idle session and a 128 KiB memset each time a session woke
@@ -173,7 +173,7 @@ async fn session(
     mut socket: WebSocket,
 ) {
     let user = UserId::new(&caller.user);
-    let (session, mut events) = match state.service.hub().connect(&user, watcher) {
+    let (session, mut events) = match state.service.open_session(&user, watcher) {
         Ok(connected) => connected,
         // Another session came first since the check before the upgrade.
         Err(error) => {
@@ -184,7 +184,7 @@ async fn session(
     let mut commands = CommandLimit::new(state.service.flood());
     // A logout, a password change or a disabled account ends the token
     // this session was opened with: the session ends with it.
-    let mut revocations = state.service.revocations().changes_for(&caller.stamp.user);
+    let mut revocations = state.service.token_changes(&caller.stamp.user);
     // Tells the client its session is live: events from now on reach it.
     let ready = json!({"type": "ready", "user": user}).to_string();
     let mut open = socket.send(Message::Text(ready.into())).await.is_ok();
@@ -219,7 +219,7 @@ async fn session(
                 open = socket.send(Message::Ping(Default::default())).await.is_ok();
             }
             Ok(()) = revocations.changed() => {
-                if !state.service.revocations().accepts(&caller.stamp) {
+                if !state.service.still_accepted(&caller.stamp) {
                     close(&mut socket, "signed out".into()).await;
                     break;
                 }
@@ -247,14 +247,8 @@ async fn session(
             }
         }
     }
-    if let Some(user) = state.service.hub().disconnect(session) {
-        // The user went offline: their n-way chats wait two keepalive
-        // rounds for them, so a reloaded page finds them still there.
-        tokio::spawn(async move {
-            tokio::time::sleep(state.keepalive * 2).await;
-            state.service.hub().run(|c| Ok(c.leave_chats_if_offline(&user))).ok();
-        });
-    }
+    // Two keepalive rounds: a reloaded page finds its n-way chats.
+    state.service.close_session(session, state.keepalive * 2);
 }
 
 /// Closes the socket with a policy violation (1008) and the reason.
@@ -275,13 +269,9 @@ async fn command(
 ) -> Option<String> {
     let result = match serde_json::from_str::<Command>(text) {
         Err(e) => return Some(format!("unknown command: {e}")),
-        Ok(Command::Watch { users }) => state.service.hub().run(|c| c.watch(session, &users)),
-        Ok(Command::Unwatch { users }) => {
-            state.service.hub().run(|c| c.unwatch(session, &users).map(|()| Vec::new()))
-        }
-        Ok(Command::Typing { to, typing }) => {
-            state.service.hub().run(|c| c.typing(session, &to, typing))
-        }
+        Ok(Command::Watch { users }) => state.service.watch(session, &users),
+        Ok(Command::Unwatch { users }) => state.service.unwatch(session, &users),
+        Ok(Command::Typing { to, typing }) => state.service.typing(session, &to, typing),
         Ok(Command::Im { to, text }) => {
             let sent = crate::messages::deliver_im(state, user, Some(session), to.as_str(), text);
             return sent.await.err().map(|e| e.message().to_owned());

@@ -56,17 +56,9 @@ pub(crate) async fn render(State(state): State<Arc<AppState>>, reached: Reached)
 /// answer or the LDAP directory did not at its last contact; the body
 /// names which, without addresses or errors.
 pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Response {
-    let store = match state.service.store().ping().await {
-        Ok(()) => "ok",
-        Err(error) => {
-            tracing::warn!(%error, "readiness: the database does not answer");
-            "unavailable"
-        }
-    };
-    let directory = match state.service.realm().answering() {
-        Some(false) => "unreachable",
-        Some(true) | None => "ok",
-    };
+    let readiness = state.service.readiness().await;
+    let store = if readiness.store { "ok" } else { "unavailable" };
+    let directory = if readiness.directory { "ok" } else { "unreachable" };
     let ready = store == "ok" && directory == "ok";
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = serde_json::json!({

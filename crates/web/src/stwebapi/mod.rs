@@ -151,11 +151,11 @@ async fn answer(
 }
 
 async fn awareness(state: &AppState, user: &str) -> Result<Awareness, ApiError> {
-    let person = state.service.realm().person(user).await?.filter(|person| !person.disabled);
+    let person = state.service.person(user).await?.filter(|person| !person.disabled);
     let Some(person) = person else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no such user: {user}")));
     };
-    let presence = state.service.hub().presences(&[UserId::new(&person.id)]).remove(0);
+    let presence = state.service.presences(&[UserId::new(&person.id)]).remove(0);
     Ok(Awareness {
         username: user.to_owned(),
         user_id: person.id,
@@ -175,7 +175,7 @@ pub(crate) async fn chat(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "which user? chat?userId=ID"));
     };
     // The client opens chats by id; a login name or mail becomes one here.
-    let id = match state.service.realm().person(&user).await {
+    let id = match state.service.person(&user).await {
         Ok(Some(person)) => person.id,
         _ => user,
     };

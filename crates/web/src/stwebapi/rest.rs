@@ -66,7 +66,7 @@ pub(crate) async fn connect(
     let caller = caller.map_err(|_| {
         ApiError::unauthorized("give username and password, or send the LtpaToken2 cookie")
     })?;
-    let person = state.service.realm().person(&caller.user).await?;
+    let person = state.service.person(&caller.user).await?;
     let display_name = person.map_or_else(|| caller.user.clone(), |p| p.display_name);
     Ok(connected(&caller.user, &display_name, &csrf_token(&state, &caller.token)))
 }
@@ -159,15 +159,14 @@ pub(crate) async fn conversations(
     let user = UserId::new(&caller.user);
     let mut list: Vec<Value> = state
         .service
-        .hub()
-        .inspect(|c| c.chats_of(&user))
+        .chats_of(&user)
         .into_iter()
         .map(|chat| {
             json!({"type": "NWAY_TEXT", "with": chat.id, "topic": chat.topic,
                    "members": chat.members, "invited": chat.invited})
         })
         .collect();
-    let partners = state.service.store().im_partners(&caller.user, max as u32).await?;
+    let partners = state.service.im_partners(&caller.user, max as u32).await?;
     list.extend(partners.into_iter().map(
         |(partner, at)| json!({"type": "IM", "with": partner, "lastActivity": at.to_rfc3339()}),
     ));

@@ -1,0 +1,111 @@
+//! N-way chats: created, joined, left and written to the same way from
+//! every door; their events reach members on every door.
+
+use chrono::{DateTime, Utc};
+use simul_core::{ChatId, ChatSummary, CoreError, UserId};
+use simul_store::{ChatRecord, StoredChatMessage};
+
+use crate::{Service, ServiceError};
+
+impl Service {
+    /// The chats `user` is in or invited to.
+    pub fn chats_of(&self, user: &UserId) -> Vec<ChatSummary> {
+        self.hub().inspect(|c| c.chats_of(user))
+    }
+
+    /// A new chat of `creator`, inviting the people `invite` names (any
+    /// name the directory knows), recorded in the store. A new chat (and
+    /// its invitations) costs as much as a message: a script cannot fill
+    /// the server with chats either.
+    pub async fn create_chat(
+        &self,
+        creator: &UserId,
+        invite: &[UserId],
+        topic: &str,
+    ) -> Result<ChatId, ServiceError> {
+        self.message_limits().check(creator.as_str())?;
+        let invitees = self.recipients(invite).await?;
+        let (id, topic) = self.hub().apply(|c| {
+            let (id, deliveries) = c.create_chat(creator, &invitees, topic)?;
+            Ok(((id, c.chat_topic(id)?.to_owned()), deliveries))
+        })?;
+        let record = ChatRecord {
+            id: id.get(),
+            topic,
+            creator: creator.to_string(),
+            created_at: Utc::now(),
+        };
+        self.store().record_chat(&record).await?;
+        Ok(id)
+    }
+
+    /// Invites more people (any name the directory knows) into `chat`.
+    pub async fn invite(
+        &self,
+        from: &UserId,
+        chat: ChatId,
+        invite: &[UserId],
+    ) -> Result<(), ServiceError> {
+        self.message_limits().check(from.as_str())?;
+        let invitees = self.recipients(invite).await?;
+        Ok(self.hub().run(|c| c.invite(from, chat, &invitees))?)
+    }
+
+    /// `user` joins `chat` (invited, or already in it); its members then.
+    pub fn join_chat(&self, user: &UserId, chat: ChatId) -> Result<Vec<UserId>, ServiceError> {
+        Ok(self.hub().apply(|c| {
+            let deliveries = c.join(user, chat)?;
+            Ok((c.chat_members(chat)?, deliveries))
+        })?)
+    }
+
+    /// `user` declines an invitation to `chat`.
+    pub fn decline_chat(&self, user: &UserId, chat: ChatId) -> Result<(), ServiceError> {
+        Ok(self.hub().apply(|c| c.decline(user, chat).map(|()| ((), Vec::new())))?)
+    }
+
+    /// `user` leaves `chat`.
+    pub fn leave_chat(&self, user: &UserId, chat: ChatId) -> Result<(), ServiceError> {
+        Ok(self.hub().run(|c| c.leave(user, chat))?)
+    }
+
+    /// Sends `text` to every member of `chat` and keeps it in the chat's
+    /// history before returning; when it was sent.
+    pub async fn post_to_chat(
+        &self,
+        from: &UserId,
+        chat: ChatId,
+        text: String,
+    ) -> Result<DateTime<Utc>, ServiceError> {
+        self.message_limits().check(from.as_str())?;
+        let at = Utc::now();
+        self.hub().run(|c| c.chat_message(from, chat, &text, at))?;
+        metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);
+        let message = StoredChatMessage { chat: chat.get(), from: from.to_string(), text, at };
+        self.store().append_chat_message(&message).await?;
+        Ok(at)
+    }
+
+    /// The latest `limit` messages of `chat`, oldest first, for one of its
+    /// members.
+    pub async fn chat_history(
+        &self,
+        user: &UserId,
+        chat: ChatId,
+        limit: u32,
+    ) -> Result<Vec<StoredChatMessage>, ServiceError> {
+        if !self.hub().inspect(|c| c.chat_members(chat))?.contains(user) {
+            return Err(CoreError::NotMember(chat).into());
+        }
+        Ok(self.store().chat_history(chat.get(), limit).await?)
+    }
+
+    /// The directory's ids of the people these names are.
+    async fn recipients(&self, names: &[UserId]) -> Result<Vec<UserId>, ServiceError> {
+        let mut ids = Vec::with_capacity(names.len());
+        for name in names {
+            ids.push(self.recipient(name.as_str()).await?);
+        }
+        Ok(ids)
+    }
+}
