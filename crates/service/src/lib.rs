@@ -1,9 +1,13 @@
 //! The live community that every front door shares (web, and next the
-//! Sametime VP and XMPP doors): the hub (the core `Community` behind its
-//! lock, with an outlet to each live session of any door) and the LTPA
-//! keys in use. Front doors translate their protocol into calls of this
-//! crate and its events back into their protocol; they never reach into
-//! each other.
+//! Sametime VP and XMPP doors): [`Service`], with one function for each
+//! thing a door does (sign in by password or token, open a session, set
+//! a status, watch, send an IM, keep a contact list, run an n-way chat)
+//! and the events of each session. Inside: the hub (the core `Community`
+//! behind its lock, with an outlet to each live session of any door), the
+//! LTPA keys in use, the limits every door shares, the revoked tokens,
+//! and the store and directory. Front doors translate their protocol
+//! into calls of this crate and its events back into their protocol; they
+//! never reach into each other, the hub or the store.
 
 mod account;
 mod admission;
@@ -22,14 +26,15 @@ mod sign_in;
 pub use account::Readiness;
 pub use admission::{Admission, admission};
 pub use error::ServiceError;
-pub use flood::{CommandAdmission, CommandLimit, FloodLimits, MessageLimits};
-pub use hub::Hub;
+pub use flood::{CommandAdmission, CommandLimit, FloodLimits};
+use flood::MessageLimits;
+use hub::Hub;
 pub use keyring::{KeySets, Keyring};
-pub use limits::{
-    Attempt, DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, LoginAttempt, LoginLimits, network_of,
-};
+pub use limits::DEFAULT_INVALID_TOKENS_PER_MINUTE;
+use limits::{FailureLimit, LoginLimits, network_of};
 pub use messages::{MAX_CONTACTS, MAX_GROUPS, SentIm};
-pub use revocation::{Revocations, TokenStamp};
+pub use revocation::TokenStamp;
+use revocation::Revocations;
 pub use service::Service;
 pub use sessions::Events;
 pub use sign_in::{Accepted, LoginRefused, TokenRefused, audit_refused_login};

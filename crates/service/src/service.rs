@@ -97,12 +97,12 @@ impl Service {
     }
 
     /// The store.
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
     /// The directory.
-    pub fn realm(&self) -> &Arc<dyn Realm> {
+    pub(crate) fn realm(&self) -> &Arc<dyn Realm> {
         &self.realm
     }
 
@@ -117,27 +117,27 @@ impl Service {
     }
 
     /// Realms whose tokens are accepted, the deployment's own first.
-    pub fn accepted_realms(&self) -> &[String] {
+    pub(crate) fn accepted_realms(&self) -> &[String] {
         &self.accepted_realms
     }
 
     /// How long tokens live, in milliseconds.
-    pub fn token_lifetime_ms(&self) -> i64 {
+    pub(crate) fn token_lifetime_ms(&self) -> i64 {
         self.token_lifetime_ms
     }
 
     /// Wrong passwords per account and per address.
-    pub fn login_limits(&self) -> &LoginLimits {
+    pub(crate) fn login_limits(&self) -> &LoginLimits {
         &self.login_limits
     }
 
     /// Invalid tokens per client address.
-    pub fn token_limits(&self) -> &FailureLimit<IpAddr> {
+    pub(crate) fn token_limits(&self) -> &FailureLimit<IpAddr> {
         &self.token_limits
     }
 
     /// The revoked tokens.
-    pub fn revocations(&self) -> &Revocations {
+    pub(crate) fn revocations(&self) -> &Revocations {
         &self.revocations
     }
 
@@ -147,12 +147,12 @@ impl Service {
     }
 
     /// Messages per user, over every door.
-    pub fn message_limits(&self) -> &MessageLimits {
+    pub(crate) fn message_limits(&self) -> &MessageLimits {
         &self.message_limits
     }
 
     /// The live sessions.
-    pub fn hub(&self) -> &Hub {
+    pub(crate) fn hub(&self) -> &Hub {
         &self.hub
     }
 
