@@ -164,7 +164,12 @@ fn keep_previous(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let dir = data.previous_ltpa_keys_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    // The owner's alone, like the data directory around it.
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut file = keys.clone();
     file.other_properties.retain(|(name, _)| name != NOT_USE_AFTER);
     file.other_properties
@@ -253,6 +258,23 @@ mod tests {
         let done = replace(&data, &KeyFile::generate("simul", "t"), Replaced::KeepUntil(past));
         assert_eq!(done.unwrap().removed, 1);
         assert!(previous_files(&data).unwrap().is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn previous_sets_are_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let (_dir, data) = data();
+        let later = Utc::now() + chrono::Duration::days(1);
+        for _ in 0..2 {
+            replace(&data, &KeyFile::generate("simul", "t"), Replaced::KeepUntil(later)).unwrap();
+        }
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data.previous_ltpa_keys_dir()), 0o700);
+        for file in previous_files(&data).unwrap() {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
     }
 
     #[test]
