@@ -123,7 +123,9 @@ Examples:
   simul ltpa generate --realm defaultWIMFileBasedRealm --password-file pw --out ltpa.keys
   simul ltpa export ltpa.keys --password-file pw --new-password-file was.pw --out for-websphere.keys
   simul ltpa token create --keys ltpa.keys --password-file pw --user 'uid=jdoe,o=example' > token
-  simul ltpa token verify - --keys for-websphere.keys --password-file was.pw --json < token";
+  simul ltpa token verify - --keys for-websphere.keys --password-file was.pw --json < token
+  simul ltpa rotate --data /var/lib/simul          # new keys; the old ones accepted 7 more days
+  simul ltpa show --data /var/lib/simul            # the deployment's key sets and token realm";
 
 impl Cli {
     /// Runs the chosen command.

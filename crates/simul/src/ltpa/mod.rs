@@ -30,7 +30,8 @@ pub enum LtpaCommand {
     /// keys it replaces are still accepted for `--keep-previous`.
     Import(keys::ImportArgs),
     /// Give the deployment a new key set; the replaced one is still
-    /// accepted for `--keep-previous` (a running server follows at once).
+    /// accepted for `--keep-previous` (a running server follows within
+    /// seconds, at once on SIGHUP).
     Rotate(keys::RotateArgs),
     /// Domino Web SSO secrets (Domino-format LtpaToken).
     #[command(subcommand)]
