@@ -281,6 +281,19 @@ impl DataDir {
         Ok(names)
     }
 
+    /// The database, opened to read only (nothing created, migrated or
+    /// written), if the deployment has one.
+    pub async fn read_only_store(&self) -> anyhow::Result<Option<simul_store::Store>> {
+        let path = self.root.join(DATABASE);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let store = simul_store::Store::open_read_only(&path)
+            .await
+            .with_context(|| format!("cannot read the database {}", path.display()))?;
+        Ok(Some(store))
+    }
+
     /// The deployment's database if it has one, else `None`; never
     /// creates it (see [`open_existing`](Self::open_existing)).
     pub async fn existing_store(&self) -> anyhow::Result<Option<simul_store::Store>> {

@@ -65,7 +65,7 @@ impl Directory {
             return Ok(Some((Arc::new(ldap), what)));
         }
         let Some(data) = data else { return Ok(None) };
-        let Some(store) = data.existing_store().await? else { return Ok(None) };
+        let Some(store) = data.read_only_store().await? else { return Ok(None) };
         let what = format!("the embedded realm in {}", data.root().display());
         Ok(Some((Arc::new(embedded(config, store)), what)))
     }

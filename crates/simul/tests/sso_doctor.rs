@@ -43,6 +43,39 @@ fn a_good_token_is_explained_as_working() {
     assert!(text.contains("No problem found"), "{text}");
 }
 
+/// Every file of a directory with its size and modification time.
+fn listing(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let metadata = entry.metadata().unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // A reader of a WAL database takes its read locks in the
+            // shared-memory index: that file's time moves, nothing else.
+            let modified = if name.ends_with("-shm") {
+                std::time::UNIX_EPOCH
+            } else {
+                metadata.modified().unwrap()
+            };
+            (name, metadata.len(), modified)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_doctor_only_reads_the_deployment() {
+    let dir = deployed();
+    let token = mint(dir.path(), &["--user", "alice"]);
+    let data = dir.path().join("data");
+    let before = listing(&data);
+    let (code, text) = doctor(dir.path(), &[&token]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(listing(&data), before, "nothing created, migrated or written");
+}
+
 /// `GET /api/v1/me` with a bearer token: the status the server answers.
 async fn me_status(server: &Server, token: &str) -> reqwest::StatusCode {
     let answer = reqwest::Client::new().get(server.url("/api/v1/me")).bearer_auth(token).send();

@@ -149,6 +149,19 @@ impl Store {
         }
     }
 
+    /// Opens an existing database to read it only: nothing is created,
+    /// migrated or written (`simul sso doctor` looks at a deployment this
+    /// way, while its server runs or not).
+    pub async fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        Ok(Self { pool, upgrade: None })
+    }
+
     /// The schema upgrade that opening applied, if it did, with the copy
     /// of the database from before (for the log: it is how to undo it).
     pub fn upgrade(&self) -> Option<&Upgrade> {
