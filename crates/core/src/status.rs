@@ -15,8 +15,21 @@
 //! | away | `0x0060` away | `away` |
 //! | dnd | `0x0080` do not disturb | `dnd` |
 //! | offline | (not online) | `unavailable` presence |
+//!
+//! From a Sametime client, `0x0008` (in a meeting, as Wireshark names it)
+//! is taken as in_meeting too, the mobile flag `0x0200` is ignored, and an
+//! unknown code is available (as Pidgin shows one).
 
 use serde::{Deserialize, Serialize};
+
+const SAMETIME_ACTIVE: u16 = 0x0020;
+const SAMETIME_IDLE: u16 = 0x0040;
+const SAMETIME_IN_MEETING: u16 = 0x005A;
+/// What Wireshark calls "in a meeting"; read, never written.
+const SAMETIME_IN_MEETING_WIRESHARK: u16 = 0x0008;
+const SAMETIME_AWAY: u16 = 0x0060;
+const SAMETIME_DND: u16 = 0x0080;
+const SAMETIME_MOBILE: u16 = 0x0200;
 
 /// What a user says about their availability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -101,6 +114,32 @@ impl Presence {
         }
     }
 
+    /// The Sametime VP status code of this presence (the table above);
+    /// offline has none on the wire (an awareness entry says `online = 0`)
+    /// and is `0`.
+    pub fn sametime_code(&self) -> u16 {
+        match (self.status, self.idle) {
+            (Status::Available, false) => SAMETIME_ACTIVE,
+            (Status::Available, true) => SAMETIME_IDLE,
+            (Status::InMeeting, _) => SAMETIME_IN_MEETING,
+            (Status::Away, _) => SAMETIME_AWAY,
+            (Status::Dnd, _) => SAMETIME_DND,
+            (Status::Offline, _) => 0,
+        }
+    }
+
+    /// The presence a Sametime client sets with `code` and `message`.
+    pub fn from_sametime(code: u16, message: &str) -> Self {
+        let (status, idle) = match code & !SAMETIME_MOBILE {
+            SAMETIME_IDLE => (Status::Available, true),
+            SAMETIME_IN_MEETING | SAMETIME_IN_MEETING_WIRESHARK => (Status::InMeeting, false),
+            SAMETIME_AWAY => (Status::Away, false),
+            SAMETIME_DND => (Status::Dnd, false),
+            _ => (Status::Available, false),
+        };
+        Self::new(status, idle, message)
+    }
+
     /// Availability rank, higher is more available (Sametime code order).
     fn rank(&self) -> u8 {
         match (self.status, self.idle) {
@@ -152,6 +191,25 @@ mod tests {
         }
         let err = "busy".parse::<Status>().unwrap_err();
         assert!(err.to_string().contains("use available, away"));
+    }
+
+    #[test]
+    fn sametime_codes_map_both_ways() {
+        for (status, idle, code) in [
+            (Status::Available, false, 0x0020),
+            (Status::Available, true, 0x0040),
+            (Status::InMeeting, false, 0x005A),
+            (Status::Away, false, 0x0060),
+            (Status::Dnd, false, 0x0080),
+        ] {
+            let presence = Presence::new(status, idle, "note");
+            assert_eq!(presence.sametime_code(), code);
+            assert_eq!(Presence::from_sametime(code, "note"), presence);
+        }
+        assert_eq!(Presence::from_sametime(0x0260, "").status, Status::Away, "mobile flag");
+        assert_eq!(Presence::from_sametime(0x0008, "").status, Status::InMeeting);
+        assert_eq!(Presence::from_sametime(0x1234, "").status, Status::Available);
+        assert_eq!(Presence::offline().sametime_code(), 0);
     }
 
     #[test]

@@ -31,6 +31,23 @@ pub struct Config {
     pub directory: DirectoryConfig,
     /// Single sign-on, as on WebSphere's "Single sign-on (SSO)" page.
     pub sso: SsoSettings,
+    /// The Sametime VP front door.
+    pub vp: VpConfig,
+}
+
+/// `[vp]`: the door for Sametime clients (Pidgin, every Meanwhile client).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VpConfig {
+    /// Where it listens (`0.0.0.0:1533`, Sametime's port), or `off`: the
+    /// default, as the door is being built.
+    pub listen: Listen,
+}
+
+impl Default for VpConfig {
+    fn default() -> Self {
+        Self { listen: Listen::Off }
+    }
 }
 
 impl Default for Config {
@@ -42,6 +59,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             directory: DirectoryConfig::default(),
             sso: SsoSettings::default(),
+            vp: VpConfig::default(),
         }
     }
 }

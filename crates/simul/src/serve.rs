@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// HTTPS listen address, or `off` (default: `server.https`, 127.0.0.1:8443).
     #[arg(long, value_name = "ADDR:PORT|off")]
     https: Option<Listen>,
+    /// Sametime VP listen address (Pidgin and Meanwhile clients), or `off`
+    /// (default: `vp.listen`, off). Sametime's port is 1533.
+    #[arg(long, value_name = "ADDR:PORT|off")]
+    vp: Option<Listen>,
 }
 
 /// How long work left on blocking threads may delay the exit.
@@ -96,7 +100,7 @@ impl ServeArgs {
         tokio::spawn(service.clone().follow_revocations());
         let healthy = directory.load().await;
         tokio::spawn(directory.keep_fresh(service.clone(), healthy));
-        let state = simul_web::AppState::new(service, config.sso)
+        let state = simul_web::AppState::new(service.clone(), config.sso)
             .await?
             .with_keepalive(Duration::from_secs(config.server.keepalive_seconds))
             .with_allowed_origins(config.server.allowed_origins.clone())
@@ -130,7 +134,15 @@ impl ServeArgs {
         if let Some((listener, (tls, origin))) = https {
             println!("Simul listening on https://{} ({origin})", listener.local_addr()?);
             let app = simul_web::over_https(app);
-            servers.spawn(listen::serve(listener, Some(tls), app, gate, stopped));
+            servers.spawn(listen::serve(listener, Some(tls), app, gate, stopped.clone()));
+        }
+        if let Listen::At(address) = self.vp.unwrap_or(config.vp.listen) {
+            let listener = bind(address, "--vp")?;
+            // Tests and scripts read this line to find the port.
+            println!("Sametime VP door listening on {}", listener.local_addr()?);
+            let grace = Duration::from_secs(config.server.keepalive_seconds * 2);
+            let door = simul_vp_door::serve(listener, service.clone(), grace, stopped.clone());
+            servers.spawn(door);
         }
         let mut signals = StopSignals::listen()?;
         // systemd (`Type=notify`) starts what depends on Simul only now.

@@ -1,0 +1,136 @@
+//! The Sametime VP door, spoken to by a client made of the protocol
+//! layer (`simul_vp`): login by password and by LTPA token, the refusals
+//! Pidgin words as sentences, and one status for a user on every door.
+//! (Real Meanwhile and Pidgin clients come with the door's services.)
+
+mod support;
+
+use std::net::SocketAddr;
+
+use futures_util::{SinkExt, StreamExt as _};
+use serde_json::Value;
+use simul_vp::crypto::DhKeyPair;
+use simul_vp::login::compose_rc2_128;
+use simul_vp::message::{Handshake, Login};
+use simul_vp::{ErrorCode, FrameCodec, Message, UserStatus};
+use support::{Server, deployment, eventually, get_json, log_in};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+type Frames = Framed<TcpStream, FrameCodec>;
+
+/// A server with the VP door on a free port, and that port.
+fn vp_server(data: &std::path::Path) -> (Server, SocketAddr) {
+    let env = [("SIMUL_VP__LISTEN", "127.0.0.1:0")];
+    let server = Server::start_with(data, false, &env);
+    let line = server.log_line("Sametime VP door listening on ");
+    let address = line.rsplit(' ').next().unwrap().parse().unwrap();
+    (server, address)
+}
+
+async fn next(frames: &mut Frames) -> Message {
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(10), frames.next())
+        .await
+        .expect("an answer in time")
+        .expect("the connection is open")
+        .expect("a frame");
+    Message::decode(&frame).expect("a message")
+}
+
+/// Connects, shakes hands and logs in as Meanwhile does (RC2/128); the
+/// server's answer to the LOGIN.
+async fn log_in_vp(address: SocketAddr, name: &str, password: &str) -> (Frames, Message) {
+    let mut frames = Framed::new(TcpStream::connect(address).await.unwrap(), FrameCodec::new());
+    let handshake = Handshake {
+        major: 0x1e,
+        minor: 0x1d,
+        channel: 0,
+        srvrcalc_addr: 0,
+        login_type: 0x1700,
+        loclcalc_addr: 0,
+        extra: None,
+    };
+    frames.send(&Message::Handshake(handshake)).await.unwrap();
+    let Message::HandshakeAck(ack) = next(&mut frames).await else { panic!("no HANDSHAKE_ACK") };
+    let key = ack.key.expect("the server offers RC2/128");
+    let auth_data =
+        compose_rc2_128(&DhKeyPair::generate(), &key.dh_public, key.magic, password.as_bytes())
+            .unwrap();
+    let login = Login { login_type: 0x1700, name: name.into(), auth_data, auth_type: 4 };
+    frames.send(&Message::Login(login)).await.unwrap();
+    let answer = next(&mut frames).await;
+    (frames, answer)
+}
+
+fn refusal(answer: &Message) -> u32 {
+    match answer {
+        Message::ChannelDestroy(destroy) if destroy.channel == 0 => destroy.reason,
+        other => panic!("not a refusal: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sametime_client_logs_in_and_its_status_is_the_users_on_every_door() {
+    let dir = deployment(&["alice", "bob"]);
+    let (server, address) = vp_server(&dir.path().join("data"));
+    let (mut alice, answer) = log_in_vp(address, "alice", "long enough").await;
+    let Message::LoginAck(ack) = answer else { panic!("not logged in: {answer:?}") };
+    assert_eq!(ack.login.user_id, "alice");
+    assert!(ack.login.login_id.len() >= 5, "RC2/40 channel keys need 5 bytes");
+    assert!(ack.login.community.is_empty(), "a user of this community");
+
+    // Seen from the web: online, then away with the message set in the
+    // Sametime client.
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let status = || async { get_json(&server, "/api/v1/awareness?user=alice", &bob).await };
+    assert_eq!(status().await["alice"]["status"], "available");
+    let away = UserStatus { status: UserStatus::AWAY, time: 0, desc: "lunch".into() };
+    alice.send(&Message::SetUserStatus(away)).await.unwrap();
+    eventually("the web sees the Sametime client's status", || async {
+        let seen: Value = status().await;
+        seen["alice"]["status"] == "away" && seen["alice"]["message"] == "lunch"
+    })
+    .await;
+
+    // A service not built yet is refused, not echoed (no create loop).
+    let create =
+        simul_vp::message::ChannelCreate { channel: 1, service: 0x11, ..Default::default() };
+    alice.send(&Message::ChannelCreate(create)).await.unwrap();
+    match next(&mut alice).await {
+        Message::ChannelDestroy(destroy) => {
+            assert_eq!((destroy.channel, destroy.reason), (1, ErrorCode::ServiceNoSupport.code()));
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+
+    // Logging out (channel 0 destroyed, reason 0) takes the user
+    // offline everywhere.
+    let logout = simul_vp::message::ChannelDestroy { channel: 0, reason: 0, data: Vec::new() };
+    alice.send(&Message::ChannelDestroy(logout)).await.unwrap();
+    drop(alice);
+    eventually("offline once the client leaves", || async {
+        status().await["alice"]["status"] == "offline"
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_passwords_and_unknown_users_get_one_answer_and_tokens_work_as_passwords() {
+    let dir = deployment(&["alice"]);
+    let (server, address) = vp_server(&dir.path().join("data"));
+    let incorrect = ErrorCode::IncorrectLogin.code();
+    assert_eq!(refusal(&log_in_vp(address, "alice", "not it").await.1), incorrect);
+    assert_eq!(refusal(&log_in_vp(address, "nobody", "not it").await.1), incorrect);
+
+    // An SSO user of a portal pastes their LtpaToken2 into Pidgin's
+    // password field.
+    let (token, _) = log_in(&server, "alice", "long enough").await;
+    let (_alice, answer) = log_in_vp(address, "alice", &token).await;
+    let Message::LoginAck(ack) = answer else { panic!("the token was refused: {answer:?}") };
+    assert_eq!(ack.login.user_id, "alice");
+    let mut forged = token.into_bytes();
+    let last = forged.len() / 2;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    assert_eq!(refusal(&log_in_vp(address, "alice", &forged).await.1), incorrect);
+}

@@ -1,0 +1,196 @@
+//! One client connection: handshake, login, then the logged-in loop
+//! (spec §4.1: AwaitHandshake → AwaitLogin → LoggedIn → Closing).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt as _};
+use rand_core::{OsRng, RngCore as _};
+use simul_core::{Presence, SessionId, UserId};
+use simul_service::{Events, Service};
+use simul_vp::message::{ChannelDestroy, LoginAck};
+use simul_vp::{
+    ErrorCode, FrameCodec, FrameError, LoginInfo, LoginKeys, LoginOptions, Message, decrypt_login,
+};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_util::codec::Framed;
+
+use crate::LOGIN_TIMEOUT;
+use crate::sign_in::{SignedIn, sign_in};
+
+type Frames = Framed<TcpStream, FrameCodec>;
+
+/// Why a connection ends: a code to send on channel 0 first, or nothing
+/// (the client left, or its socket failed).
+enum End {
+    Tell(ErrorCode),
+    Quietly,
+}
+
+/// Runs one connection to its end.
+pub(crate) async fn run(
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: Arc<Service>,
+    grace: Duration,
+    stopped: watch::Receiver<bool>,
+) {
+    let mut frames = Framed::new(stream, FrameCodec::new());
+    let signed_in = tokio::time::timeout(LOGIN_TIMEOUT, log_in(&mut frames, peer, &service)).await;
+    let signed_in = match signed_in {
+        Ok(Ok(signed_in)) => signed_in,
+        Ok(Err(end)) => return finish(&mut frames, end).await,
+        Err(_) => return finish(&mut frames, End::Tell(ErrorCode::ConnectionTimed)).await,
+    };
+    let user = UserId::new(&signed_in.user);
+    let (session, events) = match service.open_session(&user, false) {
+        Ok(opened) => opened,
+        // Over the sessions a user may hold: no reconnect loop.
+        Err(error) => {
+            tracing::info!(%user, %error, "VP: session refused");
+            return finish(&mut frames, End::Tell(ErrorCode::UserRestricted)).await;
+        }
+    };
+    let end = match acknowledge(&mut frames, &signed_in, peer).await {
+        Ok(()) => logged_in(&mut frames, &service, &user, session, events, stopped).await,
+        Err(end) => end,
+    };
+    service.close_session(session, grace);
+    finish(&mut frames, end).await;
+}
+
+/// HANDSHAKE, HANDSHAKE_ACK, LOGIN: who signed in, or how to end.
+async fn log_in(frames: &mut Frames, peer: SocketAddr, service: &Service) -> Result<SignedIn, End> {
+    let Message::Handshake(_) = next(frames).await? else {
+        return Err(End::Tell(ErrorCode::RequestInvalid));
+    };
+    let keys = LoginKeys::generate();
+    let client_addr = match peer.ip() {
+        IpAddr::V4(v4) => u32::from(v4),
+        IpAddr::V6(_) => 0,
+    };
+    send(frames, &Message::HandshakeAck(keys.handshake_ack(client_addr))).await?;
+    let Message::Login(login) = next(frames).await? else {
+        return Err(End::Tell(ErrorCode::RequestInvalid));
+    };
+    // Unknown user, wrong password, bad padding, bad magic, bad token,
+    // unsupported auth type: one answer (spec §4.8).
+    let credential = decrypt_login(&login, Some(&keys), LoginOptions::default())
+        .map_err(|_| End::Tell(ErrorCode::IncorrectLogin))?;
+    sign_in(service, &login.name, &credential, peer.ip()).await.map_err(End::Tell)
+}
+
+/// LOGIN_ACK: the client's own login info (spec §4.7).
+async fn acknowledge(
+    frames: &mut Frames,
+    signed_in: &SignedIn,
+    peer: SocketAddr,
+) -> Result<(), End> {
+    let info = LoginInfo {
+        login_id: login_id(),
+        login_type: 0,
+        user_id: signed_in.user.clone(),
+        user_name: signed_in.display_name.clone(),
+        // Empty for users of this community (spec trap 9.4).
+        community: String::new(),
+        details: None,
+    };
+    tracing::info!(user = %signed_in.user, client = %peer.ip(), "VP login");
+    send(frames, &Message::LoginAck(LoginAck::new(info))).await
+}
+
+/// The logged-in loop: client messages and the session's events.
+async fn logged_in(
+    frames: &mut Frames,
+    service: &Service,
+    user: &UserId,
+    session: SessionId,
+    mut events: Events,
+    mut stopped: watch::Receiver<bool>,
+) -> End {
+    loop {
+        tokio::select! {
+            message = next(frames) => {
+                let message = match message {
+                    Ok(message) => message,
+                    Err(end) => return end,
+                };
+                if let Err(end) = handle(frames, service, user, session, message).await {
+                    return end;
+                }
+            }
+            event = events.recv() => {
+                // The community closed this session (the user was
+                // disabled, or the connection could not keep up).
+                if event.is_none() {
+                    return End::Tell(ErrorCode::UserRestricted);
+                }
+            }
+            () = crate::until_stopped(&mut stopped) => return End::Tell(ErrorCode::ConnectionClosed),
+        }
+    }
+}
+
+/// One client message after login.
+async fn handle(
+    frames: &mut Frames,
+    service: &Service,
+    user: &UserId,
+    _session: SessionId,
+    message: Message,
+) -> Result<(), End> {
+    match message {
+        Message::SetUserStatus(status) => {
+            service.set_status(user, &Presence::from_sametime(status.status, &status.desc));
+            Ok(())
+        }
+        // A service not built yet: refused without an echo, so the client
+        // does not loop create → destroy → sense (spec §4.9).
+        Message::ChannelCreate(create) => {
+            let refusal = ChannelDestroy::new(create.channel, ErrorCode::ServiceNoSupport);
+            send(frames, &Message::ChannelDestroy(refusal)).await
+        }
+        Message::ChannelDestroy(destroy) if destroy.channel == 0 => Err(End::Quietly),
+        Message::Handshake(_) | Message::Login(_) | Message::LoginContinue => {
+            Err(End::Tell(ErrorCode::RequestInvalid))
+        }
+        // Privacy lists, sense requests and the rest: not kept yet.
+        _ => Ok(()),
+    }
+}
+
+/// The next message; keepalive bytes are skipped by the codec.
+async fn next(frames: &mut Frames) -> Result<Message, End> {
+    match frames.next().await {
+        Some(Ok(frame)) => Message::decode(&frame).map_err(|error| {
+            tracing::debug!(%error, "VP: malformed message");
+            End::Tell(ErrorCode::RequestInvalid)
+        }),
+        Some(Err(FrameError::TooLarge { .. })) => Err(End::Tell(ErrorCode::FatMessage)),
+        Some(Err(_)) | None => Err(End::Quietly),
+    }
+}
+
+async fn send(frames: &mut Frames, message: &Message) -> Result<(), End> {
+    frames.send(message).await.map_err(|error| {
+        tracing::debug!(%error, "VP: cannot send");
+        End::Quietly
+    })
+}
+
+/// Tells the client why it ends (CHANNEL_DESTROY on channel 0), if
+/// there is something to tell, and closes.
+async fn finish(frames: &mut Frames, end: End) {
+    if let End::Tell(reason) = end {
+        let _ = send(frames, &Message::ChannelDestroy(ChannelDestroy::new(0, reason))).await;
+    }
+    let _ = SinkExt::<&Message>::close(frames).await;
+}
+
+/// A login id: unique per login and at least 5 bytes (spec §4.7; RC2/40
+/// channel keys are its first 5 bytes).
+fn login_id() -> String {
+    format!("simul-{:016x}", OsRng.next_u64())
+}
