@@ -102,6 +102,7 @@ struct Login {
     auth_type: u16,
 }
 
+/// Parses a LOGIN message (header included), panicking on anything else.
 fn parse_login(message: &[u8]) -> Login {
     assert_eq!(u16_at(message, 0), 0x0001, "a LOGIN: {message:02x?}");
     let login_type = u16_at(message, 8);
@@ -209,4 +210,82 @@ fn a_token_login_is_rewritten_to_auth_type_1() {
     assert!(stopped.starts_with("STOPPED 0x00000000"), "{stopped}");
     assert!(client.wait_exit(TIMEOUT).success());
     assert!(client.events().iter().all(|line| !line.starts_with("LOGGED_IN")));
+}
+
+/// Appends a str (§2.1): u16 length, then the bytes.
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&u16::try_from(s.len()).expect("short str").to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// A LOGIN_ACK (§4.7) for user id `alice`, login id `login-alice-1`: LoginInfo (not full),
+/// u16 0, PrivacyInfo allowing everyone, UserStatus active.
+fn login_ack() -> Vec<u8> {
+    let mut body = Vec::new();
+    put_str(&mut body, "login-alice-1");
+    body.extend_from_slice(&0x1700u16.to_be_bytes());
+    put_str(&mut body, "alice");
+    put_str(&mut body, "Alice Allen");
+    put_str(&mut body, "");
+    body.push(0); // full = 0
+    body.extend_from_slice(&0u16.to_be_bytes());
+    body.push(1); // deny
+    body.extend_from_slice(&0u32.to_be_bytes()); // count
+    body.extend_from_slice(&0x0020u16.to_be_bytes());
+    body.extend_from_slice(&0u32.to_be_bytes());
+    put_str(&mut body, "");
+    message(0x8001, &body)
+}
+
+#[test]
+fn a_logged_in_client_reports_and_obeys() {
+    let (listener, addr) = listen();
+    let mut client = MwClient::start(addr, "alice", "alice-secret");
+    let mut server = accept(&listener);
+    read_frame(&mut server);
+    write_frame(&mut server, &handshake_ack_without_key());
+    read_frame(&mut server);
+    write_frame(&mut server, &login_ack());
+    assert_eq!(
+        client.expect("LOGGED_IN"),
+        "LOGGED_IN user_id=alice login_id=login-alice-1 community= name=Alice Allen"
+    );
+
+    // Server texts stay on one line: control characters are escaped.
+    let mut admin = Vec::new();
+    put_str(&mut admin, "maintenance\nat 10:00\ttonight");
+    write_frame(&mut server, &message(0x0019, &admin));
+    assert_eq!(client.expect("ADMIN "), "ADMIN maintenance\\nat 10:00\\ttonight");
+
+    client.send("frobnicate now");
+    assert_eq!(client.expect("ERROR "), "ERROR unknown command: frobnicate");
+    client.send("save notakey text");
+    client.expect("ERROR usage: save KEY TEXT");
+
+    // keepalive: one 0x80 byte between frames (§1.3). The client opens service channels
+    // after the LOGIN_ACK (CHANNEL_CREATE frames, §4.1); skip those.
+    client.send("keepalive");
+    let deadline = Instant::now() + TIMEOUT;
+    let mut creates = 0;
+    loop {
+        assert!(Instant::now() < deadline, "no keepalive byte");
+        let mut first = [0u8; 1];
+        server.read_exact(&mut first).expect("read from the client");
+        if first[0] == 0x80 {
+            break;
+        }
+        let mut rest = [0u8; 3];
+        server.read_exact(&mut rest).expect("read a frame length");
+        let length = u32::from_be_bytes([first[0], rest[0], rest[1], rest[2]]) as usize;
+        let mut message = vec![0u8; length];
+        server.read_exact(&mut message).expect("read a frame");
+        if u16_at(&message, 0) == 0x0002 {
+            creates += 1;
+        }
+    }
+    assert!(creates > 0, "service channels were opened before the keepalive");
+
+    client.send("quit");
+    client.expect("STOPPED 0x00000000");
+    assert!(client.wait_exit(TIMEOUT).success());
 }
