@@ -469,6 +469,15 @@ static struct mwImHandler im_handler = {
 
 /* ---- conference ----------------------------------------------------- */
 
+/* Accepts an invitation from the main loop rather than from inside
+   libmeanwhile's channel-create handling; the conference must still be the
+   pending invitation (conf_closed forgets it). */
+static gboolean accept_later(gpointer conf) {
+  if (conf && conf == invited_conf)
+    mwConference_accept(invited_conf);
+  return FALSE;
+}
+
 static void conf_invited(struct mwConference *conf, struct mwLoginInfo *inviter,
                          const char *text) {
   if (!conf)
@@ -477,7 +486,7 @@ static void conf_invited(struct mwConference *conf, struct mwLoginInfo *inviter,
   event("CHAT_INVITED %s from=%s text=%s", S(mwConference_getName(conf)),
         inviter ? S(inviter->user_id) : "", S(text));
   if (auto_accept)
-    mwConference_accept(conf);
+    g_idle_add(accept_later, conf);
 }
 
 static void conf_opened(struct mwConference *conf, GList *members) {
@@ -739,8 +748,14 @@ static void command(char *line) {
   } else if (!strcmp(line, "chat_leave")) {
     if (!current_conf)
       event("ERROR no chat");
-    else
-      mwConference_destroy(current_conf, ERR_SUCCESS, "Leaving");
+    else {
+      struct mwConference *conf = current_conf;
+      /* Forget it first: the conference is freed by destroy. */
+      current_conf = NULL;
+      if (invited_conf == conf)
+        invited_conf = NULL;
+      mwConference_destroy(conf, ERR_SUCCESS, "Leaving");
+    }
   } else if (!strcmp(line, "chat_accept")) {
     if (!invited_conf)
       event("ERROR no invitation");
