@@ -56,7 +56,25 @@
 //! alternative names `127.0.0.1` and `localhost`). [`Slapd::ldaps_url`] is an LDAPS listener;
 //! the plain listener ([`Slapd::url`]) supports StartTLS. Clients verify with
 //! [`Slapd::ca_pem_path`] (with the OpenLDAP tools: `LDAPTLS_CACERT=<path>`).
+//!
+//! # Other real programs
+//!
+//! - [`Nginx`]: Debian's nginx as the reverse proxy in front of Simul.
+//! - [`MwClient`]: the scripted libmeanwhile client of `vp-protocol.md` §12.3
+//!   (`mwclient/vp-mwclient.c`, compiled by the tests against Debian's `libmeanwhile-dev`,
+//!   with `libglib2.0-dev`, `pkg-config` and `gcc`): it logs in to a VP server on loopback,
+//!   takes commands on stdin and reports events one line each, so VP tests talk to the
+//!   protocol code Pidgin's Sametime plugin runs.
+//!
+//! ```no_run
+//! # let addr: std::net::SocketAddr = "127.0.0.1:1533".parse().unwrap();
+//! let mut alice = simul_testkit::MwClient::start(addr, "alice", "alice-secret");
+//! alice.expect("LOGGED_IN");
+//! alice.send("watch bob");
+//! assert!(alice.expect("PRESENCE bob ").contains("online=1"));
+//! ```
 
+mod mwclient;
 mod nginx;
 
 use std::fmt::Write as _;
@@ -73,6 +91,7 @@ use rcgen::{
     Issuer, KeyPair, KeyUsagePurpose,
 };
 
+pub use mwclient::{MwClient, MwOptions};
 pub use nginx::Nginx;
 
 /// The fixture directory's suffix (its root entry).
