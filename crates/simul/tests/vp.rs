@@ -134,3 +134,50 @@ async fn wrong_passwords_and_unknown_users_get_one_answer_and_tokens_work_as_pas
     let forged = String::from_utf8(forged).unwrap();
     assert_eq!(refusal(&log_in_vp(address, "alice", &forged).await.1), incorrect);
 }
+
+/// The real thing: Debian's libmeanwhile, driven by the scripted client
+/// of `simul_testkit::MwClient` (the library Pidgin's plugin is made of).
+mod libmeanwhile {
+    use simul_testkit::{MwClient, MwOptions};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn logs_in_with_rc2_128_sets_its_status_and_is_refused_with_the_sentence_pidgin_shows() {
+        let dir = deployment(&["alice", "bob"]);
+        let (server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        let logged_in = alice.expect("LOGGED_IN");
+        assert!(logged_in.contains("user_id=alice"), "{logged_in}");
+
+        let (bob, _) = log_in(&server, "bob", "long enough").await;
+        alice.send("status 0x0080 in the zone");
+        eventually("the web sees libmeanwhile's do-not-disturb", || async {
+            let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
+            seen["alice"]["status"] == "dnd" && seen["alice"]["message"] == "in the zone"
+        })
+        .await;
+        alice.send("quit");
+        alice.expect("STOPPED 0x00000000");
+
+        let mut wrong = MwClient::start(address, "alice", "not it");
+        let stopped = wrong.expect("STOPPED");
+        assert!(stopped.starts_with("STOPPED 0x80000211"), "{stopped}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn logs_in_with_an_ltpa_token_of_the_sso_domain() {
+        let dir = deployment(&["alice"]);
+        let (server, address) = vp_server(&dir.path().join("data"));
+        let (token, _) = log_in(&server, "alice", "long enough").await;
+        let options = MwOptions { token: Some(token.clone()), ..MwOptions::default() };
+        let mut by_type = MwClient::start_with(address, "alice", "", &options);
+        assert!(by_type.expect("LOGGED_IN").contains("user_id=alice"));
+        // A stock client can only send a password: the token goes there.
+        let mut pasted = MwClient::start(address, "alice", &token);
+        assert!(pasted.expect("LOGGED_IN").contains("user_id=alice"));
+        let options = MwOptions { token: Some("forged".into()), ..MwOptions::default() };
+        let mut forged = MwClient::start_with(address, "alice", "", &options);
+        assert!(forged.expect("STOPPED").starts_with("STOPPED 0x80000211"));
+    }
+}
