@@ -92,9 +92,9 @@ async fn a_sametime_client_logs_in_and_its_status_is_the_users_on_every_door() {
     })
     .await;
 
-    // A service not built yet is refused, not echoed (no create loop).
+    // A service not built yet (IM) is refused, not echoed (no create loop).
     let create =
-        simul_vp::message::ChannelCreate { channel: 1, service: 0x11, ..Default::default() };
+        simul_vp::message::ChannelCreate { channel: 1, service: 0x1000, ..Default::default() };
     alice.send(&Message::ChannelCreate(create)).await.unwrap();
     match next(&mut alice).await {
         Message::ChannelDestroy(destroy) => {
@@ -142,6 +142,18 @@ mod libmeanwhile {
 
     use super::*;
 
+    /// The next PRESENCE line of `user` that has every one of `parts`
+    /// (earlier ones are skipped: a client adds its watch list twice after
+    /// login and gets a snapshot each time, as the spec allows).
+    fn presence(client: &mut MwClient, user: &str, parts: &[&str]) -> String {
+        loop {
+            let line = client.expect(&format!("PRESENCE {user} "));
+            if parts.iter().all(|part| line.contains(part)) {
+                return line;
+            }
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn logs_in_with_rc2_128_sets_its_status_and_is_refused_with_the_sentence_pidgin_shows() {
         let dir = deployment(&["alice", "bob"]);
@@ -163,6 +175,40 @@ mod libmeanwhile {
         let mut wrong = MwClient::start(address, "alice", "not it");
         let stopped = wrong.expect("STOPPED");
         assert!(stopped.starts_with("STOPPED 0x80000211"), "{stopped}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn buddies_are_seen_online_away_and_offline_whichever_door_they_use() {
+        let dir = deployment(&["alice", "bob", "carol"]);
+        let (server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        alice.expect("LOGGED_IN");
+        alice.send("watch bob");
+        alice.send("watch carol");
+        presence(&mut alice, "bob", &["online=0"]);
+
+        // Bob signs in on the web and goes away there.
+        let (bob, _) = log_in(&server, "bob", "long enough").await;
+        let _socket = support::events(&server, &bob).await;
+        presence(&mut alice, "bob", &["online=1", "status=0x0020"]);
+        let away = reqwest::Client::new()
+            .put(server.url("/api/v1/me/status"))
+            .bearer_auth(&bob)
+            .json(&serde_json::json!({"status": "away", "message": "at lunch"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(away.status().is_success());
+        presence(&mut alice, "bob", &["status=0x0060", "msg=at lunch"]);
+
+        // Carol uses a Sametime client too: do-not-disturb, then gone.
+        let mut carol = MwClient::start(address, "carol", "long enough");
+        carol.expect("LOGGED_IN");
+        presence(&mut alice, "carol", &["online=1"]);
+        carol.send("status 0x0080 deep work");
+        presence(&mut alice, "carol", &["status=0x0080", "msg=deep work"]);
+        carol.send("quit");
+        presence(&mut alice, "carol", &["online=0"]);
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt as _};
 use rand_core::{OsRng, RngCore as _};
-use simul_core::{Presence, SessionId, UserId};
+use simul_core::{Event, Presence, SessionId, UserId};
 use simul_service::{Events, Service};
 use simul_vp::message::{ChannelDestroy, LoginAck};
+use simul_vp::services;
 use simul_vp::{
     ErrorCode, FrameCodec, FrameError, LoginInfo, LoginKeys, LoginOptions, Message, decrypt_login,
 };
@@ -18,6 +19,7 @@ use tokio::sync::watch;
 use tokio_util::codec::Framed;
 
 use crate::LOGIN_TIMEOUT;
+use crate::awareness::Awareness;
 use crate::sign_in::{SignedIn, sign_in};
 
 type Frames = Framed<TcpStream, FrameCodec>;
@@ -101,6 +103,14 @@ async fn acknowledge(
     send(frames, &Message::LoginAck(LoginAck::new(info))).await
 }
 
+/// A logged-in connection: its user, session and services.
+struct LoggedIn<'a> {
+    service: &'a Service,
+    user: UserId,
+    session: SessionId,
+    awareness: Awareness,
+}
+
 /// The logged-in loop: client messages and the session's events.
 async fn logged_in(
     frames: &mut Frames,
@@ -110,54 +120,81 @@ async fn logged_in(
     mut events: Events,
     mut stopped: watch::Receiver<bool>,
 ) -> End {
+    let mut this =
+        LoggedIn { service, user: user.clone(), session, awareness: Awareness::default() };
     loop {
-        tokio::select! {
-            message = next(frames) => {
-                let message = match message {
-                    Ok(message) => message,
-                    Err(end) => return end,
-                };
-                if let Err(end) = handle(frames, service, user, session, message).await {
-                    return end;
-                }
-            }
-            event = events.recv() => {
+        let result = tokio::select! {
+            message = next(frames) => match message {
+                Ok(message) => this.handle(frames, message).await,
+                Err(end) => Err(end),
+            },
+            event = events.recv() => match event {
+                Some(event) => this.deliver(frames, &event).await,
                 // The community closed this session (the user was
                 // disabled, or the connection could not keep up).
-                if event.is_none() {
-                    return End::Tell(ErrorCode::UserRestricted);
-                }
-            }
-            () = crate::until_stopped(&mut stopped) => return End::Tell(ErrorCode::ConnectionClosed),
+                None => Err(End::Tell(ErrorCode::UserRestricted)),
+            },
+            () = crate::until_stopped(&mut stopped) => Err(End::Tell(ErrorCode::ConnectionClosed)),
+        };
+        if let Err(end) = result {
+            return end;
         }
     }
 }
 
-/// One client message after login.
-async fn handle(
-    frames: &mut Frames,
-    service: &Service,
-    user: &UserId,
-    _session: SessionId,
-    message: Message,
-) -> Result<(), End> {
-    match message {
-        Message::SetUserStatus(status) => {
-            service.set_status(user, &Presence::from_sametime(status.status, &status.desc));
-            Ok(())
+impl LoggedIn<'_> {
+    /// One client message.
+    async fn handle(&mut self, frames: &mut Frames, message: Message) -> Result<(), End> {
+        match message {
+            Message::SetUserStatus(status) => {
+                let presence = Presence::from_sametime(status.status, &status.desc);
+                self.service.set_status(&self.user, &presence);
+                Ok(())
+            }
+            Message::ChannelCreate(create) if create.service == services::AWARENESS.service => {
+                let accept = self.awareness.accept(&create);
+                send(frames, &accept).await
+            }
+            // A service not built yet: refused without an echo, so the
+            // client does not loop create → destroy → sense (spec §4.9).
+            Message::ChannelCreate(create) => {
+                let refusal = ChannelDestroy::new(create.channel, ErrorCode::ServiceNoSupport);
+                send(frames, &Message::ChannelDestroy(refusal)).await
+            }
+            Message::ChannelSend(channel_send)
+                if self.awareness.is_channel(channel_send.channel) =>
+            {
+                self.awareness.receive(self.service, self.session, &channel_send);
+                Ok(())
+            }
+            Message::SenseService { service } if service == services::AWARENESS.service => {
+                send(frames, &Message::SenseService { service }).await
+            }
+            Message::ChannelDestroy(destroy) if destroy.channel == 0 => Err(End::Quietly),
+            Message::Handshake(_) | Message::Login(_) | Message::LoginContinue => {
+                Err(End::Tell(ErrorCode::RequestInvalid))
+            }
+            // Privacy lists, other channels and the rest: not kept yet.
+            _ => Ok(()),
         }
-        // A service not built yet: refused without an echo, so the client
-        // does not loop create → destroy → sense (spec §4.9).
-        Message::ChannelCreate(create) => {
-            let refusal = ChannelDestroy::new(create.channel, ErrorCode::ServiceNoSupport);
-            send(frames, &Message::ChannelDestroy(refusal)).await
+    }
+
+    /// One event of the session, as the client's services show it.
+    async fn deliver(&mut self, frames: &mut Frames, event: &Event) -> Result<(), End> {
+        let message = match event {
+            Event::Presences { presences } => {
+                self.awareness.snapshot(self.service, presences).await
+            }
+            Event::Status { user, presence } => {
+                self.awareness.update(self.service, user, presence).await
+            }
+            // IM, typing and n-way chats come with their services.
+            _ => None,
+        };
+        match message {
+            Some(message) => send(frames, &message).await,
+            None => Ok(()),
         }
-        Message::ChannelDestroy(destroy) if destroy.channel == 0 => Err(End::Quietly),
-        Message::Handshake(_) | Message::Login(_) | Message::LoginContinue => {
-            Err(End::Tell(ErrorCode::RequestInvalid))
-        }
-        // Privacy lists, sense requests and the rest: not kept yet.
-        _ => Ok(()),
     }
 }
 

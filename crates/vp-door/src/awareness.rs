@@ -1,0 +1,148 @@
+//! The awareness service (spec §6.1) of one connection: the ids its
+//! client watches become the session's watch list in the community, and
+//! the community's presence events become SNAPSHOT and UPDATE messages.
+
+use std::collections::HashMap;
+
+use simul_core::{Presence, SessionId, Status, UserId};
+use simul_service::Service;
+use simul_vp::message::{ChannelAccept, ChannelCreate, ChannelSend};
+use simul_vp::services::awareness::{ClientMessage, ServerMessage};
+use simul_vp::{AwareIdBlock, AwareSnapshot, Message, OnlineInfo, UserStatus};
+
+/// Awareness state of one connection.
+#[derive(Default)]
+pub(crate) struct Awareness {
+    /// The client's awareness channel, once accepted.
+    channel: Option<u32>,
+    /// The watched ids, each exactly as the client sent it: a snapshot
+    /// must carry the same block, or libmeanwhile drops it (spec §6.1).
+    watched: HashMap<UserId, AwareIdBlock>,
+    /// Display names already looked up.
+    names: HashMap<UserId, String>,
+}
+
+impl Awareness {
+    /// Accepts the client's awareness channel.
+    pub(crate) fn accept(&mut self, create: &ChannelCreate) -> Message {
+        self.channel = Some(create.channel);
+        Message::ChannelAccept(ChannelAccept::for_service(create))
+    }
+
+    /// Whether `channel` is this connection's awareness channel.
+    pub(crate) fn is_channel(&self, channel: u32) -> bool {
+        self.channel == Some(channel)
+    }
+
+    /// A message on the awareness channel: watch or stop watching. The
+    /// answer to a watch comes as the community's `Presences` event.
+    pub(crate) fn receive(&mut self, service: &Service, session: SessionId, send: &ChannelSend) {
+        let Ok(message) = ClientMessage::decode(send.send_type, &send.data) else {
+            tracing::debug!(send_type = send.send_type, "VP: awareness message not understood");
+            return;
+        };
+        let result = match message {
+            ClientMessage::Add(ids) => {
+                let users = self.remember(ids);
+                service.watch(session, &users)
+            }
+            ClientMessage::Remove(ids) => {
+                let users: Vec<UserId> = users_of(ids).map(|(user, _)| user).collect();
+                for user in &users {
+                    self.watched.remove(user);
+                }
+                service.unwatch(session, &users)
+            }
+            // Attributes (A/V, file transfer) are not kept yet.
+            _ => Ok(()),
+        };
+        if let Err(error) = result {
+            tracing::debug!(%error, "VP: awareness request refused");
+        }
+    }
+
+    /// The SNAPSHOT answering a watch: one entry per id asked.
+    pub(crate) async fn snapshot(
+        &mut self,
+        service: &Service,
+        presences: &[(UserId, Presence)],
+    ) -> Option<Message> {
+        let channel = self.channel?;
+        let mut entries = Vec::with_capacity(presences.len());
+        for (user, presence) in presences {
+            if let Some(entry) = self.entry(service, user, presence).await {
+                entries.push(entry);
+            }
+        }
+        send(channel, &ServerMessage::Snapshot(entries))
+    }
+
+    /// The UPDATE for a watched user whose presence changed.
+    pub(crate) async fn update(
+        &mut self,
+        service: &Service,
+        user: &UserId,
+        presence: &Presence,
+    ) -> Option<Message> {
+        let channel = self.channel?;
+        let entry = self.entry(service, user, presence).await?;
+        send(channel, &ServerMessage::Update(entry))
+    }
+
+    /// Records the watched user ids (server groups are not offered).
+    fn remember(&mut self, ids: Vec<AwareIdBlock>) -> Vec<UserId> {
+        users_of(ids)
+            .map(|(user, id)| {
+                self.watched.insert(user.clone(), id);
+                user
+            })
+            .collect()
+    }
+
+    /// The snapshot entry of a watched user; none for a user not watched.
+    async fn entry(
+        &mut self,
+        service: &Service,
+        user: &UserId,
+        presence: &Presence,
+    ) -> Option<AwareSnapshot> {
+        let id = self.watched.get(user)?.clone();
+        if presence.status == Status::Offline {
+            return Some(AwareSnapshot { id, group: String::new(), online: None });
+        }
+        let name = self.name_of(service, user).await;
+        let status = UserStatus {
+            status: presence.sametime_code(),
+            time: 0,
+            desc: presence.message.clone(),
+        };
+        let online = OnlineInfo { alt_id: user.to_string(), status, name };
+        Some(AwareSnapshot { id, group: String::new(), online: Some(online) })
+    }
+
+    /// The user's display name, looked up once per connection.
+    async fn name_of(&mut self, service: &Service, user: &UserId) -> String {
+        if let Some(name) = self.names.get(user) {
+            return name.clone();
+        }
+        let name = match service.person(user.as_str()).await {
+            Ok(Some(person)) if !person.display_name.is_empty() => person.display_name,
+            _ => user.to_string(),
+        };
+        self.names.insert(user.clone(), name.clone());
+        name
+    }
+}
+
+/// The user ids among `ids` (server groups left out), each with its block.
+fn users_of(ids: Vec<AwareIdBlock>) -> impl Iterator<Item = (UserId, AwareIdBlock)> {
+    ids.into_iter()
+        .filter(|id| id.kind == AwareIdBlock::USER && !id.user.is_empty())
+        .map(|id| (UserId::new(&id.user), id))
+}
+
+/// A CHANNEL_SEND of `message` on `channel`.
+fn send(channel: u32, message: &ServerMessage) -> Option<Message> {
+    let (send_type, data) = message.encode().ok()?;
+    Some(Message::ChannelSend(ChannelSend { channel, encrypted: false, send_type, data }))
+}
