@@ -8,7 +8,7 @@ mod support;
 use std::net::SocketAddr;
 
 use futures_util::{SinkExt, StreamExt as _};
-use serde_json::Value;
+use serde_json::{Value, json};
 use simul_vp::crypto::DhKeyPair;
 use simul_vp::login::compose_rc2_128;
 use simul_vp::message::{Handshake, Login};
@@ -92,9 +92,9 @@ async fn a_sametime_client_logs_in_and_its_status_is_the_users_on_every_door() {
     })
     .await;
 
-    // A service not built yet (IM) is refused, not echoed (no create loop).
+    // A service not built yet (storage) is refused, not echoed (no create loop).
     let create =
-        simul_vp::message::ChannelCreate { channel: 1, service: 0x1000, ..Default::default() };
+        simul_vp::message::ChannelCreate { channel: 1, service: 0x18, ..Default::default() };
     alice.send(&Message::ChannelCreate(create)).await.unwrap();
     match next(&mut alice).await {
         Message::ChannelDestroy(destroy) => {
@@ -209,6 +209,41 @@ mod libmeanwhile {
         presence(&mut alice, "carol", &["status=0x0080", "msg=deep work"]);
         carol.send("quit");
         presence(&mut alice, "carol", &["online=0"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn messages_go_both_ways_with_web_and_sametime_users_and_are_kept() {
+        let dir = deployment(&["alice", "bob", "carol"]);
+        let (server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        alice.expect("LOGGED_IN");
+        let (bob, _) = log_in(&server, "bob", "long enough").await;
+        let mut bob_events = support::events(&server, &bob).await;
+
+        // Sametime client to web user, and back.
+        alice.send("im bob hello from a Sametime client");
+        let event = support::next_event(&mut bob_events).await;
+        assert_eq!((&event["type"], &event["from"]), (&json!("im"), &json!("alice")), "{event}");
+        assert_eq!(event["text"], "hello from a Sametime client");
+        let text = json!({"text": "hi alice"});
+        let sent = support::post_json(&server, "/api/v1/im/alice", &bob, &text).await;
+        assert_eq!(sent["delivered"], true);
+        let received = alice.expect("IM bob ");
+        assert_eq!(received, "IM bob hi alice");
+
+        // Between two Sametime clients, through the community.
+        let mut carol = MwClient::start(address, "carol", "long enough");
+        carol.expect("LOGGED_IN");
+        alice.send("im carol ping");
+        assert_eq!(carol.expect("IM alice "), "IM alice ping");
+        carol.send("im alice pong");
+        assert_eq!(alice.expect("IM carol "), "IM carol pong");
+
+        // Kept once, whichever doors carried them.
+        let history = get_json(&server, "/api/v1/im/alice/history", &bob).await;
+        let texts: Vec<&str> =
+            history.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+        assert_eq!(texts, ["hello from a Sametime client", "hi alice"]);
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -11,6 +11,7 @@ use simul_core::{Event, Presence, SessionId, UserId};
 use simul_service::{Events, Service};
 use simul_vp::message::{ChannelDestroy, LoginAck};
 use simul_vp::services;
+use simul_vp::services::im::ImMessage;
 use simul_vp::{
     ErrorCode, FrameCodec, FrameError, LoginInfo, LoginKeys, LoginOptions, Message, decrypt_login,
 };
@@ -20,6 +21,7 @@ use tokio_util::codec::Framed;
 
 use crate::LOGIN_TIMEOUT;
 use crate::awareness::Awareness;
+use crate::im::Im;
 use crate::sign_in::{SignedIn, sign_in};
 
 type Frames = Framed<TcpStream, FrameCodec>;
@@ -109,6 +111,7 @@ struct LoggedIn<'a> {
     user: UserId,
     session: SessionId,
     awareness: Awareness,
+    im: Im,
 }
 
 /// The logged-in loop: client messages and the session's events.
@@ -120,8 +123,13 @@ async fn logged_in(
     mut events: Events,
     mut stopped: watch::Receiver<bool>,
 ) -> End {
-    let mut this =
-        LoggedIn { service, user: user.clone(), session, awareness: Awareness::default() };
+    let mut this = LoggedIn {
+        service,
+        user: user.clone(),
+        session,
+        awareness: Awareness::default(),
+        im: Im::default(),
+    };
     loop {
         let result = tokio::select! {
             message = next(frames) => match message {
@@ -155,6 +163,10 @@ impl LoggedIn<'_> {
                 let accept = self.awareness.accept(&create);
                 send(frames, &accept).await
             }
+            Message::ChannelCreate(create) if create.service == services::IM.service => {
+                let answer = self.im.create(self.service, &create).await;
+                send(frames, &answer).await
+            }
             // A service not built yet: refused without an echo, so the
             // client does not loop create → destroy → sense (spec §4.9).
             Message::ChannelCreate(create) => {
@@ -167,10 +179,27 @@ impl LoggedIn<'_> {
                 self.awareness.receive(self.service, self.session, &channel_send);
                 Ok(())
             }
+            Message::ChannelSend(channel_send) if self.im.is_channel(channel_send.channel) => {
+                let answer = self.im.receive(self.service, &self.user, self.session, &channel_send);
+                match answer.await {
+                    Some(answer) => send(frames, &answer).await,
+                    None => Ok(()),
+                }
+            }
+            Message::ChannelAccept(accept) if self.im.is_channel(accept.channel) => {
+                for message in self.im.accepted(accept.channel) {
+                    send(frames, &message).await?;
+                }
+                Ok(())
+            }
             Message::SenseService { service } if service == services::AWARENESS.service => {
                 send(frames, &Message::SenseService { service }).await
             }
             Message::ChannelDestroy(destroy) if destroy.channel == 0 => Err(End::Quietly),
+            Message::ChannelDestroy(destroy) => {
+                self.im.destroyed(destroy.channel);
+                Ok(())
+            }
             Message::Handshake(_) | Message::Login(_) | Message::LoginContinue => {
                 Err(End::Tell(ErrorCode::RequestInvalid))
             }
@@ -188,7 +217,18 @@ impl LoggedIn<'_> {
             Event::Status { user, presence } => {
                 self.awareness.update(self.service, user, presence).await
             }
-            // IM, typing and n-way chats come with their services.
+            // A message or typing for this user from anyone else, on any
+            // door (their own messages from other sessions have no place
+            // in a VP client).
+            Event::Im { from, to, text, .. } if *to == self.user && *from != self.user => {
+                let text = ImMessage::Text(text.clone());
+                self.im.deliver(self.service, &self.user, from, text).await
+            }
+            Event::Typing { from, to, typing } if *to == self.user => {
+                let typing = ImMessage::typing(*typing);
+                self.im.deliver(self.service, &self.user, from, typing).await
+            }
+            // N-way chats come with the conference service.
             _ => None,
         };
         match message {

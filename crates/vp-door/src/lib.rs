@@ -8,12 +8,14 @@
 //! Built so far: the handshake, login by password (RC2/40 and RC2/128) or
 //! by LTPA token (the token login type, or a token pasted into the
 //! password field), the user's own status, awareness (watch lists,
-//! snapshots and updates, across doors), and logout. The other service
-//! channels (IM, storage, resolve, conference) are refused with "service
-//! not supported" until they are built on the service's calls.
+//! snapshots and updates, across doors), 1:1 messages and typing (with
+//! users of any door, kept in the history), and logout. The other service
+//! channels (storage, resolve, conference) are refused with "service not
+//! supported" until they are built on the service's calls.
 
 mod awareness;
 mod connection;
+mod im;
 mod sign_in;
 
 use std::net::SocketAddr;
