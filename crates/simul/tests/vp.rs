@@ -135,6 +135,32 @@ async fn wrong_passwords_and_unknown_users_get_one_answer_and_tokens_work_as_pas
     assert_eq!(refusal(&log_in_vp(address, "alice", &forged).await.1), incorrect);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flooding_client_is_cut_off_and_others_carry_on() {
+    let dir = deployment(&["alice", "bob"]);
+    let (_server, address) = vp_server(&dir.path().join("data"));
+    let (mut alice, answer) = log_in_vp(address, "alice", "long enough").await;
+    assert!(matches!(answer, Message::LoginAck(_)), "{answer:?}");
+    // No person changes status a thousand times a second.
+    for n in 0..1_000 {
+        let status = UserStatus { status: UserStatus::AWAY, time: 0, desc: format!("{n}") };
+        if alice.send(&Message::SetUserStatus(status)).await.is_err() {
+            break;
+        }
+    }
+    loop {
+        match next(&mut alice).await {
+            Message::ChannelDestroy(destroy) if destroy.channel == 0 => {
+                assert_eq!(destroy.reason, ErrorCode::UserRestricted.code());
+                break;
+            }
+            _ => {}
+        }
+    }
+    let (_bob, answer) = log_in_vp(address, "bob", "long enough").await;
+    assert!(matches!(answer, Message::LoginAck(_)), "the door still serves others: {answer:?}");
+}
+
 /// The real thing: Debian's libmeanwhile, driven by the scripted client
 /// of `simul_testkit::MwClient` (the library Pidgin's plugin is made of).
 mod libmeanwhile {

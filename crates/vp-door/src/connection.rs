@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt as _};
 use rand_core::{OsRng, RngCore as _};
 use simul_core::{Event, Presence, SessionId, UserId};
-use simul_service::{Events, Service};
+use simul_service::{CommandAdmission, CommandLimit, Events, Service};
 use simul_vp::message::{ChannelDestroy, LoginAck};
 use simul_vp::services;
 use simul_vp::services::im::ImMessage;
@@ -130,11 +130,19 @@ async fn logged_in(
         awareness: Awareness::default(),
         im: Im::default(),
     };
+    // What a person's client sends goes through; a script's flood gets
+    // its commands dropped, and a session that keeps on is cut off.
+    let mut commands = CommandLimit::new(service.flood());
     loop {
         let result = tokio::select! {
-            message = next(frames) => match message {
-                Ok(message) => this.handle(frames, message).await,
-                Err(end) => Err(end),
+            message = next(frames) => match (message, commands.admit()) {
+                (Err(end), _) => Err(end),
+                (Ok(message), CommandAdmission::Allowed) => this.handle(frames, message).await,
+                (Ok(_), CommandAdmission::Refused) => Ok(()),
+                (Ok(_), CommandAdmission::CutOff) => {
+                    tracing::info!(user = %this.user, "VP: cut off for flooding");
+                    Err(End::Tell(ErrorCode::UserRestricted))
+                }
             },
             event = events.recv() => match event {
                 Some(event) => this.deliver(frames, &event).await,
