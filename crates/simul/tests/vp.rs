@@ -13,7 +13,7 @@ use simul_vp::crypto::DhKeyPair;
 use simul_vp::login::compose_rc2_128;
 use simul_vp::message::{Handshake, Login};
 use simul_vp::{ErrorCode, FrameCodec, Message, UserStatus};
-use support::{Server, deployment, eventually, get_json, log_in};
+use support::{Server, deployment, deployment_with_names, eventually, get_json, log_in};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
@@ -92,9 +92,9 @@ async fn a_sametime_client_logs_in_and_its_status_is_the_users_on_every_door() {
     })
     .await;
 
-    // A service not built yet (storage) is refused, not echoed (no create loop).
+    // A service not built yet (conference) is refused, not echoed (no create loop).
     let create =
-        simul_vp::message::ChannelCreate { channel: 1, service: 0x18, ..Default::default() };
+        simul_vp::message::ChannelCreate { channel: 1, service: 0x8000_0010, ..Default::default() };
     alice.send(&Message::ChannelCreate(create)).await.unwrap();
     match next(&mut alice).await {
         Message::ChannelDestroy(destroy) => {
@@ -270,6 +270,48 @@ mod libmeanwhile {
         let texts: Vec<&str> =
             history.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
         assert_eq!(texts, ["hello from a Sametime client", "hi alice"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_buddy_list_is_the_contact_list_of_every_door_and_names_resolve() {
+        let dir = deployment_with_names(&[("alice", "Alice Allen"), ("bob", "Bob Builder")]);
+        let (server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        alice.expect("LOGGED_IN");
+        // Nothing kept yet: "not found", so a synchronising Pidgin keeps
+        // its local buddies (an empty list would make it delete them).
+        alice.send("load 0");
+        assert!(alice.expect("LOADED").contains("result=0x80000005"));
+
+        alice.send("save_blist bob");
+        assert!(alice.expect("STORED").contains("result=0x00000000"));
+        let (token, _) = log_in(&server, "alice", "long enough").await;
+        let contacts = get_json(&server, "/api/v1/contacts", &token).await;
+        assert_eq!(contacts, json!({"groups": [{"name": "Buddies", "contacts": ["bob"]}]}));
+
+        // Edited on the web, loaded by the Sametime client.
+        let list = json!({"groups": [{"name": "Site team", "contacts": ["bob", "alice"]}]});
+        let put = reqwest::Client::new()
+            .put(server.url("/api/v1/contacts"))
+            .bearer_auth(&token)
+            .json(&list)
+            .send()
+            .await
+            .unwrap();
+        assert!(put.status().is_success());
+        alice.send("load 0");
+        let loaded = alice.expect("LOADED");
+        assert!(loaded.contains("result=0x00000000"), "{loaded}");
+        assert!(loaded.contains("G Site;team2 Site;team O"), "{loaded}");
+        assert!(loaded.contains("U bob1:: ,") && loaded.contains("U alice1:: ,"), "{loaded}");
+
+        // Pidgin resolves a buddy it adds: by login name, or by a name.
+        alice.send("resolve bob");
+        assert_eq!(alice.expect("RESOLVED bob"), "RESOLVED bob id=bob name=Bob Builder");
+        alice.send("resolve Builder");
+        assert!(alice.expect("RESOLVED Builder").contains("id=bob"));
+        alice.send("resolve nobody");
+        assert!(alice.expect("UNRESOLVED nobody").contains("code=0x80000005"));
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt as _};
 use rand_core::{OsRng, RngCore as _};
 use simul_core::{Event, Presence, SessionId, UserId};
 use simul_service::{CommandAdmission, CommandLimit, Events, Service};
-use simul_vp::message::{ChannelDestroy, LoginAck};
+use simul_vp::message::{ChannelAccept, ChannelDestroy, LoginAck};
 use simul_vp::services;
 use simul_vp::services::im::ImMessage;
 use simul_vp::{
@@ -21,10 +21,17 @@ use tokio_util::codec::Framed;
 
 use crate::LOGIN_TIMEOUT;
 use crate::awareness::Awareness;
+use crate::directory;
 use crate::im::Im;
 use crate::sign_in::{SignedIn, sign_in};
 
 type Frames = Framed<TcpStream, FrameCodec>;
+
+/// The server-side services this door runs: a client that lost one of
+/// their channels asks again (SENSE_SERVICE), and only these are echoed
+/// (spec §4.9). IM is the clients' own, relayed through the community.
+const SERVED: [u32; 3] =
+    [services::AWARENESS.service, services::STORAGE.service, services::RESOLVE.service];
 
 /// Why a connection ends: a code to send on channel 0 first, or nothing
 /// (the client left, or its socket failed).
@@ -112,6 +119,9 @@ struct LoggedIn<'a> {
     session: SessionId,
     awareness: Awareness,
     im: Im,
+    /// The client's storage and resolve channels, once accepted.
+    storage: Option<u32>,
+    resolve: Option<u32>,
 }
 
 /// The logged-in loop: client messages and the session's events.
@@ -129,6 +139,8 @@ async fn logged_in(
         session,
         awareness: Awareness::default(),
         im: Im::default(),
+        storage: None,
+        resolve: None,
     };
     // What a person's client sends goes through; a script's flood gets
     // its commands dropped, and a session that keeps on is cut off.
@@ -171,6 +183,17 @@ impl LoggedIn<'_> {
                 let accept = self.awareness.accept(&create);
                 send(frames, &accept).await
             }
+            Message::ChannelCreate(create)
+                if [services::STORAGE.service, services::RESOLVE.service]
+                    .contains(&create.service) =>
+            {
+                if create.service == services::STORAGE.service {
+                    self.storage = Some(create.channel);
+                } else {
+                    self.resolve = Some(create.channel);
+                }
+                send(frames, &Message::ChannelAccept(ChannelAccept::for_service(&create))).await
+            }
             Message::ChannelCreate(create) if create.service == services::IM.service => {
                 let answer = self.im.create(self.service, &create).await;
                 send(frames, &answer).await
@@ -187,6 +210,18 @@ impl LoggedIn<'_> {
                 self.awareness.receive(self.service, self.session, &channel_send);
                 Ok(())
             }
+            Message::ChannelSend(channel_send) if self.storage == Some(channel_send.channel) => {
+                match directory::storage(self.service, &self.user, &channel_send).await {
+                    Some(reply) => send(frames, &reply).await,
+                    None => Ok(()),
+                }
+            }
+            Message::ChannelSend(channel_send) if self.resolve == Some(channel_send.channel) => {
+                match directory::resolve(self.service, &channel_send).await {
+                    Some(reply) => send(frames, &reply).await,
+                    None => Ok(()),
+                }
+            }
             Message::ChannelSend(channel_send) if self.im.is_channel(channel_send.channel) => {
                 let answer = self.im.receive(self.service, &self.user, self.session, &channel_send);
                 match answer.await {
@@ -200,7 +235,7 @@ impl LoggedIn<'_> {
                 }
                 Ok(())
             }
-            Message::SenseService { service } if service == services::AWARENESS.service => {
+            Message::SenseService { service } if SERVED.contains(&service) => {
                 send(frames, &Message::SenseService { service }).await
             }
             Message::ChannelDestroy(destroy) if destroy.channel == 0 => Err(End::Quietly),

@@ -9,12 +9,14 @@
 //! by LTPA token (the token login type, or a token pasted into the
 //! password field), the user's own status, awareness (watch lists,
 //! snapshots and updates, across doors), 1:1 messages and typing (with
-//! users of any door, kept in the history), and logout. The other service
-//! channels (storage, resolve, conference) are refused with "service not
-//! supported" until they are built on the service's calls.
+//! users of any door, kept in the history), the buddy list (storage key
+//! 0, which is the user's contact list), resolve, and logout. Conferences
+//! are refused with "service not supported" until they are built on the
+//! service's calls.
 
 mod awareness;
 mod connection;
+mod directory;
 mod im;
 mod sign_in;
 
