@@ -161,6 +161,38 @@ async fn a_flooding_client_is_cut_off_and_others_carry_on() {
     assert!(matches!(answer, Message::LoginAck(_)), "the door still serves others: {answer:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_and_oversized_frames_get_their_codes_and_harm_nobody() {
+    use tokio::io::AsyncWriteExt as _;
+    let dir = deployment(&["alice"]);
+    let (_server, address) = vp_server(&dir.path().join("data"));
+    let answer = |bytes: Vec<u8>| async move {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(&bytes).await.unwrap();
+        let mut frames = Framed::new(stream, FrameCodec::new());
+        refusal(&next(&mut frames).await)
+    };
+    // A frame too short to be a message, before any handshake.
+    assert_eq!(answer(vec![0, 0, 0, 3, 1, 2, 3]).await, ErrorCode::RequestInvalid.code());
+    // A LOGIN before the handshake.
+    let login = Login {
+        login_type: 0x1700,
+        name: "alice".into(),
+        auth_data: Default::default(),
+        auth_type: 4,
+    };
+    let mut frame = Vec::new();
+    let body = Message::Login(login).encode().unwrap();
+    frame.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(&body);
+    assert_eq!(answer(frame).await, ErrorCode::RequestInvalid.code());
+    // A frame that announces 2 GiB.
+    assert_eq!(answer(vec![0x7f, 0xff, 0xff, 0xff, 0]).await, ErrorCode::FatMessage.code());
+    // The door serves on.
+    let (_alice, answer) = log_in_vp(address, "alice", "long enough").await;
+    assert!(matches!(answer, Message::LoginAck(_)), "{answer:?}");
+}
+
 /// The real thing: Debian's libmeanwhile, driven by the scripted client
 /// of `simul_testkit::MwClient` (the library Pidgin's plugin is made of).
 mod libmeanwhile {
