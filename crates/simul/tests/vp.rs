@@ -92,9 +92,9 @@ async fn a_sametime_client_logs_in_and_its_status_is_the_users_on_every_door() {
     })
     .await;
 
-    // A service not built yet (conference) is refused, not echoed (no create loop).
+    // A service not built yet (file transfer) is refused, not echoed (no create loop).
     let create =
-        simul_vp::message::ChannelCreate { channel: 1, service: 0x8000_0010, ..Default::default() };
+        simul_vp::message::ChannelCreate { channel: 1, service: 0x38, ..Default::default() };
     alice.send(&Message::ChannelCreate(create)).await.unwrap();
     match next(&mut alice).await {
         Message::ChannelDestroy(destroy) => {
@@ -344,6 +344,57 @@ mod libmeanwhile {
         assert!(alice.expect("RESOLVED Builder").contains("id=bob"));
         alice.send("resolve nobody");
         assert!(alice.expect("UNRESOLVED nobody").contains("code=0x80000005"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_conference_is_an_nway_chat_shared_with_web_users() {
+        let dir = deployment(&["alice", "bob", "carol"]);
+        let (server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        alice.expect("LOGGED_IN");
+        let (bob, _) = log_in(&server, "bob", "long enough").await;
+        let mut bob_events = support::events(&server, &bob).await;
+
+        alice.send("chat_create Standup");
+        assert!(alice.expect("CHAT_OPENED").contains("members=alice"));
+        alice.send("chat_invite bob Join us");
+        let invite = support::next_event(&mut bob_events).await;
+        assert_eq!((&invite["type"], &invite["from"]), (&json!("nway_invite"), &json!("alice")));
+        assert_eq!(invite["topic"], "Standup");
+        let id = invite["id"].as_u64().unwrap();
+        support::post_json(&server, &format!("/api/v1/nway/{id}/join"), &bob, &json!({})).await;
+        assert_eq!(alice.expect("CHAT_JOINED"), "CHAT_JOINED bob");
+
+        let said = json!({"text": "morning all"});
+        support::post_json(&server, &format!("/api/v1/nway/{id}/messages"), &bob, &said).await;
+        assert_eq!(alice.expect("CHAT bob"), "CHAT bob morning all");
+        alice.send("chat_say morning bob");
+        // The echo is how Pidgin shows its own chat lines.
+        assert_eq!(alice.expect("CHAT alice"), "CHAT alice morning bob");
+
+        // Bob invites a Sametime user from the web.
+        let mut carol = MwClient::start_with(
+            address,
+            "carol",
+            "long enough",
+            &MwOptions { auto_accept: true, ..MwOptions::default() },
+        );
+        carol.expect("LOGGED_IN");
+        let users = json!({"users": ["carol"]});
+        support::post_json(&server, &format!("/api/v1/nway/{id}/invite"), &bob, &users).await;
+        assert!(carol.expect("CHAT_INVITED").contains("from=bob"));
+        let opened = carol.expect("CHAT_OPENED");
+        for member in ["alice", "bob", "carol"] {
+            assert!(opened.contains(member), "{opened}");
+        }
+        assert_eq!(alice.expect("CHAT_JOINED"), "CHAT_JOINED carol");
+        carol.send("chat_leave");
+        assert_eq!(alice.expect("CHAT_LEFT"), "CHAT_LEFT carol");
+        // The chat's history is the community's, whoever wrote.
+        let history = get_json(&server, &format!("/api/v1/nway/{id}/history"), &bob).await;
+        let texts: Vec<&str> =
+            history.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+        assert_eq!(texts, ["morning all", "morning bob"]);
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -21,6 +21,7 @@ use tokio_util::codec::Framed;
 
 use crate::LOGIN_TIMEOUT;
 use crate::awareness::Awareness;
+use crate::conference::Conferences;
 use crate::directory;
 use crate::im::Im;
 use crate::sign_in::{SignedIn, sign_in};
@@ -119,6 +120,7 @@ struct LoggedIn<'a> {
     session: SessionId,
     awareness: Awareness,
     im: Im,
+    conferences: Conferences,
     /// The client's storage and resolve channels, once accepted.
     storage: Option<u32>,
     resolve: Option<u32>,
@@ -139,6 +141,7 @@ async fn logged_in(
         session,
         awareness: Awareness::default(),
         im: Im::default(),
+        conferences: Conferences::default(),
         storage: None,
         resolve: None,
     };
@@ -194,6 +197,12 @@ impl LoggedIn<'_> {
                 }
                 send(frames, &Message::ChannelAccept(ChannelAccept::for_service(&create))).await
             }
+            Message::ChannelCreate(create) if create.service == services::CONFERENCE.service => {
+                for message in self.conferences.create(self.service, &self.user, &create).await {
+                    send(frames, &message).await?;
+                }
+                Ok(())
+            }
             Message::ChannelCreate(create) if create.service == services::IM.service => {
                 let answer = self.im.create(self.service, &create).await;
                 send(frames, &answer).await
@@ -222,6 +231,15 @@ impl LoggedIn<'_> {
                     None => Ok(()),
                 }
             }
+            Message::ChannelSend(channel_send)
+                if self.conferences.is_channel(channel_send.channel) =>
+            {
+                let reply = self.conferences.receive(self.service, &self.user, &channel_send);
+                match reply.await {
+                    Some(reply) => send(frames, &reply).await,
+                    None => Ok(()),
+                }
+            }
             Message::ChannelSend(channel_send) if self.im.is_channel(channel_send.channel) => {
                 let answer = self.im.receive(self.service, &self.user, self.session, &channel_send);
                 match answer.await {
@@ -241,6 +259,7 @@ impl LoggedIn<'_> {
             Message::ChannelDestroy(destroy) if destroy.channel == 0 => Err(End::Quietly),
             Message::ChannelDestroy(destroy) => {
                 self.im.destroyed(destroy.channel);
+                self.conferences.destroyed(self.service, &self.user, destroy.channel);
                 Ok(())
             }
             Message::Handshake(_) | Message::Login(_) | Message::LoginContinue => {
@@ -271,7 +290,20 @@ impl LoggedIn<'_> {
                 let typing = ImMessage::typing(*typing);
                 self.im.deliver(self.service, &self.user, from, typing).await
             }
-            // N-way chats come with the conference service.
+            Event::NwayInvite { chat, from, topic } => {
+                self.conferences.invited(self.service, &self.user, *chat, from, topic).await
+            }
+            Event::NwayMessage { chat, from, text, .. } => {
+                self.conferences.message(*chat, from, text)
+            }
+            Event::NwayMembers { chat, members } => {
+                for message in self.conferences.members(self.service, *chat, members).await {
+                    send(frames, &message).await?;
+                }
+                None
+            }
+            // Status of someone not watched, the user's own messages
+            // from other sessions: nothing to show here.
             _ => None,
         };
         match message {

@@ -158,9 +158,10 @@ impl Im {
         Some(Message::ChannelCreate(create))
     }
 
-    /// A fresh id for a channel the server opens.
+    /// A fresh id for an IM channel the server opens: high bit set (spec
+    /// §5.1), below the conference channels' `0xc000_0000`.
     fn server_channel(&mut self) -> u32 {
-        self.next_server_channel = (self.next_server_channel % 0x7fff_ffff) + 1;
+        self.next_server_channel = (self.next_server_channel % 0x3fff_ffff) + 1;
         0x8000_0000 | self.next_server_channel
     }
 
@@ -181,7 +182,7 @@ fn send(channel: u32, message: &ImMessage) -> Option<Message> {
 /// The LoginInfo of a conversation partner, as a VP client expects it:
 /// their user id, their name, no community (spec trap 9.4), and a login
 /// id of at least 5 bytes (spec §4.7).
-async fn login_info(service: &Service, user: &UserId) -> LoginInfo {
+pub(crate) async fn login_info(service: &Service, user: &UserId) -> LoginInfo {
     let name = match service.person(user.as_str()).await {
         Ok(Some(person)) if !person.display_name.is_empty() => person.display_name,
         _ => user.to_string(),
@@ -205,7 +206,7 @@ mod tests {
         let mut im = Im::default();
         let first = im.server_channel();
         assert_eq!(first, 0x8000_0001);
-        im.next_server_channel = 0x7fff_ffff;
+        im.next_server_channel = 0x3fff_ffff;
         assert_eq!(im.server_channel(), 0x8000_0001, "wraps within the high-bit ids");
     }
 }

@@ -10,11 +10,11 @@
 //! password field), the user's own status, awareness (watch lists,
 //! snapshots and updates, across doors), 1:1 messages and typing (with
 //! users of any door, kept in the history), the buddy list (storage key
-//! 0, which is the user's contact list), resolve, and logout. Conferences
-//! are refused with "service not supported" until they are built on the
-//! service's calls.
+//! 0, which is the user's contact list), resolve, conferences (which are
+//! the community's n-way chats, shared with web users), and logout.
 
 mod awareness;
+mod conference;
 mod connection;
 mod directory;
 mod im;
