@@ -165,6 +165,17 @@ impl Service {
         self.revocations().changes_for(user)
     }
 
+    /// Whether the directory still lets `user` in: not once they are
+    /// disabled or gone; yes while it cannot be asked. A session that did
+    /// not come with a token (a Sametime password login) asks this when
+    /// [`Service::token_changes`] wakes it.
+    pub async fn still_admitted(&self, user: &str) -> bool {
+        !matches!(
+            admission(self.realm().as_ref(), user).await,
+            Ok(Admission::Unknown | Admission::Disabled(_))
+        )
+    }
+
     /// The first presented token that verifies, with its identity. Why the
     /// others failed goes to the debug log as a reason class only: a
     /// detail can quote decrypted text.

@@ -398,6 +398,20 @@ mod libmeanwhile {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn disabling_an_account_ends_its_sametime_session_at_once() {
+        let dir = deployment(&["alice"]);
+        let (_server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        alice.expect("LOGGED_IN");
+        let out = support::simul(dir.path(), &["user", "disable", "alice", "--data", "data"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        // USER_RESTRICTED: Pidgin says so and does not reconnect.
+        assert!(alice.expect("STOPPED").starts_with("STOPPED 0x80000210"));
+        let mut again = MwClient::start(address, "alice", "long enough");
+        assert!(again.expect("STOPPED").starts_with("STOPPED 0x80000211"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn logs_in_with_an_ltpa_token_of_the_sso_domain() {
         let dir = deployment(&["alice"]);
         let (server, address) = vp_server(&dir.path().join("data"));

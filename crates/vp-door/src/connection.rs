@@ -148,6 +148,9 @@ async fn logged_in(
     // What a person's client sends goes through; a script's flood gets
     // its commands dropped, and a session that keeps on is cut off.
     let mut commands = CommandLimit::new(service.flood());
+    // A disabled or removed account (`simul user disable`, LDAP) ends
+    // the session at once, as it ends the web's.
+    let mut revoked = service.token_changes(user.as_str());
     loop {
         let result = tokio::select! {
             message = next(frames) => match (message, commands.admit()) {
@@ -165,6 +168,13 @@ async fn logged_in(
                 // disabled, or the connection could not keep up).
                 None => Err(End::Tell(ErrorCode::UserRestricted)),
             },
+            Ok(()) = revoked.changed() => {
+                if service.still_admitted(this.user.as_str()).await {
+                    Ok(())
+                } else {
+                    Err(End::Tell(ErrorCode::UserRestricted))
+                }
+            }
             () = crate::until_stopped(&mut stopped) => Err(End::Tell(ErrorCode::ConnectionClosed)),
         };
         if let Err(end) = result {
