@@ -413,3 +413,91 @@ mod libmeanwhile {
         assert!(forged.expect("STOPPED").starts_with("STOPPED 0x80000211"));
     }
 }
+
+/// Pidgin itself: libpurple's Sametime plugin (`prpl-meanwhile`), run
+/// headless by `simul_testkit::PurpleClient` with a fresh profile each.
+mod pidgin {
+    use simul_testkit::PurpleClient;
+
+    use super::*;
+
+    /// The next BUDDY_STATUS line of `user` that has every one of `parts`
+    /// (earlier ones are skipped: the plugin reports a buddy's status as
+    /// each awareness snapshot and update comes in).
+    fn buddy_status(client: &mut PurpleClient, user: &str, parts: &[&str]) -> String {
+        loop {
+            let line = client.expect(&format!("BUDDY_STATUS {user} "));
+            if parts.iter().all(|part| line.contains(part)) {
+                return line;
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn signs_in_with_a_password_and_a_wrong_one_is_authentication_failed() {
+        let dir = deployment(&["alice"]);
+        let (_server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = PurpleClient::start(address, "alice", "long enough");
+        alice.expect("SIGNED_ON");
+
+        // PURPLE_CONNECTION_ERROR_AUTHENTICATION_FAILED is 2: fatal for
+        // libpurple (purple_connection_error_is_fatal), so Pidgin shows the
+        // sentence and does not reconnect (spec 4.12).
+        let mut wrong = PurpleClient::start(address, "alice", "not it");
+        let error = wrong.expect("CONNECTION_ERROR");
+        assert_eq!(error, "CONNECTION_ERROR 2 Incorrect Username/Password");
+        wrong.expect("SIGNED_OFF");
+        assert!(!wrong.events().iter().any(|line| line == "SIGNED_ON"), "{:?}", wrong.events());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_buddy_is_seen_coming_online_and_going_away_on_the_web() {
+        let dir = deployment(&["alice", "bob"]);
+        let (server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = PurpleClient::start(address, "alice", "long enough");
+        alice.expect("SIGNED_ON");
+        alice.send("add bob");
+        buddy_status(&mut alice, "bob", &["offline"]);
+
+        // Bob signs in on the web and goes away there.
+        let (bob, _) = log_in(&server, "bob", "long enough").await;
+        let _socket = support::events(&server, &bob).await;
+        // libpurple reports offline to online as a sign-on, not as a
+        // status change.
+        alice.expect("BUDDY_SIGNED_ON bob");
+        let away = reqwest::Client::new()
+            .put(server.url("/api/v1/me/status"))
+            .bearer_auth(&bob)
+            .json(&serde_json::json!({"status": "away", "message": "at lunch"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(away.status().is_success());
+        assert_eq!(buddy_status(&mut alice, "bob", &[" away"]), "BUDDY_STATUS bob away at lunch");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn ims_go_both_ways_between_pidgin_and_a_web_user() {
+        let dir = deployment(&["alice", "bob"]);
+        let (server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = PurpleClient::start(address, "alice", "long enough");
+        alice.expect("SIGNED_ON");
+        let (bob, _) = log_in(&server, "bob", "long enough").await;
+        let mut bob_events = support::events(&server, &bob).await;
+
+        // Pidgin opens a NotesBuddy channel first; refused, it falls back
+        // to a plain one by itself (spec 6.4) and the text arrives once.
+        alice.send("im bob hello from Pidgin & co");
+        let event = support::next_event(&mut bob_events).await;
+        assert_eq!((&event["type"], &event["from"]), (&json!("im"), &json!("alice")), "{event}");
+        assert_eq!(event["text"], "hello from Pidgin & co");
+        assert_eq!(alice.expect("IM_LINE bob "), "IM_LINE bob SEND hello from Pidgin & co");
+
+        let text = json!({"text": "hi alice"});
+        let sent = support::post_json(&server, "/api/v1/im/alice", &bob, &text).await;
+        assert_eq!(sent["delivered"], true);
+        assert_eq!(alice.expect("IM bob "), "IM bob hi alice");
+        let errors: Vec<&String> = alice.events().iter().filter(|l| l.contains("ERROR")).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+}
