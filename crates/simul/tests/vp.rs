@@ -500,4 +500,63 @@ mod pidgin {
         let errors: Vec<&String> = alice.events().iter().filter(|l| l.contains("ERROR")).collect();
         assert!(errors.is_empty(), "{errors:?}");
     }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn pidgins_away_and_do_not_disturb_messages_reach_the_web() {
+        let dir = deployment(&["alice", "bob"]);
+        let (server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = PurpleClient::start(address, "alice", "long enough");
+        alice.expect("SIGNED_ON");
+        let (bob, _) = log_in(&server, "bob", "long enough").await;
+        alice.send("away at lunch");
+        eventually("the web sees Pidgin's away message", || async {
+            let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
+            seen["alice"]["status"] == "away" && seen["alice"]["message"] == "at lunch"
+        })
+        .await;
+        alice.send("dnd deep work");
+        eventually("the web sees Pidgin's do-not-disturb", || async {
+            let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
+            seen["alice"]["status"] == "dnd" && seen["alice"]["message"] == "deep work"
+        })
+        .await;
+        alice.send("available");
+        eventually("the web sees Pidgin available again", || async {
+            let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
+            seen["alice"]["status"] == "available"
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn pidgin_chats_with_a_web_user_and_shows_its_own_lines_by_the_echo() {
+        let dir = deployment(&["alice", "bob"]);
+        let (server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = PurpleClient::start(address, "alice", "long enough");
+        alice.expect("SIGNED_ON");
+        let (bob, _) = log_in(&server, "bob", "long enough").await;
+        let mut bob_events = support::events(&server, &bob).await;
+
+        alice.send("chat Standup");
+        assert!(alice.expect("CHAT_JOINED").ends_with(" Standup"));
+        alice.send("invite bob Join us");
+        let invite = support::next_event(&mut bob_events).await;
+        assert_eq!((&invite["type"], &invite["from"]), (&json!("nway_invite"), &json!("alice")));
+        assert_eq!(invite["topic"], "Standup");
+        let id = invite["id"].as_u64().unwrap();
+        support::post_json(&server, &format!("/api/v1/nway/{id}/join"), &bob, &json!({})).await;
+        alice.expect("CHAT_BUDDY_JOINED bob");
+
+        let said = json!({"text": "morning all"});
+        support::post_json(&server, &format!("/api/v1/nway/{id}/messages"), &bob, &said).await;
+        assert_eq!(alice.expect("CHAT_LINE bob "), "CHAT_LINE bob RECV morning all");
+        // libpurple does not write sent chat lines itself: this one is the
+        // server's echo, which the plugin shows as sent.
+        alice.send("say morning bob");
+        assert_eq!(alice.expect("CHAT_LINE alice "), "CHAT_LINE alice SEND morning bob");
+        let history = get_json(&server, &format!("/api/v1/nway/{id}/history"), &bob).await;
+        let texts: Vec<&str> =
+            history.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+        assert_eq!(texts, ["morning all", "morning bob"]);
+    }
 }
