@@ -559,4 +559,34 @@ mod pidgin {
             history.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
         assert_eq!(texts, ["morning all", "morning bob"]);
     }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn pidgins_buddy_list_is_stored_and_a_fresh_profile_gets_it_back() {
+        let dir = deployment(&["alice", "bob"]);
+        let (server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = PurpleClient::start(address, "alice", "long enough");
+        alice.expect("SIGNED_ON");
+        alice.send("add bob");
+        buddy_status(&mut alice, "bob", &["offline"]);
+
+        // The plugin saves the list to storage key 0 some 15 s after a
+        // change (spec 12.4): the web's contact list.
+        let (token, _) = log_in(&server, "alice", "long enough").await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let contacts = get_json(&server, "/api/v1/contacts", &token).await;
+            if contacts == json!({"groups": [{"name": "Buddies", "contacts": ["bob"]}]}) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "not stored in 30 s: {contacts}");
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        alice.send("quit");
+        alice.wait_exit(std::time::Duration::from_secs(10));
+
+        // A fresh profile (another machine) synchronises from the server.
+        let mut again = PurpleClient::start(address, "alice", "long enough");
+        again.expect("SIGNED_ON");
+        buddy_status(&mut again, "bob", &["offline"]);
+    }
 }
