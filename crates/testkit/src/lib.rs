@@ -66,16 +66,27 @@
 //!   takes commands on stdin and reports events one line each, so VP tests talk to the
 //!   protocol code Pidgin's Sametime plugin runs.
 //!
+//! - [`PurpleClient`]: Pidgin's own Sametime plugin without a UI, `vp-protocol.md` §12.4
+//!   (`purpleclient/vp-purpleclient.c`, a nullclient-style program compiled by the tests
+//!   against Debian's `libpurple-dev`): it signs in with a fresh profile directory, takes
+//!   commands on stdin and reports what Pidgin would show (sign-on, connection errors, buddy
+//!   statuses, displayed IM and chat lines) one line each.
+//!
 //! ```no_run
 //! # let addr: std::net::SocketAddr = "127.0.0.1:1533".parse().unwrap();
 //! let mut alice = simul_testkit::MwClient::start(addr, "alice", "alice-secret");
 //! alice.expect("LOGGED_IN");
 //! alice.send("watch bob");
 //! assert!(alice.expect("PRESENCE bob ").contains("online=1"));
+//!
+//! let mut pidgin = simul_testkit::PurpleClient::start(addr, "carol", "carol-secret");
+//! pidgin.expect("SIGNED_ON");
+//! pidgin.send("im alice hello");
 //! ```
 
 mod mwclient;
 mod nginx;
+mod purpleclient;
 
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
@@ -93,6 +104,7 @@ use rcgen::{
 
 pub use mwclient::{MwClient, MwOptions};
 pub use nginx::Nginx;
+pub use purpleclient::PurpleClient;
 
 /// The fixture directory's suffix (its root entry).
 pub const SUFFIX: &str = "dc=renovations,dc=com";
