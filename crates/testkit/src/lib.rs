@@ -87,6 +87,7 @@
 mod mwclient;
 mod nginx;
 mod purpleclient;
+mod scripted;
 
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
