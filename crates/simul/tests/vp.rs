@@ -62,6 +62,13 @@ async fn log_in_vp(address: SocketAddr, name: &str, password: &str) -> (Frames, 
     (frames, answer)
 }
 
+/// `PUT path` with a bearer token and a JSON body, as a web client does.
+async fn put_json(server: &Server, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    let answer =
+        reqwest::Client::new().put(server.url(path)).bearer_auth(token).json(body).send().await;
+    answer.unwrap()
+}
+
 fn refusal(answer: &Message) -> u32 {
     match answer {
         Message::ChannelDestroy(destroy) if destroy.channel == 0 => destroy.reason,
@@ -200,18 +207,6 @@ mod libmeanwhile {
 
     use super::*;
 
-    /// The next PRESENCE line of `user` that has every one of `parts`
-    /// (earlier ones are skipped: a client adds its watch list twice after
-    /// login and gets a snapshot each time, as the spec allows).
-    fn presence(client: &mut MwClient, user: &str, parts: &[&str]) -> String {
-        loop {
-            let line = client.expect(&format!("PRESENCE {user} "));
-            if parts.iter().all(|part| line.contains(part)) {
-                return line;
-            }
-        }
-    }
-
     #[tokio::test(flavor = "multi_thread")]
     async fn logs_in_with_rc2_128_sets_its_status_and_is_refused_with_the_sentence_pidgin_shows() {
         let dir = deployment(&["alice", "bob"]);
@@ -243,30 +238,30 @@ mod libmeanwhile {
         alice.expect("LOGGED_IN");
         alice.send("watch bob");
         alice.send("watch carol");
-        presence(&mut alice, "bob", &["online=0"]);
+        alice.expect_matching("PRESENCE bob ", &["online=0"]);
 
         // Bob signs in on the web and goes away there.
         let (bob, _) = log_in(&server, "bob", "long enough").await;
         let _socket = support::events(&server, &bob).await;
-        presence(&mut alice, "bob", &["online=1", "status=0x0020"]);
-        let away = reqwest::Client::new()
-            .put(server.url("/api/v1/me/status"))
-            .bearer_auth(&bob)
-            .json(&serde_json::json!({"status": "away", "message": "at lunch"}))
-            .send()
-            .await
-            .unwrap();
+        alice.expect_matching("PRESENCE bob ", &["online=1", "status=0x0020"]);
+        let away = put_json(
+            &server,
+            "/api/v1/me/status",
+            &bob,
+            &serde_json::json!({"status": "away", "message": "at lunch"}),
+        )
+        .await;
         assert!(away.status().is_success());
-        presence(&mut alice, "bob", &["status=0x0060", "msg=at lunch"]);
+        alice.expect_matching("PRESENCE bob ", &["status=0x0060", "msg=at lunch"]);
 
         // Carol uses a Sametime client too: do-not-disturb, then gone.
         let mut carol = MwClient::start(address, "carol", "long enough");
         carol.expect("LOGGED_IN");
-        presence(&mut alice, "carol", &["online=1"]);
+        alice.expect_matching("PRESENCE carol ", &["online=1"]);
         carol.send("status 0x0080 deep work");
-        presence(&mut alice, "carol", &["status=0x0080", "msg=deep work"]);
+        alice.expect_matching("PRESENCE carol ", &["status=0x0080", "msg=deep work"]);
         carol.send("quit");
-        presence(&mut alice, "carol", &["online=0"]);
+        alice.expect_matching("PRESENCE carol ", &["online=0"]);
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -435,18 +430,6 @@ mod pidgin {
 
     use super::*;
 
-    /// The next BUDDY_STATUS line of `user` that has every one of `parts`
-    /// (earlier ones are skipped: the plugin reports a buddy's status as
-    /// each awareness snapshot and update comes in).
-    fn buddy_status(client: &mut PurpleClient, user: &str, parts: &[&str]) -> String {
-        loop {
-            let line = client.expect(&format!("BUDDY_STATUS {user} "));
-            if parts.iter().all(|part| line.contains(part)) {
-                return line;
-            }
-        }
-    }
-
     #[tokio::test(flavor = "multi_thread")]
     async fn signs_in_with_a_password_and_a_wrong_one_is_authentication_failed() {
         let dir = deployment(&["alice"]);
@@ -471,7 +454,7 @@ mod pidgin {
         let mut alice = PurpleClient::start(address, "alice", "long enough");
         alice.expect("SIGNED_ON");
         alice.send("add bob");
-        buddy_status(&mut alice, "bob", &["offline"]);
+        alice.expect_matching("BUDDY_STATUS bob ", &["offline"]);
 
         // Bob signs in on the web and goes away there.
         let (bob, _) = log_in(&server, "bob", "long enough").await;
@@ -479,15 +462,18 @@ mod pidgin {
         // libpurple reports offline to online as a sign-on, not as a
         // status change.
         alice.expect("BUDDY_SIGNED_ON bob");
-        let away = reqwest::Client::new()
-            .put(server.url("/api/v1/me/status"))
-            .bearer_auth(&bob)
-            .json(&serde_json::json!({"status": "away", "message": "at lunch"}))
-            .send()
-            .await
-            .unwrap();
+        let away = put_json(
+            &server,
+            "/api/v1/me/status",
+            &bob,
+            &serde_json::json!({"status": "away", "message": "at lunch"}),
+        )
+        .await;
         assert!(away.status().is_success());
-        assert_eq!(buddy_status(&mut alice, "bob", &[" away"]), "BUDDY_STATUS bob away at lunch");
+        assert_eq!(
+            alice.expect_matching("BUDDY_STATUS bob ", &[" away"]),
+            "BUDDY_STATUS bob away at lunch"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -581,7 +567,7 @@ mod pidgin {
         let mut alice = PurpleClient::start(address, "alice", "long enough");
         alice.expect("SIGNED_ON");
         alice.send("add bob");
-        buddy_status(&mut alice, "bob", &["offline"]);
+        alice.expect_matching("BUDDY_STATUS bob ", &["offline"]);
 
         // The plugin saves the list to storage key 0 some 15 s after a
         // change (spec 12.4): the web's contact list.
@@ -601,6 +587,6 @@ mod pidgin {
         // A fresh profile (another machine) synchronises from the server.
         let mut again = PurpleClient::start(address, "alice", "long enough");
         again.expect("SIGNED_ON");
-        buddy_status(&mut again, "bob", &["offline"]);
+        again.expect_matching("BUDDY_STATUS bob ", &["offline"]);
     }
 }

@@ -161,6 +161,17 @@ impl MwClient {
         self.process.expect(prefix)
     }
 
+    /// Like [`MwClient::expect`], for the next line starting with `prefix` that contains every
+    /// one of `parts`: earlier lines of that prefix are skipped (a client may report a buddy's
+    /// state several times, for instance once per awareness snapshot).
+    ///
+    /// # Panics
+    ///
+    /// As [`MwClient::expect`].
+    pub fn expect_matching(&mut self, prefix: &str, parts: &[&str]) -> String {
+        self.process.expect_matching(prefix, parts)
+    }
+
     /// Every event line received so far, consumed by [`MwClient::expect`] or not.
     pub fn events(&mut self) -> &[String] {
         self.process.events()

@@ -248,6 +248,18 @@ impl Scripted {
         }
     }
 
+    /// The next event line starting with `prefix` that contains every one of `parts`;
+    /// other lines of that prefix are consumed on the way (a client may report a state
+    /// several times before the one a test waits for).
+    pub(crate) fn expect_matching(&mut self, prefix: &str, parts: &[&str]) -> String {
+        loop {
+            let line = self.expect(prefix);
+            if parts.iter().all(|part| line.contains(part)) {
+                return line;
+            }
+        }
+    }
+
     /// Every event line received so far.
     pub(crate) fn events(&mut self) -> &[String] {
         self.drain();
