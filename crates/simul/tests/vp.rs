@@ -200,6 +200,44 @@ async fn malformed_and_oversized_frames_get_their_codes_and_harm_nobody() {
     assert!(matches!(answer, Message::LoginAck(_)), "{answer:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watch_list_of_800_buddies_is_answered_in_one_snapshot() {
+    use simul_vp::services::awareness::{ClientMessage, ServerMessage};
+    use simul_vp::{AwareIdBlock, message::ChannelCreate, message::ChannelSend};
+    let dir = deployment(&["alice", "bob"]);
+    let (_server, address) = vp_server(&dir.path().join("data"));
+    let (_bob, _) = log_in_vp(address, "bob", "long enough").await;
+    let (mut alice, _) = log_in_vp(address, "alice", "long enough").await;
+    let create = ChannelCreate { channel: 7, service: 0x11, ..Default::default() };
+    alice.send(&Message::ChannelCreate(create)).await.unwrap();
+    assert!(matches!(next(&mut alice).await, Message::ChannelAccept(_)));
+    // A long list: people of the SSO domain the directory may not hold, and bob.
+    let mut ids: Vec<AwareIdBlock> = (0..799)
+        .map(|n| AwareIdBlock {
+            kind: AwareIdBlock::USER,
+            user: format!("user{n}"),
+            community: String::new(),
+        })
+        .collect();
+    ids.push(AwareIdBlock {
+        kind: AwareIdBlock::USER,
+        user: "bob".into(),
+        community: String::new(),
+    });
+    let (send_type, data) = ClientMessage::Add(ids).encode().unwrap();
+    let add = ChannelSend { channel: 7, encrypted: false, send_type, data };
+    alice.send(&Message::ChannelSend(add)).await.unwrap();
+    let Message::ChannelSend(reply) = next(&mut alice).await else { panic!("no snapshot") };
+    let Ok(ServerMessage::Snapshot(entries)) = ServerMessage::decode(reply.send_type, &reply.data)
+    else {
+        panic!("not a snapshot")
+    };
+    assert_eq!(entries.len(), 800);
+    let online: Vec<&str> =
+        entries.iter().filter(|e| e.online.is_some()).map(|e| e.id.user.as_str()).collect();
+    assert_eq!(online, ["bob"]);
+}
+
 /// The real thing: Debian's libmeanwhile, driven by the scripted client
 /// of `simul_testkit::MwClient` (the library Pidgin's plugin is made of).
 mod libmeanwhile {
