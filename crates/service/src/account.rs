@@ -22,6 +22,15 @@ impl Service {
         Ok(self.realm().person(id).await?)
     }
 
+    /// The name to show for `user`: their display name, else their id
+    /// (someone the directory does not hold, or cannot be asked about now).
+    pub async fn display_name(&self, user: &str) -> String {
+        match self.realm().person(user).await {
+            Ok(Some(person)) if !person.display_name.is_empty() => person.display_name,
+            _ => user.to_owned(),
+        }
+    }
+
     /// Enabled people whose id, display name or mail contains `query`,
     /// at most `limit`.
     pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<Person>, ServiceError> {

@@ -125,10 +125,7 @@ impl Awareness {
         if let Some(name) = self.names.get(user) {
             return name.clone();
         }
-        let name = match service.person(user.as_str()).await {
-            Ok(Some(person)) if !person.display_name.is_empty() => person.display_name,
-            _ => user.to_string(),
-        };
+        let name = service.display_name(user.as_str()).await;
         self.names.insert(user.clone(), name.clone());
         name
     }

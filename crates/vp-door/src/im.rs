@@ -183,10 +183,7 @@ fn send(channel: u32, message: &ImMessage) -> Option<Message> {
 /// their user id, their name, no community (spec trap 9.4), and a login
 /// id of at least 5 bytes (spec §4.7).
 pub(crate) async fn login_info(service: &Service, user: &UserId) -> LoginInfo {
-    let name = match service.person(user.as_str()).await {
-        Ok(Some(person)) if !person.display_name.is_empty() => person.display_name,
-        _ => user.to_string(),
-    };
+    let name = service.display_name(user.as_str()).await;
     LoginInfo {
         login_id: format!("simul:{user}"),
         login_type: 0,

@@ -40,10 +40,7 @@ pub(crate) async fn sign_in(
             }
         }
     };
-    let display_name = match service.person(&user).await {
-        Ok(Some(person)) if !person.display_name.is_empty() => person.display_name,
-        _ => user.clone(),
-    };
+    let display_name = service.display_name(&user).await;
     Ok(SignedIn { user, display_name })
 }
 
