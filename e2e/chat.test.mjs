@@ -177,6 +177,14 @@ scenario('the history is there after a reload, and group changes are kept', asyn
   await rename.getByLabel('Group name').fill('Core team');
   await rename.getByRole('button', { name: 'Rename' }).click();
   await alice.page.locator('[data-group="Core team"]').waitFor();
+  // A contact renamed (a Sametime buddy alias) shows by that name.
+  await row(alice.page, 'bob').hover();
+  await alice.page.getByRole('button', { name: 'Options for Bob Baker' }).click();
+  await alice.page.getByRole('menuitem', { name: 'Rename…' }).click();
+  const alias = alice.page.getByRole('dialog', { name: 'Rename Bob Baker' });
+  await alias.getByLabel('Name').fill('Bobby from lunch');
+  await alias.getByRole('button', { name: 'Rename' }).click();
+  await row(alice.page, 'bob').getByText('Bobby from lunch').waitFor();
   await row(alice.page, 'mallory').hover();
   await alice.page.getByRole('button', { name: 'Options for Mallory Moss' }).click();
   // The list shows the change at once; the reload waits for the server to have it.
@@ -188,8 +196,17 @@ scenario('the history is there after a reload, and group changes are kept', asyn
   await alice.page.reload();
   await H.appReady(alice.page);
   await alice.page.locator('[data-group="Core team"] li[data-contact="bob"]').waitFor();
+  await row(alice.page, 'bob').getByText('Bobby from lunch').waitFor();
   assert.equal(await row(alice.page, 'mallory').count(), 0);
   assert.equal(await alice.page.locator('[data-group="Team"]').count(), 0);
+  // An empty name goes back to the directory's.
+  await row(alice.page, 'bob').hover();
+  await alice.page.getByRole('button', { name: 'Options for Bobby from lunch' }).click();
+  await alice.page.getByRole('menuitem', { name: 'Rename…' }).click();
+  const back = alice.page.getByRole('dialog', { name: 'Rename Bobby from lunch' });
+  await back.getByLabel('Name').fill('');
+  await back.getByRole('button', { name: 'Rename' }).click();
+  await row(alice.page, 'bob').getByText('Bob Baker').waitFor();
 });
 
 scenario('markup in a message is shown as text and runs nothing', async () => {

@@ -1,6 +1,8 @@
 //! One-to-one instant messages, their history, and contact lists: one
 //! function each for every door.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use simul_core::{SessionId, UserId};
 use simul_store::{ContactList, StoredIm};
@@ -11,6 +13,8 @@ use crate::{Service, ServiceError};
 pub const MAX_GROUPS: usize = 100;
 /// Most contacts a contact list may hold, over all its groups.
 pub const MAX_CONTACTS: usize = 2_000;
+/// Longest alias a contact may be given, in characters.
+pub const MAX_ALIAS_CHARS: usize = 100;
 
 /// A message that was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,12 +95,14 @@ impl Service {
     }
 
     /// Replaces `user`'s contact list, within [`MAX_GROUPS`] and
-    /// [`MAX_CONTACTS`], every group named.
+    /// [`MAX_CONTACTS`], every group named; the list as kept, whose
+    /// aliases are trimmed and name only its contacts (the alias of a
+    /// removed contact goes with them).
     pub async fn set_contact_list(
         &self,
         user: &str,
-        list: &ContactList,
-    ) -> Result<(), ServiceError> {
+        mut list: ContactList,
+    ) -> Result<ContactList, ServiceError> {
         let contacts: usize = list.groups.iter().map(|g| g.contacts.len()).sum();
         if list.groups.len() > MAX_GROUPS || contacts > MAX_CONTACTS {
             return Err(ServiceError::TooLarge(format!(
@@ -106,6 +112,19 @@ impl Service {
         if list.groups.iter().any(|g| g.name.trim().is_empty()) {
             return Err(ServiceError::Invalid("every group needs a name".into()));
         }
-        Ok(self.store().set_contact_list(user, list).await?)
+        if list.aliases.values().any(|alias| alias.chars().count() > MAX_ALIAS_CHARS) {
+            return Err(ServiceError::Invalid(format!(
+                "an alias holds at most {MAX_ALIAS_CHARS} characters"
+            )));
+        }
+        let listed: HashSet<&String> = list.groups.iter().flat_map(|g| &g.contacts).collect();
+        list.aliases = std::mem::take(&mut list.aliases)
+            .into_iter()
+            .filter(|(id, _)| listed.contains(id))
+            .map(|(id, alias)| (id, alias.trim().to_owned()))
+            .filter(|(_, alias)| !alias.is_empty())
+            .collect();
+        self.store().set_contact_list(user, &list).await?;
+        Ok(list)
     }
 }

@@ -330,3 +330,41 @@ async fn an_oversized_websocket_message_ends_that_session_only() {
     let status = next_event(&mut other_tab).await;
     assert_eq!(status["status"], "available", "the other session lives on: {status}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn contacts_keep_their_aliases_and_an_alias_goes_with_its_contact() {
+    let dir = deployment_with_names(&[("alice", "Alice")]);
+    let server = Server::start(&dir.path().join("data"));
+    let http = reqwest::Client::new();
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let put = |body: Value| {
+        http.put(server.url("/api/v1/contacts")).bearer_auth(&alice).json(&body).send()
+    };
+    let list = json!({
+        "groups": [{"name": "Team", "contacts": ["bob", "carol"]}],
+        "aliases": {"bob": "  Smith, Bob ", "carol": " ", "dave": "Not a contact"},
+    });
+    let kept: Value = put(list).await.unwrap().json().await.unwrap();
+    let expected = json!({
+        "groups": [{"name": "Team", "contacts": ["bob", "carol"]}],
+        "aliases": {"bob": "Smith, Bob"},
+    });
+    assert_eq!(kept, expected);
+    assert_eq!(get_json(&server, "/api/v1/contacts", &alice).await, expected);
+
+    let long = json!({"groups": [{"name": "Team", "contacts": ["bob"]}],
+        "aliases": {"bob": "x".repeat(101)}});
+    let refused = put(long).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let error = refused.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("at most 100 characters"), "{error}");
+
+    // A list without aliases, as clients that do not know them send it,
+    // keeps those of the contacts still listed; an empty map clears them.
+    let plain = json!({"groups": [{"name": "Team", "contacts": ["bob"]}]});
+    let kept: Value = put(plain).await.unwrap().json().await.unwrap();
+    assert_eq!(kept["aliases"], json!({"bob": "Smith, Bob"}));
+    let cleared = json!({"groups": [{"name": "Team", "contacts": ["bob"]}], "aliases": {}});
+    let kept: Value = put(cleared).await.unwrap().json().await.unwrap();
+    assert_eq!(kept, json!({"groups": [{"name": "Team", "contacts": ["bob"]}]}));
+}

@@ -1,5 +1,7 @@
 //! Contact lists, stored whole per owner.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{Store, StoreError};
@@ -10,6 +12,11 @@ use crate::{Store, StoreError};
 pub struct ContactList {
     /// The groups.
     pub groups: Vec<ContactGroup>,
+    /// Names the owner gave some of their contacts, by user id (Sametime
+    /// buddy aliases; XMPP roster item names). Absent from lists saved
+    /// before aliases existed, so optional in stored documents.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, String>,
 }
 
 /// One group of contacts.

@@ -66,6 +66,7 @@ async fn contact_lists_and_history_survive_reopening() {
             ContactGroup { name: "Team".into(), contacts: vec!["bob".into(), "carol".into()] },
             ContactGroup { name: "Partners".into(), contacts: vec![] },
         ],
+        aliases: [("bob".to_owned(), "Bobby, of Team".to_owned())].into(),
     };
     {
         let store = Store::open(&path).await.unwrap();

@@ -3,6 +3,8 @@
 //! list, the same one the web client shows and edits, and resolve (§6.2),
 //! which finds people by whatever name a user types.
 
+use std::collections::BTreeMap;
+
 use simul_core::UserId;
 use simul_service::{ContactGroup, ContactList, Service};
 use simul_vp::buddy_list::{Buddy, BuddyList, Group, GroupKind, UserKind};
@@ -68,9 +70,10 @@ async fn save_buddy_list(service: &Service, user: &UserId, item: &StorageItem) -
     if !problems.is_empty() {
         tracing::debug!(problems = problems.len(), "VP: buddy list lines left out");
     }
-    let contacts = contact_list_of(&list);
-    match service.set_contact_list(user.as_str(), &contacts).await {
-        Ok(()) => true,
+    let before = service.contact_list(user.as_str()).await.unwrap_or_default();
+    let contacts = contact_list_of(&list, &before);
+    match service.set_contact_list(user.as_str(), contacts).await {
+        Ok(_) => true,
         Err(error) => {
             tracing::debug!(%error, "VP: buddy list not kept");
             false
@@ -78,15 +81,17 @@ async fn save_buddy_list(service: &Service, user: &UserId, item: &StorageItem) -
     }
 }
 
-/// A buddy list of the contact list: one normal group per group, open.
+/// A buddy list of the contact list: one normal group per group, open,
+/// each buddy with the alias the owner gave them. Names are written as
+/// the format can carry them ([`writable`]).
 fn buddy_list_of(contacts: &ContactList) -> BuddyList {
     let groups = contacts
         .groups
         .iter()
         .map(|group| Group {
-            name: group.name.clone(),
+            name: writable(&group.name, Field::GroupName),
             kind: GroupKind::Normal,
-            alias: group.name.clone(),
+            alias: writable(&group.name, Field::GroupName),
             open: true,
             users: group
                 .contacts
@@ -95,7 +100,11 @@ fn buddy_list_of(contacts: &ContactList) -> BuddyList {
                     id: id.clone(),
                     kind: UserKind::Normal,
                     name: String::new(),
-                    alias: String::new(),
+                    alias: contacts
+                        .aliases
+                        .get(id)
+                        .map(|alias| writable(alias, Field::Alias))
+                        .unwrap_or_default(),
                 })
                 .collect(),
         })
@@ -104,24 +113,70 @@ fn buddy_list_of(contacts: &ContactList) -> BuddyList {
 }
 
 /// The contact list of a buddy list: its normal groups and the users of
-/// this community in them (server-side groups and external users have
-/// no place in it yet).
-fn contact_list_of(list: &BuddyList) -> ContactList {
-    let groups = list
-        .groups
+/// this community in them, with their aliases (server-side groups and
+/// external users have no place in it yet). A group name or alias that
+/// comes back as [`buddy_list_of`] wrote it keeps its spelling in
+/// `before`, so a round trip through a Sametime client loses nothing.
+fn contact_list_of(list: &BuddyList, before: &ContactList) -> ContactList {
+    let groups: Vec<&Group> =
+        list.groups.iter().filter(|group| group.kind != GroupKind::Dynamic).collect();
+    let mut aliases = BTreeMap::new();
+    for buddy in groups.iter().flat_map(|g| members(g)).filter(|buddy| !buddy.alias.is_empty()) {
+        let original = before.aliases.get(&buddy.id);
+        aliases
+            .entry(buddy.id.clone())
+            .or_insert_with(|| as_it_was(&buddy.alias, original, Field::Alias));
+    }
+    let groups = groups
         .iter()
-        .filter(|group| group.kind != GroupKind::Dynamic)
         .map(|group| ContactGroup {
-            name: group.name.clone(),
-            contacts: group
-                .users
-                .iter()
-                .filter(|buddy| buddy.kind == UserKind::Normal)
-                .map(|buddy| buddy.id.clone())
-                .collect(),
+            name: as_it_was(&group.name, before.groups.iter().map(|g| &g.name), Field::GroupName),
+            contacts: members(group).map(|buddy| buddy.id.clone()).collect(),
         })
         .collect();
-    ContactList { groups }
+    ContactList { groups, aliases }
+}
+
+/// The users of this community in `group`.
+fn members(group: &Group) -> impl Iterator<Item = &Buddy> {
+    group.users.iter().filter(|buddy| buddy.kind == UserKind::Normal)
+}
+
+/// The one of `originals` that [`writable`] turns into `written`, else
+/// `written` itself.
+fn as_it_was<'a>(
+    written: &str,
+    originals: impl IntoIterator<Item = &'a String>,
+    field: Field,
+) -> String {
+    let mut originals = originals.into_iter();
+    originals
+        .find(|original| writable(original, field) == written)
+        .map_or_else(|| written.to_owned(), Clone::clone)
+}
+
+/// A field of the buddy list text format that [`writable`] prepares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    GroupName,
+    Alias,
+}
+
+/// `text` with a space for each character the buddy list format cannot
+/// carry in `field`: ';' (it stands for a space), line breaks and other
+/// white space (separators), and in a buddy's alias ',' (the alias is
+/// what follows the line's last comma). "Smith, John" is shown to a
+/// Sametime client as "Smith  John" rather than the whole list failing
+/// to load, which a client that synchronises would take for an empty
+/// list and overwrite.
+fn writable(text: &str, field: Field) -> String {
+    let dropped = |c: char| {
+        c == ';'
+            || c.is_control()
+            || (c.is_whitespace() && c != ' ')
+            || (field == Field::Alias && c == ',')
+    };
+    text.chars().map(|c| if dropped(c) { ' ' } else { c }).collect()
 }
 
 /// The answer to a resolve request on `send.channel`: each name as the
@@ -171,7 +226,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn contact_lists_and_buddy_lists_carry_the_same_groups_and_people() {
+    fn contact_lists_and_buddy_lists_carry_the_same_groups_people_and_aliases() {
         let contacts = ContactList {
             groups: vec![
                 ContactGroup {
@@ -180,10 +235,41 @@ mod tests {
                 },
                 ContactGroup { name: "Empty".into(), contacts: Vec::new() },
             ],
+            aliases: [("bob".to_owned(), "Bobby B".to_owned())].into(),
         };
         let text = buddy_list_of(&contacts).to_text().unwrap();
+        assert!(text.contains("U bob1:: ,Bobby;B\r\n"), "{text:?}");
         let back = BuddyList::parse(&text).unwrap();
-        assert_eq!(contact_list_of(&back), contacts);
+        assert_eq!(contact_list_of(&back, &ContactList::default()), contacts);
+    }
+
+    #[test]
+    fn names_the_format_cannot_carry_are_shown_with_spaces_and_come_back_as_they_were() {
+        let contacts = ContactList {
+            groups: vec![ContactGroup {
+                name: "R;D\tTeam".into(),
+                contacts: vec!["bob".into(), "carol".into()],
+            }],
+            aliases: [
+                ("bob".to_owned(), "Smith, Bob".to_owned()),
+                ("carol".to_owned(), "Carol;C".to_owned()),
+            ]
+            .into(),
+        };
+        let written = BuddyList::parse(&buddy_list_of(&contacts).to_text().unwrap()).unwrap();
+        assert_eq!(written.groups[0].name, "R D Team");
+        let shown: Vec<&str> = written.groups[0].users.iter().map(|u| u.alias.as_str()).collect();
+        assert_eq!(shown, ["Smith  Bob", "Carol C"]);
+        assert_eq!(contact_list_of(&written, &contacts), contacts);
+
+        // Renamed in the client: the new names are kept.
+        let mut renamed = written.clone();
+        renamed.groups[0].name = "Lab".into();
+        renamed.groups[0].users[0].alias = "Bob S".into();
+        let kept = contact_list_of(&renamed, &contacts);
+        assert_eq!(kept.groups[0].name, "Lab");
+        assert_eq!(kept.aliases["bob"], "Bob S");
+        assert_eq!(kept.aliases["carol"], "Carol;C");
     }
 
     #[test]
@@ -192,7 +278,7 @@ mod tests {
                     G Nab3 Nab O\r\nU carol1:: Carol,\r\n";
         let list = BuddyList::parse(text).unwrap();
         assert_eq!(list.groups[0].users[1].kind, UserKind::External, "{list:?}");
-        let contacts = contact_list_of(&list);
+        let contacts = contact_list_of(&list, &ContactList::default());
         assert_eq!(contacts.groups.len(), 1);
         assert_eq!(contacts.groups[0].contacts, ["bob"]);
     }

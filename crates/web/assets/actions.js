@@ -234,19 +234,23 @@ export function stopTyping() {
 
 /**
  * Saves a new contact list; the view shows it at once and goes back if the
- * server refuses.
+ * server refuses. Without `aliases` the server keeps those it has.
  * @param {ContactGroup[]} groups
+ * @param {Record<string, string>} [aliases]
  * @returns {Promise<void>}
  */
-export async function saveContacts(groups) {
-  const before = state.groups;
+export async function saveContacts(groups, aliases) {
+  const before = { groups: state.groups, aliases: state.aliases };
   state.groups = groups;
+  if (aliases) state.aliases = aliases;
   emit('contacts');
   try {
-    const saved = await api.putContacts({ groups });
+    const saved = await api.putContacts(aliases ? { groups, aliases } : { groups });
     state.groups = saved.groups;
+    state.aliases = saved.aliases ?? {};
   } catch (e) {
-    state.groups = before;
+    state.groups = before.groups;
+    state.aliases = before.aliases;
     emit('contacts');
     throw e;
   }
@@ -284,6 +288,19 @@ function putInGroup(groups, id, groupName) {
     groups.push(group);
   }
   if (!group.contacts.includes(id)) group.contacts.push(id);
+}
+
+/**
+ * Gives a contact a name of this user's choosing; an empty one goes back
+ * to the directory's name.
+ * @param {string} id
+ * @param {string} alias
+ */
+export async function renameContact(id, alias) {
+  const aliases = { ...state.aliases };
+  if (alias) aliases[id] = alias;
+  else delete aliases[id];
+  await saveContacts(copy(state.groups), aliases);
 }
 
 /**

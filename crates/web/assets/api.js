@@ -12,7 +12,7 @@
  *   phone?: string | null, location?: string | null, photo_url?: string | null, status?: StatusName, message?: string, idle?: boolean}} Card
  * @typedef {{id: string, display_name: string, mail?: string | null}} DirectoryEntry
  * @typedef {{name: string, contacts: string[]}} ContactGroup
- * @typedef {{groups: ContactGroup[]}} ContactList
+ * @typedef {{groups: ContactGroup[], aliases?: Record<string, string>}} ContactList
  * @typedef {{from: string, to: string, text: string, at: string}} Im
  * @typedef {{id: number, topic: string, members: string[], invited: boolean}} ChatListing
  *   an n-way chat the caller is in, or invited to (`invited`: not answered yet)

@@ -230,6 +230,7 @@ async function loadContacts() {
   try {
     const list = await api.contacts();
     state.groups = list.groups ?? [];
+    state.aliases = list.aliases ?? {};
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 401) reportError('Could not load your contacts', e);
   }

@@ -1,10 +1,10 @@
 // @ts-check
-// Dialogs: add a contact from the directory, rename a group, move a
-// contact, business cards, and starting or extending a group chat.
+// Dialogs: add a contact from the directory, rename a group or a contact,
+// move a contact, business cards, and starting or extending a group chat.
 
 import { api } from './api.js';
 import {
-  addContact, inviteToChat, moveContact, openChatWith, renameGroup, startGroupChat,
+  addContact, inviteToChat, moveContact, openChatWith, renameContact, renameGroup, startGroupChat,
 } from './actions.js';
 import { debounce, h, icon, replace } from './dom.js';
 import { statusLabel } from './status.js';
@@ -189,6 +189,30 @@ export function renameGroupDialog(name) {
 }
 
 /**
+ * Gives a contact a name of one's own (a Sametime buddy alias): shown in
+ * the contact list and chats here and in Sametime clients.
+ * @param {string} id
+ */
+export function renameContactDialog(id) {
+  const directoryName = state.people.get(id)?.display_name || id;
+  const input = h('input', {
+    type: 'text', name: 'alias', value: state.aliases[id] ?? '', maxlength: 100, placeholder: directoryName,
+  });
+  modal({
+    title: `Rename ${displayName(id)}`,
+    description: `Only you see this name. Leave it empty to show ${directoryName}.`,
+    body: field('Name', input),
+    submitLabel: 'Rename',
+    size: 'narrow',
+    onSubmit: async () => {
+      const value = input.value.trim();
+      if (value !== (state.aliases[id] ?? '')) await renameContact(id, value);
+    },
+  });
+  input.select();
+}
+
+/**
  * @param {string} id
  * @param {string} from
  */
@@ -220,11 +244,12 @@ export function businessCard(id) {
     if (person?.phone) rows.push(cardRow('phone', 'Phone', h('a', { href: `tel:${person.phone.replace(/[^\d+]/g, '')}`, text: person.phone })));
     if (person?.location) rows.push(cardRow('pin', 'Location', h('span', { text: person.location })));
     rows.push(cardRow('card', 'User ID', h('span', { text: id })));
+    if (state.aliases[id]) rows.push(cardRow('pencil', 'Your name for them', h('span', { text: state.aliases[id] })));
     replace(body, 
       h('div', { class: 'card-top' },
         avatar(id, { size: 'xl' }),
         h('div', { class: 'card-who' },
-          h('p', { class: 'card-name', text: displayName(id) }),
+          h('p', { class: 'card-name', text: person?.display_name || displayName(id) }),
           person?.title ? h('p', { class: 'card-title', text: person.title }) : null,
           presenceLine(id))),
       person?.missing ? h('p', { class: 'muted', text: 'This person is not in the directory.' }) : h('dl', { class: 'card-rows' }, rows));

@@ -5,7 +5,9 @@
 import {
   acceptInvite, declineInvite, inviteSender, openChatWith, openConversation, removeContact, removeGroup, reportError,
 } from './actions.js';
-import { addContactDialog, businessCard, groupChatDialog, moveContactDialog, renameGroupDialog } from './dialogs.js';
+import {
+  addContactDialog, businessCard, groupChatDialog, moveContactDialog, renameContactDialog, renameGroupDialog,
+} from './dialogs.js';
 import { h, icon, replace } from './dom.js';
 import {
   disableNotifications, enableNotifications, notificationPermission,
@@ -233,6 +235,7 @@ export function createSidebar() {
       { label: 'Start group chat', icon: 'users', onSelect: () => groupChatDialog({ preselect: [id] }) },
       { label: 'Business card', icon: 'card', onSelect: () => businessCard(id) },
       'separator',
+      { label: 'Rename…', icon: 'pencil', onSelect: () => renameContactDialog(id) },
       { label: 'Move to another group…', icon: 'move', onSelect: () => moveContactDialog(id, group) },
       {
         label: `Remove from ${group}`, icon: 'userMinus', danger: true,

@@ -48,6 +48,8 @@ export const state = {
   people: new Map(),
   /** @type {ContactGroup[]} */
   groups: [],
+  /** Names this user gave their contacts, by user id. @type {Record<string, string>} */
+  aliases: {},
   contactsLoaded: false,
   /** @type {Map<string, Conversation>} */
   conversations: new Map(),
@@ -115,10 +117,13 @@ export function isOnline(id) {
 const cardRequests = new Map();
 
 /**
- * The name to show for a user: the directory's display name once known.
+ * The name to show for a user: the alias this user gave them, else the
+ * directory's display name once known.
  * @param {string} id
  */
 export function displayName(id) {
+  const alias = Object.hasOwn(state.aliases, id) ? state.aliases[id] : '';
+  if (alias) return alias;
   const person = state.people.get(id);
   if (person) return person.display_name || id;
   ensurePerson(id);

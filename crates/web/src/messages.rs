@@ -1,12 +1,13 @@
 //! Instant messages, their history, and contact lists over HTTP.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use simul_core::{SessionId, UserId};
-use simul_store::ContactList;
+use simul_store::{ContactGroup, ContactList};
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
@@ -115,19 +116,35 @@ pub(crate) async fn contacts(
     Ok(Json(state.service.contact_list(&caller.user).await?))
 }
 
+/// A new contact list, as `PUT /api/v1/contacts` takes it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct ContactListChange {
+    /// The groups, in the user's order.
+    groups: Vec<ContactGroup>,
+    /// Names given to contacts, by user id. Absent: the aliases of the
+    /// contacts still listed are kept, so a client that does not know
+    /// aliases loses none of those set in a Sametime or XMPP client.
+    #[serde(default)]
+    aliases: Option<BTreeMap<String, String>>,
+}
+
 /// Replaces the caller's contact list.
 #[utoipa::path(put, path = "/api/v1/contacts", tag = "contacts",
-    request_body = ContactList,
+    request_body = ContactListChange,
     responses(
         (status = 200, body = ContactList),
-        (status = 400, body = ErrorBody, description = "A group without a name"),
+        (status = 400, body = ErrorBody, description = "A group without a name, or an alias over 100 characters"),
         (status = 413, body = ErrorBody, description = "Over 100 groups or 2,000 contacts"),
     ))]
 pub(crate) async fn put_contacts(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
-    ApiJson(list): ApiJson<ContactList>,
+    ApiJson(change): ApiJson<ContactListChange>,
 ) -> Result<Json<ContactList>, ApiError> {
-    state.service.set_contact_list(&caller.user, &list).await?;
-    Ok(Json(list))
+    let aliases = match change.aliases {
+        Some(aliases) => aliases,
+        None => state.service.contact_list(&caller.user).await?.aliases,
+    };
+    let list = ContactList { groups: change.groups, aliases };
+    Ok(Json(state.service.set_contact_list(&caller.user, list).await?))
 }
