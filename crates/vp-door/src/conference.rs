@@ -48,6 +48,11 @@ pub(crate) struct Conferences {
 }
 
 impl Conferences {
+    /// Conferences joined or invited to.
+    pub(crate) fn open(&self) -> usize {
+        self.by_channel.len()
+    }
+
     /// Whether `channel` is a conference channel of this connection.
     pub(crate) fn is_channel(&self, channel: u32) -> bool {
         self.by_channel.contains_key(&channel)

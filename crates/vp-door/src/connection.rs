@@ -34,6 +34,11 @@ type Frames = Framed<TcpStream, FrameCodec>;
 const SERVED: [u32; 3] =
     [services::AWARENESS.service, services::STORAGE.service, services::RESOLVE.service];
 
+/// Conversations (IM and conference channels) a connection may hold
+/// open at once. A person has a few dozen; a client past this is refused
+/// more, so no client grows the server's memory without bound.
+const MAX_CONVERSATIONS: usize = 256;
+
 /// Why a connection ends: a code to send on channel 0 first, or nothing
 /// (the client left, or its socket failed).
 enum End {
@@ -206,6 +211,15 @@ impl LoggedIn<'_> {
                     self.resolve = Some(create.channel);
                 }
                 send(frames, &Message::ChannelAccept(ChannelAccept::for_service(&create))).await
+            }
+            Message::ChannelCreate(create)
+                if [services::CONFERENCE.service, services::IM.service]
+                    .contains(&create.service)
+                    && self.im.open() + self.conferences.open() >= MAX_CONVERSATIONS =>
+            {
+                tracing::info!(user = %self.user, "VP: conversation refused, too many open");
+                let refusal = ChannelDestroy::new(create.channel, ErrorCode::Starving);
+                send(frames, &Message::ChannelDestroy(refusal)).await
             }
             Message::ChannelCreate(create) if create.service == services::CONFERENCE.service => {
                 for message in self.conferences.create(self.service, &self.user, &create).await {

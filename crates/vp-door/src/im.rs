@@ -69,6 +69,11 @@ impl Im {
         Message::ChannelAccept(accept)
     }
 
+    /// Conversations open or opening.
+    pub(crate) fn open(&self) -> usize {
+        self.by_channel.len()
+    }
+
     /// Whether `channel` is one of this connection's IM channels.
     pub(crate) fn is_channel(&self, channel: u32) -> bool {
         self.by_channel.contains_key(&channel)
