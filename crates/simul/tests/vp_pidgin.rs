@@ -40,7 +40,7 @@ async fn a_buddy_is_seen_coming_online_and_going_away_on_the_web() {
     let _socket = support::events(&server, &bob).await;
     // libpurple reports offline to online as a sign-on, not as a
     // status change.
-    alice.expect("BUDDY_SIGNED_ON bob");
+    alice.expect("BUDDY_SIGNED_ON bob ");
     let away = put_json(
         &server,
         "/api/v1/me/status",
