@@ -59,10 +59,15 @@ pub(crate) async fn run(
     let user = UserId::new(&signed_in.user);
     let (session, events) = match service.open_session(&user, false) {
         Ok(opened) => opened,
-        // Over the sessions a user may hold: no reconnect loop.
+        // Over the sessions a user may hold (web tabs, devices, this
+        // client): MULTI_SERVER_LOGIN, which Pidgin shows as "name in use"
+        // and, being fatal, does not reconnect (spec §4.12). Simul never
+        // displaces a session for a newer one, so this is the closest code:
+        // USER_RESTRICTED would read as a problem with the account, and a
+        // transient code would make Pidgin retry against the same limit.
         Err(error) => {
             tracing::info!(%user, %error, "VP: session refused");
-            return finish(&mut frames, End::Tell(ErrorCode::UserRestricted)).await;
+            return finish(&mut frames, End::Tell(ErrorCode::MultiServerLogin)).await;
         }
     };
     let end = match acknowledge(&mut frames, &signed_in, peer).await {
