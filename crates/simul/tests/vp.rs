@@ -168,34 +168,146 @@ async fn a_flooding_client_is_cut_off_and_others_carry_on() {
     assert!(matches!(answer, Message::LoginAck(_)), "the door still serves others: {answer:?}");
 }
 
+/// Spec §13 scenario: malformed input from a raw TCP client, one row
+/// each with the answer the spec documents (§1.2, §1.4, §4.1, §4.9, §5.4):
+/// the connection closed with a code, an error code on the channel, or
+/// the message ignored. The door stays up and another client never
+/// notices.
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_and_oversized_frames_get_their_codes_and_harm_nobody() {
+    use simul_vp::message::{ChannelAccept, ChannelCreate, ChannelDestroy, ChannelSend};
     use tokio::io::AsyncWriteExt as _;
-    let dir = deployment(&["alice"]);
+    let dir = deployment(&["alice", "bob"]);
     let (_server, address) = vp_server(&dir.path().join("data"));
-    let answer = |bytes: Vec<u8>| async move {
-        let mut stream = TcpStream::connect(address).await.unwrap();
-        stream.write_all(&bytes).await.unwrap();
-        let mut frames = Framed::new(stream, FrameCodec::new());
-        refusal(&next(&mut frames).await)
-    };
-    // A frame too short to be a message, before any handshake.
-    assert_eq!(answer(vec![0, 0, 0, 3, 1, 2, 3]).await, ErrorCode::RequestInvalid.code());
-    // A LOGIN before the handshake.
+    let (mut bob, answer) = log_in_vp(address, "bob", "long enough").await;
+    assert!(matches!(answer, Message::LoginAck(_)), "{answer:?}");
+    let (invalid, fat) = (ErrorCode::RequestInvalid.code(), ErrorCode::FatMessage.code());
+
+    // Before the login: the connection ends, with the code of its row.
     let login = Login {
         login_type: 0x1700,
         name: "alice".into(),
         auth_data: Default::default(),
         auth_type: 4,
     };
-    let mut frame = Vec::new();
-    let body = Message::Login(login).encode().unwrap();
-    frame.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes());
-    frame.extend_from_slice(&body);
-    assert_eq!(answer(frame).await, ErrorCode::RequestInvalid.code());
-    // A frame that announces 2 GiB.
-    assert_eq!(answer(vec![0x7f, 0xff, 0xff, 0xff, 0]).await, ErrorCode::FatMessage.code());
-    // The door serves on.
+    let handshake_then_create = [
+        frame_of(&Message::Handshake(meanwhile_handshake())),
+        frame_of(&Message::ChannelCreate(ChannelCreate { channel: 1, ..Default::default() })),
+    ]
+    .concat();
+    let before_login: [(&str, Vec<u8>, u32); 9] = [
+        ("an HTTP request instead of a handshake", b"GET / HTTP/1.1\r\n\r\n".to_vec(), fat),
+        ("a frame too short for a header", vec![0, 0, 0, 3, 1, 2, 3], invalid),
+        ("a HANDSHAKE too short for its fields", raw_frame(0x0000, 0, &[0, 0x1e]), invalid),
+        ("an unknown message type", raw_frame(0x0777, 0, &[1, 2, 3, 4]), invalid),
+        ("a LOGIN before the HANDSHAKE", frame_of(&Message::Login(login.clone())), invalid),
+        ("channel traffic instead of the LOGIN", handshake_then_create, invalid),
+        ("a frame that announces 2 GiB", vec![0x7f, 0xff, 0xff, 0xff, 0], fat),
+        ("a frame one byte over 1 MiB", vec![0x00, 0x10, 0x00, 0x01, 0], fat),
+        ("a channel-0 DESTROY with no reason", raw_frame(0x0003, 0, &[0, 0]), invalid),
+    ];
+    for (row, bytes, code) in before_login {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(&bytes).await.unwrap();
+        let mut frames = Framed::new(stream, FrameCodec::new());
+        let answer = loop {
+            match next(&mut frames).await {
+                Message::HandshakeAck(_) => continue,
+                answer => break answer,
+            }
+        };
+        assert_eq!(refusal(&answer), code, "{row}: {answer:?}");
+    }
+
+    // Logged in: the message is dropped or its channel refused, and the
+    // connection carries on (a SENSE_SERVICE for awareness, echoed, shows
+    // it after each row).
+    enum Outcome {
+        Ignored,
+        Refused(u32, ErrorCode),
+    }
+    let (mut alice, answer) = log_in_vp(address, "alice", "long enough").await;
+    assert!(matches!(answer, Message::LoginAck(_)), "{answer:?}");
+    let awareness = ChannelCreate { channel: 4, service: 0x11, ..Default::default() };
+    alice.send(&Message::ChannelCreate(awareness)).await.unwrap();
+    assert!(matches!(next(&mut alice).await, Message::ChannelAccept(_)));
+    let stranger = ChannelCreate { channel: 0x77, service: 0x11, ..Default::default() };
+    let unknown_service = ChannelCreate { channel: 9, service: 0x00ba_dbad, ..Default::default() };
+    let garbage = ChannelSend { channel: 4, encrypted: false, send_type: 0x68, data: vec![1, 2] };
+    let elsewhere = ChannelSend { channel: 0x78, ..garbage.clone() };
+    let logged_in: [(&str, Vec<u8>, Outcome); 11] = [
+        (
+            "a CHANNEL_CREATE too short for its fields",
+            raw_frame(2, 0, &[0, 0, 0]),
+            Outcome::Ignored,
+        ),
+        ("an unknown message type", raw_frame(0x0777, 0, &[9; 12]), Outcome::Ignored),
+        ("HANDSHAKE_SYN (Wireshark only)", raw_frame(0x0025, 0, &[]), Outcome::Ignored),
+        ("an empty frame", vec![0, 0, 0, 0], Outcome::Ignored),
+        (
+            "a CHANNEL_CREATE for an unknown service",
+            frame_of(&Message::ChannelCreate(unknown_service)),
+            Outcome::Refused(9, ErrorCode::ServiceNoSupport),
+        ),
+        (
+            "a CHANNEL_ACCEPT for an unknown channel",
+            frame_of(&Message::ChannelAccept(ChannelAccept::for_service(&stranger))),
+            Outcome::Ignored,
+        ),
+        (
+            "a CHANNEL_SEND on an unknown channel",
+            frame_of(&Message::ChannelSend(elsewhere)),
+            Outcome::Ignored,
+        ),
+        (
+            "a CHANNEL_DESTROY of an unknown channel",
+            frame_of(&Message::ChannelDestroy(ChannelDestroy::new(0x79, ErrorCode::Failure))),
+            Outcome::Ignored,
+        ),
+        (
+            "garbage on the awareness channel",
+            frame_of(&Message::ChannelSend(garbage)),
+            Outcome::Ignored,
+        ),
+        (
+            "a SENSE_SERVICE for a service not served (file transfer)",
+            frame_of(&Message::SenseService { service: 0x38 }),
+            Outcome::Ignored,
+        ),
+        ("a SET_USER_STATUS too short", raw_frame(0x0009, 0, &[0, 0x20, 0]), Outcome::Ignored),
+    ];
+    for (row, bytes, outcome) in logged_in {
+        let probe = frame_of(&Message::SenseService { service: 0x11 });
+        alice.get_mut().write_all(&[bytes, probe].concat()).await.unwrap();
+        if let Outcome::Refused(channel, code) = outcome {
+            match next(&mut alice).await {
+                Message::ChannelDestroy(destroy) => {
+                    assert_eq!((destroy.channel, destroy.reason), (channel, code.code()), "{row}");
+                }
+                other => panic!("{row}: not refused: {other:?}"),
+            }
+        }
+        match next(&mut alice).await {
+            Message::SenseService { service: 0x11 } => {}
+            other => panic!("{row}: the connection did not carry on: {other:?}"),
+        }
+    }
+
+    // Logged in, and still the end of the connection.
+    let after_login: [(&str, Vec<u8>, u32); 3] = [
+        ("a second HANDSHAKE", frame_of(&Message::Handshake(meanwhile_handshake())), invalid),
+        ("a second LOGIN", frame_of(&Message::Login(login)), invalid),
+        ("a frame over the limit", vec![0x00, 0x10, 0x00, 0x01, 0], fat),
+    ];
+    for (row, bytes, code) in after_login {
+        let (mut carol, _) = log_in_vp(address, "alice", "long enough").await;
+        carol.get_mut().write_all(&bytes).await.unwrap();
+        assert_eq!(refusal(&next(&mut carol).await), code, "{row}");
+    }
+
+    // The door serves on, and bob never noticed.
+    bob.send(&Message::SenseService { service: 0x11 }).await.unwrap();
+    assert_eq!(next(&mut bob).await, Message::SenseService { service: 0x11 });
     let (_alice, answer) = log_in_vp(address, "alice", "long enough").await;
     assert!(matches!(answer, Message::LoginAck(_)), "{answer:?}");
 }
@@ -236,6 +348,195 @@ async fn a_watch_list_of_800_buddies_is_answered_in_one_snapshot() {
     let online: Vec<&str> =
         entries.iter().filter(|e| e.online.is_some()).map(|e| e.id.user.as_str()).collect();
     assert_eq!(online, ["bob"]);
+}
+
+/// A server with the VP door on a free port and these `SIMUL_*`
+/// variables, and that port.
+fn vp_server_with(data: &std::path::Path, env: &[(&str, &str)]) -> (Server, SocketAddr) {
+    let mut all = vec![("SIMUL_VP__LISTEN", "127.0.0.1:0")];
+    all.extend_from_slice(env);
+    let server = Server::start_with(data, false, &all);
+    let line = server.log_line("Sametime VP door listening on ");
+    let address = line.rsplit(' ').next().unwrap().parse().unwrap();
+    (server, address)
+}
+
+/// The bytes of one frame: length, then `message`.
+fn frame_of(message: &Message) -> Vec<u8> {
+    let body = message.encode().unwrap();
+    [&u32::try_from(body.len()).unwrap().to_be_bytes()[..], &body].concat()
+}
+
+/// A frame of any message type, channel and body, well formed or not.
+fn raw_frame(message_type: u16, channel: u32, body: &[u8]) -> Vec<u8> {
+    let mut message = Vec::new();
+    message.extend_from_slice(&message_type.to_be_bytes());
+    message.extend_from_slice(&0u16.to_be_bytes());
+    message.extend_from_slice(&channel.to_be_bytes());
+    message.extend_from_slice(body);
+    [&u32::try_from(message.len()).unwrap().to_be_bytes()[..], &message].concat()
+}
+
+/// The HANDSHAKE libmeanwhile sends.
+fn meanwhile_handshake() -> Handshake {
+    Handshake {
+        major: 0x1e,
+        minor: 0x1d,
+        channel: 0,
+        srvrcalc_addr: 0,
+        login_type: 0x1700,
+        loclcalc_addr: 0,
+        extra: None,
+    }
+}
+
+/// The RC2/128 LOGIN answering `ack`, as libmeanwhile composes it.
+fn rc2_128_login(ack: &simul_vp::message::HandshakeAck, name: &str, password: &str) -> Message {
+    let key = ack.key.as_ref().expect("the server offers RC2/128");
+    let auth_data =
+        compose_rc2_128(&DhKeyPair::generate(), &key.dh_public, key.magic, password.as_bytes())
+            .unwrap();
+    Message::Login(Login { login_type: 0x1700, name: name.into(), auth_data, auth_type: 4 })
+}
+
+/// Spec §12.5 scenario 12: keepalive bytes (§1.3) before the first frame,
+/// before a frame split over two writes, and between frames of one write.
+#[tokio::test(flavor = "multi_thread")]
+async fn keepalive_bytes_before_between_and_inside_writes_of_frames_are_skipped() {
+    use simul_vp::services::awareness::{ClientMessage, ServerMessage};
+    use simul_vp::{AwareIdBlock, message::ChannelCreate, message::ChannelSend};
+    use tokio::io::AsyncWriteExt as _;
+    let dir = deployment(&["alice", "bob"]);
+    let (_server, address) = vp_server(&dir.path().join("data"));
+    let (_bob, _) = log_in_vp(address, "bob", "long enough").await;
+    let stream = TcpStream::connect(address).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut alice = Framed::new(stream, FrameCodec::new());
+
+    let hello = [vec![0x80, 0x80, 0xff], frame_of(&Message::Handshake(meanwhile_handshake()))];
+    alice.get_mut().write_all(&hello.concat()).await.unwrap();
+    let Message::HandshakeAck(ack) = next(&mut alice).await else { panic!("no HANDSHAKE_ACK") };
+    let login = frame_of(&rc2_128_login(&ack, "alice", "long enough"));
+    let (head, tail) = login.split_at(7);
+    alice.get_mut().write_all(&[&[0x80, 0x80][..], head].concat()).await.unwrap();
+    alice.get_mut().write_all(tail).await.unwrap();
+    let answer = next(&mut alice).await;
+    assert!(matches!(answer, Message::LoginAck(_)), "{answer:?}");
+
+    let create = ChannelCreate { channel: 3, service: 0x11, ..Default::default() };
+    let bob = AwareIdBlock { kind: AwareIdBlock::USER, user: "bob".into(), community: "".into() };
+    let (send_type, data) = ClientMessage::Add(vec![bob]).encode().unwrap();
+    let add = ChannelSend { channel: 3, encrypted: false, send_type, data };
+    let both = [
+        vec![0x80],
+        frame_of(&Message::ChannelCreate(create)),
+        vec![0x80, 0x80, 0x80],
+        frame_of(&Message::ChannelSend(add)),
+        vec![0x80],
+    ];
+    alice.get_mut().write_all(&both.concat()).await.unwrap();
+    let accept = next(&mut alice).await;
+    assert!(matches!(&accept, Message::ChannelAccept(a) if a.channel == 3), "{accept:?}");
+    let Message::ChannelSend(reply) = next(&mut alice).await else { panic!("no snapshot") };
+    let Ok(ServerMessage::Snapshot(entries)) = ServerMessage::decode(reply.send_type, &reply.data)
+    else {
+        panic!("not a snapshot")
+    };
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0].online.is_some(), "bob is online: {entries:?}");
+}
+
+/// Spec §12.5 scenario 12 and §1.3: libmeanwhile never sends keepalives,
+/// so the door drops nobody for silence; it sends its own. With a
+/// keepalive of 1 s, three of them arrive (a client that takes nothing
+/// for two is dropped) while the client says nothing, and it is still
+/// served after.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_never_sends_keepalives_stays_and_hears_the_doors() {
+    use tokio::io::AsyncReadExt as _;
+    let dir = deployment(&["alice", "bob"]);
+    let keepalive = [("SIMUL_SERVER__KEEPALIVE_SECONDS", "1")];
+    let (server, address) = vp_server_with(&dir.path().join("data"), &keepalive);
+    let (alice, answer) = log_in_vp(address, "alice", "long enough").await;
+    assert!(matches!(answer, Message::LoginAck(_)), "{answer:?}");
+    let parts = alice.into_parts();
+    assert!(parts.read_buf.is_empty(), "nothing but the LOGIN_ACK yet");
+    let mut stream = parts.io;
+    for n in 0..3 {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut byte));
+        let read = read.await.unwrap_or_else(|_| panic!("keepalive {n} in time"));
+        assert_eq!((read.unwrap(), byte[0]), (1, 0x80), "keepalive {n}");
+    }
+    let mut alice = Framed::new(stream, FrameCodec::new());
+    let away = UserStatus { status: UserStatus::AWAY, time: 0, desc: "still here".into() };
+    alice.send(&Message::SetUserStatus(away)).await.unwrap();
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    eventually("the silent client is still served", || async {
+        let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
+        seen["alice"]["status"] == "away" && seen["alice"]["message"] == "still here"
+    })
+    .await;
+}
+
+/// Spec §12.5 scenario 12, the other side of §1.3: a client that stops
+/// reading (a half-open connection: it neither reads nor writes) is
+/// dropped once the door's writes wait two keepalives for it, and its
+/// user goes offline. Here it asks for its large buddy list sixty times
+/// over a small receive window, then reads nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_reading_is_dropped_after_two_keepalives() {
+    use simul_vp::message::{ChannelCreate, ChannelSend};
+    use simul_vp::services::storage::ClientMessage;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = deployment(&["alice", "bob"]);
+    let env = [("SIMUL_SERVER__KEEPALIVE_SECONDS", "1"), ("SIMUL_LOG", "warn,simul_vp_door=info")];
+    let (server, address) = vp_server_with(&dir.path().join("data"), &env);
+    let (alice_web, _) = log_in(&server, "alice", "long enough").await;
+    // Some 50 KB of buddy list: a Sametime str holds at most 64 KiB.
+    let contacts: Vec<String> = (0..1000).map(|n| format!("{n:04}-{}", "x".repeat(15))).collect();
+    let list = json!({"groups": [{"name": "Everyone", "contacts": contacts}]});
+    assert!(put_json(&server, "/api/v1/contacts", &alice_web, &list).await.status().is_success());
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut alice = Framed::new(socket.connect(address).await.unwrap(), FrameCodec::new());
+    alice.send(&Message::Handshake(meanwhile_handshake())).await.unwrap();
+    let Message::HandshakeAck(ack) = next(&mut alice).await else { panic!("no HANDSHAKE_ACK") };
+    alice.send(&rc2_128_login(&ack, "alice", "long enough")).await.unwrap();
+    assert!(matches!(next(&mut alice).await, Message::LoginAck(_)));
+    let storage = ChannelCreate { channel: 5, service: 0x18, ..Default::default() };
+    alice.send(&Message::ChannelCreate(storage)).await.unwrap();
+    assert!(matches!(next(&mut alice).await, Message::ChannelAccept(_)));
+    let mut loads = Vec::new();
+    for request_id in 1..=60 {
+        let load = ClientMessage::Load { request_id, keys: vec![0] }.encode().unwrap();
+        let (send_type, data) = load;
+        let send = ChannelSend { channel: 5, encrypted: false, send_type, data };
+        loads.extend(frame_of(&Message::ChannelSend(send)));
+    }
+    alice.get_mut().write_all(&loads).await.unwrap();
+
+    let line = server.log_line("VP: the client took nothing for");
+    assert!(line.contains("connection reset"), "{line}");
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    eventually("the stalled client's user is offline", || async {
+        let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
+        seen["alice"]["status"] == "offline"
+    })
+    .await;
+    // Reading again, it finds what had come and then the reset.
+    let mut stream = alice.into_inner();
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut buffer = vec![0u8; 1 << 16];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    drained.await.expect("the door closed the connection");
 }
 
 /// The real thing: Debian's libmeanwhile, driven by the scripted client
