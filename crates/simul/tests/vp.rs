@@ -760,6 +760,236 @@ mod libmeanwhile {
         let mut forged = MwClient::start_with(address, "alice", "", &options);
         assert!(forged.expect("STOPPED").starts_with("STOPPED 0x80000211"));
     }
+
+    /// Spec §12.5 scenario 1 and §4.3: RC2/128 by default; with
+    /// `vp.login_cipher = "rc2-40"` the HANDSHAKE_ACK carries no key and
+    /// libmeanwhile logs in with RC2/40 (auth type 2).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn logs_in_with_rc2_40_when_the_door_is_switched_to_it_and_rc2_128_by_default() {
+        let dir = deployment(&["alice", "bob"]);
+        let data = dir.path().join("data");
+        let (server, address) = vp_server(&data);
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        assert_eq!(alice.expect("LOGIN_SENT"), "LOGIN_SENT auth_type=0x0004");
+        alice.expect("LOGGED_IN");
+        alice.send("quit");
+        alice.expect("STOPPED 0x00000000");
+        drop(server);
+
+        let env = [("SIMUL_VP__LOGIN_CIPHER", "rc2-40"), ("SIMUL_LOG", "warn,simul_vp_door=debug")];
+        let (server, address) = vp_server_with(&data, &env);
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        assert_eq!(alice.expect("LOGIN_SENT"), "LOGIN_SENT auth_type=0x0002");
+        assert!(alice.expect("LOGGED_IN").contains("user_id=alice"));
+        assert!(server.log_line("VP: LOGIN").contains("auth_type=2"));
+        // Both sides of a conversation logged in so.
+        let mut bob = MwClient::start(address, "bob", "long enough");
+        assert_eq!(bob.expect("LOGIN_SENT"), "LOGIN_SENT auth_type=0x0002");
+        bob.expect("LOGGED_IN");
+        alice.send("im bob over RC2/40");
+        assert_eq!(bob.expect("IM alice "), "IM alice over RC2/40");
+        let mut wrong = MwClient::start(address, "alice", "not it");
+        assert_eq!(wrong.expect("LOGIN_SENT"), "LOGIN_SENT auth_type=0x0002");
+        assert!(wrong.expect("STOPPED").starts_with("STOPPED 0x80000211"));
+
+        // Any other value is refused by name.
+        let check = std::process::Command::new(support::SIMUL)
+            .args(["config", "check"])
+            .env("SIMUL_VP__LOGIN_CIPHER", "rc2-56")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&check.stderr);
+        assert!(!check.status.success(), "{stderr}");
+        assert!(stderr.to_lowercase().contains("vp.login_cipher"), "{stderr}");
+        assert!(stderr.contains("`rc2-128`") && stderr.contains("`rc2-40`"), "{stderr}");
+    }
+
+    /// Spec §12.5 scenario 11: an IM to someone offline is refused with
+    /// ERR_CLIENT_USER_GONE; so is the next message once the partner has
+    /// gone mid-conversation (the door ends IM channels itself and learns
+    /// of the departure at that message).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_im_to_someone_offline_and_after_the_peer_left_ends_with_user_gone() {
+        let dir = deployment(&["alice", "bob"]);
+        let (_server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        alice.expect("LOGGED_IN");
+        alice.send("im bob are you there?");
+        assert_eq!(alice.expect("IM_CLOSED bob"), "IM_CLOSED bob 0x80002000");
+
+        let mut bob = MwClient::start(address, "bob", "long enough");
+        bob.expect("LOGGED_IN");
+        alice.send("watch bob");
+        alice.expect_matching("PRESENCE bob ", &["online=1"]);
+        alice.send("im bob hello");
+        assert_eq!(bob.expect("IM alice "), "IM alice hello");
+        bob.send("im alice hi back");
+        assert_eq!(alice.expect("IM bob "), "IM bob hi back");
+
+        // Bob's client dies (no logout): his connection just closes.
+        drop(bob);
+        alice.expect_matching("PRESENCE bob ", &["online=0"]);
+        alice.send("im bob still there?");
+        assert_eq!(alice.expect("IM_CLOSED bob"), "IM_CLOSED bob 0x80002000");
+    }
+
+    /// Spec §12.5 scenario 11: a conference member who logs out, or whose
+    /// client dies, is parted from the others (at once on logout; after
+    /// the grace of two keepalives, 2 s here, when the connection drops).
+    /// The door's keepalive bytes every second go to every client meanwhile.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_conference_member_who_logs_out_or_drops_is_parted_from_the_others() {
+        let dir = deployment(&["alice", "bob", "carol"]);
+        let keepalive = [("SIMUL_SERVER__KEEPALIVE_SECONDS", "1")];
+        let (_server, address) = vp_server_with(&dir.path().join("data"), &keepalive);
+        let accepting = MwOptions { auto_accept: true, ..MwOptions::default() };
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        let mut bob = MwClient::start_with(address, "bob", "long enough", &accepting);
+        let mut carol = MwClient::start_with(address, "carol", "long enough", &accepting);
+        for client in [&mut alice, &mut bob, &mut carol] {
+            client.expect("LOGGED_IN");
+        }
+        alice.send("chat_create Standup");
+        alice.expect("CHAT_OPENED");
+        alice.send("chat_invite bob Join us");
+        bob.expect("CHAT_OPENED");
+        assert_eq!(alice.expect("CHAT_JOINED"), "CHAT_JOINED bob");
+        alice.send("chat_invite carol Join us");
+        carol.expect("CHAT_OPENED");
+        assert_eq!(alice.expect("CHAT_JOINED"), "CHAT_JOINED carol");
+        assert_eq!(bob.expect("CHAT_JOINED"), "CHAT_JOINED carol");
+
+        bob.send("quit");
+        bob.expect("STOPPED 0x00000000");
+        assert_eq!(alice.expect("CHAT_LEFT"), "CHAT_LEFT bob");
+        assert_eq!(carol.expect("CHAT_LEFT"), "CHAT_LEFT bob");
+
+        drop(carol);
+        assert_eq!(alice.expect("CHAT_LEFT"), "CHAT_LEFT carol");
+        alice.send("chat_say still here");
+        assert_eq!(alice.expect("CHAT alice"), "CHAT alice still here");
+    }
+
+    /// Spec §12.5 scenario 11: back to available after away, as the
+    /// watcher sees it; a client's own keepalive byte is skipped.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_watcher_sees_a_buddy_go_away_and_come_back_to_available() {
+        let dir = deployment(&["alice", "bob"]);
+        let (_server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        let mut bob = MwClient::start(address, "bob", "long enough");
+        alice.expect("LOGGED_IN");
+        bob.expect("LOGGED_IN");
+        alice.send("watch bob");
+        alice.expect_matching("PRESENCE bob ", &["online=1", "status=0x0020"]);
+        bob.send("status 0x0060 out for lunch");
+        alice.expect_matching("PRESENCE bob ", &["status=0x0060", "msg=out for lunch"]);
+        bob.send("keepalive");
+        bob.send("status 0x0020 ");
+        let back = alice.expect_matching("PRESENCE bob ", &["status=0x0020"]);
+        assert_eq!(back, "PRESENCE bob online=1 status=0x0020 msg=");
+    }
+
+    /// From the issue: two libmeanwhile clients chat, both ways, while a
+    /// raw client floods the door with garbage and reconnects in a loop
+    /// (before the login, and logged in as a third user): every message
+    /// arrives, in order.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn two_clients_chat_undisturbed_while_a_third_floods_garbage() {
+        use tokio::io::AsyncWriteExt as _;
+        let dir = deployment(&["alice", "bob", "mallory"]);
+        let (_server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        let mut bob = MwClient::start(address, "bob", "long enough");
+        alice.expect("LOGGED_IN");
+        bob.expect("LOGGED_IN");
+
+        let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let rounds = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let flood = tokio::spawn({
+            let (flooding, rounds) = (flooding.clone(), rounds.clone());
+            async move {
+                let garbage: Vec<Vec<u8>> = vec![
+                    b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+                    raw_frame(0x0777, 0, &[0xde, 0xad, 0xbe, 0xef]),
+                    [vec![0x80; 64], vec![0, 0, 0, 2, 0, 1]].concat(),
+                    vec![0x7f, 0xff, 0xff, 0xff],
+                ];
+                let mut n = 0usize;
+                while flooding.load(std::sync::atomic::Ordering::Relaxed) {
+                    if n % 5 == 4 {
+                        // Logged in, then garbage frames of every kind.
+                        let (mut mallory, _) = log_in_vp(address, "mallory", "long enough").await;
+                        let junk: Vec<u8> = (0..40)
+                            .flat_map(|k| raw_frame(k as u16 % 0x30, k, &[k as u8; 5]))
+                            .collect();
+                        let _ = mallory.get_mut().write_all(&junk).await;
+                    } else if let Ok(mut raw) = TcpStream::connect(address).await {
+                        let _ = raw.write_all(&garbage[n % garbage.len()]).await;
+                    }
+                    n += 1;
+                    rounds.store(n, std::sync::atomic::Ordering::Relaxed);
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            }
+        });
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while rounds.load(std::sync::atomic::Ordering::Relaxed) < 3 {
+            assert!(std::time::Instant::now() < deadline, "the flood does not start");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let before = rounds.load(std::sync::atomic::Ordering::Relaxed);
+        for n in 0..20 {
+            alice.send(&format!("im bob ping {n}"));
+            assert_eq!(bob.expect("IM alice "), format!("IM alice ping {n}"));
+            bob.send(&format!("im alice pong {n}"));
+            assert_eq!(alice.expect("IM bob "), format!("IM bob pong {n}"));
+        }
+        flooding.store(false, std::sync::atomic::Ordering::Relaxed);
+        flood.await.unwrap();
+        let after = rounds.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(after > before, "the flood ran alongside ({before} then {after} connections)");
+        for client in [&mut alice, &mut bob] {
+            let errors: Vec<&String> =
+                client.events().iter().filter(|l| l.starts_with("IM_CLOSED")).collect();
+            assert!(errors.is_empty(), "{errors:?}");
+        }
+    }
+
+    /// From the issue: against a real LDAP directory (slapd), people log
+    /// in by uid and by mail, and a disabled person
+    /// (`disabled_filter`, here `employeeType: disabled`) is refused with
+    /// INCORRECT_LOGIN: the realm's password check does not tell a
+    /// disabled account from a wrong password.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn ldap_people_log_in_by_uid_and_mail_and_a_disabled_one_is_refused() {
+        use simul_testkit::{ALICE_DN, BOB_DN, Slapd};
+        let slapd = Slapd::start();
+        let (dir, config) = support::configured(&[slapd.url()], "");
+        let env = [("SIMUL_VP__LISTEN", "127.0.0.1:0")];
+        let server = Server::start_configured_with(&dir.path().join("data"), &config, &env);
+        let line = server.log_line("Sametime VP door listening on ");
+        let address: SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
+
+        let mut alice = MwClient::start(address, "alice", "alice-secret");
+        let logged_in = alice.expect("LOGGED_IN");
+        assert!(logged_in.contains(&format!("user_id={ALICE_DN} ")), "{logged_in}");
+        assert!(logged_in.ends_with("name=Alice Allen"), "{logged_in}");
+        let mut bob = MwClient::start(address, "bob@renovations.com", "bob-secret");
+        assert!(bob.expect("LOGGED_IN").contains(&format!("user_id={BOB_DN} ")));
+        alice.send(&format!("im {BOB_DN} found by the directory's id"));
+        assert_eq!(bob.expect("IM "), format!("IM {ALICE_DN} found by the directory's id"));
+
+        let mut dave = MwClient::start(address, "dave", "dave-secret");
+        let refused = dave.expect("STOPPED");
+        assert!(refused.starts_with("STOPPED 0x80000211"), "{refused}");
+        let mut by_mail = MwClient::start(address, "dave@renovations.com", "dave-secret");
+        assert!(by_mail.expect("STOPPED").starts_with("STOPPED 0x80000211"));
+        let mut wrong = MwClient::start(address, "alice", "not it");
+        assert!(wrong.expect("STOPPED").starts_with("STOPPED 0x80000211"));
+    }
 }
 
 /// Pidgin itself: libpurple's Sametime plugin (`prpl-meanwhile`), run
