@@ -42,11 +42,37 @@ pub struct VpConfig {
     /// Where it listens (`0.0.0.0:1533`, Sametime's port), or `off`: the
     /// default, as the door is being built.
     pub listen: Listen,
+    /// How clients encrypt their password at login: `rc2-128` (the
+    /// default: RC2 with a Diffie-Hellman key) or `rc2-40` (a handshake
+    /// without key, for old clients: the RC2/40 key travels with the
+    /// password, which is obfuscation only).
+    pub login_cipher: LoginCipher,
 }
 
 impl Default for VpConfig {
     fn default() -> Self {
-        Self { listen: Listen::Off }
+        Self { listen: Listen::Off, login_cipher: LoginCipher::Rc2_128 }
+    }
+}
+
+/// `vp.login_cipher`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoginCipher {
+    /// RC2/128 over Diffie-Hellman (spec §4.5, auth type 4).
+    #[default]
+    #[serde(rename = "rc2-128")]
+    Rc2_128,
+    /// RC2/40 (auth type 2): the handshake offers no key.
+    #[serde(rename = "rc2-40")]
+    Rc2_40,
+}
+
+impl From<LoginCipher> for simul_vp_door::LoginCipher {
+    fn from(cipher: LoginCipher) -> Self {
+        match cipher {
+            LoginCipher::Rc2_128 => Self::Rc2_128,
+            LoginCipher::Rc2_40 => Self::Rc2_40,
+        }
     }
 }
 
@@ -599,6 +625,22 @@ mod tests {
         ] {
             assert!(check_origin(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_login_cipher_is_one_of_two_names() {
+        let load = |toml: &str| {
+            Figment::from(Serialized::defaults(Config::default()))
+                .merge(Toml::string(toml))
+                .extract::<Config>()
+                .map_err(describe)
+        };
+        assert_eq!(load("").unwrap().vp.login_cipher, LoginCipher::Rc2_128);
+        let old = load("[vp]\nlogin_cipher = \"rc2-40\"").unwrap();
+        assert_eq!(old.vp.login_cipher, LoginCipher::Rc2_40);
+        let error = load("[vp]\nlogin_cipher = \"rc2-56\"").unwrap_err();
+        assert!(error.contains("`rc2-128`") && error.contains("`rc2-40`"), "{error}");
+        assert!(error.contains("vp.login_cipher"), "{error}");
     }
 
     #[test]

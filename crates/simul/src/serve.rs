@@ -140,8 +140,13 @@ impl ServeArgs {
             let listener = bind(address, "--vp")?;
             // Tests and scripts read this line to find the port.
             println!("Sametime VP door listening on {}", listener.local_addr()?);
-            let grace = Duration::from_secs(config.server.keepalive_seconds * 2);
-            let door = simul_vp_door::serve(listener, service.clone(), grace, stopped.clone());
+            let keepalive = Duration::from_secs(config.server.keepalive_seconds);
+            let settings = simul_vp_door::Settings {
+                grace: keepalive * 2,
+                login_cipher: config.vp.login_cipher.into(),
+                keepalive,
+            };
+            let door = simul_vp_door::serve(listener, service.clone(), settings, stopped.clone());
             servers.spawn(door);
         }
         let mut signals = StopSignals::listen()?;

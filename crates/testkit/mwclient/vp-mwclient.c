@@ -230,6 +230,34 @@ static struct mwOpaque *rewrite_login(const guchar *buf, gsize len) {
   return frame;
 }
 
+/* Reports the auth type of a LOGIN frame on its way out (LOGIN_SENT), so
+   that tests see which login cipher libmeanwhile chose from the server's
+   HANDSHAKE_ACK (spec 4.3): 0x0004 RC2/128, 0x0002 RC2/40, 0x0001 token. */
+static void report_login(const guchar *buf, gsize len) {
+  struct mwOpaque msg_bytes;
+  struct mwGetBuffer *gb;
+  struct mwMessage *msg;
+  guint32 frame_len;
+
+  if (len < 6)
+    return;
+  frame_len = ((guint32)buf[0] << 24) | ((guint32)buf[1] << 16) |
+              ((guint32)buf[2] << 8) | (guint32)buf[3];
+  if (frame_len != len - 4 || buf[4] != 0x00 || buf[5] != 0x01)
+    return;
+  msg_bytes.len = len - 4;
+  msg_bytes.data = (guchar *)buf + 4;
+  gb = mwGetBuffer_wrap(&msg_bytes);
+  msg = mwMessage_get(gb);
+  mwGetBuffer_free(gb);
+  if (!msg)
+    return;
+  if (msg->type == mwMessage_LOGIN)
+    event("LOGIN_SENT auth_type=0x%04x",
+          (unsigned)((struct mwMsgLogin *)msg)->auth_type);
+  mwMessage_free(msg);
+}
+
 static int io_write(struct mwSession *s, const guchar *buf, gsize len) {
   struct mwOpaque *frame;
   int ret;
@@ -237,8 +265,11 @@ static int io_write(struct mwSession *s, const guchar *buf, gsize len) {
   if (!buf)
     return -1;
   frame = rewrite_login(buf, len);
-  if (!frame)
+  if (!frame) {
+    report_login(buf, len);
     return write_all(buf, len);
+  }
+  report_login(frame->data, frame->len);
   ret = write_all(frame->data, frame->len);
   mwOpaque_free(frame);
   return ret;

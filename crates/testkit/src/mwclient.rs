@@ -68,6 +68,7 @@ impl Default for MwOptions {
 ///
 /// | event | when |
 /// | --- | --- |
+/// | `LOGIN_SENT auth_type=0x0004` | the LOGIN went out: 0x0004 RC2/128, 0x0002 RC2/40 (the server's HANDSHAKE_ACK had no key), 0x0001 token |
 /// | `LOGGED_IN user_id=… login_id=… community=… name=…` | the session is started |
 /// | `STOPPED 0x80000211 <text>` | the session stopped (reason, `mwError` text); the process then exits, 0 for reason 0, else 1 |
 /// | `DISCONNECTED [why]` | the connection failed or the server closed it (then `STOPPED 0x80000221 …` if a session was running) |

@@ -10,6 +10,8 @@ use futures_util::{SinkExt, StreamExt as _};
 use rand_core::{OsRng, RngCore as _};
 use simul_core::{Event, Presence, SessionId, Status, UserId};
 use simul_service::{CommandAdmission, CommandLimit, Events, Service};
+use simul_vp::frame::Keepalive;
+use simul_vp::message::HandshakeAck;
 use simul_vp::message::{ChannelAccept, ChannelDestroy, LoginAck};
 use simul_vp::services;
 use simul_vp::services::im::ImMessage;
@@ -20,14 +22,22 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::codec::Framed;
 
-use crate::LOGIN_TIMEOUT;
 use crate::awareness::Awareness;
 use crate::conference::Conferences;
 use crate::directory;
 use crate::im::Im;
 use crate::sign_in::{SignedIn, sign_in};
+use crate::{LOGIN_TIMEOUT, LoginCipher, Settings};
 
-type Frames = Framed<TcpStream, FrameCodec>;
+/// The connection's frames, and how long a write may wait for the client
+/// to take it.
+struct Frames {
+    framed: Framed<TcpStream, FrameCodec>,
+    stall_limit: Duration,
+    /// A write waited longer: the client stopped reading, or its host is
+    /// gone. Nothing more is written; the connection is reset.
+    stalled: bool,
+}
 
 /// The server-side services this door runs: a client that lost one of
 /// their channels asks again (SENSE_SERVICE), and only these are echoed
@@ -52,11 +62,17 @@ pub(crate) async fn run(
     stream: TcpStream,
     peer: SocketAddr,
     service: Arc<Service>,
-    grace: Duration,
+    settings: Settings,
     stopped: watch::Receiver<bool>,
 ) {
-    let mut frames = Framed::new(stream, FrameCodec::new());
-    let signed_in = tokio::time::timeout(LOGIN_TIMEOUT, log_in(&mut frames, peer, &service)).await;
+    let mut frames = Frames {
+        framed: Framed::new(stream, FrameCodec::new()),
+        stall_limit: settings.stall_limit(),
+        stalled: false,
+    };
+    let cipher = settings.login_cipher;
+    let signed_in =
+        tokio::time::timeout(LOGIN_TIMEOUT, log_in(&mut frames, peer, &service, cipher)).await;
     let signed_in = match signed_in {
         Ok(Ok(signed_in)) => signed_in,
         Ok(Err(end)) => return finish(&mut frames, end).await,
@@ -77,30 +93,49 @@ pub(crate) async fn run(
         }
     };
     let end = match acknowledge(&mut frames, &signed_in, peer).await {
-        Ok(()) => logged_in(&mut frames, &service, &user, session, events, stopped).await,
+        Ok(()) => {
+            let keepalive = settings.keepalive;
+            logged_in(&mut frames, &service, &user, session, events, keepalive, stopped).await
+        }
         Err(end) => end,
     };
-    service.close_session(session, grace);
+    service.close_session(session, settings.grace);
     finish(&mut frames, end).await;
 }
 
-/// HANDSHAKE, HANDSHAKE_ACK, LOGIN: who signed in, or how to end.
-async fn log_in(frames: &mut Frames, peer: SocketAddr, service: &Service) -> Result<SignedIn, End> {
-    let Message::Handshake(_) = next(frames).await? else {
+/// HANDSHAKE, HANDSHAKE_ACK, LOGIN: who signed in, or how to end. Before
+/// the login, anything but these (or a frame that is no message) ends the
+/// connection (spec §1.2, §4.1).
+async fn log_in(
+    frames: &mut Frames,
+    peer: SocketAddr,
+    service: &Service,
+    cipher: LoginCipher,
+) -> Result<SignedIn, End> {
+    let Some(Message::Handshake(_)) = next(frames).await? else {
         return Err(End::Tell(ErrorCode::RequestInvalid));
     };
-    let keys = LoginKeys::generate();
     let client_addr = match peer.ip() {
         IpAddr::V4(v4) => u32::from(v4),
         IpAddr::V6(_) => 0,
     };
-    send(frames, &Message::HandshakeAck(keys.handshake_ack(client_addr))).await?;
-    let Message::Login(login) = next(frames).await? else {
+    // Without a key in the ACK, libmeanwhile logs in with RC2/40 (§4.3).
+    let (keys, ack) = match cipher {
+        LoginCipher::Rc2_128 => {
+            let keys = LoginKeys::generate();
+            let ack = keys.handshake_ack(client_addr);
+            (Some(keys), ack)
+        }
+        LoginCipher::Rc2_40 => (None, HandshakeAck::without_key(client_addr)),
+    };
+    send(frames, &Message::HandshakeAck(ack)).await?;
+    let Some(Message::Login(login)) = next(frames).await? else {
         return Err(End::Tell(ErrorCode::RequestInvalid));
     };
+    tracing::debug!(auth_type = login.auth_type, client = %peer.ip(), "VP: LOGIN");
     // Unknown user, wrong password, bad padding, bad magic, bad token,
     // unsupported auth type: one answer (spec §4.8).
-    let credential = decrypt_login(&login, Some(&keys), LoginOptions::default())
+    let credential = decrypt_login(&login, keys.as_ref(), LoginOptions::default())
         .map_err(|_| End::Tell(ErrorCode::IncorrectLogin))?;
     sign_in(service, &login.name, &credential, peer.ip()).await.map_err(End::Tell)
 }
@@ -147,6 +182,7 @@ async fn logged_in(
     user: &UserId,
     session: SessionId,
     mut events: Events,
+    keepalive: Duration,
     mut stopped: watch::Receiver<bool>,
 ) -> End {
     let mut this = LoggedIn {
@@ -166,17 +202,32 @@ async fn logged_in(
     // A disabled or removed account (`simul user disable`, LDAP) ends
     // the session at once, as it ends the web's.
     let mut revoked = service.token_changes(user.as_str());
+    // The door's keepalive bytes (spec §1.3): libmeanwhile skips them, and
+    // a peer that stopped acknowledging data fails the connection (the
+    // socket's TCP_USER_TIMEOUT, `serve`).
+    let keepalive = keepalive.max(Duration::from_millis(100));
+    let start = tokio::time::Instant::now() + keepalive;
+    let mut keepalives = tokio::time::interval_at(start, keepalive);
+    keepalives.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let result = tokio::select! {
-            message = next(frames) => match (message, commands.admit()) {
+            received = next(frames) => match (received, commands.admit()) {
                 (Err(end), _) => Err(end),
-                (Ok(message), CommandAdmission::Allowed) => this.handle(frames, message).await,
+                // A frame that is no message, once logged in: dropped
+                // (spec §1.2), and counted as a command.
+                (Ok(None), CommandAdmission::Allowed | CommandAdmission::Refused) => {
+                    Ok(())
+                }
+                (Ok(Some(message)), CommandAdmission::Allowed) => {
+                    this.handle(frames, message).await
+                }
                 (Ok(_), CommandAdmission::Refused) => Ok(()),
                 (Ok(_), CommandAdmission::CutOff) => {
                     tracing::info!(user = %this.user, "VP: cut off for flooding");
                     Err(End::Tell(ErrorCode::UserRestricted))
                 }
             },
+            _ = keepalives.tick() => send_keepalive(frames).await,
             event = events.recv() => match event {
                 Some(event) => this.deliver(frames, &event).await,
                 // The community closed this session (the user was
@@ -373,23 +424,69 @@ impl LoggedIn<'_> {
     }
 }
 
-/// The next message; keepalive bytes are skipped by the codec.
-async fn next(frames: &mut Frames) -> Result<Message, End> {
-    match frames.next().await {
-        Some(Ok(frame)) => Message::decode(&frame).map_err(|error| {
-            tracing::debug!(%error, "VP: malformed message");
-            End::Tell(ErrorCode::RequestInvalid)
-        }),
+/// The next message; keepalive bytes are skipped by the codec. A frame
+/// too short for its message's fields is `None`: the
+/// caller decides (spec §1.2: before the login the connection ends, after
+/// it the message is dropped).
+async fn next(frames: &mut Frames) -> Result<Option<Message>, End> {
+    match frames.framed.next().await {
+        Some(Ok(frame)) => match Message::decode(&frame) {
+            Ok(message) => Ok(Some(message)),
+            Err(error) => {
+                tracing::debug!(%error, "VP: malformed message");
+                Ok(None)
+            }
+        },
         Some(Err(FrameError::TooLarge { .. })) => Err(End::Tell(ErrorCode::FatMessage)),
+        // The kernel gave up on data the client's host never took
+        // (TCP_USER_TIMEOUT, `serve`).
+        Some(Err(FrameError::Io(error))) if error.kind() == std::io::ErrorKind::TimedOut => {
+            frames.stalled = true;
+            Err(End::Quietly)
+        }
         Some(Err(_)) | None => Err(End::Quietly),
     }
 }
 
 async fn send(frames: &mut Frames, message: &Message) -> Result<(), End> {
-    frames.send(message).await.map_err(|error| {
-        tracing::debug!(%error, "VP: cannot send");
-        End::Quietly
-    })
+    write(frames, |framed| framed.send(message)).await
+}
+
+/// One keepalive byte (spec §1.3).
+async fn send_keepalive(frames: &mut Frames) -> Result<(), End> {
+    write(frames, |framed| framed.send(Keepalive)).await
+}
+
+/// A write that the client must take within the stall limit: one that
+/// stopped reading (or whose host is gone) holds no task, socket and
+/// session for ever.
+async fn write<'a, F>(
+    frames: &'a mut Frames,
+    write: impl FnOnce(&'a mut Framed<TcpStream, FrameCodec>) -> F,
+) -> Result<(), End>
+where
+    F: std::future::Future<Output = Result<(), FrameError>>,
+{
+    let Frames { framed, stall_limit, stalled } = frames;
+    if *stalled {
+        return Err(End::Quietly);
+    }
+    match tokio::time::timeout(*stall_limit, write(framed)).await {
+        Ok(Ok(())) => Ok(()),
+        // The kernel gave up first (TCP_USER_TIMEOUT, set to the same limit).
+        Ok(Err(FrameError::Io(error))) if error.kind() == std::io::ErrorKind::TimedOut => {
+            *stalled = true;
+            Err(End::Quietly)
+        }
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "VP: cannot send");
+            Err(End::Quietly)
+        }
+        Err(_) => {
+            *stalled = true;
+            Err(End::Quietly)
+        }
+    }
 }
 
 /// Tells the client why it ends (CHANNEL_DESTROY on channel 0), if
@@ -398,7 +495,22 @@ async fn finish(frames: &mut Frames, end: End) {
     if let End::Tell(reason) = end {
         let _ = send(frames, &Message::ChannelDestroy(ChannelDestroy::new(0, reason))).await;
     }
-    let _ = SinkExt::<&Message>::close(frames).await;
+    if !frames.stalled {
+        let limit = frames.stall_limit;
+        let closed = tokio::time::timeout(limit, SinkExt::<&Message>::close(&mut frames.framed));
+        frames.stalled = closed.await.is_err();
+    }
+    if frames.stalled {
+        let peer = frames.framed.get_ref().peer_addr().ok();
+        tracing::info!(
+            client = ?peer,
+            "VP: the client took nothing for {:?}: connection reset",
+            frames.stall_limit
+        );
+        // What it did not take is dropped at once: a reset, not a close
+        // that would keep the unsent data in the kernel for minutes.
+        let _ = socket2::SockRef::from(frames.framed.get_ref()).set_linger(Some(Duration::ZERO));
+    }
 }
 
 /// A login id: unique per login and at least 5 bytes (spec §4.7; RC2/40

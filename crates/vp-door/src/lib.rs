@@ -32,14 +32,61 @@ use tokio::sync::watch;
 /// a client that connects and says nothing holds nothing for long.
 pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How the door asks clients to encrypt their password (spec §4.3): the
+/// HANDSHAKE_ACK decides it, libmeanwhile follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LoginCipher {
+    /// The ACK carries a Diffie-Hellman key (version 0x1e.0x1d): clients
+    /// log in with RC2/128 (auth type 4). RC2/40 logins are still
+    /// accepted, as the spec requires (§4.5).
+    #[default]
+    Rc2_128,
+    /// The ACK carries no key (version 0x1e.0x18): clients log in with
+    /// RC2/40 (auth type 2), whose key travels in the clear with the
+    /// password. For old clients and tests only.
+    Rc2_40,
+}
+
+/// How the door runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// How long a user who went offline keeps their n-way chats.
+    pub grace: Duration,
+    /// The login cipher the handshake asks for.
+    pub login_cipher: LoginCipher,
+    /// How often the door sends a keepalive byte to a logged-in client
+    /// (spec §1.3). A client is never dropped for its own silence
+    /// (libmeanwhile sends no keepalives); one that takes nothing the
+    /// door sends for two of these (it stopped reading, or its host is
+    /// gone and nothing is acknowledged) is dropped.
+    pub keepalive: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(60),
+            login_cipher: LoginCipher::default(),
+            keepalive: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Settings {
+    /// How long a write may wait for the client to take it, and how long
+    /// sent data may stay unacknowledged by its host: two keepalives.
+    pub(crate) fn stall_limit(&self) -> Duration {
+        self.keepalive.saturating_mul(2).max(Duration::from_millis(100))
+    }
+}
+
 /// Serves VP clients on `listener` until `stopped` turns true; open
 /// connections are then told the server is closing (Pidgin reconnects
-/// later) and end. `grace` is how long a user who went offline keeps
-/// their n-way chats.
+/// later) and end.
 pub async fn serve(
     listener: TcpListener,
     service: Arc<Service>,
-    grace: Duration,
+    settings: Settings,
     mut stopped: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     loop {
@@ -56,8 +103,13 @@ pub async fn serve(
             () = until_stopped(&mut stopped) => return Ok(()),
         };
         let _ = stream.set_nodelay(true);
+        // Data a vanished host never acknowledges (a keepalive byte at
+        // least) fails the connection instead of waiting for TCP's
+        // retries, a quarter of an hour (spec §1.3: write failures).
+        #[cfg(target_os = "linux")]
+        let _ = socket2::SockRef::from(&stream).set_tcp_user_timeout(Some(settings.stall_limit()));
         let (service, stopped) = (service.clone(), stopped.clone());
-        tokio::spawn(connection::run(stream, peer, service, grace, stopped));
+        tokio::spawn(connection::run(stream, peer, service, settings, stopped));
     }
 }
 
