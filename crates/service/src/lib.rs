@@ -10,6 +10,7 @@
 //! never reach into each other, the hub or the store.
 
 mod account;
+mod client_sign_in;
 mod admission;
 mod error;
 mod flood;
@@ -24,6 +25,7 @@ mod sessions;
 mod sign_in;
 
 pub use account::Readiness;
+pub use client_sign_in::{ClientRefusal, looks_like_token};
 pub use admission::{Admission, admission};
 pub use error::ServiceError;
 use flood::MessageLimits;
