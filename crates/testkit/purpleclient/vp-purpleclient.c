@@ -18,8 +18,12 @@
  *
  * Commands:
  *   im USER TEXT      open (or reuse) an IM conversation and send TEXT
- *   add USER          add a buddy to group "Buddies" (the plugin resolves
- *                     and watches it)
+ *   add NAME          add a buddy to group "Buddies" (the plugin resolves
+ *                     NAME and watches it; NAME may contain spaces)
+ *   search_add N      press "Add" on row N (from 0) of the search results
+ *                     last shown (the chooser the plugin shows when a name
+ *                     resolves to someone else's id); the add-buddy dialog
+ *                     this opens is confirmed at once
  *   away TEXT | dnd TEXT | available
  *                     activate a saved status (with a message)
  *   chat TOPIC        create a conference (serv_join_chat, "chat.topic")
@@ -31,9 +35,18 @@
  * Events:
  *   SIGNED_ON
  *   CONNECTION_ERROR <PurpleConnectionError number> <text>
+ *     then, as Pidgin's UI (gtkconn.c) decides on purple_connection_error_is_fatal:
+ *   RECONNECT_IN <seconds>             transient: reconnects after a delay
+ *                                      (Pidgin: 8-60 s doubling up to 600 s;
+ *                                      here 1 s doubling up to 8 s)
+ *   RECONNECTING                       the delay is over: connecting again
+ *   ACCOUNT_DISABLED                   fatal: the account is disabled, no
+ *                                      reconnect
  *   SIGNED_OFF
  *   BUDDY_STATUS <name> <status id> <message>
- *   BUDDY_SIGNED_ON <name>, BUDDY_SIGNED_OFF <name>
+ *   BUDDY_SIGNED_ON <name> <status id> <message>  came online (no
+ *                                      BUDDY_STATUS for that change)
+ *   BUDDY_SIGNED_OFF <name>
  *   IM <who> <text>                    a received IM as displayed
  *   IM_LINE <who> <flags> <text>       any other line of an IM conversation
  *                                      (the own sent lines, errors, system)
@@ -41,6 +54,13 @@
  *   CHAT_JOINED <chat name> <title>
  *   CHAT_BUDDY_JOINED <name>, CHAT_BUDDY_LEFT <name>
  *   CHAT_LINE <who> <flags> <text>     a displayed chat line
+ *   BUDDY_REMOVED <name>               a buddy left the buddy list
+ *   ADD_BUDDY_REQUEST <name> <alias>   the plugin asks to add a buddy (Pidgin's
+ *                                      add-buddy dialog); confirmed at once
+ *   SEARCH_RESULTS <primary text>      search results shown, then one
+ *   SEARCH_ROW <n> <column 0> | <column 1> ...  per row
+ *   NOTIFY <ERROR|WARNING|INFO> <title> | <primary> | <secondary>
+ *                                      a message box Pidgin would pop up
  *   ERROR <text>                       a command that could not be done
  * Flags are PurpleMessageFlags names joined by '|' (SEND, RECV, SYSTEM,
  * ERROR, ...), or 0.
@@ -67,6 +87,13 @@
 static GMainLoop *loop;
 static PurpleAccount *account;
 static PurpleConversation *current_chat;
+/* Pidgin's auto-reconnect (gtkconn.c): the next delay, the pending timer. */
+static guint reconnect_delay;
+static guint reconnect_timer;
+static gboolean quitting;
+/* The search results last shown, for search_add. */
+static PurpleNotifySearchResults *last_results;
+static gpointer last_results_data;
 
 /* ---- output --------------------------------------------------------- */
 
@@ -237,6 +264,7 @@ static int handle;
 
 static void signed_on(PurpleConnection *gc) {
   (void)gc;
+  reconnect_delay = 0;
   event("SIGNED_ON");
 }
 
@@ -245,10 +273,44 @@ static void signed_off(PurpleConnection *gc) {
   event("SIGNED_OFF");
 }
 
+/* Pidgin's do_signon: connect again if the status is an online one. */
+static gboolean reconnect(gpointer data) {
+  (void)data;
+  reconnect_timer = 0;
+  if (quitting)
+    return FALSE;
+  event("RECONNECTING");
+  if (purple_status_is_online(purple_account_get_active_status(account)))
+    purple_account_connect(account);
+  return FALSE;
+}
+
+static gboolean disable_account(gpointer data) {
+  (void)data;
+  purple_account_set_enabled(account, UI_ID, FALSE);
+  return FALSE;
+}
+
+/* What Pidgin's UI does after a connection error (gtkconn.c
+   pidgin_connection_report_disconnect_reason): a transient error
+   reconnects after a growing delay, a fatal one disables the account. The
+   account is disabled once libpurple is done with the connection. */
 static void connection_error(PurpleConnection *gc, PurpleConnectionError err,
                              const gchar *desc) {
   (void)gc;
   event("CONNECTION_ERROR %d %s", (int)err, S(desc));
+  if (quitting)
+    return;
+  if (purple_connection_error_is_fatal(err)) {
+    event("ACCOUNT_DISABLED");
+    g_idle_add(disable_account, NULL);
+    return;
+  }
+  reconnect_delay = reconnect_delay ? MIN(2 * reconnect_delay, 8) : 1;
+  if (reconnect_timer)
+    g_source_remove(reconnect_timer);
+  event("RECONNECT_IN %d", (int)reconnect_delay);
+  reconnect_timer = g_timeout_add_seconds(reconnect_delay, reconnect, NULL);
 }
 
 /* The status message of a buddy: the status's "message" attribute, else
@@ -279,12 +341,23 @@ static void buddy_status_changed(PurpleBuddy *buddy, PurpleStatus *old,
   g_free(message);
 }
 
+/* libpurple reports offline to online as a sign-on only (no status
+   change): with the status the buddy came online with. */
 static void buddy_signed_on(PurpleBuddy *buddy) {
-  event("BUDDY_SIGNED_ON %s", purple_buddy_get_name(buddy));
+  PurpleStatus *status =
+      purple_presence_get_active_status(purple_buddy_get_presence(buddy));
+  char *message = buddy_message(buddy, status);
+  event("BUDDY_SIGNED_ON %s %s %s", purple_buddy_get_name(buddy),
+        purple_status_get_id(status), message);
+  g_free(message);
 }
 
 static void buddy_signed_off(PurpleBuddy *buddy) {
   event("BUDDY_SIGNED_OFF %s", purple_buddy_get_name(buddy));
+}
+
+static void buddy_removed(PurpleBuddy *buddy) {
+  event("BUDDY_REMOVED %s", purple_buddy_get_name(buddy));
 }
 
 /* Accepts every invitation: 1 makes libpurple join (serv_join_chat). */
@@ -340,6 +413,8 @@ static void connect_signals(void) {
                         PURPLE_CALLBACK(buddy_signed_on), NULL);
   purple_signal_connect(blist, "buddy-signed-off", &handle,
                         PURPLE_CALLBACK(buddy_signed_off), NULL);
+  purple_signal_connect(blist, "buddy-removed", &handle,
+                        PURPLE_CALLBACK(buddy_removed), NULL);
   purple_signal_connect(convs, "chat-invited", &handle,
                         PURPLE_CALLBACK(chat_invited), NULL);
   purple_signal_connect(convs, "chat-joined", &handle,
@@ -352,10 +427,80 @@ static void connect_signals(void) {
                         PURPLE_CALLBACK(deleting_conversation), NULL);
 }
 
+/* ---- message boxes, search results, the add-buddy dialog ------------- */
+
+static void *notify_message(PurpleNotifyMsgType type, const char *title,
+                            const char *primary, const char *secondary) {
+  const char *kind = type == PURPLE_NOTIFY_MSG_ERROR     ? "ERROR"
+                     : type == PURPLE_NOTIFY_MSG_WARNING ? "WARNING"
+                                                         : "INFO";
+  char *a = plain(title), *b = plain(primary), *c = plain(secondary);
+  event("NOTIFY %s %s | %s | %s", kind, a, b, c);
+  g_free(a);
+  g_free(b);
+  g_free(c);
+  return NULL;
+}
+
+/* A non-NULL handle keeps the results (and the plugin's data for its
+   buttons) alive: with NULL, libpurple would close them at once. */
+static void *notify_searchresults(PurpleConnection *gc, const char *title,
+                                  const char *primary, const char *secondary,
+                                  PurpleNotifySearchResults *results,
+                                  gpointer user_data) {
+  guint i, rows = purple_notify_searchresults_get_rows_count(results);
+  (void)gc;
+  (void)title;
+  (void)secondary;
+  last_results = results;
+  last_results_data = user_data;
+  event("SEARCH_RESULTS %s", S(primary));
+  for (i = 0; i < rows; i++) {
+    GList *cell = purple_notify_searchresults_row_get(results, i);
+    GString *line = g_string_new(NULL);
+    for (; cell; cell = cell->next) {
+      if (line->len)
+        g_string_append(line, " | ");
+      g_string_append(line, S(cell->data));
+    }
+    event("SEARCH_ROW %d %s", (int)i, line->str);
+    g_string_free(line, TRUE);
+  }
+  return results;
+}
+
+static PurpleNotifyUiOps notify_ops = {
+    .notify_message = notify_message,
+    .notify_searchresults = notify_searchresults,
+};
+
+/* Pidgin's add-buddy dialog, confirmed as it opens: what the dialog's OK
+   does (gtkblist.c add_buddy_cb). */
+static void request_add_buddy(PurpleAccount *acct, const char *name,
+                              const char *group_name, const char *alias) {
+  PurpleGroup *group;
+  PurpleBuddy *buddy;
+  event("ADD_BUDDY_REQUEST %s %s", S(name), S(alias));
+  group = purple_find_group(group_name ? group_name : "Buddies");
+  if (!group) {
+    group = purple_group_new(group_name ? group_name : "Buddies");
+    purple_blist_add_group(group, NULL);
+  }
+  buddy = purple_buddy_new(acct, name, alias);
+  purple_blist_add_buddy(buddy, NULL, group, NULL);
+  purple_account_add_buddy(acct, buddy);
+}
+
+static PurpleBlistUiOps blist_ops = {
+    .request_add_buddy = request_add_buddy,
+};
+
 /* ---- core ------------------------------------------------------------ */
 
 static void ui_init(void) {
   purple_conversations_set_ui_ops(&conversation_ops);
+  purple_notify_set_ui_ops(&notify_ops);
+  purple_blist_set_ui_ops(&blist_ops);
 }
 
 static PurpleCoreUiOps core_ops = {
@@ -398,6 +543,10 @@ static void set_status(PurpleStatusPrimitive primitive, const char *message) {
 }
 
 static void quit(void) {
+  quitting = TRUE;
+  if (reconnect_timer)
+    g_source_remove(reconnect_timer);
+  reconnect_timer = 0;
   purple_account_set_enabled(account, UI_ID, FALSE);
   purple_account_disconnect(account);
   g_main_loop_quit(loop);
@@ -423,9 +572,11 @@ static void command(char *line) {
       conv = purple_conversation_new(PURPLE_CONV_TYPE_IM, account, arg);
     purple_conv_im_send(PURPLE_CONV_IM(conv), text);
     g_free(text);
-  } else if (!strcmp(line, "add") && arg && !rest) {
+  } else if (!strcmp(line, "add") && arg) {
     PurpleGroup *group = purple_find_group("Buddies");
     PurpleBuddy *buddy;
+    if (rest)
+      rest[-1] = ' ';
     if (!group) {
       group = purple_group_new("Buddies");
       purple_blist_add_group(group, NULL);
@@ -433,6 +584,26 @@ static void command(char *line) {
     buddy = purple_buddy_new(account, arg, NULL);
     purple_blist_add_buddy(buddy, NULL, group, NULL);
     purple_account_add_buddy(account, buddy);
+  } else if (!strcmp(line, "search_add") && arg && !rest) {
+    guint row = (guint)atoi(arg);
+    PurpleConnection *gc = connection();
+    GList *l;
+    if (!gc)
+      return;
+    if (!last_results ||
+        row >= purple_notify_searchresults_get_rows_count(last_results)) {
+      event("ERROR no such search result");
+      return;
+    }
+    for (l = last_results->buttons; l; l = l->next) {
+      PurpleNotifySearchButton *button = l->data;
+      if (button->type == PURPLE_NOTIFY_BUTTON_ADD) {
+        button->callback(gc, purple_notify_searchresults_row_get(last_results, row),
+                         last_results_data);
+        return;
+      }
+    }
+    event("ERROR no Add button");
   } else if (!strcmp(line, "away") && arg) {
     if (rest)
       rest[-1] = ' ';

@@ -35,10 +35,17 @@ const HARNESS: Harness = Harness {
 /// fresh profile directory; commands go to its stdin, events come back one line each.
 ///
 /// Commands ([`PurpleClient::send`]): `im USER TEXT` (a new or existing IM conversation, then
-/// `purple_conv_im_send`), `add USER` (a buddy in group "Buddies": the plugin resolves and
-/// watches it), `away TEXT`, `dnd TEXT`, `available` (saved statuses), `chat TOPIC` (creates a
-/// conference), `invite USER [TEXT]` and `say TEXT` (in the chat last joined), `quit`
-/// (disconnects and exits).
+/// `purple_conv_im_send`), `add NAME` (a buddy in group "Buddies", NAME may contain spaces: the
+/// plugin resolves and watches it), `search_add N` (presses "Add" on row N, from 0, of the
+/// search results last shown, as when a name resolves to someone else's id; the add-buddy
+/// dialog that opens is confirmed at once), `away TEXT`, `dnd TEXT`, `available` (saved
+/// statuses), `chat TOPIC` (creates a conference), `invite USER [TEXT]` and `say TEXT` (in the
+/// chat last joined), `quit` (disconnects and exits).
+///
+/// After a connection error the client does what Pidgin's UI does (`gtkconn.c`): a transient
+/// error (`purple_connection_error_is_fatal` false: network and encryption errors) reconnects
+/// after a delay, 1 s doubling up to 8 s (Pidgin: 8–60 s doubling up to 600 s); a fatal one
+/// disables the account, so it does not connect again.
 ///
 /// Events ([`PurpleClient::expect`]), control characters in texts escaped as `\n`, `\r`, `\t`,
 /// `\xNN`, displayed texts with their markup stripped, flags as `PurpleMessageFlags` names
@@ -47,14 +54,20 @@ const HARNESS: Harness = Harness {
 /// | event | when |
 /// | --- | --- |
 /// | `SIGNED_ON`, `SIGNED_OFF` | the account's connection is up, or gone |
-/// | `CONNECTION_ERROR <n> <text>` | libpurple's `connection-error`: the `PurpleConnectionError` number (2 = authentication failed, 0 = network error, …) and the sentence Pidgin shows |
+/// | `CONNECTION_ERROR <n> <text>` | libpurple's `connection-error`: the `PurpleConnectionError` number (0 network error, 2 authentication failed, 6 name in use, …) and the sentence Pidgin shows |
+/// | `RECONNECT_IN <seconds>`, then `RECONNECTING` | after a transient error: the delay, and its end |
+/// | `ACCOUNT_DISABLED` | after a fatal error: no reconnect |
 /// | `BUDDY_STATUS <name> <status id> <message>` | a buddy's status changed (ids of the plugin: `active`, `away`, `dnd`, `offline`) |
-/// | `BUDDY_SIGNED_ON <name>`, `BUDDY_SIGNED_OFF <name>` | a buddy came online or went offline |
+/// | `BUDDY_SIGNED_ON <name> <status id> <message>`, `BUDDY_SIGNED_OFF <name>` | a buddy came online (libpurple reports no status change for it: the status it came with is here) or went offline |
 /// | `IM <who> <text>` | a received IM as Pidgin displays it |
 /// | `IM_LINE <who> <flags> <text>` | any other line of an IM conversation: the own sent lines (`SEND`), errors, system lines |
 /// | `CHAT_INVITED <inviter> <chat> <text>` | an invitation, which the client accepts at once |
 /// | `CHAT_JOINED <chat> <title>`, `CHAT_BUDDY_JOINED <name>`, `CHAT_BUDDY_LEFT <name>` | conferences |
 /// | `CHAT_LINE <who> <flags> <text>` | a displayed chat line (a `SEND` line of one's own proves the server's echo) |
+/// | `BUDDY_REMOVED <name>` | a buddy left the buddy list (the plugin removes one it could not resolve to exactly the name typed) |
+/// | `SEARCH_RESULTS <text>`, then `SEARCH_ROW <n> <column> \| <column>…` per row | search results Pidgin would show (the plugin's "Select User": user name \| Sametime id) |
+/// | `ADD_BUDDY_REQUEST <name> <alias>` | the plugin opened Pidgin's add-buddy dialog (confirmed at once) |
+/// | `NOTIFY <ERROR\|WARNING\|INFO> <title> \| <primary> \| <secondary>` | a message box Pidgin would pop up |
 /// | `ERROR <text>` | a command the harness could not carry out (usage, no chat, not connected) |
 ///
 /// `PURPLECLIENT_DEBUG=1` in the test's environment sends libpurple's debug log to stderr; the

@@ -36,7 +36,16 @@ impl Awareness {
 
     /// A message on the awareness channel: watch or stop watching. The
     /// answer to a watch comes as the community's `Presences` event.
-    pub(crate) fn receive(&mut self, service: &Service, session: SessionId, send: &ChannelSend) {
+    /// Users for whom `keep` holds stay watched by the session when the
+    /// client stops watching them (the connection needs their status for
+    /// something else: its IM partners).
+    pub(crate) fn receive(
+        &mut self,
+        service: &Service,
+        session: SessionId,
+        send: &ChannelSend,
+        keep: impl Fn(&UserId) -> bool,
+    ) {
         let Ok(message) = ClientMessage::decode(send.send_type, &send.data) else {
             tracing::debug!(send_type = send.send_type, "VP: awareness message not understood");
             return;
@@ -51,6 +60,7 @@ impl Awareness {
                 for user in &users {
                     self.watched.remove(user);
                 }
+                let users: Vec<UserId> = users.into_iter().filter(|user| !keep(user)).collect();
                 service.unwatch(session, &users)
             }
             // Attributes (A/V, file transfer) are not kept yet.
@@ -73,6 +83,10 @@ impl Awareness {
             if let Some(entry) = self.entry(service, user, presence).await {
                 entries.push(entry);
             }
+        }
+        // Users the connection watches for itself (IM partners) only.
+        if entries.is_empty() {
+            return None;
         }
         send(channel, &ServerMessage::Snapshot(entries))
     }

@@ -1,13 +1,14 @@
 //! One client connection: handshake, login, then the logged-in loop
 //! (spec §4.1: AwaitHandshake → AwaitLogin → LoggedIn → Closing).
 
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt as _};
 use rand_core::{OsRng, RngCore as _};
-use simul_core::{Event, Presence, SessionId, UserId};
+use simul_core::{Event, Presence, SessionId, Status, UserId};
 use simul_service::{CommandAdmission, CommandLimit, Events, Service};
 use simul_vp::message::{ChannelAccept, ChannelDestroy, LoginAck};
 use simul_vp::services;
@@ -64,10 +65,15 @@ pub(crate) async fn run(
     let user = UserId::new(&signed_in.user);
     let (session, events) = match service.open_session(&user, false) {
         Ok(opened) => opened,
-        // Over the sessions a user may hold: no reconnect loop.
+        // Over the sessions a user may hold (web tabs, devices, this
+        // client): MULTI_SERVER_LOGIN, which Pidgin shows as "name in use"
+        // and, being fatal, does not reconnect (spec §4.12). Simul never
+        // displaces a session for a newer one, so this is the closest code:
+        // USER_RESTRICTED would read as a problem with the account, and a
+        // transient code would make Pidgin retry against the same limit.
         Err(error) => {
             tracing::info!(%user, %error, "VP: session refused");
-            return finish(&mut frames, End::Tell(ErrorCode::UserRestricted)).await;
+            return finish(&mut frames, End::Tell(ErrorCode::MultiServerLogin)).await;
         }
     };
     let end = match acknowledge(&mut frames, &signed_in, peer).await {
@@ -129,6 +135,9 @@ struct LoggedIn<'a> {
     /// The client's storage and resolve channels, once accepted.
     storage: Option<u32>,
     resolve: Option<u32>,
+    /// IM partners, watched by the session whether or not the client
+    /// watches them, so that a conversation ends when its partner leaves.
+    partners: HashSet<UserId>,
 }
 
 /// The logged-in loop: client messages and the session's events.
@@ -149,6 +158,7 @@ async fn logged_in(
         conferences: Conferences::default(),
         storage: None,
         resolve: None,
+        partners: HashSet::new(),
     };
     // What a person's client sends goes through; a script's flood gets
     // its commands dropped, and a session that keeps on is cut off.
@@ -229,6 +239,9 @@ impl LoggedIn<'_> {
             }
             Message::ChannelCreate(create) if create.service == services::IM.service => {
                 let answer = self.im.create(self.service, &create).await;
+                if let Some(partner) = self.im.partner(create.channel).cloned() {
+                    self.watch_partner(partner);
+                }
                 send(frames, &answer).await
             }
             // A service not built yet: refused without an echo, so the
@@ -240,7 +253,9 @@ impl LoggedIn<'_> {
             Message::ChannelSend(channel_send)
                 if self.awareness.is_channel(channel_send.channel) =>
             {
-                self.awareness.receive(self.service, self.session, &channel_send);
+                let partners = &self.partners;
+                let keep = |user: &UserId| partners.contains(user);
+                self.awareness.receive(self.service, self.session, &channel_send, keep);
                 Ok(())
             }
             Message::ChannelSend(channel_send) if self.storage == Some(channel_send.channel) => {
@@ -294,6 +309,19 @@ impl LoggedIn<'_> {
         }
     }
 
+    /// Watches an IM partner for the connection's own sake (once): their
+    /// going offline ends the conversation (see `Im::partner_left`).
+    fn watch_partner(&mut self, partner: UserId) {
+        if self.partners.contains(&partner) {
+            return;
+        }
+        if let Err(error) = self.service.watch(self.session, std::slice::from_ref(&partner)) {
+            tracing::debug!(%error, "VP: IM partner not watched");
+            return;
+        }
+        self.partners.insert(partner);
+    }
+
     /// One event of the session, as the client's services show it.
     async fn deliver(&mut self, frames: &mut Frames, event: &Event) -> Result<(), End> {
         let message = match event {
@@ -301,12 +329,20 @@ impl LoggedIn<'_> {
                 self.awareness.snapshot(self.service, presences).await
             }
             Event::Status { user, presence } => {
+                // The conversation ends before the buddy list shows the
+                // partner offline.
+                if presence.status == Status::Offline
+                    && let Some(destroy) = self.im.partner_left(user)
+                {
+                    send(frames, &destroy).await?;
+                }
                 self.awareness.update(self.service, user, presence).await
             }
             // A message or typing for this user from anyone else, on any
             // door (their own messages from other sessions have no place
             // in a VP client).
             Event::Im { from, to, text, .. } if *to == self.user && *from != self.user => {
+                self.watch_partner(from.clone());
                 let text = ImMessage::Text(text.clone());
                 self.im.deliver(self.service, &self.user, from, text).await
             }

@@ -79,6 +79,23 @@ impl Im {
         self.by_channel.contains_key(&channel)
     }
 
+    /// The partner of the conversation on `channel`.
+    pub(crate) fn partner(&self, channel: u32) -> Option<&UserId> {
+        self.by_channel.get(&channel)
+    }
+
+    /// `partner` went offline (their last session on any door ended): the
+    /// conversation's channel is destroyed, as a Sametime server destroys
+    /// a relayed channel when the other end leaves (spec §4.12, §5.5), so
+    /// that the client opens a new one for its next message and learns
+    /// then that the partner is gone.
+    pub(crate) fn partner_left(&mut self, partner: &UserId) -> Option<Message> {
+        let conversation = self.by_partner.remove(partner)?;
+        self.by_channel.remove(&conversation.channel);
+        let destroy = ChannelDestroy::new(conversation.channel, ErrorCode::ClientUserGone);
+        Some(Message::ChannelDestroy(destroy))
+    }
+
     /// The client accepted a channel the server opened: what waited goes.
     pub(crate) fn accepted(&mut self, channel: u32) -> Vec<Message> {
         let Some(partner) = self.by_channel.get(&channel) else { return Vec::new() };

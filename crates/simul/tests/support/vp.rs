@@ -1,0 +1,39 @@
+//! What the tests of the Sametime VP door share (`vp.rs`, `vp_pidgin.rs`):
+//! a server with the door on a free port, and the web calls they make
+//! beside the Sametime clients.
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+
+use super::Server;
+
+/// A server with the VP door on a free port, and that port.
+pub fn vp_server(data: &std::path::Path) -> (Server, SocketAddr) {
+    vp_server_with(data, &[])
+}
+
+/// The same with more environment variables (limits, a fixed VP port).
+pub fn vp_server_with(data: &std::path::Path, env: &[(&str, &str)]) -> (Server, SocketAddr) {
+    let mut all = vec![("SIMUL_VP__LISTEN", "127.0.0.1:0")];
+    all.extend_from_slice(env);
+    let server = Server::start_with(data, false, &all);
+    let line = server.log_line("Sametime VP door listening on ");
+    let address = line.rsplit(' ').next().unwrap().parse().unwrap();
+    (server, address)
+}
+
+/// `PUT path` with a bearer token and a JSON body, as a web client does.
+pub async fn put_json(server: &Server, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    let answer =
+        reqwest::Client::new().put(server.url(path)).bearer_auth(token).json(body).send().await;
+    answer.unwrap()
+}
+
+/// The value of one counter of `/metrics` (`name{labels}` as Prometheus
+/// prints it), 0 when it was never counted.
+pub async fn metric(server: &Server, counter: &str) -> u64 {
+    let text = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    let value = text.lines().find_map(|line| line.strip_prefix(counter)?.strip_prefix(' '));
+    value.map_or(0, |n| n.trim().parse().unwrap())
+}
