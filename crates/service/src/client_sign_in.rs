@@ -66,7 +66,9 @@ impl Service {
             Ok(accepted) if accepted.must_change_password => Err(ClientRefusal::Restricted),
             Ok(accepted) => Ok(accepted.user),
             Err(TokenRefused::NotSignedIn) => Err(ClientRefusal::BadCredentials),
-            Err(TokenRefused::TooMany(_) | TokenRefused::Disabled) => Err(ClientRefusal::Restricted),
+            Err(TokenRefused::TooMany(_) | TokenRefused::Disabled) => {
+                Err(ClientRefusal::Restricted)
+            }
             Err(TokenRefused::Unknown) => Err(ClientRefusal::Unknown),
             Err(TokenRefused::DirectoryDown | TokenRefused::Directory(_)) => {
                 Err(ClientRefusal::DirectoryDown)

@@ -10,8 +10,8 @@
 //! never reach into each other, the hub or the store.
 
 mod account;
-mod client_sign_in;
 mod admission;
+mod client_sign_in;
 mod error;
 mod flood;
 mod hub;
@@ -25,8 +25,8 @@ mod sessions;
 mod sign_in;
 
 pub use account::Readiness;
-pub use client_sign_in::{ClientRefusal, looks_like_token};
 pub use admission::{Admission, admission};
+pub use client_sign_in::{ClientRefusal, looks_like_token};
 pub use error::ServiceError;
 use flood::MessageLimits;
 pub use flood::{CommandAdmission, CommandLimit, FloodLimits};

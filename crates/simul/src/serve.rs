@@ -170,7 +170,13 @@ impl ServeArgs {
                 // Tests and scripts read this line to find the port.
                 println!("XMPP door listening on {} ({transport})", listener.local_addr()?);
                 let stopped = stopped.clone();
-                servers.spawn(simul_xmpp::serve(listener, service.clone(), door.clone(), transport, stopped));
+                servers.spawn(simul_xmpp::serve(
+                    listener,
+                    service.clone(),
+                    door.clone(),
+                    transport,
+                    stopped,
+                ));
             }
         }
         let mut signals = StopSignals::listen()?;

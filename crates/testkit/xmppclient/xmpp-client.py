@@ -33,6 +33,7 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("stream_error", self.stream_error)
         self.add_event_handler("presence", self.presence)
         self.add_event_handler("message", self.message)
+        self.add_event_handler("message_error", self.message)
         self.add_event_handler("roster_update", self.roster_update)
 
     async def started(self, _):

@@ -12,6 +12,7 @@ use tokio::io::BufStream;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
+use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::{FullJid, ResourcePart};
 use tokio_xmpp::parsers::bind::{BindFeature, BindQuery, BindResponse};
 use tokio_xmpp::parsers::iq::Iq;
@@ -24,7 +25,6 @@ use tokio_xmpp::xmlstream::{
     FallibleStreamElement, ReadError, StreamHeader, Timeouts, XmlStream, XmppStreamElement,
     accept_stream,
 };
-use tokio_xmpp::Stanza;
 
 use crate::budget::{Budgeted, Spent};
 use crate::{Door, Transport};
@@ -76,10 +76,8 @@ pub(crate) async fn negotiate(
     let mut stream = answer_header(accepted, door, &features).await?;
     let user = authenticate(&mut stream, peer, service).await?;
     let accepted = stream.accept_reset(&Success { data: Vec::new() }).await?;
-    let features = StreamFeatures {
-        bind: Some(BindFeature { required: true }),
-        ..StreamFeatures::default()
-    };
+    let features =
+        StreamFeatures { bind: Some(BindFeature { required: true }), ..StreamFeatures::default() };
     let mut stream = answer_header(accepted, door, &features).await?;
     spent.reset();
     let jid = bind(&mut stream, &user, door).await?;
@@ -97,10 +95,8 @@ async fn start_tls(
 ) -> Result<TlsStream<TcpStream>, Failed> {
     let io = Budgeted::new(BufStream::new(tcp), Spent::default());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
-    let features = StreamFeatures {
-        starttls: Some(StartTls { required: true }),
-        ..StreamFeatures::default()
-    };
+    let features =
+        StreamFeatures { starttls: Some(StartTls { required: true }), ..StreamFeatures::default() };
     let mut plain = answer_header(accepted, door, &features).await?;
     match plain.next().await {
         Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Starttls(
@@ -226,38 +222,35 @@ fn sasl_failure(condition: DefinedCondition, text: Option<&str>) -> sasl::Failur
 /// Resource binding (RFC 6120 §7): the client's resource if it names
 /// one a JID can hold, else one of the server's.
 async fn bind(stream: &mut Stream, user: &str, door: &Door) -> Result<FullJid, Failed> {
-    loop {
-        let (id, payload) = match stream.next().await {
-            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(Iq::Set {
-                id,
-                payload,
-                ..
-            }))))) => (id, payload),
+    let (id, payload) =
+        match stream.next().await {
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(
+                Iq::Set { id, payload, .. },
+            ))))) => (id, payload),
             other => return Err(unexpected(stream, other).await),
         };
-        let Ok(query) = BindQuery::try_from(payload) else {
-            return Err(unexpected(stream, None).await);
-        };
-        let Some(bare) = crate::jid::jid_of(user, &door.domain) else {
-            let _ = stream.send(&policy_violation("this user id cannot be written as a JID")).await;
-            let _ = stream.shutdown().await;
-            return Err(Failed);
-        };
-        let resource = query
-            .resource
-            .and_then(|wanted| ResourcePart::new(&wanted).ok().map(|r| r.into_owned()))
-            .unwrap_or_else(|| {
-                ResourcePart::new(&format!("simul-{:08x}", OsRng.next_u32())).unwrap().into_owned()
-            });
-        let jid = bare.with_resource(&resource);
-        let answer = Iq::from_result(id, Some(BindResponse { jid: jid.clone() }));
-        stream.send(&answer).await?;
-        return Ok(jid);
-    }
+    let Ok(query) = BindQuery::try_from(payload) else {
+        return Err(refuse(stream, not_authorized()).await);
+    };
+    let Some(bare) = crate::jid::jid_of(user, &door.domain) else {
+        let error = policy_violation("this user id cannot be written as a JID");
+        return Err(refuse(stream, error).await);
+    };
+    let resource = query
+        .resource
+        .and_then(|wanted| ResourcePart::new(&wanted).ok().map(|r| r.into_owned()))
+        .unwrap_or_else(|| {
+            let made = format!("simul-{:08x}", OsRng.next_u32());
+            ResourcePart::new(&made).expect("a valid resource").into_owned()
+        });
+    let jid = bare.with_resource(&resource);
+    let answer = Iq::from_result(id, Some(BindResponse { jid: jid.clone() }));
+    stream.send(&answer).await?;
+    Ok(jid)
 }
 
 /// What the client sent where negotiation wanted something else: the
-/// stream error that answers it is sent here.
+/// stream error that answers it.
 async fn unexpected(
     stream: &mut Stream,
     got: Option<Result<FallibleStreamElement, ReadError>>,
@@ -267,15 +260,22 @@ async fn unexpected(
         Some(Err(ReadError::HardError(_))) => {
             StreamError::new(stream_error::DefinedCondition::NotWellFormed, "en", "not XML")
         }
-        _ => StreamError::new(
-            stream_error::DefinedCondition::NotAuthorized,
-            "en",
-            "authenticate and bind a resource first",
-        ),
+        _ => not_authorized(),
     };
+    refuse(stream, error).await
+}
+
+/// Sends `error` and closes the stream.
+async fn refuse(stream: &mut Stream, error: StreamError) -> Failed {
     let _ = stream.send(&error).await;
     let _ = stream.shutdown().await;
     Failed
+}
+
+/// The stream error for anything but the negotiation's next step.
+fn not_authorized() -> StreamError {
+    let text = "authenticate and bind a resource first";
+    StreamError::new(stream_error::DefinedCondition::NotAuthorized, "en", text)
 }
 
 /// A `policy-violation` stream error with `text`.

@@ -14,7 +14,9 @@ use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::{BareJid, FullJid, Jid};
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::chatstates::ChatState;
-use tokio_xmpp::parsers::disco::{DiscoInfoQuery, DiscoInfoResult, DiscoItemsQuery, DiscoItemsResult, Identity};
+use tokio_xmpp::parsers::disco::{
+    DiscoInfoQuery, DiscoInfoResult, DiscoItemsQuery, DiscoItemsResult, Identity,
+};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::message::{Message, MessageType};
 use tokio_xmpp::parsers::ns;
@@ -23,7 +25,9 @@ use tokio_xmpp::parsers::presence::{Presence, Type as PresenceType};
 use tokio_xmpp::parsers::roster::{Roster, Subscription};
 use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 use tokio_xmpp::parsers::stream_error::{self, StreamError};
-use tokio_xmpp::xmlstream::{FallibleStreamElement, ReadError, StreamElementError, XmppStreamElement};
+use tokio_xmpp::xmlstream::{
+    FallibleStreamElement, ReadError, StreamElementError, XmppStreamElement,
+};
 
 use crate::Door;
 use crate::budget::Spent;
@@ -37,8 +41,7 @@ use crate::roster::{item_of, remove_contact, roster_of, set_contact};
 const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
 
 /// The features this server announces (XEP-0030).
-const FEATURES: [&str; 5] =
-    [ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING, ns::CHATSTATES, ns::ROSTER];
+const FEATURES: [&str; 5] = [ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING, ns::CHATSTATES, ns::ROSTER];
 
 /// Why a session ends: a stream error to send first, or nothing.
 enum End {
@@ -81,7 +84,8 @@ pub(crate) async fn run(
         Ok(opened) => opened,
         Err(error) => {
             tracing::info!(%user, %error, "XMPP: session refused");
-            let error = StreamError::new(stream_error::DefinedCondition::Conflict, "en", error.to_string());
+            let error =
+                StreamError::new(stream_error::DefinedCondition::Conflict, "en", error.to_string());
             let _ = stream.send(&error).await;
             let _ = stream.shutdown().await;
             return;
@@ -138,8 +142,12 @@ impl Session<'_> {
             Some(Err(ReadError::HardError(error))) => {
                 tracing::info!(user = %self.user, %error, "XMPP: connection ended");
                 let condition = match error.kind() {
-                    std::io::ErrorKind::InvalidData => stream_error::DefinedCondition::NotWellFormed,
-                    std::io::ErrorKind::TimedOut => stream_error::DefinedCondition::ConnectionTimeout,
+                    std::io::ErrorKind::InvalidData => {
+                        stream_error::DefinedCondition::NotWellFormed
+                    }
+                    std::io::ErrorKind::TimedOut => {
+                        stream_error::DefinedCondition::ConnectionTimeout
+                    }
                     _ => return Err(End::Quietly),
                 };
                 Err(End::Tell(StreamError::new(condition, "en", error.to_string())))
@@ -191,11 +199,7 @@ impl Session<'_> {
             _ => return Ok(()),
         };
         let answer = if payload.is("query", ns::ROSTER) {
-            if is_set {
-                self.roster_set(&id, payload).await?
-            } else {
-                self.roster_get(&id).await
-            }
+            if is_set { self.roster_set(&id, payload).await? } else { self.roster_get(&id).await }
         } else if payload.is("ping", ns::PING) || payload.is("session", SESSION) {
             Iq::empty_result(self.jid.clone().into(), id)
         } else if !is_set && DiscoInfoQuery::try_from(payload.clone()).is_ok() {
@@ -227,7 +231,10 @@ impl Session<'_> {
         let [item] = &roster.items[..] else { return Ok(bad("a roster set has one item")) };
         let Some(name) = user_of(&Jid::from(item.jid.clone()), &self.door.domain) else {
             let text = "only people of this community can be contacts";
-            return Ok(Iq::from_error(id, stanza_error(ErrorType::Cancel, DefinedCondition::ItemNotFound, text)));
+            return Ok(Iq::from_error(
+                id,
+                stanza_error(ErrorType::Cancel, DefinedCondition::ItemNotFound, text),
+            ));
         };
         let contact = match self.service.recipient(&name).await {
             Ok(contact) => contact,
@@ -255,15 +262,23 @@ impl Session<'_> {
     }
 
     /// A roster push of one item to this session (RFC 6121 §2.1.6).
-    async fn push_roster_item(&mut self, list: &ContactList, id: &str, removed: bool) -> Result<(), End> {
+    async fn push_roster_item(
+        &mut self,
+        list: &ContactList,
+        id: &str,
+        removed: bool,
+    ) -> Result<(), End> {
         let Some(mut item) = item_of(list, id, &self.door.domain) else { return Ok(()) };
         if removed {
             item.subscription = Subscription::Remove;
             item.groups.clear();
             item.name = None;
         }
-        let push = Iq::from_set(format!("push-{}", self.jid.resource()), Roster { ver: None, items: vec![item] })
-            .with_to(self.jid.clone().into());
+        let push = Iq::from_set(
+            format!("push-{}", self.jid.resource()),
+            Roster { ver: None, items: vec![item] },
+        )
+        .with_to(self.jid.clone().into());
         Ok(self.stream.send(&push).await?)
     }
 
@@ -274,10 +289,13 @@ impl Session<'_> {
         }
         let Some(to) = message.to.clone() else { return Ok(()) };
         let Some(name) = user_of(&to, &self.door.domain) else {
-            return self.bounce(&message, DefinedCondition::ItemNotFound, "no such user here").await;
+            return self
+                .bounce(&message, DefinedCondition::ItemNotFound, "no such user here")
+                .await;
         };
         if let Some((_, body)) = message.get_best_body(vec![]) {
-            let sent = self.service.send_im(&self.user, Some(self.session), &name, body.clone()).await;
+            let sent =
+                self.service.send_im(&self.user, Some(self.session), &name, body.clone()).await;
             return match sent {
                 Ok(_) => Ok(()),
                 Err(ServiceError::NoSuchUser(_)) => {
@@ -294,17 +312,20 @@ impl Session<'_> {
             };
         }
         let typing = message.payloads.iter().find_map(|p| ChatState::try_from(p.clone()).ok());
-        if let Some(state) = typing {
-            if let Ok(partner) = self.service.recipient(&name).await {
-                let typing = state == ChatState::Composing;
-                self.service.typing(self.session, &partner, typing).ok();
-            }
+        let Some(state) = typing else { return Ok(()) };
+        if let Ok(partner) = self.service.recipient(&name).await {
+            self.service.typing(self.session, &partner, state == ChatState::Composing).ok();
         }
         Ok(())
     }
 
     /// Sends `message` back to its sender as an error (RFC 6120 §8.3).
-    async fn bounce(&mut self, message: &Message, condition: DefinedCondition, text: &str) -> Result<(), End> {
+    async fn bounce(
+        &mut self,
+        message: &Message,
+        condition: DefinedCondition,
+        text: &str,
+    ) -> Result<(), End> {
         let mut error = Message::error(Some(self.jid.clone().into()));
         error.from = message.to.clone();
         error.id = message.id.clone();
