@@ -16,6 +16,7 @@
 //! | dnd | `0x0080` do not disturb | `dnd` |
 //! | offline | (not online) | `unavailable` presence |
 //!
+//! From an XMPP client, `chat` is available and `xa` away.
 //! From a Sametime client, `0x0008` (in a meeting, as Wireshark names it)
 //! is taken as in_meeting too, the mobile flag `0x0200` is ignored, and an
 //! unknown code is available (as Pidgin shows one).
@@ -140,6 +141,28 @@ impl Presence {
         Self::new(status, idle, message)
     }
 
+    /// The XMPP `<show/>` of this presence (the table above): none for
+    /// available (and offline, which is an `unavailable` presence).
+    pub fn xmpp_show(&self) -> Option<&'static str> {
+        match (self.status, self.idle) {
+            (Status::Available, false) | (Status::Offline, _) => None,
+            (Status::Available, true) | (Status::Away, _) => Some("away"),
+            (Status::InMeeting, _) | (Status::Dnd, _) => Some("dnd"),
+        }
+    }
+
+    /// The presence an XMPP client sets with `show` (`chat`, `away`, `xa`,
+    /// `dnd` or none) and `message`: `chat` is available and `xa`
+    /// (extended away) away; `dnd` stays do not disturb.
+    pub fn from_xmpp(show: Option<&str>, message: &str) -> Self {
+        let status = match show {
+            Some("away" | "xa") => Status::Away,
+            Some("dnd") => Status::Dnd,
+            _ => Status::Available,
+        };
+        Self::new(status, false, message)
+    }
+
     /// Availability rank, higher is more available (Sametime code order).
     fn rank(&self) -> u8 {
         match (self.status, self.idle) {
@@ -191,6 +214,29 @@ mod tests {
         }
         let err = "busy".parse::<Status>().unwrap_err();
         assert!(err.to_string().contains("use available, away"));
+    }
+
+    #[test]
+    fn xmpp_shows_map_both_ways_where_xmpp_has_the_status() {
+        for (status, idle, show) in [
+            (Status::Available, false, None),
+            (Status::Available, true, Some("away")),
+            (Status::InMeeting, false, Some("dnd")),
+            (Status::Away, false, Some("away")),
+            (Status::Dnd, false, Some("dnd")),
+            (Status::Offline, false, None),
+        ] {
+            assert_eq!(Presence::new(status, idle, "").xmpp_show(), show, "{status:?}");
+        }
+        for (show, status) in [
+            (None, Status::Available),
+            (Some("chat"), Status::Available),
+            (Some("away"), Status::Away),
+            (Some("xa"), Status::Away),
+            (Some("dnd"), Status::Dnd),
+        ] {
+            assert_eq!(Presence::from_xmpp(show, "note"), Presence::new(status, false, "note"));
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 mod account;
 mod admission;
+mod client_sign_in;
 mod error;
 mod flood;
 mod hub;
@@ -25,6 +26,7 @@ mod sign_in;
 
 pub use account::Readiness;
 pub use admission::{Admission, admission};
+pub use client_sign_in::{ClientRefusal, looks_like_token};
 pub use error::ServiceError;
 use flood::MessageLimits;
 pub use flood::{CommandAdmission, CommandLimit, FloodLimits};

@@ -33,6 +33,28 @@ pub struct Config {
     pub sso: SsoSettings,
     /// The Sametime VP front door.
     pub vp: VpConfig,
+    /// The XMPP front door.
+    pub xmpp: XmppConfig,
+}
+
+/// `[xmpp]`: the door for XMPP clients (Conversations, Gajim, Dino, Monal,
+/// Pidgin...): user `alice` is `alice@DOMAIN` (`server.domain`). TLS uses
+/// the HTTPS certificate (`server.tls_certificate`, or the self-signed one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct XmppConfig {
+    /// Where clients connect and start TLS in the stream (STARTTLS,
+    /// required): `0.0.0.0:5222`, XMPP's port, or `off` (the default).
+    pub listen: Listen,
+    /// Where clients connect with TLS from the first byte (XEP-0368):
+    /// `0.0.0.0:5223`, or `off` (the default).
+    pub listen_tls: Listen,
+}
+
+impl Default for XmppConfig {
+    fn default() -> Self {
+        Self { listen: Listen::Off, listen_tls: Listen::Off }
+    }
 }
 
 /// `[vp]`: the door for Sametime clients (Pidgin, every Meanwhile client).
@@ -86,6 +108,7 @@ impl Default for Config {
             directory: DirectoryConfig::default(),
             sso: SsoSettings::default(),
             vp: VpConfig::default(),
+            xmpp: XmppConfig::default(),
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct ServeArgs {
     /// (default: `vp.listen`, off). Sametime's port is 1533.
     #[arg(long, value_name = "ADDR:PORT|off")]
     vp: Option<Listen>,
+    /// XMPP listen address (STARTTLS), or `off` (default: `xmpp.listen`,
+    /// off). XMPP's port is 5222; direct TLS is `xmpp.listen_tls`.
+    #[arg(long, value_name = "ADDR:PORT|off")]
+    xmpp: Option<Listen>,
 }
 
 /// How long work left on blocking threads may delay the exit.
@@ -148,6 +152,37 @@ impl ServeArgs {
             };
             let door = simul_vp_door::serve(listener, service.clone(), settings, stopped.clone());
             servers.spawn(door);
+        }
+        let xmpp = [
+            (self.xmpp.unwrap_or(config.xmpp.listen), simul_xmpp::Transport::StartTls),
+            (config.xmpp.listen_tls, simul_xmpp::Transport::DirectTls),
+        ];
+        if xmpp.iter().any(|(listen, _)| *listen != Listen::Off) {
+            let (tls, _) = crate::tls::server_config(&data, &config.server)?;
+            let door = Arc::new(simul_xmpp::Door::new(
+                &config.server.domain,
+                &tls,
+                Duration::from_secs(config.server.keepalive_seconds * 2),
+                Duration::from_secs(config.server.keepalive_seconds.max(30)),
+            ));
+            for (listen, transport) in xmpp {
+                let Listen::At(address) = listen else { continue };
+                let option = match transport {
+                    simul_xmpp::Transport::StartTls => "--xmpp",
+                    simul_xmpp::Transport::DirectTls => "xmpp.listen_tls",
+                };
+                let listener = bind(address, option)?;
+                // Tests and scripts read this line to find the port.
+                println!("XMPP door listening on {} ({transport})", listener.local_addr()?);
+                let stopped = stopped.clone();
+                servers.spawn(simul_xmpp::serve(
+                    listener,
+                    service.clone(),
+                    door.clone(),
+                    transport,
+                    stopped,
+                ));
+            }
         }
         let mut signals = StopSignals::listen()?;
         // systemd (`Type=notify`) starts what depends on Simul only now.

@@ -88,6 +88,7 @@ mod mwclient;
 mod nginx;
 mod purpleclient;
 mod scripted;
+mod xmppclient;
 
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
@@ -106,6 +107,8 @@ use rcgen::{
 pub use mwclient::{MwClient, MwOptions};
 pub use nginx::Nginx;
 pub use purpleclient::PurpleClient;
+pub use scripted::Scripted;
+pub use xmppclient::{XmppClient, XmppTransport};
 
 /// The fixture directory's suffix (its root entry).
 pub const SUFFIX: &str = "dc=renovations,dc=com";

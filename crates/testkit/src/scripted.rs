@@ -1,4 +1,4 @@
-//! What the scripted C test clients ([`crate::MwClient`], [`crate::PurpleClient`]) share:
+//! What the scripted test clients ([`crate::MwClient`], [`crate::PurpleClient`], [`crate::XmppClient`]) share:
 //! compiling their embedded source once, and running one with commands on stdin and one
 //! event a line on stdout.
 //!
@@ -117,7 +117,7 @@ impl Harness {
 
 /// A running client: commands go to its stdin, events come back one line each.
 #[derive(Debug)]
-pub(crate) struct Scripted {
+pub struct Scripted {
     name: &'static str,
     debug_hint: &'static str,
     expect_timeout: Duration,
@@ -194,7 +194,7 @@ impl Scripted {
     }
 
     /// Sends one command line, without the newline.
-    pub(crate) fn send(&mut self, command: &str) {
+    pub fn send(&mut self, command: &str) {
         assert!(
             !command.contains(['\n', '\r']),
             "a {} command is one line: {command:?}",
@@ -213,7 +213,7 @@ impl Scripted {
     }
 
     /// The next event line starting with `prefix`, whole; lines before it are consumed.
-    pub(crate) fn expect(&mut self, prefix: &str) -> String {
+    pub fn expect(&mut self, prefix: &str) -> String {
         let deadline = Instant::now() + self.expect_timeout;
         let start = self.next;
         loop {
@@ -251,7 +251,7 @@ impl Scripted {
     /// The next event line starting with `prefix` that contains every one of `parts`;
     /// other lines of that prefix are consumed on the way (a client may report a state
     /// several times before the one a test waits for).
-    pub(crate) fn expect_matching(&mut self, prefix: &str, parts: &[&str]) -> String {
+    pub fn expect_matching(&mut self, prefix: &str, parts: &[&str]) -> String {
         loop {
             let line = self.expect(prefix);
             if parts.iter().all(|part| line.contains(part)) {
@@ -261,13 +261,13 @@ impl Scripted {
     }
 
     /// Every event line received so far.
-    pub(crate) fn events(&mut self) -> &[String] {
+    pub fn events(&mut self) -> &[String] {
         self.drain();
         &self.seen
     }
 
     /// Waits up to `timeout` for the process to exit.
-    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         let deadline = Instant::now() + timeout;
         loop {
             match self.child.try_wait() {
@@ -285,7 +285,7 @@ impl Scripted {
     }
 
     /// Closes stdin.
-    pub(crate) fn close_stdin(&mut self) {
+    pub fn close_stdin(&mut self) {
         self.stdin = None;
     }
 

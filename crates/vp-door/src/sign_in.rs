@@ -5,8 +5,7 @@
 
 use std::net::IpAddr;
 
-use ltpa::TokenFormat;
-use simul_service::{LoginRefused, Service, TokenRefused};
+use simul_service::{ClientRefusal, Service};
 use simul_vp::ErrorCode;
 use simul_vp::login::Credential;
 
@@ -23,68 +22,29 @@ pub(crate) async fn sign_in(
     credential: &Credential,
     client: IpAddr,
 ) -> Result<SignedIn, ErrorCode> {
-    let user = match credential {
-        Credential::Token(token) => by_token(service, token.as_str(), client).await?,
+    let signed_in = match credential {
+        Credential::Token(token) => {
+            let token = token.as_str().unwrap_or_default();
+            service.client_token_log_in(token, client).await
+        }
         Credential::Password(secret) => {
             let Some(password) = secret.as_str() else { return Err(ErrorCode::IncorrectLogin) };
-            if looks_like_token(password) {
-                by_token(service, Some(password), client).await?
-            } else {
-                match service.log_in(name, password, client).await {
-                    Ok(person) => person.id,
-                    Err(LoginRefused::BadCredentials) => return Err(ErrorCode::IncorrectLogin),
-                    // No reconnect loop while the limit holds (spec §4.12).
-                    Err(LoginRefused::TooMany(_)) => return Err(ErrorCode::UserRestricted),
-                    Err(LoginRefused::Directory(_)) => return Err(ErrorCode::VerificationDown),
-                }
-            }
+            service.client_log_in(name, password, client).await
         }
     };
+    let user = signed_in.map_err(code_of)?;
     let display_name = service.display_name(&user).await;
     Ok(SignedIn { user, display_name })
 }
 
-/// An LTPA token, as the service accepts it (any format it may be in).
-async fn by_token(
-    service: &Service,
-    token: Option<&str>,
-    client: IpAddr,
-) -> Result<String, ErrorCode> {
-    let Some(token) = token.map(str::trim).filter(|token| !token.is_empty()) else {
-        return Err(ErrorCode::IncorrectLogin);
-    };
-    let formats = vec![TokenFormat::Ltpa2, TokenFormat::Ltpa1, TokenFormat::Domino];
-    match service.accept_token(vec![(token.to_owned(), formats)], client).await {
-        Ok(accepted) if accepted.must_change_password => Err(ErrorCode::UserRestricted),
-        Ok(accepted) => Ok(accepted.user),
-        // Not the token error codes: Pidgin takes those for network
-        // errors and retries the dead token for ever (spec §4.6).
-        Err(TokenRefused::NotSignedIn) => Err(ErrorCode::IncorrectLogin),
-        Err(TokenRefused::TooMany(_) | TokenRefused::Disabled) => Err(ErrorCode::UserRestricted),
-        Err(TokenRefused::Unknown) => Err(ErrorCode::UserUnregistered),
-        Err(TokenRefused::DirectoryDown | TokenRefused::Directory(_)) => {
-            Err(ErrorCode::VerificationDown)
-        }
-    }
-}
-
-/// Whether a password is an LTPA token pasted in its place: far longer
-/// than passwords are, and Base64 only. A password that merely looks like
-/// one is checked as a token, fails, and is refused like a wrong one.
-fn looks_like_token(password: &str) -> bool {
-    password.len() >= 100
-        && password.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::looks_like_token;
-
-    #[test]
-    fn only_long_base64_is_taken_for_a_token() {
-        assert!(!looks_like_token("correct horse battery staple"));
-        assert!(!looks_like_token(&"a".repeat(99)));
-        assert!(looks_like_token(&"QmFzZTY0+/=".repeat(20)));
-        assert!(!looks_like_token(&format!("{} x", "a".repeat(200))));
+/// The code of a refusal. Never the token error codes: Pidgin takes
+/// those for network errors and retries a dead token for ever (spec
+/// §4.6); a rate limit gets no reconnect loop either (§4.12).
+fn code_of(refusal: ClientRefusal) -> ErrorCode {
+    match refusal {
+        ClientRefusal::BadCredentials => ErrorCode::IncorrectLogin,
+        ClientRefusal::Restricted => ErrorCode::UserRestricted,
+        ClientRefusal::Unknown => ErrorCode::UserUnregistered,
+        ClientRefusal::DirectoryDown => ErrorCode::VerificationDown,
     }
 }

@@ -1,0 +1,240 @@
+//! The XMPP door, spoken to by slixmpp (Debian's python3-slixmpp, a real
+//! XMPP client library) through `simul_testkit::XmppClient`, and by a raw
+//! TCP client for what no well-behaved client sends: TLS and sign-in,
+//! the roster as the contact list of every door, presence and messages
+//! across doors, chat states, bad input.
+
+mod support;
+
+use std::net::SocketAddr;
+
+use serde_json::{Value, json};
+use simul_testkit::{XmppClient, XmppTransport};
+use support::vp::put_json;
+use support::{Server, deployment, deployment_with_names, get_json, log_in, post_json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// A web client's event stream.
+type Events =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A server with both XMPP listeners on free ports: (STARTTLS, direct TLS).
+fn xmpp_server(data: &std::path::Path) -> (Server, SocketAddr, SocketAddr) {
+    let env = [("SIMUL_XMPP__LISTEN", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0")];
+    let server = Server::start_with(data, false, &env);
+    let address = |transport: &str| {
+        let line = server.log_line(&format!("({transport})"));
+        line.split(' ').nth(4).unwrap().parse().unwrap()
+    };
+    let (starttls, direct) = (address("STARTTLS"), address("direct TLS"));
+    (server, starttls, direct)
+}
+
+/// A slixmpp client of `user` (password "long enough"), signed in.
+fn signed_in(address: SocketAddr, user: &str, transport: XmppTransport) -> XmppClient {
+    let mut client =
+        XmppClient::start(address, &format!("{user}@localhost"), "long enough", transport);
+    client.expect(&format!("SESSION_START {user}@localhost/"));
+    client
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signs_in_over_starttls_and_direct_tls_and_bad_credentials_get_one_answer() {
+    let dir = deployment(&["alice", "bob"]);
+    let (_server, starttls, direct) = xmpp_server(&dir.path().join("data"));
+    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    let _bob = signed_in(direct, "bob", XmppTransport::DirectTls);
+    alice.send("ping");
+    alice.expect("PONG ok");
+    alice.send("disco");
+    let disco = alice.expect("DISCO ");
+    assert!(disco.contains("identities=server/im"), "{disco}");
+    assert!(disco.contains("jabber:iq:roster") && disco.contains("urn:xmpp:ping"), "{disco}");
+
+    for (jid, password) in [("alice@localhost", "wrong"), ("nobody@localhost", "long enough")] {
+        let mut refused = XmppClient::start(starttls, jid, password, XmppTransport::StartTls);
+        refused.expect("FAILED_AUTH");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ltpa_token_is_a_password_and_a_forged_one_is_refused() {
+    let dir = deployment(&["alice"]);
+    let (_server, starttls, _) = xmpp_server(&dir.path().join("data"));
+    support::export_keys(dir.path());
+    let token = support::mint(dir.path(), &["--user", "alice"]);
+    let mut alice = XmppClient::start(starttls, "alice@localhost", &token, XmppTransport::StartTls);
+    alice.expect("SESSION_START alice@localhost/");
+    let mut forged = token.clone();
+    forged.replace_range(40..44, if &token[40..44] == "AAAA" { "BBBB" } else { "AAAA" });
+    let mut refused =
+        XmppClient::start(starttls, "alice@localhost", &forged, XmppTransport::StartTls);
+    refused.expect("FAILED_AUTH");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn presence_and_messages_cross_to_the_web_both_ways_and_are_kept() {
+    let dir = deployment_with_names(&[("alice", "Alice Allen"), ("bob", "Bob Builder")]);
+    let (server, starttls, _) = xmpp_server(&dir.path().join("data"));
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let contacts = json!({"groups": [{"name": "Team", "contacts": ["alice"]}]});
+    assert!(put_json(&server, "/api/v1/contacts", &bob, &contacts).await.status().is_success());
+    let (alice_web, _) = log_in(&server, "alice", "long enough").await;
+    let contacts = json!({"groups": [{"name": "Team", "contacts": ["bob"]}]});
+    put_json(&server, "/api/v1/contacts", &alice_web, &contacts).await;
+    let mut bob_events = support::events(&server, &bob).await;
+    bob_events_watch(&mut bob_events, "alice").await;
+
+    // Alice signs in with an XMPP client: the web sees her come online,
+    // then go away with a message.
+    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    alice.send("presence away at lunch");
+    let status = next_status(&mut bob_events, "alice", "away").await;
+    assert_eq!(status["message"], "at lunch", "{status}");
+    // Bob, on the web, is in her roster's presence; do not disturb shows.
+    alice.expect_matching("PRESENCE bob@localhost ", &["type=available"]);
+    let dnd = json!({"status": "dnd", "message": "focus"});
+    put_json(&server, "/api/v1/me/status", &bob, &dnd).await;
+    alice.expect_matching("PRESENCE bob@localhost ", &["show=dnd", "status=focus"]);
+
+    // Messages both ways, kept once.
+    alice.send("message bob@localhost hello from XMPP");
+    let im = next_of_type(&mut bob_events, "im").await;
+    assert_eq!((&im["from"], &im["text"]), (&json!("alice"), &json!("hello from XMPP")));
+    let sent = post_json(&server, "/api/v1/im/alice", &bob, &json!({"text": "hi alice"})).await;
+    assert_eq!(sent["delivered"], true);
+    assert_eq!(alice.expect("MESSAGE "), "MESSAGE bob@localhost hi alice");
+    let history = get_json(&server, "/api/v1/im/alice/history", &bob).await;
+    let texts: Vec<&str> =
+        history.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["hello from XMPP", "hi alice"]);
+
+    // Typing, as XEP-0085 chat states.
+    alice.send("chatstate bob@localhost composing");
+    let typing = next_of_type(&mut bob_events, "typing").await;
+    assert_eq!((&typing["from"], &typing["typing"]), (&json!("alice"), &json!(true)));
+
+    // A message to nobody comes back as an error.
+    alice.send("message nobody@localhost hello?");
+    assert_eq!(alice.expect("MESSAGE_ERROR "), "MESSAGE_ERROR nobody@localhost item-not-found");
+
+    // Signing out is seen on the web.
+    alice.send("quit");
+    next_status(&mut bob_events, "alice", "offline").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_roster_is_the_contact_list_of_every_door() {
+    let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")]);
+    let (server, starttls, _) = xmpp_server(&dir.path().join("data"));
+    let (alice_web, _) = log_in(&server, "alice", "long enough").await;
+    let contacts = json!({
+        "groups": [{"name": "Team", "contacts": ["bob"]}, {"name": "Lunch", "contacts": ["bob"]}],
+        "aliases": {"bob": "Bobby"},
+    });
+    put_json(&server, "/api/v1/contacts", &alice_web, &contacts).await;
+
+    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    alice.send("roster");
+    assert_eq!(
+        alice.expect("ROSTER "),
+        "ROSTER bob@localhost name=Bobby groups=Lunch,Team subscription=both"
+    );
+    alice.expect("ROSTER_END");
+
+    alice.send("roster_set carol@localhost Caz Friends");
+    alice.expect("ROSTER_SET carol@localhost");
+    let list = get_json(&server, "/api/v1/contacts", &alice_web).await;
+    assert_eq!(list["groups"][2], json!({"name": "Friends", "contacts": ["carol"]}), "{list}");
+    assert_eq!(list["aliases"]["carol"], "Caz");
+
+    alice.send("roster_remove bob@localhost");
+    alice.expect("ROSTER_REMOVED bob@localhost");
+    let list = get_json(&server, "/api/v1/contacts", &alice_web).await;
+    let everyone: Vec<&Value> = list["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["contacts"].as_array().unwrap())
+        .collect();
+    assert_eq!(everyone, [&json!("carol")], "{list}");
+
+    alice.send("roster_set someone@elsewhere.org - Friends");
+    alice.expect("IQ_ERROR roster_set item-not-found");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disabling_an_account_ends_its_xmpp_session() {
+    let dir = deployment(&["alice"]);
+    let (_server, starttls, _) = xmpp_server(&dir.path().join("data"));
+    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    let out = support::simul(dir.path(), &["user", "disable", "alice", "--data", "data"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        alice.expect("STREAM_ERROR "),
+        "STREAM_ERROR policy-violation this account is disabled"
+    );
+}
+
+/// What a raw client gets for what no client should send.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_streams_get_their_stream_errors_and_harm_nobody() {
+    let dir = deployment(&["alice"]);
+    let (_server, starttls, _) = xmpp_server(&dir.path().join("data"));
+    let header = |to: &str| {
+        format!(
+            "<?xml version='1.0'?><stream:stream to='{to}' version='1.0' \
+             xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+        )
+    };
+    for (what, sent, answer) in [
+        (
+            "a stanza before TLS",
+            header("localhost") + "<message to='a@localhost'/>",
+            "policy-violation",
+        ),
+        ("another host", header("elsewhere.org"), "host-unknown"),
+        ("a DTD", "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'aaaa'>]>".to_owned(), ""),
+        ("not XML", "GET / HTTP/1.1\r\n\r\n<".to_owned(), ""),
+        ("endless text", "x".repeat(300 * 1024), ""),
+    ] {
+        let mut raw = tokio::net::TcpStream::connect(starttls).await.unwrap();
+        // The server may close before it has read everything.
+        let _ = raw.write_all(sent.as_bytes()).await;
+        let mut got = Vec::new();
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(10), raw.read_to_end(&mut got));
+        assert!(read.await.is_ok(), "{what}: the server keeps the connection open");
+        let got = String::from_utf8_lossy(&got);
+        assert!(got.contains(answer), "{what}: {got}");
+    }
+    // The door still serves.
+    let _alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+}
+
+/// Asks the web session to watch `user`.
+async fn bob_events_watch(events: &mut Events, user: &str) {
+    use futures_util::SinkExt as _;
+    let watch = json!({"type": "watch", "users": [user]}).to_string();
+    events.send(tokio_tungstenite::tungstenite::Message::text(watch)).await.unwrap();
+}
+
+/// The next event of `kind` on a web session.
+async fn next_of_type(events: &mut Events, kind: &str) -> Value {
+    loop {
+        let event = support::next_event(events).await;
+        if event["type"] == kind {
+            return event;
+        }
+    }
+}
+
+/// The next status event of `user` with `status`.
+async fn next_status(events: &mut Events, user: &str, status: &str) -> Value {
+    loop {
+        let event = next_of_type(events, "status").await;
+        if event["user"] == user && event["status"] == status {
+            return event;
+        }
+    }
+}

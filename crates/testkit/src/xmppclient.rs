@@ -1,0 +1,94 @@
+//! The scripted XMPP client (`xmppclient/xmpp-client.py`): slixmpp, Debian's
+//! `python3-slixmpp`, a real XMPP client library, driven by commands on stdin and reporting
+//! one event a line on stdout. It runs under Debian's `/usr/bin/python3`, where the package
+//! installs slixmpp (a `python3` earlier on the PATH may not have it).
+//!
+//! Commands ([`Scripted::send`]): `presence [SHOW|-] [STATUS…]`, `message JID TEXT`,
+//! `chatstate JID composing|paused|active`, `roster`, `roster_set JID NAME|- GROUP,GROUP`,
+//! `roster_remove JID`, `subscribe JID`, `ping`, `disco`, `raw XML`, `quit`.
+//!
+//! Events ([`Scripted::expect`]):
+//!
+//! | event | when |
+//! | --- | --- |
+//! | `SESSION_START <full jid>` | signed in and bound |
+//! | `FAILED_AUTH` | SASL refused the credentials |
+//! | `STREAM_ERROR <condition> <text>`, `DISCONNECTED <why>` | the stream ended |
+//! | `PRESENCE <bare jid> type=available\|unavailable\|subscribed… show=<show> status=<text>` | a presence |
+//! | `MESSAGE <bare jid> <body>`, `CHATSTATE <bare jid> <state>`, `MESSAGE_ERROR <bare jid> <condition>` | messages |
+//! | `ROSTER <jid> name=<> groups=<a,b> subscription=<>` … `ROSTER_END` | the answer to `roster` |
+//! | `ROSTER_PUSH <jid> name=<> groups=<> subscription=<>`, `ROSTER_SET <jid>`, `ROSTER_REMOVED <jid>` | roster changes |
+//! | `PONG ok`, `DISCO identities=<category/type,…> features=<…>` | answers |
+//! | `IQ_ERROR <command> <condition>`, `IQ_TIMEOUT <command>`, `ERROR <text>` | failures |
+
+use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::scripted::{Harness, Scripted};
+
+const HARNESS: Harness = Harness {
+    name: "xmpp-client",
+    source: include_str!("../xmppclient/xmpp-client.py"),
+    pkg_config: &[],
+    cache: "xmppclient",
+    packages_hint: "the scripted XMPP client needs Debian's python3-slixmpp (apt-get install \
+     it, as scripts/test does)",
+    debug_hint: "slixmpp logs to stderr",
+    expect_timeout: Duration::from_secs(10),
+};
+
+/// How the client starts TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XmppTransport {
+    /// STARTTLS on the plain port (5222).
+    StartTls,
+    /// TLS from the first byte (XEP-0368, port 5223).
+    DirectTls,
+}
+
+/// A running slixmpp client: see the module documentation for its commands and events.
+pub struct XmppClient(Scripted);
+
+impl XmppClient {
+    /// Starts a client signing in to `server` as `jid` with `password` (the self-signed
+    /// certificate of a test deployment is accepted). Wait for `SESSION_START` (or
+    /// `FAILED_AUTH`) with [`Scripted::expect`].
+    ///
+    /// # Panics
+    ///
+    /// If `/usr/bin/python3` cannot be run (install Debian's python3-slixmpp, as scripts/test
+    /// does).
+    pub fn start(
+        server: SocketAddr,
+        jid: &str,
+        password: &str,
+        transport: XmppTransport,
+    ) -> XmppClient {
+        let mode = match transport {
+            XmppTransport::StartTls => "starttls",
+            XmppTransport::DirectTls => "direct",
+        };
+        let mut command = Command::new("/usr/bin/python3");
+        command.arg("-u").arg("-c").arg(HARNESS.source).arg(jid).arg(password);
+        command.arg(server.ip().to_string()).arg(server.port().to_string()).arg(mode);
+        // Without slixmpp the first expect fails with Python's ModuleNotFoundError in the
+        // stderr it reports.
+        XmppClient(Scripted::spawn(&HARNESS, command))
+    }
+}
+
+impl Deref for XmppClient {
+    type Target = Scripted;
+
+    fn deref(&self) -> &Scripted {
+        &self.0
+    }
+}
+
+impl DerefMut for XmppClient {
+    fn deref_mut(&mut self) -> &mut Scripted {
+        &mut self.0
+    }
+}

@@ -1,0 +1,99 @@
+//! A limit on the bytes of one stanza. The XML parser buffers an element
+//! until it ends, so without one a client could send a single stanza of
+//! gigabytes; this reader fails once more than the budget has been read
+//! since the session last took a complete element.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
+
+/// Most bytes one stanza (or the stream header) may take.
+pub(crate) const MAX_STANZA_BYTES: usize = 256 * 1024;
+
+/// The bytes read since the last complete element; shared between the
+/// reader and the session that resets it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Spent(Arc<AtomicUsize>);
+
+impl Spent {
+    /// A complete element was taken: the next one starts from zero.
+    pub(crate) fn reset(&self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+}
+
+/// `inner`, failing reads once [`MAX_STANZA_BYTES`] are spent.
+pub(crate) struct Budgeted<Io> {
+    inner: Io,
+    spent: Spent,
+}
+
+impl<Io> Budgeted<Io> {
+    /// Wraps `inner`; `spent` is reset by whoever takes elements.
+    pub(crate) fn new(inner: Io, spent: Spent) -> Self {
+        Self { inner, spent }
+    }
+
+    /// The wrapped transport.
+    pub(crate) fn into_inner(self) -> Io {
+        self.inner
+    }
+}
+
+impl<Io: AsyncBufRead + Unpin> AsyncRead for Budgeted<Io> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let available = match Pin::new(&mut this.inner).poll_fill_buf(cx) {
+            Poll::Ready(Ok(available)) => available,
+            Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+            Poll::Pending => return Poll::Pending,
+        };
+        let n = available.len().min(buf.remaining());
+        buf.put_slice(&available[..n]);
+        Pin::new(this).consume(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<Io: AsyncBufRead + Unpin> AsyncBufRead for Budgeted<Io> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        if this.spent.0.load(Ordering::Relaxed) > MAX_STANZA_BYTES {
+            let error = io::Error::new(io::ErrorKind::InvalidData, "stanza over the size limit");
+            return Poll::Ready(Err(error));
+        }
+        Pin::new(&mut this.inner).poll_fill_buf(cx)
+    }
+
+    fn consume(self: Pin<&mut Self>, amount: usize) {
+        let this = self.get_mut();
+        this.spent.0.fetch_add(amount, Ordering::Relaxed);
+        Pin::new(&mut this.inner).consume(amount);
+    }
+}
+
+impl<Io: AsyncWrite + Unpin> AsyncWrite for Budgeted<Io> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}

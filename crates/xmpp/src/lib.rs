@@ -1,0 +1,118 @@
+//! The XMPP front door (RFC 6120 and 6121): any standard XMPP client
+//! signs in to the community as `user@DOMAIN` and shares its users,
+//! contacts, statuses and conversations with the other doors.
+//!
+//! Like every door it only translates: stanzas become calls of the
+//! community service ([`simul_service::Service`]), and the service's
+//! events become stanzas. The XML stream is tokio-xmpp's responder
+//! (rxml underneath: no DTDs, entities or processing instructions) and
+//! the stanzas are xmpp-parsers' types.
+
+mod budget;
+mod connection;
+mod jid;
+mod negotiation;
+mod presence;
+mod roster;
+mod session;
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use simul_service::Service;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// How long a client has from connecting to a bound resource.
+pub const NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every connection of the door shares.
+pub struct Door {
+    /// The XMPP domain, `server.domain`: user `alice` is `alice@DOMAIN`.
+    domain: String,
+    /// TLS after STARTTLS, and direct TLS (with ALPN `xmpp-client`).
+    starttls: Arc<rustls::ServerConfig>,
+    direct_tls: Arc<rustls::ServerConfig>,
+    /// How long a user's n-way chats wait for them after their last
+    /// session ends.
+    grace: Duration,
+    /// Silence after which the server pings a client, and again after
+    /// which a client that did not answer is disconnected.
+    keepalive: Duration,
+}
+
+impl Door {
+    /// The door of `domain`, with the deployment's certificate in `tls`
+    /// (its ALPN protocols are replaced by XMPP's).
+    pub fn new(
+        domain: &str,
+        tls: &rustls::ServerConfig,
+        grace: Duration,
+        keepalive: Duration,
+    ) -> Self {
+        let with_alpn = |protocols: Vec<Vec<u8>>| {
+            let mut config = tls.clone();
+            config.alpn_protocols = protocols;
+            Arc::new(config)
+        };
+        Self {
+            domain: domain.to_ascii_lowercase(),
+            // Clients that start TLS in the stream send no ALPN.
+            starttls: with_alpn(Vec::new()),
+            direct_tls: with_alpn(vec![b"xmpp-client".to_vec()]),
+            grace,
+            keepalive,
+        }
+    }
+}
+
+/// How a listener's clients start TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain TCP, then STARTTLS, which the server requires (port 5222).
+    StartTls,
+    /// TLS from the first byte (XEP-0368, port 5223).
+    DirectTls,
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::StartTls => "STARTTLS",
+            Self::DirectTls => "direct TLS",
+        })
+    }
+}
+
+/// Serves XMPP clients on `listener` until `stopped` turns true; open
+/// connections end with a `system-shutdown` stream error then.
+pub async fn serve(
+    listener: TcpListener,
+    service: Arc<Service>,
+    door: Arc<Door>,
+    transport: Transport,
+    mut stopped: watch::Receiver<bool>,
+) -> io::Result<()> {
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: the listener
+                // itself is fine; wait a moment rather than spin.
+                Err(error) => {
+                    tracing::warn!(%error, "XMPP: cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = until_stopped(&mut stopped) => return Ok(()),
+        };
+        let (service, door, stopped) = (service.clone(), door.clone(), stopped.clone());
+        tokio::spawn(connection::run(stream, peer, service, door, transport, stopped));
+    }
+}
+
+async fn until_stopped(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}

@@ -1,0 +1,284 @@
+//! Stream negotiation (RFC 6120 §4–7): TLS (STARTTLS, required, or
+//! direct), SASL PLAIN, a stream restart, resource binding. What comes
+//! out is a secure stream bound to a signed-in user.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use rand_core::{OsRng, RngCore as _};
+use simul_service::{ClientRefusal, Service};
+use tokio::io::BufStream;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tokio_xmpp::Stanza;
+use tokio_xmpp::jid::{FullJid, ResourcePart};
+use tokio_xmpp::parsers::bind::{BindFeature, BindQuery, BindResponse};
+use tokio_xmpp::parsers::iq::Iq;
+use tokio_xmpp::parsers::ns;
+use tokio_xmpp::parsers::sasl::{self, Auth, DefinedCondition, Mechanism, Success};
+use tokio_xmpp::parsers::starttls::{self, Proceed, StartTls};
+use tokio_xmpp::parsers::stream_error::{self, StreamError};
+use tokio_xmpp::parsers::stream_features::StreamFeatures;
+use tokio_xmpp::xmlstream::{
+    FallibleStreamElement, ReadError, StreamHeader, Timeouts, XmlStream, XmppStreamElement,
+    accept_stream,
+};
+
+use crate::budget::{Budgeted, Spent};
+use crate::{Door, Transport};
+
+/// The transport under the XML stream once TLS is up.
+pub(crate) type Secure = Budgeted<BufStream<TlsStream<TcpStream>>>;
+/// The XML stream of a connection.
+pub(crate) type Stream = XmlStream<Secure, FallibleStreamElement>;
+
+/// A negotiated stream: its user and full JID.
+pub(crate) struct Bound {
+    pub(crate) stream: Stream,
+    pub(crate) spent: Spent,
+    pub(crate) user: String,
+    pub(crate) jid: FullJid,
+}
+
+/// Negotiation ended without a bound stream; the stream error that
+/// explains why, if any, was sent where it happened.
+pub(crate) struct Failed;
+
+impl From<std::io::Error> for Failed {
+    fn from(error: std::io::Error) -> Self {
+        tracing::debug!(%error, "XMPP: negotiation failed");
+        Failed
+    }
+}
+
+/// Negotiates a connection from `peer` up to a bound resource.
+pub(crate) async fn negotiate(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    service: &Service,
+    door: &Door,
+    transport: Transport,
+    timeouts: Timeouts,
+) -> Result<Bound, Failed> {
+    let tls = match transport {
+        Transport::DirectTls => TlsAcceptor::from(door.direct_tls.clone()).accept(tcp).await?,
+        Transport::StartTls => start_tls(tcp, door, timeouts).await?,
+    };
+    let spent = Spent::default();
+    let io = Budgeted::new(BufStream::new(tls), spent.clone());
+    let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
+    let features = StreamFeatures {
+        sasl_mechanisms: [Mechanism::Plain.to_string()].into(),
+        ..StreamFeatures::default()
+    };
+    let mut stream = answer_header(accepted, door, &features).await?;
+    let user = authenticate(&mut stream, peer, service).await?;
+    let accepted = stream.accept_reset(&Success { data: Vec::new() }).await?;
+    let features =
+        StreamFeatures { bind: Some(BindFeature { required: true }), ..StreamFeatures::default() };
+    let mut stream = answer_header(accepted, door, &features).await?;
+    spent.reset();
+    let jid = bind(&mut stream, &user, door).await?;
+    spent.reset();
+    Ok(Bound { stream, spent, user, jid })
+}
+
+/// The plain-text part of a STARTTLS connection: its header, the
+/// features (STARTTLS only, required), `<starttls/>`, `<proceed/>`, then
+/// TLS on the same socket.
+async fn start_tls(
+    tcp: TcpStream,
+    door: &Door,
+    timeouts: Timeouts,
+) -> Result<TlsStream<TcpStream>, Failed> {
+    let io = Budgeted::new(BufStream::new(tcp), Spent::default());
+    let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
+    let features =
+        StreamFeatures { starttls: Some(StartTls { required: true }), ..StreamFeatures::default() };
+    let mut plain = answer_header(accepted, door, &features).await?;
+    match plain.next().await {
+        Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Starttls(
+            starttls::Nonza::Request(_),
+        )))) => {}
+        _ => {
+            // Nothing but TLS before TLS (RFC 6120 §5.3.1).
+            let error = policy_violation("start TLS first (STARTTLS is required)");
+            let _ = plain.send(&error).await;
+            let _ = plain.shutdown().await;
+            return Err(Failed);
+        }
+    }
+    plain.send(&Proceed).await?;
+    let tcp = plain.into_inner().into_inner().into_inner();
+    Ok(TlsAcceptor::from(door.starttls.clone()).accept(tcp).await?)
+}
+
+/// Checks the client's stream header and answers it with ours and
+/// `features`.
+async fn answer_header<Io>(
+    accepted: tokio_xmpp::xmlstream::AcceptedStream<Io>,
+    door: &Door,
+    features: &StreamFeatures,
+) -> Result<XmlStream<Io, FallibleStreamElement>, Failed>
+where
+    Io: tokio::io::AsyncBufRead + tokio::io::AsyncWrite + Unpin,
+{
+    let to_us = accepted.header().to.is_none_or(|to| to.eq_ignore_ascii_case(&door.domain));
+    let header = StreamHeader {
+        from: Some(Cow::Borrowed(door.domain.as_str())),
+        to: None,
+        id: Some(Cow::Owned(format!("{:016x}", OsRng.next_u64()))),
+    };
+    let pending = accepted.send_header(header).await?;
+    if !to_us {
+        let text = format!("this server is {}", door.domain);
+        let error = StreamError::new(stream_error::DefinedCondition::HostUnknown, "en", text);
+        let _ = pending.send_error(&error).await;
+        return Err(Failed);
+    }
+    Ok(pending.send_features(features).await?)
+}
+
+/// SASL PLAIN (RFC 4616) against the service: a password, or an LTPA
+/// token as the password. The user's id.
+async fn authenticate(
+    stream: &mut Stream,
+    peer: SocketAddr,
+    service: &Service,
+) -> Result<String, Failed> {
+    loop {
+        let auth = match stream.next().await {
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Sasl(sasl::Nonza::Auth(
+                auth,
+            ))))) => auth,
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Sasl(sasl::Nonza::Abort(_))))) => {
+                stream.send(&sasl_failure(DefinedCondition::Aborted, None)).await?;
+                continue;
+            }
+            other => return Err(unexpected(stream, other).await),
+        };
+        match plain(&auth) {
+            Err(condition) => stream.send(&sasl_failure(condition, None)).await?,
+            Ok((name, secret)) => match service.client_log_in(&name, &secret, peer.ip()).await {
+                Ok(user) => return Ok(user),
+                Err(refusal) => {
+                    let (condition, text) = condition_of(refusal);
+                    stream.send(&sasl_failure(condition, Some(text))).await?;
+                }
+            },
+        }
+    }
+}
+
+/// The name and password of a PLAIN `auth`: `[authzid] NUL authcid NUL
+/// passwd`. An authorisation identity other than the user is refused
+/// (nobody acts for someone else here).
+fn plain(auth: &Auth) -> Result<(String, String), DefinedCondition> {
+    if auth.mechanism != Mechanism::Plain {
+        return Err(DefinedCondition::InvalidMechanism);
+    }
+    let text = std::str::from_utf8(&auth.data).map_err(|_| DefinedCondition::MalformedRequest)?;
+    let mut parts = text.split('\0');
+    let (Some(authzid), Some(name), Some(secret), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(DefinedCondition::MalformedRequest);
+    };
+    if name.is_empty() || secret.is_empty() {
+        return Err(DefinedCondition::NotAuthorized);
+    }
+    let own = authzid.is_empty() || authzid.split('@').next() == Some(name);
+    if !own {
+        return Err(DefinedCondition::InvalidAuthzid);
+    }
+    Ok((name.to_owned(), secret.to_owned()))
+}
+
+/// The SASL condition and text of a refusal: one for every bad
+/// credential, so that the answer does not tell which was bad.
+fn condition_of(refusal: ClientRefusal) -> (DefinedCondition, &'static str) {
+    match refusal {
+        ClientRefusal::BadCredentials | ClientRefusal::Unknown => {
+            (DefinedCondition::NotAuthorized, "wrong user name or password")
+        }
+        ClientRefusal::Restricted => {
+            (DefinedCondition::AccountDisabled, "this account may not sign in now")
+        }
+        ClientRefusal::DirectoryDown => {
+            (DefinedCondition::TemporaryAuthFailure, "the directory does not answer; try later")
+        }
+    }
+}
+
+fn sasl_failure(condition: DefinedCondition, text: Option<&str>) -> sasl::Failure {
+    sasl::Failure {
+        defined_condition: condition,
+        texts: text.map(|text| ("en".to_owned(), text.to_owned())).into_iter().collect(),
+    }
+}
+
+/// Resource binding (RFC 6120 §7): the client's resource if it names
+/// one a JID can hold, else one of the server's.
+async fn bind(stream: &mut Stream, user: &str, door: &Door) -> Result<FullJid, Failed> {
+    let (id, payload) =
+        match stream.next().await {
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(
+                Iq::Set { id, payload, .. },
+            ))))) => (id, payload),
+            other => return Err(unexpected(stream, other).await),
+        };
+    let Ok(query) = BindQuery::try_from(payload) else {
+        return Err(refuse(stream, not_authorized()).await);
+    };
+    let Some(bare) = crate::jid::jid_of(user, &door.domain) else {
+        let error = policy_violation("this user id cannot be written as a JID");
+        return Err(refuse(stream, error).await);
+    };
+    let resource = query
+        .resource
+        .and_then(|wanted| ResourcePart::new(&wanted).ok().map(|r| r.into_owned()))
+        .unwrap_or_else(|| {
+            let made = format!("simul-{:08x}", OsRng.next_u32());
+            ResourcePart::new(&made).expect("a valid resource").into_owned()
+        });
+    let jid = bare.with_resource(&resource);
+    let answer = Iq::from_result(id, Some(BindResponse { jid: jid.clone() }));
+    stream.send(&answer).await?;
+    Ok(jid)
+}
+
+/// What the client sent where negotiation wanted something else: the
+/// stream error that answers it.
+async fn unexpected(
+    stream: &mut Stream,
+    got: Option<Result<FallibleStreamElement, ReadError>>,
+) -> Failed {
+    let error = match got {
+        None | Some(Err(ReadError::StreamFooterReceived)) => return Failed,
+        Some(Err(ReadError::HardError(_))) => {
+            StreamError::new(stream_error::DefinedCondition::NotWellFormed, "en", "not XML")
+        }
+        _ => not_authorized(),
+    };
+    refuse(stream, error).await
+}
+
+/// Sends `error` and closes the stream.
+async fn refuse(stream: &mut Stream, error: StreamError) -> Failed {
+    let _ = stream.send(&error).await;
+    let _ = stream.shutdown().await;
+    Failed
+}
+
+/// The stream error for anything but the negotiation's next step.
+fn not_authorized() -> StreamError {
+    let text = "authenticate and bind a resource first";
+    StreamError::new(stream_error::DefinedCondition::NotAuthorized, "en", text)
+}
+
+/// A `policy-violation` stream error with `text`.
+pub(crate) fn policy_violation(text: &str) -> StreamError {
+    StreamError::new(stream_error::DefinedCondition::PolicyViolation, "en", text)
+}

@@ -1,0 +1,123 @@
+//! The roster is the user's contact list (RFC 6121 §2), the one the web
+//! and Sametime clients show and edit: a contact in several groups is
+//! one item with several groups; its alias is the item's name. Inside
+//! the community everyone may see everyone's presence, as in Sametime,
+//! so every item is `subscription="both"`.
+
+use simul_service::{ContactGroup, ContactList};
+use tokio_xmpp::parsers::roster::{Group, Item, Roster, Subscription};
+
+use crate::jid::jid_of;
+
+/// The group a contact added without one goes into (a contact list has
+/// no ungrouped contacts).
+pub(crate) const DEFAULT_GROUP: &str = "Contacts";
+
+/// The roster of a contact list.
+pub(crate) fn roster_of(list: &ContactList, domain: &str) -> Roster {
+    let mut ids: Vec<&String> = Vec::new();
+    for id in list.groups.iter().flat_map(|group| &group.contacts) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let items = ids.into_iter().filter_map(|id| item_of(list, id, domain)).collect();
+    Roster { ver: None, items }
+}
+
+/// The roster item of contact `id` (none for an id no JID can hold).
+pub(crate) fn item_of(list: &ContactList, id: &str, domain: &str) -> Option<Item> {
+    let groups = list
+        .groups
+        .iter()
+        .filter(|group| group.contacts.iter().any(|c| c == id))
+        .map(|group| Group(group.name.clone()))
+        .collect();
+    Some(Item {
+        jid: jid_of(id, domain)?,
+        name: list.aliases.get(id).cloned(),
+        subscription: Subscription::Both,
+        ask: Default::default(),
+        groups,
+        approved: None,
+    })
+}
+
+/// `list` with contact `id` as a roster set gives it: in exactly the
+/// `groups` named (the default group if none), with `name` as its alias.
+pub(crate) fn set_contact(list: &mut ContactList, id: &str, name: Option<&str>, groups: &[Group]) {
+    let wanted: Vec<&str> = if groups.is_empty() {
+        vec![DEFAULT_GROUP]
+    } else {
+        groups.iter().map(|group| group.0.as_str()).collect()
+    };
+    for group in &mut list.groups {
+        let in_it = group.contacts.iter().any(|c| c == id);
+        let wanted_here = wanted.contains(&group.name.as_str());
+        if in_it && !wanted_here {
+            group.contacts.retain(|c| c != id);
+        } else if !in_it && wanted_here {
+            group.contacts.push(id.to_owned());
+        }
+    }
+    for name in wanted {
+        if !list.groups.iter().any(|group| group.name == name) {
+            let group = ContactGroup { name: name.to_owned(), contacts: vec![id.to_owned()] };
+            list.groups.push(group);
+        }
+    }
+    match name.map(str::trim).filter(|name| !name.is_empty()) {
+        Some(name) => list.aliases.insert(id.to_owned(), name.to_owned()),
+        None => list.aliases.remove(id),
+    };
+}
+
+/// `list` without contact `id` (RFC 6121 §2.5); its groups stay.
+pub(crate) fn remove_contact(list: &mut ContactList, id: &str) {
+    for group in &mut list.groups {
+        group.contacts.retain(|c| c != id);
+    }
+    list.aliases.remove(id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list() -> ContactList {
+        ContactList {
+            groups: vec![
+                ContactGroup { name: "Team".into(), contacts: vec!["bob".into(), "carol".into()] },
+                ContactGroup { name: "Lunch".into(), contacts: vec!["bob".into()] },
+            ],
+            aliases: [("bob".to_owned(), "Bobby".to_owned())].into(),
+        }
+    }
+
+    #[test]
+    fn a_contact_in_two_groups_is_one_item_with_both_and_its_alias() {
+        let roster = roster_of(&list(), "example.com");
+        assert_eq!(roster.items.len(), 2);
+        let bob = &roster.items[0];
+        assert_eq!(bob.jid.as_str(), "bob@example.com");
+        assert_eq!(bob.name.as_deref(), Some("Bobby"));
+        assert_eq!(bob.groups, [Group("Team".into()), Group("Lunch".into())]);
+        assert_eq!(bob.subscription, Subscription::Both);
+        assert_eq!(roster.items[1].name, None);
+    }
+
+    #[test]
+    fn a_roster_set_moves_renames_adds_and_removes() {
+        let mut contacts = list();
+        set_contact(&mut contacts, "bob", Some("Robert"), &[Group("Lunch".into())]);
+        assert_eq!(contacts.groups[0].contacts, ["carol"]);
+        assert_eq!(contacts.groups[1].contacts, ["bob"]);
+        assert_eq!(contacts.aliases["bob"], "Robert");
+        set_contact(&mut contacts, "dave", None, &[]);
+        assert_eq!(contacts.groups[2].name, DEFAULT_GROUP);
+        assert_eq!(contacts.groups[2].contacts, ["dave"]);
+        remove_contact(&mut contacts, "bob");
+        assert!(contacts.groups.iter().all(|g| !g.contacts.contains(&"bob".to_owned())));
+        assert!(!contacts.aliases.contains_key("bob"));
+    }
+}

@@ -1,0 +1,456 @@
+//! A bound XMPP session: stanzas from the client become service calls,
+//! the session's community events become stanzas (RFC 6121 presence and
+//! 1:1 messages, the roster, XEP-0085 chat states, XEP-0199 pings,
+//! XEP-0030 discovery).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use simul_core::{Event, SessionId, UserId};
+use simul_service::{ContactList, Service, ServiceError};
+use tokio::sync::watch;
+use tokio_xmpp::Stanza;
+use tokio_xmpp::jid::{BareJid, FullJid, Jid};
+use tokio_xmpp::minidom::Element;
+use tokio_xmpp::parsers::chatstates::ChatState;
+use tokio_xmpp::parsers::disco::{
+    DiscoInfoQuery, DiscoInfoResult, DiscoItemsQuery, DiscoItemsResult, Identity,
+};
+use tokio_xmpp::parsers::iq::Iq;
+use tokio_xmpp::parsers::message::{Message, MessageType};
+use tokio_xmpp::parsers::ns;
+use tokio_xmpp::parsers::ping::Ping;
+use tokio_xmpp::parsers::presence::{Presence, Type as PresenceType};
+use tokio_xmpp::parsers::roster::{Roster, Subscription};
+use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+use tokio_xmpp::parsers::stream_error::{self, StreamError};
+use tokio_xmpp::xmlstream::{
+    FallibleStreamElement, ReadError, StreamElementError, XmppStreamElement,
+};
+
+use crate::Door;
+use crate::budget::Spent;
+use crate::jid::{jid_of, user_of};
+use crate::negotiation::{Bound, Stream, policy_violation};
+use crate::presence::{is_broadcast, stanza_of, status_of};
+use crate::roster::{item_of, remove_contact, roster_of, set_contact};
+
+/// RFC 3921's session establishment, which old clients still ask for
+/// (RFC 6121 leaves it out; answering it costs nothing).
+const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
+
+/// The features this server announces (XEP-0030).
+const FEATURES: [&str; 5] = [ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING, ns::CHATSTATES, ns::ROSTER];
+
+/// Why a session ends: a stream error to send first, or nothing.
+enum End {
+    Tell(StreamError),
+    Quietly,
+}
+
+impl From<std::io::Error> for End {
+    fn from(error: std::io::Error) -> Self {
+        tracing::debug!(%error, "XMPP: cannot send");
+        End::Quietly
+    }
+}
+
+/// One bound session.
+struct Session<'a> {
+    service: &'a Arc<Service>,
+    door: &'a Door,
+    stream: Stream,
+    spent: Spent,
+    user: UserId,
+    jid: FullJid,
+    session: SessionId,
+    /// Sent its initial presence: it gets presences from then on
+    /// (RFC 6121 §4.2).
+    available: bool,
+}
+
+/// Runs a bound session to its end.
+pub(crate) async fn run(
+    bound: Bound,
+    peer: SocketAddr,
+    service: &Arc<Service>,
+    door: &Door,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let Bound { mut stream, spent, user, jid } = bound;
+    let user = UserId::new(&user);
+    let (session, mut events) = match service.open_session(&user, false) {
+        Ok(opened) => opened,
+        Err(error) => {
+            tracing::info!(%user, %error, "XMPP: session refused");
+            let error =
+                StreamError::new(stream_error::DefinedCondition::Conflict, "en", error.to_string());
+            let _ = stream.send(&error).await;
+            let _ = stream.shutdown().await;
+            return;
+        }
+    };
+    tracing::info!(%user, client = %peer.ip(), resource = %jid.resource(), "XMPP login");
+    let mut this = Session { service, door, stream, spent, user, jid, session, available: false };
+    // A disabled or removed account ends the session at once, as on
+    // every door.
+    let mut revoked = service.token_changes(this.user.as_str());
+    let end = loop {
+        let result = tokio::select! {
+            item = this.stream.next() => this.received(item).await,
+            event = events.recv() => match event {
+                Some(event) => this.deliver(&event).await,
+                None => Err(End::Tell(policy_violation("the community ended this session"))),
+            },
+            Ok(()) = revoked.changed() => {
+                if service.still_admitted(this.user.as_str()).await {
+                    Ok(())
+                } else {
+                    Err(End::Tell(policy_violation("this account is disabled")))
+                }
+            }
+            () = crate::until_stopped(&mut stopped) => Err(End::Tell(StreamError::new(
+                stream_error::DefinedCondition::SystemShutdown, "en", "the server is stopping",
+            ))),
+        };
+        if let Err(end) = result {
+            break end;
+        }
+    };
+    service.close_session(session, door.grace);
+    if let End::Tell(error) = end {
+        let _ = this.stream.send(&error).await;
+    }
+    let _ = this.stream.shutdown().await;
+}
+
+impl Session<'_> {
+    /// What the client sent next.
+    async fn received(
+        &mut self,
+        item: Option<Result<FallibleStreamElement, ReadError>>,
+    ) -> Result<(), End> {
+        self.spent.reset();
+        match item {
+            None | Some(Err(ReadError::StreamFooterReceived)) => Err(End::Quietly),
+            // Silence: ask the client for a sign of life (XEP-0199).
+            Some(Err(ReadError::SoftTimeout)) => {
+                let ping = Iq::from_get("keepalive", Ping).with_to(self.jid.clone().into());
+                Ok(self.stream.send(&ping).await?)
+            }
+            Some(Err(ReadError::HardError(error))) => {
+                tracing::info!(user = %self.user, %error, "XMPP: connection ended");
+                let condition = match error.kind() {
+                    std::io::ErrorKind::InvalidData => {
+                        stream_error::DefinedCondition::NotWellFormed
+                    }
+                    std::io::ErrorKind::TimedOut => {
+                        stream_error::DefinedCondition::ConnectionTimeout
+                    }
+                    _ => return Err(End::Quietly),
+                };
+                Err(End::Tell(StreamError::new(condition, "en", error.to_string())))
+            }
+            Some(Err(ReadError::ParseError(error))) => {
+                let text = format!("not a stanza this server takes: {error}");
+                let condition = stream_error::DefinedCondition::UnsupportedStanzaType;
+                Err(End::Tell(StreamError::new(condition, "en", text)))
+            }
+            Some(Ok(FallibleStreamElement::Err(error))) => self.malformed(error).await,
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(stanza)))) => {
+                match stanza {
+                    Stanza::Iq(iq) => self.iq(iq).await,
+                    Stanza::Message(message) => self.message(message).await,
+                    Stanza::Presence(presence) => self.presence(presence).await,
+                }
+            }
+            // SASL, STARTTLS and the rest after negotiation.
+            Some(Ok(FallibleStreamElement::Ok(_))) => {
+                Err(End::Tell(policy_violation("negotiation is over")))
+            }
+        }
+    }
+
+    /// A stanza that did not parse: an iq gets `bad-request` (its sender
+    /// waits for an answer); others are dropped.
+    async fn malformed(&mut self, error: StreamElementError) -> Result<(), End> {
+        tracing::debug!(user = %self.user, %error, "XMPP: malformed stanza");
+        let StreamElementError::InvalidStanza { name, header, .. } = error else {
+            return Err(End::Tell(policy_violation("a malformed element")));
+        };
+        let is_request = matches!(header.type_.as_deref(), Some("get" | "set"));
+        if name.to_string() != "iq" || !is_request {
+            return Ok(());
+        }
+        let id = header.id.unwrap_or_default();
+        let error = stanza_error(ErrorType::Modify, DefinedCondition::BadRequest, "malformed");
+        Ok(self.stream.send(&Iq::from_error(id, error)).await?)
+    }
+
+    /// An iq: the server answers it (roster, ping, discovery, the old
+    /// session establishment); requests it does not know get
+    /// `service-unavailable`.
+    async fn iq(&mut self, iq: Iq) -> Result<(), End> {
+        let (id, payload, is_set) = match iq {
+            Iq::Get { id, payload, .. } => (id, payload, false),
+            Iq::Set { id, payload, .. } => (id, payload, true),
+            // Answers to our pings, and the rest: nothing to do.
+            _ => return Ok(()),
+        };
+        let answer = if payload.is("query", ns::ROSTER) {
+            if is_set { self.roster_set(&id, payload).await? } else { self.roster_get(&id).await }
+        } else if payload.is("ping", ns::PING) || payload.is("session", SESSION) {
+            Iq::empty_result(self.jid.clone().into(), id)
+        } else if !is_set && DiscoInfoQuery::try_from(payload.clone()).is_ok() {
+            Iq::from_result(id, Some(disco_info()))
+        } else if !is_set && DiscoItemsQuery::try_from(payload).is_ok() {
+            Iq::from_result(id, Some(DiscoItemsResult { node: None, items: Vec::new(), rsm: None }))
+        } else {
+            let error = stanza_error(ErrorType::Cancel, DefinedCondition::ServiceUnavailable, "");
+            Iq::from_error(id, error)
+        };
+        Ok(self.stream.send(&answer).await?)
+    }
+
+    /// The roster (RFC 6121 §2.2).
+    async fn roster_get(&self, id: &str) -> Iq {
+        match self.service.contact_list(self.user.as_str()).await {
+            Ok(list) => Iq::from_result(id, Some(roster_of(&list, &self.door.domain))),
+            Err(error) => server_trouble(id, &error),
+        }
+    }
+
+    /// A roster change (RFC 6121 §2.3, §2.5): one item added, updated or
+    /// removed; the new item is pushed back.
+    async fn roster_set(&mut self, id: &str, payload: Element) -> Result<Iq, End> {
+        let bad = |text| {
+            Iq::from_error(id, stanza_error(ErrorType::Modify, DefinedCondition::BadRequest, text))
+        };
+        let Ok(roster) = Roster::try_from(payload) else { return Ok(bad("not a roster")) };
+        let [item] = &roster.items[..] else { return Ok(bad("a roster set has one item")) };
+        let Some(name) = user_of(&Jid::from(item.jid.clone()), &self.door.domain) else {
+            let text = "only people of this community can be contacts";
+            return Ok(Iq::from_error(
+                id,
+                stanza_error(ErrorType::Cancel, DefinedCondition::ItemNotFound, text),
+            ));
+        };
+        let contact = match self.service.recipient(&name).await {
+            Ok(contact) => contact,
+            Err(error) => return Ok(server_trouble(id, &error)),
+        };
+        let mut list = match self.service.contact_list(self.user.as_str()).await {
+            Ok(list) => list,
+            Err(error) => return Ok(server_trouble(id, &error)),
+        };
+        if item.subscription == Subscription::Remove {
+            remove_contact(&mut list, contact.as_str());
+        } else {
+            set_contact(&mut list, contact.as_str(), item.name.as_deref(), &item.groups);
+        }
+        let list = match self.service.set_contact_list(self.user.as_str(), list).await {
+            Ok(list) => list,
+            Err(error) => return Ok(server_trouble(id, &error)),
+        };
+        self.push_roster_item(&list, contact.as_str(), item.subscription == Subscription::Remove)
+            .await?;
+        if item.subscription != Subscription::Remove && self.available {
+            self.service.watch(self.session, std::slice::from_ref(&contact)).ok();
+        }
+        Ok(Iq::empty_result(self.jid.clone().into(), id))
+    }
+
+    /// A roster push of one item to this session (RFC 6121 §2.1.6).
+    async fn push_roster_item(
+        &mut self,
+        list: &ContactList,
+        id: &str,
+        removed: bool,
+    ) -> Result<(), End> {
+        let Some(mut item) = item_of(list, id, &self.door.domain) else { return Ok(()) };
+        if removed {
+            item.subscription = Subscription::Remove;
+            item.groups.clear();
+            item.name = None;
+        }
+        let push = Iq::from_set(
+            format!("push-{}", self.jid.resource()),
+            Roster { ver: None, items: vec![item] },
+        )
+        .with_to(self.jid.clone().into());
+        Ok(self.stream.send(&push).await?)
+    }
+
+    /// A message: a 1:1 chat message to a community user, or a chat state.
+    async fn message(&mut self, message: Message) -> Result<(), End> {
+        if !matches!(message.type_, MessageType::Chat | MessageType::Normal) {
+            return Ok(());
+        }
+        let Some(to) = message.to.clone() else { return Ok(()) };
+        let Some(name) = user_of(&to, &self.door.domain) else {
+            return self
+                .bounce(&message, DefinedCondition::ItemNotFound, "no such user here")
+                .await;
+        };
+        if let Some((_, body)) = message.get_best_body(vec![]) {
+            let sent =
+                self.service.send_im(&self.user, Some(self.session), &name, body.clone()).await;
+            return match sent {
+                Ok(_) => Ok(()),
+                Err(ServiceError::NoSuchUser(_)) => {
+                    self.bounce(&message, DefinedCondition::ItemNotFound, "no such user here").await
+                }
+                Err(ServiceError::TooMany(too_many)) => {
+                    let text = too_many.to_string();
+                    self.bounce(&message, DefinedCondition::ResourceConstraint, &text).await
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "XMPP: message not sent");
+                    self.bounce(&message, DefinedCondition::InternalServerError, "try again").await
+                }
+            };
+        }
+        let typing = message.payloads.iter().find_map(|p| ChatState::try_from(p.clone()).ok());
+        let Some(state) = typing else { return Ok(()) };
+        if let Ok(partner) = self.service.recipient(&name).await {
+            self.service.typing(self.session, &partner, state == ChatState::Composing).ok();
+        }
+        Ok(())
+    }
+
+    /// Sends `message` back to its sender as an error (RFC 6120 §8.3).
+    async fn bounce(
+        &mut self,
+        message: &Message,
+        condition: DefinedCondition,
+        text: &str,
+    ) -> Result<(), End> {
+        let mut error = Message::error(Some(self.jid.clone().into()));
+        error.from = message.to.clone();
+        error.id = message.id.clone();
+        error.payloads.push(stanza_error(ErrorType::Cancel, condition, text).into());
+        Ok(self.stream.send(&error).await?)
+    }
+
+    /// A presence: the client's own status (broadcast), a subscription
+    /// request (approved at once: inside the community everyone sees
+    /// everyone), or a probe.
+    async fn presence(&mut self, presence: Presence) -> Result<(), End> {
+        if is_broadcast(&presence) {
+            self.service.set_status(&self.user, &status_of(&presence));
+            if !self.available {
+                self.available = true;
+                // The contacts' presences come as one snapshot event.
+                if let Ok(list) = self.service.contact_list(self.user.as_str()).await {
+                    let contacts = contact_ids(&list);
+                    self.service.watch(self.session, &contacts).ok();
+                }
+            }
+            return Ok(());
+        }
+        let Some(to) = presence.to.clone() else { return Ok(()) };
+        let Some(name) = user_of(&to, &self.door.domain) else { return Ok(()) };
+        let Ok(contact) = self.service.recipient(&name).await else { return Ok(()) };
+        let Some(from) = jid_of(contact.as_str(), &self.door.domain) else { return Ok(()) };
+        match presence.type_ {
+            PresenceType::Subscribe => {
+                let approved = Presence::subscribed().with_from(from.clone());
+                self.stream.send(&approved).await?;
+                self.send_presence_of(&contact, from).await
+            }
+            PresenceType::Probe => self.send_presence_of(&contact, from).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// The current presence of `user`, if online.
+    async fn send_presence_of(&mut self, user: &UserId, from: BareJid) -> Result<(), End> {
+        let presence = self.service.presences(std::slice::from_ref(user)).remove(0);
+        if presence.status == simul_core::Status::Offline {
+            return Ok(());
+        }
+        Ok(self.stream.send(&stanza_of(from, &presence)).await?)
+    }
+
+    /// One event of the session, as stanzas.
+    async fn deliver(&mut self, event: &Event) -> Result<(), End> {
+        match event {
+            Event::Presences { presences } if self.available => {
+                for (user, presence) in presences {
+                    if presence.status == simul_core::Status::Offline {
+                        continue;
+                    }
+                    if let Some(from) = jid_of(user.as_str(), &self.door.domain) {
+                        self.stream.send(&stanza_of(from, presence)).await?;
+                    }
+                }
+                Ok(())
+            }
+            Event::Status { user, presence } if self.available => {
+                let Some(from) = jid_of(user.as_str(), &self.door.domain) else { return Ok(()) };
+                Ok(self.stream.send(&stanza_of(from, presence)).await?)
+            }
+            Event::Im { from, to, text, .. } if *to == self.user && *from != self.user => {
+                let Some(sender) = jid_of(from.as_str(), &self.door.domain) else { return Ok(()) };
+                let mut message = Message::chat(Some(self.jid.clone().into()))
+                    .with_body(Default::default(), text.clone())
+                    .with_payload(ChatState::Active);
+                message.from = Some(sender.into());
+                Ok(self.stream.send(&message).await?)
+            }
+            Event::Typing { from, to, typing } if *to == self.user => {
+                let Some(sender) = jid_of(from.as_str(), &self.door.domain) else { return Ok(()) };
+                let state = if *typing { ChatState::Composing } else { ChatState::Paused };
+                let mut message = Message::chat(Some(self.jid.clone().into())).with_payload(state);
+                message.from = Some(sender.into());
+                Ok(self.stream.send(&message).await?)
+            }
+            // N-way chats come with multi-user chat; the user's own
+            // messages from other sessions with carbons.
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Every contact of a contact list, once each.
+fn contact_ids(list: &ContactList) -> Vec<UserId> {
+    let mut ids: Vec<UserId> = Vec::new();
+    for id in list.groups.iter().flat_map(|group| &group.contacts) {
+        let id = UserId::new(id);
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+/// What this server is, for XEP-0030.
+fn disco_info() -> DiscoInfoResult {
+    DiscoInfoResult {
+        node: None,
+        identities: vec![Identity::new("server", "im", "en", "Simul")],
+        features: FEATURES.iter().map(|feature| (*feature).to_owned()).collect(),
+        extensions: Vec::new(),
+    }
+}
+
+fn stanza_error(type_: ErrorType, condition: DefinedCondition, text: &str) -> StanzaError {
+    let mut error = StanzaError::new(type_, condition, "en", text);
+    if text.is_empty() {
+        error.texts.clear();
+    }
+    error
+}
+
+/// The answer to a request the service could not carry out.
+fn server_trouble(id: &str, error: &ServiceError) -> Iq {
+    let (type_, condition) = match error {
+        ServiceError::NoSuchUser(_) => (ErrorType::Cancel, DefinedCondition::ItemNotFound),
+        ServiceError::Invalid(_) => (ErrorType::Modify, DefinedCondition::BadRequest),
+        ServiceError::TooLarge(_) => (ErrorType::Cancel, DefinedCondition::NotAllowed),
+        ServiceError::TooMany(_) => (ErrorType::Wait, DefinedCondition::ResourceConstraint),
+        _ => (ErrorType::Wait, DefinedCondition::InternalServerError),
+    };
+    Iq::from_error(id, stanza_error(type_, condition, &error.to_string()))
+}
