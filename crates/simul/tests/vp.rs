@@ -14,8 +14,8 @@ use simul_vp::crypto::DhKeyPair;
 use simul_vp::login::compose_rc2_128;
 use simul_vp::message::{Handshake, Login};
 use simul_vp::{ErrorCode, FrameCodec, Message, UserStatus};
-use support::vp::{put_json, vp_server};
-use support::{deployment, deployment_with_names, eventually, get_json, log_in};
+use support::vp::{put_json, vp_server, vp_server_with};
+use support::{Server, deployment, deployment_with_names, eventually, get_json, log_in};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
@@ -334,17 +334,6 @@ async fn a_watch_list_of_800_buddies_is_answered_in_one_snapshot() {
     let online: Vec<&str> =
         entries.iter().filter(|e| e.online.is_some()).map(|e| e.id.user.as_str()).collect();
     assert_eq!(online, ["bob"]);
-}
-
-/// A server with the VP door on a free port and these `SIMUL_*`
-/// variables, and that port.
-fn vp_server_with(data: &std::path::Path, env: &[(&str, &str)]) -> (Server, SocketAddr) {
-    let mut all = vec![("SIMUL_VP__LISTEN", "127.0.0.1:0")];
-    all.extend_from_slice(env);
-    let server = Server::start_with(data, false, &all);
-    let line = server.log_line("Sametime VP door listening on ");
-    let address = line.rsplit(' ').next().unwrap().parse().unwrap();
-    (server, address)
 }
 
 /// The bytes of one frame: length, then `message`.
