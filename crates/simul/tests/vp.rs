@@ -631,7 +631,10 @@ mod libmeanwhile {
         assert_eq!(contacts, json!({"groups": [{"name": "Buddies", "contacts": ["bob"]}]}));
 
         // Edited on the web, loaded by the Sametime client.
-        let list = json!({"groups": [{"name": "Site team", "contacts": ["bob", "alice"]}]});
+        let list = json!({
+            "groups": [{"name": "Site team", "contacts": ["bob", "alice"]}],
+            "aliases": {"bob": "Bobby, the builder"},
+        });
         let put = reqwest::Client::new()
             .put(server.url("/api/v1/contacts"))
             .bearer_auth(&token)
@@ -644,7 +647,9 @@ mod libmeanwhile {
         let loaded = alice.expect("LOADED");
         assert!(loaded.contains("result=0x00000000"), "{loaded}");
         assert!(loaded.contains("G Site;team2 Site;team O"), "{loaded}");
-        assert!(loaded.contains("U bob1:: ,") && loaded.contains("U alice1:: ,"), "{loaded}");
+        // The alias, with the comma the format cannot carry as a space.
+        assert!(loaded.contains("U bob1:: ,Bobby;;the;builder"), "{loaded}");
+        assert!(loaded.contains("U alice1:: ,"), "{loaded}");
 
         // Pidgin resolves a buddy it adds: by login name, or by a name.
         alice.send("resolve bob");
