@@ -1,6 +1,7 @@
 //! Users as JIDs: user `alice` of the community is `alice@DOMAIN`. User
 //! ids a JID's local part cannot hold as they are (a space, `@`, `/`...)
-//! are escaped as XEP-0106 says, which clients show unescaped.
+//! are escaped as XEP-0106 says, which clients show unescaped. Public for
+//! the fuzz target.
 
 use tokio_xmpp::jid::{BareJid, Jid};
 
@@ -20,7 +21,7 @@ const ESCAPED: [(char, &str); 10] = [
 
 /// The bare JID of `user` in `domain`; none for an id no JID can hold
 /// (too long, or characters stringprep forbids).
-pub(crate) fn jid_of(user: &str, domain: &str) -> Option<BareJid> {
+pub fn jid_of(user: &str, domain: &str) -> Option<BareJid> {
     let mut local = String::with_capacity(user.len());
     for c in user.chars() {
         match ESCAPED.iter().find(|(escaped, _)| *escaped == c) {
@@ -34,7 +35,7 @@ pub(crate) fn jid_of(user: &str, domain: &str) -> Option<BareJid> {
 /// The user a JID of `domain` names, unescaped but case-folded as every
 /// JID is (the directory then finds its own spelling); none for another
 /// domain or a JID without a local part (the server itself).
-pub(crate) fn user_of(jid: &Jid, domain: &str) -> Option<String> {
+pub fn user_of(jid: &Jid, domain: &str) -> Option<String> {
     if !jid.domain().as_str().eq_ignore_ascii_case(domain) {
         return None;
     }

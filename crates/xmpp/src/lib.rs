@@ -10,10 +10,11 @@
 
 mod budget;
 mod connection;
-mod jid;
+pub mod jid;
 mod negotiation;
 mod presence;
 mod roster;
+pub mod sasl;
 mod session;
 
 use std::io;

@@ -17,7 +17,7 @@ use tokio_xmpp::jid::{FullJid, ResourcePart};
 use tokio_xmpp::parsers::bind::{BindFeature, BindQuery, BindResponse};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::ns;
-use tokio_xmpp::parsers::sasl::{self, Auth, DefinedCondition, Mechanism, Success};
+use tokio_xmpp::parsers::sasl::{self, DefinedCondition, Mechanism, Success};
 use tokio_xmpp::parsers::starttls::{self, Proceed, StartTls};
 use tokio_xmpp::parsers::stream_error::{self, StreamError};
 use tokio_xmpp::parsers::stream_features::StreamFeatures;
@@ -159,7 +159,11 @@ async fn authenticate(
             }
             other => return Err(unexpected(stream, other).await),
         };
-        match plain(&auth) {
+        let plain = match auth.mechanism {
+            Mechanism::Plain => crate::sasl::plain(&auth.data),
+            _ => Err(DefinedCondition::InvalidMechanism),
+        };
+        match plain {
             Err(condition) => stream.send(&sasl_failure(condition, None)).await?,
             Ok((name, secret)) => match service.client_log_in(&name, &secret, peer.ip()).await {
                 Ok(user) => return Ok(user),
@@ -170,30 +174,6 @@ async fn authenticate(
             },
         }
     }
-}
-
-/// The name and password of a PLAIN `auth`: `[authzid] NUL authcid NUL
-/// passwd`. An authorisation identity other than the user is refused
-/// (nobody acts for someone else here).
-fn plain(auth: &Auth) -> Result<(String, String), DefinedCondition> {
-    if auth.mechanism != Mechanism::Plain {
-        return Err(DefinedCondition::InvalidMechanism);
-    }
-    let text = std::str::from_utf8(&auth.data).map_err(|_| DefinedCondition::MalformedRequest)?;
-    let mut parts = text.split('\0');
-    let (Some(authzid), Some(name), Some(secret), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(DefinedCondition::MalformedRequest);
-    };
-    if name.is_empty() || secret.is_empty() {
-        return Err(DefinedCondition::NotAuthorized);
-    }
-    let own = authzid.is_empty() || authzid.split('@').next() == Some(name);
-    if !own {
-        return Err(DefinedCondition::InvalidAuthzid);
-    }
-    Ok((name.to_owned(), secret.to_owned()))
 }
 
 /// The SASL condition and text of a refusal: one for every bad

@@ -1,0 +1,105 @@
+//! The XMPP front door's parsing on arbitrary bytes.
+//!
+//! The first input byte picks a mode (modulo 3), the rest is its input:
+//!
+//! - 0: what a client sends after its stream header, through the XML
+//!   stream the door uses (tokio-xmpp's responder on rxml, with the
+//!   door's stream elements): reading never panics and ends (after a hard
+//!   error the stream is dropped, as the door does: rxml repeats it for
+//!   ever); every iq payload goes through the typed parsers the door
+//!   uses (roster, bind, discovery) and every roster item's JID through
+//!   the door's JID mapping.
+//! - 1: a SASL PLAIN message: `simul_xmpp::sasl::plain` never panics, and
+//!   what it accepts has a non-empty name and password without NUL.
+//! - 2: a user id (lossy UTF-8): the user a JID made of it names makes
+//!   the same JID again (ids come back case-folded and normalised).
+
+#![no_main]
+
+use futures_util::StreamExt as _;
+use libfuzzer_sys::fuzz_target;
+use simul_xmpp::jid::{jid_of, user_of};
+use tokio::io::AsyncWriteExt as _;
+use tokio_xmpp::Stanza;
+use tokio_xmpp::jid::Jid;
+use tokio_xmpp::parsers::bind::BindQuery;
+use tokio_xmpp::parsers::disco::DiscoInfoQuery;
+use tokio_xmpp::parsers::iq::Iq;
+use tokio_xmpp::parsers::ns;
+use tokio_xmpp::parsers::roster::Roster;
+use tokio_xmpp::parsers::stream_features::StreamFeatures;
+use tokio_xmpp::xmlstream::{
+    FallibleStreamElement, ReadError, StreamHeader, Timeouts, XmppStreamElement, accept_stream,
+};
+
+const HEADER: &str = "<?xml version='1.0'?><stream:stream to='localhost' version='1.0' \
+     xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    match mode % 3 {
+        0 => stream(rest),
+        1 => plain(rest),
+        _ => user_id(rest),
+    }
+});
+
+fn stream(bytes: &[u8]) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let (client, server) = tokio::io::duplex(1 << 20);
+        let (_, mut writer) = tokio::io::split(client);
+        writer.write_all(HEADER.as_bytes()).await.unwrap();
+        writer.write_all(bytes).await.unwrap();
+        drop(writer);
+        let io = tokio::io::BufStream::new(server);
+        let Ok(accepted) = accept_stream(io, ns::DEFAULT_NS, Timeouts::tight()).await else {
+            return;
+        };
+        let Ok(pending) = accepted.send_header(StreamHeader::default()).await else { return };
+        let Ok(mut xml) = pending.send_features::<FallibleStreamElement>(&StreamFeatures::default()).await
+        else {
+            return;
+        };
+        while let Some(item) = xml.next().await {
+            match item {
+                Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(iq)))) => {
+                    iq_payload(iq)
+                }
+                Ok(_) | Err(ReadError::ParseError(_)) => {}
+                Err(ReadError::SoftTimeout) => {}
+                Err(ReadError::HardError(_) | ReadError::StreamFooterReceived) => break,
+            }
+        }
+    });
+}
+
+fn iq_payload(iq: Iq) {
+    let (Iq::Get { payload, .. } | Iq::Set { payload, .. }) = iq else { return };
+    if let Ok(roster) = Roster::try_from(payload.clone()) {
+        for item in roster.items {
+            if let Some(user) = user_of(&Jid::from(item.jid), "localhost") {
+                let _ = jid_of(&user, "localhost");
+            }
+        }
+    }
+    let _ = BindQuery::try_from(payload.clone());
+    let _ = DiscoInfoQuery::try_from(payload);
+}
+
+fn plain(bytes: &[u8]) {
+    if let Ok((name, secret)) = simul_xmpp::sasl::plain(bytes) {
+        assert!(!name.is_empty() && !secret.is_empty());
+        assert!(!name.contains('\0') && !secret.contains('\0'));
+    }
+}
+
+fn user_id(bytes: &[u8]) {
+    let user = String::from_utf8_lossy(bytes);
+    if let Some(jid) = jid_of(&user, "localhost") {
+        let back = user_of(&Jid::from(jid.clone()), "localhost").expect("a JID of this domain");
+        assert_eq!(jid_of(&back, "localhost"), Some(jid), "{user:?}");
+    }
+}
