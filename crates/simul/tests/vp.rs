@@ -14,7 +14,7 @@ use simul_vp::crypto::DhKeyPair;
 use simul_vp::login::compose_rc2_128;
 use simul_vp::message::{Handshake, Login};
 use simul_vp::{ErrorCode, FrameCodec, Message, UserStatus};
-use support::vp::{put_json, vp_server, vp_server_with};
+use support::vp::{put_json, vp_server, vp_server_with, web_sees};
 use support::{Server, deployment, deployment_with_names, eventually, get_json, log_in};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
@@ -34,16 +34,7 @@ async fn next(frames: &mut Frames) -> Message {
 /// server's answer to the LOGIN.
 async fn log_in_vp(address: SocketAddr, name: &str, password: &str) -> (Frames, Message) {
     let mut frames = Framed::new(TcpStream::connect(address).await.unwrap(), FrameCodec::new());
-    let handshake = Handshake {
-        major: 0x1e,
-        minor: 0x1d,
-        channel: 0,
-        srvrcalc_addr: 0,
-        login_type: 0x1700,
-        loclcalc_addr: 0,
-        extra: None,
-    };
-    frames.send(&Message::Handshake(handshake)).await.unwrap();
+    frames.send(&Message::Handshake(meanwhile_handshake())).await.unwrap();
     let Message::HandshakeAck(ack) = next(&mut frames).await else { panic!("no HANDSHAKE_ACK") };
     let key = ack.key.expect("the server offers RC2/128");
     let auth_data =
@@ -447,11 +438,7 @@ async fn a_client_that_never_sends_keepalives_stays_and_hears_the_doors() {
     let away = UserStatus { status: UserStatus::AWAY, time: 0, desc: "still here".into() };
     alice.send(&Message::SetUserStatus(away)).await.unwrap();
     let (bob, _) = log_in(&server, "bob", "long enough").await;
-    eventually("the silent client is still served", || async {
-        let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
-        seen["alice"]["status"] == "away" && seen["alice"]["message"] == "still here"
-    })
-    .await;
+    web_sees(&server, &bob, "alice", "away", Some("still here")).await;
 }
 
 /// Spec §12.5 scenario 12, the other side of §1.3: a client that stops
@@ -495,11 +482,7 @@ async fn a_client_that_stops_reading_is_dropped_after_two_keepalives() {
     let line = server.log_line("VP: the client took nothing for");
     assert!(line.contains("connection reset"), "{line}");
     let (bob, _) = log_in(&server, "bob", "long enough").await;
-    eventually("the stalled client's user is offline", || async {
-        let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
-        seen["alice"]["status"] == "offline"
-    })
-    .await;
+    web_sees(&server, &bob, "alice", "offline", None).await;
     // Reading again, it finds what had come and then the reset.
     let mut stream = alice.into_inner();
     let drained = tokio::time::timeout(std::time::Duration::from_secs(10), async {
@@ -531,11 +514,7 @@ mod libmeanwhile {
 
         let (bob, _) = log_in(&server, "bob", "long enough").await;
         alice.send("status 0x0080 in the zone");
-        eventually("the web sees libmeanwhile's do-not-disturb", || async {
-            let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
-            seen["alice"]["status"] == "dnd" && seen["alice"]["message"] == "in the zone"
-        })
-        .await;
+        web_sees(&server, &bob, "alice", "dnd", Some("in the zone")).await;
         alice.send("quit");
         alice.expect("STOPPED 0x00000000");
 

@@ -10,8 +10,8 @@ mod support;
 
 use serde_json::json;
 use simul_testkit::{MwClient, MwOptions, PurpleClient};
-use support::vp::{metric, put_json, vp_server, vp_server_with};
-use support::{deployment, deployment_with_names, eventually, get_json, log_in};
+use support::vp::{metric, put_json, vp_server, vp_server_with, web_sees};
+use support::{deployment, deployment_with_names, get_json, log_in};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signs_in_with_a_password_and_a_wrong_one_is_authentication_failed() {
@@ -92,23 +92,11 @@ async fn pidgins_away_and_do_not_disturb_messages_reach_the_web() {
     alice.expect("SIGNED_ON");
     let (bob, _) = log_in(&server, "bob", "long enough").await;
     alice.send("away at lunch");
-    eventually("the web sees Pidgin's away message", || async {
-        let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
-        seen["alice"]["status"] == "away" && seen["alice"]["message"] == "at lunch"
-    })
-    .await;
+    web_sees(&server, &bob, "alice", "away", Some("at lunch")).await;
     alice.send("dnd deep work");
-    eventually("the web sees Pidgin's do-not-disturb", || async {
-        let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
-        seen["alice"]["status"] == "dnd" && seen["alice"]["message"] == "deep work"
-    })
-    .await;
+    web_sees(&server, &bob, "alice", "dnd", Some("deep work")).await;
     alice.send("available");
-    eventually("the web sees Pidgin available again", || async {
-        let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
-        seen["alice"]["status"] == "available"
-    })
-    .await;
+    web_sees(&server, &bob, "alice", "available", None).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -184,11 +172,7 @@ async fn pidgin_and_a_libmeanwhile_client_see_each_other_talk_and_chat() {
     carol.expect("LOGGED_IN");
     carol.send("status 0x0060 in a meeting room");
     let (web, _) = log_in(&server, "alice", "long enough").await;
-    eventually("the community has carol away", || async {
-        let seen = get_json(&server, "/api/v1/awareness?user=carol", &web).await;
-        seen["carol"]["status"] == "away"
-    })
-    .await;
+    web_sees(&server, &web, "carol", "away", None).await;
 
     let mut alice = PurpleClient::start(address, "alice", "long enough");
     alice.expect("SIGNED_ON");

@@ -37,3 +37,21 @@ pub async fn metric(server: &Server, counter: &str) -> u64 {
     let value = text.lines().find_map(|line| line.strip_prefix(counter)?.strip_prefix(' '));
     value.map_or(0, |n| n.trim().parse().unwrap())
 }
+
+/// Waits (at most 10 s) until a web caller with `token` sees `user` with
+/// `status` and, when given, `message` (`GET /api/v1/awareness`).
+pub async fn web_sees(
+    server: &Server,
+    token: &str,
+    user: &str,
+    status: &str,
+    message: Option<&str>,
+) {
+    let path = format!("/api/v1/awareness?user={user}");
+    let what = format!("the web sees {user} {status} {message:?}");
+    super::eventually(&what, || async {
+        let seen = super::get_json(server, &path, token).await;
+        seen[user]["status"] == status && message.is_none_or(|m| seen[user]["message"] == m)
+    })
+    .await;
+}
