@@ -41,6 +41,7 @@ pub use service::Service;
 pub use sessions::Events;
 pub use sign_in::{Accepted, LoginRefused, TokenRefused, audit_refused_login};
 pub use simul_core::Limits as CommunityLimits;
+pub use simul_directory::Person;
 pub use simul_store::{ContactGroup, ContactList};
 
 use std::time::Duration;

@@ -49,7 +49,9 @@ async fn signs_in_over_starttls_and_direct_tls_and_bad_credentials_get_one_answe
     alice.send("disco");
     let disco = alice.expect("DISCO ");
     assert!(disco.contains("identities=server/im"), "{disco}");
-    assert!(disco.contains("jabber:iq:roster") && disco.contains("urn:xmpp:ping"), "{disco}");
+    for feature in ["jabber:iq:roster", "urn:xmpp:ping", "urn:xmpp:carbons:2", "vcard-temp"] {
+        assert!(disco.contains(feature), "{feature}: {disco}");
+    }
 
     for (jid, password) in [("alice@localhost", "wrong"), ("nobody@localhost", "long enough")] {
         let mut refused = XmppClient::start(starttls, jid, password, XmppTransport::StartTls);
@@ -121,6 +123,26 @@ async fn presence_and_messages_cross_to_the_web_both_ways_and_are_kept() {
     // Signing out is seen on the web.
     alice.send("quit");
     next_status(&mut bob_events, "alice", "offline").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vcards_come_from_the_directory_and_carbons_copy_what_is_sent_elsewhere() {
+    let dir = deployment_with_names(&[("alice", "Alice Allen"), ("bob", "Bob Builder")]);
+    let (server, starttls, _) = xmpp_server(&dir.path().join("data"));
+    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    alice.send("vcard bob@localhost");
+    assert_eq!(alice.expect("VCARD "), "VCARD bob@localhost FN=Bob Builder");
+    alice.send("vcard");
+    assert_eq!(alice.expect("VCARD "), "VCARD  FN=Alice Allen");
+    alice.send("vcard nobody@localhost");
+    alice.expect("IQ_ERROR vcard item-not-found");
+
+    // Alice writes to Bob from the web: her XMPP client gets a copy.
+    alice.send("carbons");
+    alice.expect("CARBONS_ON");
+    let (alice_web, _) = log_in(&server, "alice", "long enough").await;
+    post_json(&server, "/api/v1/im/bob", &alice_web, &json!({"text": "sent from the web"})).await;
+    assert_eq!(alice.expect("CARBON_SENT "), "CARBON_SENT bob@localhost sent from the web");
 }
 
 #[tokio::test(flavor = "multi_thread")]

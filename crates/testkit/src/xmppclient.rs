@@ -5,7 +5,8 @@
 //!
 //! Commands ([`Scripted::send`]): `presence [SHOW|-] [STATUS…]`, `message JID TEXT`,
 //! `chatstate JID composing|paused|active`, `roster`, `roster_set JID NAME|- GROUP,GROUP`,
-//! `roster_remove JID`, `subscribe JID`, `ping`, `disco`, `raw XML`, `quit`.
+//! `roster_remove JID`, `subscribe JID`, `ping`, `disco`, `vcard [JID]`, `carbons` (enable
+//! XEP-0280), `raw XML`, `quit`.
 //!
 //! Events ([`Scripted::expect`]):
 //!
@@ -19,6 +20,8 @@
 //! | `ROSTER <jid> name=<> groups=<a,b> subscription=<>` … `ROSTER_END` | the answer to `roster` |
 //! | `ROSTER_PUSH <jid> name=<> groups=<> subscription=<>`, `ROSTER_SET <jid>`, `ROSTER_REMOVED <jid>` | roster changes |
 //! | `PONG ok`, `DISCO identities=<category/type,…> features=<…>` | answers |
+//! | `VCARD <jid> FN=<> TITLE=<> EMAIL/USERID=<> TEL/NUMBER=<> ADR/LOCALITY=<>` | a vCard (fields it has) |
+//! | `CARBONS_ON`, `CARBON_SENT <to bare jid> <body>` | carbons enabled; a copy of a message the user sent elsewhere |
 //! | `IQ_ERROR <command> <condition>`, `IQ_TIMEOUT <command>`, `ERROR <text>` | failures |
 
 use std::net::SocketAddr;

@@ -27,6 +27,9 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0085")
         self.register_plugin("xep_0199")
+        self.register_plugin("xep_0054")
+        self.register_plugin("xep_0280")
+        self.add_event_handler("carbon_sent", self.carbon_sent)
         self.add_event_handler("session_start", self.started)
         self.add_event_handler("failed_auth", lambda _: say("FAILED_AUTH"))
         self.add_event_handler("disconnected", lambda reason: say("DISCONNECTED", reason))
@@ -57,6 +60,10 @@ class Client(slixmpp.ClientXMPP):
             say("MESSAGE", message["from"].bare, message["body"])
         elif message["chat_state"]:
             say("CHATSTATE", message["from"].bare, message["chat_state"])
+
+    def carbon_sent(self, message):
+        sent = message["carbon_sent"]
+        say("CARBON_SENT", sent["to"].bare, sent["body"])
 
     def roster_update(self, iq):
         for jid, item in iq["roster"]["items"].items():
@@ -110,6 +117,18 @@ class Client(slixmpp.ClientXMPP):
             identities = ",".join(f"{i[0]}/{i[1]}" for i in info["disco_info"]["identities"])
             features = ",".join(sorted(info["disco_info"]["features"]))
             say("DISCO", "identities=" + identities, "features=" + features)
+        elif command == "vcard":
+            iq = await self["xep_0054"].get_vcard(jid=rest or None, cached=False, local=False)
+            card = iq.xml.find("{vcard-temp}vCard")
+            fields = []
+            for path in ("FN", "TITLE", "EMAIL/USERID", "TEL/NUMBER", "ADR/LOCALITY"):
+                found = card.find("/".join("{vcard-temp}" + p for p in path.split("/")))
+                if found is not None:
+                    fields.append(path + "=" + (found.text or ""))
+            say("VCARD", iq["from"].bare, " ".join(fields))
+        elif command == "carbons":
+            await self["xep_0280"].enable()
+            say("CARBONS_ON")
         elif command == "raw":
             self.send_raw(rest)
         elif command == "quit":

@@ -16,6 +16,7 @@ mod presence;
 mod roster;
 pub mod sasl;
 mod session;
+mod vcard;
 
 use std::io;
 use std::sync::Arc;

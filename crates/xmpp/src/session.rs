@@ -13,10 +13,12 @@ use tokio::sync::watch;
 use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::{BareJid, FullJid, Jid};
 use tokio_xmpp::minidom::Element;
+use tokio_xmpp::parsers::carbons::{Enable, Sent};
 use tokio_xmpp::parsers::chatstates::ChatState;
 use tokio_xmpp::parsers::disco::{
     DiscoInfoQuery, DiscoInfoResult, DiscoItemsQuery, DiscoItemsResult, Identity,
 };
+use tokio_xmpp::parsers::forwarding::Forwarded;
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::message::{Message, MessageType};
 use tokio_xmpp::parsers::ns;
@@ -41,7 +43,15 @@ use crate::roster::{item_of, remove_contact, roster_of, set_contact};
 const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
 
 /// The features this server announces (XEP-0030).
-const FEATURES: [&str; 5] = [ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING, ns::CHATSTATES, ns::ROSTER];
+const FEATURES: [&str; 7] = [
+    ns::DISCO_INFO,
+    ns::DISCO_ITEMS,
+    ns::PING,
+    ns::CHATSTATES,
+    ns::ROSTER,
+    ns::CARBONS,
+    crate::vcard::NS,
+];
 
 /// Why a session ends: a stream error to send first, or nothing.
 enum End {
@@ -68,6 +78,9 @@ struct Session<'a> {
     /// Sent its initial presence: it gets presences from then on
     /// (RFC 6121 §4.2).
     available: bool,
+    /// Asked for copies of the messages the user sends from their other
+    /// sessions, on any door (XEP-0280).
+    carbons: bool,
 }
 
 /// Runs a bound session to its end.
@@ -92,7 +105,17 @@ pub(crate) async fn run(
         }
     };
     tracing::info!(%user, client = %peer.ip(), resource = %jid.resource(), "XMPP login");
-    let mut this = Session { service, door, stream, spent, user, jid, session, available: false };
+    let mut this = Session {
+        service,
+        door,
+        stream,
+        spent,
+        user,
+        jid,
+        session,
+        available: false,
+        carbons: false,
+    };
     // A disabled or removed account ends the session at once, as on
     // every door.
     let mut revoked = service.token_changes(this.user.as_str());
@@ -192,14 +215,47 @@ impl Session<'_> {
     /// session establishment); requests it does not know get
     /// `service-unavailable`.
     async fn iq(&mut self, iq: Iq) -> Result<(), End> {
-        let (id, payload, is_set) = match iq {
-            Iq::Get { id, payload, .. } => (id, payload, false),
-            Iq::Set { id, payload, .. } => (id, payload, true),
+        let (id, to, payload, is_set) = match iq {
+            Iq::Get { id, to, payload, .. } => (id, to, payload, false),
+            Iq::Set { id, to, payload, .. } => (id, to, payload, true),
             // Answers to our pings, and the rest: nothing to do.
             _ => return Ok(()),
         };
+        // The answer comes from whom the request went to (clients check).
+        let answer = self.answer(&id, to.as_ref(), payload, is_set).await?;
+        let answer = match to {
+            Some(to) => answer.with_from(to),
+            None => answer,
+        };
+        Ok(self.stream.send(&answer).await?)
+    }
+
+    /// The answer to a request `id` to `to` (none: the user's account).
+    async fn answer(
+        &mut self,
+        id: &str,
+        to: Option<&Jid>,
+        payload: Element,
+        is_set: bool,
+    ) -> Result<Iq, End> {
+        if payload.is("vCard", crate::vcard::NS) {
+            return Ok(if is_set {
+                let text = "the directory keeps people's details";
+                Iq::from_error(
+                    id,
+                    stanza_error(ErrorType::Cancel, DefinedCondition::NotAllowed, text),
+                )
+            } else {
+                self.vcard(id, to).await
+            });
+        }
+        if is_set && payload.ns() == ns::CARBONS {
+            // <enable/> or <disable/>.
+            self.carbons = Enable::try_from(payload).is_ok();
+            return Ok(Iq::empty_result(self.jid.clone().into(), id));
+        }
         let answer = if payload.is("query", ns::ROSTER) {
-            if is_set { self.roster_set(&id, payload).await? } else { self.roster_get(&id).await }
+            if is_set { self.roster_set(id, payload).await? } else { self.roster_get(id).await }
         } else if payload.is("ping", ns::PING) || payload.is("session", SESSION) {
             Iq::empty_result(self.jid.clone().into(), id)
         } else if !is_set && DiscoInfoQuery::try_from(payload.clone()).is_ok() {
@@ -210,7 +266,28 @@ impl Session<'_> {
             let error = stanza_error(ErrorType::Cancel, DefinedCondition::ServiceUnavailable, "");
             Iq::from_error(id, error)
         };
-        Ok(self.stream.send(&answer).await?)
+        Ok(answer)
+    }
+
+    /// The vCard of the user `to` names, else the user's own.
+    async fn vcard(&self, id: &str, to: Option<&Jid>) -> Iq {
+        let whom = match to.and_then(|to| user_of(to, &self.door.domain)) {
+            Some(name) => name,
+            None => self.user.to_string(),
+        };
+        match self.service.person(&whom).await {
+            Ok(Some(person)) if !person.disabled => Iq::Result {
+                from: None,
+                to: None,
+                id: id.to_owned(),
+                payload: Some(crate::vcard::vcard_of(&person)),
+            },
+            Ok(_) => Iq::from_error(
+                id,
+                stanza_error(ErrorType::Cancel, DefinedCondition::ItemNotFound, ""),
+            ),
+            Err(error) => server_trouble(id, &error),
+        }
     }
 
     /// The roster (RFC 6121 §2.2).
@@ -364,6 +441,25 @@ impl Session<'_> {
         }
     }
 
+    /// A copy of a message the user sent to `to` from another session
+    /// (XEP-0280 `sent`).
+    async fn carbon(&mut self, to: &UserId, text: &str) -> Result<(), End> {
+        let domain = &self.door.domain;
+        let (Some(recipient), Some(own)) =
+            (jid_of(to.as_str(), domain), jid_of(self.user.as_str(), domain))
+        else {
+            return Ok(());
+        };
+        let mut sent =
+            Message::chat(Some(recipient.into())).with_body(Default::default(), text.to_owned());
+        sent.from = Some(own.clone().into());
+        let forwarded = Forwarded { delay: None, message: sent };
+        let mut carbon =
+            Message::chat(Some(self.jid.clone().into())).with_payload(Sent { forwarded });
+        carbon.from = Some(own.into());
+        Ok(self.stream.send(&carbon).await?)
+    }
+
     /// The current presence of `user`, if online.
     async fn send_presence_of(&mut self, user: &UserId, from: BareJid) -> Result<(), End> {
         let presence = self.service.presences(std::slice::from_ref(user)).remove(0);
@@ -390,6 +486,10 @@ impl Session<'_> {
             Event::Status { user, presence } if self.available => {
                 let Some(from) = jid_of(user.as_str(), &self.door.domain) else { return Ok(()) };
                 Ok(self.stream.send(&stanza_of(from, presence)).await?)
+            }
+            // The user's own message from another session: a carbon.
+            Event::Im { from, to, text, .. } if *from == self.user && self.carbons => {
+                self.carbon(to, text).await
             }
             Event::Im { from, to, text, .. } if *to == self.user && *from != self.user => {
                 let Some(sender) = jid_of(from.as_str(), &self.door.domain) else { return Ok(()) };
