@@ -146,6 +146,84 @@ async fn vcards_come_from_the_directory_and_carbons_copy_what_is_sent_elsewhere(
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_web_users_group_chat_is_a_room_xmpp_users_enter_talk_in_and_leave() {
+    let dir = deployment(&["alice", "bob", "carol", "dave"]);
+    let (server, starttls, _) = xmpp_server(&dir.path().join("data"));
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let mut bob_events = support::events(&server, &bob).await;
+    let (dave, _) = log_in(&server, "dave", "long enough").await;
+    let mut dave_events = support::events(&server, &dave).await;
+    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    alice.send("presence");
+
+    // Bob (web) starts a chat with alice and carol: a mediated invitation.
+    let chat = json!({"invite": ["alice", "carol"], "topic": "Site visit"});
+    let created = post_json(&server, "/api/v1/nway", &bob, &chat).await;
+    let room = format!("chat-{}@conference.localhost", created["id"]);
+    let said = |text: &str| json!({ "text": text });
+    post_json(
+        &server,
+        &format!("/api/v1/nway/{}/messages", created["id"]),
+        &bob,
+        &said("before you came"),
+    )
+    .await;
+    assert_eq!(
+        alice.expect("INVITED "),
+        format!("INVITED {room} from=bob@localhost reason=Site visit")
+    );
+
+    // Alice enters: bob is there, she is (with her real JID), the history
+    // and the subject follow.
+    alice.send(&format!("join {room} Alice"));
+    alice.expect_matching("OCCUPANT ", &[&room, " bob ", "type=available", "jid=bob@localhost"]);
+    alice.expect_matching("OCCUPANT ", &[" alice ", "codes=100,110,210"]);
+    assert_eq!(
+        alice.expect("GROUPCHAT "),
+        format!("GROUPCHAT {room} bob before you came (delayed)")
+    );
+    assert_eq!(alice.expect("SUBJECT "), format!("SUBJECT {room} Site visit"));
+    next_members(&mut bob_events, &["alice", "bob"]).await;
+
+    // Lines both ways; her own comes back to her, as XEP-0045 reflects.
+    post_json(
+        &server,
+        &format!("/api/v1/nway/{}/messages", created["id"]),
+        &bob,
+        &said("hello alice"),
+    )
+    .await;
+    assert_eq!(alice.expect("GROUPCHAT "), format!("GROUPCHAT {room} bob hello alice"));
+    alice.send(&format!("groupchat {room} hello bob"));
+    assert_eq!(alice.expect("GROUPCHAT "), format!("GROUPCHAT {room} alice hello bob"));
+    // (Bob's own lines come back to him first.)
+    let line = loop {
+        let line = next_of_type(&mut bob_events, "nway_message").await;
+        if line["from"] == "alice" {
+            break line;
+        }
+    };
+    assert_eq!(line["text"], "hello bob");
+
+    // She invites dave from her XMPP client: the web shows the invitation.
+    alice.send(&format!("invite {room} dave@localhost"));
+    let invited = next_of_type(&mut dave_events, "nway_invite").await;
+    assert_eq!((&invited["from"], &invited["id"]), (&json!("alice"), &created["id"]));
+
+    // A room she was not invited to stays closed; then she leaves.
+    alice.send("join chat-999@conference.localhost Alice");
+    alice.expect_matching("PRESENCE chat-999@conference.localhost ", &["type=error"]);
+    alice.send(&format!("leave {room} Alice"));
+    assert_eq!(alice.expect("LEFT "), format!("LEFT {room} alice"));
+    next_members(&mut bob_events, &["bob"]).await;
+}
+
+/// Waits for a web session to hear that a chat's members are `members`.
+async fn next_members(events: &mut Events, members: &[&str]) {
+    while next_of_type(events, "nway_members").await["members"] != json!(members) {}
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_roster_is_the_contact_list_of_every_door() {
     let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")]);
     let (server, starttls, _) = xmpp_server(&dir.path().join("data"));

@@ -5,12 +5,15 @@ Usage: xmpp-client.py JID PASSWORD HOST PORT starttls|direct [RESOURCE]
 """
 
 import asyncio
+import logging
 import ssl
 import sys
 import threading
 
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
 
 
 def say(*parts):
@@ -29,6 +32,15 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0199")
         self.register_plugin("xep_0054")
         self.register_plugin("xep_0280")
+        self.register_plugin("xep_0045")
+        self.add_event_handler("groupchat_message", self.groupchat_message)
+        self.add_event_handler("groupchat_subject", self.groupchat_subject)
+        self.add_event_handler("groupchat_presence", self.groupchat_presence)
+        self.add_event_handler("groupchat_invite", self.groupchat_invite)
+        # slixmpp forgets a room before the server confirms the leave:
+        # catch that presence here.
+        self.register_handler(Callback("left room", StanzaPath("presence@type=unavailable/muc"),
+                                       self.left_room))
         self.add_event_handler("carbon_sent", self.carbon_sent)
         self.add_event_handler("session_start", self.started)
         self.add_event_handler("failed_auth", lambda _: say("FAILED_AUTH"))
@@ -52,7 +64,34 @@ class Client(slixmpp.ClientXMPP):
         say("PRESENCE", presence["from"].bare, "type=" + kind,
             "show=" + (presence["show"] or ""), "status=" + (presence["status"] or ""))
 
+    def groupchat_message(self, message):
+        if not message["body"]:
+            return
+        delayed = " (delayed)" if message["delay"]["stamp"] else ""
+        say("GROUPCHAT", message["from"].bare, message["from"].resource, message["body"] + delayed)
+
+    def groupchat_subject(self, message):
+        say("SUBJECT", message["from"].bare, message["subject"])
+
+    def groupchat_presence(self, presence):
+        codes = ",".join(sorted(str(c) for c in presence["muc"]["status_codes"]))
+        say("OCCUPANT", presence["from"].bare, presence["from"].resource,
+            "type=" + ("unavailable" if presence["type"] == "unavailable" else "available"),
+            "jid=" + presence["muc"]["jid"].bare, "codes=" + codes)
+
+    def left_room(self, presence):
+        say("LEFT", presence["from"].bare, presence["from"].resource)
+
+    def groupchat_invite(self, message):
+        invite = message["muc"]["invite"]
+        say("INVITED", message["from"].bare, "from=" + invite["from"].bare,
+            "reason=" + (invite["reason"] or ""))
+
     def message(self, message):
+        if message["type"] == "groupchat":
+            return
+        if message.xml.find("{http://jabber.org/protocol/muc#user}x") is not None:
+            return  # an invitation: groupchat_invite reports it
         if message["type"] == "error":
             say("MESSAGE_ERROR", message["from"].bare, message["error"]["condition"])
             return
@@ -129,6 +168,18 @@ class Client(slixmpp.ClientXMPP):
         elif command == "carbons":
             await self["xep_0280"].enable()
             say("CARBONS_ON")
+        elif command == "join":
+            room, _, nick = rest.partition(" ")
+            self["xep_0045"].join_muc(room, nick or "me")
+        elif command == "groupchat":
+            room, _, text = rest.partition(" ")
+            self.send_message(mto=room, mbody=text, mtype="groupchat")
+        elif command == "invite":
+            room, _, jid = rest.partition(" ")
+            self["xep_0045"].invite(room, jid, reason="")
+        elif command == "leave":
+            room, _, nick = rest.partition(" ")
+            self["xep_0045"].leave_muc(room, nick or "me")
         elif command == "raw":
             self.send_raw(rest)
         elif command == "quit":
@@ -138,6 +189,8 @@ class Client(slixmpp.ClientXMPP):
 
 
 def main():
+    # Errors in event handlers go to stderr, which test failures show.
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     jid, password, host, port, mode = sys.argv[1:6]
     if len(sys.argv) > 6:
         jid = jid + "/" + sys.argv[6]

@@ -11,6 +11,7 @@
 mod budget;
 mod connection;
 pub mod jid;
+mod muc;
 mod negotiation;
 mod presence;
 mod roster;

@@ -16,7 +16,7 @@ use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::carbons::{Enable, Sent};
 use tokio_xmpp::parsers::chatstates::ChatState;
 use tokio_xmpp::parsers::disco::{
-    DiscoInfoQuery, DiscoInfoResult, DiscoItemsQuery, DiscoItemsResult, Identity,
+    DiscoInfoQuery, DiscoInfoResult, DiscoItemsQuery, DiscoItemsResult, Identity, Item as DiscoItem,
 };
 use tokio_xmpp::parsers::forwarding::Forwarded;
 use tokio_xmpp::parsers::iq::Iq;
@@ -30,6 +30,8 @@ use tokio_xmpp::parsers::stream_error::{self, StreamError};
 use tokio_xmpp::xmlstream::{
     FallibleStreamElement, ReadError, StreamElementError, XmppStreamElement,
 };
+
+mod rooms;
 
 use crate::Door;
 use crate::budget::Spent;
@@ -81,6 +83,8 @@ struct Session<'a> {
     /// Asked for copies of the messages the user sends from their other
     /// sessions, on any door (XEP-0280).
     carbons: bool,
+    /// The rooms (n-way chats) the client is in.
+    rooms: crate::muc::Rooms,
 }
 
 /// Runs a bound session to its end.
@@ -115,6 +119,7 @@ pub(crate) async fn run(
         session,
         available: false,
         carbons: false,
+        rooms: crate::muc::Rooms::default(),
     };
     // A disabled or removed account ends the session at once, as on
     // every door.
@@ -259,14 +264,48 @@ impl Session<'_> {
         } else if payload.is("ping", ns::PING) || payload.is("session", SESSION) {
             Iq::empty_result(self.jid.clone().into(), id)
         } else if !is_set && DiscoInfoQuery::try_from(payload.clone()).is_ok() {
-            Iq::from_result(id, Some(disco_info()))
+            Iq::from_result(id, Some(self.disco_info(to)))
         } else if !is_set && DiscoItemsQuery::try_from(payload).is_ok() {
-            Iq::from_result(id, Some(DiscoItemsResult { node: None, items: Vec::new(), rsm: None }))
+            Iq::from_result(id, Some(self.disco_items(to)))
         } else {
             let error = stanza_error(ErrorType::Cancel, DefinedCondition::ServiceUnavailable, "");
             Iq::from_error(id, error)
         };
         Ok(answer)
+    }
+
+    /// What `to` is (XEP-0030): this server, its MUC service, or a room.
+    fn disco_info(&self, to: Option<&Jid>) -> DiscoInfoResult {
+        let domain = &self.door.domain;
+        let (identity, features): (Identity, &[&str]) = match to {
+            Some(to) if crate::muc::is_muc(to, domain) => {
+                let name = match crate::muc::chat_of(to, domain) {
+                    Some(chat) => self.topic_of(chat),
+                    None => "Group chats".to_owned(),
+                };
+                (Identity::new("conference", "text", "en", name), &crate::muc::FEATURES)
+            }
+            _ => (Identity::new("server", "im", "en", "Simul"), &FEATURES),
+        };
+        DiscoInfoResult {
+            node: None,
+            identities: vec![identity],
+            features: features.iter().map(|feature| (*feature).to_owned()).collect(),
+            extensions: Vec::new(),
+        }
+    }
+
+    /// What `to` holds (XEP-0030): the server, its MUC service.
+    fn disco_items(&self, to: Option<&Jid>) -> DiscoItemsResult {
+        let domain = &self.door.domain;
+        let server = to.is_none_or(|to| to.node().is_none() && to.domain().as_str() == domain);
+        let muc = Jid::new(&crate::muc::service_of(domain)).ok();
+        let items = muc
+            .filter(|_| server)
+            .map(|jid| DiscoItem { jid, node: None, name: Some("Group chats".to_owned()) })
+            .into_iter()
+            .collect();
+        DiscoItemsResult { node: None, items, rsm: None }
     }
 
     /// The vCard of the user `to` names, else the user's own.
@@ -361,6 +400,9 @@ impl Session<'_> {
 
     /// A message: a 1:1 chat message to a community user, or a chat state.
     async fn message(&mut self, message: Message) -> Result<(), End> {
+        if message.to.as_ref().is_some_and(|to| crate::muc::is_muc(to, &self.door.domain)) {
+            return self.room_message(message).await;
+        }
         if !matches!(message.type_, MessageType::Chat | MessageType::Normal) {
             return Ok(());
         }
@@ -414,6 +456,9 @@ impl Session<'_> {
     /// request (approved at once: inside the community everyone sees
     /// everyone), or a probe.
     async fn presence(&mut self, presence: Presence) -> Result<(), End> {
+        if presence.to.as_ref().is_some_and(|to| crate::muc::is_muc(to, &self.door.domain)) {
+            return self.room_presence(presence).await;
+        }
         if is_broadcast(&presence) {
             self.service.set_status(&self.user, &status_of(&presence));
             if !self.available {
@@ -506,8 +551,14 @@ impl Session<'_> {
                 message.from = Some(sender.into());
                 Ok(self.stream.send(&message).await?)
             }
-            // N-way chats come with multi-user chat; the user's own
-            // messages from other sessions with carbons.
+            Event::NwayInvite { chat, from, topic } if *from != self.user => {
+                self.nway_invited(*chat, from, topic).await
+            }
+            Event::NwayMessage { chat, from, text, .. } => {
+                self.nway_message(*chat, from, text).await
+            }
+            Event::NwayMembers { chat, members } => self.nway_members(*chat, members).await,
+            // Status of someone not watched, and the like.
             _ => Ok(()),
         }
     }
@@ -523,16 +574,6 @@ fn contact_ids(list: &ContactList) -> Vec<UserId> {
         }
     }
     ids
-}
-
-/// What this server is, for XEP-0030.
-fn disco_info() -> DiscoInfoResult {
-    DiscoInfoResult {
-        node: None,
-        identities: vec![Identity::new("server", "im", "en", "Simul")],
-        features: FEATURES.iter().map(|feature| (*feature).to_owned()).collect(),
-        extensions: Vec::new(),
-    }
 }
 
 fn stanza_error(type_: ErrorType, condition: DefinedCondition, text: &str) -> StanzaError {

@@ -1,0 +1,206 @@
+//! Multi-user chat (XEP-0045) on the community's n-way chats: chat `N` is
+//! the room `chat-N@conference.DOMAIN`, its members are the occupants
+//! (their nick is their user id, so it is unique and the same on every
+//! door), and messages, members and history are the chat's on every
+//! door. The room's state is the community's; a connection only
+//! remembers which rooms its client joined and who it told it was there.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::SubsecRound as _;
+
+use simul_core::{ChatId, UserId};
+use tokio_xmpp::jid::{BareJid, FullJid, Jid};
+use tokio_xmpp::parsers::date::DateTime;
+use tokio_xmpp::parsers::delay::Delay;
+use tokio_xmpp::parsers::message::{Message, MessageType};
+use tokio_xmpp::parsers::muc::user::{Affiliation, Invite, Item, MucUser, Role, Status};
+use tokio_xmpp::parsers::ns;
+use tokio_xmpp::parsers::presence::Presence;
+
+use crate::jid::jid_of;
+
+/// The rooms one connection's client is in, with the occupants it was
+/// told of.
+#[derive(Default)]
+pub(crate) struct Rooms {
+    joined: HashMap<ChatId, BTreeSet<UserId>>,
+}
+
+impl Rooms {
+    /// Whether the client is in `chat`'s room.
+    pub(crate) fn is_in(&self, chat: ChatId) -> bool {
+        self.joined.contains_key(&chat)
+    }
+
+    /// The client entered `chat`'s room, whose occupants are `members`.
+    pub(crate) fn entered(&mut self, chat: ChatId, members: &[UserId]) {
+        self.joined.insert(chat, members.iter().cloned().collect());
+    }
+
+    /// The client left `chat`'s room.
+    pub(crate) fn left(&mut self, chat: ChatId) {
+        self.joined.remove(&chat);
+    }
+
+    /// The occupants who came and went since the client was last told:
+    /// (arrived, departed). Nothing for a room the client is not in.
+    pub(crate) fn members_now(
+        &mut self,
+        chat: ChatId,
+        members: &[UserId],
+    ) -> (Vec<UserId>, Vec<UserId>) {
+        let Some(known) = self.joined.get_mut(&chat) else { return (Vec::new(), Vec::new()) };
+        let now: BTreeSet<UserId> = members.iter().cloned().collect();
+        let arrived = now.difference(known).cloned().collect();
+        let departed = known.difference(&now).cloned().collect();
+        *known = now;
+        (arrived, departed)
+    }
+}
+
+/// What the MUC service and its rooms support (XEP-0030): rooms are not
+/// anonymous (everyone's real JID shows), for members only (invited),
+/// and gone once nobody is in them.
+pub(crate) const FEATURES: [&str; 4] =
+    [ns::MUC, "muc_nonanonymous", "muc_membersonly", "muc_temporary"];
+
+/// The MUC service of `domain`.
+pub(crate) fn service_of(domain: &str) -> String {
+    format!("conference.{domain}")
+}
+
+/// The room of `chat`.
+pub(crate) fn room_of(chat: ChatId, domain: &str) -> Option<BareJid> {
+    BareJid::new(&format!("chat-{}@{}", chat.get(), service_of(domain))).ok()
+}
+
+/// The chat a JID of the MUC service names (`chat-N@conference.DOMAIN`,
+/// any resource); none for anything else.
+pub(crate) fn chat_of(jid: &Jid, domain: &str) -> Option<ChatId> {
+    if !jid.domain().as_str().eq_ignore_ascii_case(&service_of(domain)) {
+        return None;
+    }
+    let number = jid.node()?.as_str().strip_prefix("chat-")?;
+    number.parse().ok().map(ChatId::from_raw)
+}
+
+/// Whether `jid` is the MUC service or one of its rooms.
+pub(crate) fn is_muc(jid: &Jid, domain: &str) -> bool {
+    jid.domain().as_str().eq_ignore_ascii_case(&service_of(domain))
+}
+
+/// `user` in `room`: the occupant JID (nick = user id).
+fn occupant(room: &BareJid, user: &UserId) -> Option<FullJid> {
+    room.with_resource_str(user.as_str()).ok()
+}
+
+/// The presence of occupant `user` in `room` (available, or gone), with
+/// their real JID (the room is not anonymous); `own` adds the status
+/// codes a client's own presence carries (110 self, 100 non-anonymous,
+/// 210 nick assigned by the service).
+pub(crate) fn occupant_presence(
+    room: &BareJid,
+    user: &UserId,
+    domain: &str,
+    present: bool,
+    own: bool,
+) -> Option<Presence> {
+    let real = jid_of(user.as_str(), domain)?.with_resource_str("simul").ok()?;
+    let (affiliation, role) = if present {
+        (Affiliation::Member, Role::Participant)
+    } else {
+        (Affiliation::Member, Role::None)
+    };
+    let mut x = MucUser::new().with_items(vec![Item::new(affiliation, role).with_jid(real)]);
+    if own {
+        x = x.with_statuses(vec![
+            Status::SelfPresence,
+            Status::NonAnonymousRoom,
+            Status::AssignedNick,
+        ]);
+    }
+    let presence = if present { Presence::available() } else { Presence::unavailable() };
+    Some(presence.with_from(occupant(room, user)?).with_payload(x))
+}
+
+/// A message of `from` in `room`, to the client; `at` for one from the
+/// history (XEP-0203 delay).
+pub(crate) fn room_message(
+    room: &BareJid,
+    from: &UserId,
+    text: &str,
+    to: &FullJid,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Option<Message> {
+    let mut message =
+        Message::groupchat(Some(to.clone().into())).with_body(Default::default(), text.to_owned());
+    message.from = Some(occupant(room, from)?.into());
+    if let Some(at) = at {
+        // Milliseconds: clients written in Python, among others, cannot
+        // read the nanoseconds XEP-0082 would allow.
+        let stamp = DateTime(at.trunc_subsecs(3).fixed_offset());
+        message =
+            message.with_payload(Delay { from: Some(room.clone().into()), stamp, data: None });
+    }
+    Some(message)
+}
+
+/// The room's subject (its topic), which ends a client's entry.
+pub(crate) fn subject(room: &BareJid, topic: &str, to: &FullJid) -> Message {
+    let mut message = Message::groupchat(Some(to.clone().into()));
+    message.from = Some(room.clone().into());
+    message.subjects.insert(Default::default(), topic.to_owned());
+    message
+}
+
+/// A mediated invitation (XEP-0045 §7.8.2) to `room` from `from`.
+pub(crate) fn invitation(
+    room: &BareJid,
+    from: &UserId,
+    topic: &str,
+    to: &FullJid,
+    domain: &str,
+) -> Option<Message> {
+    let invite = Invite {
+        from: Some(jid_of(from.as_str(), domain)?.into()),
+        to: None,
+        reason: (!topic.is_empty()).then(|| topic.to_owned()),
+    };
+    let mut message = Message::new(Some(to.clone().into()));
+    message.type_ = MessageType::Normal;
+    message.from = Some(room.clone().into());
+    let x = MucUser { invite: Some(invite), ..MucUser::new() };
+    Some(message.with_payload(x))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chats_are_rooms_of_the_conference_service_and_back() {
+        let chat = ChatId::from_raw(42);
+        let room = room_of(chat, "example.com").unwrap();
+        assert_eq!(room.as_str(), "chat-42@conference.example.com");
+        let occupant = Jid::new("chat-42@conference.example.com/alice").unwrap();
+        assert_eq!(chat_of(&occupant, "example.com"), Some(chat));
+        for other in
+            ["chat-x@conference.example.com", "chat-42@example.com", "lobby@conference.example.com"]
+        {
+            assert_eq!(chat_of(&Jid::new(other).unwrap(), "example.com"), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn the_client_hears_who_came_and_went_since_it_was_told() {
+        let (alice, bob, carol) = (UserId::new("alice"), UserId::new("bob"), UserId::new("carol"));
+        let chat = ChatId::from_raw(1);
+        let mut rooms = Rooms::default();
+        let nothing = (vec![], vec![]);
+        assert_eq!(rooms.members_now(chat, std::slice::from_ref(&alice)), nothing, "not in it");
+        rooms.entered(chat, &[alice.clone(), bob.clone()]);
+        let (arrived, departed) = rooms.members_now(chat, &[alice.clone(), carol.clone()]);
+        assert_eq!((arrived, departed), (vec![carol], vec![bob]));
+    }
+}

@@ -1,0 +1,204 @@
+//! A session's multi-user chat (XEP-0045): entering and leaving rooms,
+//! their messages and invitations, and the community's n-way events as
+//! room stanzas (see `crate::muc` for the mapping).
+
+use futures_util::SinkExt as _;
+use simul_core::{ChatId, CoreError, UserId};
+use simul_service::ServiceError;
+use tokio_xmpp::jid::Jid;
+use tokio_xmpp::parsers::message::Message;
+use tokio_xmpp::parsers::muc::user::MucUser;
+use tokio_xmpp::parsers::presence::{Presence, Type as PresenceType};
+use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType};
+
+use super::{End, Session, stanza_error};
+use crate::muc::{chat_of, invitation, occupant_presence, room_message, room_of, subject};
+
+/// Messages of a room's history a client gets when it enters.
+const HISTORY: u32 = 50;
+
+impl Session<'_> {
+    /// A presence to a room: entering it (available) or leaving it.
+    pub(super) async fn room_presence(&mut self, presence: Presence) -> Result<(), End> {
+        let Some(to) = presence.to.clone() else { return Ok(()) };
+        let Some(chat) = chat_of(&to, &self.door.domain) else {
+            return self.room_error(&to, DefinedCondition::ItemNotFound, NO_SUCH_ROOM).await;
+        };
+        match presence.type_ {
+            PresenceType::None => self.enter(chat, &to).await,
+            PresenceType::Unavailable => self.leave(chat).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Enters `chat`'s room (XEP-0045 §7.2): the others' presences, the
+    /// client's own, the history, then the subject.
+    async fn enter(&mut self, chat: ChatId, to: &Jid) -> Result<(), End> {
+        let members = match self.service.join_chat(&self.user, chat) {
+            Ok(members) => members,
+            Err(ServiceError::Core(CoreError::NotInvited(_))) => {
+                let text = "join a group chat you were invited to";
+                return self.room_error(to, DefinedCondition::RegistrationRequired, text).await;
+            }
+            Err(_) => {
+                return self.room_error(to, DefinedCondition::ItemNotFound, NO_SUCH_ROOM).await;
+            }
+        };
+        let domain = self.door.domain.clone();
+        let Some(room) = room_of(chat, &domain) else { return Ok(()) };
+        for member in members.iter().filter(|member| **member != self.user) {
+            if let Some(presence) = occupant_presence(&room, member, &domain, true, false) {
+                self.stream.send(&presence).await?;
+            }
+        }
+        if let Some(own) = occupant_presence(&room, &self.user, &domain, true, true) {
+            self.stream.send(&own).await?;
+        }
+        let history =
+            self.service.chat_history(&self.user, chat, HISTORY).await.unwrap_or_default();
+        for message in history {
+            let from = UserId::new(&message.from);
+            let Some(stanza) =
+                room_message(&room, &from, &message.text, &self.jid, Some(message.at))
+            else {
+                continue;
+            };
+            self.stream.send(&stanza).await?;
+        }
+        let topic = self.topic_of(chat);
+        self.stream.send(&subject(&room, &topic, &self.jid)).await?;
+        self.rooms.entered(chat, &members);
+        Ok(())
+    }
+
+    /// Leaves `chat`'s room: the community chat, on every door.
+    async fn leave(&mut self, chat: ChatId) -> Result<(), End> {
+        if !self.rooms.is_in(chat) {
+            return Ok(());
+        }
+        self.rooms.left(chat);
+        self.service.leave_chat(&self.user, chat).ok();
+        let domain = self.door.domain.clone();
+        let Some(room) = room_of(chat, &domain) else { return Ok(()) };
+        match occupant_presence(&room, &self.user, &domain, false, true) {
+            Some(gone) => Ok(self.stream.send(&gone).await?),
+            None => Ok(()),
+        }
+    }
+
+    /// A message to a room: a line of the chat, or invitations.
+    pub(super) async fn room_message(&mut self, message: Message) -> Result<(), End> {
+        let Some(to) = message.to.clone() else { return Ok(()) };
+        let Some(chat) = chat_of(&to, &self.door.domain).filter(|chat| self.rooms.is_in(*chat))
+        else {
+            let text = "enter the room first";
+            return self.bounce(&message, DefinedCondition::NotAcceptable, text).await;
+        };
+        let invite = message.payloads.iter().find_map(|p| MucUser::try_from(p.clone()).ok());
+        if let Some(invitee) = invite.and_then(|x| x.invite).and_then(|invite| invite.to) {
+            return self.invite(&message, chat, &invitee).await;
+        }
+        let Some((_, body)) = message.get_best_body(vec![]) else { return Ok(()) };
+        // The chat's echo to every member, this session too, is the
+        // reflection XEP-0045 asks for.
+        match self.service.post_to_chat(&self.user, chat, body.clone()).await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                let text = error.to_string();
+                self.bounce(&message, DefinedCondition::NotAcceptable, &text).await
+            }
+        }
+    }
+
+    /// Invites the user `invitee` names to `chat` (XEP-0045 §7.8.2).
+    async fn invite(&mut self, message: &Message, chat: ChatId, invitee: &Jid) -> Result<(), End> {
+        let Some(name) = crate::jid::user_of(invitee, &self.door.domain) else {
+            return self.bounce(message, DefinedCondition::ItemNotFound, "no such user here").await;
+        };
+        let invited = self.service.invite(&self.user, chat, &[UserId::new(&name)]).await;
+        match invited {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                let text = error.to_string();
+                self.bounce(message, DefinedCondition::ItemNotFound, &text).await
+            }
+        }
+    }
+
+    /// The client's stanzas of an n-way event.
+    pub(super) async fn nway_invited(
+        &mut self,
+        chat: ChatId,
+        from: &UserId,
+        topic: &str,
+    ) -> Result<(), End> {
+        let domain = &self.door.domain;
+        let Some(room) = room_of(chat, domain) else { return Ok(()) };
+        match invitation(&room, from, topic, &self.jid, domain) {
+            Some(message) => Ok(self.stream.send(&message).await?),
+            None => Ok(()),
+        }
+    }
+
+    /// A line of a chat whose room the client is in.
+    pub(super) async fn nway_message(
+        &mut self,
+        chat: ChatId,
+        from: &UserId,
+        text: &str,
+    ) -> Result<(), End> {
+        if !self.rooms.is_in(chat) {
+            return Ok(());
+        }
+        let Some(room) = room_of(chat, &self.door.domain) else { return Ok(()) };
+        match room_message(&room, from, text, &self.jid, None) {
+            Some(message) => Ok(self.stream.send(&message).await?),
+            None => Ok(()),
+        }
+    }
+
+    /// The members of a chat whose room the client is in changed: the
+    /// occupants who came and went.
+    pub(super) async fn nway_members(
+        &mut self,
+        chat: ChatId,
+        members: &[UserId],
+    ) -> Result<(), End> {
+        let (arrived, departed) = self.rooms.members_now(chat, members);
+        let domain = self.door.domain.clone();
+        let Some(room) = room_of(chat, &domain) else { return Ok(()) };
+        let changes = arrived.iter().map(|u| (u, true)).chain(departed.iter().map(|u| (u, false)));
+        for (member, present) in changes.filter(|(member, _)| **member != self.user) {
+            if let Some(presence) = occupant_presence(&room, member, &domain, present, false) {
+                self.stream.send(&presence).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The topic of a chat the user is in.
+    pub(super) fn topic_of(&self, chat: ChatId) -> String {
+        let chats = self.service.chats_of(&self.user);
+        chats
+            .into_iter()
+            .find(|summary| summary.id == chat)
+            .map(|summary| summary.topic)
+            .unwrap_or_default()
+    }
+
+    /// A presence error from a room the client could not enter.
+    async fn room_error(
+        &mut self,
+        room: &Jid,
+        condition: DefinedCondition,
+        text: &str,
+    ) -> Result<(), End> {
+        let mut error = Presence::new(PresenceType::Error).with_from(room.clone());
+        error.payloads.push(stanza_error(ErrorType::Cancel, condition, text).into());
+        Ok(self.stream.send(&error).await?)
+    }
+}
+
+/// What a client hears for a room that is not one of a community chat.
+const NO_SUCH_ROOM: &str =
+    "no such group chat: rooms here are the community's group chats you are invited to";
