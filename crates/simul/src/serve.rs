@@ -163,7 +163,7 @@ impl ServeArgs {
                 &config.server.domain,
                 &tls,
                 Duration::from_secs(config.server.keepalive_seconds * 2),
-                Duration::from_secs(config.server.keepalive_seconds.max(30)),
+                Duration::from_secs(config.server.keepalive_seconds),
             ));
             for (listen, transport) in xmpp {
                 let Listen::At(address) = listen else { continue };

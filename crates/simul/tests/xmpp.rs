@@ -276,6 +276,51 @@ async fn disabling_an_account_ends_its_xmpp_session() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_reading_is_dropped_and_goes_offline() {
+    let dir = deployment(&["alice", "bob"]);
+    let env = [
+        ("SIMUL_XMPP__LISTEN", "127.0.0.1:0"),
+        ("SIMUL_SERVER__KEEPALIVE_SECONDS", "1"),
+        ("SIMUL_SERVER__MESSAGES_PER_MINUTE", "1000000"),
+        ("SIMUL_SERVER__MESSAGE_BURST", "1000000"),
+    ];
+    let server = Server::start_with(&dir.path().join("data"), false, &env);
+    let line = server.log_line("(STARTTLS)");
+    let address = line.split(' ').nth(4).unwrap().parse().unwrap();
+    let mut alice = signed_in(address, "alice", XmppTransport::StartTls);
+    alice.send("presence");
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let mut bob_events = support::events(&server, &bob).await;
+    bob_events_watch(&mut bob_events, "alice").await;
+    next_status(&mut bob_events, "alice", "available").await;
+
+    // Alice's client hangs (it no longer reads); bob writes on.
+    let stop = |signal: &str| {
+        let pid = alice.pid().to_string();
+        assert!(
+            std::process::Command::new("kill").args([signal, &pid]).status().unwrap().success()
+        );
+    };
+    stop("-STOP");
+    let text = json!({"text": "x".repeat(9_000)});
+    let sender = {
+        let (server_url, bob) = (server.url("/api/v1/im/alice"), bob.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            for _ in 0..2_000 {
+                let sent = http.post(&server_url).bearer_auth(&bob).json(&text).send().await;
+                if sent.is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    next_status(&mut bob_events, "alice", "offline").await;
+    sender.abort();
+    stop("-CONT");
+}
+
 /// What a raw client gets for what no client should send.
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_streams_get_their_stream_errors_and_harm_nobody() {

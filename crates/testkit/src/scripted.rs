@@ -284,6 +284,11 @@ impl Scripted {
         }
     }
 
+    /// The client's process id (to stop and continue it with signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Closes stdin.
     pub fn close_stdin(&mut self) {
         self.stdin = None;

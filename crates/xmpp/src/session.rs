@@ -30,6 +30,7 @@ use tokio_xmpp::parsers::stream_error::{self, StreamError};
 use tokio_xmpp::xmlstream::{
     FallibleStreamElement, ReadError, StreamElementError, XmppStreamElement,
 };
+use xso::AsXml;
 
 mod rooms;
 
@@ -148,12 +149,28 @@ pub(crate) async fn run(
     };
     service.close_session(session, door.grace);
     if let End::Tell(error) = end {
-        let _ = this.stream.send(&error).await;
+        let _ = this.send(&error).await;
     }
-    let _ = this.stream.shutdown().await;
+    // Not for ever either, for a client that reads nothing.
+    let limit = door.keepalive.saturating_mul(2);
+    let _ = tokio::time::timeout(limit, this.stream.shutdown()).await;
 }
 
 impl Session<'_> {
+    /// Sends one stanza. A client that takes nothing for two keepalives
+    /// (it stopped reading, or its host vanished) is gone: the session
+    /// ends rather than wait on it for ever.
+    async fn send<T: AsXml>(&mut self, stanza: &T) -> Result<(), End> {
+        let limit = self.door.keepalive.saturating_mul(2);
+        match tokio::time::timeout(limit, self.stream.send(stanza)).await {
+            Ok(sent) => Ok(sent?),
+            Err(_) => {
+                tracing::info!(user = %self.user, ?limit, "XMPP: the client took nothing; ending it");
+                Err(End::Quietly)
+            }
+        }
+    }
+
     /// What the client sent next.
     async fn received(
         &mut self,
@@ -165,7 +182,7 @@ impl Session<'_> {
             // Silence: ask the client for a sign of life (XEP-0199).
             Some(Err(ReadError::SoftTimeout)) => {
                 let ping = Iq::from_get("keepalive", Ping).with_to(self.jid.clone().into());
-                Ok(self.stream.send(&ping).await?)
+                self.send(&ping).await
             }
             Some(Err(ReadError::HardError(error))) => {
                 tracing::info!(user = %self.user, %error, "XMPP: connection ended");
@@ -213,7 +230,7 @@ impl Session<'_> {
         }
         let id = header.id.unwrap_or_default();
         let error = stanza_error(ErrorType::Modify, DefinedCondition::BadRequest, "malformed");
-        Ok(self.stream.send(&Iq::from_error(id, error)).await?)
+        self.send(&Iq::from_error(id, error)).await
     }
 
     /// An iq: the server answers it (roster, ping, discovery, the old
@@ -232,7 +249,7 @@ impl Session<'_> {
             Some(to) => answer.with_from(to),
             None => answer,
         };
-        Ok(self.stream.send(&answer).await?)
+        self.send(&answer).await
     }
 
     /// The answer to a request `id` to `to` (none: the user's account).
@@ -395,7 +412,7 @@ impl Session<'_> {
             Roster { ver: None, items: vec![item] },
         )
         .with_to(self.jid.clone().into());
-        Ok(self.stream.send(&push).await?)
+        self.send(&push).await
     }
 
     /// A message: a 1:1 chat message to a community user, or a chat state.
@@ -449,7 +466,7 @@ impl Session<'_> {
         error.from = message.to.clone();
         error.id = message.id.clone();
         error.payloads.push(stanza_error(ErrorType::Cancel, condition, text).into());
-        Ok(self.stream.send(&error).await?)
+        self.send(&error).await
     }
 
     /// A presence: the client's own status (broadcast), a subscription
@@ -478,7 +495,7 @@ impl Session<'_> {
         match presence.type_ {
             PresenceType::Subscribe => {
                 let approved = Presence::subscribed().with_from(from.clone());
-                self.stream.send(&approved).await?;
+                self.send(&approved).await?;
                 self.send_presence_of(&contact, from).await
             }
             PresenceType::Probe => self.send_presence_of(&contact, from).await,
@@ -502,7 +519,7 @@ impl Session<'_> {
         let mut carbon =
             Message::chat(Some(self.jid.clone().into())).with_payload(Sent { forwarded });
         carbon.from = Some(own.into());
-        Ok(self.stream.send(&carbon).await?)
+        self.send(&carbon).await
     }
 
     /// The current presence of `user`, if online.
@@ -511,7 +528,7 @@ impl Session<'_> {
         if presence.status == simul_core::Status::Offline {
             return Ok(());
         }
-        Ok(self.stream.send(&stanza_of(from, &presence)).await?)
+        self.send(&stanza_of(from, &presence)).await
     }
 
     /// One event of the session, as stanzas.
@@ -523,14 +540,14 @@ impl Session<'_> {
                         continue;
                     }
                     if let Some(from) = jid_of(user.as_str(), &self.door.domain) {
-                        self.stream.send(&stanza_of(from, presence)).await?;
+                        self.send(&stanza_of(from, presence)).await?;
                     }
                 }
                 Ok(())
             }
             Event::Status { user, presence } if self.available => {
                 let Some(from) = jid_of(user.as_str(), &self.door.domain) else { return Ok(()) };
-                Ok(self.stream.send(&stanza_of(from, presence)).await?)
+                self.send(&stanza_of(from, presence)).await
             }
             // The user's own message from another session: a carbon.
             Event::Im { from, to, text, .. } if *from == self.user && self.carbons => {
@@ -542,14 +559,14 @@ impl Session<'_> {
                     .with_body(Default::default(), text.clone())
                     .with_payload(ChatState::Active);
                 message.from = Some(sender.into());
-                Ok(self.stream.send(&message).await?)
+                self.send(&message).await
             }
             Event::Typing { from, to, typing } if *to == self.user => {
                 let Some(sender) = jid_of(from.as_str(), &self.door.domain) else { return Ok(()) };
                 let state = if *typing { ChatState::Composing } else { ChatState::Paused };
                 let mut message = Message::chat(Some(self.jid.clone().into())).with_payload(state);
                 message.from = Some(sender.into());
-                Ok(self.stream.send(&message).await?)
+                self.send(&message).await
             }
             Event::NwayInvite { chat, from, topic } if *from != self.user => {
                 self.nway_invited(*chat, from, topic).await

@@ -2,7 +2,6 @@
 //! their messages and invitations, and the community's n-way events as
 //! room stanzas (see `crate::muc` for the mapping).
 
-use futures_util::SinkExt as _;
 use simul_core::{ChatId, CoreError, UserId};
 use simul_service::ServiceError;
 use tokio_xmpp::jid::Jid;
@@ -46,13 +45,14 @@ impl Session<'_> {
         };
         let domain = self.door.domain.clone();
         let Some(room) = room_of(chat, &domain) else { return Ok(()) };
-        for member in members.iter().filter(|member| **member != self.user) {
+        let me = self.user.clone();
+        for member in members.iter().filter(|member| **member != me) {
             if let Some(presence) = occupant_presence(&room, member, &domain, true, false) {
-                self.stream.send(&presence).await?;
+                self.send(&presence).await?;
             }
         }
         if let Some(own) = occupant_presence(&room, &self.user, &domain, true, true) {
-            self.stream.send(&own).await?;
+            self.send(&own).await?;
         }
         let history =
             self.service.chat_history(&self.user, chat, HISTORY).await.unwrap_or_default();
@@ -63,10 +63,10 @@ impl Session<'_> {
             else {
                 continue;
             };
-            self.stream.send(&stanza).await?;
+            self.send(&stanza).await?;
         }
         let topic = self.topic_of(chat);
-        self.stream.send(&subject(&room, &topic, &self.jid)).await?;
+        self.send(&subject(&room, &topic, &self.jid)).await?;
         self.rooms.entered(chat, &members);
         Ok(())
     }
@@ -81,7 +81,7 @@ impl Session<'_> {
         let domain = self.door.domain.clone();
         let Some(room) = room_of(chat, &domain) else { return Ok(()) };
         match occupant_presence(&room, &self.user, &domain, false, true) {
-            Some(gone) => Ok(self.stream.send(&gone).await?),
+            Some(gone) => self.send(&gone).await,
             None => Ok(()),
         }
     }
@@ -135,7 +135,7 @@ impl Session<'_> {
         let domain = &self.door.domain;
         let Some(room) = room_of(chat, domain) else { return Ok(()) };
         match invitation(&room, from, topic, &self.jid, domain) {
-            Some(message) => Ok(self.stream.send(&message).await?),
+            Some(message) => self.send(&message).await,
             None => Ok(()),
         }
     }
@@ -152,7 +152,7 @@ impl Session<'_> {
         }
         let Some(room) = room_of(chat, &self.door.domain) else { return Ok(()) };
         match room_message(&room, from, text, &self.jid, None) {
-            Some(message) => Ok(self.stream.send(&message).await?),
+            Some(message) => self.send(&message).await,
             None => Ok(()),
         }
     }
@@ -168,9 +168,10 @@ impl Session<'_> {
         let domain = self.door.domain.clone();
         let Some(room) = room_of(chat, &domain) else { return Ok(()) };
         let changes = arrived.iter().map(|u| (u, true)).chain(departed.iter().map(|u| (u, false)));
-        for (member, present) in changes.filter(|(member, _)| **member != self.user) {
+        let me = self.user.clone();
+        for (member, present) in changes.filter(|(member, _)| **member != me) {
             if let Some(presence) = occupant_presence(&room, member, &domain, present, false) {
-                self.stream.send(&presence).await?;
+                self.send(&presence).await?;
             }
         }
         Ok(())
@@ -195,7 +196,7 @@ impl Session<'_> {
     ) -> Result<(), End> {
         let mut error = Presence::new(PresenceType::Error).with_from(room.clone());
         error.payloads.push(stanza_error(ErrorType::Cancel, condition, text).into());
-        Ok(self.stream.send(&error).await?)
+        self.send(&error).await
     }
 }
 
