@@ -183,6 +183,7 @@ scenario('the history is there after a reload, and group changes are kept', asyn
   await alice.page.getByRole('menuitem', { name: 'Rename…' }).click();
   const alias = alice.page.getByRole('dialog', { name: 'Rename Bob Baker' });
   await alias.getByLabel('Name').fill('Bobby from lunch');
+  await H.screenshot(alice.page, 'desktop-rename-contact');
   await alias.getByRole('button', { name: 'Rename' }).click();
   await row(alice.page, 'bob').getByText('Bobby from lunch').waitFor();
   await row(alice.page, 'mallory').hover();
