@@ -640,6 +640,28 @@ mod libmeanwhile {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn a_contact_list_too_large_for_a_buddy_list_is_neither_loaded_nor_overwritten() {
+        let dir = deployment(&["alice", "bob"]);
+        let (server, address) = vp_server(&dir.path().join("data"));
+        let (token, _) = log_in(&server, "alice", "long enough").await;
+        // 2,000 contacts (the most a list holds) with long ids: over the
+        // 64 KiB a Sametime buddy list can be.
+        let ids: Vec<String> =
+            (0..2_000).map(|i| format!("colleague-{i:04}-of-the-site-team")).collect();
+        let list = json!({"groups": [{"name": "Everyone", "contacts": ids}]});
+        assert!(put_json(&server, "/api/v1/contacts", &token, &list).await.status().is_success());
+
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        alice.expect("LOGGED_IN");
+        alice.send("load 0");
+        assert!(alice.expect("LOADED").contains("result=0x80000005"));
+        alice.send("save_blist bob");
+        assert!(alice.expect("STORED").contains("result=0x80000000"));
+        let kept = get_json(&server, "/api/v1/contacts", &token).await;
+        assert_eq!(kept["groups"][0]["contacts"].as_array().unwrap().len(), 2_000);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn a_conference_is_an_nway_chat_shared_with_web_users() {
         let dir = deployment(&["alice", "bob", "carol"]);
         let (server, address) = vp_server(&dir.path().join("data"));

@@ -70,7 +70,14 @@ async fn save_buddy_list(service: &Service, user: &UserId, item: &StorageItem) -
     if !problems.is_empty() {
         tracing::debug!(problems = problems.len(), "VP: buddy list lines left out");
     }
-    let before = service.contact_list(user.as_str()).await.unwrap_or_default();
+    let Ok(before) = service.contact_list(user.as_str()).await else { return false };
+    // A contact list the buddy list format cannot carry (over 64 KiB of
+    // text: some 1,600 contacts) never reached the client: what it saves
+    // would drop the rest, so it is refused and the list stays whole.
+    if buddy_list_of(&before).to_storage_value().is_err() {
+        tracing::info!(%user, "VP: buddy list not saved over a contact list too large for it");
+        return false;
+    }
     let contacts = contact_list_of(&list, &before);
     match service.set_contact_list(user.as_str(), contacts).await {
         Ok(_) => true,
