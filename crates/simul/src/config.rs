@@ -440,7 +440,15 @@ impl Config {
         self.review_tls_files(&mut review);
         self.review_requires_ssl(&mut review);
         self.review_domain(&mut review);
+        self.review_xmpp_domain(&mut review);
         review
+    }
+
+    /// Whether a listener needs the certificate: HTTPS, or the XMPP door.
+    fn serves_tls(&self) -> bool {
+        [self.server.https, self.xmpp.listen, self.xmpp.listen_tls]
+            .iter()
+            .any(|listen| *listen != Listen::Off)
     }
 
     /// The configuration as the server runs it: for LDAP, the preset's
@@ -471,11 +479,10 @@ impl Config {
                  self-signed certificate",
                 file.display()
             );
-            match self.server.https {
-                Listen::At(_) => review.errors.push(text),
-                Listen::Off => {
-                    review.warnings.push(format!("{text} (unused: server.https is off)"))
-                }
+            if self.serves_tls() {
+                review.errors.push(text);
+            } else {
+                review.warnings.push(format!("{text} (unused: HTTPS and XMPP are off)"));
             }
         }
         if let (Some(certificate), Listen::At(_)) =
@@ -528,6 +535,21 @@ impl Config {
 
     /// `server.domain` outside `sso.domains`: a warning, as users may reach
     /// Simul under another name inside the SSO domain.
+    /// XMPP addresses are `user@server.domain`: `localhost` is right for
+    /// a trial only.
+    fn review_xmpp_domain(&self, review: &mut Review) {
+        let xmpp_on = [self.xmpp.listen, self.xmpp.listen_tls].iter().any(|l| *l != Listen::Off);
+        if !xmpp_on || self.server.domain != "localhost" {
+            return;
+        }
+        review.warnings.push(
+            "the XMPP door is on and server.domain is \"localhost\": users are alice@localhost, \
+             which no client elsewhere can reach; set server.domain to your XMPP domain (the one \
+             in users' addresses, such as example.com)"
+                .to_owned(),
+        );
+    }
+
     fn review_domain(&self, review: &mut Review) {
         let domain = &self.server.domain;
         if self.sso.domains.is_empty() || self.sso.cookie_domain(domain).is_some() {
@@ -664,6 +686,22 @@ mod tests {
         let error = load("[vp]\nlogin_cipher = \"rc2-56\"").unwrap_err();
         assert!(error.contains("`rc2-128`") && error.contains("`rc2-40`"), "{error}");
         assert!(error.contains("vp.login_cipher"), "{error}");
+    }
+
+    #[test]
+    fn the_xmpp_door_needs_the_certificate_and_a_real_domain() {
+        let mut config = Config::default();
+        config.server.https = Listen::Off;
+        config.server.tls_certificate = Some("/nonexistent/cert.pem".into());
+        config.server.tls_key = Some("/nonexistent/key.pem".into());
+        let review = config.review();
+        assert!(review.errors.is_empty(), "{review:?}");
+        config.xmpp.listen = "0.0.0.0:5222".parse().unwrap();
+        let review = config.review();
+        assert_eq!(review.errors.len(), 2, "{review:?}");
+        assert!(review.warnings.iter().any(|w| w.contains("alice@localhost")), "{review:?}");
+        config.server.domain = "example.com".into();
+        assert!(!config.review().warnings.iter().any(|w| w.contains("alice@localhost")));
     }
 
     #[test]
