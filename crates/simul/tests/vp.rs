@@ -515,6 +515,18 @@ mod libmeanwhile {
         let (bob, _) = log_in(&server, "bob", "long enough").await;
         alice.send("status 0x0080 in the zone");
         web_sees(&server, &bob, "alice", "dnd", Some("in the zone")).await;
+        // Idle, both ways: Sametime's 0x0040 is the web's idle flag.
+        alice.send("status 0x0040 gone for coffee");
+        eventually("the web sees alice idle", || async {
+            let seen = get_json(&server, "/api/v1/awareness?user=alice", &bob).await;
+            seen["alice"]["status"] == "available" && seen["alice"]["idle"] == true
+        })
+        .await;
+        let _bob_online = support::events(&server, &bob).await;
+        let idle = json!({"status": "available", "idle": true});
+        assert!(put_json(&server, "/api/v1/me/status", &bob, &idle).await.status().is_success());
+        alice.send("watch bob");
+        alice.expect_matching("PRESENCE bob ", &["online=1", "status=0x0040"]);
         alice.send("quit");
         alice.expect("STOPPED 0x00000000");
 
