@@ -14,7 +14,7 @@ use simul_vp::crypto::DhKeyPair;
 use simul_vp::login::compose_rc2_128;
 use simul_vp::message::{Handshake, Login};
 use simul_vp::{ErrorCode, FrameCodec, Message, UserStatus};
-use support::vp::{put_json, vp_server, vp_server_with, web_sees};
+use support::vp::{put_json, vp_server, vp_server_with, web_joins_invitation, web_sees};
 use support::{Server, deployment, deployment_with_names, eventually, get_json, log_in};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
@@ -685,11 +685,7 @@ mod libmeanwhile {
         alice.send("chat_create Standup");
         assert!(alice.expect("CHAT_OPENED").contains("members=alice"));
         alice.send("chat_invite bob Join us");
-        let invite = support::next_event(&mut bob_events).await;
-        assert_eq!((&invite["type"], &invite["from"]), (&json!("nway_invite"), &json!("alice")));
-        assert_eq!(invite["topic"], "Standup");
-        let id = invite["id"].as_u64().unwrap();
-        support::post_json(&server, &format!("/api/v1/nway/{id}/join"), &bob, &json!({})).await;
+        let id = web_joins_invitation(&server, &bob, &mut bob_events, "alice", "Standup").await;
         assert_eq!(alice.expect("CHAT_JOINED"), "CHAT_JOINED bob");
 
         let said = json!({"text": "morning all"});

@@ -10,7 +10,7 @@ mod support;
 
 use serde_json::json;
 use simul_testkit::{MwClient, MwOptions, PurpleClient};
-use support::vp::{metric, put_json, vp_server, vp_server_with, web_sees};
+use support::vp::{metric, put_json, vp_server, vp_server_with, web_joins_invitation, web_sees};
 use support::{deployment, deployment_with_names, get_json, log_in};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -111,11 +111,7 @@ async fn pidgin_chats_with_a_web_user_and_shows_its_own_lines_by_the_echo() {
     alice.send("chat Standup");
     assert!(alice.expect("CHAT_JOINED").ends_with(" Standup"));
     alice.send("invite bob Join us");
-    let invite = support::next_event(&mut bob_events).await;
-    assert_eq!((&invite["type"], &invite["from"]), (&json!("nway_invite"), &json!("alice")));
-    assert_eq!(invite["topic"], "Standup");
-    let id = invite["id"].as_u64().unwrap();
-    support::post_json(&server, &format!("/api/v1/nway/{id}/join"), &bob, &json!({})).await;
+    let id = web_joins_invitation(&server, &bob, &mut bob_events, "alice", "Standup").await;
     alice.expect("CHAT_BUDDY_JOINED bob");
 
     let said = json!({"text": "morning all"});

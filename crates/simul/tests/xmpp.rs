@@ -11,12 +11,8 @@ use std::net::SocketAddr;
 use serde_json::{Value, json};
 use simul_testkit::{XmppClient, XmppTransport};
 use support::vp::put_json;
-use support::{Server, deployment, deployment_with_names, get_json, log_in, post_json};
+use support::{Events, Server, deployment, deployment_with_names, get_json, log_in, post_json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-/// A web client's event stream.
-type Events =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A server with both XMPP listeners on free ports: (STARTTLS, direct TLS).
 fn xmpp_server(data: &std::path::Path) -> (Server, SocketAddr, SocketAddr) {

@@ -270,10 +270,11 @@ pub async fn log_in(server: &Server, user: &str, password: &str) -> (String, Str
     (token, csrf)
 }
 
-pub async fn events(
-    server: &Server,
-    token: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+/// A web session's event stream.
+pub type Events =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub async fn events(server: &Server, token: &str) -> Events {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
     let mut request =
         server.url("/api/v1/events").replacen("http", "ws", 1).into_client_request().unwrap();

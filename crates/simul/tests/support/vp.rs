@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::Server;
 
@@ -54,4 +54,21 @@ pub async fn web_sees(
         seen[user]["status"] == status && message.is_none_or(|m| seen[user]["message"] == m)
     })
     .await;
+}
+
+/// The next event of a web session is an invitation from `from` to a
+/// chat about `topic`; the web user joins it. The chat's id.
+pub async fn web_joins_invitation(
+    server: &Server,
+    token: &str,
+    events: &mut super::Events,
+    from: &str,
+    topic: &str,
+) -> u64 {
+    let invite = super::next_event(events).await;
+    assert_eq!((&invite["type"], &invite["from"]), (&json!("nway_invite"), &json!(from)));
+    assert_eq!(invite["topic"], topic);
+    let id = invite["id"].as_u64().unwrap();
+    super::post_json(server, &format!("/api/v1/nway/{id}/join"), token, &json!({})).await;
+    id
 }
