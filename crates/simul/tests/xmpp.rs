@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use serde_json::{Value, json};
 use simul_testkit::{XmppClient, XmppTransport};
-use support::vp::put_json;
+use support::vp::{put_json, web_joins_invitation};
 use support::{Events, Server, deployment, deployment_with_names, get_json, log_in, post_json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -217,6 +217,26 @@ async fn a_web_users_group_chat_is_a_room_xmpp_users_enter_talk_in_and_leave() {
 /// Waits for a web session to hear that a chat's members are `members`.
 async fn next_members(events: &mut Events, members: &[&str]) {
     while next_of_type(events, "nway_members").await["members"] != json!(members) {}
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entering_a_room_of_ones_own_naming_starts_a_group_chat_the_web_can_join() {
+    let dir = deployment(&["alice", "bob"]);
+    let (server, starttls, _) = xmpp_server(&dir.path().join("data"));
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let mut bob_events = support::events(&server, &bob).await;
+    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    let room = "lunch@conference.localhost";
+    alice.send(&format!("join {room} Alice"));
+    alice.expect_matching("OCCUPANT ", &[room, " alice ", "codes=100,110,201,210"]);
+    assert_eq!(alice.expect("SUBJECT "), format!("SUBJECT {room} lunch"));
+
+    alice.send(&format!("invite {room} bob@localhost"));
+    let id = web_joins_invitation(&server, &bob, &mut bob_events, "alice", "lunch").await;
+    alice.expect_matching("OCCUPANT ", &[room, " bob ", "type=available"]);
+    post_json(&server, &format!("/api/v1/nway/{id}/messages"), &bob, &json!({"text": "noon?"}))
+        .await;
+    assert_eq!(alice.expect("GROUPCHAT "), format!("GROUPCHAT {room} bob noon?"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,8 +2,11 @@
 //! the room `chat-N@conference.DOMAIN`, its members are the occupants
 //! (their nick is their user id, so it is unique and the same on every
 //! door), and messages, members and history are the chat's on every
-//! door. The room's state is the community's; a connection only
-//! remembers which rooms its client joined and who it told it was there.
+//! door. A client may also create a chat by entering a room of its own
+//! naming (`lunch@conference.DOMAIN`): that client keeps the name, other
+//! clients see `chat-N`. The room's state is the community's; a
+//! connection only remembers which rooms its client joined, the names
+//! it gave, and who it told was there.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -25,9 +28,29 @@ use crate::jid::jid_of;
 #[derive(Default)]
 pub(crate) struct Rooms {
     joined: HashMap<ChatId, BTreeSet<UserId>>,
+    /// Rooms the client created under a name of its own.
+    named: HashMap<ChatId, BareJid>,
 }
 
 impl Rooms {
+    /// The room of `chat` for this client: the name it created it
+    /// under, else `chat-N`.
+    pub(crate) fn room(&self, chat: ChatId, domain: &str) -> Option<BareJid> {
+        self.named.get(&chat).cloned().or_else(|| room_of(chat, domain))
+    }
+
+    /// The chat a room JID names for this client.
+    pub(crate) fn chat(&self, jid: &Jid, domain: &str) -> Option<ChatId> {
+        let bare = jid.to_bare();
+        let named = self.named.iter().find(|(_, room)| **room == bare).map(|(chat, _)| *chat);
+        named.or_else(|| chat_of(jid, domain))
+    }
+
+    /// The client created `chat` as `room`.
+    pub(crate) fn name(&mut self, chat: ChatId, room: BareJid) {
+        self.named.insert(chat, room);
+    }
+
     /// Whether the client is in `chat`'s room.
     pub(crate) fn is_in(&self, chat: ChatId) -> bool {
         self.joined.contains_key(&chat)
@@ -95,16 +118,25 @@ fn occupant(room: &BareJid, user: &UserId) -> Option<FullJid> {
     room.with_resource_str(user.as_str()).ok()
 }
 
+/// The status codes of a client's own presence in a room: 110 self, 100
+/// not anonymous, 210 nick assigned by the service, and 201 for a room
+/// it just created.
+pub(crate) fn own_statuses(created: bool) -> Vec<Status> {
+    let mut statuses = vec![Status::SelfPresence, Status::NonAnonymousRoom, Status::AssignedNick];
+    if created {
+        statuses.push(Status::RoomHasBeenCreated);
+    }
+    statuses
+}
+
 /// The presence of occupant `user` in `room` (available, or gone), with
-/// their real JID (the room is not anonymous); `own` adds the status
-/// codes a client's own presence carries (110 self, 100 non-anonymous,
-/// 210 nick assigned by the service).
+/// their real JID (the room is not anonymous) and `statuses`.
 pub(crate) fn occupant_presence(
     room: &BareJid,
     user: &UserId,
     domain: &str,
     present: bool,
-    own: bool,
+    statuses: Vec<Status>,
 ) -> Option<Presence> {
     let real = jid_of(user.as_str(), domain)?.with_resource_str("simul").ok()?;
     let (affiliation, role) = if present {
@@ -112,14 +144,9 @@ pub(crate) fn occupant_presence(
     } else {
         (Affiliation::Member, Role::None)
     };
-    let mut x = MucUser::new().with_items(vec![Item::new(affiliation, role).with_jid(real)]);
-    if own {
-        x = x.with_statuses(vec![
-            Status::SelfPresence,
-            Status::NonAnonymousRoom,
-            Status::AssignedNick,
-        ]);
-    }
+    let x = MucUser::new()
+        .with_items(vec![Item::new(affiliation, role).with_jid(real)])
+        .with_statuses(statuses);
     let presence = if present { Presence::available() } else { Presence::unavailable() };
     Some(presence.with_from(occupant(room, user)?).with_payload(x))
 }

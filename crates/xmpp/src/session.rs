@@ -296,7 +296,7 @@ impl Session<'_> {
         let domain = &self.door.domain;
         let (identity, features): (Identity, &[&str]) = match to {
             Some(to) if crate::muc::is_muc(to, domain) => {
-                let name = match crate::muc::chat_of(to, domain) {
+                let name = match self.rooms.chat(to, domain) {
                     Some(chat) => self.topic_of(chat),
                     None => "Group chats".to_owned(),
                 };

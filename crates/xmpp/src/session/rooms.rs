@@ -11,7 +11,7 @@ use tokio_xmpp::parsers::presence::{Presence, Type as PresenceType};
 use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType};
 
 use super::{End, Session, stanza_error};
-use crate::muc::{chat_of, invitation, occupant_presence, room_message, room_of, subject};
+use crate::muc::{invitation, occupant_presence, own_statuses, room_message, subject};
 
 /// Messages of a room's history a client gets when it enters.
 const HISTORY: u32 = 50;
@@ -20,19 +20,34 @@ impl Session<'_> {
     /// A presence to a room: entering it (available) or leaving it.
     pub(super) async fn room_presence(&mut self, presence: Presence) -> Result<(), End> {
         let Some(to) = presence.to.clone() else { return Ok(()) };
-        let Some(chat) = chat_of(&to, &self.door.domain) else {
-            return self.room_error(&to, DefinedCondition::ItemNotFound, NO_SUCH_ROOM).await;
-        };
-        match presence.type_ {
-            PresenceType::None => self.enter(chat, &to).await,
-            PresenceType::Unavailable => self.leave(chat).await,
+        match (self.rooms.chat(&to, &self.door.domain), presence.type_) {
+            (Some(chat), PresenceType::None) => self.enter(chat, &to, false).await,
+            (Some(chat), PresenceType::Unavailable) => self.leave(chat).await,
+            (None, PresenceType::None) if to.node().is_some() => self.create(&to).await,
+            (None, _) => self.room_error(&to, DefinedCondition::ItemNotFound, NO_SUCH_ROOM).await,
             _ => Ok(()),
+        }
+    }
+
+    /// Creates a chat by entering a room of the client's naming
+    /// (XEP-0045 §10.1): its name is the chat's topic.
+    async fn create(&mut self, to: &Jid) -> Result<(), End> {
+        let topic = to.node().map_or("", |node| node.as_str()).to_owned();
+        match self.service.create_chat(&self.user, &[], &topic).await {
+            Ok(chat) => {
+                self.rooms.name(chat, to.to_bare());
+                self.enter(chat, to, true).await
+            }
+            Err(error) => {
+                let text = error.to_string();
+                self.room_error(to, DefinedCondition::NotAllowed, &text).await
+            }
         }
     }
 
     /// Enters `chat`'s room (XEP-0045 §7.2): the others' presences, the
     /// client's own, the history, then the subject.
-    async fn enter(&mut self, chat: ChatId, to: &Jid) -> Result<(), End> {
+    async fn enter(&mut self, chat: ChatId, to: &Jid, created: bool) -> Result<(), End> {
         let members = match self.service.join_chat(&self.user, chat) {
             Ok(members) => members,
             Err(ServiceError::Core(CoreError::NotInvited(_))) => {
@@ -44,14 +59,16 @@ impl Session<'_> {
             }
         };
         let domain = self.door.domain.clone();
-        let Some(room) = room_of(chat, &domain) else { return Ok(()) };
+        let Some(room) = self.rooms.room(chat, &domain) else { return Ok(()) };
         let me = self.user.clone();
         for member in members.iter().filter(|member| **member != me) {
-            if let Some(presence) = occupant_presence(&room, member, &domain, true, false) {
+            if let Some(presence) = occupant_presence(&room, member, &domain, true, Vec::new()) {
                 self.send(&presence).await?;
             }
         }
-        if let Some(own) = occupant_presence(&room, &self.user, &domain, true, true) {
+        if let Some(own) =
+            occupant_presence(&room, &self.user, &domain, true, own_statuses(created))
+        {
             self.send(&own).await?;
         }
         let history =
@@ -79,8 +96,8 @@ impl Session<'_> {
         self.rooms.left(chat);
         self.service.leave_chat(&self.user, chat).ok();
         let domain = self.door.domain.clone();
-        let Some(room) = room_of(chat, &domain) else { return Ok(()) };
-        match occupant_presence(&room, &self.user, &domain, false, true) {
+        let Some(room) = self.rooms.room(chat, &domain) else { return Ok(()) };
+        match occupant_presence(&room, &self.user, &domain, false, own_statuses(false)) {
             Some(gone) => self.send(&gone).await,
             None => Ok(()),
         }
@@ -89,7 +106,8 @@ impl Session<'_> {
     /// A message to a room: a line of the chat, or invitations.
     pub(super) async fn room_message(&mut self, message: Message) -> Result<(), End> {
         let Some(to) = message.to.clone() else { return Ok(()) };
-        let Some(chat) = chat_of(&to, &self.door.domain).filter(|chat| self.rooms.is_in(*chat))
+        let Some(chat) =
+            self.rooms.chat(&to, &self.door.domain).filter(|chat| self.rooms.is_in(*chat))
         else {
             let text = "enter the room first";
             return self.bounce(&message, DefinedCondition::NotAcceptable, text).await;
@@ -133,7 +151,7 @@ impl Session<'_> {
         topic: &str,
     ) -> Result<(), End> {
         let domain = &self.door.domain;
-        let Some(room) = room_of(chat, domain) else { return Ok(()) };
+        let Some(room) = self.rooms.room(chat, domain) else { return Ok(()) };
         match invitation(&room, from, topic, &self.jid, domain) {
             Some(message) => self.send(&message).await,
             None => Ok(()),
@@ -150,7 +168,7 @@ impl Session<'_> {
         if !self.rooms.is_in(chat) {
             return Ok(());
         }
-        let Some(room) = room_of(chat, &self.door.domain) else { return Ok(()) };
+        let Some(room) = self.rooms.room(chat, &self.door.domain) else { return Ok(()) };
         match room_message(&room, from, text, &self.jid, None) {
             Some(message) => self.send(&message).await,
             None => Ok(()),
@@ -166,11 +184,11 @@ impl Session<'_> {
     ) -> Result<(), End> {
         let (arrived, departed) = self.rooms.members_now(chat, members);
         let domain = self.door.domain.clone();
-        let Some(room) = room_of(chat, &domain) else { return Ok(()) };
+        let Some(room) = self.rooms.room(chat, &domain) else { return Ok(()) };
         let changes = arrived.iter().map(|u| (u, true)).chain(departed.iter().map(|u| (u, false)));
         let me = self.user.clone();
         for (member, present) in changes.filter(|(member, _)| **member != me) {
-            if let Some(presence) = occupant_presence(&room, member, &domain, present, false) {
+            if let Some(presence) = occupant_presence(&room, member, &domain, present, Vec::new()) {
                 self.send(&presence).await?;
             }
         }
