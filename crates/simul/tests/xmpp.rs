@@ -56,6 +56,18 @@ async fn signs_in_over_starttls_and_direct_tls_and_bad_credentials_get_one_answe
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_one_time_admin_password_opens_no_xmpp_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, starttls, _) = xmpp_server(&dir.path().join("data"));
+    let file = dir.path().join("data/initial-admin-password");
+    let password = std::fs::read_to_string(file).unwrap().trim().to_owned();
+    // It opens nothing but its own replacement, on the web.
+    let mut admin =
+        XmppClient::start(starttls, "admin@localhost", &password, XmppTransport::StartTls);
+    admin.expect("FAILED_AUTH");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_ltpa_token_is_a_password_and_a_forged_one_is_refused() {
     let dir = deployment(&["alice"]);
     let (_server, starttls, _) = xmpp_server(&dir.path().join("data"));
