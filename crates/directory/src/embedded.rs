@@ -3,6 +3,7 @@
 use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
 use simul_store::{NewUser, Store, UserRecord};
 
+use crate::scram::{ScramCredentials, ScramHash, read_credentials, stored_credentials};
 use crate::{DirectoryError, MAX_NAME_CHARS, MIN_PASSWORD_CHARS};
 
 /// The embedded realm.
@@ -46,7 +47,7 @@ impl EmbeddedRealm {
         password: &str,
     ) -> Result<UserRecord, DirectoryError> {
         let id = Self::normalize_name(name)?;
-        let password_hash = hash(password).await?;
+        let (password_hash, scram) = hash(password).await?;
         let user = NewUser {
             display_name: display_name
                 .map(str::trim)
@@ -55,6 +56,7 @@ impl EmbeddedRealm {
                 .to_owned(),
             mail: mail.unwrap_or_default().trim().to_owned(),
             password_hash,
+            scram,
             id: id.clone(),
         };
         self.store.create_user(&user).await?;
@@ -77,7 +79,24 @@ impl EmbeddedRealm {
         let hash =
             user.as_ref().map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
         let matches = verify(password, &hash).await;
+        // Users from before SCRAM get its credentials at their next login.
+        if let Some(user) = user.as_ref().filter(|u| matches && u.scram.is_empty()) {
+            let scram = scram_of(password).await;
+            self.store.fill_in_scram(&user.id, &user.password_hash, &scram).await?;
+        }
         Ok(user.filter(|u| matches && !u.disabled))
+    }
+
+    /// The SCRAM credentials of the user `name` names (login name or
+    /// mail) for `hash`, with the user; none for someone unknown or
+    /// without credentials yet.
+    pub async fn scram(
+        &self,
+        name: &str,
+        hash: ScramHash,
+    ) -> Result<Option<(UserRecord, ScramCredentials)>, DirectoryError> {
+        let Some(user) = self.user(name).await? else { return Ok(None) };
+        Ok(read_credentials(&user.scram, hash).map(|credentials| (user, credentials)))
     }
 
     /// One user, by login name or (when it is nobody's login name) by
@@ -102,8 +121,8 @@ impl EmbeddedRealm {
     /// Sets a new password (an administrator's act: no old password needed).
     pub async fn set_password(&self, name: &str, password: &str) -> Result<(), DirectoryError> {
         let id = Self::normalize_name(name)?;
-        let hash = hash(password).await?;
-        Ok(self.store.set_password_hash(&id, &hash, false).await?)
+        let (hash, scram) = hash(password).await?;
+        Ok(self.store.set_password_hash(&id, &hash, &scram, false).await?)
     }
 
     /// The user's own change: the current password proves it is them.
@@ -177,23 +196,46 @@ impl crate::Realm for EmbeddedRealm {
     fn refuses_strangers(&self) -> bool {
         !self.accepts_strangers
     }
+
+    fn keeps_scram(&self) -> bool {
+        true
+    }
+
+    fn scram<'a>(
+        &'a self,
+        name: &'a str,
+        hash: ScramHash,
+    ) -> crate::RealmFuture<'a, Option<(crate::Person, ScramCredentials)>> {
+        Box::pin(async move {
+            let found = EmbeddedRealm::scram(self, name, hash).await?;
+            Ok(found.map(|(user, credentials)| (user.into(), credentials)))
+        })
+    }
 }
 
-/// Hashes with argon2id (RFC 9106 defaults of the crate) off the async threads.
-async fn hash(password: &str) -> Result<String, DirectoryError> {
+/// Hashes with argon2id (RFC 9106 defaults of the crate) off the async
+/// threads, and derives the password's SCRAM credentials with it.
+async fn hash(password: &str) -> Result<(String, String), DirectoryError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(DirectoryError::WeakPassword);
     }
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || {
-        Argon2::default()
+        let hash = Argon2::default()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        Ok((hash, stored_credentials(&password)))
     })
     .await
     .map_err(|e| DirectoryError::Hash(e.to_string()))?
     .map_err(DirectoryError::Hash)
+}
+
+/// The SCRAM credentials of a password, off the async threads.
+async fn scram_of(password: &str) -> String {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || stored_credentials(&password)).await.unwrap_or_default()
 }
 
 async fn verify(password: &str, hash: &str) -> bool {

@@ -7,6 +7,7 @@
 mod embedded;
 pub mod ldap;
 mod realm;
+pub mod scram;
 
 use simul_store::StoreError;
 

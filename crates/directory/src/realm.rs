@@ -91,6 +91,24 @@ pub trait Realm: Send + Sync {
     /// applications in.
     fn refuses_strangers(&self) -> bool;
 
+    /// The SCRAM credentials (for XMPP clients) of the person `name`
+    /// names, for `hash`, with the person (disabled ones included); none
+    /// where the realm keeps none (LDAP checks passwords by binding, so
+    /// its users sign in with PLAIN).
+    fn scram<'a>(
+        &'a self,
+        name: &'a str,
+        hash: crate::scram::ScramHash,
+    ) -> RealmFuture<'a, Option<(Person, crate::scram::ScramCredentials)>> {
+        let _ = (name, hash);
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Whether the realm keeps SCRAM credentials ([`Realm::scram`]).
+    fn keeps_scram(&self) -> bool {
+        false
+    }
+
     /// Whether tokens are refused for now although the person is known (an
     /// LDAP directory that does not answer, configured to refuse them then).
     fn refuses_tokens_now(&self) -> bool {

@@ -118,3 +118,35 @@ async fn people_are_found_by_mail_when_it_is_theirs_alone() {
     assert!(realm.user("nobody@example.com").await.unwrap().is_none());
     assert!(realm.user("").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn scram_credentials_follow_the_password_and_come_at_the_next_login() {
+    use simul_directory::scram::{ScramCredentials, ScramHash};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
+    let realm = EmbeddedRealm::new(store.clone());
+    realm.add_user("alice", None, None, "long enough").await.unwrap();
+    let matches = |credentials: &ScramCredentials, password: &str| {
+        let again = ScramCredentials::derive(
+            credentials.hash,
+            password,
+            &credentials.salt,
+            credentials.iterations,
+        );
+        again.as_ref() == Some(credentials)
+    };
+    let (_, sha256) = realm.scram("alice", ScramHash::Sha256).await.unwrap().unwrap();
+    assert!(matches(&sha256, "long enough"));
+    realm.set_password("alice", "another long one").await.unwrap();
+    let (_, sha1) = realm.scram("alice", ScramHash::Sha1).await.unwrap().unwrap();
+    assert!(matches(&sha1, "another long one") && !matches(&sha1, "long enough"));
+
+    // A user from before SCRAM (no credentials): they come with a login.
+    let hash = store.user("alice").await.unwrap().unwrap().password_hash;
+    store.set_password_hash("alice", &hash, "", false).await.unwrap();
+    assert!(realm.scram("alice", ScramHash::Sha256).await.unwrap().is_none());
+    assert!(realm.authenticate("alice", "another long one").await.unwrap().is_some());
+    let (_, filled) = realm.scram("alice", ScramHash::Sha256).await.unwrap().unwrap();
+    assert!(matches(&filled, "another long one"));
+    assert!(realm.scram("nobody", ScramHash::Sha256).await.unwrap().is_none());
+}

@@ -38,7 +38,12 @@ fn signed_in(address: SocketAddr, user: &str, transport: XmppTransport) -> XmppC
 async fn signs_in_over_starttls_and_direct_tls_and_bad_credentials_get_one_answer() {
     let dir = deployment(&["alice", "bob"]);
     let (_server, starttls, direct) = xmpp_server(&dir.path().join("data"));
-    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    // SCRAM-SHA-256, the strongest offered (the embedded realm keeps
+    // SCRAM credentials); slixmpp checks the server's signature.
+    let mut alice =
+        XmppClient::start(starttls, "alice@localhost", "long enough", XmppTransport::StartTls);
+    assert_eq!(alice.expect("AUTH "), "AUTH SCRAM-SHA-256");
+    alice.expect("SESSION_START alice@localhost/");
     let _bob = signed_in(direct, "bob", XmppTransport::DirectTls);
     alice.send("ping");
     alice.expect("PONG ok");
@@ -73,7 +78,10 @@ async fn an_ltpa_token_is_a_password_and_a_forged_one_is_refused() {
     let (_server, starttls, _) = xmpp_server(&dir.path().join("data"));
     support::export_keys(dir.path());
     let token = support::mint(dir.path(), &["--user", "alice"]);
+    // SCRAM cannot carry a token: refused, the client falls back to PLAIN.
     let mut alice = XmppClient::start(starttls, "alice@localhost", &token, XmppTransport::StartTls);
+    alice.expect("FAILED_AUTH");
+    assert_eq!(alice.expect("AUTH "), "AUTH PLAIN");
     alice.expect("SESSION_START alice@localhost/");
     let mut forged = token.clone();
     forged.replace_range(40..44, if &token[40..44] == "AAAA" { "BBBB" } else { "AAAA" });

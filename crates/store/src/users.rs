@@ -20,6 +20,8 @@ pub struct NewUser {
     pub mail: String,
     /// PHC string of the password hash (`$argon2id$...`).
     pub password_hash: String,
+    /// SCRAM credentials of the password (see the `scram` column).
+    pub scram: String,
 }
 
 /// A stored user.
@@ -39,6 +41,9 @@ pub struct UserRecord {
     pub photo_url: String,
     /// PHC string of the password hash.
     pub password_hash: String,
+    /// SCRAM credentials of the password, `sha1:...;sha256:...` (empty
+    /// until the password is next set or checked).
+    pub scram: String,
     /// Disabled users cannot log in.
     pub disabled: bool,
     /// The password was set for the user, who must replace it first.
@@ -47,8 +52,8 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, display_name, mail, title, phone, photo_url, password_hash, disabled, \
-     must_change_password, created_at";
+const COLUMNS: &str = "id, display_name, mail, title, phone, photo_url, password_hash, scram, \
+     disabled, must_change_password, created_at";
 
 fn record(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
     Ok(UserRecord {
@@ -59,6 +64,7 @@ fn record(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
         phone: row.try_get("phone")?,
         photo_url: row.try_get("photo_url")?,
         password_hash: row.try_get("password_hash")?,
+        scram: row.try_get("scram")?,
         disabled: row.try_get::<i64, _>("disabled")? != 0,
         must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
         created_at: row.try_get("created_at")?,
@@ -69,13 +75,14 @@ impl Store {
     /// Creates a user; fails with [`StoreError::UserExists`] if the id is taken.
     pub async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
         let result = sqlx::query(
-            "INSERT INTO users (id, display_name, mail, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO users (id, display_name, mail, password_hash, scram, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&user.id)
         .bind(&user.display_name)
         .bind(&user.mail)
         .bind(&user.password_hash)
+        .bind(&user.scram)
         .bind(Utc::now())
         .execute(&self.pool)
         .await?;
@@ -135,23 +142,41 @@ impl Store {
         Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
     }
 
-    /// Replaces a user's password hash; `must_change` says whether the
-    /// user has to replace it at the next login. Every token issued to
-    /// the user until now is refused from now on (a stolen session ends
-    /// with the password change).
+    /// Replaces a user's password hash and SCRAM credentials together;
+    /// `must_change` says whether the user has to replace it at the next
+    /// login. Every token issued to the user until now is refused from
+    /// now on (a stolen session ends with the password change).
     pub async fn set_password_hash(
         &self,
         id: &str,
         hash: &str,
+        scram: &str,
         must_change: bool,
     ) -> Result<(), StoreError> {
         let change = sqlx::query(
-            "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1",
+            "UPDATE users SET password_hash = $2, scram = $3, must_change_password = $4 \
+             WHERE id = $1",
         )
         .bind(id)
         .bind(hash)
+        .bind(scram)
         .bind(i64::from(must_change));
         self.change_user(id, change, true).await
+    }
+
+    /// Gives a user whose SCRAM credentials are missing those of the
+    /// password just checked against `hash`; nothing if the password
+    /// changed meanwhile.
+    pub async fn fill_in_scram(&self, id: &str, hash: &str, scram: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE users SET scram = $3 WHERE id = $1 AND password_hash = $2 AND scram = ''",
+        )
+        .bind(id)
+        .bind(hash)
+        .bind(scram)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Makes the user replace their password at the next login.

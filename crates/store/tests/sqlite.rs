@@ -9,6 +9,7 @@ fn alice() -> NewUser {
         display_name: "Alice Anders".into(),
         mail: "alice@example.com".into(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        scram: String::new(),
     }
 }
 
@@ -29,7 +30,7 @@ async fn users_are_created_listed_changed_and_removed() {
     assert!(!record.disabled);
 
     store.set_disabled("alice", true).await.unwrap();
-    store.set_password_hash("alice", "new-hash", false).await.unwrap();
+    store.set_password_hash("alice", "new-hash", "", false).await.unwrap();
     let record = store.user("alice").await.unwrap().unwrap();
     assert!(record.disabled);
     assert_eq!(record.password_hash, "new-hash");
@@ -103,7 +104,7 @@ async fn password_changes_disabling_and_removal_cut_off_earlier_tokens() {
     assert_eq!(store.revocations_after(0).await.unwrap().revocations, []);
 
     let before = Utc::now().timestamp_millis();
-    store.set_password_hash("alice", "new-hash", false).await.unwrap();
+    store.set_password_hash("alice", "new-hash", "", false).await.unwrap();
     let batch = store.revocations_after(0).await.unwrap();
     let [Revocation::User { user, issued_before_ms }] = batch.revocations.as_slice() else {
         panic!("{batch:?}");
@@ -120,7 +121,7 @@ async fn password_changes_disabling_and_removal_cut_off_earlier_tokens() {
     assert_eq!(later.revocations.len(), 1, "one row per user, the latest: {later:?}");
     assert!(later.last_seq > batch.last_seq);
     // A change of someone who does not exist changes nothing.
-    assert!(store.set_password_hash("nobody", "x", false).await.is_err());
+    assert!(store.set_password_hash("nobody", "x", "", false).await.is_err());
     assert_eq!(store.revocations_after(later.last_seq).await.unwrap().revocations, []);
 }
 

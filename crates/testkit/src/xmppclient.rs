@@ -14,7 +14,8 @@
 //! | event | when |
 //! | --- | --- |
 //! | `SESSION_START <full jid>` | signed in and bound |
-//! | `FAILED_AUTH` | SASL refused the credentials |
+//! | `AUTH <mechanism>` | SASL succeeded (the server's SCRAM signature checked by slixmpp) |
+//! | `FAILED_AUTH` | SASL refused the credentials (slixmpp then tries its next mechanism) |
 //! | `STREAM_ERROR <condition> <text>`, `DISCONNECTED <why>` | the stream ended |
 //! | `PRESENCE <bare jid> type=available\|unavailable\|subscribed… show=<show> status=<text>` | a presence |
 //! | `MESSAGE <bare jid> <body>`, `CHATSTATE <bare jid> <state>`, `MESSAGE_ERROR <bare jid> <condition>` | messages |

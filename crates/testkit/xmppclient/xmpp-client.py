@@ -44,6 +44,8 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("carbon_sent", self.carbon_sent)
         self.add_event_handler("session_start", self.started)
         self.add_event_handler("failed_auth", lambda _: say("FAILED_AUTH"))
+        self.add_event_handler(
+            "auth_success", lambda _: say("AUTH", self["feature_mechanisms"].mech.name))
         self.add_event_handler("disconnected", lambda reason: say("DISCONNECTED", reason))
         self.add_event_handler("stream_error", self.stream_error)
         self.add_event_handler("presence", self.presence)

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use rand_core::{OsRng, RngCore as _};
+use simul_service::ScramHash;
 use simul_service::{ClientRefusal, Service};
 use tokio::io::BufStream;
 use tokio::net::TcpStream;
@@ -17,7 +18,7 @@ use tokio_xmpp::jid::{FullJid, ResourcePart};
 use tokio_xmpp::parsers::bind::{BindFeature, BindQuery, BindResponse};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::ns;
-use tokio_xmpp::parsers::sasl::{self, DefinedCondition, Mechanism, Success};
+use tokio_xmpp::parsers::sasl::{self, Challenge, DefinedCondition, Mechanism, Success};
 use tokio_xmpp::parsers::starttls::{self, Proceed, StartTls};
 use tokio_xmpp::parsers::stream_error::{self, StreamError};
 use tokio_xmpp::parsers::stream_features::StreamFeatures;
@@ -69,13 +70,11 @@ pub(crate) async fn negotiate(
     let spent = Spent::default();
     let io = Budgeted::new(BufStream::new(tls), spent.clone());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
-    let features = StreamFeatures {
-        sasl_mechanisms: [Mechanism::Plain.to_string()].into(),
-        ..StreamFeatures::default()
-    };
+    let features =
+        StreamFeatures { sasl_mechanisms: mechanisms(service), ..StreamFeatures::default() };
     let mut stream = answer_header(accepted, door, &features).await?;
-    let user = authenticate(&mut stream, peer, service).await?;
-    let accepted = stream.accept_reset(&Success { data: Vec::new() }).await?;
+    let (user, data) = authenticate(&mut stream, peer, service).await?;
+    let accepted = stream.accept_reset(&Success { data }).await?;
     let features =
         StreamFeatures { bind: Some(BindFeature { required: true }), ..StreamFeatures::default() };
     let mut stream = answer_header(accepted, door, &features).await?;
@@ -141,39 +140,111 @@ where
     Ok(pending.send_features(features).await?)
 }
 
-/// SASL PLAIN (RFC 4616) against the service: a password, or an LTPA
-/// token as the password. The user's id.
+/// The SASL mechanisms offered: SCRAM where the realm keeps SCRAM
+/// credentials, and PLAIN (over TLS) always.
+fn mechanisms(service: &Service) -> std::collections::BTreeSet<String> {
+    let mut offered = vec![Mechanism::Plain];
+    if service.offers_scram() {
+        offered.extend([Mechanism::ScramSha256, Mechanism::ScramSha1]);
+    }
+    offered.iter().map(ToString::to_string).collect()
+}
+
+/// SASL against the service until it succeeds: PLAIN (a password, or an
+/// LTPA token as the password) or SCRAM. The user's id and the data of
+/// `<success/>` (SCRAM's server signature).
 async fn authenticate(
     stream: &mut Stream,
     peer: SocketAddr,
     service: &Service,
-) -> Result<String, Failed> {
+) -> Result<(String, Vec<u8>), Failed> {
     loop {
-        let auth = match stream.next().await {
-            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Sasl(sasl::Nonza::Auth(
-                auth,
-            ))))) => auth,
-            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Sasl(sasl::Nonza::Abort(_))))) => {
+        let auth = match next_sasl(stream).await? {
+            sasl::Nonza::Auth(auth) => auth,
+            _ => {
                 stream.send(&sasl_failure(DefinedCondition::Aborted, None)).await?;
                 continue;
             }
-            other => return Err(unexpected(stream, other).await),
         };
-        let plain = match auth.mechanism {
-            Mechanism::Plain => crate::sasl::plain(&auth.data),
-            _ => Err(DefinedCondition::InvalidMechanism),
+        let outcome = match auth.mechanism {
+            Mechanism::Plain => plain(&auth.data, peer, service).await,
+            Mechanism::ScramSha256 if service.offers_scram() => {
+                scram(stream, ScramHash::Sha256, &auth.data, peer, service).await?
+            }
+            Mechanism::ScramSha1 if service.offers_scram() => {
+                scram(stream, ScramHash::Sha1, &auth.data, peer, service).await?
+            }
+            _ => Err((DefinedCondition::InvalidMechanism, None)),
         };
-        match plain {
-            Err(condition) => stream.send(&sasl_failure(condition, None)).await?,
-            Ok((name, secret)) => match service.client_log_in(&name, &secret, peer.ip()).await {
-                Ok(user) => return Ok(user),
-                Err(refusal) => {
-                    let (condition, text) = condition_of(refusal);
-                    stream.send(&sasl_failure(condition, Some(text))).await?;
-                }
-            },
+        match outcome {
+            Ok(signed_in) => return Ok(signed_in),
+            Err((condition, text)) => stream.send(&sasl_failure(condition, text)).await?,
         }
     }
+}
+
+/// Why a SASL exchange failed: its condition and text.
+type SaslFailure = (DefinedCondition, Option<&'static str>);
+
+/// The next SASL element; anything else ends negotiation.
+async fn next_sasl(stream: &mut Stream) -> Result<sasl::Nonza, Failed> {
+    match stream.next().await {
+        Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Sasl(nonza)))) => Ok(nonza),
+        other => Err(unexpected(stream, other).await),
+    }
+}
+
+/// PLAIN: a password or a token, decided by the service.
+async fn plain(
+    data: &[u8],
+    peer: SocketAddr,
+    service: &Service,
+) -> Result<(String, Vec<u8>), SaslFailure> {
+    let (name, secret) = crate::sasl::plain(data).map_err(|condition| (condition, None))?;
+    match service.client_log_in(&name, &secret, peer.ip()).await {
+        Ok(user) => Ok((user, Vec::new())),
+        Err(refusal) => Err(failure_of(refusal)),
+    }
+}
+
+/// SCRAM: the client's first message (`data`), our challenge, its proof.
+async fn scram(
+    stream: &mut Stream,
+    hash: ScramHash,
+    data: &[u8],
+    peer: SocketAddr,
+    service: &Service,
+) -> Result<Result<(String, Vec<u8>), SaslFailure>, Failed> {
+    let start = match crate::sasl::scram_first(data) {
+        Ok(start) => start,
+        Err(condition) => return Ok(Err((condition, None))),
+    };
+    let sign_in = match service.scram_begin(&start.name, hash, peer.ip()).await {
+        Ok(sign_in) => sign_in,
+        Err(refusal) => return Ok(Err(failure_of(refusal))),
+    };
+    let server_first = start.server_first(&sign_in.credentials);
+    stream.send(&Challenge { data: server_first.clone().into_bytes() }).await?;
+    let sasl::Nonza::Response(response) = next_sasl(stream).await? else {
+        let _ = sign_in.finish(false);
+        return Ok(Err((DefinedCondition::Aborted, None)));
+    };
+    match start.verify(&server_first, &sign_in.credentials, &response.data) {
+        Ok(server_final) => Ok(match sign_in.finish(true) {
+            Ok(user) => Ok((user, server_final.into_bytes())),
+            Err(refusal) => Err(failure_of(refusal)),
+        }),
+        Err(_) => {
+            let _ = sign_in.finish(false);
+            Ok(Err(failure_of(ClientRefusal::BadCredentials)))
+        }
+    }
+}
+
+/// The SASL failure of a refusal.
+fn failure_of(refusal: ClientRefusal) -> SaslFailure {
+    let (condition, text) = condition_of(refusal);
+    (condition, Some(text))
 }
 
 /// The SASL condition and text of a refusal: one for every bad

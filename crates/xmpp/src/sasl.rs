@@ -1,7 +1,14 @@
-//! SASL PLAIN (RFC 4616), the one mechanism that works for every realm:
-//! the password goes to the directory (LDAP binds need it in clear, over
-//! TLS) or is an LTPA token. Public for the fuzz target.
+//! SASL: PLAIN (RFC 4616), the one mechanism that works for every realm
+//! (the password goes to the directory, LDAP binds need it in clear over
+//! TLS, or is an LTPA token), and the server side of SCRAM (RFC 5802,
+//! 7677) for realms that keep SCRAM credentials. Public for the fuzz
+//! target.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use rand_core::{OsRng, RngCore as _};
+use simul_service::ScramCredentials;
+use subtle::ConstantTimeEq as _;
 use tokio_xmpp::parsers::sasl::DefinedCondition;
 
 /// The name and password of a PLAIN message: `[authzid] NUL authcid NUL
@@ -40,5 +47,164 @@ mod tests {
             assert!(ok(malformed).unwrap_err().contains("MalformedRequest"), "{malformed:?}");
         }
         assert!(ok(b"\0alice\0").unwrap_err().contains("NotAuthorized"));
+    }
+}
+
+/// The first message of a SCRAM exchange (RFC 5802 §7), as far as the
+/// server needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScramStart {
+    /// The user name, unescaped (`=2C` is `,`, `=3D` is `=`).
+    pub name: String,
+    gs2_header: String,
+    client_first_bare: String,
+    client_nonce: String,
+}
+
+/// Reads a client's first SCRAM message: `n,,n=user,r=nonce` (or `y,,`:
+/// the client could bind to the channel but thinks the server cannot,
+/// which is so). Channel binding (`p=`) is refused: no -PLUS mechanism is
+/// offered.
+pub fn scram_first(data: &[u8]) -> Result<ScramStart, DefinedCondition> {
+    let text = std::str::from_utf8(data).map_err(|_| DefinedCondition::MalformedRequest)?;
+    let mut parts = text.splitn(3, ',');
+    let (Some(flag), Some(authzid), Some(bare)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(DefinedCondition::MalformedRequest);
+    };
+    if !matches!(flag, "n" | "y") {
+        return Err(DefinedCondition::MalformedRequest);
+    }
+    let mut attributes = bare.split(',');
+    let (Some(user), Some(nonce)) = (attributes.next(), attributes.next()) else {
+        return Err(DefinedCondition::MalformedRequest);
+    };
+    let (Some(user), Some(nonce)) = (user.strip_prefix("n="), nonce.strip_prefix("r=")) else {
+        return Err(DefinedCondition::MalformedRequest);
+    };
+    let name = unescape_name(user).ok_or(DefinedCondition::MalformedRequest)?;
+    if name.is_empty() || nonce.is_empty() || nonce.contains(',') {
+        return Err(DefinedCondition::MalformedRequest);
+    }
+    match authzid.strip_prefix("a=").map(unescape_name) {
+        None if authzid.is_empty() => {}
+        Some(Some(authzid)) if authzid.split('@').next() == Some(name.as_str()) => {}
+        _ => return Err(DefinedCondition::InvalidAuthzid),
+    }
+    Ok(ScramStart {
+        name,
+        gs2_header: format!("{flag},{authzid},"),
+        client_first_bare: bare.to_owned(),
+        client_nonce: nonce.to_owned(),
+    })
+}
+
+impl ScramStart {
+    /// The server's first message for `credentials`, with a fresh nonce.
+    pub fn server_first(&self, credentials: &ScramCredentials) -> String {
+        let mut random = [0; 18];
+        OsRng.fill_bytes(&mut random);
+        format!(
+            "r={}{},s={},i={}",
+            self.client_nonce,
+            STANDARD.encode(random),
+            STANDARD.encode(&credentials.salt),
+            credentials.iterations
+        )
+    }
+
+    /// Checks the client's final message against `credentials`: the
+    /// server's final message (its signature) if the client proved it
+    /// holds the password.
+    pub fn verify(
+        &self,
+        server_first: &str,
+        credentials: &ScramCredentials,
+        client_final: &[u8],
+    ) -> Result<String, DefinedCondition> {
+        let text =
+            std::str::from_utf8(client_final).map_err(|_| DefinedCondition::MalformedRequest)?;
+        let (without_proof, proof) =
+            text.rsplit_once(",p=").ok_or(DefinedCondition::MalformedRequest)?;
+        let mut attributes = without_proof.split(',');
+        let (Some(binding), Some(nonce)) = (attributes.next(), attributes.next()) else {
+            return Err(DefinedCondition::MalformedRequest);
+        };
+        let server_nonce = server_first.split(',').next().unwrap_or_default();
+        let expected_binding = format!("c={}", STANDARD.encode(&self.gs2_header));
+        if binding != expected_binding || nonce != server_nonce {
+            return Err(DefinedCondition::NotAuthorized);
+        }
+        let proof = STANDARD.decode(proof).map_err(|_| DefinedCondition::MalformedRequest)?;
+        let auth_message = format!("{},{server_first},{without_proof}", self.client_first_bare);
+        let hash = credentials.hash;
+        let signature = hash.hmac(&credentials.stored_key, auth_message.as_bytes());
+        if proof.len() != signature.len() {
+            return Err(DefinedCondition::NotAuthorized);
+        }
+        let client_key: Vec<u8> = proof.iter().zip(&signature).map(|(p, s)| p ^ s).collect();
+        let proved = hash.digest(&client_key).ct_eq(&credentials.stored_key);
+        if !bool::from(proved) {
+            return Err(DefinedCondition::NotAuthorized);
+        }
+        let server_signature = hash.hmac(&credentials.server_key, auth_message.as_bytes());
+        Ok(format!("v={}", STANDARD.encode(server_signature)))
+    }
+}
+
+/// A SCRAM `saslname`: `=2C` and `=3D` for `,` and `=`; none for another
+/// `=`.
+fn unescape_name(name: &str) -> Option<String> {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(at) = rest.find('=') {
+        out.push_str(&rest[..at]);
+        match rest.get(at..at + 3) {
+            Some("=2C") => out.push(','),
+            Some("=3D") => out.push('='),
+            _ => return None,
+        }
+        rest = &rest[at + 3..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+#[cfg(test)]
+mod scram_tests {
+    use simul_service::ScramHash;
+
+    use super::*;
+
+    /// RFC 7677 §3: user "user", password "pencil", the RFC's nonces.
+    #[test]
+    fn the_rfc_7677_exchange_verifies_and_a_wrong_proof_does_not() {
+        let start = scram_first(b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO").unwrap();
+        assert_eq!(start.name, "user");
+        let salt = STANDARD.decode("W22ZaJ0SNY7soEsUEjb6gQ==").unwrap();
+        let credentials =
+            ScramCredentials::derive(ScramHash::Sha256, "pencil", &salt, 4096).unwrap();
+        let server_first = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+        let client_final = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
+        let server_final = start.verify(server_first, &credentials, client_final.as_bytes());
+        assert_eq!(server_final.unwrap(), "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+        let wrong = client_final.replace("p=dHzb", "p=eHzb");
+        assert!(start.verify(server_first, &credentials, wrong.as_bytes()).is_err());
+        let other_nonce = client_final.replace("$k0,", "$k1,");
+        assert!(start.verify(server_first, &credentials, other_nonce.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn first_messages_are_read_strictly() {
+        assert_eq!(scram_first(b"y,,n=a=2Cb,r=xyz").unwrap().name, "a,b");
+        assert!(scram_first(b"n,a=alice,n=alice,r=x").is_ok());
+        for bad in [
+            &b"p=tls-unique,,n=a,r=x"[..],
+            b"n,,n=a",
+            b"n,,r=x,n=a",
+            b"n,,n=a=2,r=x",
+            b"n,a=bob,n=alice,r=x",
+        ] {
+            assert!(scram_first(bad).is_err(), "{bad:?}");
+        }
     }
 }
