@@ -34,6 +34,9 @@ type Frames = Framed<TcpStream, FrameCodec>;
 const SERVED: [u32; 3] =
     [services::AWARENESS.service, services::STORAGE.service, services::RESOLVE.service];
 
+/// The read buffer's first capacity: client messages are small.
+const READ_BUFFER: usize = 1024;
+
 /// Why a connection ends: a code to send on channel 0 first, or nothing
 /// (the client left, or its socket failed).
 enum End {
@@ -49,8 +52,19 @@ pub(crate) async fn run(
     grace: Duration,
     stopped: watch::Receiver<bool>,
 ) {
-    let mut frames = Framed::new(stream, FrameCodec::new());
-    let signed_in = tokio::time::timeout(LOGIN_TIMEOUT, log_in(&mut frames, peer, &service)).await;
+    // Small buffers: an idle connection keeps both for its whole life, and
+    // tokio-util's default of 8 KiB each was most of what an idle VP
+    // session cost (simul-bench sessions --door vp: 16.6 KiB a session).
+    // A larger frame still arrives whole (the codec reserves its length
+    // when it reads the prefix), and the write buffer grows to the
+    // largest message sent.
+    let mut frames = Framed::with_capacity(stream, FrameCodec::new(), READ_BUFFER);
+    *frames.write_buffer_mut() = Default::default();
+    // Boxed, as are the handling of messages and events below: inline,
+    // their futures (the password check, the service calls) would make
+    // every idle connection's task as large as the largest of them.
+    let logging_in = Box::pin(log_in(&mut frames, peer, &service));
+    let signed_in = tokio::time::timeout(LOGIN_TIMEOUT, logging_in).await;
     let signed_in = match signed_in {
         Ok(Ok(signed_in)) => signed_in,
         Ok(Err(end)) => return finish(&mut frames, end).await,
@@ -155,7 +169,9 @@ async fn logged_in(
         let result = tokio::select! {
             message = next(frames) => match (message, commands.admit()) {
                 (Err(end), _) => Err(end),
-                (Ok(message), CommandAdmission::Allowed) => this.handle(frames, message).await,
+                (Ok(message), CommandAdmission::Allowed) => {
+                    Box::pin(this.handle(frames, message)).await
+                }
                 (Ok(_), CommandAdmission::Refused) => Ok(()),
                 (Ok(_), CommandAdmission::CutOff) => {
                     tracing::info!(user = %this.user, "VP: cut off for flooding");
@@ -163,7 +179,7 @@ async fn logged_in(
                 }
             },
             event = events.recv() => match event {
-                Some(event) => this.deliver(frames, &event).await,
+                Some(event) => Box::pin(this.deliver(frames, &event)).await,
                 // The community closed this session (the user was
                 // disabled, or the connection could not keep up).
                 None => Err(End::Tell(ErrorCode::UserRestricted)),
