@@ -53,8 +53,10 @@
 //! ./target/release/simul-bench sessions --door vp --sessions 1000,10000,19000
 //! ./target/release/simul-bench sessions --door vp --sessions 10000 --watch 10
 //! ./target/release/simul-bench vp-logins
+//! ./target/release/simul-bench vp-logins --concurrency 64 --password-concurrency 8 --password-logins 200
 //! ./target/release/simul-bench im --door vp --sessions 1000,10000
 //! ./target/release/simul-bench im --door vp --sessions 1000,10000 --active-pairs 50
+//! ./target/release/simul-bench im --door mixed --sessions 1000,10000
 //! ./target/release/simul-bench im --door mixed --sessions 1000,10000 --active-pairs 50
 //! ```
 //!
@@ -111,8 +113,10 @@ server generated. The figures of BENCHMARKS.md come from:
   ./target/release/simul-bench sessions --door vp --sessions 1000,10000,19000
   ./target/release/simul-bench sessions --door vp --sessions 10000 --watch 10
   ./target/release/simul-bench vp-logins
+  ./target/release/simul-bench vp-logins --concurrency 64 --password-concurrency 8 --password-logins 200
   ./target/release/simul-bench im --door vp --sessions 1000,10000
   ./target/release/simul-bench im --door vp --sessions 1000,10000 --active-pairs 50
+  ./target/release/simul-bench im --door mixed --sessions 1000,10000
   ./target/release/simul-bench im --door mixed --sessions 1000,10000 --active-pairs 50
 
 The benchmark and the server share the machine's CPUs.";
