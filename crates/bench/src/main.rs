@@ -5,7 +5,11 @@
 //! 127.0.0.1), mints LtpaToken2 tokens with the keys the server generated
 //! (`ltpa.keys` and `ltpa.password` in the data directory), so sessions
 //! need no password login and the users need not exist, and opens
-//! WebSocket sessions on `/api/v1/events` with `Authorization: Bearer`.
+//! WebSocket sessions on `/api/v1/events` with `Authorization: Bearer`,
+//! or Sametime VP sessions on the VP door (`--door vp`: the server is
+//! started with `SIMUL_VP__LISTEN` on another free port; the client is
+//! made of `simul_vp`, the door's own protocol layer, and logs in with
+//! the token as auth type 1, from 127.0.0.1…127.0.0.N, `--vp-sources`).
 //! Every loop is bounded in count and in time; the server is stopped
 //! (SIGTERM, then SIGKILL) when a scenario ends or fails.
 //!
@@ -15,14 +19,20 @@
 //! - `startup`: spawn-to-`GET /healthz`-200 time and idle memory (`VmRSS`,
 //!   `VmHWM` from `/proc/PID/status`) on a fresh and on an existing data
 //!   directory;
-//! - `sessions`: memory per idle logged-in WebSocket session,
-//!   (RSS with N sessions − RSS before them) / N;
+//! - `sessions`: memory per idle logged-in session, WebSocket or VP
+//!   (`--door vp`, `--watch N` users each),
+//!   (RSS with N sessions − RSS before them) / N, and the kernel's socket
+//!   memory per session;
 //! - `presence`: every session watches a few "busy" users; one of them
 //!   changes status (`PUT /api/v1/me/status`) each round, and the time
 //!   until each watcher has the `status` event is recorded;
-//! - `im`: pairs of sessions exchange 1:1 messages (`{"type":"im"}`), one
-//!   in flight per pair, for a fixed time: messages per second delivered
-//!   and the latency from send to receipt;
+//! - `im`: pairs of sessions exchange 1:1 messages (`{"type":"im"}`, or
+//!   text on VP IM channels), one in flight per pair, for a fixed time:
+//!   messages per second delivered and the latency from send to receipt;
+//!   `--door vp` pairs two VP sessions, `--door mixed` a web and a VP one;
+//! - `vp-logins`: VP logins per second and their latency: by token (auth
+//!   type 1, and pasted into the password field, RC2/128) and by password
+//!   (RC2/128, argon2id) of users added with `simul user add`;
 //! - `ldap`: a real slapd (simul-testkit) with N extra people: start-up
 //!   with the name cache loaded, memory per cached person, login (search
 //!   and bind) and directory-search latency;
@@ -40,18 +50,32 @@
 //! ./target/release/simul-bench im --sessions 1000,10000
 //! ./target/release/simul-bench im --sessions 1000,10000 --active-pairs 50
 //! ./target/release/simul-bench ldap --people 1000,10000,50000
+//! ./target/release/simul-bench sessions --door vp --sessions 1000,10000,19000
+//! ./target/release/simul-bench sessions --door vp --sessions 10000 --watch 10
+//! ./target/release/simul-bench vp-logins
+//! ./target/release/simul-bench vp-logins --concurrency 64 --password-concurrency 8 --password-logins 200
+//! ./target/release/simul-bench im --door vp --sessions 1000,10000
+//! ./target/release/simul-bench im --door vp --sessions 1000,10000 --active-pairs 50
+//! ./target/release/simul-bench im --door mixed --sessions 1000,10000
+//! ./target/release/simul-bench im --door mixed --sessions 1000,10000 --active-pairs 50
 //! ```
 //!
 //! The benchmark and the server share the machine's cores: on a small
 //! machine the client's work is part of every latency it reports. It
-//! raises its file-descriptor limit (soft and, as root, hard) to 65,536;
-//! the server inherits it.
+//! raises its file-descriptor limit (soft and, with `CAP_SYS_RESOURCE`,
+//! hard) to 1,048,576 or as far as the hard limit allows; the server
+//! inherits it. Each session is a socket in each process, so the limit
+//! caps the sessions of a run; beyond some 28,000 VP sessions, give
+//! `--vp-sources` more than one address per 28,000 (the ephemeral ports
+//! of one source address towards the door's one port).
 
 mod client;
+mod peer;
 mod scenario;
 mod server;
 mod stats;
 mod tokens;
+mod vp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,8 +86,8 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 
 /// Load generator for `simul serve` over loopback: start-up, idle memory,
-/// memory per WebSocket session, presence fan-out latency, 1:1 message
-/// throughput.
+/// memory per WebSocket or Sametime VP session, presence fan-out latency,
+/// 1:1 message throughput, VP logins.
 #[derive(Debug, Parser)]
 #[command(name = "simul-bench", version, long_about = None, after_help = AFTER_HELP)]
 struct Cli {
@@ -86,6 +110,14 @@ server generated. The figures of BENCHMARKS.md come from:
   ./target/release/simul-bench im --sessions 1000,10000
   ./target/release/simul-bench im --sessions 1000,10000 --active-pairs 50
   ./target/release/simul-bench ldap --people 1000,10000,50000
+  ./target/release/simul-bench sessions --door vp --sessions 1000,10000,19000
+  ./target/release/simul-bench sessions --door vp --sessions 10000 --watch 10
+  ./target/release/simul-bench vp-logins
+  ./target/release/simul-bench vp-logins --concurrency 64 --password-concurrency 8 --password-logins 200
+  ./target/release/simul-bench im --door vp --sessions 1000,10000
+  ./target/release/simul-bench im --door vp --sessions 1000,10000 --active-pairs 50
+  ./target/release/simul-bench im --door mixed --sessions 1000,10000
+  ./target/release/simul-bench im --door mixed --sessions 1000,10000 --active-pairs 50
 
 The benchmark and the server share the machine's CPUs.";
 
@@ -94,12 +126,15 @@ The benchmark and the server share the machine's CPUs.";
 enum Scenario {
     /// Start-up time and idle memory, fresh and existing data directory.
     Startup(scenario::startup::Args),
-    /// Memory per idle logged-in WebSocket session.
+    /// Memory per idle logged-in session, WebSocket or Sametime VP.
     Sessions(scenario::sessions::Args),
     /// Presence fan-out latency to every watcher.
     Presence(scenario::presence::Args),
-    /// 1:1 instant-message throughput and latency over WebSockets.
+    /// 1:1 instant-message throughput and latency over WebSockets, the
+    /// Sametime VP door, or between the two.
     Im(scenario::im::Args),
+    /// Sametime VP logins per second and latency, by token and by password.
+    VpLogins(scenario::vp_logins::Args),
     /// An LDAP directory (a real slapd): name-cache load, memory per
     /// person, login and search latency.
     Ldap(scenario::ldap::Args),
@@ -126,6 +161,11 @@ pub struct Common {
     /// WebSocket handshakes in flight at once while sessions open.
     #[arg(long, global = true, value_name = "N", default_value_t = 64)]
     pub connect_concurrency: usize,
+    /// Loopback source addresses VP sessions connect from (127.0.0.1,
+    /// 127.0.0.2, …): each has some 28,000 ephemeral ports towards the
+    /// door's one port.
+    #[arg(long, global = true, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=250))]
+    pub vp_sources: u8,
 }
 
 impl Common {
@@ -166,8 +206,10 @@ impl Scratch {
     }
 }
 
-/// File descriptors wanted: 10,000 sessions need 10,000 sockets on each side.
-const NOFILE_WANTED: u64 = 65_536;
+/// File descriptors wanted: N sessions need N sockets on each side, and
+/// the VP door is meant for well over 65,535 (the seeds' Community
+/// Server's limit). Linux's default `fs.nr_open` is the ceiling.
+const NOFILE_WANTED: u64 = 1_048_576;
 
 /// Raises the soft (and if need be, as root, the hard) limit on open files;
 /// the limit in force.
@@ -237,6 +279,7 @@ fn main() -> ExitCode {
             Scenario::Sessions(args) => scenario::sessions::run(common, args, nofile).await,
             Scenario::Presence(args) => scenario::presence::run(common, args, nofile).await,
             Scenario::Im(args) => scenario::im::run(common, args, nofile).await,
+            Scenario::VpLogins(args) => scenario::vp_logins::run(common, args).await,
             Scenario::Ldap(args) => scenario::ldap::run(common, args).await,
             Scenario::Chaos(args) => scenario::chaos::run(common, args).await,
         }

@@ -20,6 +20,9 @@ const UNLIMITED: &[(&str, &str)] = &[
     ("SIMUL_SERVER__MESSAGES_PER_MINUTE", "100000000"),
     ("SIMUL_SERVER__MESSAGE_BURST", "100000000"),
     ("SIMUL_SERVER__MAX_SESSIONS_PER_USER", "100000000"),
+    // Only invalid tokens count, but attempts under way hold a place:
+    // the default (60) caps the token logins in flight per address.
+    ("SIMUL_SERVER__INVALID_TOKENS_PER_MINUTE", "100000000"),
 ];
 
 /// Longest wait for `GET /healthz` to answer 200 after the spawn.
@@ -34,6 +37,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(1);
 pub struct Server {
     child: Child,
     port: u16,
+    /// The VP door's port (127.0.0.1), when it listens.
+    vp_port: Option<u16>,
     log: PathBuf,
     /// Time from the spawn to the first `GET /healthz` answered 200.
     pub startup: Duration,
@@ -58,6 +63,18 @@ impl Server {
         // A load generator is one address sending what no person sends:
         // lift the limits that protect a server from such a client.
         Self::start_with(simul, data, log, config, UNLIMITED).await
+    }
+
+    /// The same as [`Server::start`] with the Sametime VP door listening
+    /// too, on another free loopback port.
+    pub async fn start_with_vp(simul: &Path, data: &Path, log: &Path) -> anyhow::Result<Self> {
+        let vp_port = free_port()?;
+        let listen = format!("127.0.0.1:{vp_port}");
+        let mut env = UNLIMITED.to_vec();
+        env.push(("SIMUL_VP__LISTEN", &listen));
+        let mut server = Self::start_with(simul, data, log, None, &env).await?;
+        server.vp_port = Some(vp_port);
+        Ok(server)
     }
 
     /// The same with these environment variables (settings) and the
@@ -93,7 +110,8 @@ impl Server {
             .with_context(|| {
                 format!("cannot run {} (build it: cargo build --release -p simul)", simul.display())
             })?;
-        let mut server = Self { child, port, log: log.to_owned(), startup: Duration::ZERO };
+        let mut server =
+            Self { child, port, vp_port: None, log: log.to_owned(), startup: Duration::ZERO };
         let http = reqwest::Client::new();
         let url = server.url("/healthz");
         loop {
@@ -117,6 +135,11 @@ impl Server {
     /// The TCP port it listens on (127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The VP door's address, if it listens.
+    pub fn vp_address(&self) -> Option<std::net::SocketAddr> {
+        self.vp_port.map(|port| (std::net::Ipv4Addr::LOCALHOST, port).into())
     }
 
     /// The URL of a path on the server.
@@ -230,6 +253,40 @@ impl Memory {
             "hwm_mib": mib(self.hwm_kib),
             "anon_mib": mib(self.anon_kib),
         })
+    }
+}
+
+/// The kernel's memory that sockets take, machine-wide: not in any
+/// process's RSS, and counted twice on loopback (both ends are here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelMemory {
+    /// Slab caches (`Slab` of `/proc/meminfo`): sockets, files, inodes.
+    pub slab_kib: u64,
+    /// TCP buffers (`mem` pages of `TCP` in `/proc/net/sockstat`).
+    pub tcp_buffers_kib: u64,
+}
+
+impl KernelMemory {
+    /// Reads `/proc/meminfo` and `/proc/net/sockstat`.
+    pub fn now() -> anyhow::Result<Self> {
+        let meminfo = std::fs::read_to_string("/proc/meminfo")?;
+        let slab = meminfo
+            .lines()
+            .find_map(|line| line.strip_prefix("Slab:"))
+            .context("no Slab in /proc/meminfo")?;
+        let slab_kib = slab.trim().trim_end_matches("kB").trim().parse()?;
+        let sockstat = std::fs::read_to_string("/proc/net/sockstat")?;
+        let tcp = sockstat
+            .lines()
+            .find_map(|line| line.strip_prefix("TCP:"))
+            .context("no TCP in /proc/net/sockstat")?;
+        let fields: Vec<&str> = tcp.split_whitespace().collect();
+        let pages: u64 = fields
+            .windows(2)
+            .find_map(|pair| (pair[0] == "mem").then(|| pair[1].parse().ok())?)
+            .unwrap_or(0);
+        let page_kib = rustix::param::page_size() as u64 / 1024;
+        Ok(Self { slab_kib, tcp_buffers_kib: pages * page_kib })
     }
 }
 

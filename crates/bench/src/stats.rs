@@ -31,6 +31,8 @@ pub struct Latencies {
     pub p50: Duration,
     /// 99th percentile.
     pub p99: Duration,
+    /// 99.9th percentile.
+    pub p999: Duration,
     /// Largest sample.
     pub max: Duration,
     /// Arithmetic mean.
@@ -46,6 +48,7 @@ impl Latencies {
             count: samples.len(),
             p50: percentile(samples, 0.50)?,
             p99: percentile(samples, 0.99)?,
+            p999: percentile(samples, 0.999)?,
             max: *samples.last()?,
             mean: total / u32::try_from(samples.len()).unwrap_or(u32::MAX),
         })
@@ -57,6 +60,7 @@ impl Latencies {
             "count": self.count,
             "p50_ms": ms(self.p50),
             "p99_ms": ms(self.p99),
+            "p999_ms": ms(self.p999),
             "max_ms": ms(self.max),
             "mean_ms": ms(self.mean),
         })
@@ -96,6 +100,7 @@ mod tests {
         assert_eq!(summary.count, 5);
         assert_eq!(summary.p50, Duration::from_millis(3));
         assert_eq!(summary.p99, Duration::from_millis(5));
+        assert_eq!(summary.p999, Duration::from_millis(5));
         assert_eq!(summary.max, Duration::from_millis(5));
         assert_eq!(summary.mean, Duration::from_millis(3));
         assert_eq!(Latencies::of(&mut []), None);

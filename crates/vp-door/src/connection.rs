@@ -50,6 +50,9 @@ const SERVED: [u32; 3] =
 /// more, so no client grows the server's memory without bound.
 const MAX_CONVERSATIONS: usize = 256;
 
+/// The read buffer's first capacity: client messages are small.
+const READ_BUFFER: usize = 1024;
+
 /// Why a connection ends: a code to send on channel 0 first, or nothing
 /// (the client left, or its socket failed).
 enum End {
@@ -65,14 +68,21 @@ pub(crate) async fn run(
     settings: Settings,
     stopped: watch::Receiver<bool>,
 ) {
-    let mut frames = Frames {
-        framed: Framed::new(stream, FrameCodec::new()),
-        stall_limit: settings.stall_limit(),
-        stalled: false,
-    };
+    // Small buffers: an idle connection keeps both for its whole life, and
+    // tokio-util's default of 8 KiB each was most of what an idle VP
+    // session cost (simul-bench sessions --door vp: 16.6 KiB a session).
+    // A larger frame still arrives whole (the codec reserves its length
+    // when it reads the prefix), and the write buffer grows to the
+    // largest message sent.
+    let mut framed = Framed::with_capacity(stream, FrameCodec::new(), READ_BUFFER);
+    *framed.write_buffer_mut() = Default::default();
+    let mut frames = Frames { framed, stall_limit: settings.stall_limit(), stalled: false };
     let cipher = settings.login_cipher;
-    let signed_in =
-        tokio::time::timeout(LOGIN_TIMEOUT, log_in(&mut frames, peer, &service, cipher)).await;
+    // Boxed, as are the handling of messages and events below: inline,
+    // their futures (the password check, the service calls) would make
+    // every idle connection's task as large as the largest of them.
+    let logging_in = Box::pin(log_in(&mut frames, peer, &service, cipher));
+    let signed_in = tokio::time::timeout(LOGIN_TIMEOUT, logging_in).await;
     let signed_in = match signed_in {
         Ok(Ok(signed_in)) => signed_in,
         Ok(Err(end)) => return finish(&mut frames, end).await,
@@ -219,7 +229,7 @@ async fn logged_in(
                     Ok(())
                 }
                 (Ok(Some(message)), CommandAdmission::Allowed) => {
-                    this.handle(frames, message).await
+                    Box::pin(this.handle(frames, message)).await
                 }
                 (Ok(_), CommandAdmission::Refused) => Ok(()),
                 (Ok(_), CommandAdmission::CutOff) => {
@@ -229,7 +239,7 @@ async fn logged_in(
             },
             _ = keepalives.tick() => send_keepalive(frames).await,
             event = events.recv() => match event {
-                Some(event) => this.deliver(frames, &event).await,
+                Some(event) => Box::pin(this.deliver(frames, &event)).await,
                 // The community closed this session (the user was
                 // disabled, or the connection could not keep up).
                 None => Err(End::Tell(ErrorCode::UserRestricted)),

@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::{PASSWORD, add_users};
 use crate::client::{Session, connect, next_text};
 use crate::server::Server;
 use crate::{Common, Scratch};
@@ -39,8 +40,6 @@ pub struct Args {
     no_disk: bool,
 }
 
-/// The password of the deployment's people.
-const PASSWORD: &str = "long enough";
 /// Connections opened from one loopback address (below the per-address cap).
 const PER_ADDRESS: usize = 500;
 /// Longest wait for anything the checks expect.
@@ -52,7 +51,7 @@ const SETTINGS: &[(&str, &str)] = &[("SIMUL_SERVER__HEADER_TIMEOUT_SECONDS", "2"
 /// Runs every step; their figures.
 pub async fn run(common: &Common, args: &Args) -> anyhow::Result<Value> {
     let scratch = common.scratch()?;
-    add_people(&common.simul, &scratch.data(), &["alice", "bob", "carol", "mallory"])?;
+    add_users(&common.simul, &scratch.data(), &["alice", "bob", "carol", "mallory"])?;
     let mut server = start(common, &scratch, 0, SETTINGS).await?;
     let mut legit = Legit::sign_in(&server).await?;
     let mut steps = serde_json::Map::new();
@@ -72,27 +71,6 @@ pub async fn run(common: &Common, args: &Args) -> anyhow::Result<Value> {
     }
     steps.insert("ldap_down".into(), ldap_down(common).await?);
     Ok(json!({"scenario": "chaos", "steps": steps}))
-}
-
-/// `simul user add` for each name.
-fn add_people(simul: &Path, data: &Path, names: &[&str]) -> anyhow::Result<()> {
-    let password = data.with_file_name("people.pw");
-    std::fs::write(&password, format!("{PASSWORD}\n"))?;
-    for name in names {
-        let out = std::process::Command::new(simul)
-            .args(["user", "add", name, "--password-file"])
-            .arg(&password)
-            .arg("--data")
-            .arg(data)
-            .output()
-            .context("simul user add")?;
-        ensure!(
-            out.status.success(),
-            "simul user add {name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
 }
 
 async fn start(
@@ -422,7 +400,7 @@ async fn disk_full(common: &Common) -> anyhow::Result<Value> {
 
 async fn disk_full_on(common: &Common, scratch: &Scratch, mount: &Path) -> anyhow::Result<Value> {
     let data = mount.join("data");
-    add_people(&common.simul, &data, &["alice", "bob", "carol"])?;
+    add_users(&common.simul, &data, &["alice", "bob", "carol"])?;
     let server = Server::start_with(&common.simul, &data, &scratch.log(0), None, SETTINGS).await?;
     let mut legit = Legit::sign_in(&server).await?;
     legit.check(&server).await?;

@@ -1,11 +1,15 @@
-//! `im`: 1:1 instant messages over WebSockets.
+//! `im`: 1:1 instant messages over WebSockets, over the Sametime VP door
+//! (`--door vp`), or between a web and a VP user (`--door mixed`).
 //!
 //! The N sessions form N/2 pairs. Each active pair keeps one message in
 //! flight: one side sends `{"type":"im","to":..,"text":..}`, and when the
 //! other side has the `{"type":"im"}` event it answers the same way, for
 //! a fixed time. The server stores every message in SQLite (WAL) on the
 //! sender's session task before that task reads its next command, so the
-//! closed loop measures the store too. Figures count the measured window
+//! closed loop measures the store too. A VP session sends on an IM channel
+//! it opens to its partner (plain text, spec §6.4); the server opens one
+//! to the receiving VP session, which accepts it: both happen on the
+//! first message of a pair, in the warm-up. Figures count the measured window
 //! only, after a warm-up: messages delivered per second, and the latency
 //! from just before the send to the receipt.
 
@@ -15,9 +19,9 @@ use anyhow::{Context as _, ensure};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use super::{Fresh, check_fds};
+use super::{Door, Fresh, check_fds};
 use crate::Common;
-use crate::client::{Session, close_all, connect_all, next_text, send};
+use crate::peer::{Peer, close_all, open_all};
 use crate::server::{cpu_percent, own_cpu};
 use crate::stats::Latencies;
 
@@ -36,6 +40,10 @@ pub struct Args {
     /// Time sending before the measurement starts.
     #[arg(long, value_name = "S", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=60))]
     warmup_seconds: u64,
+    /// The doors of the pairs: `web` (both WebSocket), `vp` (both
+    /// Sametime VP) or `mixed` (a web and a VP user each).
+    #[arg(long, value_enum, default_value_t = Door::Web)]
+    door: Door,
 }
 
 /// Longest wait for one message to arrive; a pair that waits longer stops.
@@ -53,6 +61,7 @@ pub async fn run(common: &Common, args: &Args, nofile: u64) -> anyhow::Result<Va
     }
     Ok(json!({
         "scenario": "im",
+        "door": args.door.name(),
         "seconds": args.seconds,
         "warmup_seconds": args.warmup_seconds,
         "in_flight_per_pair": 1,
@@ -78,10 +87,9 @@ struct PairResult {
 }
 
 async fn measure(common: &Common, args: &Args, count: usize) -> anyhow::Result<Value> {
-    let mut fresh = Fresh::start(common, count).await?;
-    let (sessions, took) =
-        connect_all(fresh.server.port(), &fresh.tokens, common.connect_concurrency).await?;
-    eprintln!("im: {count} sessions open in {took:.1?}");
+    let mut fresh = Fresh::start_for(common, count, args.door, &[]).await?;
+    let (sessions, took) = open_all(&fresh, args.door, common, 0..count).await?;
+    eprintln!("im: {count} {} sessions open in {took:.1?}", args.door.name());
     let active = args.active_pairs.unwrap_or(count / 2).min(count / 2);
 
     let start = Instant::now();
@@ -140,36 +148,31 @@ async fn measure(common: &Common, args: &Args, count: usize) -> anyhow::Result<V
 
 /// One pair's closed loop until the end of the window.
 async fn pair(
-    mut a: Session,
-    mut b: Session,
+    mut a: Peer,
+    mut b: Peer,
     users: [String; 2],
     index: usize,
     window: Window,
 ) -> PairResult {
     let mut result = PairResult::default();
     let mut seq: u64 = 0;
-    'sending: while Instant::now() < window.to {
-        let (from, to, recipient) = if seq.is_multiple_of(2) {
-            (&mut a, &mut b, &users[1])
+    while Instant::now() < window.to {
+        let (from, to, sender, recipient) = if seq.is_multiple_of(2) {
+            (&mut a, &mut b, &users[0], &users[1])
         } else {
-            (&mut b, &mut a, &users[0])
+            (&mut b, &mut a, &users[1], &users[0])
         };
         let text = format!("bench-{index}-{seq}");
-        let marker = format!(r#""text":"{text}""#);
         let sent_at = Instant::now();
-        if send(from, &json!({"type": "im", "to": recipient, "text": text})).await.is_err() {
+        if from.send_im(recipient, &text).await.is_err() {
             result.errors += 1;
             break;
         }
         result.sent += 1;
-        loop {
-            let Ok(frame) = next_text(to, MESSAGE_TIMEOUT).await else {
+        match to.expect_im(sender, &text, MESSAGE_TIMEOUT).await {
+            Ok(errors) => result.errors += errors,
+            Err(_) => {
                 result.timeouts += 1;
-                break 'sending;
-            };
-            if frame.contains(r#""type":"error""#) {
-                result.errors += 1;
-            } else if frame.contains(r#""type":"im""#) && frame.contains(&marker) {
                 break;
             }
         }
@@ -184,11 +187,7 @@ async fn pair(
     }
     // An error answer to the last message would be waiting on its sender.
     for session in [&mut a, &mut b] {
-        while let Ok(frame) = next_text(session, DRAIN).await {
-            if frame.contains(r#""type":"error""#) {
-                result.errors += 1;
-            }
-        }
+        result.errors += session.late_errors(DRAIN).await;
     }
     close_all(vec![a, b]).await;
     result

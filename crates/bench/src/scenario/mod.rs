@@ -6,8 +6,11 @@ pub mod ldap;
 pub mod presence;
 pub mod sessions;
 pub mod startup;
+pub mod vp_logins;
 
-use anyhow::bail;
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
 
 use crate::server::Server;
 use crate::tokens::{Minter, user_names};
@@ -21,11 +24,42 @@ pub fn check_fds(sessions: usize, nofile: u64) -> anyhow::Result<()> {
     if sessions as u64 + SPARE_FDS > nofile {
         bail!(
             "{sessions} sessions need about {} open files, the limit is {nofile}: \
-             run as root or raise it with `ulimit -n 65536`",
+             raise the hard limit (`ulimit -Hn`, as root with CAP_SYS_RESOURCE)",
             sessions as u64 + SPARE_FDS
         );
     }
     Ok(())
+}
+
+/// Which front door a scenario's sessions use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Door {
+    /// WebSockets on `/api/v1/events`.
+    Web,
+    /// The Sametime VP door (`simul serve --vp`).
+    Vp,
+    /// Every other session on each: pairs of a web and a VP session.
+    Mixed,
+}
+
+impl Door {
+    /// Whether session number `index` is a VP session.
+    pub fn is_vp(self, index: usize) -> bool {
+        match self {
+            Self::Web => false,
+            Self::Vp => true,
+            Self::Mixed => index % 2 == 1,
+        }
+    }
+
+    /// Its name in the results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Vp => "vp",
+            Self::Mixed => "web-vp",
+        }
+    }
 }
 
 /// A server started on a fresh data directory, with tokens for `count`
@@ -43,13 +77,63 @@ pub struct Fresh {
 }
 
 impl Fresh {
-    /// Starts the server and mints the tokens.
+    /// Starts the server (web door only) and mints the tokens.
     pub async fn start(common: &Common, count: usize) -> anyhow::Result<Self> {
+        Self::start_for(common, count, Door::Web, &[]).await
+    }
+
+    /// Starts the server with the doors `door` needs, after adding
+    /// `password_users` to the embedded realm (password [`PASSWORD`]),
+    /// and mints the tokens.
+    pub async fn start_for(
+        common: &Common,
+        count: usize,
+        door: Door,
+        password_users: &[String],
+    ) -> anyhow::Result<Self> {
         let scratch = common.scratch()?;
-        let server = Server::start(&common.simul, &scratch.data(), &scratch.log(0)).await?;
-        let minter = Minter::from_data_dir(&scratch.data())?;
+        let data = scratch.data();
+        if !password_users.is_empty() {
+            eprintln!(
+                "adding {} users with passwords (argon2, one at a time)",
+                password_users.len()
+            );
+            tokio::task::block_in_place(|| add_users(&common.simul, &data, password_users))?;
+        }
+        let server = match door {
+            Door::Web => Server::start(&common.simul, &data, &scratch.log(0)).await?,
+            Door::Vp | Door::Mixed => {
+                Server::start_with_vp(&common.simul, &data, &scratch.log(0)).await?
+            }
+        };
+        let minter = Minter::from_data_dir(&data)?;
         let users = user_names(count);
         let tokens = tokio::task::block_in_place(|| minter.mint_all(&users));
         Ok(Self { _scratch: scratch, server, users, tokens })
     }
+}
+
+/// The password of the users the bench adds to the embedded realm.
+pub const PASSWORD: &str = "long enough";
+
+/// Adds `users` to the embedded realm of the data directory `data` with
+/// `simul user add` (password [`PASSWORD`]), as an administrator would;
+/// the server may run or not.
+pub fn add_users(simul: &Path, data: &Path, users: &[impl AsRef<str>]) -> anyhow::Result<()> {
+    // Beside the data directory, which `simul user add` creates.
+    let password_file = data.with_file_name("bench-password");
+    std::fs::write(&password_file, format!("{PASSWORD}\n"))?;
+    for user in users.iter().map(AsRef::as_ref) {
+        let out = std::process::Command::new(simul)
+            .args(["user", "add", user, "--password-file"])
+            .arg(&password_file)
+            .arg("--data")
+            .arg(data)
+            .output()
+            .with_context(|| format!("cannot run {}", simul.display()))?;
+        if !out.status.success() {
+            bail!("simul user add {user}: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+    }
+    Ok(())
 }
