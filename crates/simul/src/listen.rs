@@ -99,6 +99,16 @@ impl Gate {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The gate as the other doors ask it (`simul_service::ConnectionGate`):
+    /// one count with the HTTP listeners'.
+    pub fn for_doors(self: &Arc<Self>) -> simul_service::ConnectionGate {
+        let gate = Arc::clone(self);
+        Arc::new(move |address| {
+            let ticket = gate.admit(address).ok()?;
+            Some(Box::new(ticket) as simul_service::ConnectionTicket)
+        })
+    }
+
     fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Ticket, Refusal> {
         let mut state = self.state();
         let from_address = state.by_address.get(&address).copied().unwrap_or(0);

@@ -138,7 +138,7 @@ impl ServeArgs {
         if let Some((listener, (tls, origin))) = https {
             println!("Simul listening on https://{} ({origin})", listener.local_addr()?);
             let app = simul_web::over_https(app);
-            servers.spawn(listen::serve(listener, Some(tls), app, gate, stopped.clone()));
+            servers.spawn(listen::serve(listener, Some(tls), app, gate.clone(), stopped.clone()));
         }
         if let Listen::At(address) = self.vp.unwrap_or(config.vp.listen) {
             let listener = bind(address, "--vp")?;
@@ -150,7 +150,9 @@ impl ServeArgs {
                 login_cipher: config.vp.login_cipher.into(),
                 keepalive,
             };
-            let door = simul_vp_door::serve(listener, service.clone(), settings, stopped.clone());
+            let gate = gate.for_doors();
+            let door =
+                simul_vp_door::serve(listener, service.clone(), settings, gate, stopped.clone());
             servers.spawn(door);
         }
         let xmpp = [
@@ -180,6 +182,7 @@ impl ServeArgs {
                     service.clone(),
                     door.clone(),
                     transport,
+                    gate.for_doors(),
                     stopped,
                 ));
             }

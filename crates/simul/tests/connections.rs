@@ -116,3 +116,40 @@ async fn connections_are_capped_per_address_and_in_all() {
         assert!(matches!(count, Some(Ok(n)) if n >= 1), "{line} in\n{metrics}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sametime_and_xmpp_doors_count_with_the_web_per_address() {
+    let dir = deployment_with_names(&[]);
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        false,
+        &[
+            ("SIMUL_SERVER__MAX_CONNECTIONS_PER_ADDRESS", "2"),
+            ("SIMUL_VP__LISTEN", "127.0.0.1:0"),
+            ("SIMUL_XMPP__LISTEN", "127.0.0.1:0"),
+        ],
+    );
+    let port_of = |line: String| -> SocketAddr {
+        line.split(' ').find_map(|word| word.parse().ok()).expect("an address")
+    };
+    let vp = port_of(server.log_line("Sametime VP door listening on "));
+    let xmpp = port_of(server.log_line("XMPP door listening on "));
+    let _web = connect_from([127, 0, 0, 1], address(&server.base)).await;
+    let _sametime = connect_from([127, 0, 0, 1], vp).await;
+    // A third connection from the same address, to any door: closed.
+    let mut third = connect_from([127, 0, 0, 1], xmpp).await;
+    assert_eq!(until_closed(&mut third).await, "", "closed without a word");
+    // From another address the XMPP door answers.
+    let mut other = connect_from([127, 0, 0, 2], xmpp).await;
+    let header = "<?xml version='1.0'?><stream:stream to='localhost' version='1.0' \
+                  xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+    other.write_all(header.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    while !String::from_utf8_lossy(&answer).contains("starttls") {
+        let mut chunk = vec![0; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(10), other.read(&mut chunk));
+        let n = read.await.expect("the stream features in time").unwrap();
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&chunk[..n]);
+    }
+}

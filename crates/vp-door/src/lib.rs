@@ -24,7 +24,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use simul_service::Service;
+use simul_service::{ConnectionGate, Service};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -87,6 +87,7 @@ pub async fn serve(
     listener: TcpListener,
     service: Arc<Service>,
     settings: Settings,
+    gate: ConnectionGate,
     mut stopped: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     loop {
@@ -102,6 +103,9 @@ pub async fn serve(
             },
             () = until_stopped(&mut stopped) => return Ok(()),
         };
+        // Over the connections one address (or everyone) may hold: closed
+        // before a byte is read, as the other doors do.
+        let Some(ticket) = gate(peer.ip()) else { continue };
         let _ = stream.set_nodelay(true);
         // Data a vanished host never acknowledges (a keepalive byte at
         // least) fails the connection instead of waiting for TCP's
@@ -109,7 +113,10 @@ pub async fn serve(
         #[cfg(target_os = "linux")]
         let _ = socket2::SockRef::from(&stream).set_tcp_user_timeout(Some(settings.stall_limit()));
         let (service, stopped) = (service.clone(), stopped.clone());
-        tokio::spawn(connection::run(stream, peer, service, settings, stopped));
+        tokio::spawn(async move {
+            connection::run(stream, peer, service, settings, stopped).await;
+            drop(ticket);
+        });
     }
 }
 

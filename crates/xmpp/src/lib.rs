@@ -23,7 +23,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use simul_service::Service;
+use simul_service::{ConnectionGate, Service};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -95,6 +95,7 @@ pub async fn serve(
     service: Arc<Service>,
     door: Arc<Door>,
     transport: Transport,
+    gate: ConnectionGate,
     mut stopped: watch::Receiver<bool>,
 ) -> io::Result<()> {
     loop {
@@ -111,8 +112,14 @@ pub async fn serve(
             },
             () = until_stopped(&mut stopped) => return Ok(()),
         };
+        // Over the connections one address (or everyone) may hold: closed
+        // before a byte is read, as the other doors do.
+        let Some(ticket) = gate(peer.ip()) else { continue };
         let (service, door, stopped) = (service.clone(), door.clone(), stopped.clone());
-        tokio::spawn(connection::run(stream, peer, service, door, transport, stopped));
+        tokio::spawn(async move {
+            connection::run(stream, peer, service, door, transport, stopped).await;
+            drop(ticket);
+        });
     }
 }
 
