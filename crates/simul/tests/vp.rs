@@ -598,9 +598,7 @@ mod libmeanwhile {
         assert_eq!(alice.expect("IM carol "), "IM carol pong");
 
         // Kept once, whichever doors carried them.
-        let history = get_json(&server, "/api/v1/im/alice/history", &bob).await;
-        let texts: Vec<&str> =
-            history.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+        let texts = support::history_texts(&server, "/api/v1/im/alice/history", &bob).await;
         assert_eq!(texts, ["hello from a Sametime client", "hi alice"]);
     }
 
@@ -714,9 +712,8 @@ mod libmeanwhile {
         carol.send("chat_leave");
         assert_eq!(alice.expect("CHAT_LEFT"), "CHAT_LEFT carol");
         // The chat's history is the community's, whoever wrote.
-        let history = get_json(&server, &format!("/api/v1/nway/{id}/history"), &bob).await;
-        let texts: Vec<&str> =
-            history.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+        let texts =
+            support::history_texts(&server, &format!("/api/v1/nway/{id}/history"), &bob).await;
         assert_eq!(texts, ["morning all", "morning bob"]);
     }
 

@@ -121,9 +121,7 @@ async fn pidgin_chats_with_a_web_user_and_shows_its_own_lines_by_the_echo() {
     // server's echo, which the plugin shows as sent.
     alice.send("say morning bob");
     assert_eq!(alice.expect("CHAT_LINE alice "), "CHAT_LINE alice SEND morning bob");
-    let history = get_json(&server, &format!("/api/v1/nway/{id}/history"), &bob).await;
-    let texts: Vec<&str> =
-        history.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    let texts = support::history_texts(&server, &format!("/api/v1/nway/{id}/history"), &bob).await;
     assert_eq!(texts, ["morning all", "morning bob"]);
 }
 

@@ -122,9 +122,7 @@ async fn presence_and_messages_cross_to_the_web_both_ways_and_are_kept() {
     let sent = post_json(&server, "/api/v1/im/alice", &bob, &json!({"text": "hi alice"})).await;
     assert_eq!(sent["delivered"], true);
     assert_eq!(alice.expect("MESSAGE "), "MESSAGE bob@localhost hi alice");
-    let history = get_json(&server, "/api/v1/im/alice/history", &bob).await;
-    let texts: Vec<&str> =
-        history.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    let texts = support::history_texts(&server, "/api/v1/im/alice/history", &bob).await;
     assert_eq!(texts, ["hello from XMPP", "hi alice"]);
 
     // Typing, as XEP-0085 chat states.

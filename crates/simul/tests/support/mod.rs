@@ -320,6 +320,13 @@ pub async fn eventually<F: Future<Output = bool>>(what: &str, mut condition: imp
 }
 
 /// `GET path` with a bearer token; the answer's JSON (any status).
+/// The texts of a history (`GET path`: 1:1 or n-way), oldest first.
+pub async fn history_texts(server: &Server, path: &str, token: &str) -> Vec<String> {
+    let history = get_json(server, path, token).await;
+    let entries = history.as_array().expect("a history is a list");
+    entries.iter().map(|m| m["text"].as_str().expect("a text").to_owned()).collect()
+}
+
 pub async fn get_json(server: &Server, path: &str, token: &str) -> Value {
     let answer = reqwest::Client::new().get(server.url(path)).bearer_auth(token).send().await;
     answer.unwrap().json().await.unwrap()
