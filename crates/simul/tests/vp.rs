@@ -145,6 +145,49 @@ async fn a_flooding_client_is_cut_off_and_others_carry_on() {
     assert!(matches!(answer, Message::LoginAck(_)), "the door still serves others: {answer:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_holds_at_most_256_conversations() {
+    use simul_vp::message::ChannelCreate;
+    use simul_vp::services::{self, conference::CreateInfo};
+    use simul_vp::{Block as _, IdBlock};
+    let dir = deployment(&["alice"]);
+    let lifted = [
+        ("SIMUL_SERVER__MESSAGES_PER_MINUTE", "1000000"),
+        ("SIMUL_SERVER__MESSAGE_BURST", "1000000"),
+        ("SIMUL_SERVER__COMMANDS_PER_SECOND", "1000000"),
+        ("SIMUL_SERVER__COMMAND_BURST", "1000000"),
+    ];
+    let (_server, address) = vp_server_with(&dir.path().join("data"), &lifted);
+    let (mut alice, answer) = log_in_vp(address, "alice", "long enough").await;
+    assert!(matches!(answer, Message::LoginAck(_)), "{answer:?}");
+    // 257 conferences, as a script would open them.
+    for channel in 1..=257 {
+        let info = CreateInfo { name: format!("conference {channel}"), title: "t".into() };
+        let create = ChannelCreate {
+            channel,
+            target: IdBlock::default(),
+            service: services::CONFERENCE.service,
+            proto_type: services::CONFERENCE.proto_type,
+            proto_ver: services::CONFERENCE.proto_ver,
+            addtl: info.to_bytes().unwrap(),
+            ..ChannelCreate::default()
+        };
+        alice.send(&Message::ChannelCreate(create)).await.unwrap();
+    }
+    let mut accepted = 0;
+    loop {
+        match next(&mut alice).await {
+            Message::ChannelAccept(_) => accepted += 1,
+            Message::ChannelDestroy(destroy) => {
+                assert_eq!((destroy.channel, destroy.reason), (257, ErrorCode::Starving.code()));
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(accepted, 256);
+}
+
 /// Spec §13 scenario: malformed input from a raw TCP client, one row
 /// each with the answer the spec documents (§1.2, §1.4, §4.1, §4.9, §5.4):
 /// the connection closed with a code, an error code on the channel, or
