@@ -9,8 +9,11 @@
 //!   ever); every iq payload goes through the typed parsers the door
 //!   uses (roster, bind, discovery) and every roster item's JID through
 //!   the door's JID mapping.
-//! - 1: a SASL PLAIN message: `simul_xmpp::sasl::plain` never panics, and
-//!   what it accepts has a non-empty name and password without NUL.
+//! - 1: SASL messages: the bytes as PLAIN (`sasl::plain` never panics, and
+//!   what it accepts has a non-empty name and password without NUL), as a
+//!   SCRAM first message and, split at the first NUL, as a first and a
+//!   final one checked against fixed credentials (never panics, never
+//!   verifies a made-up proof).
 //! - 2: a user id (lossy UTF-8): the user a JID made of it names makes
 //!   the same JID again (ids come back case-folded and normalised).
 
@@ -18,6 +21,7 @@
 
 use futures_util::StreamExt as _;
 use libfuzzer_sys::fuzz_target;
+use simul_service::{ScramCredentials, ScramHash};
 use simul_xmpp::jid::{jid_of, user_of};
 use tokio::io::AsyncWriteExt as _;
 use tokio_xmpp::Stanza;
@@ -94,6 +98,16 @@ fn plain(bytes: &[u8]) {
         assert!(!name.is_empty() && !secret.is_empty());
         assert!(!name.contains('\0') && !secret.contains('\0'));
     }
+    let (first, last) = match bytes.iter().position(|b| *b == 0) {
+        Some(at) => (&bytes[..at], &bytes[at + 1..]),
+        None => (bytes, &b""[..]),
+    };
+    let Ok(start) = simul_xmpp::sasl::scram_first(first) else { return };
+    let credentials =
+        ScramCredentials::derive(ScramHash::Sha256, "pencil", b"fixed salt", 1).unwrap();
+    let server_first = start.server_first(&credentials);
+    // The nonce is fresh: a fuzzed proof cannot have been made for it.
+    assert!(start.verify(&server_first, &credentials, last).is_err());
 }
 
 fn user_id(bytes: &[u8]) {
