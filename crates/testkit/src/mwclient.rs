@@ -9,8 +9,9 @@
 //! an unchanged source is not compiled again by the next process and an edited one is.
 
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -55,7 +56,7 @@ impl Default for MwOptions {
 /// A running `vp-mwclient` connected to a VP server: commands go to its stdin, events come
 /// back one line each.
 ///
-/// Commands ([`MwClient::send`]): `watch USER`, `unwatch USER`, `status 0xSTATUS TEXT`,
+/// Commands ([`Scripted::send`]): `watch USER`, `unwatch USER`, `status 0xSTATUS TEXT`,
 /// `im USER TEXT` (opens the conversation if needed and sends once it is open),
 /// `chat_create TOPIC`, `chat_invite USER TEXT`, `chat_say TEXT`, `chat_typing 0|1`,
 /// `chat_leave`, `chat_accept`, `save KEY TEXT`, `save_blist USER…` (a Sametime buddy list
@@ -63,7 +64,7 @@ impl Default for MwOptions {
 /// Keys and statuses are decimal or `0x` hex. The chat commands act on the conference last
 /// created or opened.
 ///
-/// Events ([`MwClient::expect`]), codes in hex, control characters in texts escaped as `\n`,
+/// Events ([`Scripted::expect`]), codes in hex, control characters in texts escaped as `\n`,
 /// `\r`, `\t`, `\xNN`:
 ///
 /// | event | when |
@@ -103,7 +104,7 @@ impl MwClient {
 
     /// Starts a client logging in to `server` as `user` with `password` and `options`. It
     /// connects and sends the HANDSHAKE at once; wait for `LOGGED_IN` (or `STOPPED`) with
-    /// [`MwClient::expect`].
+    /// [`Scripted::expect`].
     ///
     /// # Panics
     ///
@@ -139,57 +140,20 @@ impl MwClient {
         static BINARY: OnceLock<PathBuf> = OnceLock::new();
         BINARY.get_or_init(|| HARNESS.build())
     }
+}
 
-    /// Sends one command line (see [`MwClient`] for the commands), without the newline.
-    ///
-    /// # Panics
-    ///
-    /// If `command` contains a line break, or the client no longer reads commands (it
-    /// exited); the message has the events so far.
-    pub fn send(&mut self, command: &str) {
-        self.process.send(command);
+/// The commands, events and waits of every scripted client ([`Scripted::send`],
+/// [`Scripted::expect`], ...).
+impl Deref for MwClient {
+    type Target = Scripted;
+
+    fn deref(&self) -> &Scripted {
+        &self.process
     }
+}
 
-    /// Waits up to 10 seconds for the next event line starting with `prefix` and returns it
-    /// whole. Lines before it are consumed (they stay in [`MwClient::events`]), so successive
-    /// calls see events in order.
-    ///
-    /// # Panics
-    ///
-    /// If no such line arrives in time or the client exits first; the message lists the lines
-    /// skipped and the client's stderr.
-    pub fn expect(&mut self, prefix: &str) -> String {
-        self.process.expect(prefix)
-    }
-
-    /// Like [`MwClient::expect`], for the next line starting with `prefix` that contains every
-    /// one of `parts`: earlier lines of that prefix are skipped (a client may report a buddy's
-    /// state several times, for instance once per awareness snapshot).
-    ///
-    /// # Panics
-    ///
-    /// As [`MwClient::expect`].
-    pub fn expect_matching(&mut self, prefix: &str, parts: &[&str]) -> String {
-        self.process.expect_matching(prefix, parts)
-    }
-
-    /// Every event line received so far, consumed by [`MwClient::expect`] or not.
-    pub fn events(&mut self) -> &[String] {
-        self.process.events()
-    }
-
-    /// Waits up to `timeout` for the client to exit, for tests that check the process really
-    /// ends (after `STOPPED`, `quit` or [`MwClient::close_stdin`]).
-    ///
-    /// # Panics
-    ///
-    /// If it is still running after `timeout`.
-    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
-        self.process.wait_exit(timeout)
-    }
-
-    /// Closes stdin: the client then stops its session as with `quit`.
-    pub fn close_stdin(&mut self) {
-        self.process.close_stdin();
+impl DerefMut for MwClient {
+    fn deref_mut(&mut self) -> &mut Scripted {
+        &mut self.process
     }
 }

@@ -9,8 +9,9 @@
 //! so an unchanged source is not compiled again by the next process and an edited one is.
 
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -34,7 +35,7 @@ const HARNESS: Harness = Harness {
 /// A running `vp-purpleclient`: Pidgin's Sametime plugin signed in to a VP server with its own
 /// fresh profile directory; commands go to its stdin, events come back one line each.
 ///
-/// Commands ([`PurpleClient::send`]): `im USER TEXT` (a new or existing IM conversation, then
+/// Commands ([`Scripted::send`]): `im USER TEXT` (a new or existing IM conversation, then
 /// `purple_conv_im_send`), `add NAME` (a buddy in group "Buddies", NAME may contain spaces: the
 /// plugin resolves and watches it), `search_add N` (presses "Add" on row N, from 0, of the
 /// search results last shown, as when a name resolves to someone else's id; the add-buddy
@@ -47,7 +48,7 @@ const HARNESS: Harness = Harness {
 /// after a delay, 1 s doubling up to 8 s (Pidgin: 8–60 s doubling up to 600 s); a fatal one
 /// disables the account, so it does not connect again.
 ///
-/// Events ([`PurpleClient::expect`]), control characters in texts escaped as `\n`, `\r`, `\t`,
+/// Events ([`Scripted::expect`]), control characters in texts escaped as `\n`, `\r`, `\t`,
 /// `\xNN`, displayed texts with their markup stripped, flags as `PurpleMessageFlags` names
 /// joined by `|` (`SEND`, `RECV`, `SYSTEM`, `ERROR`, …) or `0`:
 ///
@@ -85,7 +86,7 @@ pub struct PurpleClient {
 impl PurpleClient {
     /// Starts Pidgin's plugin signing in to `server` as `user` with `password`, with a fresh
     /// profile (no buddies, default preferences) and the available status. Wait for
-    /// `SIGNED_ON` (or `CONNECTION_ERROR`) with [`PurpleClient::expect`].
+    /// `SIGNED_ON` (or `CONNECTION_ERROR`) with [`Scripted::expect`].
     ///
     /// # Panics
     ///
@@ -116,57 +117,20 @@ impl PurpleClient {
         static BINARY: OnceLock<PathBuf> = OnceLock::new();
         BINARY.get_or_init(|| HARNESS.build())
     }
+}
 
-    /// Sends one command line (see [`PurpleClient`] for the commands), without the newline.
-    ///
-    /// # Panics
-    ///
-    /// If `command` contains a line break, or the client no longer reads commands (it
-    /// exited); the message has the events so far.
-    pub fn send(&mut self, command: &str) {
-        self.process.send(command);
+/// The commands, events and waits of every scripted client ([`Scripted::send`],
+/// [`Scripted::expect`], ...).
+impl Deref for PurpleClient {
+    type Target = Scripted;
+
+    fn deref(&self) -> &Scripted {
+        &self.process
     }
+}
 
-    /// Waits up to 20 seconds for the next event line starting with `prefix` and returns it
-    /// whole. Lines before it are consumed (they stay in [`PurpleClient::events`]), so successive
-    /// calls see events in order.
-    ///
-    /// # Panics
-    ///
-    /// If no such line arrives in time or the client exits first; the message lists the lines
-    /// skipped and the client's stderr.
-    pub fn expect(&mut self, prefix: &str) -> String {
-        self.process.expect(prefix)
-    }
-
-    /// Like [`PurpleClient::expect`], for the next line starting with `prefix` that contains every
-    /// one of `parts`: earlier lines of that prefix are skipped (a client may report a buddy's
-    /// state several times, for instance once per awareness snapshot).
-    ///
-    /// # Panics
-    ///
-    /// As [`PurpleClient::expect`].
-    pub fn expect_matching(&mut self, prefix: &str, parts: &[&str]) -> String {
-        self.process.expect_matching(prefix, parts)
-    }
-
-    /// Every event line received so far, consumed by [`PurpleClient::expect`] or not.
-    pub fn events(&mut self) -> &[String] {
-        self.process.events()
-    }
-
-    /// Waits up to `timeout` for the client to exit, for tests that check the process really
-    /// ends (after `quit` or [`PurpleClient::close_stdin`]).
-    ///
-    /// # Panics
-    ///
-    /// If it is still running after `timeout`.
-    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
-        self.process.wait_exit(timeout)
-    }
-
-    /// Closes stdin: the client then disconnects and exits as with `quit`.
-    pub fn close_stdin(&mut self) {
-        self.process.close_stdin();
+impl DerefMut for PurpleClient {
+    fn deref_mut(&mut self) -> &mut Scripted {
+        &mut self.process
     }
 }
