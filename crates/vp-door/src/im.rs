@@ -123,15 +123,18 @@ impl Im {
     ) -> Option<Message> {
         let partner = self.by_channel.get(&send.channel)?.clone();
         let result = match ImMessage::decode(send.send_type, &send.data) {
-            // The partner went offline since the channel opened (the door
-            // hears of it only now): the channel ends as one to someone
-            // offline is refused (spec §5.5), and nothing is kept.
-            Ok(ImMessage::Text(_)) if is_offline(service, &partner) => {
-                Err(ServiceError::NoSuchUser(partner.to_string()))
-            }
-            Ok(ImMessage::Text(text)) => {
-                service.send_im(user, Some(session), partner.as_str(), text).await.map(drop)
-            }
+            // A partner who leaves ends the channel at once (the connection
+            // watches them); one who left a moment before this message
+            // finds it kept as for anyone offline, and the channel ends as
+            // one to someone offline is refused (spec §5.5). The service
+            // says which in the same step that delivers.
+            Ok(ImMessage::Text(text)) => service
+                .send_im(user, Some(session), partner.as_str(), text)
+                .await
+                .and_then(|sent| match sent.delivered {
+                    true => Ok(()),
+                    false => Err(ServiceError::NoSuchUser(partner.to_string())),
+                }),
             Ok(ImMessage::Data { data_type: data_type::TYPING, subtype, .. }) => {
                 service.typing(session, &partner, subtype == 0).map_err(ServiceError::from)
             }
@@ -199,12 +202,6 @@ impl Im {
             self.by_channel.remove(&old.channel);
         }
     }
-}
-
-/// Whether `user` has no session on any door.
-fn is_offline(service: &Service, user: &UserId) -> bool {
-    let presence = service.presences(std::slice::from_ref(user)).remove(0);
-    presence.status == simul_core::Status::Offline
 }
 
 /// A CHANNEL_SEND of `message` on `channel`.
