@@ -618,14 +618,11 @@ mod libmeanwhile {
         let (server, address) = vp_server(&dir.path().join("data"));
         let mut alice = MwClient::start(address, "alice", "long enough");
         alice.expect("LOGGED_IN");
-        let (bob, _) = log_in(&server, "bob", "long enough").await;
-        let mut bob_events = support::events(&server, &bob).await;
+        let (bob, mut bob_events) = support::web_user(&server, "bob").await;
 
         // Sametime client to web user, and back.
         alice.send("im bob hello from a Sametime client");
-        let event = support::next_event(&mut bob_events).await;
-        assert_eq!((&event["type"], &event["from"]), (&json!("im"), &json!("alice")), "{event}");
-        assert_eq!(event["text"], "hello from a Sametime client");
+        support::expect_web_im(&mut bob_events, "alice", "hello from a Sametime client").await;
         let text = json!({"text": "hi alice"});
         let sent = support::post_json(&server, "/api/v1/im/alice", &bob, &text).await;
         assert_eq!(sent["delivered"], true);
@@ -720,8 +717,7 @@ mod libmeanwhile {
         let (server, address) = vp_server(&dir.path().join("data"));
         let mut alice = MwClient::start(address, "alice", "long enough");
         alice.expect("LOGGED_IN");
-        let (bob, _) = log_in(&server, "bob", "long enough").await;
-        let mut bob_events = support::events(&server, &bob).await;
+        let (bob, mut bob_events) = support::web_user(&server, "bob").await;
 
         alice.send("chat_create Standup");
         assert!(alice.expect("CHAT_OPENED").contains("members=alice"));

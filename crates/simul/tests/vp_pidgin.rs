@@ -65,15 +65,12 @@ async fn ims_go_both_ways_between_pidgin_and_a_web_user() {
     let (server, address) = vp_server(&dir.path().join("data"));
     let mut alice = PurpleClient::start(address, "alice", "long enough");
     alice.expect("SIGNED_ON");
-    let (bob, _) = log_in(&server, "bob", "long enough").await;
-    let mut bob_events = support::events(&server, &bob).await;
+    let (bob, mut bob_events) = support::web_user(&server, "bob").await;
 
     // Pidgin opens a NotesBuddy channel first; refused, it falls back
     // to a plain one by itself (spec 6.4) and the text arrives once.
     alice.send("im bob hello from Pidgin & co");
-    let event = support::next_event(&mut bob_events).await;
-    assert_eq!((&event["type"], &event["from"]), (&json!("im"), &json!("alice")), "{event}");
-    assert_eq!(event["text"], "hello from Pidgin & co");
+    support::expect_web_im(&mut bob_events, "alice", "hello from Pidgin & co").await;
     assert_eq!(alice.expect("IM_LINE bob "), "IM_LINE bob SEND hello from Pidgin & co");
 
     let text = json!({"text": "hi alice"});
@@ -105,8 +102,7 @@ async fn pidgin_chats_with_a_web_user_and_shows_its_own_lines_by_the_echo() {
     let (server, address) = vp_server(&dir.path().join("data"));
     let mut alice = PurpleClient::start(address, "alice", "long enough");
     alice.expect("SIGNED_ON");
-    let (bob, _) = log_in(&server, "bob", "long enough").await;
-    let mut bob_events = support::events(&server, &bob).await;
+    let (bob, mut bob_events) = support::web_user(&server, "bob").await;
 
     alice.send("chat Standup");
     assert!(alice.expect("CHAT_JOINED").ends_with(" Standup"));
@@ -267,8 +263,7 @@ async fn sessions_up_to_the_limit_coexist_and_one_more_is_name_in_use() {
     let dir = deployment(&["alice", "bob"]);
     let limit = [("SIMUL_SERVER__MAX_SESSIONS_PER_USER", "2")];
     let (server, address) = vp_server_with(&dir.path().join("data"), &limit);
-    let (web, _) = log_in(&server, "alice", "long enough").await;
-    let mut web_events = support::events(&server, &web).await;
+    let (_web, mut web_events) = support::web_user(&server, "alice").await;
     let mut pidgin = PurpleClient::start(address, "alice", "long enough");
     pidgin.expect("SIGNED_ON");
 

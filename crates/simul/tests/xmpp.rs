@@ -163,10 +163,8 @@ async fn vcards_come_from_the_directory_and_carbons_copy_what_is_sent_elsewhere(
 async fn a_web_users_group_chat_is_a_room_xmpp_users_enter_talk_in_and_leave() {
     let dir = deployment(&["alice", "bob", "carol", "dave"]);
     let (server, starttls, _) = xmpp_server(&dir.path().join("data"));
-    let (bob, _) = log_in(&server, "bob", "long enough").await;
-    let mut bob_events = support::events(&server, &bob).await;
-    let (dave, _) = log_in(&server, "dave", "long enough").await;
-    let mut dave_events = support::events(&server, &dave).await;
+    let (bob, mut bob_events) = support::web_user(&server, "bob").await;
+    let (_dave, mut dave_events) = support::web_user(&server, "dave").await;
     let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
     alice.send("presence");
 
@@ -241,8 +239,7 @@ async fn next_members(events: &mut Events, members: &[&str]) {
 async fn entering_a_room_of_ones_own_naming_starts_a_group_chat_the_web_can_join() {
     let dir = deployment(&["alice", "bob"]);
     let (server, starttls, _) = xmpp_server(&dir.path().join("data"));
-    let (bob, _) = log_in(&server, "bob", "long enough").await;
-    let mut bob_events = support::events(&server, &bob).await;
+    let (bob, mut bob_events) = support::web_user(&server, "bob").await;
     let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
     let room = "lunch@conference.localhost";
     alice.send(&format!("join {room} Alice"));
@@ -324,8 +321,7 @@ async fn a_client_that_stops_reading_is_dropped_and_goes_offline() {
     let address = line.split(' ').nth(4).unwrap().parse().unwrap();
     let mut alice = signed_in(address, "alice", XmppTransport::StartTls);
     alice.send("presence");
-    let (bob, _) = log_in(&server, "bob", "long enough").await;
-    let mut bob_events = support::events(&server, &bob).await;
+    let (bob, mut bob_events) = support::web_user(&server, "bob").await;
     bob_events_watch(&mut bob_events, "alice").await;
     next_status(&mut bob_events, "alice", "available").await;
 

@@ -274,6 +274,22 @@ pub async fn log_in(server: &Server, user: &str, password: &str) -> (String, Str
 pub type Events =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// A web user signed in (password "long enough") with a live event
+/// stream: their token and the stream.
+pub async fn web_user(server: &Server, user: &str) -> (String, Events) {
+    let (token, _) = log_in(server, user, "long enough").await;
+    let stream = events(server, &token).await;
+    (token, stream)
+}
+
+/// The next event of a web session is a 1:1 message from `from` saying
+/// `text`.
+pub async fn expect_web_im(events: &mut Events, from: &str, text: &str) {
+    let event = next_event(events).await;
+    assert_eq!((&event["type"], &event["from"]), (&json!("im"), &json!(from)), "{event}");
+    assert_eq!(event["text"], text);
+}
+
 pub async fn events(server: &Server, token: &str) -> Events {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
     let mut request =
