@@ -117,7 +117,7 @@ impl Service {
                 "an alias holds at most {MAX_ALIAS_CHARS} characters"
             )));
         }
-        let listed: HashSet<&String> = list.groups.iter().flat_map(|g| &g.contacts).collect();
+        let listed: HashSet<String> = list.contacts().into_iter().map(str::to_owned).collect();
         list.aliases = std::mem::take(&mut list.aliases)
             .into_iter()
             .filter(|(id, _)| listed.contains(id))

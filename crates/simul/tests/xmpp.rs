@@ -295,6 +295,31 @@ async fn the_roster_is_the_contact_list_of_every_door() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_roster_of_800_contacts_comes_whole_and_only_the_online_ones_show() {
+    let dir = deployment(&["alice", "bob"]);
+    let (server, starttls, _) = xmpp_server(&dir.path().join("data"));
+    let (alice_web, _) = log_in(&server, "alice", "long enough").await;
+    let mut contacts: Vec<String> = (1..800).map(|i| format!("colleague-{i:03}")).collect();
+    contacts.push("bob".into());
+    let list = json!({"groups": [{"name": "Site", "contacts": contacts}]});
+    assert!(put_json(&server, "/api/v1/contacts", &alice_web, &list).await.status().is_success());
+    let (_bob, _bob_events) = support::web_user(&server, "bob").await;
+
+    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    alice.send("roster");
+    alice.expect("ROSTER_END");
+    let items = alice.events().iter().filter(|line| line.starts_with("ROSTER ")).count();
+    assert_eq!(items, 800);
+    // One watch of 800 answers with the one who is online.
+    alice.send("presence");
+    alice.expect_matching("PRESENCE bob@localhost ", &["type=available"]);
+    alice.send("ping");
+    alice.expect("PONG ok");
+    let presences = alice.events().iter().filter(|line| line.starts_with("PRESENCE ")).count();
+    assert_eq!(presences, 1, "{:?}", alice.events());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn disabling_an_account_ends_its_xmpp_session() {
     let dir = deployment(&["alice"]);
     let (_server, starttls, _) = xmpp_server(&dir.path().join("data"));

@@ -30,6 +30,15 @@ pub struct ContactGroup {
     pub contacts: Vec<String>,
 }
 
+impl ContactList {
+    /// Every contact, once each, in the order they first appear.
+    pub fn contacts(&self) -> Vec<&str> {
+        let mut seen = std::collections::HashSet::new();
+        let all = self.groups.iter().flat_map(|group| &group.contacts);
+        all.map(String::as_str).filter(|id| seen.insert(*id)).collect()
+    }
+}
+
 impl Store {
     /// A user's contact list (empty if never saved).
     pub async fn contact_list(&self, owner: &str) -> Result<ContactList, StoreError> {

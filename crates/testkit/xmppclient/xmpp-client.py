@@ -134,8 +134,11 @@ class Client(slixmpp.ClientXMPP):
             message["chat_state"] = state
             message.send()
         elif command == "roster":
-            result = await self.get_roster()
-            for jid, item in sorted(result["roster"]["items"].items()):
+            await self.get_roster()
+            # The roster slixmpp keeps from the answer (reading the answer's
+            # items again is slow in slixmpp: seconds for 800).
+            for jid in sorted(self.client_roster.keys()):
+                item = self.client_roster[jid]
                 groups = ",".join(sorted(item["groups"]))
                 say("ROSTER", jid, "name=" + item["name"], "groups=" + groups,
                     "subscription=" + item["subscription"])

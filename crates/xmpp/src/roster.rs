@@ -4,6 +4,8 @@
 //! the community everyone may see everyone's presence, as in Sametime,
 //! so every item is `subscription="both"`.
 
+use std::collections::HashMap;
+
 use simul_service::{ContactGroup, ContactList};
 use tokio_xmpp::parsers::roster::{Group, Item, Roster, Subscription};
 
@@ -13,15 +15,20 @@ use crate::jid::jid_of;
 /// no ungrouped contacts).
 pub(crate) const DEFAULT_GROUP: &str = "Contacts";
 
-/// The roster of a contact list.
+/// The roster of a contact list: one pass over its groups, whatever
+/// their size (2,000 contacts is one list).
 pub(crate) fn roster_of(list: &ContactList, domain: &str) -> Roster {
-    let mut ids: Vec<&String> = Vec::new();
-    for id in list.groups.iter().flat_map(|group| &group.contacts) {
-        if !ids.contains(&id) {
-            ids.push(id);
+    let mut groups_of: HashMap<&str, Vec<Group>> = HashMap::new();
+    for group in &list.groups {
+        for id in &group.contacts {
+            groups_of.entry(id).or_default().push(Group(group.name.clone()));
         }
     }
-    let items = ids.into_iter().filter_map(|id| item_of(list, id, domain)).collect();
+    let items = list
+        .contacts()
+        .into_iter()
+        .filter_map(|id| item(list, id, groups_of.remove(id).unwrap_or_default(), domain))
+        .collect();
     Roster { ver: None, items }
 }
 
@@ -33,6 +40,10 @@ pub(crate) fn item_of(list: &ContactList, id: &str, domain: &str) -> Option<Item
         .filter(|group| group.contacts.iter().any(|c| c == id))
         .map(|group| Group(group.name.clone()))
         .collect();
+    item(list, id, groups, domain)
+}
+
+fn item(list: &ContactList, id: &str, groups: Vec<Group>, domain: &str) -> Option<Item> {
     Some(Item {
         jid: jid_of(id, domain)?,
         name: list.aliases.get(id).cloned(),

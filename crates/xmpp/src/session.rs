@@ -482,7 +482,8 @@ impl Session<'_> {
                 self.available = true;
                 // The contacts' presences come as one snapshot event.
                 if let Ok(list) = self.service.contact_list(self.user.as_str()).await {
-                    let contacts = contact_ids(&list);
+                    let contacts: Vec<UserId> =
+                        list.contacts().into_iter().map(UserId::new).collect();
                     self.service.watch(self.session, &contacts).ok();
                 }
             }
@@ -579,18 +580,6 @@ impl Session<'_> {
             _ => Ok(()),
         }
     }
-}
-
-/// Every contact of a contact list, once each.
-fn contact_ids(list: &ContactList) -> Vec<UserId> {
-    let mut ids: Vec<UserId> = Vec::new();
-    for id in list.groups.iter().flat_map(|group| &group.contacts) {
-        let id = UserId::new(id);
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    ids
 }
 
 fn stanza_error(type_: ErrorType, condition: DefinedCondition, text: &str) -> StanzaError {
