@@ -19,13 +19,16 @@ pub mod sasl;
 mod session;
 mod vcard;
 
+use std::collections::HashMap;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use simul_core::UserId;
 use simul_service::{ConnectionGate, Service};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_xmpp::jid::BareJid;
 
 /// How long a client has from connecting to a bound resource.
 pub const NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,6 +46,10 @@ pub struct Door {
     /// Silence after which the server pings a client, and again after
     /// which a client that did not answer is disconnected.
     keepalive: Duration,
+    /// The JID of each user met so far: stringprep on every presence a
+    /// session passes on would cost more than the rest of the fan-out.
+    /// At most one entry per user of the community.
+    jids: RwLock<HashMap<UserId, Option<BareJid>>>,
 }
 
 impl Door {
@@ -66,7 +73,20 @@ impl Door {
             direct_tls: with_alpn(vec![b"xmpp-client".to_vec()]),
             grace,
             keepalive,
+            jids: RwLock::default(),
         }
+    }
+
+    /// The bare JID of `user` (see [`jid::jid_of`]), made once.
+    fn jid(&self, user: &UserId) -> Option<BareJid> {
+        let known = self.jids.read().unwrap_or_else(PoisonError::into_inner).get(user).cloned();
+        if let Some(jid) = known {
+            return jid;
+        }
+        let jid = jid::jid_of(user.as_str(), &self.domain);
+        let mut jids = self.jids.write().unwrap_or_else(PoisonError::into_inner);
+        jids.insert(user.clone(), jid.clone());
+        jid
     }
 }
 

@@ -36,7 +36,7 @@ mod rooms;
 
 use crate::Door;
 use crate::budget::Spent;
-use crate::jid::{jid_of, user_of};
+use crate::jid::user_of;
 use crate::negotiation::{Bound, Stream, policy_violation};
 use crate::presence::{is_broadcast, stanza_of, status_of};
 use crate::roster::{item_of, remove_contact, roster_of, set_contact};
@@ -492,7 +492,7 @@ impl Session<'_> {
         let Some(to) = presence.to.clone() else { return Ok(()) };
         let Some(name) = user_of(&to, &self.door.domain) else { return Ok(()) };
         let Ok(contact) = self.service.recipient(&name).await else { return Ok(()) };
-        let Some(from) = jid_of(contact.as_str(), &self.door.domain) else { return Ok(()) };
+        let Some(from) = self.door.jid(&contact) else { return Ok(()) };
         match presence.type_ {
             PresenceType::Subscribe => {
                 let approved = Presence::subscribed().with_from(from.clone());
@@ -507,10 +507,7 @@ impl Session<'_> {
     /// A copy of a message the user sent to `to` from another session
     /// (XEP-0280 `sent`).
     async fn carbon(&mut self, to: &UserId, text: &str) -> Result<(), End> {
-        let domain = &self.door.domain;
-        let (Some(recipient), Some(own)) =
-            (jid_of(to.as_str(), domain), jid_of(self.user.as_str(), domain))
-        else {
+        let (Some(recipient), Some(own)) = (self.door.jid(to), self.door.jid(&self.user)) else {
             return Ok(());
         };
         let mut sent =
@@ -540,14 +537,14 @@ impl Session<'_> {
                     if presence.status == simul_core::Status::Offline {
                         continue;
                     }
-                    if let Some(from) = jid_of(user.as_str(), &self.door.domain) {
+                    if let Some(from) = self.door.jid(user) {
                         self.send(&stanza_of(from, presence)).await?;
                     }
                 }
                 Ok(())
             }
             Event::Status { user, presence } if self.available => {
-                let Some(from) = jid_of(user.as_str(), &self.door.domain) else { return Ok(()) };
+                let Some(from) = self.door.jid(user) else { return Ok(()) };
                 self.send(&stanza_of(from, presence)).await
             }
             // The user's own message from another session: a carbon.
@@ -555,7 +552,7 @@ impl Session<'_> {
                 self.carbon(to, text).await
             }
             Event::Im { from, to, text, .. } if *to == self.user && *from != self.user => {
-                let Some(sender) = jid_of(from.as_str(), &self.door.domain) else { return Ok(()) };
+                let Some(sender) = self.door.jid(from) else { return Ok(()) };
                 let mut message = Message::chat(Some(self.jid.clone().into()))
                     .with_body(Default::default(), text.clone())
                     .with_payload(ChatState::Active);
@@ -563,7 +560,7 @@ impl Session<'_> {
                 self.send(&message).await
             }
             Event::Typing { from, to, typing } if *to == self.user => {
-                let Some(sender) = jid_of(from.as_str(), &self.door.domain) else { return Ok(()) };
+                let Some(sender) = self.door.jid(from) else { return Ok(()) };
                 let state = if *typing { ChatState::Composing } else { ChatState::Paused };
                 let mut message = Message::chat(Some(self.jid.clone().into())).with_payload(state);
                 message.from = Some(sender.into());
