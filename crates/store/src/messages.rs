@@ -31,7 +31,9 @@ impl Store {
         Ok(())
     }
 
-    /// The last `limit` messages between two users, oldest first.
+    /// The last `limit` messages between two users, oldest first: in the
+    /// order the server accepted them (`at`), which a reply sent before
+    /// the message it answers was written can otherwise overtake.
     pub async fn im_history(
         &self,
         a: &str,
@@ -41,7 +43,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT sender, recipient, text, at FROM messages \
              WHERE (sender = $1 AND recipient = $2) OR (sender = $2 AND recipient = $1) \
-             ORDER BY id DESC LIMIT $3",
+             ORDER BY at DESC, id DESC LIMIT $3",
         )
         .bind(a)
         .bind(b)

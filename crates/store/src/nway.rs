@@ -72,7 +72,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<StoredChatMessage>, StoreError> {
         let rows = sqlx::query(
-            "SELECT sender, text, at FROM nway_messages WHERE chat = $1 ORDER BY id DESC LIMIT $2",
+            "SELECT sender, text, at FROM nway_messages WHERE chat = $1 ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(sql_id(chat)?)
         .bind(i64::from(limit))
