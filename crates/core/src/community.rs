@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::event::{Delivery, Event};
-use crate::ids::{ChatId, SessionId, UserId};
+use crate::ids::{ChatId, MessageId, SessionId, UserId};
 use crate::status::Presence;
 
 /// Longest instant or chat message accepted, in characters.
@@ -107,6 +107,7 @@ pub struct ChatSummary {
 pub struct Community {
     next_session: u64,
     next_chat: u64,
+    next_message: u64,
     sessions: HashMap<SessionId, Session>,
     sessions_of: HashMap<UserId, Vec<SessionId>>,
     watchers_of: HashMap<UserId, HashSet<SessionId>>,
@@ -139,6 +140,12 @@ impl Community {
     /// run recorded), so that ids never repeat across restarts.
     pub fn continue_chat_ids_after(&mut self, last: u64) {
         self.next_chat = self.next_chat.max(last);
+    }
+
+    /// Makes new message ids continue after `last` (the highest id the
+    /// history holds).
+    pub fn continue_message_ids_after(&mut self, last: u64) {
+        self.next_message = self.next_message.max(last);
     }
 
     /// Sets what one user or session may hold (from now on: nobody is
@@ -338,14 +345,15 @@ impl Community {
     /// Sends an instant message from a session's user to `to`: delivered
     /// to every session of the recipient and to the sender's other
     /// sessions. An offline recipient gets nothing now (the caller keeps
-    /// history); the returned deliveries say who was reached.
+    /// history); the message's id and the deliveries that say who was
+    /// reached.
     pub fn send_im(
         &mut self,
         session: SessionId,
         to: &UserId,
         text: &str,
         at: DateTime<Utc>,
-    ) -> Result<Vec<Delivery>, CoreError> {
+    ) -> Result<(MessageId, Vec<Delivery>), CoreError> {
         let from = self.user_of(session)?.clone();
         self.send_im_as(&from, Some(session), to, text, at)
     }
@@ -360,16 +368,22 @@ impl Community {
         to: &UserId,
         text: &str,
         at: DateTime<Utc>,
-    ) -> Result<Vec<Delivery>, CoreError> {
+    ) -> Result<(MessageId, Vec<Delivery>), CoreError> {
         let text = checked_text(text)?;
+        self.next_message += 1;
+        let id = MessageId(self.next_message);
         let recipients: Vec<SessionId> = self
             .sessions_of(to)
             .chain(self.sessions_of(from))
             .filter(|s| Some(*s) != origin)
             .collect();
         let mut out = Outbox::default();
-        out.send(recipients, Event::Im { from: from.clone(), to: to.clone(), text, at });
-        Ok(out.0)
+        let missed = false;
+        out.send(
+            recipients,
+            Event::Im { from: from.clone(), to: to.clone(), text, at, id, missed },
+        );
+        Ok((id, out.0))
     }
 
     /// Tells `to`'s sessions that the session's user started or stopped typing.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{ChatId, SessionId, UserId};
+use crate::ids::{ChatId, MessageId, SessionId, UserId};
 use crate::status::Presence;
 
 /// Something a session must be told.
@@ -29,6 +29,11 @@ pub enum Event {
         text: String,
         /// When the server accepted it.
         at: DateTime<Utc>,
+        /// Its number in the order of acceptance.
+        id: MessageId,
+        /// Kept while the recipient was offline and handed to them now,
+        /// at their next sign-in (not news of this moment).
+        missed: bool,
     },
     /// The presence of users a session just started watching, all in one
     /// event: a watch of 2,000 contacts is one reply, not 2,000 events

@@ -62,3 +62,29 @@ impl fmt::Display for ChatId {
         write!(f, "{}", self.0)
     }
 }
+
+/// A 1:1 message, numbered in the order the community accepted it: the
+/// history, the XMPP archive (its stanza ids) and paging all rely on that
+/// order, which the time of acceptance alone does not give (two messages
+/// may share a millisecond, and clocks step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(pub(crate) u64);
+
+impl MessageId {
+    /// The id as a number (what the API shows).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// An id as given back by a client or read from the store.
+    pub fn from_raw(id: u64) -> Self {
+        Self(id)
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use simul_core::{
-    ChatId, Community, CoreError, Delivery, Event, Limits, Presence, SessionId, Status, UserId,
+    ChatId, Community, CoreError, Delivery, Event, Limits, MessageId, Presence, SessionId, Status,
+    UserId,
 };
 
 fn user(name: &str) -> UserId {
@@ -141,16 +142,19 @@ fn instant_messages_reach_every_session_of_both_users() {
     let (alice_2, _) = c.connect(&user("alice")).unwrap();
     let (bob_1, _) = c.connect(&user("bob")).unwrap();
     let (bob_2, _) = c.connect(&user("bob")).unwrap();
-    let out = c.send_im(alice_1, &user("bob"), "hello", at()).unwrap();
+    c.continue_message_ids_after(41);
+    let (id, out) = c.send_im(alice_1, &user("bob"), "hello", at()).unwrap();
+    assert_eq!(id, MessageId::from_raw(42), "ids continue after the history's last");
     let got = by_session(&out);
-    let expected =
-        Event::Im { from: user("alice"), to: user("bob"), text: "hello".into(), at: at() };
+    let (text, missed) = ("hello".into(), false);
+    let expected = Event::Im { from: user("alice"), to: user("bob"), text, at: at(), id, missed };
     for session in [bob_1, bob_2, alice_2] {
         assert_eq!(got[&session], std::slice::from_ref(&expected), "{session}");
     }
     assert!(!got.contains_key(&alice_1), "not echoed to the sending session");
 
-    let out = c.send_im(bob_1, &user("carol"), "are you there?", at()).unwrap();
+    let (next, out) = c.send_im(bob_1, &user("carol"), "are you there?", at()).unwrap();
+    assert_eq!(next, MessageId::from_raw(43), "in the order of acceptance");
     assert_eq!(by_session(&out).keys().collect::<Vec<_>>(), [&bob_2], "carol is offline");
 
     let out = c.typing(bob_2, &user("alice"), true).unwrap();

@@ -24,11 +24,14 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// A hub whose chat ids continue after `last_chat` (see
-    /// [`Community::continue_chat_ids_after`]).
-    pub fn continuing_after(last_chat: u64) -> Self {
+    /// A hub whose chat and message ids continue after `last_chat` and
+    /// `last_message` (see [`Community::continue_chat_ids_after`]).
+    pub fn continuing_after(last_chat: u64, last_message: u64) -> Self {
         let hub = Self::default();
-        hub.lock().community.continue_chat_ids_after(last_chat);
+        let mut state = hub.lock();
+        state.community.continue_chat_ids_after(last_chat);
+        state.community.continue_message_ids_after(last_message);
+        drop(state);
         hub
     }
 

@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use simul_core::{SessionId, UserId};
-use simul_store::{ContactList, StoredIm};
+use simul_core::{Event, MessageId, SessionId, UserId};
+use simul_store::{ContactList, HistoryPage, Page, StoredIm};
 
 use crate::{Service, ServiceError};
 
@@ -19,6 +19,8 @@ pub const MAX_ALIAS_CHARS: usize = 100;
 /// A message that was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentIm {
+    /// Its id, in the order the community accepted messages.
+    pub id: MessageId,
     /// The recipient, as the directory spells them.
     pub to: UserId,
     /// When it was sent.
@@ -43,14 +45,42 @@ impl Service {
         self.message_limits().check(from.as_str())?;
         let recipient = self.recipient(to).await?;
         let at = Utc::now();
-        let delivered = self.hub().apply(|community| {
-            let deliveries = community.send_im_as(from, origin, &recipient, &text, at)?;
-            Ok((community.is_online(&recipient), deliveries))
+        let (id, delivered) = self.hub().apply(|community| {
+            let (id, deliveries) = community.send_im_as(from, origin, &recipient, &text, at)?;
+            Ok(((id, community.is_online(&recipient)), deliveries))
         })?;
         metrics::counter!("simul_messages_total", "kind" => "im").increment(1);
-        let message = StoredIm { from: from.to_string(), to: recipient.to_string(), text, at };
-        self.store().append_im(&message).await?;
-        Ok(SentIm { to: recipient, at, delivered })
+        let (from, to) = (from.to_string(), recipient.to_string());
+        let message = StoredIm { id: id.get(), from, to, text, at };
+        // Kept for an offline recipient's next sign-in: a recipient who
+        // signs in between the two steps above finds it in the history.
+        self.store().append_im(&message, !delivered).await?;
+        Ok(SentIm { id, to: recipient, at, delivered })
+    }
+
+    /// The messages `session`'s user missed while they had no session,
+    /// oldest first, as [`Event::Im`] marked `missed`, for the door to
+    /// pass on like any other. Each door asks once its client can take
+    /// messages (the web when its event stream opens, XMPP at the initial
+    /// presence; Sametime clients have no such thing, so the VP door
+    /// leaves them for the user's next web or XMPP sign-in); the first
+    /// session to ask gets them, and they stay in the history for every
+    /// other. (Not routed through the hub: a long absence could hold more
+    /// than a session's queue takes.)
+    pub async fn missed_messages(&self, session: SessionId) -> Result<Vec<Event>, ServiceError> {
+        let Some(user) = self.hub().inspect(|c| c.user_of(session).ok().cloned()) else {
+            return Ok(Vec::new());
+        };
+        let missed = self.store().take_missed(user.as_str()).await?;
+        let event = |message: StoredIm| Event::Im {
+            from: UserId::new(message.from),
+            to: UserId::new(message.to),
+            text: message.text,
+            at: message.at,
+            id: MessageId::from_raw(message.id),
+            missed: true,
+        };
+        Ok(missed.into_iter().map(event).collect())
     }
 
     /// The user a message or invitation for `name` goes to: the
@@ -77,6 +107,12 @@ impl Service {
         limit: u32,
     ) -> Result<Vec<StoredIm>, ServiceError> {
         Ok(self.store().im_history(user, with, limit).await?)
+    }
+
+    /// A page of `user`'s 1:1 history, with one partner or all (see
+    /// [`HistoryPage`]).
+    pub async fn im_page(&self, user: &str, page: &HistoryPage) -> Result<Page, ServiceError> {
+        Ok(self.store().im_page(user, page).await?)
     }
 
     /// The people `user` exchanged 1:1 messages with and when they last

@@ -48,6 +48,7 @@ impl Service {
         realm_name: String,
     ) -> Result<Self, StoreError> {
         let last_chat = store.last_chat_id().await?;
+        let last_message = store.last_message_id().await?;
         let revocations = Revocations::load(store.clone()).await?;
         Ok(Self {
             realm,
@@ -61,7 +62,7 @@ impl Service {
             revocations,
             flood: FloodLimits::default(),
             message_limits: MessageLimits::new(&FloodLimits::default()),
-            hub: Hub::continuing_after(last_chat),
+            hub: Hub::continuing_after(last_chat, last_message),
         })
     }
 

@@ -412,7 +412,9 @@ async fn start_upgrades_an_older_database_after_copying_it_and_refuses_a_newer_o
     execute(
         &database,
         &format!(
-            "ALTER TABLE users DROP COLUMN scram; DELETE FROM _sqlx_migrations WHERE version = {latest};"
+            "DROP INDEX messages_missed; DROP INDEX messages_by_recipient; \
+             ALTER TABLE messages DROP COLUMN pending; \
+             DELETE FROM _sqlx_migrations WHERE version = {latest};"
         ),
     )
     .await;

@@ -16,7 +16,17 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// A server with both XMPP listeners on free ports: (STARTTLS, direct TLS).
 fn xmpp_server(data: &std::path::Path) -> (Server, SocketAddr, SocketAddr) {
-    let env = [("SIMUL_XMPP__LISTEN", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0")];
+    xmpp_server_with(data, &[])
+}
+
+/// [`xmpp_server`] with more settings from the environment.
+fn xmpp_server_with(
+    data: &std::path::Path,
+    more: &[(&str, &str)],
+) -> (Server, SocketAddr, SocketAddr) {
+    let mut env =
+        vec![("SIMUL_XMPP__LISTEN", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0")];
+    env.extend_from_slice(more);
     let server = Server::start_with(data, false, &env);
     let address = |transport: &str| {
         let line = server.log_line(&format!("({transport})"));
@@ -137,6 +147,110 @@ async fn presence_and_messages_cross_to_the_web_both_ways_and_are_kept() {
     // Signing out is seen on the web.
     alice.send("quit");
     next_status(&mut bob_events, "alice", "offline").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_sent_while_away_arrive_at_the_next_sign_in_on_any_door_once() {
+    let dir = deployment(&["alice", "bob", "carol"]);
+    let (server, starttls, _) = xmpp_server(&dir.path().join("data"));
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    for text in ["one", "two", "three"] {
+        let sent = post_json(&server, "/api/v1/im/bob", &alice, &json!({"text": text})).await;
+        assert_eq!(sent["delivered"], false, "bob is away");
+    }
+
+    // Bob's XMPP client gets them, marked delayed, at its initial
+    // presence and not before (RFC 6121 §8.5.2.1.1).
+    let mut bob = signed_in(starttls, "bob", XmppTransport::StartTls);
+    bob.send("ping");
+    bob.expect("PONG ok");
+    assert!(bob.events().iter().all(|line| !line.starts_with("MESSAGE")), "before presence");
+    bob.send("presence");
+    for text in ["one", "two", "three"] {
+        assert_eq!(bob.expect("MESSAGE "), format!("MESSAGE alice@localhost {text} (delayed)"));
+    }
+    // Once: a second sign-in gets only what is new.
+    bob.send("quit");
+    bob.wait_exit(std::time::Duration::from_secs(10));
+    let mut bob = signed_in(starttls, "bob", XmppTransport::StartTls);
+    bob.send("presence");
+    post_json(&server, "/api/v1/im/bob", &alice, &json!({"text": "four"})).await;
+    assert_eq!(bob.expect("MESSAGE "), "MESSAGE alice@localhost four");
+
+    // The other way: carol, on the web, gets what bob sent her over
+    // XMPP while she was away, right after `ready`.
+    bob.send("message carol@localhost are you there?");
+    support::eventually("bob's message is kept", || async {
+        let (carol, _) = log_in(&server, "carol", "long enough").await;
+        !support::history_texts(&server, "/api/v1/im/bob/history", &carol).await.is_empty()
+    })
+    .await;
+    let (_, mut carol) = support::web_user(&server, "carol").await;
+    let missed = support::next_event(&mut carol).await;
+    assert_eq!((&missed["type"], &missed["from"]), (&json!("im"), &json!("bob")), "{missed}");
+    assert_eq!((&missed["text"], &missed["missed"]), (&json!("are you there?"), &json!(true)));
+    assert!(missed["id"].as_u64().is_some(), "{missed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_message_archive_pages_through_the_history_with_the_ids_live_messages_carry() {
+    let dir = deployment(&["alice", "bob", "carol"]);
+    let (server, starttls, _) =
+        xmpp_server_with(&dir.path().join("data"), &[("SIMUL_SERVER__MESSAGE_BURST", "1000")]);
+    let mut bob = signed_in(starttls, "bob", XmppTransport::StartTls);
+    bob.send("presence");
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let (carol, _) = log_in(&server, "carol", "long enough").await;
+    let (bob_web, _) = log_in(&server, "bob", "long enough").await;
+    let mut ids = Vec::new();
+    for n in 1..=250 {
+        let sent =
+            post_json(&server, "/api/v1/im/bob", &alice, &json!({"text": format!("m{n}")})).await;
+        ids.push(sent["id"].as_u64().expect("an id"));
+        if n == 125 {
+            post_json(&server, "/api/v1/im/bob", &carol, &json!({"text": "from carol"})).await;
+        }
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids follow the order of sending");
+    bob.expect("MESSAGE alice@localhost m250");
+    let history = get_json(&server, "/api/v1/im/alice/history", &bob_web).await;
+    assert_eq!(history[199]["id"], ids[249], "the web history shows the same ids");
+
+    // Disco tells the client there is an archive on its account.
+    bob.send("disco_account");
+    let disco = bob.expect("DISCO ");
+    assert!(
+        disco.contains("urn:xmpp:mam:2") && disco.contains("identities=account/registered"),
+        "{disco}"
+    );
+    // Scrolling back from the newest, 100 at a time, with alice only.
+    bob.send("mam alice@localhost 100 before=");
+    let page = archive_page(&mut bob);
+    assert_eq!(page.0.len(), 100);
+    assert_eq!(page.0.last().unwrap(), &format!("{} alice@localhost bob@localhost m250", ids[249]));
+    assert_eq!(page.1, "complete=false");
+    bob.send(&format!("mam alice@localhost 100 before={}", ids[50]));
+    let page = archive_page(&mut bob);
+    assert_eq!(page.0.len(), 50);
+    assert!(page.0[0].ends_with(" m1"), "{:?}", page.0[0]);
+    assert_eq!(page.1, "complete=true");
+    // Reading everything forwards after a point, with anyone: carol's too.
+    bob.send(&format!("mam - 5 after={}", ids[122]));
+    let page = archive_page(&mut bob);
+    let texts: Vec<&str> = page.0.iter().map(|line| line.rsplit(' ').next().unwrap()).collect();
+    assert_eq!(texts, ["m124", "m125", "carol", "m126", "m127"]);
+}
+
+/// The results of an archive query: `ID FROM TO TEXT` lines, and the end.
+fn archive_page(client: &mut XmppClient) -> (Vec<String>, String) {
+    let mut lines = Vec::new();
+    loop {
+        let line = client.expect("ARCHIVE");
+        if let Some(end) = line.strip_prefix("ARCHIVE_END ") {
+            return (lines, end.to_owned());
+        }
+        lines.push(line.strip_prefix("ARCHIVED ").expect("a result").to_owned());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -30,7 +30,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use backup::{DatabaseCopy, backup_database};
 pub use contacts::{ContactGroup, ContactList};
-pub use messages::StoredIm;
+pub use messages::{HistoryPage, Page, PageStart, StoredIm};
 pub use nway::{ChatRecord, StoredChatMessage};
 pub use revocations::{Revocation, RevocationBatch};
 pub use schema::Upgrade;

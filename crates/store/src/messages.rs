@@ -1,13 +1,18 @@
-//! 1:1 message history.
+//! 1:1 message history: kept in the order the community accepted the
+//! messages (their ids), read back page by page, and the messages a user
+//! missed while offline.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row as _;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use crate::{Store, StoreError};
 
 /// A stored instant message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredIm {
+    /// Its number in the order the community accepted messages.
+    pub id: u64,
     /// Sender's user id.
     pub from: String,
     /// Recipient's user id.
@@ -18,46 +23,159 @@ pub struct StoredIm {
     pub at: DateTime<Utc>,
 }
 
+/// Which page of a history to read: ids are the messages'
+/// ([`StoredIm::id`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// Only with this partner; `None`: all of the user's conversations.
+    pub with: Option<String>,
+    /// Only messages accepted at or after this time.
+    pub start: Option<DateTime<Utc>>,
+    /// Only messages accepted at or before this time.
+    pub end: Option<DateTime<Utc>>,
+    /// Where the page starts, and which way it goes.
+    pub from: PageStart,
+    /// Most messages on the page.
+    pub limit: u32,
+}
+
+/// Where a page of history starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PageStart {
+    /// The newest messages (the usual first page of a scroll-back).
+    #[default]
+    Newest,
+    /// The messages just before this id (scrolling back).
+    Before(u64),
+    /// The oldest messages (reading an archive forwards).
+    Oldest,
+    /// The messages just after this id (reading forwards).
+    After(u64),
+}
+
+/// A page of history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The messages.
+    pub messages: Vec<StoredIm>,
+    /// Whether the page reaches the end of the history in the direction
+    /// it was read (nothing older when scrolling back, nothing newer when
+    /// reading forwards).
+    pub complete: bool,
+}
+
+const COLUMNS: &str = "id, sender, recipient, text, at";
+
+fn stored_im(row: &SqliteRow) -> Result<StoredIm, sqlx::Error> {
+    let id: i64 = row.try_get("id")?;
+    Ok(StoredIm {
+        id: u64::try_from(id).unwrap_or_default(),
+        from: row.try_get("sender")?,
+        to: row.try_get("recipient")?,
+        text: row.try_get("text")?,
+        at: row.try_get("at")?,
+    })
+}
+
+/// An id as SQLite stores it (ids come from a counter that starts at the
+/// store's highest, far below `i64::MAX`).
+fn sql_id(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
 impl Store {
     /// Appends a message to the history; durable when this returns.
-    pub async fn append_im(&self, message: &StoredIm) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO messages (sender, recipient, text, at) VALUES ($1, $2, $3, $4)")
-            .bind(&message.from)
-            .bind(&message.to)
-            .bind(&message.text)
-            .bind(message.at)
-            .execute(&self.pool)
-            .await?;
+    /// `pending`: the recipient had no session, and gets it at their next
+    /// sign-in ([`Store::take_missed`]).
+    pub async fn append_im(&self, message: &StoredIm, pending: bool) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO messages (id, sender, recipient, text, at, pending) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(sql_id(message.id))
+        .bind(&message.from)
+        .bind(&message.to)
+        .bind(&message.text)
+        .bind(message.at)
+        .bind(pending)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    /// The last `limit` messages between two users, oldest first: in the
-    /// order the server accepted them (`at`), which a reply sent before
-    /// the message it answers was written can otherwise overtake.
+    /// The highest message id kept (0 for none), so that new ids follow.
+    pub async fn last_message_id(&self) -> Result<u64, StoreError> {
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(id) FROM messages").fetch_one(&self.pool).await?;
+        Ok(last.and_then(|id| u64::try_from(id).ok()).unwrap_or(0))
+    }
+
+    /// The last `limit` messages between two users, oldest first.
     pub async fn im_history(
         &self,
         a: &str,
         b: &str,
         limit: u32,
     ) -> Result<Vec<StoredIm>, StoreError> {
+        let page = HistoryPage { with: Some(b.to_owned()), limit, ..HistoryPage::default() };
+        Ok(self.im_page(a, &page).await?.messages)
+    }
+
+    /// A page of `user`'s 1:1 history (see [`HistoryPage`]), oldest first.
+    pub async fn im_page(&self, user: &str, page: &HistoryPage) -> Result<Page, StoreError> {
+        let mut query =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM messages WHERE "));
+        match &page.with {
+            Some(with) => {
+                query.push("((sender = ").push_bind(user).push(" AND recipient = ").push_bind(with);
+                query.push(") OR (sender = ").push_bind(with).push(" AND recipient = ");
+                query.push_bind(user).push("))");
+            }
+            None => {
+                query.push("(sender = ").push_bind(user).push(" OR recipient = ");
+                query.push_bind(user).push(")");
+            }
+        }
+        if let Some(start) = page.start {
+            query.push(" AND at >= ").push_bind(start);
+        }
+        if let Some(end) = page.end {
+            query.push(" AND at <= ").push_bind(end);
+        }
+        let backwards = matches!(page.from, PageStart::Newest | PageStart::Before(_));
+        match page.from {
+            PageStart::Before(id) => query.push(" AND id < ").push_bind(sql_id(id)),
+            PageStart::After(id) => query.push(" AND id > ").push_bind(sql_id(id)),
+            PageStart::Newest | PageStart::Oldest => &mut query,
+        };
+        query.push(if backwards { " ORDER BY id DESC" } else { " ORDER BY id ASC" });
+        // One more than asked tells whether the page is the last one.
+        query.push(" LIMIT ").push_bind(i64::from(page.limit) + 1);
+        let rows = query.build().fetch_all(&self.pool).await?;
+        let mut messages = rows.iter().map(stored_im).collect::<Result<Vec<_>, _>>()?;
+        let complete = messages.len() <= page.limit as usize;
+        messages.truncate(page.limit as usize);
+        if backwards {
+            messages.reverse();
+        }
+        Ok(Page { messages, complete })
+    }
+
+    /// The messages `user` missed while offline, oldest first, and no
+    /// longer missed: taken in one statement, so that two sign-ins at
+    /// once do not both get them.
+    pub async fn take_missed(&self, user: &str) -> Result<Vec<StoredIm>, StoreError> {
         let rows = sqlx::query(
-            "SELECT sender, recipient, text, at FROM messages \
-             WHERE (sender = $1 AND recipient = $2) OR (sender = $2 AND recipient = $1) \
-             ORDER BY at DESC, id DESC LIMIT $3",
+            "UPDATE messages SET pending = 0 WHERE recipient = $1 AND pending = 1 \
+             RETURNING id, sender, recipient, text, at",
         )
-        .bind(a)
-        .bind(b)
-        .bind(i64::from(limit))
+        .bind(user)
         .fetch_all(&self.pool)
         .await?;
-        crate::oldest_first(&rows, |row| {
-            Ok(StoredIm {
-                from: row.try_get("sender")?,
-                to: row.try_get("recipient")?,
-                text: row.try_get("text")?,
-                at: row.try_get("at")?,
-            })
-        })
+        let mut messages = rows.iter().map(stored_im).collect::<Result<Vec<_>, _>>()?;
+        // RETURNING promises no order.
+        messages.sort_by_key(|message| message.id);
+        Ok(messages)
     }
 
     /// The people `user` exchanged 1:1 messages with, the latest

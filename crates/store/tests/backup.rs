@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use chrono::Utc;
 use simul_store::{NewUser, Store, StoreError, StoredIm, Upgrade, backup_database, schema};
@@ -18,8 +18,12 @@ fn user(id: &str) -> NewUser {
     }
 }
 
+/// A message from alice to bob with the next id, as the community would
+/// number it.
 fn im(text: String) -> StoredIm {
-    StoredIm { from: "alice".into(), to: "bob".into(), text, at: Utc::now() }
+    static LAST_ID: AtomicU64 = AtomicU64::new(0);
+    let id = LAST_ID.fetch_add(1, Ordering::Relaxed) + 1;
+    StoredIm { id, from: "alice".into(), to: "bob".into(), text, at: Utc::now() }
 }
 
 #[cfg(unix)]
@@ -44,7 +48,7 @@ async fn a_backup_taken_while_writing_holds_everything_written_before_it() {
     store.create_user(&user("alice")).await.unwrap();
     store.create_user(&user("bob")).await.unwrap();
     for i in 0..500 {
-        store.append_im(&im(format!("before {i}"))).await.unwrap();
+        store.append_im(&im(format!("before {i}")), false).await.unwrap();
     }
     // Another writer keeps going for the whole backup.
     let (stop, written) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
@@ -53,7 +57,7 @@ async fn a_backup_taken_while_writing_holds_everything_written_before_it() {
         async move {
             while !stop.load(Ordering::Relaxed) {
                 let n = written.load(Ordering::Relaxed);
-                store.append_im(&im(format!("during {n}"))).await.unwrap();
+                store.append_im(&im(format!("during {n}")), false).await.unwrap();
                 written.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -108,13 +112,16 @@ async fn an_upgrade_keeps_a_copy_of_the_database_as_it_was() {
     let store = Store::open(&path).await.unwrap();
     assert_eq!(store.upgrade(), None, "a new database has nothing to keep");
     store.create_user(&user("alice")).await.unwrap();
+    store.append_im(&im("kept".into()), false).await.unwrap();
     store.checkpoint_and_close().await.unwrap();
     // Make it a database of the Simul before the last migration.
     let latest = schema::latest_version();
     execute(
         &path,
         &format!(
-            "ALTER TABLE users DROP COLUMN scram; DELETE FROM _sqlx_migrations WHERE version = {latest};"
+            "DROP INDEX messages_missed; DROP INDEX messages_by_recipient; \
+             ALTER TABLE messages DROP COLUMN pending; \
+             DELETE FROM _sqlx_migrations WHERE version = {latest};"
         ),
     )
     .await;
@@ -126,7 +133,10 @@ async fn an_upgrade_keeps_a_copy_of_the_database_as_it_was() {
         Some(&Upgrade { from: latest - 1, to: latest, copy: copy.clone() })
     );
     let alice = store.user("alice").await.unwrap().expect("the data came along");
-    assert_eq!(alice.scram, "", "SCRAM credentials come with the next login");
+    assert_eq!(alice.display_name, "alice");
+    let history = store.im_history("alice", "bob", 10).await.unwrap();
+    assert_eq!(history.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["kept"]);
+    assert_eq!(store.take_missed("bob").await.unwrap(), [], "older messages were seen");
     store.checkpoint_and_close().await.unwrap();
     #[cfg(unix)]
     assert_eq!(mode(&copy), 0o600);

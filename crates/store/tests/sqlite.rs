@@ -1,7 +1,10 @@
 //! The SQLite store against a real database file.
 
 use chrono::{TimeZone, Utc};
-use simul_store::{ContactGroup, ContactList, NewUser, Revocation, Store, StoreError, StoredIm};
+use simul_store::{
+    ContactGroup, ContactList, HistoryPage, NewUser, Page, PageStart, Revocation, Store,
+    StoreError, StoredIm,
+};
 
 fn alice() -> NewUser {
     NewUser {
@@ -79,9 +82,9 @@ async fn contact_lists_and_history_survive_reopening() {
                 .enumerate()
         {
             let at = Utc.timestamp_opt(1_800_000_000 + i as i64, 0).unwrap();
-            let message =
-                StoredIm { from: (*from).into(), to: (*to).into(), text: format!("m{i}"), at };
-            store.append_im(&message).await.unwrap();
+            let (id, text) = (i as u64 + 1, format!("m{i}"));
+            let message = StoredIm { id, from: (*from).into(), to: (*to).into(), text, at };
+            store.append_im(&message, false).await.unwrap();
         }
         store.set_setting("ltpa.realm", "defaultRealm").await.unwrap();
     }
@@ -173,4 +176,85 @@ async fn a_database_locked_by_another_process_is_busy_for_a_while_then_writable(
     sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
     store.set_setting("k", "v").await.unwrap();
     assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("v"));
+}
+
+/// 1,000 messages of alice's with bob and carol, every third to carol;
+/// bob's every fifth sent while he was offline.
+async fn conversations(store: &Store) {
+    for id in 1..=1_000u64 {
+        let (partner, pending) = if id % 3 == 0 { ("carol", false) } else { ("bob", id % 5 == 0) };
+        let (from, to) = if id % 2 == 0 { ("alice", partner) } else { (partner, "alice") };
+        let at = Utc.timestamp_opt(1_800_000_000 + id as i64, 0).unwrap();
+        let message = StoredIm { id, from: from.into(), to: to.into(), text: format!("m{id}"), at };
+        store.append_im(&message, pending && to == "bob").await.unwrap();
+    }
+}
+
+fn ids(page: &Page) -> Vec<u64> {
+    page.messages.iter().map(|m| m.id).collect()
+}
+
+#[tokio::test]
+async fn history_pages_go_back_and_forth_by_id_with_and_without_a_partner() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
+    conversations(&store).await;
+    let with_bob = |from, limit| HistoryPage {
+        with: Some("bob".into()),
+        from,
+        limit,
+        ..HistoryPage::default()
+    };
+
+    // Scrolling back through the conversation with bob, 100 at a time.
+    let mut seen = Vec::new();
+    let mut page = store.im_page("alice", &with_bob(PageStart::Newest, 100)).await.unwrap();
+    assert_eq!(*ids(&page).last().unwrap(), 1_000);
+    loop {
+        assert!(ids(&page).windows(2).all(|w| w[0] < w[1]), "oldest first within a page");
+        seen.splice(0..0, ids(&page));
+        if page.complete {
+            break;
+        }
+        let before = PageStart::Before(page.messages[0].id);
+        page = store.im_page("alice", &with_bob(before, 100)).await.unwrap();
+    }
+    let bob: Vec<u64> = (1..=1_000).filter(|id| id % 3 != 0).collect();
+    assert_eq!(seen, bob, "every message with bob once, none with carol");
+    // The same from bob's side, forwards.
+    let forwards = HistoryPage {
+        with: Some("alice".into()),
+        from: PageStart::After(990),
+        limit: 5,
+        ..HistoryPage::default()
+    };
+    let page = store.im_page("bob", &forwards).await.unwrap();
+    assert_eq!((ids(&page), page.complete), (vec![991, 992, 994, 995, 997], false));
+
+    // A whole archive (no partner), bounded by time, from the oldest.
+    let whole = HistoryPage {
+        start: Some(Utc.timestamp_opt(1_800_000_000 + 996, 0).unwrap()),
+        from: PageStart::Oldest,
+        limit: 10,
+        ..HistoryPage::default()
+    };
+    let page = store.im_page("alice", &whole).await.unwrap();
+    assert_eq!((ids(&page), page.complete), (vec![996, 997, 998, 999, 1_000], true));
+    let nobody = HistoryPage { limit: 10, ..HistoryPage::default() };
+    let empty = store.im_page("dave", &nobody).await.unwrap();
+    assert_eq!(empty, Page { messages: Vec::new(), complete: true });
+}
+
+#[tokio::test]
+async fn missed_messages_are_taken_once_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
+    conversations(&store).await;
+    assert_eq!(store.last_message_id().await.unwrap(), 1_000);
+    let missed = store.take_missed("bob").await.unwrap();
+    let expected: Vec<u64> = (1..=1_000).filter(|id| id % 3 != 0 && id % 10 == 0).collect();
+    assert_eq!(missed.iter().map(|m| m.id).collect::<Vec<_>>(), expected);
+    assert!(missed.iter().all(|m| m.from == "alice" && m.to == "bob"));
+    assert_eq!(store.take_missed("bob").await.unwrap(), [], "taken once");
+    assert_eq!(store.take_missed("alice").await.unwrap(), [], "alice missed nothing");
 }

@@ -33,6 +33,7 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0054")
         self.register_plugin("xep_0280")
         self.register_plugin("xep_0045")
+        self.register_plugin("xep_0313")
         self.add_event_handler("groupchat_message", self.groupchat_message)
         self.add_event_handler("groupchat_subject", self.groupchat_subject)
         self.add_event_handler("groupchat_presence", self.groupchat_presence)
@@ -98,7 +99,8 @@ class Client(slixmpp.ClientXMPP):
             say("MESSAGE_ERROR", message["from"].bare, message["error"]["condition"])
             return
         if message["body"]:
-            say("MESSAGE", message["from"].bare, message["body"])
+            delayed = " (delayed)" if message["delay"]["stamp"] else ""
+            say("MESSAGE", message["from"].bare, message["body"] + delayed)
         elif message["chat_state"]:
             say("CHATSTATE", message["from"].bare, message["chat_state"])
 
@@ -161,6 +163,38 @@ class Client(slixmpp.ClientXMPP):
             identities = ",".join(f"{i[0]}/{i[1]}" for i in info["disco_info"]["identities"])
             features = ",".join(sorted(info["disco_info"]["features"]))
             say("DISCO", "identities=" + identities, "features=" + features)
+        elif command == "disco_account":
+            info = await self["xep_0030"].get_info(jid=self.boundjid.bare)
+            identities = ",".join(f"{i[0]}/{i[1]}" for i in info["disco_info"]["identities"])
+            features = ",".join(sorted(info["disco_info"]["features"]))
+            say("DISCO", "identities=" + identities, "features=" + features)
+        elif command == "mam":
+            # mam WITH|- MAX [before=[ID]|after=ID]
+            with_jid, max_items, *paging = rest.split(" ")
+            iq = self.make_iq_set(ito=self.boundjid.bare)
+            iq["mam"]["queryid"] = iq["id"]
+            if with_jid != "-":
+                iq["mam"]["with"] = slixmpp.JID(with_jid)
+            iq["mam"]["rsm"]["max"] = max_items
+            for page in paging:
+                key, _, value = page.partition("=")
+                # An empty <before/> asks for the last page.
+                iq["mam"]["rsm"][key] = value if value else True
+            results = []
+            handler = Callback("mam " + iq["id"], StanzaPath("message/mam_result@queryid=" + iq["id"]),
+                               lambda message: results.append(message["mam_result"]))
+            self.register_handler(handler)
+            try:
+                answer = await iq.send()
+            finally:
+                self.remove_handler("mam " + iq["id"])
+            for result in results:
+                forwarded = result["forwarded"]["stanza"]
+                say("ARCHIVED", result["id"], forwarded["from"].bare, forwarded["to"].bare,
+                    forwarded["body"])
+            # slixmpp's Fin has no interface for `complete`.
+            fin = answer.xml.find("{urn:xmpp:mam:2}fin")
+            say("ARCHIVE_END", "complete=" + (fin.get("complete") or "false"))
         elif command == "vcard":
             iq = await self["xep_0054"].get_vcard(jid=rest or None, cached=False, local=False)
             card = iq.xml.find("{vcard-temp}vCard")

@@ -28,6 +28,10 @@ pub(crate) struct Text {
 /// When a message was sent (RFC 3339).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Sent {
+    /// The message's id, in the order the server accepted messages (1:1
+    /// messages only; the same as in the history and the `im` event).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<u64>,
     /// The recipient's user id, as the directory spells it (1:1 messages
     /// only; the path may name them by login name, mail or another
     /// spelling of the DN).
@@ -43,6 +47,8 @@ pub(crate) struct Sent {
 /// One message of a 1:1 history.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct HistoryEntry {
+    /// The message's id: later messages have higher ids.
+    id: u64,
     from: String,
     to: String,
     text: String,
@@ -82,6 +88,7 @@ pub(crate) async fn deliver_im(
 ) -> Result<Sent, ApiError> {
     let sent = state.service.send_im(from, origin, to, text).await?;
     Ok(Sent {
+        id: Some(sent.id.get()),
         to: Some(sent.to.to_string()),
         at: sent.at.to_rfc3339(),
         delivered: Some(sent.delivered),
@@ -101,7 +108,13 @@ pub(crate) async fn history(
     Ok(Json(
         messages
             .into_iter()
-            .map(|m| HistoryEntry { at: m.at.to_rfc3339(), from: m.from, to: m.to, text: m.text })
+            .map(|m| HistoryEntry {
+                id: m.id,
+                at: m.at.to_rfc3339(),
+                from: m.from,
+                to: m.to,
+                text: m.text,
+            })
             .collect(),
     ))
 }

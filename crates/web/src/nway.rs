@@ -182,7 +182,7 @@ pub(crate) async fn post_to_chat(
     text: String,
 ) -> Result<Sent, ApiError> {
     let at = state.service.post_to_chat(from, ChatId::from_raw(id), text).await?;
-    Ok(Sent { to: None, at: at.to_rfc3339(), delivered: None })
+    Ok(Sent { id: None, to: None, at: at.to_rfc3339(), delivered: None })
 }
 
 /// One message of an n-way chat's history.

@@ -188,6 +188,17 @@ async fn session(
     // Tells the client its session is live: events from now on reach it.
     let ready = json!({"type": "ready", "user": user}).to_string();
     let mut open = socket.send(Message::Text(ready.into())).await.is_ok();
+    // Then what came while the user was away (an awareness widget only
+    // watches, and leaves them for the user's client).
+    if !watcher {
+        let missed = state.service.missed_messages(session).await.unwrap_or_else(|error| {
+            tracing::warn!(%user, %error, "missed messages not read; they stay in the history");
+            Vec::new()
+        });
+        for frame in missed.iter().flat_map(event_frames) {
+            open = open && socket.send(Message::Text(frame.to_string().into())).await.is_ok();
+        }
+    }
     // A client that vanished (laptop closed, network gone) must not stay
     // online for hours until TCP notices: ping it, and end the session
     // when it has been silent for two rounds. Browsers answer pings by
@@ -289,8 +300,9 @@ fn event_frames(event: &Event) -> Vec<Value> {
             return presences.iter().map(|(user, presence)| status_json(user, presence)).collect();
         }
         Event::Status { user, presence } => status_json(user, presence),
-        Event::Im { from, to, text, at } => {
-            json!({"type": "im", "from": from, "to": to, "text": text, "at": at.to_rfc3339()})
+        Event::Im { from, to, text, at, id, missed } => {
+            let at = at.to_rfc3339();
+            json!({"type": "im", "id": id, "from": from, "to": to, "text": text, "at": at, "missed": missed})
         }
         Event::Typing { from, typing, .. } => {
             json!({"type": "typing", "from": from, "typing": typing})

@@ -8,6 +8,7 @@
 //! (rxml underneath: no DTDs, entities or processing instructions) and
 //! the stanzas are xmpp-parsers' types.
 
+pub mod archive;
 mod budget;
 mod connection;
 pub mod jid;

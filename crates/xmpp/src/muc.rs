@@ -10,12 +10,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::SubsecRound as _;
-
 use simul_core::{ChatId, UserId};
 use tokio_xmpp::jid::{BareJid, FullJid, Jid};
-use tokio_xmpp::parsers::date::DateTime;
-use tokio_xmpp::parsers::delay::Delay;
 use tokio_xmpp::parsers::message::{Message, MessageType};
 use tokio_xmpp::parsers::muc::user::{Affiliation, Invite, Item, MucUser, Role, Status};
 use tokio_xmpp::parsers::ns;
@@ -164,11 +160,7 @@ pub(crate) fn room_message(
         Message::groupchat(Some(to.clone().into())).with_body(Default::default(), text.to_owned());
     message.from = Some(occupant(room, from)?.into());
     if let Some(at) = at {
-        // Milliseconds: clients written in Python, among others, cannot
-        // read the nanoseconds XEP-0082 would allow.
-        let stamp = DateTime(at.trunc_subsecs(3).fixed_offset());
-        message =
-            message.with_payload(Delay { from: Some(room.clone().into()), stamp, data: None });
+        message = message.with_payload(crate::archive::delay(room.clone().into(), at));
     }
     Some(message)
 }

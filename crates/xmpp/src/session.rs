@@ -32,6 +32,7 @@ use tokio_xmpp::xmlstream::{
 };
 use xso::AsXml;
 
+mod archive;
 mod rooms;
 
 use crate::Door;
@@ -44,6 +45,10 @@ use crate::roster::{item_of, remove_contact, roster_of, set_contact};
 /// RFC 3921's session establishment, which old clients still ask for
 /// (RFC 6121 leaves it out; answering it costs nothing).
 const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
+
+/// The features of a user's account, announced on their bare JID
+/// (XEP-0030): clients look there for the archive.
+const ACCOUNT_FEATURES: [&str; 3] = [ns::DISCO_INFO, ns::MAM, ns::SID];
 
 /// The features this server announces (XEP-0030).
 const FEATURES: [&str; 7] = [
@@ -271,6 +276,9 @@ impl Session<'_> {
                 self.vcard(id, to).await
             });
         }
+        if payload.is("query", ns::MAM) {
+            return self.archive(id, to, payload, is_set).await;
+        }
         if is_set && payload.ns() == ns::CARBONS {
             // <enable/> or <disable/>.
             self.carbons = Enable::try_from(payload).is_ok();
@@ -301,6 +309,9 @@ impl Session<'_> {
                     None => "Group chats".to_owned(),
                 };
                 (Identity::new("conference", "text", "en", name), &crate::muc::FEATURES)
+            }
+            Some(to) if self.door.jid(&self.user).is_some_and(|own| to.to_bare() == own) => {
+                (Identity::new("account", "registered", "en", ""), &ACCOUNT_FEATURES)
             }
             _ => (Identity::new("server", "im", "en", "Simul"), &FEATURES),
         };
@@ -480,6 +491,12 @@ impl Session<'_> {
             self.service.set_status(&self.user, &status_of(&presence));
             if !self.available {
                 self.available = true;
+                // What came while the user was away (RFC 6121 §8.5.2.1.1:
+                // at the initial presence).
+                let missed = self.service.missed_messages(self.session).await;
+                for event in missed.unwrap_or_default() {
+                    self.deliver(&event).await?;
+                }
                 // The contacts' presences come as one snapshot event.
                 if let Ok(list) = self.service.contact_list(self.user.as_str()).await {
                     let contacts: Vec<UserId> =
@@ -551,12 +568,24 @@ impl Session<'_> {
             Event::Im { from, to, text, .. } if *from == self.user && self.carbons => {
                 self.carbon(to, text).await
             }
-            Event::Im { from, to, text, .. } if *to == self.user && *from != self.user => {
-                let Some(sender) = self.door.jid(from) else { return Ok(()) };
+            Event::Im { from, to, text, at, id, missed }
+                if *to == self.user && *from != self.user =>
+            {
+                let (Some(sender), Some(own)) = (self.door.jid(from), self.door.jid(to)) else {
+                    return Ok(());
+                };
                 let mut message = Message::chat(Some(self.jid.clone().into()))
                     .with_body(Default::default(), text.clone())
                     .with_payload(ChatState::Active);
                 message.from = Some(sender.into());
+                if *missed {
+                    // XEP-0203: kept while the user was offline.
+                    let domain = Jid::new(&self.door.domain).ok();
+                    if let Some(domain) = domain {
+                        message = message.with_payload(crate::archive::delay(domain, *at));
+                    }
+                }
+                let message = crate::archive::with_archive_id(message, id.get(), own);
                 self.send(&message).await
             }
             Event::Typing { from, to, typing } if *to == self.user => {
