@@ -12,6 +12,8 @@ const USERS = [
   { name: 'bob', displayName: 'Bob Baker', mail: 'bob@example.com' },
   { name: 'carol', displayName: 'Carol Clark', mail: 'carol@example.com' },
   { name: 'mallory', displayName: 'Mallory Moss', mail: 'mallory@example.com' },
+  // Signs in only to find what was sent while away.
+  { name: 'frank', displayName: 'Frank Fischer', mail: 'frank@example.com' },
 ];
 
 /** @type {H.Server} */
@@ -554,4 +556,26 @@ scenario('a chat link from another application opens the client on that chat', a
   assert.deepEqual(H.realErrors(carol.errors), []);
   await carol.context.close();
   pages.delete('carol-link');
+});
+
+scenario('messages sent while someone was away wait for them as an unread chat', async () => {
+  const { token } = await H.apiLogin(server.url, 'alice');
+  for (const text of ['Are you in today?', 'Call me when you are back']) {
+    const sent = await H.apiCall(server.url, token, 'POST', '/api/v1/im/frank', { text });
+    assert.equal(sent.delivered, false, 'frank has no session');
+  }
+  const frank = await open('frank');
+  await H.signIn(frank.page, server.url, 'frank');
+  const chatRow = frank.page.locator('.chats li[data-chat="im:alice"]');
+  await chatRow.locator('.row-name', { hasText: 'Alice Archer' }).waitFor();
+  assert.equal(await chatRow.locator('.badge').getAttribute('data-unread'), '2');
+  await H.eventually(async () => (await frank.page.title()) === '(2) Simul', 'the unread count in the title');
+  await H.screenshot(frank.page, 'desktop-missed-messages');
+
+  await chatRow.locator('.row-main').click();
+  const chat = frank.page.locator('.chat[data-conversation="im:alice"]');
+  await chat.locator('.msg-group.theirs .bubble', { hasText: 'Are you in today?' }).waitFor();
+  await chat.locator('.msg-group.theirs .bubble', { hasText: 'Call me when you are back' }).waitFor();
+  await H.eventually(async () => (await frank.page.title()) === 'Simul', 'read: no count in the title');
+  assert.deepEqual(realErrors(frank.errors), []);
 });

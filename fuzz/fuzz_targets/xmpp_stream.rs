@@ -7,8 +7,9 @@
 //!   door's stream elements): reading never panics and ends (after a hard
 //!   error the stream is dropped, as the door does: rxml repeats it for
 //!   ever); every iq payload goes through the typed parsers the door
-//!   uses (roster, bind, discovery) and every roster item's JID through
-//!   the door's JID mapping.
+//!   uses (roster, bind, discovery, archive queries: a page is never
+//!   larger than the door's cap) and every roster item's JID through the
+//!   door's JID mapping.
 //! - 1: SASL messages: the bytes as PLAIN (`sasl::plain` never panics, and
 //!   what it accepts has a non-empty name and password without NUL), as a
 //!   SCRAM first message and, split at the first NUL, as a first and a
@@ -29,6 +30,7 @@ use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::bind::BindQuery;
 use tokio_xmpp::parsers::disco::DiscoInfoQuery;
 use tokio_xmpp::parsers::iq::Iq;
+use tokio_xmpp::parsers::mam::Query as MamQuery;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::roster::Roster;
 use tokio_xmpp::parsers::stream_features::StreamFeatures;
@@ -88,6 +90,11 @@ fn iq_payload(iq: Iq) {
                 let _ = jid_of(&user, "localhost");
             }
         }
+    }
+    if let Ok(query) = MamQuery::try_from(payload.clone())
+        && let Ok(wanted) = simul_xmpp::archive::wanted(&query, "localhost")
+    {
+        assert!(wanted.page.limit <= simul_xmpp::archive::MAX_PAGE);
     }
     let _ = BindQuery::try_from(payload.clone());
     let _ = DiscoInfoQuery::try_from(payload);

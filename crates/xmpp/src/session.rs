@@ -310,9 +310,15 @@ impl Session<'_> {
                 };
                 (Identity::new("conference", "text", "en", name), &crate::muc::FEATURES)
             }
-            Some(to) if self.door.jid(&self.user).is_some_and(|own| to.to_bare() == own) => {
-                (Identity::new("account", "registered", "en", ""), &ACCOUNT_FEATURES)
-            }
+            Some(to) if self.door.jid(&self.user).is_some_and(|own| to.to_bare() == own) => (
+                Identity {
+                    category: "account".into(),
+                    type_: "registered".into(),
+                    lang: None,
+                    name: None,
+                },
+                &ACCOUNT_FEATURES,
+            ),
             _ => (Identity::new("server", "im", "en", "Simul"), &FEATURES),
         };
         DiscoInfoResult {
