@@ -492,6 +492,25 @@ async fn a_client_that_stops_reading_is_dropped_and_goes_offline() {
 
 /// What a raw client gets for what no client should send.
 #[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_stanzas_is_refused_then_cut_off_while_others_chat_on() {
+    let dir = deployment(&["alice", "bob", "mallory"]);
+    let (_server, starttls, direct) = xmpp_server(&dir.path().join("data"));
+    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    let mut bob = signed_in(direct, "bob", XmppTransport::DirectTls);
+    let mut mallory = signed_in(starttls, "mallory", XmppTransport::StartTls);
+    // The same limit as every door's sessions: 100 at once, 20 a second;
+    // the excess is refused (type wait), and a session that keeps going
+    // is ended.
+    mallory.send("flood 1000");
+    assert_eq!(mallory.expect("IQ_REFUSED "), "IQ_REFUSED resource-constraint wait");
+    assert_eq!(mallory.expect("STREAM_ERROR "), "STREAM_ERROR policy-violation too many stanzas");
+    for n in 0..10 {
+        alice.send(&format!("message bob@localhost still here {n}"));
+        assert_eq!(bob.expect("MESSAGE "), format!("MESSAGE alice@localhost still here {n}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_streams_get_their_stream_errors_and_harm_nobody() {
     let dir = deployment(&["alice"]);
     let (_server, starttls, _) = xmpp_server(&dir.path().join("data"));

@@ -219,6 +219,15 @@ class Client(slixmpp.ClientXMPP):
         elif command == "leave":
             room, _, nick = rest.partition(" ")
             self["xep_0045"].leave_muc(room, nick or "me")
+        elif command == "flood":
+            # Pings as fast as slixmpp writes them; the refusals are reported.
+            self.register_handler(Callback("refused", StanzaPath("iq@type=error"), lambda iq: say(
+                "IQ_REFUSED", iq["error"]["condition"], iq["error"]["type"])))
+            for _ in range(int(rest)):
+                iq = self.make_iq_get(ito=self.boundjid.domain)
+                iq.enable("ping")
+                iq.send(callback=lambda _: None)
+            say("FLOODED", rest)
         elif command == "raw":
             self.send_raw(rest)
         elif command == "quit":

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use simul_core::{Event, SessionId, UserId};
-use simul_service::{ContactList, Service, ServiceError};
+use simul_service::{CommandAdmission, CommandLimit, ContactList, Service, ServiceError};
 use tokio::sync::watch;
 use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::{BareJid, FullJid, Jid};
@@ -91,6 +91,8 @@ struct Session<'a> {
     carbons: bool,
     /// The rooms (n-way chats) the client is in.
     rooms: crate::muc::Rooms,
+    /// Stanzas a second, as for every door's sessions.
+    commands: CommandLimit,
 }
 
 /// Runs a bound session to its end.
@@ -126,6 +128,7 @@ pub(crate) async fn run(
         available: false,
         carbons: false,
         rooms: crate::muc::Rooms::default(),
+        commands: CommandLimit::new(service.flood()),
     };
     // A disabled or removed account ends the session at once, as on
     // every door.
@@ -209,16 +212,44 @@ impl Session<'_> {
             }
             Some(Ok(FallibleStreamElement::Err(error))) => self.malformed(error).await,
             Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(stanza)))) => {
-                match stanza {
-                    Stanza::Iq(iq) => self.iq(iq).await,
-                    Stanza::Message(message) => self.message(message).await,
-                    Stanza::Presence(presence) => self.presence(presence).await,
+                match (self.commands.admit(), stanza) {
+                    (CommandAdmission::Allowed, Stanza::Iq(iq)) => self.iq(iq).await,
+                    (CommandAdmission::Allowed, Stanza::Message(message)) => {
+                        self.message(message).await
+                    }
+                    (CommandAdmission::Allowed, Stanza::Presence(presence)) => {
+                        self.presence(presence).await
+                    }
+                    (CommandAdmission::Refused, stanza) => self.refuse(stanza).await,
+                    (CommandAdmission::CutOff, _) => {
+                        tracing::info!(user = %self.user, "XMPP: cut off for flooding");
+                        Err(End::Tell(policy_violation("too many stanzas")))
+                    }
                 }
             }
             // SASL, STARTTLS and the rest after negotiation.
             Some(Ok(FallibleStreamElement::Ok(_))) => {
                 Err(End::Tell(policy_violation("negotiation is over")))
             }
+        }
+    }
+
+    /// A stanza over the session's rate (the same commands a second as a
+    /// web or Sametime session): a request or message comes back as
+    /// `resource-constraint` (its sender waits for an answer or should
+    /// know it was not sent); a presence is dropped.
+    async fn refuse(&mut self, stanza: Stanza) -> Result<(), End> {
+        let text = "too many stanzas: slow down";
+        match stanza {
+            Stanza::Iq(Iq::Get { id, .. } | Iq::Set { id, .. }) => {
+                let error =
+                    stanza_error(ErrorType::Wait, DefinedCondition::ResourceConstraint, text);
+                self.send(&Iq::from_error(id, error)).await
+            }
+            Stanza::Message(message) => {
+                self.bounce(&message, DefinedCondition::ResourceConstraint, text).await
+            }
+            _ => Ok(()),
         }
     }
 
@@ -482,7 +513,12 @@ impl Session<'_> {
         let mut error = Message::error(Some(self.jid.clone().into()));
         error.from = message.to.clone();
         error.id = message.id.clone();
-        error.payloads.push(stanza_error(ErrorType::Cancel, condition, text).into());
+        // RFC 6120 §8.3.3.18: a constraint is worth retrying later.
+        let type_ = match condition {
+            DefinedCondition::ResourceConstraint => ErrorType::Wait,
+            _ => ErrorType::Cancel,
+        };
+        error.payloads.push(stanza_error(type_, condition, text).into());
         self.send(&error).await
     }
 
