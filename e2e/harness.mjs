@@ -514,13 +514,15 @@ export async function startStaticServer(files) {
  * application's origin: a static server of `files`, in
  * `server.allowed_origins`. What the awareness and scale tests share.
  * @param {Record<string, {type: string, body: string}>} files
- * @param {{crowd?: number, prefix: string}} options
+ * `serverToml`: more lines under `[server]`.
+ * @param {{crowd?: number, prefix: string, serverToml?: string}} options
  */
-export async function startWithOtherOrigin(files, { crowd = 0, prefix }) {
+export async function startWithOtherOrigin(files, { crowd = 0, prefix, serverToml = '' }) {
   const intranet = await startStaticServer(files);
   const slapd = await startSlapd({ crowd });
   const configDir = await mkdtemp(path.join(tmpdir(), prefix));
-  const config = await writeLdapConfig(configDir, slapd, `allowed_origins = [${JSON.stringify(intranet.url)}]`);
+  const origins = `allowed_origins = [${JSON.stringify(intranet.url)}]`;
+  const config = await writeLdapConfig(configDir, slapd, `${origins}\n${serverToml}`);
   const server = await startServer([], { config });
   return { intranet, slapd, configDir, server };
 }

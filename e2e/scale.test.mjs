@@ -1,6 +1,6 @@
 // End-to-end tests at the sizes real communities have: a contact list of
-// 2,000 people in the browser client, and an intranet page with 1,000
-// names under awareness.js, on the fixture slapd with a crowd of 2,000
+// 2,000 people in the browser client, a conversation of 1,000 messages,
+// and an intranet page with 1,000 names under awareness.js, on the fixture slapd with a crowd of 2,000
 // more people (`simul-test-slapd --crowd 2000`). Run with `node --test
 // e2e/` after `cargo build -p simul -p simul-testkit`.
 
@@ -28,7 +28,9 @@ let configDir = '';
 const files = {};
 
 before(async () => {
-  ({ intranet, slapd, configDir, server } = await H.startWithOtherOrigin(files, { crowd: CROWD, prefix: 'simul-e2e-scale-' }));
+  // A conversation of 1,000 messages is written faster than people type.
+  const serverToml = 'message_burst = 2000';
+  ({ intranet, slapd, configDir, server } = await H.startWithOtherOrigin(files, { crowd: CROWD, prefix: 'simul-e2e-scale-', serverToml }));
   browser = await H.launchBrowser();
 });
 
@@ -102,6 +104,52 @@ scenario('a contact list of 2,000 people shows their statuses and follows change
   assert.equal(alice.sockets.length, 1, `WebSockets opened: ${alice.sockets.length}`);
   assert.deepEqual(H.realErrors(alice.errors), []);
   await late.context.close();
+});
+
+scenario('a conversation of 1,000 messages scrolls back to its first, page by page, without a jump', async () => {
+  const alice = await apiLogin('alice');
+  for (let n = 1; n <= 1000; n += 1) {
+    const sent = await fetch(`${server.url}/api/v1/im/zoe`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${alice}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ text: `m${n}` }),
+    });
+    assert.equal(sent.status, 200, await sent.text());
+  }
+  const zoe = await signedIn('zoe');
+  await zoe.page.goto(`${server.url}/stwebapi/chat?userId=alice`);
+  await H.appReady(zoe.page);
+  const chat = zoe.page.locator('section.chat');
+  const bubbles = chat.locator('.bubble');
+  await chat.locator('.bubble .text').filter({ hasText: /^m1000$/ }).waitFor();
+  assert.equal(await bubbles.count(), 200, 'the newest page first');
+
+  const timeline = chat.locator('.timeline');
+  /** Where message `text` is on screen, after scrolling to the top first when `toTop`. */
+  const placeOf = (/** @type {string} */ text, toTop = false) => timeline.evaluate((el, [wanted, top]) => {
+    if (top) el.scrollTop = 0;
+    const found = [...el.querySelectorAll('.bubble .text')].find((t) => t.textContent === wanted);
+    return found ? found.getBoundingClientRect().y : NaN;
+  }, [text, toTop]);
+  for (let shown = 200; shown < 1000; shown += 200) {
+    // What is at the top of the loaded messages stays where it is on
+    // screen while the page before it is put in above. (Measured in the
+    // same step as the scroll: loading starts as soon as the top shows.)
+    const top = `m${1001 - shown}`;
+    const before = await placeOf(top, true);
+    await H.eventually(async () => (await bubbles.count()) === shown + 200, `${shown + 200} messages shown`);
+    await chat.locator('.intro.earlier [aria-busy]').waitFor({ state: 'detached' });
+    const after = await placeOf(top);
+    assert.ok(Math.abs(after - before) < 2, `no jump: ${top} at ${before}, then ${after}`);
+  }
+  // A full page may have been the last: the top asks once more, and
+  // learns it is the beginning.
+  await placeOf('m1', true);
+  await chat.locator('.intro-text', { hasText: 'This is the beginning of your history' }).waitFor();
+  assert.equal(await bubbles.count(), 1000);
+  assert.equal(await bubbles.first().locator('.text').innerText(), 'm1');
+  await H.screenshot(zoe.page, 'scale-scroll-back');
+  assert.deepEqual(H.realErrors(zoe.errors), []);
 });
 
 scenario('an intranet page with 1,000 names under awareness.js keeps its widget', async () => {

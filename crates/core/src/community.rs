@@ -370,8 +370,7 @@ impl Community {
         at: DateTime<Utc>,
     ) -> Result<(MessageId, Vec<Delivery>), CoreError> {
         let text = checked_text(text)?;
-        self.next_message += 1;
-        let id = MessageId(self.next_message);
+        let id = self.next_message_id();
         let recipients: Vec<SessionId> = self
             .sessions_of(to)
             .chain(self.sessions_of(from))
@@ -494,19 +493,27 @@ impl Community {
     }
 
     /// Sends a message to every member's sessions (the sender's included,
-    /// so all their devices show it).
+    /// so all their devices show it); its id and the deliveries.
     pub fn chat_message(
         &mut self,
         from: &UserId,
         chat: ChatId,
         text: &str,
         at: DateTime<Utc>,
-    ) -> Result<Vec<Delivery>, CoreError> {
+    ) -> Result<(MessageId, Vec<Delivery>), CoreError> {
         let from = self.member_of(from, chat)?;
         let text = checked_text(text)?;
+        let id = self.next_message_id();
         let mut out = Outbox::default();
-        out.send(self.member_sessions(chat), Event::NwayMessage { chat, from, text, at });
-        Ok(out.0)
+        out.send(self.member_sessions(chat), Event::NwayMessage { chat, from, text, at, id });
+        Ok((id, out.0))
+    }
+
+    /// The id of the next message, 1:1 or n-way: one sequence for both, so
+    /// that an id names one message of the community.
+    fn next_message_id(&mut self) -> MessageId {
+        self.next_message += 1;
+        MessageId(self.next_message)
     }
 
     /// The chats `user` is in or invited to, by id: what a client that

@@ -70,6 +70,9 @@ pub enum Event {
         text: String,
         /// When the server accepted it.
         at: DateTime<Utc>,
+        /// Its number in the order of acceptance (one sequence with 1:1
+        /// messages).
+        id: MessageId,
     },
     /// The members of an n-way chat changed.
     NwayMembers {

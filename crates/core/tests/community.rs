@@ -203,7 +203,7 @@ fn three_user_nway_chat() {
     assert_eq!(by_session(&out)[&bob], [members]);
     c.join(&user("carol"), chat).unwrap();
 
-    let out = c.chat_message(&user("bob"), chat, "shall we ship friday?", at()).unwrap();
+    let (_, out) = c.chat_message(&user("bob"), chat, "shall we ship friday?", at()).unwrap();
     let got = by_session(&out);
     assert_eq!(got.len(), 3, "every member, the sender included");
     assert!(matches!(&got[&carol][0], Event::NwayMessage { from, .. } if *from == user("bob")));

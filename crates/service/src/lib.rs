@@ -47,7 +47,9 @@ pub use sign_in::{Accepted, LoginRefused, TokenRefused, audit_refused_login};
 pub use simul_core::Limits as CommunityLimits;
 pub use simul_directory::Person;
 pub use simul_directory::scram::{ScramCredentials, ScramHash};
-pub use simul_store::{ContactGroup, ContactList, HistoryPage, Page, PageStart, StoredIm};
+pub use simul_store::{
+    ContactGroup, ContactList, HistoryPage, Page, PageStart, StoredChatMessage, StoredIm,
+};
 
 use std::time::Duration;
 

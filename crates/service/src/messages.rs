@@ -99,19 +99,13 @@ impl Service {
         }
     }
 
-    /// The latest `limit` messages between `user` and `with`, oldest first.
-    pub async fn im_history(
-        &self,
-        user: &str,
-        with: &str,
-        limit: u32,
-    ) -> Result<Vec<StoredIm>, ServiceError> {
-        Ok(self.store().im_history(user, with, limit).await?)
-    }
-
     /// A page of `user`'s 1:1 history, with one partner or all (see
     /// [`HistoryPage`]).
-    pub async fn im_page(&self, user: &str, page: &HistoryPage) -> Result<Page, ServiceError> {
+    pub async fn im_page(
+        &self,
+        user: &str,
+        page: &HistoryPage,
+    ) -> Result<Page<StoredIm>, ServiceError> {
         Ok(self.store().im_page(user, page).await?)
     }
 

@@ -2,8 +2,8 @@
 //! every door; their events reach members on every door.
 
 use chrono::{DateTime, Utc};
-use simul_core::{ChatId, ChatSummary, CoreError, UserId};
-use simul_store::{ChatRecord, StoredChatMessage};
+use simul_core::{ChatId, ChatSummary, CoreError, MessageId, UserId};
+use simul_store::{ChatRecord, Page, PageStart, StoredChatMessage};
 
 use crate::{Service, ServiceError};
 
@@ -70,34 +70,36 @@ impl Service {
     }
 
     /// Sends `text` to every member of `chat` and keeps it in the chat's
-    /// history before returning; when it was sent.
+    /// history before returning; its id and when it was sent.
     pub async fn post_to_chat(
         &self,
         from: &UserId,
         chat: ChatId,
         text: String,
-    ) -> Result<DateTime<Utc>, ServiceError> {
+    ) -> Result<(MessageId, DateTime<Utc>), ServiceError> {
         self.message_limits().check(from.as_str())?;
         let at = Utc::now();
-        self.hub().run(|c| c.chat_message(from, chat, &text, at))?;
+        let id = self.hub().apply(|c| c.chat_message(from, chat, &text, at))?;
         metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);
-        let message = StoredChatMessage { chat: chat.get(), from: from.to_string(), text, at };
+        let (chat, from) = (chat.get(), from.to_string());
+        let message = StoredChatMessage { id: id.get(), chat, from, text, at };
         self.store().append_chat_message(&message).await?;
-        Ok(at)
+        Ok((id, at))
     }
 
-    /// The latest `limit` messages of `chat`, oldest first, for one of its
-    /// members.
-    pub async fn chat_history(
+    /// A page of `chat`'s history (`limit` messages from `from`), oldest
+    /// first, for one of its members.
+    pub async fn chat_page(
         &self,
         user: &UserId,
         chat: ChatId,
+        from: PageStart,
         limit: u32,
-    ) -> Result<Vec<StoredChatMessage>, ServiceError> {
+    ) -> Result<Page<StoredChatMessage>, ServiceError> {
         if !self.hub().inspect(|c| c.chat_members(chat))?.contains(user) {
             return Err(CoreError::NotMember(chat).into());
         }
-        Ok(self.store().chat_history(chat.get(), limit).await?)
+        Ok(self.store().chat_page(chat.get(), from, limit).await?)
     }
 
     /// The directory's ids of the people these names are.

@@ -242,6 +242,72 @@ async fn late_joiners_read_the_nway_history_and_chat_ids_survive_restarts() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn histories_scroll_back_page_by_page_and_message_ids_go_on_after_a_restart() {
+    let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob")]);
+    let data = dir.path().join("data");
+    let env = [("SIMUL_SERVER__MESSAGE_BURST", "1000")];
+    let http = reqwest::Client::new();
+    let (chat, last_id) = {
+        let server = Server::start_with(&data, false, &env);
+        let (alice, _) = log_in(&server, "alice", "long enough").await;
+        let _online = events(&server, &alice).await;
+        let topic = json!({"invite": [], "topic": "Log"});
+        let chat = post_json(&server, "/api/v1/nway", &alice, &topic).await["id"].as_u64().unwrap();
+        let mut ids = Vec::new();
+        for n in 1..=450 {
+            let text = json!({"text": format!("m{n}")});
+            let sent = post_json(&server, "/api/v1/im/bob", &alice, &text).await;
+            ids.push(sent["id"].as_u64().unwrap());
+            let said =
+                post_json(&server, &format!("/api/v1/nway/{chat}/messages"), &alice, &text).await;
+            ids.push(said["id"].as_u64().unwrap());
+        }
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "one sequence for 1:1 and n-way messages");
+
+        // Scrolling back, 200 at a time, without a gap or a repeat.
+        for history in ["/api/v1/im/bob/history", &format!("/api/v1/nway/{chat}/history")] {
+            let mut texts = Vec::new();
+            let mut before: Option<u64> = None;
+            loop {
+                let path = match before {
+                    Some(id) => format!("{history}?before={id}&limit=200"),
+                    None => history.to_owned(),
+                };
+                let page = get_json(&server, &path, &alice).await;
+                let page = page.as_array().unwrap();
+                let page_ids: Vec<u64> = page.iter().map(|m| m["id"].as_u64().unwrap()).collect();
+                assert!(page_ids.windows(2).all(|w| w[0] < w[1]), "oldest first in a page");
+                texts.splice(0..0, page.iter().map(|m| m["text"].as_str().unwrap().to_owned()));
+                if page.len() < 200 {
+                    break;
+                }
+                before = page_ids.first().copied();
+            }
+            let expected: Vec<String> = (1..=450).map(|n| format!("m{n}")).collect();
+            assert_eq!(texts, expected, "{history}");
+        }
+        let short = get_json(&server, "/api/v1/im/bob/history?limit=3", &alice).await;
+        assert_eq!(short.as_array().unwrap().len(), 3);
+        for bad in ["limit=0", "limit=201", "before=x"] {
+            let answer = http
+                .get(server.url(&format!("/api/v1/im/bob/history?{bad}")))
+                .bearer_auth(&alice)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{bad}");
+            assert!(answer.json::<Value>().await.unwrap()["error"].is_string(), "{bad}");
+        }
+        (chat, *ids.last().unwrap())
+    };
+    let server = Server::start(&data);
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let sent = post_json(&server, "/api/v1/im/bob", &alice, &json!({"text": "after"})).await;
+    assert!(sent["id"].as_u64().unwrap() > last_id, "ids do not repeat after a restart");
+    assert!(chat > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn websocket_upgrades_from_other_origins_are_refused() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
     let dir = deployment_with_names(&[("alice", "Alice")]);

@@ -17,6 +17,7 @@ mod backup;
 mod contacts;
 mod messages;
 mod nway;
+mod paging;
 mod revocations;
 pub mod schema;
 mod snapshot;
@@ -30,8 +31,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use backup::{DatabaseCopy, backup_database};
 pub use contacts::{ContactGroup, ContactList};
-pub use messages::{HistoryPage, Page, PageStart, StoredIm};
+pub use messages::{HistoryPage, StoredIm};
 pub use nway::{ChatRecord, StoredChatMessage};
+pub use paging::{Page, PageStart};
 pub use revocations::{Revocation, RevocationBatch};
 pub use schema::Upgrade;
 pub use users::{NewUser, UserRecord};
@@ -218,16 +220,4 @@ fn new_owner_only(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path).map(drop)
-}
-
-/// Reads rows fetched newest first (`ORDER BY id DESC LIMIT n`, so the
-/// limit keeps the latest) and returns them oldest first, as histories are
-/// shown.
-fn oldest_first<T>(
-    rows: &[sqlx::sqlite::SqliteRow],
-    read: impl Fn(&sqlx::sqlite::SqliteRow) -> Result<T, sqlx::Error>,
-) -> Result<Vec<T>, StoreError> {
-    let mut items = rows.iter().map(read).collect::<Result<Vec<_>, _>>()?;
-    items.reverse();
-    Ok(items)
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
+use crate::paging::{Page, PageStart, page_of, push_page, sql_id};
 use crate::{Store, StoreError};
 
 /// A stored instant message.
@@ -39,48 +40,16 @@ pub struct HistoryPage {
     pub limit: u32,
 }
 
-/// Where a page of history starts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum PageStart {
-    /// The newest messages (the usual first page of a scroll-back).
-    #[default]
-    Newest,
-    /// The messages just before this id (scrolling back).
-    Before(u64),
-    /// The oldest messages (reading an archive forwards).
-    Oldest,
-    /// The messages just after this id (reading forwards).
-    After(u64),
-}
-
-/// A page of history, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
-    /// The messages.
-    pub messages: Vec<StoredIm>,
-    /// Whether the page reaches the end of the history in the direction
-    /// it was read (nothing older when scrolling back, nothing newer when
-    /// reading forwards).
-    pub complete: bool,
-}
-
 const COLUMNS: &str = "id, sender, recipient, text, at";
 
 fn stored_im(row: &SqliteRow) -> Result<StoredIm, sqlx::Error> {
-    let id: i64 = row.try_get("id")?;
     Ok(StoredIm {
-        id: u64::try_from(id).unwrap_or_default(),
+        id: row.try_get::<i64, _>("id")?.unsigned_abs(),
         from: row.try_get("sender")?,
         to: row.try_get("recipient")?,
         text: row.try_get("text")?,
         at: row.try_get("at")?,
     })
-}
-
-/// An id as SQLite stores it (ids come from a counter that starts at the
-/// store's highest, far below `i64::MAX`).
-fn sql_id(id: u64) -> i64 {
-    i64::try_from(id).unwrap_or(i64::MAX)
 }
 
 impl Store {
@@ -103,10 +72,14 @@ impl Store {
         Ok(())
     }
 
-    /// The highest message id kept (0 for none), so that new ids follow.
+    /// The highest message id kept, 1:1 or n-way (0 for none), so that
+    /// new ids follow.
     pub async fn last_message_id(&self) -> Result<u64, StoreError> {
-        let last: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(id) FROM messages").fetch_one(&self.pool).await?;
+        let last: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX((SELECT MAX(id) FROM messages), (SELECT MAX(id) FROM nway_messages))",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         Ok(last.and_then(|id| u64::try_from(id).ok()).unwrap_or(0))
     }
 
@@ -122,7 +95,11 @@ impl Store {
     }
 
     /// A page of `user`'s 1:1 history (see [`HistoryPage`]), oldest first.
-    pub async fn im_page(&self, user: &str, page: &HistoryPage) -> Result<Page, StoreError> {
+    pub async fn im_page(
+        &self,
+        user: &str,
+        page: &HistoryPage,
+    ) -> Result<Page<StoredIm>, StoreError> {
         let mut query =
             QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM messages WHERE "));
         match &page.with {
@@ -142,23 +119,10 @@ impl Store {
         if let Some(end) = page.end {
             query.push(" AND at <= ").push_bind(end);
         }
-        let backwards = matches!(page.from, PageStart::Newest | PageStart::Before(_));
-        match page.from {
-            PageStart::Before(id) => query.push(" AND id < ").push_bind(sql_id(id)),
-            PageStart::After(id) => query.push(" AND id > ").push_bind(sql_id(id)),
-            PageStart::Newest | PageStart::Oldest => &mut query,
-        };
-        query.push(if backwards { " ORDER BY id DESC" } else { " ORDER BY id ASC" });
-        // One more than asked tells whether the page is the last one.
-        query.push(" LIMIT ").push_bind(i64::from(page.limit) + 1);
+        push_page(&mut query, page.from, page.limit);
         let rows = query.build().fetch_all(&self.pool).await?;
-        let mut messages = rows.iter().map(stored_im).collect::<Result<Vec<_>, _>>()?;
-        let complete = messages.len() <= page.limit as usize;
-        messages.truncate(page.limit as usize);
-        if backwards {
-            messages.reverse();
-        }
-        Ok(Page { messages, complete })
+        let messages = rows.iter().map(stored_im).collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(messages, page.from, page.limit))
     }
 
     /// The messages `user` missed while offline, oldest first, and no

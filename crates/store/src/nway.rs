@@ -1,8 +1,10 @@
 //! N-way chat records: each chat's topic and creator, and its messages.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row as _;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row as _, Sqlite};
 
+use crate::paging::{Page, PageStart, page_of, push_page, sql_id};
 use crate::{Store, StoreError};
 
 /// An n-way chat as recorded when it starts.
@@ -21,6 +23,9 @@ pub struct ChatRecord {
 /// A message said in an n-way chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredChatMessage {
+    /// Its number in the order the community accepted messages (one
+    /// sequence with 1:1 messages).
+    pub id: u64,
     /// The chat's id.
     pub chat: u64,
     /// Sender's user id.
@@ -37,7 +42,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO nway_chats (id, topic, creator, created_at) VALUES ($1, $2, $3, $4)",
         )
-        .bind(sql_id(chat.id)?)
+        .bind(sql_id(chat.id))
         .bind(&chat.topic)
         .bind(&chat.creator)
         .bind(chat.created_at)
@@ -55,43 +60,43 @@ impl Store {
 
     /// Appends a message to a recorded chat; durable when this returns.
     pub async fn append_chat_message(&self, message: &StoredChatMessage) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO nway_messages (chat, sender, text, at) VALUES ($1, $2, $3, $4)")
-            .bind(sql_id(message.chat)?)
-            .bind(&message.from)
-            .bind(&message.text)
-            .bind(message.at)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO nway_messages (id, chat, sender, text, at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(sql_id(message.id))
+        .bind(sql_id(message.chat))
+        .bind(&message.from)
+        .bind(&message.text)
+        .bind(message.at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    /// The last `limit` messages of a chat, oldest first.
-    pub async fn chat_history(
+    /// A page of a chat's history (`limit` messages from `from`), oldest
+    /// first.
+    pub async fn chat_page(
         &self,
         chat: u64,
+        from: PageStart,
         limit: u32,
-    ) -> Result<Vec<StoredChatMessage>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT sender, text, at FROM nway_messages WHERE chat = $1 ORDER BY at DESC, id DESC LIMIT $2",
-        )
-        .bind(sql_id(chat)?)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        crate::oldest_first(&rows, |row| {
+    ) -> Result<Page<StoredChatMessage>, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT id, sender, text, at FROM nway_messages WHERE chat = ",
+        );
+        query.push_bind(sql_id(chat));
+        push_page(&mut query, from, limit);
+        let rows = query.build().fetch_all(&self.pool).await?;
+        let read = |row: &SqliteRow| -> Result<StoredChatMessage, sqlx::Error> {
             Ok(StoredChatMessage {
+                id: row.try_get::<i64, _>("id")?.unsigned_abs(),
                 chat,
                 from: row.try_get("sender")?,
                 text: row.try_get("text")?,
                 at: row.try_get("at")?,
             })
-        })
+        };
+        let messages = rows.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(messages, from, limit))
     }
-}
-
-/// SQLite integers are signed; chat ids stay far below `i64::MAX`.
-fn sql_id(id: u64) -> Result<i64, StoreError> {
-    i64::try_from(id).map_err(|_| {
-        StoreError::Database(sqlx::Error::Protocol(format!("chat id {id} out of range")))
-    })
 }

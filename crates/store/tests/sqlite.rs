@@ -190,7 +190,7 @@ async fn conversations(store: &Store) {
     }
 }
 
-fn ids(page: &Page) -> Vec<u64> {
+fn ids(page: &Page<StoredIm>) -> Vec<u64> {
     page.messages.iter().map(|m| m.id).collect()
 }
 

@@ -154,6 +154,32 @@ let localIds = 0;
 const HISTORY_LIMIT = 200;
 
 /**
+ * Loads the page of history before the oldest message shown (scrolling
+ * back); nothing when everything is there or a page is on its way.
+ * @param {Conversation} conversation
+ */
+export async function loadEarlier(conversation) {
+  if (!conversation.truncated || conversation.loadingEarlier) return;
+  const oldest = conversation.messages.reduce(
+    (min, m) => (m.id !== undefined && m.id < min ? m.id : min), Number.POSITIVE_INFINITY);
+  if (!Number.isFinite(oldest)) return;
+  conversation.loadingEarlier = true;
+  emit('conversation', conversation.key);
+  try {
+    const messages = conversation.kind === 'im'
+      ? await api.history(conversation.peer, oldest)
+      : await api.chatHistory(conversation.chatId, oldest);
+    for (const m of messages) addMessage(conversation, m);
+    conversation.truncated = messages.length >= HISTORY_LIMIT;
+  } catch (error) {
+    reportError('Earlier messages could not be loaded', error);
+  } finally {
+    conversation.loadingEarlier = false;
+    emit('conversation', conversation.key);
+  }
+}
+
+/**
  * Sends a message in a conversation; it shows at once as "sending".
  * @param {Conversation} conversation
  * @param {string} text
@@ -710,7 +736,7 @@ export function handleEvent(event) {
     case 'im': {
       const peer = event.from === me ? event.to : event.from;
       const conversation = imConversation(peer);
-      const result = addMessage(conversation, { from: event.from, text: event.text, at: event.at });
+      const result = addMessage(conversation, { id: event.id, from: event.from, text: event.text, at: event.at });
       if (result === 'duplicate') break;
       if (event.from !== me) {
         setTyping(conversation, false);
@@ -744,7 +770,7 @@ export function handleEvent(event) {
       const conversation = nwayConversation(id);
       // Not known here (joined elsewhere, a missed event): its topic and members.
       if (!known) syncChatsSoon();
-      const result = addMessage(conversation, { from: event.from, text: event.text, at: event.at });
+      const result = addMessage(conversation, { id: event.message, from: event.from, text: event.text, at: event.at });
       if (result === 'duplicate') break;
       if (event.from !== me) incoming(conversation, displayName(event.from), event.text);
       emit('conversation', conversation.key);

@@ -13,7 +13,7 @@
  * @typedef {{id: string, display_name: string, mail?: string | null}} DirectoryEntry
  * @typedef {{name: string, contacts: string[]}} ContactGroup
  * @typedef {{groups: ContactGroup[], aliases?: Record<string, string>}} ContactList
- * @typedef {{from: string, to: string, text: string, at: string}} Im
+ * @typedef {{id: number, from: string, to: string, text: string, at: string}} Im
  * @typedef {{id: number, topic: string, members: string[], invited: boolean}} ChatListing
  *   an n-way chat the caller is in, or invited to (`invited`: not answered yet)
  */
@@ -92,6 +92,15 @@ async function call(method, path, body, options = {}) {
 
 const enc = encodeURIComponent;
 
+/**
+ * The query of a history page: the one before message `before`, or none
+ * (the newest).
+ * @param {number} [before]
+ */
+function page(before) {
+  return before === undefined ? '' : `?before=${before}`;
+}
+
 export const api = {
   /** @returns {Promise<Session>} */
   me: () => call('GET', '/api/v1/me', undefined, { quiet401: true }),
@@ -123,8 +132,11 @@ export const api = {
   putContacts: (list) => call('PUT', '/api/v1/contacts', list),
   /** @param {string} to @param {string} text @returns {Promise<{at: string, delivered: boolean}>} */
   sendIm: (to, text) => call('POST', `/api/v1/im/${enc(to)}`, { text }),
-  /** @param {string} withUser @returns {Promise<Im[]>} */
-  history: (withUser) => call('GET', `/api/v1/im/${enc(withUser)}/history`),
+  /**
+   * The newest messages with a user, or those before message `before`.
+   * @param {string} withUser @param {number} [before] @returns {Promise<Im[]>}
+   */
+  history: (withUser, before) => call('GET', `/api/v1/im/${enc(withUser)}/history${page(before)}`),
   /** @returns {Promise<ChatListing[]>} */
   chats: () => call('GET', '/api/v1/nway'),
   /** @param {string[]} invite @param {string} topic @returns {Promise<{id: number}>} */
@@ -137,8 +149,12 @@ export const api = {
   declineChat: (id) => call('POST', `/api/v1/nway/${id}/decline`),
   /** @param {number} id */
   leaveChat: (id) => call('POST', `/api/v1/nway/${id}/leave`),
-  /** @param {number} id @returns {Promise<{from: string, text: string, at: string}[]>} */
-  chatHistory: (id) => call('GET', `/api/v1/nway/${id}/history`),
+  /**
+   * The newest messages of a group chat, or those before message `before`.
+   * @param {number} id @param {number} [before]
+   * @returns {Promise<{id: number, from: string, text: string, at: string}[]>}
+   */
+  chatHistory: (id, before) => call('GET', `/api/v1/nway/${id}/history${page(before)}`),
   /** @param {number} id @param {string} text @returns {Promise<{at: string}>} */
   chatMessage: (id, text) => call('POST', `/api/v1/nway/${id}/messages`, { text }),
 };

@@ -4,7 +4,8 @@
 // an empty state when none is open.
 
 import {
-  leaveChat, loadHistory, openConversation, reportError, retryMessage, sendMessage, stopTyping, typing,
+  leaveChat, loadEarlier, loadHistory, openConversation, reportError, retryMessage, sendMessage, stopTyping,
+  typing,
 } from './actions.js';
 import {
   addContactDialog, addKnownContactDialog, businessCard, groupChatDialog,
@@ -172,6 +173,11 @@ function conversationView(conversation) {
   /** @type {Date | null} */
   let lastDay = null;
 
+  // Scrolling up to the top of what is loaded fetches the page before.
+  const earlierSeen = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) loadEarlier(conversation);
+  }, { root: timeline });
+
   function nearEnd() {
     return timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 80;
   }
@@ -193,7 +199,25 @@ function conversationView(conversation) {
     rendered = [...conversation.messages];
   }
 
+  /**
+   * The top of a history that goes further back: a button for the page
+   * before, pressed by itself when it scrolls into view, and busy while
+   * that page is on its way (the same row, so nothing below moves).
+   */
+  function earlier() {
+    const busy = conversation.loadingEarlier;
+    const button = h('button', {
+      type: 'button', class: 'btn small', disabled: busy, 'aria-busy': busy ? 'true' : false,
+      onclick: () => loadEarlier(conversation),
+    }, busy ? h('span', { class: 'spinner', 'aria-hidden': 'true' }) : null,
+    busy ? 'Loading earlier messages…' : 'Show earlier messages');
+    earlierSeen.disconnect();
+    if (!busy) earlierSeen.observe(button);
+    return h('li', { class: 'intro earlier' }, button);
+  }
+
   function intro() {
+    if (conversation.truncated && conversation.history === 'loaded') return earlier();
     if (isGroup) {
       return h('li', { class: 'intro' },
         groupAvatar('lg'),
@@ -213,11 +237,9 @@ function conversationView(conversation) {
     return h('li', { class: 'intro' },
       avatar(conversation.peer, { size: 'lg', dot: false }),
       h('p', { class: 'intro-title', text: displayName(conversation.peer) }),
-      h('p', { class: 'intro-text', text: conversation.truncated
-        ? 'Only your latest messages are shown here.'
-        : conversation.messages.length
-          ? `This is the beginning of your history with ${displayName(conversation.peer)}.`
-          : `No messages yet. Say hello to ${displayName(conversation.peer)}!` }));
+      h('p', { class: 'intro-text', text: conversation.messages.length
+        ? `This is the beginning of your history with ${displayName(conversation.peer)}.`
+        : `No messages yet. Say hello to ${displayName(conversation.peer)}!` }));
   }
 
   /** @param {Message} m */
@@ -280,10 +302,12 @@ function conversationView(conversation) {
     const atEnd = nearEnd();
     const prefixSame = rendered.length <= messages.length && rendered.every((m, i) => messages[i] === m);
     if (!prefixSame || (rendered.length === 0 && conversation.history !== 'none')) {
-      const top = timeline.scrollTop;
+      // Keep what the reader sees where it was: messages put in above it
+      // (an earlier page) must not push it away.
+      const fromBottom = timeline.scrollHeight - timeline.scrollTop;
       renderAll();
       if (atEnd) scrollToEnd();
-      else timeline.scrollTop = top;
+      else timeline.scrollTop = timeline.scrollHeight - fromBottom;
     } else {
       for (const [m, bubble] of bubbles) {
         if (bubble.dataset.state !== (m.state ?? 'sent')) fillBubble(bubble, m);
@@ -297,9 +321,14 @@ function conversationView(conversation) {
         else jump.hidden = false;
       }
     }
-    // The intro line follows the history's loading state.
+    // The intro line follows the history's loading state, without moving
+    // what is read below it.
     const first = list.firstElementChild;
-    if (first?.classList.contains('intro')) first.replaceWith(intro());
+    if (first?.classList.contains('intro')) {
+      const fromBottom = timeline.scrollHeight - timeline.scrollTop;
+      first.replaceWith(intro());
+      if (!atEnd) timeline.scrollTop = timeline.scrollHeight - fromBottom;
+    }
   }
 
   /* Typing indicator */
@@ -355,7 +384,7 @@ function conversationView(conversation) {
       const offline = !isOnline(conversation.peer);
       offlineNote.hidden = !offline;
       offlineNote.textContent = offline
-        ? `${displayName(conversation.peer)} is offline. Your messages are kept in the history.`
+        ? `${displayName(conversation.peer)} is offline. Your messages reach them when they next sign in.`
         : '';
     }
   }
@@ -489,6 +518,7 @@ function conversationView(conversation) {
     },
     destroy() {
       offs.forEach((off) => off());
+      earlierSeen.disconnect();
       if (!isGroup) stopTyping();
     },
   };

@@ -12,6 +12,7 @@ import { OFFLINE } from './status.js';
  * @typedef {import('./api.js').ContactGroup} ContactGroup
  *
  * @typedef {object} Message
+ * @property {number} [id]        the server's id (later messages have higher ones)
  * @property {string} from
  * @property {string} text
  * @property {string} at          RFC 3339, or '' while sending
@@ -34,6 +35,7 @@ import { OFFLINE } from './status.js';
  * @property {boolean} typing      the peer is typing (1:1)
  * @property {'none' | 'loading' | 'loaded' | 'failed'} history
  * @property {boolean} truncated   the history has more than was loaded
+ * @property {boolean} loadingEarlier  an earlier page is on its way
  * @property {boolean} ended       left, or removed from the chat
  * @property {string} draft
  * @property {number} lastActivity
@@ -268,7 +270,8 @@ function conversationFor(key, kind, init) {
 function newConversation(key, kind) {
   return {
     key, kind, peer: '', chatId: 0, topic: '', members: [], invited: [], messages: [],
-    seen: new Set(), unread: 0, typing: false, history: 'none', truncated: false, ended: false, draft: '',
+    seen: new Set(), unread: 0, typing: false, history: 'none', truncated: false, loadingEarlier: false,
+    ended: false, draft: '',
     lastActivity: 0,
   };
 }

@@ -215,23 +215,39 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     }
 }
 
-/// `Path<T>` whose rejections (a chat id that is not a number) answer in
+/// Makes `$name<T>`, axum's `$extractor<T>` whose rejections answer in
 /// the API's JSON error format.
-pub(crate) struct ApiPath<T>(pub T);
+macro_rules! json_rejections {
+    ($(#[$doc:meta])* $name:ident, $extractor:ident) => {
+        $(#[$doc])*
+        pub(crate) struct $name<T>(pub T);
 
-impl<S: Send + Sync, T> axum::extract::FromRequestParts<S> for ApiPath<T>
-where
-    T: serde::de::DeserializeOwned + Send,
-{
-    type Rejection = ApiError;
+        impl<S: Send + Sync, T> axum::extract::FromRequestParts<S> for $name<T>
+        where
+            T: serde::de::DeserializeOwned + Send,
+        {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, ApiError> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(value)| Self(value))
-            .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))
-    }
+            async fn from_request_parts(
+                parts: &mut axum::http::request::Parts,
+                state: &S,
+            ) -> Result<Self, ApiError> {
+                axum::extract::$extractor::<T>::from_request_parts(parts, state)
+                    .await
+                    .map(|axum::extract::$extractor(value)| Self(value))
+                    .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))
+            }
+        }
+    };
 }
+
+json_rejections!(
+    /// `Path<T>` answering in JSON (a chat id that is not a number).
+    ApiPath,
+    Path
+);
+json_rejections!(
+    /// `Query<T>` answering in JSON (a page bound that is not a number).
+    ApiQuery,
+    Query
+);

@@ -5,17 +5,45 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use simul_core::{SessionId, UserId};
+use simul_service::{HistoryPage, PageStart};
 use simul_store::{ContactGroup, ContactList};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
-use crate::error::{ApiJson, ApiPath, ErrorBody};
+use crate::error::{ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::{ApiError, AppState};
 
-/// Messages returned by one history call (1:1 and n-way).
+/// Most messages one history call returns (1:1 and n-way), and how many
+/// when the caller does not say.
 pub(crate) const HISTORY_LIMIT: u32 = 200;
+
+/// Which page of a history (1:1 or n-way): the newest, or the one before
+/// a message.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct HistoryQuery {
+    /// Only messages older than this id (scrolling back); none: the
+    /// newest.
+    before: Option<u64>,
+    /// Most messages on the page (1 to 200; 200 when absent).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+}
+
+impl HistoryQuery {
+    /// Where the page starts and how long it is.
+    pub(crate) fn page(&self) -> Result<(PageStart, u32), ApiError> {
+        let limit = self.limit.unwrap_or(HISTORY_LIMIT);
+        if !(1..=HISTORY_LIMIT).contains(&limit) {
+            let text = format!("limit is a number from 1 to {HISTORY_LIMIT}");
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, text));
+        }
+        Ok((self.before.map_or(PageStart::Newest, PageStart::Before), limit))
+    }
+}
 
 /// A message body (1:1 and n-way).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -95,18 +123,24 @@ pub(crate) async fn deliver_im(
     })
 }
 
-/// The latest 200 messages with that user, oldest first.
+/// A page of the messages with that user, oldest first: the newest
+/// (`limit`, at most 200), or those just before message `before`, to
+/// scroll back.
 #[utoipa::path(get, path = "/api/v1/im/{user}/history", tag = "messages",
-    params(("user" = String, Path, description = "The other user's id")),
-    responses((status = 200, body = Vec<HistoryEntry>), (status = 401, body = ErrorBody)))]
+    params(("user" = String, Path, description = "The other user's id"), HistoryQuery),
+    responses((status = 200, body = Vec<HistoryEntry>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
 pub(crate) async fn history(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
     ApiPath(with): ApiPath<String>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
-    let messages = state.service.im_history(&caller.user, &with, HISTORY_LIMIT).await?;
+    let (from, limit) = query.page()?;
+    let page = HistoryPage { with: Some(with), from, limit, ..HistoryPage::default() };
+    let page = state.service.im_page(&caller.user, &page).await?;
     Ok(Json(
-        messages
+        page.messages
             .into_iter()
             .map(|m| HistoryEntry {
                 id: m.id,

@@ -10,8 +10,8 @@ use simul_core::{ChatId, UserId};
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
-use crate::error::{ApiJson, ApiPath, Done, ErrorBody};
-use crate::messages::{HISTORY_LIMIT, Sent, Text};
+use crate::error::{ApiJson, ApiPath, ApiQuery, Done, ErrorBody};
+use crate::messages::{HistoryQuery, Sent, Text};
 use crate::{ApiError, AppState};
 
 /// `POST /api/v1/nway` body.
@@ -181,36 +181,46 @@ pub(crate) async fn post_to_chat(
     id: u64,
     text: String,
 ) -> Result<Sent, ApiError> {
-    let at = state.service.post_to_chat(from, ChatId::from_raw(id), text).await?;
-    Ok(Sent { id: None, to: None, at: at.to_rfc3339(), delivered: None })
+    let (id, at) = state.service.post_to_chat(from, ChatId::from_raw(id), text).await?;
+    Ok(Sent { id: Some(id.get()), to: None, at: at.to_rfc3339(), delivered: None })
 }
 
 /// One message of an n-way chat's history.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ChatHistoryEntry {
+    /// The message's id: later messages have higher ids.
+    id: u64,
     from: String,
     text: String,
     /// RFC 3339 time stamp.
     at: String,
 }
 
-/// What was said in a chat so far (the latest 200 messages, oldest first),
-/// for its members: someone who joins late reads what they missed.
+/// What was said in a chat, for its members (someone who joins late
+/// reads what they missed), oldest first: the newest page (`limit`, at
+/// most 200), or the one just before message `before`, to scroll back.
 #[utoipa::path(get, path = "/api/v1/nway/{id}/history", tag = "nway",
-    params(("id" = u64, Path, description = "Chat id")),
-    responses((status = 200, body = Vec<ChatHistoryEntry>), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    params(("id" = u64, Path, description = "Chat id"), HistoryQuery),
+    responses((status = 200, body = Vec<ChatHistoryEntry>), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn history(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
     ApiPath(id): ApiPath<u64>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Vec<ChatHistoryEntry>>, ApiError> {
+    let (from, limit) = query.page()?;
     let (user, chat) = (UserId::new(caller.user), ChatId::from_raw(id));
-    let messages = state.service.chat_history(&user, chat, HISTORY_LIMIT).await?;
+    let page = state.service.chat_page(&user, chat, from, limit).await?;
     Ok(Json(
-        messages
+        page.messages
             .into_iter()
-            .map(|m| ChatHistoryEntry { at: m.at.to_rfc3339(), from: m.from, text: m.text })
+            .map(|m| ChatHistoryEntry {
+                id: m.id,
+                at: m.at.to_rfc3339(),
+                from: m.from,
+                text: m.text,
+            })
             .collect(),
     ))
 }

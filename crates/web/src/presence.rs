@@ -310,8 +310,9 @@ fn event_frames(event: &Event) -> Vec<Value> {
         Event::NwayInvite { chat, from, topic } => {
             json!({"type": "nway_invite", "id": chat, "from": from, "topic": topic})
         }
-        Event::NwayMessage { chat, from, text, at } => {
-            json!({"type": "nway_message", "id": chat, "from": from, "text": text, "at": at.to_rfc3339()})
+        Event::NwayMessage { chat, from, text, at, id } => {
+            let at = at.to_rfc3339();
+            json!({"type": "nway_message", "id": chat, "message": id, "from": from, "text": text, "at": at})
         }
         Event::NwayMembers { chat, members } => {
             json!({"type": "nway_members", "id": chat, "members": members})

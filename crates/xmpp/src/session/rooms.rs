@@ -3,7 +3,7 @@
 //! room stanzas (see `crate::muc` for the mapping).
 
 use simul_core::{ChatId, CoreError, UserId};
-use simul_service::ServiceError;
+use simul_service::{PageStart, ServiceError};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::message::Message;
 use tokio_xmpp::parsers::muc::user::MucUser;
@@ -71,9 +71,8 @@ impl Session<'_> {
         {
             self.send(&own).await?;
         }
-        let history =
-            self.service.chat_history(&self.user, chat, HISTORY).await.unwrap_or_default();
-        for message in history {
+        let newest = self.service.chat_page(&self.user, chat, PageStart::Newest, HISTORY).await;
+        for message in newest.map(|page| page.messages).unwrap_or_default() {
             let from = UserId::new(&message.from);
             let Some(stanza) =
                 room_message(&room, &from, &message.text, &self.jid, Some(message.at))
