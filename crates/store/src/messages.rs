@@ -76,7 +76,9 @@ impl Store {
     /// new ids follow.
     pub async fn last_message_id(&self) -> Result<u64, StoreError> {
         let last: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX((SELECT MAX(id) FROM messages), (SELECT MAX(id) FROM nway_messages))",
+            // SQLite's MAX of several values is NULL when one of them is.
+            "SELECT MAX(COALESCE((SELECT MAX(id) FROM messages), 0), \
+             COALESCE((SELECT MAX(id) FROM nway_messages), 0))",
         )
         .fetch_one(&self.pool)
         .await?;
