@@ -11,6 +11,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use simul_service::CommandAdmission;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_xmpp::Stanza;
@@ -150,9 +151,18 @@ impl Session<'_> {
         let on = self.sm.on.as_mut();
         match (nonza, on) {
             (Nonza::Enable(enable), None) => self.enable(&enable).await,
+            // Each answer is a write: requests count against the
+            // session's rate as stanzas do.
             (Nonza::Req(R), Some(on)) => {
                 let ack = A::new(on.handled);
-                self.write(&ack).await
+                match self.commands.admit() {
+                    CommandAdmission::Allowed => self.write(&ack).await,
+                    // The client asks again later.
+                    CommandAdmission::Refused => Ok(()),
+                    CommandAdmission::CutOff => {
+                        Err(End::Tell(policy_violation("too many stanzas")))
+                    }
+                }
             }
             (Nonza::Ack(A { h }), Some(on)) => on.acknowledged(h).map_err(End::Tell),
             // Enabling twice, acknowledging before enabling, resuming
