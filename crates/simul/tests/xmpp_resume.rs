@@ -157,3 +157,35 @@ async fn acknowledging_more_than_was_sent_ends_the_stream() {
     // A protocol error is no lost connection: the session ends at once.
     next_status(&mut bob_events, "alice", "offline").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resuming_from_a_new_connection_ends_the_old_one_that_is_still_open() {
+    let dir = deployment(&["alice", "bob"]);
+    let (server, starttls, _) = xmpp_server_with(&dir.path().join("data"), &[LOG]);
+    let (bob, mut bob_events) = web_user(&server, "bob").await;
+    watch(&mut bob_events, "alice").await;
+    let (mut laptop, id) = resumable(starttls, "alice");
+    laptop.send("presence");
+    next_status(&mut bob_events, "alice", "available").await;
+    laptop.send("sm_handled");
+    let handled = laptop.expect("SM_HANDLED ").split(' ').nth(1).unwrap().to_owned();
+
+    // Before the server knows the laptop's network is gone, the same user
+    // resumes its session from elsewhere: the old connection is told
+    // `conflict`, the new one carries the session on.
+    let (mut phone, _) = resumable(starttls, "alice");
+    phone.send("drop");
+    phone.expect("DISCONNECTED");
+    server.log_line(WAITING);
+    phone.send(&format!("resume_as {id} {handled}"));
+    phone.send("reconnect");
+    phone.expect("RESUMED");
+    assert_eq!(laptop.expect("STREAM_ERROR "), format!("STREAM_ERROR conflict {TAKEN_OVER}"));
+    post_json(&server, "/api/v1/im/alice", &bob, &json!({"text": "found you"})).await;
+    assert_eq!(phone.expect("MESSAGE "), "MESSAGE bob@localhost found you");
+    phone.send("presence dnd driving");
+    assert_eq!(next_status_of(&mut bob_events, "alice").await["status"], "dnd");
+}
+
+/// What the old connection of a resumed session is told.
+const TAKEN_OVER: &str = "the session was resumed from another connection";

@@ -8,8 +8,9 @@
 //! `roster_remove JID`, `subscribe JID`, `ping`, `disco`, `vcard [JID]`, `carbons` (enable
 //! XEP-0280), `join ROOM NICK`, `groupchat ROOM TEXT`, `invite ROOM JID`, `leave ROOM NICK`
 //! (XEP-0045), `raw XML`, `quit`; with stream management ([`XmppClient::start_resumable`]):
-//! `drop` (the connection is cut: no `</stream>`, no TLS close), `resume_as ID` (the next
-//! `reconnect` resumes the session of that id instead of the client's own), `reconnect`.
+//! `drop` (the connection is cut: no `</stream>`, no TLS close), `resume_as ID [HANDLED]` (the
+//! next `reconnect` resumes the session of that id instead of the client's own, having handled
+//! that many of its stanzas), `reconnect`, `sm_handled` (how many stanzas the client handled).
 //!
 //! Events ([`Scripted::expect`]):
 //!
@@ -27,7 +28,7 @@
 //! | `VCARD <jid> FN=<> TITLE=<> EMAIL/USERID=<> TEL/NUMBER=<> ADR/LOCALITY=<>` | a vCard (fields it has) |
 //! | `INVITED <room> from=<bare jid> reason=<>`, `OCCUPANT <room> <nick> type=available\|unavailable jid=<real bare jid> codes=<110,…>`, `SUBJECT <room> <subject>`, `LEFT <room> <nick>`, `GROUPCHAT <room> <nick> <body>[ (delayed)]` | multi-user chat |
 //! | `CARBONS_ON`, `CARBON_SENT <to bare jid> <body>` | carbons enabled; a copy of a message the user sent elsewhere |
-//! | `SM_ENABLED <id> resume=true\|false max=<seconds>`, `RESUMED`, `SM_FAILED <condition…>` | stream management (XEP-0198): enabled, a session resumed, a resumption refused |
+//! | `SM_ENABLED <id> resume=true\|false max=<seconds>`, `RESUMED`, `SM_FAILED <condition…>`, `SM_HANDLED <count>` | stream management (XEP-0198): enabled, a session resumed, a resumption refused |
 //! | `IQ_ERROR <command> <condition>`, `IQ_TIMEOUT <command>`, `ERROR <text>` | failures |
 
 use std::net::SocketAddr;

@@ -266,8 +266,14 @@ class Client(slixmpp.ClientXMPP):
             self.dropped = True
             self.transport.abort()
         elif command == "resume_as":
-            # The next `reconnect` resumes the session of this id.
-            self["xep_0198"].sm_id = rest
+            # The next `reconnect` resumes the session of this id (having
+            # handled that many of its stanzas, if given).
+            sm_id, _, handled = rest.partition(" ")
+            self["xep_0198"].sm_id = sm_id
+            if handled:
+                self["xep_0198"].handled = int(handled)
+        elif command == "sm_handled":
+            say("SM_HANDLED", self["xep_0198"].handled)
         elif command == "reconnect":
             self.dropped = False
             self.start_connecting()
