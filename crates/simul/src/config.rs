@@ -712,6 +712,19 @@ mod tests {
     }
 
     #[test]
+    fn the_resumption_window_is_at_most_an_hour() {
+        let mut config = Config::default();
+        assert_eq!(config.xmpp.resume_timeout, 300);
+        for good in [0, 3600] {
+            config.xmpp.resume_timeout = good;
+            config.validate().unwrap();
+        }
+        config.xmpp.resume_timeout = 3601;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("xmpp.resume_timeout"), "{error}");
+    }
+
+    #[test]
     fn listen_addresses_are_addresses_or_off() {
         assert_eq!("OFF".parse::<Listen>().unwrap(), Listen::Off);
         assert_eq!("[::]:8443".parse::<Listen>().unwrap().to_string(), "[::]:8443");
