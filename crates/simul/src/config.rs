@@ -49,11 +49,15 @@ pub struct XmppConfig {
     /// Where clients connect with TLS from the first byte (XEP-0368):
     /// `0.0.0.0:5223`, or `off` (the default).
     pub listen_tls: Listen,
+    /// Seconds a session with stream resumption (XEP-0198) waits for its
+    /// client after the connection broke, still online and keeping what
+    /// arrives for it (default 300; 0: no resumption).
+    pub resume_timeout: u64,
 }
 
 impl Default for XmppConfig {
     fn default() -> Self {
-        Self { listen: Listen::Off, listen_tls: Listen::Off }
+        Self { listen: Listen::Off, listen_tls: Listen::Off, resume_timeout: 300 }
     }
 }
 
@@ -388,6 +392,9 @@ impl Config {
         if self.server.invalid_tokens_per_minute == 0 {
             anyhow::bail!("server.invalid_tokens_per_minute: use 1 or more (default 60)");
         }
+        if self.xmpp.resume_timeout > 3600 {
+            anyhow::bail!("xmpp.resume_timeout: use 0 to 3600 seconds (default 300)");
+        }
         for (key, seconds) in [
             ("header_timeout_seconds", self.server.header_timeout_seconds),
             ("tls_handshake_timeout_seconds", self.server.tls_handshake_timeout_seconds),
@@ -702,6 +709,19 @@ mod tests {
         assert!(review.warnings.iter().any(|w| w.contains("alice@localhost")), "{review:?}");
         config.server.domain = "example.com".into();
         assert!(!config.review().warnings.iter().any(|w| w.contains("alice@localhost")));
+    }
+
+    #[test]
+    fn the_resumption_window_is_at_most_an_hour() {
+        let mut config = Config::default();
+        assert_eq!(config.xmpp.resume_timeout, 300);
+        for good in [0, 3600] {
+            config.xmpp.resume_timeout = good;
+            config.validate().unwrap();
+        }
+        config.xmpp.resume_timeout = 3601;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("xmpp.resume_timeout"), "{error}");
     }
 
     #[test]

@@ -166,6 +166,7 @@ impl ServeArgs {
                 &tls,
                 Duration::from_secs(config.server.keepalive_seconds * 2),
                 Duration::from_secs(config.server.keepalive_seconds),
+                Duration::from_secs(config.xmpp.resume_timeout),
             ));
             for (listen, transport) in xmpp {
                 let Listen::At(address) = listen else { continue };

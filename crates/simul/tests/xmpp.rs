@@ -11,30 +11,11 @@ use std::net::SocketAddr;
 use serde_json::{Value, json};
 use simul_testkit::{XmppClient, XmppTransport};
 use support::vp::{put_json, web_joins_invitation};
+use support::xmpp::{
+    next_of_type, next_status, watch as bob_events_watch, xmpp_server, xmpp_server_with,
+};
 use support::{Events, Server, deployment, deployment_with_names, get_json, log_in, post_json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-/// A server with both XMPP listeners on free ports: (STARTTLS, direct TLS).
-fn xmpp_server(data: &std::path::Path) -> (Server, SocketAddr, SocketAddr) {
-    xmpp_server_with(data, &[])
-}
-
-/// [`xmpp_server`] with more settings from the environment.
-fn xmpp_server_with(
-    data: &std::path::Path,
-    more: &[(&str, &str)],
-) -> (Server, SocketAddr, SocketAddr) {
-    let mut env =
-        vec![("SIMUL_XMPP__LISTEN", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0")];
-    env.extend_from_slice(more);
-    let server = Server::start_with(data, false, &env);
-    let address = |transport: &str| {
-        let line = server.log_line(&format!("({transport})"));
-        line.split(' ').nth(4).unwrap().parse().unwrap()
-    };
-    let (starttls, direct) = (address("STARTTLS"), address("direct TLS"));
-    (server, starttls, direct)
-}
 
 /// A slixmpp client of `user` (password "long enough"), signed in.
 fn signed_in(address: SocketAddr, user: &str, transport: XmppTransport) -> XmppClient {
@@ -543,31 +524,4 @@ async fn bad_streams_get_their_stream_errors_and_harm_nobody() {
     }
     // The door still serves.
     let _alice = signed_in(starttls, "alice", XmppTransport::StartTls);
-}
-
-/// Asks the web session to watch `user`.
-async fn bob_events_watch(events: &mut Events, user: &str) {
-    use futures_util::SinkExt as _;
-    let watch = json!({"type": "watch", "users": [user]}).to_string();
-    events.send(tokio_tungstenite::tungstenite::Message::text(watch)).await.unwrap();
-}
-
-/// The next event of `kind` on a web session.
-async fn next_of_type(events: &mut Events, kind: &str) -> Value {
-    loop {
-        let event = support::next_event(events).await;
-        if event["type"] == kind {
-            return event;
-        }
-    }
-}
-
-/// The next status event of `user` with `status`.
-async fn next_status(events: &mut Events, user: &str, status: &str) -> Value {
-    loop {
-        let event = next_of_type(events, "status").await;
-        if event["user"] == user && event["status"] == status {
-            return event;
-        }
-    }
 }

@@ -7,7 +7,10 @@
 //! `chatstate JID composing|paused|active`, `roster`, `roster_set JID NAME|- GROUP,GROUP`,
 //! `roster_remove JID`, `subscribe JID`, `ping`, `disco`, `vcard [JID]`, `carbons` (enable
 //! XEP-0280), `join ROOM NICK`, `groupchat ROOM TEXT`, `invite ROOM JID`, `leave ROOM NICK`
-//! (XEP-0045), `raw XML`, `quit`.
+//! (XEP-0045), `raw XML`, `quit`; with stream management ([`XmppClient::start_resumable`]):
+//! `drop` (the connection is cut: no `</stream>`, no TLS close), `resume_as ID [HANDLED]` (the
+//! next `reconnect` resumes the session of that id instead of the client's own, having handled
+//! that many of its stanzas), `reconnect`, `sm_handled` (how many stanzas the client handled).
 //!
 //! Events ([`Scripted::expect`]):
 //!
@@ -25,6 +28,7 @@
 //! | `VCARD <jid> FN=<> TITLE=<> EMAIL/USERID=<> TEL/NUMBER=<> ADR/LOCALITY=<>` | a vCard (fields it has) |
 //! | `INVITED <room> from=<bare jid> reason=<>`, `OCCUPANT <room> <nick> type=available\|unavailable jid=<real bare jid> codes=<110,…>`, `SUBJECT <room> <subject>`, `LEFT <room> <nick>`, `GROUPCHAT <room> <nick> <body>[ (delayed)]` | multi-user chat |
 //! | `CARBONS_ON`, `CARBON_SENT <to bare jid> <body>` | carbons enabled; a copy of a message the user sent elsewhere |
+//! | `SM_ENABLED <id> resume=true\|false max=<seconds>`, `RESUMED`, `SM_FAILED <condition…>`, `SM_HANDLED <count>` | stream management (XEP-0198): enabled, a session resumed, a resumption refused |
 //! | `IQ_ERROR <command> <condition>`, `IQ_TIMEOUT <command>`, `ERROR <text>` | failures |
 
 use std::net::SocketAddr;
@@ -72,12 +76,42 @@ impl XmppClient {
         password: &str,
         transport: XmppTransport,
     ) -> XmppClient {
+        Self::launch(server, jid, password, transport, false)
+    }
+
+    /// Starts a client as [`XmppClient::start`] does, with stream management and resumption
+    /// (slixmpp's XEP-0198 plugin): it reports `SM_ENABLED` after `SESSION_START`, and takes
+    /// `drop`, `resume_as` and `reconnect`.
+    ///
+    /// # Panics
+    ///
+    /// As [`XmppClient::start`].
+    pub fn start_resumable(
+        server: SocketAddr,
+        jid: &str,
+        password: &str,
+        transport: XmppTransport,
+    ) -> XmppClient {
+        Self::launch(server, jid, password, transport, true)
+    }
+
+    fn launch(
+        server: SocketAddr,
+        jid: &str,
+        password: &str,
+        transport: XmppTransport,
+        resumable: bool,
+    ) -> XmppClient {
         let mode = match transport {
             XmppTransport::StartTls => "starttls",
             XmppTransport::DirectTls => "direct",
         };
         let mut command = Command::new("/usr/bin/python3");
-        command.arg("-u").arg("-c").arg(HARNESS.source).arg(jid).arg(password);
+        command.arg("-u").arg("-c").arg(HARNESS.source);
+        if resumable {
+            command.arg("--sm");
+        }
+        command.arg(jid).arg(password);
         command.arg(server.ip().to_string()).arg(server.port().to_string()).arg(mode);
         // Without slixmpp the first expect fails with Python's ModuleNotFoundError in the
         // stderr it reports.

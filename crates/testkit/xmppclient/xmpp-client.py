@@ -1,7 +1,9 @@
 """A scripted XMPP client on slixmpp, for Simul's tests: commands on stdin,
 one event a line on stdout (see crates/testkit/src/xmppclient.rs).
 
-Usage: xmpp-client.py JID PASSWORD HOST PORT starttls|direct [RESOURCE]
+Usage: xmpp-client.py [--sm] JID PASSWORD HOST PORT starttls|direct [RESOURCE]
+
+--sm: stream management with resumption (XEP-0198, slixmpp's xep_0198).
 """
 
 import asyncio
@@ -22,8 +24,14 @@ def say(*parts):
 
 
 class Client(slixmpp.ClientXMPP):
-    def __init__(self, jid, password, direct):
+    def __init__(self, jid, password, direct, sm, address):
         super().__init__(jid, password)
+        self.direct = direct
+        self.address = address
+        # Set when the client is done: disconnected, other than by `drop`
+        # (after which `reconnect` connects again).
+        self.done = self.loop.create_future()
+        self.dropped = False
         # The server's certificate is the test deployment's self-signed one.
         self.ssl_context.check_hostname = False
         self.ssl_context.verify_mode = ssl.CERT_NONE
@@ -34,6 +42,12 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0280")
         self.register_plugin("xep_0045")
         self.register_plugin("xep_0313")
+        if sm:
+            self.register_plugin("xep_0198")
+            self.add_event_handler("sm_enabled", self.sm_enabled)
+            self.add_event_handler("session_resumed", lambda _: say("RESUMED"))
+            self.add_event_handler(
+                "sm_failed", lambda failed: say("SM_FAILED", *(c.tag.split("}")[-1] for c in failed.xml)))
         self.add_event_handler("groupchat_message", self.groupchat_message)
         self.add_event_handler("groupchat_subject", self.groupchat_subject)
         self.add_event_handler("groupchat_presence", self.groupchat_presence)
@@ -47,7 +61,7 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("failed_auth", lambda _: say("FAILED_AUTH"))
         self.add_event_handler(
             "auth_success", lambda _: say("AUTH", self["feature_mechanisms"].mech.name))
-        self.add_event_handler("disconnected", lambda reason: say("DISCONNECTED", reason))
+        self.add_event_handler("disconnected", self.disconnected_from)
         self.add_event_handler("stream_error", self.stream_error)
         self.add_event_handler("presence", self.presence)
         self.add_event_handler("message", self.message)
@@ -56,6 +70,23 @@ class Client(slixmpp.ClientXMPP):
 
     async def started(self, _):
         say("SESSION_START", self.boundjid.full)
+
+    def sm_enabled(self, enabled):
+        say("SM_ENABLED", enabled["id"], "resume=" + str(enabled["resume"]).lower(),
+            "max=" + str(enabled["max"]))
+
+    def disconnected_from(self, reason):
+        say("DISCONNECTED", reason)
+        if not self.dropped and not self.done.done():
+            self.done.set_result(True)
+
+    def quit(self):
+        self.dropped = False
+        self.disconnect()
+
+    def start_connecting(self):
+        self.connect(address=self.address, use_ssl=self.direct,
+                     force_starttls=not self.direct, disable_starttls=self.direct)
 
     def stream_error(self, error):
         say("STREAM_ERROR", error["condition"], error["text"])
@@ -230,8 +261,24 @@ class Client(slixmpp.ClientXMPP):
             say("FLOODED", rest)
         elif command == "raw":
             self.send_raw(rest)
+        elif command == "drop":
+            # The network goes away: no </stream>, no TLS close_notify.
+            self.dropped = True
+            self.transport.abort()
+        elif command == "resume_as":
+            # The next `reconnect` resumes the session of this id (having
+            # handled that many of its stanzas, if given).
+            sm_id, _, handled = rest.partition(" ")
+            self["xep_0198"].sm_id = sm_id
+            if handled:
+                self["xep_0198"].handled = int(handled)
+        elif command == "sm_handled":
+            say("SM_HANDLED", self["xep_0198"].handled)
+        elif command == "reconnect":
+            self.dropped = False
+            self.start_connecting()
         elif command == "quit":
-            self.disconnect()
+            self.quit()
         else:
             say("ERROR", "unknown command", command)
 
@@ -239,23 +286,26 @@ class Client(slixmpp.ClientXMPP):
 def main():
     # Errors in event handlers go to stderr, which test failures show.
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
-    jid, password, host, port, mode = sys.argv[1:6]
-    if len(sys.argv) > 6:
-        jid = jid + "/" + sys.argv[6]
-    client = Client(jid, password, direct=(mode == "direct"))
-    loop = asyncio.get_event_loop()
+    args = sys.argv[1:]
+    sm = "--sm" in args
+    if sm:
+        args.remove("--sm")
+    jid, password, host, port, mode = args[:5]
+    if len(args) > 5:
+        jid = jid + "/" + args[5]
+    client = Client(jid, password, direct=(mode == "direct"), sm=sm, address=(host, int(port)))
+    loop = client.loop
 
     def read_commands():
         for line in sys.stdin:
             line = line.rstrip("\n")
             if line:
                 asyncio.run_coroutine_threadsafe(client.run(line), loop)
-        loop.call_soon_threadsafe(client.disconnect)
+        loop.call_soon_threadsafe(client.quit)
 
     threading.Thread(target=read_commands, daemon=True).start()
-    client.connect(address=(host, int(port)), use_ssl=(mode == "direct"),
-                   force_starttls=(mode != "direct"), disable_starttls=(mode == "direct"))
-    client.process(forever=False)
+    client.start_connecting()
+    loop.run_until_complete(client.done)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,23 @@
 //! One client connection: negotiation within [`NEGOTIATION_TIMEOUT`],
-//! then the bound session.
+//! then the bound session, or its hand-over to the session it resumes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use simul_service::Service;
+use simul_service::{ConnectionTicket, Service};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_xmpp::xmlstream::Timeouts;
 
-use crate::negotiation::negotiate;
+use crate::negotiation::{Negotiated, negotiate};
 use crate::{Door, NEGOTIATION_TIMEOUT, Transport};
 
-/// Runs one connection to its end.
+/// Runs one connection (holding `ticket` at the gate) to its end, or to
+/// the session it resumed, which holds it from then on.
 pub(crate) async fn run(
     tcp: TcpStream,
     peer: SocketAddr,
+    ticket: ConnectionTicket,
     service: Arc<Service>,
     door: Arc<Door>,
     transport: Transport,
@@ -24,9 +26,14 @@ pub(crate) async fn run(
     // Silence for `keepalive` gets a ping; as long again without an
     // answer ends the connection (a half-open one too).
     let timeouts = Timeouts { read_timeout: door.keepalive, response_timeout: door.keepalive };
-    let negotiated = negotiate(tcp, peer, &service, &door, transport, timeouts);
+    let negotiated = negotiate(tcp, peer, ticket, &service, &door, transport, timeouts);
     match tokio::time::timeout(NEGOTIATION_TIMEOUT, negotiated).await {
-        Ok(Ok(bound)) => crate::session::run(bound, peer, &service, &door, stopped).await,
+        Ok(Ok(Negotiated::Bound(bound))) => {
+            crate::session::run(bound, peer, &service, &door, stopped).await;
+        }
+        Ok(Ok(Negotiated::Resumed)) => {
+            tracing::debug!(client = %peer.ip(), "XMPP: connection handed to the session it resumes");
+        }
         Ok(Err(_)) => {}
         Err(_) => tracing::debug!(client = %peer.ip(), "XMPP: negotiation timed out"),
     }

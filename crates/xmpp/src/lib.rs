@@ -15,6 +15,7 @@ pub mod jid;
 mod muc;
 mod negotiation;
 mod presence;
+mod resume;
 mod roster;
 pub mod sasl;
 mod session;
@@ -51,16 +52,23 @@ pub struct Door {
     /// session passes on would cost more than the rest of the fan-out.
     /// At most one entry per user of the community.
     jids: RwLock<HashMap<UserId, Option<BareJid>>>,
+    /// How long a session with stream resumption (XEP-0198) waits for
+    /// its client after the connection broke; zero: no resumption.
+    resume_timeout: Duration,
+    /// The sessions a new connection may resume.
+    resumable: Arc<resume::Registry>,
 }
 
 impl Door {
     /// The door of `domain`, with the deployment's certificate in `tls`
-    /// (its ALPN protocols are replaced by XMPP's).
+    /// (its ALPN protocols are replaced by XMPP's). A session whose
+    /// connection broke may be resumed for `resume_timeout` (none: zero).
     pub fn new(
         domain: &str,
         tls: &rustls::ServerConfig,
         grace: Duration,
         keepalive: Duration,
+        resume_timeout: Duration,
     ) -> Self {
         let with_alpn = |protocols: Vec<Vec<u8>>| {
             let mut config = tls.clone();
@@ -75,6 +83,8 @@ impl Door {
             grace,
             keepalive,
             jids: RwLock::default(),
+            resume_timeout,
+            resumable: Arc::default(),
         }
     }
 
@@ -138,8 +148,7 @@ pub async fn serve(
         let Some(ticket) = gate(peer.ip()) else { continue };
         let (service, door, stopped) = (service.clone(), door.clone(), stopped.clone());
         tokio::spawn(async move {
-            connection::run(stream, peer, service, door, transport, stopped).await;
-            drop(ticket);
+            connection::run(stream, peer, ticket, service, door, transport, stopped).await;
         });
     }
 }

@@ -1,6 +1,8 @@
 //! Stream negotiation (RFC 6120 §4–7): TLS (STARTTLS, required, or
-//! direct), SASL PLAIN, a stream restart, resource binding. What comes
-//! out is a secure stream bound to a signed-in user.
+//! direct), SASL PLAIN, a stream restart, resource binding, or instead
+//! the resumption of a session (XEP-0198). What comes out is a secure
+//! stream bound to a signed-in user, or nothing when the stream went to
+//! the session it resumed.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -8,7 +10,7 @@ use std::net::SocketAddr;
 use futures_util::{SinkExt as _, StreamExt as _};
 use rand_core::{OsRng, RngCore as _};
 use simul_service::ScramHash;
-use simul_service::{ClientRefusal, Service};
+use simul_service::{ClientRefusal, ConnectionTicket, Service};
 use tokio::io::BufStream;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
@@ -19,6 +21,8 @@ use tokio_xmpp::parsers::bind::{BindFeature, BindQuery, BindResponse};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::sasl::{self, Challenge, DefinedCondition, Mechanism, Success};
+use tokio_xmpp::parsers::sm::{self, StreamManagement};
+use tokio_xmpp::parsers::stanza_error::DefinedCondition as StanzaCondition;
 use tokio_xmpp::parsers::starttls::{self, Proceed, StartTls};
 use tokio_xmpp::parsers::stream_error::{self, StreamError};
 use tokio_xmpp::parsers::stream_features::StreamFeatures;
@@ -39,8 +43,18 @@ pub(crate) type Stream = XmlStream<Secure, FallibleStreamElement>;
 pub(crate) struct Bound {
     pub(crate) stream: Stream,
     pub(crate) spent: Spent,
+    /// The connection's place at the gate: it goes where the stream goes.
+    pub(crate) ticket: ConnectionTicket,
     pub(crate) user: String,
     pub(crate) jid: FullJid,
+}
+
+/// What negotiation made of a connection.
+pub(crate) enum Negotiated {
+    /// A new session's stream.
+    Bound(Box<Bound>),
+    /// The stream went to the session it resumed (XEP-0198).
+    Resumed,
 }
 
 /// Negotiation ended without a bound stream; the stream error that
@@ -54,20 +68,22 @@ impl From<std::io::Error> for Failed {
     }
 }
 
-/// Negotiates a connection from `peer` up to a bound resource.
+/// Negotiates a connection from `peer` (holding `ticket`) up to a bound
+/// resource or a resumed session.
 pub(crate) async fn negotiate(
     tcp: TcpStream,
     peer: SocketAddr,
+    mut ticket: ConnectionTicket,
     service: &Service,
     door: &Door,
     transport: Transport,
     timeouts: Timeouts,
-) -> Result<Bound, Failed> {
+) -> Result<Negotiated, Failed> {
     let tls = match transport {
         Transport::DirectTls => TlsAcceptor::from(door.direct_tls.clone()).accept(tcp).await?,
         Transport::StartTls => start_tls(tcp, door, timeouts).await?,
     };
-    let spent = Spent::default();
+    let mut spent = Spent::default();
     let io = Budgeted::new(BufStream::new(tls), spent.clone());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     let features =
@@ -75,13 +91,38 @@ pub(crate) async fn negotiate(
     let mut stream = answer_header(accepted, door, &features).await?;
     let (user, data) = authenticate(&mut stream, peer, service).await?;
     let accepted = stream.accept_reset(&Success { data }).await?;
-    let features =
-        StreamFeatures { bind: Some(BindFeature { required: true }), ..StreamFeatures::default() };
+    let features = StreamFeatures {
+        bind: Some(BindFeature { required: true }),
+        stream_management: Some(StreamManagement { optional: false }),
+        ..StreamFeatures::default()
+    };
     let mut stream = answer_header(accepted, door, &features).await?;
-    spent.reset();
-    let jid = bind(&mut stream, &user, door).await?;
-    spent.reset();
-    Ok(Bound { stream, spent, user, jid })
+    loop {
+        spent.reset();
+        let next = stream.next().await;
+        let Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::SM(nonza)))) = next else {
+            let jid = bind(&mut stream, next, &user, door).await?;
+            spent.reset();
+            return Ok(Negotiated::Bound(Box::new(Bound { stream, spent, ticket, user, jid })));
+        };
+        // Resumption instead of binding; anything else of XEP-0198's
+        // comes after binding.
+        let answer = match nonza {
+            sm::Nonza::Resume(resume) => {
+                let handled = resume.h;
+                let takeover = Box::new(crate::resume::Takeover { stream, spent, ticket, handled });
+                match crate::resume::resume(&door.resumable, &user, &resume.previd, takeover) {
+                    Ok(()) => return Ok(Negotiated::Resumed),
+                    Err(back) => {
+                        (stream, spent, ticket) = (back.stream, back.spent, back.ticket);
+                        crate::resume::not_found()
+                    }
+                }
+            }
+            _ => sm::Failed { h: None, error: Some(StanzaCondition::UnexpectedRequest) },
+        };
+        stream.send(&answer).await?;
+    }
 }
 
 /// The plain-text part of a STARTTLS connection: its header, the
@@ -270,11 +311,17 @@ fn sasl_failure(condition: DefinedCondition, text: Option<&str>) -> sasl::Failur
     }
 }
 
-/// Resource binding (RFC 6120 §7): the client's resource if it names
-/// one a JID can hold, else one of the server's.
-async fn bind(stream: &mut Stream, user: &str, door: &Door) -> Result<FullJid, Failed> {
+/// Resource binding (RFC 6120 §7) on the client's request `next`: the
+/// client's resource if it names one a JID can hold, else one of the
+/// server's.
+async fn bind(
+    stream: &mut Stream,
+    next: Option<Result<FallibleStreamElement, ReadError>>,
+    user: &str,
+    door: &Door,
+) -> Result<FullJid, Failed> {
     let (id, payload) =
-        match stream.next().await {
+        match next {
             Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(
                 Iq::Set { id, payload, .. },
             ))))) => (id, payload),

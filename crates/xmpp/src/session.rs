@@ -1,14 +1,16 @@
 //! A bound XMPP session: stanzas from the client become service calls,
 //! the session's community events become stanzas (RFC 6121 presence and
 //! 1:1 messages, the roster, XEP-0085 chat states, XEP-0199 pings,
-//! XEP-0030 discovery).
+//! XEP-0030 discovery, XEP-0198 stream management in `sm`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use simul_core::{Event, SessionId, UserId};
-use simul_service::{CommandAdmission, CommandLimit, ContactList, Service, ServiceError};
+use simul_service::{
+    CommandAdmission, CommandLimit, ConnectionTicket, ContactList, Service, ServiceError,
+};
 use tokio::sync::watch;
 use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::{BareJid, FullJid, Jid};
@@ -34,6 +36,7 @@ use xso::AsXml;
 
 mod archive;
 mod rooms;
+mod sm;
 
 use crate::Door;
 use crate::budget::Spent;
@@ -61,24 +64,34 @@ const FEATURES: [&str; 7] = [
     crate::vcard::NS,
 ];
 
-/// Why a session ends: a stream error to send first, or nothing.
+/// Why a session ends: a stream error to send first, nothing, or a
+/// broken connection (which a resumable session outlives).
 enum End {
     Tell(StreamError),
     Quietly,
+    Lost,
 }
 
 impl From<std::io::Error> for End {
     fn from(error: std::io::Error) -> Self {
         tracing::debug!(%error, "XMPP: cannot send");
-        End::Quietly
+        End::Lost
     }
+}
+
+/// A session's connection to its client.
+struct Link {
+    stream: Stream,
+    /// Its place at the connection gate, given back with the socket.
+    _ticket: ConnectionTicket,
 }
 
 /// One bound session.
 struct Session<'a> {
     service: &'a Arc<Service>,
     door: &'a Door,
-    stream: Stream,
+    /// None while a resumable session waits for its client (XEP-0198).
+    link: Option<Link>,
     spent: Spent,
     user: UserId,
     jid: FullJid,
@@ -93,17 +106,19 @@ struct Session<'a> {
     rooms: crate::muc::Rooms,
     /// Stanzas a second, as for every door's sessions.
     commands: CommandLimit,
+    /// XEP-0198: counts, unacknowledged stanzas, resumption.
+    sm: sm::StreamManagement,
 }
 
 /// Runs a bound session to its end.
 pub(crate) async fn run(
-    bound: Bound,
+    bound: Box<Bound>,
     peer: SocketAddr,
     service: &Arc<Service>,
     door: &Door,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let Bound { mut stream, spent, user, jid } = bound;
+    let Bound { mut stream, spent, ticket, user, jid } = *bound;
     let user = UserId::new(&user);
     let (session, mut events) = match service.open_session(&user, false) {
         Ok(opened) => opened,
@@ -120,7 +135,7 @@ pub(crate) async fn run(
     let mut this = Session {
         service,
         door,
-        stream,
+        link: Some(Link { stream, _ticket: ticket }),
         spent,
         user,
         jid,
@@ -129,13 +144,15 @@ pub(crate) async fn run(
         carbons: false,
         rooms: crate::muc::Rooms::default(),
         commands: CommandLimit::new(service.flood()),
+        sm: sm::StreamManagement::default(),
     };
     // A disabled or removed account ends the session at once, as on
     // every door.
     let mut revoked = service.token_changes(this.user.as_str());
     let end = loop {
         let result = tokio::select! {
-            item = this.stream.next() => this.received(item).await,
+            item = read(&mut this.link) => this.received(item).await,
+            sm = this.sm.next() => this.stream_management_due(sm).await,
             event = events.recv() => match event {
                 Some(event) => this.deliver(&event).await,
                 None => Err(End::Tell(policy_violation("the community ended this session"))),
@@ -152,30 +169,61 @@ pub(crate) async fn run(
             ))),
         };
         if let Err(end) = result {
-            break end;
+            // A resumable session outlives its connection.
+            match this.keep_for_resumption(end) {
+                Ok(()) => continue,
+                Err(end) => break end,
+            }
         }
     };
     service.close_session(session, door.grace);
     if let End::Tell(error) = end {
-        let _ = this.send(&error).await;
+        let _ = this.write(&error).await;
     }
-    // Not for ever either, for a client that reads nothing.
-    let limit = door.keepalive.saturating_mul(2);
-    let _ = tokio::time::timeout(limit, this.stream.shutdown()).await;
+    this.hang_up().await;
+}
+
+/// The next element from the client; nothing while there is no client.
+async fn read(link: &mut Option<Link>) -> Option<Result<FallibleStreamElement, ReadError>> {
+    match link {
+        Some(link) => link.stream.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Session<'_> {
-    /// Sends one stanza. A client that takes nothing for two keepalives
-    /// (it stopped reading, or its host vanished) is gone: the session
-    /// ends rather than wait on it for ever.
-    async fn send<T: AsXml>(&mut self, stanza: &T) -> Result<(), End> {
+    /// Sends one stanza (kept until the client acknowledges it, with
+    /// stream management).
+    async fn send<T: AsXml + Clone + Into<Stanza>>(&mut self, stanza: &T) -> Result<(), End> {
+        self.sm.sending(stanza)?;
+        match self.write(stanza).await {
+            Ok(()) => self.sent_one().await,
+            // A resumable session sends it again on the next connection.
+            Err(end) => self.keep_for_resumption(end),
+        }
+    }
+
+    /// Writes one element to the client, if there is one. A client that
+    /// takes nothing for two keepalives (it stopped reading, or its host
+    /// vanished) is gone rather than waited on for ever.
+    async fn write<T: AsXml>(&mut self, element: &T) -> Result<(), End> {
+        let Some(link) = &mut self.link else { return Ok(()) };
         let limit = self.door.keepalive.saturating_mul(2);
-        match tokio::time::timeout(limit, self.stream.send(stanza)).await {
+        match tokio::time::timeout(limit, link.stream.send(element)).await {
             Ok(sent) => Ok(sent?),
             Err(_) => {
                 tracing::info!(user = %self.user, ?limit, "XMPP: the client took nothing; ending it");
-                Err(End::Quietly)
+                Err(End::Lost)
             }
+        }
+    }
+
+    /// Closes the connection, if any; not for ever either, for a client
+    /// that reads nothing.
+    async fn hang_up(&mut self) {
+        if let Some(mut link) = self.link.take() {
+            let limit = self.door.keepalive.saturating_mul(2);
+            let _ = tokio::time::timeout(limit, link.stream.shutdown()).await;
         }
     }
 
@@ -198,10 +246,12 @@ impl Session<'_> {
                     std::io::ErrorKind::InvalidData => {
                         stream_error::DefinedCondition::NotWellFormed
                     }
-                    std::io::ErrorKind::TimedOut => {
+                    std::io::ErrorKind::TimedOut if !self.sm.resumable() => {
                         stream_error::DefinedCondition::ConnectionTimeout
                     }
-                    _ => return Err(End::Quietly),
+                    // Gone without a word (or silent, when the session
+                    // can wait for the client to come back).
+                    _ => return Err(End::Lost),
                 };
                 Err(End::Tell(StreamError::new(condition, "en", error.to_string())))
             }
@@ -210,8 +260,15 @@ impl Session<'_> {
                 let condition = stream_error::DefinedCondition::UnsupportedStanzaType;
                 Err(End::Tell(StreamError::new(condition, "en", text)))
             }
-            Some(Ok(FallibleStreamElement::Err(error))) => self.malformed(error).await,
+            Some(Ok(FallibleStreamElement::Err(error))) => {
+                self.sm.received_stanza();
+                self.malformed(error).await
+            }
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::SM(nonza)))) => {
+                self.stream_management(nonza).await
+            }
             Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(stanza)))) => {
+                self.sm.received_stanza();
                 match (self.commands.admit(), stanza) {
                     (CommandAdmission::Allowed, Stanza::Iq(iq)) => self.iq(iq).await,
                     (CommandAdmission::Allowed, Stanza::Message(message)) => {

@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub mod vp;
+pub mod xmpp;
 
 pub const SIMUL: &str = env!("CARGO_BIN_EXE_simul");
 
