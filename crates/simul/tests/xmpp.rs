@@ -2,17 +2,19 @@
 //! XMPP client library) through `simul_testkit::XmppClient`, and by a raw
 //! TCP client for what no well-behaved client sends: TLS and sign-in,
 //! the roster as the contact list of every door, presence and messages
-//! across doors, chat states, bad input.
+//! across doors (web, and Sametime through Debian's libmeanwhile), chat
+//! states, bad input.
 
 mod support;
 
 use std::net::SocketAddr;
 
 use serde_json::{Value, json};
-use simul_testkit::{XmppClient, XmppTransport};
-use support::vp::{put_json, web_joins_invitation};
+use simul_testkit::{MwClient, XmppClient, XmppTransport};
+use support::vp::{put_json, vp_address, web_joins_invitation};
 use support::xmpp::{
-    next_of_type, next_status, watch as bob_events_watch, xmpp_server, xmpp_server_with,
+    next_of_type, next_status, watch as bob_events_watch, xmpp_addresses, xmpp_server,
+    xmpp_server_with,
 };
 use support::{Events, Server, deployment, deployment_with_names, get_json, log_in, post_json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -232,6 +234,44 @@ fn archive_page(client: &mut XmppClient) -> (Vec<String>, String) {
         }
         lines.push(line.strip_prefix("ARCHIVED ").expect("a result").to_owned());
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sametime_and_xmpp_clients_see_each_others_presence_and_talk() {
+    let dir = deployment(&["alice", "bob"]);
+    let env = [
+        ("SIMUL_VP__LISTEN", "127.0.0.1:0"),
+        ("SIMUL_XMPP__LISTEN", "127.0.0.1:0"),
+        ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0"),
+    ];
+    let server = Server::start_with(&dir.path().join("data"), false, &env);
+    let vp = vp_address(&server);
+    let (starttls, _) = xmpp_addresses(&server);
+    let (alice_web, _) = log_in(&server, "alice", "long enough").await;
+    let contacts = json!({"groups": [{"name": "Team", "contacts": ["bob"]}]});
+    put_json(&server, "/api/v1/contacts", &alice_web, &contacts).await;
+    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    alice.send("presence");
+
+    // Bob signs in with a Sametime client (libmeanwhile): alice's
+    // roster shows him, and his client shows her.
+    let mut bob = MwClient::start(vp, "bob", "long enough");
+    bob.expect("LOGGED_IN");
+    alice.expect_matching("PRESENCE bob@localhost ", &["type=available", "show="]);
+    bob.send("watch alice");
+    bob.expect_matching("PRESENCE alice ", &["online=1"]);
+
+    alice.send("message bob@localhost hello Sametime");
+    assert_eq!(bob.expect("IM alice "), "IM alice hello Sametime");
+    bob.send("im alice hello XMPP");
+    assert_eq!(alice.expect("MESSAGE "), "MESSAGE bob@localhost hello XMPP");
+
+    // Do not disturb with its message (a Sametime client in DND takes no
+    // new conversation: libmeanwhile itself refuses it).
+    bob.send("status 0x0080 in the zone");
+    alice.expect_matching("PRESENCE bob@localhost ", &["show=dnd", "status=in the zone"]);
+    bob.send("quit");
+    alice.expect_matching("PRESENCE bob@localhost ", &["type=unavailable"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

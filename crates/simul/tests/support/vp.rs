@@ -18,9 +18,14 @@ pub fn vp_server_with(data: &std::path::Path, env: &[(&str, &str)]) -> (Server, 
     let mut all = vec![("SIMUL_VP__LISTEN", "127.0.0.1:0")];
     all.extend_from_slice(env);
     let server = Server::start_with(data, false, &all);
-    let line = server.log_line("Sametime VP door listening on ");
-    let address = line.rsplit(' ').next().unwrap().parse().unwrap();
+    let address = vp_address(&server);
     (server, address)
+}
+
+/// Where a server started with `SIMUL_VP__LISTEN` took the VP door.
+pub fn vp_address(server: &Server) -> SocketAddr {
+    let line = server.log_line("Sametime VP door listening on ");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
 }
 
 /// `PUT path` with a bearer token and a JSON body, as a web client does.

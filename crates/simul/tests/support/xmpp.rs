@@ -22,12 +22,19 @@ pub fn xmpp_server_with(
         vec![("SIMUL_XMPP__LISTEN", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0")];
     all.extend_from_slice(env);
     let server = Server::start_with(data, false, &all);
+    let (starttls, direct) = xmpp_addresses(&server);
+    (server, starttls, direct)
+}
+
+/// Where a server started with both XMPP listeners took them: (STARTTLS,
+/// direct TLS). The server says so after the other doors (read theirs
+/// first).
+pub fn xmpp_addresses(server: &Server) -> (SocketAddr, SocketAddr) {
     let address = |transport: &str| {
         let line = server.log_line(&format!("({transport})"));
         line.split(' ').nth(4).unwrap().parse().unwrap()
     };
-    let (starttls, direct) = (address("STARTTLS"), address("direct TLS"));
-    (server, starttls, direct)
+    (address("STARTTLS"), address("direct TLS"))
 }
 
 /// Asks a web session to watch `user`.
