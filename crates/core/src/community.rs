@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::event::{Delivery, Event};
-use crate::ids::{ChatId, MessageId, SessionId, UserId};
+use crate::ids::{ChatId, Conversation, MessageId, SessionId, UserId};
 use crate::status::Presence;
 
 /// Longest instant or chat message accepted, in characters.
@@ -514,6 +514,19 @@ impl Community {
     fn next_message_id(&mut self) -> MessageId {
         self.next_message += 1;
         MessageId(self.next_message)
+    }
+
+    /// Tells every session of `user` that they read `conversation` up to
+    /// `up_to` (so all their devices agree on what is unread).
+    pub fn read(
+        &self,
+        user: &UserId,
+        conversation: Conversation,
+        up_to: MessageId,
+    ) -> Vec<Delivery> {
+        let mut out = Outbox::default();
+        out.send(self.sessions_of(user).collect::<Vec<_>>(), Event::Read { conversation, up_to });
+        out.0
     }
 
     /// The chats `user` is in or invited to, by id: what a client that

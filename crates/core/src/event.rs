@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{ChatId, MessageId, SessionId, UserId};
+use crate::ids::{ChatId, Conversation, MessageId, SessionId, UserId};
 use crate::status::Presence;
 
 /// Something a session must be told.
@@ -80,6 +80,14 @@ pub enum Event {
         chat: ChatId,
         /// Who is in it now, sorted.
         members: Vec<UserId>,
+    },
+    /// The user read a conversation up to a message, on one of their
+    /// sessions: the others stop counting those messages as unread.
+    Read {
+        /// Which conversation.
+        conversation: Conversation,
+        /// The last message read.
+        up_to: MessageId,
     },
 }
 

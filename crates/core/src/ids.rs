@@ -88,3 +88,37 @@ impl fmt::Display for MessageId {
         write!(f, "{}", self.0)
     }
 }
+
+/// A conversation of a user: 1:1 with someone, or an n-way chat. Written
+/// `im:<user id>` or `nway:<chat id>` (in the API and the store).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Conversation {
+    /// With one other user.
+    Im(UserId),
+    /// An n-way chat.
+    Nway(ChatId),
+}
+
+impl fmt::Display for Conversation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Im(user) => write!(f, "im:{user}"),
+            Self::Nway(chat) => write!(f, "nway:{chat}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Conversation {
+    type Err = String;
+
+    fn from_str(key: &str) -> Result<Self, String> {
+        match key.split_once(':') {
+            Some(("im", user)) if !user.is_empty() => Ok(Self::Im(UserId::new(user))),
+            Some(("nway", chat)) => chat
+                .parse()
+                .map(|chat| Self::Nway(ChatId(chat)))
+                .map_err(|_| format!("{key:?}: an n-way chat is nway:<number>")),
+            _ => Err(format!("{key:?}: a conversation is im:<user id> or nway:<chat id>")),
+        }
+    }
+}

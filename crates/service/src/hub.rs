@@ -144,6 +144,7 @@ fn event_type(event: &Event) -> &'static str {
         Event::NwayInvite { .. } => "nway_invite",
         Event::NwayMessage { .. } => "nway_message",
         Event::NwayMembers { .. } => "nway_members",
+        Event::Read { .. } => "read",
     }
 }
 

@@ -12,6 +12,7 @@
 mod account;
 mod admission;
 mod client_sign_in;
+mod conversations;
 mod error;
 mod flood;
 mod gate;
@@ -29,6 +30,7 @@ mod sign_in;
 pub use account::Readiness;
 pub use admission::{Admission, admission};
 pub use client_sign_in::{ClientRefusal, looks_like_token};
+pub use conversations::{ConversationSummary, LastMessage, MAX_CONVERSATIONS};
 pub use error::ServiceError;
 use flood::MessageLimits;
 pub use flood::{CommandAdmission, CommandLimit, FloodLimits};

@@ -27,6 +27,8 @@ async fn the_openapi_document_describes_every_route_of_the_contract() {
         ("/api/v1/contacts", "put"),
         ("/api/v1/im/{user}", "post"),
         ("/api/v1/im/{user}/history", "get"),
+        ("/api/v1/conversations", "get"),
+        ("/api/v1/conversations/read", "post"),
         ("/api/v1/directory/search", "get"),
         ("/api/v1/users", "get"),
         ("/api/v1/users/{id}/card", "get"),
@@ -305,6 +307,85 @@ async fn histories_scroll_back_page_by_page_and_message_ids_go_on_after_a_restar
     let sent = post_json(&server, "/api/v1/im/bob", &alice, &json!({"text": "after"})).await;
     assert!(sent["id"].as_u64().unwrap() > last_id, "ids do not repeat after a restart");
     assert!(chat > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conversations_come_latest_first_with_unread_counts_every_device_shares() {
+    let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")]);
+    let server = Server::start(&dir.path().join("data"));
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let (carol, _) = log_in(&server, "carol", "long enough").await;
+    let mut laptop = events(&server, &alice).await;
+    let say = |from: &str, to: &str, text: &str| {
+        let (from, path, text) =
+            (from.to_owned(), format!("/api/v1/im/{to}"), json!({"text": text}));
+        let server = &server;
+        async move { post_json(server, &path, &from, &text).await["id"].as_u64().unwrap() }
+    };
+    let one = say(&bob, "alice", "one").await;
+    let two = say(&bob, "alice", "two").await;
+    say(&carol, "alice", "hi").await;
+    say(&alice, "carol", "hello carol").await;
+    let topic = json!({"invite": ["bob"], "topic": "Plan"});
+    let chat = post_json(&server, "/api/v1/nway", &alice, &topic).await["id"].as_u64().unwrap();
+    post_json(&server, &format!("/api/v1/nway/{chat}/join"), &bob, &json!({})).await;
+    let text = json!({"text": "in the chat"});
+    post_json(&server, &format!("/api/v1/nway/{chat}/messages"), &bob, &text).await;
+
+    let listed = get_json(&server, "/api/v1/conversations", &alice).await;
+    let summary: Vec<(String, String, u64)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let last = c["last"]["text"].as_str().unwrap().to_owned();
+            (c["conversation"].as_str().unwrap().to_owned(), last, c["unread"].as_u64().unwrap())
+        })
+        .collect();
+    let expected = [
+        (format!("nway:{chat}"), "in the chat".to_owned(), 1),
+        ("im:carol".to_owned(), "hello carol".to_owned(), 1),
+        ("im:bob".to_owned(), "two".to_owned(), 2),
+    ];
+    assert_eq!(summary, expected, "{listed}");
+    assert_eq!((&listed[0]["topic"], &listed[1]["with"]), (&json!("Plan"), &json!("carol")));
+
+    // Read on the phone: the laptop hears it, and the count is gone.
+    let mut phone = events(&server, &alice).await;
+    let mark = json!({"conversation": "im:bob", "up_to": two});
+    post_json(&server, "/api/v1/conversations/read", &alice, &mark).await;
+    for device in [&mut laptop, &mut phone] {
+        let read = loop {
+            let event = next_event(device).await;
+            if event["type"] == "read" {
+                break event;
+            }
+        };
+        assert_eq!(read, json!({"type": "read", "conversation": "im:bob", "up_to": two}));
+    }
+    let unread_with_bob = || async {
+        let listed = get_json(&server, "/api/v1/conversations", &alice).await;
+        let bob = listed.as_array().unwrap().iter().find(|c| c["with"] == "bob").cloned();
+        bob.unwrap()["unread"].as_u64().unwrap()
+    };
+    assert_eq!(unread_with_bob().await, 0);
+    // A late mark from a slower device does not bring messages back.
+    let older = json!({"conversation": "im:bob", "up_to": one});
+    post_json(&server, "/api/v1/conversations/read", &alice, &older).await;
+    assert_eq!(unread_with_bob().await, 0);
+
+    for bad in ["bob", "nway:x", "im:"] {
+        let answer = reqwest::Client::new()
+            .post(server.url("/api/v1/conversations/read"))
+            .bearer_auth(&alice)
+            .json(&json!({"conversation": bad, "up_to": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert!(answer.json::<Value>().await.unwrap()["error"].is_string(), "{bad}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

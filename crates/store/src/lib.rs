@@ -15,6 +15,7 @@
 
 mod backup;
 mod contacts;
+mod conversations;
 mod messages;
 mod nway;
 mod paging;
@@ -31,6 +32,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use backup::{DatabaseCopy, backup_database};
 pub use contacts::{ContactGroup, ContactList};
+pub use conversations::{ChatConversation, ImConversation};
 pub use messages::{HistoryPage, StoredIm};
 pub use nway::{ChatRecord, StoredChatMessage};
 pub use paging::{Page, PageStart};

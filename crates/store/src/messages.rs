@@ -42,7 +42,7 @@ pub struct HistoryPage {
 
 const COLUMNS: &str = "id, sender, recipient, text, at";
 
-fn stored_im(row: &SqliteRow) -> Result<StoredIm, sqlx::Error> {
+pub(crate) fn stored_im(row: &SqliteRow) -> Result<StoredIm, sqlx::Error> {
     Ok(StoredIm {
         id: row.try_get::<i64, _>("id")?.unsigned_abs(),
         from: row.try_get("sender")?,

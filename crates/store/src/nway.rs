@@ -87,16 +87,22 @@ impl Store {
         query.push_bind(sql_id(chat));
         push_page(&mut query, from, limit);
         let rows = query.build().fetch_all(&self.pool).await?;
-        let read = |row: &SqliteRow| -> Result<StoredChatMessage, sqlx::Error> {
-            Ok(StoredChatMessage {
-                id: row.try_get::<i64, _>("id")?.unsigned_abs(),
-                chat,
-                from: row.try_get("sender")?,
-                text: row.try_get("text")?,
-                at: row.try_get("at")?,
-            })
-        };
+        let read = |row: &SqliteRow| stored_chat_message(row, chat);
         let messages = rows.iter().map(read).collect::<Result<Vec<_>, _>>()?;
         Ok(page_of(messages, from, limit))
     }
+}
+
+/// A message of `chat` as a row of `nway_messages` holds it.
+pub(crate) fn stored_chat_message(
+    row: &SqliteRow,
+    chat: u64,
+) -> Result<StoredChatMessage, sqlx::Error> {
+    Ok(StoredChatMessage {
+        id: row.try_get::<i64, _>("id")?.unsigned_abs(),
+        chat,
+        from: row.try_get("sender")?,
+        text: row.try_get("text")?,
+        at: row.try_get("at")?,
+    })
 }

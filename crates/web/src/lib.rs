@@ -7,6 +7,7 @@
 mod account;
 mod assets;
 mod auth;
+mod conversations;
 mod error;
 mod https_only;
 mod messages;

@@ -317,6 +317,9 @@ fn event_frames(event: &Event) -> Vec<Value> {
         Event::NwayMembers { chat, members } => {
             json!({"type": "nway_members", "id": chat, "members": members})
         }
+        Event::Read { conversation, up_to } => {
+            json!({"type": "read", "conversation": conversation.to_string(), "up_to": up_to})
+        }
     };
     vec![frame]
 }

@@ -15,7 +15,8 @@ use utoipa_axum::routes;
 use crate::auth::Reached;
 use crate::openapi::{ApiDoc, GenericErrors};
 use crate::{
-    ApiError, AppState, account, assets, messages, nway, people, presence, stwebapi, telemetry,
+    ApiError, AppState, account, assets, conversations, messages, nway, people, presence, stwebapi,
+    telemetry,
 };
 
 /// The largest request body: a full contact list (2,000 ids) fits; a
@@ -33,6 +34,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(presence::events))
         .routes(routes!(messages::send_im))
         .routes(routes!(messages::history))
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::read))
         .routes(routes!(messages::contacts, messages::put_contacts))
         .routes(routes!(people::search))
         .routes(routes!(people::cards))

@@ -1,0 +1,96 @@
+//! A user's conversations, 1:1 and n-way, as the list a client shows
+//! beside the contacts: the latest message of each and how many are
+//! unread, the same on every device (reading on one marks it read on
+//! all).
+
+use chrono::{DateTime, Utc};
+use simul_core::{Conversation, MessageId, UserId};
+
+use crate::{Service, ServiceError};
+
+/// Most 1:1 conversations the list holds.
+pub const MAX_CONVERSATIONS: u32 = 200;
+
+/// One conversation of the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationSummary {
+    /// Which.
+    pub conversation: Conversation,
+    /// An n-way chat's topic (empty for 1:1).
+    pub topic: String,
+    /// Its latest message (none: a chat where nothing was said yet).
+    pub last: Option<LastMessage>,
+    /// Messages from others after what the user read.
+    pub unread: u32,
+}
+
+/// The latest message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastMessage {
+    /// Its id.
+    pub id: MessageId,
+    /// Who wrote it.
+    pub from: UserId,
+    /// What it says.
+    pub text: String,
+    /// When the server accepted it.
+    pub at: DateTime<Utc>,
+}
+
+impl Service {
+    /// `user`'s conversations, the latest first: their 1:1 ones (at most
+    /// [`MAX_CONVERSATIONS`]) and the n-way chats they are in.
+    pub async fn conversations(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<ConversationSummary>, ServiceError> {
+        let mut list = Vec::new();
+        for im in self.store().im_conversations(user.as_str(), MAX_CONVERSATIONS).await? {
+            let last = LastMessage {
+                id: MessageId::from_raw(im.last.id),
+                from: UserId::new(im.last.from),
+                text: im.last.text,
+                at: im.last.at,
+            };
+            list.push(ConversationSummary {
+                conversation: Conversation::Im(UserId::new(im.with)),
+                topic: String::new(),
+                last: Some(last),
+                unread: im.unread,
+            });
+        }
+        let chats = self.hub().inspect(|c| c.chats_of(user));
+        for chat in chats.into_iter().filter(|chat| chat.members.contains(user)) {
+            let summary = self.store().chat_conversation(user.as_str(), chat.id.get()).await?;
+            let last = summary.last.map(|m| LastMessage {
+                id: MessageId::from_raw(m.id),
+                from: UserId::new(m.from),
+                text: m.text,
+                at: m.at,
+            });
+            list.push(ConversationSummary {
+                conversation: Conversation::Nway(chat.id),
+                topic: chat.topic,
+                last,
+                unread: summary.unread,
+            });
+        }
+        // A chat where nothing was said yet is newest of all.
+        list.sort_by_key(|c| std::cmp::Reverse(c.last.as_ref().map_or(u64::MAX, |m| m.id.get())));
+        Ok(list)
+    }
+
+    /// `user` read `conversation` up to message `up_to`: kept, and told to
+    /// all their sessions on every door.
+    pub async fn mark_read(
+        &self,
+        user: &UserId,
+        conversation: Conversation,
+        up_to: MessageId,
+    ) -> Result<(), ServiceError> {
+        let key = conversation.to_string();
+        self.store().mark_read(user.as_str(), &key, up_to.get()).await?;
+        self.hub().run(|c| Ok(c.read(user, conversation, up_to)))?;
+        Ok(())
+    }
+}
