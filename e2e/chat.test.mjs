@@ -579,3 +579,34 @@ scenario('messages sent while someone was away wait for them as an unread chat',
   await H.eventually(async () => (await frank.page.title()) === 'Simul', 'read: no count in the title');
   assert.deepEqual(realErrors(frank.errors), []);
 });
+
+scenario('a chat with someone not on the list survives a reload, and reading it on one device clears it on the other', async () => {
+  const laptop = opened('frank');
+  const { token } = await H.apiLogin(server.url, 'carol');
+  await H.apiCall(server.url, token, 'POST', '/api/v1/im/frank', { text: 'Lunch tomorrow?' });
+  const carolRow = (/** @type {import('playwright-core').Page} */ page) => page.locator('.chats li[data-chat="im:carol"]');
+  await carolRow(laptop.page).locator('.badge[data-unread="1"]').waitFor();
+
+  // The phone signs in later: the server's list brings the chat and its
+  // unread count (delivered to the laptop, not read anywhere).
+  const phone = await open('frank-phone', H.PHONE);
+  await H.signIn(phone.page, server.url, 'frank');
+  await carolRow(phone.page).locator('.row-name', { hasText: 'Carol Clark' }).waitFor();
+  await carolRow(phone.page).locator('.badge[data-unread="1"]').waitFor();
+  await H.eventually(async () => (await phone.page.title()) === '(1) Simul', 'the count in the title on the phone');
+
+  // Read on the laptop: the phone's count goes.
+  await carolRow(laptop.page).locator('.row-main').click();
+  await laptop.page.locator('.chat[data-conversation="im:carol"] .bubble', { hasText: 'Lunch tomorrow?' }).waitFor();
+  await carolRow(phone.page).locator('.badge').waitFor({ state: 'detached' });
+  await H.eventually(async () => (await phone.page.title()) === 'Simul', 'no count on the phone');
+
+  // Carol is no contact of Frank's, yet her chat is still there after a reload.
+  await phone.page.reload();
+  await H.appReady(phone.page);
+  await carolRow(phone.page).locator('.row-name', { hasText: 'Carol Clark' }).waitFor();
+  assert.equal(await carolRow(phone.page).locator('.badge').count(), 0, 'read stays read');
+  await H.screenshot(phone.page, 'phone-recent-chats');
+  assert.deepEqual(realErrors(laptop.errors), []);
+  assert.deepEqual(realErrors(phone.errors), []);
+});

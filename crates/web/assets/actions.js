@@ -118,8 +118,66 @@ export function openChatWith(user) {
 
 /** @param {Conversation} conversation */
 export function markRead(conversation) {
+  tellRead(conversation);
   if (conversation.unread === 0) return;
   conversation.unread = 0;
+  emit('conversations');
+  updateTitle();
+}
+
+/** The newest message id a conversation shows (0: none yet). */
+function newestId(/** @type {Conversation} */ conversation) {
+  return conversation.messages.reduce((max, m) => Math.max(max, m.id ?? 0), 0);
+}
+
+/**
+ * Tells the server (soon: a busy chat makes one request a second) that
+ * the user read the conversation up to its newest message, so that their
+ * other devices stop counting it.
+ * @param {Conversation} conversation
+ */
+function tellRead(conversation) {
+  if (newestId(conversation) <= conversation.readMark || readTimers.has(conversation.key)) return;
+  readTimers.set(conversation.key, setTimeout(() => {
+    readTimers.delete(conversation.key);
+    const upTo = newestId(conversation);
+    if (upTo <= conversation.readMark) return;
+    conversation.readMark = upTo;
+    api.markRead(conversation.key, upTo).catch(() => { conversation.readMark = 0; });
+  }, 1000));
+}
+
+/** @type {Map<string, ReturnType<typeof setTimeout>>} conversation key → pending read mark */
+const readTimers = new Map();
+
+/**
+ * Brings the unread counts in line with the server's list of this user's
+ * conversations (what they read on any device), and lists the 1:1
+ * conversations this page does not show yet, with their latest message.
+ */
+export async function syncConversations() {
+  /** @type {import('./api.js').ConversationListing[]} */
+  let listed;
+  try {
+    listed = await api.conversations();
+  } catch {
+    return; // The next "ready" asks again.
+  }
+  for (const entry of listed) {
+    const conversation = entry.with !== undefined
+      ? imConversation(entry.with)
+      : state.conversations.get(nwayKey(entry.chat ?? 0));
+    if (!conversation) continue; // A chat syncChats has not brought in yet.
+    if (entry.last) {
+      addMessage(conversation, entry.last);
+      conversation.lastActivity = Math.max(conversation.lastActivity, Date.parse(entry.last.at) || 0);
+      if (entry.with !== undefined && !isContact(entry.with)) ensurePerson(entry.with);
+    }
+    if (looking(conversation)) markRead(conversation);
+    // A list older than a message this page has since counted keeps it.
+    else if (newestId(conversation) > (entry.last?.id ?? 0)) conversation.unread = Math.max(conversation.unread, entry.unread);
+    else conversation.unread = entry.unread;
+  }
   emit('conversations');
   updateTitle();
 }
@@ -589,8 +647,8 @@ export async function onReady() {
   }
   // Invitations sent while this page was not connected, and what became
   // of its group chats meanwhile (the server removes a user from them when
-  // their last connection closes).
-  syncChats();
+  // their last connection closes); then what is unread, and where.
+  syncChats().then(syncConversations);
 }
 
 /* ---------- Reconciling with the server's list of chats ---------- */
@@ -738,7 +796,9 @@ export function handleEvent(event) {
       const conversation = imConversation(peer);
       const result = addMessage(conversation, { id: event.id, from: event.from, text: event.text, at: event.at });
       if (result === 'duplicate') break;
-      if (event.from !== me) {
+      // A message kept while the user was away is counted by the
+      // conversations list, which the page asks for at every connection.
+      if (event.from !== me && !event.missed) {
         setTyping(conversation, false);
         incoming(conversation, displayName(event.from), event.text);
       }
@@ -748,6 +808,19 @@ export function handleEvent(event) {
       }
       emit('conversation', conversation.key);
       emit('conversations');
+      break;
+    }
+    case 'read': {
+      // Read on another device: what it read is no longer unread here.
+      const conversation = state.conversations.get(String(event.conversation));
+      if (!conversation) break;
+      conversation.readMark = Math.max(conversation.readMark, Number(event.up_to));
+      const unread = conversation.messages.filter((m) => m.from !== me && (m.id ?? 0) > conversation.readMark).length;
+      if (unread < conversation.unread) {
+        conversation.unread = unread;
+        emit('conversations');
+        updateTitle();
+      }
       break;
     }
     case 'typing': {
@@ -830,7 +903,9 @@ function setTyping(conversation, value) {
  * @param {string} text
  */
 function incoming(conversation, sender, text) {
-  if (!looking(conversation)) {
+  if (looking(conversation)) {
+    tellRead(conversation);
+  } else {
     conversation.unread += 1;
     updateTitle();
   }
@@ -854,6 +929,8 @@ export function resetActions() {
   typingSent = null;
   for (const timer of typingTimers.values()) clearTimeout(timer);
   typingTimers.clear();
+  for (const timer of readTimers.values()) clearTimeout(timer);
+  readTimers.clear();
   syncs += 1; // an answer still on its way is for the previous user
   clearTimeout(syncTimer);
   chatChanged.clear();

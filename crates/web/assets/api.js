@@ -14,6 +14,9 @@
  * @typedef {{name: string, contacts: string[]}} ContactGroup
  * @typedef {{groups: ContactGroup[], aliases?: Record<string, string>}} ContactList
  * @typedef {{id: number, from: string, to: string, text: string, at: string}} Im
+ * @typedef {{conversation: string, with?: string, chat?: number, topic?: string,
+ *   last?: {id: number, from: string, text: string, at: string}, unread: number}} ConversationListing
+ *   a conversation of the caller, with what is unread on all their devices
  * @typedef {{id: number, topic: string, members: string[], invited: boolean}} ChatListing
  *   an n-way chat the caller is in, or invited to (`invited`: not answered yet)
  */
@@ -137,6 +140,10 @@ export const api = {
    * @param {string} withUser @param {number} [before] @returns {Promise<Im[]>}
    */
   history: (withUser, before) => call('GET', `/api/v1/im/${enc(withUser)}/history${page(before)}`),
+  /** @returns {Promise<ConversationListing[]>} */
+  conversations: () => call('GET', '/api/v1/conversations'),
+  /** @param {string} conversation @param {number} upTo */
+  markRead: (conversation, upTo) => call('POST', '/api/v1/conversations/read', { conversation, up_to: upTo }),
   /** @returns {Promise<ChatListing[]>} */
   chats: () => call('GET', '/api/v1/nway'),
   /** @param {string[]} invite @param {string} topic @returns {Promise<{id: number}>} */

@@ -36,6 +36,7 @@ import { OFFLINE } from './status.js';
  * @property {'none' | 'loading' | 'loaded' | 'failed'} history
  * @property {boolean} truncated   the history has more than was loaded
  * @property {boolean} loadingEarlier  an earlier page is on its way
+ * @property {number} readMark     the last message id the server knows this user read
  * @property {boolean} ended       left, or removed from the chat
  * @property {string} draft
  * @property {number} lastActivity
@@ -270,7 +271,7 @@ function conversationFor(key, kind, init) {
 function newConversation(key, kind) {
   return {
     key, kind, peer: '', chatId: 0, topic: '', members: [], invited: [], messages: [],
-    seen: new Set(), unread: 0, typing: false, history: 'none', truncated: false, loadingEarlier: false,
+    seen: new Set(), unread: 0, readMark: 0, typing: false, history: 'none', truncated: false, loadingEarlier: false,
     ended: false, draft: '',
     lastActivity: 0,
   };
