@@ -13,7 +13,8 @@
 //!   what it accepts has a non-empty name and password without NUL), as a
 //!   SCRAM first message and, split at the first NUL, as a first and a
 //!   final one checked against fixed credentials (never panics, never
-//!   verifies a made-up proof).
+//!   verifies a made-up proof), on a channel without binding, one that
+//!   offers `tls-exporter` and one a -PLUS mechanism binds to.
 //! - 2: a user id (lossy UTF-8): the user a JID made of it names makes
 //!   the same JID again (ids come back case-folded and normalised).
 
@@ -23,6 +24,7 @@ use futures_util::StreamExt as _;
 use libfuzzer_sys::fuzz_target;
 use simul_service::{ScramCredentials, ScramHash};
 use simul_xmpp::jid::{jid_of, user_of};
+use simul_xmpp::sasl::Channel;
 use tokio::io::AsyncWriteExt as _;
 use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::Jid;
@@ -102,12 +104,19 @@ fn plain(bytes: &[u8]) {
         Some(at) => (&bytes[..at], &bytes[at + 1..]),
         None => (bytes, &b""[..]),
     };
-    let Ok(start) = simul_xmpp::sasl::scram_first(first) else { return };
     let credentials =
         ScramCredentials::derive(ScramHash::Sha256, "pencil", b"fixed salt", 1).unwrap();
-    let server_first = start.server_first(&credentials);
-    // The nonce is fresh: a fuzzed proof cannot have been made for it.
-    assert!(start.verify(&server_first, &credentials, last).is_err());
+    let exporter = [7; 32];
+    for channel in [
+        Channel { plus: false, exporter: None },
+        Channel { plus: false, exporter: Some(&exporter) },
+        Channel { plus: true, exporter: Some(&exporter) },
+    ] {
+        let Ok(start) = simul_xmpp::sasl::scram_first(first, channel) else { continue };
+        let server_first = start.server_first(&credentials);
+        // The nonce is fresh: a fuzzed proof cannot have been made for it.
+        assert!(start.verify(&server_first, &credentials, last).is_err());
+    }
 }
 
 fn user_id(bytes: &[u8]) {

@@ -73,6 +73,9 @@ pub enum Event {
         /// Who is in it now, sorted.
         members: Vec<UserId>,
     },
+    /// The user's contact list changed, on any door: each session shows
+    /// the list as it is now (an XMPP client gets roster pushes).
+    ContactsChanged,
 }
 
 /// An event for one session. Events are shared between their recipients.

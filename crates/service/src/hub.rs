@@ -141,6 +141,7 @@ fn event_type(event: &Event) -> &'static str {
         Event::NwayInvite { .. } => "nway_invite",
         Event::NwayMessage { .. } => "nway_message",
         Event::NwayMembers { .. } => "nway_members",
+        Event::ContactsChanged => "contacts_changed",
     }
 }
 

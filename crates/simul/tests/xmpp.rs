@@ -38,11 +38,14 @@ fn signed_in(address: SocketAddr, user: &str, transport: XmppTransport) -> XmppC
 async fn signs_in_over_starttls_and_direct_tls_and_bad_credentials_get_one_answer() {
     let dir = deployment(&["alice", "bob"]);
     let (_server, starttls, direct) = xmpp_server(&dir.path().join("data"));
-    // SCRAM-SHA-256, the strongest offered (the embedded realm keeps
-    // SCRAM credentials); slixmpp checks the server's signature.
+    // slixmpp binds to the channel only with tls-unique, which TLS 1.3
+    // does not have: its -PLUS attempts are refused, and so are its
+    // SCRAM attempts that say "I could bind, you cannot" while -PLUS is
+    // offered (a downgrade, RFC 5802 §6); it signs in with PLAIN. SCRAM
+    // itself is the raw client's below.
     let mut alice =
         XmppClient::start(starttls, "alice@localhost", "long enough", XmppTransport::StartTls);
-    assert_eq!(alice.expect("AUTH "), "AUTH SCRAM-SHA-256");
+    assert_eq!(alice.expect("AUTH "), "AUTH PLAIN");
     alice.expect("SESSION_START alice@localhost/");
     let _bob = signed_in(direct, "bob", XmppTransport::DirectTls);
     alice.send("ping");
@@ -50,7 +53,14 @@ async fn signs_in_over_starttls_and_direct_tls_and_bad_credentials_get_one_answe
     alice.send("disco");
     let disco = alice.expect("DISCO ");
     assert!(disco.contains("identities=server/im"), "{disco}");
-    for feature in ["jabber:iq:roster", "urn:xmpp:ping", "urn:xmpp:carbons:2", "vcard-temp"] {
+    for feature in [
+        "jabber:iq:roster",
+        "urn:xmpp:ping",
+        "urn:xmpp:carbons:2",
+        "vcard-temp",
+        "http://jabber.org/protocol/caps",
+        "jabber:x:conference",
+    ] {
         assert!(disco.contains(feature), "{feature}: {disco}");
     }
 
@@ -150,6 +160,13 @@ async fn vcards_come_from_the_directory_and_carbons_copy_what_is_sent_elsewhere(
     assert_eq!(alice.expect("VCARD "), "VCARD  FN=Alice Allen");
     alice.send("vcard nobody@localhost");
     alice.expect("IQ_ERROR vcard item-not-found");
+    // The same card as vCard 4 (XEP-0292), directly and from PEP.
+    alice.send("vcard4 bob@localhost");
+    assert_eq!(alice.expect("VCARD4 "), "VCARD4 bob@localhost fn/text=Bob Builder");
+    alice.send("vcard4 pep bob@localhost");
+    assert_eq!(alice.expect("VCARD4 "), "VCARD4 bob@localhost fn/text=Bob Builder");
+    alice.send("vcard4 nobody@localhost");
+    alice.expect("IQ_ERROR vcard4 item-not-found");
 
     // Alice writes to Bob from the web: her XMPP client gets a copy.
     alice.send("carbons");
@@ -161,10 +178,11 @@ async fn vcards_come_from_the_directory_and_carbons_copy_what_is_sent_elsewhere(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_web_users_group_chat_is_a_room_xmpp_users_enter_talk_in_and_leave() {
-    let dir = deployment(&["alice", "bob", "carol", "dave"]);
+    let dir = deployment(&["alice", "bob", "carol", "dave", "erin"]);
     let (server, starttls, _) = xmpp_server(&dir.path().join("data"));
     let (bob, mut bob_events) = support::web_user(&server, "bob").await;
     let (_dave, mut dave_events) = support::web_user(&server, "dave").await;
+    let (_erin, mut erin_events) = support::web_user(&server, "erin").await;
     let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
     alice.send("presence");
 
@@ -221,6 +239,18 @@ async fn a_web_users_group_chat_is_a_room_xmpp_users_enter_talk_in_and_leave() {
     alice.send(&format!("invite {room} dave@localhost"));
     let invited = next_of_type(&mut dave_events, "nway_invite").await;
     assert_eq!((&invited["from"], &invited["id"]), (&json!("alice"), &created["id"]));
+    // A direct invitation (XEP-0249) does the same; one naming a room
+    // that is no chat here comes back.
+    let direct = |room: &str| {
+        format!(
+            "raw <message to='erin@localhost'><x xmlns='jabber:x:conference' jid='{room}' reason='join us'/></message>"
+        )
+    };
+    alice.send(&direct(&room));
+    let invited = next_of_type(&mut erin_events, "nway_invite").await;
+    assert_eq!((&invited["from"], &invited["id"]), (&json!("alice"), &created["id"]));
+    alice.send(&direct("elsewhere@conference.example.org"));
+    alice.expect("MESSAGE_ERROR erin@localhost item-not-found");
 
     // A room she was not invited to stays closed; then she leaves.
     alice.send("join chat-999@conference.localhost Alice");
@@ -437,4 +467,136 @@ async fn next_status(events: &mut Events, user: &str, status: &str) -> Value {
             return event;
         }
     }
+}
+
+/// The roster pushes every resource that asked for the roster gets.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_resource_gets_roster_pushes_when_the_list_changes_on_any_door() {
+    let dir = deployment(&["alice", "bob", "carol"]);
+    let (server, starttls, direct) = xmpp_server(&dir.path().join("data"));
+    let (alice_web, _) = log_in(&server, "alice", "long enough").await;
+    let mut phone = signed_in(starttls, "alice", XmppTransport::StartTls);
+    let mut laptop = signed_in(direct, "alice", XmppTransport::DirectTls);
+    for client in [&mut phone, &mut laptop] {
+        client.send("roster");
+        client.expect("ROSTER_END");
+    }
+
+    // The web client edits the list.
+    let contacts =
+        json!({"groups": [{"name": "Team", "contacts": ["bob"]}], "aliases": {"bob": "Bobby"}});
+    put_json(&server, "/api/v1/contacts", &alice_web, &contacts).await;
+    for client in [&mut phone, &mut laptop] {
+        let push = client.expect("ROSTER_PUSH ");
+        assert_eq!(push, "ROSTER_PUSH bob@localhost name=Bobby groups=Team subscription=both");
+    }
+
+    // Another XMPP resource edits it: the other resource and itself.
+    laptop.send("roster_set carol@localhost - Team");
+    for client in [&mut phone, &mut laptop] {
+        client.expect_matching("ROSTER_PUSH carol@localhost", &["groups=Team subscription=both"]);
+    }
+
+    // The web takes bob out: only that item changes.
+    let contacts = json!({"groups": [{"name": "Team", "contacts": ["carol"]}]});
+    put_json(&server, "/api/v1/contacts", &alice_web, &contacts).await;
+    for client in [&mut phone, &mut laptop] {
+        let push = client.expect("ROSTER_PUSH ");
+        assert_eq!(push, "ROSTER_PUSH bob@localhost name= groups= subscription=remove");
+    }
+}
+
+/// SCRAM bound to the TLS channel (RFC 5802 §6, RFC 9266), which slixmpp
+/// cannot do (Python's ssl module exports no `tls-exporter`), by a raw
+/// client that computes the binding from its own TLS connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn scram_plus_binds_to_the_tls_channel_and_a_downgrade_or_wrong_binding_is_refused() {
+    use support::raw_xmpp::RawXmpp;
+    let dir = deployment(&["alice"]);
+    let data = dir.path().join("data");
+    let (_server, _, direct) = xmpp_server(&data);
+    let (mut client, features) = RawXmpp::connect(direct, &data).await;
+    for offered in ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "urn:xmpp:sasl-cb:0", "tls-exporter"]
+    {
+        assert!(features.contains(offered), "{offered}: {features}");
+    }
+    let exporter = client.tls_exporter();
+    let mut wrong = exporter;
+    wrong[0] ^= 1;
+    for (mechanism, flag, binding, password) in [
+        // A binding to another channel (a man in the middle's).
+        ("SCRAM-SHA-256-PLUS", "p=tls-exporter", &wrong[..], "long enough"),
+        // A wrong password, bound correctly: the same answer.
+        ("SCRAM-SHA-256-PLUS", "p=tls-exporter", &exporter[..], "wrong password"),
+        // "I could bind, but you cannot": -PLUS was offered, so someone
+        // took it out of the features on the way.
+        ("SCRAM-SHA-256", "y", &[][..], "long enough"),
+        // Another binding type than the one offered.
+        ("SCRAM-SHA-1-PLUS", "p=tls-unique", &exporter[..], "long enough"),
+    ] {
+        let answer = client.scram(mechanism, "alice", password, flag, binding).await;
+        // The one answer of every bad credential.
+        let refused =
+            answer.contains("not-authorized") && answer.contains("wrong user name or password");
+        assert!(refused, "{mechanism} {flag} {password}: {answer}");
+    }
+    for mechanism in ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"] {
+        let (mut client, _) = RawXmpp::connect(direct, &data).await;
+        let exporter = client.tls_exporter();
+        let answer =
+            client.scram(mechanism, "alice", "long enough", "p=tls-exporter", &exporter).await;
+        assert!(answer.contains("<success"), "{mechanism}: {answer}");
+    }
+    // No binding at all, from a client that cannot bind: fine.
+    for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-1"] {
+        let (mut client, _) = RawXmpp::connect(direct, &data).await;
+        let answer = client.scram(mechanism, "alice", "long enough", "n", &[]).await;
+        assert!(answer.contains("<success"), "{mechanism}: {answer}");
+    }
+}
+
+/// XEP-0115: the server's capabilities in its stream features, a hash of
+/// what discovery says it is, and discovery under `NODE#VER` says the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_capabilities_hash_is_what_discovery_says_the_server_is() {
+    use simul_directory::scram::ScramHash;
+    use support::raw_xmpp::{RawXmpp, attributes};
+    let dir = deployment(&["alice"]);
+    let data = dir.path().join("data");
+    let (_server, _, direct) = xmpp_server(&data);
+    let (mut client, _) = RawXmpp::connect(direct, &data).await;
+    let features = client.sign_in("alice", "long enough").await;
+    let caps = &features[features.find("http://jabber.org/protocol/caps").expect("caps")..];
+    let (node, ver) = (attributes(caps, "node")[0], attributes(caps, "ver")[0]);
+    assert_eq!(attributes(caps, "hash")[0], "sha-1");
+    client.bind().await;
+
+    let asked = format!("{node}#{ver}");
+    let info = client
+        .request(&format!(
+            "<iq type='get' id='caps'><query xmlns='http://jabber.org/protocol/disco#info' node='{asked}'/></iq>"
+        ))
+        .await;
+    assert_eq!(attributes(&info, "node"), [asked.as_str()], "{info}");
+    // XEP-0115 §5.1 on what came back: identity, then sorted features.
+    let identity = &info[info.find("<identity").unwrap()..];
+    let field = |name| attributes(identity, name)[0];
+    let mut text =
+        format!("{}/{}/{}/{}<", field("category"), field("type"), field("xml:lang"), field("name"));
+    let mut vars = attributes(&info, "var");
+    vars.sort_unstable();
+    for var in &vars {
+        text.push_str(var);
+        text.push('<');
+    }
+    assert!(vars.contains(&"http://jabber.org/protocol/caps"), "{info}");
+    use base64::Engine as _;
+    let computed =
+        base64::engine::general_purpose::STANDARD.encode(ScramHash::Sha1.digest(text.as_bytes()));
+    assert_eq!(computed, ver, "{info}");
+
+    let other = client
+        .request("<iq type='get' id='other'><query xmlns='http://jabber.org/protocol/disco#info' node='elsewhere#x'/></iq>")
+        .await;
+    assert!(other.contains("item-not-found"), "{other}");
 }

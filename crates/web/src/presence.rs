@@ -304,6 +304,9 @@ fn event_frames(event: &Event) -> Vec<Value> {
         Event::NwayMembers { chat, members } => {
             json!({"type": "nway_members", "id": chat, "members": members})
         }
+        // The browser client reads its contact list when it opens and
+        // is the one editing it; the API names no frame for a change.
+        Event::ContactsChanged => return Vec::new(),
     };
     vec![frame]
 }

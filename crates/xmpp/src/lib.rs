@@ -8,7 +8,9 @@
 //! (rxml underneath: no DTDs, entities or processing instructions) and
 //! the stanzas are xmpp-parsers' types.
 
+mod binding;
 mod budget;
+mod caps;
 mod connection;
 pub mod jid;
 mod muc;

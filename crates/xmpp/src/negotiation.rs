@@ -28,6 +28,7 @@ use tokio_xmpp::xmlstream::{
 };
 
 use crate::budget::{Budgeted, Spent};
+use crate::sasl::Channel;
 use crate::{Door, Transport};
 
 /// The transport under the XML stream once TLS is up.
@@ -67,16 +68,25 @@ pub(crate) async fn negotiate(
         Transport::DirectTls => TlsAcceptor::from(door.direct_tls.clone()).accept(tcp).await?,
         Transport::StartTls => start_tls(tcp, door, timeouts).await?,
     };
+    let exporter = crate::binding::tls_exporter(&tls);
     let spent = Spent::default();
     let io = Budgeted::new(BufStream::new(tls), spent.clone());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
-    let features =
-        StreamFeatures { sasl_mechanisms: mechanisms(service), ..StreamFeatures::default() };
+    let plus = exporter.is_some() && service.offers_scram();
+    let features = StreamFeatures {
+        sasl_mechanisms: mechanisms(service, plus),
+        sasl_cb: plus.then(crate::binding::feature),
+        ..StreamFeatures::default()
+    };
     let mut stream = answer_header(accepted, door, &features).await?;
-    let (user, data) = authenticate(&mut stream, peer, service).await?;
+    let exporter = exporter.as_ref().map(|data| &data[..]).filter(|_| plus);
+    let (user, data) = authenticate(&mut stream, peer, service, exporter).await?;
     let accepted = stream.accept_reset(&Success { data }).await?;
-    let features =
-        StreamFeatures { bind: Some(BindFeature { required: true }), ..StreamFeatures::default() };
+    let features = StreamFeatures {
+        bind: Some(BindFeature { required: true }),
+        others: vec![crate::caps::feature()],
+        ..StreamFeatures::default()
+    };
     let mut stream = answer_header(accepted, door, &features).await?;
     spent.reset();
     let jid = bind(&mut stream, &user, door).await?;
@@ -141,22 +151,28 @@ where
 }
 
 /// The SASL mechanisms offered: SCRAM where the realm keeps SCRAM
-/// credentials, and PLAIN (over TLS) always.
-fn mechanisms(service: &Service) -> std::collections::BTreeSet<String> {
+/// credentials, bound to the channel too (`plus`) where the connection's
+/// binding can be computed, and PLAIN (over TLS) always.
+fn mechanisms(service: &Service, plus: bool) -> std::collections::BTreeSet<String> {
     let mut offered = vec![Mechanism::Plain];
     if service.offers_scram() {
         offered.extend([Mechanism::ScramSha256, Mechanism::ScramSha1]);
+    }
+    if plus {
+        offered.extend([Mechanism::ScramSha256Plus, Mechanism::ScramSha1Plus]);
     }
     offered.iter().map(ToString::to_string).collect()
 }
 
 /// SASL against the service until it succeeds: PLAIN (a password, or an
-/// LTPA token as the password) or SCRAM. The user's id and the data of
-/// `<success/>` (SCRAM's server signature).
+/// LTPA token as the password) or SCRAM, bound to the channel with
+/// `exporter`'s data where -PLUS is offered. The user's id and the data
+/// of `<success/>` (SCRAM's server signature).
 async fn authenticate(
     stream: &mut Stream,
     peer: SocketAddr,
     service: &Service,
+    exporter: Option<&[u8]>,
 ) -> Result<(String, Vec<u8>), Failed> {
     loop {
         let auth = match next_sasl(stream).await? {
@@ -166,13 +182,11 @@ async fn authenticate(
                 continue;
             }
         };
-        let outcome = match auth.mechanism {
-            Mechanism::Plain => plain(&auth.data, peer, service).await,
-            Mechanism::ScramSha256 if service.offers_scram() => {
-                scram(stream, ScramHash::Sha256, &auth.data, peer, service).await?
-            }
-            Mechanism::ScramSha1 if service.offers_scram() => {
-                scram(stream, ScramHash::Sha1, &auth.data, peer, service).await?
+        let outcome = match (&auth.mechanism, scram_variant(&auth.mechanism)) {
+            (Mechanism::Plain, _) => plain(&auth.data, peer, service).await,
+            (_, Some((hash, plus))) if service.offers_scram() && (!plus || exporter.is_some()) => {
+                let channel = Channel { plus, exporter };
+                scram(stream, hash, channel, &auth.data, peer, service).await?
             }
             _ => Err((DefinedCondition::InvalidMechanism, None)),
         };
@@ -180,6 +194,17 @@ async fn authenticate(
             Ok(signed_in) => return Ok(signed_in),
             Err((condition, text)) => stream.send(&sasl_failure(condition, text)).await?,
         }
+    }
+}
+
+/// The hash of a SCRAM mechanism, and whether it binds to the channel.
+fn scram_variant(mechanism: &Mechanism) -> Option<(ScramHash, bool)> {
+    match mechanism {
+        Mechanism::ScramSha256 => Some((ScramHash::Sha256, false)),
+        Mechanism::ScramSha1 => Some((ScramHash::Sha1, false)),
+        Mechanism::ScramSha256Plus => Some((ScramHash::Sha256, true)),
+        Mechanism::ScramSha1Plus => Some((ScramHash::Sha1, true)),
+        _ => None,
     }
 }
 
@@ -211,12 +236,17 @@ async fn plain(
 async fn scram(
     stream: &mut Stream,
     hash: ScramHash,
+    channel: Channel<'_>,
     data: &[u8],
     peer: SocketAddr,
     service: &Service,
 ) -> Result<Result<(String, Vec<u8>), SaslFailure>, Failed> {
-    let start = match crate::sasl::scram_first(data) {
+    let start = match crate::sasl::scram_first(data, channel) {
         Ok(start) => start,
+        // Binding refused: the one answer of every bad credential.
+        Err(DefinedCondition::NotAuthorized) => {
+            return Ok(Err(failure_of(ClientRefusal::BadCredentials)));
+        }
         Err(condition) => return Ok(Err((condition, None))),
     };
     let sign_in = match service.scram_begin(&start.name, hash, peer.ip()).await {

@@ -32,28 +32,34 @@ use tokio_xmpp::xmlstream::{
 };
 use xso::AsXml;
 
+mod direct_invite;
 mod rooms;
+mod roster_push;
 
 use crate::Door;
 use crate::budget::Spent;
 use crate::jid::user_of;
 use crate::negotiation::{Bound, Stream, policy_violation};
 use crate::presence::{is_broadcast, stanza_of, status_of};
-use crate::roster::{item_of, remove_contact, roster_of, set_contact};
+use crate::roster::{remove_contact, roster_of, set_contact};
 
 /// RFC 3921's session establishment, which old clients still ask for
 /// (RFC 6121 leaves it out; answering it costs nothing).
 const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
 
-/// The features this server announces (XEP-0030).
-const FEATURES: [&str; 7] = [
+/// The features this server announces (XEP-0030; its capabilities hash,
+/// XEP-0115, is computed from them in `crate::caps`).
+pub(crate) const FEATURES: [&str; 10] = [
     ns::DISCO_INFO,
     ns::DISCO_ITEMS,
     ns::PING,
     ns::CHATSTATES,
     ns::ROSTER,
     ns::CARBONS,
+    ns::CAPS,
     crate::vcard::NS,
+    crate::vcard::NS4,
+    direct_invite::NS,
 ];
 
 /// Why a session ends: a stream error to send first, or nothing.
@@ -86,6 +92,9 @@ struct Session<'a> {
     carbons: bool,
     /// The rooms (n-way chats) the client is in.
     rooms: crate::muc::Rooms,
+    /// The contact list as this client's roster last showed it; none
+    /// until it asks for the roster (then it gets roster pushes).
+    roster: Option<ContactList>,
 }
 
 /// Runs a bound session to its end.
@@ -121,6 +130,7 @@ pub(crate) async fn run(
         available: false,
         carbons: false,
         rooms: crate::muc::Rooms::default(),
+        roster: None,
     };
     // A disabled or removed account ends the session at once, as on
     // every door.
@@ -260,7 +270,7 @@ impl Session<'_> {
         payload: Element,
         is_set: bool,
     ) -> Result<Iq, End> {
-        if payload.is("vCard", crate::vcard::NS) {
+        if let Some(render) = crate::vcard::request(&payload) {
             return Ok(if is_set {
                 let text = "the directory keeps people's details";
                 Iq::from_error(
@@ -268,7 +278,7 @@ impl Session<'_> {
                     stanza_error(ErrorType::Cancel, DefinedCondition::NotAllowed, text),
                 )
             } else {
-                self.vcard(id, to).await
+                self.vcard(id, to, render).await
             });
         }
         if is_set && payload.ns() == ns::CARBONS {
@@ -280,8 +290,8 @@ impl Session<'_> {
             if is_set { self.roster_set(id, payload).await? } else { self.roster_get(id).await }
         } else if payload.is("ping", ns::PING) || payload.is("session", SESSION) {
             Iq::empty_result(self.jid.clone().into(), id)
-        } else if !is_set && DiscoInfoQuery::try_from(payload.clone()).is_ok() {
-            Iq::from_result(id, Some(self.disco_info(to)))
+        } else if !is_set && let Ok(query) = DiscoInfoQuery::try_from(payload.clone()) {
+            self.disco_info(id, to, query.node)
         } else if !is_set && DiscoItemsQuery::try_from(payload).is_ok() {
             Iq::from_result(id, Some(self.disco_items(to)))
         } else {
@@ -291,25 +301,34 @@ impl Session<'_> {
         Ok(answer)
     }
 
-    /// What `to` is (XEP-0030): this server, its MUC service, or a room.
-    fn disco_info(&self, to: Option<&Jid>) -> DiscoInfoResult {
+    /// What `to` is (XEP-0030): this server (under its capabilities
+    /// node too, XEP-0115 §6.2), its MUC service, or a room.
+    fn disco_info(&self, id: &str, to: Option<&Jid>, node: Option<String>) -> Iq {
         let domain = &self.door.domain;
-        let (identity, features): (Identity, &[&str]) = match to {
-            Some(to) if crate::muc::is_muc(to, domain) => {
+        let muc = to.filter(|to| crate::muc::is_muc(to, domain));
+        let info = match (muc, node) {
+            (Some(to), None) => {
                 let name = match self.rooms.chat(to, domain) {
                     Some(chat) => self.topic_of(chat),
                     None => "Group chats".to_owned(),
                 };
-                (Identity::new("conference", "text", "en", name), &crate::muc::FEATURES)
+                DiscoInfoResult {
+                    node: None,
+                    identities: vec![Identity::new("conference", "text", "en", name)],
+                    features: crate::muc::FEATURES.iter().map(|f| (*f).to_owned()).collect(),
+                    extensions: Vec::new(),
+                }
             }
-            _ => (Identity::new("server", "im", "en", "Simul"), &FEATURES),
+            (_, None) => crate::caps::server_info(None),
+            (None, Some(node)) if node == crate::caps::caps_node() => {
+                crate::caps::server_info(Some(node))
+            }
+            (_, Some(_)) => {
+                let error = stanza_error(ErrorType::Cancel, DefinedCondition::ItemNotFound, "");
+                return Iq::from_error(id, error);
+            }
         };
-        DiscoInfoResult {
-            node: None,
-            identities: vec![identity],
-            features: features.iter().map(|feature| (*feature).to_owned()).collect(),
-            extensions: Vec::new(),
-        }
+        Iq::from_result(id, Some(info))
     }
 
     /// What `to` holds (XEP-0030): the server, its MUC service.
@@ -326,7 +345,7 @@ impl Session<'_> {
     }
 
     /// The vCard of the user `to` names, else the user's own.
-    async fn vcard(&self, id: &str, to: Option<&Jid>) -> Iq {
+    async fn vcard(&self, id: &str, to: Option<&Jid>, render: crate::vcard::Render) -> Iq {
         let whom = match to.and_then(|to| user_of(to, &self.door.domain)) {
             Some(name) => name,
             None => self.user.to_string(),
@@ -336,7 +355,7 @@ impl Session<'_> {
                 from: None,
                 to: None,
                 id: id.to_owned(),
-                payload: Some(crate::vcard::vcard_of(&person)),
+                payload: Some(render(&person)),
             },
             Ok(_) => Iq::from_error(
                 id,
@@ -347,15 +366,20 @@ impl Session<'_> {
     }
 
     /// The roster (RFC 6121 §2.2).
-    async fn roster_get(&self, id: &str) -> Iq {
+    async fn roster_get(&mut self, id: &str) -> Iq {
         match self.service.contact_list(self.user.as_str()).await {
-            Ok(list) => Iq::from_result(id, Some(roster_of(&list, &self.door.domain))),
+            Ok(list) => {
+                let roster = roster_of(&list, &self.door.domain);
+                self.roster = Some(list);
+                Iq::from_result(id, Some(roster))
+            }
             Err(error) => server_trouble(id, &error),
         }
     }
 
     /// A roster change (RFC 6121 §2.3, §2.5): one item added, updated or
-    /// removed; the new item is pushed back.
+    /// removed; the service tells every session, and every interested
+    /// resource gets the push (see `roster_push`).
     async fn roster_set(&mut self, id: &str, payload: Element) -> Result<Iq, End> {
         let bad = |text| {
             Iq::from_error(id, stanza_error(ErrorType::Modify, DefinedCondition::BadRequest, text))
@@ -382,43 +406,19 @@ impl Session<'_> {
         } else {
             set_contact(&mut list, contact.as_str(), item.name.as_deref(), &item.groups);
         }
-        let list = match self.service.set_contact_list(self.user.as_str(), list).await {
-            Ok(list) => list,
-            Err(error) => return Ok(server_trouble(id, &error)),
-        };
-        self.push_roster_item(&list, contact.as_str(), item.subscription == Subscription::Remove)
-            .await?;
-        if item.subscription != Subscription::Remove && self.available {
-            self.service.watch(self.session, std::slice::from_ref(&contact)).ok();
+        if let Err(error) = self.service.set_contact_list(self.user.as_str(), list).await {
+            return Ok(server_trouble(id, &error));
         }
         Ok(Iq::empty_result(self.jid.clone().into(), id))
-    }
-
-    /// A roster push of one item to this session (RFC 6121 §2.1.6).
-    async fn push_roster_item(
-        &mut self,
-        list: &ContactList,
-        id: &str,
-        removed: bool,
-    ) -> Result<(), End> {
-        let Some(mut item) = item_of(list, id, &self.door.domain) else { return Ok(()) };
-        if removed {
-            item.subscription = Subscription::Remove;
-            item.groups.clear();
-            item.name = None;
-        }
-        let push = Iq::from_set(
-            format!("push-{}", self.jid.resource()),
-            Roster { ver: None, items: vec![item] },
-        )
-        .with_to(self.jid.clone().into());
-        self.send(&push).await
     }
 
     /// A message: a 1:1 chat message to a community user, or a chat state.
     async fn message(&mut self, message: Message) -> Result<(), End> {
         if message.to.as_ref().is_some_and(|to| crate::muc::is_muc(to, &self.door.domain)) {
             return self.room_message(message).await;
+        }
+        if let Some(room) = direct_invite::invited_to(&message) {
+            return self.direct_invite(&message, room).await;
         }
         if !matches!(message.type_, MessageType::Chat | MessageType::Normal) {
             return Ok(());
@@ -573,6 +573,7 @@ impl Session<'_> {
                 self.nway_message(*chat, from, text).await
             }
             Event::NwayMembers { chat, members } => self.nway_members(*chat, members).await,
+            Event::ContactsChanged => self.contacts_changed().await,
             // Status of someone not watched, and the like.
             _ => Ok(()),
         }
