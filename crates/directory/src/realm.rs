@@ -77,6 +77,14 @@ pub trait Realm: Send + Sync {
         new: &'a str,
     ) -> RealmFuture<'a, ()>;
 
+    /// Adds a person who chose their own login name and password (XMPP
+    /// in-band registration), under the realm's password rules. Realms
+    /// that hold no people of their own (LDAP) refuse.
+    fn register<'a>(&'a self, name: &'a str, password: &'a str) -> RealmFuture<'a, Person> {
+        let _ = (name, password);
+        Box::pin(async { Err(DirectoryError::Unsupported("this directory holds no sign-ups")) })
+    }
+
     /// Reloads what the realm caches (the LDAP name cache); the server
     /// calls it every refresh interval and on `SIGHUP`, then ends the
     /// sessions of people who are gone or disabled.

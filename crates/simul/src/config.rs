@@ -49,11 +49,15 @@ pub struct XmppConfig {
     /// Where clients connect with TLS from the first byte (XEP-0368):
     /// `0.0.0.0:5223`, or `off` (the default).
     pub listen_tls: Listen,
+    /// In-band registration (XEP-0077): anyone who reaches the door may
+    /// make an account of the embedded realm. Off by default; impossible
+    /// with LDAP, which holds no accounts of Simul's making.
+    pub registration: bool,
 }
 
 impl Default for XmppConfig {
     fn default() -> Self {
-        Self { listen: Listen::Off, listen_tls: Listen::Off }
+        Self { listen: Listen::Off, listen_tls: Listen::Off, registration: false }
     }
 }
 
@@ -369,6 +373,12 @@ impl Config {
             anyhow::bail!(
                 "server.tls_certificate and server.tls_key go together: set both, or neither \
                  for a self-signed certificate"
+            );
+        }
+        if self.xmpp.registration && self.directory.kind == DirectoryKind::Ldap {
+            anyhow::bail!(
+                "xmpp.registration makes accounts of the embedded realm, and with LDAP there is \
+                 none: set registration = false under [xmpp] (people sign up in the directory)"
             );
         }
         match self.directory.kind {
@@ -702,6 +712,16 @@ mod tests {
         assert!(review.warnings.iter().any(|w| w.contains("alice@localhost")), "{review:?}");
         config.server.domain = "example.com".into();
         assert!(!config.review().warnings.iter().any(|w| w.contains("alice@localhost")));
+    }
+
+    #[test]
+    fn xmpp_registration_is_for_the_embedded_realm_only() {
+        let mut config = Config::default();
+        config.xmpp.registration = true;
+        config.validate().unwrap();
+        config.directory.kind = DirectoryKind::Ldap;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("set registration = false under [xmpp]"), "{error}");
     }
 
     #[test]

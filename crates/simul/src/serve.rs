@@ -161,12 +161,15 @@ impl ServeArgs {
         ];
         if xmpp.iter().any(|(listen, _)| *listen != Listen::Off) {
             let (tls, _) = crate::tls::server_config(&data, &config.server)?;
-            let door = Arc::new(simul_xmpp::Door::new(
-                &config.server.domain,
-                &tls,
-                Duration::from_secs(config.server.keepalive_seconds * 2),
-                Duration::from_secs(config.server.keepalive_seconds),
-            ));
+            let door = Arc::new(
+                simul_xmpp::Door::new(
+                    &config.server.domain,
+                    &tls,
+                    Duration::from_secs(config.server.keepalive_seconds * 2),
+                    Duration::from_secs(config.server.keepalive_seconds),
+                )
+                .with_registration(config.xmpp.registration),
+            );
             for (listen, transport) in xmpp {
                 let Listen::At(address) = listen else { continue };
                 let option = match transport {

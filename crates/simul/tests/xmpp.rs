@@ -16,7 +16,17 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// A server with both XMPP listeners on free ports: (STARTTLS, direct TLS).
 fn xmpp_server(data: &std::path::Path) -> (Server, SocketAddr, SocketAddr) {
-    let env = [("SIMUL_XMPP__LISTEN", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0")];
+    xmpp_server_with(data, &[])
+}
+
+/// [`xmpp_server`] with more settings in the environment.
+fn xmpp_server_with(
+    data: &std::path::Path,
+    more: &[(&str, &str)],
+) -> (Server, SocketAddr, SocketAddr) {
+    let mut env =
+        vec![("SIMUL_XMPP__LISTEN", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0")];
+    env.extend_from_slice(more);
     let server = Server::start_with(data, false, &env);
     let address = |transport: &str| {
         let line = server.log_line(&format!("({transport})"));
@@ -599,4 +609,79 @@ async fn the_capabilities_hash_is_what_discovery_says_the_server_is() {
         .request("<iq type='get' id='other'><query xmlns='http://jabber.org/protocol/disco#info' node='elsewhere#x'/></iq>")
         .await;
     assert!(other.contains("item-not-found"), "{other}");
+}
+
+/// XEP-0077, which slixmpp's tests cannot drive before signing in: a raw
+/// client registers, changes its password and is refused removal.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_band_registration_is_off_by_default_and_when_on_makes_embedded_accounts() {
+    use support::raw_xmpp::RawXmpp;
+    let register = |id: &str, body: &str| {
+        format!("<iq type='set' id='{id}'><query xmlns='jabber:iq:register'>{body}</query></iq>")
+    };
+    let is_result =
+        |answer: &str| answer.contains("type=\"result\"") || answer.contains("type='result'");
+    let newbie = "<username>newbie</username><password>long enough</password>";
+
+    // Off, the default: not announced, and refused.
+    let dir = deployment(&["alice"]);
+    let data = dir.path().join("data");
+    let (_server, _, direct) = xmpp_server(&data);
+    let (mut client, features) = RawXmpp::connect(direct, &data).await;
+    assert!(!features.contains("iq-register"), "{features}");
+    let answer = client.request(&register("off", newbie)).await;
+    assert!(answer.contains("service-unavailable"), "{answer}");
+
+    let dir = deployment(&["alice"]);
+    let data = dir.path().join("data");
+    let (server, _, direct) = xmpp_server_with(&data, &[("SIMUL_XMPP__REGISTRATION", "true")]);
+    let (mut client, features) = RawXmpp::connect(direct, &data).await;
+    assert!(features.contains("http://jabber.org/features/iq-register"), "{features}");
+    let fields =
+        client.request("<iq type='get' id='fields'><query xmlns='jabber:iq:register'/></iq>").await;
+    assert!(fields.contains("<username") && fields.contains("<password"), "{fields}");
+    // A taken name, a password under the realm's rules, then an account.
+    let taken = client
+        .request(&register("taken", "<username>alice</username><password>long enough</password>"))
+        .await;
+    assert!(taken.contains("conflict"), "{taken}");
+    let weak = client
+        .request(&register("weak", "<username>newbie</username><password>short</password>"))
+        .await;
+    assert!(weak.contains("not-acceptable") && weak.contains("too short"), "{weak}");
+    let made = client.request(&register("made", newbie)).await;
+    assert!(is_result(&made), "{made}");
+    log_in(&server, "newbie", "long enough").await;
+    // Three sign-ups a minute from one address, made or refused.
+    let more = client
+        .request(&register("more", "<username>another</username><password>long enough</password>"))
+        .await;
+    assert!(more.contains("resource-constraint"), "{more}");
+
+    // Signed in: a plain change asks for the current password too (a
+    // session left open must not be enough), the form changes it, and
+    // the account cannot be removed from here.
+    let (mut client, _) = RawXmpp::connect(direct, &data).await;
+    client.sign_in("newbie", "long enough").await;
+    client.bind().await;
+    let asked = client
+        .request(&register("plain", "<username>newbie</username><password>even longer</password>"))
+        .await;
+    assert!(asked.contains("not-authorized") && asked.contains("old_password"), "{asked}");
+    let form = |old: &str| {
+        format!(
+            "<x xmlns='jabber:x:data' type='submit'>\
+             <field var='FORM_TYPE'><value>jabber:iq:register:changepassword</value></field>\
+             <field var='username'><value>newbie</value></field>\
+             <field var='old_password'><value>{old}</value></field>\
+             <field var='password'><value>even longer</value></field></x>"
+        )
+    };
+    let wrong = client.request(&register("wrong", &form("not the one"))).await;
+    assert!(wrong.contains("not-authorized"), "{wrong}");
+    let changed = client.request(&register("change", &form("long enough"))).await;
+    assert!(is_result(&changed), "{changed}");
+    let removed = client.request(&register("remove", "<remove/>")).await;
+    assert!(removed.contains("not-allowed"), "{removed}");
+    log_in(&server, "newbie", "even longer").await;
 }

@@ -16,6 +16,7 @@ pub mod jid;
 mod muc;
 mod negotiation;
 mod presence;
+mod register;
 mod roster;
 pub mod sasl;
 mod session;
@@ -52,6 +53,8 @@ pub struct Door {
     /// session passes on would cost more than the rest of the fan-out.
     /// At most one entry per user of the community.
     jids: RwLock<HashMap<UserId, Option<BareJid>>>,
+    /// Whether clients may make accounts (XEP-0077, `[xmpp] registration`).
+    registration: bool,
 }
 
 impl Door {
@@ -76,7 +79,14 @@ impl Door {
             grace,
             keepalive,
             jids: RwLock::default(),
+            registration: false,
         }
+    }
+
+    /// The door, letting clients make accounts (XEP-0077) if `registration`.
+    pub fn with_registration(mut self, registration: bool) -> Self {
+        self.registration = registration;
+        self
     }
 
     /// The bare JID of `user` (see [`jid::jid_of`]), made once.

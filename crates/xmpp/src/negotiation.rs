@@ -15,6 +15,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::{FullJid, ResourcePart};
+use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::bind::{BindFeature, BindQuery, BindResponse};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::ns;
@@ -76,11 +77,12 @@ pub(crate) async fn negotiate(
     let features = StreamFeatures {
         sasl_mechanisms: mechanisms(service, plus),
         sasl_cb: plus.then(crate::binding::feature),
+        in_band_registration: door.registration,
         ..StreamFeatures::default()
     };
     let mut stream = answer_header(accepted, door, &features).await?;
     let exporter = exporter.as_ref().map(|data| &data[..]).filter(|_| plus);
-    let (user, data) = authenticate(&mut stream, peer, service, exporter).await?;
+    let (user, data) = authenticate(&mut stream, peer, service, door, exporter).await?;
     let accepted = stream.accept_reset(&Success { data }).await?;
     let features = StreamFeatures {
         bind: Some(BindFeature { required: true }),
@@ -166,18 +168,34 @@ fn mechanisms(service: &Service, plus: bool) -> std::collections::BTreeSet<Strin
 
 /// SASL against the service until it succeeds: PLAIN (a password, or an
 /// LTPA token as the password) or SCRAM, bound to the channel with
-/// `exporter`'s data where -PLUS is offered. The user's id and the data
-/// of `<success/>` (SCRAM's server signature).
+/// `exporter`'s data where -PLUS is offered; registration requests
+/// (XEP-0077) are answered meanwhile. The user's id and the data of
+/// `<success/>` (SCRAM's server signature).
 async fn authenticate(
     stream: &mut Stream,
     peer: SocketAddr,
     service: &Service,
+    door: &Door,
     exporter: Option<&[u8]>,
 ) -> Result<(String, Vec<u8>), Failed> {
     loop {
-        let auth = match next_sasl(stream).await? {
-            sasl::Nonza::Auth(auth) => auth,
-            _ => {
+        let auth = match next_before_sign_in(stream).await? {
+            BeforeSignIn::Sasl(sasl::Nonza::Auth(auth)) => auth,
+            BeforeSignIn::Registration { id, payload, is_set } => {
+                let client = peer.ip();
+                let answer = crate::register::before_sign_in(
+                    service,
+                    door.registration,
+                    client,
+                    &id,
+                    payload,
+                    is_set,
+                )
+                .await;
+                stream.send(&answer).await?;
+                continue;
+            }
+            BeforeSignIn::Sasl(_) => {
                 stream.send(&sasl_failure(DefinedCondition::Aborted, None)).await?;
                 continue;
             }
@@ -210,6 +228,39 @@ fn scram_variant(mechanism: &Mechanism) -> Option<(ScramHash, bool)> {
 
 /// Why a SASL exchange failed: its condition and text.
 type SaslFailure = (DefinedCondition, Option<&'static str>);
+
+/// What a client may send before it signs in.
+enum BeforeSignIn {
+    Sasl(sasl::Nonza),
+    /// A registration request (XEP-0077): `get` or `set`.
+    Registration {
+        id: String,
+        payload: Element,
+        is_set: bool,
+    },
+}
+
+/// The next SASL element or registration request; anything else ends
+/// negotiation.
+async fn next_before_sign_in(stream: &mut Stream) -> Result<BeforeSignIn, Failed> {
+    match stream.next().await {
+        Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Sasl(nonza)))) => {
+            Ok(BeforeSignIn::Sasl(nonza))
+        }
+        Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(iq))))) => {
+            let (id, payload, is_set) = match iq {
+                Iq::Get { id, payload, .. } => (id, payload, false),
+                Iq::Set { id, payload, .. } => (id, payload, true),
+                _ => return Err(refuse(stream, not_authorized()).await),
+            };
+            if !crate::register::is_request(&payload) {
+                return Err(refuse(stream, not_authorized()).await);
+            }
+            Ok(BeforeSignIn::Registration { id, payload, is_set })
+        }
+        other => Err(unexpected(stream, other).await),
+    }
+}
 
 /// The next SASL element; anything else ends negotiation.
 async fn next_sasl(stream: &mut Stream) -> Result<sasl::Nonza, Failed> {

@@ -92,6 +92,8 @@ struct Session<'a> {
     carbons: bool,
     /// The rooms (n-way chats) the client is in.
     rooms: crate::muc::Rooms,
+    /// Where the client connects from (the limits of password changes).
+    peer: SocketAddr,
     /// The contact list as this client's roster last showed it; none
     /// until it asks for the roster (then it gets roster pushes).
     roster: Option<ContactList>,
@@ -130,6 +132,7 @@ pub(crate) async fn run(
         available: false,
         carbons: false,
         rooms: crate::muc::Rooms::default(),
+        peer,
         roster: None,
     };
     // A disabled or removed account ends the session at once, as on
@@ -280,6 +283,20 @@ impl Session<'_> {
             } else {
                 self.vcard(id, to, render).await
             });
+        }
+        if crate::register::is_request(&payload) {
+            let (user, client) = (self.user.as_str(), self.peer.ip());
+            let registration = self.door.registration;
+            let answer = crate::register::after_sign_in(
+                self.service,
+                registration,
+                user,
+                client,
+                id,
+                payload,
+                is_set,
+            );
+            return Ok(answer.await);
         }
         if is_set && payload.ns() == ns::CARBONS {
             // <enable/> or <disable/>.
@@ -580,7 +597,12 @@ impl Session<'_> {
     }
 }
 
-fn stanza_error(type_: ErrorType, condition: DefinedCondition, text: &str) -> StanzaError {
+/// A stanza error; an empty `text` is left out.
+pub(crate) fn stanza_error(
+    type_: ErrorType,
+    condition: DefinedCondition,
+    text: &str,
+) -> StanzaError {
     let mut error = StanzaError::new(type_, condition, "en", text);
     if text.is_empty() {
         error.texts.clear();

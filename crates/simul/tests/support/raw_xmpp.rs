@@ -63,21 +63,26 @@ impl RawXmpp {
 
     /// What came up to and including the first of `markers` (10 s at most).
     pub async fn read_until_any(&mut self, markers: &[&str]) -> String {
+        self.read_until_end(|text| {
+            markers.iter().filter_map(|marker| text.find(marker).map(|at| at + marker.len())).min()
+        })
+        .await
+    }
+
+    /// What came up to where `end` says what came so far ends (10 s at
+    /// most).
+    async fn read_until_end(&mut self, end: impl Fn(&str) -> Option<usize>) -> String {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let found = markers
-                .iter()
-                .filter_map(|marker| self.pending.find(marker).map(|at| at + marker.len()))
-                .min();
-            if let Some(end) = found {
+            if let Some(end) = end(&self.pending) {
                 let rest = self.pending.split_off(end);
                 return std::mem::replace(&mut self.pending, rest);
             }
             let mut buffer = [0; 4096];
             let read = tokio::time::timeout_at(deadline, self.tls.read(&mut buffer)).await;
-            let read = read.unwrap_or_else(|_| panic!("no {markers:?} in {:?}", self.pending));
+            let read = read.unwrap_or_else(|_| panic!("nothing more after {:?}", self.pending));
             let n = read.unwrap();
-            assert!(n > 0, "the server closed before {markers:?}: {:?}", self.pending);
+            assert!(n > 0, "the server closed after {:?}", self.pending);
             self.pending.push_str(&String::from_utf8_lossy(&buffer[..n]));
         }
     }
@@ -112,7 +117,15 @@ impl RawXmpp {
     /// be its answer (the tests send nothing else meanwhile).
     pub async fn request(&mut self, iq: &str) -> String {
         self.send(iq).await;
-        self.read_until("</iq>").await
+        self.read_until_end(|text| {
+            let start = text.find("<iq")?;
+            let tag_end = start + text[start..].find('>')?;
+            if text[..tag_end].ends_with('/') {
+                return Some(tag_end + 1);
+            }
+            text[tag_end..].find("</iq>").map(|at| tag_end + at + "</iq>".len())
+        })
+        .await
     }
 
     /// This connection's `tls-exporter` channel binding (RFC 9266).
