@@ -197,6 +197,10 @@ impl crate::Realm for EmbeddedRealm {
         Box::pin(async move { Ok(self.add_user(name, None, None, password).await?.into()) })
     }
 
+    fn set_disabled<'a>(&'a self, name: &'a str, disabled: bool) -> crate::RealmFuture<'a, ()> {
+        Box::pin(EmbeddedRealm::set_disabled(self, name, disabled))
+    }
+
     fn refuses_strangers(&self) -> bool {
         !self.accepts_strangers
     }

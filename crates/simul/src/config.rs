@@ -53,11 +53,20 @@ pub struct XmppConfig {
     /// make an account of the embedded realm. Off by default; impossible
     /// with LDAP, which holds no accounts of Simul's making.
     pub registration: bool,
+    /// The users who may run the administration commands of XMPP clients
+    /// (XEP-0133: who is online, announcements, disabling accounts,
+    /// ending sessions), by user id. Nobody by default.
+    pub admins: Vec<String>,
 }
 
 impl Default for XmppConfig {
     fn default() -> Self {
-        Self { listen: Listen::Off, listen_tls: Listen::Off, registration: false }
+        Self {
+            listen: Listen::Off,
+            listen_tls: Listen::Off,
+            registration: false,
+            admins: Vec::new(),
+        }
     }
 }
 

@@ -168,7 +168,8 @@ impl ServeArgs {
                     Duration::from_secs(config.server.keepalive_seconds * 2),
                     Duration::from_secs(config.server.keepalive_seconds),
                 )
-                .with_registration(config.xmpp.registration),
+                .with_registration(config.xmpp.registration)
+                .with_admins(config.xmpp.admins.clone()),
             );
             for (listen, transport) in xmpp {
                 let Listen::At(address) = listen else { continue };

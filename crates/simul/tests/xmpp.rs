@@ -685,3 +685,87 @@ async fn in_band_registration_is_off_by_default_and_when_on_makes_embedded_accou
     assert!(removed.contains("not-allowed"), "{removed}");
     log_in(&server, "newbie", "even longer").await;
 }
+
+/// XEP-0133 over XEP-0050, spoken by a raw client: the administrators of
+/// `[xmpp] admins` see and run the commands; others see none and are
+/// refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn administrators_run_the_service_administration_commands_and_nobody_else() {
+    use support::raw_xmpp::RawXmpp;
+    let dir = deployment(&["alice", "bob", "carol"]);
+    let data = dir.path().join("data");
+    let (server, _, direct) = xmpp_server_with(&data, &[("SIMUL_XMPP__ADMINS", "[\"alice\"]")]);
+    let (_bob, mut bob_events) = support::web_user(&server, "bob").await;
+    let mut carol = signed_in(direct, "carol", XmppTransport::DirectTls);
+    let connect = |user: &'static str| {
+        let data = data.clone();
+        async move {
+            let (mut client, _) = RawXmpp::connect(direct, &data).await;
+            client.sign_in(user, "long enough").await;
+            client.bind().await;
+            client
+        }
+    };
+    let list = "<iq type='get' id='list' to='localhost'><query \
+                xmlns='http://jabber.org/protocol/disco#items' \
+                node='http://jabber.org/protocol/commands'/></iq>";
+    let run = |node: &str, body: &str| {
+        format!(
+            "<iq type='set' id='{node}' to='localhost'><command \
+             xmlns='http://jabber.org/protocol/commands' \
+             node='http://jabber.org/protocol/admin#{node}' action='execute'>{body}</command></iq>"
+        )
+    };
+    let submit = |var: &str, value: &str| {
+        format!(
+            "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'>\
+             <value>http://jabber.org/protocol/admin</value></field>\
+             <field var='{var}'><value>{value}</value></field></x>"
+        )
+    };
+
+    // Carol is no administrator.
+    let mut outsider = connect("carol").await;
+    let none = outsider.request(list).await;
+    assert!(!none.contains("admin#"), "{none}");
+    let refused = outsider.request(&run("get-online-users-num", "")).await;
+    assert!(refused.contains("forbidden"), "{refused}");
+    drop(outsider);
+
+    let mut alice = connect("alice").await;
+    let commands = alice.request(list).await;
+    for node in ["get-online-users-num", "get-online-users-list", "announce", "disable-user"] {
+        assert!(commands.contains(&format!("admin#{node}")), "{node}: {commands}");
+    }
+    let online = alice.request(&run("get-online-users-list", "")).await;
+    for jid in ["alice@localhost", "bob@localhost", "carol@localhost"] {
+        assert!(online.contains(&format!("<value>{jid}</value>")), "{jid}: {online}");
+    }
+    let count = alice.request(&run("get-online-users-num", "")).await;
+    assert!(count.contains("completed") && count.contains("<value>3</value>"), "{count}");
+
+    // An announcement: its form first, then to everyone online, any door.
+    let asked = alice.request(&run("announce", "")).await;
+    assert!(asked.contains("executing") && asked.contains("announcement"), "{asked}");
+    let sent = alice.request(&run("announce", &submit("announcement", "Upgrade at noon"))).await;
+    assert!(sent.contains("completed"), "{sent}");
+    assert_eq!(carol.expect("MESSAGE "), "MESSAGE alice@localhost Upgrade at noon");
+    support::expect_web_im(&mut bob_events, "alice", "Upgrade at noon").await;
+
+    let on_account = |node: &str, jid: &str| run(node, &submit("accountjids", jid));
+    // Ending carol's session; disabling her (she cannot sign in), and
+    // enabling her again.
+    let ended = alice.request(&on_account("end-user-session", "carol@localhost")).await;
+    assert!(ended.contains("completed"), "{ended}");
+    carol.expect("STREAM_ERROR policy-violation");
+    let disabled = alice.request(&on_account("disable-user", "carol@localhost")).await;
+    assert!(disabled.contains("completed"), "{disabled}");
+    let mut refused =
+        XmppClient::start(direct, "carol@localhost", "long enough", XmppTransport::DirectTls);
+    refused.expect("FAILED_AUTH");
+    let enabled = alice.request(&on_account("reenable-user", "carol@localhost")).await;
+    assert!(enabled.contains("completed"), "{enabled}");
+    let _carol = signed_in(direct, "carol", XmppTransport::DirectTls);
+    let unknown = alice.request(&on_account("disable-user", "x@elsewhere.org")).await;
+    assert!(unknown.contains("bad-request"), "{unknown}");
+}

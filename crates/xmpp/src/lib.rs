@@ -55,6 +55,8 @@ pub struct Door {
     jids: RwLock<HashMap<UserId, Option<BareJid>>>,
     /// Whether clients may make accounts (XEP-0077, `[xmpp] registration`).
     registration: bool,
+    /// Who may run the administration commands (XEP-0133, `[xmpp] admins`).
+    admins: Vec<String>,
 }
 
 impl Door {
@@ -80,12 +82,20 @@ impl Door {
             keepalive,
             jids: RwLock::default(),
             registration: false,
+            admins: Vec::new(),
         }
     }
 
     /// The door, letting clients make accounts (XEP-0077) if `registration`.
     pub fn with_registration(mut self, registration: bool) -> Self {
         self.registration = registration;
+        self
+    }
+
+    /// The door, letting the users `admins` names run the administration
+    /// commands (XEP-0133).
+    pub fn with_admins(mut self, admins: Vec<String>) -> Self {
+        self.admins = admins;
         self
     }
 

@@ -32,6 +32,7 @@ use tokio_xmpp::xmlstream::{
 };
 use xso::AsXml;
 
+mod admin;
 mod direct_invite;
 mod rooms;
 mod roster_push;
@@ -49,7 +50,7 @@ const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
 
 /// The features this server announces (XEP-0030; its capabilities hash,
 /// XEP-0115, is computed from them in `crate::caps`).
-pub(crate) const FEATURES: [&str; 10] = [
+pub(crate) const FEATURES: [&str; 11] = [
     ns::DISCO_INFO,
     ns::DISCO_ITEMS,
     ns::PING,
@@ -60,6 +61,7 @@ pub(crate) const FEATURES: [&str; 10] = [
     crate::vcard::NS,
     crate::vcard::NS4,
     direct_invite::NS,
+    admin::NS,
 ];
 
 /// Why a session ends: a stream error to send first, or nothing.
@@ -298,6 +300,9 @@ impl Session<'_> {
             );
             return Ok(answer.await);
         }
+        if is_set && payload.is("command", admin::NS) {
+            return Ok(self.command(id, &payload).await);
+        }
         if is_set && payload.ns() == ns::CARBONS {
             // <enable/> or <disable/>.
             self.carbons = Enable::try_from(payload).is_ok();
@@ -309,8 +314,12 @@ impl Session<'_> {
             Iq::empty_result(self.jid.clone().into(), id)
         } else if !is_set && let Ok(query) = DiscoInfoQuery::try_from(payload.clone()) {
             self.disco_info(id, to, query.node)
-        } else if !is_set && DiscoItemsQuery::try_from(payload).is_ok() {
-            Iq::from_result(id, Some(self.disco_items(to)))
+        } else if !is_set && let Ok(query) = DiscoItemsQuery::try_from(payload) {
+            if query.node.as_deref() == Some(admin::NS) {
+                Iq::from_result(id, Some(self.command_list()))
+            } else {
+                Iq::from_result(id, Some(self.disco_items(to)))
+            }
         } else {
             let error = stanza_error(ErrorType::Cancel, DefinedCondition::ServiceUnavailable, "");
             Iq::from_error(id, error)
