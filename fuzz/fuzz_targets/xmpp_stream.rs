@@ -7,8 +7,9 @@
 //!   door's stream elements): reading never panics and ends (after a hard
 //!   error the stream is dropped, as the door does: rxml repeats it for
 //!   ever); every iq payload goes through the typed parsers the door
-//!   uses (roster, bind, discovery) and every roster item's JID through
-//!   the door's JID mapping.
+//!   uses (roster, bind, discovery, registration and its forms, ad-hoc
+//!   commands' forms) and every roster item's JID through the door's JID
+//!   mapping.
 //! - 1: SASL messages: the bytes as PLAIN (`sasl::plain` never panics, and
 //!   what it accepts has a non-empty name and password without NUL), as a
 //!   SCRAM first message and, split at the first NUL, as a first and a
@@ -29,7 +30,9 @@ use tokio::io::AsyncWriteExt as _;
 use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::bind::BindQuery;
-use tokio_xmpp::parsers::disco::DiscoInfoQuery;
+use tokio_xmpp::parsers::data_forms::DataForm;
+use tokio_xmpp::parsers::disco::{DiscoInfoQuery, DiscoItemsQuery};
+use tokio_xmpp::parsers::ibr::{FormQuery, LegacyQuery};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::roster::Roster;
@@ -92,6 +95,12 @@ fn iq_payload(iq: Iq) {
         }
     }
     let _ = BindQuery::try_from(payload.clone());
+    let _ = DiscoItemsQuery::try_from(payload.clone());
+    let _ = LegacyQuery::try_from(payload.clone());
+    let _ = FormQuery::try_from(payload.clone());
+    for child in payload.children() {
+        let _ = DataForm::try_from(child.clone());
+    }
     let _ = DiscoInfoQuery::try_from(payload);
 }
 
