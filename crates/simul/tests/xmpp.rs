@@ -28,12 +28,17 @@ fn xmpp_server_with(
         vec![("SIMUL_XMPP__LISTEN", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0")];
     env.extend_from_slice(more);
     let server = Server::start_with(data, false, &env);
+    let (starttls, direct) = xmpp_addresses(&server);
+    (server, starttls, direct)
+}
+
+/// The addresses of a server's XMPP listeners: (STARTTLS, direct TLS).
+fn xmpp_addresses(server: &Server) -> (SocketAddr, SocketAddr) {
     let address = |transport: &str| {
         let line = server.log_line(&format!("({transport})"));
         line.split(' ').nth(4).unwrap().parse().unwrap()
     };
-    let (starttls, direct) = (address("STARTTLS"), address("direct TLS"));
-    (server, starttls, direct)
+    (address("STARTTLS"), address("direct TLS"))
 }
 
 /// A slixmpp client of `user` (password "long enough"), signed in.
@@ -483,7 +488,11 @@ async fn next_status(events: &mut Events, user: &str, status: &str) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_resource_gets_roster_pushes_when_the_list_changes_on_any_door() {
     let dir = deployment(&["alice", "bob", "carol"]);
-    let (server, starttls, direct) = xmpp_server(&dir.path().join("data"));
+    let data = dir.path().join("data");
+    let xmpp = [("SIMUL_XMPP__LISTEN", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0")];
+    // The VP door says where it listens first.
+    let (server, vp) = support::vp::vp_server_with(&data, &xmpp);
+    let (starttls, direct) = xmpp_addresses(&server);
     let (alice_web, _) = log_in(&server, "alice", "long enough").await;
     let mut phone = signed_in(starttls, "alice", XmppTransport::StartTls);
     let mut laptop = signed_in(direct, "alice", XmppTransport::DirectTls);
@@ -513,6 +522,15 @@ async fn every_resource_gets_roster_pushes_when_the_list_changes_on_any_door() {
     for client in [&mut phone, &mut laptop] {
         let push = client.expect("ROSTER_PUSH ");
         assert_eq!(push, "ROSTER_PUSH bob@localhost name= groups= subscription=remove");
+    }
+
+    // A Sametime client saves its buddy list: bob in, carol out.
+    let mut sametime = simul_testkit::MwClient::start(vp, "alice", "long enough");
+    sametime.expect("LOGGED_IN");
+    sametime.send("save_blist bob");
+    for client in [&mut phone, &mut laptop] {
+        client.expect_matching("ROSTER_PUSH bob@localhost", &["groups=Buddies subscription=both"]);
+        client.expect_matching("ROSTER_PUSH carol@localhost", &["subscription=remove"]);
     }
 }
 
