@@ -15,7 +15,7 @@
 //!   SCRAM first message and, split at the first NUL, as a first and a
 //!   final one checked against fixed credentials (never panics, never
 //!   verifies a made-up proof), on a channel without binding, one that
-//!   offers `tls-exporter` and one a -PLUS mechanism binds to.
+//!   offers `tls-exporter` and one a -PLUS mechanism binds to (either type).
 //! - 2: a user id (lossy UTF-8): the user a JID made of it names makes
 //!   the same JID again (ids come back case-folded and normalised).
 
@@ -117,9 +117,9 @@ fn plain(bytes: &[u8]) {
         ScramCredentials::derive(ScramHash::Sha256, "pencil", b"fixed salt", 1).unwrap();
     let exporter = [7; 32];
     for channel in [
-        Channel { plus: false, exporter: None },
-        Channel { plus: false, exporter: Some(&exporter) },
-        Channel { plus: true, exporter: Some(&exporter) },
+        Channel { plus: false, exporter: None, end_point: None },
+        Channel { plus: false, exporter: Some(&exporter), end_point: None },
+        Channel { plus: true, exporter: Some(&exporter), end_point: Some(&exporter) },
     ] {
         let Ok(start) = simul_xmpp::sasl::scram_first(first, channel) else { continue };
         let server_first = start.server_first(&credentials);

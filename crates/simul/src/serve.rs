@@ -169,7 +169,8 @@ impl ServeArgs {
                     Duration::from_secs(config.server.keepalive_seconds),
                 )
                 .with_registration(config.xmpp.registration)
-                .with_admins(config.xmpp.admins.clone()),
+                .with_admins(config.xmpp.admins.clone())
+                .with_server_end_point(crate::tls::server_end_point(&data, &config.server)?),
             );
             for (listen, transport) in xmpp {
                 let Listen::At(address) = listen else { continue };

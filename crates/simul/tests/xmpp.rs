@@ -544,8 +544,8 @@ async fn scram_plus_binds_to_the_tls_channel_and_a_downgrade_or_wrong_binding_is
     let data = dir.path().join("data");
     let (_server, _, direct) = xmpp_server(&data);
     let (mut client, features) = RawXmpp::connect(direct, &data).await;
-    for offered in ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "urn:xmpp:sasl-cb:0", "tls-exporter"]
-    {
+    let offered_types = ["urn:xmpp:sasl-cb:0", "tls-exporter", "tls-server-end-point"];
+    for offered in ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"].iter().chain(&offered_types) {
         assert!(features.contains(offered), "{offered}: {features}");
     }
     let exporter = client.tls_exporter();
@@ -559,8 +559,10 @@ async fn scram_plus_binds_to_the_tls_channel_and_a_downgrade_or_wrong_binding_is
         // "I could bind, but you cannot": -PLUS was offered, so someone
         // took it out of the features on the way.
         ("SCRAM-SHA-256", "y", &[][..], "long enough"),
-        // Another binding type than the one offered.
+        // Another binding type than those offered, and the right data
+        // under the other offered type's name.
         ("SCRAM-SHA-1-PLUS", "p=tls-unique", &exporter[..], "long enough"),
+        ("SCRAM-SHA-1-PLUS", "p=tls-server-end-point", &exporter[..], "long enough"),
     ] {
         let answer = client.scram(mechanism, "alice", password, flag, binding).await;
         // The one answer of every bad credential.
@@ -568,6 +570,12 @@ async fn scram_plus_binds_to_the_tls_channel_and_a_downgrade_or_wrong_binding_is
             answer.contains("not-authorized") && answer.contains("wrong user name or password");
         assert!(refused, "{mechanism} {flag} {password}: {answer}");
     }
+    // The certificate's hash binds too (RFC 5929), as XEP-0440 asks.
+    let (mut client, _) = RawXmpp::connect(direct, &data).await;
+    let end_point = client.tls_server_end_point();
+    let flag = "p=tls-server-end-point";
+    let answer = client.scram("SCRAM-SHA-256-PLUS", "alice", "long enough", flag, &end_point).await;
+    assert!(answer.contains("<success"), "{answer}");
     for mechanism in ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"] {
         let (mut client, _) = RawXmpp::connect(direct, &data).await;
         let exporter = client.tls_exporter();

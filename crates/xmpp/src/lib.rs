@@ -57,6 +57,8 @@ pub struct Door {
     registration: bool,
     /// Who may run the administration commands (XEP-0133, `[xmpp] admins`).
     admins: Vec<String>,
+    /// The `tls-server-end-point` channel binding of the certificate.
+    server_end_point: Option<Vec<u8>>,
 }
 
 impl Door {
@@ -83,6 +85,7 @@ impl Door {
             jids: RwLock::default(),
             registration: false,
             admins: Vec::new(),
+            server_end_point: None,
         }
     }
 
@@ -96,6 +99,14 @@ impl Door {
     /// commands (XEP-0133).
     pub fn with_admins(mut self, admins: Vec<String>) -> Self {
         self.admins = admins;
+        self
+    }
+
+    /// The door, offering SCRAM's -PLUS mechanisms with the
+    /// `tls-server-end-point` binding `hash` of its certificate (RFC 5929)
+    /// on every connection, TLS 1.2 ones too.
+    pub fn with_server_end_point(mut self, hash: Vec<u8>) -> Self {
+        self.server_end_point = Some(hash);
         self
     }
 

@@ -73,16 +73,26 @@ pub(crate) async fn negotiate(
     let spent = Spent::default();
     let io = Budgeted::new(BufStream::new(tls), spent.clone());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
-    let plus = exporter.is_some() && service.offers_scram();
+    // What SCRAM may bind to here: nothing where SCRAM is not offered.
+    let channel = Channel {
+        plus: false,
+        exporter: exporter.as_ref().map(|data| &data[..]),
+        end_point: door.server_end_point.as_deref(),
+    };
+    let channel = if service.offers_scram() {
+        channel
+    } else {
+        Channel { exporter: None, end_point: None, ..channel }
+    };
+    let plus = channel.offered();
     let features = StreamFeatures {
         sasl_mechanisms: mechanisms(service, plus),
-        sasl_cb: plus.then(crate::binding::feature),
+        sasl_cb: plus.then(|| crate::binding::feature(&channel)),
         in_band_registration: door.registration,
         ..StreamFeatures::default()
     };
     let mut stream = answer_header(accepted, door, &features).await?;
-    let exporter = exporter.as_ref().map(|data| &data[..]).filter(|_| plus);
-    let (user, data) = authenticate(&mut stream, peer, service, door, exporter).await?;
+    let (user, data) = authenticate(&mut stream, peer, service, door, channel).await?;
     let accepted = stream.accept_reset(&Success { data }).await?;
     let features = StreamFeatures {
         bind: Some(BindFeature { required: true }),
@@ -167,8 +177,8 @@ fn mechanisms(service: &Service, plus: bool) -> std::collections::BTreeSet<Strin
 }
 
 /// SASL against the service until it succeeds: PLAIN (a password, or an
-/// LTPA token as the password) or SCRAM, bound to the channel with
-/// `exporter`'s data where -PLUS is offered; registration requests
+/// LTPA token as the password) or SCRAM, bound to `channel` where -PLUS
+/// is offered; registration requests
 /// (XEP-0077) are answered meanwhile. The user's id and the data of
 /// `<success/>` (SCRAM's server signature).
 async fn authenticate(
@@ -176,7 +186,7 @@ async fn authenticate(
     peer: SocketAddr,
     service: &Service,
     door: &Door,
-    exporter: Option<&[u8]>,
+    channel: Channel<'_>,
 ) -> Result<(String, Vec<u8>), Failed> {
     loop {
         let auth = match next_before_sign_in(stream).await? {
@@ -202,8 +212,8 @@ async fn authenticate(
         };
         let outcome = match (&auth.mechanism, scram_variant(&auth.mechanism)) {
             (Mechanism::Plain, _) => plain(&auth.data, peer, service).await,
-            (_, Some((hash, plus))) if service.offers_scram() && (!plus || exporter.is_some()) => {
-                let channel = Channel { plus, exporter };
+            (_, Some((hash, plus))) if service.offers_scram() && (!plus || channel.offered()) => {
+                let channel = Channel { plus, ..channel };
                 scram(stream, hash, channel, &auth.data, peer, service).await?
             }
             _ => Err((DefinedCondition::InvalidMechanism, None)),

@@ -51,9 +51,12 @@ mod tests {
     }
 }
 
-/// The channel binding type this server offers (RFC 9266): keying
-/// material exported from the TLS 1.3 connection.
+/// The channel binding type of keying material exported from the TLS 1.3
+/// connection (RFC 9266).
 pub const TLS_EXPORTER: &str = "tls-exporter";
+/// The channel binding type of the hash of the server's certificate (RFC
+/// 5929), for TLS 1.2 as well.
+pub const TLS_SERVER_END_POINT: &str = "tls-server-end-point";
 
 /// The TLS channel a SCRAM exchange runs over, as far as binding to it
 /// goes (RFC 5802 §6).
@@ -62,8 +65,27 @@ pub struct Channel<'a> {
     /// The client chose a -PLUS mechanism.
     pub plus: bool,
     /// The `tls-exporter` binding data of the connection, when the
-    /// server can compute it (and so offers the -PLUS mechanisms).
+    /// server can compute it.
     pub exporter: Option<&'a [u8]>,
+    /// The `tls-server-end-point` binding data, when the server knows it.
+    /// With either, the server offers the -PLUS mechanisms.
+    pub end_point: Option<&'a [u8]>,
+}
+
+impl<'a> Channel<'a> {
+    /// Whether the server can bind to this channel (and so offers -PLUS).
+    pub fn offered(&self) -> bool {
+        self.exporter.is_some() || self.end_point.is_some()
+    }
+
+    /// The binding data of type `name`, if offered.
+    fn data_of(&self, name: &str) -> Option<&'a [u8]> {
+        match name {
+            TLS_EXPORTER => self.exporter,
+            TLS_SERVER_END_POINT => self.end_point,
+            _ => None,
+        }
+    }
 }
 
 /// The first message of a SCRAM exchange (RFC 5802 §7), as far as the
@@ -83,7 +105,7 @@ pub struct ScramStart {
 /// `n,,n=user,r=nonce` (no binding), `y,,…` (the client could bind but
 /// thinks the server cannot: refused where the server offers -PLUS, for
 /// then someone removed them from the features on the way, RFC 5802 §6),
-/// or `p=tls-exporter,,…` with a -PLUS mechanism. Every refusal about
+/// or `p=TYPE,,…` with a -PLUS mechanism and a type offered. Every refusal about
 /// binding is `not-authorized`, like a wrong password.
 pub fn scram_first(data: &[u8], channel: Channel<'_>) -> Result<ScramStart, DefinedCondition> {
     let text = std::str::from_utf8(data).map_err(|_| DefinedCondition::MalformedRequest)?;
@@ -91,12 +113,15 @@ pub fn scram_first(data: &[u8], channel: Channel<'_>) -> Result<ScramStart, Defi
     let (Some(flag), Some(authzid), Some(bare)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(DefinedCondition::MalformedRequest);
     };
-    let binding = match (flag, channel.plus, channel.exporter) {
-        ("n", false, _) | ("y", false, None) => &[][..],
-        (_, _, Some(data)) if channel.plus && flag.strip_prefix("p=") == Some(TLS_EXPORTER) => data,
-        ("y", false, Some(_)) => return Err(DefinedCondition::NotAuthorized),
-        (_, true, _) => return Err(DefinedCondition::NotAuthorized),
-        _ if flag.starts_with("p=") => return Err(DefinedCondition::NotAuthorized),
+    let wanted = flag.strip_prefix("p=");
+    let binding = match (flag, channel.plus, wanted.and_then(|name| channel.data_of(name))) {
+        (_, true, Some(data)) => data,
+        ("n", false, _) => &[][..],
+        ("y", false, _) if !channel.offered() => &[][..],
+        // A downgrade, a -PLUS mechanism without binding, binding without
+        // -PLUS, or a type not offered.
+        ("y", ..) | (_, true, _) => return Err(DefinedCondition::NotAuthorized),
+        _ if wanted.is_some() => return Err(DefinedCondition::NotAuthorized),
         _ => return Err(DefinedCondition::MalformedRequest),
     };
     let mut attributes = bare.split(',');
@@ -203,7 +228,7 @@ mod scram_tests {
 
     use super::*;
 
-    const NO_PLUS: Channel<'static> = Channel { plus: false, exporter: None };
+    const NO_PLUS: Channel<'static> = Channel { plus: false, exporter: None, end_point: None };
 
     /// RFC 7677 §3: user "user", password "pencil", the RFC's nonces.
     #[test]
@@ -242,8 +267,8 @@ mod scram_tests {
     #[test]
     fn channel_binding_flags_follow_rfc_5802_section_6() {
         let exporter = [7u8; 32];
-        let offered = Channel { plus: false, exporter: Some(&exporter) };
-        let plus = Channel { plus: true, exporter: Some(&exporter) };
+        let offered = Channel { plus: false, exporter: Some(&exporter), end_point: None };
+        let plus = Channel { plus: true, exporter: Some(&exporter), end_point: None };
         let condition = |data: &[u8], channel| {
             scram_first(data, channel).map(|_| ()).map_err(|e| format!("{e:?}"))
         };
@@ -251,6 +276,11 @@ mod scram_tests {
         // `y` while -PLUS is offered: a downgrade.
         assert_eq!(condition(b"y,,n=a,r=x", offered), Err("NotAuthorized".into()));
         assert_eq!(condition(b"p=tls-exporter,,n=a,r=x", plus), Ok(()));
+        let end_point = Channel { plus: true, exporter: None, end_point: Some(&exporter) };
+        assert_eq!(condition(b"p=tls-server-end-point,,n=a,r=x", end_point), Ok(()));
+        assert_eq!(condition(b"p=tls-exporter,,n=a,r=x", end_point), Err("NotAuthorized".into()));
+        let no_plus = Channel { plus: false, ..end_point };
+        assert_eq!(condition(b"y,,n=a,r=x", no_plus), Err("NotAuthorized".into()));
         // -PLUS without binding, binding without -PLUS, another type.
         for (data, channel) in [
             (&b"n,,n=a,r=x"[..], plus),
@@ -271,7 +301,7 @@ mod scram_tests {
             ScramCredentials::derive(ScramHash::Sha256, "pencil", salt, 4096).unwrap();
         let ours = [1u8; 32];
         let theirs = [2u8; 32];
-        let channel = Channel { plus: true, exporter: Some(&ours) };
+        let channel = Channel { plus: true, exporter: Some(&ours), end_point: None };
         let start = scram_first(b"p=tls-exporter,,n=user,r=abc", channel).unwrap();
         let server_first = start.server_first(&credentials);
         let nonce = server_first.split(',').next().unwrap();

@@ -136,6 +136,15 @@ impl RawXmpp {
         data
     }
 
+    /// This connection's `tls-server-end-point` channel binding (RFC
+    /// 5929): the SHA-256 of the server's certificate (the deployment's
+    /// self-signed one is signed with ECDSA and SHA-256).
+    pub fn tls_server_end_point(&self) -> Vec<u8> {
+        use sha2::Digest as _;
+        let certificates = self.tls.get_ref().1.peer_certificates().unwrap();
+        sha2::Sha256::digest(certificates[0].as_ref()).to_vec()
+    }
+
     /// A SCRAM exchange with `mechanism` (`SCRAM-SHA-256-PLUS` and the
     /// like) as `user` with `password`, the GS2 flag `gs2_flag` (`n`,
     /// `y`, `p=tls-exporter`) and `binding` in `c=`: the server's
