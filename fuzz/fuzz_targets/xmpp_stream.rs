@@ -8,13 +8,15 @@
 //!   error the stream is dropped, as the door does: rxml repeats it for
 //!   ever); every iq payload goes through the typed parsers the door
 //!   uses (roster, bind, discovery, archive queries: a page is never
-//!   larger than the door's cap) and every roster item's JID through the
-//!   door's JID mapping.
+//!   larger than the door's cap; registration and its forms, ad-hoc
+//!   commands' forms) and every roster item's JID through the door's JID
+//!   mapping.
 //! - 1: SASL messages: the bytes as PLAIN (`sasl::plain` never panics, and
 //!   what it accepts has a non-empty name and password without NUL), as a
 //!   SCRAM first message and, split at the first NUL, as a first and a
 //!   final one checked against fixed credentials (never panics, never
-//!   verifies a made-up proof).
+//!   verifies a made-up proof), on a channel without binding, one that
+//!   offers `tls-exporter` and one a -PLUS mechanism binds to (either type).
 //! - 2: a user id (lossy UTF-8): the user a JID made of it names makes
 //!   the same JID again (ids come back case-folded and normalised).
 
@@ -24,11 +26,14 @@ use futures_util::StreamExt as _;
 use libfuzzer_sys::fuzz_target;
 use simul_service::{ScramCredentials, ScramHash};
 use simul_xmpp::jid::{jid_of, user_of};
+use simul_xmpp::sasl::Channel;
 use tokio::io::AsyncWriteExt as _;
 use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::bind::BindQuery;
-use tokio_xmpp::parsers::disco::DiscoInfoQuery;
+use tokio_xmpp::parsers::data_forms::DataForm;
+use tokio_xmpp::parsers::disco::{DiscoInfoQuery, DiscoItemsQuery};
+use tokio_xmpp::parsers::ibr::{FormQuery, LegacyQuery};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::mam::Query as MamQuery;
 use tokio_xmpp::parsers::ns;
@@ -97,6 +102,12 @@ fn iq_payload(iq: Iq) {
         assert!(wanted.page.limit <= simul_xmpp::archive::MAX_PAGE);
     }
     let _ = BindQuery::try_from(payload.clone());
+    let _ = DiscoItemsQuery::try_from(payload.clone());
+    let _ = LegacyQuery::try_from(payload.clone());
+    let _ = FormQuery::try_from(payload.clone());
+    for child in payload.children() {
+        let _ = DataForm::try_from(child.clone());
+    }
     let _ = DiscoInfoQuery::try_from(payload);
 }
 
@@ -109,12 +120,19 @@ fn plain(bytes: &[u8]) {
         Some(at) => (&bytes[..at], &bytes[at + 1..]),
         None => (bytes, &b""[..]),
     };
-    let Ok(start) = simul_xmpp::sasl::scram_first(first) else { return };
     let credentials =
         ScramCredentials::derive(ScramHash::Sha256, "pencil", b"fixed salt", 1).unwrap();
-    let server_first = start.server_first(&credentials);
-    // The nonce is fresh: a fuzzed proof cannot have been made for it.
-    assert!(start.verify(&server_first, &credentials, last).is_err());
+    let exporter = [7; 32];
+    for channel in [
+        Channel { plus: false, exporter: None, end_point: None },
+        Channel { plus: false, exporter: Some(&exporter), end_point: None },
+        Channel { plus: true, exporter: Some(&exporter), end_point: Some(&exporter) },
+    ] {
+        let Ok(start) = simul_xmpp::sasl::scram_first(first, channel) else { continue };
+        let server_first = start.server_first(&credentials);
+        // The nonce is fresh: a fuzzed proof cannot have been made for it.
+        assert!(start.verify(&server_first, &credentials, last).is_err());
+    }
 }
 
 fn user_id(bytes: &[u8]) {

@@ -286,6 +286,14 @@ impl Community {
         users.into_iter().cloned().collect()
     }
 
+    /// Tells every session of `user` (watcher-only ones have no contact
+    /// list to show) that their contact list changed.
+    pub fn contacts_changed(&self, user: &UserId) -> Vec<Delivery> {
+        let mut out = Outbox::default();
+        out.send(self.sessions_of(user), Event::ContactsChanged);
+        out.0
+    }
+
     /// Every session of a user, watcher-only ones included.
     pub fn all_sessions_of(&self, user: &UserId) -> Vec<SessionId> {
         self.sessions.iter().filter(|(_, s)| s.user == *user).map(|(id, _)| *id).collect()

@@ -89,6 +89,9 @@ pub enum Event {
         /// The last message read.
         up_to: MessageId,
     },
+    /// The user's contact list changed, on any door: each session shows
+    /// the list as it is now (an XMPP client gets roster pushes).
+    ContactsChanged,
 }
 
 /// An event for one session. Events are shared between their recipients.

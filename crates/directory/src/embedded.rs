@@ -4,7 +4,7 @@ use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
 use simul_store::{NewUser, Store, UserRecord};
 
 use crate::scram::{ScramCredentials, ScramHash, read_credentials, stored_credentials};
-use crate::{DirectoryError, MAX_NAME_CHARS, MIN_PASSWORD_CHARS};
+use crate::{DirectoryError, MAX_NAME_CHARS, MIN_PASSWORD_CHARS, Person};
 
 /// The embedded realm.
 #[derive(Debug, Clone)]
@@ -191,6 +191,14 @@ impl crate::Realm for EmbeddedRealm {
         new: &'a str,
     ) -> crate::RealmFuture<'a, ()> {
         Box::pin(EmbeddedRealm::change_password(self, id, current, new))
+    }
+
+    fn register<'a>(&'a self, name: &'a str, password: &'a str) -> crate::RealmFuture<'a, Person> {
+        Box::pin(async move { Ok(self.add_user(name, None, None, password).await?.into()) })
+    }
+
+    fn set_disabled<'a>(&'a self, name: &'a str, disabled: bool) -> crate::RealmFuture<'a, ()> {
+        Box::pin(EmbeddedRealm::set_disabled(self, name, disabled))
     }
 
     fn refuses_strangers(&self) -> bool {

@@ -77,6 +77,21 @@ pub trait Realm: Send + Sync {
         new: &'a str,
     ) -> RealmFuture<'a, ()>;
 
+    /// Adds a person who chose their own login name and password (XMPP
+    /// in-band registration), under the realm's password rules. Realms
+    /// that hold no people of their own (LDAP) refuse.
+    fn register<'a>(&'a self, name: &'a str, password: &'a str) -> RealmFuture<'a, Person> {
+        let _ = (name, password);
+        Box::pin(async { Err(DirectoryError::Unsupported("this directory holds no sign-ups")) })
+    }
+
+    /// Disables (or enables again) a person's account (an administrator's
+    /// act); realms that hold no accounts of their own (LDAP) refuse.
+    fn set_disabled<'a>(&'a self, name: &'a str, disabled: bool) -> RealmFuture<'a, ()> {
+        let _ = (name, disabled);
+        Box::pin(async { Err(DirectoryError::Unsupported("disable accounts in the directory")) })
+    }
+
     /// Reloads what the realm caches (the LDAP name cache); the server
     /// calls it every refresh interval and on `SIGHUP`, then ends the
     /// sessions of people who are gone or disabled.

@@ -48,7 +48,10 @@ impl ScramHash {
         }
     }
 
-    fn salted_password(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
+    /// `Hi(password, salt, iterations)` (RFC 5802 §2.2): PBKDF2 with
+    /// this hash's HMAC, as a SCRAM client computes it from a prepared
+    /// password.
+    pub fn salted_password(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
         match self {
             Self::Sha1 => {
                 let mut out = [0; 20];

@@ -5,7 +5,8 @@ use std::net::IpAddr;
 
 use simul_directory::{DirectoryError, Person};
 
-use crate::{Service, ServiceError, TokenStamp};
+use crate::limits::network_of;
+use crate::{Service, ServiceError, TokenStamp, TooMany};
 
 /// Whether this process can serve logins now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +74,38 @@ impl Service {
             }
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// A new account of the realm, with the login name and password its
+    /// owner chose (XMPP in-band registration), under the realm's rules
+    /// (the embedded realm's; LDAP refuses). Every attempt from
+    /// `client`'s network counts against [`crate::SIGN_UPS_PER_MINUTE`],
+    /// made or refused, so that nobody makes accounts in bulk. The new user's id.
+    pub async fn sign_up(
+        &self,
+        name: &str,
+        password: &str,
+        client: IpAddr,
+    ) -> Result<String, ServiceError> {
+        let too_many = |wait| {
+            let message = |seconds| format!("too many sign-ups; try again in {seconds} s");
+            TooMany::new(message, wait)
+        };
+        self.sign_up_limits().begin(network_of(client)).map_err(too_many)?.failed();
+        let person = self.realm().register(name, password).await?;
+        tracing::info!(user = %person.id, %client, "signed up");
+        Ok(person.id)
+    }
+
+    /// Disables (or enables again) `user`'s account, as `simul user
+    /// disable` does (an administrator's act on a door): a disabled
+    /// user's sessions end at once, on every door.
+    pub async fn set_disabled(&self, user: &str, disabled: bool) -> Result<(), ServiceError> {
+        self.realm().set_disabled(user, disabled).await?;
+        tracing::info!(%user, disabled, "account disabled or enabled by an administrator");
+        // The store noted it as a revocation: sessions are told now.
+        self.revocations().catch_up().await?;
+        Ok(())
     }
 
     /// A random secret kept in the store under `name`, made on first use:

@@ -37,7 +37,7 @@ pub use flood::{CommandAdmission, CommandLimit, FloodLimits};
 pub use gate::{ConnectionGate, ConnectionTicket};
 use hub::Hub;
 pub use keyring::{KeySets, Keyring};
-pub use limits::DEFAULT_INVALID_TOKENS_PER_MINUTE;
+pub use limits::{DEFAULT_INVALID_TOKENS_PER_MINUTE, SIGN_UPS_PER_MINUTE};
 use limits::{FailureLimit, LoginLimits, network_of};
 pub use messages::{MAX_CONTACTS, MAX_GROUPS, SentIm};
 use revocation::Revocations;

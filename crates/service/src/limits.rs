@@ -22,6 +22,9 @@ const PER_ACCOUNT_PER_MINUTE: u32 = 10;
 const PER_ADDRESS_PER_MINUTE: u32 = 30;
 /// Invalid tokens allowed per client address per minute, by default.
 pub const DEFAULT_INVALID_TOKENS_PER_MINUTE: u32 = 60;
+/// Accounts a client network may sign up for per minute (XMPP in-band
+/// registration): every attempt counts, made or refused.
+pub const SIGN_UPS_PER_MINUTE: u32 = 3;
 /// Forget idle keys once this many are tracked.
 const MAX_TRACKED_KEYS: usize = 10_000;
 

@@ -127,7 +127,8 @@ impl Service {
     /// Replaces `user`'s contact list, within [`MAX_GROUPS`] and
     /// [`MAX_CONTACTS`], every group named; the list as kept, whose
     /// aliases are trimmed and name only its contacts (the alias of a
-    /// removed contact goes with them).
+    /// removed contact goes with them). Every session of the user, on
+    /// every door, is told ([`simul_core::Event::ContactsChanged`]).
     pub async fn set_contact_list(
         &self,
         user: &str,
@@ -155,6 +156,8 @@ impl Service {
             .filter(|(_, alias)| !alias.is_empty())
             .collect();
         self.store().set_contact_list(user, &list).await?;
+        let user = UserId::new(user);
+        self.hub().run(|community| Ok(community.contacts_changed(&user)))?;
         Ok(list)
     }
 }

@@ -9,7 +9,7 @@ use simul_store::{Store, StoreError};
 
 use crate::{
     DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, FloodLimits, Hub, Keyring, LoginLimits,
-    MessageLimits, Revocations,
+    MessageLimits, Revocations, SIGN_UPS_PER_MINUTE,
 };
 
 /// WebSphere's default token lifetime, 120 minutes.
@@ -32,6 +32,8 @@ pub struct Service {
     login_limits: LoginLimits,
     /// Invalid tokens per client address.
     token_limits: FailureLimit<IpAddr>,
+    /// Sign-ups per client network.
+    sign_up_limits: FailureLimit<IpAddr>,
     revocations: Revocations,
     flood: FloodLimits,
     message_limits: MessageLimits,
@@ -59,6 +61,7 @@ impl Service {
             token_lifetime_ms: DEFAULT_TOKEN_LIFETIME_MS,
             login_limits: LoginLimits::default(),
             token_limits: FailureLimit::per_minute(DEFAULT_INVALID_TOKENS_PER_MINUTE),
+            sign_up_limits: FailureLimit::per_minute(SIGN_UPS_PER_MINUTE),
             revocations,
             flood: FloodLimits::default(),
             message_limits: MessageLimits::new(&FloodLimits::default()),
@@ -130,6 +133,11 @@ impl Service {
     /// Wrong passwords per account and per address.
     pub(crate) fn login_limits(&self) -> &LoginLimits {
         &self.login_limits
+    }
+
+    /// Sign-ups per client network.
+    pub(crate) fn sign_up_limits(&self) -> &FailureLimit<IpAddr> {
+        &self.sign_up_limits
     }
 
     /// Invalid tokens per client address.

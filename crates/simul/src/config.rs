@@ -53,11 +53,25 @@ pub struct XmppConfig {
     /// client after the connection broke, still online and keeping what
     /// arrives for it (default 300; 0: no resumption).
     pub resume_timeout: u64,
+    /// In-band registration (XEP-0077): anyone who reaches the door may
+    /// make an account of the embedded realm. Off by default; impossible
+    /// with LDAP, which holds no accounts of Simul's making.
+    pub registration: bool,
+    /// The users who may run the administration commands of XMPP clients
+    /// (XEP-0133: who is online, announcements, disabling accounts,
+    /// ending sessions), by user id. Nobody by default.
+    pub admins: Vec<String>,
 }
 
 impl Default for XmppConfig {
     fn default() -> Self {
-        Self { listen: Listen::Off, listen_tls: Listen::Off, resume_timeout: 300 }
+        Self {
+            listen: Listen::Off,
+            listen_tls: Listen::Off,
+            resume_timeout: 300,
+            registration: false,
+            admins: Vec::new(),
+        }
     }
 }
 
@@ -373,6 +387,12 @@ impl Config {
             anyhow::bail!(
                 "server.tls_certificate and server.tls_key go together: set both, or neither \
                  for a self-signed certificate"
+            );
+        }
+        if self.xmpp.registration && self.directory.kind == DirectoryKind::Ldap {
+            anyhow::bail!(
+                "xmpp.registration makes accounts of the embedded realm, and with LDAP there is \
+                 none: set registration = false under [xmpp] (people sign up in the directory)"
             );
         }
         match self.directory.kind {
@@ -722,6 +742,16 @@ mod tests {
         config.xmpp.resume_timeout = 3601;
         let error = config.validate().unwrap_err().to_string();
         assert!(error.contains("xmpp.resume_timeout"), "{error}");
+    }
+
+    #[test]
+    fn xmpp_registration_is_for_the_embedded_realm_only() {
+        let mut config = Config::default();
+        config.xmpp.registration = true;
+        config.validate().unwrap();
+        config.directory.kind = DirectoryKind::Ldap;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("set registration = false under [xmpp]"), "{error}");
     }
 
     #[test]

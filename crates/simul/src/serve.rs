@@ -161,13 +161,18 @@ impl ServeArgs {
         ];
         if xmpp.iter().any(|(listen, _)| *listen != Listen::Off) {
             let (tls, _) = crate::tls::server_config(&data, &config.server)?;
-            let door = Arc::new(simul_xmpp::Door::new(
-                &config.server.domain,
-                &tls,
-                Duration::from_secs(config.server.keepalive_seconds * 2),
-                Duration::from_secs(config.server.keepalive_seconds),
-                Duration::from_secs(config.xmpp.resume_timeout),
-            ));
+            let door = Arc::new(
+                simul_xmpp::Door::new(
+                    &config.server.domain,
+                    &tls,
+                    Duration::from_secs(config.server.keepalive_seconds * 2),
+                    Duration::from_secs(config.server.keepalive_seconds),
+                    Duration::from_secs(config.xmpp.resume_timeout),
+                )
+                .with_registration(config.xmpp.registration)
+                .with_admins(config.xmpp.admins.clone())
+                .with_server_end_point(crate::tls::server_end_point(&data, &config.server)?),
+            );
             for (listen, transport) in xmpp {
                 let Listen::At(address) = listen else { continue };
                 let option = match transport {

@@ -19,25 +19,7 @@ pub fn server_config(
     data: &DataDir,
     server: &ServerConfig,
 ) -> anyhow::Result<(Arc<rustls::ServerConfig>, String)> {
-    let (certificate, key, origin) = match (&server.tls_certificate, &server.tls_key) {
-        (Some(certificate), Some(key)) => {
-            (certificate.clone(), key.clone(), format!("certificate {}", certificate.display()))
-        }
-        _ => {
-            let (certificate, key) = data.self_signed_tls_paths();
-            if !certificate.exists() || !key.exists() {
-                generate(&certificate, &key, &server.domain)?;
-                println!(
-                    "Generated a self-signed HTTPS certificate for {} in {}; browsers will warn \
-                     until you set server.tls_certificate and server.tls_key",
-                    names(&server.domain).join(", "),
-                    certificate.display()
-                );
-            }
-            let origin = format!("self-signed certificate {}", certificate.display());
-            (certificate, key, origin)
-        }
-    };
+    let (certificate, key, origin) = certificate_files(data, server)?;
     let chain = CertificateDer::pem_file_iter(&certificate)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .with_context(|| {
@@ -57,17 +39,82 @@ pub fn server_config(
     Ok((Arc::new(config), origin))
 }
 
+/// The certificate and key files the TLS listeners use, and where they
+/// came from: the configured ones, or the self-signed ones (made on the
+/// first start).
+fn certificate_files(
+    data: &DataDir,
+    server: &ServerConfig,
+) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf, String)> {
+    Ok(match (&server.tls_certificate, &server.tls_key) {
+        (Some(certificate), Some(key)) => {
+            (certificate.clone(), key.clone(), format!("certificate {}", certificate.display()))
+        }
+        _ => {
+            let (certificate, key) = data.self_signed_tls_paths();
+            if !certificate.exists() || !key.exists() {
+                generate(&certificate, &key, &server.domain)?;
+                println!(
+                    "Generated a self-signed HTTPS certificate for {} in {}; browsers will warn \
+                     until you set server.tls_certificate and server.tls_key",
+                    names(&server.domain).join(", "),
+                    certificate.display()
+                );
+            }
+            let origin = format!("self-signed certificate {}", certificate.display());
+            (certificate, key, origin)
+        }
+    })
+}
+
+/// The `tls-server-end-point` channel binding of the TLS listeners (RFC
+/// 5929 §4.1): the hash of their certificate, with the hash of its
+/// signature algorithm, SHA-256 for MD5, SHA-1 and any other. The
+/// certificate is read once at start, as the listeners read it.
+pub fn server_end_point(data: &DataDir, server: &ServerConfig) -> anyhow::Result<Vec<u8>> {
+    use sha2::Digest as _;
+    use x509_parser::oid_registry::{
+        OID_PKCS1_SHA384WITHRSA, OID_PKCS1_SHA512WITHRSA, OID_SIG_ECDSA_WITH_SHA384,
+        OID_SIG_ECDSA_WITH_SHA512,
+    };
+    let (file, _, _) = certificate_files(data, server)?;
+    let der = first_certificate(&file)?;
+    let certificate = parsed(&der, &file)?;
+    let algorithm = &certificate.signature_algorithm.algorithm;
+    Ok(if [OID_PKCS1_SHA384WITHRSA, OID_SIG_ECDSA_WITH_SHA384].contains(algorithm) {
+        sha2::Sha384::digest(der.as_ref()).to_vec()
+    } else if [OID_PKCS1_SHA512WITHRSA, OID_SIG_ECDSA_WITH_SHA512].contains(algorithm) {
+        sha2::Sha512::digest(der.as_ref()).to_vec()
+    } else {
+        sha2::Sha256::digest(der.as_ref()).to_vec()
+    })
+}
+
+/// The first certificate of the PEM file `file`.
+fn first_certificate(file: &Path) -> anyhow::Result<CertificateDer<'static>> {
+    CertificateDer::pem_file_iter(file)
+        .and_then(|mut certs| certs.next().transpose())
+        .with_context(|| format!("cannot read the PEM certificate {}", file.display()))?
+        .with_context(|| format!("{} holds no PEM certificate", file.display()))
+}
+
+/// `der`, read from `file`, as X.509.
+fn parsed<'a>(
+    der: &'a CertificateDer<'_>,
+    file: &Path,
+) -> anyhow::Result<x509_parser::certificate::X509Certificate<'a>> {
+    let (_, certificate) = x509_parser::parse_x509_certificate(der.as_ref()).map_err(|error| {
+        anyhow::anyhow!("{} is not an X.509 certificate: {error}", file.display())
+    })?;
+    Ok(certificate)
+}
+
 /// The names a PEM certificate (the first of a chain) is for: its
 /// subject alternative names (DNS names and IP addresses), else its
 /// common name, as a browser checks them.
 pub fn certificate_names(file: &Path) -> anyhow::Result<Vec<String>> {
-    let der = CertificateDer::pem_file_iter(file)
-        .and_then(|mut certs| certs.next().transpose())
-        .with_context(|| format!("cannot read the PEM certificate {}", file.display()))?
-        .with_context(|| format!("{} holds no PEM certificate", file.display()))?;
-    let (_, certificate) = x509_parser::parse_x509_certificate(der.as_ref()).map_err(|error| {
-        anyhow::anyhow!("{} is not an X.509 certificate: {error}", file.display())
-    })?;
+    let der = first_certificate(file)?;
+    let certificate = parsed(&der, file)?;
     let mut names = Vec::new();
     if let Ok(Some(alternatives)) = certificate.subject_alternative_name() {
         for name in &alternatives.value.general_names {

@@ -31,11 +31,14 @@ fn signed_in(address: SocketAddr, user: &str, transport: XmppTransport) -> XmppC
 async fn signs_in_over_starttls_and_direct_tls_and_bad_credentials_get_one_answer() {
     let dir = deployment(&["alice", "bob"]);
     let (_server, starttls, direct) = xmpp_server(&dir.path().join("data"));
-    // SCRAM-SHA-256, the strongest offered (the embedded realm keeps
-    // SCRAM credentials); slixmpp checks the server's signature.
+    // slixmpp binds to the channel only with tls-unique, which TLS 1.3
+    // does not have: its -PLUS attempts are refused, and so are its
+    // SCRAM attempts that say "I could bind, you cannot" while -PLUS is
+    // offered (a downgrade, RFC 5802 §6); it signs in with PLAIN. SCRAM
+    // itself is the raw client's below.
     let mut alice =
         XmppClient::start(starttls, "alice@localhost", "long enough", XmppTransport::StartTls);
-    assert_eq!(alice.expect("AUTH "), "AUTH SCRAM-SHA-256");
+    assert_eq!(alice.expect("AUTH "), "AUTH PLAIN");
     alice.expect("SESSION_START alice@localhost/");
     let _bob = signed_in(direct, "bob", XmppTransport::DirectTls);
     alice.send("ping");
@@ -43,7 +46,14 @@ async fn signs_in_over_starttls_and_direct_tls_and_bad_credentials_get_one_answe
     alice.send("disco");
     let disco = alice.expect("DISCO ");
     assert!(disco.contains("identities=server/im"), "{disco}");
-    for feature in ["jabber:iq:roster", "urn:xmpp:ping", "urn:xmpp:carbons:2", "vcard-temp"] {
+    for feature in [
+        "jabber:iq:roster",
+        "urn:xmpp:ping",
+        "urn:xmpp:carbons:2",
+        "vcard-temp",
+        "http://jabber.org/protocol/caps",
+        "jabber:x:conference",
+    ] {
         assert!(disco.contains(feature), "{feature}: {disco}");
     }
 
@@ -285,6 +295,13 @@ async fn vcards_come_from_the_directory_and_carbons_copy_what_is_sent_elsewhere(
     assert_eq!(alice.expect("VCARD "), "VCARD  FN=Alice Allen");
     alice.send("vcard nobody@localhost");
     alice.expect("IQ_ERROR vcard item-not-found");
+    // The same card as vCard 4 (XEP-0292), directly and from PEP.
+    alice.send("vcard4 bob@localhost");
+    assert_eq!(alice.expect("VCARD4 "), "VCARD4 bob@localhost fn/text=Bob Builder");
+    alice.send("vcard4 pep bob@localhost");
+    assert_eq!(alice.expect("VCARD4 "), "VCARD4 bob@localhost fn/text=Bob Builder");
+    alice.send("vcard4 nobody@localhost");
+    alice.expect("IQ_ERROR vcard4 item-not-found");
 
     // Alice writes to Bob from the web: her XMPP client gets a copy.
     alice.send("carbons");
@@ -296,10 +313,11 @@ async fn vcards_come_from_the_directory_and_carbons_copy_what_is_sent_elsewhere(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_web_users_group_chat_is_a_room_xmpp_users_enter_talk_in_and_leave() {
-    let dir = deployment(&["alice", "bob", "carol", "dave"]);
+    let dir = deployment(&["alice", "bob", "carol", "dave", "erin"]);
     let (server, starttls, _) = xmpp_server(&dir.path().join("data"));
     let (bob, mut bob_events) = support::web_user(&server, "bob").await;
     let (_dave, mut dave_events) = support::web_user(&server, "dave").await;
+    let (_erin, mut erin_events) = support::web_user(&server, "erin").await;
     let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
     alice.send("presence");
 
@@ -356,6 +374,18 @@ async fn a_web_users_group_chat_is_a_room_xmpp_users_enter_talk_in_and_leave() {
     alice.send(&format!("invite {room} dave@localhost"));
     let invited = next_of_type(&mut dave_events, "nway_invite").await;
     assert_eq!((&invited["from"], &invited["id"]), (&json!("alice"), &created["id"]));
+    // A direct invitation (XEP-0249) does the same; one naming a room
+    // that is no chat here comes back.
+    let direct = |room: &str| {
+        format!(
+            "raw <message to='erin@localhost'><x xmlns='jabber:x:conference' jid='{room}' reason='join us'/></message>"
+        )
+    };
+    alice.send(&direct(&room));
+    let invited = next_of_type(&mut erin_events, "nway_invite").await;
+    assert_eq!((&invited["from"], &invited["id"]), (&json!("alice"), &created["id"]));
+    alice.send(&direct("elsewhere@conference.example.org"));
+    alice.expect("MESSAGE_ERROR erin@localhost item-not-found");
 
     // A room she was not invited to stays closed; then she leaves.
     alice.send("join chat-999@conference.localhost Alice");
@@ -564,4 +594,316 @@ async fn bad_streams_get_their_stream_errors_and_harm_nobody() {
     }
     // The door still serves.
     let _alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+}
+
+/// The roster pushes every resource that asked for the roster gets.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_resource_gets_roster_pushes_when_the_list_changes_on_any_door() {
+    let dir = deployment(&["alice", "bob", "carol"]);
+    let data = dir.path().join("data");
+    let xmpp = [("SIMUL_XMPP__LISTEN", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0")];
+    // The VP door says where it listens first.
+    let (server, vp) = support::vp::vp_server_with(&data, &xmpp);
+    let (starttls, direct) = xmpp_addresses(&server);
+    let (alice_web, _) = log_in(&server, "alice", "long enough").await;
+    let mut phone = signed_in(starttls, "alice", XmppTransport::StartTls);
+    let mut laptop = signed_in(direct, "alice", XmppTransport::DirectTls);
+    for client in [&mut phone, &mut laptop] {
+        client.send("roster");
+        client.expect("ROSTER_END");
+    }
+
+    // The web client edits the list.
+    let contacts =
+        json!({"groups": [{"name": "Team", "contacts": ["bob"]}], "aliases": {"bob": "Bobby"}});
+    put_json(&server, "/api/v1/contacts", &alice_web, &contacts).await;
+    for client in [&mut phone, &mut laptop] {
+        let push = client.expect("ROSTER_PUSH ");
+        assert_eq!(push, "ROSTER_PUSH bob@localhost name=Bobby groups=Team subscription=both");
+    }
+
+    // Another XMPP resource edits it: the other resource and itself.
+    laptop.send("roster_set carol@localhost - Team");
+    for client in [&mut phone, &mut laptop] {
+        client.expect_matching("ROSTER_PUSH carol@localhost", &["groups=Team subscription=both"]);
+    }
+
+    // The web takes bob out: only that item changes.
+    let contacts = json!({"groups": [{"name": "Team", "contacts": ["carol"]}]});
+    put_json(&server, "/api/v1/contacts", &alice_web, &contacts).await;
+    for client in [&mut phone, &mut laptop] {
+        let push = client.expect("ROSTER_PUSH ");
+        assert_eq!(push, "ROSTER_PUSH bob@localhost name= groups= subscription=remove");
+    }
+
+    // A Sametime client saves its buddy list: bob in, carol out.
+    let mut sametime = simul_testkit::MwClient::start(vp, "alice", "long enough");
+    sametime.expect("LOGGED_IN");
+    sametime.send("save_blist bob");
+    for client in [&mut phone, &mut laptop] {
+        client.expect_matching("ROSTER_PUSH bob@localhost", &["groups=Buddies subscription=both"]);
+        client.expect_matching("ROSTER_PUSH carol@localhost", &["subscription=remove"]);
+    }
+}
+
+/// SCRAM bound to the TLS channel (RFC 5802 §6, RFC 9266), which slixmpp
+/// cannot do (Python's ssl module exports no `tls-exporter`), by a raw
+/// client that computes the binding from its own TLS connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn scram_plus_binds_to_the_tls_channel_and_a_downgrade_or_wrong_binding_is_refused() {
+    use support::raw_xmpp::RawXmpp;
+    let dir = deployment(&["alice"]);
+    let data = dir.path().join("data");
+    let (_server, _, direct) = xmpp_server(&data);
+    let (mut client, features) = RawXmpp::connect(direct, &data).await;
+    let offered_types = ["urn:xmpp:sasl-cb:0", "tls-exporter", "tls-server-end-point"];
+    for offered in ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"].iter().chain(&offered_types) {
+        assert!(features.contains(offered), "{offered}: {features}");
+    }
+    let exporter = client.tls_exporter();
+    let mut wrong = exporter;
+    wrong[0] ^= 1;
+    for (mechanism, flag, binding, password) in [
+        // A binding to another channel (a man in the middle's).
+        ("SCRAM-SHA-256-PLUS", "p=tls-exporter", &wrong[..], "long enough"),
+        // A wrong password, bound correctly: the same answer.
+        ("SCRAM-SHA-256-PLUS", "p=tls-exporter", &exporter[..], "wrong password"),
+        // "I could bind, but you cannot": -PLUS was offered, so someone
+        // took it out of the features on the way.
+        ("SCRAM-SHA-256", "y", &[][..], "long enough"),
+        // Another binding type than those offered, and the right data
+        // under the other offered type's name.
+        ("SCRAM-SHA-1-PLUS", "p=tls-unique", &exporter[..], "long enough"),
+        ("SCRAM-SHA-1-PLUS", "p=tls-server-end-point", &exporter[..], "long enough"),
+    ] {
+        let answer = client.scram(mechanism, "alice", password, flag, binding).await;
+        // The one answer of every bad credential.
+        let refused =
+            answer.contains("not-authorized") && answer.contains("wrong user name or password");
+        assert!(refused, "{mechanism} {flag} {password}: {answer}");
+    }
+    // The certificate's hash binds too (RFC 5929), as XEP-0440 asks.
+    let (mut client, _) = RawXmpp::connect(direct, &data).await;
+    let end_point = client.tls_server_end_point();
+    let flag = "p=tls-server-end-point";
+    let answer = client.scram("SCRAM-SHA-256-PLUS", "alice", "long enough", flag, &end_point).await;
+    assert!(answer.contains("<success"), "{answer}");
+    for mechanism in ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"] {
+        let (mut client, _) = RawXmpp::connect(direct, &data).await;
+        let exporter = client.tls_exporter();
+        let answer =
+            client.scram(mechanism, "alice", "long enough", "p=tls-exporter", &exporter).await;
+        assert!(answer.contains("<success"), "{mechanism}: {answer}");
+    }
+    // No binding at all, from a client that cannot bind: fine.
+    for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-1"] {
+        let (mut client, _) = RawXmpp::connect(direct, &data).await;
+        let answer = client.scram(mechanism, "alice", "long enough", "n", &[]).await;
+        assert!(answer.contains("<success"), "{mechanism}: {answer}");
+    }
+}
+
+/// XEP-0115: the server's capabilities in its stream features, a hash of
+/// what discovery says it is, and discovery under `NODE#VER` says the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_capabilities_hash_is_what_discovery_says_the_server_is() {
+    use simul_directory::scram::ScramHash;
+    use support::raw_xmpp::{RawXmpp, attributes};
+    let dir = deployment(&["alice"]);
+    let data = dir.path().join("data");
+    let (_server, _, direct) = xmpp_server(&data);
+    let (mut client, _) = RawXmpp::connect(direct, &data).await;
+    let features = client.sign_in("alice", "long enough").await;
+    let caps = &features[features.find("http://jabber.org/protocol/caps").expect("caps")..];
+    let (node, ver) = (attributes(caps, "node")[0], attributes(caps, "ver")[0]);
+    assert_eq!(attributes(caps, "hash")[0], "sha-1");
+    client.bind().await;
+
+    let asked = format!("{node}#{ver}");
+    let info = client
+        .request(&format!(
+            "<iq type='get' id='caps'><query xmlns='http://jabber.org/protocol/disco#info' node='{asked}'/></iq>"
+        ))
+        .await;
+    assert_eq!(attributes(&info, "node"), [asked.as_str()], "{info}");
+    // XEP-0115 §5.1 on what came back: identity, then sorted features.
+    let identity = &info[info.find("<identity").unwrap()..];
+    let field = |name| attributes(identity, name)[0];
+    let mut text =
+        format!("{}/{}/{}/{}<", field("category"), field("type"), field("xml:lang"), field("name"));
+    let mut vars = attributes(&info, "var");
+    vars.sort_unstable();
+    for var in &vars {
+        text.push_str(var);
+        text.push('<');
+    }
+    assert!(vars.contains(&"http://jabber.org/protocol/caps"), "{info}");
+    use base64::Engine as _;
+    let computed =
+        base64::engine::general_purpose::STANDARD.encode(ScramHash::Sha1.digest(text.as_bytes()));
+    assert_eq!(computed, ver, "{info}");
+
+    let other = client
+        .request("<iq type='get' id='other'><query xmlns='http://jabber.org/protocol/disco#info' node='elsewhere#x'/></iq>")
+        .await;
+    assert!(other.contains("item-not-found"), "{other}");
+}
+
+/// XEP-0077, which slixmpp's tests cannot drive before signing in: a raw
+/// client registers, changes its password and is refused removal.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_band_registration_is_off_by_default_and_when_on_makes_embedded_accounts() {
+    use support::raw_xmpp::RawXmpp;
+    let register = |id: &str, body: &str| {
+        format!("<iq type='set' id='{id}'><query xmlns='jabber:iq:register'>{body}</query></iq>")
+    };
+    let is_result =
+        |answer: &str| answer.contains("type=\"result\"") || answer.contains("type='result'");
+    let newbie = "<username>newbie</username><password>long enough</password>";
+
+    // Off, the default: not announced, and refused.
+    let dir = deployment(&["alice"]);
+    let data = dir.path().join("data");
+    let (_server, _, direct) = xmpp_server(&data);
+    let (mut client, features) = RawXmpp::connect(direct, &data).await;
+    assert!(!features.contains("iq-register"), "{features}");
+    let answer = client.request(&register("off", newbie)).await;
+    assert!(answer.contains("service-unavailable"), "{answer}");
+
+    let dir = deployment(&["alice"]);
+    let data = dir.path().join("data");
+    let (server, _, direct) = xmpp_server_with(&data, &[("SIMUL_XMPP__REGISTRATION", "true")]);
+    let (mut client, features) = RawXmpp::connect(direct, &data).await;
+    assert!(features.contains("http://jabber.org/features/iq-register"), "{features}");
+    let fields =
+        client.request("<iq type='get' id='fields'><query xmlns='jabber:iq:register'/></iq>").await;
+    assert!(fields.contains("<username") && fields.contains("<password"), "{fields}");
+    // A taken name, a password under the realm's rules, then an account.
+    let taken = client
+        .request(&register("taken", "<username>alice</username><password>long enough</password>"))
+        .await;
+    assert!(taken.contains("conflict"), "{taken}");
+    let weak = client
+        .request(&register("weak", "<username>newbie</username><password>short</password>"))
+        .await;
+    assert!(weak.contains("not-acceptable") && weak.contains("too short"), "{weak}");
+    let made = client.request(&register("made", newbie)).await;
+    assert!(is_result(&made), "{made}");
+    log_in(&server, "newbie", "long enough").await;
+    // Three sign-ups a minute from one address, made or refused.
+    let more = client
+        .request(&register("more", "<username>another</username><password>long enough</password>"))
+        .await;
+    assert!(more.contains("resource-constraint"), "{more}");
+
+    // Signed in: a plain change asks for the current password too (a
+    // session left open must not be enough), the form changes it, and
+    // the account cannot be removed from here.
+    let (mut client, _) = RawXmpp::connect(direct, &data).await;
+    client.sign_in("newbie", "long enough").await;
+    client.bind().await;
+    let asked = client
+        .request(&register("plain", "<username>newbie</username><password>even longer</password>"))
+        .await;
+    assert!(asked.contains("not-authorized") && asked.contains("old_password"), "{asked}");
+    let form = |old: &str| {
+        format!(
+            "<x xmlns='jabber:x:data' type='submit'>\
+             <field var='FORM_TYPE'><value>jabber:iq:register:changepassword</value></field>\
+             <field var='username'><value>newbie</value></field>\
+             <field var='old_password'><value>{old}</value></field>\
+             <field var='password'><value>even longer</value></field></x>"
+        )
+    };
+    let wrong = client.request(&register("wrong", &form("not the one"))).await;
+    assert!(wrong.contains("not-authorized"), "{wrong}");
+    let changed = client.request(&register("change", &form("long enough"))).await;
+    assert!(is_result(&changed), "{changed}");
+    let removed = client.request(&register("remove", "<remove/>")).await;
+    assert!(removed.contains("not-allowed"), "{removed}");
+    log_in(&server, "newbie", "even longer").await;
+}
+
+/// XEP-0133 over XEP-0050, spoken by a raw client: the administrators of
+/// `[xmpp] admins` see and run the commands; others see none and are
+/// refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn administrators_run_the_service_administration_commands_and_nobody_else() {
+    use support::raw_xmpp::RawXmpp;
+    let dir = deployment(&["alice", "bob", "carol"]);
+    let data = dir.path().join("data");
+    let (server, _, direct) = xmpp_server_with(&data, &[("SIMUL_XMPP__ADMINS", "[\"alice\"]")]);
+    let (_bob, mut bob_events) = support::web_user(&server, "bob").await;
+    let mut carol = signed_in(direct, "carol", XmppTransport::DirectTls);
+    let connect = |user: &'static str| {
+        let data = data.clone();
+        async move {
+            let (mut client, _) = RawXmpp::connect(direct, &data).await;
+            client.sign_in(user, "long enough").await;
+            client.bind().await;
+            client
+        }
+    };
+    let list = "<iq type='get' id='list' to='localhost'><query \
+                xmlns='http://jabber.org/protocol/disco#items' \
+                node='http://jabber.org/protocol/commands'/></iq>";
+    let run = |node: &str, body: &str| {
+        format!(
+            "<iq type='set' id='{node}' to='localhost'><command \
+             xmlns='http://jabber.org/protocol/commands' \
+             node='http://jabber.org/protocol/admin#{node}' action='execute'>{body}</command></iq>"
+        )
+    };
+    let submit = |var: &str, value: &str| {
+        format!(
+            "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'>\
+             <value>http://jabber.org/protocol/admin</value></field>\
+             <field var='{var}'><value>{value}</value></field></x>"
+        )
+    };
+
+    // Carol is no administrator.
+    let mut outsider = connect("carol").await;
+    let none = outsider.request(list).await;
+    assert!(!none.contains("admin#"), "{none}");
+    let refused = outsider.request(&run("get-online-users-num", "")).await;
+    assert!(refused.contains("forbidden"), "{refused}");
+    drop(outsider);
+
+    let mut alice = connect("alice").await;
+    let commands = alice.request(list).await;
+    for node in ["get-online-users-num", "get-online-users-list", "announce", "disable-user"] {
+        assert!(commands.contains(&format!("admin#{node}")), "{node}: {commands}");
+    }
+    let online = alice.request(&run("get-online-users-list", "")).await;
+    for jid in ["alice@localhost", "bob@localhost", "carol@localhost"] {
+        assert!(online.contains(&format!("<value>{jid}</value>")), "{jid}: {online}");
+    }
+    let count = alice.request(&run("get-online-users-num", "")).await;
+    assert!(count.contains("completed") && count.contains("<value>3</value>"), "{count}");
+
+    // An announcement: its form first, then to everyone online, any door.
+    let asked = alice.request(&run("announce", "")).await;
+    assert!(asked.contains("executing") && asked.contains("announcement"), "{asked}");
+    let sent = alice.request(&run("announce", &submit("announcement", "Upgrade at noon"))).await;
+    assert!(sent.contains("completed"), "{sent}");
+    assert_eq!(carol.expect("MESSAGE "), "MESSAGE alice@localhost Upgrade at noon");
+    support::expect_web_im(&mut bob_events, "alice", "Upgrade at noon").await;
+
+    let on_account = |node: &str, jid: &str| run(node, &submit("accountjids", jid));
+    // Ending carol's session; disabling her (she cannot sign in), and
+    // enabling her again.
+    let ended = alice.request(&on_account("end-user-session", "carol@localhost")).await;
+    assert!(ended.contains("completed"), "{ended}");
+    carol.expect("STREAM_ERROR policy-violation");
+    let disabled = alice.request(&on_account("disable-user", "carol@localhost")).await;
+    assert!(disabled.contains("completed"), "{disabled}");
+    let mut refused =
+        XmppClient::start(direct, "carol@localhost", "long enough", XmppTransport::DirectTls);
+    refused.expect("FAILED_AUTH");
+    let enabled = alice.request(&on_account("reenable-user", "carol@localhost")).await;
+    assert!(enabled.contains("completed"), "{enabled}");
+    let _carol = signed_in(direct, "carol", XmppTransport::DirectTls);
+    let unknown = alice.request(&on_account("disable-user", "x@elsewhere.org")).await;
+    assert!(unknown.contains("bad-request"), "{unknown}");
 }

@@ -5,7 +5,8 @@
 //!
 //! Commands ([`Scripted::send`]): `presence [SHOW|-] [STATUS…]`, `message JID TEXT`,
 //! `chatstate JID composing|paused|active`, `roster`, `roster_set JID NAME|- GROUP,GROUP`,
-//! `roster_remove JID`, `subscribe JID`, `ping`, `disco`, `vcard [JID]`, `carbons` (enable
+//! `roster_remove JID`, `subscribe JID`, `ping`, `disco`, `vcard [JID]`, `vcard4 [pep] [JID]`
+//! (XEP-0292, asked for directly or as the PEP node), `carbons` (enable
 //! XEP-0280), `join ROOM NICK`, `groupchat ROOM TEXT`, `invite ROOM JID`, `leave ROOM NICK`
 //! (XEP-0045), `raw XML`, `quit`; with stream management ([`XmppClient::start_resumable`]):
 //! `drop` (the connection is cut: no `</stream>`, no TLS close), `resume_as ID [HANDLED]` (the
@@ -26,6 +27,7 @@
 //! | `ROSTER_PUSH <jid> name=<> groups=<> subscription=<>`, `ROSTER_SET <jid>`, `ROSTER_REMOVED <jid>` | roster changes |
 //! | `PONG ok`, `DISCO identities=<category/type,…> features=<…>` | answers |
 //! | `VCARD <jid> FN=<> TITLE=<> EMAIL/USERID=<> TEL/NUMBER=<> ADR/LOCALITY=<>` | a vCard (fields it has) |
+//! | `VCARD4 <jid> fn/text=<> title/text=<> email/text=<> tel/text=<> adr/locality=<>` | a vCard 4 (fields it has) |
 //! | `INVITED <room> from=<bare jid> reason=<>`, `OCCUPANT <room> <nick> type=available\|unavailable jid=<real bare jid> codes=<110,…>`, `SUBJECT <room> <subject>`, `LEFT <room> <nick>`, `GROUPCHAT <room> <nick> <body>[ (delayed)]` | multi-user chat |
 //! | `CARBONS_ON`, `CARBON_SENT <to bare jid> <body>` | carbons enabled; a copy of a message the user sent elsewhere |
 //! | `SM_ENABLED <id> resume=true\|false max=<seconds>`, `RESUMED`, `SM_FAILED <condition…>`, `SM_HANDLED <count>` | stream management (XEP-0198): enabled, a session resumed, a resumption refused |

@@ -11,6 +11,7 @@ import logging
 import ssl
 import sys
 import threading
+import xml.etree.ElementTree as ET
 
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
@@ -235,6 +236,25 @@ class Client(slixmpp.ClientXMPP):
                 if found is not None:
                     fields.append(path + "=" + (found.text or ""))
             say("VCARD", iq["from"].bare, " ".join(fields))
+        elif command == "vcard4":
+            # XEP-0292, asked for directly or (`vcard4 pep JID`) as the PEP node.
+            how, _, jid = rest.partition(" ") if rest.startswith("pep ") else ("", "", rest)
+            iq = self.make_iq_get(ito=jid or None)
+            v4 = "{urn:ietf:params:xml:ns:vcard-4.0}"
+            if how == "pep":
+                pubsub = ET.SubElement(iq.xml, "{http://jabber.org/protocol/pubsub}pubsub")
+                ET.SubElement(pubsub, "{http://jabber.org/protocol/pubsub}items",
+                              node="urn:xmpp:vcard4")
+            else:
+                ET.SubElement(iq.xml, v4 + "vcard")
+            answer = await iq.send()
+            card = answer.xml.find(".//" + v4 + "vcard")
+            fields = []
+            for path in ("fn/text", "title/text", "email/text", "tel/text", "adr/locality"):
+                found = card.find("/".join(v4 + p for p in path.split("/")))
+                if found is not None:
+                    fields.append(path + "=" + (found.text or ""))
+            say("VCARD4", answer["from"].bare, " ".join(fields))
         elif command == "carbons":
             await self["xep_0280"].enable()
             say("CARBONS_ON")

@@ -423,6 +423,9 @@ impl LoggedIn<'_> {
                 }
                 None
             }
+            // A Sametime client reads its buddy list from the storage
+            // service when it logs in and keeps it from then on.
+            Event::ContactsChanged => None,
             // Status of someone not watched, the user's own messages
             // from other sessions: nothing to show here.
             _ => None,

@@ -9,12 +9,15 @@
 //! the stanzas are xmpp-parsers' types.
 
 pub mod archive;
+mod binding;
 mod budget;
+mod caps;
 mod connection;
 pub mod jid;
 mod muc;
 mod negotiation;
 mod presence;
+mod register;
 mod resume;
 mod roster;
 pub mod sasl;
@@ -57,6 +60,12 @@ pub struct Door {
     resume_timeout: Duration,
     /// The sessions a new connection may resume.
     resumable: Arc<resume::Registry>,
+    /// Whether clients may make accounts (XEP-0077, `[xmpp] registration`).
+    registration: bool,
+    /// Who may run the administration commands (XEP-0133, `[xmpp] admins`).
+    admins: Vec<String>,
+    /// The `tls-server-end-point` channel binding of the certificate.
+    server_end_point: Option<Vec<u8>>,
 }
 
 impl Door {
@@ -85,7 +94,31 @@ impl Door {
             jids: RwLock::default(),
             resume_timeout,
             resumable: Arc::default(),
+            registration: false,
+            admins: Vec::new(),
+            server_end_point: None,
         }
+    }
+
+    /// The door, letting clients make accounts (XEP-0077) if `registration`.
+    pub fn with_registration(mut self, registration: bool) -> Self {
+        self.registration = registration;
+        self
+    }
+
+    /// The door, letting the users `admins` names run the administration
+    /// commands (XEP-0133).
+    pub fn with_admins(mut self, admins: Vec<String>) -> Self {
+        self.admins = admins;
+        self
+    }
+
+    /// The door, offering SCRAM's -PLUS mechanisms with the
+    /// `tls-server-end-point` binding `hash` of its certificate (RFC 5929)
+    /// on every connection, TLS 1.2 ones too.
+    pub fn with_server_end_point(mut self, hash: Vec<u8>) -> Self {
+        self.server_end_point = Some(hash);
+        self
     }
 
     /// The bare JID of `user` (see [`jid::jid_of`]), made once.

@@ -17,6 +17,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::{FullJid, ResourcePart};
+use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::bind::{BindFeature, BindQuery, BindResponse};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::ns;
@@ -32,6 +33,7 @@ use tokio_xmpp::xmlstream::{
 };
 
 use crate::budget::{Budgeted, Spent};
+use crate::sasl::Channel;
 use crate::{Door, Transport};
 
 /// The transport under the XML stream once TLS is up.
@@ -83,17 +85,35 @@ pub(crate) async fn negotiate(
         Transport::DirectTls => TlsAcceptor::from(door.direct_tls.clone()).accept(tcp).await?,
         Transport::StartTls => start_tls(tcp, door, timeouts).await?,
     };
+    let exporter = crate::binding::tls_exporter(&tls);
     let mut spent = Spent::default();
     let io = Budgeted::new(BufStream::new(tls), spent.clone());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
-    let features =
-        StreamFeatures { sasl_mechanisms: mechanisms(service), ..StreamFeatures::default() };
+    // What SCRAM may bind to here: nothing where SCRAM is not offered.
+    let channel = Channel {
+        plus: false,
+        exporter: exporter.as_ref().map(|data| &data[..]),
+        end_point: door.server_end_point.as_deref(),
+    };
+    let channel = if service.offers_scram() {
+        channel
+    } else {
+        Channel { exporter: None, end_point: None, ..channel }
+    };
+    let plus = channel.offered();
+    let features = StreamFeatures {
+        sasl_mechanisms: mechanisms(service, plus),
+        sasl_cb: plus.then(|| crate::binding::feature(&channel)),
+        in_band_registration: door.registration,
+        ..StreamFeatures::default()
+    };
     let mut stream = answer_header(accepted, door, &features).await?;
-    let (user, data) = authenticate(&mut stream, peer, service).await?;
+    let (user, data) = authenticate(&mut stream, peer, service, door, channel).await?;
     let accepted = stream.accept_reset(&Success { data }).await?;
     let features = StreamFeatures {
         bind: Some(BindFeature { required: true }),
         stream_management: Some(StreamManagement { optional: false }),
+        others: vec![crate::caps::feature()],
         ..StreamFeatures::default()
     };
     let mut stream = answer_header(accepted, door, &features).await?;
@@ -182,38 +202,58 @@ where
 }
 
 /// The SASL mechanisms offered: SCRAM where the realm keeps SCRAM
-/// credentials, and PLAIN (over TLS) always.
-fn mechanisms(service: &Service) -> std::collections::BTreeSet<String> {
+/// credentials, bound to the channel too (`plus`) where the connection's
+/// binding can be computed, and PLAIN (over TLS) always.
+fn mechanisms(service: &Service, plus: bool) -> std::collections::BTreeSet<String> {
     let mut offered = vec![Mechanism::Plain];
     if service.offers_scram() {
         offered.extend([Mechanism::ScramSha256, Mechanism::ScramSha1]);
+    }
+    if plus {
+        offered.extend([Mechanism::ScramSha256Plus, Mechanism::ScramSha1Plus]);
     }
     offered.iter().map(ToString::to_string).collect()
 }
 
 /// SASL against the service until it succeeds: PLAIN (a password, or an
-/// LTPA token as the password) or SCRAM. The user's id and the data of
+/// LTPA token as the password) or SCRAM, bound to `channel` where -PLUS
+/// is offered; registration requests
+/// (XEP-0077) are answered meanwhile. The user's id and the data of
 /// `<success/>` (SCRAM's server signature).
 async fn authenticate(
     stream: &mut Stream,
     peer: SocketAddr,
     service: &Service,
+    door: &Door,
+    channel: Channel<'_>,
 ) -> Result<(String, Vec<u8>), Failed> {
     loop {
-        let auth = match next_sasl(stream).await? {
-            sasl::Nonza::Auth(auth) => auth,
-            _ => {
+        let auth = match next_before_sign_in(stream).await? {
+            BeforeSignIn::Sasl(sasl::Nonza::Auth(auth)) => auth,
+            BeforeSignIn::Registration { id, payload, is_set } => {
+                let client = peer.ip();
+                let answer = crate::register::before_sign_in(
+                    service,
+                    door.registration,
+                    client,
+                    &id,
+                    payload,
+                    is_set,
+                )
+                .await;
+                stream.send(&answer).await?;
+                continue;
+            }
+            BeforeSignIn::Sasl(_) => {
                 stream.send(&sasl_failure(DefinedCondition::Aborted, None)).await?;
                 continue;
             }
         };
-        let outcome = match auth.mechanism {
-            Mechanism::Plain => plain(&auth.data, peer, service).await,
-            Mechanism::ScramSha256 if service.offers_scram() => {
-                scram(stream, ScramHash::Sha256, &auth.data, peer, service).await?
-            }
-            Mechanism::ScramSha1 if service.offers_scram() => {
-                scram(stream, ScramHash::Sha1, &auth.data, peer, service).await?
+        let outcome = match (&auth.mechanism, scram_variant(&auth.mechanism)) {
+            (Mechanism::Plain, _) => plain(&auth.data, peer, service).await,
+            (_, Some((hash, plus))) if service.offers_scram() && (!plus || channel.offered()) => {
+                let channel = Channel { plus, ..channel };
+                scram(stream, hash, channel, &auth.data, peer, service).await?
             }
             _ => Err((DefinedCondition::InvalidMechanism, None)),
         };
@@ -224,8 +264,52 @@ async fn authenticate(
     }
 }
 
+/// The hash of a SCRAM mechanism, and whether it binds to the channel.
+fn scram_variant(mechanism: &Mechanism) -> Option<(ScramHash, bool)> {
+    match mechanism {
+        Mechanism::ScramSha256 => Some((ScramHash::Sha256, false)),
+        Mechanism::ScramSha1 => Some((ScramHash::Sha1, false)),
+        Mechanism::ScramSha256Plus => Some((ScramHash::Sha256, true)),
+        Mechanism::ScramSha1Plus => Some((ScramHash::Sha1, true)),
+        _ => None,
+    }
+}
+
 /// Why a SASL exchange failed: its condition and text.
 type SaslFailure = (DefinedCondition, Option<&'static str>);
+
+/// What a client may send before it signs in.
+enum BeforeSignIn {
+    Sasl(sasl::Nonza),
+    /// A registration request (XEP-0077): `get` or `set`.
+    Registration {
+        id: String,
+        payload: Element,
+        is_set: bool,
+    },
+}
+
+/// The next SASL element or registration request; anything else ends
+/// negotiation.
+async fn next_before_sign_in(stream: &mut Stream) -> Result<BeforeSignIn, Failed> {
+    match stream.next().await {
+        Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Sasl(nonza)))) => {
+            Ok(BeforeSignIn::Sasl(nonza))
+        }
+        Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(iq))))) => {
+            let (id, payload, is_set) = match iq {
+                Iq::Get { id, payload, .. } => (id, payload, false),
+                Iq::Set { id, payload, .. } => (id, payload, true),
+                _ => return Err(refuse(stream, not_authorized()).await),
+            };
+            if !crate::register::is_request(&payload) {
+                return Err(refuse(stream, not_authorized()).await);
+            }
+            Ok(BeforeSignIn::Registration { id, payload, is_set })
+        }
+        other => Err(unexpected(stream, other).await),
+    }
+}
 
 /// The next SASL element; anything else ends negotiation.
 async fn next_sasl(stream: &mut Stream) -> Result<sasl::Nonza, Failed> {
@@ -252,12 +336,17 @@ async fn plain(
 async fn scram(
     stream: &mut Stream,
     hash: ScramHash,
+    channel: Channel<'_>,
     data: &[u8],
     peer: SocketAddr,
     service: &Service,
 ) -> Result<Result<(String, Vec<u8>), SaslFailure>, Failed> {
-    let start = match crate::sasl::scram_first(data) {
+    let start = match crate::sasl::scram_first(data, channel) {
         Ok(start) => start,
+        // Binding refused: the one answer of every bad credential.
+        Err(DefinedCondition::NotAuthorized) => {
+            return Ok(Err(failure_of(ClientRefusal::BadCredentials)));
+        }
         Err(condition) => return Ok(Err((condition, None))),
     };
     let sign_in = match service.scram_begin(&start.name, hash, peer.ip()).await {

@@ -33,16 +33,6 @@ pub(crate) fn roster_of(list: &ContactList, domain: &str) -> Roster {
 }
 
 /// The roster item of contact `id` (none for an id no JID can hold).
-pub(crate) fn item_of(list: &ContactList, id: &str, domain: &str) -> Option<Item> {
-    let groups = list
-        .groups
-        .iter()
-        .filter(|group| group.contacts.iter().any(|c| c == id))
-        .map(|group| Group(group.name.clone()))
-        .collect();
-    item(list, id, groups, domain)
-}
-
 fn item(list: &ContactList, id: &str, groups: Vec<Group>, domain: &str) -> Option<Item> {
     Some(Item {
         jid: jid_of(id, domain)?,
@@ -52,6 +42,29 @@ fn item(list: &ContactList, id: &str, groups: Vec<Group>, domain: &str) -> Optio
         groups,
         approved: None,
     })
+}
+
+/// The roster items that differ between `old` and `new`, as roster
+/// pushes carry them (RFC 6121 §2.1.6): an item added or changed as it
+/// is now, an item gone as `subscription="remove"`.
+pub(crate) fn changed_items(old: &ContactList, new: &ContactList, domain: &str) -> Vec<Item> {
+    let mut before: HashMap<String, Item> =
+        roster_of(old, domain).items.into_iter().map(|item| (item.jid.to_string(), item)).collect();
+    let mut changed: Vec<Item> = roster_of(new, domain)
+        .items
+        .into_iter()
+        .filter(|item| before.remove(item.jid.as_str()).as_ref() != Some(item))
+        .collect();
+    let mut gone: Vec<Item> = before.into_values().collect();
+    // The same pushes in the same order for every resource.
+    gone.sort_by(|a, b| a.jid.cmp(&b.jid));
+    changed.extend(gone.into_iter().map(|item| Item {
+        subscription: Subscription::Remove,
+        groups: Vec::new(),
+        name: None,
+        ..item
+    }));
+    changed
 }
 
 /// `list` with contact `id` as a roster set gives it: in exactly the
@@ -130,5 +143,28 @@ mod tests {
         remove_contact(&mut contacts, "bob");
         assert!(contacts.groups.iter().all(|g| !g.contacts.contains(&"bob".to_owned())));
         assert!(!contacts.aliases.contains_key("bob"));
+    }
+
+    #[test]
+    fn the_changed_items_are_the_added_the_changed_and_the_removed_only() {
+        let old = list();
+        let mut new = list();
+        set_contact(&mut new, "dave", None, &[]);
+        set_contact(&mut new, "bob", None, &[Group("Team".into()), Group("Lunch".into())]);
+        remove_contact(&mut new, "carol");
+        let changed = changed_items(&old, &new, "example.com");
+        let summary: Vec<(&str, Subscription, Option<&str>)> = changed
+            .iter()
+            .map(|item| (item.jid.as_str(), item.subscription.clone(), item.name.as_deref()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("bob@example.com", Subscription::Both, None),
+                ("dave@example.com", Subscription::Both, None),
+                ("carol@example.com", Subscription::Remove, None),
+            ]
+        );
+        assert!(changed_items(&new, &new, "example.com").is_empty());
     }
 }

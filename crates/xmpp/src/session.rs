@@ -34,8 +34,11 @@ use tokio_xmpp::xmlstream::{
 };
 use xso::AsXml;
 
+mod admin;
 mod archive;
+mod direct_invite;
 mod rooms;
+mod roster_push;
 mod sm;
 
 use crate::Door;
@@ -43,7 +46,7 @@ use crate::budget::Spent;
 use crate::jid::user_of;
 use crate::negotiation::{Bound, Stream, policy_violation};
 use crate::presence::{is_broadcast, stanza_of, status_of};
-use crate::roster::{item_of, remove_contact, roster_of, set_contact};
+use crate::roster::{remove_contact, roster_of, set_contact};
 
 /// RFC 3921's session establishment, which old clients still ask for
 /// (RFC 6121 leaves it out; answering it costs nothing).
@@ -53,15 +56,20 @@ const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
 /// (XEP-0030): clients look there for the archive.
 const ACCOUNT_FEATURES: [&str; 3] = [ns::DISCO_INFO, ns::MAM, ns::SID];
 
-/// The features this server announces (XEP-0030).
-const FEATURES: [&str; 7] = [
+/// The features this server announces (XEP-0030; its capabilities hash,
+/// XEP-0115, is computed from them in `crate::caps`).
+pub(crate) const FEATURES: [&str; 11] = [
     ns::DISCO_INFO,
     ns::DISCO_ITEMS,
     ns::PING,
     ns::CHATSTATES,
     ns::ROSTER,
     ns::CARBONS,
+    ns::CAPS,
     crate::vcard::NS,
+    crate::vcard::NS4,
+    direct_invite::NS,
+    admin::NS,
 ];
 
 /// Why a session ends: a stream error to send first, nothing, or a
@@ -108,6 +116,11 @@ struct Session<'a> {
     commands: CommandLimit,
     /// XEP-0198: counts, unacknowledged stanzas, resumption.
     sm: sm::StreamManagement,
+    /// Where the client connects from (the limits of password changes).
+    peer: SocketAddr,
+    /// The contact list as this client's roster last showed it; none
+    /// until it asks for the roster (then it gets roster pushes).
+    roster: Option<ContactList>,
 }
 
 /// Runs a bound session to its end.
@@ -145,6 +158,8 @@ pub(crate) async fn run(
         rooms: crate::muc::Rooms::default(),
         commands: CommandLimit::new(service.flood()),
         sm: sm::StreamManagement::default(),
+        peer,
+        roster: None,
     };
     // A disabled or removed account ends the session at once, as on
     // every door.
@@ -353,7 +368,7 @@ impl Session<'_> {
         payload: Element,
         is_set: bool,
     ) -> Result<Iq, End> {
-        if payload.is("vCard", crate::vcard::NS) {
+        if let Some(render) = crate::vcard::request(&payload) {
             return Ok(if is_set {
                 let text = "the directory keeps people's details";
                 Iq::from_error(
@@ -361,11 +376,28 @@ impl Session<'_> {
                     stanza_error(ErrorType::Cancel, DefinedCondition::NotAllowed, text),
                 )
             } else {
-                self.vcard(id, to).await
+                self.vcard(id, to, render).await
             });
         }
         if payload.is("query", ns::MAM) {
             return self.archive(id, to, payload, is_set).await;
+        }
+        if crate::register::is_request(&payload) {
+            let (user, client) = (self.user.as_str(), self.peer.ip());
+            let registration = self.door.registration;
+            let answer = crate::register::after_sign_in(
+                self.service,
+                registration,
+                user,
+                client,
+                id,
+                payload,
+                is_set,
+            );
+            return Ok(answer.await);
+        }
+        if is_set && payload.is("command", admin::NS) {
+            return Ok(self.command(id, &payload).await);
         }
         if is_set && payload.ns() == ns::CARBONS {
             // <enable/> or <disable/>.
@@ -376,10 +408,14 @@ impl Session<'_> {
             if is_set { self.roster_set(id, payload).await? } else { self.roster_get(id).await }
         } else if payload.is("ping", ns::PING) || payload.is("session", SESSION) {
             Iq::empty_result(self.jid.clone().into(), id)
-        } else if !is_set && DiscoInfoQuery::try_from(payload.clone()).is_ok() {
-            Iq::from_result(id, Some(self.disco_info(to)))
-        } else if !is_set && DiscoItemsQuery::try_from(payload).is_ok() {
-            Iq::from_result(id, Some(self.disco_items(to)))
+        } else if !is_set && let Ok(query) = DiscoInfoQuery::try_from(payload.clone()) {
+            self.disco_info(id, to, query.node)
+        } else if !is_set && let Ok(query) = DiscoItemsQuery::try_from(payload) {
+            if query.node.as_deref() == Some(admin::NS) {
+                Iq::from_result(id, Some(self.command_list()))
+            } else {
+                Iq::from_result(id, Some(self.disco_items(to)))
+            }
         } else {
             let error = stanza_error(ErrorType::Cancel, DefinedCondition::ServiceUnavailable, "");
             Iq::from_error(id, error)
@@ -387,34 +423,50 @@ impl Session<'_> {
         Ok(answer)
     }
 
-    /// What `to` is (XEP-0030): this server, its MUC service, or a room.
-    fn disco_info(&self, to: Option<&Jid>) -> DiscoInfoResult {
+    /// Whether `jid` is this user's own account (their bare JID).
+    fn is_own_account(&self, jid: &Jid) -> bool {
+        self.door.jid(&self.user).is_some_and(|own| jid.to_bare() == own)
+    }
+
+    /// What `to` is (XEP-0030): this server (under its capabilities
+    /// node too, XEP-0115 §6.2), its MUC service, or a room.
+    fn disco_info(&self, id: &str, to: Option<&Jid>, node: Option<String>) -> Iq {
         let domain = &self.door.domain;
-        let (identity, features): (Identity, &[&str]) = match to {
-            Some(to) if crate::muc::is_muc(to, domain) => {
+        let muc = to.filter(|to| crate::muc::is_muc(to, domain));
+        let info = match (muc, node) {
+            (Some(to), None) => {
                 let name = match self.rooms.chat(to, domain) {
                     Some(chat) => self.topic_of(chat),
                     None => "Group chats".to_owned(),
                 };
-                (Identity::new("conference", "text", "en", name), &crate::muc::FEATURES)
+                DiscoInfoResult {
+                    node: None,
+                    identities: vec![Identity::new("conference", "text", "en", name)],
+                    features: crate::muc::FEATURES.iter().map(|f| (*f).to_owned()).collect(),
+                    extensions: Vec::new(),
+                }
             }
-            Some(to) if self.door.jid(&self.user).is_some_and(|own| to.to_bare() == own) => (
-                Identity {
+            (None, None) if to.is_some_and(|to| self.is_own_account(to)) => DiscoInfoResult {
+                node: None,
+                identities: vec![Identity {
                     category: "account".into(),
                     type_: "registered".into(),
                     lang: None,
                     name: None,
-                },
-                &ACCOUNT_FEATURES,
-            ),
-            _ => (Identity::new("server", "im", "en", "Simul"), &FEATURES),
+                }],
+                features: ACCOUNT_FEATURES.iter().map(|f| (*f).to_owned()).collect(),
+                extensions: Vec::new(),
+            },
+            (_, None) => crate::caps::server_info(None),
+            (None, Some(node)) if node == crate::caps::caps_node() => {
+                crate::caps::server_info(Some(node))
+            }
+            (_, Some(_)) => {
+                let error = stanza_error(ErrorType::Cancel, DefinedCondition::ItemNotFound, "");
+                return Iq::from_error(id, error);
+            }
         };
-        DiscoInfoResult {
-            node: None,
-            identities: vec![identity],
-            features: features.iter().map(|feature| (*feature).to_owned()).collect(),
-            extensions: Vec::new(),
-        }
+        Iq::from_result(id, Some(info))
     }
 
     /// What `to` holds (XEP-0030): the server, its MUC service.
@@ -431,7 +483,7 @@ impl Session<'_> {
     }
 
     /// The vCard of the user `to` names, else the user's own.
-    async fn vcard(&self, id: &str, to: Option<&Jid>) -> Iq {
+    async fn vcard(&self, id: &str, to: Option<&Jid>, render: crate::vcard::Render) -> Iq {
         let whom = match to.and_then(|to| user_of(to, &self.door.domain)) {
             Some(name) => name,
             None => self.user.to_string(),
@@ -441,7 +493,7 @@ impl Session<'_> {
                 from: None,
                 to: None,
                 id: id.to_owned(),
-                payload: Some(crate::vcard::vcard_of(&person)),
+                payload: Some(render(&person)),
             },
             Ok(_) => Iq::from_error(
                 id,
@@ -452,15 +504,20 @@ impl Session<'_> {
     }
 
     /// The roster (RFC 6121 §2.2).
-    async fn roster_get(&self, id: &str) -> Iq {
+    async fn roster_get(&mut self, id: &str) -> Iq {
         match self.service.contact_list(self.user.as_str()).await {
-            Ok(list) => Iq::from_result(id, Some(roster_of(&list, &self.door.domain))),
+            Ok(list) => {
+                let roster = roster_of(&list, &self.door.domain);
+                self.roster = Some(list);
+                Iq::from_result(id, Some(roster))
+            }
             Err(error) => server_trouble(id, &error),
         }
     }
 
     /// A roster change (RFC 6121 §2.3, §2.5): one item added, updated or
-    /// removed; the new item is pushed back.
+    /// removed; the service tells every session, and every interested
+    /// resource gets the push (see `roster_push`).
     async fn roster_set(&mut self, id: &str, payload: Element) -> Result<Iq, End> {
         let bad = |text| {
             Iq::from_error(id, stanza_error(ErrorType::Modify, DefinedCondition::BadRequest, text))
@@ -487,43 +544,19 @@ impl Session<'_> {
         } else {
             set_contact(&mut list, contact.as_str(), item.name.as_deref(), &item.groups);
         }
-        let list = match self.service.set_contact_list(self.user.as_str(), list).await {
-            Ok(list) => list,
-            Err(error) => return Ok(server_trouble(id, &error)),
-        };
-        self.push_roster_item(&list, contact.as_str(), item.subscription == Subscription::Remove)
-            .await?;
-        if item.subscription != Subscription::Remove && self.available {
-            self.service.watch(self.session, std::slice::from_ref(&contact)).ok();
+        if let Err(error) = self.service.set_contact_list(self.user.as_str(), list).await {
+            return Ok(server_trouble(id, &error));
         }
         Ok(Iq::empty_result(self.jid.clone().into(), id))
-    }
-
-    /// A roster push of one item to this session (RFC 6121 §2.1.6).
-    async fn push_roster_item(
-        &mut self,
-        list: &ContactList,
-        id: &str,
-        removed: bool,
-    ) -> Result<(), End> {
-        let Some(mut item) = item_of(list, id, &self.door.domain) else { return Ok(()) };
-        if removed {
-            item.subscription = Subscription::Remove;
-            item.groups.clear();
-            item.name = None;
-        }
-        let push = Iq::from_set(
-            format!("push-{}", self.jid.resource()),
-            Roster { ver: None, items: vec![item] },
-        )
-        .with_to(self.jid.clone().into());
-        self.send(&push).await
     }
 
     /// A message: a 1:1 chat message to a community user, or a chat state.
     async fn message(&mut self, message: Message) -> Result<(), End> {
         if message.to.as_ref().is_some_and(|to| crate::muc::is_muc(to, &self.door.domain)) {
             return self.room_message(message).await;
+        }
+        if let Some(room) = direct_invite::invited_to(&message) {
+            return self.direct_invite(&message, room).await;
         }
         if !matches!(message.type_, MessageType::Chat | MessageType::Normal) {
             return Ok(());
@@ -701,13 +734,19 @@ impl Session<'_> {
                 self.nway_message(*chat, from, text).await
             }
             Event::NwayMembers { chat, members } => self.nway_members(*chat, members).await,
+            Event::ContactsChanged => self.contacts_changed().await,
             // Status of someone not watched, and the like.
             _ => Ok(()),
         }
     }
 }
 
-fn stanza_error(type_: ErrorType, condition: DefinedCondition, text: &str) -> StanzaError {
+/// A stanza error; an empty `text` is left out.
+pub(crate) fn stanza_error(
+    type_: ErrorType,
+    condition: DefinedCondition,
+    text: &str,
+) -> StanzaError {
     let mut error = StanzaError::new(type_, condition, "en", text);
     if text.is_empty() {
         error.texts.clear();

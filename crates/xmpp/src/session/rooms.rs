@@ -128,7 +128,12 @@ impl Session<'_> {
     }
 
     /// Invites the user `invitee` names to `chat` (XEP-0045 §7.8.2).
-    async fn invite(&mut self, message: &Message, chat: ChatId, invitee: &Jid) -> Result<(), End> {
+    pub(super) async fn invite(
+        &mut self,
+        message: &Message,
+        chat: ChatId,
+        invitee: &Jid,
+    ) -> Result<(), End> {
         let Some(name) = crate::jid::user_of(invitee, &self.door.domain) else {
             return self.bounce(message, DefinedCondition::ItemNotFound, "no such user here").await;
         };
