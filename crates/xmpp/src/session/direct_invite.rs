@@ -6,7 +6,8 @@
 //! The server itself sends only mediated invitations (XEP-0045 §7.8.2,
 //! from the room): every MUC client shows those, and a client that got
 //! both kinds for one invitation would show two (XEP-0249 §4 leaves the
-//! choice to the sender; Prosody and ejabberd send mediated ones too).
+//! choice to the sender; a MUC service relays invitations as mediated
+//! ones, and direct ones go from client to client).
 
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::message::Message;
