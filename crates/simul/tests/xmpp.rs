@@ -186,6 +186,33 @@ async fn messages_sent_while_away_arrive_at_the_next_sign_in_on_any_door_once() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_displayed_marker_reads_the_conversation_on_every_door() {
+    let dir = deployment(&["alice", "bob"]);
+    let (server, starttls, _) = xmpp_server(&dir.path().join("data"));
+    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    alice.send("presence");
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let (alice_web, _) = log_in(&server, "alice", "long enough").await;
+    let mut last = 0;
+    for text in ["one", "two"] {
+        last = post_json(&server, "/api/v1/im/alice", &bob, &json!({"text": text})).await["id"]
+            .as_u64()
+            .unwrap();
+        alice.expect(&format!("MESSAGE bob@localhost {text}"));
+    }
+    let unread = || async {
+        let listed = get_json(&server, "/api/v1/conversations", &alice_web).await;
+        listed[0]["unread"].as_u64().unwrap()
+    };
+    assert_eq!(unread().await, 2, "delivered is not read");
+    // Conversations, Gajim and Dino send XEP-0333 markers for what the
+    // user saw; the message's id is its archive id.
+    alice.send(&format!("displayed bob@localhost {last}"));
+    support::eventually("the web sees the conversation read", || async { unread().await == 0 })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_message_archive_pages_through_the_history_with_the_ids_live_messages_carry() {
     let dir = deployment(&["alice", "bob", "carol"]);
     let (server, starttls, _) =

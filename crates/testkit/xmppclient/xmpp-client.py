@@ -43,6 +43,7 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0280")
         self.register_plugin("xep_0045")
         self.register_plugin("xep_0313")
+        self.register_plugin("xep_0333")
         if sm:
             self.register_plugin("xep_0198")
             self.add_event_handler("sm_enabled", self.sm_enabled)
@@ -162,6 +163,9 @@ class Client(slixmpp.ClientXMPP):
         elif command == "message":
             to, _, text = rest.partition(" ")
             self.send_message(mto=to, mbody=text, mtype="chat")
+        elif command == "displayed":
+            to, _, message_id = rest.partition(" ")
+            self["xep_0333"].send_marker(slixmpp.JID(to), message_id, "displayed")
         elif command == "chatstate":
             to, _, state = rest.partition(" ")
             message = self.make_message(mto=to, mtype="chat")

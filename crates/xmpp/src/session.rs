@@ -37,6 +37,7 @@ use xso::AsXml;
 mod admin;
 mod archive;
 mod direct_invite;
+mod markers;
 mod rooms;
 mod roster_push;
 mod sm;
@@ -585,6 +586,9 @@ impl Session<'_> {
                 }
             };
         }
+        if self.displayed(&name, &message).await {
+            return Ok(());
+        }
         let typing = message.payloads.iter().find_map(|p| ChatState::try_from(p.clone()).ok());
         let Some(state) = typing else { return Ok(()) };
         if let Ok(partner) = self.service.recipient(&name).await {
@@ -718,6 +722,7 @@ impl Session<'_> {
                     }
                 }
                 let message = crate::archive::with_archive_id(message, id.get(), own);
+                let message = markers::markable(message, *id);
                 self.send(&message).await
             }
             Event::Typing { from, to, typing } if *to == self.user => {
