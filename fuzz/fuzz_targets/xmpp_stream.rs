@@ -58,6 +58,8 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn stream(bytes: &[u8]) {
+    // The door's nesting limit follows every byte before the parser does.
+    let _ = simul_xmpp::depth::Depth::default().feed(bytes);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let (client, server) = tokio::io::duplex(1 << 20);

@@ -608,6 +608,8 @@ async fn bad_streams_get_their_stream_errors_and_harm_nobody() {
         ("a DTD", "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'aaaa'>]>".to_owned(), ""),
         ("not XML", "GET / HTTP/1.1\r\n\r\n<".to_owned(), ""),
         ("endless text", "x".repeat(300 * 1024), ""),
+        // Once enough to overflow the server's stack and end every door.
+        ("elements nested 60,000 deep", header("localhost") + &"<a>".repeat(60_000), ""),
     ] {
         let mut raw = tokio::net::TcpStream::connect(starttls).await.unwrap();
         // The server may close before it has read everything.

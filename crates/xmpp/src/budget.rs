@@ -1,7 +1,8 @@
 //! A limit on the bytes of one stanza. The XML parser buffers an element
 //! until it ends, so without one a client could send a single stanza of
 //! gigabytes; this reader fails once more than the budget has been read
-//! since the session last took a complete element.
+//! since the session last took a complete element. It also follows how
+//! deeply the XML nests (`crate::depth`) and fails past that limit.
 
 use std::io;
 use std::pin::Pin;
@@ -10,6 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::depth::Depth;
 
 /// Most bytes one stanza (or the stream header) may take.
 pub(crate) const MAX_STANZA_BYTES: usize = 256 * 1024;
@@ -26,16 +29,21 @@ impl Spent {
     }
 }
 
-/// `inner`, failing reads once [`MAX_STANZA_BYTES`] are spent.
+/// `inner`, failing reads once [`MAX_STANZA_BYTES`] are spent or the
+/// XML nests deeper than [`crate::depth::MAX_DEPTH`].
 pub(crate) struct Budgeted<Io> {
     inner: Io,
     spent: Spent,
+    depth: Depth,
+    /// Bytes at the head of `inner`'s buffer the depth scanner has seen
+    /// (a buffer is offered again until it is consumed).
+    scanned: usize,
 }
 
 impl<Io> Budgeted<Io> {
     /// Wraps `inner`; `spent` is reset by whoever takes elements.
     pub(crate) fn new(inner: Io, spent: Spent) -> Self {
-        Self { inner, spent }
+        Self { inner, spent, depth: Depth::default(), scanned: 0 }
     }
 
     /// The wrapped transport.
@@ -51,7 +59,8 @@ impl<Io: AsyncBufRead + Unpin> AsyncRead for Budgeted<Io> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let available = match Pin::new(&mut this.inner).poll_fill_buf(cx) {
+        // Through this reader's own buffer, so both limits apply.
+        let available = match Pin::new(&mut *this).poll_fill_buf(cx) {
             Poll::Ready(Ok(available)) => available,
             Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
             Poll::Pending => return Poll::Pending,
@@ -65,16 +74,26 @@ impl<Io: AsyncBufRead + Unpin> AsyncRead for Budgeted<Io> {
 
 impl<Io: AsyncBufRead + Unpin> AsyncBufRead for Budgeted<Io> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let this = self.get_mut();
-        if this.spent.0.load(Ordering::Relaxed) > MAX_STANZA_BYTES {
+        let Self { inner, spent, depth, scanned } = self.get_mut();
+        if spent.0.load(Ordering::Relaxed) > MAX_STANZA_BYTES {
             let error = io::Error::new(io::ErrorKind::InvalidData, "stanza over the size limit");
             return Poll::Ready(Err(error));
         }
-        Pin::new(&mut this.inner).poll_fill_buf(cx)
+        let available = match Pin::new(inner).poll_fill_buf(cx) {
+            Poll::Ready(Ok(available)) => available,
+            other => return other,
+        };
+        if depth.feed(available.get(*scanned..).unwrap_or_default()).is_err() {
+            let error = io::Error::new(io::ErrorKind::InvalidData, "XML nested too deeply");
+            return Poll::Ready(Err(error));
+        }
+        *scanned = available.len();
+        Poll::Ready(Ok(available))
     }
 
     fn consume(self: Pin<&mut Self>, amount: usize) {
         let this = self.get_mut();
+        this.scanned = this.scanned.saturating_sub(amount);
         this.spent.0.fetch_add(amount, Ordering::Relaxed);
         Pin::new(&mut this.inner).consume(amount);
     }

@@ -13,6 +13,7 @@ mod binding;
 mod budget;
 mod caps;
 mod connection;
+pub mod depth;
 pub mod jid;
 mod muc;
 mod negotiation;
