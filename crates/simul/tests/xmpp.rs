@@ -6,33 +6,15 @@
 
 mod support;
 
-use std::net::SocketAddr;
-
 use serde_json::{Value, json};
 use simul_testkit::{XmppClient, XmppTransport};
 use support::vp::{put_json, web_joins_invitation};
-use support::{Events, Server, deployment, deployment_with_names, get_json, log_in, post_json};
+use support::xmpp::{signed_in, xmpp_server};
+use support::{
+    Server, deployment, deployment_with_names, get_json, log_in, next_members, next_of_type,
+    next_status, post_json, watch,
+};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-/// A server with both XMPP listeners on free ports: (STARTTLS, direct TLS).
-fn xmpp_server(data: &std::path::Path) -> (Server, SocketAddr, SocketAddr) {
-    let env = [("SIMUL_XMPP__LISTEN", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0")];
-    let server = Server::start_with(data, false, &env);
-    let address = |transport: &str| {
-        let line = server.log_line(&format!("({transport})"));
-        line.split(' ').nth(4).unwrap().parse().unwrap()
-    };
-    let (starttls, direct) = (address("STARTTLS"), address("direct TLS"));
-    (server, starttls, direct)
-}
-
-/// A slixmpp client of `user` (password "long enough"), signed in.
-fn signed_in(address: SocketAddr, user: &str, transport: XmppTransport) -> XmppClient {
-    let mut client =
-        XmppClient::start(address, &format!("{user}@localhost"), "long enough", transport);
-    client.expect(&format!("SESSION_START {user}@localhost/"));
-    client
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signs_in_over_starttls_and_direct_tls_and_bad_credentials_get_one_answer() {
@@ -101,7 +83,7 @@ async fn presence_and_messages_cross_to_the_web_both_ways_and_are_kept() {
     let contacts = json!({"groups": [{"name": "Team", "contacts": ["bob"]}]});
     put_json(&server, "/api/v1/contacts", &alice_web, &contacts).await;
     let mut bob_events = support::events(&server, &bob).await;
-    bob_events_watch(&mut bob_events, "alice").await;
+    watch(&mut bob_events, "alice").await;
 
     // Alice signs in with an XMPP client: the web sees her come online,
     // then go away with a message.
@@ -230,11 +212,6 @@ async fn a_web_users_group_chat_is_a_room_xmpp_users_enter_talk_in_and_leave() {
     next_members(&mut bob_events, &["bob"]).await;
 }
 
-/// Waits for a web session to hear that a chat's members are `members`.
-async fn next_members(events: &mut Events, members: &[&str]) {
-    while next_of_type(events, "nway_members").await["members"] != json!(members) {}
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn entering_a_room_of_ones_own_naming_starts_a_group_chat_the_web_can_join() {
     let dir = deployment(&["alice", "bob"]);
@@ -347,7 +324,7 @@ async fn a_client_that_stops_reading_is_dropped_and_goes_offline() {
     let mut alice = signed_in(address, "alice", XmppTransport::StartTls);
     alice.send("presence");
     let (bob, mut bob_events) = support::web_user(&server, "bob").await;
-    bob_events_watch(&mut bob_events, "alice").await;
+    watch(&mut bob_events, "alice").await;
     next_status(&mut bob_events, "alice", "available").await;
 
     // Alice's client hangs (it no longer reads); bob writes on.
@@ -410,31 +387,4 @@ async fn bad_streams_get_their_stream_errors_and_harm_nobody() {
     }
     // The door still serves.
     let _alice = signed_in(starttls, "alice", XmppTransport::StartTls);
-}
-
-/// Asks the web session to watch `user`.
-async fn bob_events_watch(events: &mut Events, user: &str) {
-    use futures_util::SinkExt as _;
-    let watch = json!({"type": "watch", "users": [user]}).to_string();
-    events.send(tokio_tungstenite::tungstenite::Message::text(watch)).await.unwrap();
-}
-
-/// The next event of `kind` on a web session.
-async fn next_of_type(events: &mut Events, kind: &str) -> Value {
-    loop {
-        let event = support::next_event(events).await;
-        if event["type"] == kind {
-            return event;
-        }
-    }
-}
-
-/// The next status event of `user` with `status`.
-async fn next_status(events: &mut Events, user: &str, status: &str) -> Value {
-    loop {
-        let event = next_of_type(events, "status").await;
-        if event["user"] == user && event["status"] == status {
-            return event;
-        }
-    }
 }

@@ -87,6 +87,7 @@
 mod mwclient;
 mod nginx;
 mod purpleclient;
+mod rawxmpp;
 mod scripted;
 mod xmppclient;
 
@@ -107,6 +108,7 @@ use rcgen::{
 pub use mwclient::{MwClient, MwOptions};
 pub use nginx::Nginx;
 pub use purpleclient::PurpleClient;
+pub use rawxmpp::{RawXmpp, stream_header};
 pub use scripted::Scripted;
 pub use xmppclient::{XmppClient, XmppTransport};
 

@@ -26,6 +26,25 @@ impl Spent {
     }
 }
 
+/// Why a read failed once the budget was spent: a stream error of its
+/// own (`policy-violation`, not `not-well-formed`), so it is told apart
+/// from XML errors.
+#[derive(Debug)]
+pub(crate) struct OverBudget;
+
+impl std::fmt::Display for OverBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a stanza over {MAX_STANZA_BYTES} bytes")
+    }
+}
+
+impl std::error::Error for OverBudget {}
+
+/// Whether a read failed because the budget was spent.
+pub(crate) fn is_over_budget(error: &io::Error) -> bool {
+    error.get_ref().is_some_and(|inner| inner.is::<OverBudget>())
+}
+
 /// `inner`, failing reads once [`MAX_STANZA_BYTES`] are spent.
 pub(crate) struct Budgeted<Io> {
     inner: Io,
@@ -67,8 +86,7 @@ impl<Io: AsyncBufRead + Unpin> AsyncBufRead for Budgeted<Io> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         let this = self.get_mut();
         if this.spent.0.load(Ordering::Relaxed) > MAX_STANZA_BYTES {
-            let error = io::Error::new(io::ErrorKind::InvalidData, "stanza over the size limit");
-            return Poll::Ready(Err(error));
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, OverBudget)));
         }
         Pin::new(&mut this.inner).poll_fill_buf(cx)
     }

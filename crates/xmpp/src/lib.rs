@@ -14,6 +14,7 @@ pub mod jid;
 mod muc;
 mod negotiation;
 mod presence;
+mod read_error;
 mod roster;
 pub mod sasl;
 mod session;

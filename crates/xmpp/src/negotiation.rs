@@ -308,8 +308,9 @@ async fn unexpected(
 ) -> Failed {
     let error = match got {
         None | Some(Err(ReadError::StreamFooterReceived)) => return Failed,
-        Some(Err(ReadError::HardError(_))) => {
-            StreamError::new(stream_error::DefinedCondition::NotWellFormed, "en", "not XML")
+        Some(Err(ReadError::HardError(error))) => {
+            let Some(error) = crate::read_error::stream_error_of(&error) else { return Failed };
+            error
         }
         _ => not_authorized(),
     };

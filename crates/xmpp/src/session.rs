@@ -186,16 +186,7 @@ impl Session<'_> {
             }
             Some(Err(ReadError::HardError(error))) => {
                 tracing::info!(user = %self.user, %error, "XMPP: connection ended");
-                let condition = match error.kind() {
-                    std::io::ErrorKind::InvalidData => {
-                        stream_error::DefinedCondition::NotWellFormed
-                    }
-                    std::io::ErrorKind::TimedOut => {
-                        stream_error::DefinedCondition::ConnectionTimeout
-                    }
-                    _ => return Err(End::Quietly),
-                };
-                Err(End::Tell(StreamError::new(condition, "en", error.to_string())))
+                Err(crate::read_error::stream_error_of(&error).map_or(End::Quietly, End::Tell))
             }
             Some(Err(ReadError::ParseError(error))) => {
                 let text = format!("not a stanza this server takes: {error}");

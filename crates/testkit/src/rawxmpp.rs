@@ -1,0 +1,210 @@
+//! A raw XMPP client: TLS (STARTTLS or direct) and SASL PLAIN written by hand over
+//! tokio-rustls, then bytes in and out as the test chooses. For what no XMPP library sends
+//! (an XML bomb, a 10 MB stanza, a stanza before signing in) and for reading the stream
+//! errors that answer it.
+//!
+//! ```no_run
+//! # async fn f(address: std::net::SocketAddr, pem: &[u8]) -> std::io::Result<()> {
+//! use simul_testkit::{RawXmpp, XmppTransport};
+//! let mut raw = RawXmpp::connect(address, XmppTransport::StartTls, pem).await?;
+//! raw.open_stream("localhost").await?;
+//! raw.authenticate_plain("mallory", "long enough").await?;
+//! raw.send(b"<!-- what no client sends -->").await?;
+//! let answer = raw.read_to_end().await?;
+//! # Ok(()) }
+//! ```
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::XmppTransport;
+
+/// How long one read may wait for what the test expects.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A client connection with TLS up.
+pub struct RawXmpp {
+    tls: TlsStream<TcpStream>,
+    /// What was read and not yet handed to the test.
+    unread: Vec<u8>,
+}
+
+/// The header of a client stream to `to` (RFC 6120 §4.7), with `prolog` before it (an XML
+/// declaration, or a DTD no server should take).
+pub fn stream_header(prolog: &str, to: &str) -> String {
+    format!(
+        "{prolog}<stream:stream to='{to}' version='1.0' xmlns='jabber:client' \
+         xmlns:stream='http://etherx.jabber.org/streams'>"
+    )
+}
+
+impl RawXmpp {
+    /// Connects to `address` and starts TLS as `transport` says (STARTTLS: a stream header
+    /// to `localhost`, `<starttls/>`, `<proceed/>`), trusting the certificates of
+    /// `certificate_pem` for the name `localhost`.
+    ///
+    /// # Errors
+    ///
+    /// What the connection or TLS reported, or `InvalidData` when the server did not
+    /// proceed to TLS.
+    pub async fn connect(
+        address: SocketAddr,
+        transport: XmppTransport,
+        certificate_pem: &[u8],
+    ) -> io::Result<RawXmpp> {
+        let mut tcp = TcpStream::connect(address).await?;
+        tcp.set_nodelay(true)?;
+        if transport == XmppTransport::StartTls {
+            tcp.write_all(stream_header("<?xml version='1.0'?>", "localhost").as_bytes()).await?;
+            tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await?;
+            let mut plain = Vec::new();
+            read_until(&mut tcp, &mut plain, "<proceed").await?;
+        }
+        let tls = connector(certificate_pem)?.connect(localhost(), tcp).await?;
+        Ok(RawXmpp { tls, unread: Vec::new() })
+    }
+
+    /// Opens a stream to `to` (again after TLS or SASL) and reads up to its features.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::read_until`].
+    pub async fn open_stream(&mut self, to: &str) -> io::Result<String> {
+        self.send(stream_header("", to).as_bytes()).await?;
+        self.read_until("</stream:features>").await
+    }
+
+    /// SASL PLAIN as `user` (RFC 4616) up to the server's `<success/>`; the stream is to
+    /// be opened again after it.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::read_until`] (a `<failure/>` ends in a timeout or the server's close).
+    pub async fn authenticate_plain(&mut self, user: &str, password: &str) -> io::Result<()> {
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        let auth = format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{credentials}</auth>"
+        );
+        self.send(auth.as_bytes()).await?;
+        self.read_until("<success").await.map(drop)
+    }
+
+    /// Opens the stream after SASL and binds a resource the server names: its full JID.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::read_until`].
+    pub async fn bind(&mut self) -> io::Result<String> {
+        self.open_stream("localhost").await?;
+        let bind = "<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>";
+        self.send(bind.as_bytes()).await?;
+        let answer = self.read_until("</iq>").await?;
+        let jid = answer.split("<jid>").nth(1).and_then(|rest| rest.split("</jid>").next());
+        jid.map(str::to_owned).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, answer))
+    }
+
+    /// Sends `bytes` as they are.
+    ///
+    /// # Errors
+    ///
+    /// What the connection reported (a server that closed on bad input, for one).
+    pub async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.tls.write_all(bytes).await?;
+        self.tls.flush().await
+    }
+
+    /// Everything read up to and including the first `needle` (at most 10 s).
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` after 10 s, `UnexpectedEof` when the server closed first (with what it
+    /// sent), or what the connection reported.
+    pub async fn read_until(&mut self, needle: &str) -> io::Result<String> {
+        read_until(&mut self.tls, &mut self.unread, needle).await
+    }
+
+    /// Everything the server sends until it closes the connection cleanly (TLS
+    /// `close_notify`, then the end of the TCP stream), at most 10 s.
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` when the server keeps the connection open, or what the connection
+    /// reported (a close without `close_notify`, a reset), each with what was read before.
+    pub async fn read_to_end(&mut self) -> io::Result<String> {
+        let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+        let mut chunk = [0; 16 * 1024];
+        loop {
+            let read = tokio::time::timeout_at(deadline, self.tls.read(&mut chunk)).await;
+            let (kind, why) = match read {
+                Ok(Ok(0)) => return Ok(String::from_utf8_lossy(&self.unread).into_owned()),
+                Ok(Ok(n)) => {
+                    self.unread.extend_from_slice(&chunk[..n]);
+                    continue;
+                }
+                Ok(Err(error)) => (error.kind(), error.to_string()),
+                Err(_) => (io::ErrorKind::TimedOut, "the server kept it open".to_owned()),
+            };
+            let read = String::from_utf8_lossy(&self.unread);
+            return Err(io::Error::new(kind, format!("{why}, after {read}")));
+        }
+    }
+}
+
+/// Reads from `from` into `unread` until it holds `needle`; hands out what comes up to the
+/// needle and keeps the rest.
+async fn read_until<R: tokio::io::AsyncRead + Unpin>(
+    from: &mut R,
+    unread: &mut Vec<u8>,
+    needle: &str,
+) -> io::Result<String> {
+    let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+    loop {
+        if let Some(at) = unread.windows(needle.len()).position(|w| w == needle.as_bytes()) {
+            let rest = unread.split_off(at + needle.len());
+            let found = std::mem::replace(unread, rest);
+            return Ok(String::from_utf8_lossy(&found).into_owned());
+        }
+        let mut chunk = [0; 16 * 1024];
+        let read = tokio::time::timeout_at(deadline, from.read(&mut chunk)).await;
+        let waited_for = || format!("{needle:?}; got {}", String::from_utf8_lossy(unread));
+        match read {
+            Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, waited_for())),
+            Ok(Ok(0)) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, waited_for())),
+            Ok(Ok(n)) => unread.extend_from_slice(&chunk[..n]),
+            Ok(Err(error)) => return Err(error),
+        }
+    }
+}
+
+/// A TLS client that trusts the certificates of `pem` (a test deployment's self-signed one).
+fn connector(pem: &[u8]) -> io::Result<TlsConnector> {
+    let invalid = |error: &dyn std::fmt::Display| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("certificate: {error}"))
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_slice_iter(pem) {
+        roots.add(certificate.map_err(|e| invalid(&e))?).map_err(|e| invalid(&e))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid(&e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+fn localhost() -> ServerName<'static> {
+    ServerName::try_from("localhost").expect("a valid name")
+}
