@@ -90,6 +90,7 @@ mod purpleclient;
 mod rawxmpp;
 mod scripted;
 mod xmppclient;
+mod xmppjsclient;
 
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
@@ -111,6 +112,7 @@ pub use purpleclient::PurpleClient;
 pub use rawxmpp::{RawXmpp, stream_header};
 pub use scripted::Scripted;
 pub use xmppclient::{XmppClient, XmppTransport};
+pub use xmppjsclient::{XmppJsClient, XmppJsMechanism};
 
 /// The fixture directory's suffix (its root entry).
 pub const SUFFIX: &str = "dc=renovations,dc=com";

@@ -18,6 +18,7 @@ mod read_error;
 mod roster;
 pub mod sasl;
 mod session;
+mod unoffered;
 mod vcard;
 
 use std::collections::HashMap;

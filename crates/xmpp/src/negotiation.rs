@@ -28,10 +28,11 @@ use tokio_xmpp::xmlstream::{
 };
 
 use crate::budget::{Budgeted, Spent};
+use crate::unoffered::{Arm, Unoffered};
 use crate::{Door, Transport};
 
 /// The transport under the XML stream once TLS is up.
-pub(crate) type Secure = Budgeted<BufStream<TlsStream<TcpStream>>>;
+pub(crate) type Secure = Budgeted<BufStream<Unoffered<TlsStream<TcpStream>>>>;
 /// The XML stream of a connection.
 pub(crate) type Stream = XmlStream<Secure, FallibleStreamElement>;
 
@@ -67,14 +68,16 @@ pub(crate) async fn negotiate(
         Transport::DirectTls => TlsAcceptor::from(door.direct_tls.clone()).accept(tcp).await?,
         Transport::StartTls => start_tls(tcp, door, timeouts).await?,
     };
-    let spent = Spent::default();
-    let io = Budgeted::new(BufStream::new(tls), spent.clone());
+    let (spent, arm) = (Spent::default(), Arm::default());
+    let io = Budgeted::new(BufStream::new(Unoffered::new(tls, arm.clone())), spent.clone());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     let features =
         StreamFeatures { sasl_mechanisms: mechanisms(service), ..StreamFeatures::default() };
     let mut stream = answer_header(accepted, door, &features).await?;
     let (user, data) = authenticate(&mut stream, peer, service).await?;
     let accepted = stream.accept_reset(&Success { data }).await?;
+    // SASL is not offered again (unoffered.rs).
+    arm.arm();
     let features =
         StreamFeatures { bind: Some(BindFeature { required: true }), ..StreamFeatures::default() };
     let mut stream = answer_header(accepted, door, &features).await?;
