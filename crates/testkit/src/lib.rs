@@ -86,6 +86,7 @@
 
 mod mwclient;
 mod nginx;
+mod prosody;
 mod purpleclient;
 mod rawxmpp;
 mod scripted;
@@ -108,6 +109,7 @@ use rcgen::{
 
 pub use mwclient::{MwClient, MwOptions};
 pub use nginx::Nginx;
+pub use prosody::Prosody;
 pub use purpleclient::PurpleClient;
 pub use rawxmpp::{RawXmpp, stream_header};
 pub use scripted::Scripted;

@@ -68,7 +68,7 @@ impl RawXmpp {
             tcp.write_all(stream_header("<?xml version='1.0'?>", "localhost").as_bytes()).await?;
             tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await?;
             let mut plain = Vec::new();
-            read_until(&mut tcp, &mut plain, "<proceed").await?;
+            read_until_any(&mut tcp, &mut plain, &["<proceed"]).await?;
         }
         let tls = connector(certificate_pem)?.connect(localhost(), tcp).await?;
         Ok(RawXmpp { tls, unread: Vec::new() })
@@ -84,20 +84,40 @@ impl RawXmpp {
         self.read_until("</stream:features>").await
     }
 
-    /// SASL PLAIN as `user` (RFC 4616) up to the server's `<success/>`; the stream is to
-    /// be opened again after it.
+    /// SASL PLAIN as `user` (RFC 4616): `success`, or the condition of the server's
+    /// `<failure/>` (`not-authorized`). After success the stream is to be opened again.
     ///
     /// # Errors
     ///
-    /// As [`RawXmpp::read_until`] (a `<failure/>` ends in a timeout or the server's close).
-    pub async fn authenticate_plain(&mut self, user: &str, password: &str) -> io::Result<()> {
+    /// As [`RawXmpp::read_until`].
+    pub async fn sasl_plain(&mut self, user: &str, password: &str) -> io::Result<String> {
         let credentials =
             base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
         let auth = format!(
             "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{credentials}</auth>"
         );
         self.send(auth.as_bytes()).await?;
-        self.read_until("<success").await.map(drop)
+        let answer =
+            read_until_any(&mut self.tls, &mut self.unread, &["<success", "</failure>"]).await?;
+        if answer.ends_with("<success") {
+            return Ok("success".to_owned());
+        }
+        let failure = answer.rsplit("<failure").next().unwrap_or_default();
+        let condition = failure.split('<').nth(1).and_then(|c| c.split([' ', '/', '>']).next());
+        Ok(condition.unwrap_or_default().to_owned())
+    }
+
+    /// SASL PLAIN as `user` up to the server's `<success/>`; the stream is to be opened again
+    /// after it.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::read_until`], and `PermissionDenied` when the server refused.
+    pub async fn authenticate_plain(&mut self, user: &str, password: &str) -> io::Result<()> {
+        match self.sasl_plain(user, password).await? {
+            answer if answer == "success" => Ok(()),
+            refused => Err(io::Error::new(io::ErrorKind::PermissionDenied, refused)),
+        }
     }
 
     /// Opens the stream after SASL and binds a resource the server names: its full JID.
@@ -131,7 +151,7 @@ impl RawXmpp {
     /// `TimedOut` after 10 s, `UnexpectedEof` when the server closed first (with what it
     /// sent), or what the connection reported.
     pub async fn read_until(&mut self, needle: &str) -> io::Result<String> {
-        read_until(&mut self.tls, &mut self.unread, needle).await
+        read_until_any(&mut self.tls, &mut self.unread, &[needle]).await
     }
 
     /// Everything the server sends until it closes the connection cleanly (TLS
@@ -161,23 +181,30 @@ impl RawXmpp {
     }
 }
 
-/// Reads from `from` into `unread` until it holds `needle`; hands out what comes up to the
-/// needle and keeps the rest.
-async fn read_until<R: tokio::io::AsyncRead + Unpin>(
+/// Reads from `from` into `unread` until it holds one of `needles`; hands out what comes up
+/// to the end of the first one found and keeps the rest.
+async fn read_until_any<R: tokio::io::AsyncRead + Unpin>(
     from: &mut R,
     unread: &mut Vec<u8>,
-    needle: &str,
+    needles: &[&str],
 ) -> io::Result<String> {
     let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
     loop {
-        if let Some(at) = unread.windows(needle.len()).position(|w| w == needle.as_bytes()) {
-            let rest = unread.split_off(at + needle.len());
+        let found = needles
+            .iter()
+            .filter_map(|needle| {
+                let at = unread.windows(needle.len()).position(|w| w == needle.as_bytes())?;
+                Some(at + needle.len())
+            })
+            .min();
+        if let Some(end) = found {
+            let rest = unread.split_off(end);
             let found = std::mem::replace(unread, rest);
             return Ok(String::from_utf8_lossy(&found).into_owned());
         }
         let mut chunk = [0; 16 * 1024];
         let read = tokio::time::timeout_at(deadline, from.read(&mut chunk)).await;
-        let waited_for = || format!("{needle:?}; got {}", String::from_utf8_lossy(unread));
+        let waited_for = || format!("{needles:?}; got {}", String::from_utf8_lossy(unread));
         match read {
             Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, waited_for())),
             Ok(Ok(0)) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, waited_for())),
