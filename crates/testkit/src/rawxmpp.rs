@@ -20,8 +20,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, Mac as _};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
+use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -118,6 +121,73 @@ impl RawXmpp {
             answer if answer == "success" => Ok(()),
             refused => Err(io::Error::new(io::ErrorKind::PermissionDenied, refused)),
         }
+    }
+
+    /// SASL SCRAM-SHA-256 as `user` (RFC 5802, RFC 7677, no channel binding) up to the
+    /// server's `<success/>`, whose signature is checked; the stream is to be opened again
+    /// after it.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::read_until`]; `PermissionDenied` when the server refused or its
+    /// signature is wrong, `InvalidData` for a challenge that is not SCRAM's.
+    pub async fn authenticate_scram_sha256(
+        &mut self,
+        user: &str,
+        password: &str,
+    ) -> io::Result<()> {
+        let mut nonce = [0u8; 18];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+        let client_first_bare = format!("n={user},r={}", BASE64.encode(nonce));
+        let first = BASE64.encode(format!("n,,{client_first_bare}"));
+        self.send(sasl_element("auth mechanism='SCRAM-SHA-256'", "auth", &first).as_bytes())
+            .await?;
+        let server_first = self.sasl_answer("challenge").await?;
+        let invalid = || io::Error::new(io::ErrorKind::InvalidData, "not a SCRAM challenge");
+        let field = |name: &str| {
+            server_first.split(',').find_map(|f| f.strip_prefix(name)).ok_or_else(invalid)
+        };
+        let (server_nonce, salt, iterations) = (field("r=")?, field("s=")?, field("i=")?);
+        let salt = BASE64.decode(salt).map_err(|_| invalid())?;
+        let iterations: u32 = iterations.parse().map_err(|_| invalid())?;
+        let mut salted = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &salt, iterations, &mut salted);
+        let client_key = hmac(&salted, b"Client Key");
+        let stored_key = Sha256::digest(&client_key);
+        let without_proof = format!("c=biws,r={server_nonce}");
+        let message = format!("{client_first_bare},{server_first},{without_proof}");
+        let signature = hmac(&stored_key, message.as_bytes());
+        let proof: Vec<u8> = client_key.iter().zip(signature).map(|(k, s)| k ^ s).collect();
+        let last = BASE64.encode(format!("{without_proof},p={}", BASE64.encode(proof)));
+        self.send(sasl_element("response", "response", &last).as_bytes()).await?;
+        let server_final = self.sasl_answer("success").await?;
+        let expected = hmac(&hmac(&salted, b"Server Key"), message.as_bytes());
+        if server_final.strip_prefix("v=") != Some(BASE64.encode(expected).as_str()) {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "a wrong server signature",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The decoded data of the server's next SASL element, which must be `wanted`.
+    async fn sasl_answer(&mut self, wanted: &str) -> io::Result<String> {
+        let needles = [
+            "</challenge>",
+            "</success>",
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+            "</failure>",
+        ];
+        let answer = read_until_any(&mut self.tls, &mut self.unread, &needles).await?;
+        let element = answer.rsplit_once(&format!("<{wanted}")).map(|(_, rest)| rest);
+        let Some(element) = element else {
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, answer));
+        };
+        let data = element.split_once('>').map_or("", |(_, rest)| rest);
+        let data = data.split('<').next().unwrap_or_default();
+        let decoded = BASE64.decode(data.trim()).unwrap_or_default();
+        Ok(String::from_utf8_lossy(&decoded).into_owned())
     }
 
     /// Opens the stream after SASL and binds a resource the server names: its full JID.
@@ -234,4 +304,16 @@ fn connector(pem: &[u8]) -> io::Result<TlsConnector> {
 
 fn localhost() -> ServerName<'static> {
     ServerName::try_from("localhost").expect("a valid name")
+}
+
+/// A SASL element `<{open} xmlns=…>{data}</{close}>`.
+fn sasl_element(open: &str, close: &str, data: &str) -> String {
+    format!("<{open} xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{data}</{close}>")
+}
+
+/// HMAC-SHA-256 of `data` with `key`.
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
 }
