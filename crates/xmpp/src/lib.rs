@@ -137,6 +137,10 @@ pub async fn serve(
         // Over the connections one address (or everyone) may hold: closed
         // before a byte is read, as the other doors do.
         let Some(ticket) = gate(peer.ip()) else { continue };
+        // Each stanza is written and flushed on its own: without this a
+        // second small write waits for the client's delayed ACK (40 ms),
+        // which made a sign-in take 88 ms on loopback (BENCHMARKS.md §7).
+        let _ = stream.set_nodelay(true);
         let (service, door, stopped) = (service.clone(), door.clone(), stopped.clone());
         tokio::spawn(async move {
             connection::run(stream, peer, service, door, transport, stopped).await;
