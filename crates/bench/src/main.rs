@@ -33,6 +33,11 @@
 //! - `vp-logins`: VP logins per second and their latency: by token (auth
 //!   type 1, and pasted into the password field, RC2/128) and by password
 //!   (RC2/128, argon2id) of users added with `simul user add`;
+//! - `xmpp-logins`: XMPP sign-ins per second and their latency (connect,
+//!   TLS, stream, SASL, bind): PLAIN with a token and with a password,
+//!   SCRAM-SHA-256, over direct TLS and STARTTLS; `--door xmpp` gives
+//!   `sessions` and `im` XMPP sessions (PLAIN with the token, initial
+//!   presence sent), over `--xmpp-transport direct|starttls`;
 //! - `ldap`: a real slapd (simul-testkit) with N extra people: start-up
 //!   with the name cache loaded, memory per cached person, login (search
 //!   and bind) and directory-search latency;
@@ -58,6 +63,11 @@
 //! ./target/release/simul-bench im --door vp --sessions 1000,10000 --active-pairs 50
 //! ./target/release/simul-bench im --door mixed --sessions 1000,10000
 //! ./target/release/simul-bench im --door mixed --sessions 1000,10000 --active-pairs 50
+//! ./target/release/simul-bench sessions --door xmpp --sessions 1000,10000
+//! ./target/release/simul-bench sessions --door xmpp --xmpp-transport starttls --sessions 10000
+//! ./target/release/simul-bench xmpp-logins
+//! ./target/release/simul-bench im --door xmpp --sessions 1000,10000
+//! ./target/release/simul-bench im --door xmpp --sessions 1000,10000 --active-pairs 50
 //! ```
 //!
 //! The benchmark and the server share the machine's cores: on a small
@@ -76,6 +86,7 @@ mod server;
 mod stats;
 mod tokens;
 mod vp;
+mod xmpp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -118,6 +129,11 @@ server generated. The figures of BENCHMARKS.md come from:
   ./target/release/simul-bench im --door vp --sessions 1000,10000 --active-pairs 50
   ./target/release/simul-bench im --door mixed --sessions 1000,10000
   ./target/release/simul-bench im --door mixed --sessions 1000,10000 --active-pairs 50
+  ./target/release/simul-bench sessions --door xmpp --sessions 1000,10000
+  ./target/release/simul-bench sessions --door xmpp --xmpp-transport starttls --sessions 10000
+  ./target/release/simul-bench xmpp-logins
+  ./target/release/simul-bench im --door xmpp --sessions 1000,10000
+  ./target/release/simul-bench im --door xmpp --sessions 1000,10000 --active-pairs 50
 
 The benchmark and the server share the machine's CPUs.";
 
@@ -135,6 +151,9 @@ enum Scenario {
     Im(scenario::im::Args),
     /// Sametime VP logins per second and latency, by token and by password.
     VpLogins(scenario::vp_logins::Args),
+    /// XMPP sign-ins per second and latency: PLAIN (token, password) and
+    /// SCRAM-SHA-256, over direct TLS and STARTTLS.
+    XmppLogins(scenario::xmpp_logins::Args),
     /// An LDAP directory (a real slapd): name-cache load, memory per
     /// person, login and search latency.
     Ldap(scenario::ldap::Args),
@@ -166,6 +185,28 @@ pub struct Common {
     /// door's one port.
     #[arg(long, global = true, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=250))]
     pub vp_sources: u8,
+    /// How XMPP sessions (`--door xmpp`) start TLS: the door has no
+    /// plain-text listener.
+    #[arg(long, global = true, value_enum, default_value_t = TlsStart::Direct)]
+    pub xmpp_transport: TlsStart,
+}
+
+/// How an XMPP session starts TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsStart {
+    /// TLS from the first byte (XEP-0368, `[xmpp] listen_tls`).
+    Direct,
+    /// STARTTLS on the stream (`[xmpp] listen`).
+    Starttls,
+}
+
+impl From<TlsStart> for simul_testkit::XmppTransport {
+    fn from(start: TlsStart) -> Self {
+        match start {
+            TlsStart::Direct => Self::DirectTls,
+            TlsStart::Starttls => Self::StartTls,
+        }
+    }
 }
 
 impl Common {
@@ -280,6 +321,7 @@ fn main() -> ExitCode {
             Scenario::Presence(args) => scenario::presence::run(common, args, nofile).await,
             Scenario::Im(args) => scenario::im::run(common, args, nofile).await,
             Scenario::VpLogins(args) => scenario::vp_logins::run(common, args).await,
+            Scenario::XmppLogins(args) => scenario::xmpp_logins::run(common, args).await,
             Scenario::Ldap(args) => scenario::ldap::run(common, args).await,
             Scenario::Chaos(args) => scenario::chaos::run(common, args).await,
         }

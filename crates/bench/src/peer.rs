@@ -1,5 +1,6 @@
-//! A session on either front door, so that one scenario measures the web
-//! door, the VP door or pairs across both with the same loop.
+//! A session on any front door, so that one scenario measures the web
+//! door, the VP door, the XMPP door or pairs across web and VP with the
+//! same loop.
 
 use std::ops::Range;
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use crate::Common;
 use crate::client::{self, Session, next_text, send};
 use crate::scenario::{Door, Fresh};
 use crate::vp::{Credential, ImEvent, VpSession, source_address};
+use crate::xmpp::{Arrived, Sasl, XmppSession};
 
 /// How often a long opening of sessions says how far it got.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -21,6 +23,8 @@ pub enum Peer {
     Web(Session),
     /// A connection to the VP door.
     Vp(VpSession),
+    /// A connection to the XMPP door (its TLS state is large).
+    Xmpp(Box<XmppSession>),
 }
 
 /// Opens the sessions of users `range` of `fresh` on `door` (VP sessions
@@ -36,10 +40,19 @@ pub async fn open_all(
 ) -> anyhow::Result<(Vec<Peer>, Duration)> {
     let started = Instant::now();
     let (port, vp) = (fresh.server.port(), fresh.server.vp_address());
+    let xmpp = fresh.server.xmpp_address(common.xmpp_transport.into());
     let total = range.len();
     let opening = range.map(move |i| async move {
         let token = &fresh.tokens[i];
-        if door.is_vp(i) {
+        if door == Door::Xmpp {
+            let xmpp = xmpp.ok_or_else(|| anyhow::anyhow!("the XMPP door is not listening"))?;
+            let transport = common.xmpp_transport.into();
+            let user = &fresh.users[i];
+            let session =
+                XmppSession::log_in(xmpp, transport, &fresh.certificate, user, Sasl::Plain(token))
+                    .await?;
+            Ok(Peer::Xmpp(Box::new(session)))
+        } else if door.is_vp(i) {
             let vp = vp.ok_or_else(|| anyhow::anyhow!("the VP door is not listening"))?;
             let source = source_address(i, common.vp_sources);
             let session =
@@ -69,15 +82,17 @@ pub async fn open_all(
 /// Ends every session (WebSocket close or VP logout), a few hundred at a
 /// time.
 pub async fn close_all(peers: Vec<Peer>) {
-    let (mut web, mut vp) = (Vec::new(), Vec::new());
+    let (mut web, mut vp, mut xmpp) = (Vec::new(), Vec::new(), Vec::new());
     for peer in peers {
         match peer {
             Peer::Web(session) => web.push(session),
             Peer::Vp(session) => vp.push(session),
+            Peer::Xmpp(session) => xmpp.push(*session),
         }
     }
     client::close_all(web).await;
     futures_util::stream::iter(vp).for_each_concurrent(256, VpSession::log_out).await;
+    futures_util::stream::iter(xmpp).for_each_concurrent(256, XmppSession::log_out).await;
 }
 
 impl Peer {
@@ -88,6 +103,7 @@ impl Peer {
                 send(session, &json!({"type": "im", "to": to, "text": text})).await
             }
             Self::Vp(session) => session.send_im(to, text).await,
+            Self::Xmpp(session) => session.send_im(to, text).await,
         }
     }
 
@@ -123,6 +139,15 @@ impl Peer {
                     ImEvent::Refused => errors += 1,
                 }
             },
+            Self::Xmpp(session) => loop {
+                match session.next_im(within).await? {
+                    Arrived::Text { from: sender, text: got } if sender == from && got == text => {
+                        return Ok(errors);
+                    }
+                    Arrived::Text { .. } => {}
+                    Arrived::Refused => errors += 1,
+                }
+            },
         }
     }
 
@@ -139,6 +164,11 @@ impl Peer {
             Self::Vp(session) => {
                 while let Ok(event) = session.next_im(within).await {
                     errors += u64::from(matches!(event, ImEvent::Refused));
+                }
+            }
+            Self::Xmpp(session) => {
+                while let Ok(arrived) = session.next_im(within).await {
+                    errors += u64::from(matches!(arrived, Arrived::Refused));
                 }
             }
         }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
+use simul_testkit::XmppTransport;
 
 /// The flood and connection limits, lifted (see `simul serve`'s `[server]`
 /// keys), and the minted tokens' users let in though the embedded realm
@@ -39,6 +40,9 @@ pub struct Server {
     port: u16,
     /// The VP door's port (127.0.0.1), when it listens.
     vp_port: Option<u16>,
+    /// The XMPP door's ports (127.0.0.1; STARTTLS, direct TLS), when it
+    /// listens.
+    xmpp_ports: Option<(u16, u16)>,
     log: PathBuf,
     /// Time from the spawn to the first `GET /healthz` answered 200.
     pub startup: Duration,
@@ -77,6 +81,34 @@ impl Server {
         Ok(server)
     }
 
+    /// The same as [`Server::start`] with the XMPP door listening too, on
+    /// two more free loopback ports (STARTTLS and direct TLS; it has no
+    /// plain-text listener).
+    pub async fn start_with_xmpp(simul: &Path, data: &Path, log: &Path) -> anyhow::Result<Self> {
+        let (starttls, direct) = (free_port()?, free_port()?);
+        let (listen, listen_tls) = (format!("127.0.0.1:{starttls}"), format!("127.0.0.1:{direct}"));
+        let mut env = UNLIMITED.to_vec();
+        env.extend([
+            ("SIMUL_XMPP__LISTEN", listen.as_str()),
+            ("SIMUL_XMPP__LISTEN_TLS", &listen_tls),
+        ]);
+        // The bench's XMPP sessions answer no XEP-0199 ping: idle ones
+        // would be ended after twice the keepalive.
+        env.push(("SIMUL_SERVER__KEEPALIVE_SECONDS", "3600"));
+        let mut server = Self::start_with(simul, data, log, None, &env).await?;
+        server.xmpp_ports = Some((starttls, direct));
+        // The door may open after the HTTP listener answered; its
+        // certificate is on disk once it does.
+        let started = Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", direct)).await.is_err() {
+            if started.elapsed() > START_TIMEOUT {
+                bail!("the XMPP door did not listen within {START_TIMEOUT:?}");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+        Ok(server)
+    }
+
     /// The same with these environment variables (settings) and the
     /// limits as configured: for the chaos scenario, which tries them.
     pub async fn start_with(
@@ -110,8 +142,14 @@ impl Server {
             .with_context(|| {
                 format!("cannot run {} (build it: cargo build --release -p simul)", simul.display())
             })?;
-        let mut server =
-            Self { child, port, vp_port: None, log: log.to_owned(), startup: Duration::ZERO };
+        let mut server = Self {
+            child,
+            port,
+            vp_port: None,
+            xmpp_ports: None,
+            log: log.to_owned(),
+            startup: Duration::ZERO,
+        };
         let http = reqwest::Client::new();
         let url = server.url("/healthz");
         loop {
@@ -140,6 +178,13 @@ impl Server {
     /// The VP door's address, if it listens.
     pub fn vp_address(&self) -> Option<std::net::SocketAddr> {
         self.vp_port.map(|port| (std::net::Ipv4Addr::LOCALHOST, port).into())
+    }
+
+    /// The XMPP door's address for `transport`, if it listens.
+    pub fn xmpp_address(&self, transport: XmppTransport) -> Option<std::net::SocketAddr> {
+        let (starttls, direct) = self.xmpp_ports?;
+        let port = if transport == XmppTransport::StartTls { starttls } else { direct };
+        Some((std::net::Ipv4Addr::LOCALHOST, port).into())
     }
 
     /// The URL of a path on the server.

@@ -8,8 +8,9 @@ mod support;
 
 use serde_json::json;
 use simul_testkit::{XmppClient, XmppTransport};
-use support::xmpp::{next_of_type, next_status, next_status_of, watch, xmpp_server_with};
+use support::xmpp::{next_status_of, xmpp_server_with};
 use support::{deployment, post_json, web_user};
+use support::{next_of_type, next_status, watch};
 
 /// The door's log at info, where it says when a session waits.
 const LOG: (&str, &str) = ("SIMUL_LOG", "warn,simul_xmpp=info");

@@ -86,9 +86,12 @@
 
 mod mwclient;
 mod nginx;
+mod prosody;
 mod purpleclient;
+mod rawxmpp;
 mod scripted;
 mod xmppclient;
+mod xmppjsclient;
 
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
@@ -106,9 +109,12 @@ use rcgen::{
 
 pub use mwclient::{MwClient, MwOptions};
 pub use nginx::Nginx;
+pub use prosody::Prosody;
 pub use purpleclient::PurpleClient;
+pub use rawxmpp::{RawXmpp, stream_header};
 pub use scripted::Scripted;
 pub use xmppclient::{XmppClient, XmppTransport};
+pub use xmppjsclient::{XmppJsClient, XmppJsMechanism};
 
 /// The fixture directory's suffix (its root entry).
 pub const SUFFIX: &str = "dc=renovations,dc=com";

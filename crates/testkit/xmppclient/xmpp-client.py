@@ -278,10 +278,14 @@ class Client(slixmpp.ClientXMPP):
             # Pings as fast as slixmpp writes them; the refusals are reported.
             self.register_handler(Callback("refused", StanzaPath("iq@type=error"), lambda iq: say(
                 "IQ_REFUSED", iq["error"]["condition"], iq["error"]["type"])))
-            for _ in range(int(rest)):
+            for n in range(int(rest)):
                 iq = self.make_iq_get(ito=self.boundjid.domain)
                 iq.enable("ping")
                 iq.send(callback=lambda _: None)
+                if n % 10 == 9:
+                    # Let the answers in between: a client that only
+                    # writes never reads the refusals before the cut-off.
+                    await asyncio.sleep(0.001)
             say("FLOODED", rest)
         elif command == "raw":
             self.send_raw(rest)

@@ -29,6 +29,33 @@ impl Spent {
     }
 }
 
+/// Why a read failed past a limit: a stream error of its own
+/// (`policy-violation`, not `not-well-formed`), so it is told apart from
+/// XML errors.
+#[derive(Debug)]
+pub(crate) enum OverLimit {
+    /// A stanza over [`MAX_STANZA_BYTES`].
+    Bytes,
+    /// Elements nested deeper than [`crate::depth::MAX_DEPTH`].
+    Depth,
+}
+
+impl std::fmt::Display for OverLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bytes => write!(f, "a stanza over {MAX_STANZA_BYTES} bytes"),
+            Self::Depth => write!(f, "XML nested over {} elements deep", crate::depth::MAX_DEPTH),
+        }
+    }
+}
+
+impl std::error::Error for OverLimit {}
+
+/// Whether a read failed because a limit was passed.
+pub(crate) fn is_over_limit(error: &io::Error) -> bool {
+    error.get_ref().is_some_and(|inner| inner.is::<OverLimit>())
+}
+
 /// `inner`, failing reads once [`MAX_STANZA_BYTES`] are spent or the
 /// XML nests deeper than [`crate::depth::MAX_DEPTH`].
 pub(crate) struct Budgeted<Io> {
@@ -76,16 +103,14 @@ impl<Io: AsyncBufRead + Unpin> AsyncBufRead for Budgeted<Io> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         let Self { inner, spent, depth, scanned } = self.get_mut();
         if spent.0.load(Ordering::Relaxed) > MAX_STANZA_BYTES {
-            let error = io::Error::new(io::ErrorKind::InvalidData, "stanza over the size limit");
-            return Poll::Ready(Err(error));
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, OverLimit::Bytes)));
         }
         let available = match Pin::new(inner).poll_fill_buf(cx) {
             Poll::Ready(Ok(available)) => available,
             other => return other,
         };
         if depth.feed(available.get(*scanned..).unwrap_or_default()).is_err() {
-            let error = io::Error::new(io::ErrorKind::InvalidData, "XML nested too deeply");
-            return Poll::Ready(Err(error));
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, OverLimit::Depth)));
         }
         *scanned = available.len();
         Poll::Ready(Ok(available))

@@ -34,10 +34,11 @@ use tokio_xmpp::xmlstream::{
 
 use crate::budget::{Budgeted, Spent};
 use crate::sasl::Channel;
+use crate::unoffered::{Arm, Unoffered};
 use crate::{Door, Transport};
 
 /// The transport under the XML stream once TLS is up.
-pub(crate) type Secure = Budgeted<BufStream<TlsStream<TcpStream>>>;
+pub(crate) type Secure = Budgeted<BufStream<Unoffered<TlsStream<TcpStream>>>>;
 /// The XML stream of a connection.
 pub(crate) type Stream = XmlStream<Secure, FallibleStreamElement>;
 
@@ -86,8 +87,8 @@ pub(crate) async fn negotiate(
         Transport::StartTls => start_tls(tcp, door, timeouts).await?,
     };
     let exporter = crate::binding::tls_exporter(&tls);
-    let mut spent = Spent::default();
-    let io = Budgeted::new(BufStream::new(tls), spent.clone());
+    let (mut spent, arm) = (Spent::default(), Arm::default());
+    let io = Budgeted::new(BufStream::new(Unoffered::new(tls, arm.clone())), spent.clone());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     // What SCRAM may bind to here: nothing where SCRAM is not offered.
     let channel = Channel {
@@ -110,6 +111,8 @@ pub(crate) async fn negotiate(
     let mut stream = answer_header(accepted, door, &features).await?;
     let (user, data) = authenticate(&mut stream, peer, service, door, channel).await?;
     let accepted = stream.accept_reset(&Success { data }).await?;
+    // SASL is not offered again (unoffered.rs).
+    arm.arm();
     let features = StreamFeatures {
         bind: Some(BindFeature { required: true }),
         stream_management: Some(StreamManagement { optional: false }),
@@ -444,8 +447,9 @@ async fn unexpected(
 ) -> Failed {
     let error = match got {
         None | Some(Err(ReadError::StreamFooterReceived)) => return Failed,
-        Some(Err(ReadError::HardError(_))) => {
-            StreamError::new(stream_error::DefinedCondition::NotWellFormed, "en", "not XML")
+        Some(Err(ReadError::HardError(error))) => {
+            let Some(error) = crate::read_error::stream_error_of(&error) else { return Failed };
+            error
         }
         _ => not_authorized(),
     };

@@ -258,18 +258,17 @@ impl Session<'_> {
             }
             Some(Err(ReadError::HardError(error))) => {
                 tracing::info!(user = %self.user, %error, "XMPP: connection ended");
-                let condition = match error.kind() {
-                    std::io::ErrorKind::InvalidData => {
-                        stream_error::DefinedCondition::NotWellFormed
-                    }
-                    std::io::ErrorKind::TimedOut if !self.sm.resumable() => {
-                        stream_error::DefinedCondition::ConnectionTimeout
-                    }
+                let Some(error) = crate::read_error::stream_error_of(&error) else {
                     // Gone without a word (or silent, when the session
                     // can wait for the client to come back).
-                    _ => return Err(End::Lost),
+                    return Err(End::Lost);
                 };
-                Err(End::Tell(StreamError::new(condition, "en", error.to_string())))
+                let timed_out =
+                    error.condition == stream_error::DefinedCondition::ConnectionTimeout;
+                if timed_out && self.sm.resumable() {
+                    return Err(End::Lost);
+                }
+                Err(End::Tell(error))
             }
             Some(Err(ReadError::ParseError(error))) => {
                 let text = format!("not a stanza this server takes: {error}");

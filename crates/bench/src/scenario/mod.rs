@@ -3,10 +3,12 @@
 pub mod chaos;
 pub mod im;
 pub mod ldap;
+pub mod logins;
 pub mod presence;
 pub mod sessions;
 pub mod startup;
 pub mod vp_logins;
+pub mod xmpp_logins;
 
 use std::path::Path;
 
@@ -40,6 +42,9 @@ pub enum Door {
     Vp,
     /// Every other session on each: pairs of a web and a VP session.
     Mixed,
+    /// The XMPP door (`[xmpp] listen`, `listen_tls`), over the transport
+    /// `--xmpp-transport` names.
+    Xmpp,
 }
 
 impl Door {
@@ -49,6 +54,7 @@ impl Door {
             Self::Web => false,
             Self::Vp => true,
             Self::Mixed => index % 2 == 1,
+            Self::Xmpp => false,
         }
     }
 
@@ -58,6 +64,7 @@ impl Door {
             Self::Web => "web",
             Self::Vp => "vp",
             Self::Mixed => "web-vp",
+            Self::Xmpp => "xmpp",
         }
     }
 }
@@ -74,6 +81,8 @@ pub struct Fresh {
     pub users: Vec<String>,
     /// One LtpaToken2 per user, in the same order.
     pub tokens: Vec<String>,
+    /// The server's TLS certificate (PEM), which XMPP sessions trust.
+    pub certificate: Vec<u8>,
 }
 
 impl Fresh {
@@ -105,11 +114,13 @@ impl Fresh {
             Door::Vp | Door::Mixed => {
                 Server::start_with_vp(&common.simul, &data, &scratch.log(0)).await?
             }
+            Door::Xmpp => Server::start_with_xmpp(&common.simul, &data, &scratch.log(0)).await?,
         };
+        let certificate = std::fs::read(data.join("tls-certificate.pem")).unwrap_or_default();
         let minter = Minter::from_data_dir(&data)?;
         let users = user_names(count);
         let tokens = tokio::task::block_in_place(|| minter.mint_all(&users));
-        Ok(Self { _scratch: scratch, server, users, tokens })
+        Ok(Self { _scratch: scratch, server, users, tokens, certificate })
     }
 }
 

@@ -16,14 +16,13 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, ensure};
-use futures_util::StreamExt as _;
+use anyhow::Context as _;
 use serde_json::{Value, json};
 
+use super::logins::Plan;
 use super::{Door, Fresh, PASSWORD};
 use crate::Common;
-use crate::server::{Server, cpu_percent, own_cpu};
-use crate::stats::Latencies;
+use crate::server::Server;
 use crate::vp::{Credential, VpSession, source_address};
 
 /// Options of `vp-logins`.
@@ -101,15 +100,8 @@ async fn measure(
             ("password (RC2/128, argon2)", args.password_logins, args.password_concurrency)
         }
     };
-    ensure!(concurrency > 0, "the concurrency must be at least 1");
-    eprintln!("vp-logins: {count} logins by {name}, {concurrency} at a time");
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(args.max_seconds);
-    let (server_cpu, bench_cpu) = (server.cpu()?, own_cpu()?);
-    let logins = (0..count).map(move |i| async move {
-        if Instant::now() > deadline {
-            return None;
-        }
+    let plan = Plan { count, concurrency, max: Duration::from_secs(args.max_seconds) };
+    super::logins::measure("vp-logins", name, server, plan, |i| async move {
         let (user, credential) = match kind {
             Kind::TokenAuthType => {
                 let n = i % fresh.users.len();
@@ -125,46 +117,10 @@ async fn measure(
         };
         let source = source_address(i, common.vp_sources);
         let begun = Instant::now();
-        let session = VpSession::log_in(address, source, user, credential).await;
+        let session = VpSession::log_in(address, source, user, credential).await?;
         let took = begun.elapsed();
-        Some(match session {
-            Ok(session) => {
-                session.log_out().await;
-                Ok(took)
-            }
-            Err(error) => Err(format!("{error:#}")),
-        })
-    });
-    let outcomes: Vec<_> = futures_util::stream::iter(logins)
-        .buffer_unordered(concurrency)
-        .filter_map(|outcome| async move { outcome })
-        .collect()
-        .await;
-    let wall = started.elapsed();
-    let server_cpu = server.cpu()? - server_cpu;
-    let bench_cpu = own_cpu()? - bench_cpu;
-    let mut latencies = Vec::new();
-    let mut failures = Vec::new();
-    for outcome in outcomes {
-        match outcome {
-            Ok(took) => latencies.push(took),
-            Err(error) => failures.push(error),
-        }
-    }
-    let done = latencies.len();
-    eprintln!("vp-logins: {done} by {name} in {wall:.1?}, {} failed", failures.len());
-    Ok(json!({
-        "login": name,
-        "logins": done,
-        "seconds": (wall.as_secs_f64() * 100.0).round() / 100.0,
-        "logins_per_second": (done as f64 / wall.as_secs_f64()).round(),
-        "latency": Latencies::of(&mut latencies).map(Latencies::to_json),
-        "failures": failures.len(),
-        "first_failure": failures.first(),
-        "concurrency": concurrency,
-        "cpu_percent_of_one_core": {
-            "server": cpu_percent(server_cpu, wall),
-            "bench": cpu_percent(bench_cpu, wall),
-        },
-    }))
+        session.log_out().await;
+        Ok(took)
+    })
+    .await
 }

@@ -111,6 +111,18 @@ impl Server {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its resident memory (`VmRSS` of /proc/PID/status), in kB.
+    pub fn resident_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let line = status.lines().find(|line| line.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
     /// The exit status, if the process has ended.
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().unwrap()
@@ -355,4 +367,36 @@ pub async fn post_json(server: &Server, path: &str, token: &str, body: &Value) -
     let answer =
         reqwest::Client::new().post(server.url(path)).bearer_auth(token).json(body).send().await;
     answer.unwrap().json().await.unwrap()
+}
+
+/// Waits for a web session to hear that a chat's members are `members`.
+pub async fn next_members(events: &mut Events, members: &[&str]) {
+    while next_of_type(events, "nway_members").await["members"] != json!(members) {}
+}
+
+/// Asks the web session to watch `user`.
+pub async fn watch(events: &mut Events, user: &str) {
+    use futures_util::SinkExt as _;
+    let watch = json!({"type": "watch", "users": [user]}).to_string();
+    events.send(tokio_tungstenite::tungstenite::Message::text(watch)).await.unwrap();
+}
+
+/// The next event of `kind` on a web session.
+pub async fn next_of_type(events: &mut Events, kind: &str) -> Value {
+    loop {
+        let event = next_event(events).await;
+        if event["type"] == kind {
+            return event;
+        }
+    }
+}
+
+/// The next status event of `user` with `status`.
+pub async fn next_status(events: &mut Events, user: &str, status: &str) -> Value {
+    loop {
+        let event = next_of_type(events, "status").await;
+        if event["user"] == user && event["status"] == status {
+            return event;
+        }
+    }
 }

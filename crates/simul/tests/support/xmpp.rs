@@ -1,12 +1,14 @@
-//! What the tests of the XMPP door share (`xmpp.rs`, `xmpp_resume.rs`):
-//! a server with both XMPP listeners on free ports, and what a web user
-//! beside the XMPP clients watches.
+//! What the tests of the XMPP door share: a server with both XMPP
+//! listeners on free ports, signed-in slixmpp clients, raw clients past
+//! TLS and SASL, and what a web user beside the XMPP clients watches.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::Value;
+use simul_testkit::{RawXmpp, XmppClient, XmppTransport};
 
-use super::{Events, Server};
+use super::{Events, Server, next_of_type};
 
 /// A server with both XMPP listeners on free ports: (STARTTLS, direct TLS).
 pub fn xmpp_server(data: &std::path::Path) -> (Server, SocketAddr, SocketAddr) {
@@ -37,33 +39,6 @@ pub fn xmpp_addresses(server: &Server) -> (SocketAddr, SocketAddr) {
     (address("STARTTLS"), address("direct TLS"))
 }
 
-/// Asks a web session to watch `user`.
-pub async fn watch(events: &mut Events, user: &str) {
-    use futures_util::SinkExt as _;
-    let watch = json!({"type": "watch", "users": [user]}).to_string();
-    events.send(tokio_tungstenite::tungstenite::Message::text(watch)).await.unwrap();
-}
-
-/// The next event of `kind` on a web session.
-pub async fn next_of_type(events: &mut Events, kind: &str) -> Value {
-    loop {
-        let event = super::next_event(events).await;
-        if event["type"] == kind {
-            return event;
-        }
-    }
-}
-
-/// The next status event of `user` with `status`.
-pub async fn next_status(events: &mut Events, user: &str, status: &str) -> Value {
-    loop {
-        let event = next_status_of(events, user).await;
-        if event["status"] == status {
-            return event;
-        }
-    }
-}
-
 /// The next status event of `user`, whatever it says.
 pub async fn next_status_of(events: &mut Events, user: &str) -> Value {
     loop {
@@ -72,4 +47,41 @@ pub async fn next_status_of(events: &mut Events, user: &str) -> Value {
             return event;
         }
     }
+}
+
+/// A slixmpp client of `user` (password "long enough"), signed in.
+pub fn signed_in(address: SocketAddr, user: &str, transport: XmppTransport) -> XmppClient {
+    let mut client =
+        XmppClient::start(address, &format!("{user}@localhost"), "long enough", transport);
+    client.expect(&format!("SESSION_START {user}@localhost/"));
+    client
+}
+
+/// A raw client over STARTTLS that trusts the deployment in `data`, TLS
+/// up and no stream opened on it yet.
+pub async fn raw_tls(address: SocketAddr, data: &Path) -> RawXmpp {
+    let certificate = std::fs::read(data.join("tls-certificate.pem")).unwrap();
+    RawXmpp::connect(address, XmppTransport::StartTls, &certificate).await.unwrap()
+}
+
+/// The same with its stream open (features read).
+pub async fn raw_client(address: SocketAddr, data: &Path) -> RawXmpp {
+    let mut raw = raw_tls(address, data).await;
+    raw.open_stream("localhost").await.unwrap();
+    raw
+}
+
+/// A raw client signed in as `user` (password "long enough") by PLAIN;
+/// the stream is to be opened again.
+pub async fn raw_authenticated(address: SocketAddr, data: &Path, user: &str) -> RawXmpp {
+    let mut raw = raw_client(address, data).await;
+    raw.authenticate_plain(user, "long enough").await.unwrap();
+    raw
+}
+
+/// The stream error condition in what a server sent before it closed.
+pub fn stream_error_in(got: &str) -> Option<&str> {
+    let error = got.split("<stream:error>").nth(1)?;
+    let condition = error.trim_start().strip_prefix('<')?;
+    condition.split([' ', '/', '>']).next()
 }

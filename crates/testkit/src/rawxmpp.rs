@@ -1,0 +1,319 @@
+//! A raw XMPP client: TLS (STARTTLS or direct) and SASL PLAIN written by hand over
+//! tokio-rustls, then bytes in and out as the test chooses. For what no XMPP library sends
+//! (an XML bomb, a 10 MB stanza, a stanza before signing in) and for reading the stream
+//! errors that answer it.
+//!
+//! ```no_run
+//! # async fn f(address: std::net::SocketAddr, pem: &[u8]) -> std::io::Result<()> {
+//! use simul_testkit::{RawXmpp, XmppTransport};
+//! let mut raw = RawXmpp::connect(address, XmppTransport::StartTls, pem).await?;
+//! raw.open_stream("localhost").await?;
+//! raw.authenticate_plain("mallory", "long enough").await?;
+//! raw.send(b"<!-- what no client sends -->").await?;
+//! let answer = raw.read_to_end().await?;
+//! # Ok(()) }
+//! ```
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, Mac as _};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, ServerName};
+use sha2::{Digest as _, Sha256};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::XmppTransport;
+
+/// How long one read may wait for what the test expects.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A client connection with TLS up.
+pub struct RawXmpp {
+    tls: TlsStream<TcpStream>,
+    /// What was read and not yet handed to the test.
+    unread: Vec<u8>,
+}
+
+/// The header of a client stream to `to` (RFC 6120 §4.7), with `prolog` before it (an XML
+/// declaration, or a DTD no server should take).
+pub fn stream_header(prolog: &str, to: &str) -> String {
+    format!(
+        "{prolog}<stream:stream to='{to}' version='1.0' xmlns='jabber:client' \
+         xmlns:stream='http://etherx.jabber.org/streams'>"
+    )
+}
+
+impl RawXmpp {
+    /// Connects to `address` and starts TLS as `transport` says (STARTTLS: a stream header
+    /// to `localhost`, `<starttls/>`, `<proceed/>`), trusting the certificates of
+    /// `certificate_pem` for the name `localhost`.
+    ///
+    /// # Errors
+    ///
+    /// What the connection or TLS reported, or `InvalidData` when the server did not
+    /// proceed to TLS.
+    pub async fn connect(
+        address: SocketAddr,
+        transport: XmppTransport,
+        certificate_pem: &[u8],
+    ) -> io::Result<RawXmpp> {
+        let mut tcp = TcpStream::connect(address).await?;
+        tcp.set_nodelay(true)?;
+        if transport == XmppTransport::StartTls {
+            tcp.write_all(stream_header("<?xml version='1.0'?>", "localhost").as_bytes()).await?;
+            tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await?;
+            let mut plain = Vec::new();
+            read_until_any(&mut tcp, &mut plain, &["<proceed"]).await?;
+        }
+        let tls = connector(certificate_pem)?.connect(localhost(), tcp).await?;
+        Ok(RawXmpp { tls, unread: Vec::new() })
+    }
+
+    /// Opens a stream to `to` (again after TLS or SASL) and reads up to its features.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::read_until`].
+    pub async fn open_stream(&mut self, to: &str) -> io::Result<String> {
+        self.send(stream_header("", to).as_bytes()).await?;
+        self.read_until("</stream:features>").await
+    }
+
+    /// SASL PLAIN as `user` (RFC 4616): `success`, or the condition of the server's
+    /// `<failure/>` (`not-authorized`). After success the stream is to be opened again.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::read_until`].
+    pub async fn sasl_plain(&mut self, user: &str, password: &str) -> io::Result<String> {
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        let auth = format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{credentials}</auth>"
+        );
+        self.send(auth.as_bytes()).await?;
+        let answer =
+            read_until_any(&mut self.tls, &mut self.unread, &["<success", "</failure>"]).await?;
+        if answer.ends_with("<success") {
+            return Ok("success".to_owned());
+        }
+        let failure = answer.rsplit("<failure").next().unwrap_or_default();
+        let condition = failure.split('<').nth(1).and_then(|c| c.split([' ', '/', '>']).next());
+        Ok(condition.unwrap_or_default().to_owned())
+    }
+
+    /// SASL PLAIN as `user` up to the server's `<success/>`; the stream is to be opened again
+    /// after it.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::read_until`], and `PermissionDenied` when the server refused.
+    pub async fn authenticate_plain(&mut self, user: &str, password: &str) -> io::Result<()> {
+        match self.sasl_plain(user, password).await? {
+            answer if answer == "success" => Ok(()),
+            refused => Err(io::Error::new(io::ErrorKind::PermissionDenied, refused)),
+        }
+    }
+
+    /// SASL SCRAM-SHA-256 as `user` (RFC 5802, RFC 7677, no channel binding) up to the
+    /// server's `<success/>`, whose signature is checked; the stream is to be opened again
+    /// after it.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::read_until`]; `PermissionDenied` when the server refused or its
+    /// signature is wrong, `InvalidData` for a challenge that is not SCRAM's.
+    pub async fn authenticate_scram_sha256(
+        &mut self,
+        user: &str,
+        password: &str,
+    ) -> io::Result<()> {
+        let mut nonce = [0u8; 18];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+        let client_first_bare = format!("n={user},r={}", BASE64.encode(nonce));
+        let first = BASE64.encode(format!("n,,{client_first_bare}"));
+        self.send(sasl_element("auth mechanism='SCRAM-SHA-256'", "auth", &first).as_bytes())
+            .await?;
+        let server_first = self.sasl_answer("challenge").await?;
+        let invalid = || io::Error::new(io::ErrorKind::InvalidData, "not a SCRAM challenge");
+        let field = |name: &str| {
+            server_first.split(',').find_map(|f| f.strip_prefix(name)).ok_or_else(invalid)
+        };
+        let (server_nonce, salt, iterations) = (field("r=")?, field("s=")?, field("i=")?);
+        let salt = BASE64.decode(salt).map_err(|_| invalid())?;
+        let iterations: u32 = iterations.parse().map_err(|_| invalid())?;
+        let mut salted = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &salt, iterations, &mut salted);
+        let client_key = hmac(&salted, b"Client Key");
+        let stored_key = Sha256::digest(&client_key);
+        let without_proof = format!("c=biws,r={server_nonce}");
+        let message = format!("{client_first_bare},{server_first},{without_proof}");
+        let signature = hmac(&stored_key, message.as_bytes());
+        let proof: Vec<u8> = client_key.iter().zip(signature).map(|(k, s)| k ^ s).collect();
+        let last = BASE64.encode(format!("{without_proof},p={}", BASE64.encode(proof)));
+        self.send(sasl_element("response", "response", &last).as_bytes()).await?;
+        let server_final = self.sasl_answer("success").await?;
+        let expected = hmac(&hmac(&salted, b"Server Key"), message.as_bytes());
+        if server_final.strip_prefix("v=") != Some(BASE64.encode(expected).as_str()) {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "a wrong server signature",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The decoded data of the server's next SASL element, which must be `wanted`.
+    async fn sasl_answer(&mut self, wanted: &str) -> io::Result<String> {
+        let needles = [
+            "</challenge>",
+            "</success>",
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+            "</failure>",
+        ];
+        let answer = read_until_any(&mut self.tls, &mut self.unread, &needles).await?;
+        let element = answer.rsplit_once(&format!("<{wanted}")).map(|(_, rest)| rest);
+        let Some(element) = element else {
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, answer));
+        };
+        let data = element.split_once('>').map_or("", |(_, rest)| rest);
+        let data = data.split('<').next().unwrap_or_default();
+        let decoded = BASE64.decode(data.trim()).unwrap_or_default();
+        Ok(String::from_utf8_lossy(&decoded).into_owned())
+    }
+
+    /// Opens the stream after SASL and binds a resource the server names: its full JID.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::read_until`].
+    pub async fn bind(&mut self) -> io::Result<String> {
+        self.open_stream("localhost").await?;
+        let bind = "<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>";
+        self.send(bind.as_bytes()).await?;
+        let answer = self.read_until("</iq>").await?;
+        let jid = answer.split("<jid>").nth(1).and_then(|rest| rest.split("</jid>").next());
+        jid.map(str::to_owned).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, answer))
+    }
+
+    /// Sends `bytes` as they are.
+    ///
+    /// # Errors
+    ///
+    /// What the connection reported (a server that closed on bad input, for one).
+    pub async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.tls.write_all(bytes).await?;
+        self.tls.flush().await
+    }
+
+    /// Everything read up to and including the first `needle` (at most 10 s).
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` after 10 s, `UnexpectedEof` when the server closed first (with what it
+    /// sent), or what the connection reported.
+    pub async fn read_until(&mut self, needle: &str) -> io::Result<String> {
+        read_until_any(&mut self.tls, &mut self.unread, &[needle]).await
+    }
+
+    /// Everything the server sends until it closes the connection cleanly (TLS
+    /// `close_notify`, then the end of the TCP stream), at most 10 s.
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` when the server keeps the connection open, or what the connection
+    /// reported (a close without `close_notify`, a reset), each with what was read before.
+    pub async fn read_to_end(&mut self) -> io::Result<String> {
+        let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+        let mut chunk = [0; 16 * 1024];
+        loop {
+            let read = tokio::time::timeout_at(deadline, self.tls.read(&mut chunk)).await;
+            let (kind, why) = match read {
+                Ok(Ok(0)) => return Ok(String::from_utf8_lossy(&self.unread).into_owned()),
+                Ok(Ok(n)) => {
+                    self.unread.extend_from_slice(&chunk[..n]);
+                    continue;
+                }
+                Ok(Err(error)) => (error.kind(), error.to_string()),
+                Err(_) => (io::ErrorKind::TimedOut, "the server kept it open".to_owned()),
+            };
+            let read = String::from_utf8_lossy(&self.unread);
+            return Err(io::Error::new(kind, format!("{why}, after {read}")));
+        }
+    }
+}
+
+/// Reads from `from` into `unread` until it holds one of `needles`; hands out what comes up
+/// to the end of the first one found and keeps the rest.
+async fn read_until_any<R: tokio::io::AsyncRead + Unpin>(
+    from: &mut R,
+    unread: &mut Vec<u8>,
+    needles: &[&str],
+) -> io::Result<String> {
+    let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+    loop {
+        let found = needles
+            .iter()
+            .filter_map(|needle| {
+                let at = unread.windows(needle.len()).position(|w| w == needle.as_bytes())?;
+                Some(at + needle.len())
+            })
+            .min();
+        if let Some(end) = found {
+            let rest = unread.split_off(end);
+            let found = std::mem::replace(unread, rest);
+            return Ok(String::from_utf8_lossy(&found).into_owned());
+        }
+        let mut chunk = [0; 16 * 1024];
+        let read = tokio::time::timeout_at(deadline, from.read(&mut chunk)).await;
+        let waited_for = || format!("{needles:?}; got {}", String::from_utf8_lossy(unread));
+        match read {
+            Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, waited_for())),
+            Ok(Ok(0)) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, waited_for())),
+            Ok(Ok(n)) => unread.extend_from_slice(&chunk[..n]),
+            Ok(Err(error)) => return Err(error),
+        }
+    }
+}
+
+/// A TLS client that trusts the certificates of `pem` (a test deployment's self-signed one).
+fn connector(pem: &[u8]) -> io::Result<TlsConnector> {
+    let invalid = |error: &dyn std::fmt::Display| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("certificate: {error}"))
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_slice_iter(pem) {
+        roots.add(certificate.map_err(|e| invalid(&e))?).map_err(|e| invalid(&e))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid(&e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+fn localhost() -> ServerName<'static> {
+    ServerName::try_from("localhost").expect("a valid name")
+}
+
+/// A SASL element `<{open} xmlns=…>{data}</{close}>`.
+fn sasl_element(open: &str, close: &str, data: &str) -> String {
+    format!("<{open} xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{data}</{close}>")
+}
+
+/// HMAC-SHA-256 of `data` with `key`.
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
