@@ -10,7 +10,7 @@ mod support;
 use serde_json::{Value, json};
 use simul_testkit::{MwClient, XmppClient, XmppTransport};
 use support::vp::{put_json, vp_address, web_joins_invitation};
-use support::xmpp::{signed_in, xmpp_addresses, xmpp_server, xmpp_server_with};
+use support::xmpp::{raw_direct, signed_in, xmpp_addresses, xmpp_server, xmpp_server_with};
 use support::{
     Server, deployment, deployment_with_names, get_json, log_in, next_members, next_of_type,
     next_status, post_json, watch,
@@ -669,11 +669,10 @@ async fn every_resource_gets_roster_pushes_when_the_list_changes_on_any_door() {
 /// client that computes the binding from its own TLS connection.
 #[tokio::test(flavor = "multi_thread")]
 async fn scram_plus_binds_to_the_tls_channel_and_a_downgrade_or_wrong_binding_is_refused() {
-    use support::raw_xmpp::RawXmpp;
     let dir = deployment(&["alice"]);
     let data = dir.path().join("data");
     let (_server, _, direct) = xmpp_server(&data);
-    let (mut client, features) = RawXmpp::connect(direct, &data).await;
+    let (mut client, features) = raw_direct(direct, &data).await;
     let offered_types = ["urn:xmpp:sasl-cb:0", "tls-exporter", "tls-server-end-point"];
     for offered in ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"].iter().chain(&offered_types) {
         assert!(features.contains(offered), "{offered}: {features}");
@@ -694,29 +693,32 @@ async fn scram_plus_binds_to_the_tls_channel_and_a_downgrade_or_wrong_binding_is
         ("SCRAM-SHA-1-PLUS", "p=tls-unique", &exporter[..], "long enough"),
         ("SCRAM-SHA-1-PLUS", "p=tls-server-end-point", &exporter[..], "long enough"),
     ] {
-        let answer = client.scram(mechanism, "alice", password, flag, binding).await;
+        let answer = client.scram(mechanism, "alice", password, flag, binding).await.unwrap();
         // The one answer of every bad credential.
         let refused =
             answer.contains("not-authorized") && answer.contains("wrong user name or password");
         assert!(refused, "{mechanism} {flag} {password}: {answer}");
     }
     // The certificate's hash binds too (RFC 5929), as XEP-0440 asks.
-    let (mut client, _) = RawXmpp::connect(direct, &data).await;
+    let (mut client, _) = raw_direct(direct, &data).await;
     let end_point = client.tls_server_end_point();
     let flag = "p=tls-server-end-point";
-    let answer = client.scram("SCRAM-SHA-256-PLUS", "alice", "long enough", flag, &end_point).await;
+    let answer =
+        client.scram("SCRAM-SHA-256-PLUS", "alice", "long enough", flag, &end_point).await.unwrap();
     assert!(answer.contains("<success"), "{answer}");
     for mechanism in ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"] {
-        let (mut client, _) = RawXmpp::connect(direct, &data).await;
+        let (mut client, _) = raw_direct(direct, &data).await;
         let exporter = client.tls_exporter();
-        let answer =
-            client.scram(mechanism, "alice", "long enough", "p=tls-exporter", &exporter).await;
+        let answer = client
+            .scram(mechanism, "alice", "long enough", "p=tls-exporter", &exporter)
+            .await
+            .unwrap();
         assert!(answer.contains("<success"), "{mechanism}: {answer}");
     }
     // No binding at all, from a client that cannot bind: fine.
     for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-1"] {
-        let (mut client, _) = RawXmpp::connect(direct, &data).await;
-        let answer = client.scram(mechanism, "alice", "long enough", "n", &[]).await;
+        let (mut client, _) = raw_direct(direct, &data).await;
+        let answer = client.scram(mechanism, "alice", "long enough", "n", &[]).await.unwrap();
         assert!(answer.contains("<success"), "{mechanism}: {answer}");
     }
 }
@@ -726,23 +728,25 @@ async fn scram_plus_binds_to_the_tls_channel_and_a_downgrade_or_wrong_binding_is
 #[tokio::test(flavor = "multi_thread")]
 async fn the_capabilities_hash_is_what_discovery_says_the_server_is() {
     use simul_directory::scram::ScramHash;
-    use support::raw_xmpp::{RawXmpp, attributes};
+    use simul_testkit::attributes;
     let dir = deployment(&["alice"]);
     let data = dir.path().join("data");
     let (_server, _, direct) = xmpp_server(&data);
-    let (mut client, _) = RawXmpp::connect(direct, &data).await;
-    let features = client.sign_in("alice", "long enough").await;
+    let (mut client, _) = raw_direct(direct, &data).await;
+    client.authenticate_plain("alice", "long enough").await.unwrap();
+    let features = client.open_stream("localhost").await.unwrap();
     let caps = &features[features.find("http://jabber.org/protocol/caps").expect("caps")..];
     let (node, ver) = (attributes(caps, "node")[0], attributes(caps, "ver")[0]);
     assert_eq!(attributes(caps, "hash")[0], "sha-1");
-    client.bind().await;
+    let bind = "<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>";
+    client.request(bind).await.unwrap();
 
     let asked = format!("{node}#{ver}");
     let info = client
         .request(&format!(
             "<iq type='get' id='caps'><query xmlns='http://jabber.org/protocol/disco#info' node='{asked}'/></iq>"
         ))
-        .await;
+        .await.unwrap();
     assert_eq!(attributes(&info, "node"), [asked.as_str()], "{info}");
     // XEP-0115 §5.1 on what came back: identity, then sorted features.
     let identity = &info[info.find("<identity").unwrap()..];
@@ -763,7 +767,7 @@ async fn the_capabilities_hash_is_what_discovery_says_the_server_is() {
 
     let other = client
         .request("<iq type='get' id='other'><query xmlns='http://jabber.org/protocol/disco#info' node='elsewhere#x'/></iq>")
-        .await;
+        .await.unwrap();
     assert!(other.contains("item-not-found"), "{other}");
 }
 
@@ -771,7 +775,6 @@ async fn the_capabilities_hash_is_what_discovery_says_the_server_is() {
 /// client registers, changes its password and is refused removal.
 #[tokio::test(flavor = "multi_thread")]
 async fn in_band_registration_is_off_by_default_and_when_on_makes_embedded_accounts() {
-    use support::raw_xmpp::RawXmpp;
     let register = |id: &str, body: &str| {
         format!("<iq type='set' id='{id}'><query xmlns='jabber:iq:register'>{body}</query></iq>")
     };
@@ -783,46 +786,52 @@ async fn in_band_registration_is_off_by_default_and_when_on_makes_embedded_accou
     let dir = deployment(&["alice"]);
     let data = dir.path().join("data");
     let (_server, _, direct) = xmpp_server(&data);
-    let (mut client, features) = RawXmpp::connect(direct, &data).await;
+    let (mut client, features) = raw_direct(direct, &data).await;
     assert!(!features.contains("iq-register"), "{features}");
-    let answer = client.request(&register("off", newbie)).await;
+    let answer = client.request(&register("off", newbie)).await.unwrap();
     assert!(answer.contains("service-unavailable"), "{answer}");
 
     let dir = deployment(&["alice"]);
     let data = dir.path().join("data");
     let (server, _, direct) = xmpp_server_with(&data, &[("SIMUL_XMPP__REGISTRATION", "true")]);
-    let (mut client, features) = RawXmpp::connect(direct, &data).await;
+    let (mut client, features) = raw_direct(direct, &data).await;
     assert!(features.contains("http://jabber.org/features/iq-register"), "{features}");
-    let fields =
-        client.request("<iq type='get' id='fields'><query xmlns='jabber:iq:register'/></iq>").await;
+    let fields = client
+        .request("<iq type='get' id='fields'><query xmlns='jabber:iq:register'/></iq>")
+        .await
+        .unwrap();
     assert!(fields.contains("<username") && fields.contains("<password"), "{fields}");
     // A taken name, a password under the realm's rules, then an account.
     let taken = client
         .request(&register("taken", "<username>alice</username><password>long enough</password>"))
-        .await;
+        .await
+        .unwrap();
     assert!(taken.contains("conflict"), "{taken}");
     let weak = client
         .request(&register("weak", "<username>newbie</username><password>short</password>"))
-        .await;
+        .await
+        .unwrap();
     assert!(weak.contains("not-acceptable") && weak.contains("too short"), "{weak}");
-    let made = client.request(&register("made", newbie)).await;
+    let made = client.request(&register("made", newbie)).await.unwrap();
     assert!(is_result(&made), "{made}");
     log_in(&server, "newbie", "long enough").await;
     // Three sign-ups a minute from one address, made or refused.
     let more = client
         .request(&register("more", "<username>another</username><password>long enough</password>"))
-        .await;
+        .await
+        .unwrap();
     assert!(more.contains("resource-constraint"), "{more}");
 
     // Signed in: a plain change asks for the current password too (a
     // session left open must not be enough), the form changes it, and
     // the account cannot be removed from here.
-    let (mut client, _) = RawXmpp::connect(direct, &data).await;
-    client.sign_in("newbie", "long enough").await;
-    client.bind().await;
+    let (mut client, _) = raw_direct(direct, &data).await;
+    client.authenticate_plain("newbie", "long enough").await.unwrap();
+    client.bind().await.unwrap();
     let asked = client
         .request(&register("plain", "<username>newbie</username><password>even longer</password>"))
-        .await;
+        .await
+        .unwrap();
     assert!(asked.contains("not-authorized") && asked.contains("old_password"), "{asked}");
     let form = |old: &str| {
         format!(
@@ -833,11 +842,11 @@ async fn in_band_registration_is_off_by_default_and_when_on_makes_embedded_accou
              <field var='password'><value>even longer</value></field></x>"
         )
     };
-    let wrong = client.request(&register("wrong", &form("not the one"))).await;
+    let wrong = client.request(&register("wrong", &form("not the one"))).await.unwrap();
     assert!(wrong.contains("not-authorized"), "{wrong}");
-    let changed = client.request(&register("change", &form("long enough"))).await;
+    let changed = client.request(&register("change", &form("long enough"))).await.unwrap();
     assert!(is_result(&changed), "{changed}");
-    let removed = client.request(&register("remove", "<remove/>")).await;
+    let removed = client.request(&register("remove", "<remove/>")).await.unwrap();
     assert!(removed.contains("not-allowed"), "{removed}");
     log_in(&server, "newbie", "even longer").await;
 }
@@ -847,7 +856,6 @@ async fn in_band_registration_is_off_by_default_and_when_on_makes_embedded_accou
 /// refused.
 #[tokio::test(flavor = "multi_thread")]
 async fn administrators_run_the_service_administration_commands_and_nobody_else() {
-    use support::raw_xmpp::RawXmpp;
     let dir = deployment(&["alice", "bob", "carol"]);
     let data = dir.path().join("data");
     let (server, _, direct) = xmpp_server_with(&data, &[("SIMUL_XMPP__ADMINS", "[\"alice\"]")]);
@@ -856,9 +864,9 @@ async fn administrators_run_the_service_administration_commands_and_nobody_else(
     let connect = |user: &'static str| {
         let data = data.clone();
         async move {
-            let (mut client, _) = RawXmpp::connect(direct, &data).await;
-            client.sign_in(user, "long enough").await;
-            client.bind().await;
+            let (mut client, _) = raw_direct(direct, &data).await;
+            client.authenticate_plain(user, "long enough").await.unwrap();
+            client.bind().await.unwrap();
             client
         }
     };
@@ -882,28 +890,29 @@ async fn administrators_run_the_service_administration_commands_and_nobody_else(
 
     // Carol is no administrator.
     let mut outsider = connect("carol").await;
-    let none = outsider.request(list).await;
+    let none = outsider.request(list).await.unwrap();
     assert!(!none.contains("admin#"), "{none}");
-    let refused = outsider.request(&run("get-online-users-num", "")).await;
+    let refused = outsider.request(&run("get-online-users-num", "")).await.unwrap();
     assert!(refused.contains("forbidden"), "{refused}");
     drop(outsider);
 
     let mut alice = connect("alice").await;
-    let commands = alice.request(list).await;
+    let commands = alice.request(list).await.unwrap();
     for node in ["get-online-users-num", "get-online-users-list", "announce", "disable-user"] {
         assert!(commands.contains(&format!("admin#{node}")), "{node}: {commands}");
     }
-    let online = alice.request(&run("get-online-users-list", "")).await;
+    let online = alice.request(&run("get-online-users-list", "")).await.unwrap();
     for jid in ["alice@localhost", "bob@localhost", "carol@localhost"] {
         assert!(online.contains(&format!("<value>{jid}</value>")), "{jid}: {online}");
     }
-    let count = alice.request(&run("get-online-users-num", "")).await;
+    let count = alice.request(&run("get-online-users-num", "")).await.unwrap();
     assert!(count.contains("completed") && count.contains("<value>3</value>"), "{count}");
 
     // An announcement: its form first, then to everyone online, any door.
-    let asked = alice.request(&run("announce", "")).await;
+    let asked = alice.request(&run("announce", "")).await.unwrap();
     assert!(asked.contains("executing") && asked.contains("announcement"), "{asked}");
-    let sent = alice.request(&run("announce", &submit("announcement", "Upgrade at noon"))).await;
+    let sent =
+        alice.request(&run("announce", &submit("announcement", "Upgrade at noon"))).await.unwrap();
     assert!(sent.contains("completed"), "{sent}");
     assert_eq!(carol.expect("MESSAGE "), "MESSAGE alice@localhost Upgrade at noon");
     support::expect_web_im(&mut bob_events, "alice", "Upgrade at noon").await;
@@ -911,17 +920,17 @@ async fn administrators_run_the_service_administration_commands_and_nobody_else(
     let on_account = |node: &str, jid: &str| run(node, &submit("accountjids", jid));
     // Ending carol's session; disabling her (she cannot sign in), and
     // enabling her again.
-    let ended = alice.request(&on_account("end-user-session", "carol@localhost")).await;
+    let ended = alice.request(&on_account("end-user-session", "carol@localhost")).await.unwrap();
     assert!(ended.contains("completed"), "{ended}");
     carol.expect("STREAM_ERROR policy-violation");
-    let disabled = alice.request(&on_account("disable-user", "carol@localhost")).await;
+    let disabled = alice.request(&on_account("disable-user", "carol@localhost")).await.unwrap();
     assert!(disabled.contains("completed"), "{disabled}");
     let mut refused =
         XmppClient::start(direct, "carol@localhost", "long enough", XmppTransport::DirectTls);
     refused.expect("FAILED_AUTH");
-    let enabled = alice.request(&on_account("reenable-user", "carol@localhost")).await;
+    let enabled = alice.request(&on_account("reenable-user", "carol@localhost")).await.unwrap();
     assert!(enabled.contains("completed"), "{enabled}");
     let _carol = signed_in(direct, "carol", XmppTransport::DirectTls);
-    let unknown = alice.request(&on_account("disable-user", "x@elsewhere.org")).await;
+    let unknown = alice.request(&on_account("disable-user", "x@elsewhere.org")).await.unwrap();
     assert!(unknown.contains("bad-request"), "{unknown}");
 }

@@ -1,7 +1,7 @@
-//! A raw XMPP client: TLS (STARTTLS or direct) and SASL PLAIN written by hand over
-//! tokio-rustls, then bytes in and out as the test chooses. For what no XMPP library sends
-//! (an XML bomb, a 10 MB stanza, a stanza before signing in) and for reading the stream
-//! errors that answer it.
+//! A raw XMPP client: TLS (STARTTLS or direct) and SASL (PLAIN, and SCRAM with or without
+//! channel binding) written by hand over tokio-rustls, then bytes in and out as the test
+//! chooses. For what no XMPP library sends (an XML bomb, a 10 MB stanza, a stanza before
+//! signing in, a SCRAM exchange bound to the wrong channel) and for reading what answers it.
 //!
 //! ```no_run
 //! # async fn f(address: std::net::SocketAddr, pem: &[u8]) -> std::io::Result<()> {
@@ -21,10 +21,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::{Hmac, Mac as _};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
-use sha2::{Digest as _, Sha256};
+use simul_directory::scram::ScramHash;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -73,7 +72,7 @@ impl RawXmpp {
             let mut plain = Vec::new();
             read_until_any(&mut tcp, &mut plain, &["<proceed"]).await?;
         }
-        let tls = connector(certificate_pem)?.connect(localhost(), tcp).await?;
+        let tls = connector(certificate_pem, transport)?.connect(localhost(), tcp).await?;
         Ok(RawXmpp { tls, unread: Vec::new() })
     }
 
@@ -129,20 +128,51 @@ impl RawXmpp {
     ///
     /// # Errors
     ///
-    /// As [`RawXmpp::read_until`]; `PermissionDenied` when the server refused or its
-    /// signature is wrong, `InvalidData` for a challenge that is not SCRAM's.
+    /// As [`RawXmpp::scram`]; `PermissionDenied` when the server refused.
     pub async fn authenticate_scram_sha256(
         &mut self,
         user: &str,
         password: &str,
     ) -> io::Result<()> {
+        let answer = self.scram("SCRAM-SHA-256", user, password, "n", &[]).await?;
+        if answer.contains("<success") {
+            Ok(())
+        } else {
+            Err(io::Error::new(io::ErrorKind::PermissionDenied, answer))
+        }
+    }
+
+    /// A SCRAM exchange (RFC 5802) with `mechanism` (`SCRAM-SHA-1`, `SCRAM-SHA-256-PLUS`…)
+    /// as `user`, with the GS2 flag `gs2_flag` (`n`, `y`, `p=tls-exporter`…) and `binding`
+    /// as the channel's data in `c=`: what the server answered, up to its `<success>` (whose
+    /// signature is checked) or its `</failure>`.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::read_until`]; `PermissionDenied` for a wrong server signature,
+    /// `InvalidData` for a challenge that is not SCRAM's.
+    pub async fn scram(
+        &mut self,
+        mechanism: &str,
+        user: &str,
+        password: &str,
+        gs2_flag: &str,
+        binding: &[u8],
+    ) -> io::Result<String> {
+        let hash = if mechanism.starts_with("SCRAM-SHA-256") {
+            ScramHash::Sha256
+        } else {
+            ScramHash::Sha1
+        };
         let mut nonce = [0u8; 18];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+        let gs2_header = format!("{gs2_flag},,");
         let client_first_bare = format!("n={user},r={}", BASE64.encode(nonce));
-        let first = BASE64.encode(format!("n,,{client_first_bare}"));
-        self.send(sasl_element("auth mechanism='SCRAM-SHA-256'", "auth", &first).as_bytes())
-            .await?;
-        let server_first = self.sasl_answer("challenge").await?;
+        let first = BASE64.encode(format!("{gs2_header}{client_first_bare}"));
+        let auth = sasl_element(&format!("auth mechanism='{mechanism}'"), "auth", &first);
+        self.send(auth.as_bytes()).await?;
+        let answer = self.sasl_answer().await?;
+        let Some(server_first) = sasl_data(&answer, "challenge") else { return Ok(answer) };
         let invalid = || io::Error::new(io::ErrorKind::InvalidData, "not a SCRAM challenge");
         let field = |name: &str| {
             server_first.split(',').find_map(|f| f.strip_prefix(name)).ok_or_else(invalid)
@@ -150,44 +180,68 @@ impl RawXmpp {
         let (server_nonce, salt, iterations) = (field("r=")?, field("s=")?, field("i=")?);
         let salt = BASE64.decode(salt).map_err(|_| invalid())?;
         let iterations: u32 = iterations.parse().map_err(|_| invalid())?;
-        let mut salted = [0u8; 32];
-        pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &salt, iterations, &mut salted);
-        let client_key = hmac(&salted, b"Client Key");
-        let stored_key = Sha256::digest(&client_key);
-        let without_proof = format!("c=biws,r={server_nonce}");
+        let salted = hash.salted_password(password.as_bytes(), &salt, iterations);
+        let client_key = hash.hmac(&salted, b"Client Key");
+        let mut channel = gs2_header.into_bytes();
+        channel.extend_from_slice(binding);
+        let without_proof = format!("c={},r={server_nonce}", BASE64.encode(channel));
         let message = format!("{client_first_bare},{server_first},{without_proof}");
-        let signature = hmac(&stored_key, message.as_bytes());
+        let signature = hash.hmac(&hash.digest(&client_key), message.as_bytes());
         let proof: Vec<u8> = client_key.iter().zip(signature).map(|(k, s)| k ^ s).collect();
         let last = BASE64.encode(format!("{without_proof},p={}", BASE64.encode(proof)));
         self.send(sasl_element("response", "response", &last).as_bytes()).await?;
-        let server_final = self.sasl_answer("success").await?;
-        let expected = hmac(&hmac(&salted, b"Server Key"), message.as_bytes());
-        if server_final.strip_prefix("v=") != Some(BASE64.encode(expected).as_str()) {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                "a wrong server signature",
-            ));
+        let answer = self.sasl_answer().await?;
+        if let Some(server_final) = sasl_data(&answer, "success") {
+            let expected = hash.hmac(&hash.hmac(&salted, b"Server Key"), message.as_bytes());
+            if server_final.strip_prefix("v=") != Some(BASE64.encode(expected).as_str()) {
+                let wrong = "a wrong server signature";
+                return Err(io::Error::new(io::ErrorKind::PermissionDenied, wrong));
+            }
         }
-        Ok(())
+        Ok(answer)
     }
 
-    /// The decoded data of the server's next SASL element, which must be `wanted`.
-    async fn sasl_answer(&mut self, wanted: &str) -> io::Result<String> {
+    /// What came up to the end of the server's next SASL element.
+    async fn sasl_answer(&mut self) -> io::Result<String> {
         let needles = [
             "</challenge>",
             "</success>",
             "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
             "</failure>",
         ];
-        let answer = read_until_any(&mut self.tls, &mut self.unread, &needles).await?;
-        let element = answer.rsplit_once(&format!("<{wanted}")).map(|(_, rest)| rest);
-        let Some(element) = element else {
-            return Err(io::Error::new(io::ErrorKind::PermissionDenied, answer));
-        };
-        let data = element.split_once('>').map_or("", |(_, rest)| rest);
-        let data = data.split('<').next().unwrap_or_default();
-        let decoded = BASE64.decode(data.trim()).unwrap_or_default();
-        Ok(String::from_utf8_lossy(&decoded).into_owned())
+        read_until_any(&mut self.tls, &mut self.unread, &needles).await
+    }
+
+    /// This connection's `tls-exporter` channel binding (RFC 9266).
+    pub fn tls_exporter(&self) -> [u8; 32] {
+        let mut data = [0; 32];
+        let label = b"EXPORTER-Channel-Binding";
+        let exported = self.tls.get_ref().1.export_keying_material(&mut data, label, None);
+        exported.expect("TLS 1.3 exports keying material");
+        data
+    }
+
+    /// This connection's `tls-server-end-point` channel binding (RFC 5929): the SHA-256 of
+    /// the server's certificate (a test deployment's is signed with SHA-256).
+    pub fn tls_server_end_point(&self) -> Vec<u8> {
+        let certificates = self.tls.get_ref().1.peer_certificates().expect("a server certificate");
+        ScramHash::Sha256.digest(certificates[0].as_ref())
+    }
+
+    /// Sends an iq and reads up to the end of the next iq, which should be its answer (the
+    /// tests send nothing else meanwhile).
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::read_until`].
+    pub async fn request(&mut self, iq: &str) -> io::Result<String> {
+        self.send(iq.as_bytes()).await?;
+        let mut answer = String::new();
+        // Tag by tag, until an iq has ended (an empty one, or at its end tag).
+        while !iq_ended(&answer) {
+            answer.push_str(&self.read_until(">").await?);
+        }
+        Ok(answer)
     }
 
     /// Opens the stream after SASL and binds a resource the server names: its full JID.
@@ -284,8 +338,9 @@ async fn read_until_any<R: tokio::io::AsyncRead + Unpin>(
     }
 }
 
-/// A TLS client that trusts the certificates of `pem` (a test deployment's self-signed one).
-fn connector(pem: &[u8]) -> io::Result<TlsConnector> {
+/// A TLS client that trusts the certificates of `pem` (a test deployment's self-signed
+/// one), asking for `xmpp-client` on direct TLS (XEP-0368).
+fn connector(pem: &[u8], transport: XmppTransport) -> io::Result<TlsConnector> {
     let invalid = |error: &dyn std::fmt::Display| {
         io::Error::new(io::ErrorKind::InvalidInput, format!("certificate: {error}"))
     };
@@ -294,11 +349,14 @@ fn connector(pem: &[u8]) -> io::Result<TlsConnector> {
         roots.add(certificate.map_err(|e| invalid(&e))?).map_err(|e| invalid(&e))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| invalid(&e))?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    if transport == XmppTransport::DirectTls {
+        config.alpn_protocols = vec![b"xmpp-client".to_vec()];
+    }
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
@@ -311,9 +369,33 @@ fn sasl_element(open: &str, close: &str, data: &str) -> String {
     format!("<{open} xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{data}</{close}>")
 }
 
-/// HMAC-SHA-256 of `data` with `key`.
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
+/// Whether `text` holds a whole iq: an empty one, or one up to its end tag.
+fn iq_ended(text: &str) -> bool {
+    let Some(start) = text.find("<iq") else { return false };
+    let Some(tag_end) = text[start..].find('>').map(|at| start + at) else { return false };
+    text[..tag_end].ends_with('/') || text[tag_end..].contains("</iq>")
+}
+
+/// The decoded data of the SASL element `name` in `answer`, if it is there.
+fn sasl_data(answer: &str, name: &str) -> Option<String> {
+    let element = answer.rsplit_once(&format!("<{name}"))?.1;
+    let data = element.split_once('>').map_or("", |(_, rest)| rest);
+    let data = data.split('<').next().unwrap_or_default();
+    let decoded = BASE64.decode(data.trim()).ok()?;
+    Some(String::from_utf8_lossy(&decoded).into_owned())
+}
+
+/// The values of attribute `name` in `xml`, in order (either quote).
+pub fn attributes<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
+    let mut values = Vec::new();
+    for quote in ['\'', '"'] {
+        let pattern = format!(" {name}={quote}");
+        let mut rest = xml;
+        while let Some(at) = rest.find(&pattern) {
+            rest = &rest[at + pattern.len()..];
+            let end = rest.find(quote).unwrap_or(rest.len());
+            values.push(&rest[..end]);
+        }
+    }
+    values
 }

@@ -10,7 +10,6 @@ use std::process::{Child, Command, Stdio};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-pub mod raw_xmpp;
 pub mod vp;
 pub mod xmpp;
 

@@ -64,6 +64,15 @@ pub async fn raw_tls(address: SocketAddr, data: &Path) -> RawXmpp {
     RawXmpp::connect(address, XmppTransport::StartTls, &certificate).await.unwrap()
 }
 
+/// A raw client over direct TLS (XEP-0368) that trusts the deployment in
+/// `data`, its stream open: the client and the features.
+pub async fn raw_direct(address: SocketAddr, data: &Path) -> (RawXmpp, String) {
+    let certificate = std::fs::read(data.join("tls-certificate.pem")).unwrap();
+    let mut raw = RawXmpp::connect(address, XmppTransport::DirectTls, &certificate).await.unwrap();
+    let features = raw.open_stream("localhost").await.unwrap();
+    (raw, features)
+}
+
 /// The same with its stream open (features read).
 pub async fn raw_client(address: SocketAddr, data: &Path) -> RawXmpp {
     let mut raw = raw_tls(address, data).await;
