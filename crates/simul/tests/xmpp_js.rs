@@ -117,30 +117,23 @@ async fn the_roster_presence_and_messages_meet_a_web_user() {
     );
     alice.expect("ROSTER_END");
 
-    // Presence both ways: the web sees her come online and go away; she
-    // sees bob, and his do not disturb.
-    alice.send("presence away at lunch");
-    let status = next_status(&mut bob_events, "alice", "away").await;
-    assert_eq!(status["message"], "at lunch", "{status}");
-    alice.expect_matching("PRESENCE bob@localhost ", &["type=available"]);
-    let dnd = json!({"status": "dnd", "message": "focus"});
-    put_json(&server, "/api/v1/me/status", &bob, &dnd).await;
-    alice.expect_matching("PRESENCE bob@localhost ", &["show=dnd", "status=focus"]);
+    support::xmpp::meet_a_web_user(
+        &mut alice,
+        &server,
+        &bob,
+        &mut bob_events,
+        "hello from xmpp.js",
+    )
+    .await;
 
-    // Messages both ways.
-    alice.send("message bob@localhost hello from xmpp.js");
-    let im = next_of_type(&mut bob_events, "im").await;
-    assert_eq!((&im["from"], &im["text"]), (&json!("alice"), &json!("hello from xmpp.js")));
-    let sent = post_json(&server, "/api/v1/im/alice", &bob, &json!({"text": "hi alice"})).await;
-    assert_eq!(sent["delivered"], true);
-    assert_eq!(alice.expect("MESSAGE "), "MESSAGE bob@localhost hi alice");
-    alice.send("message nobody@localhost hello?");
-    assert_eq!(alice.expect("MESSAGE_ERROR "), "MESSAGE_ERROR nobody@localhost item-not-found");
-
-    // The web edits the contact list: the next roster shows it (no push:
-    // the service tells sessions nothing of a contact list's change).
+    // The web edits the contact list: a roster push of what changed, and
+    // the next roster shows it.
     let contacts = json!({"groups": [{"name": "Team", "contacts": ["bob", "carol"]}]});
     put_json(&server, "/api/v1/contacts", &alice_web, &contacts).await;
+    assert_eq!(
+        alice.expect("ROSTER_PUSH "),
+        "ROSTER_PUSH carol@localhost name= groups=Team subscription=both"
+    );
     alice.send("roster");
     assert_eq!(
         alice.expect("ROSTER "),

@@ -5,10 +5,10 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use serde_json::Value;
-use simul_testkit::{RawXmpp, XmppClient, XmppTransport};
+use serde_json::{Value, json};
+use simul_testkit::{RawXmpp, Scripted, XmppClient, XmppTransport};
 
-use super::{Events, Server, next_of_type};
+use super::{Events, Server, next_of_type, next_status};
 
 /// A server with both XMPP listeners on free ports: (STARTTLS, direct TLS).
 pub fn xmpp_server(data: &std::path::Path) -> (Server, SocketAddr, SocketAddr) {
@@ -93,4 +93,34 @@ pub fn stream_error_in(got: &str) -> Option<&str> {
     let error = got.split("<stream:error>").nth(1)?;
     let condition = error.trim_start().strip_prefix('<')?;
     condition.split([' ', '/', '>']).next()
+}
+
+/// What every XMPP client library must do alike with web user `bob`
+/// (slixmpp and xmpp.js run it): `alice` goes away with a message and the
+/// web sees it; she sees bob, then his do not disturb; messages go both
+/// ways, and one to nobody comes back as `item-not-found`.
+pub async fn meet_a_web_user(
+    alice: &mut Scripted,
+    server: &Server,
+    bob: &str,
+    bob_events: &mut Events,
+    greeting: &str,
+) {
+    alice.send("presence away at lunch");
+    let status = next_status(bob_events, "alice", "away").await;
+    assert_eq!(status["message"], "at lunch", "{status}");
+    alice.expect_matching("PRESENCE bob@localhost ", &["type=available"]);
+    let dnd = json!({"status": "dnd", "message": "focus"});
+    super::vp::put_json(server, "/api/v1/me/status", bob, &dnd).await;
+    alice.expect_matching("PRESENCE bob@localhost ", &["show=dnd", "status=focus"]);
+
+    alice.send(&format!("message bob@localhost {greeting}"));
+    let im = next_of_type(bob_events, "im").await;
+    assert_eq!((&im["from"], &im["text"]), (&json!("alice"), &json!(greeting)));
+    let sent =
+        super::post_json(server, "/api/v1/im/alice", bob, &json!({"text": "hi alice"})).await;
+    assert_eq!(sent["delivered"], true);
+    assert_eq!(alice.expect("MESSAGE "), "MESSAGE bob@localhost hi alice");
+    alice.send("message nobody@localhost hello?");
+    assert_eq!(alice.expect("MESSAGE_ERROR "), "MESSAGE_ERROR nobody@localhost item-not-found");
 }
