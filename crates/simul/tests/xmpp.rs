@@ -591,6 +591,9 @@ async fn bad_streams_get_their_stream_errors_and_harm_nobody() {
         assert!(read.await.is_ok(), "{what}: the server keeps the connection open");
         let got = String::from_utf8_lossy(&got);
         assert!(got.contains(answer), "{what}: {got}");
+        // Before TLS only STARTTLS is offered (RFC 6120 §5.3.1), and no
+        // SASL without a mechanism (§6.4.1).
+        assert!(!got.contains("<mechanisms"), "{what}: {got}");
     }
     // The door still serves.
     let _alice = signed_in(starttls, "alice", XmppTransport::StartTls);

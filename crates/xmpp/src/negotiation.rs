@@ -156,7 +156,10 @@ async fn start_tls(
     door: &Door,
     timeouts: Timeouts,
 ) -> Result<TlsStream<TcpStream>, Failed> {
-    let io = Budgeted::new(BufStream::new(tcp), Spent::default());
+    // Only STARTTLS is offered: no SASL, not even an empty one (unoffered.rs).
+    let arm = Arm::default();
+    arm.arm();
+    let io = Budgeted::new(BufStream::new(Unoffered::new(tcp, arm)), Spent::default());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     let features =
         StreamFeatures { starttls: Some(StartTls { required: true }), ..StreamFeatures::default() };
@@ -174,7 +177,7 @@ async fn start_tls(
         }
     }
     plain.send(&Proceed).await?;
-    let tcp = plain.into_inner().into_inner().into_inner();
+    let tcp = plain.into_inner().into_inner().into_inner().into_inner();
     Ok(TlsAcceptor::from(door.starttls.clone()).accept(tcp).await?)
 }
 

@@ -44,6 +44,11 @@ impl<Io> Unoffered<Io> {
     pub(crate) fn new(inner: Io, arm: Arm) -> Self {
         Self { inner, arm, held: Vec::new(), written: 0 }
     }
+
+    /// The wrapped transport.
+    pub(crate) fn into_inner(self) -> Io {
+        self.inner
+    }
 }
 
 impl<Io: AsyncRead + Unpin> AsyncRead for Unoffered<Io> {
