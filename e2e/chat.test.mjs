@@ -120,6 +120,9 @@ scenario('they chat both ways, with typing indicators and unread badges', async 
   await row(bob.page, 'alice').locator('.row-main').click();
   const bobChat = bob.page.locator('.chat[data-conversation="im:alice"]');
   await bobChat.locator('.msg-group.theirs .bubble', { hasText: 'Hi Bob, lunch at noon?' }).waitFor();
+  // Each message takes its own direction (right-to-left text reads right).
+  assert.equal(await bobChat.locator('.bubble .text', { hasText: 'Hi Bob, lunch at noon?' }).getAttribute('dir'), 'auto');
+  assert.equal(await bobChat.locator('textarea.composer-input').getAttribute('dir'), 'auto');
   await badge.waitFor({ state: 'detached' });
   await H.eventually(async () => (await bob.page.title()) === 'Simul', 'the title without unread count');
 

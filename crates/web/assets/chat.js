@@ -293,7 +293,9 @@ function conversationView(conversation) {
       const at = new Date(m.at);
       meta.appendChild(h('time', { datetime: m.at, title: formatFull(at), text: formatTime(at) }));
     }
-    bubble.replaceChildren(h('p', { class: 'text' }, linkify(m.text)), meta);
+    // dir="auto": a message in Arabic or Hebrew reads right to left
+    // whatever the page's direction.
+    bubble.replaceChildren(h('p', { class: 'text', dir: 'auto' }, linkify(m.text)), meta);
   }
 
   /** Brings the list up to date with the conversation's messages. */
@@ -343,7 +345,7 @@ function conversationView(conversation) {
   /* Composer */
   const inputId = `composer-${conversation.key.replace(/[^a-z0-9]/gi, '-')}`;
   const textarea = h('textarea', {
-    id: inputId, rows: 1, class: 'composer-input', placeholder: `Message ${title()}`,
+    id: inputId, rows: 1, class: 'composer-input', dir: 'auto', placeholder: `Message ${title()}`,
     'aria-describedby': `${inputId}-hint`, enterkeyhint: 'send', value: conversation.draft,
   });
   const composerLabel = h('label', { class: 'sr-only', htmlFor: inputId, text: `Message ${title()}` });
