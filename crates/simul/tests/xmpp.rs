@@ -338,36 +338,17 @@ async fn a_web_users_group_chat_is_a_room_xmpp_users_enter_talk_in_and_leave() {
     );
 
     // Alice enters: bob is there, she is (with her real JID), the history
-    // and the subject follow.
-    alice.send(&format!("join {room} Alice"));
-    alice.expect_matching("OCCUPANT ", &[&room, " bob ", "type=available", "jid=bob@localhost"]);
-    alice.expect_matching("OCCUPANT ", &[" alice ", "codes=100,110,210"]);
-    assert_eq!(
-        alice.expect("GROUPCHAT "),
-        format!("GROUPCHAT {room} bob before you came (delayed)")
-    );
-    assert_eq!(alice.expect("SUBJECT "), format!("SUBJECT {room} Site visit"));
-    next_members(&mut bob_events, &["alice", "bob"]).await;
-
-    // Lines both ways; her own comes back to her, as XEP-0045 reflects.
-    post_json(
+    // and the subject follow; lines go both ways.
+    let id = created["id"].as_u64().unwrap();
+    support::xmpp::enter_and_talk_in_a_web_chat(
+        &mut alice,
         &server,
-        &format!("/api/v1/nway/{}/messages", created["id"]),
         &bob,
-        &said("hello alice"),
+        &mut bob_events,
+        id,
+        "Site visit",
     )
     .await;
-    assert_eq!(alice.expect("GROUPCHAT "), format!("GROUPCHAT {room} bob hello alice"));
-    alice.send(&format!("groupchat {room} hello bob"));
-    assert_eq!(alice.expect("GROUPCHAT "), format!("GROUPCHAT {room} alice hello bob"));
-    // (Bob's own lines come back to him first.)
-    let line = loop {
-        let line = next_of_type(&mut bob_events, "nway_message").await;
-        if line["from"] == "alice" {
-            break line;
-        }
-    };
-    assert_eq!(line["text"], "hello bob");
 
     // She invites dave from her XMPP client: the web shows the invitation.
     alice.send(&format!("invite {room} dave@localhost"));

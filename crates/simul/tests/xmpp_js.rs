@@ -17,8 +17,7 @@ use simul_testkit::{XmppJsClient, XmppJsMechanism, XmppTransport};
 use support::vp::put_json;
 use support::xmpp::xmpp_server;
 use support::{
-    deployment, deployment_with_names, log_in, next_members, next_of_type, next_status, post_json,
-    watch,
+    deployment, deployment_with_names, log_in, next_members, next_status, post_json, watch,
 };
 
 /// An xmpp.js client of `user` with `password`, trusting the deployment
@@ -166,27 +165,16 @@ async fn a_web_users_group_chat_is_a_room_xmpp_js_enters_talks_in_and_leaves() {
     post_json(&server, &messages, &bob, &json!({"text": "before you came"})).await;
     assert_eq!(alice.expect("INVITED "), format!("INVITED {room} from=bob@localhost"));
 
-    alice.send(&format!("join {room} Alice"));
-    alice.expect_matching("OCCUPANT ", &[&room, " bob ", "type=available", "jid=bob@localhost"]);
-    alice.expect_matching("OCCUPANT ", &[" alice ", "codes=100,110,210"]);
-    assert_eq!(
-        alice.expect("GROUPCHAT "),
-        format!("GROUPCHAT {room} bob before you came (delayed)")
-    );
-    assert_eq!(alice.expect("SUBJECT "), format!("SUBJECT {room} Site visit"));
-    next_members(&mut bob_events, &["alice", "bob"]).await;
-
-    post_json(&server, &messages, &bob, &json!({"text": "hello alice"})).await;
-    assert_eq!(alice.expect("GROUPCHAT "), format!("GROUPCHAT {room} bob hello alice"));
-    alice.send(&format!("groupchat {room} hello bob"));
-    assert_eq!(alice.expect("GROUPCHAT "), format!("GROUPCHAT {room} alice hello bob"));
-    let line = loop {
-        let line = next_of_type(&mut bob_events, "nway_message").await;
-        if line["from"] == "alice" {
-            break line;
-        }
-    };
-    assert_eq!(line["text"], "hello bob");
+    let id = created["id"].as_u64().unwrap();
+    support::xmpp::enter_and_talk_in_a_web_chat(
+        &mut alice,
+        &server,
+        &bob,
+        &mut bob_events,
+        id,
+        "Site visit",
+    )
+    .await;
 
     alice.send(&format!("leave {room} Alice"));
     alice.expect_matching("OCCUPANT ", &[&room, " alice ", "type=unavailable"]);

@@ -124,3 +124,42 @@ pub async fn meet_a_web_user(
     alice.send("message nobody@localhost hello?");
     assert_eq!(alice.expect("MESSAGE_ERROR "), "MESSAGE_ERROR nobody@localhost item-not-found");
 }
+
+/// What every XMPP client library must do alike in web user bob's group
+/// chat `id` on `topic`, to which `alice` was invited (slixmpp and xmpp.js
+/// run it): she enters its room and sees bob, herself (her real JID
+/// shown), the line said before she came (delayed) and the subject; then
+/// lines go both ways, hers reflected to her as XEP-0045 asks.
+pub async fn enter_and_talk_in_a_web_chat(
+    alice: &mut Scripted,
+    server: &Server,
+    bob: &str,
+    bob_events: &mut Events,
+    id: u64,
+    topic: &str,
+) {
+    let room = format!("chat-{id}@conference.localhost");
+    alice.send(&format!("join {room} Alice"));
+    alice.expect_matching("OCCUPANT ", &[&room, " bob ", "type=available", "jid=bob@localhost"]);
+    alice.expect_matching("OCCUPANT ", &[" alice ", "codes=100,110,210"]);
+    assert_eq!(
+        alice.expect("GROUPCHAT "),
+        format!("GROUPCHAT {room} bob before you came (delayed)")
+    );
+    assert_eq!(alice.expect("SUBJECT "), format!("SUBJECT {room} {topic}"));
+    super::next_members(bob_events, &["alice", "bob"]).await;
+
+    let messages = format!("/api/v1/nway/{id}/messages");
+    super::post_json(server, &messages, bob, &json!({"text": "hello alice"})).await;
+    assert_eq!(alice.expect("GROUPCHAT "), format!("GROUPCHAT {room} bob hello alice"));
+    alice.send(&format!("groupchat {room} hello bob"));
+    assert_eq!(alice.expect("GROUPCHAT "), format!("GROUPCHAT {room} alice hello bob"));
+    // (Bob's own lines come back to him first.)
+    let line = loop {
+        let line = next_of_type(bob_events, "nway_message").await;
+        if line["from"] == "alice" {
+            break line;
+        }
+    };
+    assert_eq!(line["text"], "hello bob");
+}
