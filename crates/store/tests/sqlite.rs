@@ -258,3 +258,45 @@ async fn missed_messages_are_taken_once_in_order() {
     assert_eq!(store.take_missed("bob").await.unwrap(), [], "taken once");
     assert_eq!(store.take_missed("alice").await.unwrap(), [], "alice missed nothing");
 }
+
+#[tokio::test]
+async fn the_conversations_list_holds_the_latest_of_many_with_their_unread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
+    // 500 people write to alice, twice each, in turn; she answers the
+    // even ones once; then reads some of them.
+    let mut id = 0;
+    let mut say = |from: String, to: String| {
+        id += 1;
+        let at = Utc.timestamp_opt(1_800_000_000 + id as i64, 0).unwrap();
+        StoredIm { id, from, to, text: format!("m{id}"), at }
+    };
+    let mut messages = Vec::new();
+    for round in 0..2 {
+        for n in 0..500 {
+            messages.push(say(format!("person{n}"), "alice".into()));
+            if round == 1 && n % 2 == 0 {
+                messages.push(say("alice".into(), format!("person{n}")));
+            }
+        }
+    }
+    for message in &messages {
+        store.append_im(message, false).await.unwrap();
+    }
+    let last_from =
+        |n: usize| messages.iter().rev().find(|m| m.from == format!("person{n}")).unwrap().id;
+    store.mark_read("alice", "im:person499", last_from(499)).await.unwrap();
+    store.mark_read("alice", "im:person498", last_from(498) - 1).await.unwrap();
+
+    let list = store.im_conversations("alice", 200).await.unwrap();
+    assert_eq!(list.len(), 200, "at most the limit");
+    let partners: Vec<&str> = list.iter().map(|c| c.with.as_str()).collect();
+    let expected: Vec<String> = (300..500).rev().map(|n| format!("person{n}")).collect();
+    assert_eq!(partners, expected, "the latest conversations first");
+    assert!(list.windows(2).all(|w| w[0].last.id > w[1].last.id));
+    let unread = |who: &str| list.iter().find(|c| c.with == who).unwrap().unread;
+    assert_eq!((unread("person499"), unread("person498"), unread("person497")), (0, 1, 2));
+    // Her own answer is the latest message, and counts for nothing.
+    let with_498 = list.iter().find(|c| c.with == "person498").unwrap();
+    assert_eq!((with_498.last.from.as_str(), with_498.last.to.as_str()), ("alice", "person498"));
+}
