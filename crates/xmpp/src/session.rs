@@ -764,6 +764,8 @@ fn server_trouble(id: &str, error: &ServiceError) -> Iq {
         ServiceError::NoSuchUser(_) => (ErrorType::Cancel, DefinedCondition::ItemNotFound),
         ServiceError::Invalid(_) => (ErrorType::Modify, DefinedCondition::BadRequest),
         ServiceError::TooLarge(_) => (ErrorType::Cancel, DefinedCondition::NotAllowed),
+        ServiceError::NoSuchMessage => (ErrorType::Cancel, DefinedCondition::ItemNotFound),
+        ServiceError::NotAuthor => (ErrorType::Auth, DefinedCondition::Forbidden),
         ServiceError::TooMany(_) => (ErrorType::Wait, DefinedCondition::ResourceConstraint),
         _ => (ErrorType::Wait, DefinedCondition::InternalServerError),
     };
