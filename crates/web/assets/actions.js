@@ -9,6 +9,7 @@ import {
   addMessage, allContacts, displayName, emit, ensurePerson, imConversation, isContact,
   messageKey, nwayConversation, nwayKey, pref, setPref, state,
 } from './store.js';
+import { applyChange, loadSettings } from './message-tools.js';
 import { announce, toast } from './ui.js';
 
 /**
@@ -173,6 +174,7 @@ export async function syncConversations() {
       conversation.lastActivity = Math.max(conversation.lastActivity, Date.parse(entry.last.at) || 0);
       if (entry.with !== undefined && !isContact(entry.with)) ensurePerson(entry.with);
     }
+    if (entry.seen) conversation.seenUpTo = Math.max(conversation.seenUpTo, entry.seen);
     if (looking(conversation)) markRead(conversation);
     // A list older than a message this page has since counted keeps it.
     else if (newestId(conversation) > (entry.last?.id ?? 0)) conversation.unread = Math.max(conversation.unread, entry.unread);
@@ -256,6 +258,7 @@ export async function sendMessage(conversation, text) {
       ? await api.sendIm(conversation.peer, text)
       : await api.chatMessage(conversation.chatId, text);
     if (message.state === 'sending') {
+      message.id = answer.id;
       message.at = answer.at;
       message.state = 'sent';
     }
@@ -649,6 +652,7 @@ export async function onReady() {
   // of its group chats meanwhile (the server removes a user from them when
   // their last connection closes); then what is unread, and where.
   syncChats().then(syncConversations);
+  loadSettings();
 }
 
 /* ---------- Reconciling with the server's list of chats ---------- */
@@ -871,6 +875,12 @@ export function handleEvent(event) {
       emit('conversations');
       break;
     }
+    case 'message_edited':
+    case 'message_deleted':
+    case 'reaction':
+    case 'seen':
+      applyChange(event);
+      break;
     case 'error': {
       console.warn('Simul server:', event.error);
       break;

@@ -16,6 +16,7 @@ import { showLogin } from './login.js';
 import {
   disableNotifications, enableNotifications, notificationPermission, notificationsOn, setBaseTitle,
 } from './notify.js';
+import { readReceiptsItem } from './message-tools.js';
 import { changePasswordDialog, showPasswordChangePage } from './password.js';
 import { createSidebar } from './sidebar.js';
 import { SETTABLE, STATUS, setDot, statusDot, statusLabel } from './status.js';
@@ -365,6 +366,7 @@ function openUserMenu(anchor) {
       onSelect: () => businessCard(state.me?.id ?? ''),
     },
     { label: 'Change password…', icon: 'lock', onSelect: () => changePasswordDialog({ forced: false }) },
+    readReceiptsItem(),
     ...(permission === 'unsupported' ? [] : [{
       label: on ? 'Turn off desktop notifications' : 'Turn on desktop notifications',
       icon: /** @type {import('./dom.js').IconName} */ (on ? 'bellOff' : 'bell'),

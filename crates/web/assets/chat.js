@@ -13,6 +13,7 @@ import {
 import { formatDay, formatFull, formatTime, h, icon, linkify, replace, sameDay } from './dom.js';
 import { statusLabel } from './status.js';
 import { displayName, isContact, isOnline, on, presenceOf, state } from './store.js';
+import { messageTools, reactionsRow, showReceipt } from './message-tools.js';
 import { confirmDialog } from './ui.js';
 import { avatar, groupAvatar, presenceLine } from './widgets.js';
 
@@ -293,9 +294,24 @@ function conversationView(conversation) {
       const at = new Date(m.at);
       meta.appendChild(h('time', { datetime: m.at, title: formatFull(at), text: formatTime(at) }));
     }
+    if (m.edited && !m.deleted) meta.append(' · ', h('span', { class: 'edited', title: formatFull(new Date(m.edited)), text: 'edited' }));
+    bubble.dataset.rev = String(m.rev ?? 0);
+    if (m.id !== undefined) bubble.dataset.message = String(m.id);
     // dir="auto": a message in Arabic or Hebrew reads right to left
     // whatever the page's direction.
-    bubble.replaceChildren(h('p', { class: 'text', dir: 'auto' }, linkify(m.text)), meta);
+    const text = m.deleted
+      ? h('p', { class: 'text deleted', text: 'This message was deleted' })
+      : h('p', { class: 'text', dir: 'auto' }, linkify(m.text));
+    /** @param {HTMLElement | null} editor */
+    const editing = (editor) => {
+      if (editor) text.replaceWith(editor);
+      else {
+        fillBubble(bubble, m);
+        showReceipt(conversation, bubbles);
+        /** @type {HTMLElement | null} */ (bubble.querySelector('.msg-tools button'))?.focus();
+      }
+    };
+    bubble.replaceChildren(text, meta, reactionsRow(conversation, m) ?? '', messageTools(conversation, m, editing) ?? '');
   }
 
   /** Brings the list up to date with the conversation's messages. */
@@ -312,7 +328,8 @@ function conversationView(conversation) {
       else timeline.scrollTop = timeline.scrollHeight - fromBottom;
     } else {
       for (const [m, bubble] of bubbles) {
-        if (bubble.dataset.state !== (m.state ?? 'sent')) fillBubble(bubble, m);
+        const changed = bubble.dataset.rev !== String(m.rev ?? 0) && !bubble.querySelector('.edit-form');
+        if (bubble.dataset.state !== (m.state ?? 'sent') || changed) fillBubble(bubble, m);
       }
       const fresh = messages.slice(rendered.length);
       for (const m of fresh) appendMessage(m);
@@ -323,6 +340,7 @@ function conversationView(conversation) {
         else jump.hidden = false;
       }
     }
+    showReceipt(conversation, bubbles);
     // The intro line follows the history's loading state, without moving
     // what is read below it.
     const first = list.firstElementChild;
