@@ -175,14 +175,21 @@ pub(crate) async fn react(
 }
 
 /// The caller's own settings.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Settings {
     /// Whether the other person of a 1:1 conversation sees how far the
     /// caller read it (on by default).
     read_receipts: bool,
-    /// The emoji messages can be reacted with (read only).
-    #[serde(default, skip_deserializing)]
+    /// The emoji messages can be reacted with.
     reactions: Vec<String>,
+}
+
+/// What `PUT /api/v1/settings` changes.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct SettingsChange {
+    /// Let the other person of a 1:1 conversation see how far the caller
+    /// read it.
+    read_receipts: bool,
 }
 
 /// The caller's own settings.
@@ -198,12 +205,12 @@ pub(crate) async fn settings(
 
 /// Changes the caller's own settings.
 #[utoipa::path(put, path = "/api/v1/settings", tag = "account",
-    request_body = Settings,
+    request_body = SettingsChange,
     responses((status = 200, body = Settings), (status = 401, body = ErrorBody)))]
 pub(crate) async fn put_settings(
     State(state): State<Arc<AppState>>,
     caller: Authenticated,
-    ApiJson(change): ApiJson<Settings>,
+    ApiJson(change): ApiJson<SettingsChange>,
 ) -> Result<Json<Settings>, ApiError> {
     let user = UserId::new(caller.user);
     state.service.set_read_receipts(&user, change.read_receipts).await?;
