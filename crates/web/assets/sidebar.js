@@ -121,9 +121,13 @@ export function createSidebar() {
   function chatRow(c, q) {
     const title = c.kind === 'nway' ? (c.topic || 'Group chat') : displayName(c.peer);
     const last = c.messages.filter((m) => !m.system).at(-1);
+    const said = last?.deleted ? 'Message deleted' : last?.text;
+    const mine = last?.from === state.me?.id;
+    // The latest message, as chat lists show it (a 1:1 row names only
+    // its own side: the other is the row's title).
     const sub = c.kind === 'nway'
-      ? (c.ended ? 'You are no longer in this chat' : last ? `${last.from === state.me?.id ? 'You' : displayName(last.from)}: ${last.text}` : `${c.members.length} participant${c.members.length === 1 ? '' : 's'}`)
-      : statusLabel(presenceOf(c.peer));
+      ? (c.ended ? 'You are no longer in this chat' : last ? `${mine ? 'You' : displayName(last.from)}: ${said}` : `${c.members.length} participant${c.members.length === 1 ? '' : 's'}`)
+      : last ? `${mine ? 'You: ' : ''}${said}` : statusLabel(presenceOf(c.peer));
     const hidden = q && !title.toLowerCase().includes(q);
     return h('li', { class: 'row', hidden, dataset: c.ended ? { chat: c.key, ended: '' } : { chat: c.key } },
       h('button', {

@@ -71,6 +71,12 @@ impl SentIds {
     }
 }
 
+/// What the archive holds in the place of deleted message `id` (XEP-0424
+/// §5): no text, a `<retracted/>` naming it.
+pub(super) fn tombstone(id: u64) -> Element {
+    Element::builder("retracted", RETRACT).attr(super::admin::name("id"), id.to_string()).build()
+}
+
 /// What a message from the client asks to change, if anything.
 enum Asked {
     Correct(MessageId, String),
