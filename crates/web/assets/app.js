@@ -353,7 +353,7 @@ function openStatusPanel(anchor) {
         },
       }, icon('x'))),
     h('div', { class: 'popover-actions' },
-      h('p', { class: 'status-hint', id: 'status-hint', text: 'Pick a status below to set it with this message.' }),
+      h('p', { class: 'status-hint', id: 'status-hint', text: 'Then choose a status below.' }),
       h('button', { type: 'button', class: 'btn small', text: 'Save message', onclick: save })),
     h('div', { class: 'popover-sep' }),
     h('p', { class: 'popover-title', id: 'status-options-title', text: 'Status' }),

@@ -165,7 +165,8 @@ function conversationView(conversation) {
     type: 'button', class: 'jump', hidden: true, onclick: () => scrollToEnd(true),
   }, icon('arrowDown'), 'New messages');
   // The log around the list: a list with role log would have no list items.
-  const timeline = h('div', { class: 'timeline', role: 'log', 'aria-label': 'Messages', 'aria-live': 'off' }, list, jump);
+  // Focusable: the keyboard scrolls it too.
+  const timeline = h('div', { class: 'timeline', role: 'log', 'aria-label': 'Messages', 'aria-live': 'off', tabIndex: 0 }, list, jump);
   timeline.addEventListener('scroll', () => {
     if (nearEnd()) jump.hidden = true;
   }, { passive: true });
