@@ -447,7 +447,7 @@ let groupChat = 0;
 /**
  * Goes through every view with axe-core, light and dark: sign-in, the
  * list, a 1:1 chat, a group chat, the business card, the add-contact
- * dialog and the status panel.
+ * dialog, the status panel, the group chat dialog and the account menu.
  * @param {import('playwright-core').Page} page
  * @param {'desktop' | 'phone'} size
  */
@@ -495,6 +495,18 @@ async function checkEveryView(page, size) {
   await page.locator('.status-button').click();
   await page.getByRole('dialog', { name: 'Set your status' }).waitFor();
   await checkView(page, `${size}-status`);
+  await page.keyboard.press('Escape');
+
+  await page.locator('.sidebar-tools').getByRole('button', { name: 'New group chat' }).click();
+  const start = page.getByRole('dialog', { name: 'New group chat' });
+  await start.locator('.pick', { hasText: 'Bob Baker' }).locator('input').check();
+  await checkView(page, `${size}-new-group-chat`);
+  await page.keyboard.press('Escape');
+  await start.waitFor({ state: 'detached' });
+
+  await page.getByRole('button', { name: 'Account: Alice Archer' }).click();
+  await page.getByRole('menu', { name: 'Account' }).waitFor();
+  await checkView(page, `${size}-user-menu`);
   await page.keyboard.press('Escape');
 }
 
