@@ -166,6 +166,9 @@ const MEASURED = {
   'day separator': '.day span',
   'composer hint': '.composer-hint',
   'chat subtitle': '.chat-sub',
+  'reaction': '.reaction',
+  '"edited"': '.bubble .meta .edited',
+  'read receipt': '.receipt',
   'placeholder: contact search': '#contact-filter',
   'placeholder: composer': '.composer-input',
   'dot:available': '.avatar .dot[data-status="available"]',
@@ -268,6 +271,18 @@ scenario('text has 4.5:1 and status dots 3:1 against their background, light and
   await as('bob', 'POST', '/api/v1/im/alice', { text: 'Nearly, ten more minutes.' });
   await chat.locator('.theirs .bubble', { hasText: 'Nearly' }).waitFor();
   await chat.locator('.mine .bubble[data-state="sent"]').waitFor();
+  // Bob reacts, edits his answer and reads: reaction, "edited" and the receipt show too.
+  /** @type {{id: number, from: string}[]} */
+  const history = await as('bob', 'GET', '/api/v1/im/alice/history');
+  const asked = history.find((m) => m.from === 'alice')?.id;
+  const answered = history.find((m) => m.from === 'bob')?.id;
+  const { reactions } = await as('bob', 'GET', '/api/v1/settings');
+  await as('bob', 'PUT', `/api/v1/messages/${asked}/reactions`, { emoji: reactions[0], on: true });
+  await as('bob', 'PATCH', `/api/v1/messages/${answered}`, { text: 'Nearly, five more minutes.' });
+  await as('bob', 'POST', '/api/v1/conversations/read', { conversation: 'im:alice', up_to: answered });
+  await chat.locator('.mine .reaction').waitFor();
+  await chat.locator('.theirs .bubble .edited').waitFor();
+  await chat.locator('.receipt').waitFor();
   await H.setStatus(bob.page, 'in_meeting', '');
   await row(page, 'bob').locator('.status-text', { hasText: 'In a meeting' }).waitFor();
   // Every status on the list: Erin available, Bob in a meeting, Carol away, Dave offline; and one Do not disturb.
@@ -283,6 +298,7 @@ scenario('text has 4.5:1 and status dots 3:1 against their background, light and
   await row(page, 'frank').locator('.status-text', { hasText: 'Do not disturb' }).waitFor();
   await row(page, 'bob').locator('.row-main').click();
   await chat.locator('.theirs .bubble', { hasText: 'Nearly' }).waitFor();
+  await chat.locator('.receipt').waitFor();
 
   /** @type {Record<string, Record<string, number>>} */
   const figures = {};
@@ -462,6 +478,7 @@ async function checkEveryView(page, size) {
   await row(page, 'bob').locator('.row-main').click();
   const chat = page.locator('.chat[data-conversation="im:bob"]');
   await chat.locator('.theirs .bubble', { hasText: 'Nearly' }).waitFor();
+  await chat.locator('.mine .reaction').waitFor();
   await checkView(page, `${size}-chat`);
 
   await chat.getByRole('button', { name: 'Business card of Bob Baker' }).click();

@@ -174,7 +174,10 @@ export async function syncConversations() {
       conversation.lastActivity = Math.max(conversation.lastActivity, Date.parse(entry.last.at) || 0);
       if (entry.with !== undefined && !isContact(entry.with)) ensurePerson(entry.with);
     }
-    if (entry.seen) conversation.seenUpTo = Math.max(conversation.seenUpTo, entry.seen);
+    if (entry.seen && entry.seen > conversation.seenUpTo) {
+      conversation.seenUpTo = entry.seen;
+      emit('conversation', conversation.key); // an open chat shows the receipt
+    }
     if (looking(conversation)) markRead(conversation);
     // A list older than a message this page has since counted keeps it.
     else if (newestId(conversation) > (entry.last?.id ?? 0)) conversation.unread = Math.max(conversation.unread, entry.unread);

@@ -204,6 +204,8 @@ function conversationView(conversation) {
     list.appendChild(intro());
     for (const m of conversation.messages) appendMessage(m);
     rendered = [...conversation.messages];
+    // A chat opened again (or after a reload) shows its receipt at once.
+    showReceipt(conversation, bubbles);
   }
 
   /**
