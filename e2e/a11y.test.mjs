@@ -298,7 +298,9 @@ scenario('text has 4.5:1 and status dots 3:1 against their background, light and
   await row(page, 'frank').locator('.status-text', { hasText: 'Do not disturb' }).waitFor();
   await row(page, 'bob').locator('.row-main').click();
   await chat.locator('.theirs .bubble', { hasText: 'Nearly' }).waitFor();
+  // After the reload too: the receipt, and the edit mark the history brings.
   await chat.locator('.receipt').waitFor();
+  await chat.locator('.theirs .bubble .edited').waitFor();
 
   /** @type {Record<string, Record<string, number>>} */
   const figures = {};
@@ -480,6 +482,13 @@ async function checkEveryView(page, size) {
   await chat.locator('.theirs .bubble', { hasText: 'Nearly' }).waitFor();
   await chat.locator('.mine .reaction').waitFor();
   await checkView(page, `${size}-chat`);
+  // The message tools (inside the bubbles on a touch screen): icons need 3:1.
+  for (const colorScheme of /** @type {const} */ (['light', 'dark'])) {
+    await page.emulateMedia({ colorScheme });
+    const { tools } = await contrasts(page, { tools: '.bubble .msg-tools .icon-btn' });
+    assert.ok(tools >= 3, `message tools' icons in ${colorScheme} on ${size}: ${tools}:1`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
 
   await chat.getByRole('button', { name: 'Business card of Bob Baker' }).click();
   const card = page.getByRole('dialog', { name: 'Business card' });
