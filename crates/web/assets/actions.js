@@ -174,7 +174,10 @@ export async function syncConversations() {
       conversation.lastActivity = Math.max(conversation.lastActivity, Date.parse(entry.last.at) || 0);
       if (entry.with !== undefined && !isContact(entry.with)) ensurePerson(entry.with);
     }
-    if (entry.seen) conversation.seenUpTo = Math.max(conversation.seenUpTo, entry.seen);
+    if (entry.seen && entry.seen > conversation.seenUpTo) {
+      conversation.seenUpTo = entry.seen;
+      emit('conversation', conversation.key); // an open chat shows the receipt
+    }
     if (looking(conversation)) markRead(conversation);
     // A list older than a message this page has since counted keeps it.
     else if (newestId(conversation) > (entry.last?.id ?? 0)) conversation.unread = Math.max(conversation.unread, entry.unread);
@@ -752,9 +755,7 @@ export async function syncChats() {
 function presentInvite(id) {
   const invite = state.invites.get(id);
   if (!invite) return;
-  const people = invite.from ? [invite.from] : (invite.members ?? []);
-  const named = Promise.race([Promise.all(people.map((p) => ensurePerson(p))), new Promise((r) => setTimeout(r, 1500))]);
-  named.then(() => {
+  whenNamed(invite.from ? [invite.from] : (invite.members ?? [])).then(() => {
     if (state.invites.get(id) !== invite) return;
     emit('invites');
     onInvite(id);
@@ -765,6 +766,15 @@ function presentInvite(id) {
       onClick: () => {},
     });
   });
+}
+
+/**
+ * Resolves once these people's cards are here (their names, not their
+ * ids, can be shown), or after a moment at most.
+ * @param {string[]} people
+ */
+function whenNamed(people) {
+  return Promise.race([Promise.all(people.map((p) => ensurePerson(p))), new Promise((r) => setTimeout(r, 1500))]);
 }
 
 /**
@@ -804,7 +814,7 @@ export function handleEvent(event) {
       // conversations list, which the page asks for at every connection.
       if (event.from !== me && !event.missed) {
         setTyping(conversation, false);
-        incoming(conversation, displayName(event.from), event.text);
+        incoming(conversation, event.from, event.text);
       }
       if (!isContact(peer)) {
         ensurePerson(peer);
@@ -849,7 +859,7 @@ export function handleEvent(event) {
       if (!known) syncChatsSoon();
       const result = addMessage(conversation, { id: event.message, from: event.from, text: event.text, at: event.at });
       if (result === 'duplicate') break;
-      if (event.from !== me) incoming(conversation, displayName(event.from), event.text);
+      if (event.from !== me) incoming(conversation, event.from, event.text);
       emit('conversation', conversation.key);
       emit('conversations');
       break;
@@ -907,26 +917,30 @@ function setTyping(conversation, value) {
 }
 
 /**
- * Counts, announces and notifies a message from someone else.
+ * Counts, announces and notifies a message from someone else (by name:
+ * a first message from someone not on the list comes before their card).
  * @param {Conversation} conversation
- * @param {string} sender
+ * @param {string} from
  * @param {string} text
  */
-function incoming(conversation, sender, text) {
+function incoming(conversation, from, text) {
   if (looking(conversation)) {
     tellRead(conversation);
   } else {
     conversation.unread += 1;
     updateTitle();
   }
-  const where = conversation.kind === 'nway' ? ` in ${conversation.topic || 'group chat'}` : '';
-  if (state.active === conversation.key) announce(`${sender}: ${text}`);
-  else announce(`New message from ${sender}${where}.`);
-  notify({
-    title: conversation.kind === 'nway' ? `${sender} · ${conversation.topic || 'Group chat'}` : sender,
-    body: text,
-    tag: conversation.key,
-    onClick: () => openConversation(conversation.key),
+  whenNamed([from]).then(() => {
+    const sender = displayName(from);
+    const where = conversation.kind === 'nway' ? ` in ${conversation.topic || 'group chat'}` : '';
+    if (state.active === conversation.key) announce(`${sender}: ${text}`);
+    else announce(`New message from ${sender}${where}.`);
+    notify({
+      title: conversation.kind === 'nway' ? `${sender} · ${conversation.topic || 'Group chat'}` : sender,
+      body: text,
+      tag: conversation.key,
+      onClick: () => openConversation(conversation.key),
+    });
   });
 }
 

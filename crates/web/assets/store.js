@@ -300,7 +300,17 @@ export function messageKey(m) {
  */
 export function addMessage(conversation, message) {
   const key = messageKey(message);
-  if (conversation.seen.has(key)) return 'duplicate';
+  if (conversation.seen.has(key)) {
+    // Known from the conversations list, whose copy carries no edit mark
+    // nor reactions: the history's copy brings them.
+    const known = message.id === undefined ? undefined : conversation.messages.find((m) => m.id === message.id);
+    if (known && ((message.edited && !known.edited) || (message.reactions?.length && !known.reactions?.length))) {
+      known.edited = message.edited ?? known.edited;
+      known.reactions = message.reactions ?? known.reactions;
+      known.rev = (known.rev ?? 0) + 1;
+    }
+    return 'duplicate';
+  }
   conversation.seen.add(key);
   if (message.from === state.me?.id) {
     const pending = conversation.messages.find((m) => m.state === 'sending' && m.text === message.text);
