@@ -20,6 +20,8 @@ const USERS = [
   { name: 'frank', displayName: 'Frank Fischer', mail: 'frank@example.com' },
   // On no one's list: their first message comes before their card.
   { name: 'gina', displayName: 'Gina Gray', mail: 'gina@example.com' },
+  // Away while messages come: told in one notification at sign-in.
+  { name: 'hal', displayName: 'Hal Hughes', mail: 'hal@example.com' },
 ];
 
 const TOPIC = 'Quarterly planning for the northern region sales teams';
@@ -412,6 +414,34 @@ scenario('notifications name the sender, and none come during Do not disturb', a
   await as('gina', 'POST', '/api/v1/im/alice', { text: 'Never mind' });
   await H.eventually(async () => (await shown()).length === 2, 'the notification after Do not disturb');
   assert.deepEqual((await shown()).map((n) => n.body), ['Hello from Gina', 'Never mind'], 'nothing during Do not disturb');
+});
+
+scenario('messages that came while away are one notification at sign-in, naming the senders', async () => {
+  await as('gina', 'POST', '/api/v1/im/hal', { text: 'Call me back' });
+  await as('bob', 'POST', '/api/v1/im/hal', { text: 'Lunch?' });
+  await as('gina', 'POST', '/api/v1/im/hal', { text: 'Urgent' });
+  const { context, page } = await open('hal', { ...H.DESKTOP, permissions: ['notifications'] });
+  // A tab that signs in in the background (a reload while looking away).
+  await context.addInitScript(() => {
+    const w = /** @type {any} */ (window);
+    w.shown = [];
+    Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    const Real = window.Notification;
+    w.Notification = class extends Real {
+      /** @param {string} title @param {NotificationOptions} [options] */
+      constructor(title, options) {
+        w.shown.push({ title, body: options?.body });
+        super(title, options);
+      }
+    };
+  });
+  await H.signIn(page, server.url, 'hal');
+  const shown = () => page.evaluate(() => /** @type {{title: string, body: string}[]} */ (/** @type {any} */ (window).shown));
+  await H.eventually(async () => (await shown()).length > 0, 'a notification');
+  const [notification] = await shown();
+  assert.equal(notification.title, 'Messages while you were away');
+  assert.match(notification.body, /^From (Gina Gray, Bob Baker|Bob Baker, Gina Gray)$/);
+  assert.equal((await shown()).length, 1, 'one notification, not one per message');
 });
 
 scenario('a chat opened from /stwebapi/chat names the person, not their id', async () => {

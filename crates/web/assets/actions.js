@@ -164,6 +164,8 @@ export async function syncConversations() {
   } catch {
     return; // The next "ready" asks again.
   }
+  /** Conversations with more unread than this page knew: news of the time away. @type {Conversation[]} */
+  const news = [];
   for (const entry of listed) {
     const conversation = entry.with !== undefined
       ? imConversation(entry.with)
@@ -181,10 +183,26 @@ export async function syncConversations() {
     if (looking(conversation)) markRead(conversation);
     // A list older than a message this page has since counted keeps it.
     else if (newestId(conversation) > (entry.last?.id ?? 0)) conversation.unread = Math.max(conversation.unread, entry.unread);
-    else conversation.unread = entry.unread;
+    else {
+      if (entry.unread > conversation.unread) news.push(conversation);
+      conversation.unread = entry.unread;
+    }
   }
   emit('conversations');
   updateTitle();
+  // One notification for what came while away (where allowed: the page
+  // hidden, notifications on, not Do not disturb), not one per message.
+  if (news.length) {
+    whenNamed(news.filter((c) => c.kind === 'im').map((c) => c.peer)).then(() => {
+      const names = news.map((c) => (c.kind === 'im' ? displayName(c.peer) : c.topic || 'a group chat'));
+      notify({
+        title: 'Messages while you were away',
+        body: `From ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`,
+        tag: 'missed',
+        onClick: () => openConversation(news[0].key),
+      });
+    });
+  }
 }
 
 document.addEventListener('visibilitychange', () => {
