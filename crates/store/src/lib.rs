@@ -1,6 +1,6 @@
 //! Simul's durable state in SQLite: users of the embedded realm, contact
-//! lists, message history, settings and revoked tokens, with embedded
-//! migrations.
+//! lists, message history and its full-text index, settings and revoked
+//! tokens, with embedded migrations.
 //!
 //! Durability: the database runs in WAL mode, so a write that returned
 //! survives the process being killed (`synchronous = NORMAL` trades only
@@ -21,6 +21,7 @@ mod nway;
 mod paging;
 mod revocations;
 pub mod schema;
+mod search;
 mod snapshot;
 mod users;
 
@@ -38,6 +39,7 @@ pub use nway::{ChatRecord, StoredChatMessage};
 pub use paging::{Page, PageStart};
 pub use revocations::{Revocation, RevocationBatch};
 pub use schema::Upgrade;
+pub use search::{Found, SearchQuery};
 pub use users::{NewUser, UserRecord};
 
 /// Why a storage operation failed.

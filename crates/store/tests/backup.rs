@@ -41,6 +41,12 @@ async fn execute(path: &Path, sql: &str) {
     connection.close().await.unwrap();
 }
 
+/// Undoes the latest migration (0009, the search index and its triggers).
+const UNDO_SEARCH: &str = "DROP TABLE message_search; \
+    DROP TRIGGER messages_search_insert; DROP TRIGGER messages_search_update; \
+    DROP TRIGGER messages_search_delete; DROP TRIGGER nway_messages_search_insert; \
+    DROP TRIGGER nway_messages_search_update; DROP TRIGGER nway_messages_search_delete;";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backup_taken_while_writing_holds_everything_written_before_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -118,7 +124,7 @@ async fn an_upgrade_keeps_a_copy_of_the_database_as_it_was() {
     let latest = schema::latest_version();
     execute(
         &path,
-        &format!("DROP TABLE read_marks; DELETE FROM _sqlx_migrations WHERE version = {latest};"),
+        &format!("{UNDO_SEARCH} DELETE FROM _sqlx_migrations WHERE version = {latest};"),
     )
     .await;
 
@@ -132,6 +138,13 @@ async fn an_upgrade_keeps_a_copy_of_the_database_as_it_was() {
     assert_eq!(alice.display_name, "alice");
     let history = store.im_history("alice", "bob", 10).await.unwrap();
     assert_eq!(history.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["kept"]);
+    let words = ["kept".to_owned()];
+    let query = simul_store::SearchQuery { words: &words, before: None, limit: 10 };
+    assert_eq!(
+        store.search("alice", &[], &query).await.unwrap().len(),
+        1,
+        "indexed by the upgrade"
+    );
     assert_eq!(store.take_missed("bob").await.unwrap(), [], "older messages were seen");
     store.checkpoint_and_close().await.unwrap();
     #[cfg(unix)]
