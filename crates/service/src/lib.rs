@@ -23,6 +23,7 @@ mod messages;
 mod nway;
 mod revocation;
 mod scram_sign_in;
+mod search;
 mod service;
 mod sessions;
 mod sign_in;
@@ -43,6 +44,9 @@ pub use messages::{MAX_CONTACTS, MAX_GROUPS, SentIm};
 use revocation::Revocations;
 pub use revocation::TokenStamp;
 pub use scram_sign_in::ScramSignIn;
+pub use search::{
+    MAX_SEARCH_CHARS, MAX_SEARCH_RESULTS, MAX_SEARCH_WORDS, SearchHit, SearchPage, search_words,
+};
 pub use service::Service;
 pub use sessions::Events;
 pub use sign_in::{Accepted, LoginRefused, TokenRefused, audit_refused_login};
