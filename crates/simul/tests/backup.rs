@@ -112,6 +112,12 @@ fn keep_writing(
 const UNLIMITED: [(&str, &str); 2] =
     [("SIMUL_SERVER__MESSAGES_PER_MINUTE", "1000000"), ("SIMUL_SERVER__MESSAGE_BURST", "1000000")];
 
+/// Undoes the latest migration (0009, the search index and its triggers).
+const UNDO_SEARCH: &str = "DROP TABLE message_search; \
+    DROP TRIGGER messages_search_insert; DROP TRIGGER messages_search_update; \
+    DROP TRIGGER messages_search_delete; DROP TRIGGER nway_messages_search_insert; \
+    DROP TRIGGER nway_messages_search_update; DROP TRIGGER nway_messages_search_delete;";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backup_under_load_restores_users_messages_and_sso_keys() {
     let dir = deployment(&["alice", "bob", "carol", "dave", "erin", "frank", "grace"]);
@@ -411,7 +417,7 @@ async fn start_upgrades_an_older_database_after_copying_it_and_refuses_a_newer_o
     let latest = schema(&database).await;
     execute(
         &database,
-        &format!("DROP TABLE read_marks; DELETE FROM _sqlx_migrations WHERE version = {latest};"),
+        &format!("{UNDO_SEARCH} DELETE FROM _sqlx_migrations WHERE version = {latest};"),
     )
     .await;
 

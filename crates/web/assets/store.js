@@ -40,6 +40,7 @@ import { OFFLINE } from './status.js';
  * @property {boolean} ended       left, or removed from the chat
  * @property {string} draft
  * @property {number} lastActivity
+ * @property {number} [found]      a message a search result opened, highlighted
  */
 
 export const state = {

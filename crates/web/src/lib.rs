@@ -17,6 +17,7 @@ mod people;
 mod presence;
 mod proxy;
 mod routes;
+mod search;
 mod stwebapi;
 mod telemetry;
 
