@@ -185,11 +185,12 @@ export async function openAt(result) {
   openConversation(key);
   await loading;
   await until(conversation, () => conversation.history !== 'loading');
-  while (!has(conversation, result.id) && conversation.truncated && state.active === key) {
+  // Until the history (not only missed messages, which can be older) reaches it.
+  while (conversation.truncated && (conversation.historyFrom ?? Infinity) > result.id && state.active === key) {
     await until(conversation, () => !conversation.loadingEarlier);
-    const oldest = oldestId(conversation);
+    const oldest = conversation.historyFrom;
     await loadEarlier(conversation);
-    if (oldestId(conversation) === oldest) break; // The page did not come: said already.
+    if (conversation.historyFrom === oldest) break; // The page did not come: said already.
   }
   if (state.active !== key || conversation.found !== result.id) return;
   // After the pane has drawn what came (and scrolled to its end).
@@ -201,14 +202,6 @@ export async function openAt(result) {
     bubble.scrollIntoView({ block: 'center' });
     bubble.focus({ preventScroll: true });
   });
-}
-
-function has(/** @type {Conversation} */ conversation, /** @type {number} */ id) {
-  return conversation.messages.some((m) => m.id === id);
-}
-
-function oldestId(/** @type {Conversation} */ conversation) {
-  return conversation.messages.reduce((min, m) => (m.id !== undefined && m.id < min ? m.id : min), Infinity);
 }
 
 /**
