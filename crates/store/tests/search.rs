@@ -214,3 +214,30 @@ async fn no_input_is_query_syntax_and_none_fails() {
     assert!(ids(&store, "alice", &[], &["text:secret"]).await.is_empty());
     assert!(ids(&store, "alice", &[], &["*"]).await.is_empty());
 }
+
+#[tokio::test]
+async fn thousands_of_random_words_of_fts5_symbols_never_fail() {
+    let (_dir, store) = open().await;
+    im(&store, 1, "alice", "bob", "alpha beta gamma").await;
+    let alphabet: Vec<char> =
+        "\"'*^:+-(){}[],.NEARORANDNOTtext alph \u{0}\u{1}\u{7f}\u{202e}é😀ا".chars().collect();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..2_000 {
+        let words: Vec<String> = (0..1 + next() % 4)
+            .map(|_| {
+                (0..next() % 12)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect()
+            })
+            .collect();
+        let query = SearchQuery { words: &words, before: None, limit: 5 };
+        let found = store.search("alice", &[], &query).await;
+        assert!(found.is_ok(), "{words:?}: {found:?}");
+    }
+}
