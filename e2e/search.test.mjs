@@ -107,3 +107,28 @@ scenario('punctuation alone is no search, and says so without an error', async (
   assert.equal(await page.locator('.search-panel').isHidden(), true);
   assert.deepEqual(H.realErrors(errors), []);
 });
+
+scenario('a word said in a group chat opens the chat at that message', async () => {
+  const bob = await H.apiLogin(server.url, 'bob');
+  const alice = await H.apiLogin(server.url, 'alice');
+  const { id } = await H.apiCall(server.url, bob.token, 'POST', '/api/v1/nway', { invite: ['alice'], topic: 'Roadmap' });
+  await H.apiCall(server.url, alice.token, 'POST', `/api/v1/nway/${id}/join`, {});
+  const old = await H.apiCall(server.url, bob.token, 'POST', `/api/v1/nway/${id}/messages`,
+    { text: 'The kiwi milestone slipped a week' });
+  for (let n = 0; n < 250; n += 1) {
+    const from = n % 2 ? alice : bob;
+    await H.apiCall(server.url, from.token, 'POST', `/api/v1/nway/${id}/messages`, { text: `roadmap note ${n}` });
+  }
+  const { page, errors } = await open('alice-group');
+  await H.signIn(page, server.url, 'alice');
+  await page.getByRole('searchbox', { name: 'Search messages' }).fill('kiwi');
+  const hit = page.getByRole('list', { name: 'Messages found' }).getByRole('button').filter({ hasText: 'kiwi' });
+  await hit.waitFor();
+  assert.match(await hit.innerText(), /in Roadmap/);
+  await hit.click();
+  const found = page.locator(`.chat[data-conversation="nway:${id}"] .bubble[data-id="${old.id}"]`);
+  await found.waitFor();
+  await H.eventually(async () => found.evaluate((el) => el.classList.contains('found')
+    && document.activeElement === el), 'the found message highlighted and focused');
+  assert.deepEqual(H.realErrors(errors), []);
+});
