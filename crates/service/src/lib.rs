@@ -44,9 +44,7 @@ pub use messages::{MAX_CONTACTS, MAX_GROUPS, SentIm};
 use revocation::Revocations;
 pub use revocation::TokenStamp;
 pub use scram_sign_in::ScramSignIn;
-pub use search::{
-    MAX_SEARCH_CHARS, MAX_SEARCH_RESULTS, MAX_SEARCH_WORDS, SearchHit, SearchPage, search_words,
-};
+pub use search::{MAX_SEARCH_CHARS, MAX_SEARCH_RESULTS, MAX_SEARCH_WORDS, SearchHit, SearchPage};
 pub use service::Service;
 pub use sessions::Events;
 pub use sign_in::{Accepted, LoginRefused, TokenRefused, audit_refused_login};

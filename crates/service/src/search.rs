@@ -77,7 +77,7 @@ impl SearchLimits {
 /// The words of what a user typed: runs of letters and digits, so that
 /// punctuation, quotes, operators' symbols, control characters and emoji
 /// separate words and are never looked for themselves.
-pub fn search_words(text: &str) -> Vec<String> {
+fn search_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
         .map(str::to_owned)

@@ -166,7 +166,7 @@ export const api = {
    * The user's messages with every word of `q`, newest first (`before`: the next page).
    * @param {string} q @param {number | undefined} before @param {number} limit
    */
-  search: (q, before, limit) => call('GET', `/api/v1/search?q=${enc(q)}&limit=${limit}${before === undefined ? '' : `&before=${before}`}`),
+  searchMessages: (q, before, limit) => call('GET', `/api/v1/search?q=${enc(q)}&limit=${limit}${before === undefined ? '' : `&before=${before}`}`),
   /** @param {number} id @param {string} text @returns {Promise<{at: string}>} */
   chatMessage: (id, text) => call('POST', `/api/v1/nway/${id}/messages`, { text }),
 };

@@ -59,7 +59,7 @@ export function createMessageSearch() {
     if (before === undefined) status.textContent = 'Searching…';
     try {
       /** @type {SearchResult[]} */
-      const page = await api.search(q, before, PAGE);
+      const page = await api.searchMessages(q, before, PAGE);
       if (asked !== q) return;
       results = before === undefined ? page : [...results, ...page];
       more.hidden = page.length < PAGE;
