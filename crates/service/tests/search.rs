@@ -42,7 +42,7 @@ async fn people_find_their_own_messages_and_those_of_chats_they_are_in_now() {
     let service = service(&dir).await;
     let (alice, bob, carol) = (user("alice"), user("bob"), user("carol"));
     let to_bob = service.send_im(&alice, None, "bob", "the quarterly budget".into()).await.unwrap();
-    let chat = service.create_chat(&alice, &[bob.clone()], "plans").await.unwrap();
+    let chat = service.create_chat(&alice, std::slice::from_ref(&bob), "plans").await.unwrap();
     service.join_chat(&bob, chat).unwrap();
     let (in_chat, _) =
         service.post_to_chat(&bob, chat, "budget numbers attached".into()).await.unwrap();
@@ -73,7 +73,7 @@ async fn people_find_their_own_messages_and_those_of_chats_they_are_in_now() {
     assert_eq!(hit.conversation, Conversation::Nway(chat));
 
     // Invited is not in: carol, invited, does not read the chat yet.
-    service.invite(&alice, chat, &[carol.clone()]).await.unwrap();
+    service.invite(&alice, chat, std::slice::from_ref(&carol)).await.unwrap();
     assert!(found(&service, "carol", "numbers").await.is_empty());
     // Whoever leaves no longer finds what was said there.
     service.leave_chat(&bob, chat).unwrap();

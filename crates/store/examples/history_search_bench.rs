@@ -12,7 +12,7 @@
 //! searches for a common word, a rare one, two words, a half-typed one
 //! and a word nobody wrote, each as one user with their chats.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -64,7 +64,7 @@ fn word(rank: usize) -> String {
     word
 }
 
-async fn fill(path: &PathBuf, messages: u64) {
+async fn fill(path: &Path, messages: u64) {
     let store = Store::open(path).await.unwrap();
     for chat in 1..=CHATS {
         let record = simul_store::ChatRecord {
