@@ -82,7 +82,8 @@ impl Store {
         // id, so a page stops as soon as it is full.
         let mut sql = QueryBuilder::<Sqlite>::new(
             "SELECT s.rowid AS id, m.sender AS im_sender, m.recipient, m.text AS im_text, \
-             m.at AS im_at, n.chat, n.sender, n.text, n.at \
+             m.at AS im_at, m.edited_at AS im_edited_at, m.deleted AS im_deleted, \
+             n.chat, n.sender, n.text, n.at, n.edited_at, n.deleted \
              FROM message_search s \
              LEFT JOIN messages m ON m.id = s.rowid \
              LEFT JOIN nway_messages n ON n.id = s.rowid \
@@ -118,6 +119,8 @@ fn found(row: &SqliteRow) -> Result<Found, sqlx::Error> {
             to: row.try_get("recipient")?,
             text: row.try_get("im_text")?,
             at: row.try_get("im_at")?,
+            edited: row.try_get("im_edited_at")?,
+            deleted: row.try_get("im_deleted")?,
         })),
     }
 }

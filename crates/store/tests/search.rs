@@ -19,12 +19,12 @@ fn at(id: u64) -> chrono::DateTime<Utc> {
 }
 
 async fn im(store: &Store, id: u64, from: &str, to: &str, text: &str) {
-    let message = StoredIm { id, from: from.into(), to: to.into(), text: text.into(), at: at(id) };
+    let message = StoredIm::new(id, from.into(), to.into(), text.into(), at(id));
     store.append_im(&message, false).await.unwrap();
 }
 
 async fn said(store: &Store, id: u64, chat: u64, from: &str, text: &str) {
-    let message = StoredChatMessage { id, chat, from: from.into(), text: text.into(), at: at(id) };
+    let message = StoredChatMessage::new(id, chat, from.into(), text.into(), at(id));
     store.append_chat_message(&message).await.unwrap();
 }
 
@@ -99,23 +99,11 @@ async fn a_user_finds_their_own_messages_and_those_of_the_chats_named_only() {
     let found = store.search("carol", &[2], &query).await.unwrap();
     assert_eq!(
         found[0],
-        Found::Im(StoredIm {
-            id: 5,
-            from: "carol".into(),
-            to: "alice".into(),
-            text: "secret plan".into(),
-            at: at(5)
-        })
+        Found::Im(StoredIm::new(5, "carol".into(), "alice".into(), "secret plan".into(), at(5)))
     );
     assert_eq!(
         found[1],
-        Found::Chat(StoredChatMessage {
-            id: 4,
-            chat: 2,
-            from: "carol".into(),
-            text: "secret plan".into(),
-            at: at(4)
-        })
+        Found::Chat(StoredChatMessage::new(4, 2, "carol".into(), "secret plan".into(), at(4)))
     );
 }
 
@@ -240,4 +228,40 @@ async fn thousands_of_random_words_of_fts5_symbols_never_fail() {
         let found = store.search("alice", &[], &query).await;
         assert!(found.is_ok(), "{words:?}: {found:?}");
     }
+}
+
+#[tokio::test]
+async fn edits_and_deletes_by_their_authors_reach_the_index() {
+    let (_dir, store) = open().await;
+    chat(&store, 1).await;
+    im(&store, 1, "alice", "bob", "meet at the harbour").await;
+    said(&store, 2, 1, "alice", "harbour tour booked").await;
+    assert!(store.edit_message(1, "alice", "meet at the station", at(3)).await.unwrap());
+    assert!(store.delete_message(2, "alice").await.unwrap());
+    assert!(ids(&store, "bob", &[1], &["harbour"]).await.is_empty());
+    assert_eq!(ids(&store, "bob", &[1], &["station"]).await, [1]);
+}
+
+#[tokio::test]
+async fn a_database_from_before_search_has_its_messages_indexed_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("simul.db");
+    let store = Store::open(&path).await.unwrap();
+    chat(&store, 1).await;
+    im(&store, 1, "alice", "bob", "an old lighthouse").await;
+    said(&store, 2, 1, "bob", "the lighthouse keeper").await;
+    store.checkpoint_and_close().await.unwrap();
+    // As before migration 0009.
+    execute(
+        &path,
+        "DROP TABLE message_search; \
+         DROP TRIGGER messages_search_insert; DROP TRIGGER messages_search_update; \
+         DROP TRIGGER messages_search_delete; DROP TRIGGER nway_messages_search_insert; \
+         DROP TRIGGER nway_messages_search_update; DROP TRIGGER nway_messages_search_delete; \
+         DELETE FROM _sqlx_migrations WHERE version = 9;",
+    )
+    .await;
+    let store = Store::open(&path).await.unwrap();
+    assert!(store.upgrade().is_some(), "migration 0009 ran again");
+    assert_eq!(ids(&store, "bob", &[1], &["lighthouse"]).await, [2, 1]);
 }

@@ -15,7 +15,7 @@
  * @typedef {{groups: ContactGroup[], aliases?: Record<string, string>}} ContactList
  * @typedef {{id: number, from: string, to: string, text: string, at: string}} Im
  * @typedef {{conversation: string, with?: string, chat?: number, topic?: string,
- *   last?: {id: number, from: string, text: string, at: string}, unread: number}} ConversationListing
+ *   last?: {id: number, from: string, text: string, at: string}, unread: number, seen?: number}} ConversationListing
  *   a conversation of the caller, with what is unread on all their devices
  * @typedef {{id: number, topic: string, members: string[], invited: boolean}} ChatListing
  *   an n-way chat the caller is in, or invited to (`invited`: not answered yet)
@@ -133,7 +133,7 @@ export const api = {
   contacts: () => call('GET', '/api/v1/contacts'),
   /** @param {ContactList} list @returns {Promise<ContactList>} */
   putContacts: (list) => call('PUT', '/api/v1/contacts', list),
-  /** @param {string} to @param {string} text @returns {Promise<{at: string, delivered: boolean}>} */
+  /** @param {string} to @param {string} text @returns {Promise<{id: number, at: string, delivered: boolean}>} */
   sendIm: (to, text) => call('POST', `/api/v1/im/${enc(to)}`, { text }),
   /**
    * The newest messages with a user, or those before message `before`.
@@ -144,6 +144,16 @@ export const api = {
   conversations: () => call('GET', '/api/v1/conversations'),
   /** @param {string} conversation @param {number} upTo */
   markRead: (conversation, upTo) => call('POST', '/api/v1/conversations/read', { conversation, up_to: upTo }),
+  /** @param {number} id @param {string} text */
+  editMessage: (id, text) => call('PATCH', `/api/v1/messages/${id}`, { text }),
+  /** @param {number} id */
+  deleteMessage: (id) => call('DELETE', `/api/v1/messages/${id}`),
+  /** @param {number} id @param {string} emoji @param {boolean} on */
+  react: (id, emoji, on) => call('PUT', `/api/v1/messages/${id}/reactions`, { emoji, on }),
+  /** @returns {Promise<{read_receipts: boolean, reactions: string[]}>} */
+  settings: () => call('GET', '/api/v1/settings'),
+  /** @param {{read_receipts: boolean}} change @returns {Promise<{read_receipts: boolean, reactions: string[]}>} */
+  putSettings: (change) => call('PUT', '/api/v1/settings', change),
   /** @returns {Promise<ChatListing[]>} */
   chats: () => call('GET', '/api/v1/nway'),
   /** @param {string[]} invite @param {string} topic @returns {Promise<{id: number}>} */
@@ -167,6 +177,6 @@ export const api = {
    * @param {string} q @param {number | undefined} before @param {number} limit
    */
   searchMessages: (q, before, limit) => call('GET', `/api/v1/search?q=${enc(q)}&limit=${limit}${before === undefined ? '' : `&before=${before}`}`),
-  /** @param {number} id @param {string} text @returns {Promise<{at: string}>} */
+  /** @param {number} id @param {string} text @returns {Promise<{id: number, at: string}>} */
   chatMessage: (id, text) => call('POST', `/api/v1/nway/${id}/messages`, { text }),
 };

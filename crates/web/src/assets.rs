@@ -34,6 +34,7 @@ const ASSETS: &[Asset] = &[
     asset!("dom.js", "text/javascript; charset=utf-8"),
     asset!("events.js", "text/javascript; charset=utf-8"),
     asset!("login.js", "text/javascript; charset=utf-8"),
+    asset!("message-tools.js", "text/javascript; charset=utf-8"),
     asset!("notify.js", "text/javascript; charset=utf-8"),
     asset!("password.js", "text/javascript; charset=utf-8"),
     asset!("search.js", "text/javascript; charset=utf-8"),

@@ -10,6 +10,7 @@ mod auth;
 mod conversations;
 mod error;
 mod https_only;
+mod message_changes;
 mod messages;
 mod nway;
 mod openapi;

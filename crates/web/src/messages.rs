@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::message_changes::{MessageState, PageReactions};
 use crate::{ApiError, AppState};
 
 /// Most messages one history call returns (1:1 and n-way), and how many
@@ -82,6 +83,8 @@ pub(crate) struct HistoryEntry {
     text: String,
     /// RFC 3339 time stamp.
     at: String,
+    #[serde(flatten)]
+    state: MessageState,
 }
 
 /// Sends an instant message: delivered to every session of both users and
@@ -139,12 +142,15 @@ pub(crate) async fn history(
     let (from, limit) = query.page()?;
     let page = HistoryPage { with: Some(with), from, limit, ..HistoryPage::default() };
     let page = state.service.im_page(&caller.user, &page).await?;
+    let ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
+    let mut reactions = PageReactions::of(&state, &ids).await?;
     Ok(Json(
         page.messages
             .into_iter()
             .map(|m| HistoryEntry {
                 id: m.id,
                 at: m.at.to_rfc3339(),
+                state: reactions.state(m.id, m.edited, m.deleted),
                 from: m.from,
                 to: m.to,
                 text: m.text,

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiJson, ApiPath, ApiQuery, Done, ErrorBody};
+use crate::message_changes::{MessageState, PageReactions};
 use crate::messages::{HistoryQuery, Sent, Text};
 use crate::{ApiError, AppState};
 
@@ -194,6 +195,8 @@ pub(crate) struct ChatHistoryEntry {
     text: String,
     /// RFC 3339 time stamp.
     at: String,
+    #[serde(flatten)]
+    state: MessageState,
 }
 
 /// What was said in a chat, for its members (someone who joins late
@@ -212,12 +215,15 @@ pub(crate) async fn history(
     let (from, limit) = query.page()?;
     let (user, chat) = (UserId::new(caller.user), ChatId::from_raw(id));
     let page = state.service.chat_page(&user, chat, from, limit).await?;
+    let ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
+    let mut reactions = PageReactions::of(&state, &ids).await?;
     Ok(Json(
         page.messages
             .into_iter()
             .map(|m| ChatHistoryEntry {
                 id: m.id,
                 at: m.at.to_rfc3339(),
+                state: reactions.state(m.id, m.edited, m.deleted),
                 from: m.from,
                 text: m.text,
             })
