@@ -186,3 +186,33 @@ async fn a_flood_of_searches_is_refused_with_retry_after() {
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers().contains_key("retry-after"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edited_message_is_found_by_its_new_words_and_a_deleted_one_not_at_all() {
+    let dir = deployment(&["alice", "bob"]);
+    let server = Server::start(&dir.path().join("data"));
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let http = reqwest::Client::new();
+    let first =
+        post_json(&server, "/api/v1/im/bob", &alice, &json!({"text": "lunch at noon"})).await;
+    let second =
+        post_json(&server, "/api/v1/im/bob", &alice, &json!({"text": "lunch is on me"})).await;
+    let edit = http
+        .patch(server.url(&format!("/api/v1/messages/{}", first["id"])))
+        .bearer_auth(&alice)
+        .json(&json!({"text": "dinner at eight"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edit.status(), StatusCode::OK);
+    let delete = http
+        .delete(server.url(&format!("/api/v1/messages/{}", second["id"])))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status(), StatusCode::OK);
+    assert!(found(&server, &bob, "lunch").await.is_empty(), "neither the old text nor the deleted");
+    assert_eq!(found(&server, &bob, "dinner").await, pairs(&[("im:alice", "dinner at eight")]));
+}
