@@ -68,7 +68,7 @@ scenario('search finds a word in an old message and opens the conversation there
   await field.press('ArrowDown');
   await page.keyboard.press('Enter');
   const chat = page.locator('.chat[data-conversation="im:bob"]');
-  const found = chat.locator(`.bubble[data-id="${old.id}"]`);
+  const found = chat.locator(`.bubble[data-message="${old.id}"]`);
   await found.waitFor();
   await H.eventually(async () => found.evaluate((el) => el.classList.contains('found')
     && document.activeElement === el), 'the found message highlighted and focused');
@@ -126,7 +126,7 @@ scenario('a word said in a group chat opens the chat at that message', async () 
   await hit.waitFor();
   assert.match(await hit.innerText(), /in Roadmap/);
   await hit.click();
-  const found = page.locator(`.chat[data-conversation="nway:${id}"] .bubble[data-id="${old.id}"]`);
+  const found = page.locator(`.chat[data-conversation="nway:${id}"] .bubble[data-message="${old.id}"]`);
   await found.waitFor();
   await H.eventually(async () => found.evaluate((el) => el.classList.contains('found')
     && document.activeElement === el), 'the found message highlighted and focused');

@@ -291,7 +291,6 @@ function conversationView(conversation) {
    */
   function fillBubble(bubble, m) {
     bubble.className = `bubble ${m.state ?? 'sent'}${m.id !== undefined && m.id === conversation.found ? ' found' : ''}`;
-    if (m.id !== undefined) bubble.dataset.id = String(m.id);
     bubble.dataset.state = m.state ?? 'sent';
     const meta = h('span', { class: 'meta' });
     if (m.state === 'sending') {

@@ -196,7 +196,7 @@ export async function openAt(result) {
   // After the pane has drawn what came (and scrolled to its end).
   requestAnimationFrame(() => {
     const bubble = /** @type {HTMLElement | null} */ (document.querySelector(
-      `.chat[data-conversation="${CSS.escape(key)}"] .bubble[data-id="${result.id}"]`));
+      `.chat[data-conversation="${CSS.escape(key)}"] .bubble[data-message="${result.id}"]`));
     if (!bubble) return;
     bubble.tabIndex = -1;
     bubble.scrollIntoView({ block: 'center' });
