@@ -51,8 +51,9 @@ process.on('exit', () => {
  * `port` start it again on the deployment of an earlier, stopped one.
  * `config` is a simul.toml to serve with (`--config`); no users are added
  * then (an LDAP directory has its own).
+ * `env`: more `SIMUL_*` settings for the server.
  * @param {UserSpec[]} users
- * @param {{dir?: string, port?: number, config?: string}} [options]
+ * @param {{dir?: string, port?: number, config?: string, env?: Record<string, string>}} [options]
  * @returns {Promise<Server>}
  */
 export async function startServer(users, options = {}) {
@@ -72,7 +73,7 @@ export async function startServer(users, options = {}) {
   const args = ['serve', '--data', data, '--http', `127.0.0.1:${options.port ?? 0}`, '--https', 'off'];
   if (options.config) args.push('--config', options.config);
   const child = spawn(BIN, args, {
-    env: SERVER_ENV,
+    env: { ...SERVER_ENV, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

@@ -7,6 +7,7 @@ use ltpa::LtpaKeys;
 use simul_directory::Realm;
 use simul_store::{Store, StoreError};
 
+use crate::search::SearchLimits;
 use crate::{
     DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, FloodLimits, Hub, Keyring, LoginLimits,
     MessageLimits, Revocations, SIGN_UPS_PER_MINUTE,
@@ -37,6 +38,8 @@ pub struct Service {
     revocations: Revocations,
     flood: FloodLimits,
     message_limits: MessageLimits,
+    /// Searches per user, over every door.
+    search_limits: SearchLimits,
     hub: Hub,
 }
 
@@ -65,6 +68,7 @@ impl Service {
             revocations,
             flood: FloodLimits::default(),
             message_limits: MessageLimits::new(&FloodLimits::default()),
+            search_limits: SearchLimits::new(),
             hub: Hub::continuing_after(last_chat, last_message),
         })
     }
@@ -158,6 +162,11 @@ impl Service {
     /// Messages per user, over every door.
     pub(crate) fn message_limits(&self) -> &MessageLimits {
         &self.message_limits
+    }
+
+    /// Searches per user, over every door.
+    pub(crate) fn search_limits(&self) -> &SearchLimits {
+        &self.search_limits
     }
 
     /// The live sessions.

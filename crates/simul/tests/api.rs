@@ -45,6 +45,7 @@ async fn the_openapi_document_describes_every_route_of_the_contract() {
         ("/api/v1/nway/{id}/leave", "post"),
         ("/api/v1/nway/{id}/messages", "post"),
         ("/api/v1/nway/{id}/history", "get"),
+        ("/api/v1/search", "get"),
     ] {
         let operation = &document["paths"][path][method];
         assert!(operation.is_object(), "{method} {path} is not described");

@@ -1,6 +1,6 @@
 //! Simul's durable state in SQLite: users of the embedded realm, contact
-//! lists, message history, settings and revoked tokens, with embedded
-//! migrations.
+//! lists, message history and its full-text index, settings and revoked
+//! tokens, with embedded migrations.
 //!
 //! Durability: the database runs in WAL mode, so a write that returned
 //! survives the process being killed (`synchronous = NORMAL` trades only
@@ -22,6 +22,7 @@ mod nway;
 mod paging;
 mod revocations;
 pub mod schema;
+mod search;
 mod snapshot;
 mod users;
 
@@ -40,6 +41,7 @@ pub use nway::{ChatRecord, StoredChatMessage};
 pub use paging::{Page, PageStart};
 pub use revocations::{Revocation, RevocationBatch};
 pub use schema::Upgrade;
+pub use search::{Found, SearchQuery};
 pub use users::{NewUser, UserRecord};
 
 /// Why a storage operation failed.

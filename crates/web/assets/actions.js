@@ -221,6 +221,7 @@ export async function loadHistory(conversation) {
       : await api.chatHistory(conversation.chatId);
     for (const m of messages) addMessage(conversation, m);
     conversation.truncated = messages.length >= HISTORY_LIMIT;
+    conversation.historyFrom = messages[0]?.id;
     conversation.history = 'loaded';
   } catch {
     conversation.history = 'failed';
@@ -241,7 +242,8 @@ const HISTORY_LIMIT = 200;
  */
 export async function loadEarlier(conversation) {
   if (!conversation.truncated || conversation.loadingEarlier) return;
-  const oldest = conversation.messages.reduce(
+  // Missed messages can be older than the history loaded: page on from the history.
+  const oldest = conversation.historyFrom ?? conversation.messages.reduce(
     (min, m) => (m.id !== undefined && m.id < min ? m.id : min), Number.POSITIVE_INFINITY);
   if (!Number.isFinite(oldest)) return;
   conversation.loadingEarlier = true;
@@ -252,6 +254,7 @@ export async function loadEarlier(conversation) {
       : await api.chatHistory(conversation.chatId, oldest);
     for (const m of messages) addMessage(conversation, m);
     conversation.truncated = messages.length >= HISTORY_LIMIT;
+    conversation.historyFrom = messages[0]?.id ?? conversation.historyFrom;
   } catch (error) {
     reportError('Earlier messages could not be loaded', error);
   } finally {

@@ -172,6 +172,11 @@ export const api = {
    * @returns {Promise<{id: number, from: string, text: string, at: string}[]>}
    */
   chatHistory: (id, before) => call('GET', `/api/v1/nway/${id}/history${page(before)}`),
+  /**
+   * The user's messages with every word of `q`, newest first (`before`: the next page).
+   * @param {string} q @param {number | undefined} before @param {number} limit
+   */
+  searchMessages: (q, before, limit) => call('GET', `/api/v1/search?q=${enc(q)}&limit=${limit}${before === undefined ? '' : `&before=${before}`}`),
   /** @param {number} id @param {string} text @returns {Promise<{id: number, at: string}>} */
   chatMessage: (id, text) => call('POST', `/api/v1/nway/${id}/messages`, { text }),
 };

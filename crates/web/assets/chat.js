@@ -290,7 +290,7 @@ function conversationView(conversation) {
    * @param {Message} m
    */
   function fillBubble(bubble, m) {
-    bubble.className = `bubble ${m.state ?? 'sent'}`;
+    bubble.className = `bubble ${m.state ?? 'sent'}${m.id !== undefined && m.id === conversation.found ? ' found' : ''}`;
     bubble.dataset.state = m.state ?? 'sent';
     const meta = h('span', { class: 'meta' });
     if (m.state === 'sending') {

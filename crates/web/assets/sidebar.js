@@ -16,6 +16,7 @@ import { statusLabel } from './status.js';
 import {
   allContacts, displayName, imKey, isContact, isOnline, on, pref, presenceOf, setPref, state,
 } from './store.js';
+import { createMessageSearch } from './search.js';
 import { confirmDialog, openMenu, toast } from './ui.js';
 import { avatar, groupAvatar } from './widgets.js';
 
@@ -32,6 +33,7 @@ export function createSidebar() {
   });
   const list = h('nav', { class: 'contact-list', 'aria-label': 'Contacts and chats' });
   const prompt = h('div', { class: 'notify-prompt', hidden: true });
+  const messageSearch = createMessageSearch();
   const element = h('aside', { class: 'sidebar', 'aria-label': 'Contacts' },
     h('div', { class: 'sidebar-tools' },
       h('div', { class: 'search-field' }, icon('search'), filter),
@@ -43,6 +45,7 @@ export function createSidebar() {
         type: 'button', class: 'icon-btn tool', 'aria-label': 'New group chat', title: 'New group chat',
         onclick: () => groupChatDialog(),
       }, icon('users'))),
+    messageSearch.element,
     prompt,
     list);
 
@@ -357,6 +360,6 @@ export function createSidebar() {
   renderPrompt();
   return {
     element,
-    destroy: () => offs.forEach((off) => off()),
+    destroy: () => [...offs, messageSearch.destroy].forEach((off) => off()),
   };
 }

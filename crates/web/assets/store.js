@@ -45,6 +45,8 @@ import { OFFLINE } from './status.js';
  * @property {boolean} ended       left, or removed from the chat
  * @property {string} draft
  * @property {number} lastActivity
+ * @property {number} [found]      a message a search result opened, highlighted
+ * @property {number} [historyFrom] the oldest id history pages brought (missed messages may be older)
  */
 
 export const state = {

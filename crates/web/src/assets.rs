@@ -37,6 +37,7 @@ const ASSETS: &[Asset] = &[
     asset!("message-tools.js", "text/javascript; charset=utf-8"),
     asset!("notify.js", "text/javascript; charset=utf-8"),
     asset!("password.js", "text/javascript; charset=utf-8"),
+    asset!("search.js", "text/javascript; charset=utf-8"),
     asset!("sidebar.js", "text/javascript; charset=utf-8"),
     asset!("status.js", "text/javascript; charset=utf-8"),
     asset!("store.js", "text/javascript; charset=utf-8"),

@@ -18,6 +18,7 @@ mod people;
 mod presence;
 mod proxy;
 mod routes;
+mod search;
 mod stwebapi;
 mod telemetry;
 

@@ -44,7 +44,8 @@ impl Modify for GenericErrors {
                 .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete];
+            let operations =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.patch, &mut item.delete];
             for operation in operations.into_iter().flatten() {
                 let responses = &mut operation.responses.responses;
                 let mut add = |code: &str, description: &str| {

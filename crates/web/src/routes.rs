@@ -50,6 +50,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(nway::leave))
         .routes(routes!(nway::message))
         .routes(routes!(nway::history))
+        .routes(routes!(crate::search::search))
         .split_for_parts();
     GenericErrors.modify(&mut document);
     let document = Arc::new(document);

@@ -1,0 +1,156 @@
+//! Full-text search across a user's conversations: the 1:1 messages they
+//! sent or received and what was said in the n-way chats they are in now,
+//! newest first, a page at a time; one function for every door.
+
+use std::num::NonZeroU32;
+
+use chrono::{DateTime, Utc};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use simul_core::{ChatId, Conversation, MessageId, UserId};
+use simul_store::{Found, SearchQuery};
+
+use crate::{Service, ServiceError, TooMany};
+
+/// Most characters a search may be (a sentence; the words are what count).
+pub const MAX_SEARCH_CHARS: usize = 256;
+/// Most words a search may hold.
+pub const MAX_SEARCH_WORDS: usize = 16;
+/// Most results on one page.
+pub const MAX_SEARCH_RESULTS: u32 = 100;
+/// Searches a user may make a minute on average (as they type, a client
+/// asks every few hundred milliseconds), and at once.
+const SEARCHES_PER_MINUTE: u32 = 120;
+const SEARCH_BURST: u32 = 30;
+/// Forget idle users' search counts once this many are tracked.
+const MAX_TRACKED_USERS: usize = 10_000;
+
+/// Which page of results: the newest, or those older than a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchPage {
+    /// Only messages older than this one (the next page).
+    pub before: Option<MessageId>,
+    /// Most results (1 to [`MAX_SEARCH_RESULTS`]).
+    pub limit: u32,
+}
+
+/// A message a search found, with the conversation it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHit {
+    /// The conversation (`im:<the other user>` or `nway:<chat>`).
+    pub conversation: Conversation,
+    /// The message's id.
+    pub id: MessageId,
+    /// Who wrote it.
+    pub from: UserId,
+    /// What it says.
+    pub text: String,
+    /// When the server accepted it.
+    pub at: DateTime<Utc>,
+}
+
+/// Searches per user, whatever door they come through.
+pub(crate) struct SearchLimits {
+    limiter: DefaultKeyedRateLimiter<String>,
+}
+
+impl SearchLimits {
+    pub(crate) fn new() -> Self {
+        let per =
+            Quota::per_minute(NonZeroU32::new(SEARCHES_PER_MINUTE).unwrap_or(NonZeroU32::MIN));
+        let quota = per.allow_burst(NonZeroU32::new(SEARCH_BURST).unwrap_or(NonZeroU32::MIN));
+        Self { limiter: RateLimiter::keyed(quota) }
+    }
+
+    /// Counts one search of `user`; refused with the wait when over.
+    fn check(&self, user: &str) -> Result<(), TooMany> {
+        if self.limiter.len() > MAX_TRACKED_USERS {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&user.to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            TooMany::new(|seconds| format!("too many searches; wait {seconds} s"), wait)
+        })
+    }
+}
+
+/// The words of what a user typed: runs of letters and digits, so that
+/// punctuation, quotes, operators' symbols, control characters and emoji
+/// separate words and are never looked for themselves.
+fn search_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Service {
+    /// The messages `user` may read that hold every word of `query`
+    /// (the last one may be half typed), newest first: the 1:1 messages
+    /// they sent or received, and those of the n-way chats they are a
+    /// member of now (as for [`Service::chat_page`]). A query without a
+    /// word, too long, or a page over [`MAX_SEARCH_RESULTS`] is
+    /// [`ServiceError::Invalid`]; more than a person types is
+    /// [`ServiceError::TooMany`].
+    pub async fn search_messages(
+        &self,
+        user: &UserId,
+        query: &str,
+        page: SearchPage,
+    ) -> Result<Vec<SearchHit>, ServiceError> {
+        if query.chars().count() > MAX_SEARCH_CHARS {
+            return Err(ServiceError::Invalid(format!(
+                "a search is at most {MAX_SEARCH_CHARS} characters"
+            )));
+        }
+        let words = search_words(query);
+        if words.is_empty() {
+            return Err(ServiceError::Invalid("search for at least one word".into()));
+        }
+        if words.len() > MAX_SEARCH_WORDS {
+            return Err(ServiceError::Invalid(format!(
+                "a search is at most {MAX_SEARCH_WORDS} words"
+            )));
+        }
+        if !(1..=MAX_SEARCH_RESULTS).contains(&page.limit) {
+            return Err(ServiceError::Invalid(format!(
+                "limit is a number from 1 to {MAX_SEARCH_RESULTS}"
+            )));
+        }
+        self.search_limits().check(user.as_str())?;
+        let chats: Vec<u64> = self
+            .hub()
+            .inspect(|c| c.chats_of(user))
+            .into_iter()
+            .filter(|chat| chat.members.contains(user))
+            .map(|chat| chat.id.get())
+            .collect();
+        let before = page.before.map(MessageId::get);
+        let query = SearchQuery { words: &words, before, limit: page.limit };
+        let found = self.store().search(user.as_str(), &chats, &query).await?;
+        Ok(found.into_iter().map(|found| hit(user, found)).collect())
+    }
+}
+
+/// A message found for `user` as a result, in its conversation.
+fn hit(user: &UserId, found: Found) -> SearchHit {
+    match found {
+        Found::Im(m) => {
+            let other = if m.from == user.as_str() { m.to } else { m.from.clone() };
+            SearchHit {
+                conversation: Conversation::Im(UserId::new(other)),
+                id: MessageId::from_raw(m.id),
+                from: UserId::new(m.from),
+                text: m.text,
+                at: m.at,
+            }
+        }
+        Found::Chat(m) => SearchHit {
+            conversation: Conversation::Nway(ChatId::from_raw(m.chat)),
+            id: MessageId::from_raw(m.id),
+            from: UserId::new(m.from),
+            text: m.text,
+            at: m.at,
+        },
+    }
+}
