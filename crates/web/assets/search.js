@@ -124,7 +124,8 @@ function resultRow(r, found) {
     h('button', { type: 'button', class: 'search-hit', dataset: { id: String(r.id) }, onclick: () => openAt(r) },
       h('span', { class: 'search-hit-head' },
         h('span', { class: 'search-hit-from', text: who }),
-        h('span', { class: 'search-hit-where', text: conversationName(r.conversation) }),
+        // A 1:1 message from the other person needs no "with them".
+        r.conversation === `im:${r.from}` ? null : h('span', { class: 'search-hit-where', text: conversationName(r.conversation) }),
         h('time', { datetime: r.at, title: formatFull(at), text: formatTime(at) })),
       h('span', { class: 'search-hit-text', dir: 'auto' }, snippet(r.text, found))));
 }
