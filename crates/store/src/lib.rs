@@ -16,6 +16,7 @@
 mod backup;
 mod contacts;
 mod conversations;
+mod files;
 mod messages;
 mod nway;
 mod paging;
@@ -33,6 +34,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use backup::{DatabaseCopy, backup_database};
 pub use contacts::{ContactGroup, ContactList};
 pub use conversations::{ChatConversation, ImConversation};
+pub use files::{FILES_DIR, FileRecord, Upload};
 pub use messages::{HistoryPage, StoredIm};
 pub use nway::{ChatRecord, StoredChatMessage};
 pub use paging::{Page, PageStart};
@@ -123,6 +125,8 @@ impl StoreError {
 pub struct Store {
     pool: SqlitePool,
     upgrade: Option<Upgrade>,
+    /// Where sent files are kept: [`FILES_DIR`] beside the database.
+    files_dir: PathBuf,
 }
 
 impl Store {
@@ -143,8 +147,10 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let files_dir = files_dir_of(path);
+        files::clear_uploads(&files_dir);
         match schema::migrate(&pool, path).await {
-            Ok(upgrade) => Ok(Self { pool, upgrade }),
+            Ok(upgrade) => Ok(Self { pool, upgrade, files_dir }),
             Err(error) => {
                 // Closed cleanly, a refused database keeps no `-wal` file.
                 pool.close().await;
@@ -163,7 +169,7 @@ impl Store {
             .create_if_missing(false)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
-        Ok(Self { pool, upgrade: None })
+        Ok(Self { pool, upgrade: None, files_dir: files_dir_of(path) })
     }
 
     /// The schema upgrade that opening applied, if it did, with the copy
@@ -205,6 +211,11 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// The files directory of the database at `path`: beside it.
+fn files_dir_of(path: &Path) -> PathBuf {
+    path.parent().unwrap_or(Path::new(".")).join(FILES_DIR)
 }
 
 /// Creates an empty database file, mode 0600, unless it exists.

@@ -9,6 +9,7 @@ mod assets;
 mod auth;
 mod conversations;
 mod error;
+mod files;
 mod https_only;
 mod messages;
 mod nway;

@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::files::FileInfo;
 use crate::{ApiError, AppState};
 
 /// Most messages one history call returns (1:1 and n-way), and how many
@@ -82,6 +83,9 @@ pub(crate) struct HistoryEntry {
     text: String,
     /// RFC 3339 time stamp.
     at: String,
+    /// The file the message carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<FileInfo>,
 }
 
 /// Sends an instant message: delivered to every session of both users and
@@ -139,10 +143,13 @@ pub(crate) async fn history(
     let (from, limit) = query.page()?;
     let page = HistoryPage { with: Some(with), from, limit, ..HistoryPage::default() };
     let page = state.service.im_page(&caller.user, &page).await?;
+    let ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
+    let files = state.service.attachments(&ids).await?;
     Ok(Json(
         page.messages
             .into_iter()
             .map(|m| HistoryEntry {
+                file: files.get(&m.id).map(|file| FileInfo::of(file)),
                 id: m.id,
                 at: m.at.to_rfc3339(),
                 from: m.from,

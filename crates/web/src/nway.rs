@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiJson, ApiPath, ApiQuery, Done, ErrorBody};
+use crate::files::FileInfo;
 use crate::messages::{HistoryQuery, Sent, Text};
 use crate::{ApiError, AppState};
 
@@ -194,6 +195,9 @@ pub(crate) struct ChatHistoryEntry {
     text: String,
     /// RFC 3339 time stamp.
     at: String,
+    /// The file the message carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<FileInfo>,
 }
 
 /// What was said in a chat, for its members (someone who joins late
@@ -212,10 +216,13 @@ pub(crate) async fn history(
     let (from, limit) = query.page()?;
     let (user, chat) = (UserId::new(caller.user), ChatId::from_raw(id));
     let page = state.service.chat_page(&user, chat, from, limit).await?;
+    let ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
+    let files = state.service.attachments(&ids).await?;
     Ok(Json(
         page.messages
             .into_iter()
             .map(|m| ChatHistoryEntry {
+                file: files.get(&m.id).map(|file| FileInfo::of(file)),
                 id: m.id,
                 at: m.at.to_rfc3339(),
                 from: m.from,
