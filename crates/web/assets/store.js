@@ -20,6 +20,7 @@ import { OFFLINE } from './status.js';
  * @property {number} [local]     id of a message this client sent, until confirmed
  * @property {boolean} [system]   a line such as "Carol joined"
  * @property {string} [error]     why it was not sent
+ * @property {import('./api.js').FileInfo} [file]  the file it carries
  *
  * @typedef {object} Conversation
  * @property {string} key          'im:<user>' or 'nway:<id>'

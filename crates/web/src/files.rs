@@ -162,7 +162,9 @@ pub(crate) async fn upload(
         let Some(target) = target.take() else {
             return Err(bad_form("give `to` or `chat` before `file`"));
         };
-        let file_name = field.file_name().unwrap_or("file").to_owned();
+        // Browsers write a name's quotes as %22 in the form (HTML's
+        // multipart/form-data encoding); line breaks go anyway.
+        let file_name = field.file_name().unwrap_or("file").replace("%22", "\"");
         let declared = field.content_type().map(ToString::to_string).unwrap_or_default();
         let mut upload = state.service.file_upload(&user, target).await?;
         while let Some(chunk) = in_time(limit, field.chunk()).await? {
