@@ -411,9 +411,10 @@ async fn start_upgrades_an_older_database_after_copying_it_and_refuses_a_newer_o
     let latest = schema(&database).await;
     execute(
         &database,
-        &format!("DROP TABLE read_marks; DELETE FROM _sqlx_migrations WHERE version = {latest};"),
+        &format!("DROP TABLE files; DELETE FROM _sqlx_migrations WHERE version = {latest};"),
     )
     .await;
+    let previous = schema(&database).await;
 
     let listed = simul(dir.path(), &["user", "list", "--data", "data"]);
     assert!(listed.status.success(), "{}", text(&listed.stderr));
@@ -425,13 +426,13 @@ async fn start_upgrades_an_older_database_after_copying_it_and_refuses_a_newer_o
             "Upgraded the database data/simul.db from schema {} to {latest}; the database as it \
              was is in {} (to undo the upgrade, stop Simul, put that file back as simul.db and \
              run the previous version)",
-            latest - 1,
+            previous,
             copy.strip_prefix(dir.path()).unwrap().display()
         )
     );
     #[cfg(unix)]
     assert_eq!(mode(&copy), 0o600);
-    assert_eq!(schema(&copy).await, latest - 1, "the copy is the database as it was");
+    assert_eq!(schema(&copy).await, previous, "the copy is the database as it was");
     assert_eq!(schema(&database).await, latest);
 
     execute(

@@ -54,16 +54,25 @@ fn form(parts: &[Part]) -> Vec<u8> {
 
 /// Posts a form to `/api/v1/files` with a bearer token: status and JSON.
 async fn upload(server: &Server, token: &str, parts: &[Part<'_>]) -> (StatusCode, Value) {
+    try_upload(server, token, parts).await.unwrap()
+}
+
+/// The same, or the error of a connection the server closed before the
+/// client sent it all.
+async fn try_upload(
+    server: &Server,
+    token: &str,
+    parts: &[Part<'_>],
+) -> Result<(StatusCode, Value), reqwest::Error> {
     let answer = reqwest::Client::new()
         .post(server.url("/api/v1/files"))
         .bearer_auth(token)
         .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
         .body(form(parts))
         .send()
-        .await
-        .unwrap();
+        .await?;
     let status = answer.status();
-    (status, answer.json().await.unwrap_or(Value::Null))
+    Ok((status, answer.json().await.unwrap_or(Value::Null)))
 }
 
 /// `GET url` (a file's relative URL) with a bearer token.
@@ -203,12 +212,14 @@ async fn too_large_malformed_and_misaddressed_uploads_are_refused() {
         upload(&server, &alice, &[Part::Text("to", "bob"), Part::File("big.bin", "", &big)]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
     assert_eq!(answer["error"], "a file may hold at most 1 MB (files.max_mb)");
-    // A body far over the limit is cut off as it streams in.
+    // A body far over the limit is cut off as it streams in: the client
+    // reads the 413, or, still sending, finds the connection closed.
     let huge = vec![b'x'; 8 * MAX_BYTES];
-    let (status, _) =
-        upload(&server, &alice, &[Part::Text("to", "bob"), Part::File("huge.bin", "", &huge)])
-            .await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let parts = [Part::Text("to", "bob"), Part::File("huge.bin", "", &huge)];
+    match try_upload(&server, &alice, &parts).await {
+        Ok((status, _)) => assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE),
+        Err(error) => assert!(error.is_request(), "{error:?}"),
+    }
     let fits = vec![b'x'; MAX_BYTES];
     let (status, _) =
         upload(&server, &alice, &[Part::Text("to", "bob"), Part::File("fits.bin", "", &fits)])
@@ -397,4 +408,37 @@ async fn the_openapi_document_describes_the_file_routes() {
         assert!(download["responses"][status].is_object(), "GET /api/v1/files/{{id}} {status}");
     }
     assert!(paths["/api/v1/files/limits"]["get"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_carries_the_files_and_a_restore_serves_them_again() {
+    let dir = deployment(&["alice", "bob"]);
+    let server = start(dir.path());
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    let bytes = b"minutes of the meeting".repeat(1000);
+    let part = Part::File("minutes.txt", "text/plain", &bytes);
+    let (status, sent) = upload(&server, &alice, &[Part::Text("to", "bob"), part]).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    // Half an upload is no part of a backup.
+    let uploads = dir.path().join("data/files/tmp");
+    std::fs::write(uploads.join(".upload-half"), "half").unwrap();
+
+    let backup = support::simul(dir.path(), &["backup", "--data", "data", "--out", "b.tar.gz"]);
+    let said = String::from_utf8_lossy(&backup.stdout);
+    assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+    assert!(said.contains(", 1 sent file."), "{said}");
+    drop(server);
+    let restored = support::simul(dir.path(), &["restore", "b.tar.gz", "--data", "restored"]);
+    assert!(restored.status.success(), "{}", String::from_utf8_lossy(&restored.stderr));
+
+    let server = Server::start(&dir.path().join("restored"));
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let answer = download(&server, &bob, sent["file"]["url"].as_str().unwrap()).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.bytes().await.unwrap(), bytes);
+    let kept = modes(&dir.path().join("restored/files"));
+    assert_eq!(kept.iter().filter(|(_, _, is_dir)| !is_dir).count(), 1, "{kept:?}");
+    for (path, mode, is_dir) in kept {
+        assert_eq!(mode, if is_dir { 0o700 } else { 0o600 }, "{}", path.display());
+    }
 }

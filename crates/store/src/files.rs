@@ -97,8 +97,9 @@ impl Store {
     pub async fn new_upload(&self) -> Result<Upload, StoreError> {
         let dir = self.files_dir.join(UPLOADS_DIR);
         private_dirs(&dir)?;
-        // tempfile creates the file with mode 0600 on Unix.
-        let temp = tempfile::Builder::new().prefix("upload-").tempfile_in(&dir).map_err(io)?;
+        // tempfile creates the file with mode 0600 on Unix; the hidden
+        // name keeps it out of backups.
+        let temp = tempfile::Builder::new().prefix(".upload-").tempfile_in(&dir).map_err(io)?;
         let file = tokio::fs::File::from_std(temp.as_file().try_clone().map_err(io)?);
         Ok(Upload { temp: temp.into_temp_path(), file, hasher: Sha256::new(), size: 0 })
     }
