@@ -191,11 +191,6 @@ impl Store {
         let (dir, name) = file.sha256.split_at(2.min(file.sha256.len()));
         self.files_dir.join(dir).join(name)
     }
-
-    /// The directory holding the files.
-    pub fn files_dir(&self) -> &Path {
-        &self.files_dir
-    }
 }
 
 /// Empties the uploads directory: what is there was being received when

@@ -33,6 +33,9 @@ const FORM_OVERHEAD_BYTES: u64 = 64 * 1024;
 /// An upload that sends nothing for this long is dropped (a slow client
 /// holds a connection and a temporary file, not the server).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// However it trickles, an upload ends after this long: 25 MB at
+/// 15 kB/s (a poor mobile link) still fits.
+const UPLOAD_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// How the path of a file starts; its id follows.
 const FILES_PATH: &str = "/api/v1/files/";
 
@@ -76,7 +79,7 @@ pub(crate) fn with_file(mut frame: Value, file: Option<&Attachment>) -> Value {
 
 /// What `POST /api/v1/files` takes: `to` or `chat` first, then `file`.
 #[derive(Debug, ToSchema)]
-#[allow(dead_code)] // Describes the form for the OpenAPI document only.
+#[expect(dead_code, reason = "it describes the form for the OpenAPI document only")]
 pub(crate) struct FileForm {
     /// The recipient of a 1:1 file: user id, login name or mail.
     to: Option<String>,
@@ -113,7 +116,7 @@ pub(crate) struct FileSent {
         (status = 400, body = ErrorBody, description = "Not a form with `to` or `chat`, then `file` (not empty)"),
         (status = 403, body = ErrorBody, description = "Not a member of that n-way chat (or no such chat)"),
         (status = 404, body = ErrorBody, description = "Nobody of that name"),
-        (status = 408, body = ErrorBody, description = "The upload stalled for 30 s"),
+        (status = 408, body = ErrorBody, description = "The upload stalled for 30 s, or took over 30 minutes"),
         (status = 413, body = ErrorBody, description = "The file is over `[files] max_mb`"),
         (status = 415, body = ErrorBody, description = "The body is not multipart/form-data"),
         (status = 429, body = ErrorBody, description = "Too many messages (server.messages_per_minute)"),
@@ -143,14 +146,15 @@ pub(crate) async fn upload(
     let mut form =
         multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
     let user = UserId::new(caller.user);
+    let pace = Pace { limit, deadline: tokio::time::Instant::now() + UPLOAD_DEADLINE };
     let mut target = None;
-    while let Some(mut field) = in_time(limit, form.next_field()).await? {
+    while let Some(mut field) = in_time(&pace, form.next_field()).await? {
         let name = field.name().unwrap_or_default().to_owned();
         if name != "file" {
             if target.is_some() {
                 return Err(bad_form("give `to` or `chat`, once"));
             }
-            let text = in_time(limit, field.text()).await?;
+            let text = in_time(&pace, field.text()).await?;
             target = Some(match name.as_str() {
                 "to" => FileTarget::Im(text),
                 _ => FileTarget::Nway(ChatId::from_raw(
@@ -167,7 +171,7 @@ pub(crate) async fn upload(
         let file_name = field.file_name().unwrap_or("file").replace("%22", "\"");
         let declared = field.content_type().map(ToString::to_string).unwrap_or_default();
         let mut upload = state.service.file_upload(&user, target).await?;
-        while let Some(chunk) = in_time(limit, field.chunk()).await? {
+        while let Some(chunk) = in_time(&pace, field.chunk()).await? {
             upload.write(&chunk).await?;
         }
         let link = format!("{}{FILES_PATH}", origin(&reached));
@@ -280,15 +284,23 @@ fn origin(reached: &Reached) -> String {
     format!("{scheme}://{}", if plausible { authority } else { "localhost" })
 }
 
-/// Waits for the next piece of the form, at most [`IDLE_TIMEOUT`].
-async fn in_time<T>(
+/// What an upload must keep to: the size limit, and an end.
+struct Pace {
     limit: u64,
+    deadline: tokio::time::Instant,
+}
+
+/// Waits for the next piece of the form, at most [`IDLE_TIMEOUT`] and
+/// not past the upload's deadline.
+async fn in_time<T>(
+    pace: &Pace,
     next: impl Future<Output = Result<T, multer::Error>>,
 ) -> Result<T, ApiError> {
-    match tokio::time::timeout(IDLE_TIMEOUT, next).await {
+    let until = pace.deadline.min(tokio::time::Instant::now() + IDLE_TIMEOUT);
+    match tokio::time::timeout_at(until, next).await {
         Err(_) => Err(ApiError::new(StatusCode::REQUEST_TIMEOUT, "the upload stalled")),
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(form_error(error, limit)),
+        Ok(Err(error)) => Err(form_error(error, pace.limit)),
     }
 }
 
