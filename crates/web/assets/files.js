@@ -80,7 +80,7 @@ export function fileCard(file) {
  * @param {HTMLTextAreaElement} textarea
  */
 export function attachFiles(conversation, textarea) {
-  const input = h('input', { type: 'file', class: 'file-input', multiple: true, tabIndex: -1, 'aria-hidden': 'true' });
+  const input = h('input', { type: 'file', class: 'file-input', multiple: true, tabIndex: -1, 'aria-label': 'Files to send' });
   const button = h('button', {
     type: 'button', class: 'attach', 'aria-label': 'Attach a file', title: 'Attach a file',
     onclick: () => input.click(),
