@@ -234,6 +234,7 @@ async fn too_large_malformed_and_misaddressed_uploads_are_refused() {
         (vec![Part::Text("to", "bob"), Part::Text("chat", "1"), file()], StatusCode::BAD_REQUEST),
         (vec![Part::Text("chat", "one"), file()], StatusCode::BAD_REQUEST),
         (vec![Part::Text("other", "x"), file()], StatusCode::BAD_REQUEST),
+        (vec![Part::Text("", "1"), file()], StatusCode::BAD_REQUEST),
         (
             vec![Part::Text("to", "bob"), Part::File("empty.txt", "text/plain", b"")],
             StatusCode::BAD_REQUEST,

@@ -157,9 +157,10 @@ pub(crate) async fn upload(
             let text = in_time(&pace, field.text()).await?;
             target = Some(match name.as_str() {
                 "to" => FileTarget::Im(text),
-                _ => FileTarget::Nway(ChatId::from_raw(
+                "chat" => FileTarget::Nway(ChatId::from_raw(
                     text.trim().parse().map_err(|_| bad_form("`chat` is a chat id"))?,
                 )),
+                _ => return Err(bad_form("the form takes `to` or `chat`, and `file`")),
             });
             continue;
         }
