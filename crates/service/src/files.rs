@@ -143,9 +143,22 @@ impl Service {
                 return Err(error);
             }
         };
-        self.store().set_file_message(&record.id, id.get()).await?;
         metrics::counter!("simul_files_total").increment(1);
         Ok(SentFile { id, file, at })
+    }
+
+    /// Records that message `id` carries the file `file` (if any): called
+    /// before the message is kept, so that a history that shows the
+    /// message shows its file.
+    pub(crate) async fn link_file(
+        &self,
+        file: Option<&str>,
+        id: MessageId,
+    ) -> Result<(), ServiceError> {
+        match file {
+            Some(file) => Ok(self.store().set_file_message(file, id.get()).await?),
+            None => Ok(()),
+        }
     }
 
     /// File `id` for `user` to download, with where its bytes are: for

@@ -59,6 +59,7 @@ impl Service {
         file: Option<Arc<Attachment>>,
     ) -> Result<SentIm, ServiceError> {
         let at = Utc::now();
+        let file_id = file.as_ref().map(|file| file.id.clone());
         let (id, delivered) = self.hub().apply(|community| {
             let message = (text.as_str(), file);
             let (id, deliveries) = community.send_im_with(from, origin, &recipient, message, at)?;
@@ -67,6 +68,7 @@ impl Service {
         metrics::counter!("simul_messages_total", "kind" => "im").increment(1);
         let (from, to) = (from.to_string(), recipient.to_string());
         let message = StoredIm { id: id.get(), from, to, text, at };
+        self.link_file(file_id.as_deref(), id).await?;
         // Kept for an offline recipient's next sign-in: a recipient who
         // signs in between the two steps above finds it in the history.
         self.store().append_im(&message, !delivered).await?;

@@ -93,10 +93,12 @@ impl Service {
         file: Option<Arc<Attachment>>,
     ) -> Result<(MessageId, DateTime<Utc>), ServiceError> {
         let at = Utc::now();
+        let file_id = file.as_ref().map(|file| file.id.clone());
         let id = self.hub().apply(|c| c.chat_message_with(from, chat, (&text, file), at))?;
         metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);
         let (chat, from) = (chat.get(), from.to_string());
         let message = StoredChatMessage { id: id.get(), chat, from, text, at };
+        self.link_file(file_id.as_deref(), id).await?;
         self.store().append_chat_message(&message).await?;
         Ok((id, at))
     }
