@@ -609,6 +609,8 @@ scenario('a chat with someone not on the list survives a reload, and reading it 
   await H.appReady(phone.page);
   await carolRow(phone.page).locator('.row-name', { hasText: 'Carol Clark' }).waitFor();
   assert.equal(await carolRow(phone.page).locator('.badge').count(), 0, 'read stays read');
+  // The row shows the latest message, as chat lists do.
+  assert.equal(await carolRow(phone.page).locator('.row-sub').innerText(), 'Lunch tomorrow?');
   await H.screenshot(phone.page, 'phone-recent-chats');
   assert.deepEqual(realErrors(laptop.errors), []);
   assert.deepEqual(realErrors(phone.errors), []);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::event::{Attachment, Delivery, Event};
+use crate::event::{Attachment, Delivery, Event, MessageChange, Place};
 use crate::ids::{ChatId, Conversation, MessageId, SessionId, UserId};
 use crate::status::Presence;
 
@@ -549,6 +549,41 @@ impl Community {
         MessageId(self.next_message)
     }
 
+    /// Tells the people of the conversation where message `id` was said
+    /// (every session but `origin`) that it changed; in an n-way chat
+    /// only a member may change anything.
+    pub fn message_changed(
+        &self,
+        by: &UserId,
+        origin: Option<SessionId>,
+        place: Place,
+        id: MessageId,
+        change: MessageChange,
+    ) -> Result<Vec<Delivery>, CoreError> {
+        let sessions: Vec<SessionId> = match &place {
+            Place::Im { from, to } => self.sessions_of(from).chain(self.sessions_of(to)).collect(),
+            Place::Nway(chat) => {
+                self.member_of(by, *chat)?;
+                self.member_sessions(*chat)
+            }
+        };
+        let mut out = Outbox::default();
+        let sessions = sessions.into_iter().filter(|s| Some(*s) != origin);
+        out.send(sessions, Event::MessageChanged { place, id, change });
+        Ok(out.0)
+    }
+
+    /// Tells `reader`'s partner in a 1:1 conversation how far `reader`
+    /// read it (a read receipt).
+    pub fn seen(&self, reader: &UserId, partner: &UserId, up_to: MessageId) -> Vec<Delivery> {
+        let mut out = Outbox::default();
+        out.send(
+            self.sessions_of(partner).collect::<Vec<_>>(),
+            Event::Seen { by: reader.clone(), up_to },
+        );
+        out.0
+    }
+
     /// Tells every session of `user` that they read `conversation` up to
     /// `up_to` (so all their devices agree on what is unread).
     pub fn read(
@@ -645,7 +680,8 @@ impl Community {
     }
 }
 
-fn checked_text(text: &str) -> Result<String, CoreError> {
+/// `text` if a message may say it: not blank, at most [`MAX_TEXT_CHARS`].
+pub fn checked_text(text: &str) -> Result<String, CoreError> {
     if text.trim().is_empty() {
         return Err(CoreError::EmptyText);
     }

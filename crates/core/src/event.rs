@@ -97,6 +97,74 @@ pub enum Event {
     /// The user's contact list changed, on any door: each session shows
     /// the list as it is now (an XMPP client gets roster pushes).
     ContactsChanged,
+    /// A message changed after it was sent: told to every session of the
+    /// conversation's people (but the one that changed it).
+    MessageChanged {
+        /// Where the message was said.
+        place: Place,
+        /// Which message.
+        id: MessageId,
+        /// What changed.
+        change: MessageChange,
+    },
+    /// The other person of a 1:1 conversation read it up to a message of
+    /// the session's user (a read receipt; only for people who let others
+    /// see how far they read).
+    Seen {
+        /// Who read.
+        by: UserId,
+        /// The last message they read.
+        up_to: MessageId,
+    },
+}
+
+/// Where a message was said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A 1:1 conversation.
+    Im {
+        /// Who wrote the message.
+        from: UserId,
+        /// To whom.
+        to: UserId,
+    },
+    /// An n-way chat.
+    Nway(ChatId),
+}
+
+impl Place {
+    /// The conversation as `user` names it: the other person of a 1:1
+    /// conversation (`im:<them>`), or the chat.
+    pub fn conversation_of(&self, user: &UserId) -> Conversation {
+        match self {
+            Self::Im { from, to } if from == user => Conversation::Im(to.clone()),
+            Self::Im { from, .. } => Conversation::Im(from.clone()),
+            Self::Nway(chat) => Conversation::Nway(*chat),
+        }
+    }
+}
+
+/// How a message changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageChange {
+    /// Its author replaced its text.
+    Edited {
+        /// The new text.
+        text: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Its author deleted it.
+    Deleted,
+    /// Someone added or took back a reaction.
+    Reaction {
+        /// Who.
+        user: UserId,
+        /// Which emoji.
+        emoji: String,
+        /// Added (`true`) or taken back.
+        on: bool,
+    },
 }
 
 /// A file sent in a conversation, as a message carries it: what a door

@@ -11,7 +11,7 @@ mod event;
 mod ids;
 mod status;
 
-pub use community::{ChatSummary, Community, CoreError, Limits, MAX_TEXT_CHARS};
-pub use event::{Attachment, Delivery, Event};
+pub use community::{ChatSummary, Community, CoreError, Limits, MAX_TEXT_CHARS, checked_text};
+pub use event::{Attachment, Delivery, Event, MessageChange, Place};
 pub use ids::{ChatId, Conversation, MessageId, SessionId, UserId};
 pub use status::{MAX_MESSAGE_CHARS, Presence, Status, UnknownStatus};

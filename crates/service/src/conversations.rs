@@ -22,6 +22,9 @@ pub struct ConversationSummary {
     pub last: Option<LastMessage>,
     /// Messages from others after what the user read.
     pub unread: u32,
+    /// How far the other person of a 1:1 conversation read it, if they
+    /// let others see it (read receipts).
+    pub seen: Option<MessageId>,
 }
 
 /// The latest message of a conversation.
@@ -57,6 +60,7 @@ impl Service {
                 topic: String::new(),
                 last: Some(last),
                 unread: im.unread,
+                seen: im.seen.map(MessageId::from_raw),
             });
         }
         let chats = self.hub().inspect(|c| c.chats_of(user));
@@ -73,6 +77,7 @@ impl Service {
                 topic: chat.topic,
                 last,
                 unread: summary.unread,
+                seen: None,
             });
         }
         // A chat where nothing was said yet is newest of all.
@@ -81,7 +86,8 @@ impl Service {
     }
 
     /// `user` read `conversation` up to message `up_to`: kept, and told to
-    /// all their sessions on every door.
+    /// all their sessions on every door (and, in a 1:1 conversation, to
+    /// the partner if `user` allows read receipts).
     pub async fn mark_read(
         &self,
         user: &UserId,
@@ -90,7 +96,14 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let key = conversation.to_string();
         self.store().mark_read(user.as_str(), &key, up_to.get()).await?;
+        let partner = match &conversation {
+            Conversation::Im(partner) => Some(partner.clone()),
+            Conversation::Nway(_) => None,
+        };
         self.hub().run(|c| Ok(c.read(user, conversation, up_to)))?;
+        if let Some(partner) = partner {
+            self.send_receipt(user, &partner, up_to).await?;
+        }
         Ok(())
     }
 }

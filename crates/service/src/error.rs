@@ -32,6 +32,13 @@ pub enum ServiceError {
     /// The request is over a size limit; the sentence names it.
     #[error("{0}")]
     TooLarge(String),
+    /// No message of that id in a conversation of the user's (one answer
+    /// for absent, deleted and other people's, so ids tell nothing).
+    #[error("no such message")]
+    NoSuchMessage,
+    /// Editing or deleting someone else's message.
+    #[error("only its author can change a message")]
+    NotAuthor,
 }
 
 impl ServiceError {

@@ -146,6 +146,8 @@ fn event_type(event: &Event) -> &'static str {
         Event::NwayMembers { .. } => "nway_members",
         Event::Read { .. } => "read",
         Event::ContactsChanged => "contacts_changed",
+        Event::MessageChanged { .. } => "message_changed",
+        Event::Seen { .. } => "seen",
     }
 }
 

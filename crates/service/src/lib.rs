@@ -11,6 +11,7 @@
 
 mod account;
 mod admission;
+mod changes;
 mod client_sign_in;
 mod conversations;
 mod error;
@@ -30,6 +31,7 @@ mod sign_in;
 
 pub use account::Readiness;
 pub use admission::{Admission, admission};
+pub use changes::REACTIONS;
 pub use client_sign_in::{ClientRefusal, looks_like_token};
 pub use conversations::{ConversationSummary, LastMessage, MAX_CONVERSATIONS};
 pub use error::ServiceError;

@@ -67,7 +67,7 @@ impl Service {
         })?;
         metrics::counter!("simul_messages_total", "kind" => "im").increment(1);
         let (from, to) = (from.to_string(), recipient.to_string());
-        let message = StoredIm { id: id.get(), from, to, text, at };
+        let message = StoredIm::new(id.get(), from, to, text, at);
         self.link_file(file_id.as_deref(), id).await?;
         // Kept for an offline recipient's next sign-in: a recipient who
         // signs in between the two steps above finds it in the history.

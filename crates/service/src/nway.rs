@@ -97,7 +97,7 @@ impl Service {
         let id = self.hub().apply(|c| c.chat_message_with(from, chat, (&text, file), at))?;
         metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);
         let (chat, from) = (chat.get(), from.to_string());
-        let message = StoredChatMessage { id: id.get(), chat, from, text, at };
+        let message = StoredChatMessage::new(id.get(), chat, from, text, at);
         self.link_file(file_id.as_deref(), id).await?;
         self.store().append_chat_message(&message).await?;
         Ok((id, at))

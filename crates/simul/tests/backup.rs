@@ -411,7 +411,13 @@ async fn start_upgrades_an_older_database_after_copying_it_and_refuses_a_newer_o
     let latest = schema(&database).await;
     execute(
         &database,
-        &format!("DROP TABLE files; DELETE FROM _sqlx_migrations WHERE version = {latest};"),
+        &format!(
+            "DROP TABLE user_settings; DROP TABLE reactions; \
+             ALTER TABLE messages DROP COLUMN edited_at; ALTER TABLE messages DROP COLUMN deleted; \
+             ALTER TABLE nway_messages DROP COLUMN edited_at; \
+             ALTER TABLE nway_messages DROP COLUMN deleted; \
+             DELETE FROM _sqlx_migrations WHERE version = {latest};"
+        ),
     )
     .await;
     let previous = schema(&database).await;

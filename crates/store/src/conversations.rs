@@ -18,6 +18,9 @@ pub struct ImConversation {
     pub last: StoredIm,
     /// Messages from `with` after the user's read mark.
     pub unread: u32,
+    /// How far `with` read it (`None`: not yet, or they keep it to
+    /// themselves: their `read_receipts` setting is `false`).
+    pub seen: Option<u64>,
 }
 
 /// An n-way chat as a conversation of a user.
@@ -42,11 +45,14 @@ impl Store {
                       MAX(id) AS last_id \
                FROM messages WHERE sender = $1 OR recipient = $1 \
                GROUP BY partner ORDER BY last_id DESC LIMIT $2) \
-             SELECT p.partner, m.id, m.sender, m.recipient, m.text, m.at, \
+             SELECT p.partner, m.id, m.sender, m.recipient, m.text, m.at, m.edited_at, m.deleted, \
                (SELECT COUNT(*) FROM messages u \
                 WHERE u.sender = p.partner AND u.recipient = $1 AND u.id > COALESCE( \
                   (SELECT last_read FROM read_marks \
-                   WHERE owner = $1 AND conversation = 'im:' || p.partner), 0)) AS unread \
+                   WHERE owner = $1 AND conversation = 'im:' || p.partner), 0)) AS unread, \
+               (SELECT last_read FROM read_marks WHERE owner = p.partner AND conversation = 'im:' || $1 \
+                  AND NOT EXISTS (SELECT 1 FROM user_settings WHERE user = p.partner \
+                    AND key = 'read_receipts' AND value = 'false')) AS seen \
              FROM partners p JOIN messages m ON m.id = p.last_id ORDER BY p.last_id DESC",
         )
         .bind(user)
@@ -59,6 +65,7 @@ impl Store {
                     with: row.try_get("partner")?,
                     last: stored_im(row)?,
                     unread: count(row.try_get("unread")?),
+                    seen: row.try_get::<Option<i64>, _>("seen")?.map(i64::unsigned_abs),
                 })
             })
             .collect()
@@ -71,7 +78,8 @@ impl Store {
         chat: u64,
     ) -> Result<ChatConversation, StoreError> {
         let last = sqlx::query(
-            "SELECT id, sender, text, at FROM nway_messages WHERE chat = $1 ORDER BY id DESC LIMIT 1",
+            "SELECT id, sender, text, at, edited_at, deleted FROM nway_messages WHERE chat = $1 \
+             ORDER BY id DESC LIMIT 1",
         )
         .bind(sql_id(chat))
         .fetch_optional(&self.pool)

@@ -14,6 +14,7 @@
 //! arrives, shaped by two implementations rather than guessed from one.
 
 mod backup;
+mod changes;
 mod contacts;
 mod conversations;
 mod files;
@@ -32,6 +33,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use backup::{DatabaseCopy, backup_database};
+pub use changes::{MessageOrigin, MessagePlace, ReactionTally};
 pub use contacts::{ContactGroup, ContactList};
 pub use conversations::{ChatConversation, ImConversation};
 pub use files::{FILES_DIR, FileRecord, Upload};

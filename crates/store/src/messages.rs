@@ -22,6 +22,17 @@ pub struct StoredIm {
     pub text: String,
     /// When the server accepted it.
     pub at: DateTime<Utc>,
+    /// When its author last edited it (never: `None`).
+    pub edited: Option<DateTime<Utc>>,
+    /// Deleted by its author (the text is empty then).
+    pub deleted: bool,
+}
+
+impl StoredIm {
+    /// A message as it is sent: never edited nor deleted.
+    pub fn new(id: u64, from: String, to: String, text: String, at: DateTime<Utc>) -> Self {
+        Self { id, from, to, text, at, edited: None, deleted: false }
+    }
 }
 
 /// Which page of a history to read: ids are the messages'
@@ -40,7 +51,7 @@ pub struct HistoryPage {
     pub limit: u32,
 }
 
-const COLUMNS: &str = "id, sender, recipient, text, at";
+const COLUMNS: &str = "id, sender, recipient, text, at, edited_at, deleted";
 
 pub(crate) fn stored_im(row: &SqliteRow) -> Result<StoredIm, sqlx::Error> {
     Ok(StoredIm {
@@ -49,6 +60,8 @@ pub(crate) fn stored_im(row: &SqliteRow) -> Result<StoredIm, sqlx::Error> {
         to: row.try_get("recipient")?,
         text: row.try_get("text")?,
         at: row.try_get("at")?,
+        edited: row.try_get("edited_at")?,
+        deleted: row.try_get("deleted")?,
     })
 }
 
@@ -133,7 +146,7 @@ impl Store {
     pub async fn take_missed(&self, user: &str) -> Result<Vec<StoredIm>, StoreError> {
         let rows = sqlx::query(
             "UPDATE messages SET pending = 0 WHERE recipient = $1 AND pending = 1 \
-             RETURNING id, sender, recipient, text, at",
+             RETURNING id, sender, recipient, text, at, edited_at, deleted",
         )
         .bind(user)
         .fetch_all(&self.pool)

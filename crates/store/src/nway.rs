@@ -34,6 +34,17 @@ pub struct StoredChatMessage {
     pub text: String,
     /// When the server accepted it.
     pub at: DateTime<Utc>,
+    /// When its author last edited it (never: `None`).
+    pub edited: Option<DateTime<Utc>>,
+    /// Deleted by its author (the text is empty then).
+    pub deleted: bool,
+}
+
+impl StoredChatMessage {
+    /// A message as it is sent: never edited nor deleted.
+    pub fn new(id: u64, chat: u64, from: String, text: String, at: DateTime<Utc>) -> Self {
+        Self { id, chat, from, text, at, edited: None, deleted: false }
+    }
 }
 
 impl Store {
@@ -82,7 +93,7 @@ impl Store {
         limit: u32,
     ) -> Result<Page<StoredChatMessage>, StoreError> {
         let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT id, sender, text, at FROM nway_messages WHERE chat = ",
+            "SELECT id, sender, text, at, edited_at, deleted FROM nway_messages WHERE chat = ",
         );
         query.push_bind(sql_id(chat));
         push_page(&mut query, from, limit);
@@ -104,5 +115,7 @@ pub(crate) fn stored_chat_message(
         from: row.try_get("sender")?,
         text: row.try_get("text")?,
         at: row.try_get("at")?,
+        edited: row.try_get("edited_at")?,
+        deleted: row.try_get("deleted")?,
     })
 }

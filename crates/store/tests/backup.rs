@@ -23,7 +23,7 @@ fn user(id: &str) -> NewUser {
 fn im(text: String) -> StoredIm {
     static LAST_ID: AtomicU64 = AtomicU64::new(0);
     let id = LAST_ID.fetch_add(1, Ordering::Relaxed) + 1;
-    StoredIm { id, from: "alice".into(), to: "bob".into(), text, at: Utc::now() }
+    StoredIm::new(id, "alice".into(), "bob".into(), text, Utc::now())
 }
 
 #[cfg(unix)]
@@ -118,7 +118,13 @@ async fn an_upgrade_keeps_a_copy_of_the_database_as_it_was() {
     let latest = schema::latest_version();
     execute(
         &path,
-        &format!("DROP TABLE files; DELETE FROM _sqlx_migrations WHERE version = {latest};"),
+        &format!(
+            "DROP TABLE user_settings; DROP TABLE reactions; \
+             ALTER TABLE messages DROP COLUMN edited_at; ALTER TABLE messages DROP COLUMN deleted; \
+             ALTER TABLE nway_messages DROP COLUMN edited_at; \
+             ALTER TABLE nway_messages DROP COLUMN deleted; \
+             DELETE FROM _sqlx_migrations WHERE version = {latest};"
+        ),
     )
     .await;
     // The version before (migration numbers may have gaps between branches).

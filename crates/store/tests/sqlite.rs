@@ -83,7 +83,7 @@ async fn contact_lists_and_history_survive_reopening() {
         {
             let at = Utc.timestamp_opt(1_800_000_000 + i as i64, 0).unwrap();
             let (id, text) = (i as u64 + 1, format!("m{i}"));
-            let message = StoredIm { id, from: (*from).into(), to: (*to).into(), text, at };
+            let message = StoredIm::new(id, (*from).into(), (*to).into(), text, at);
             store.append_im(&message, false).await.unwrap();
         }
         store.set_setting("ltpa.realm", "defaultRealm").await.unwrap();
@@ -185,7 +185,7 @@ async fn conversations(store: &Store) {
         let (partner, pending) = if id % 3 == 0 { ("carol", false) } else { ("bob", id % 5 == 0) };
         let (from, to) = if id % 2 == 0 { ("alice", partner) } else { (partner, "alice") };
         let at = Utc.timestamp_opt(1_800_000_000 + id as i64, 0).unwrap();
-        let message = StoredIm { id, from: from.into(), to: to.into(), text: format!("m{id}"), at };
+        let message = StoredIm::new(id, from.into(), to.into(), format!("m{id}"), at);
         store.append_im(&message, pending && to == "bob").await.unwrap();
     }
 }
@@ -269,7 +269,7 @@ async fn the_conversations_list_holds_the_latest_of_many_with_their_unread_count
     let mut say = |from: String, to: String| {
         id += 1;
         let at = Utc.timestamp_opt(1_800_000_000 + id as i64, 0).unwrap();
-        StoredIm { id, from, to, text: format!("m{id}"), at }
+        StoredIm::new(id, from, to, format!("m{id}"), at)
     };
     let mut messages = Vec::new();
     for round in 0..2 {

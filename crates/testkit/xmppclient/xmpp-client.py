@@ -44,6 +44,8 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0045")
         self.register_plugin("xep_0313")
         self.register_plugin("xep_0333")
+        self.register_plugin("xep_0424")
+        self.register_plugin("xep_0444")
         if sm:
             self.register_plugin("xep_0198")
             self.add_event_handler("sm_enabled", self.sm_enabled)
@@ -68,6 +70,9 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("presence", self.presence)
         self.add_event_handler("message", self.message)
         self.add_event_handler("message_error", self.message)
+        # Messages without a body come as events of their own.
+        self.add_event_handler("reactions", self.message)
+        self.add_event_handler("marker_displayed", self.message)
         self.add_event_handler("roster_update", self.roster_update)
 
     async def started(self, _):
@@ -131,9 +136,28 @@ class Client(slixmpp.ClientXMPP):
         if message["type"] == "error":
             say("MESSAGE_ERROR", message["from"].bare, message["error"]["condition"])
             return
+        sender = message["from"].bare
+        # Changes of earlier messages (their fallback bodies are no message).
+        replace = message.xml.find("{urn:xmpp:message-correct:0}replace")
+        if replace is not None:
+            say("CORRECTED", sender, replace.get("id"), message["body"])
+            return
+        retract = message.xml.find("{urn:xmpp:message-retract:1}retract")
+        if retract is not None:
+            say("RETRACTED", sender, retract.get("id"))
+            return
+        reactions = message.xml.find("{urn:xmpp:reactions:0}reactions")
+        if reactions is not None:
+            say("REACTIONS", sender, reactions.get("id"), *(r.text for r in reactions))
+            return
+        displayed = message.xml.find("{urn:xmpp:chat-markers:0}displayed")
+        if displayed is not None:
+            say("DISPLAYED", sender, displayed.get("id"))
+            return
         if message["body"]:
             delayed = " (delayed)" if message["delay"]["stamp"] else ""
-            say("MESSAGE", message["from"].bare, message["body"] + delayed)
+            say("MESSAGE", sender, message["body"] + delayed)
+            say("DELIVERED", sender, message["id"], message["body"])
         elif message["chat_state"]:
             say("CHATSTATE", message["from"].bare, message["chat_state"])
 
@@ -163,6 +187,25 @@ class Client(slixmpp.ClientXMPP):
         elif command == "message":
             to, _, text = rest.partition(" ")
             self.send_message(mto=to, mbody=text, mtype="chat")
+        elif command == "message_with_id":
+            to, _, rest = rest.partition(" ")
+            message_id, _, text = rest.partition(" ")
+            message = self.make_message(mto=to, mbody=text, mtype="chat")
+            message["id"] = message_id
+            message.send()
+        elif command == "correct":
+            to, _, rest = rest.partition(" ")
+            message_id, _, text = rest.partition(" ")
+            message = self.make_message(mto=to, mbody=text, mtype="chat")
+            message.xml.append(ET.Element("{urn:xmpp:message-correct:0}replace", id=message_id))
+            message.send()
+        elif command == "retract":
+            to, _, message_id = rest.partition(" ")
+            self["xep_0424"].send_retraction(slixmpp.JID(to), message_id)
+        elif command == "react":
+            to, _, rest = rest.partition(" ")
+            message_id, *emoji = rest.split(" ")
+            self["xep_0444"].send_reactions(slixmpp.JID(to), message_id, [e for e in emoji if e])
         elif command == "displayed":
             to, _, message_id = rest.partition(" ")
             self["xep_0333"].send_marker(slixmpp.JID(to), message_id, "displayed")

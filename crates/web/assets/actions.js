@@ -9,6 +9,7 @@ import {
   addMessage, allContacts, displayName, emit, ensurePerson, imConversation, isContact,
   messageKey, nwayConversation, nwayKey, pref, setPref, state,
 } from './store.js';
+import { applyChange, loadSettings } from './message-tools.js';
 import { announce, toast } from './ui.js';
 
 /**
@@ -163,6 +164,8 @@ export async function syncConversations() {
   } catch {
     return; // The next "ready" asks again.
   }
+  /** Conversations with more unread than this page knew: news of the time away. @type {Conversation[]} */
+  const news = [];
   for (const entry of listed) {
     const conversation = entry.with !== undefined
       ? imConversation(entry.with)
@@ -173,13 +176,33 @@ export async function syncConversations() {
       conversation.lastActivity = Math.max(conversation.lastActivity, Date.parse(entry.last.at) || 0);
       if (entry.with !== undefined && !isContact(entry.with)) ensurePerson(entry.with);
     }
+    if (entry.seen && entry.seen > conversation.seenUpTo) {
+      conversation.seenUpTo = entry.seen;
+      emit('conversation', conversation.key); // an open chat shows the receipt
+    }
     if (looking(conversation)) markRead(conversation);
     // A list older than a message this page has since counted keeps it.
     else if (newestId(conversation) > (entry.last?.id ?? 0)) conversation.unread = Math.max(conversation.unread, entry.unread);
-    else conversation.unread = entry.unread;
+    else {
+      if (entry.unread > conversation.unread) news.push(conversation);
+      conversation.unread = entry.unread;
+    }
   }
   emit('conversations');
   updateTitle();
+  // One notification for what came while away (where allowed: the page
+  // hidden, notifications on, not Do not disturb), not one per message.
+  if (news.length) {
+    whenNamed(news.filter((c) => c.kind === 'im').map((c) => c.peer)).then(() => {
+      const names = news.map((c) => (c.kind === 'im' ? displayName(c.peer) : c.topic || 'a group chat'));
+      notify({
+        title: 'Messages while you were away',
+        body: `From ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`,
+        tag: 'missed',
+        onClick: () => openConversation(news[0].key),
+      });
+    });
+  }
 }
 
 document.addEventListener('visibilitychange', () => {
@@ -256,6 +279,7 @@ export async function sendMessage(conversation, text) {
       ? await api.sendIm(conversation.peer, text)
       : await api.chatMessage(conversation.chatId, text);
     if (message.state === 'sending') {
+      message.id = answer.id;
       message.at = answer.at;
       message.state = 'sent';
     }
@@ -649,6 +673,7 @@ export async function onReady() {
   // of its group chats meanwhile (the server removes a user from them when
   // their last connection closes); then what is unread, and where.
   syncChats().then(syncConversations);
+  loadSettings();
 }
 
 /* ---------- Reconciling with the server's list of chats ---------- */
@@ -748,9 +773,7 @@ export async function syncChats() {
 function presentInvite(id) {
   const invite = state.invites.get(id);
   if (!invite) return;
-  const people = invite.from ? [invite.from] : (invite.members ?? []);
-  const named = Promise.race([Promise.all(people.map((p) => ensurePerson(p))), new Promise((r) => setTimeout(r, 1500))]);
-  named.then(() => {
+  whenNamed(invite.from ? [invite.from] : (invite.members ?? [])).then(() => {
     if (state.invites.get(id) !== invite) return;
     emit('invites');
     onInvite(id);
@@ -761,6 +784,15 @@ function presentInvite(id) {
       onClick: () => {},
     });
   });
+}
+
+/**
+ * Resolves once these people's cards are here (their names, not their
+ * ids, can be shown), or after a moment at most.
+ * @param {string[]} people
+ */
+function whenNamed(people) {
+  return Promise.race([Promise.all(people.map((p) => ensurePerson(p))), new Promise((r) => setTimeout(r, 1500))]);
 }
 
 /**
@@ -800,7 +832,7 @@ export function handleEvent(event) {
       // conversations list, which the page asks for at every connection.
       if (event.from !== me && !event.missed) {
         setTyping(conversation, false);
-        incoming(conversation, displayName(event.from), event.text);
+        incoming(conversation, event.from, event.text);
       }
       if (!isContact(peer)) {
         ensurePerson(peer);
@@ -845,7 +877,7 @@ export function handleEvent(event) {
       if (!known) syncChatsSoon();
       const result = addMessage(conversation, { id: event.message, from: event.from, text: event.text, at: event.at, file: event.file });
       if (result === 'duplicate') break;
-      if (event.from !== me) incoming(conversation, displayName(event.from), event.text);
+      if (event.from !== me) incoming(conversation, event.from, event.text);
       emit('conversation', conversation.key);
       emit('conversations');
       break;
@@ -871,6 +903,12 @@ export function handleEvent(event) {
       emit('conversations');
       break;
     }
+    case 'message_edited':
+    case 'message_deleted':
+    case 'reaction':
+    case 'seen':
+      applyChange(event);
+      break;
     case 'error': {
       console.warn('Simul server:', event.error);
       break;
@@ -897,26 +935,30 @@ function setTyping(conversation, value) {
 }
 
 /**
- * Counts, announces and notifies a message from someone else.
+ * Counts, announces and notifies a message from someone else (by name:
+ * a first message from someone not on the list comes before their card).
  * @param {Conversation} conversation
- * @param {string} sender
+ * @param {string} from
  * @param {string} text
  */
-function incoming(conversation, sender, text) {
+function incoming(conversation, from, text) {
   if (looking(conversation)) {
     tellRead(conversation);
   } else {
     conversation.unread += 1;
     updateTitle();
   }
-  const where = conversation.kind === 'nway' ? ` in ${conversation.topic || 'group chat'}` : '';
-  if (state.active === conversation.key) announce(`${sender}: ${text}`);
-  else announce(`New message from ${sender}${where}.`);
-  notify({
-    title: conversation.kind === 'nway' ? `${sender} · ${conversation.topic || 'Group chat'}` : sender,
-    body: text,
-    tag: conversation.key,
-    onClick: () => openConversation(conversation.key),
+  whenNamed([from]).then(() => {
+    const sender = displayName(from);
+    const where = conversation.kind === 'nway' ? ` in ${conversation.topic || 'group chat'}` : '';
+    if (state.active === conversation.key) announce(`${sender}: ${text}`);
+    else announce(`New message from ${sender}${where}.`);
+    notify({
+      title: conversation.kind === 'nway' ? `${sender} · ${conversation.topic || 'Group chat'}` : sender,
+      body: text,
+      tag: conversation.key,
+      onClick: () => openConversation(conversation.key),
+    });
   });
 }
 

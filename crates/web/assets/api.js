@@ -17,7 +17,7 @@
  *   a file a message carries (`url`: where the conversation's members download it)
  * @typedef {{id: number, from: string, to: string, text: string, at: string, file?: FileInfo}} Im
  * @typedef {{conversation: string, with?: string, chat?: number, topic?: string,
- *   last?: {id: number, from: string, text: string, at: string}, unread: number}} ConversationListing
+ *   last?: {id: number, from: string, text: string, at: string}, unread: number, seen?: number}} ConversationListing
  *   a conversation of the caller, with what is unread on all their devices
  * @typedef {{id: number, topic: string, members: string[], invited: boolean}} ChatListing
  *   an n-way chat the caller is in, or invited to (`invited`: not answered yet)
@@ -137,7 +137,7 @@ export const api = {
   contacts: () => call('GET', '/api/v1/contacts'),
   /** @param {ContactList} list @returns {Promise<ContactList>} */
   putContacts: (list) => call('PUT', '/api/v1/contacts', list),
-  /** @param {string} to @param {string} text @returns {Promise<{at: string, delivered: boolean}>} */
+  /** @param {string} to @param {string} text @returns {Promise<{id: number, at: string, delivered: boolean}>} */
   sendIm: (to, text) => call('POST', `/api/v1/im/${enc(to)}`, { text }),
   /**
    * The newest messages with a user, or those before message `before`.
@@ -148,6 +148,16 @@ export const api = {
   conversations: () => call('GET', '/api/v1/conversations'),
   /** @param {string} conversation @param {number} upTo */
   markRead: (conversation, upTo) => call('POST', '/api/v1/conversations/read', { conversation, up_to: upTo }),
+  /** @param {number} id @param {string} text */
+  editMessage: (id, text) => call('PATCH', `/api/v1/messages/${id}`, { text }),
+  /** @param {number} id */
+  deleteMessage: (id) => call('DELETE', `/api/v1/messages/${id}`),
+  /** @param {number} id @param {string} emoji @param {boolean} on */
+  react: (id, emoji, on) => call('PUT', `/api/v1/messages/${id}/reactions`, { emoji, on }),
+  /** @returns {Promise<{read_receipts: boolean, reactions: string[]}>} */
+  settings: () => call('GET', '/api/v1/settings'),
+  /** @param {{read_receipts: boolean}} change @returns {Promise<{read_receipts: boolean, reactions: string[]}>} */
+  putSettings: (change) => call('PUT', '/api/v1/settings', change),
   /** @returns {Promise<ChatListing[]>} */
   chats: () => call('GET', '/api/v1/nway'),
   /** @param {string[]} invite @param {string} topic @returns {Promise<{id: number}>} */
@@ -180,6 +190,6 @@ export const api = {
   },
   /** @returns {Promise<{max_bytes: number}>} */
   fileLimits: () => call('GET', '/api/v1/files/limits'),
-  /** @param {number} id @param {string} text @returns {Promise<{at: string}>} */
+  /** @param {number} id @param {string} text @returns {Promise<{id: number, at: string}>} */
   chatMessage: (id, text) => call('POST', `/api/v1/nway/${id}/messages`, { text }),
 };

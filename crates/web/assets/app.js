@@ -16,6 +16,7 @@ import { showLogin } from './login.js';
 import {
   disableNotifications, enableNotifications, notificationPermission, notificationsOn, setBaseTitle,
 } from './notify.js';
+import { readReceiptsItem } from './message-tools.js';
 import { changePasswordDialog, showPasswordChangePage } from './password.js';
 import { createSidebar } from './sidebar.js';
 import { SETTABLE, STATUS, setDot, statusDot, statusLabel } from './status.js';
@@ -105,6 +106,11 @@ function start(session) {
     banner,
     h('div', { class: 'workspace' }, sidebar.element, chat.element));
   root.replaceChildren(h('a', { class: 'skip-link', href: '#main', text: 'Skip to conversation' }), shell);
+  // Not left on the sign-in button that is gone: the first field (a chat
+  // the page reopens takes it to its composer). A touch screen gets no
+  // keyboard popping up: focus starts at the top instead.
+  if (window.matchMedia('(pointer: coarse)').matches) bar.element.querySelector('h1')?.focus({ preventScroll: true });
+  else /** @type {HTMLElement | null} */ (sidebar.element.querySelector('#contact-filter'))?.focus({ preventScroll: true });
 
   /* Phone layout: list or conversation, one at a time. */
   const offActive = on('active', (key) => {
@@ -259,9 +265,9 @@ function topbar() {
 
   const userButton = h('button', {
     type: 'button', class: 'user-button', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
-    'aria-label': `Account: ${me.display_name}`,
     onclick: () => openUserMenu(userButton),
-  }, avatar(me.id, { size: 'sm', dot: false }), h('span', { class: 'user-name', text: me.display_name }), icon('chevronDown', 'chev'));
+  }, avatar(me.id, { size: 'sm', dot: false }), h('span', { class: 'sr-only', text: 'Account:' }),
+  h('span', { class: 'user-name', text: me.display_name }), icon('chevronDown', 'chev'));
 
   const render = () => {
     const p = myPresence();
@@ -280,7 +286,8 @@ function topbar() {
   const element = h('header', { class: 'topbar' },
     h('div', { class: 'brand' },
       h('img', { src: '/assets/icon.svg', alt: '', width: 28, height: 28 }),
-      h('span', { class: 'brand-name', text: 'Simul' })),
+      // The one h1 of the signed-in app: chat titles and lists are h2.
+      h('h1', { class: 'brand-name', text: 'Simul', tabIndex: -1 })),
     h('div', { class: 'topbar-me' }, statusButton, userButton));
   return { element, destroy: () => offs.forEach((off) => off()) };
 }
@@ -294,7 +301,7 @@ function openStatusPanel(anchor) {
   const current = myPresence();
   const message = h('input', {
     type: 'text', id: 'status-message', maxlength: 256, value: current.message,
-    placeholder: 'What are you up to?', autocomplete: 'off',
+    placeholder: 'What are you up to?', autocomplete: 'off', 'aria-describedby': 'status-hint',
   });
   /** @type {HTMLButtonElement[]} */
   const options = [];
@@ -333,10 +340,9 @@ function openStatusPanel(anchor) {
       save();
     }
   });
+  // One step: the message first, then the status that goes with it (or
+  // Enter, or "Save message", to keep the status).
   const panel = h('div', { class: 'popover status-panel', role: 'dialog', 'aria-label': 'Set your status' },
-    h('p', { class: 'popover-title', text: 'Status' }),
-    h('div', { class: 'status-options', role: 'group', 'aria-label': 'Status' }, options),
-    h('div', { class: 'popover-sep' }),
     h('label', { class: 'popover-title', htmlFor: 'status-message', text: 'Status message' }),
     h('div', { class: 'status-message-row' }, message,
       h('button', {
@@ -347,12 +353,17 @@ function openStatusPanel(anchor) {
         },
       }, icon('x'))),
     h('div', { class: 'popover-actions' },
-      h('button', { type: 'button', class: 'btn primary small', text: 'Save message', onclick: save })));
+      h('p', { class: 'status-hint', id: 'status-hint', text: 'Then choose a status below.' }),
+      h('button', { type: 'button', class: 'btn small', text: 'Save message', onclick: save })),
+    h('div', { class: 'popover-sep' }),
+    h('p', { class: 'popover-title', id: 'status-options-title', text: 'Status' }),
+    h('div', { class: 'status-options', role: 'group', 'aria-labelledby': 'status-options-title' }, options));
   panel.addEventListener('keydown', (event) => {
     if (event.target instanceof HTMLButtonElement && options.includes(event.target)) arrowNavigate(event, options);
   });
   close = floating(anchor, panel, { align: 'end' });
-  (options.find((o) => o.getAttribute('aria-pressed') === 'true') ?? options[0]).focus();
+  message.focus();
+  message.select();
 }
 
 /** @param {HTMLElement} anchor */
@@ -365,6 +376,7 @@ function openUserMenu(anchor) {
       onSelect: () => businessCard(state.me?.id ?? ''),
     },
     { label: 'Change password…', icon: 'lock', onSelect: () => changePasswordDialog({ forced: false }) },
+    readReceiptsItem(),
     ...(permission === 'unsupported' ? [] : [{
       label: on ? 'Turn off desktop notifications' : 'Turn on desktop notifications',
       icon: /** @type {import('./dom.js').IconName} */ (on ? 'bellOff' : 'bell'),

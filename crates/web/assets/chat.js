@@ -14,6 +14,7 @@ import { attachFiles, fileCard } from './files.js';
 import { formatDay, formatFull, formatTime, h, icon, linkify, replace, sameDay } from './dom.js';
 import { statusLabel } from './status.js';
 import { displayName, isContact, isOnline, on, presenceOf, state } from './store.js';
+import { messageTools, reactionsRow, showReceipt } from './message-tools.js';
 import { confirmDialog } from './ui.js';
 import { avatar, groupAvatar, presenceLine } from './widgets.js';
 
@@ -79,15 +80,16 @@ function conversationView(conversation) {
   const me = state.me?.id ?? '';
   const isGroup = conversation.kind === 'nway';
   const title = () => (isGroup ? conversation.topic || 'Group chat' : displayName(conversation.peer));
-  const label = isGroup ? `Group chat: ${title()}` : `Conversation with ${title()}`;
+  const labelNow = () => (isGroup ? `Group chat: ${title()}` : `Conversation with ${title()}`);
+  const label = labelNow();
 
   /* Header */
-  const headTitle = h('h1', { class: 'chat-title', text: title() });
+  const headTitle = h('h2', { class: 'chat-title', text: title() });
   const headSub = h('p', { class: 'chat-sub' });
   const participantsButton = isGroup ? h('button', {
     type: 'button', class: 'btn ghost participants-toggle', 'aria-expanded': 'false', 'aria-controls': 'participants',
     onclick: () => toggleParticipants(),
-  }, icon('users'), h('span', { class: 'count' })) : null;
+  }, icon('users'), h('span', { class: 'sr-only', text: 'Participants:' }), h('span', { class: 'count' })) : null;
   const headAvatar = h('span', { class: 'chat-avatar' });
   const actions = h('div', { class: 'chat-actions' });
   const header = h('header', { class: 'chat-head' },
@@ -101,7 +103,10 @@ function conversationView(conversation) {
 
   function renderHeader() {
     headTitle.textContent = title();
-    // A chat opened before the person's card arrived named them by id.
+    // A chat opened before the person's card arrived named them by id
+    // (a link from another application, a first message).
+    root.setAttribute('aria-label', labelNow());
+    root.parentElement?.setAttribute('aria-label', labelNow());
     textarea.placeholder = `Message ${title()}`;
     composerLabel.textContent = `Message ${title()}`;
     if (isGroup) {
@@ -111,7 +116,6 @@ function conversationView(conversation) {
         conversation.invited.length ? ` · ${conversation.invited.length} invited` : '');
       if (participantsButton) {
         participantsButton.querySelector('.count')?.replaceChildren(String(n));
-        participantsButton.setAttribute('aria-label', `Participants (${n})`);
       }
       replace(actions, 
         conversation.ended ? null : h('button', {
@@ -137,6 +141,7 @@ function conversationView(conversation) {
         }, icon('users'), h('span', { class: 'btn-label', text: 'Group chat' })),
         h('button', {
           type: 'button', class: 'icon-btn', 'aria-label': `Business card of ${displayName(peer)}`, title: 'Business card',
+          dataset: { focusKey: `card:${peer}` },
           onclick: () => businessCard(peer),
         }, icon('card')));
     }
@@ -156,11 +161,13 @@ function conversationView(conversation) {
   }
 
   /* Messages */
-  const list = h('ol', { class: 'messages', role: 'log', 'aria-label': 'Messages', 'aria-live': 'off' });
+  const list = h('ol', { class: 'messages' });
   const jump = h('button', {
     type: 'button', class: 'jump', hidden: true, onclick: () => scrollToEnd(true),
   }, icon('arrowDown'), 'New messages');
-  const timeline = h('div', { class: 'timeline' }, list, jump);
+  // The log around the list: a list with role log would have no list items.
+  // Focusable: the keyboard scrolls it too.
+  const timeline = h('div', { class: 'timeline', role: 'log', 'aria-label': 'Messages', 'aria-live': 'off', tabIndex: 0 }, list, jump);
   timeline.addEventListener('scroll', () => {
     if (nearEnd()) jump.hidden = true;
   }, { passive: true });
@@ -198,6 +205,8 @@ function conversationView(conversation) {
     list.appendChild(intro());
     for (const m of conversation.messages) appendMessage(m);
     rendered = [...conversation.messages];
+    // A chat opened again (or after a reload) shows its receipt at once.
+    showReceipt(conversation, bubbles);
   }
 
   /**
@@ -247,7 +256,7 @@ function conversationView(conversation) {
   function appendMessage(m) {
     const at = m.at ? new Date(m.at) : new Date();
     if (!lastDay || !sameDay(lastDay, at)) {
-      list.appendChild(h('li', { class: 'day', role: 'separator' }, h('span', { text: formatDay(at) })));
+      list.appendChild(h('li', { class: 'day' }, h('span', { text: formatDay(at) })));
       lastDay = at;
       lastGroup = null;
     }
@@ -294,9 +303,24 @@ function conversationView(conversation) {
       const at = new Date(m.at);
       meta.appendChild(h('time', { datetime: m.at, title: formatFull(at), text: formatTime(at) }));
     }
+    if (m.edited && !m.deleted) meta.append(' · ', h('span', { class: 'edited', title: formatFull(new Date(m.edited)), text: 'edited' }));
+    bubble.dataset.rev = String(m.rev ?? 0);
+    if (m.id !== undefined) bubble.dataset.message = String(m.id);
     // dir="auto": a message in Arabic or Hebrew reads right to left
     // whatever the page's direction.
-    bubble.replaceChildren(m.file ? fileCard(m.file) : h('p', { class: 'text', dir: 'auto' }, linkify(m.text)), meta);
+    const text = m.deleted
+      ? h('p', { class: 'text deleted', text: 'This message was deleted' })
+      : m.file ? fileCard(m.file) : h('p', { class: 'text', dir: 'auto' }, linkify(m.text));
+    /** @param {HTMLElement | null} editor */
+    const editing = (editor) => {
+      if (editor) text.replaceWith(editor);
+      else {
+        fillBubble(bubble, m);
+        showReceipt(conversation, bubbles);
+        /** @type {HTMLElement | null} */ (bubble.querySelector('.msg-tools button'))?.focus();
+      }
+    };
+    bubble.replaceChildren(text, meta, reactionsRow(conversation, m) ?? '', messageTools(conversation, m, editing) ?? '');
   }
 
   /** Brings the list up to date with the conversation's messages. */
@@ -313,7 +337,8 @@ function conversationView(conversation) {
       else timeline.scrollTop = timeline.scrollHeight - fromBottom;
     } else {
       for (const [m, bubble] of bubbles) {
-        if (bubble.dataset.state !== (m.state ?? 'sent')) fillBubble(bubble, m);
+        const changed = bubble.dataset.rev !== String(m.rev ?? 0) && !bubble.querySelector('.edit-form');
+        if (bubble.dataset.state !== (m.state ?? 'sent') || changed) fillBubble(bubble, m);
       }
       const fresh = messages.slice(rendered.length);
       for (const m of fresh) appendMessage(m);
@@ -324,6 +349,7 @@ function conversationView(conversation) {
         else jump.hidden = false;
       }
     }
+    showReceipt(conversation, bubbles);
     // The intro line follows the history's loading state, without moving
     // what is read below it.
     const first = list.firstElementChild;
@@ -366,7 +392,8 @@ function conversationView(conversation) {
 
   function autosize() {
     textarea.style.height = 'auto';
-    textarea.style.height = `${Math.min(textarea.scrollHeight, 180)}px`;
+    // Empty, it stays one line high: a long placeholder must not grow it.
+    textarea.style.height = textarea.value ? `${Math.min(textarea.scrollHeight, 180)}px` : '';
   }
 
   function updateComposer() {
@@ -510,6 +537,7 @@ function conversationView(conversation) {
     on('people', () => {
       renderHeader();
       renderParticipants();
+      renderComposerState();
       update();
     }),
     on('contacts', renderHeader),
@@ -519,6 +547,9 @@ function conversationView(conversation) {
     element: root,
     label,
     focusComposer() {
+      // Opened from a dialog: once it has closed (and given focus back).
+      const dialog = document.querySelector('dialog[open]');
+      if (dialog) return dialog.addEventListener('close', () => this.focusComposer(), { once: true });
       if (touchFirst()) /** @type {HTMLElement | null} */ (header.querySelector('.back'))?.focus({ preventScroll: true });
       else if (!composer.hidden) textarea.focus({ preventScroll: true });
     },

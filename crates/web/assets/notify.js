@@ -2,7 +2,7 @@
 // Desktop notifications (asked for on a click, shown only while the tab is
 // hidden) and the unread count in the document title.
 
-import { pref, setPref, totalUnread } from './store.js';
+import { pref, setPref, state, totalUnread } from './store.js';
 
 /** @returns {'default' | 'granted' | 'denied' | 'unsupported'} */
 export function notificationPermission() {
@@ -31,11 +31,13 @@ export function disableNotifications() {
 }
 
 /**
- * Shows a notification when the user is not looking at the page.
+ * Shows a notification when the user is not looking at the page, unless
+ * they chose Do not disturb (the unread counts still tell).
  * @param {{title: string, body: string, tag: string, onClick: () => void}} options
  */
 export function notify(options) {
   if (document.visibilityState !== 'hidden' || !notificationsOn()) return;
+  if (state.presence.get(state.me?.id ?? '')?.status === 'dnd') return;
   try {
     const n = new Notification(options.title, { body: options.body.slice(0, 180), tag: options.tag, icon: '/assets/icon.svg' });
     n.onclick = () => {

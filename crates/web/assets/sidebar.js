@@ -121,9 +121,13 @@ export function createSidebar() {
   function chatRow(c, q) {
     const title = c.kind === 'nway' ? (c.topic || 'Group chat') : displayName(c.peer);
     const last = c.messages.filter((m) => !m.system).at(-1);
+    const said = last?.deleted ? 'Message deleted' : last?.text;
+    const mine = last?.from === state.me?.id;
+    // The latest message, as chat lists show it (a 1:1 row names only
+    // its own side: the other is the row's title).
     const sub = c.kind === 'nway'
-      ? (c.ended ? 'You are no longer in this chat' : last ? `${last.from === state.me?.id ? 'You' : displayName(last.from)}: ${last.text}` : `${c.members.length} participant${c.members.length === 1 ? '' : 's'}`)
-      : statusLabel(presenceOf(c.peer));
+      ? (c.ended ? 'You are no longer in this chat' : last ? `${mine ? 'You' : displayName(last.from)}: ${said}` : `${c.members.length} participant${c.members.length === 1 ? '' : 's'}`)
+      : last ? `${mine ? 'You: ' : ''}${said}` : statusLabel(presenceOf(c.peer));
     const hidden = q && !title.toLowerCase().includes(q);
     return h('li', { class: 'row', hidden, dataset: c.ended ? { chat: c.key, ended: '' } : { chat: c.key } },
       h('button', {
@@ -152,7 +156,7 @@ export function createSidebar() {
     const anyShown = !q || rows.some((r) => !r.hidden);
     const menuButton = h('button', {
       type: 'button', class: 'icon-btn small group-menu', 'aria-label': `Options for group ${name}`,
-      'aria-haspopup': 'menu', 'aria-expanded': 'false', title: 'Group options',
+      'aria-haspopup': 'menu', 'aria-expanded': 'false', title: 'Group options', dataset: { focusKey: `menu:${name}` },
       onclick: () => groupMenu(menuButton, name, contacts),
     }, icon('more'));
     return h('section', { class: `group ${isCollapsed ? 'collapsed' : ''}`, hidden: !anyShown, dataset: { group: name } },
@@ -163,9 +167,8 @@ export function createSidebar() {
           onclick: () => toggleGroup(name),
         },
         icon('chevronDown', 'chev'),
-        h('span', { class: 'group-name', text: name }),
-        h('span', { class: 'group-count', 'aria-hidden': 'true', text: `${online}/${contacts.length}` }),
-        h('span', { class: 'sr-only', text: `, ${online} of ${contacts.length} online` })),
+        h('span', { class: 'group-name' }, name, h('span', { class: 'sr-inline', text: `, ${online} of ${contacts.length} online` })),
+        h('span', { class: 'group-count', 'aria-hidden': 'true', text: `${online}/${contacts.length}` })),
         menuButton),
       h('ul', { class: 'rows', id: listId, hidden: isCollapsed },
         rows.length ? rows : h('li', { class: 'row-empty', text: 'No one in this group yet' })));
@@ -192,7 +195,7 @@ export function createSidebar() {
     const active = state.active === imKey(id);
     const menuButton = h('button', {
       type: 'button', class: 'icon-btn small row-menu', 'aria-label': `Options for ${name}`,
-      'aria-haspopup': 'menu', 'aria-expanded': 'false', title: 'Options',
+      'aria-haspopup': 'menu', 'aria-expanded': 'false', title: 'Options', dataset: { focusKey: `menu:${group}:${id}` },
       onclick: () => contactMenu(menuButton, id, group),
     }, icon('more'));
     return h('li', { class: `row ${p.status === 'offline' ? 'offline' : ''}`, hidden, dataset: { contact: id, status: p.status } },
@@ -220,7 +223,7 @@ export function createSidebar() {
     if (!n) return null;
     return h('span', { class: 'badge', dataset: { unread: String(n) } },
       h('span', { 'aria-hidden': 'true', text: n > 99 ? '99+' : String(n) }),
-      h('span', { class: 'sr-only', text: `, ${n} unread message${n === 1 ? '' : 's'}` }));
+      h('span', { class: 'sr-only', text: `(${n} unread message${n === 1 ? '' : 's'})` }));
   }
 
   /**

@@ -21,6 +21,10 @@ import { OFFLINE } from './status.js';
  * @property {boolean} [system]   a line such as "Carol joined"
  * @property {string} [error]     why it was not sent
  * @property {import('./api.js').FileInfo} [file]  the file it carries
+ * @property {string} [edited]    when its author last edited it (RFC 3339)
+ * @property {boolean} [deleted]  deleted by its author (the text is empty)
+ * @property {{emoji: string, users: string[]}[]} [reactions]
+ * @property {number} [rev]       bumped by every change after it was sent (redraws it)
  *
  * @typedef {object} Conversation
  * @property {string} key          'im:<user>' or 'nway:<id>'
@@ -38,6 +42,7 @@ import { OFFLINE } from './status.js';
  * @property {boolean} truncated   the history has more than was loaded
  * @property {boolean} loadingEarlier  an earlier page is on its way
  * @property {number} readMark     the last message id the server knows this user read
+ * @property {number} seenUpTo     the last message id the other person read (1:1, read receipts)
  * @property {boolean} ended       left, or removed from the chat
  * @property {string} draft
  * @property {number} lastActivity
@@ -272,7 +277,7 @@ function conversationFor(key, kind, init) {
 function newConversation(key, kind) {
   return {
     key, kind, peer: '', chatId: 0, topic: '', members: [], invited: [], messages: [],
-    seen: new Set(), unread: 0, readMark: 0, typing: false, history: 'none', truncated: false, loadingEarlier: false,
+    seen: new Set(), unread: 0, readMark: 0, seenUpTo: 0, typing: false, history: 'none', truncated: false, loadingEarlier: false,
     ended: false, draft: '',
     lastActivity: 0,
   };
@@ -296,11 +301,22 @@ export function messageKey(m) {
  */
 export function addMessage(conversation, message) {
   const key = messageKey(message);
-  if (conversation.seen.has(key)) return 'duplicate';
+  if (conversation.seen.has(key)) {
+    // Known from the conversations list, whose copy carries no edit mark
+    // nor reactions: the history's copy brings them.
+    const known = message.id === undefined ? undefined : conversation.messages.find((m) => m.id === message.id);
+    if (known && ((message.edited && !known.edited) || (message.reactions?.length && !known.reactions?.length))) {
+      known.edited = message.edited ?? known.edited;
+      known.reactions = message.reactions ?? known.reactions;
+      known.rev = (known.rev ?? 0) + 1;
+    }
+    return 'duplicate';
+  }
   conversation.seen.add(key);
   if (message.from === state.me?.id) {
     const pending = conversation.messages.find((m) => m.state === 'sending' && m.text === message.text);
     if (pending) {
+      pending.id = message.id;
       pending.at = message.at;
       pending.state = 'sent';
       return 'confirmed';

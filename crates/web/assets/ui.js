@@ -69,6 +69,9 @@ export function modal(options) {
     'aria-describedby': descriptionId,
   }, form);
   const opener = /** @type {HTMLElement | null} */ (document.activeElement);
+  // A list that re-renders while the dialog is open (a card arriving)
+  // replaces the opener: focus returns to its successor, found by key.
+  const openerKey = opener?.dataset?.focusKey;
   let closed = false;
 
   function close() {
@@ -77,7 +80,9 @@ export function modal(options) {
     if (dialog.open) dialog.close();
     dialog.remove();
     options.onClose?.();
-    if (opener && opener.isConnected) opener.focus();
+    const back = opener?.isConnected ? opener
+      : openerKey ? /** @type {HTMLElement | null} */ (document.querySelector(`[data-focus-key="${CSS.escape(openerKey)}"]`)) : null;
+    back?.focus();
   }
 
   dialog.addEventListener('cancel', (event) => {
@@ -306,7 +311,8 @@ let toastRegion = null;
  */
 
 /**
- * Shows a toast; with actions it stays until one is chosen.
+ * Shows a toast; with actions it stays until one is chosen or it is
+ * dismissed.
  * @param {{title: string, body?: string, actions?: ToastAction[], kind?: 'info' | 'error' | 'invite', timeout?: number, icon?: IconName}} options
  * @returns {{close: () => void, element: HTMLElement}}
  */
@@ -328,7 +334,8 @@ export function toast(options) {
             a.onClick();
           },
         })))),
-    !options.actions && h('button', { type: 'button', class: 'icon-btn small', 'aria-label': 'Dismiss', onclick: () => close() }, icon('x')));
+    // Also a toast with actions: an invitation stays in the sidebar.
+    h('button', { type: 'button', class: 'icon-btn small', 'aria-label': 'Dismiss', title: 'Dismiss', onclick: () => close() }, icon('x')));
   toastRegion.appendChild(element);
   const timeout = options.timeout ?? (options.actions ? 0 : 6000);
   const timer = timeout ? setTimeout(() => close(), timeout) : undefined;

@@ -35,6 +35,7 @@ const ASSETS: &[Asset] = &[
     asset!("events.js", "text/javascript; charset=utf-8"),
     asset!("files.js", "text/javascript; charset=utf-8"),
     asset!("login.js", "text/javascript; charset=utf-8"),
+    asset!("message-tools.js", "text/javascript; charset=utf-8"),
     asset!("notify.js", "text/javascript; charset=utf-8"),
     asset!("password.js", "text/javascript; charset=utf-8"),
     asset!("sidebar.js", "text/javascript; charset=utf-8"),

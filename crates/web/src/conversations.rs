@@ -32,6 +32,10 @@ pub(crate) struct ConversationEntry {
     last: Option<LastEntry>,
     /// Messages from others after what the caller read, on any device.
     unread: u32,
+    /// How far the other person of a 1:1 conversation read it (a read
+    /// receipt; absent when they have not or keep it to themselves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seen: Option<u64>,
 }
 
 /// The latest message of a conversation.
@@ -57,7 +61,8 @@ impl ConversationEntry {
             at: m.at.to_rfc3339(),
         });
         let conversation = summary.conversation.to_string();
-        Self { conversation, with, chat, topic, last, unread: summary.unread }
+        let seen = summary.seen.map(MessageId::get);
+        Self { conversation, with, chat, topic, last, unread: summary.unread, seen }
     }
 }
 

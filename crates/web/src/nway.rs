@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::Authenticated;
 use crate::error::{ApiJson, ApiPath, ApiQuery, Done, ErrorBody};
 use crate::files::FileInfo;
+use crate::message_changes::{MessageState, PageReactions};
 use crate::messages::{HistoryQuery, Sent, Text};
 use crate::{ApiError, AppState};
 
@@ -198,6 +199,8 @@ pub(crate) struct ChatHistoryEntry {
     /// The file the message carries.
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<FileInfo>,
+    #[serde(flatten)]
+    state: MessageState,
 }
 
 /// What was said in a chat, for its members (someone who joins late
@@ -218,6 +221,7 @@ pub(crate) async fn history(
     let page = state.service.chat_page(&user, chat, from, limit).await?;
     let ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
     let files = state.service.attachments(&ids).await?;
+    let mut reactions = PageReactions::of(&state, &ids).await?;
     Ok(Json(
         page.messages
             .into_iter()
@@ -225,6 +229,7 @@ pub(crate) async fn history(
                 file: files.get(&m.id).map(|file| FileInfo::of(file)),
                 id: m.id,
                 at: m.at.to_rfc3339(),
+                state: reactions.state(m.id, m.edited, m.deleted),
                 from: m.from,
                 text: m.text,
             })

@@ -322,6 +322,10 @@ fn event_frames(event: &Event) -> Vec<Value> {
         Event::Read { conversation, up_to } => {
             json!({"type": "read", "conversation": conversation.to_string(), "up_to": up_to})
         }
+        Event::MessageChanged { place, id, change } => {
+            crate::message_changes::change_frame(place, *id, change)
+        }
+        Event::Seen { by, up_to } => json!({"type": "seen", "by": by, "up_to": up_to}),
         // The browser client reads its contact list when it opens and
         // is the one editing it; the API names no frame for a change.
         Event::ContactsChanged => return Vec::new(),

@@ -15,8 +15,8 @@ use utoipa_axum::routes;
 use crate::auth::Reached;
 use crate::openapi::{ApiDoc, GenericErrors};
 use crate::{
-    ApiError, AppState, account, assets, conversations, files, messages, nway, people, presence,
-    stwebapi, telemetry,
+    ApiError, AppState, account, assets, conversations, files, message_changes, messages, nway,
+    people, presence, stwebapi, telemetry,
 };
 
 /// The largest request body: a full contact list (2,000 ids) fits; a
@@ -37,6 +37,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(messages::history))
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::read))
+        .routes(routes!(message_changes::edit, message_changes::delete))
+        .routes(routes!(message_changes::react))
+        .routes(routes!(message_changes::settings, message_changes::put_settings))
         .routes(routes!(messages::contacts, messages::put_contacts))
         .routes(routes!(people::search))
         .routes(routes!(people::cards))

@@ -36,6 +36,7 @@ use xso::AsXml;
 
 mod admin;
 mod archive;
+mod changes;
 mod direct_invite;
 mod markers;
 mod rooms;
@@ -122,6 +123,9 @@ struct Session<'a> {
     /// The contact list as this client's roster last showed it; none
     /// until it asks for the roster (then it gets roster pushes).
     roster: Option<ContactList>,
+    /// The ids the client gave its latest messages (for corrections,
+    /// reactions and read receipts that name them).
+    sent_ids: changes::SentIds,
 }
 
 /// Runs a bound session to its end.
@@ -161,6 +165,7 @@ pub(crate) async fn run(
         sm: sm::StreamManagement::default(),
         peer,
         roster: None,
+        sent_ids: changes::SentIds::default(),
     };
     // A disabled or removed account ends the session at once, as on
     // every door.
@@ -567,11 +572,20 @@ impl Session<'_> {
                 .bounce(&message, DefinedCondition::ItemNotFound, "no such user here")
                 .await;
         };
+        // A correction or retraction has a body too (a fallback).
+        if self.change(&message).await? {
+            return Ok(());
+        }
         if let Some((_, body)) = message.get_best_body(vec![]) {
             let sent =
                 self.service.send_im(&self.user, Some(self.session), &name, body.clone()).await;
             return match sent {
-                Ok(_) => Ok(()),
+                Ok(sent) => {
+                    if let Some(client) = &message.id {
+                        self.sent_ids.remember(client, sent.id, sent.to);
+                    }
+                    Ok(())
+                }
                 Err(ServiceError::NoSuchUser(_)) => {
                     self.bounce(&message, DefinedCondition::ItemNotFound, "no such user here").await
                 }
@@ -739,6 +753,10 @@ impl Session<'_> {
             }
             Event::NwayMembers { chat, members } => self.nway_members(*chat, members).await,
             Event::ContactsChanged => self.contacts_changed().await,
+            Event::MessageChanged { place, id, change } => {
+                self.message_changed(place, *id, change).await
+            }
+            Event::Seen { by, up_to } => self.seen(by, *up_to).await,
             // Status of someone not watched, and the like.
             _ => Ok(()),
         }
@@ -760,12 +778,19 @@ pub(crate) fn stanza_error(
 
 /// The answer to a request the service could not carry out.
 fn server_trouble(id: &str, error: &ServiceError) -> Iq {
-    let (type_, condition) = match error {
+    let (type_, condition) = condition_of(error);
+    Iq::from_error(id, stanza_error(type_, condition, &error.to_string()))
+}
+
+/// The stanza error of a request the service could not carry out.
+fn condition_of(error: &ServiceError) -> (ErrorType, DefinedCondition) {
+    match error {
         ServiceError::NoSuchUser(_) => (ErrorType::Cancel, DefinedCondition::ItemNotFound),
         ServiceError::Invalid(_) => (ErrorType::Modify, DefinedCondition::BadRequest),
         ServiceError::TooLarge(_) => (ErrorType::Cancel, DefinedCondition::NotAllowed),
+        ServiceError::NoSuchMessage => (ErrorType::Cancel, DefinedCondition::ItemNotFound),
+        ServiceError::NotAuthor => (ErrorType::Auth, DefinedCondition::Forbidden),
         ServiceError::TooMany(_) => (ErrorType::Wait, DefinedCondition::ResourceConstraint),
         _ => (ErrorType::Wait, DefinedCondition::InternalServerError),
-    };
-    Iq::from_error(id, stanza_error(type_, condition, &error.to_string()))
+    }
 }

@@ -83,8 +83,8 @@ fn form_of(var: &str, type_: FieldType) -> DataForm {
     DataForm::new(DataFormType::Form, ADMIN, vec![field])
 }
 
-/// An XML name this module spells as a constant.
-fn name(text: &'static str) -> NcName {
+/// An XML name this door spells as a constant.
+pub(super) fn name(text: &'static str) -> NcName {
     NcName::try_from(text).expect("an XML name")
 }
 

@@ -89,8 +89,13 @@ impl Session<'_> {
     ) -> Option<Message> {
         let from = self.door.jid(&UserId::new(&stored.from))?;
         let to = self.door.jid(&UserId::new(&stored.to))?;
-        let mut message =
-            Message::chat(Some(to.into())).with_body(Default::default(), stored.text.clone());
+        let mut message = Message::chat(Some(to.into()));
+        if stored.deleted {
+            // XEP-0424 §5: the archive keeps a tombstone in its place.
+            message.payloads.push(super::changes::tombstone(stored.id));
+        } else {
+            message = message.with_body(Default::default(), stored.text.clone());
+        }
         message.from = Some(from.into());
         let forwarded = Forwarded { delay: Some(delay(own.clone().into(), stored.at)), message };
         let result = Result_ { id: stored.id.to_string(), queryid, forwarded };
