@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::event::{Delivery, Event, MessageChange, Place};
+use crate::event::{Attachment, Delivery, Event, MessageChange, Place};
 use crate::ids::{ChatId, Conversation, MessageId, SessionId, UserId};
 use crate::status::Presence;
 
@@ -377,6 +377,19 @@ impl Community {
         text: &str,
         at: DateTime<Utc>,
     ) -> Result<(MessageId, Vec<Delivery>), CoreError> {
+        self.send_im_with(from, origin, to, (text, None), at)
+    }
+
+    /// [`Community::send_im_as`] with a message that may carry a file
+    /// (`text` then describes it for doors that show text only).
+    pub fn send_im_with(
+        &mut self,
+        from: &UserId,
+        origin: Option<SessionId>,
+        to: &UserId,
+        (text, file): (&str, Option<Arc<Attachment>>),
+        at: DateTime<Utc>,
+    ) -> Result<(MessageId, Vec<Delivery>), CoreError> {
         let text = checked_text(text)?;
         let id = self.next_message_id();
         let recipients: Vec<SessionId> = self
@@ -388,7 +401,7 @@ impl Community {
         let missed = false;
         out.send(
             recipients,
-            Event::Im { from: from.clone(), to: to.clone(), text, at, id, missed },
+            Event::Im { from: from.clone(), to: to.clone(), text, at, id, missed, file },
         );
         Ok((id, out.0))
     }
@@ -509,11 +522,23 @@ impl Community {
         text: &str,
         at: DateTime<Utc>,
     ) -> Result<(MessageId, Vec<Delivery>), CoreError> {
+        self.chat_message_with(from, chat, (text, None), at)
+    }
+
+    /// [`Community::chat_message`] with a message that may carry a file
+    /// (`text` then describes it for doors that show text only).
+    pub fn chat_message_with(
+        &mut self,
+        from: &UserId,
+        chat: ChatId,
+        (text, file): (&str, Option<Arc<Attachment>>),
+        at: DateTime<Utc>,
+    ) -> Result<(MessageId, Vec<Delivery>), CoreError> {
         let from = self.member_of(from, chat)?;
         let text = checked_text(text)?;
         let id = self.next_message_id();
         let mut out = Outbox::default();
-        out.send(self.member_sessions(chat), Event::NwayMessage { chat, from, text, at, id });
+        out.send(self.member_sessions(chat), Event::NwayMessage { chat, from, text, at, id, file });
         Ok((id, out.0))
     }
 

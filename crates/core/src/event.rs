@@ -34,6 +34,9 @@ pub enum Event {
         /// Kept while the recipient was offline and handed to them now,
         /// at their next sign-in (not news of this moment).
         missed: bool,
+        /// The file it carries (its text then describes the file, for
+        /// doors that show text only).
+        file: Option<Arc<Attachment>>,
     },
     /// The presence of users a session just started watching, all in one
     /// event: a watch of 2,000 contacts is one reply, not 2,000 events
@@ -73,6 +76,8 @@ pub enum Event {
         /// Its number in the order of acceptance (one sequence with 1:1
         /// messages).
         id: MessageId,
+        /// The file it carries (its text then describes the file).
+        file: Option<Arc<Attachment>>,
     },
     /// The members of an n-way chat changed.
     NwayMembers {
@@ -160,6 +165,21 @@ pub enum MessageChange {
         /// Added (`true`) or taken back.
         on: bool,
     },
+}
+
+/// A file sent in a conversation, as a message carries it: what a door
+/// needs to show it and to link to it (the bytes stay in the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The file's id, unguessable (a link names it).
+    pub id: String,
+    /// Its name, as the sender gave it, cleaned of paths and controls.
+    pub name: String,
+    /// The media type the sender declared (`image/png`); doors decide
+    /// what they serve it as.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: u64,
 }
 
 /// An event for one session. Events are shared between their recipients.

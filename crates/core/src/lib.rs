@@ -12,6 +12,6 @@ mod ids;
 mod status;
 
 pub use community::{ChatSummary, Community, CoreError, Limits, MAX_TEXT_CHARS, checked_text};
-pub use event::{Delivery, Event, MessageChange, Place};
+pub use event::{Attachment, Delivery, Event, MessageChange, Place};
 pub use ids::{ChatId, Conversation, MessageId, SessionId, UserId};
 pub use status::{MAX_MESSAGE_CHARS, Presence, Status, UnknownStatus};

@@ -147,7 +147,8 @@ fn instant_messages_reach_every_session_of_both_users() {
     assert_eq!(id, MessageId::from_raw(42), "ids continue after the history's last");
     let got = by_session(&out);
     let (text, missed) = ("hello".into(), false);
-    let expected = Event::Im { from: user("alice"), to: user("bob"), text, at: at(), id, missed };
+    let expected =
+        Event::Im { from: user("alice"), to: user("bob"), text, at: at(), id, missed, file: None };
     for session in [bob_1, bob_2, alice_2] {
         assert_eq!(got[&session], std::slice::from_ref(&expected), "{session}");
     }

@@ -26,6 +26,10 @@ impl Service {
         self.message_limits().check(user.as_str())?;
         let text = simul_core::checked_text(&text)?;
         let place = self.authored(user, id).await?;
+        if !self.attachments(&[id.get()]).await?.is_empty() {
+            // Its text describes the file: a new text would belie it.
+            return Err(ServiceError::Invalid("a file cannot be edited; delete it instead".into()));
+        }
         let at = Utc::now();
         // Kept before anyone is told: what others see is what stays.
         if !self.store().edit_message(id.get(), user.as_str(), &text, at).await? {

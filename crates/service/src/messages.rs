@@ -2,9 +2,10 @@
 //! function each for every door.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use simul_core::{Event, MessageId, SessionId, UserId};
+use simul_core::{Attachment, Event, MessageId, SessionId, UserId};
 use simul_store::{ContactList, HistoryPage, Page, StoredIm};
 
 use crate::{Service, ServiceError};
@@ -44,14 +45,30 @@ impl Service {
     ) -> Result<SentIm, ServiceError> {
         self.message_limits().check(from.as_str())?;
         let recipient = self.recipient(to).await?;
+        self.deliver_im(from, origin, recipient, text, None).await
+    }
+
+    /// Sends and keeps a 1:1 message, that may carry a file, to a
+    /// recipient found in the directory (the limits were checked).
+    pub(crate) async fn deliver_im(
+        &self,
+        from: &UserId,
+        origin: Option<SessionId>,
+        recipient: UserId,
+        text: String,
+        file: Option<Arc<Attachment>>,
+    ) -> Result<SentIm, ServiceError> {
         let at = Utc::now();
+        let file_id = file.as_ref().map(|file| file.id.clone());
         let (id, delivered) = self.hub().apply(|community| {
-            let (id, deliveries) = community.send_im_as(from, origin, &recipient, &text, at)?;
+            let message = (text.as_str(), file);
+            let (id, deliveries) = community.send_im_with(from, origin, &recipient, message, at)?;
             Ok(((id, community.is_online(&recipient)), deliveries))
         })?;
         metrics::counter!("simul_messages_total", "kind" => "im").increment(1);
         let (from, to) = (from.to_string(), recipient.to_string());
         let message = StoredIm::new(id.get(), from, to, text, at);
+        self.link_file(file_id.as_deref(), id).await?;
         // Kept for an offline recipient's next sign-in: a recipient who
         // signs in between the two steps above finds it in the history.
         self.store().append_im(&message, !delivered).await?;
@@ -72,6 +89,7 @@ impl Service {
             return Ok(Vec::new());
         };
         let missed = self.store().take_missed(user.as_str()).await?;
+        let mut files = self.attachments(&missed.iter().map(|m| m.id).collect::<Vec<_>>()).await?;
         let event = |message: StoredIm| Event::Im {
             from: UserId::new(message.from),
             to: UserId::new(message.to),
@@ -79,6 +97,7 @@ impl Service {
             at: message.at,
             id: MessageId::from_raw(message.id),
             missed: true,
+            file: files.remove(&message.id),
         };
         Ok(missed.into_iter().map(event).collect())
     }

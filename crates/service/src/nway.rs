@@ -1,8 +1,10 @@
 //! N-way chats: created, joined, left and written to the same way from
 //! every door; their events reach members on every door.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
-use simul_core::{ChatId, ChatSummary, CoreError, MessageId, UserId};
+use simul_core::{Attachment, ChatId, ChatSummary, CoreError, MessageId, UserId};
 use simul_store::{ChatRecord, Page, PageStart, StoredChatMessage};
 
 use crate::{Service, ServiceError};
@@ -78,11 +80,25 @@ impl Service {
         text: String,
     ) -> Result<(MessageId, DateTime<Utc>), ServiceError> {
         self.message_limits().check(from.as_str())?;
+        self.post_with(from, chat, text, None).await
+    }
+
+    /// Sends and keeps a chat message, that may carry a file (the limits
+    /// were checked).
+    pub(crate) async fn post_with(
+        &self,
+        from: &UserId,
+        chat: ChatId,
+        text: String,
+        file: Option<Arc<Attachment>>,
+    ) -> Result<(MessageId, DateTime<Utc>), ServiceError> {
         let at = Utc::now();
-        let id = self.hub().apply(|c| c.chat_message(from, chat, &text, at))?;
+        let file_id = file.as_ref().map(|file| file.id.clone());
+        let id = self.hub().apply(|c| c.chat_message_with(from, chat, (&text, file), at))?;
         metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);
         let (chat, from) = (chat.get(), from.to_string());
         let message = StoredChatMessage::new(id.get(), chat, from, text, at);
+        self.link_file(file_id.as_deref(), id).await?;
         self.store().append_chat_message(&message).await?;
         Ok((id, at))
     }

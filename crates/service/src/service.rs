@@ -40,6 +40,8 @@ pub struct Service {
     message_limits: MessageLimits,
     /// Searches per user, over every door.
     search_limits: SearchLimits,
+    /// The largest file a user may send (`[files] max_mb`).
+    max_file_bytes: u64,
     hub: Hub,
 }
 
@@ -69,6 +71,7 @@ impl Service {
             flood: FloodLimits::default(),
             message_limits: MessageLimits::new(&FloodLimits::default()),
             search_limits: SearchLimits::new(),
+            max_file_bytes: crate::files::DEFAULT_MAX_FILE_BYTES,
             hub: Hub::continuing_after(last_chat, last_message),
         })
     }
@@ -95,6 +98,18 @@ impl Service {
         self.message_limits = MessageLimits::new(&limits);
         self.flood = limits;
         self
+    }
+
+    /// Takes files of at most `bytes` (default
+    /// [`crate::files::DEFAULT_MAX_FILE_BYTES`]).
+    pub fn with_max_file_bytes(mut self, bytes: u64) -> Self {
+        self.max_file_bytes = bytes;
+        self
+    }
+
+    /// The largest file a user may send.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_file_bytes
     }
 
     /// From now on signs new tokens with `signing` and accepts tokens of

@@ -35,6 +35,30 @@ pub struct Config {
     pub vp: VpConfig,
     /// The XMPP front door.
     pub xmpp: XmppConfig,
+    /// Files sent in conversations.
+    pub files: FilesConfig,
+}
+
+/// `[files]`: files sent in 1:1 and n-way chats, kept under the data
+/// directory (`files/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesConfig {
+    /// The largest file a user may send, in MiB (default 25).
+    pub max_mb: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self { max_mb: simul_service::DEFAULT_MAX_FILE_BYTES >> 20 }
+    }
+}
+
+impl FilesConfig {
+    /// The limit in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_mb << 20
+    }
 }
 
 /// `[xmpp]`: the door for XMPP clients (Conversations, Gajim, Dino, Monal,
@@ -127,6 +151,7 @@ impl Default for Config {
             sso: SsoSettings::default(),
             vp: VpConfig::default(),
             xmpp: XmppConfig::default(),
+            files: FilesConfig::default(),
         }
     }
 }
@@ -411,6 +436,9 @@ impl Config {
         }
         if self.server.invalid_tokens_per_minute == 0 {
             anyhow::bail!("server.invalid_tokens_per_minute: use 1 or more (default 60)");
+        }
+        if !(1..=4096).contains(&self.files.max_mb) {
+            anyhow::bail!("files.max_mb: use 1 to 4096 MiB (default 25)");
         }
         if self.xmpp.resume_timeout > 3600 {
             anyhow::bail!("xmpp.resume_timeout: use 0 to 3600 seconds (default 300)");

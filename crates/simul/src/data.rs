@@ -182,7 +182,7 @@ impl DataDir {
             .map(|name| (*name).to_owned())
             .collect();
         for (name, file_type) in visible_entries(&self.root)? {
-            if file_type.is_dir() {
+            if file_type.is_dir() && name != simul_store::FILES_DIR {
                 files_below(&self.root.join(&name), &name, &mut paths)?;
             }
         }
@@ -196,6 +196,20 @@ impl DataDir {
                 Ok((path, Zeroizing::new(bytes)))
             })
             .collect()
+    }
+
+    /// The files sent in conversations (`files/ab/cdef…`, relative, with
+    /// `/`), for a backup to copy from the disk as they are: they are
+    /// never changed once kept (their name is their content's hash), and
+    /// may be too many and too large to read into memory.
+    pub fn sent_files(&self) -> anyhow::Result<Vec<String>> {
+        let mut paths = Vec::new();
+        let dir = self.root.join(simul_store::FILES_DIR);
+        if dir.is_dir() {
+            files_below(&dir, simul_store::FILES_DIR, &mut paths)?;
+        }
+        paths.sort();
+        Ok(paths)
     }
 
     /// Whether a backup may hold `path` (relative, with `/`): the

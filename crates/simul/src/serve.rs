@@ -97,7 +97,8 @@ impl ServeArgs {
         .await?
         .with_tokens(config.sso.lifetime_ms(), config.sso.accepted_realms(&realm_name))
         .with_invalid_tokens_per_minute(config.server.invalid_tokens_per_minute)
-        .with_flood_limits(config.server.flood_limits());
+        .with_flood_limits(config.server.flood_limits())
+        .with_max_file_bytes(config.files.max_bytes());
         service.replace_keys(keys.current.keys.clone(), keys.previous_keys());
         let service = Arc::new(service);
         tokio::spawn(crate::keyring::follow(data.clone(), service.clone(), keys));

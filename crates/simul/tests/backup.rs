@@ -420,7 +420,7 @@ async fn start_upgrades_an_older_database_after_copying_it_and_refuses_a_newer_o
         ),
     )
     .await;
-    // The version before (migration numbers may have gaps while branches land).
+    // The version before (migration numbers may have gaps).
     let previous = schema(&database).await;
 
     let listed = simul(dir.path(), &["user", "list", "--data", "data"]);

@@ -17,6 +17,7 @@ mod backup;
 mod changes;
 mod contacts;
 mod conversations;
+mod files;
 mod messages;
 mod nway;
 mod paging;
@@ -36,6 +37,7 @@ pub use backup::{DatabaseCopy, backup_database};
 pub use changes::{MessageOrigin, MessagePlace, ReactionTally};
 pub use contacts::{ContactGroup, ContactList};
 pub use conversations::{ChatConversation, ImConversation};
+pub use files::{FILES_DIR, FileRecord, Upload};
 pub use messages::{HistoryPage, StoredIm};
 pub use nway::{ChatRecord, StoredChatMessage};
 pub use paging::{Page, PageStart};
@@ -127,6 +129,8 @@ impl StoreError {
 pub struct Store {
     pool: SqlitePool,
     upgrade: Option<Upgrade>,
+    /// Where sent files are kept: [`FILES_DIR`] beside the database.
+    files_dir: PathBuf,
 }
 
 impl Store {
@@ -147,8 +151,10 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let files_dir = files_dir_of(path);
+        files::clear_uploads(&files_dir);
         match schema::migrate(&pool, path).await {
-            Ok(upgrade) => Ok(Self { pool, upgrade }),
+            Ok(upgrade) => Ok(Self { pool, upgrade, files_dir }),
             Err(error) => {
                 // Closed cleanly, a refused database keeps no `-wal` file.
                 pool.close().await;
@@ -167,7 +173,7 @@ impl Store {
             .create_if_missing(false)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
-        Ok(Self { pool, upgrade: None })
+        Ok(Self { pool, upgrade: None, files_dir: files_dir_of(path) })
     }
 
     /// The schema upgrade that opening applied, if it did, with the copy
@@ -209,6 +215,11 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// The files directory of the database at `path`: beside it.
+fn files_dir_of(path: &Path) -> PathBuf {
+    path.parent().unwrap_or(Path::new(".")).join(FILES_DIR)
 }
 
 /// Creates an empty database file, mode 0600, unless it exists.

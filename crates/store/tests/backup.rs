@@ -127,18 +127,8 @@ async fn an_upgrade_keeps_a_copy_of_the_database_as_it_was() {
         ),
     )
     .await;
-    // The version before (migration numbers may have gaps while branches land).
-    let previous = {
-        use sqlx::Connection as _;
-        let mut connection =
-            sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display())).await.unwrap();
-        let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-            .fetch_one(&mut connection)
-            .await
-            .unwrap();
-        connection.close().await.unwrap();
-        version
-    };
+    // The version before (migration numbers may have gaps between branches).
+    let previous = backup_database(&path, &dir.path().join("probe.db")).await.unwrap().schema;
 
     let store = Store::open(&path).await.unwrap();
     let copy = dir.path().join(format!("simul.db.before-{latest}"));

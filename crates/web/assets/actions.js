@@ -829,7 +829,7 @@ export function handleEvent(event) {
     case 'im': {
       const peer = event.from === me ? event.to : event.from;
       const conversation = imConversation(peer);
-      const result = addMessage(conversation, { id: event.id, from: event.from, text: event.text, at: event.at });
+      const result = addMessage(conversation, { id: event.id, from: event.from, text: event.text, at: event.at, file: event.file });
       if (result === 'duplicate') break;
       // A message kept while the user was away is counted by the
       // conversations list, which the page asks for at every connection.
@@ -878,7 +878,7 @@ export function handleEvent(event) {
       const conversation = nwayConversation(id);
       // Not known here (joined elsewhere, a missed event): its topic and members.
       if (!known) syncChatsSoon();
-      const result = addMessage(conversation, { id: event.message, from: event.from, text: event.text, at: event.at });
+      const result = addMessage(conversation, { id: event.message, from: event.from, text: event.text, at: event.at, file: event.file });
       if (result === 'duplicate') break;
       if (event.from !== me) incoming(conversation, event.from, event.text);
       emit('conversation', conversation.key);

@@ -13,7 +13,9 @@
  * @typedef {{id: string, display_name: string, mail?: string | null}} DirectoryEntry
  * @typedef {{name: string, contacts: string[]}} ContactGroup
  * @typedef {{groups: ContactGroup[], aliases?: Record<string, string>}} ContactList
- * @typedef {{id: number, from: string, to: string, text: string, at: string}} Im
+ * @typedef {{id: string, name: string, size: number, type: string, url: string}} FileInfo
+ *   a file a message carries (`url`: where the conversation's members download it)
+ * @typedef {{id: number, from: string, to: string, text: string, at: string, file?: FileInfo}} Im
  * @typedef {{conversation: string, with?: string, chat?: number, topic?: string,
  *   last?: {id: number, from: string, text: string, at: string}, unread: number, seen?: number}} ConversationListing
  *   a conversation of the caller, with what is unread on all their devices
@@ -62,14 +64,16 @@ export function setUnauthorizedHandler(handler) {
 async function call(method, path, body, options = {}) {
   /** @type {Record<string, string>} */
   const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // A form (a file) goes as multipart/form-data, which fetch writes.
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let response;
   try {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || form ? /** @type {FormData | undefined} */ (body) : JSON.stringify(body),
       credentials: 'same-origin',
       cache: 'no-store',
     });
@@ -177,6 +181,20 @@ export const api = {
    * @param {string} q @param {number | undefined} before @param {number} limit
    */
   searchMessages: (q, before, limit) => call('GET', `/api/v1/search?q=${enc(q)}&limit=${limit}${before === undefined ? '' : `&before=${before}`}`),
+  /**
+   * Sends a file to a user (`to`) or into a group chat (`chat`).
+   * @param {{to?: string, chat?: number}} target @param {File} file
+   * @returns {Promise<{id: number, url: string, file: FileInfo, at: string}>}
+   */
+  sendFile: (target, file) => {
+    const form = new FormData();
+    if (target.to !== undefined) form.append('to', target.to);
+    else form.append('chat', String(target.chat));
+    form.append('file', file, file.name || 'file');
+    return call('POST', '/api/v1/files', form);
+  },
+  /** @returns {Promise<{max_bytes: number}>} */
+  fileLimits: () => call('GET', '/api/v1/files/limits'),
   /** @param {number} id @param {string} text @returns {Promise<{id: number, at: string}>} */
   chatMessage: (id, text) => call('POST', `/api/v1/nway/${id}/messages`, { text }),
 };

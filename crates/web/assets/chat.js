@@ -10,6 +10,7 @@ import {
 import {
   addContactDialog, addKnownContactDialog, businessCard, groupChatDialog,
 } from './dialogs.js';
+import { attachFiles, fileCard } from './files.js';
 import { formatDay, formatFull, formatTime, h, icon, linkify, replace, sameDay } from './dom.js';
 import { statusLabel } from './status.js';
 import { displayName, isContact, isOnline, on, presenceOf, state } from './store.js';
@@ -309,7 +310,7 @@ function conversationView(conversation) {
     // whatever the page's direction.
     const text = m.deleted
       ? h('p', { class: 'text deleted', text: 'This message was deleted' })
-      : h('p', { class: 'text', dir: 'auto' }, linkify(m.text));
+      : m.file ? fileCard(m.file) : h('p', { class: 'text', dir: 'auto' }, linkify(m.text));
     /** @param {HTMLElement | null} editor */
     const editing = (editor) => {
       if (editor) text.replaceWith(editor);
@@ -378,10 +379,12 @@ function conversationView(conversation) {
   const send = h('button', { type: 'submit', class: 'send', 'aria-label': 'Send message', title: 'Send (Enter)' }, icon('send'));
   const counter = h('span', { class: 'counter', 'aria-live': 'polite' });
   const offlineNote = h('p', { class: 'composer-note', hidden: true });
+  const attach = attachFiles(conversation, textarea);
   const composer = h('form', { class: 'composer', 'aria-label': 'Write a message' },
     offlineNote,
     composerLabel,
-    h('div', { class: 'composer-box' }, textarea, send),
+    attach.status,
+    h('div', { class: 'composer-box' }, attach.button, attach.input, textarea, send),
     h('p', { class: 'composer-hint', id: `${inputId}-hint` },
       h('span', {}, h('kbd', { text: 'Enter' }), ' to send, ', h('kbd', { text: 'Shift' }), '+', h('kbd', { text: 'Enter' }), ' for a new line'),
       counter));
@@ -505,6 +508,7 @@ function conversationView(conversation) {
       isGroup ? h('div', { class: 'scrim', onclick: () => toggleParticipants(false) }) : null,
       participants));
 
+  attach.dropOn(root);
   renderHeader();
   renderAll();
   renderTyping();

@@ -184,7 +184,8 @@ export function messageTools(conversation, message, editing) {
   }, h('span', { class: 'tool-emoji', 'aria-hidden': 'true', text: '☺' }));
   return h('div', { class: 'msg-tools' },
     settings.reactions.length ? reactButton : null,
-    mine ? h('button', {
+    // A file's message describes the file: it is deleted, never edited.
+    mine && !message.file ? h('button', {
       type: 'button', class: 'icon-btn small', 'aria-label': 'Edit message', title: 'Edit',
       onclick: () => editing(editor(message, editing)),
     }, icon('pencil')) : null,

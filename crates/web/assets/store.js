@@ -20,6 +20,7 @@ import { OFFLINE } from './status.js';
  * @property {number} [local]     id of a message this client sent, until confirmed
  * @property {boolean} [system]   a line such as "Carol joined"
  * @property {string} [error]     why it was not sent
+ * @property {import('./api.js').FileInfo} [file]  the file it carries
  * @property {string} [edited]    when its author last edited it (RFC 3339)
  * @property {boolean} [deleted]  deleted by its author (the text is empty)
  * @property {{emoji: string, users: string[]}[]} [reactions]
@@ -303,13 +304,20 @@ export function messageKey(m) {
 export function addMessage(conversation, message) {
   const key = messageKey(message);
   if (conversation.seen.has(key)) {
-    // Known from the conversations list, whose copy carries no edit mark
-    // nor reactions: the history's copy brings them.
+    // Known from the conversations list, whose copy carries no edit mark,
+    // deletion, reactions nor file: the history's copy brings them (never
+    // taking back what a later event said).
     const known = message.id === undefined ? undefined : conversation.messages.find((m) => m.id === message.id);
-    if (known && ((message.edited && !known.edited) || (message.reactions?.length && !known.reactions?.length))) {
-      known.edited = message.edited ?? known.edited;
-      known.reactions = message.reactions ?? known.reactions;
-      known.rev = (known.rev ?? 0) + 1;
+    if (known) {
+      const more = (message.edited && !known.edited) || (message.deleted && !known.deleted)
+        || (message.reactions?.length && !known.reactions?.length) || (message.file && !known.file);
+      if (more) {
+        known.edited = known.edited ?? message.edited;
+        known.deleted = known.deleted || message.deleted;
+        known.reactions = known.reactions?.length ? known.reactions : message.reactions;
+        known.file = known.file ?? message.file;
+        known.rev = (known.rev ?? 0) + 1;
+      }
     }
     return 'duplicate';
   }

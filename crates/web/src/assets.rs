@@ -33,6 +33,7 @@ const ASSETS: &[Asset] = &[
     asset!("dialogs.js", "text/javascript; charset=utf-8"),
     asset!("dom.js", "text/javascript; charset=utf-8"),
     asset!("events.js", "text/javascript; charset=utf-8"),
+    asset!("files.js", "text/javascript; charset=utf-8"),
     asset!("login.js", "text/javascript; charset=utf-8"),
     asset!("message-tools.js", "text/javascript; charset=utf-8"),
     asset!("notify.js", "text/javascript; charset=utf-8"),
@@ -45,6 +46,7 @@ const ASSETS: &[Asset] = &[
     asset!("widgets.js", "text/javascript; charset=utf-8"),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("demo-awareness.css", "text/css; charset=utf-8"),
+    asset!("files.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
 ];
 

@@ -9,6 +9,7 @@ mod assets;
 mod auth;
 mod conversations;
 mod error;
+mod files;
 mod https_only;
 mod message_changes;
 mod messages;

@@ -105,7 +105,7 @@ pub(crate) fn change_frame(place: &Place, id: MessageId, change: &MessageChange)
     request_body = Text,
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody, description = "Empty text"),
+        (status = 400, body = ErrorBody, description = "Empty text, or a message that carries a file (delete it instead)"),
         (status = 403, body = ErrorBody, description = "Someone else's message"),
         (status = 404, body = ErrorBody, description = "No such message in the caller's conversations (or deleted)"),
         (status = 413, body = ErrorBody, description = "Text over 10,000 characters"),

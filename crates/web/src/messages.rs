@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::files::FileInfo;
 use crate::message_changes::{MessageState, PageReactions};
 use crate::{ApiError, AppState};
 
@@ -83,6 +84,9 @@ pub(crate) struct HistoryEntry {
     text: String,
     /// RFC 3339 time stamp.
     at: String,
+    /// The file the message carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<FileInfo>,
     #[serde(flatten)]
     state: MessageState,
 }
@@ -143,11 +147,13 @@ pub(crate) async fn history(
     let page = HistoryPage { with: Some(with), from, limit, ..HistoryPage::default() };
     let page = state.service.im_page(&caller.user, &page).await?;
     let ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
+    let files = state.service.attachments(&ids).await?;
     let mut reactions = PageReactions::of(&state, &ids).await?;
     Ok(Json(
         page.messages
             .into_iter()
             .map(|m| HistoryEntry {
+                file: files.get(&m.id).map(|file| FileInfo::of(file)),
                 id: m.id,
                 at: m.at.to_rfc3339(),
                 state: reactions.state(m.id, m.edited, m.deleted),

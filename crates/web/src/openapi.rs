@@ -24,6 +24,7 @@ use utoipa::openapi::{Content, OpenApi, Ref, ResponseBuilder};
         (name = "contacts", description = "The contact list"),
         (name = "people", description = "Directory search and business cards"),
         (name = "nway", description = "N-way chats"),
+        (name = "files", description = "Files sent in conversations"),
     )
 )]
 pub(crate) struct ApiDoc;

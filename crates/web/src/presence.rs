@@ -300,9 +300,10 @@ fn event_frames(event: &Event) -> Vec<Value> {
             return presences.iter().map(|(user, presence)| status_json(user, presence)).collect();
         }
         Event::Status { user, presence } => status_json(user, presence),
-        Event::Im { from, to, text, at, id, missed } => {
+        Event::Im { from, to, text, at, id, missed, file } => {
             let at = at.to_rfc3339();
-            json!({"type": "im", "id": id, "from": from, "to": to, "text": text, "at": at, "missed": missed})
+            let frame = json!({"type": "im", "id": id, "from": from, "to": to, "text": text, "at": at, "missed": missed});
+            crate::files::with_file(frame, file.as_deref())
         }
         Event::Typing { from, typing, .. } => {
             json!({"type": "typing", "from": from, "typing": typing})
@@ -310,9 +311,10 @@ fn event_frames(event: &Event) -> Vec<Value> {
         Event::NwayInvite { chat, from, topic } => {
             json!({"type": "nway_invite", "id": chat, "from": from, "topic": topic})
         }
-        Event::NwayMessage { chat, from, text, at, id } => {
+        Event::NwayMessage { chat, from, text, at, id, file } => {
             let at = at.to_rfc3339();
-            json!({"type": "nway_message", "id": chat, "message": id, "from": from, "text": text, "at": at})
+            let frame = json!({"type": "nway_message", "id": chat, "message": id, "from": from, "text": text, "at": at});
+            crate::files::with_file(frame, file.as_deref())
         }
         Event::NwayMembers { chat, members } => {
             json!({"type": "nway_members", "id": chat, "members": members})

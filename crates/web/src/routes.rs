@@ -15,12 +15,13 @@ use utoipa_axum::routes;
 use crate::auth::Reached;
 use crate::openapi::{ApiDoc, GenericErrors};
 use crate::{
-    ApiError, AppState, account, assets, conversations, message_changes, messages, nway, people,
-    presence, stwebapi, telemetry,
+    ApiError, AppState, account, assets, conversations, files, message_changes, messages, nway,
+    people, presence, stwebapi, telemetry,
 };
 
 /// The largest request body: a full contact list (2,000 ids) fits; a
-/// message is at most 10,000 characters.
+/// message is at most 10,000 characters. (`POST /api/v1/files` reads its
+/// body as a stream under its own limit, `[files] max_mb`.)
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
@@ -51,6 +52,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(nway::message))
         .routes(routes!(nway::history))
         .routes(routes!(crate::search::search))
+        .routes(routes!(files::upload))
+        .routes(routes!(files::limits))
+        .routes(routes!(files::download))
         .split_for_parts();
     GenericErrors.modify(&mut document);
     let document = Arc::new(document);

@@ -717,7 +717,7 @@ impl Session<'_> {
             Event::Im { from, to, text, .. } if *from == self.user && self.carbons => {
                 self.carbon(to, text).await
             }
-            Event::Im { from, to, text, at, id, missed }
+            Event::Im { from, to, text, at, id, missed, .. }
                 if *to == self.user && *from != self.user =>
             {
                 let (Some(sender), Some(own)) = (self.door.jid(from), self.door.jid(to)) else {

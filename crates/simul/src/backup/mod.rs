@@ -68,6 +68,10 @@ impl BackupArgs {
         for (path, bytes) in data.backup_files()? {
             files.push((path, Contents::Bytes(bytes)));
         }
+        for path in data.sent_files()? {
+            let on_disk = data.root().join(&path);
+            files.push((path, Contents::File(on_disk)));
+        }
         let manifest = Manifest::new(copy.schema, data.root(), &files)?;
         let total = manifest.total_size();
         let written = write_new(&self.out, self.force, |file| {
@@ -76,7 +80,18 @@ impl BackupArgs {
             })
         })?;
         progress.clear();
-        let others: Vec<&str> = files[1..].iter().map(|(path, _)| path.as_str()).collect();
+        // Sent files are counted, not listed: there may be thousands.
+        let sent = |path: &&str| path.starts_with(&format!("{}/", simul_store::FILES_DIR));
+        let mut others: Vec<String> = files[1..]
+            .iter()
+            .map(|(path, _)| path.as_str())
+            .filter(|p| !sent(p))
+            .map(str::to_owned)
+            .collect();
+        match files[1..].iter().filter(|(path, _)| sent(&path.as_str())).count() {
+            0 => {}
+            count => others.push(format!("{count} sent file{}", if count == 1 { "" } else { "s" })),
+        }
         println!(
             "Wrote {out} ({}) in {:.1} s: the database (schema {}, {}){}{}.",
             size(written),
