@@ -76,8 +76,9 @@ scenario('a file picked by one user is downloaded by the other and refused to a 
   // The attach button works from the keyboard and opens the picker.
   const attach = alice.chat.getByRole('button', { name: 'Attach a file' });
   await alice.page.bringToFront();
-  await attach.focus();
-  const [chooser] = await Promise.all([alice.page.waitForEvent('filechooser'), alice.page.keyboard.press('Enter')]);
+  // Focus and Enter in one step: the chat that just opened gives the
+  // composer focus by itself, which a separate focus() could lose to.
+  const [chooser] = await Promise.all([alice.page.waitForEvent('filechooser'), attach.press('Enter')]);
   await chooser.setFiles({ name: HTML_NAME, mimeType: 'text/html', buffer: HTML_BYTES });
 
   // Bob sees a card: the name as text (no element made of it), the size.
