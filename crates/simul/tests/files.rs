@@ -455,6 +455,9 @@ async fn a_deleted_file_message_takes_its_file_away_and_a_file_is_never_edited()
     assert_eq!(status, StatusCode::OK, "{sent}");
     let (id, url) = (sent["id"].as_u64().unwrap(), sent["file"]["url"].as_str().unwrap());
     assert_eq!(download(&server, &bob, url).await.status(), StatusCode::OK);
+    // The conversations list shows the latest message as a file too.
+    let listed = get_json(&server, "/api/v1/conversations", &bob).await;
+    assert_eq!(listed[0]["last"]["file"]["name"], "plan.txt", "{listed}");
 
     let path = server.url(&format!("/api/v1/messages/{id}"));
     let client = reqwest::Client::new();

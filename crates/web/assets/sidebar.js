@@ -124,7 +124,7 @@ export function createSidebar() {
   function chatRow(c, q) {
     const title = c.kind === 'nway' ? (c.topic || 'Group chat') : displayName(c.peer);
     const last = c.messages.filter((m) => !m.system).at(-1);
-    const said = last?.deleted ? 'Message deleted' : last?.text;
+    const said = last?.deleted ? 'Message deleted' : last?.file ? `File: ${last.file.name}` : last?.text;
     const mine = last?.from === state.me?.id;
     // The latest message, as chat lists show it (a 1:1 row names only
     // its own side: the other is the row's title).

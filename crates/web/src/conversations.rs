@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiJson, Done, ErrorBody};
+use crate::files::FileInfo;
 use crate::{ApiError, AppState};
 
 /// One conversation of the caller.
@@ -46,6 +47,9 @@ pub(crate) struct LastEntry {
     text: String,
     /// RFC 3339 time stamp.
     at: String,
+    /// The file it carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<FileInfo>,
 }
 
 impl ConversationEntry {
@@ -59,6 +63,7 @@ impl ConversationEntry {
             from: m.from.to_string(),
             text: m.text,
             at: m.at.to_rfc3339(),
+            file: None,
         });
         let conversation = summary.conversation.to_string();
         let seen = summary.seen.map(MessageId::get);
@@ -76,7 +81,14 @@ pub(crate) async fn list(
     caller: Authenticated,
 ) -> Result<Json<Vec<ConversationEntry>>, ApiError> {
     let list = state.service.conversations(&UserId::new(caller.user)).await?;
-    Ok(Json(list.into_iter().map(ConversationEntry::of).collect()))
+    let latest: Vec<u64> =
+        list.iter().filter_map(|c| c.last.as_ref().map(|m| m.id.get())).collect();
+    let files = state.service.attachments(&latest).await?;
+    let mut entries: Vec<ConversationEntry> = list.into_iter().map(ConversationEntry::of).collect();
+    for last in entries.iter_mut().filter_map(|entry| entry.last.as_mut()) {
+        last.file = files.get(&last.id).map(|file| FileInfo::of(file));
+    }
+    Ok(Json(entries))
 }
 
 /// What `POST /api/v1/conversations/read` takes.
