@@ -379,14 +379,19 @@ scenario('a status and its message are set in one step, and come back at the nex
   await page.locator('.status-button[data-status="available"]').waitFor();
 });
 
-scenario('notifications name the sender, and none come during Do not disturb', async () => {
-  const { context, page } = await open('alice-notified', { ...H.DESKTOP, permissions: ['notifications'] });
-  // The tab in the background (headless tabs are always "visible"), and
-  // the notifications the page shows, recorded before they are shown.
-  await context.addInitScript(() => {
+/**
+ * A page allowed to notify, whose tab is in the background while
+ * `window.hidden` (headless tabs are always "visible"), and which records
+ * the notifications it shows in `window.shown` before showing them.
+ * @param {string} who
+ * @param {boolean} hidden the tab's state at first
+ */
+async function notifiedPage(who, hidden) {
+  const opened = await open(who, { ...H.DESKTOP, permissions: ['notifications'] });
+  await opened.context.addInitScript((hidden) => {
     const w = /** @type {any} */ (window);
     w.shown = [];
-    w.hidden = false;
+    w.hidden = hidden;
     Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (w.hidden ? 'hidden' : 'visible') });
     const Real = window.Notification;
     w.Notification = class extends Real {
@@ -396,7 +401,12 @@ scenario('notifications name the sender, and none come during Do not disturb', a
         super(title, options);
       }
     };
-  });
+  }, hidden);
+  return opened;
+}
+
+scenario('notifications name the sender, and none come during Do not disturb', async () => {
+  const { page } = await notifiedPage('alice-notified', false);
   await H.signIn(page, server.url, 'alice');
   await page.evaluate(() => { /** @type {any} */ (window).hidden = true; });
   const shown = () => page.evaluate(() => /** @type {{title: string, body: string}[]} */ (/** @type {any} */ (window).shown));
@@ -420,21 +430,8 @@ scenario('messages that came while away are one notification at sign-in, naming 
   await as('gina', 'POST', '/api/v1/im/hal', { text: 'Call me back' });
   await as('bob', 'POST', '/api/v1/im/hal', { text: 'Lunch?' });
   await as('gina', 'POST', '/api/v1/im/hal', { text: 'Urgent' });
-  const { context, page } = await open('hal', { ...H.DESKTOP, permissions: ['notifications'] });
   // A tab that signs in in the background (a reload while looking away).
-  await context.addInitScript(() => {
-    const w = /** @type {any} */ (window);
-    w.shown = [];
-    Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => 'hidden' });
-    const Real = window.Notification;
-    w.Notification = class extends Real {
-      /** @param {string} title @param {NotificationOptions} [options] */
-      constructor(title, options) {
-        w.shown.push({ title, body: options?.body });
-        super(title, options);
-      }
-    };
-  });
+  const { page } = await notifiedPage('hal', true);
   await H.signIn(page, server.url, 'hal');
   const shown = () => page.evaluate(() => /** @type {{title: string, body: string}[]} */ (/** @type {any} */ (window).shown));
   await H.eventually(async () => (await shown()).length > 0, 'a notification');

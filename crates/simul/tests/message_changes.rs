@@ -28,6 +28,18 @@ async fn call(
     (answer.status(), answer.json().await.unwrap())
 }
 
+/// A deployment of Alice, Bob and Carol, each signed in: their tokens.
+async fn alice_bob_and_carol() -> (tempfile::TempDir, Server, [String; 3]) {
+    let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")]);
+    let server = Server::start(&dir.path().join("data"));
+    let mut tokens = Vec::new();
+    for user in ["alice", "bob", "carol"] {
+        tokens.push(log_in(&server, user, "long enough").await.0);
+    }
+    let tokens = tokens.try_into().expect("three tokens");
+    (dir, server, tokens)
+}
+
 /// The entry of message `id` in a history.
 fn entry(history: &Value, id: u64) -> Value {
     history.as_array().unwrap().iter().find(|m| m["id"] == id).cloned().expect("in the history")
@@ -35,11 +47,7 @@ fn entry(history: &Value, id: u64) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn edits_deletions_and_reactions_reach_the_other_side_and_stay() {
-    let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")]);
-    let server = Server::start(&dir.path().join("data"));
-    let (alice, _) = log_in(&server, "alice", "long enough").await;
-    let (bob, _) = log_in(&server, "bob", "long enough").await;
-    let (carol, _) = log_in(&server, "carol", "long enough").await;
+    let (_dir, server, [alice, bob, carol]) = alice_bob_and_carol().await;
     let mut bobs = events(&server, &bob).await;
     let mut alices = events(&server, &alice).await;
 
@@ -118,11 +126,7 @@ async fn edits_deletions_and_reactions_reach_the_other_side_and_stay() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_edit_in_an_nway_chat_reaches_its_members_only() {
-    let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")]);
-    let server = Server::start(&dir.path().join("data"));
-    let (alice, _) = log_in(&server, "alice", "long enough").await;
-    let (bob, _) = log_in(&server, "bob", "long enough").await;
-    let (carol, _) = log_in(&server, "carol", "long enough").await;
+    let (_dir, server, [alice, bob, carol]) = alice_bob_and_carol().await;
     let mut bobs = events(&server, &bob).await;
     let topic = json!({"invite": ["bob"], "topic": "Plan"});
     let chat = post_json(&server, "/api/v1/nway", &alice, &topic).await["id"].as_u64().unwrap();
