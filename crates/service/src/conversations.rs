@@ -38,6 +38,8 @@ pub struct LastMessage {
     pub text: String,
     /// When the server accepted it.
     pub at: DateTime<Utc>,
+    /// Deleted by its author (the text is empty).
+    pub deleted: bool,
 }
 
 impl Service {
@@ -54,6 +56,7 @@ impl Service {
                 from: UserId::new(im.last.from),
                 text: im.last.text,
                 at: im.last.at,
+                deleted: im.last.deleted,
             };
             list.push(ConversationSummary {
                 conversation: Conversation::Im(UserId::new(im.with)),
@@ -71,6 +74,7 @@ impl Service {
                 from: UserId::new(m.from),
                 text: m.text,
                 at: m.at,
+                deleted: m.deleted,
             });
             list.push(ConversationSummary {
                 conversation: Conversation::Nway(chat.id),

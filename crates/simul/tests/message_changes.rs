@@ -121,7 +121,8 @@ async fn edits_deletions_and_reactions_reach_the_other_side_and_stay() {
     assert_eq!(call(&server, Method::PATCH, &path, &alice, edit).await.0, StatusCode::NOT_FOUND);
     assert_eq!(call(&server, Method::DELETE, &path, &alice, None).await.0, StatusCode::NOT_FOUND);
     let listed = get_json(&server, "/api/v1/conversations", &bob).await;
-    assert_eq!(listed[0]["last"]["text"], "", "the list shows no deleted text either");
+    let last = &listed[0]["last"];
+    assert_eq!((&last["text"], &last["deleted"]), (&json!(""), &json!(true)), "{listed}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -17,7 +17,7 @@
  *   a file a message carries (`url`: where the conversation's members download it)
  * @typedef {{id: number, from: string, to: string, text: string, at: string, file?: FileInfo}} Im
  * @typedef {{conversation: string, with?: string, chat?: number, topic?: string,
- *   last?: {id: number, from: string, text: string, at: string, file?: FileInfo}, unread: number, seen?: number}} ConversationListing
+ *   last?: {id: number, from: string, text: string, at: string, file?: FileInfo, deleted?: boolean}, unread: number, seen?: number}} ConversationListing
  *   a conversation of the caller, with what is unread on all their devices
  * @typedef {{id: number, topic: string, members: string[], invited: boolean}} ChatListing
  *   an n-way chat the caller is in, or invited to (`invited`: not answered yet)

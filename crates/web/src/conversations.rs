@@ -50,6 +50,9 @@ pub(crate) struct LastEntry {
     /// The file it carries.
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<FileInfo>,
+    /// Deleted by its author (its text is empty); absent if not.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deleted: bool,
 }
 
 impl ConversationEntry {
@@ -64,6 +67,7 @@ impl ConversationEntry {
             text: m.text,
             at: m.at.to_rfc3339(),
             file: None,
+            deleted: m.deleted,
         });
         let conversation = summary.conversation.to_string();
         let seen = summary.seen.map(MessageId::get);
