@@ -337,7 +337,8 @@ export function addMessage(conversation, message) {
 }
 
 /**
- * Inserts by time; messages still being sent stay last.
+ * Inserts in the order the server accepted them; messages still being
+ * sent stay last.
  * @param {Message[]} list
  * @param {Message} message
  */
@@ -346,10 +347,21 @@ function insertInOrder(list, message) {
   while (index > 0) {
     const before = list[index - 1];
     const settled = before.state !== 'sending' && before.state !== 'failed';
-    if (settled && Date.parse(before.at) <= Date.parse(message.at)) break;
+    if (settled && comesBefore(before, message)) break;
     index -= 1;
   }
   list.splice(index, 0, message);
+}
+
+/**
+ * Whether `a` was accepted before `b`: by the server's ids when both have
+ * one (two messages of the same millisecond keep their order), else by time.
+ * @param {Message} a
+ * @param {Message} b
+ */
+function comesBefore(a, b) {
+  if (a.id !== undefined && b.id !== undefined) return a.id <= b.id;
+  return Date.parse(a.at) <= Date.parse(b.at);
 }
 
 /** Unread messages over all conversations. */
