@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiJson, ApiPath, Done, ErrorBody};
+use crate::files::FileInfo;
 use crate::messages::Text;
 use crate::{ApiError, AppState};
 
@@ -32,6 +33,9 @@ pub(crate) struct MessageState {
     /// Who reacted with which emoji; absent if nobody did.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     reactions: Vec<Reaction>,
+    /// The file the message carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<FileInfo>,
 }
 
 /// The people who reacted to a message with one emoji.
@@ -42,19 +46,24 @@ pub(crate) struct Reaction {
     users: Vec<String>,
 }
 
-/// The reactions to the messages of a history page, by message.
-pub(crate) struct PageReactions(HashMap<u64, Vec<Reaction>>);
+/// What the messages of a history page carry besides their rows: their
+/// reactions and files, each read once for the whole page.
+pub(crate) struct PageExtras {
+    reactions: HashMap<u64, Vec<Reaction>>,
+    files: HashMap<u64, std::sync::Arc<simul_core::Attachment>>,
+}
 
-impl PageReactions {
-    /// The reactions to these messages.
+impl PageExtras {
+    /// The reactions to these messages and the files they carry.
     pub(crate) async fn of(state: &AppState, ids: &[u64]) -> Result<Self, ApiError> {
+        let files = state.service.attachments(ids).await?;
         let ids: Vec<MessageId> = ids.iter().copied().map(MessageId::from_raw).collect();
-        let mut by_message: HashMap<u64, Vec<Reaction>> = HashMap::new();
+        let mut reactions: HashMap<u64, Vec<Reaction>> = HashMap::new();
         for tally in state.service.reactions(&ids).await? {
             let reaction = Reaction { emoji: tally.emoji, users: tally.users };
-            by_message.entry(tally.message).or_default().push(reaction);
+            reactions.entry(tally.message).or_default().push(reaction);
         }
-        Ok(Self(by_message))
+        Ok(Self { reactions, files })
     }
 
     /// The state of message `id`, edited at `edited` (if ever), deleted
@@ -68,7 +77,8 @@ impl PageReactions {
         MessageState {
             edited: edited.map(|at| at.to_rfc3339()),
             deleted,
-            reactions: self.0.remove(&id).unwrap_or_default(),
+            reactions: self.reactions.remove(&id).unwrap_or_default(),
+            file: self.files.get(&id).map(|file| FileInfo::of(file)),
         }
     }
 }

@@ -14,8 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ErrorBody};
-use crate::files::FileInfo;
-use crate::message_changes::{MessageState, PageReactions};
+use crate::message_changes::{MessageState, PageExtras};
 use crate::{ApiError, AppState};
 
 /// Most messages one history call returns (1:1 and n-way), and how many
@@ -84,9 +83,6 @@ pub(crate) struct HistoryEntry {
     text: String,
     /// RFC 3339 time stamp.
     at: String,
-    /// The file the message carries.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    file: Option<FileInfo>,
     #[serde(flatten)]
     state: MessageState,
 }
@@ -147,16 +143,14 @@ pub(crate) async fn history(
     let page = HistoryPage { with: Some(with), from, limit, ..HistoryPage::default() };
     let page = state.service.im_page(&caller.user, &page).await?;
     let ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
-    let files = state.service.attachments(&ids).await?;
-    let mut reactions = PageReactions::of(&state, &ids).await?;
+    let mut extras = PageExtras::of(&state, &ids).await?;
     Ok(Json(
         page.messages
             .into_iter()
             .map(|m| HistoryEntry {
-                file: files.get(&m.id).map(|file| FileInfo::of(file)),
                 id: m.id,
                 at: m.at.to_rfc3339(),
-                state: reactions.state(m.id, m.edited, m.deleted),
+                state: extras.state(m.id, m.edited, m.deleted),
                 from: m.from,
                 to: m.to,
                 text: m.text,

@@ -11,8 +11,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiJson, ApiPath, ApiQuery, Done, ErrorBody};
-use crate::files::FileInfo;
-use crate::message_changes::{MessageState, PageReactions};
+use crate::message_changes::{MessageState, PageExtras};
 use crate::messages::{HistoryQuery, Sent, Text};
 use crate::{ApiError, AppState};
 
@@ -196,9 +195,6 @@ pub(crate) struct ChatHistoryEntry {
     text: String,
     /// RFC 3339 time stamp.
     at: String,
-    /// The file the message carries.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    file: Option<FileInfo>,
     #[serde(flatten)]
     state: MessageState,
 }
@@ -220,16 +216,14 @@ pub(crate) async fn history(
     let (user, chat) = (UserId::new(caller.user), ChatId::from_raw(id));
     let page = state.service.chat_page(&user, chat, from, limit).await?;
     let ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
-    let files = state.service.attachments(&ids).await?;
-    let mut reactions = PageReactions::of(&state, &ids).await?;
+    let mut extras = PageExtras::of(&state, &ids).await?;
     Ok(Json(
         page.messages
             .into_iter()
             .map(|m| ChatHistoryEntry {
-                file: files.get(&m.id).map(|file| FileInfo::of(file)),
                 id: m.id,
                 at: m.at.to_rfc3339(),
-                state: reactions.state(m.id, m.edited, m.deleted),
+                state: extras.state(m.id, m.edited, m.deleted),
                 from: m.from,
                 text: m.text,
             })
