@@ -8,25 +8,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{
     Server, deployment_with_names, events, get_json, log_in, next_event, next_members,
-    next_of_type, post_json,
+    next_of_type, post_json, request_json,
 };
-
-/// `method path` with a bearer token and an optional JSON body: the status
-/// and the answer's JSON.
-async fn call(
-    server: &Server,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new().request(method, server.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let answer = request.send().await.unwrap();
-    (answer.status(), answer.json().await.unwrap())
-}
 
 /// A deployment of Alice, Bob and Carol, each signed in: their tokens.
 async fn alice_bob_and_carol() -> (tempfile::TempDir, Server, [String; 3]) {
@@ -55,7 +38,8 @@ async fn edits_deletions_and_reactions_reach_the_other_side_and_stay() {
     let id = sent["id"].as_u64().unwrap();
     let path = format!("/api/v1/messages/{id}");
     let (status, _) =
-        call(&server, Method::PATCH, &path, &alice, Some(json!({"text": "lunch at 1?"}))).await;
+        request_json(&server, Method::PATCH, &path, &alice, Some(json!({"text": "lunch at 1?"})))
+            .await;
     assert_eq!(status, StatusCode::OK);
     let edited = next_of_type(&mut bobs, "message_edited").await;
     assert_eq!((&edited["message"], &edited["text"]), (&json!(id), &json!("lunch at 1?")));
@@ -67,21 +51,23 @@ async fn edits_deletions_and_reactions_reach_the_other_side_and_stay() {
 
     // Only the author edits; a stranger learns nothing of the id.
     let edit = Some(json!({"text": "mine now"}));
-    let (status, body) = call(&server, Method::PATCH, &path, &bob, edit.clone()).await;
+    let (status, body) = request_json(&server, Method::PATCH, &path, &bob, edit.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (stranger, stranger_body) = call(&server, Method::PATCH, &path, &carol, edit.clone()).await;
+    let (stranger, stranger_body) =
+        request_json(&server, Method::PATCH, &path, &carol, edit.clone()).await;
     let (absent, absent_body) =
-        call(&server, Method::PATCH, "/api/v1/messages/999999", &alice, edit.clone()).await;
+        request_json(&server, Method::PATCH, "/api/v1/messages/999999", &alice, edit.clone()).await;
     assert_eq!((stranger, absent), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
     assert_eq!(stranger_body, absent_body, "one answer for absent and not yours");
-    let (status, _) = call(&server, Method::PATCH, &path, &alice, Some(json!({"text": " "}))).await;
+    let (status, _) =
+        request_json(&server, Method::PATCH, &path, &alice, Some(json!({"text": " "}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // Reactions: from either side, a small set, counted per person.
     let reactions = format!("{path}/reactions");
     let thumbs = Some(json!({"emoji": "👍", "on": true}));
     assert_eq!(
-        call(&server, Method::PUT, &reactions, &bob, thumbs.clone()).await.0,
+        request_json(&server, Method::PUT, &reactions, &bob, thumbs.clone()).await.0,
         StatusCode::OK
     );
     let reaction = next_of_type(&mut alices, "reaction").await;
@@ -89,37 +75,51 @@ async fn edits_deletions_and_reactions_reach_the_other_side_and_stay() {
         (&reaction["message"], &reaction["user"], &reaction["emoji"], &reaction["on"]),
         (&json!(id), &json!("bob"), &json!("👍"), &json!(true))
     );
-    call(&server, Method::PUT, &reactions, &bob, thumbs.clone()).await;
-    call(&server, Method::PUT, &reactions, &alice, thumbs.clone()).await;
+    request_json(&server, Method::PUT, &reactions, &bob, thumbs.clone()).await;
+    request_json(&server, Method::PUT, &reactions, &alice, thumbs.clone()).await;
     let history = get_json(&server, "/api/v1/im/bob/history", &alice).await;
     assert_eq!(
         entry(&history, id)["reactions"],
         json!([{"emoji": "👍", "users": ["bob", "alice"]}])
     );
-    let (status, _) = call(&server, Method::PUT, &reactions, &carol, thumbs.clone()).await;
+    let (status, _) = request_json(&server, Method::PUT, &reactions, &carol, thumbs.clone()).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a stranger cannot react");
-    let (status, body) =
-        call(&server, Method::PUT, &reactions, &bob, Some(json!({"emoji": "<b>", "on": true})))
-            .await;
+    let (status, body) = request_json(
+        &server,
+        Method::PUT,
+        &reactions,
+        &bob,
+        Some(json!({"emoji": "<b>", "on": true})),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["error"].as_str().unwrap().contains("👍"), "{body}");
     let off = Some(json!({"emoji": "👍", "on": false}));
-    call(&server, Method::PUT, &reactions, &alice, off).await;
+    request_json(&server, Method::PUT, &reactions, &alice, off).await;
     let history = get_json(&server, "/api/v1/im/bob/history", &alice).await;
     assert_eq!(entry(&history, id)["reactions"], json!([{"emoji": "👍", "users": ["bob"]}]));
 
     // Deleted: nothing of the text stays, everyone is told, and it is
     // beyond editing or reacting.
-    assert_eq!(call(&server, Method::DELETE, &path, &bob, None).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(call(&server, Method::DELETE, &path, &alice, None).await.0, StatusCode::OK);
+    assert_eq!(
+        request_json(&server, Method::DELETE, &path, &bob, None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(request_json(&server, Method::DELETE, &path, &alice, None).await.0, StatusCode::OK);
     let deleted = next_of_type(&mut bobs, "message_deleted").await;
     assert_eq!(deleted["message"], id);
     let history = get_json(&server, "/api/v1/im/alice/history", &bob).await;
     let gone = entry(&history, id);
     assert_eq!((&gone["text"], &gone["deleted"]), (&json!(""), &json!(true)), "{gone}");
     assert!(gone.get("reactions").is_none(), "{gone}");
-    assert_eq!(call(&server, Method::PATCH, &path, &alice, edit).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(call(&server, Method::DELETE, &path, &alice, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        request_json(&server, Method::PATCH, &path, &alice, edit).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        request_json(&server, Method::DELETE, &path, &alice, None).await.0,
+        StatusCode::NOT_FOUND
+    );
     let listed = get_json(&server, "/api/v1/conversations", &bob).await;
     let last = &listed[0]["last"];
     assert_eq!((&last["text"], &last["deleted"]), (&json!(""), &json!(true)), "{listed}");
@@ -138,7 +138,10 @@ async fn an_edit_in_an_nway_chat_reaches_its_members_only() {
     let id = sent["id"].as_u64().unwrap();
     let path = format!("/api/v1/messages/{id}");
     let edit = Some(json!({"text": "final"}));
-    assert_eq!(call(&server, Method::PATCH, &path, &alice, edit.clone()).await.0, StatusCode::OK);
+    assert_eq!(
+        request_json(&server, Method::PATCH, &path, &alice, edit.clone()).await.0,
+        StatusCode::OK
+    );
     let edited = next_of_type(&mut bobs, "message_edited").await;
     assert_eq!((&edited["chat"], &edited["text"]), (&json!(chat), &json!("final")));
     let history = get_json(&server, &format!("/api/v1/nway/{chat}/history"), &bob).await;
@@ -147,7 +150,7 @@ async fn an_edit_in_an_nway_chat_reaches_its_members_only() {
     let thumbs = Some(json!({"emoji": "🙏", "on": true}));
     let reactions = format!("{path}/reactions");
     assert_eq!(
-        call(&server, Method::PUT, &reactions, &carol, thumbs).await.0,
+        request_json(&server, Method::PUT, &reactions, &carol, thumbs).await.0,
         StatusCode::NOT_FOUND
     );
 }
@@ -174,7 +177,7 @@ async fn read_receipts_show_unless_the_reader_turns_them_off() {
 
     // Off: Alice is told nothing more, and the list hides how far Bob read.
     let off = Some(json!({"read_receipts": false}));
-    let (status, answer) = call(&server, Method::PUT, "/api/v1/settings", &bob, off).await;
+    let (status, answer) = request_json(&server, Method::PUT, "/api/v1/settings", &bob, off).await;
     assert_eq!((status, &answer["read_receipts"]), (StatusCode::OK, &json!(false)));
     let second = post_json(&server, "/api/v1/im/bob", &alice, &json!({"text": "two"})).await;
     let second = second["id"].as_u64().unwrap();

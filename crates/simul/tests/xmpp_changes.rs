@@ -8,19 +8,7 @@ use reqwest::Method;
 use serde_json::json;
 use simul_testkit::XmppTransport;
 use support::xmpp::{signed_in, xmpp_server};
-use support::{deployment_with_names, get_json, log_in, next_of_type, post_json};
-
-/// `method path` with a bearer token and a JSON body; the status.
-async fn call(
-    server: &support::Server,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: serde_json::Value,
-) -> reqwest::StatusCode {
-    let request = reqwest::Client::new().request(method, server.url(path)).bearer_auth(token);
-    request.json(&body).send().await.unwrap().status()
-}
+use support::{deployment_with_names, get_json, log_in, next_of_type, post_json, request_json};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn corrections_retractions_reactions_and_receipts_cross_between_xmpp_and_the_web() {
@@ -44,7 +32,9 @@ async fn corrections_retractions_reactions_and_receipts_cross_between_xmpp_and_t
     // Bob (web) reacts and reads: Alice's client hears both by her own id.
     let reactions = format!("/api/v1/messages/{id}/reactions");
     let thumbs = json!({"emoji": "👍", "on": true});
-    assert!(call(&server, Method::PUT, &reactions, &bob, thumbs).await.is_success());
+    assert!(
+        request_json(&server, Method::PUT, &reactions, &bob, Some(thumbs)).await.0.is_success()
+    );
     assert_eq!(alice.expect("REACTIONS "), "REACTIONS bob@localhost a1 👍");
     let mark = json!({"conversation": "im:alice", "up_to": id});
     post_json(&server, "/api/v1/conversations/read", &bob, &mark).await;
@@ -72,8 +62,9 @@ async fn corrections_retractions_reactions_and_receipts_cross_between_xmpp_and_t
     assert_eq!((&taken_back["emoji"], &taken_back["on"]), (&json!("😂"), &json!(false)));
     let path = format!("/api/v1/messages/{theirs}");
     assert!(
-        call(&server, Method::PATCH, &path, &bob, json!({"text": "see you soon"}))
+        request_json(&server, Method::PATCH, &path, &bob, Some(json!({"text": "see you soon"})))
             .await
+            .0
             .is_success()
     );
     assert_eq!(

@@ -361,6 +361,23 @@ pub async fn get_json(server: &Server, path: &str, token: &str) -> Value {
     answer.unwrap().json().await.unwrap()
 }
 
+/// `method path` with a bearer token and an optional JSON body: the status
+/// and the answer's JSON.
+pub async fn request_json(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new().request(method, server.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let answer = request.send().await.unwrap();
+    (answer.status(), answer.json().await.unwrap())
+}
+
 /// `POST path` with a bearer token and a JSON body; the answer's JSON.
 pub async fn post_json(server: &Server, path: &str, token: &str, body: &Value) -> Value {
     let answer =
