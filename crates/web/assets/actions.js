@@ -286,7 +286,7 @@ export async function sendMessage(conversation, text) {
       message.at = answer.at;
       message.state = 'sent';
     }
-    conversation.seen.add(messageKey({ from: me, text, at: answer.at }));
+    conversation.seen.add(messageKey({ id: answer.id, from: me, text, at: answer.at }));
   } catch (e) {
     message.state = 'failed';
     message.error = failureText(e);

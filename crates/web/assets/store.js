@@ -291,6 +291,8 @@ function newConversation(key, kind) {
  * @param {Message} m
  */
 export function messageKey(m) {
+  // The server's id names a message whatever became of its text since.
+  if (m.id !== undefined) return `#${m.id}`;
   return `${m.from}\u0000${Date.parse(m.at)}\u0000${m.text}`;
 }
 
@@ -304,21 +306,8 @@ export function messageKey(m) {
 export function addMessage(conversation, message) {
   const key = messageKey(message);
   if (conversation.seen.has(key)) {
-    // Known from the conversations list, whose copy carries no edit mark,
-    // deletion, reactions nor file: the history's copy brings them (never
-    // taking back what a later event said).
     const known = message.id === undefined ? undefined : conversation.messages.find((m) => m.id === message.id);
-    if (known) {
-      const more = (message.edited && !known.edited) || (message.deleted && !known.deleted)
-        || (message.reactions?.length && !known.reactions?.length) || (message.file && !known.file);
-      if (more) {
-        known.edited = known.edited ?? message.edited;
-        known.deleted = known.deleted || message.deleted;
-        known.reactions = known.reactions?.length ? known.reactions : message.reactions;
-        known.file = known.file ?? message.file;
-        known.rev = (known.rev ?? 0) + 1;
-      }
-    }
+    if (known) catchUp(known, message);
     return 'duplicate';
   }
   conversation.seen.add(key);
@@ -334,6 +323,32 @@ export function addMessage(conversation, message) {
   insertInOrder(conversation.messages, { ...message, state: 'sent' });
   conversation.lastActivity = Math.max(conversation.lastActivity, Date.parse(message.at) || Date.now());
   return 'added';
+}
+
+/**
+ * Brings a message shown here up to a copy the server sent later or with
+ * more in it (the conversations list's copy carries no reactions; an
+ * edit or deletion may have come while this page was away), never taking
+ * back what a later event said.
+ * @param {Message} known
+ * @param {Message} copy
+ */
+function catchUp(known, copy) {
+  const edited = copy.edited && (!known.edited || Date.parse(copy.edited) > Date.parse(known.edited));
+  const more = edited || (copy.deleted && !known.deleted)
+    || (copy.reactions?.length && !known.reactions?.length) || (copy.file && !known.file);
+  if (!more) return;
+  if (edited && !known.deleted) {
+    known.text = copy.text;
+    known.edited = copy.edited;
+  }
+  if (copy.deleted) {
+    known.deleted = true;
+    known.text = '';
+  }
+  known.reactions = known.reactions?.length ? known.reactions : copy.reactions;
+  known.file = known.file ?? copy.file;
+  known.rev = (known.rev ?? 0) + 1;
 }
 
 /**
