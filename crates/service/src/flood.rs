@@ -52,31 +52,38 @@ fn non_zero(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
 
-/// Messages per user, whatever door they come through.
-pub struct MessageLimits {
+/// A rate per user, whatever door they come through: messages, searches.
+pub struct UserLimit {
     limiter: DefaultKeyedRateLimiter<String>,
+    /// The refusal's sentence, given the seconds to wait.
+    refusal: fn(u64) -> String,
 }
 
-impl MessageLimits {
-    /// Counts for `limits.messages_per_minute` and `message_burst`.
-    pub fn new(limits: &FloodLimits) -> Self {
-        let per = Quota::per_minute(non_zero(limits.messages_per_minute));
-        Self { limiter: RateLimiter::keyed(quota(per, limits.message_burst)) }
+/// Messages per user (`server.messages_per_minute`, `message_burst`).
+pub type MessageLimits = UserLimit;
+
+impl UserLimit {
+    /// `per_minute` on average, `burst` at once; `refusal` words the wait.
+    pub fn per_minute(per_minute: u32, burst: u32, refusal: fn(u64) -> String) -> Self {
+        let per = Quota::per_minute(non_zero(per_minute));
+        Self { limiter: RateLimiter::keyed(quota(per, burst)), refusal }
     }
 
-    /// Counts one message of `user`; refused with the wait when over the limit.
+    /// Counts for `limits.messages_per_minute` and `message_burst`.
+    pub fn new(limits: &FloodLimits) -> Self {
+        Self::per_minute(limits.messages_per_minute, limits.message_burst, |seconds| {
+            format!("too many messages; wait {seconds} s (server.messages_per_minute)")
+        })
+    }
+
+    /// Counts one of `user`'s; refused with the wait when over the limit.
     pub fn check(&self, user: &str) -> Result<(), TooMany> {
         if self.limiter.len() > MAX_TRACKED_USERS {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&user.to_owned()).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            TooMany::new(
-                |seconds| {
-                    format!("too many messages; wait {seconds} s (server.messages_per_minute)")
-                },
-                wait,
-            )
+            TooMany::new(self.refusal, wait)
         })
     }
 }

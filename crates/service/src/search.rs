@@ -2,15 +2,12 @@
 //! sent or received and what was said in the n-way chats they are in now,
 //! newest first, a page at a time; one function for every door.
 
-use std::num::NonZeroU32;
-
 use chrono::{DateTime, Utc};
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use simul_core::{ChatId, Conversation, MessageId, UserId};
 use simul_store::{Found, SearchQuery};
 
-use crate::{Service, ServiceError, TooMany};
+use crate::flood::UserLimit;
+use crate::{Service, ServiceError};
 
 /// Most characters a search may be (a sentence; the words are what count).
 pub const MAX_SEARCH_CHARS: usize = 256;
@@ -22,8 +19,6 @@ pub const MAX_SEARCH_RESULTS: u32 = 100;
 /// asks every few hundred milliseconds), and at once.
 const SEARCHES_PER_MINUTE: u32 = 120;
 const SEARCH_BURST: u32 = 30;
-/// Forget idle users' search counts once this many are tracked.
-const MAX_TRACKED_USERS: usize = 10_000;
 
 /// Which page of results: the newest, or those older than a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,28 +45,10 @@ pub struct SearchHit {
 }
 
 /// Searches per user, whatever door they come through.
-pub(crate) struct SearchLimits {
-    limiter: DefaultKeyedRateLimiter<String>,
-}
-
-impl SearchLimits {
-    pub(crate) fn new() -> Self {
-        let per =
-            Quota::per_minute(NonZeroU32::new(SEARCHES_PER_MINUTE).unwrap_or(NonZeroU32::MIN));
-        let quota = per.allow_burst(NonZeroU32::new(SEARCH_BURST).unwrap_or(NonZeroU32::MIN));
-        Self { limiter: RateLimiter::keyed(quota) }
-    }
-
-    /// Counts one search of `user`; refused with the wait when over.
-    fn check(&self, user: &str) -> Result<(), TooMany> {
-        if self.limiter.len() > MAX_TRACKED_USERS {
-            self.limiter.retain_recent();
-        }
-        self.limiter.check_key(&user.to_owned()).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            TooMany::new(|seconds| format!("too many searches; wait {seconds} s"), wait)
-        })
-    }
+pub(crate) fn search_limits() -> UserLimit {
+    UserLimit::per_minute(SEARCHES_PER_MINUTE, SEARCH_BURST, |seconds| {
+        format!("too many searches; wait {seconds} s")
+    })
 }
 
 /// The words of what a user typed: runs of letters and digits, so that

@@ -7,7 +7,7 @@ use ltpa::LtpaKeys;
 use simul_directory::Realm;
 use simul_store::{Store, StoreError};
 
-use crate::search::SearchLimits;
+use crate::flood::UserLimit;
 use crate::{
     DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, FloodLimits, Hub, Keyring, LoginLimits,
     MessageLimits, Revocations, SIGN_UPS_PER_MINUTE,
@@ -39,7 +39,7 @@ pub struct Service {
     flood: FloodLimits,
     message_limits: MessageLimits,
     /// Searches per user, over every door.
-    search_limits: SearchLimits,
+    search_limits: UserLimit,
     /// The largest file a user may send (`[files] max_mb`).
     max_file_bytes: u64,
     hub: Hub,
@@ -70,7 +70,7 @@ impl Service {
             revocations,
             flood: FloodLimits::default(),
             message_limits: MessageLimits::new(&FloodLimits::default()),
-            search_limits: SearchLimits::new(),
+            search_limits: crate::search::search_limits(),
             max_file_bytes: crate::files::DEFAULT_MAX_FILE_BYTES,
             hub: Hub::continuing_after(last_chat, last_message),
         })
@@ -180,7 +180,7 @@ impl Service {
     }
 
     /// Searches per user, over every door.
-    pub(crate) fn search_limits(&self) -> &SearchLimits {
+    pub(crate) fn search_limits(&self) -> &UserLimit {
         &self.search_limits
     }
 
