@@ -122,8 +122,11 @@ impl ServeArgs {
             Some((address, tls)) => Some((bind(address, "--https")?, tls)),
             None => None,
         };
+        // Where a file a Sametime client sends is linked from its text line.
+        let mut files_link = None;
         if let Listen::At(address) = http {
             let listener = bind(address, "--http")?;
+            files_link = Some(files_link_at("http", &config.server.domain, listener.local_addr()?));
             // Tests and scripts read this line to find the port.
             println!("Simul listening on http://{} (realm {realm_name:?})", listener.local_addr()?);
             let app = match &https {
@@ -137,6 +140,8 @@ impl ServeArgs {
             servers.spawn(listen::serve(listener, None, app, gate.clone(), stopped.clone()));
         }
         if let Some((listener, (tls, origin))) = https {
+            files_link =
+                Some(files_link_at("https", &config.server.domain, listener.local_addr()?));
             println!("Simul listening on https://{} ({origin})", listener.local_addr()?);
             let app = simul_web::over_https(app);
             servers.spawn(listen::serve(listener, Some(tls), app, gate.clone(), stopped.clone()));
@@ -150,6 +155,7 @@ impl ServeArgs {
                 grace: keepalive * 2,
                 login_cipher: config.vp.login_cipher.into(),
                 keepalive,
+                files_link: files_link.clone().unwrap_or_default().into(),
             };
             let gate = gate.for_doors();
             let door =
@@ -239,6 +245,16 @@ fn tell_service_manager(state: &[NotifyState]) {
 }
 
 /// A listening socket, or an error that names the option to change.
+/// The files' URL on the web door at `address`, by the community's domain
+/// (the address may be a wildcard), without the scheme's default port.
+fn files_link_at(scheme: &str, domain: &str, address: SocketAddr) -> String {
+    let port = match (scheme, address.port()) {
+        ("http", 80) | ("https", 443) => String::new(),
+        (_, port) => format!(":{port}"),
+    };
+    format!("{scheme}://{domain}{port}/api/v1/files/")
+}
+
 fn bind(address: SocketAddr, option: &str) -> anyhow::Result<tokio::net::TcpListener> {
     let listener = std::net::TcpListener::bind(address)
         .with_context(|| format!("cannot listen on {address} (in use? change {option})"))?;

@@ -41,6 +41,7 @@
 #include <meanwhile/mw_session.h>
 #include <meanwhile/mw_srvc_aware.h>
 #include <meanwhile/mw_srvc_conf.h>
+#include <meanwhile/mw_srvc_ft.h>
 #include <meanwhile/mw_srvc_im.h>
 #include <meanwhile/mw_srvc_resolve.h>
 #include <meanwhile/mw_srvc_store.h>
@@ -56,6 +57,7 @@ static struct mwServiceIm *srvc_im;
 static struct mwServiceConference *srvc_conf;
 static struct mwServiceStorage *srvc_store;
 static struct mwServiceResolve *srvc_resolve;
+static struct mwServiceFileTransfer *srvc_ft;
 
 static int sock = -1;
 static guint sock_watch;
@@ -68,6 +70,11 @@ static int exit_code;
 /* The conference chat_say and friends act on, and the last invitation. */
 static struct mwConference *current_conf;
 static struct mwConference *invited_conf;
+
+/* The last file offered to us, while it waits for file_accept or
+   file_decline, and the file being sent, while a file_send lasts. */
+static struct mwFileTransfer *offered_ft;
+static struct mwFileTransfer *sending_ft;
 
 /* user id -> GPtrArray of texts waiting for the conversation to open. */
 static GHashTable *pending_ims;
@@ -411,11 +418,16 @@ static void on_aware(struct mwAwareList *list, struct mwAwareSnapshot *snap) {
         S(snap->status.desc));
 }
 
+/* Called for the attributes the list watches (file transfer, as Pidgin
+   watches it): the value as Pidgin reads it (mwAwareAttribute_asBoolean). */
 static void on_aware_attrib(struct mwAwareList *list, struct mwAwareIdBlock *id,
                             struct mwAwareAttribute *attrib) {
   (void)list;
-  (void)id;
-  (void)attrib;
+  if (!id || !attrib)
+    return;
+  event("ATTRIBUTE %s key=0x%x value=%d", S(id->user),
+        (unsigned)mwAwareAttribute_getKey(attrib),
+        mwAwareAttribute_asBoolean(attrib) ? 1 : 0);
 }
 
 static void aware_list_clear(struct mwAwareList *list) { (void)list; }
@@ -586,6 +598,134 @@ static struct mwConferenceHandler conf_handler = {
     .clear = conf_clear,
 };
 
+/* ---- file transfer -------------------------------------------------- */
+
+/* What a transfer carries for us: the local file, and for a sender the
+   byte count after which it cancels instead of sending more (0: never). */
+struct xfer {
+  FILE *fp;
+  char *path;
+  guint32 cancel_after;
+};
+
+static void xfer_free(gpointer data) {
+  struct xfer *x = data;
+  if (!x)
+    return;
+  if (x->fp)
+    fclose(x->fp);
+  g_free(x->path);
+  g_free(x);
+}
+
+static const char *ft_user(struct mwFileTransfer *ft) {
+  const struct mwIdBlock *who = ft ? mwFileTransfer_getUser(ft) : NULL;
+  return who ? S(who->user) : "";
+}
+
+/* Cancels the file being sent from the main loop: libmeanwhile still reads
+   the transfer after the ack handler returns, so it must not be freed
+   from within it. */
+static gboolean cancel_later(gpointer ft) {
+  if (ft && ft == sending_ft)
+    mwFileTransfer_cancel(sending_ft);
+  return FALSE;
+}
+
+/* Sends the next chunk of at most 8192 bytes, as Pidgin does (ft_send), or
+   cancels once cancel_after bytes went. */
+static void ft_send_chunk(struct mwFileTransfer *ft) {
+  struct xfer *x = mwFileTransfer_getClientData(ft);
+  guchar buf[8192];
+  struct mwOpaque o = {sizeof buf, buf};
+  guint32 rem = mwFileTransfer_getRemaining(ft);
+  if (!x || !x->fp)
+    return;
+  if (x->cancel_after && mwFileTransfer_getSent(ft) >= x->cancel_after) {
+    g_idle_add(cancel_later, ft);
+    return;
+  }
+  if (rem < o.len)
+    o.len = rem;
+  if (fread(buf, 1, o.len, x->fp) != o.len) {
+    event("ERROR cannot read %s", S(x->path));
+    g_idle_add(cancel_later, ft);
+    return;
+  }
+  mwFileTransfer_send(ft, &o);
+}
+
+static void ft_offered(struct mwFileTransfer *ft) {
+  if (!ft)
+    return;
+  offered_ft = ft;
+  event("FILE_OFFERED %s name=%s size=%u", ft_user(ft),
+        S(mwFileTransfer_getFileName(ft)),
+        (unsigned)mwFileTransfer_getFileSize(ft));
+}
+
+static void ft_opened(struct mwFileTransfer *ft) {
+  if (!ft)
+    return;
+  event("FILE_OPENED %s", ft_user(ft));
+  if (ft == sending_ft)
+    ft_send_chunk(ft);
+}
+
+static void ft_closed(struct mwFileTransfer *ft, guint32 code) {
+  struct xfer *x;
+  if (!ft)
+    return;
+  x = mwFileTransfer_getClientData(ft);
+  if (!mwFileTransfer_getRemaining(ft)) {
+    if (ft == sending_ft)
+      event("FILE_SENT %s name=%s size=%u", ft_user(ft),
+            S(mwFileTransfer_getFileName(ft)),
+            (unsigned)mwFileTransfer_getFileSize(ft));
+    else if (x && x->fp) {
+      fclose(x->fp);
+      x->fp = NULL;
+      event("FILE_RECEIVED %s name=%s size=%u path=%s", ft_user(ft),
+            S(mwFileTransfer_getFileName(ft)),
+            (unsigned)mwFileTransfer_getFileSize(ft), S(x->path));
+    }
+  }
+  event("FILE_CLOSED %s 0x%08x remaining=%u", ft_user(ft), code,
+        (unsigned)mwFileTransfer_getRemaining(ft));
+  if (ft == sending_ft)
+    sending_ft = NULL;
+  if (ft == offered_ft)
+    offered_ft = NULL;
+  mwFileTransfer_free(ft); /* as Pidgin's mw_ft_closed does */
+}
+
+static void ft_recv(struct mwFileTransfer *ft, struct mwOpaque *data) {
+  struct xfer *x = ft ? mwFileTransfer_getClientData(ft) : NULL;
+  if (!x || !x->fp || !data)
+    return;
+  if (fwrite(data->data, 1, data->len, x->fp) != data->len)
+    event("ERROR cannot write %s", S(x->path));
+  /* As Pidgin: acknowledge every chunk. */
+  mwFileTransfer_ack(ft);
+}
+
+static void ft_ack(struct mwFileTransfer *ft) {
+  if (ft && ft == sending_ft && mwFileTransfer_getRemaining(ft) &&
+      mwFileTransfer_isOpen(ft))
+    ft_send_chunk(ft);
+}
+
+static void ft_clear(struct mwServiceFileTransfer *srvc) { (void)srvc; }
+
+static struct mwFileTransferHandler ft_handler = {
+    .ft_offered = ft_offered,
+    .ft_opened = ft_opened,
+    .ft_closed = ft_closed,
+    .ft_recv = ft_recv,
+    .ft_ack = ft_ack,
+    .clear = ft_clear,
+};
+
 /* ---- storage and resolve -------------------------------------------- */
 
 static void stored(struct mwServiceStorage *srvc, guint32 result,
@@ -720,6 +860,65 @@ static void cmd_save_blist(char *args) {
   g_free(text);
 }
 
+/* file_send USER PATH [CANCEL_AFTER]: offers the file under its base name
+   and sends it once accepted; with CANCEL_AFTER, cancels after that many
+   bytes went. */
+static void cmd_file_send(char *args) {
+  char *path = split(args);
+  char *after = split(path);
+  struct mwIdBlock idb = {args, NULL};
+  struct xfer *x;
+  char *name;
+  long size;
+  guint32 cancel_after = 0;
+  if (!*args || !*path || (*after && !parse_u32(after, &cancel_after))) {
+    event("ERROR usage: file_send USER PATH [CANCEL_AFTER]");
+    return;
+  }
+  if (sending_ft) {
+    event("ERROR a file is being sent");
+    return;
+  }
+  x = g_new0(struct xfer, 1);
+  x->path = g_strdup(path);
+  x->cancel_after = cancel_after;
+  x->fp = fopen(path, "rb");
+  if (!x->fp || fseek(x->fp, 0, SEEK_END) || (size = ftell(x->fp)) < 0 ||
+      fseek(x->fp, 0, SEEK_SET)) {
+    event("ERROR cannot open %s", path);
+    xfer_free(x);
+    return;
+  }
+  name = g_path_get_basename(path);
+  sending_ft = mwFileTransfer_new(srvc_ft, &idb, "", name, (guint32)size);
+  g_free(name);
+  mwFileTransfer_setClientData(sending_ft, x, xfer_free);
+  mwFileTransfer_offer(sending_ft);
+}
+
+/* file_accept PATH: accepts the last offer, writing it to PATH. */
+static void cmd_file_accept(char *args) {
+  struct xfer *x;
+  if (!offered_ft || !*args) {
+    event("ERROR %s", offered_ft ? "usage: file_accept PATH" : "no file offered");
+    return;
+  }
+  x = g_new0(struct xfer, 1);
+  x->path = g_strdup(args);
+  x->fp = fopen(args, "wb");
+  if (!x->fp) {
+    event("ERROR cannot create %s", args);
+    xfer_free(x);
+    return;
+  }
+  mwFileTransfer_setClientData(offered_ft, x, xfer_free);
+  {
+    struct mwFileTransfer *ft = offered_ft;
+    offered_ft = NULL;
+    mwFileTransfer_accept(ft);
+  }
+}
+
 static void command(char *line) {
   char *args = split(line);
   guint32 num;
@@ -817,6 +1016,15 @@ static void command(char *line) {
     g_list_free(queries);
     if (id == SEARCH_ERROR)
       event("UNRESOLVED %s code=0x%08x", args, (unsigned)ERR_FAILURE);
+  } else if (!strcmp(line, "file_send")) {
+    cmd_file_send(args);
+  } else if (!strcmp(line, "file_accept")) {
+    cmd_file_accept(args);
+  } else if (!strcmp(line, "file_decline")) {
+    if (!offered_ft)
+      event("ERROR no file offered");
+    else
+      mwFileTransfer_reject(offered_ft); /* 0x08000606, as Pidgin declines */
   } else if (!strcmp(line, "keepalive")) {
     if (mwSession_sendKeepalive(session))
       event("ERROR keepalive failed");
@@ -860,7 +1068,8 @@ static void usage(void) {
           "im USER TEXT | chat_create TOPIC | chat_invite USER TEXT | "
           "chat_say TEXT | chat_typing 0|1 | chat_leave | chat_accept | "
           "save KEY TEXT | save_blist USER... | load KEY | resolve NAME | "
-          "keepalive | quit\n"
+          "file_send USER PATH [CANCEL_AFTER] | file_accept PATH | "
+          "file_decline | keepalive | quit\n"
           "MWCLIENT_DEBUG=1 logs libmeanwhile to stderr\n");
 }
 
@@ -905,15 +1114,20 @@ int main(int argc, char **argv) {
 
   srvc_aware = mwServiceAware_new(session, &aware_handler);
   aware_list = mwAwareList_new(srvc_aware, &aware_list_handler);
+  /* Like Pidgin (list_ensure): the file transfer attribute is what makes
+     it offer "Send File" to a buddy. */
+  mwAwareList_watchAttributes(aware_list, mwAttribute_FILE_TRANSFER, NULL);
   srvc_im = mwServiceIm_new(session, &im_handler);
   srvc_conf = mwServiceConference_new(session, &conf_handler);
   srvc_store = mwServiceStorage_new(session);
   srvc_resolve = mwServiceResolve_new(session);
+  srvc_ft = mwServiceFileTransfer_new(session, &ft_handler);
   mwSession_addService(session, MW_SERVICE(srvc_aware));
   mwSession_addService(session, MW_SERVICE(srvc_im));
   mwSession_addService(session, MW_SERVICE(srvc_conf));
   mwSession_addService(session, MW_SERVICE(srvc_store));
   mwSession_addService(session, MW_SERVICE(srvc_resolve));
+  mwSession_addService(session, MW_SERVICE(srvc_ft));
   if (ciphers) {
     /* Like Pidgin: IM channels offer RC2/40 and RC2/128 and libmeanwhile
        picks what the peer accepts. Without them IM is plaintext. */

@@ -24,6 +24,9 @@
  *                     last shown (the chooser the plugin shows when a name
  *                     resolves to someone else's id); the add-buddy dialog
  *                     this opens is confirmed at once
+ *   can_send_file USER
+ *                     whether Pidgin would offer "Send File" for USER
+ *                     (CAN_SEND_FILE USER 0|1)
  *   away TEXT | dnd TEXT | available
  *                     activate a saved status (with a message)
  *   chat TOPIC        create a conference (serv_join_chat, "chat.topic")
@@ -584,6 +587,17 @@ static void command(char *line) {
     buddy = purple_buddy_new(account, arg, NULL);
     purple_blist_add_buddy(buddy, NULL, group, NULL);
     purple_account_add_buddy(account, buddy);
+  } else if (!strcmp(line, "can_send_file") && arg && !rest) {
+    /* What decides whether Pidgin offers "Send File" for a buddy (the
+       prpl's can_receive_file: the buddy's file transfer attribute). */
+    PurpleConnection *gc = connection();
+    PurplePluginProtocolInfo *prpl;
+    if (!gc)
+      return;
+    prpl = PURPLE_PLUGIN_PROTOCOL_INFO(purple_connection_get_prpl(gc));
+    event("CAN_SEND_FILE %s %d", arg,
+          prpl && prpl->can_receive_file && prpl->can_receive_file(gc, arg) ? 1
+                                                                           : 0);
   } else if (!strcmp(line, "search_add") && arg && !rest) {
     guint row = (guint)atoi(arg);
     PurpleConnection *gc = connection();

@@ -60,7 +60,11 @@ impl Default for MwOptions {
 /// `im USER TEXT` (opens the conversation if needed and sends once it is open),
 /// `chat_create TOPIC`, `chat_invite USER TEXT`, `chat_say TEXT`, `chat_typing 0|1`,
 /// `chat_leave`, `chat_accept`, `save KEY TEXT`, `save_blist USER…` (a Sametime buddy list
-/// with group "Buddies", saved as key 0), `load KEY`, `resolve NAME`, `keepalive`, `quit`.
+/// with group "Buddies", saved as key 0), `load KEY`, `resolve NAME`, `file_send USER PATH
+/// [CANCEL_AFTER]` (offers the file under its base name and sends it in 8192-byte chunks, each
+/// after the acknowledgement of the one before, as Pidgin does; with CANCEL_AFTER it cancels
+/// once that many bytes went), `file_accept PATH` (accepts the last file offered, writing it to
+/// PATH), `file_decline` (declines it, 0x08000606 as Pidgin does), `keepalive`, `quit`.
 /// Keys and statuses are decimal or `0x` hex. The chat commands act on the conference last
 /// created or opened.
 ///
@@ -78,6 +82,11 @@ impl Default for MwOptions {
 /// | `CHAT_INVITED <name> from=<user> text=<…>`, `CHAT_OPENED <name> members=<u1,u2>`, `CHAT_JOINED <user>`, `CHAT_LEFT <user>`, `CHAT <user> <text>`, `CHAT_TYPING <user> <0/1>`, `CHAT_CLOSED 0x… <name>` | conferences |
 /// | `STORED key=0x… result=0x…`, `LOADED key=0x… result=0x… value=<text>` | storage |
 /// | `RESOLVED <query> id=<id> name=<name>`, `UNRESOLVED <query> code=0x…` | resolve |
+/// | `ATTRIBUTE <user> key=0x6 value=<0/1>` | a watched user's file transfer attribute (watched, as Pidgin watches it) |
+/// | `FILE_OFFERED <user> name=<name> size=<n>` | a file offered to this client |
+/// | `FILE_OPENED <user>` | a transfer was accepted (either way) |
+/// | `FILE_SENT <user> name=<name> size=<n>`, `FILE_RECEIVED <user> name=<name> size=<n> path=<path>` | a transfer ended whole, before its `FILE_CLOSED` |
+/// | `FILE_CLOSED <user> 0x<code> remaining=<n>` | a transfer ended: code 0 done or cancelled, 0x08000606 declined, others refused |
 /// | `ADMIN <text>`, `ANNOUNCE from=<user> may_reply=<0/1> text=<…>`, `REDIRECT <host>` | server messages |
 /// | `ERROR <text>` | a command the harness could not carry out (usage, no chat, not connected) |
 ///

@@ -39,7 +39,8 @@ const HARNESS: Harness = Harness {
 /// `purple_conv_im_send`), `add NAME` (a buddy in group "Buddies", NAME may contain spaces: the
 /// plugin resolves and watches it), `search_add N` (presses "Add" on row N, from 0, of the
 /// search results last shown, as when a name resolves to someone else's id; the add-buddy
-/// dialog that opens is confirmed at once), `away TEXT`, `dnd TEXT`, `available` (saved
+/// dialog that opens is confirmed at once), `can_send_file USER` (whether Pidgin would offer
+/// "Send File" for the buddy USER: the plugin's `can_receive_file`), `away TEXT`, `dnd TEXT`, `available` (saved
 /// statuses), `chat TOPIC` (creates a conference), `invite USER [TEXT]` and `say TEXT` (in the
 /// chat last joined), `quit` (disconnects and exits).
 ///
@@ -69,6 +70,7 @@ const HARNESS: Harness = Harness {
 /// | `SEARCH_RESULTS <text>`, then `SEARCH_ROW <n> <column> \| <column>…` per row | search results Pidgin would show (the plugin's "Select User": user name \| Sametime id) |
 /// | `ADD_BUDDY_REQUEST <name> <alias>` | the plugin opened Pidgin's add-buddy dialog (confirmed at once) |
 /// | `NOTIFY <ERROR\|WARNING\|INFO> <title> \| <primary> \| <secondary>` | a message box Pidgin would pop up |
+/// | `CAN_SEND_FILE <name> <0/1>` | the answer to `can_send_file` |
 /// | `ERROR <text>` | a command the harness could not carry out (usage, no chat, not connected) |
 ///
 /// `PURPLECLIENT_DEBUG=1` in the test's environment sends libpurple's debug log to stderr; the

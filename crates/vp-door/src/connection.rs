@@ -25,6 +25,7 @@ use tokio_util::codec::Framed;
 use crate::awareness::Awareness;
 use crate::conference::Conferences;
 use crate::directory;
+use crate::files::FileTransfers;
 use crate::im::Im;
 use crate::sign_in::{SignedIn, sign_in};
 use crate::{LOGIN_TIMEOUT, LoginCipher, Settings};
@@ -104,8 +105,8 @@ pub(crate) async fn run(
     };
     let end = match acknowledge(&mut frames, &signed_in, peer).await {
         Ok(()) => {
-            let keepalive = settings.keepalive;
-            logged_in(&mut frames, &service, &user, session, events, keepalive, stopped).await
+            let door = (&*service, &settings);
+            logged_in(&mut frames, door, &user, session, events, stopped).await
         }
         Err(end) => end,
     };
@@ -177,6 +178,9 @@ struct LoggedIn<'a> {
     awareness: Awareness,
     im: Im,
     conferences: Conferences,
+    files: FileTransfers,
+    /// Where files are served (the text line of a file sent here).
+    files_link: &'a str,
     /// The client's storage and resolve channels, once accepted.
     storage: Option<u32>,
     resolve: Option<u32>,
@@ -188,11 +192,10 @@ struct LoggedIn<'a> {
 /// The logged-in loop: client messages and the session's events.
 async fn logged_in(
     frames: &mut Frames,
-    service: &Service,
+    (service, settings): (&Service, &Settings),
     user: &UserId,
     session: SessionId,
     mut events: Events,
-    keepalive: Duration,
     mut stopped: watch::Receiver<bool>,
 ) -> End {
     let mut this = LoggedIn {
@@ -202,6 +205,8 @@ async fn logged_in(
         awareness: Awareness::default(),
         im: Im::default(),
         conferences: Conferences::default(),
+        files: FileTransfers::default(),
+        files_link: &settings.files_link,
         storage: None,
         resolve: None,
         partners: HashSet::new(),
@@ -215,7 +220,7 @@ async fn logged_in(
     // The door's keepalive bytes (spec §1.3): libmeanwhile skips them, and
     // a peer that stopped acknowledging data fails the connection (the
     // socket's TCP_USER_TIMEOUT, `serve`).
-    let keepalive = keepalive.max(Duration::from_millis(100));
+    let keepalive = settings.keepalive.max(Duration::from_millis(100));
     let start = tokio::time::Instant::now() + keepalive;
     let mut keepalives = tokio::time::interval_at(start, keepalive);
     keepalives.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -305,6 +310,10 @@ impl LoggedIn<'_> {
                 }
                 send(frames, &answer).await
             }
+            Message::ChannelCreate(create) if create.service == services::FILE_TRANSFER.service => {
+                let answer = self.files.offered(self.service, &self.user, &create).await;
+                send(frames, &answer).await
+            }
             // A service not built yet: refused without an echo, so the
             // client does not loop create → destroy → sense (spec §4.9).
             Message::ChannelCreate(create) => {
@@ -316,7 +325,11 @@ impl LoggedIn<'_> {
             {
                 let partners = &self.partners;
                 let keep = |user: &UserId| partners.contains(user);
-                self.awareness.receive(self.service, self.session, &channel_send, keep);
+                let answer =
+                    self.awareness.receive(self.service, self.session, &channel_send, keep);
+                for message in answer {
+                    send(frames, &message).await?;
+                }
                 Ok(())
             }
             Message::ChannelSend(channel_send) if self.storage == Some(channel_send.channel) => {
@@ -347,6 +360,20 @@ impl LoggedIn<'_> {
                     None => Ok(()),
                 }
             }
+            Message::ChannelSend(channel_send) if self.files.is_channel(channel_send.channel) => {
+                let from = (&self.user, self.session);
+                let answer = self.files.receive(self.service, from, self.files_link, &channel_send);
+                for message in answer.await {
+                    send(frames, &message).await?;
+                }
+                Ok(())
+            }
+            Message::ChannelAccept(accept) if self.files.is_channel(accept.channel) => {
+                for message in self.files.accepted(self.service, &self.user, accept.channel).await {
+                    send(frames, &message).await?;
+                }
+                Ok(())
+            }
             Message::ChannelAccept(accept) if self.im.is_channel(accept.channel) => {
                 for message in self.im.accepted(accept.channel) {
                     send(frames, &message).await?;
@@ -359,6 +386,7 @@ impl LoggedIn<'_> {
             Message::ChannelDestroy(destroy) if destroy.channel == 0 => Err(End::Quietly),
             Message::ChannelDestroy(destroy) => {
                 self.im.destroyed(destroy.channel);
+                self.files.destroyed(destroy.channel);
                 self.conferences.destroyed(self.service, &self.user, destroy.channel);
                 Ok(())
             }
@@ -387,7 +415,10 @@ impl LoggedIn<'_> {
     async fn deliver(&mut self, frames: &mut Frames, event: &Event) -> Result<(), End> {
         let message = match event {
             Event::Presences { presences } => {
-                self.awareness.snapshot(self.service, presences).await
+                for message in self.awareness.snapshot(self.service, presences).await {
+                    send(frames, &message).await?;
+                }
+                None
             }
             Event::Status { user, presence } => {
                 // The conversation ends before the buddy list shows the
@@ -397,15 +428,29 @@ impl LoggedIn<'_> {
                 {
                     send(frames, &destroy).await?;
                 }
-                self.awareness.update(self.service, user, presence).await
+                for message in self.awareness.update(self.service, user, presence).await {
+                    send(frames, &message).await?;
+                }
+                None
             }
             // A message or typing for this user from anyone else, on any
             // door (their own messages from other sessions have no place
             // in a VP client).
-            Event::Im { from, to, text, .. } if *to == self.user && *from != self.user => {
+            // A file comes as its text line (with the link, as history
+            // keeps it) and as a transfer the client may accept.
+            Event::Im { from, to, text, file, .. } if *to == self.user && *from != self.user => {
                 self.watch_partner(from.clone());
                 let text = ImMessage::Text(text.clone());
-                self.im.deliver(self.service, &self.user, from, text).await
+                if let Some(message) = self.im.deliver(self.service, &self.user, from, text).await {
+                    send(frames, &message).await?;
+                }
+                match file {
+                    Some(file) => {
+                        let channel = self.im.server_channel();
+                        self.files.offer(self.service, &self.user, from, file, channel).await
+                    }
+                    None => None,
+                }
             }
             Event::Typing { from, to, typing } if *to == self.user => {
                 let typing = ImMessage::typing(*typing);

@@ -189,9 +189,10 @@ impl Im {
         Some(Message::ChannelCreate(create))
     }
 
-    /// A fresh id for an IM channel the server opens: high bit set (spec
-    /// §5.1), below the conference channels' `0xc000_0000`.
-    fn server_channel(&mut self) -> u32 {
+    /// A fresh id for an IM or file transfer channel the server opens:
+    /// high bit set (spec §5.1), below the conference channels'
+    /// `0xc000_0000`.
+    pub(crate) fn server_channel(&mut self) -> u32 {
         self.next_server_channel = (self.next_server_channel % 0x3fff_ffff) + 1;
         0x8000_0000 | self.next_server_channel
     }

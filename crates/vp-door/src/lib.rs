@@ -11,12 +11,14 @@
 //! snapshots and updates, across doors), 1:1 messages and typing (with
 //! users of any door, kept in the history), the buddy list (storage key
 //! 0, which is the user's contact list), resolve, conferences (which are
-//! the community's n-way chats, shared with web users), and logout.
+//! the community's n-way chats, shared with web users), files both ways
+//! (ended at the server, kept in the history like every file), and logout.
 
 mod awareness;
 mod conference;
 mod connection;
 mod directory;
+mod files;
 mod im;
 mod sign_in;
 
@@ -48,7 +50,7 @@ pub enum LoginCipher {
 }
 
 /// How the door runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// How long a user who went offline keeps their n-way chats.
     pub grace: Duration,
@@ -60,6 +62,10 @@ pub struct Settings {
     /// door sends for two of these (it stopped reading, or its host is
     /// gone and nothing is acknowledged) is dropped.
     pub keepalive: Duration,
+    /// Where the web door serves files, up to the file's id
+    /// (`https://HOST/api/v1/files/`): the link in the text line of a
+    /// file a Sametime client sends.
+    pub files_link: Arc<str>,
 }
 
 impl Default for Settings {
@@ -68,6 +74,7 @@ impl Default for Settings {
             grace: Duration::from_secs(60),
             login_cipher: LoginCipher::default(),
             keepalive: Duration::from_secs(30),
+            files_link: "http://localhost:8080/api/v1/files/".into(),
         }
     }
 }
@@ -112,7 +119,7 @@ pub async fn serve(
         // retries, a quarter of an hour (spec §1.3: write failures).
         #[cfg(target_os = "linux")]
         let _ = socket2::SockRef::from(&stream).set_tcp_user_timeout(Some(settings.stall_limit()));
-        let (service, stopped) = (service.clone(), stopped.clone());
+        let (service, settings, stopped) = (service.clone(), settings.clone(), stopped.clone());
         tokio::spawn(async move {
             connection::run(stream, peer, service, settings, stopped).await;
             drop(ticket);

@@ -8,6 +8,7 @@
 
 pub mod awareness;
 pub mod conference;
+pub mod file_transfer;
 pub mod im;
 pub mod resolve;
 pub mod storage;
