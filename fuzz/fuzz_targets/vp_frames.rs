@@ -3,8 +3,9 @@
 //! The first input byte picks a mode (modulo 3), the rest is its input:
 //!
 //! - 0: a client's byte stream: the frame codec (64 KiB limit) splits it,
-//!   every frame goes to the message parser and every CHANNEL_SEND payload
-//!   to the payload parsers of every service. Nothing may panic, and
+//!   every frame goes to the message parser, every CHANNEL_SEND payload
+//!   to the payload parsers of every service, and every CREATE's addtl to
+//!   the file transfer offer's. Nothing may panic, and
 //!   whatever parses must encode and parse again to the same value
 //!   (unless lossy text repair made a `str` longer than the format allows).
 //! - 1: buddy-list text (lossy UTF-8): lenient parsing never panics; a
@@ -19,9 +20,9 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use simul_vp::crypto::DhKeyPair;
 use simul_vp::message::Login;
-use simul_vp::services::{awareness, conference, im, resolve, storage};
+use simul_vp::services::{awareness, conference, file_transfer, im, resolve, storage};
 use simul_vp::{
-    BuddyList, DecodeError, EncodeError, FrameCodec, LoginKeys, LoginOptions, Message,
+    Block as _, BuddyList, DecodeError, EncodeError, FrameCodec, LoginKeys, LoginOptions, Message,
     decrypt_login,
 };
 use tokio_util::codec::Decoder;
@@ -79,6 +80,9 @@ fn payloads(send_type: u16, data: &[u8]) {
     if let Ok(m) = im::ImMessage::decode(send_type, data) {
         again(&m, |m| m.encode(), im::ImMessage::decode);
     }
+    if let Ok(m) = file_transfer::FtMessage::decode(send_type, data) {
+        again(&m, |m| Ok(m.encode()), file_transfer::FtMessage::decode);
+    }
     if let Ok(m) = conference::ClientMessage::decode(send_type, data) {
         again(&m, |m| m.encode(), conference::ClientMessage::decode);
     }
@@ -108,6 +112,16 @@ fn message(frame: &[u8]) {
     }
     if let Message::ChannelSend(send) = &message {
         payloads(send.send_type, &send.data);
+    }
+    // The file transfer offer, which the door reads from any CREATE of
+    // that service.
+    if let Message::ChannelCreate(create) = &message
+        && let Ok(offer) = file_transfer::Offer::from_bytes(&create.addtl)
+    {
+        match offer.to_bytes() {
+            Ok(bytes) => assert_eq!(file_transfer::Offer::from_bytes(&bytes).unwrap(), offer),
+            Err(error) => assert!(grew(&error), "{error}"),
+        }
     }
 }
 

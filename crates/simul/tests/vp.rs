@@ -76,9 +76,9 @@ async fn a_sametime_client_logs_in_and_its_status_is_the_users_on_every_door() {
     })
     .await;
 
-    // A service not built yet (file transfer) is refused, not echoed (no create loop).
+    // A service not built yet (place) is refused, not echoed (no create loop).
     let create =
-        simul_vp::message::ChannelCreate { channel: 1, service: 0x38, ..Default::default() };
+        simul_vp::message::ChannelCreate { channel: 1, service: 0x8000_0022, ..Default::default() };
     alice.send(&Message::ChannelCreate(create)).await.unwrap();
     match next(&mut alice).await {
         Message::ChannelDestroy(destroy) => {
@@ -186,6 +186,82 @@ async fn a_connection_holds_at_most_256_conversations() {
         }
     }
     assert_eq!(accepted, 256);
+}
+
+/// File transfer channels (spec §6.6) that break the protocol: each ends
+/// with a DESTROY naming why, nothing of the file is kept, and the
+/// connection carries on.
+#[tokio::test(flavor = "multi_thread")]
+async fn file_transfers_that_break_the_protocol_are_ended_and_keep_nothing() {
+    use simul_vp::message::{ChannelCreate, ChannelSend};
+    use simul_vp::services::{self, file_transfer::FtMessage, file_transfer::Offer};
+    use simul_vp::{Block as _, IdBlock};
+    use support::files::{Part, upload};
+    let dir = deployment(&["alice", "bob"]);
+    let (server, address) = vp_server(&dir.path().join("data"));
+    let (bob, _) = log_in(&server, "bob", "long enough").await;
+    let (mut alice, answer) = log_in_vp(address, "alice", "long enough").await;
+    assert!(matches!(answer, Message::LoginAck(_)), "{answer:?}");
+    let offer = |channel: u32, addtl: Vec<u8>| {
+        Message::ChannelCreate(ChannelCreate {
+            channel,
+            target: IdBlock { user: "bob".into(), community: String::new() },
+            service: services::FILE_TRANSFER.service,
+            proto_type: services::FILE_TRANSFER.proto_type,
+            proto_ver: services::FILE_TRANSFER.proto_ver,
+            addtl,
+            ..ChannelCreate::default()
+        })
+    };
+    let of_size = |size| Offer { filename: "f.txt".into(), message: String::new(), size };
+    let chunk = |channel, bytes: &[u8], encrypted| {
+        let (send_type, data) = FtMessage::Transfer(bytes.to_vec()).encode();
+        Message::ChannelSend(ChannelSend { channel, encrypted, send_type, data })
+    };
+    async fn destroyed(frames: &mut Frames) -> (u32, u32) {
+        loop {
+            if let Message::ChannelDestroy(destroy) = next(frames).await {
+                return (destroy.channel, destroy.reason);
+            }
+        }
+    }
+
+    // An offer whose addtl is cut short; an empty file.
+    alice.send(&offer(1, vec![0, 0, 0, 0, 0, 9])).await.unwrap();
+    assert_eq!(destroyed(&mut alice).await, (1, ErrorCode::BadData.code()));
+    alice.send(&offer(2, of_size(0).to_bytes().unwrap())).await.unwrap();
+    assert_eq!(destroyed(&mut alice).await, (2, ErrorCode::NotAuthorized.code()));
+    // More bytes than offered.
+    alice.send(&offer(3, of_size(10).to_bytes().unwrap())).await.unwrap();
+    assert!(matches!(next(&mut alice).await, Message::ChannelAccept(a) if a.channel == 3));
+    alice.send(&chunk(3, b"0123456789!", false)).await.unwrap();
+    assert_eq!(destroyed(&mut alice).await, (3, ErrorCode::RequestInvalid.code()));
+    // A payload encrypted with a cipher the door never agreed to.
+    alice.send(&offer(4, of_size(10).to_bytes().unwrap())).await.unwrap();
+    assert!(matches!(next(&mut alice).await, Message::ChannelAccept(a) if a.channel == 4));
+    alice.send(&chunk(4, b"0123456789", true)).await.unwrap();
+    assert_eq!(destroyed(&mut alice).await, (4, ErrorCode::RequestInvalid.code()));
+    let history = get_json(&server, "/api/v1/im/alice/history", &bob).await;
+    assert_eq!(history.as_array().map(Vec::len), Some(0), "nothing kept: {history}");
+
+    // The door's own offer: a chunk from the receiver, or an
+    // acknowledgement before it accepted, ends it.
+    let received = Message::ChannelSend(ChannelSend::new(0, FtMessage::Received.encode()));
+    for wrong in [chunk(0, b"x", false), received] {
+        let file = Part::File("w.txt", "text/plain", b"from the web");
+        let (status, _) = upload(&server, &bob, &[Part::Text("to", "alice"), file]).await;
+        assert_eq!(status, reqwest::StatusCode::OK);
+        let channel = loop {
+            match next(&mut alice).await {
+                Message::ChannelCreate(create) if create.service == 0x38 => break create.channel,
+                _ => {}
+            }
+        };
+        let Message::ChannelSend(mut wrong) = wrong else { unreachable!() };
+        wrong.channel = channel;
+        alice.send(&Message::ChannelSend(wrong)).await.unwrap();
+        assert_eq!(destroyed(&mut alice).await, (channel, ErrorCode::RequestInvalid.code()));
+    }
 }
 
 /// Spec §13 scenario: malformed input from a raw TCP client, one row

@@ -7,10 +7,10 @@ use bytes::BytesMut;
 use simul_vp::buddy_list::BuddyListError;
 use simul_vp::crypto::{CryptoError, DhKeyPair};
 use simul_vp::message::Login;
-use simul_vp::services::{awareness, conference, im, resolve, storage};
+use simul_vp::services::{awareness, conference, file_transfer, im, resolve, storage};
 use simul_vp::{
-    BuddyList, DecodeError, FrameCodec, FrameError, LoginError, LoginKeys, LoginOptions, Message,
-    decrypt_login,
+    Block as _, BuddyList, DecodeError, FrameCodec, FrameError, LoginError, LoginKeys,
+    LoginOptions, Message, decrypt_login,
 };
 use tokio_util::codec::Decoder;
 
@@ -244,6 +244,26 @@ fn bad_service_payloads() {
             )
             .map(drop),
             DecodeError::CountTooLarge { field: "welcome members", count: 9, remaining: 0 },
+        ),
+        (
+            "file offer with a name longer than the bytes left",
+            file_transfer::Offer::from_bytes(&hex("00000000 0010 61")).map(drop),
+            truncated("ft filename", 16, 1),
+        ),
+        (
+            "file offer without its size",
+            file_transfer::Offer::from_bytes(&hex("00000000 0001 61 0000 0000")).map(drop),
+            truncated("ft size", 4, 2),
+        ),
+        (
+            "file acknowledgement with data",
+            file_transfer::FtMessage::decode(file_transfer::send_type::RECEIVED, &[1, 2]).map(drop),
+            DecodeError::BadValue { field: "ft received length", value: 2 },
+        ),
+        (
+            "file transfer unknown send type",
+            file_transfer::FtMessage::decode(0x0003, &[]).map(drop),
+            DecodeError::BadValue { field: "send type", value: 3 },
         ),
     ];
     for (what, result, error) in table {
