@@ -15,11 +15,14 @@ use support::files::{Part, download, upload};
 use support::vp::{vp_server, vp_server_with};
 use support::{deployment, eventually, get_json, next_of_type};
 
-/// 100 KB of bytes that are not a pattern a chunk boundary could hide
-/// behind: 12.5 chunks of 8192, so the last one is short.
+/// Bytes that are not a pattern a chunk boundary could hide behind.
 fn varied_bytes(len: u32) -> Vec<u8> {
     (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
 }
+
+/// A file of 137.5 chunks of 8192 bytes: the last one is short, and there
+/// are more than the connection's burst of commands (100).
+const LARGE: u32 = 1100 * 1024;
 
 /// Writes `bytes` as `name` in `dir`; its path.
 fn local_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -67,11 +70,11 @@ async fn a_file_a_sametime_client_sends_is_kept_and_a_web_user_downloads_it() {
     let mut alice = MwClient::start(address, "alice", "long enough");
     alice.expect("LOGGED_IN");
 
-    let bytes = varied_bytes(100 * 1024);
+    let bytes = varied_bytes(LARGE);
     let path = local_file(dir.path(), "figures.bin", &bytes);
     alice.send(&format!("file_send bob {}", path.display()));
     alice.expect("FILE_OPENED bob");
-    assert_eq!(alice.expect("FILE_SENT "), "FILE_SENT bob name=figures.bin size=102400");
+    assert_eq!(alice.expect("FILE_SENT "), "FILE_SENT bob name=figures.bin size=1126400");
     assert_eq!(alice.expect("FILE_CLOSED "), "FILE_CLOSED bob 0x00000000 remaining=0");
 
     // The web user gets it as any file: a message carrying it, whose text
@@ -79,11 +82,11 @@ async fn a_file_a_sametime_client_sends_is_kept_and_a_web_user_downloads_it() {
     let event = next_of_type(&mut bob_events, "im").await;
     assert_eq!(event["from"], "alice");
     let file = &event["file"];
-    assert_eq!((&file["name"], &file["size"]), (&json!("figures.bin"), &json!(102_400)));
+    assert_eq!((&file["name"], &file["size"]), (&json!("figures.bin"), &json!(LARGE)));
     let url = file["url"].as_str().unwrap();
     let port = server.url("").rsplit(':').next().unwrap().to_owned();
     let text = event["text"].as_str().unwrap();
-    assert!(text.starts_with("File: figures.bin (100 KB) http://"), "{text}");
+    assert!(text.starts_with("File: figures.bin (1.1 MB) http://"), "{text}");
     assert!(text.ends_with(&format!(":{port}{url}")), "the web door's port: {text}");
     let answer = download(&server, &bob, url).await;
     assert_eq!(answer.status(), StatusCode::OK);
@@ -101,7 +104,7 @@ async fn a_file_from_the_web_is_offered_to_a_sametime_client_which_takes_or_decl
     let mut alice = MwClient::start(address, "alice", "long enough");
     alice.expect("LOGGED_IN");
 
-    let bytes = varied_bytes(100 * 1024);
+    let bytes = varied_bytes(LARGE);
     let file = Part::File("photo.raw", "application/octet-stream", &bytes);
     let (status, sent) = upload(&server, &bob, &[Part::Text("to", "alice"), file]).await;
     assert_eq!(status, StatusCode::OK, "{sent}");
@@ -109,8 +112,8 @@ async fn a_file_from_the_web_is_offered_to_a_sametime_client_which_takes_or_decl
     let [line, offer] = &expect_all(&mut alice, &["IM bob ", "FILE_OFFERED "])[..] else {
         unreachable!()
     };
-    assert!(line.starts_with("IM bob File: photo.raw (100 KB) http://"), "{line}");
-    assert_eq!(offer, "FILE_OFFERED bob name=photo.raw size=102400");
+    assert!(line.starts_with("IM bob File: photo.raw (1.1 MB) http://"), "{line}");
+    assert_eq!(offer, "FILE_OFFERED bob name=photo.raw size=1126400");
     let got = dir.path().join("got.raw");
     alice.send(&format!("file_accept {}", got.display()));
     alice.expect("FILE_OPENED bob");

@@ -226,21 +226,25 @@ async fn logged_in(
     keepalives.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let result = tokio::select! {
-            received = next(frames) => match (received, commands.admit()) {
-                (Err(end), _) => Err(end),
-                // A frame that is no message, once logged in: dropped
-                // (spec §1.2), and counted as a command.
-                (Ok(None), CommandAdmission::Allowed | CommandAdmission::Refused) => {
-                    Ok(())
-                }
-                (Ok(Some(message)), CommandAdmission::Allowed) => {
+            received = next(frames) => match received {
+                Err(end) => Err(end),
+                // A file's chunks and acknowledgements: see `is_transfer_step`.
+                Ok(Some(message)) if this.files.is_transfer_step(&message) => {
                     Box::pin(this.handle(frames, message)).await
                 }
-                (Ok(_), CommandAdmission::Refused) => Ok(()),
-                (Ok(_), CommandAdmission::CutOff) => {
-                    tracing::info!(user = %this.user, "VP: cut off for flooding");
-                    Err(End::Tell(ErrorCode::UserRestricted))
-                }
+                Ok(received) => match (received, commands.admit()) {
+                    // A frame that is no message, once logged in: dropped
+                    // (spec §1.2), and counted as a command.
+                    (None, CommandAdmission::Allowed | CommandAdmission::Refused) => Ok(()),
+                    (Some(message), CommandAdmission::Allowed) => {
+                        Box::pin(this.handle(frames, message)).await
+                    }
+                    (Some(_), CommandAdmission::Refused) => Ok(()),
+                    (_, CommandAdmission::CutOff) => {
+                        tracing::info!(user = %this.user, "VP: cut off for flooding");
+                        Err(End::Tell(ErrorCode::UserRestricted))
+                    }
+                },
             },
             _ = keepalives.tick() => send_keepalive(frames).await,
             event = events.recv() => match event {

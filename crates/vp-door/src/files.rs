@@ -22,7 +22,7 @@ use std::sync::Arc;
 use simul_core::{Attachment, SessionId, UserId};
 use simul_service::{FileTarget, FileUpload, Service, ServiceError};
 use simul_vp::message::{ChannelAccept, ChannelCreate, ChannelDestroy, ChannelSend};
-use simul_vp::services::file_transfer::{CHUNK, FtMessage, Offer};
+use simul_vp::services::file_transfer::{CHUNK, FtMessage, Offer, send_type};
 use simul_vp::{Block as _, ErrorCode, IdBlock, Message, services};
 use tokio::io::AsyncReadExt as _;
 
@@ -32,6 +32,10 @@ use crate::im::login_info;
 /// a few files at a time; more are refused (sent) or left to the text
 /// line with the link (received).
 const MAX_TRANSFERS: usize = 8;
+
+/// The smallest chunk that is not counted as a command (see
+/// [`FileTransfers::is_transfer_step`]): Pidgin sends 8192 bytes.
+const MIN_FREE_CHUNK: u64 = 1024;
 
 /// A file the client is sending.
 struct Incoming {
@@ -65,6 +69,25 @@ impl FileTransfers {
     /// Whether `channel` is one of this connection's transfers.
     pub(crate) fn is_channel(&self, channel: u32) -> bool {
         self.incoming.contains_key(&channel) || self.outgoing.contains_key(&channel)
+    }
+
+    /// Whether `message` is a step of an open transfer: a chunk of a file
+    /// the client sends (of at least [`MIN_FREE_CHUNK`] bytes, or its
+    /// last), or the acknowledgement of a chunk the door sent. A transfer
+    /// takes thousands of these, each bounded by the size the offer
+    /// announced (and the offer counts as a message), so they are not
+    /// counted against the connection's command limit: a 25 MB file would
+    /// be cut off as a flood otherwise.
+    pub(crate) fn is_transfer_step(&self, message: &Message) -> bool {
+        let Message::ChannelSend(send) = message else { return false };
+        if let Some(incoming) = self.incoming.get(&send.channel) {
+            let len = send.data.len() as u64;
+            let last = incoming.received.saturating_add(len) == incoming.size;
+            return send.send_type == send_type::TRANSFER && (len >= MIN_FREE_CHUNK || last);
+        }
+        self.outgoing.get(&send.channel).is_some_and(|outgoing| {
+            send.send_type == send_type::RECEIVED && outgoing.reader.is_some()
+        })
     }
 
     /// The client offers a file to `create.target`: accepted (the door is
