@@ -231,6 +231,9 @@ async fn file_transfers_that_break_the_protocol_are_ended_and_keep_nothing() {
     assert_eq!(destroyed(&mut alice).await, (1, ErrorCode::BadData.code()));
     alice.send(&offer(2, of_size(0).to_bytes().unwrap())).await.unwrap();
     assert_eq!(destroyed(&mut alice).await, (2, ErrorCode::NotAuthorized.code()));
+    // A channel id of the server's range.
+    alice.send(&offer(0x8000_0001, of_size(1).to_bytes().unwrap())).await.unwrap();
+    assert_eq!(destroyed(&mut alice).await, (0x8000_0001, ErrorCode::RequestInvalid.code()));
     // More bytes than offered.
     alice.send(&offer(3, of_size(10).to_bytes().unwrap())).await.unwrap();
     assert!(matches!(next(&mut alice).await, Message::ChannelAccept(a) if a.channel == 3));

@@ -104,7 +104,12 @@ impl FileTransfers {
         let Ok(offer) = Offer::from_bytes(&create.addtl) else {
             return refuse(ErrorCode::BadData);
         };
-        if self.incoming.len() >= MAX_TRANSFERS || self.incoming.contains_key(&create.channel) {
+        // A client's channels are its own ids, without the high bit of the
+        // door's (spec §5.1): one of those, or one in use, is a client bug.
+        if create.channel & 0x8000_0000 != 0 || self.is_channel(create.channel) {
+            return refuse(ErrorCode::RequestInvalid);
+        }
+        if self.incoming.len() >= MAX_TRANSFERS {
             return refuse(ErrorCode::Starving);
         }
         let size = u64::from(offer.size);
