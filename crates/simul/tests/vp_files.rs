@@ -44,6 +44,22 @@ fn expect_all(client: &mut MwClient, prefixes: &[&str]) -> Vec<String> {
     found.into_iter().flatten().collect()
 }
 
+/// Whether Pidgin offers "Send File" for the buddy `who`, once it is
+/// offered or after 5 s (the attribute follows the snapshot that shows the
+/// buddy online): the `CAN_SEND_FILE` line.
+fn can_send_file(pidgin: &mut PurpleClient, who: &str) -> String {
+    for _ in 0..50 {
+        pidgin.send(&format!("can_send_file {who}"));
+        let answer = pidgin.expect(&format!("CAN_SEND_FILE {who} "));
+        if answer.ends_with(" 1") {
+            return answer;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    pidgin.send(&format!("can_send_file {who}"));
+    pidgin.expect(&format!("CAN_SEND_FILE {who} "))
+}
+
 /// Every regular file the server keeps or is receiving (`files/`, the
 /// uploads under way included).
 fn kept_files(data: &Path) -> Vec<PathBuf> {
@@ -201,19 +217,45 @@ async fn watchers_see_the_file_transfer_attribute_of_online_users_and_pidgin_off
     pidgin.expect("BUDDY_SIGNED_ON bob ");
     pidgin.send("add erin");
     pidgin.expect_matching("BUDDY_STATUS erin ", &["offline"]);
-    let can_send = |pidgin: &mut PurpleClient, who: &str| {
-        pidgin.send(&format!("can_send_file {who}"));
-        pidgin.expect(&format!("CAN_SEND_FILE {who} "))
-    };
-    // The attribute follows the snapshot: ask until it is there.
-    let mut answer = can_send(&mut pidgin, "bob");
-    for _ in 0..50 {
-        if answer.ends_with(" 1") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        answer = can_send(&mut pidgin, "bob");
-    }
-    assert_eq!(answer, "CAN_SEND_FILE bob 1");
-    assert_eq!(can_send(&mut pidgin, "erin"), "CAN_SEND_FILE erin 0");
+    assert_eq!(can_send_file(&mut pidgin, "bob"), "CAN_SEND_FILE bob 1");
+    assert_eq!(can_send_file(&mut pidgin, "erin"), "CAN_SEND_FILE erin 0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pidgin_sends_a_file_to_a_web_user_and_saves_one_from_the_web() {
+    let dir = deployment(&["alice", "bob"]);
+    let (server, address) = vp_server(&dir.path().join("data"));
+    let (bob, mut bob_events) = support::web_user(&server, "bob").await;
+    let mut alice = PurpleClient::start(address, "alice", "long enough");
+    alice.expect("SIGNED_ON");
+
+    // Pidgin's "Send File" (offered for a buddy with the attribute), chunk
+    // by chunk on each acknowledgement.
+    alice.send("add bob");
+    alice.expect("BUDDY_SIGNED_ON bob ");
+    assert_eq!(can_send_file(&mut alice, "bob"), "CAN_SEND_FILE bob 1");
+    let bytes = varied_bytes(LARGE);
+    let path = local_file(dir.path(), "slides.odp", &bytes);
+    alice.send(&format!("send_file bob {}", path.display()));
+    assert_eq!(alice.expect("FILE_SENT "), "FILE_SENT bob slides.odp");
+    let event = next_of_type(&mut bob_events, "im").await;
+    assert_eq!((&event["from"], &event["file"]["name"]), (&json!("alice"), &json!("slides.odp")));
+    let answer = download(&server, &bob, event["file"]["url"].as_str().unwrap()).await;
+    assert_eq!(answer.bytes().await.unwrap(), bytes, "the same bytes");
+
+    // A file from the web: declined first (nothing saved), then saved.
+    let file = Part::File("notes.txt", "text/plain", b"first");
+    upload(&server, &bob, &[Part::Text("to", "alice"), file]).await;
+    assert_eq!(alice.expect("FILE_OFFERED "), "FILE_OFFERED bob notes.txt 5");
+    let saved = dir.path().join("saved");
+    std::fs::create_dir(&saved).unwrap();
+    alice.send(&format!("accept_files {}", saved.display()));
+    let bytes = varied_bytes(LARGE / 2);
+    let file = Part::File("photo.raw", "application/octet-stream", &bytes);
+    upload(&server, &bob, &[Part::Text("to", "alice"), file]).await;
+    assert_eq!(alice.expect("FILE_OFFERED "), "FILE_OFFERED bob photo.raw 563200");
+    let received = alice.expect("FILE_RECEIVED ");
+    assert_eq!(received, format!("FILE_RECEIVED bob {}", saved.join("photo.raw").display()));
+    assert_eq!(std::fs::read(saved.join("photo.raw")).unwrap(), bytes, "the same bytes");
+    assert!(!saved.join("notes.txt").exists(), "the declined file was not saved");
 }

@@ -24,6 +24,10 @@
  *                     last shown (the chooser the plugin shows when a name
  *                     resolves to someone else's id); the add-buddy dialog
  *                     this opens is confirmed at once
+ *   send_file USER PATH
+ *                     Pidgin's "Send File" to USER with PATH chosen
+ *   accept_files DIR  save the files offered from now on in DIR (until
+ *                     then, offers are declined)
  *   can_send_file USER
  *                     whether Pidgin would offer "Send File" for USER
  *                     (CAN_SEND_FILE USER 0|1)
@@ -64,6 +68,11 @@
  *   SEARCH_ROW <n> <column 0> | <column 1> ...  per row
  *   NOTIFY <ERROR|WARNING|INFO> <title> | <primary> | <secondary>
  *                                      a message box Pidgin would pop up
+ *   FILE_OFFERED <who> <name> <size>   a file offered (saved or declined)
+ *   FILE_SENT <who> <name>, FILE_RECEIVED <who> <local path>
+ *                                      a transfer completed
+ *   FILE_CANCELLED <who> <name>        a transfer ended before it completed
+ *   CAN_SEND_FILE <name> <0|1>         the answer to can_send_file
  *   ERROR <text>                       a command that could not be done
  * Flags are PurpleMessageFlags names joined by '|' (SEND, RECV, SYSTEM,
  * ERROR, ...), or 0.
@@ -400,10 +409,52 @@ static void deleting_conversation(PurpleConversation *conv) {
     current_chat = NULL;
 }
 
+/* ---- file transfer ---------------------------------------------------- */
+
+/* Where offered files are saved (accept_files DIR); NULL declines them. */
+static char *accept_dir;
+
+/* An offer, as a user of Pidgin answers it: saved under its name in
+   accept_dir (what the autoaccept plugin does), or declined. */
+static void file_recv_request(PurpleXfer *xfer) {
+  const char *name = purple_xfer_get_filename(xfer);
+  event("FILE_OFFERED %s %s %d", S(purple_xfer_get_remote_user(xfer)), S(name),
+        (int)purple_xfer_get_size(xfer));
+  if (accept_dir) {
+    char *base = g_path_get_basename(S(name));
+    char *path = g_build_filename(accept_dir, base, NULL);
+    purple_xfer_request_accepted(xfer, path);
+    g_free(path);
+    g_free(base);
+  } else {
+    xfer->status = PURPLE_XFER_STATUS_CANCEL_LOCAL;
+  }
+}
+
+static void file_recv_complete(PurpleXfer *xfer) {
+  /* libpurple tells this before it closes the file: what it wrote is on
+     disk once the event is out. */
+  if (xfer->dest_fp)
+    fflush(xfer->dest_fp);
+  event("FILE_RECEIVED %s %s", S(purple_xfer_get_remote_user(xfer)),
+        S(purple_xfer_get_local_filename(xfer)));
+}
+
+static void file_send_complete(PurpleXfer *xfer) {
+  event("FILE_SENT %s %s", S(purple_xfer_get_remote_user(xfer)),
+        S(purple_xfer_get_filename(xfer)));
+}
+
+static void file_cancelled(PurpleXfer *xfer) {
+  event("FILE_CANCELLED %s %s", S(purple_xfer_get_remote_user(xfer)),
+        S(purple_xfer_get_filename(xfer)));
+}
+
 static void connect_signals(void) {
   void *conns = purple_connections_get_handle();
   void *blist = purple_blist_get_handle();
   void *convs = purple_conversations_get_handle();
+  void *xfers = purple_xfers_get_handle();
   purple_signal_connect(conns, "signed-on", &handle, PURPLE_CALLBACK(signed_on),
                         NULL);
   purple_signal_connect(conns, "signed-off", &handle,
@@ -428,6 +479,16 @@ static void connect_signals(void) {
                         PURPLE_CALLBACK(chat_buddy_left), NULL);
   purple_signal_connect(convs, "deleting-conversation", &handle,
                         PURPLE_CALLBACK(deleting_conversation), NULL);
+  purple_signal_connect(xfers, "file-recv-request", &handle,
+                        PURPLE_CALLBACK(file_recv_request), NULL);
+  purple_signal_connect(xfers, "file-recv-complete", &handle,
+                        PURPLE_CALLBACK(file_recv_complete), NULL);
+  purple_signal_connect(xfers, "file-send-complete", &handle,
+                        PURPLE_CALLBACK(file_send_complete), NULL);
+  purple_signal_connect(xfers, "file-recv-cancel", &handle,
+                        PURPLE_CALLBACK(file_cancelled), NULL);
+  purple_signal_connect(xfers, "file-send-cancel", &handle,
+                        PURPLE_CALLBACK(file_cancelled), NULL);
 }
 
 /* ---- message boxes, search results, the add-buddy dialog ------------- */
@@ -587,6 +648,14 @@ static void command(char *line) {
     buddy = purple_buddy_new(account, arg, NULL);
     purple_blist_add_buddy(buddy, NULL, group, NULL);
     purple_account_add_buddy(account, buddy);
+  } else if (!strcmp(line, "send_file") && arg && rest) {
+    /* Pidgin's "Send File" with the file already chosen. */
+    PurpleConnection *gc = connection();
+    if (gc)
+      serv_send_file(gc, arg, rest);
+  } else if (!strcmp(line, "accept_files") && arg && !rest) {
+    g_free(accept_dir);
+    accept_dir = g_strdup(arg);
   } else if (!strcmp(line, "can_send_file") && arg && !rest) {
     /* What decides whether Pidgin offers "Send File" for a buddy (the
        prpl's can_receive_file: the buddy's file transfer attribute). */

@@ -40,7 +40,9 @@ const HARNESS: Harness = Harness {
 /// plugin resolves and watches it), `search_add N` (presses "Add" on row N, from 0, of the
 /// search results last shown, as when a name resolves to someone else's id; the add-buddy
 /// dialog that opens is confirmed at once), `can_send_file USER` (whether Pidgin would offer
-/// "Send File" for the buddy USER: the plugin's `can_receive_file`), `away TEXT`, `dnd TEXT`, `available` (saved
+/// "Send File" for the buddy USER: the plugin's `can_receive_file`), `send_file USER PATH`
+/// (Pidgin's "Send File" with PATH chosen), `accept_files DIR` (offered files are saved in DIR
+/// from then on, as the autoaccept plugin does; until then they are declined), `away TEXT`, `dnd TEXT`, `available` (saved
 /// statuses), `chat TOPIC` (creates a conference), `invite USER [TEXT]` and `say TEXT` (in the
 /// chat last joined), `quit` (disconnects and exits).
 ///
@@ -71,6 +73,8 @@ const HARNESS: Harness = Harness {
 /// | `ADD_BUDDY_REQUEST <name> <alias>` | the plugin opened Pidgin's add-buddy dialog (confirmed at once) |
 /// | `NOTIFY <ERROR\|WARNING\|INFO> <title> \| <primary> \| <secondary>` | a message box Pidgin would pop up |
 /// | `CAN_SEND_FILE <name> <0/1>` | the answer to `can_send_file` |
+/// | `FILE_OFFERED <who> <name> <size>` | a file offered to this client (then saved or declined) |
+/// | `FILE_SENT <who> <name>`, `FILE_RECEIVED <who> <local path>`, `FILE_CANCELLED <who> <name>` | a transfer completed, or ended before |
 /// | `ERROR <text>` | a command the harness could not carry out (usage, no chat, not connected) |
 ///
 /// `PURPLECLIENT_DEBUG=1` in the test's environment sends libpurple's debug log to stderr; the
