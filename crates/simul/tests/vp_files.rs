@@ -144,6 +144,21 @@ async fn a_file_from_the_web_is_offered_to_a_sametime_client_which_takes_or_decl
     assert_eq!(alice.expect("FILE_OFFERED "), "FILE_OFFERED bob name=other.txt size=10");
     alice.send("file_decline");
     assert_eq!(alice.expect("FILE_CLOSED "), "FILE_CLOSED bob 0x08000606 remaining=10");
+    // Offers left unanswered: the ninth withdraws the oldest (a
+    // connection has at most eight transfers open; its text line stays).
+    for size in 1..=9 {
+        let bytes = vec![b'x'; size];
+        let file = Part::File("waiting.txt", "text/plain", &bytes);
+        let (status, _) = upload(&server, &bob, &[Part::Text("to", "alice"), file]).await;
+        assert_eq!(status, StatusCode::OK);
+        let offered = format!("FILE_OFFERED bob name=waiting.txt size={size}");
+        if size < 9 {
+            assert_eq!(alice.expect("FILE_OFFERED "), offered);
+        } else {
+            let seen = expect_all(&mut alice, &["FILE_CLOSED ", "FILE_OFFERED "]);
+            assert_eq!(seen, ["FILE_CLOSED bob 0x00000000 remaining=1".to_owned(), offered]);
+        }
+    }
     let text = json!({"text": "still there?"});
     support::post_json(&server, "/api/v1/im/alice", &bob, &text).await;
     assert_eq!(alice.expect("IM bob still"), "IM bob still there?");

@@ -448,13 +448,14 @@ impl LoggedIn<'_> {
                 if let Some(message) = self.im.deliver(self.service, &self.user, from, text).await {
                     send(frames, &message).await?;
                 }
-                match file {
-                    Some(file) => {
-                        let channel = self.im.server_channel();
-                        self.files.offer(self.service, &self.user, from, file, channel).await
+                if let Some(file) = file {
+                    let channel = self.im.server_channel();
+                    let offer = self.files.offer(self.service, &self.user, from, file, channel);
+                    for message in offer.await {
+                        send(frames, &message).await?;
                     }
-                    None => None,
                 }
+                None
             }
             Event::Typing { from, to, typing } if *to == self.user => {
                 let typing = ImMessage::typing(*typing);

@@ -229,9 +229,10 @@ impl FileTransfers {
 
     /// A file for the client (a 1:1 message of `from` carried it): a
     /// channel the door opens on `channel`, from `from`, naming the file
-    /// and its size. None when the connection has as many transfers as it
-    /// may, or the file is over the protocol's 4 GiB: the message's text
-    /// line with the link is there either way.
+    /// and its size. With as many transfers open as a connection may
+    /// have, an offer the client left unanswered is withdrawn for it; with
+    /// none such, or a file over the protocol's 4 GiB, nothing is offered:
+    /// the message's text line with the link is there either way.
     pub(crate) async fn offer(
         &mut self,
         service: &Service,
@@ -239,26 +240,34 @@ impl FileTransfers {
         from: &UserId,
         file: &Arc<Attachment>,
         channel: u32,
-    ) -> Option<Message> {
+    ) -> Vec<Message> {
+        let Ok(size) = u32::try_from(file.size) else { return Vec::new() };
+        let mut messages = Vec::new();
         if self.outgoing.len() >= MAX_TRANSFERS {
-            return None;
+            // The oldest: the door's channel ids count up.
+            let unanswered = self.outgoing.iter().filter(|(_, o)| o.reader.is_none());
+            let Some(old) = unanswered.map(|(channel, _)| *channel).min() else {
+                return Vec::new();
+            };
+            messages.push(self.end(old, ErrorCode::Success));
         }
-        let size = u32::try_from(file.size).ok()?;
         let offer = Offer { filename: file.name.clone(), message: String::new(), size };
+        let Ok(addtl) = offer.to_bytes() else { return messages };
         let create = ChannelCreate {
             channel,
             target: IdBlock { user: user.to_string(), community: String::new() },
             service: services::FILE_TRANSFER.service,
             proto_type: services::FILE_TRANSFER.proto_type,
             proto_ver: services::FILE_TRANSFER.proto_ver,
-            addtl: offer.to_bytes().ok()?,
+            addtl,
             // libmeanwhile takes the sender's identity from the creator.
             creator: Some(login_info(service, from).await),
             ..ChannelCreate::default()
         };
         let outgoing = Outgoing { file: file.clone(), reader: None, remaining: file.size };
         self.outgoing.insert(channel, outgoing);
-        Some(Message::ChannelCreate(create))
+        messages.push(Message::ChannelCreate(create));
+        messages
     }
 
     /// The client accepted a file the door offered: the file is opened
