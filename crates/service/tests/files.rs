@@ -198,3 +198,92 @@ async fn kept_files_are_the_owners_alone_and_an_abandoned_upload_leaves_nothing(
     drop(upload);
     assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 0);
 }
+
+/// Uploads `bytes` into a fresh reservation of `from`'s: its file id.
+async fn reserve_and_upload(service: &Service, from: &str, bytes: &[u8]) -> String {
+    let reservation = service
+        .reserve_file(&user(from), "../notes.txt", bytes.len() as u64, "text/plain")
+        .unwrap();
+    assert_eq!(reservation.name, "notes.txt");
+    let mut upload = service.reserved_upload(&reservation.file, &reservation.secret).await;
+    let mut upload = upload.take_ok();
+    upload.write(bytes).await.unwrap();
+    service.finish_reserved(upload).unwrap();
+    reservation.file
+}
+
+/// What `Result<Option<T>>` holds, which must be there.
+trait TakeOk<T> {
+    fn take_ok(&mut self) -> T;
+}
+
+impl<T, E: std::fmt::Debug> TakeOk<T> for Result<Option<T>, E> {
+    fn take_ok(&mut self) -> T {
+        match std::mem::replace(self, Ok(None)) {
+            Ok(Some(value)) => value,
+            other => panic!("expected a value, got {:?}", other.map(|o| o.is_some())),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reserved_file_is_sent_by_its_uploader_only_with_the_same_id_and_opens_for_readers() {
+    let world = world(1 << 20).await;
+    let service = &world.service;
+    let file = reserve_and_upload(service, "alice", b"minutes of the meeting").await;
+
+    // Not the uploader: nothing to send (the door sends the text).
+    let to_bob = || FileTarget::Im("bob".into());
+    let by_carol = service.send_reserved(&user("carol"), None, to_bob(), &file, LINK).await;
+    assert!(by_carol.unwrap().is_none());
+    let sent = service.send_reserved(&user("alice"), None, to_bob(), &file, LINK).await;
+    let sent = sent.unwrap().expect("sent");
+    assert_eq!((sent.file.id.as_str(), sent.file.size), (file.as_str(), 22));
+    // Once only.
+    let again = service.send_reserved(&user("alice"), None, to_bob(), &file, LINK).await;
+    assert!(again.unwrap().is_none());
+
+    // Each reader's capability opens it; a non-reader's, or another
+    // file's, does not.
+    for reader in ["alice", "bob"] {
+        let capability = service.file_capability(&file, &user(reader));
+        assert!(service.file_by_capability(&file, &capability).await.unwrap().is_some());
+    }
+    let carols = service.file_capability(&file, &user("carol"));
+    assert!(service.file_by_capability(&file, &carols).await.unwrap().is_none());
+    let other = reserve_and_upload(service, "bob", b"other").await;
+    let bobs = service.file_capability(&other, &user("bob"));
+    assert!(service.file_by_capability(&file, &bobs).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn reservations_take_exactly_their_bytes_once_within_the_limits() {
+    let world = world(1000).await;
+    let service = &world.service;
+    let alice = user("alice");
+    assert!(matches!(service.reserve_file(&alice, "a", 0, ""), Err(ServiceError::Invalid(_))));
+    assert!(matches!(service.reserve_file(&alice, "a", 1001, ""), Err(ServiceError::TooLarge(_))));
+
+    // A wrong secret opens nothing; the right one opens once.
+    let reservation = service.reserve_file(&alice, "a", 10, "").unwrap();
+    let wrong = service.reserved_upload(&reservation.file, &"0".repeat(64)).await.unwrap();
+    assert!(wrong.is_none());
+    let mut upload =
+        service.reserved_upload(&reservation.file, &reservation.secret).await.take_ok();
+    let twice = service.reserved_upload(&reservation.file, &reservation.secret).await.unwrap();
+    assert!(twice.is_none());
+    // More than reserved is refused; fewer spends the reservation.
+    assert!(matches!(upload.write(&[1; 11]).await, Err(ServiceError::TooLarge(_))));
+    upload.write(&[1; 5]).await.unwrap();
+    assert!(matches!(service.finish_reserved(upload), Err(ServiceError::Invalid(_))));
+    let to_bob = FileTarget::Im("bob".into());
+    let gone = service.send_reserved(&alice, None, to_bob, &reservation.file, LINK).await;
+    assert!(gone.unwrap().is_none());
+
+    // At most 8 at once per user (the spent one is gone).
+    let held: Vec<_> = (0..8).map(|_| service.reserve_file(&alice, "a", 10, "").unwrap()).collect();
+    assert_eq!(held.len(), 8);
+    let refused = service.reserve_file(&alice, "a", 10, "").unwrap_err();
+    assert!(refused.to_string().contains("too many uploads under way"), "{refused}");
+    assert!(service.reserve_file(&user("bob"), "a", 10, "").is_ok());
+}
