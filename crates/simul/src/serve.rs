@@ -66,6 +66,10 @@ impl ServeArgs {
             tracing::warn!("{note}");
         }
         let store = data.store().await?;
+        let swept = store.sweep_unshared_files().await?;
+        if swept > 0 {
+            tracing::info!(swept, "removed the bytes of files no message has any more");
+        }
         let directory = crate::directory::Directory::open(&config, &store)?;
         if let Some(warning) = crate::directory::Directory::exposed_secret(&config) {
             eprintln!("warning: {warning}");
