@@ -200,7 +200,7 @@ impl Service {
         id: &str,
     ) -> Result<Option<(Arc<Attachment>, PathBuf)>, ServiceError> {
         let Some(record) = self.store().file(id).await? else { return Ok(None) };
-        Ok(self.readers(&record).contains(user).then(|| self.kept(&record)))
+        Ok(self.readers(&record).await?.contains(user).then(|| self.kept(&record)))
     }
 
     /// The link token of file `id` for `user` (see `file_links`): it
@@ -218,20 +218,32 @@ impl Service {
         capability: &str,
     ) -> Result<Option<(Arc<Attachment>, PathBuf)>, ServiceError> {
         let Some(record) = self.store().file(id).await? else { return Ok(None) };
-        let admitted = self.link_key().admits(id, capability, &self.readers(&record));
+        let admitted = self.link_key().admits(id, capability, &self.readers(&record).await?);
         Ok(admitted.then(|| self.kept(&record)))
     }
 
-    /// Who may read a file: the sender and the recipient of a 1:1 file,
-    /// the members (now) of an n-way chat's.
-    fn readers(&self, record: &FileRecord) -> Vec<UserId> {
-        match record.conversation.parse::<Conversation>() {
+    /// Who may read a file: the sender and the recipient of a 1:1 file;
+    /// for an n-way chat's, those who may read the chat (its members now,
+    /// and those who took part and did not leave).
+    async fn readers(&self, record: &FileRecord) -> Result<Vec<UserId>, ServiceError> {
+        Ok(match record.conversation.parse::<Conversation>() {
             Ok(Conversation::Im(to)) => vec![to, UserId::new(record.uploader.clone())],
             Ok(Conversation::Nway(chat)) => {
-                self.hub().inspect(|c| c.chat_members(chat)).map(|m| m.to_vec()).unwrap_or_default()
+                let mut readers = self
+                    .hub()
+                    .inspect(|c| c.chat_members(chat))
+                    .map(|m| m.to_vec())
+                    .unwrap_or_default();
+                for user in self.store().chat_participants(chat.get()).await? {
+                    let user = UserId::new(user);
+                    if !readers.contains(&user) {
+                        readers.push(user);
+                    }
+                }
+                readers
             }
             Err(_) => Vec::new(),
-        }
+        })
     }
 
     /// A kept file as it is handed out, with where its bytes are.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use simul_core::{ChatId, CoreError, Event, UserId};
 use simul_directory::EmbeddedRealm;
-use simul_service::{FileTarget, Service, ServiceError};
+use simul_service::{FileTarget, PageStart, Service, ServiceError};
 use simul_store::Store;
 
 const LINK: &str = "https://chat.example.com/api/v1/files/";
@@ -91,7 +91,7 @@ async fn an_n_way_file_is_for_members_now_and_refused_to_others_before_a_byte() 
     let world = world(1 << 20).await;
     let service = &world.service;
     let chat = service.create_chat(&user("alice"), &[user("bob")], "plans").await.unwrap();
-    service.join_chat(&user("bob"), chat).unwrap();
+    service.join_chat(&user("bob"), chat).await.unwrap();
     let (_, mut bob_events) = service.open_session(&user("bob"), false).unwrap();
 
     // Carol is not in the chat, and a chat that does not exist is the same.
@@ -118,7 +118,7 @@ async fn an_n_way_file_is_for_members_now_and_refused_to_others_before_a_byte() 
     assert!(service.file(&user("carol"), &sent.file.id).await.unwrap().is_none());
 
     // Bob leaves: the chat's files are no longer his.
-    service.leave_chat(&user("bob"), chat).unwrap();
+    service.leave_chat(&user("bob"), chat).await.unwrap();
     assert!(service.file(&user("bob"), &sent.file.id).await.unwrap().is_none());
     assert!(service.file(&user("alice"), &sent.file.id).await.unwrap().is_some());
 }
@@ -286,4 +286,47 @@ async fn reservations_take_exactly_their_bytes_once_within_the_limits() {
     let refused = service.reserve_file(&alice, "a", 10, "").unwrap_err();
     assert!(refused.to_string().contains("too many uploads under way"), "{refused}");
     assert!(service.reserve_file(&user("bob"), "a", 10, "").is_ok());
+}
+
+#[tokio::test]
+async fn a_chat_stays_with_those_who_took_part_after_a_restart_until_they_leave_it() {
+    let world = world(1 << 20).await;
+    let service = &world.service;
+    let chat = service.create_chat(&user("alice"), &[user("bob")], "plans").await.unwrap();
+    service.join_chat(&user("bob"), chat).await.unwrap();
+    service.post_to_chat(&user("bob"), chat, "the plan is ready".into()).await.unwrap();
+    let to_chat = FileTarget::Nway(chat);
+    let sent = send(service, "alice", to_chat, ("plan.txt", "text/plain"), b"the plan").await;
+    let file = sent.unwrap().file;
+
+    // A restart ends every chat; alice and bob keep it to read, not to write to.
+    let store = Store::open(&world._dir.path().join("simul.db")).await.unwrap();
+    let realm = Arc::new(EmbeddedRealm::new(store.clone()));
+    let keys = ltpa::LtpaKeys::generate();
+    let after = Service::new(store, realm, keys, "example".into()).await.unwrap();
+    for reader in ["alice", "bob"] {
+        let list = after.conversations(&user(reader)).await.unwrap();
+        let entry = list.iter().find(|c| c.conversation.to_string() == format!("nway:{chat}"));
+        let entry = entry.unwrap_or_else(|| panic!("{reader}: {list:?}"));
+        assert!(!entry.member);
+        assert_eq!(entry.topic, "plans");
+        let page = after.chat_page(&user(reader), chat, PageStart::Newest, 10).await.unwrap();
+        assert_eq!(page.messages.len(), 2);
+        assert!(after.file(&user(reader), &file.id).await.unwrap().is_some());
+    }
+    let written = after.post_to_chat(&user("alice"), chat, "more".into()).await;
+    assert!(written.is_err(), "an ended chat takes no message");
+
+    // Carol never took part: nothing, as for a chat that does not exist.
+    assert!(after.conversations(&user("carol")).await.unwrap().is_empty());
+    assert!(after.chat_page(&user("carol"), chat, PageStart::Newest, 10).await.is_err());
+    assert!(after.file(&user("carol"), &file.id).await.unwrap().is_none());
+
+    // Leaving takes it away (once).
+    after.leave_chat(&user("bob"), chat).await.unwrap();
+    assert!(after.conversations(&user("bob")).await.unwrap().is_empty());
+    assert!(after.chat_page(&user("bob"), chat, PageStart::Newest, 10).await.is_err());
+    assert!(after.file(&user("bob"), &file.id).await.unwrap().is_none());
+    assert!(after.leave_chat(&user("bob"), chat).await.is_err());
+    assert!(after.file(&user("alice"), &file.id).await.unwrap().is_some());
 }

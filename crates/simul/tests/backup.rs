@@ -412,7 +412,7 @@ async fn start_upgrades_an_older_database_after_copying_it_and_refuses_a_newer_o
     execute(
         &database,
         &format!(
-            "DROP INDEX files_by_content; \
+            "DROP TABLE nway_participants; \
              DELETE FROM _sqlx_migrations WHERE version = {latest};"
         ),
     )

@@ -21,6 +21,7 @@ mod files;
 mod messages;
 mod nway;
 mod paging;
+mod participants;
 mod revocations;
 pub mod schema;
 mod search;

@@ -48,7 +48,7 @@ impl Session<'_> {
     /// Enters `chat`'s room (XEP-0045 §7.2): the others' presences, the
     /// client's own, the history, then the subject.
     async fn enter(&mut self, chat: ChatId, to: &Jid, created: bool) -> Result<(), End> {
-        let members = match self.service.join_chat(&self.user, chat) {
+        let members = match self.service.join_chat(&self.user, chat).await {
             Ok(members) => members,
             Err(ServiceError::Core(CoreError::NotInvited(_))) => {
                 let text = "join a group chat you were invited to";
@@ -96,7 +96,7 @@ impl Session<'_> {
             return Ok(());
         }
         self.rooms.left(chat);
-        self.service.leave_chat(&self.user, chat).ok();
+        self.service.leave_chat(&self.user, chat).await.ok();
         let domain = self.door.domain.clone();
         let Some(room) = self.rooms.room(chat, &domain) else { return Ok(()) };
         match occupant_presence(&room, &self.user, &domain, false, own_statuses(false)) {
