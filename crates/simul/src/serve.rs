@@ -66,6 +66,10 @@ impl ServeArgs {
             tracing::warn!("{note}");
         }
         let store = data.store().await?;
+        let swept = store.sweep_unshared_files().await?;
+        if swept > 0 {
+            tracing::info!(swept, "removed the bytes of files no message has any more");
+        }
         let directory = crate::directory::Directory::open(&config, &store)?;
         if let Some(warning) = crate::directory::Directory::exposed_secret(&config) {
             eprintln!("warning: {warning}");
@@ -122,11 +126,12 @@ impl ServeArgs {
             Some((address, tls)) => Some((bind(address, "--https")?, tls)),
             None => None,
         };
-        // Where a file a Sametime client sends is linked from its text line.
-        let mut files_link = None;
-        if let Listen::At(address) = http {
-            let listener = bind(address, "--http")?;
-            files_link = Some(files_link_at("http", &config.server.domain, listener.local_addr()?));
+        let http = match http {
+            Listen::At(address) => Some(bind(address, "--http")?),
+            Listen::Off => None,
+        };
+        let public_url = public_url(&config.server, https.as_ref().map(|h| &h.0), http.as_ref())?;
+        if let Some(listener) = http {
             // Tests and scripts read this line to find the port.
             println!("Simul listening on http://{} (realm {realm_name:?})", listener.local_addr()?);
             let app = match &https {
@@ -140,8 +145,6 @@ impl ServeArgs {
             servers.spawn(listen::serve(listener, None, app, gate.clone(), stopped.clone()));
         }
         if let Some((listener, (tls, origin))) = https {
-            files_link =
-                Some(files_link_at("https", &config.server.domain, listener.local_addr()?));
             println!("Simul listening on https://{} ({origin})", listener.local_addr()?);
             let app = simul_web::over_https(app);
             servers.spawn(listen::serve(listener, Some(tls), app, gate.clone(), stopped.clone()));
@@ -155,7 +158,8 @@ impl ServeArgs {
                 grace: keepalive * 2,
                 login_cipher: config.vp.login_cipher.into(),
                 keepalive,
-                files_link: files_link.clone().unwrap_or_default().into(),
+                // The link in the text line of a file a Sametime client sends.
+                files_link: simul_service::FileUrls::new(&public_url).members().into(),
             };
             let gate = gate.for_doors();
             let door =
@@ -178,7 +182,8 @@ impl ServeArgs {
                 )
                 .with_registration(config.xmpp.registration)
                 .with_admins(config.xmpp.admins.clone())
-                .with_server_end_point(crate::tls::server_end_point(&data, &config.server)?),
+                .with_server_end_point(crate::tls::server_end_point(&data, &config.server)?)
+                .with_file_urls(simul_service::FileUrls::new(&public_url)),
             );
             for (listen, transport) in xmpp {
                 let Listen::At(address) = listen else { continue };
@@ -245,21 +250,35 @@ fn tell_service_manager(state: &[NotifyState]) {
 }
 
 /// A listening socket, or an error that names the option to change.
-/// The files' URL on the web door at `address`, by the community's domain
-/// (the address may be a wildcard), without the scheme's default port.
-fn files_link_at(scheme: &str, domain: &str, address: SocketAddr) -> String {
-    let port = match (scheme, address.port()) {
-        ("http", 80) | ("https", 443) => String::new(),
-        (_, port) => format!(":{port}"),
-    };
-    format!("{scheme}://{domain}{port}/api/v1/files/")
-}
-
 fn bind(address: SocketAddr, option: &str) -> anyhow::Result<tokio::net::TcpListener> {
     let listener = std::net::TcpListener::bind(address)
         .with_context(|| format!("cannot listen on {address} (in use? change {option})"))?;
     listener.set_nonblocking(true)?;
     Ok(tokio::net::TcpListener::from_std(listener)?)
+}
+
+/// How people reach the web door (`server.public_url`, else the domain
+/// with the port of the HTTPS listener, or of the HTTP one).
+fn public_url(
+    server: &crate::config::ServerConfig,
+    https: Option<&tokio::net::TcpListener>,
+    http: Option<&tokio::net::TcpListener>,
+) -> anyhow::Result<String> {
+    if let Some(url) = &server.public_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            anyhow::bail!(
+                "server.public_url {url:?} is no web address: give one like https://chat.example.com"
+            );
+        }
+        return Ok(url.clone());
+    }
+    let (scheme, listener) = match (https, http) {
+        (Some(https), _) => ("https", https),
+        (None, Some(http)) => ("http", http),
+        (None, None) => anyhow::bail!("both HTTP and HTTPS are off"),
+    };
+    let port = listener.local_addr()?.port();
+    Ok(format!("{scheme}://{}:{port}", server.domain))
 }
 
 /// The connection limits of the configuration, the total below the

@@ -391,7 +391,7 @@ impl LoggedIn<'_> {
             Message::ChannelDestroy(destroy) => {
                 self.im.destroyed(destroy.channel);
                 self.files.destroyed(destroy.channel);
-                self.conferences.destroyed(self.service, &self.user, destroy.channel);
+                self.conferences.destroyed(self.service, &self.user, destroy.channel).await;
                 Ok(())
             }
             Message::Handshake(_) | Message::Login(_) | Message::LoginContinue => {

@@ -1,10 +1,12 @@
-//! Files sent and read over the API as a web client does (`files.rs`,
-//! `vp_files.rs`): a multipart form to `POST /api/v1/files`, a download.
+//! Files sent by web users in the tests: `POST /api/v1/files` with a
+//! form written by hand.
 
+use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::Server;
 
+/// The boundary of the forms.
 pub const BOUNDARY: &str = "simul-test-boundary";
 
 /// One part of a form: a text field, or a file with its name and type.
@@ -42,11 +44,7 @@ pub fn form(parts: &[Part]) -> Vec<u8> {
 }
 
 /// Posts a form to `/api/v1/files` with a bearer token: status and JSON.
-pub async fn upload(
-    server: &Server,
-    token: &str,
-    parts: &[Part<'_>],
-) -> (reqwest::StatusCode, Value) {
+pub async fn upload(server: &Server, token: &str, parts: &[Part<'_>]) -> (StatusCode, Value) {
     try_upload(server, token, parts).await.unwrap()
 }
 
@@ -56,7 +54,7 @@ pub async fn try_upload(
     server: &Server,
     token: &str,
     parts: &[Part<'_>],
-) -> Result<(reqwest::StatusCode, Value), reqwest::Error> {
+) -> Result<(StatusCode, Value), reqwest::Error> {
     let answer = reqwest::Client::new()
         .post(server.url("/api/v1/files"))
         .bearer_auth(token)

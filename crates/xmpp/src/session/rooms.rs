@@ -2,8 +2,8 @@
 //! their messages and invitations, and the community's n-way events as
 //! room stanzas (see `crate::muc` for the mapping).
 
-use simul_core::{ChatId, CoreError, UserId};
-use simul_service::{PageStart, ServiceError};
+use simul_core::{Attachment, ChatId, CoreError, UserId};
+use simul_service::{FileTarget, PageStart, ServiceError};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::message::Message;
 use tokio_xmpp::parsers::muc::user::MucUser;
@@ -48,7 +48,7 @@ impl Session<'_> {
     /// Enters `chat`'s room (XEP-0045 §7.2): the others' presences, the
     /// client's own, the history, then the subject.
     async fn enter(&mut self, chat: ChatId, to: &Jid, created: bool) -> Result<(), End> {
-        let members = match self.service.join_chat(&self.user, chat) {
+        let members = match self.service.join_chat(&self.user, chat).await {
             Ok(members) => members,
             Err(ServiceError::Core(CoreError::NotInvited(_))) => {
                 let text = "join a group chat you were invited to";
@@ -72,13 +72,16 @@ impl Session<'_> {
             self.send(&own).await?;
         }
         let newest = self.service.chat_page(&self.user, chat, PageStart::Newest, HISTORY).await;
-        for message in newest.map(|page| page.messages).unwrap_or_default() {
+        let messages = newest.map(|page| page.messages).unwrap_or_default();
+        let files = self.files_of(&messages.iter().map(|m| m.id).collect::<Vec<_>>()).await;
+        for message in messages {
             let from = UserId::new(&message.from);
             let Some(stanza) =
                 room_message(&room, &from, &message.text, &self.jid, Some(message.at))
             else {
                 continue;
             };
+            let stanza = self.with_file(stanza, files.get(&message.id).map(|file| &**file));
             self.send(&stanza).await?;
         }
         let topic = self.topic_of(chat);
@@ -93,7 +96,7 @@ impl Session<'_> {
             return Ok(());
         }
         self.rooms.left(chat);
-        self.service.leave_chat(&self.user, chat).ok();
+        self.service.leave_chat(&self.user, chat).await.ok();
         let domain = self.door.domain.clone();
         let Some(room) = self.rooms.room(chat, &domain) else { return Ok(()) };
         match occupant_presence(&room, &self.user, &domain, false, own_statuses(false)) {
@@ -118,8 +121,12 @@ impl Session<'_> {
         let Some((_, body)) = message.get_best_body(vec![]) else { return Ok(()) };
         // The chat's echo to every member, this session too, is the
         // reflection XEP-0045 asks for.
-        match self.service.post_to_chat(&self.user, chat, body.clone()).await {
-            Ok(_) => Ok(()),
+        let posted = match self.send_uploaded(body, FileTarget::Nway(chat)).await {
+            Some(sent) => sent.map(|_| ()),
+            None => self.service.post_to_chat(&self.user, chat, body.clone()).await.map(|_| ()),
+        };
+        match posted {
+            Ok(()) => Ok(()),
             Err(error) => {
                 let text = error.to_string();
                 self.bounce(&message, DefinedCondition::NotAcceptable, &text).await
@@ -168,13 +175,14 @@ impl Session<'_> {
         chat: ChatId,
         from: &UserId,
         text: &str,
+        file: Option<&Attachment>,
     ) -> Result<(), End> {
         if !self.rooms.is_in(chat) {
             return Ok(());
         }
         let Some(room) = self.rooms.room(chat, &self.door.domain) else { return Ok(()) };
         match room_message(&room, from, text, &self.jid, None) {
-            Some(message) => self.send(&message).await,
+            Some(message) => self.send(&self.with_file(message, file)).await,
             None => Ok(()),
         }
     }
