@@ -54,6 +54,9 @@ struct Outgoing {
     reader: Option<tokio::fs::File>,
     /// Bytes not sent yet.
     remaining: u64,
+    /// A chunk was sent and not acknowledged yet: the client acknowledges
+    /// each chunk once (as libmeanwhile does), and the next goes then.
+    awaiting: bool,
 }
 
 /// File transfers of one connection.
@@ -85,9 +88,9 @@ impl FileTransfers {
             let last = incoming.received.saturating_add(len) == incoming.size;
             return send.send_type == send_type::TRANSFER && (len >= MIN_FREE_CHUNK || last);
         }
-        self.outgoing.get(&send.channel).is_some_and(|outgoing| {
-            send.send_type == send_type::RECEIVED && outgoing.reader.is_some()
-        })
+        self.outgoing
+            .get(&send.channel)
+            .is_some_and(|outgoing| send.send_type == send_type::RECEIVED && outgoing.awaiting)
     }
 
     /// The client offers a file to `create.target`: accepted (the door is
@@ -159,7 +162,11 @@ impl FileTransfers {
             Some(FtMessage::Transfer(chunk)) if self.incoming.contains_key(&channel) => {
                 self.chunk(service, (user, session), link, channel, &chunk).await
             }
-            Some(FtMessage::Received) if self.outgoing.contains_key(&channel) => {
+            // An acknowledgement of a chunk sent (one before the client
+            // accepted, or a second one, is not).
+            Some(FtMessage::Received)
+                if self.outgoing.get(&channel).is_some_and(|outgoing| outgoing.awaiting) =>
+            {
                 return self.next_chunk(channel).await;
             }
             _ => Err(ErrorCode::RequestInvalid),
@@ -208,12 +215,12 @@ impl FileTransfers {
     /// the close after the last.
     async fn next_chunk(&mut self, channel: u32) -> Vec<Message> {
         let Some(outgoing) = self.outgoing.get_mut(&channel) else { return Vec::new() };
+        outgoing.awaiting = false;
         if outgoing.remaining == 0 {
             self.outgoing.remove(&channel);
             return vec![Message::ChannelDestroy(ChannelDestroy::new(channel, ErrorCode::Success))];
         }
         let Some(reader) = outgoing.reader.as_mut() else {
-            // Acknowledged before it was accepted.
             return vec![self.end(channel, ErrorCode::RequestInvalid)];
         };
         let len = usize::try_from(outgoing.remaining).unwrap_or(CHUNK).min(CHUNK);
@@ -223,6 +230,7 @@ impl FileTransfers {
             return vec![self.end(channel, ErrorCode::Failure)];
         }
         outgoing.remaining -= len as u64;
+        outgoing.awaiting = true;
         let send = ChannelSend::new(channel, FtMessage::Transfer(chunk).encode());
         vec![Message::ChannelSend(send)]
     }
@@ -264,7 +272,8 @@ impl FileTransfers {
             creator: Some(login_info(service, from).await),
             ..ChannelCreate::default()
         };
-        let outgoing = Outgoing { file: file.clone(), reader: None, remaining: file.size };
+        let outgoing =
+            Outgoing { file: file.clone(), reader: None, remaining: file.size, awaiting: false };
         self.outgoing.insert(channel, outgoing);
         messages.push(Message::ChannelCreate(create));
         messages
