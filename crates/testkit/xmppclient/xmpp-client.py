@@ -205,12 +205,31 @@ class Client(slixmpp.ClientXMPP):
                 self["xep_0363"].upload_service = info["from"]
                 return
 
+    async def archive_query(self, iq):
+        """Sends an archive query: an ARCHIVED line for each result, then ARCHIVE_END."""
+        results = []
+        handler = Callback("mam " + iq["id"], StanzaPath("message/mam_result@queryid=" + iq["id"]),
+                           lambda message: results.append(message["mam_result"]))
+        self.register_handler(handler)
+        try:
+            answer = await iq.send()
+        finally:
+            self.remove_handler("mam " + iq["id"])
+        for result in results:
+            forwarded = result["forwarded"]["stanza"]
+            say("ARCHIVED", result["id"], forwarded["from"].bare, forwarded["to"].bare,
+                forwarded["body"])
+        # slixmpp's Fin has no interface for `complete`.
+        fin = answer.xml.find("{urn:xmpp:mam:2}fin")
+        say("ARCHIVE_END", "complete=" + (fin.get("complete") or "false"))
+
     async def run(self, line):
         command, _, rest = line.partition(" ")
         try:
             await self.command(command, rest)
         except IqError as error:
             say("IQ_ERROR", command, error.iq["error"]["condition"])
+            print("IQ_ERROR", command, error.iq["error"]["text"], file=sys.stderr, flush=True)
         except IqTimeout:
             say("IQ_TIMEOUT", command)
 
@@ -308,21 +327,22 @@ class Client(slixmpp.ClientXMPP):
                 key, _, value = page.partition("=")
                 # An empty <before/> asks for the last page.
                 iq["mam"]["rsm"][key] = value if value else True
-            results = []
-            handler = Callback("mam " + iq["id"], StanzaPath("message/mam_result@queryid=" + iq["id"]),
-                               lambda message: results.append(message["mam_result"]))
-            self.register_handler(handler)
-            try:
-                answer = await iq.send()
-            finally:
-                self.remove_handler("mam " + iq["id"])
-            for result in results:
-                forwarded = result["forwarded"]["stanza"]
-                say("ARCHIVED", result["id"], forwarded["from"].bare, forwarded["to"].bare,
-                    forwarded["body"])
-            # slixmpp's Fin has no interface for `complete`.
-            fin = answer.xml.find("{urn:xmpp:mam:2}fin")
-            say("ARCHIVE_END", "complete=" + (fin.get("complete") or "false"))
+            await self.archive_query(iq)
+        elif command == "mam_search":
+            # mam_search WITH|- MAX WORDS: XEP-0431 full-text search of the archive.
+            with_jid, max_items, words = rest.split(" ", 2)
+            iq = self.make_iq_set(ito=self.boundjid.bare)
+            iq["mam"]["queryid"] = iq["id"]
+            if with_jid != "-":
+                iq["mam"]["with"] = slixmpp.JID(with_jid)
+            form = iq["mam"]["form"]
+            form["type"] = "submit"
+            # (Setting `with` made the form, with its FORM_TYPE.)
+            if "FORM_TYPE" not in form.get_fields():
+                form.add_field(var="FORM_TYPE", ftype="hidden", value="urn:xmpp:mam:2")
+            form.add_field(var="{urn:xmpp:fulltext:0}fulltext", value=words)
+            iq["mam"]["rsm"]["max"] = max_items
+            await self.archive_query(iq)
         elif command == "vcard":
             iq = await self["xep_0054"].get_vcard(jid=rest or None, cached=False, local=False)
             card = iq.xml.find("{vcard-temp}vCard")

@@ -59,7 +59,7 @@ const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
 
 /// The features of a user's account, announced on their bare JID
 /// (XEP-0030): clients look there for the archive.
-const ACCOUNT_FEATURES: [&str; 3] = [ns::DISCO_INFO, ns::MAM, ns::SID];
+const ACCOUNT_FEATURES: [&str; 4] = [ns::DISCO_INFO, ns::MAM, ns::SID, "urn:xmpp:fulltext:0"];
 
 /// The features this server announces (XEP-0030; its capabilities hash,
 /// XEP-0115, is computed from them in `crate::caps`).
