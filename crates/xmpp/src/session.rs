@@ -573,7 +573,7 @@ impl Session<'_> {
                 .await;
         };
         // A correction or retraction has a body too (a fallback).
-        if self.change(&message).await? {
+        if self.change(&message, None).await? {
             return Ok(());
         }
         if let Some((_, body)) = message.get_best_body(vec![]) {
@@ -582,7 +582,7 @@ impl Session<'_> {
             return match sent {
                 Ok(sent) => {
                     if let Some(client) = &message.id {
-                        self.sent_ids.remember(client, sent.id, sent.to);
+                        self.sent_ids.remember(client, sent.id, changes::To::Person(sent.to));
                     }
                     Ok(())
                 }
@@ -748,13 +748,13 @@ impl Session<'_> {
             Event::NwayInvite { chat, from, topic } if *from != self.user => {
                 self.nway_invited(*chat, from, topic).await
             }
-            Event::NwayMessage { chat, from, text, .. } => {
-                self.nway_message(*chat, from, text).await
+            Event::NwayMessage { chat, from, text, id, .. } => {
+                self.nway_message(*chat, from, text, *id).await
             }
             Event::NwayMembers { chat, members } => self.nway_members(*chat, members).await,
             Event::ContactsChanged => self.contacts_changed().await,
-            Event::MessageChanged { place, id, change } => {
-                self.message_changed(place, *id, change).await
+            Event::MessageChanged { place, id, by, change } => {
+                self.message_changed(place, *id, by, change).await
             }
             Event::Seen { by, up_to } => self.seen(by, *up_to).await,
             // Status of someone not watched, and the like.
