@@ -24,6 +24,20 @@ def say(*parts):
     print(text.replace("\n", "\\n").replace("\r", "\\r"), flush=True)
 
 
+def change_of(message):
+    """What a message changes of an earlier one: (event, id, details...)."""
+    replace = message.xml.find("{urn:xmpp:message-correct:0}replace")
+    if replace is not None:
+        return ("CORRECTED", replace.get("id"), message["body"])
+    retract = message.xml.find("{urn:xmpp:message-retract:1}retract")
+    if retract is not None:
+        return ("RETRACTED", retract.get("id"))
+    reactions = message.xml.find("{urn:xmpp:reactions:0}reactions")
+    if reactions is not None:
+        return ("REACTIONS", reactions.get("id"), *(r.text for r in reactions))
+    return None
+
+
 class Client(slixmpp.ClientXMPP):
     def __init__(self, jid, password, direct, sm, address):
         super().__init__(jid, password)
@@ -106,10 +120,15 @@ class Client(slixmpp.ClientXMPP):
             "show=" + (presence["show"] or ""), "status=" + (presence["status"] or ""))
 
     def groupchat_message(self, message):
-        if not message["body"]:
+        if not message["body"] or change_of(message):
             return
         delayed = " (delayed)" if message["delay"]["stamp"] else ""
         say("GROUPCHAT", message["from"].bare, message["from"].resource, message["body"] + delayed)
+        # The ids it is named by: its own, and the room's (XEP-0359).
+        stanza_id = message.xml.find("{urn:xmpp:sid:0}stanza-id")
+        sid, by = ("", "") if stanza_id is None else (stanza_id.get("id"), stanza_id.get("by"))
+        say("GROUPCHAT_IDS", message["from"].bare, message["from"].resource,
+            "id=" + (message["id"] or ""), "stanza-id=" + (sid or ""), "by=" + (by or ""))
 
     def groupchat_subject(self, message):
         say("SUBJECT", message["from"].bare, message["subject"])
@@ -129,6 +148,14 @@ class Client(slixmpp.ClientXMPP):
             "reason=" + (invite["reason"] or ""))
 
     def message(self, message):
+        # Changes of earlier messages (their fallback bodies are no
+        # message), from a person or (the occupant's JID) a room.
+        change = change_of(message)
+        if change and message["type"] != "error":
+            kind, named, *rest = change
+            sender = message["from"].full if message["type"] == "groupchat" else message["from"].bare
+            say(kind, sender, named, *rest)
+            return
         if message["type"] == "groupchat":
             return
         if message.xml.find("{http://jabber.org/protocol/muc#user}x") is not None:
@@ -137,19 +164,6 @@ class Client(slixmpp.ClientXMPP):
             say("MESSAGE_ERROR", message["from"].bare, message["error"]["condition"])
             return
         sender = message["from"].bare
-        # Changes of earlier messages (their fallback bodies are no message).
-        replace = message.xml.find("{urn:xmpp:message-correct:0}replace")
-        if replace is not None:
-            say("CORRECTED", sender, replace.get("id"), message["body"])
-            return
-        retract = message.xml.find("{urn:xmpp:message-retract:1}retract")
-        if retract is not None:
-            say("RETRACTED", sender, retract.get("id"))
-            return
-        reactions = message.xml.find("{urn:xmpp:reactions:0}reactions")
-        if reactions is not None:
-            say("REACTIONS", sender, reactions.get("id"), *(r.text for r in reactions))
-            return
         displayed = message.xml.find("{urn:xmpp:chat-markers:0}displayed")
         if displayed is not None:
             say("DISPLAYED", sender, displayed.get("id"))
@@ -171,6 +185,10 @@ class Client(slixmpp.ClientXMPP):
             say("ROSTER_PUSH", jid, "name=" + item["name"], "groups=" + groups,
                 "subscription=" + item["subscription"])
 
+    def type_to(self, to):
+        """A message's type: `groupchat` to a room the client is in."""
+        return "groupchat" if slixmpp.JID(to).bare in self["xep_0045"].rooms else "chat"
+
     async def run(self, line):
         command, _, rest = line.partition(" ")
         try:
@@ -190,22 +208,25 @@ class Client(slixmpp.ClientXMPP):
         elif command == "message_with_id":
             to, _, rest = rest.partition(" ")
             message_id, _, text = rest.partition(" ")
-            message = self.make_message(mto=to, mbody=text, mtype="chat")
+            message = self.make_message(mto=to, mbody=text, mtype=self.type_to(to))
             message["id"] = message_id
             message.send()
         elif command == "correct":
             to, _, rest = rest.partition(" ")
             message_id, _, text = rest.partition(" ")
-            message = self.make_message(mto=to, mbody=text, mtype="chat")
+            message = self.make_message(mto=to, mbody=text, mtype=self.type_to(to))
             message.xml.append(ET.Element("{urn:xmpp:message-correct:0}replace", id=message_id))
             message.send()
         elif command == "retract":
             to, _, message_id = rest.partition(" ")
-            self["xep_0424"].send_retraction(slixmpp.JID(to), message_id)
+            self["xep_0424"].send_retraction(slixmpp.JID(to), message_id, mtype=self.type_to(to))
         elif command == "react":
             to, _, rest = rest.partition(" ")
             message_id, *emoji = rest.split(" ")
-            self["xep_0444"].send_reactions(slixmpp.JID(to), message_id, [e for e in emoji if e])
+            message = self.make_message(mto=to, mtype=self.type_to(to))
+            self["xep_0444"].set_reactions(message, message_id, [e for e in emoji if e])
+            message.enable("store")
+            message.send()
         elif command == "displayed":
             to, _, message_id = rest.partition(" ")
             self["xep_0333"].send_marker(slixmpp.JID(to), message_id, "displayed")
