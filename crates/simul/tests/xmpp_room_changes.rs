@@ -60,14 +60,14 @@ async fn entry(room: &Room, id: &str) -> Value {
     let path = format!("/api/v1/nway/{}/history", room.chat);
     let history = get_json(&room.server, &path, &room.bob).await;
     let entries = history.as_array().unwrap();
-    entries.iter().find(|m| m["id"].to_string() == id).cloned().expect("in the history")
+    entries.iter().find(|m| m["id"].as_u64() == id.parse().ok()).cloned().expect("in the history")
 }
 
 /// The next web event of `kind` about message `id`.
 async fn next_about(events: &mut Events, kind: &str, id: &str) -> Value {
     loop {
         let event = next_of_type(events, kind).await;
-        if event["message"].to_string() == id {
+        if event["message"].as_u64() == id.parse().ok() {
             return event;
         }
     }
