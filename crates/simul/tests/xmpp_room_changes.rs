@@ -138,9 +138,16 @@ async fn occupants_correct_retract_and_react_in_a_room_and_every_door_sees_it() 
     assert!(invited.await.unwrap().status().is_success());
     let mut dave = signed_in(r.starttls, "dave", XmppTransport::StartTls);
     dave.send(&format!("join {room} me"));
+    for deleted in [&stanza_id, &second] {
+        let tombstone = format!("TOMBSTONE {room} alice stanza-id={deleted}");
+        assert_eq!(dave.expect("TOMBSTONE "), tombstone);
+    }
     assert_eq!(dave.expect("GROUPCHAT "), format!("GROUPCHAT {room} bob welcome (delayed)"));
     let welcome_id = welcome["id"].to_string();
     assert_eq!(ids_of_next_line(&mut dave, &room, "bob"), (welcome_id.clone(), welcome_id));
+    // The room says it stamps stanza-ids (XEP-0359 §6).
+    dave.send(&format!("disco {room}"));
+    dave.expect_matching("DISCO identities=conference/text ", &["urn:xmpp:sid:0"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import StanzaPath
+from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
 
 
 def say(*parts):
@@ -74,6 +74,10 @@ class Client(slixmpp.ClientXMPP):
         # catch that presence here.
         self.register_handler(Callback("left room", StanzaPath("presence@type=unavailable/muc"),
                                        self.left_room))
+        # A deleted room line in the history: a tombstone (XEP-0424), no body.
+        self.register_handler(Callback(
+            "tombstone", MatchXPath("{jabber:client}message/{urn:xmpp:message-retract:1}retracted"),
+            self.tombstone))
         self.add_event_handler("carbon_sent", self.carbon_sent)
         self.add_event_handler("session_start", self.started)
         self.add_event_handler("failed_auth", lambda _: say("FAILED_AUTH"))
@@ -129,6 +133,11 @@ class Client(slixmpp.ClientXMPP):
         sid, by = ("", "") if stanza_id is None else (stanza_id.get("id"), stanza_id.get("by"))
         say("GROUPCHAT_IDS", message["from"].bare, message["from"].resource,
             "id=" + (message["id"] or ""), "stanza-id=" + (sid or ""), "by=" + (by or ""))
+
+    def tombstone(self, message):
+        stanza_id = message.xml.find("{urn:xmpp:sid:0}stanza-id")
+        say("TOMBSTONE", message["from"].bare, message["from"].resource,
+            "stanza-id=" + ("" if stanza_id is None else stanza_id.get("id")))
 
     def groupchat_subject(self, message):
         say("SUBJECT", message["from"].bare, message["subject"])
@@ -259,7 +268,8 @@ class Client(slixmpp.ClientXMPP):
             rtt = await self["xep_0199"].ping(jid=self.boundjid.domain, timeout=10)
             say("PONG", "ok" if rtt is not None else "none")
         elif command == "disco":
-            info = await self["xep_0030"].get_info(jid=self.boundjid.domain)
+            # disco [JID]: the server's, or (a room's) that JID's.
+            info = await self["xep_0030"].get_info(jid=rest or self.boundjid.domain)
             identities = ",".join(f"{i[0]}/{i[1]}" for i in info["disco_info"]["identities"])
             features = ",".join(sorted(info["disco_info"]["features"]))
             say("DISCO", "identities=" + identities, "features=" + features)
