@@ -228,6 +228,11 @@ async fn what_is_not_ones_own_or_not_in_the_room_stays_as_it_was() {
         r.alice.send(&format!("react {room} {named} 👍"));
         assert_eq!(r.alice.expect("MESSAGE_ERROR "), not_found, "reacting to {named}");
     }
+    // Her own line, with no text or an emoji not offered: a bad request.
+    r.alice.send(&format!("correct {room} a1"));
+    assert_eq!(r.alice.expect("MESSAGE_ERROR "), format!("MESSAGE_ERROR {room} bad-request"));
+    r.alice.send(&format!("react {room} {theirs} 🦀"));
+    assert_eq!(r.alice.expect("MESSAGE_ERROR "), format!("MESSAGE_ERROR {room} bad-request"));
     r.alice.send(&format!("correct bob@localhost {theirs} changed"));
     assert_eq!(r.alice.expect("MESSAGE_ERROR "), "MESSAGE_ERROR bob@localhost item-not-found");
     // Dave, no member, is told to enter the room first.

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use simul_core::{Event, SessionId, UserId};
+use simul_core::{CoreError, Event, SessionId, UserId};
 use simul_service::{
     CommandAdmission, CommandLimit, ConnectionTicket, ContactList, Service, ServiceError,
 };
@@ -786,8 +786,12 @@ fn server_trouble(id: &str, error: &ServiceError) -> Iq {
 fn condition_of(error: &ServiceError) -> (ErrorType, DefinedCondition) {
     match error {
         ServiceError::NoSuchUser(_) => (ErrorType::Cancel, DefinedCondition::ItemNotFound),
-        ServiceError::Invalid(_) => (ErrorType::Modify, DefinedCondition::BadRequest),
-        ServiceError::TooLarge(_) => (ErrorType::Cancel, DefinedCondition::NotAllowed),
+        ServiceError::Invalid(_) | ServiceError::Core(CoreError::EmptyText) => {
+            (ErrorType::Modify, DefinedCondition::BadRequest)
+        }
+        ServiceError::TooLarge(_) | ServiceError::Core(CoreError::TextTooLong { .. }) => {
+            (ErrorType::Cancel, DefinedCondition::NotAllowed)
+        }
         ServiceError::NoSuchMessage => (ErrorType::Cancel, DefinedCondition::ItemNotFound),
         ServiceError::NotAuthor => (ErrorType::Auth, DefinedCondition::Forbidden),
         ServiceError::TooMany(_) => (ErrorType::Wait, DefinedCondition::ResourceConstraint),
