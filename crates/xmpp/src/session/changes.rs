@@ -76,10 +76,15 @@ impl SentIds {
 
     /// The community's message a client names in a message to `room`
     /// (none: 1:1): one it sent there (by its own id) or one it was
-    /// delivered (by the community's id).
-    fn message(&self, named: &str, room: Option<ChatId>) -> Option<MessageId> {
-        let sent = self.0.iter().rev().find(|sent| sent.client == named && sent.to.room() == room);
-        sent.map(|sent| sent.id).or_else(|| named.parse().ok().map(MessageId::from_raw))
+    /// delivered (by the community's id), the latter first when the
+    /// client names a stanza-id (an id of each kind may look alike).
+    fn message(&self, named: &str, room: Option<ChatId>, stanza_id: bool) -> Option<MessageId> {
+        let own = || {
+            let sent = self.0.iter().rev().find(|s| s.client == named && s.to.room() == room);
+            sent.map(|sent| sent.id)
+        };
+        let stamped = || named.parse().ok().map(MessageId::from_raw);
+        if stanza_id { stamped().or_else(own) } else { own().or_else(stamped) }
     }
 
     /// The id the client knows message `id` by.
@@ -171,7 +176,10 @@ impl Session<'_> {
     /// the client addressed (1:1, or `room`): one answer for a message
     /// said elsewhere and for one that is not there.
     async fn apply_change(&self, asked: Asked, room: Option<ChatId>) -> Result<(), ServiceError> {
-        let id = self.sent_ids.message(asked.named(), room).ok_or(ServiceError::NoSuchMessage)?;
+        // In a room, retractions and reactions name the stanza-id.
+        let stanza_id = room.is_some() && !matches!(asked, Asked::Correct(..));
+        let id = self.sent_ids.message(asked.named(), room, stanza_id);
+        let id = id.ok_or(ServiceError::NoSuchMessage)?;
         let here = match (self.service.message_place(&self.user, id).await?, room) {
             (Place::Im { .. }, None) => true,
             (Place::Nway(chat), Some(room)) => chat == room,
@@ -303,5 +311,26 @@ impl Session<'_> {
             Message::chat(Some(self.jid.clone().into())).with_payload(Displayed { id: Id(named) });
         message.from = Some(sender.into());
         self.send(&message).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_names_its_messages_where_it_sent_them_and_in_a_room_by_stanza_id_first() {
+        let (room, other) = (ChatId::from_raw(1), ChatId::from_raw(2));
+        let id = MessageId::from_raw;
+        let mut sent = SentIds::default();
+        sent.remember(&Id("a1".into()), id(10), To::Room(room));
+        sent.remember(&Id("7".into()), id(11), To::Room(room));
+        assert_eq!(sent.message("a1", Some(room), false), Some(id(10)));
+        assert_eq!(sent.message("a1", Some(other), false), None, "not sent to that room");
+        assert_eq!(sent.message("a1", None, false), None, "not sent 1:1");
+        assert_eq!(sent.message("7", Some(room), false), Some(id(11)), "a correction: its own");
+        assert_eq!(sent.message("7", Some(room), true), Some(id(7)), "a retraction: a stanza-id");
+        assert_eq!(sent.message("a1", Some(room), true), Some(id(10)), "or its own");
+        assert_eq!((sent.client_id(id(11)), sent.client_id(id(12))), ("7".into(), "12".into()));
     }
 }
