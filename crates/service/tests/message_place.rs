@@ -1,33 +1,15 @@
 //! `Service::message_place` over a real store: where a message was said,
 //! for those who may read it, and one answer for everyone else.
 
-use std::sync::Arc;
+mod support;
 
 use simul_core::{MessageId, Place, UserId};
-use simul_directory::EmbeddedRealm;
-use simul_service::{Service, ServiceError};
-use simul_store::{NewUser, Store};
-
-async fn service(dir: &tempfile::TempDir) -> Service {
-    let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
-    for id in ["alice", "bob", "carol"] {
-        let user = NewUser {
-            id: id.into(),
-            display_name: id.into(),
-            mail: String::new(),
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-            scram: String::new(),
-        };
-        store.create_user(&user).await.unwrap();
-    }
-    let realm = Arc::new(EmbeddedRealm::new(store.clone()));
-    Service::new(store, realm, ltpa::LtpaKeys::generate(), "test".into()).await.unwrap()
-}
+use simul_service::ServiceError;
 
 #[tokio::test]
 async fn a_message_is_placed_for_its_readers_and_for_nobody_else() {
     let dir = tempfile::tempdir().unwrap();
-    let service = service(&dir).await;
+    let service = support::service(&dir).await;
     let (alice, bob, carol) = (UserId::new("alice"), UserId::new("bob"), UserId::new("carol"));
     let im = service.send_im(&alice, None, "bob", "hello".into()).await.unwrap();
     let chat = service.create_chat(&alice, std::slice::from_ref(&bob), "plans").await.unwrap();
