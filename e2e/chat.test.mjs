@@ -516,6 +516,8 @@ scenario('after the server restarts the client reconnects by itself and follows 
     const daveChat = dave.page.locator('.chat.group-chat');
     await daveChat.locator('.chat-title', { hasText: 'Release night' }).waitFor();
     await erin.page.locator('.toast.invite', { hasText: 'Dave Dunn invited you' }).waitFor();
+    await H.apiCall(first.url, token, 'POST', `/api/v1/nway/${id}/messages`, { text: 'ship it at nine' });
+    await daveChat.locator('.bubble .text', { hasText: 'ship it at nine' }).waitFor();
 
     await first.stop({ keepData: true, signal: 'SIGKILL' });
     await dave.page.locator('.conn-banner', { hasText: /Connection lost|Reconnecting/ }).waitFor();
@@ -531,6 +533,27 @@ scenario('after the server restarts the client reconnects by itself and follows 
     await chatRow.locator('.row-sub', { hasText: 'You are no longer in this chat' }).waitFor();
     await erin.page.locator('.toast.invite').waitFor({ state: 'detached' });
     await H.screenshot(dave.page, 'desktop-nway-ended');
+
+    // The server keeps the chat for Dave: after a reload it is still there,
+    // read-only, with what was said, until he closes it.
+    await dave.page.reload();
+    await H.appReady(dave.page);
+    await chatRow.locator('.row-sub', { hasText: 'You are no longer in this chat' }).waitFor();
+    await chatRow.locator('.row-main').click();
+    await daveChat.locator('.bubble .text', { hasText: 'ship it at nine' }).waitFor();
+    await daveChat.locator('.ended-bar').waitFor();
+    assert.ok(!(await daveChat.locator('.composer').isVisible()), 'still no composer');
+    await H.screenshot(dave.page, 'desktop-nway-kept');
+    await daveChat.locator('.ended-bar').getByRole('button', { name: 'Close chat' }).click();
+    await chatRow.waitFor({ state: 'detached' });
+    const listed = await H.apiCall(current.url, token, 'GET', '/api/v1/conversations');
+    assert.ok(!listed.some((/** @type {any} */ c) => c.chat === id), JSON.stringify(listed));
+    const synced = dave.page.waitForResponse((r) => r.url().endsWith('/api/v1/conversations'));
+    await dave.page.reload();
+    await H.appReady(dave.page);
+    await synced;
+    await row(dave.page, 'erin').waitFor();
+    assert.equal(await chatRow.count(), 0, 'a closed chat stays closed');
 
     // The watches went out again: a change made after the restart arrives.
     await erin.page.locator('.status-button').click();

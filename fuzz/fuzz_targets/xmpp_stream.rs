@@ -9,8 +9,9 @@
 //!   ever); every iq payload goes through the typed parsers the door
 //!   uses (roster, bind, discovery, archive queries: a page is never
 //!   larger than the door's cap; registration and its forms, ad-hoc
-//!   commands' forms) and every roster item's JID through the door's JID
-//!   mapping.
+//!   commands' forms, HTTP upload slot requests) and every roster item's
+//!   JID through the door's JID mapping; every message body through the
+//!   door's recognition of file links.
 //! - 1: SASL messages: the bytes as PLAIN (`sasl::plain` never panics, and
 //!   what it accepts has a non-empty name and password without NUL), as a
 //!   SCRAM first message and, split at the first NUL, as a first and a
@@ -33,6 +34,8 @@ use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::bind::BindQuery;
 use tokio_xmpp::parsers::data_forms::DataForm;
 use tokio_xmpp::parsers::disco::{DiscoInfoQuery, DiscoItemsQuery};
+use tokio_xmpp::parsers::http_upload::SlotRequest;
+use tokio_xmpp::parsers::message::Message;
 use tokio_xmpp::parsers::ibr::{FormQuery, LegacyQuery};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::mam::Query as MamQuery;
@@ -81,6 +84,9 @@ fn stream(bytes: &[u8]) {
                 Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(iq)))) => {
                     iq_payload(iq)
                 }
+                Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Message(m)))) => {
+                    message_bodies(&m)
+                }
                 Ok(_) | Err(ReadError::ParseError(_)) => {}
                 Err(ReadError::SoftTimeout) => {}
                 Err(ReadError::HardError(_) | ReadError::StreamFooterReceived) => break,
@@ -110,7 +116,19 @@ fn iq_payload(iq: Iq) {
     for child in payload.children() {
         let _ = DataForm::try_from(child.clone());
     }
+    let _ = SlotRequest::try_from(payload.clone());
     let _ = DiscoInfoQuery::try_from(payload);
+}
+
+/// A body that is a file link names a file whose id is in it, in hex.
+fn message_bodies(message: &Message) {
+    let urls = simul_service::FileUrls::new("http://localhost:8080");
+    for body in message.bodies.values() {
+        if let Some(file) = urls.file_of(body) {
+            assert!(!file.is_empty() && file.bytes().all(|b| b.is_ascii_hexdigit()));
+            assert!(body.contains(file));
+        }
+    }
 }
 
 fn plain(bytes: &[u8]) {

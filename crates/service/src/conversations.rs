@@ -4,7 +4,7 @@
 //! all).
 
 use chrono::{DateTime, Utc};
-use simul_core::{Conversation, MessageId, UserId};
+use simul_core::{ChatId, Conversation, MessageId, UserId};
 
 use crate::{Service, ServiceError};
 
@@ -25,6 +25,9 @@ pub struct ConversationSummary {
     /// How far the other person of a 1:1 conversation read it, if they
     /// let others see it (read receipts).
     pub seen: Option<MessageId>,
+    /// Whether the user is in it now: `false` for an n-way chat that
+    /// ended, or went on without them (theirs to read, not to write to).
+    pub member: bool,
 }
 
 /// The latest message of a conversation.
@@ -44,7 +47,8 @@ pub struct LastMessage {
 
 impl Service {
     /// `user`'s conversations, the latest first: their 1:1 ones (at most
-    /// [`MAX_CONVERSATIONS`]) and the n-way chats they are in.
+    /// [`MAX_CONVERSATIONS`]), the n-way chats they are in, and those they
+    /// took part in and did not leave (at most as many).
     pub async fn conversations(
         &self,
         user: &UserId,
@@ -64,11 +68,19 @@ impl Service {
                 last: Some(last),
                 unread: im.unread,
                 seen: im.seen.map(MessageId::from_raw),
+                member: true,
             });
         }
         let chats = self.hub().inspect(|c| c.chats_of(user));
-        for chat in chats.into_iter().filter(|chat| chat.members.contains(user)) {
-            let summary = self.store().chat_conversation(user.as_str(), chat.id.get()).await?;
+        let live: Vec<_> = chats.into_iter().filter(|chat| chat.members.contains(user)).collect();
+        let ids: Vec<ChatId> = live.iter().map(|chat| chat.id).collect();
+        let gone = self.store().participated_chats(user.as_str(), MAX_CONVERSATIONS).await?;
+        let gone = gone.into_iter().map(|(id, topic)| (ChatId::from_raw(id), topic));
+        let chats = live.into_iter().map(|chat| (chat.id, chat.topic, true));
+        let chats =
+            chats.chain(gone.filter(|(id, _)| !ids.contains(id)).map(|(id, t)| (id, t, false)));
+        for (chat, topic, member) in chats {
+            let summary = self.store().chat_conversation(user.as_str(), chat.get()).await?;
             let last = summary.last.map(|m| LastMessage {
                 id: MessageId::from_raw(m.id),
                 from: UserId::new(m.from),
@@ -77,11 +89,12 @@ impl Service {
                 deleted: m.deleted,
             });
             list.push(ConversationSummary {
-                conversation: Conversation::Nway(chat.id),
-                topic: chat.topic,
+                conversation: Conversation::Nway(chat),
+                topic,
                 last,
                 unread: summary.unread,
                 seen: None,
+                member,
             });
         }
         // A chat where nothing was said yet is newest of all.

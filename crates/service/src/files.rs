@@ -42,6 +42,11 @@ pub struct FileUpload {
 }
 
 impl FileUpload {
+    /// A file received before its conversation was known.
+    pub(crate) fn new(upload: Upload, conversation: Conversation, limit: u64) -> Self {
+        Self { upload, conversation, limit }
+    }
+
     /// Appends a piece of the file; [`ServiceError::TooLarge`] once the
     /// file would be over the limit (nothing more is written: the caller
     /// stops reading).
@@ -85,7 +90,19 @@ impl Service {
         to: FileTarget,
     ) -> Result<FileUpload, ServiceError> {
         self.message_limits().check(from.as_str())?;
-        let conversation = match to {
+        let conversation = self.file_conversation(from, to).await?;
+        let upload = self.store().new_upload().await?;
+        Ok(FileUpload { upload, conversation, limit: self.max_file_bytes() })
+    }
+
+    /// The conversation a file from `from` to `to` goes to, if `from`
+    /// may write there (see [`Service::file_upload`]).
+    pub(crate) async fn file_conversation(
+        &self,
+        from: &UserId,
+        to: FileTarget,
+    ) -> Result<Conversation, ServiceError> {
+        Ok(match to {
             FileTarget::Im(name) => Conversation::Im(self.recipient(&name).await?),
             FileTarget::Nway(chat) => {
                 if !self.is_member(from, chat) {
@@ -93,9 +110,7 @@ impl Service {
                 }
                 Conversation::Nway(chat)
             }
-        };
-        let upload = self.store().new_upload().await?;
-        Ok(FileUpload { upload, conversation, limit: self.max_file_bytes() })
+        })
     }
 
     /// Keeps a received file and sends it into its conversation as a
@@ -112,11 +127,25 @@ impl Service {
         (name, content_type): (&str, &str),
         link: &str,
     ) -> Result<SentFile, ServiceError> {
+        let kept = (new_file_id(), name, content_type);
+        self.keep_and_send(from, origin, upload, kept, link).await
+    }
+
+    /// [`Service::send_file`] of a file whose id is chosen (a reserved
+    /// one's, see `reserved_files`).
+    pub(crate) async fn keep_and_send(
+        &self,
+        from: &UserId,
+        origin: Option<SessionId>,
+        upload: FileUpload,
+        (id, name, content_type): (String, &str, &str),
+        link: &str,
+    ) -> Result<SentFile, ServiceError> {
         if upload.upload.size() == 0 {
             return Err(ServiceError::Invalid("the file is empty".into()));
         }
         let record = FileRecord {
-            id: new_file_id(),
+            id,
             sha256: String::new(),
             name: clean_name(name),
             content_type: clean_type(content_type),
@@ -171,16 +200,55 @@ impl Service {
         id: &str,
     ) -> Result<Option<(Arc<Attachment>, PathBuf)>, ServiceError> {
         let Some(record) = self.store().file(id).await? else { return Ok(None) };
-        let allowed = match record.conversation.parse::<Conversation>() {
-            Ok(Conversation::Im(to)) => *user == to || user.as_str() == record.uploader,
-            Ok(Conversation::Nway(chat)) => self.is_member(user, chat),
-            Err(_) => false,
-        };
-        if !allowed {
-            return Ok(None);
-        }
-        let path = self.store().file_path(&record);
-        Ok(Some((Arc::new(attachment(&record)), path)))
+        Ok(self.readers(&record).await?.contains(user).then(|| self.kept(&record)))
+    }
+
+    /// The link token of file `id` for `user` (see `file_links`): it
+    /// opens the file while `user` is one of its readers.
+    pub fn file_capability(&self, id: &str, user: &UserId) -> String {
+        self.link_key().capability(id, user)
+    }
+
+    /// File `id` for whoever holds `capability`, the link token of one
+    /// of its readers now. `None` alike for a file that does not exist
+    /// and a token that opens nothing.
+    pub async fn file_by_capability(
+        &self,
+        id: &str,
+        capability: &str,
+    ) -> Result<Option<(Arc<Attachment>, PathBuf)>, ServiceError> {
+        let Some(record) = self.store().file(id).await? else { return Ok(None) };
+        let admitted = self.link_key().admits(id, capability, &self.readers(&record).await?);
+        Ok(admitted.then(|| self.kept(&record)))
+    }
+
+    /// Who may read a file: the sender and the recipient of a 1:1 file;
+    /// for an n-way chat's, those who may read the chat (its members now,
+    /// and those who took part and did not leave).
+    async fn readers(&self, record: &FileRecord) -> Result<Vec<UserId>, ServiceError> {
+        Ok(match record.conversation.parse::<Conversation>() {
+            Ok(Conversation::Im(to)) => vec![to, UserId::new(record.uploader.clone())],
+            Ok(Conversation::Nway(chat)) => {
+                let mut readers = self
+                    .hub()
+                    .inspect(|c| c.chat_members(chat))
+                    .map(|m| m.to_vec())
+                    .unwrap_or_default();
+                for user in self.store().chat_participants(chat.get()).await? {
+                    let user = UserId::new(user);
+                    if !readers.contains(&user) {
+                        readers.push(user);
+                    }
+                }
+                readers
+            }
+            Err(_) => Vec::new(),
+        })
+    }
+
+    /// A kept file as it is handed out, with where its bytes are.
+    fn kept(&self, record: &FileRecord) -> (Arc<Attachment>, PathBuf) {
+        (Arc::new(attachment(record)), self.store().file_path(record))
     }
 
     /// The files these messages carry, by message id (for history pages
@@ -212,17 +280,17 @@ fn attachment(record: &FileRecord) -> Attachment {
 }
 
 /// 128 random bits in hex: a file's id cannot be guessed.
-fn new_file_id() -> String {
+pub(crate) fn new_file_id() -> String {
     let mut bytes = [0u8; 16];
     OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::file_links::hex(&bytes)
 }
 
 /// The name as kept: its last path component (either slash), without
 /// control or format characters (newlines, bidi overrides), trimmed of
 /// spaces and dots (no `..`, no hidden name), at most [`MAX_NAME_CHARS`]
 /// characters with the extension kept; `file` when nothing is left.
-fn clean_name(name: &str) -> String {
+pub(crate) fn clean_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base
         .chars()
@@ -253,7 +321,7 @@ fn is_format(c: char) -> bool {
 
 /// The declared media type as kept: `type/subtype` in lower case without
 /// parameters, if it is one; `application/octet-stream` otherwise.
-fn clean_type(declared: &str) -> String {
+pub(crate) fn clean_type(declared: &str) -> String {
     let essence = declared.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     let token = |part: &str| {
         !part.is_empty()

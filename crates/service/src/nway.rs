@@ -38,6 +38,7 @@ impl Service {
             created_at: Utc::now(),
         };
         self.store().record_chat(&record).await?;
+        self.store().add_chat_participant(id.get(), creator.as_str()).await?;
         Ok(id)
     }
 
@@ -54,11 +55,18 @@ impl Service {
     }
 
     /// `user` joins `chat` (invited, or already in it); its members then.
-    pub fn join_chat(&self, user: &UserId, chat: ChatId) -> Result<Vec<UserId>, ServiceError> {
-        Ok(self.hub().apply(|c| {
+    /// They keep the chat after it ends, until they leave it.
+    pub async fn join_chat(
+        &self,
+        user: &UserId,
+        chat: ChatId,
+    ) -> Result<Vec<UserId>, ServiceError> {
+        let members = self.hub().apply(|c| {
             let deliveries = c.join(user, chat)?;
             Ok((c.chat_members(chat)?, deliveries))
-        })?)
+        })?;
+        self.store().add_chat_participant(chat.get(), user.as_str()).await?;
+        Ok(members)
     }
 
     /// `user` declines an invitation to `chat`.
@@ -66,9 +74,15 @@ impl Service {
         Ok(self.hub().apply(|c| c.decline(user, chat).map(|()| ((), Vec::new())))?)
     }
 
-    /// `user` leaves `chat`.
-    pub fn leave_chat(&self, user: &UserId, chat: ChatId) -> Result<(), ServiceError> {
-        Ok(self.hub().run(|c| c.leave(user, chat))?)
+    /// `user` leaves `chat`, live or ended: it is no longer among their
+    /// conversations, nor its history theirs to read.
+    pub async fn leave_chat(&self, user: &UserId, chat: ChatId) -> Result<(), ServiceError> {
+        let left = self.hub().run(|c| c.leave(user, chat));
+        let forgotten = self.store().remove_chat_participant(chat.get(), user.as_str()).await?;
+        match left {
+            Err(_) if forgotten => Ok(()),
+            left => Ok(left?),
+        }
     }
 
     /// Sends `text` to every member of `chat` and keeps it in the chat's
@@ -103,8 +117,26 @@ impl Service {
         Ok((id, at))
     }
 
+    /// Whether `user` may read `chat`: a member now, or one who took part
+    /// and did not leave (after the chat ended, or went on without them).
+    /// The community's refusal otherwise (no such chat, not a member).
+    pub(crate) async fn check_reader(
+        &self,
+        user: &UserId,
+        chat: ChatId,
+    ) -> Result<(), ServiceError> {
+        let members = self.hub().inspect(|c| c.chat_members(chat));
+        if members.as_ref().is_ok_and(|members| members.contains(user))
+            || self.store().is_chat_participant(chat.get(), user.as_str()).await?
+        {
+            return Ok(());
+        }
+        members?;
+        Err(CoreError::NotMember(chat).into())
+    }
+
     /// A page of `chat`'s history (`limit` messages from `from`), oldest
-    /// first, for one of its members.
+    /// first, for one who may read it (see [`Service::check_reader`]).
     pub async fn chat_page(
         &self,
         user: &UserId,
@@ -112,9 +144,7 @@ impl Service {
         from: PageStart,
         limit: u32,
     ) -> Result<Page<StoredChatMessage>, ServiceError> {
-        if !self.hub().inspect(|c| c.chat_members(chat))?.contains(user) {
-            return Err(CoreError::NotMember(chat).into());
-        }
+        self.check_reader(user, chat).await?;
         Ok(self.store().chat_page(chat.get(), from, limit).await?)
     }
 

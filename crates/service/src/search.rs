@@ -1,5 +1,5 @@
 //! Full-text search across a user's conversations: the 1:1 messages they
-//! sent or received and what was said in the n-way chats they are in now,
+//! sent or received and what was said in the n-way chats they may read,
 //! newest first, a page at a time; one function for every door.
 
 use chrono::{DateTime, Utc};
@@ -17,6 +17,9 @@ pub const MAX_SEARCH_WORDS: usize = 16;
 pub const MAX_SEARCH_RESULTS: u32 = 100;
 /// Searches a user may make a minute on average (as they type, a client
 /// asks every few hundred milliseconds), and at once.
+/// The ended chats a search covers at most: those with the latest
+/// messages the user took part in.
+pub const SEARCHED_CHATS: u32 = 1000;
 const SEARCHES_PER_MINUTE: u32 = 120;
 const SEARCH_BURST: u32 = 30;
 
@@ -64,8 +67,9 @@ fn search_words(text: &str) -> Vec<String> {
 impl Service {
     /// The messages `user` may read that hold every word of `query`
     /// (the last one may be half typed), newest first: the 1:1 messages
-    /// they sent or received, and those of the n-way chats they are a
-    /// member of now (as for [`Service::chat_page`]). A query without a
+    /// they sent or received, and those of the n-way chats they may read
+    /// (as for [`Service::chat_page`]; of the chats they are no longer in,
+    /// the latest [`SEARCHED_CHATS`]). A query without a
     /// word, too long, or a page over [`MAX_SEARCH_RESULTS`] is
     /// [`ServiceError::Invalid`]; more than a person types is
     /// [`ServiceError::TooMany`].
@@ -95,13 +99,18 @@ impl Service {
             )));
         }
         self.search_limits().check(user.as_str())?;
-        let chats: Vec<u64> = self
+        let mut chats: Vec<u64> = self
             .hub()
             .inspect(|c| c.chats_of(user))
             .into_iter()
             .filter(|chat| chat.members.contains(user))
             .map(|chat| chat.id.get())
             .collect();
+        for (chat, _) in self.store().participated_chats(user.as_str(), SEARCHED_CHATS).await? {
+            if !chats.contains(&chat) {
+                chats.push(chat);
+            }
+        }
         let before = page.before.map(MessageId::get);
         let query = SearchQuery { words: &words, before, limit: page.limit };
         let found = self.store().search(user.as_str(), &chats, &query).await?;

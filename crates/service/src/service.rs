@@ -7,7 +7,9 @@ use ltpa::LtpaKeys;
 use simul_directory::Realm;
 use simul_store::{Store, StoreError};
 
+use crate::file_links::LinkKey;
 use crate::flood::UserLimit;
+use crate::reserved_files::Reservations;
 use crate::{
     DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, FloodLimits, Hub, Keyring, LoginLimits,
     MessageLimits, Revocations, SIGN_UPS_PER_MINUTE,
@@ -42,6 +44,10 @@ pub struct Service {
     search_limits: UserLimit,
     /// The largest file a user may send (`[files] max_mb`).
     max_file_bytes: u64,
+    /// The key of file links without a sign-in.
+    link_key: LinkKey,
+    /// Files reserved for uploads whose conversation comes later.
+    reservations: Reservations,
     hub: Hub,
 }
 
@@ -57,6 +63,7 @@ impl Service {
         let last_chat = store.last_chat_id().await?;
         let last_message = store.last_message_id().await?;
         let revocations = Revocations::load(store.clone()).await?;
+        let link_key = LinkKey::load_or_create(&store).await?;
         Ok(Self {
             realm,
             store,
@@ -72,6 +79,8 @@ impl Service {
             message_limits: MessageLimits::new(&FloodLimits::default()),
             search_limits: crate::search::search_limits(),
             max_file_bytes: crate::files::DEFAULT_MAX_FILE_BYTES,
+            link_key,
+            reservations: Reservations::default(),
             hub: Hub::continuing_after(last_chat, last_message),
         })
     }
@@ -185,6 +194,14 @@ impl Service {
     }
 
     /// The live sessions.
+    pub(crate) fn link_key(&self) -> &LinkKey {
+        &self.link_key
+    }
+
+    pub(crate) fn reservations(&self) -> &Reservations {
+        &self.reservations
+    }
+
     pub(crate) fn hub(&self) -> &Hub {
         &self.hub
     }

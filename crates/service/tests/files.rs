@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use simul_core::{ChatId, CoreError, Event, UserId};
 use simul_directory::EmbeddedRealm;
-use simul_service::{FileTarget, Service, ServiceError};
+use simul_service::{FileTarget, PageStart, Service, ServiceError};
 use simul_store::Store;
 
 const LINK: &str = "https://chat.example.com/api/v1/files/";
@@ -91,7 +91,7 @@ async fn an_n_way_file_is_for_members_now_and_refused_to_others_before_a_byte() 
     let world = world(1 << 20).await;
     let service = &world.service;
     let chat = service.create_chat(&user("alice"), &[user("bob")], "plans").await.unwrap();
-    service.join_chat(&user("bob"), chat).unwrap();
+    service.join_chat(&user("bob"), chat).await.unwrap();
     let (_, mut bob_events) = service.open_session(&user("bob"), false).unwrap();
 
     // Carol is not in the chat, and a chat that does not exist is the same.
@@ -118,7 +118,7 @@ async fn an_n_way_file_is_for_members_now_and_refused_to_others_before_a_byte() 
     assert!(service.file(&user("carol"), &sent.file.id).await.unwrap().is_none());
 
     // Bob leaves: the chat's files are no longer his.
-    service.leave_chat(&user("bob"), chat).unwrap();
+    service.leave_chat(&user("bob"), chat).await.unwrap();
     assert!(service.file(&user("bob"), &sent.file.id).await.unwrap().is_none());
     assert!(service.file(&user("alice"), &sent.file.id).await.unwrap().is_some());
 }
@@ -197,4 +197,136 @@ async fn kept_files_are_the_owners_alone_and_an_abandoned_upload_leaves_nothing(
     assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 1);
     drop(upload);
     assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 0);
+}
+
+/// Uploads `bytes` into a fresh reservation of `from`'s: its file id.
+async fn reserve_and_upload(service: &Service, from: &str, bytes: &[u8]) -> String {
+    let reservation = service
+        .reserve_file(&user(from), "../notes.txt", bytes.len() as u64, "text/plain")
+        .unwrap();
+    assert_eq!(reservation.name, "notes.txt");
+    let mut upload = service.reserved_upload(&reservation.file, &reservation.secret).await;
+    let mut upload = upload.take_ok();
+    upload.write(bytes).await.unwrap();
+    service.finish_reserved(upload).unwrap();
+    reservation.file
+}
+
+/// What `Result<Option<T>>` holds, which must be there.
+trait TakeOk<T> {
+    fn take_ok(&mut self) -> T;
+}
+
+impl<T, E: std::fmt::Debug> TakeOk<T> for Result<Option<T>, E> {
+    fn take_ok(&mut self) -> T {
+        match std::mem::replace(self, Ok(None)) {
+            Ok(Some(value)) => value,
+            other => panic!("expected a value, got {:?}", other.map(|o| o.is_some())),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reserved_file_is_sent_by_its_uploader_only_with_the_same_id_and_opens_for_readers() {
+    let world = world(1 << 20).await;
+    let service = &world.service;
+    let file = reserve_and_upload(service, "alice", b"minutes of the meeting").await;
+
+    // Not the uploader: nothing to send (the door sends the text).
+    let to_bob = || FileTarget::Im("bob".into());
+    let by_carol = service.send_reserved(&user("carol"), None, to_bob(), &file, LINK).await;
+    assert!(by_carol.unwrap().is_none());
+    let sent = service.send_reserved(&user("alice"), None, to_bob(), &file, LINK).await;
+    let sent = sent.unwrap().expect("sent");
+    assert_eq!((sent.file.id.as_str(), sent.file.size), (file.as_str(), 22));
+    // Once only.
+    let again = service.send_reserved(&user("alice"), None, to_bob(), &file, LINK).await;
+    assert!(again.unwrap().is_none());
+
+    // Each reader's capability opens it; a non-reader's, or another
+    // file's, does not.
+    for reader in ["alice", "bob"] {
+        let capability = service.file_capability(&file, &user(reader));
+        assert!(service.file_by_capability(&file, &capability).await.unwrap().is_some());
+    }
+    let carols = service.file_capability(&file, &user("carol"));
+    assert!(service.file_by_capability(&file, &carols).await.unwrap().is_none());
+    let other = reserve_and_upload(service, "bob", b"other").await;
+    let bobs = service.file_capability(&other, &user("bob"));
+    assert!(service.file_by_capability(&file, &bobs).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn reservations_take_exactly_their_bytes_once_within_the_limits() {
+    let world = world(1000).await;
+    let service = &world.service;
+    let alice = user("alice");
+    assert!(matches!(service.reserve_file(&alice, "a", 0, ""), Err(ServiceError::Invalid(_))));
+    assert!(matches!(service.reserve_file(&alice, "a", 1001, ""), Err(ServiceError::TooLarge(_))));
+
+    // A wrong secret opens nothing; the right one opens once.
+    let reservation = service.reserve_file(&alice, "a", 10, "").unwrap();
+    let wrong = service.reserved_upload(&reservation.file, &"0".repeat(64)).await.unwrap();
+    assert!(wrong.is_none());
+    let mut upload =
+        service.reserved_upload(&reservation.file, &reservation.secret).await.take_ok();
+    let twice = service.reserved_upload(&reservation.file, &reservation.secret).await.unwrap();
+    assert!(twice.is_none());
+    // More than reserved is refused; fewer spends the reservation.
+    assert!(matches!(upload.write(&[1; 11]).await, Err(ServiceError::TooLarge(_))));
+    upload.write(&[1; 5]).await.unwrap();
+    assert!(matches!(service.finish_reserved(upload), Err(ServiceError::Invalid(_))));
+    let to_bob = FileTarget::Im("bob".into());
+    let gone = service.send_reserved(&alice, None, to_bob, &reservation.file, LINK).await;
+    assert!(gone.unwrap().is_none());
+
+    // At most 8 at once per user (the spent one is gone).
+    let held: Vec<_> = (0..8).map(|_| service.reserve_file(&alice, "a", 10, "").unwrap()).collect();
+    assert_eq!(held.len(), 8);
+    let refused = service.reserve_file(&alice, "a", 10, "").unwrap_err();
+    assert!(refused.to_string().contains("too many uploads under way"), "{refused}");
+    assert!(service.reserve_file(&user("bob"), "a", 10, "").is_ok());
+}
+
+#[tokio::test]
+async fn a_chat_stays_with_those_who_took_part_after_a_restart_until_they_leave_it() {
+    let world = world(1 << 20).await;
+    let service = &world.service;
+    let chat = service.create_chat(&user("alice"), &[user("bob")], "plans").await.unwrap();
+    service.join_chat(&user("bob"), chat).await.unwrap();
+    service.post_to_chat(&user("bob"), chat, "the plan is ready".into()).await.unwrap();
+    let to_chat = FileTarget::Nway(chat);
+    let sent = send(service, "alice", to_chat, ("plan.txt", "text/plain"), b"the plan").await;
+    let file = sent.unwrap().file;
+
+    // A restart ends every chat; alice and bob keep it to read, not to write to.
+    let store = Store::open(&world._dir.path().join("simul.db")).await.unwrap();
+    let realm = Arc::new(EmbeddedRealm::new(store.clone()));
+    let keys = ltpa::LtpaKeys::generate();
+    let after = Service::new(store, realm, keys, "example".into()).await.unwrap();
+    for reader in ["alice", "bob"] {
+        let list = after.conversations(&user(reader)).await.unwrap();
+        let entry = list.iter().find(|c| c.conversation.to_string() == format!("nway:{chat}"));
+        let entry = entry.unwrap_or_else(|| panic!("{reader}: {list:?}"));
+        assert!(!entry.member);
+        assert_eq!(entry.topic, "plans");
+        let page = after.chat_page(&user(reader), chat, PageStart::Newest, 10).await.unwrap();
+        assert_eq!(page.messages.len(), 2);
+        assert!(after.file(&user(reader), &file.id).await.unwrap().is_some());
+    }
+    let written = after.post_to_chat(&user("alice"), chat, "more".into()).await;
+    assert!(written.is_err(), "an ended chat takes no message");
+
+    // Carol never took part: nothing, as for a chat that does not exist.
+    assert!(after.conversations(&user("carol")).await.unwrap().is_empty());
+    assert!(after.chat_page(&user("carol"), chat, PageStart::Newest, 10).await.is_err());
+    assert!(after.file(&user("carol"), &file.id).await.unwrap().is_none());
+
+    // Leaving takes it away (once).
+    after.leave_chat(&user("bob"), chat).await.unwrap();
+    assert!(after.conversations(&user("bob")).await.unwrap().is_empty());
+    assert!(after.chat_page(&user("bob"), chat, PageStart::Newest, 10).await.is_err());
+    assert!(after.file(&user("bob"), &file.id).await.unwrap().is_none());
+    assert!(after.leave_chat(&user("bob"), chat).await.is_err());
+    assert!(after.file(&user("alice"), &file.id).await.unwrap().is_some());
 }

@@ -13,7 +13,7 @@ async fn a_message_is_placed_for_its_readers_and_for_nobody_else() {
     let (alice, bob, carol) = (UserId::new("alice"), UserId::new("bob"), UserId::new("carol"));
     let im = service.send_im(&alice, None, "bob", "hello".into()).await.unwrap();
     let chat = service.create_chat(&alice, std::slice::from_ref(&bob), "plans").await.unwrap();
-    service.join_chat(&bob, chat).unwrap();
+    service.join_chat(&bob, chat).await.unwrap();
     let (line, _) = service.post_to_chat(&bob, chat, "agenda".into()).await.unwrap();
 
     let one_to_one = Place::Im { from: alice.clone(), to: bob.clone() };

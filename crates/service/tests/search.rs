@@ -26,7 +26,7 @@ async fn people_find_their_own_messages_and_those_of_chats_they_are_in_now() {
     let (alice, bob, carol) = (user("alice"), user("bob"), user("carol"));
     let to_bob = service.send_im(&alice, None, "bob", "the quarterly budget".into()).await.unwrap();
     let chat = service.create_chat(&alice, std::slice::from_ref(&bob), "plans").await.unwrap();
-    service.join_chat(&bob, chat).unwrap();
+    service.join_chat(&bob, chat).await.unwrap();
     let (in_chat, _) =
         service.post_to_chat(&bob, chat, "budget numbers attached".into()).await.unwrap();
     let to_carol = service.send_im(&bob, None, "carol", "budget for Carol".into()).await.unwrap();
@@ -59,7 +59,7 @@ async fn people_find_their_own_messages_and_those_of_chats_they_are_in_now() {
     service.invite(&alice, chat, std::slice::from_ref(&carol)).await.unwrap();
     assert!(found(&service, "carol", "numbers").await.is_empty());
     // Whoever leaves no longer finds what was said there.
-    service.leave_chat(&bob, chat).unwrap();
+    service.leave_chat(&bob, chat).await.unwrap();
     assert!(found(&service, "bob", "numbers").await.is_empty());
     assert_eq!(found(&service, "alice", "numbers").await.len(), 1);
 }

@@ -185,6 +185,11 @@ pub struct ServerConfig {
     /// Seconds between pings of idle WebSockets; a client silent for two
     /// rounds is taken offline.
     pub keepalive_seconds: u64,
+    /// How people reach the web door (`https://chat.example.com`, behind
+    /// a proxy too), for the file links other doors hand out (XMPP HTTP
+    /// upload). Default: `https://DOMAIN:PORT` of the HTTPS listener, or
+    /// `http://DOMAIN:PORT` of the HTTP one if HTTPS is off.
+    pub public_url: Option<String>,
     /// Origins (`https://connections.example.com`, with a port if not the
     /// default) whose pages may call the API and `/stwebapi` with the
     /// user's cookies (CORS) and open the event WebSocket.
@@ -242,6 +247,7 @@ impl Default for ServerConfig {
             tls_certificate: None,
             tls_key: None,
             keepalive_seconds: simul_web::DEFAULT_KEEPALIVE.as_secs(),
+            public_url: None,
             allowed_origins: Vec::new(),
             metrics_networks: simul_web::default_metrics_networks(),
             trusted_proxies: Vec::new(),

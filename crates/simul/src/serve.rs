@@ -66,6 +66,10 @@ impl ServeArgs {
             tracing::warn!("{note}");
         }
         let store = data.store().await?;
+        let swept = store.sweep_unshared_files().await?;
+        if swept > 0 {
+            tracing::info!(swept, "removed the bytes of files no message has any more");
+        }
         let directory = crate::directory::Directory::open(&config, &store)?;
         if let Some(warning) = crate::directory::Directory::exposed_secret(&config) {
             eprintln!("warning: {warning}");
@@ -122,8 +126,12 @@ impl ServeArgs {
             Some((address, tls)) => Some((bind(address, "--https")?, tls)),
             None => None,
         };
-        if let Listen::At(address) = http {
-            let listener = bind(address, "--http")?;
+        let http = match http {
+            Listen::At(address) => Some(bind(address, "--http")?),
+            Listen::Off => None,
+        };
+        let public_url = public_url(&config.server, https.as_ref().map(|h| &h.0), http.as_ref())?;
+        if let Some(listener) = http {
             // Tests and scripts read this line to find the port.
             println!("Simul listening on http://{} (realm {realm_name:?})", listener.local_addr()?);
             let app = match &https {
@@ -172,7 +180,8 @@ impl ServeArgs {
                 )
                 .with_registration(config.xmpp.registration)
                 .with_admins(config.xmpp.admins.clone())
-                .with_server_end_point(crate::tls::server_end_point(&data, &config.server)?),
+                .with_server_end_point(crate::tls::server_end_point(&data, &config.server)?)
+                .with_file_urls(simul_service::FileUrls::new(&public_url)),
             );
             for (listen, transport) in xmpp {
                 let Listen::At(address) = listen else { continue };
@@ -244,6 +253,30 @@ fn bind(address: SocketAddr, option: &str) -> anyhow::Result<tokio::net::TcpList
         .with_context(|| format!("cannot listen on {address} (in use? change {option})"))?;
     listener.set_nonblocking(true)?;
     Ok(tokio::net::TcpListener::from_std(listener)?)
+}
+
+/// How people reach the web door (`server.public_url`, else the domain
+/// with the port of the HTTPS listener, or of the HTTP one).
+fn public_url(
+    server: &crate::config::ServerConfig,
+    https: Option<&tokio::net::TcpListener>,
+    http: Option<&tokio::net::TcpListener>,
+) -> anyhow::Result<String> {
+    if let Some(url) = &server.public_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            anyhow::bail!(
+                "server.public_url {url:?} is no web address: give one like https://chat.example.com"
+            );
+        }
+        return Ok(url.clone());
+    }
+    let (scheme, listener) = match (https, http) {
+        (Some(https), _) => ("https", https),
+        (None, Some(http)) => ("http", http),
+        (None, None) => anyhow::bail!("both HTTP and HTTPS are off"),
+    };
+    let port = listener.local_addr()?.port();
+    Ok(format!("{scheme}://{}:{port}", server.domain))
 }
 
 /// The connection limits of the configuration, the total below the

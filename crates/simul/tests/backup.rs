@@ -412,10 +412,7 @@ async fn start_upgrades_an_older_database_after_copying_it_and_refuses_a_newer_o
     execute(
         &database,
         &format!(
-            "DROP TABLE user_settings; DROP TABLE reactions; \
-             ALTER TABLE messages DROP COLUMN edited_at; ALTER TABLE messages DROP COLUMN deleted; \
-             ALTER TABLE nway_messages DROP COLUMN edited_at; \
-             ALTER TABLE nway_messages DROP COLUMN deleted; \
+            "DROP TABLE nway_participants; \
              DELETE FROM _sqlx_migrations WHERE version = {latest};"
         ),
     )

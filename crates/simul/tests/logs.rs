@@ -52,6 +52,19 @@ async fn the_access_log_is_off_by_default_and_names_each_request_without_its_que
         assert!(line.contains(field), "{field} in {line}");
     }
     assert!(!line.contains("in-the-query"), "{line}");
+    // The credentials in the path of an upload or a file link stay out.
+    for path in ["/api/v1/uploads/f00d/s3cr3t/a.png", "/api/v1/files/f00d/c4p4b1l1ty/a.png"] {
+        let status = if path.contains("uploads") {
+            reqwest::Client::new().put(server.url(path)).body("x").send().await.unwrap().status()
+        } else {
+            reqwest::get(server.url(path)).await.unwrap().status()
+        };
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let line = server.log_line("simul::access");
+        let shown = path.replace("s3cr3t", "…").replace("c4p4b1l1ty", "…");
+        assert!(line.contains(&format!("path=\"{shown}\"")), "{line}");
+        assert!(!line.contains("s3cr3t") && !line.contains("c4p4b1l1ty"), "{line}");
+    }
     drop(server);
 
     let quiet = Server::start_with(&data, false, &[("SIMUL_LOG", "info")]);

@@ -95,17 +95,23 @@ impl Store {
 
     /// Deletes `author`'s message `id`: its text is blanked, so nothing of
     /// it stays, its reactions go and so does the file it carried (its link
-    /// answers nobody from then on); the row stays, so the conversation
+    /// answers nobody from then on, and its bytes go unless another
+    /// sending shares them); the row stays, so the conversation
     /// can say that a message was deleted there. Whether it did.
     pub async fn delete_message(&self, id: u64, author: &str) -> Result<bool, StoreError> {
         let mut transaction = self.pool.begin().await?;
         let changed = Self::change_in(&mut transaction, id, author, Change::Delete).await?;
-        for statement in
-            ["DELETE FROM reactions WHERE message = $1", "DELETE FROM files WHERE message = $1"]
-        {
-            sqlx::query(statement).bind(sql_id(id)).execute(&mut *transaction).await?;
-        }
+        sqlx::query("DELETE FROM reactions WHERE message = $1")
+            .bind(sql_id(id))
+            .execute(&mut *transaction)
+            .await?;
+        let contents: Vec<String> =
+            sqlx::query_scalar("DELETE FROM files WHERE message = $1 RETURNING sha256")
+                .bind(sql_id(id))
+                .fetch_all(&mut *transaction)
+                .await?;
         transaction.commit().await?;
+        self.remove_unshared(contents).await?;
         Ok(changed)
     }
 

@@ -118,6 +118,7 @@ impl Store {
         let record = FileRecord { sha256, size: upload.size, message: None, ..record };
         let path = self.file_path(&record);
         private_dirs(path.parent().unwrap_or(&self.files_dir))?;
+        let _keeping = self.files_lock.lock().await;
         // Same bytes at the same name: replacing a copy kept before is
         // harmless, and the rename is atomic.
         upload.temp.persist(&path).map_err(|error| io(error.error))?;
@@ -150,11 +151,69 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets a sending whose message was refused (the bytes stay: other
-    /// sendings may share them).
+    /// Forgets a sending whose message was refused, and its bytes unless
+    /// another sending shares them.
     pub async fn forget_file(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM files WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let sha256: Option<String> =
+            sqlx::query_scalar("DELETE FROM files WHERE id = $1 RETURNING sha256")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        self.remove_unshared(sha256.into_iter().collect()).await
+    }
+
+    /// Removes the bytes of these contents that no sending has any more
+    /// (under the lock [`Store::keep_file`] takes, so that bytes a sending
+    /// just kept stay).
+    pub(crate) async fn remove_unshared(&self, contents: Vec<String>) -> Result<(), StoreError> {
+        let _removing = self.files_lock.lock().await;
+        for sha256 in contents {
+            let shared: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM files WHERE sha256 = $1 LIMIT 1")
+                    .bind(&sha256)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if shared.is_none() {
+                let path = self.content_path(&sha256);
+                match std::fs::remove_file(&path) {
+                    Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                        tracing::warn!(%error, path = %path.display(), "a file's bytes stay");
+                    }
+                    _ => {}
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Removes the bytes no sending has (a server stopped between keeping
+    /// them and recording the sending; or kept before bytes went with
+    /// their last sending): how many. For the server at its start only,
+    /// while nothing is being sent.
+    pub async fn sweep_unshared_files(&self) -> Result<usize, StoreError> {
+        let kept: std::collections::HashSet<String> =
+            sqlx::query_scalar("SELECT DISTINCT sha256 FROM files")
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect();
+        let mut unshared = Vec::new();
+        let Ok(dirs) = std::fs::read_dir(&self.files_dir) else { return Ok(0) };
+        for dir in dirs.flatten() {
+            let prefix = dir.file_name().to_string_lossy().into_owned();
+            if prefix.len() != 2 || !dir.path().is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(dir.path()).map_err(io)?.flatten() {
+                let sha256 = format!("{prefix}{}", file.file_name().to_string_lossy());
+                if !kept.contains(&sha256) {
+                    unshared.push(sha256);
+                }
+            }
+        }
+        let count = unshared.len();
+        self.remove_unshared(unshared).await?;
+        Ok(count)
     }
 
     /// The file of this id, if any.
@@ -188,7 +247,11 @@ impl Store {
     /// Where the bytes of a kept file are: `files/ab/cdef…` under the
     /// data directory, from the stored hash alone.
     pub fn file_path(&self, file: &FileRecord) -> PathBuf {
-        let (dir, name) = file.sha256.split_at(2.min(file.sha256.len()));
+        self.content_path(&file.sha256)
+    }
+
+    fn content_path(&self, sha256: &str) -> PathBuf {
+        let (dir, name) = sha256.split_at(2.min(sha256.len()));
         self.files_dir.join(dir).join(name)
     }
 }

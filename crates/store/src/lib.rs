@@ -21,6 +21,7 @@ mod files;
 mod messages;
 mod nway;
 mod paging;
+mod participants;
 mod revocations;
 pub mod schema;
 mod search;
@@ -28,6 +29,7 @@ mod snapshot;
 mod users;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
@@ -131,6 +133,9 @@ pub struct Store {
     upgrade: Option<Upgrade>,
     /// Where sent files are kept: [`FILES_DIR`] beside the database.
     files_dir: PathBuf,
+    /// Held while bytes are kept or removed, so that bytes a new sending
+    /// shares are never removed as nobody's.
+    files_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -154,7 +159,7 @@ impl Store {
         let files_dir = files_dir_of(path);
         files::clear_uploads(&files_dir);
         match schema::migrate(&pool, path).await {
-            Ok(upgrade) => Ok(Self { pool, upgrade, files_dir }),
+            Ok(upgrade) => Ok(Self { pool, upgrade, files_dir, files_lock: Arc::default() }),
             Err(error) => {
                 // Closed cleanly, a refused database keeps no `-wal` file.
                 pool.close().await;
@@ -173,7 +178,7 @@ impl Store {
             .create_if_missing(false)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
-        Ok(Self { pool, upgrade: None, files_dir: files_dir_of(path) })
+        Ok(Self { pool, upgrade: None, files_dir: files_dir_of(path), files_lock: Arc::default() })
     }
 
     /// The schema upgrade that opening applied, if it did, with the copy

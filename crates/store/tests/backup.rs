@@ -119,10 +119,7 @@ async fn an_upgrade_keeps_a_copy_of_the_database_as_it_was() {
     execute(
         &path,
         &format!(
-            "DROP TABLE user_settings; DROP TABLE reactions; \
-             ALTER TABLE messages DROP COLUMN edited_at; ALTER TABLE messages DROP COLUMN deleted; \
-             ALTER TABLE nway_messages DROP COLUMN edited_at; \
-             ALTER TABLE nway_messages DROP COLUMN deleted; \
+            "DROP TABLE nway_participants; \
              DELETE FROM _sqlx_migrations WHERE version = {latest};"
         ),
     )

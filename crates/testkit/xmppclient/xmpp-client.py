@@ -12,11 +12,19 @@ import ssl
 import sys
 import threading
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.plugins.xep_0363.http_upload import FileTooBig, HTTPError, UploadServiceNotFound
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
+
+
+def oob_url(message):
+    """The out-of-band URL (XEP-0066) a message carries, if any."""
+    url = message.xml.find("{jabber:x:oob}x/{jabber:x:oob}url")
+    return url.text if url is not None else None
 
 
 def say(*parts):
@@ -60,6 +68,8 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0333")
         self.register_plugin("xep_0424")
         self.register_plugin("xep_0444")
+        self.register_plugin("xep_0066")
+        self.register_plugin("xep_0363")
         if sm:
             self.register_plugin("xep_0198")
             self.add_event_handler("sm_enabled", self.sm_enabled)
@@ -126,6 +136,9 @@ class Client(slixmpp.ClientXMPP):
     def groupchat_message(self, message):
         if not message["body"] or change_of(message):
             return
+        url = oob_url(message)
+        if url:
+            say("GROUPCHAT_FILE", message["from"].bare, message["from"].resource, url)
         delayed = " (delayed)" if message["delay"]["stamp"] else ""
         say("GROUPCHAT", message["from"].bare, message["from"].resource, message["body"] + delayed)
         # The ids it is named by: its own, and the room's (XEP-0359).
@@ -177,6 +190,9 @@ class Client(slixmpp.ClientXMPP):
         if displayed is not None:
             say("DISPLAYED", sender, displayed.get("id"))
             return
+        url = oob_url(message)
+        if url:
+            say("FILE", sender, url)
         if message["body"]:
             delayed = " (delayed)" if message["delay"]["stamp"] else ""
             say("MESSAGE", sender, message["body"] + delayed)
@@ -187,6 +203,9 @@ class Client(slixmpp.ClientXMPP):
     def carbon_sent(self, message):
         sent = message["carbon_sent"]
         say("CARBON_SENT", sent["to"].bare, sent["body"])
+        url = oob_url(sent)
+        if url:
+            say("CARBON_FILE", sent["to"].bare, url)
 
     def roster_update(self, iq):
         for jid, item in iq["roster"]["items"].items():
@@ -197,6 +216,21 @@ class Client(slixmpp.ClientXMPP):
     def type_to(self, to):
         """A message's type: `groupchat` to a room the client is in."""
         return "groupchat" if slixmpp.JID(to).bare in self["xep_0045"].rooms else "chat"
+
+    async def find_upload_service(self):
+        """slixmpp's own discovery of the upload service: Debian's slixmpp
+        1.8.3 passes coroutines to asyncio.wait (get_info_from_domain),
+        which Python 3.11 refuses, so the same walk is done here."""
+        if self["xep_0363"].upload_service is not None:
+            return
+        items = await self["xep_0030"].get_items(jid=self.boundjid.domain)
+        for item in items["disco_items"]["items"]:
+            info = await self["xep_0030"].get_info(jid=item[0])
+            identities = {(i[0], i[1]) for i in info["disco_info"]["identities"]}
+            if ("store", "file") in identities and \
+                    "urn:xmpp:http:upload:0" in info["disco_info"]["features"]:
+                self["xep_0363"].upload_service = info["from"]
+                return
 
     async def run(self, line):
         command, _, rest = line.partition(" ")
@@ -235,6 +269,21 @@ class Client(slixmpp.ClientXMPP):
             message = self.make_message(mto=to, mtype=self.type_to(to))
             self["xep_0444"].set_reactions(message, message_id, [e for e in emoji if e])
             message.enable("store")
+            message.send()
+        elif command == "upload":
+            # upload chat|groupchat TO PATH: XEP-0363 as slixmpp does it, then the
+            # link as the message (with out-of-band data, as Conversations sends it).
+            kind, _, rest = rest.partition(" ")
+            to, _, path = rest.partition(" ")
+            try:
+                await self.find_upload_service()
+                url = await self["xep_0363"].upload_file(Path(path), domain=self.boundjid.domain)
+            except (FileTooBig, HTTPError, UploadServiceNotFound) as error:
+                say("UPLOAD_FAILED", type(error).__name__, str(error).replace("\n", " "))
+                return
+            say("UPLOADED", url)
+            message = self.make_message(mto=to, mbody=url, mtype=kind)
+            message["oob"]["url"] = url
             message.send()
         elif command == "displayed":
             to, _, message_id = rest.partition(" ")

@@ -103,7 +103,7 @@ impl Conferences {
             ClientMessage::Invite { who, .. } => {
                 service.invite(user, conference.chat, &[UserId::new(&who.user)]).await
             }
-            ClientMessage::Join => match service.join_chat(user, conference.chat) {
+            ClientMessage::Join => match service.join_chat(user, conference.chat).await {
                 Ok(members) => {
                     conference.joined = true;
                     let welcome = welcome(service, conference, &members).await;
@@ -124,11 +124,11 @@ impl Conferences {
     }
 
     /// The client left a conference, or declined an invitation.
-    pub(crate) fn destroyed(&mut self, service: &Service, user: &UserId, channel: u32) {
+    pub(crate) async fn destroyed(&mut self, service: &Service, user: &UserId, channel: u32) {
         let Some(conference) = self.by_channel.remove(&channel) else { return };
         self.by_chat.remove(&conference.chat);
         let result = if conference.joined {
-            service.leave_chat(user, conference.chat)
+            service.leave_chat(user, conference.chat).await
         } else {
             service.decline_chat(user, conference.chat)
         };

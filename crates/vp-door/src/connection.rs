@@ -359,7 +359,7 @@ impl LoggedIn<'_> {
             Message::ChannelDestroy(destroy) if destroy.channel == 0 => Err(End::Quietly),
             Message::ChannelDestroy(destroy) => {
                 self.im.destroyed(destroy.channel);
-                self.conferences.destroyed(self.service, &self.user, destroy.channel);
+                self.conferences.destroyed(self.service, &self.user, destroy.channel).await;
                 Ok(())
             }
             Message::Handshake(_) | Message::Login(_) | Message::LoginContinue => {

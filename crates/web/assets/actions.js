@@ -169,7 +169,7 @@ export async function syncConversations() {
   for (const entry of listed) {
     const conversation = entry.with !== undefined
       ? imConversation(entry.with)
-      : state.conversations.get(nwayKey(entry.chat ?? 0));
+      : entry.member === false ? pastChat(entry) : state.conversations.get(nwayKey(entry.chat ?? 0));
     if (!conversation) continue; // A chat syncChats has not brought in yet.
     if (entry.last) {
       addMessage(conversation, entry.last);
@@ -590,15 +590,29 @@ export async function declineInvite(id) {
 /** @param {Conversation} conversation */
 export async function leaveChat(conversation) {
   touch(conversation.chatId);
-  if (!conversation.ended) {
-    await api.leaveChat(conversation.chatId).catch((e) => {
-      if (!(e instanceof ApiError) || (e.status !== 403 && e.status !== 404)) throw e;
-    });
-  }
+  // An ended chat is left too: the server keeps it for the user until then.
+  await api.leaveChat(conversation.chatId).catch((e) => {
+    if (!(e instanceof ApiError) || (e.status !== 403 && e.status !== 404)) throw e;
+  });
   state.conversations.delete(conversation.key);
   if (state.active === conversation.key) openConversation(null);
   emit('conversations');
   updateTitle();
+}
+
+/**
+ * A group chat the user took part in and is no longer in (it ended, or
+ * went on without them; a restart ends every chat): read-only, kept until
+ * they close it.
+ * @param {import('./api.js').ConversationListing} entry
+ * @returns {Conversation}
+ */
+function pastChat(entry) {
+  const known = state.conversations.get(nwayKey(entry.chat ?? 0));
+  const conversation = known ?? nwayConversation(entry.chat ?? 0);
+  if (!known) conversation.topic = entry.topic ?? '';
+  endChat(conversation, 'You are no longer in this chat.');
+  return conversation;
 }
 
 /**

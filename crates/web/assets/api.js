@@ -17,8 +17,10 @@
  *   a file a message carries (`url`: where the conversation's members download it)
  * @typedef {{id: number, from: string, to: string, text: string, at: string, file?: FileInfo}} Im
  * @typedef {{conversation: string, with?: string, chat?: number, topic?: string,
- *   last?: {id: number, from: string, text: string, at: string, file?: FileInfo, deleted?: boolean}, unread: number, seen?: number}} ConversationListing
- *   a conversation of the caller, with what is unread on all their devices
+ *   last?: {id: number, from: string, text: string, at: string, file?: FileInfo, deleted?: boolean}, unread: number, seen?: number,
+ *   member?: boolean}} ConversationListing
+ *   a conversation of the caller, with what is unread on all their devices (`member: false`: a group chat
+ *   they are no longer in, theirs to read until they leave it)
  * @typedef {{id: number, topic: string, members: string[], invited: boolean}} ChatListing
  *   an n-way chat the caller is in, or invited to (`invited`: not answered yet)
  */

@@ -37,6 +37,12 @@ pub(crate) struct ConversationEntry {
     /// receipt; absent when they have not or keep it to themselves).
     #[serde(skip_serializing_if = "Option::is_none")]
     seen: Option<u64>,
+    /// N-way chats: whether the caller is in it now. `false`: it ended,
+    /// or went on without them; theirs to read (history, files, search)
+    /// until they leave it (`POST /api/v1/nway/{id}/leave`), not to
+    /// write to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<bool>,
 }
 
 /// The latest message of a conversation.
@@ -71,13 +77,15 @@ impl ConversationEntry {
         });
         let conversation = summary.conversation.to_string();
         let seen = summary.seen.map(MessageId::get);
-        Self { conversation, with, chat, topic, last, unread: summary.unread, seen }
+        let member = chat.map(|_| summary.member);
+        Self { conversation, with, chat, topic, last, unread: summary.unread, seen, member }
     }
 }
 
 /// The caller's conversations, the latest first: 1:1 ones (at most 200),
-/// and the n-way chats they are in, each with its latest message and how
-/// many messages are unread.
+/// the n-way chats they are in, and those they took part in and did not
+/// leave (at most 200, `member: false`: a restart ends every chat), each
+/// with its latest message and how many messages are unread.
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "messages",
     responses((status = 200, body = Vec<ConversationEntry>), (status = 401, body = ErrorBody)))]
 pub(crate) async fn list(

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 use simul_core::{Attachment, ChatId, UserId};
-use simul_service::{FileTarget, FileUpload};
+use simul_service::{FILES_PATH, FileTarget, FileUpload};
 use utoipa::ToSchema;
 
 use crate::auth::{Authenticated, Reached};
@@ -36,8 +36,6 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// However it trickles, an upload ends after this long: 25 MB at
 /// 15 kB/s (a poor mobile link) still fits.
 const UPLOAD_DEADLINE: Duration = Duration::from_secs(30 * 60);
-/// How the path of a file starts; its id follows.
-const FILES_PATH: &str = "/api/v1/files/";
 
 /// A file as messages, events and history entries carry it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -146,15 +144,16 @@ pub(crate) async fn upload(
     let mut form =
         multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
     let user = UserId::new(caller.user);
-    let pace = Pace { limit, deadline: tokio::time::Instant::now() + UPLOAD_DEADLINE };
+    let pace = Pace::starting_now();
+    let refused = |error| form_error(error, limit);
     let mut target = None;
-    while let Some(mut field) = in_time(&pace, form.next_field()).await? {
+    while let Some(mut field) = in_time(&pace, form.next_field(), refused).await? {
         let name = field.name().unwrap_or_default().to_owned();
         if name != "file" {
             if target.is_some() {
                 return Err(bad_form("give `to` or `chat`, once"));
             }
-            let text = in_time(&pace, field.text()).await?;
+            let text = in_time(&pace, field.text(), refused).await?;
             target = Some(match name.as_str() {
                 "to" => FileTarget::Im(text),
                 "chat" => FileTarget::Nway(ChatId::from_raw(
@@ -172,7 +171,7 @@ pub(crate) async fn upload(
         let file_name = field.file_name().unwrap_or("file").replace("%22", "\"");
         let declared = field.content_type().map(ToString::to_string).unwrap_or_default();
         let mut upload = state.service.file_upload(&user, target).await?;
-        while let Some(chunk) = in_time(&pace, field.chunk()).await? {
+        while let Some(chunk) = in_time(&pace, field.chunk(), refused).await? {
             upload.write(&chunk).await?;
         }
         let link = format!("{}{FILES_PATH}", origin(&reached));
@@ -224,9 +223,18 @@ pub(crate) async fn download(
     caller: Authenticated,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
+    let found = state.service.file(&UserId::new(caller.user), &id).await?;
+    serve(found, "same-origin").await
+}
+
+/// A kept file as a download (see the module's comment), or 404;
+/// `resource_policy` says which sites may embed it (CORP).
+pub(crate) async fn serve(
+    found: Option<(Arc<Attachment>, std::path::PathBuf)>,
+    resource_policy: &str,
+) -> Result<Response, ApiError> {
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "no such file");
-    let (file, path) =
-        state.service.file(&UserId::new(caller.user), &id).await?.ok_or_else(not_found)?;
+    let (file, path) = found.ok_or_else(not_found)?;
     let bytes = tokio::fs::File::open(&path).await.map_err(|error| {
         tracing::error!(file = %file.id, %error, "a kept file cannot be read");
         not_found()
@@ -244,7 +252,10 @@ pub(crate) async fn download(
         (header::CONTENT_DISPOSITION, content_disposition(&file.name)),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'".to_owned()),
-        (header::HeaderName::from_static("cross-origin-resource-policy"), "same-origin".to_owned()),
+        (
+            header::HeaderName::from_static("cross-origin-resource-policy"),
+            resource_policy.to_owned(),
+        ),
     ];
     for (name, value) in fixed {
         headers.insert(name, HeaderValue::from_str(&value).map_err(ApiError::internal)?);
@@ -285,23 +296,30 @@ fn origin(reached: &Reached) -> String {
     format!("{scheme}://{}", if plausible { authority } else { "localhost" })
 }
 
-/// What an upload must keep to: the size limit, and an end.
-struct Pace {
-    limit: u64,
+/// When an upload must have ended.
+pub(crate) struct Pace {
     deadline: tokio::time::Instant,
 }
 
-/// Waits for the next piece of the form, at most [`IDLE_TIMEOUT`] and
-/// not past the upload's deadline.
-async fn in_time<T>(
+impl Pace {
+    /// An upload that starts now.
+    pub(crate) fn starting_now() -> Self {
+        Self { deadline: tokio::time::Instant::now() + UPLOAD_DEADLINE }
+    }
+}
+
+/// Waits for the next piece of an upload, at most [`IDLE_TIMEOUT`] and
+/// not past the upload's deadline; `refused` says what a failed read means.
+pub(crate) async fn in_time<T, E>(
     pace: &Pace,
-    next: impl Future<Output = Result<T, multer::Error>>,
+    next: impl Future<Output = Result<T, E>>,
+    refused: impl FnOnce(E) -> ApiError,
 ) -> Result<T, ApiError> {
     let until = pace.deadline.min(tokio::time::Instant::now() + IDLE_TIMEOUT);
     match tokio::time::timeout_at(until, next).await {
         Err(_) => Err(ApiError::new(StatusCode::REQUEST_TIMEOUT, "the upload stalled")),
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(form_error(error, pace.limit)),
+        Ok(Err(error)) => Err(refused(error)),
     }
 }
 

@@ -11,6 +11,7 @@ mod conversations;
 mod error;
 mod files;
 mod https_only;
+mod links;
 mod message_changes;
 mod messages;
 mod nway;

@@ -125,13 +125,17 @@ pub(crate) async fn join(
     caller: Authenticated,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<ChatInfo>, ApiError> {
-    Ok(Json(join_chat(&state, &UserId::new(caller.user), id)?))
+    Ok(Json(join_chat(&state, &UserId::new(caller.user), id).await?))
 }
 
 /// Accepts an invitation: the chat and its members now.
-pub(crate) fn join_chat(state: &AppState, user: &UserId, id: u64) -> Result<ChatInfo, ApiError> {
+pub(crate) async fn join_chat(
+    state: &AppState,
+    user: &UserId,
+    id: u64,
+) -> Result<ChatInfo, ApiError> {
     let chat = ChatId::from_raw(id);
-    let members = state.service.join_chat(user, chat)?;
+    let members = state.service.join_chat(user, chat).await?;
     Ok(ChatInfo { id: chat, members })
 }
 
@@ -148,7 +152,9 @@ pub(crate) async fn decline(
     Ok(Json(Done {}))
 }
 
-/// Leaves a chat; the others get `nway_members`. A chat without members ends.
+/// Leaves a chat; the others get `nway_members`. A chat without members
+/// ends. Leaving also takes a chat the caller is no longer in (ended, or
+/// gone on without them) away from their conversations and its history.
 #[utoipa::path(post, path = "/api/v1/nway/{id}/leave", tag = "nway", params(("id" = u64, Path, description = "Chat id")),
     responses((status = 200, body = Done), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn leave(
@@ -157,7 +163,7 @@ pub(crate) async fn leave(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Done>, ApiError> {
     let user = UserId::new(caller.user);
-    state.service.leave_chat(&user, ChatId::from_raw(id))?;
+    state.service.leave_chat(&user, ChatId::from_raw(id)).await?;
     Ok(Json(Done {}))
 }
 

@@ -15,8 +15,8 @@ use utoipa_axum::routes;
 use crate::auth::Reached;
 use crate::openapi::{ApiDoc, GenericErrors};
 use crate::{
-    ApiError, AppState, account, assets, conversations, files, message_changes, messages, nway,
-    people, presence, stwebapi, telemetry,
+    ApiError, AppState, account, assets, conversations, files, links, message_changes, messages,
+    nway, people, presence, stwebapi, telemetry,
 };
 
 /// The largest request body: a full contact list (2,000 ids) fits; a
@@ -55,6 +55,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(files::upload))
         .routes(routes!(files::limits))
         .routes(routes!(files::download))
+        .routes(routes!(links::put))
+        .routes(routes!(links::get))
         .split_for_parts();
     GenericErrors.modify(&mut document);
     let document = Arc::new(document);
@@ -96,7 +98,7 @@ async fn access_log(
     next: axum::middleware::Next,
 ) -> Response {
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let path = loggable(request.uri().path());
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     tracing::info!(
@@ -109,6 +111,20 @@ async fn access_log(
         "request"
     );
     response
+}
+
+/// A path as the access log shows it: the secret of an upload URL and
+/// the capability of a file link are credentials, left out.
+fn loggable(path: &str) -> String {
+    for start in [simul_service::UPLOADS_PATH, simul_service::FILES_PATH] {
+        if let Some(rest) = path.strip_prefix(start) {
+            let parts: Vec<&str> = rest.splitn(3, '/').collect();
+            if let [id, _secret, name] = parts[..] {
+                return format!("{start}{id}/…/{name}");
+            }
+        }
+    }
+    path.to_owned()
 }
 
 /// CORS for the allowed origins only, with the user's cookies: their pages

@@ -33,7 +33,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use simul_core::UserId;
-use simul_service::{ConnectionGate, Service};
+use simul_service::{ConnectionGate, FileUrls, Service};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_xmpp::jid::BareJid;
@@ -69,6 +69,9 @@ pub struct Door {
     admins: Vec<String>,
     /// The `tls-server-end-point` channel binding of the certificate.
     server_end_point: Option<Vec<u8>>,
+    /// Where the web door serves files: uploads (XEP-0363) are offered
+    /// only with it.
+    file_urls: Option<FileUrls>,
 }
 
 impl Door {
@@ -100,6 +103,7 @@ impl Door {
             registration: false,
             admins: Vec::new(),
             server_end_point: None,
+            file_urls: None,
         }
     }
 
@@ -113,6 +117,13 @@ impl Door {
     /// commands (XEP-0133).
     pub fn with_admins(mut self, admins: Vec<String>) -> Self {
         self.admins = admins;
+        self
+    }
+
+    /// The door, offering HTTP upload (XEP-0363) to the web door at `urls`
+    /// and giving each reader of a file their own link there.
+    pub fn with_file_urls(mut self, urls: FileUrls) -> Self {
+        self.file_urls = Some(urls);
         self
     }
 

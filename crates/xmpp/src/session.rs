@@ -9,7 +9,8 @@ use std::sync::Arc;
 use futures_util::{SinkExt as _, StreamExt as _};
 use simul_core::{CoreError, Event, SessionId, UserId};
 use simul_service::{
-    CommandAdmission, CommandLimit, ConnectionTicket, ContactList, Service, ServiceError,
+    CommandAdmission, CommandLimit, ConnectionTicket, ContactList, FileTarget, Service,
+    ServiceError,
 };
 use tokio::sync::watch;
 use tokio_xmpp::Stanza;
@@ -21,6 +22,7 @@ use tokio_xmpp::parsers::disco::{
     DiscoInfoQuery, DiscoInfoResult, DiscoItemsQuery, DiscoItemsResult, Identity, Item as DiscoItem,
 };
 use tokio_xmpp::parsers::forwarding::Forwarded;
+use tokio_xmpp::parsers::http_upload::SlotRequest;
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::message::{Message, MessageType};
 use tokio_xmpp::parsers::ns;
@@ -38,6 +40,7 @@ mod admin;
 mod archive;
 mod changes;
 mod direct_invite;
+mod files;
 mod markers;
 mod rooms;
 mod roster_push;
@@ -401,6 +404,12 @@ impl Session<'_> {
             );
             return Ok(answer.await);
         }
+        if let Ok(request) = SlotRequest::try_from(payload.clone())
+            && !is_set
+            && to.is_some_and(|to| files::is_upload_service(to, &self.door.domain))
+        {
+            return Ok(self.slot(id, &request));
+        }
         if is_set && payload.is("command", admin::NS) {
             return Ok(self.command(id, &payload).await);
         }
@@ -438,7 +447,9 @@ impl Session<'_> {
     fn disco_info(&self, id: &str, to: Option<&Jid>, node: Option<String>) -> Iq {
         let domain = &self.door.domain;
         let muc = to.filter(|to| crate::muc::is_muc(to, domain));
+        let uploads = to.is_some_and(|to| files::is_upload_service(to, domain));
         let info = match (muc, node) {
+            (None, None) if uploads && self.uploads_offered() => self.upload_info(),
             (Some(to), None) => {
                 let name = match self.rooms.chat(to, domain) {
                     Some(chat) => self.topic_of(chat),
@@ -474,15 +485,21 @@ impl Session<'_> {
         Iq::from_result(id, Some(info))
     }
 
-    /// What `to` holds (XEP-0030): the server, its MUC service.
+    /// What `to` holds (XEP-0030): the server, its MUC service and its
+    /// upload service.
     fn disco_items(&self, to: Option<&Jid>) -> DiscoItemsResult {
         let domain = &self.door.domain;
         let server = to.is_none_or(|to| to.node().is_none() && to.domain().as_str() == domain);
-        let muc = Jid::new(&crate::muc::service_of(domain)).ok();
-        let items = muc
-            .filter(|_| server)
-            .map(|jid| DiscoItem { jid, node: None, name: Some("Group chats".to_owned()) })
+        let muc = (crate::muc::service_of(domain), "Group chats");
+        let uploads = (files::upload_service(domain), "File uploads");
+        let offered = [Some(muc), self.uploads_offered().then_some(uploads)];
+        let items = offered
             .into_iter()
+            .flatten()
+            .filter(|_| server)
+            .filter_map(|(jid, name)| {
+                Some(DiscoItem { jid: Jid::new(&jid).ok()?, node: None, name: Some(name.into()) })
+            })
             .collect();
         DiscoItemsResult { node: None, items, rsm: None }
     }
@@ -577,27 +594,15 @@ impl Session<'_> {
             return Ok(());
         }
         if let Some((_, body)) = message.get_best_body(vec![]) {
+            if let Some(sent) = self.send_uploaded(body, FileTarget::Im(name.clone())).await {
+                return self.sent_or_bounced(&message, sent.map(|_| ())).await;
+            }
             let sent =
                 self.service.send_im(&self.user, Some(self.session), &name, body.clone()).await;
-            return match sent {
-                Ok(sent) => {
-                    if let Some(client) = &message.id {
-                        self.sent_ids.remember(client, sent.id, changes::To::Person(sent.to));
-                    }
-                    Ok(())
-                }
-                Err(ServiceError::NoSuchUser(_)) => {
-                    self.bounce(&message, DefinedCondition::ItemNotFound, "no such user here").await
-                }
-                Err(ServiceError::TooMany(too_many)) => {
-                    let text = too_many.to_string();
-                    self.bounce(&message, DefinedCondition::ResourceConstraint, &text).await
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "XMPP: message not sent");
-                    self.bounce(&message, DefinedCondition::InternalServerError, "try again").await
-                }
-            };
+            if let (Ok(sent), Some(client)) = (&sent, &message.id) {
+                self.sent_ids.remember(client, sent.id, changes::To::Person(sent.to.clone()));
+            }
+            return self.sent_or_bounced(&message, sent.map(|_| ())).await;
         }
         if self.displayed(&name, &message).await {
             return Ok(());
@@ -608,6 +613,33 @@ impl Session<'_> {
             self.service.typing(self.session, &partner, state == ChatState::Composing).ok();
         }
         Ok(())
+    }
+
+    /// Nothing if a 1:1 message was sent; else the message back to its
+    /// sender as the error that says why.
+    async fn sent_or_bounced(
+        &mut self,
+        message: &Message,
+        sent: Result<(), ServiceError>,
+    ) -> Result<(), End> {
+        match sent {
+            Ok(()) => Ok(()),
+            Err(ServiceError::NoSuchUser(_)) => {
+                self.bounce(message, DefinedCondition::ItemNotFound, "no such user here").await
+            }
+            Err(ServiceError::TooMany(too_many)) => {
+                let text = too_many.to_string();
+                self.bounce(message, DefinedCondition::ResourceConstraint, &text).await
+            }
+            Err(error @ (ServiceError::Invalid(_) | ServiceError::TooLarge(_))) => {
+                let text = error.to_string();
+                self.bounce(message, DefinedCondition::NotAcceptable, &text).await
+            }
+            Err(error) => {
+                tracing::warn!(%error, "XMPP: message not sent");
+                self.bounce(message, DefinedCondition::InternalServerError, "try again").await
+            }
+        }
     }
 
     /// Sends `message` back to its sender as an error (RFC 6120 §8.3).
@@ -672,12 +704,18 @@ impl Session<'_> {
 
     /// A copy of a message the user sent to `to` from another session
     /// (XEP-0280 `sent`).
-    async fn carbon(&mut self, to: &UserId, text: &str) -> Result<(), End> {
+    async fn carbon(
+        &mut self,
+        to: &UserId,
+        text: &str,
+        file: Option<&simul_core::Attachment>,
+    ) -> Result<(), End> {
         let (Some(recipient), Some(own)) = (self.door.jid(to), self.door.jid(&self.user)) else {
             return Ok(());
         };
-        let mut sent =
+        let sent =
             Message::chat(Some(recipient.into())).with_body(Default::default(), text.to_owned());
+        let mut sent = self.with_file(sent, file);
         sent.from = Some(own.clone().into());
         let forwarded = Forwarded { delay: None, message: sent };
         let mut carbon =
@@ -714,10 +752,10 @@ impl Session<'_> {
                 self.send(&stanza_of(from, presence)).await
             }
             // The user's own message from another session: a carbon.
-            Event::Im { from, to, text, .. } if *from == self.user && self.carbons => {
-                self.carbon(to, text).await
+            Event::Im { from, to, text, file, .. } if *from == self.user && self.carbons => {
+                self.carbon(to, text, file.as_deref()).await
             }
-            Event::Im { from, to, text, at, id, missed, .. }
+            Event::Im { from, to, text, at, id, missed, file }
                 if *to == self.user && *from != self.user =>
             {
                 let (Some(sender), Some(own)) = (self.door.jid(from), self.door.jid(to)) else {
@@ -736,6 +774,7 @@ impl Session<'_> {
                 }
                 let message = crate::archive::with_archive_id(message, id.get(), own);
                 let message = markers::markable(message, *id);
+                let message = self.with_file(message, file.as_deref());
                 self.send(&message).await
             }
             Event::Typing { from, to, typing } if *to == self.user => {
@@ -748,8 +787,8 @@ impl Session<'_> {
             Event::NwayInvite { chat, from, topic } if *from != self.user => {
                 self.nway_invited(*chat, from, topic).await
             }
-            Event::NwayMessage { chat, from, text, id, .. } => {
-                self.nway_message(*chat, from, text, *id).await
+            Event::NwayMessage { chat, from, text, id, file, .. } => {
+                self.nway_message(*chat, from, text, *id, file.as_deref()).await
             }
             Event::NwayMembers { chat, members } => self.nway_members(*chat, members).await,
             Event::ContactsChanged => self.contacts_changed().await,

@@ -136,7 +136,7 @@ pub(crate) async fn nway(
             let sent = crate::nway::post_to_chat(&state, &user, place, text.to_owned()).await?;
             Ok(Json(json!({"placeid": place, "sent": sent})))
         }
-        None => Ok(Json(json!(crate::nway::join_chat(&state, &user, place)?))),
+        None => Ok(Json(json!(crate::nway::join_chat(&state, &user, place).await?))),
     }
 }
 

@@ -3,7 +3,7 @@
 //! is the user's own 1:1 history (see `crate::archive`); a room gives
 //! its history on entry.
 
-use simul_core::UserId;
+use simul_core::{Attachment, UserId};
 use simul_service::{Page, ServiceError, StoredIm};
 use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::minidom::Element;
@@ -72,8 +72,10 @@ impl Session<'_> {
         if query.flip_page {
             messages.reverse();
         }
+        let files = self.files_of(&messages.iter().map(|m| m.id).collect::<Vec<_>>()).await;
         for message in &messages {
-            if let Some(result) = self.result(&own, query.queryid.clone(), message) {
+            let file = files.get(&message.id).map(|file| &**file);
+            if let Some(result) = self.result(&own, query.queryid.clone(), message, file) {
                 self.send(&result).await?;
             }
         }
@@ -86,6 +88,7 @@ impl Session<'_> {
         own: &BareJid,
         queryid: Option<QueryId>,
         stored: &StoredIm,
+        file: Option<&Attachment>,
     ) -> Option<Message> {
         let from = self.door.jid(&UserId::new(&stored.from))?;
         let to = self.door.jid(&UserId::new(&stored.to))?;
@@ -95,6 +98,7 @@ impl Session<'_> {
             message.payloads.push(super::changes::tombstone(stored.id));
         } else {
             message = message.with_body(Default::default(), stored.text.clone());
+            message = self.with_file(message, file);
         }
         message.from = Some(from.into());
         let forwarded = Forwarded { delay: Some(delay(own.clone().into(), stored.at)), message };

@@ -2,8 +2,8 @@
 //! their messages and invitations, and the community's n-way events as
 //! room stanzas (see `crate::muc` for the mapping).
 
-use simul_core::{ChatId, CoreError, MessageId, UserId};
-use simul_service::{PageStart, ServiceError};
+use simul_core::{Attachment, ChatId, CoreError, MessageId, UserId};
+use simul_service::{FileTarget, PageStart, ServiceError};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::message::Message;
 use tokio_xmpp::parsers::muc::user::MucUser;
@@ -49,7 +49,7 @@ impl Session<'_> {
     /// Enters `chat`'s room (XEP-0045 §7.2): the others' presences, the
     /// client's own, the history, then the subject.
     async fn enter(&mut self, chat: ChatId, to: &Jid, created: bool) -> Result<(), End> {
-        let members = match self.service.join_chat(&self.user, chat) {
+        let members = match self.service.join_chat(&self.user, chat).await {
             Ok(members) => members,
             Err(ServiceError::Core(CoreError::NotInvited(_))) => {
                 let text = "join a group chat you were invited to";
@@ -73,7 +73,9 @@ impl Session<'_> {
             self.send(&own).await?;
         }
         let newest = self.service.chat_page(&self.user, chat, PageStart::Newest, HISTORY).await;
-        for message in newest.map(|page| page.messages).unwrap_or_default() {
+        let messages = newest.map(|page| page.messages).unwrap_or_default();
+        let files = self.files_of(&messages.iter().map(|m| m.id).collect::<Vec<_>>()).await;
+        for message in messages {
             let (from, id) = (UserId::new(&message.from), MessageId::from_raw(message.id));
             let named = (self.sent_ids.client_id(id), id);
             let Some(mut stanza) = room_message(&room, &from, &self.jid, named, Some(message.at))
@@ -86,6 +88,7 @@ impl Session<'_> {
             } else {
                 stanza.bodies.insert(Default::default(), message.text);
             }
+            let stanza = self.with_file(stanza, files.get(&message.id).map(|file| &**file));
             self.send(&stanza).await?;
         }
         let topic = self.topic_of(chat);
@@ -100,7 +103,7 @@ impl Session<'_> {
             return Ok(());
         }
         self.rooms.left(chat);
-        self.service.leave_chat(&self.user, chat).ok();
+        self.service.leave_chat(&self.user, chat).await.ok();
         let domain = self.door.domain.clone();
         let Some(room) = self.rooms.room(chat, &domain) else { return Ok(()) };
         match occupant_presence(&room, &self.user, &domain, false, own_statuses(false)) {
@@ -130,8 +133,14 @@ impl Session<'_> {
         // The chat's echo to every member, this session too, is the
         // reflection XEP-0045 asks for (with the client's id: remembered
         // before the echo is delivered).
-        match self.service.post_to_chat(&self.user, chat, body.clone()).await {
-            Ok((id, _)) => {
+        let posted = match self.send_uploaded(body, FileTarget::Nway(chat)).await {
+            Some(sent) => sent.map(|sent| sent.id),
+            None => {
+                self.service.post_to_chat(&self.user, chat, body.clone()).await.map(|(id, _)| id)
+            }
+        };
+        match posted {
+            Ok(id) => {
                 if let Some(client) = &message.id {
                     self.sent_ids.remember(client, id, To::Room(chat));
                 }
@@ -186,6 +195,7 @@ impl Session<'_> {
         from: &UserId,
         text: &str,
         id: MessageId,
+        file: Option<&Attachment>,
     ) -> Result<(), End> {
         if !self.rooms.is_in(chat) {
             return Ok(());
@@ -194,7 +204,8 @@ impl Session<'_> {
         let named = (self.sent_ids.client_id(id), id);
         match room_message(&room, from, &self.jid, named, None) {
             Some(message) => {
-                self.send(&message.with_body(Default::default(), text.to_owned())).await
+                let message = message.with_body(Default::default(), text.to_owned());
+                self.send(&self.with_file(message, file)).await
             }
             None => Ok(()),
         }
