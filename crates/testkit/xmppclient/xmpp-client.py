@@ -18,7 +18,7 @@ import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins.xep_0363.http_upload import FileTooBig, HTTPError, UploadServiceNotFound
 from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import StanzaPath
+from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
 
 
 def oob_url(message):
@@ -30,6 +30,20 @@ def oob_url(message):
 def say(*parts):
     text = " ".join(str(p) for p in parts)
     print(text.replace("\n", "\\n").replace("\r", "\\r"), flush=True)
+
+
+def change_of(message):
+    """What a message changes of an earlier one: (event, id, details...)."""
+    replace = message.xml.find("{urn:xmpp:message-correct:0}replace")
+    if replace is not None:
+        return ("CORRECTED", replace.get("id"), message["body"])
+    retract = message.xml.find("{urn:xmpp:message-retract:1}retract")
+    if retract is not None:
+        return ("RETRACTED", retract.get("id"))
+    reactions = message.xml.find("{urn:xmpp:reactions:0}reactions")
+    if reactions is not None:
+        return ("REACTIONS", reactions.get("id"), *(r.text for r in reactions))
+    return None
 
 
 class Client(slixmpp.ClientXMPP):
@@ -70,6 +84,10 @@ class Client(slixmpp.ClientXMPP):
         # catch that presence here.
         self.register_handler(Callback("left room", StanzaPath("presence@type=unavailable/muc"),
                                        self.left_room))
+        # A deleted room line in the history: a tombstone (XEP-0424), no body.
+        self.register_handler(Callback(
+            "tombstone", MatchXPath("{jabber:client}message/{urn:xmpp:message-retract:1}retracted"),
+            self.tombstone))
         self.add_event_handler("carbon_sent", self.carbon_sent)
         self.add_event_handler("session_start", self.started)
         self.add_event_handler("failed_auth", lambda _: say("FAILED_AUTH"))
@@ -116,13 +134,23 @@ class Client(slixmpp.ClientXMPP):
             "show=" + (presence["show"] or ""), "status=" + (presence["status"] or ""))
 
     def groupchat_message(self, message):
-        if not message["body"]:
+        if not message["body"] or change_of(message):
             return
         url = oob_url(message)
         if url:
             say("GROUPCHAT_FILE", message["from"].bare, message["from"].resource, url)
         delayed = " (delayed)" if message["delay"]["stamp"] else ""
         say("GROUPCHAT", message["from"].bare, message["from"].resource, message["body"] + delayed)
+        # The ids it is named by: its own, and the room's (XEP-0359).
+        stanza_id = message.xml.find("{urn:xmpp:sid:0}stanza-id")
+        sid, by = ("", "") if stanza_id is None else (stanza_id.get("id"), stanza_id.get("by"))
+        say("GROUPCHAT_IDS", message["from"].bare, message["from"].resource,
+            "id=" + (message["id"] or ""), "stanza-id=" + (sid or ""), "by=" + (by or ""))
+
+    def tombstone(self, message):
+        stanza_id = message.xml.find("{urn:xmpp:sid:0}stanza-id")
+        say("TOMBSTONE", message["from"].bare, message["from"].resource,
+            "stanza-id=" + ("" if stanza_id is None else stanza_id.get("id")))
 
     def groupchat_subject(self, message):
         say("SUBJECT", message["from"].bare, message["subject"])
@@ -142,6 +170,14 @@ class Client(slixmpp.ClientXMPP):
             "reason=" + (invite["reason"] or ""))
 
     def message(self, message):
+        # Changes of earlier messages (their fallback bodies are no
+        # message), from a person or (the occupant's JID) a room.
+        change = change_of(message)
+        if change and message["type"] != "error":
+            kind, named, *rest = change
+            sender = message["from"].full if message["type"] == "groupchat" else message["from"].bare
+            say(kind, sender, named, *rest)
+            return
         if message["type"] == "groupchat":
             return
         if message.xml.find("{http://jabber.org/protocol/muc#user}x") is not None:
@@ -150,19 +186,6 @@ class Client(slixmpp.ClientXMPP):
             say("MESSAGE_ERROR", message["from"].bare, message["error"]["condition"])
             return
         sender = message["from"].bare
-        # Changes of earlier messages (their fallback bodies are no message).
-        replace = message.xml.find("{urn:xmpp:message-correct:0}replace")
-        if replace is not None:
-            say("CORRECTED", sender, replace.get("id"), message["body"])
-            return
-        retract = message.xml.find("{urn:xmpp:message-retract:1}retract")
-        if retract is not None:
-            say("RETRACTED", sender, retract.get("id"))
-            return
-        reactions = message.xml.find("{urn:xmpp:reactions:0}reactions")
-        if reactions is not None:
-            say("REACTIONS", sender, reactions.get("id"), *(r.text for r in reactions))
-            return
         displayed = message.xml.find("{urn:xmpp:chat-markers:0}displayed")
         if displayed is not None:
             say("DISPLAYED", sender, displayed.get("id"))
@@ -189,6 +212,10 @@ class Client(slixmpp.ClientXMPP):
             groups = ",".join(sorted(item["groups"]))
             say("ROSTER_PUSH", jid, "name=" + item["name"], "groups=" + groups,
                 "subscription=" + item["subscription"])
+
+    def type_to(self, to):
+        """A message's type: `groupchat` to a room the client is in."""
+        return "groupchat" if slixmpp.JID(to).bare in self["xep_0045"].rooms else "chat"
 
     async def find_upload_service(self):
         """slixmpp's own discovery of the upload service: Debian's slixmpp
@@ -243,22 +270,25 @@ class Client(slixmpp.ClientXMPP):
         elif command == "message_with_id":
             to, _, rest = rest.partition(" ")
             message_id, _, text = rest.partition(" ")
-            message = self.make_message(mto=to, mbody=text, mtype="chat")
+            message = self.make_message(mto=to, mbody=text, mtype=self.type_to(to))
             message["id"] = message_id
             message.send()
         elif command == "correct":
             to, _, rest = rest.partition(" ")
             message_id, _, text = rest.partition(" ")
-            message = self.make_message(mto=to, mbody=text, mtype="chat")
+            message = self.make_message(mto=to, mbody=text, mtype=self.type_to(to))
             message.xml.append(ET.Element("{urn:xmpp:message-correct:0}replace", id=message_id))
             message.send()
         elif command == "retract":
             to, _, message_id = rest.partition(" ")
-            self["xep_0424"].send_retraction(slixmpp.JID(to), message_id)
+            self["xep_0424"].send_retraction(slixmpp.JID(to), message_id, mtype=self.type_to(to))
         elif command == "react":
             to, _, rest = rest.partition(" ")
             message_id, *emoji = rest.split(" ")
-            self["xep_0444"].send_reactions(slixmpp.JID(to), message_id, [e for e in emoji if e])
+            message = self.make_message(mto=to, mtype=self.type_to(to))
+            self["xep_0444"].set_reactions(message, message_id, [e for e in emoji if e])
+            message.enable("store")
+            message.send()
         elif command == "upload":
             # upload chat|groupchat TO PATH: XEP-0363 as slixmpp does it, then the
             # link as the message (with out-of-band data, as Conversations sends it).
@@ -306,7 +336,8 @@ class Client(slixmpp.ClientXMPP):
             rtt = await self["xep_0199"].ping(jid=self.boundjid.domain, timeout=10)
             say("PONG", "ok" if rtt is not None else "none")
         elif command == "disco":
-            info = await self["xep_0030"].get_info(jid=self.boundjid.domain)
+            # disco [JID]: the server's, or (a room's) that JID's.
+            info = await self["xep_0030"].get_info(jid=rest or self.boundjid.domain)
             identities = ",".join(f"{i[0]}/{i[1]}" for i in info["disco_info"]["identities"])
             features = ",".join(sorted(info["disco_info"]["features"]))
             say("DISCO", "identities=" + identities, "features=" + features)
