@@ -569,7 +569,7 @@ impl Community {
         };
         let mut out = Outbox::default();
         let sessions = sessions.into_iter().filter(|s| Some(*s) != origin);
-        out.send(sessions, Event::MessageChanged { place, id, change });
+        out.send(sessions, Event::MessageChanged { place, id, by: by.clone(), change });
         Ok(out.0)
     }
 

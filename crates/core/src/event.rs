@@ -104,6 +104,9 @@ pub enum Event {
         place: Place,
         /// Which message.
         id: MessageId,
+        /// Who changed it (its author, unless a reaction): a room names
+        /// them as the occupant it comes from.
+        by: UserId,
         /// What changed.
         change: MessageChange,
     },

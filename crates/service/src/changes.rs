@@ -109,6 +109,14 @@ impl Service {
         Ok(())
     }
 
+    /// Where message `id` was said, if `user` may read it: a door that
+    /// names a message within a conversation (an XMPP room) checks it is
+    /// one of that conversation's; the same answer for a message that is
+    /// elsewhere and for one that is not there for `user`.
+    pub async fn message_place(&self, user: &UserId, id: MessageId) -> Result<Place, ServiceError> {
+        Ok(self.readable(user, id).await?.0)
+    }
+
     /// Where message `id` was said, if `user` may read it, and its origin.
     async fn readable(
         &self,

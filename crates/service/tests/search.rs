@@ -1,28 +1,11 @@
 //! `Service::search` over a real store: who finds what (their own 1:1
 //! messages, the chats they are in now), pages, and what it refuses.
 
-use std::sync::Arc;
+mod support;
 
 use simul_core::{Conversation, MessageId, UserId};
-use simul_directory::EmbeddedRealm;
 use simul_service::{SearchPage, Service, ServiceError};
-use simul_store::{NewUser, Store};
-
-async fn service(dir: &tempfile::TempDir) -> Service {
-    let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
-    for id in ["alice", "bob", "carol"] {
-        let user = NewUser {
-            id: id.into(),
-            display_name: id.into(),
-            mail: String::new(),
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-            scram: String::new(),
-        };
-        store.create_user(&user).await.unwrap();
-    }
-    let realm = Arc::new(EmbeddedRealm::new(store.clone()));
-    Service::new(store, realm, ltpa::LtpaKeys::generate(), "test".into()).await.unwrap()
-}
+use support::service;
 
 fn user(id: &str) -> UserId {
     UserId::new(id)

@@ -231,6 +231,26 @@ async fn the_message_archive_pages_through_the_history_with_the_ids_live_message
     let page = archive_page(&mut bob);
     let texts: Vec<&str> = page.0.iter().map(|line| line.rsplit(' ').next().unwrap()).collect();
     assert_eq!(texts, ["m124", "m125", "carol", "m126", "m127"]);
+
+    // Searching the archive by words (XEP-0431), with anyone or one partner.
+    assert!(disco.contains("urn:xmpp:fulltext:0"), "{disco}");
+    bob.send("mam_search - 10 from carol");
+    let page = archive_page(&mut bob);
+    assert_eq!(page.0, [format!("{} carol@localhost bob@localhost from carol", ids[124] + 1)]);
+    assert_eq!(page.1, "complete=true");
+    bob.send("mam_search alice@localhost 10 carol");
+    assert_eq!(archive_page(&mut bob), (Vec::new(), "complete=true".to_owned()));
+    // (Words match as prefixes, as people type: m24 is m24 and m240 to m249.)
+    bob.send("mam_search alice@localhost 5 m24");
+    let page = archive_page(&mut bob);
+    let texts: Vec<&str> = page.0.iter().map(|line| line.rsplit(' ').next().unwrap()).collect();
+    assert_eq!(
+        (texts, page.1.as_str()),
+        (vec!["m245", "m246", "m247", "m248", "m249"], "complete=false")
+    );
+    // Nothing to search for is a bad request.
+    bob.send("mam_search - 10 \"\"");
+    assert_eq!(bob.expect("IQ_ERROR "), "IQ_ERROR mam_search bad-request");
 }
 
 /// The results of an archive query: `ID FROM TO TEXT` lines, and the end.

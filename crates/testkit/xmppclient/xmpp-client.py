@@ -18,7 +18,7 @@ import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins.xep_0363.http_upload import FileTooBig, HTTPError, UploadServiceNotFound
 from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import StanzaPath
+from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
 
 
 def oob_url(message):
@@ -30,6 +30,20 @@ def oob_url(message):
 def say(*parts):
     text = " ".join(str(p) for p in parts)
     print(text.replace("\n", "\\n").replace("\r", "\\r"), flush=True)
+
+
+def change_of(message):
+    """What a message changes of an earlier one: (event, id, details...)."""
+    replace = message.xml.find("{urn:xmpp:message-correct:0}replace")
+    if replace is not None:
+        return ("CORRECTED", replace.get("id"), message["body"])
+    retract = message.xml.find("{urn:xmpp:message-retract:1}retract")
+    if retract is not None:
+        return ("RETRACTED", retract.get("id"))
+    reactions = message.xml.find("{urn:xmpp:reactions:0}reactions")
+    if reactions is not None:
+        return ("REACTIONS", reactions.get("id"), *(r.text for r in reactions))
+    return None
 
 
 class Client(slixmpp.ClientXMPP):
@@ -70,6 +84,10 @@ class Client(slixmpp.ClientXMPP):
         # catch that presence here.
         self.register_handler(Callback("left room", StanzaPath("presence@type=unavailable/muc"),
                                        self.left_room))
+        # A deleted room line in the history: a tombstone (XEP-0424), no body.
+        self.register_handler(Callback(
+            "tombstone", MatchXPath("{jabber:client}message/{urn:xmpp:message-retract:1}retracted"),
+            self.tombstone))
         self.add_event_handler("carbon_sent", self.carbon_sent)
         self.add_event_handler("session_start", self.started)
         self.add_event_handler("failed_auth", lambda _: say("FAILED_AUTH"))
@@ -116,13 +134,23 @@ class Client(slixmpp.ClientXMPP):
             "show=" + (presence["show"] or ""), "status=" + (presence["status"] or ""))
 
     def groupchat_message(self, message):
-        if not message["body"]:
+        if not message["body"] or change_of(message):
             return
         url = oob_url(message)
         if url:
             say("GROUPCHAT_FILE", message["from"].bare, message["from"].resource, url)
         delayed = " (delayed)" if message["delay"]["stamp"] else ""
         say("GROUPCHAT", message["from"].bare, message["from"].resource, message["body"] + delayed)
+        # The ids it is named by: its own, and the room's (XEP-0359).
+        stanza_id = message.xml.find("{urn:xmpp:sid:0}stanza-id")
+        sid, by = ("", "") if stanza_id is None else (stanza_id.get("id"), stanza_id.get("by"))
+        say("GROUPCHAT_IDS", message["from"].bare, message["from"].resource,
+            "id=" + (message["id"] or ""), "stanza-id=" + (sid or ""), "by=" + (by or ""))
+
+    def tombstone(self, message):
+        stanza_id = message.xml.find("{urn:xmpp:sid:0}stanza-id")
+        say("TOMBSTONE", message["from"].bare, message["from"].resource,
+            "stanza-id=" + ("" if stanza_id is None else stanza_id.get("id")))
 
     def groupchat_subject(self, message):
         say("SUBJECT", message["from"].bare, message["subject"])
@@ -142,6 +170,14 @@ class Client(slixmpp.ClientXMPP):
             "reason=" + (invite["reason"] or ""))
 
     def message(self, message):
+        # Changes of earlier messages (their fallback bodies are no
+        # message), from a person or (the occupant's JID) a room.
+        change = change_of(message)
+        if change and message["type"] != "error":
+            kind, named, *rest = change
+            sender = message["from"].full if message["type"] == "groupchat" else message["from"].bare
+            say(kind, sender, named, *rest)
+            return
         if message["type"] == "groupchat":
             return
         if message.xml.find("{http://jabber.org/protocol/muc#user}x") is not None:
@@ -150,19 +186,6 @@ class Client(slixmpp.ClientXMPP):
             say("MESSAGE_ERROR", message["from"].bare, message["error"]["condition"])
             return
         sender = message["from"].bare
-        # Changes of earlier messages (their fallback bodies are no message).
-        replace = message.xml.find("{urn:xmpp:message-correct:0}replace")
-        if replace is not None:
-            say("CORRECTED", sender, replace.get("id"), message["body"])
-            return
-        retract = message.xml.find("{urn:xmpp:message-retract:1}retract")
-        if retract is not None:
-            say("RETRACTED", sender, retract.get("id"))
-            return
-        reactions = message.xml.find("{urn:xmpp:reactions:0}reactions")
-        if reactions is not None:
-            say("REACTIONS", sender, reactions.get("id"), *(r.text for r in reactions))
-            return
         displayed = message.xml.find("{urn:xmpp:chat-markers:0}displayed")
         if displayed is not None:
             say("DISPLAYED", sender, displayed.get("id"))
@@ -190,6 +213,10 @@ class Client(slixmpp.ClientXMPP):
             say("ROSTER_PUSH", jid, "name=" + item["name"], "groups=" + groups,
                 "subscription=" + item["subscription"])
 
+    def type_to(self, to):
+        """A message's type: `groupchat` to a room the client is in."""
+        return "groupchat" if slixmpp.JID(to).bare in self["xep_0045"].rooms else "chat"
+
     async def find_upload_service(self):
         """slixmpp's own discovery of the upload service: Debian's slixmpp
         1.8.3 passes coroutines to asyncio.wait (get_info_from_domain),
@@ -205,12 +232,31 @@ class Client(slixmpp.ClientXMPP):
                 self["xep_0363"].upload_service = info["from"]
                 return
 
+    async def archive_query(self, iq):
+        """Sends an archive query: an ARCHIVED line for each result, then ARCHIVE_END."""
+        results = []
+        handler = Callback("mam " + iq["id"], StanzaPath("message/mam_result@queryid=" + iq["id"]),
+                           lambda message: results.append(message["mam_result"]))
+        self.register_handler(handler)
+        try:
+            answer = await iq.send()
+        finally:
+            self.remove_handler("mam " + iq["id"])
+        for result in results:
+            forwarded = result["forwarded"]["stanza"]
+            say("ARCHIVED", result["id"], forwarded["from"].bare, forwarded["to"].bare,
+                forwarded["body"])
+        # slixmpp's Fin has no interface for `complete`.
+        fin = answer.xml.find("{urn:xmpp:mam:2}fin")
+        say("ARCHIVE_END", "complete=" + (fin.get("complete") or "false"))
+
     async def run(self, line):
         command, _, rest = line.partition(" ")
         try:
             await self.command(command, rest)
         except IqError as error:
             say("IQ_ERROR", command, error.iq["error"]["condition"])
+            print("IQ_ERROR", command, error.iq["error"]["text"], file=sys.stderr, flush=True)
         except IqTimeout:
             say("IQ_TIMEOUT", command)
 
@@ -224,22 +270,25 @@ class Client(slixmpp.ClientXMPP):
         elif command == "message_with_id":
             to, _, rest = rest.partition(" ")
             message_id, _, text = rest.partition(" ")
-            message = self.make_message(mto=to, mbody=text, mtype="chat")
+            message = self.make_message(mto=to, mbody=text, mtype=self.type_to(to))
             message["id"] = message_id
             message.send()
         elif command == "correct":
             to, _, rest = rest.partition(" ")
             message_id, _, text = rest.partition(" ")
-            message = self.make_message(mto=to, mbody=text, mtype="chat")
+            message = self.make_message(mto=to, mbody=text, mtype=self.type_to(to))
             message.xml.append(ET.Element("{urn:xmpp:message-correct:0}replace", id=message_id))
             message.send()
         elif command == "retract":
             to, _, message_id = rest.partition(" ")
-            self["xep_0424"].send_retraction(slixmpp.JID(to), message_id)
+            self["xep_0424"].send_retraction(slixmpp.JID(to), message_id, mtype=self.type_to(to))
         elif command == "react":
             to, _, rest = rest.partition(" ")
             message_id, *emoji = rest.split(" ")
-            self["xep_0444"].send_reactions(slixmpp.JID(to), message_id, [e for e in emoji if e])
+            message = self.make_message(mto=to, mtype=self.type_to(to))
+            self["xep_0444"].set_reactions(message, message_id, [e for e in emoji if e])
+            message.enable("store")
+            message.send()
         elif command == "upload":
             # upload chat|groupchat TO PATH: XEP-0363 as slixmpp does it, then the
             # link as the message (with out-of-band data, as Conversations sends it).
@@ -287,7 +336,8 @@ class Client(slixmpp.ClientXMPP):
             rtt = await self["xep_0199"].ping(jid=self.boundjid.domain, timeout=10)
             say("PONG", "ok" if rtt is not None else "none")
         elif command == "disco":
-            info = await self["xep_0030"].get_info(jid=self.boundjid.domain)
+            # disco [JID]: the server's, or (a room's) that JID's.
+            info = await self["xep_0030"].get_info(jid=rest or self.boundjid.domain)
             identities = ",".join(f"{i[0]}/{i[1]}" for i in info["disco_info"]["identities"])
             features = ",".join(sorted(info["disco_info"]["features"]))
             say("DISCO", "identities=" + identities, "features=" + features)
@@ -308,21 +358,22 @@ class Client(slixmpp.ClientXMPP):
                 key, _, value = page.partition("=")
                 # An empty <before/> asks for the last page.
                 iq["mam"]["rsm"][key] = value if value else True
-            results = []
-            handler = Callback("mam " + iq["id"], StanzaPath("message/mam_result@queryid=" + iq["id"]),
-                               lambda message: results.append(message["mam_result"]))
-            self.register_handler(handler)
-            try:
-                answer = await iq.send()
-            finally:
-                self.remove_handler("mam " + iq["id"])
-            for result in results:
-                forwarded = result["forwarded"]["stanza"]
-                say("ARCHIVED", result["id"], forwarded["from"].bare, forwarded["to"].bare,
-                    forwarded["body"])
-            # slixmpp's Fin has no interface for `complete`.
-            fin = answer.xml.find("{urn:xmpp:mam:2}fin")
-            say("ARCHIVE_END", "complete=" + (fin.get("complete") or "false"))
+            await self.archive_query(iq)
+        elif command == "mam_search":
+            # mam_search WITH|- MAX WORDS: XEP-0431 full-text search of the archive.
+            with_jid, max_items, words = rest.split(" ", 2)
+            iq = self.make_iq_set(ito=self.boundjid.bare)
+            iq["mam"]["queryid"] = iq["id"]
+            if with_jid != "-":
+                iq["mam"]["with"] = slixmpp.JID(with_jid)
+            form = iq["mam"]["form"]
+            form["type"] = "submit"
+            # (Setting `with` made the form, with its FORM_TYPE.)
+            if "FORM_TYPE" not in form.get_fields():
+                form.add_field(var="FORM_TYPE", ftype="hidden", value="urn:xmpp:mam:2")
+            form.add_field(var="{urn:xmpp:fulltext:0}fulltext", value=words)
+            iq["mam"]["rsm"]["max"] = max_items
+            await self.archive_query(iq)
         elif command == "vcard":
             iq = await self["xep_0054"].get_vcard(jid=rest or None, cached=False, local=False)
             card = iq.xml.find("{vcard-temp}vCard")

@@ -322,7 +322,7 @@ fn event_frames(event: &Event) -> Vec<Value> {
         Event::Read { conversation, up_to } => {
             json!({"type": "read", "conversation": conversation.to_string(), "up_to": up_to})
         }
-        Event::MessageChanged { place, id, change } => {
+        Event::MessageChanged { place, id, change, .. } => {
             crate::message_changes::change_frame(place, *id, change)
         }
         Event::Seen { by, up_to } => json!({"type": "seen", "by": by, "up_to": up_to}),

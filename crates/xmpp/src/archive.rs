@@ -41,7 +41,13 @@ pub struct Wanted {
     pub page: HistoryPage,
     /// Whose messages.
     pub with: With,
+    /// Words the messages hold (XEP-0431 full-text search); its pages go
+    /// back from the newest.
+    pub fulltext: Option<String>,
 }
+
+/// The form field of a full-text search (XEP-0431).
+pub const FULLTEXT: &str = "{urn:xmpp:fulltext:0}fulltext";
 
 /// Reads a query (its form's `with`, `start` and `end`; its set's `max`,
 /// `after` and `before`) for the archive of a user of `domain`; what is
@@ -50,6 +56,7 @@ pub fn wanted(query: &Query, domain: &str) -> Result<Wanted, &'static str> {
     let mut page =
         HistoryPage { from: PageStart::Oldest, limit: DEFAULT_PAGE, ..HistoryPage::default() };
     let mut with = With::Anyone;
+    let mut fulltext = None;
     for field in query.form.iter().flat_map(|form| &form.fields) {
         let value = field.values.first().map(String::as_str);
         match (field.var.as_deref(), value) {
@@ -62,6 +69,7 @@ pub fn wanted(query: &Query, domain: &str) -> Result<Wanted, &'static str> {
             }
             (Some("start"), Some(time)) => page.start = Some(time_of(time)?),
             (Some("end"), Some(time)) => page.end = Some(time_of(time)?),
+            (Some(FULLTEXT), Some(words)) => fulltext = Some(words.to_owned()),
             _ => {}
         }
     }
@@ -77,7 +85,11 @@ pub fn wanted(query: &Query, domain: &str) -> Result<Wanted, &'static str> {
             (None, None) => PageStart::Oldest,
         };
     }
-    Ok(Wanted { page, with })
+    let dated = page.start.is_some() || page.end.is_some();
+    if fulltext.is_some() && (dated || matches!(page.from, PageStart::After(_))) {
+        return Err("a full-text search pages back from the newest: no start, end or after");
+    }
+    Ok(Wanted { page, with, fulltext })
 }
 
 fn time_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, &'static str> {
@@ -157,5 +169,21 @@ mod tests {
         let bad_id = "<query xmlns='urn:xmpp:mam:2'><set xmlns='http://jabber.org/protocol/rsm'>\
                       <after>abc</after></set></query>";
         assert!(wanted(&query(bad_id), "example.com").is_err());
+    }
+
+    #[test]
+    fn a_full_text_search_pages_back_only() {
+        let search = |paging: &str| {
+            format!(
+                "<query xmlns='urn:xmpp:mam:2'>{FORM}<field var='{{urn:xmpp:fulltext:0}}fulltext'>\
+                 <value>from carol</value></field></x>\
+                 <set xmlns='http://jabber.org/protocol/rsm'><max>10</max>{paging}</set></query>"
+            )
+        };
+        let newest = wanted(&query(&search("")), "example.com").unwrap();
+        assert_eq!(newest.fulltext.as_deref(), Some("from carol"));
+        let back = wanted(&query(&search("<before>41</before>")), "example.com").unwrap();
+        assert_eq!(back.page.from, PageStart::Before(41));
+        assert!(wanted(&query(&search("<after>41</after>")), "example.com").is_err());
     }
 }

@@ -10,9 +10,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use simul_core::{ChatId, UserId};
+use simul_core::{ChatId, MessageId, UserId};
 use tokio_xmpp::jid::{BareJid, FullJid, Jid};
-use tokio_xmpp::parsers::message::{Message, MessageType};
+use tokio_xmpp::parsers::message::{Id, Message, MessageType};
 use tokio_xmpp::parsers::muc::user::{Affiliation, Invite, Item, MucUser, Role, Status};
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::presence::Presence;
@@ -80,9 +80,10 @@ impl Rooms {
 
 /// What the MUC service and its rooms support (XEP-0030): rooms are not
 /// anonymous (everyone's real JID shows), for members only (invited),
-/// and gone once nobody is in them.
-pub(crate) const FEATURES: [&str; 4] =
-    [ns::MUC, "muc_nonanonymous", "muc_membersonly", "muc_temporary"];
+/// and gone once nobody is in them; their messages carry the
+/// community's id as a stanza-id (XEP-0359).
+pub(crate) const FEATURES: [&str; 5] =
+    [ns::MUC, "muc_nonanonymous", "muc_membersonly", "muc_temporary", ns::SID];
 
 /// The MUC service of `domain`.
 pub(crate) fn service_of(domain: &str) -> String {
@@ -110,7 +111,7 @@ pub(crate) fn is_muc(jid: &Jid, domain: &str) -> bool {
 }
 
 /// `user` in `room`: the occupant JID (nick = user id).
-fn occupant(room: &BareJid, user: &UserId) -> Option<FullJid> {
+pub(crate) fn occupant(room: &BareJid, user: &UserId) -> Option<FullJid> {
     room.with_resource_str(user.as_str()).ok()
 }
 
@@ -147,18 +148,23 @@ pub(crate) fn occupant_presence(
     Some(presence.with_from(occupant(room, user)?).with_payload(x))
 }
 
-/// A message of `from` in `room`, to the client; `at` for one from the
+/// A message of `from` in `room`, to the client, to which the caller
+/// adds what it says. It is named `client` (what the client knows it by:
+/// the `id` it gave its own messages, the community's id `id` for
+/// others') and carries `id` as the room's XEP-0359 stanza-id, which
+/// retractions and reactions in a room name; `at` for one from the
 /// history (XEP-0203 delay).
 pub(crate) fn room_message(
     room: &BareJid,
     from: &UserId,
-    text: &str,
     to: &FullJid,
+    (client, id): (String, MessageId),
     at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Option<Message> {
-    let mut message =
-        Message::groupchat(Some(to.clone().into())).with_body(Default::default(), text.to_owned());
+    let mut message = Message::groupchat(Some(to.clone().into()));
+    message.id = Some(Id(client));
     message.from = Some(occupant(room, from)?.into());
+    message = crate::archive::with_archive_id(message, id.get(), room.clone());
     if let Some(at) = at {
         message = message.with_payload(crate::archive::delay(room.clone().into(), at));
     }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use simul_core::{Event, SessionId, UserId};
+use simul_core::{CoreError, Event, SessionId, UserId};
 use simul_service::{
     CommandAdmission, CommandLimit, ConnectionTicket, ContactList, FileTarget, Service,
     ServiceError,
@@ -59,7 +59,7 @@ const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
 
 /// The features of a user's account, announced on their bare JID
 /// (XEP-0030): clients look there for the archive.
-const ACCOUNT_FEATURES: [&str; 3] = [ns::DISCO_INFO, ns::MAM, ns::SID];
+const ACCOUNT_FEATURES: [&str; 4] = [ns::DISCO_INFO, ns::MAM, ns::SID, "urn:xmpp:fulltext:0"];
 
 /// The features this server announces (XEP-0030; its capabilities hash,
 /// XEP-0115, is computed from them in `crate::caps`).
@@ -590,7 +590,7 @@ impl Session<'_> {
                 .await;
         };
         // A correction or retraction has a body too (a fallback).
-        if self.change(&message).await? {
+        if self.change(&message, None).await? {
             return Ok(());
         }
         if let Some((_, body)) = message.get_best_body(vec![]) {
@@ -600,7 +600,7 @@ impl Session<'_> {
             let sent =
                 self.service.send_im(&self.user, Some(self.session), &name, body.clone()).await;
             if let (Ok(sent), Some(client)) = (&sent, &message.id) {
-                self.sent_ids.remember(client, sent.id, sent.to.clone());
+                self.sent_ids.remember(client, sent.id, changes::To::Person(sent.to.clone()));
             }
             return self.sent_or_bounced(&message, sent.map(|_| ())).await;
         }
@@ -787,13 +787,13 @@ impl Session<'_> {
             Event::NwayInvite { chat, from, topic } if *from != self.user => {
                 self.nway_invited(*chat, from, topic).await
             }
-            Event::NwayMessage { chat, from, text, file, .. } => {
-                self.nway_message(*chat, from, text, file.as_deref()).await
+            Event::NwayMessage { chat, from, text, id, file, .. } => {
+                self.nway_message(*chat, from, text, *id, file.as_deref()).await
             }
             Event::NwayMembers { chat, members } => self.nway_members(*chat, members).await,
             Event::ContactsChanged => self.contacts_changed().await,
-            Event::MessageChanged { place, id, change } => {
-                self.message_changed(place, *id, change).await
+            Event::MessageChanged { place, id, by, change } => {
+                self.message_changed(place, *id, by, change).await
             }
             Event::Seen { by, up_to } => self.seen(by, *up_to).await,
             // Status of someone not watched, and the like.
@@ -825,8 +825,12 @@ fn server_trouble(id: &str, error: &ServiceError) -> Iq {
 fn condition_of(error: &ServiceError) -> (ErrorType, DefinedCondition) {
     match error {
         ServiceError::NoSuchUser(_) => (ErrorType::Cancel, DefinedCondition::ItemNotFound),
-        ServiceError::Invalid(_) => (ErrorType::Modify, DefinedCondition::BadRequest),
-        ServiceError::TooLarge(_) => (ErrorType::Cancel, DefinedCondition::NotAllowed),
+        ServiceError::Invalid(_) | ServiceError::Core(CoreError::EmptyText) => {
+            (ErrorType::Modify, DefinedCondition::BadRequest)
+        }
+        ServiceError::TooLarge(_) | ServiceError::Core(CoreError::TextTooLong { .. }) => {
+            (ErrorType::Cancel, DefinedCondition::NotAllowed)
+        }
         ServiceError::NoSuchMessage => (ErrorType::Cancel, DefinedCondition::ItemNotFound),
         ServiceError::NotAuthor => (ErrorType::Auth, DefinedCondition::Forbidden),
         ServiceError::TooMany(_) => (ErrorType::Wait, DefinedCondition::ResourceConstraint),

@@ -1,10 +1,13 @@
 //! A session's archive queries (XEP-0313): each message of the page as a
 //! result message, then the page's end (`fin`) as the answer. The archive
-//! is the user's own 1:1 history (see `crate::archive`); a room gives
-//! its history on entry.
+//! is the user's own 1:1 history (see `crate::archive`), searchable by
+//! words (XEP-0431, the community's full-text search); a room gives its
+//! history on entry.
 
-use simul_core::{Attachment, UserId};
-use simul_service::{Page, ServiceError, StoredIm};
+use simul_core::{Attachment, Conversation, MessageId, UserId};
+use simul_service::{
+    HistoryPage, MAX_SEARCH_RESULTS, Page, PageStart, SearchPage, ServiceError, StoredIm,
+};
 use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::data_forms::{DataForm, DataFormType, Field, FieldType};
@@ -17,7 +20,7 @@ use tokio_xmpp::parsers::rsm::{First, SetResult};
 use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType};
 
 use super::{End, Session, server_trouble, stanza_error};
-use crate::archive::{With, delay, wanted};
+use crate::archive::{FULLTEXT, With, delay, wanted};
 
 impl Session<'_> {
     /// An archive request `id` to `to` (none: the user's own archive):
@@ -64,11 +67,14 @@ impl Session<'_> {
             },
             With::Nobody => return Ok(Iq::from_result(id, Some(fin(&[], true)))),
         }
-        let Page { mut messages, complete } =
-            match self.service.im_page(self.user.as_str(), &wanted.page).await {
-                Ok(page) => page,
-                Err(error) => return Ok(server_trouble(id, &error)),
-            };
+        let found = match &wanted.fulltext {
+            Some(words) => self.search(words, &wanted.page).await,
+            None => self.service.im_page(self.user.as_str(), &wanted.page).await,
+        };
+        let Page { mut messages, complete } = match found {
+            Ok(page) => page,
+            Err(error) => return Ok(server_trouble(id, &error)),
+        };
         if query.flip_page {
             messages.reverse();
         }
@@ -80,6 +86,37 @@ impl Session<'_> {
             }
         }
         Ok(Iq::from_result(id, Some(fin(&messages, complete))))
+    }
+
+    /// The 1:1 messages holding `words` (XEP-0431), newest page first as
+    /// the community's search pages them, oldest first within the page
+    /// (with one partner if `page` names one).
+    async fn search(
+        &self,
+        words: &str,
+        page: &HistoryPage,
+    ) -> Result<Page<StoredIm>, ServiceError> {
+        let before = match page.from {
+            PageStart::Before(id) => Some(MessageId::from_raw(id)),
+            _ => None,
+        };
+        let wanted = SearchPage { before, limit: page.limit.clamp(1, MAX_SEARCH_RESULTS) };
+        let hits = self.service.search_messages(&self.user, words, wanted).await?;
+        let complete = hits.len() < wanted.limit as usize;
+        let mut messages: Vec<StoredIm> = hits
+            .into_iter()
+            .filter_map(|hit| {
+                let Conversation::Im(partner) = hit.conversation else { return None };
+                if page.with.as_deref().is_some_and(|with| with != partner.as_str()) {
+                    return None;
+                }
+                let to = if hit.from == self.user { partner } else { self.user.clone() };
+                let (from, to) = (hit.from.to_string(), to.to_string());
+                Some(StoredIm::new(hit.id.get(), from, to, hit.text, hit.at))
+            })
+            .collect();
+        messages.reverse();
+        Ok(Page { messages, complete })
     }
 
     /// One message of the archive, forwarded to the client (XEP-0313 §4.2).
@@ -123,6 +160,7 @@ fn query_form() -> Query {
         Field::new("with", FieldType::JidSingle),
         Field::new("start", FieldType::TextSingle),
         Field::new("end", FieldType::TextSingle),
+        Field::new(FULLTEXT, FieldType::TextSingle),
     ];
     Query {
         queryid: None,

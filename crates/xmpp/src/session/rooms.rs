@@ -2,7 +2,7 @@
 //! their messages and invitations, and the community's n-way events as
 //! room stanzas (see `crate::muc` for the mapping).
 
-use simul_core::{Attachment, ChatId, CoreError, UserId};
+use simul_core::{Attachment, ChatId, CoreError, MessageId, UserId};
 use simul_service::{FileTarget, PageStart, ServiceError};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::message::Message;
@@ -10,6 +10,7 @@ use tokio_xmpp::parsers::muc::user::MucUser;
 use tokio_xmpp::parsers::presence::{Presence, Type as PresenceType};
 use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType};
 
+use super::changes::To;
 use super::{End, Session, stanza_error};
 use crate::muc::{invitation, occupant_presence, own_statuses, room_message, subject};
 
@@ -75,12 +76,18 @@ impl Session<'_> {
         let messages = newest.map(|page| page.messages).unwrap_or_default();
         let files = self.files_of(&messages.iter().map(|m| m.id).collect::<Vec<_>>()).await;
         for message in messages {
-            let from = UserId::new(&message.from);
-            let Some(stanza) =
-                room_message(&room, &from, &message.text, &self.jid, Some(message.at))
+            let (from, id) = (UserId::new(&message.from), MessageId::from_raw(message.id));
+            let named = (self.sent_ids.client_id(id), id);
+            let Some(mut stanza) = room_message(&room, &from, &self.jid, named, Some(message.at))
             else {
                 continue;
             };
+            if message.deleted {
+                // XEP-0424 §5: a tombstone in its place.
+                stanza.payloads.push(super::changes::tombstone(message.id));
+            } else {
+                stanza.bodies.insert(Default::default(), message.text);
+            }
             let stanza = self.with_file(stanza, files.get(&message.id).map(|file| &**file));
             self.send(&stanza).await?;
         }
@@ -118,15 +125,27 @@ impl Session<'_> {
         if let Some(invitee) = invite.and_then(|x| x.invite).and_then(|invite| invite.to) {
             return self.invite(&message, chat, &invitee).await;
         }
+        // A correction or retraction has a body too (a fallback).
+        if self.change(&message, Some(chat)).await? {
+            return Ok(());
+        }
         let Some((_, body)) = message.get_best_body(vec![]) else { return Ok(()) };
         // The chat's echo to every member, this session too, is the
-        // reflection XEP-0045 asks for.
+        // reflection XEP-0045 asks for (with the client's id: remembered
+        // before the echo is delivered).
         let posted = match self.send_uploaded(body, FileTarget::Nway(chat)).await {
-            Some(sent) => sent.map(|_| ()),
-            None => self.service.post_to_chat(&self.user, chat, body.clone()).await.map(|_| ()),
+            Some(sent) => sent.map(|sent| sent.id),
+            None => {
+                self.service.post_to_chat(&self.user, chat, body.clone()).await.map(|(id, _)| id)
+            }
         };
         match posted {
-            Ok(()) => Ok(()),
+            Ok(id) => {
+                if let Some(client) = &message.id {
+                    self.sent_ids.remember(client, id, To::Room(chat));
+                }
+                Ok(())
+            }
             Err(error) => {
                 let text = error.to_string();
                 self.bounce(&message, DefinedCondition::NotAcceptable, &text).await
@@ -169,20 +188,25 @@ impl Session<'_> {
         }
     }
 
-    /// A line of a chat whose room the client is in.
+    /// A line of a chat whose room the client is in: message `id`.
     pub(super) async fn nway_message(
         &mut self,
         chat: ChatId,
         from: &UserId,
         text: &str,
+        id: MessageId,
         file: Option<&Attachment>,
     ) -> Result<(), End> {
         if !self.rooms.is_in(chat) {
             return Ok(());
         }
         let Some(room) = self.rooms.room(chat, &self.door.domain) else { return Ok(()) };
-        match room_message(&room, from, text, &self.jid, None) {
-            Some(message) => self.send(&self.with_file(message, file)).await,
+        let named = (self.sent_ids.client_id(id), id);
+        match room_message(&room, from, &self.jid, named, None) {
+            Some(message) => {
+                let message = message.with_body(Default::default(), text.to_owned());
+                self.send(&self.with_file(message, file)).await
+            }
             None => Ok(()),
         }
     }
