@@ -543,6 +543,7 @@ scenario('after the server restarts the client reconnects by itself and follows 
     await daveChat.locator('.bubble .text', { hasText: 'ship it at nine' }).waitFor();
     await daveChat.locator('.ended-bar').waitFor();
     assert.ok(!(await daveChat.locator('.composer').isVisible()), 'still no composer');
+    assert.ok(!(await daveChat.locator('.participants').isVisible()), 'no participants to list');
     await H.screenshot(dave.page, 'desktop-nway-kept');
     await daveChat.locator('.ended-bar').getByRole('button', { name: 'Close chat' }).click();
     await chatRow.waitFor({ state: 'detached' });

@@ -459,6 +459,10 @@ function conversationView(conversation) {
   const participants = isGroup ? h('aside', { class: 'participants', id: 'participants', 'aria-labelledby': 'participants-title' }) : null;
   function renderParticipants() {
     if (!participants) return;
+    // Nobody is in a chat the user is no longer in (it ended, or went on
+    // without them): no list to show.
+    participants.hidden = conversation.ended;
+    if (conversation.ended) return;
     const members = [...conversation.members].sort((a, b) => (a === me ? -1 : b === me ? 1 : displayName(a).localeCompare(displayName(b))));
     replace(participants, 
       h('div', { class: 'participants-head' },
