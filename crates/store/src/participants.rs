@@ -46,7 +46,9 @@ impl Store {
     }
 
     /// The chats `user` takes part in, with their topics: the `limit`
-    /// with the latest messages (or newest, where nothing was said).
+    /// with the latest messages (or newest, where nothing was said). The
+    /// latest message of a chat is read by its id, down the chat's index:
+    /// `MAX(at)` would read every message of every chat.
     pub async fn participated_chats(
         &self,
         user: &str,
@@ -55,7 +57,7 @@ impl Store {
         let rows: Vec<(i64, String)> = sqlx::query_as(
             "SELECT c.id, c.topic FROM nway_participants p JOIN nway_chats c ON c.id = p.chat \
              WHERE p.user = $1 \
-             ORDER BY COALESCE((SELECT MAX(at) FROM nway_messages m WHERE m.chat = c.id), c.created_at) DESC \
+             ORDER BY COALESCE((SELECT m.at FROM nway_messages m WHERE m.chat = c.id ORDER BY m.id DESC LIMIT 1), c.created_at) DESC \
              LIMIT $2",
         )
         .bind(user)
