@@ -6,7 +6,6 @@
 
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { after, before } from 'node:test';
 import * as H from './harness.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -26,21 +25,8 @@ const USERS = [
 
 const TOPIC = 'Quarterly planning for the northern region sales teams';
 
-/** @type {H.Server} */
-let server;
-/** @type {import('playwright-core').Browser} */
-let browser;
-before(async () => {
-  server = await H.startServer(USERS);
-  browser = await H.launchBrowser();
-});
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const { scenario, open, opened } = H.testBook(() => browser, 'a11y-');
+const { shared, scenario, open, opened } = H.suite(USERS, 'a11y-');
 
 /** The pages axe checks: the CSP would refuse the injected script. */
 const CHECKED = { bypassCSP: true, reducedMotion: /** @type {const} */ ('reduce') };
@@ -210,14 +196,14 @@ const row = (page, id) => page.locator(`.contact-list li[data-contact="${id}"]`)
 const tokens = new Map();
 /** @param {string} user @param {string} method @param {string} route @param {unknown} [body] */
 async function as(user, method, route, body) {
-  if (!tokens.has(user)) tokens.set(user, (await H.apiLogin(server.url, user)).token);
-  return H.apiCall(server.url, tokens.get(user) ?? '', method, route, body);
+  if (!tokens.has(user)) tokens.set(user, (await H.apiLogin(shared.server.url, user)).token);
+  return H.apiCall(shared.server.url, tokens.get(user) ?? '', method, route, body);
 }
 
 scenario('focus starts in the first field on the sign-in page and after signing in', async () => {
   await as('alice', 'PUT', '/api/v1/contacts', { groups: [{ name: 'Team', contacts: ['bob', 'carol', 'dave'] }] });
   const { page } = await open('alice');
-  await page.goto(server.url);
+  await page.goto(shared.server.url);
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   assert.match(await focused(page), /^input#login-user/);
   await page.keyboard.type('alice');
@@ -232,10 +218,10 @@ scenario('focus starts in the first field on the sign-in page and after signing 
 scenario('a business card gives focus back to what opened it, also after the list re-rendered', async () => {
   // Bob and Carol online, with other statuses; Dave stays offline.
   const bob = await open('bob');
-  await H.signIn(bob.page, server.url, 'bob');
+  await H.signIn(bob.page, shared.server.url, 'bob');
   await H.setStatus(bob.page, 'dnd', 'In a call until 3');
   const carol = await open('carol');
-  await H.signIn(carol.page, server.url, 'carol');
+  await H.signIn(carol.page, shared.server.url, 'carol');
   await H.setStatus(carol.page, 'away', 'Lunch');
   const { page } = opened('alice');
   await row(page, 'bob').locator('.status-text', { hasText: 'Do not disturb' }).waitFor();
@@ -289,13 +275,13 @@ scenario('text has 4.5:1 and status dots 3:1 against their background, light and
   await row(page, 'bob').locator('.status-text', { hasText: 'In a meeting' }).waitFor();
   // Every status on the list: Erin available, Bob in a meeting, Carol away, Dave offline; and one Do not disturb.
   const erin = await open('erin');
-  await H.signIn(erin.page, server.url, 'erin');
+  await H.signIn(erin.page, shared.server.url, 'erin');
   await as('alice', 'PUT', '/api/v1/contacts', { groups: [{ name: 'Team', contacts: ['bob', 'carol', 'dave', 'erin', 'frank'] }] });
   await page.reload();
   await H.appReady(page);
   await row(page, 'erin').locator('.status-text', { hasText: 'Available' }).waitFor();
   const frank = await open('frank');
-  await H.signIn(frank.page, server.url, 'frank');
+  await H.signIn(frank.page, shared.server.url, 'frank');
   await H.setStatus(frank.page, 'dnd', '');
   await row(page, 'frank').locator('.status-text', { hasText: 'Do not disturb' }).waitFor();
   await row(page, 'bob').locator('.row-main').click();
@@ -368,7 +354,7 @@ scenario('a status and its message are set in one step, and come back at the nex
   await page.getByRole('menuitem', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   assert.match(await focused(page), /^input#login-user/, 'the sign-in page after signing out starts in its first field');
-  await H.signIn(page, server.url, 'alice');
+  await H.signIn(page, shared.server.url, 'alice');
   await page.locator('.status-button[data-status="away"]').locator('.status-msg', { hasText: 'Back at 3' }).waitFor();
   // Others see it too: the server has it, not only this page.
   await H.eventually(async () => {
@@ -407,7 +393,7 @@ async function notifiedPage(who, hidden) {
 
 scenario('notifications name the sender, and none come during Do not disturb', async () => {
   const { page } = await notifiedPage('alice-notified', false);
-  await H.signIn(page, server.url, 'alice');
+  await H.signIn(page, shared.server.url, 'alice');
   await page.evaluate(() => { /** @type {any} */ (window).hidden = true; });
   const shown = () => page.evaluate(() => /** @type {{title: string, body: string}[]} */ (/** @type {any} */ (window).shown));
 
@@ -432,7 +418,7 @@ scenario('messages that came while away are one notification at sign-in, naming 
   await as('gina', 'POST', '/api/v1/im/hal', { text: 'Urgent' });
   // A tab that signs in in the background (a reload while looking away).
   const { page } = await notifiedPage('hal', true);
-  await H.signIn(page, server.url, 'hal');
+  await H.signIn(page, shared.server.url, 'hal');
   const shown = () => page.evaluate(() => /** @type {{title: string, body: string}[]} */ (/** @type {any} */ (window).shown));
   await H.eventually(async () => (await shown()).length > 0, 'a notification');
   const [notification] = await shown();
@@ -443,7 +429,7 @@ scenario('messages that came while away are one notification at sign-in, naming 
 
 scenario('a chat opened from /stwebapi/chat names the person, not their id', async () => {
   const { page } = opened('carol');
-  await page.goto(`${server.url}/stwebapi/chat?userId=gina`);
+  await page.goto(`${shared.server.url}/stwebapi/chat?userId=gina`);
   await H.appReady(page);
   const chat = page.locator('.chat[data-conversation="im:gina"]');
   await chat.getByRole('heading', { name: 'Gina Gray' }).waitFor();
@@ -456,7 +442,7 @@ scenario('a chat opened from /stwebapi/chat names the person, not their id', asy
 
 scenario('on a phone the invitation toast can be dismissed and leaves the contact list uncovered; the composer keeps one line', async () => {
   const { page } = await open('bob-phone', H.PHONE);
-  await H.signIn(page, server.url, 'bob');
+  await H.signIn(page, shared.server.url, 'bob');
   // On a touch screen focus starts at the top, without popping up a keyboard.
   assert.match(await focused(page), /^h1#\.brand-name/);
   const { id } = await as('alice', 'POST', '/api/v1/nway', { invite: ['bob'], topic: TOPIC });
@@ -497,10 +483,10 @@ let groupChat = 0;
  * @param {'desktop' | 'phone'} size
  */
 async function checkEveryView(page, size) {
-  await page.goto(server.url);
+  await page.goto(shared.server.url);
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await checkView(page, `${size}-sign-in`);
-  await H.signIn(page, server.url, 'alice');
+  await H.signIn(page, shared.server.url, 'alice');
   await row(page, 'carol').locator('.status-text', { hasText: 'Away' }).waitFor();
   await checkView(page, `${size}-main`);
 

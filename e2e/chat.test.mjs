@@ -4,7 +4,6 @@
 
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before } from 'node:test';
 import * as H from './harness.mjs';
 
 const USERS = [
@@ -16,21 +15,8 @@ const USERS = [
   { name: 'frank', displayName: 'Frank Fischer', mail: 'frank@example.com' },
 ];
 
-/** @type {H.Server} */
-let server;
-/** @type {import('playwright-core').Browser} */
-let browser;
-before(async () => {
-  server = await H.startServer(USERS);
-  browser = await H.launchBrowser();
-});
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const { scenario, open, opened, pages } = H.testBook(() => browser, '');
+const { shared, scenario, open, opened, pages } = H.suite(USERS, '');
 const { realErrors, addContact } = H;
 
 /** @param {import('playwright-core').Page} page @param {string} id */
@@ -38,7 +24,7 @@ const row = (page, id) => page.locator(`.contact-list li[data-contact="${id}"]`)
 
 scenario('a wrong password shows an error, and too many attempts say to wait', async () => {
   const { page, errors } = await open('mallory');
-  await page.goto(server.url);
+  await page.goto(shared.server.url);
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await H.screenshot(page, 'desktop-login');
   await page.getByLabel('User name').fill('mallory');
@@ -61,8 +47,8 @@ scenario('a wrong password shows an error, and too many attempts say to wait', a
 scenario('two users sign in, add each other from the directory and see live status', async () => {
   const alice = await open('alice');
   const bob = await open('bob');
-  await H.signIn(alice.page, server.url, 'alice');
-  await H.signIn(bob.page, server.url, 'bob');
+  await H.signIn(alice.page, shared.server.url, 'alice');
+  await H.signIn(bob.page, shared.server.url, 'bob');
   await alice.page.getByRole('heading', { name: 'No conversation open' }).waitFor();
   await H.screenshot(alice.page, 'desktop-empty');
 
@@ -240,9 +226,9 @@ scenario('markup in a message is shown as text and runs nothing', async () => {
 });
 
 scenario('a browser that already has the SSO cookie skips the sign-in page', async () => {
-  const { token } = await H.apiLogin(server.url, 'carol');
+  const { token } = await H.apiLogin(shared.server.url, 'carol');
   const carol = await open('carol');
-  await carol.context.addCookies([{ name: 'LtpaToken2', value: token, url: server.url }]);
+  await carol.context.addCookies([{ name: 'LtpaToken2', value: token, url: shared.server.url }]);
   /** @type {string[]} */
   const logins = [];
   carol.page.on('request', (r) => {
@@ -253,7 +239,7 @@ scenario('a browser that already has the SSO cookie skips the sign-in page', asy
       if (document.getElementById('login-user')) /** @type {any} */ (window).sawLogin = true;
     }).observe(document, { childList: true, subtree: true });
   });
-  await carol.page.goto(server.url);
+  await carol.page.goto(shared.server.url);
   await H.appReady(carol.page);
   await carol.page.locator('.user-name', { hasText: 'Carol Clark' }).waitFor();
   assert.equal(await carol.page.evaluate(() => /** @type {any} */ (window).sawLogin ?? false), false);
@@ -348,7 +334,7 @@ scenario('an invitation waits for someone offline: they sign in, accept, read wh
   await aliceChat.locator('.bubble[data-state="sent"]', { hasText: 'the onboarding notes' }).waitFor();
 
   // Carol signs in: the invitation sent while she was away is there.
-  await H.signIn(carol.page, server.url, 'carol');
+  await H.signIn(carol.page, shared.server.url, 'carol');
   const invite = carol.page.locator('.toast.invite', { hasText: 'invited to a group chat' });
   await invite.locator('.toast-body', { hasText: 'Welcome aboard' }).waitFor();
   assert.match(await invite.locator('.toast-body').innerText(), /with Alice Archer/);
@@ -376,10 +362,10 @@ scenario('an invitation waits for someone offline: they sign in, accept, read wh
 scenario('on a phone the contact list and the chat are separate views', async () => {
   const alice = opened('alice');
   const phone = await open('bob-phone', H.PHONE);
-  await phone.page.goto(server.url);
+  await phone.page.goto(shared.server.url);
   await phone.page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await H.screenshot(phone.page, 'phone-login');
-  await H.signIn(phone.page, server.url, 'bob');
+  await H.signIn(phone.page, shared.server.url, 'bob');
 
   const list = phone.page.locator('.sidebar');
   const main = phone.page.locator('.main');
@@ -573,8 +559,8 @@ scenario('after the server restarts the client reconnects by itself and follows 
 scenario('a chat link from another application opens the client on that chat', async () => {
   // Connections' "chat" action calls /stwebapi/chat?userId=<login name>.
   const carol = await open('carol-link');
-  await H.signIn(carol.page, server.url, 'carol');
-  await carol.page.goto(`${server.url}/stwebapi/chat?userId=Bob`);
+  await H.signIn(carol.page, shared.server.url, 'carol');
+  await carol.page.goto(`${shared.server.url}/stwebapi/chat?userId=Bob`);
   await H.appReady(carol.page);
   await carol.page.locator('section.chat[data-conversation="im:bob"]').waitFor();
   await carol.page.getByRole('textbox', { name: 'Message Bob Baker' }).waitFor();
@@ -586,13 +572,13 @@ scenario('a chat link from another application opens the client on that chat', a
 });
 
 scenario('messages sent while someone was away wait for them as an unread chat', async () => {
-  const { token } = await H.apiLogin(server.url, 'alice');
+  const { token } = await H.apiLogin(shared.server.url, 'alice');
   for (const text of ['Are you in today?', 'Call me when you are back']) {
-    const sent = await H.apiCall(server.url, token, 'POST', '/api/v1/im/frank', { text });
+    const sent = await H.apiCall(shared.server.url, token, 'POST', '/api/v1/im/frank', { text });
     assert.equal(sent.delivered, false, 'frank has no session');
   }
   const frank = await open('frank');
-  await H.signIn(frank.page, server.url, 'frank');
+  await H.signIn(frank.page, shared.server.url, 'frank');
   const chatRow = frank.page.locator('.chats li[data-chat="im:alice"]');
   await chatRow.locator('.row-name', { hasText: 'Alice Archer' }).waitFor();
   assert.equal(await chatRow.locator('.badge').getAttribute('data-unread'), '2');
@@ -609,15 +595,15 @@ scenario('messages sent while someone was away wait for them as an unread chat',
 
 scenario('a chat with someone not on the list survives a reload, and reading it on one device clears it on the other', async () => {
   const laptop = opened('frank');
-  const { token } = await H.apiLogin(server.url, 'carol');
-  await H.apiCall(server.url, token, 'POST', '/api/v1/im/frank', { text: 'Lunch tomorrow?' });
+  const { token } = await H.apiLogin(shared.server.url, 'carol');
+  await H.apiCall(shared.server.url, token, 'POST', '/api/v1/im/frank', { text: 'Lunch tomorrow?' });
   const carolRow = (/** @type {import('playwright-core').Page} */ page) => page.locator('.chats li[data-chat="im:carol"]');
   await carolRow(laptop.page).locator('.badge[data-unread="1"]').waitFor();
 
   // The phone signs in later: the server's list brings the chat and its
   // unread count (delivered to the laptop, not read anywhere).
   const phone = await open('frank-phone', H.PHONE);
-  await H.signIn(phone.page, server.url, 'frank');
+  await H.signIn(phone.page, shared.server.url, 'frank');
   await carolRow(phone.page).locator('.row-name', { hasText: 'Carol Clark' }).waitFor();
   await carolRow(phone.page).locator('.badge[data-unread="1"]').waitFor();
   await H.eventually(async () => (await phone.page.title()) === '(1) Simul', 'the count in the title on the phone');

@@ -7,7 +7,6 @@
 
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before } from 'node:test';
 import * as H from './harness.mjs';
 
 const USERS = [
@@ -25,21 +24,8 @@ const PNG = Buffer.from(
 const HTML_NAME = 'notes <img src=x onerror=alert(1)> "q3".html';
 const HTML_BYTES = Buffer.from('<!doctype html><script>alert(document.cookie)</script>');
 
-/** @type {H.Server} */
-let server;
-/** @type {import('playwright-core').Browser} */
-let browser;
-before(async () => {
-  server = await H.startServer(USERS);
-  browser = await H.launchBrowser();
-});
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const { scenario, open, opened } = H.testBook(() => browser, 'files-');
+const { shared, scenario, open, opened } = H.suite(USERS, 'files-');
 
 /**
  * Signs `user` in and opens the conversation with `peer`.
@@ -47,8 +33,8 @@ const { scenario, open, opened } = H.testBook(() => browser, 'files-');
  */
 async function chatWith(user, peer) {
   const who = await open(user);
-  await H.signIn(who.page, server.url, user);
-  await who.page.goto(`${server.url}/stwebapi/chat?userId=${peer}`);
+  await H.signIn(who.page, shared.server.url, user);
+  await who.page.goto(`${shared.server.url}/stwebapi/chat?userId=${peer}`);
   await H.appReady(who.page);
   const chat = who.page.locator(`section.chat[data-conversation="im:${peer}"]`);
   await chat.waitFor();
@@ -71,7 +57,7 @@ scenario('a file picked by one user is downloaded by the other and refused to a 
   const alice = await chatWith('alice', 'bob');
   const bob = await chatWith('bob', 'alice');
   const carol = await open('carol');
-  await H.signIn(carol.page, server.url, 'carol');
+  await H.signIn(carol.page, shared.server.url, 'carol');
 
   // The attach button works from the keyboard and opens the picker.
   const attach = alice.chat.getByRole('button', { name: 'Attach a file' });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const run = promisify(execFile);
@@ -399,6 +399,27 @@ export function accessibilityProblems(page) {
     }
     return problems;
   });
+}
+
+/**
+ * What one test file shares: a server with `users` and a browser, started
+ * before its first test and stopped after its last (`shared`, filled in
+ * then), and its test book (see `testBook`).
+ * @param {Parameters<typeof startServer>[0]} users
+ * @param {string} prefix
+ */
+export function suite(users, prefix) {
+  /** @type {{server: Server, browser: import('playwright-core').Browser}} */
+  const shared = /** @type {any} */ ({});
+  before(async () => {
+    shared.server = await startServer(users);
+    shared.browser = await launchBrowser();
+  });
+  after(async () => {
+    await shared.browser?.close();
+    await shared.server?.stop();
+  });
+  return { shared, ...testBook(() => shared.browser, prefix) };
 }
 
 /**

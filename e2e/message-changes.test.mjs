@@ -3,7 +3,6 @@
 // the other side at once, and a reaction shows on both.
 
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import * as H from './harness.mjs';
 
 const USERS = [
@@ -11,27 +10,14 @@ const USERS = [
   { name: 'bob', displayName: 'Bob Baker', mail: 'bob@example.com' },
 ];
 
-/** @type {H.Server} */
-let server;
-/** @type {import('playwright-core').Browser} */
-let browser;
-before(async () => {
-  server = await H.startServer(USERS);
-  browser = await H.launchBrowser();
-});
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const { scenario, open } = H.testBook(() => browser, 'changes-');
+const { shared, scenario, open } = H.suite(USERS, 'changes-');
 
 scenario('a read receipt shows, an edit and a delete reach the other side, reactions show on both', async () => {
   const alice = await open('alice');
   const bob = await open('bob');
-  await H.signIn(alice.page, server.url, 'alice');
-  await H.signIn(bob.page, server.url, 'bob');
+  await H.signIn(alice.page, shared.server.url, 'alice');
+  await H.signIn(bob.page, shared.server.url, 'bob');
   await H.addContact(alice.page, 'bob', 'Bob Baker', 'Team');
   await H.addContact(bob.page, 'alice', 'Alice Archer', 'Team');
 
@@ -104,8 +90,8 @@ scenario('a read receipt shows, an edit and a delete reach the other side, react
   await bob.page.locator('.user-button').click();
   await bob.page.getByRole('menuitem', { name: 'Turn off read receipts' }).click();
   await bob.page.getByText('Read receipts are off').waitFor();
-  const { token } = await H.apiLogin(server.url, 'bob');
-  const settings = await H.apiCall(server.url, token, 'GET', '/api/v1/settings');
+  const { token } = await H.apiLogin(shared.server.url, 'bob');
+  const settings = await H.apiCall(shared.server.url, token, 'GET', '/api/v1/settings');
   assert.equal(settings.read_receipts, false);
   assert.deepEqual(H.realErrors(alice.errors), []);
   assert.deepEqual(H.realErrors(bob.errors), []);
