@@ -37,6 +37,17 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// 15 kB/s (a poor mobile link) still fits.
 const UPLOAD_DEADLINE: Duration = Duration::from_secs(30 * 60);
 
+/// A file, as an attachment: octet-stream but for the previewed images.
+#[derive(utoipa::ToResponse)]
+#[expect(dead_code, reason = "it describes the download for the OpenAPI document only")]
+pub(crate) enum FileBytes {
+    Octets(#[content("application/octet-stream")] Vec<u8>),
+    Png(#[content("image/png")] Vec<u8>),
+    Jpeg(#[content("image/jpeg")] Vec<u8>),
+    Gif(#[content("image/gif")] Vec<u8>),
+    Webp(#[content("image/webp")] Vec<u8>),
+}
+
 /// A file as messages, events and history entries carry it.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct FileInfo {
@@ -210,12 +221,7 @@ pub(crate) async fn limits(
 #[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files",
     params(("id" = String, Path, description = "The file's id (from its message)")),
     responses(
-        (status = 200, description = "The file, as an attachment",
-            content(
-                (Vec<u8> = "application/octet-stream"),
-                (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"),
-                (Vec<u8> = "image/gif"), (Vec<u8> = "image/webp"),
-            )),
+        (status = 200, response = FileBytes),
         (status = 404, body = ErrorBody, description = "No such file among the caller's conversations"),
     ))]
 pub(crate) async fn download(

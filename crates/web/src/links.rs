@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 
 use crate::error::{ApiPath, ErrorBody};
-use crate::files::{Pace, in_time, serve};
+use crate::files::{FileBytes, Pace, in_time, serve};
 use crate::{ApiError, AppState};
 
 /// Takes the bytes of a reserved file (XEP-0363's PUT): 201 once they
@@ -74,12 +74,7 @@ pub(crate) async fn put(
         ("name" = String, Path, description = "The file's name (not read)"),
     ),
     responses(
-        (status = 200, description = "The file, as an attachment",
-            content(
-                (Vec<u8> = "application/octet-stream"),
-                (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"),
-                (Vec<u8> = "image/gif"), (Vec<u8> = "image/webp"),
-            )),
+        (status = 200, response = FileBytes),
         (status = 404, body = ErrorBody, description = "No such file, or the link opens nothing"),
     ))]
 pub(crate) async fn get(

@@ -15,6 +15,7 @@ use utoipa::openapi::{Content, OpenApi, Ref, ResponseBuilder};
             shared LTPA keys), or with `Authorization: Bearer <LtpaToken2>`. Cookie-authenticated \
             writes need the `X-CSRF-Token` header from login or `GET /api/v1/me`."
     ),
+    components(responses(crate::files::FileBytes)),
     modifiers(&SecuritySchemes),
     security(("LtpaToken2" = []), ("bearer" = [])),
     tags(
