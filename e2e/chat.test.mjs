@@ -625,3 +625,41 @@ scenario('a chat with someone not on the list survives a reload, and reading it 
   assert.deepEqual(realErrors(laptop.errors), []);
   assert.deepEqual(realErrors(phone.errors), []);
 });
+
+scenario('a chat read on another device while this one fetches its list stays read', async () => {
+  const laptop = opened('frank');
+  const { token } = await H.apiLogin(shared.server.url, 'alice');
+  await H.apiCall(shared.server.url, token, 'POST', '/api/v1/im/frank', { text: 'Are you free at three?' });
+  const aliceRow = (/** @type {import('playwright-core').Page} */ page) => page.locator('.chats li[data-chat="im:alice"]');
+  await aliceRow(laptop.page).locator('.badge[data-unread="1"]').waitFor();
+
+  // The tablet's list of conversations is answered before the laptop reads
+  // the chat, but reaches the page only after the "read" event does.
+  const tablet = await open('frank-tablet');
+  /** @type {(value?: unknown) => void} */
+  let heardRead = () => {};
+  const readHeard = new Promise((resolve) => { heardRead = resolve; });
+  tablet.page.on('websocket', (socket) => socket.on('framereceived', (frame) => {
+    if (String(frame.payload).includes('"read"')) heardRead();
+  }));
+  /** @type {(value?: unknown) => void} */
+  let listFetched = () => {};
+  const listReady = new Promise((resolve) => { listFetched = resolve; });
+  await tablet.page.route('**/api/v1/conversations', async (route) => {
+    const response = await route.fetch();
+    listFetched();
+    await readHeard;
+    await route.fulfill({ response });
+  }, { times: 1 });
+  await H.signIn(tablet.page, shared.server.url, 'frank');
+  await listReady;
+
+  await aliceRow(laptop.page).locator('.row-main').click();
+  await readHeard;
+  await aliceRow(tablet.page).locator('.row-name', { hasText: 'Alice Archer' }).waitFor();
+  assert.equal(await aliceRow(tablet.page).locator('.badge').count(), 0, 'the older list does not undo the read');
+  assert.equal(await tablet.page.title(), 'Simul');
+  assert.deepEqual(realErrors(tablet.errors), []);
+  await tablet.context.close();
+  pages.delete('frank-tablet');
+});

@@ -151,6 +151,9 @@ function tellRead(conversation) {
 /** @type {Map<string, ReturnType<typeof setTimeout>>} conversation key → pending read mark */
 const readTimers = new Map();
 
+/** @type {Map<string, number>} conversation key → read mark heard before the conversation was listed here */
+const readBeforeListed = new Map();
+
 /**
  * Brings the unread counts in line with the server's list of this user's
  * conversations (what they read on any device), and lists the 1:1
@@ -171,6 +174,8 @@ export async function syncConversations() {
       ? imConversation(entry.with)
       : entry.member === false ? pastChat(entry) : state.conversations.get(nwayKey(entry.chat ?? 0));
     if (!conversation) continue; // A chat syncChats has not brought in yet.
+    conversation.readMark = Math.max(conversation.readMark, readBeforeListed.get(conversation.key) ?? 0);
+    readBeforeListed.delete(conversation.key);
     if (entry.last) {
       addMessage(conversation, entry.last);
       conversation.lastActivity = Math.max(conversation.lastActivity, Date.parse(entry.last.at) || 0);
@@ -181,6 +186,9 @@ export async function syncConversations() {
       emit('conversation', conversation.key); // an open chat shows the receipt
     }
     if (looking(conversation)) markRead(conversation);
+    // A list older than a read mark this page has since heard of (read on
+    // another device while the list was on its way) yields to the mark.
+    else if ((entry.last?.id ?? 0) <= conversation.readMark) conversation.unread = 0;
     // A list older than a message this page has since counted keeps it.
     else if (newestId(conversation) > (entry.last?.id ?? 0)) conversation.unread = Math.max(conversation.unread, entry.unread);
     else {
@@ -862,7 +870,13 @@ export function handleEvent(event) {
     case 'read': {
       // Read on another device: what it read is no longer unread here.
       const conversation = state.conversations.get(String(event.conversation));
-      if (!conversation) break;
+      if (!conversation) {
+        // Not listed here yet (the page is still fetching its list, which
+        // may be older than this mark): the list's counts must yield to it.
+        const key = String(event.conversation);
+        readBeforeListed.set(key, Math.max(readBeforeListed.get(key) ?? 0, Number(event.up_to)));
+        break;
+      }
       conversation.readMark = Math.max(conversation.readMark, Number(event.up_to));
       const unread = conversation.messages.filter((m) => m.from !== me && (m.id ?? 0) > conversation.readMark).length;
       if (unread < conversation.unread) {
