@@ -80,6 +80,7 @@
 //! of one source address towards the door's one port).
 
 mod client;
+mod compare;
 mod peer;
 mod scenario;
 mod server;

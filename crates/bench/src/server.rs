@@ -230,24 +230,30 @@ impl Server {
     /// Stops it with SIGTERM (graceful shutdown, as an operator would),
     /// then SIGKILL if it has not exited within a bounded wait.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        let pid = rustix::process::Pid::from_raw(i32::try_from(self.pid())?)
-            .context("the server has no process id")?;
-        if self.child.try_wait()?.is_none() {
-            // It may exit between the check and the signal: ignore ESRCH.
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        }
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while self.child.try_wait()?.is_none() {
-            if Instant::now() > deadline {
-                eprintln!("simul serve ignored SIGTERM for {STOP_TIMEOUT:?}; killing it");
-                self.child.kill()?;
-                self.child.wait()?;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        Ok(())
+        terminate(&mut self.child, "simul serve", STOP_TIMEOUT).await
     }
+}
+
+/// Stops `child` with SIGTERM, then SIGKILL if it has not exited within
+/// `timeout`; `what` names it in the message that says so.
+pub async fn terminate(child: &mut Child, what: &str, timeout: Duration) -> anyhow::Result<()> {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(child.id())?)
+        .context("the server has no process id")?;
+    if child.try_wait()?.is_none() {
+        // It may exit between the check and the signal: ignore ESRCH.
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    }
+    let deadline = Instant::now() + timeout;
+    while child.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            eprintln!("{what} ignored SIGTERM for {timeout:?}; killing it");
+            child.kill()?;
+            child.wait()?;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
 }
 
 impl Drop for Server {
