@@ -158,6 +158,9 @@ enum Scenario {
     /// An LDAP directory (a real slapd): name-cache load, memory per
     /// person, login and search latency.
     Ldap(scenario::ldap::Args),
+    /// Simul, Prosody and ejabberd side by side: idle hold, login storm,
+    /// presence storm, 1:1 messages at rising loads; JSON, Markdown, plot.
+    Compare(compare::Args),
     /// The fault suite: slow and idle connections, floods, kill -9 under
     /// load, a full disk, LDAP down; legitimate users must carry on.
     Chaos(scenario::chaos::Args),
@@ -210,6 +213,17 @@ impl From<TlsStart> for simul_testkit::XmppTransport {
     }
 }
 
+/// Options of one scenario, parsed from `argv` (the scenario's name
+/// first), for a scenario that runs others.
+pub fn parse_args<T: Args>(argv: &[&str]) -> anyhow::Result<T> {
+    #[derive(Parser)]
+    struct Only<T: Args> {
+        #[command(flatten)]
+        args: T,
+    }
+    Ok(Only::<T>::try_parse_from(argv)?.args)
+}
+
 impl Common {
     /// A new temporary directory for one server's data and log, removed
     /// when dropped.
@@ -237,6 +251,11 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// The directory itself.
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// The data directory (`simul serve --data`).
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("data")
@@ -268,7 +287,7 @@ fn raise_fd_limit() -> u64 {
 }
 
 /// What the figures were measured on.
-fn machine() -> Value {
+pub fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -325,6 +344,7 @@ fn main() -> ExitCode {
             Scenario::XmppLogins(args) => scenario::xmpp_logins::run(common, args).await,
             Scenario::Ldap(args) => scenario::ldap::run(common, args).await,
             Scenario::Chaos(args) => scenario::chaos::run(common, args).await,
+            Scenario::Compare(args) => compare::run(common, args, nofile).await,
         }
     });
     match result {

@@ -180,11 +180,17 @@ impl Server {
         self.vp_port.map(|port| (std::net::Ipv4Addr::LOCALHOST, port).into())
     }
 
+    /// The XMPP door's STARTTLS and direct-TLS addresses, if it listens.
+    pub fn xmpp_addresses(&self) -> Option<(std::net::SocketAddr, std::net::SocketAddr)> {
+        let (starttls, direct) = self.xmpp_ports?;
+        let at = |port| (std::net::Ipv4Addr::LOCALHOST, port).into();
+        Some((at(starttls), at(direct)))
+    }
+
     /// The XMPP door's address for `transport`, if it listens.
     pub fn xmpp_address(&self, transport: XmppTransport) -> Option<std::net::SocketAddr> {
-        let (starttls, direct) = self.xmpp_ports?;
-        let port = if transport == XmppTransport::StartTls { starttls } else { direct };
-        Some((std::net::Ipv4Addr::LOCALHOST, port).into())
+        let (starttls, direct) = self.xmpp_addresses()?;
+        Some(if transport == XmppTransport::StartTls { starttls } else { direct })
     }
 
     /// The URL of a path on the server.
@@ -204,7 +210,7 @@ impl Server {
 
     /// CPU time it has used so far (user + system).
     pub fn cpu(&self) -> anyhow::Result<Duration> {
-        cpu_time(&format!("/proc/{}/stat", self.pid()))
+        cpu_of(self.pid())
     }
 
     /// Fails, naming the log, if the process has exited.
@@ -344,6 +350,11 @@ impl KernelMemory {
 /// KiB as MiB with two decimals.
 pub fn mib(kib: u64) -> f64 {
     (kib as f64 / 1024.0 * 100.0).round() / 100.0
+}
+
+/// The CPU time (user + system) process `pid` has used so far.
+pub fn cpu_of(pid: u32) -> anyhow::Result<Duration> {
+    cpu_time(&format!("/proc/{pid}/stat"))
 }
 
 /// CPU time (user + system) from a `/proc/.../stat` file.

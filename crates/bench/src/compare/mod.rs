@@ -2,9 +2,320 @@
 //! one run, each from a fresh start with the same users, contact lists
 //! and settings, driven by the same XMPP scenarios; the figures and their
 //! ratios go to a JSON file, a Markdown table and a plot.
+//!
+//! For each server, in turn: an idle hold per transport (a fresh start
+//! each, so that no scenario's garbage counts in another's memory), then
+//! on one more fresh start the login storm, the presence storm and the 1:1
+//! messages at rising offered loads. Simul's own WebSocket and VP doors
+//! then run the existing `sessions`, `presence` and `im` scenarios at the
+//! same size, so the three doors can be compared with each other.
 
-// The scenarios and the report that use these land next (issue 18).
-#![allow(dead_code)]
-
+pub mod fleet;
 pub mod population;
+pub mod report;
 pub mod running;
+pub mod scenarios;
+pub mod simul;
+pub mod stanzas;
+pub mod xmpp_client;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+
+use crate::Common;
+use fleet::{Fleet, Plan};
+use population::Population;
+use running::Running;
+use scenarios::Step;
+use xmpp_client::{Tls, Transport};
+
+/// Options of `compare`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The servers to compare, in this order.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "simul,prosody,ejabberd")]
+    servers: Vec<Contender>,
+    /// Users (`user1`…), every one signed in for the idle hold and the
+    /// storms.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    users: usize,
+    /// Contacts per user (mutual, ring neighbours).
+    #[arg(long, value_name = "R", default_value_t = 20)]
+    roster: usize,
+    /// Fraction of users online during the login storm.
+    #[arg(long, value_name = "F", default_value_t = 0.5)]
+    online: f64,
+    /// Sign-ins in the login storm.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    logins: usize,
+    /// Simul users with a password (the others sign in by token), for a
+    /// login storm by password as well.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    password_users: usize,
+    /// Status changes a second, one step each.
+    #[arg(long, value_name = "RATES", value_delimiter = ',', default_value = "100,500,1000,2000")]
+    presence_rates: Vec<u32>,
+    /// 1:1 messages a second, one step each, until a server falls behind.
+    #[arg(
+        long,
+        value_name = "RATES",
+        value_delimiter = ',',
+        default_value = "500,1000,2000,5000,10000,20000"
+    )]
+    message_rates: Vec<u32>,
+    /// How long each step of offered load lasts.
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    step_seconds: u64,
+    /// Sign-ins under way at once.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    concurrency: usize,
+    /// Loopback source addresses (127.0.0.2…) sessions spread over.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    sources: u8,
+    /// Where the results go (compare.json, compare.md, latency.png).
+    #[arg(long, value_name = "DIR", default_value = "bench-results")]
+    out: PathBuf,
+    /// Skip Simul's own WebSocket and VP doors.
+    #[arg(long)]
+    no_doors: bool,
+}
+
+/// A server under comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Contender {
+    /// `simul serve` (the `--simul` binary).
+    Simul,
+    /// Debian's Prosody.
+    Prosody,
+    /// Debian's ejabberd.
+    Ejabberd,
+}
+
+impl Contender {
+    /// Starts it fresh under `dir` with `population`.
+    async fn start(
+        self,
+        common: &Common,
+        args: &Args,
+        dir: &std::path::Path,
+        population: &Population,
+    ) -> anyhow::Result<Running> {
+        match self {
+            Self::Simul => simul::start(common, dir, population, args.password_users).await,
+            Self::Prosody | Self::Ejabberd => {
+                anyhow::bail!("{self:?} is not supported yet")
+            }
+        }
+    }
+}
+
+/// The password of every user of the comparison.
+const PASSWORD: &str = crate::scenario::PASSWORD;
+
+/// Runs the comparison and writes its report.
+pub async fn run(common: &Common, args: &Args, nofile: u64) -> anyhow::Result<Value> {
+    crate::scenario::check_fds(args.users, nofile)?;
+    let population = Population::new(args.users, args.roster, PASSWORD);
+    let multi = &MultiProgress::new();
+    let overall = multi.add(ProgressBar::new((args.servers.len() * 4) as u64)).with_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")?
+            .progress_chars("=> "),
+    );
+    let mut servers = Vec::new();
+    for &contender in &args.servers {
+        servers.push(compare_one(common, args, contender, &population, multi, &overall).await?);
+    }
+    let doors = if args.no_doors || !args.servers.contains(&Contender::Simul) {
+        Value::Null
+    } else {
+        overall.set_message("Simul's WebSocket and VP doors");
+        simul_doors(common, args, nofile).await?
+    };
+    overall.finish_with_message("done");
+    let results = json!({
+        "scenario": "compare",
+        "population": { "users": population.users, "roster": population.roster },
+        "online_fraction": args.online,
+        "step_seconds": args.step_seconds,
+        "servers": servers,
+        "simul_doors": doors,
+    });
+    report::write(&args.out, &results).await?;
+    Ok(results)
+}
+
+/// Every scenario against one server.
+async fn compare_one(
+    common: &Common,
+    args: &Args,
+    contender: Contender,
+    population: &Population,
+    multi: &MultiProgress,
+    overall: &ProgressBar,
+) -> anyhow::Result<Value> {
+    let name = format!("{contender:?}").to_lowercase();
+    let mut idle = Vec::new();
+    let mut first = None;
+    for transport in [Transport::Cleartext, Transport::DirectTls] {
+        overall.set_message(format!("{name}: idle hold, {}", transport.name()));
+        let scratch = common.scratch()?;
+        let running = contender.start(common, args, scratch.path(), population).await?;
+        if transport == Transport::Cleartext && !running.endpoint.cleartext {
+            idle.push(
+                json!({ "transport": transport.name(), "skipped": "no sign-in without TLS" }),
+            );
+        } else {
+            let tls = Tls::new(&running.endpoint.ca_pem)?;
+            let plan = plan(args, &running, &tls, transport);
+            let progress = bar(multi, population.users as u64, "signed in");
+            idle.push(scenarios::idle_hold(&plan, population.users, &progress).await?);
+            progress.finish_and_clear();
+        }
+        first.get_or_insert_with(|| describe(&running));
+        running.stop().await?;
+        overall.inc(1);
+    }
+
+    overall.set_message(format!("{name}: login storm"));
+    let scratch = common.scratch()?;
+    let mut running = contender.start(common, args, scratch.path(), population).await?;
+    let tls = Tls::new(&running.endpoint.ca_pem)?;
+    let transport = Transport::DirectTls;
+    let mut storms = Vec::new();
+    {
+        let plan = plan(args, &running, &tls, transport);
+        let progress = bar(multi, (population.users as f64 * args.online) as u64, "online");
+        storms.push(
+            scenarios::login_storm(&plan, population, args.online, args.logins, &progress).await?,
+        );
+        progress.finish_and_clear();
+    }
+    if contender == Contender::Simul && args.password_users > 0 {
+        let by_password = running::Secrets::Password(population.password.clone());
+        let tokens = std::mem::replace(&mut running.endpoint.secrets, by_password);
+        let mut passwords = population.clone();
+        passwords.users = args.password_users.min(population.users);
+        let plan = plan(args, &running, &tls, transport);
+        let progress = bar(multi, 0, "online");
+        let storm =
+            scenarios::login_storm(&plan, &passwords, 0.0, args.logins.min(1000), &progress)
+                .await?;
+        storms.push(json!({ "by_password": storm }));
+        running.endpoint.secrets = tokens;
+    }
+    running.check_alive()?;
+    overall.inc(1);
+
+    overall.set_message(format!("{name}: presence and messages"));
+    let plan = plan(args, &running, &tls, transport);
+    let progress = bar(multi, population.users as u64, "signed in");
+    let mut fleet = Fleet::open(&plan, 0..population.users, &progress).await?;
+    progress.finish_and_clear();
+    let step_length = Duration::from_secs(args.step_seconds);
+    let mut phase = 0;
+    let mut presence = Vec::new();
+    for &rate in &args.presence_rates {
+        overall.set_message(format!("{name}: {rate} status changes/s"));
+        let watch = scenarios::CpuWatch::start(running.pid)?;
+        let step = scenarios::presence_storm(
+            &mut fleet,
+            population,
+            Step { rate, duration: step_length },
+            phase,
+        )
+        .await?;
+        presence.push((phase, step, watch.percent()?));
+        phase += 1;
+    }
+    overall.inc(1);
+    let mut messages = Vec::new();
+    for &rate in &args.message_rates {
+        overall.set_message(format!("{name}: {rate} messages/s"));
+        let watch = scenarios::CpuWatch::start(running.pid)?;
+        let domain = running.endpoint.domain.clone();
+        let step =
+            scenarios::messages(&mut fleet, Step { rate, duration: step_length }, phase, &domain)
+                .await?;
+        let behind = step["messages"]["delivered_within_grace"].as_u64().unwrap_or(0)
+            < step["expected"].as_u64().unwrap_or(0) * 9 / 10;
+        messages.push((phase, step, watch.percent()?));
+        phase += 1;
+        if behind {
+            break; // Saturated: higher loads only add a queue.
+        }
+    }
+    running.check_alive()?;
+    let mut heard = fleet.close().await;
+    let seconds = step_length.as_secs_f64();
+    let with_outcome = |(phase, step, cpu): (u32, Value, Value), heard: &mut fleet::Heard| {
+        let expected = step["expected"].as_u64().unwrap_or(0);
+        json!({ "step": step, "outcome": scenarios::outcome(heard, phase, expected, seconds), "cpu_percent_of_one_core": cpu })
+    };
+    let presence: Vec<Value> = presence.into_iter().map(|s| with_outcome(s, &mut heard)).collect();
+    let messages: Vec<Value> = messages.into_iter().map(|s| with_outcome(s, &mut heard)).collect();
+    running.stop().await?;
+    overall.inc(1);
+    Ok(json!({
+        "server": first.unwrap_or_default(),
+        "idle_hold": idle,
+        "login_storm": storms,
+        "presence_storm": presence,
+        "messages": messages,
+        "errors_bounced": heard.errors,
+        "reader_failure": heard.failure,
+    }))
+}
+
+/// The sessions' plan against `running`.
+fn plan<'a>(args: &Args, running: &'a Running, tls: &'a Tls, transport: Transport) -> Plan<'a> {
+    let roster = Population::new(args.users, args.roster, PASSWORD).roster;
+    Plan { running, tls, transport, concurrency: args.concurrency, sources: args.sources, roster }
+}
+
+/// What the report says of a server: name, version, settings.
+fn describe(running: &Running) -> Value {
+    json!({ "name": running.name, "version": running.version, "settings": running.settings })
+}
+
+/// A progress bar below the overall one for `length` sessions.
+fn bar(progress: &MultiProgress, length: u64, what: &str) -> ProgressBar {
+    let style = ProgressStyle::with_template(&format!("  [{{bar:30}}] {{pos}}/{{len}} {what}"))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    progress.add(ProgressBar::new(length).with_style(style))
+}
+
+/// Simul's WebSocket and VP doors in the existing scenarios, same size.
+async fn simul_doors(common: &Common, args: &Args, nofile: u64) -> anyhow::Result<Value> {
+    let sessions = args.users.to_string();
+    let mut doors = serde_json::Map::new();
+    for door in ["web", "vp"] {
+        let memory = crate::scenario::sessions::run(
+            common,
+            &crate::parse_args(&["sessions", "--sessions", &sessions, "--door", door])?,
+            nofile,
+        )
+        .await
+        .with_context(|| format!("sessions on the {door} door"))?;
+        let im = crate::scenario::im::run(
+            common,
+            &crate::parse_args(&["im", "--sessions", &sessions, "--door", door])?,
+            nofile,
+        )
+        .await
+        .with_context(|| format!("im on the {door} door"))?;
+        doors.insert(door.to_owned(), json!({ "sessions": memory, "im": im }));
+    }
+    let presence = crate::scenario::presence::run(
+        common,
+        &crate::parse_args(&["presence", "--sessions", &sessions])?,
+        nofile,
+    )
+    .await?;
+    doors.insert("web_presence".to_owned(), presence);
+    Ok(Value::Object(doors))
+}

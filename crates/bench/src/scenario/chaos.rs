@@ -51,7 +51,7 @@ const SETTINGS: &[(&str, &str)] = &[("SIMUL_SERVER__HEADER_TIMEOUT_SECONDS", "2"
 /// Runs every step; their figures.
 pub async fn run(common: &Common, args: &Args) -> anyhow::Result<Value> {
     let scratch = common.scratch()?;
-    add_users(&common.simul, &scratch.data(), &["alice", "bob", "carol", "mallory"])?;
+    add_users(&common.simul, &scratch.data(), &["alice", "bob", "carol", "mallory"], PASSWORD)?;
     let mut server = start(common, &scratch, 0, SETTINGS).await?;
     let mut legit = Legit::sign_in(&server).await?;
     let mut steps = serde_json::Map::new();
@@ -400,7 +400,7 @@ async fn disk_full(common: &Common) -> anyhow::Result<Value> {
 
 async fn disk_full_on(common: &Common, scratch: &Scratch, mount: &Path) -> anyhow::Result<Value> {
     let data = mount.join("data");
-    add_users(&common.simul, &data, &["alice", "bob", "carol"])?;
+    add_users(&common.simul, &data, &["alice", "bob", "carol"], PASSWORD)?;
     let server = Server::start_with(&common.simul, &data, &scratch.log(0), None, SETTINGS).await?;
     let mut legit = Legit::sign_in(&server).await?;
     legit.check(&server).await?;

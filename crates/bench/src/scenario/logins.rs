@@ -8,7 +8,7 @@ use anyhow::ensure;
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
-use crate::server::{Server, cpu_percent, own_cpu};
+use crate::server::{cpu_of, cpu_percent, own_cpu};
 use crate::stats::Latencies;
 
 /// How many logins of one kind, how many at once, for how long at most.
@@ -22,13 +22,14 @@ pub struct Plan {
     pub max: Duration,
 }
 
-/// Runs `login(i)` for i in 0..`plan.count` against `server`; each login
+/// Runs `login(i)` for i in 0..`plan.count` against the server of process
+/// `server` (whose CPU time is measured); each login
 /// returns its latency (and logs out after measuring it). `scenario` and
 /// `name` label the progress lines and the result.
 pub async fn measure<F, Fut>(
     scenario: &str,
     name: &str,
-    server: &Server,
+    server: u32,
     plan: Plan,
     login: F,
 ) -> anyhow::Result<Value>
@@ -41,7 +42,7 @@ where
     eprintln!("{scenario}: {count} logins by {name}, {concurrency} at a time");
     let started = Instant::now();
     let deadline = started + max;
-    let (server_cpu, bench_cpu) = (server.cpu()?, own_cpu()?);
+    let (server_cpu, bench_cpu) = (cpu_of(server)?, own_cpu()?);
     let login = &login;
     let logins = (0..count).map(move |i| async move {
         if Instant::now() > deadline {
@@ -55,7 +56,7 @@ where
         .collect()
         .await;
     let wall = started.elapsed();
-    let server_cpu = server.cpu()? - server_cpu;
+    let server_cpu = cpu_of(server)? - server_cpu;
     let bench_cpu = own_cpu()? - bench_cpu;
     let mut latencies = Vec::new();
     let mut failures = Vec::new();

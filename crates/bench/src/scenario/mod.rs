@@ -107,7 +107,9 @@ impl Fresh {
                 "adding {} users with passwords (argon2, one at a time)",
                 password_users.len()
             );
-            tokio::task::block_in_place(|| add_users(&common.simul, &data, password_users))?;
+            tokio::task::block_in_place(|| {
+                add_users(&common.simul, &data, password_users, PASSWORD)
+            })?;
         }
         let server = match door {
             Door::Web => Server::start(&common.simul, &data, &scratch.log(0)).await?,
@@ -128,12 +130,17 @@ impl Fresh {
 pub const PASSWORD: &str = "long enough";
 
 /// Adds `users` to the embedded realm of the data directory `data` with
-/// `simul user add` (password [`PASSWORD`]), as an administrator would;
-/// the server may run or not.
-pub fn add_users(simul: &Path, data: &Path, users: &[impl AsRef<str>]) -> anyhow::Result<()> {
+/// `simul user add` and `password`, as an administrator would; the server
+/// may run or not.
+pub fn add_users(
+    simul: &Path,
+    data: &Path,
+    users: &[impl AsRef<str>],
+    password: &str,
+) -> anyhow::Result<()> {
     // Beside the data directory, which `simul user add` creates.
     let password_file = data.with_file_name("bench-password");
-    std::fs::write(&password_file, format!("{PASSWORD}\n"))?;
+    std::fs::write(&password_file, format!("{password}\n"))?;
     for user in users.iter().map(AsRef::as_ref) {
         let out = std::process::Command::new(simul)
             .args(["user", "add", user, "--password-file"])

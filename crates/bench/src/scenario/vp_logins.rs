@@ -101,7 +101,7 @@ async fn measure(
         }
     };
     let plan = Plan { count, concurrency, max: Duration::from_secs(args.max_seconds) };
-    super::logins::measure("vp-logins", name, server, plan, |i| async move {
+    super::logins::measure("vp-logins", name, server.pid(), plan, |i| async move {
         let (user, credential) = match kind {
             Kind::TokenAuthType => {
                 let n = i % fresh.users.len();

@@ -105,7 +105,7 @@ async fn measure(
     let address = fresh.server.xmpp_address(transport).context("the XMPP door is not listening")?;
     let plan =
         Plan { count, concurrency: args.concurrency, max: Duration::from_secs(args.max_seconds) };
-    super::logins::measure("xmpp-logins", name, &fresh.server, plan, |i| async move {
+    super::logins::measure("xmpp-logins", name, fresh.server.pid(), plan, |i| async move {
         let (user, sasl) = match kind {
             Kind::Token(_) => {
                 let n = i % fresh.users.len();
