@@ -41,6 +41,12 @@
 //! - `ldap`: a real slapd (simul-testkit) with N extra people: start-up
 //!   with the name cache loaded, memory per cached person, login (search
 //!   and bind) and directory-search latency;
+//! - `compare`: Simul, Prosody and ejabberd side by side (`scripts/bench-compare`
+//!   installs and starts them): the same XMPP client and scenarios against
+//!   each, from a fresh start with the same users and contact lists (idle
+//!   hold with and without TLS, login storm, presence storm, 1:1 messages at
+//!   rising offered loads), then Simul's WebSocket and VP doors at the same
+//!   size; a JSON file, a Markdown table with the ratios, a gnuplot plot;
 //! - `chaos`: the fault suite of RELIABILITY.md (`scripts/chaos`), with the
 //!   server's limits as configured rather than lifted: it fails when a
 //!   legitimate user is kept out or an acknowledged message is lost.

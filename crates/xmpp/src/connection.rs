@@ -26,7 +26,10 @@ pub(crate) async fn run(
     // Silence for `keepalive` gets a ping; as long again without an
     // answer ends the connection (a half-open one too).
     let timeouts = Timeouts { read_timeout: door.keepalive, response_timeout: door.keepalive };
-    let negotiated = negotiate(tcp, peer, ticket, &service, &door, transport, timeouts);
+    // Boxed, so that its state (the TLS handshake, SASL) is freed once
+    // the session starts instead of sizing the connection's task for its
+    // whole life.
+    let negotiated = Box::pin(negotiate(tcp, peer, ticket, &service, &door, transport, timeouts));
     match tokio::time::timeout(NEGOTIATION_TIMEOUT, negotiated).await {
         Ok(Ok(Negotiated::Bound(bound))) => {
             crate::session::run(bound, peer, &service, &door, stopped).await;

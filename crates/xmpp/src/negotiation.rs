@@ -11,7 +11,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use rand_core::{OsRng, RngCore as _};
 use simul_service::ScramHash;
 use simul_service::{ClientRefusal, ConnectionTicket, Service};
-use tokio::io::BufStream;
+use tokio::io::BufReader;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -38,7 +38,16 @@ use crate::unoffered::{Arm, Unoffered};
 use crate::{Door, Transport};
 
 /// The transport under the XML stream once TLS is up.
-pub(crate) type Secure = Budgeted<BufStream<Unoffered<TlsStream<TcpStream>>>>;
+pub(crate) type Secure = Budgeted<BufReader<Unoffered<TlsStream<TcpStream>>>>;
+
+/// Bytes taken from the connection at a time for the XML parser, which
+/// asks again as it needs (a large stanza still arrives whole). The
+/// buffer lives as long as the session, so it is kept small: with tokio's
+/// default 8 KiB read buffer and 8 KiB write buffer, most of an idle
+/// session's memory was these two. Writes need no buffer of their own:
+/// tokio-xmpp encodes each stanza into its own buffer and writes it at
+/// once, and rustls gathers that into TLS records.
+const READ_BUFFER_BYTES: usize = 1024;
 /// The XML stream of a connection.
 pub(crate) type Stream = XmlStream<Secure, FallibleStreamElement>;
 
@@ -88,7 +97,8 @@ pub(crate) async fn negotiate(
     };
     let exporter = crate::binding::tls_exporter(&tls);
     let (mut spent, arm) = (Spent::default(), Arm::default());
-    let io = Budgeted::new(BufStream::new(Unoffered::new(tls, arm.clone())), spent.clone());
+    let io = Unoffered::new(tls, arm.clone());
+    let io = Budgeted::new(BufReader::with_capacity(READ_BUFFER_BYTES, io), spent.clone());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     // What SCRAM may bind to here: nothing where SCRAM is not offered.
     let channel = Channel {
@@ -159,7 +169,8 @@ async fn start_tls(
     // Only STARTTLS is offered: no SASL, not even an empty one (unoffered.rs).
     let arm = Arm::default();
     arm.arm();
-    let io = Budgeted::new(BufStream::new(Unoffered::new(tcp, arm)), Spent::default());
+    let io = BufReader::with_capacity(READ_BUFFER_BYTES, Unoffered::new(tcp, arm));
+    let io = Budgeted::new(io, Spent::default());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     let features =
         StreamFeatures { starttls: Some(StartTls { required: true }), ..StreamFeatures::default() };

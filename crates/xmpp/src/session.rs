@@ -174,11 +174,15 @@ pub(crate) async fn run(
     // every door.
     let mut revoked = service.token_changes(this.user.as_str());
     let end = loop {
+        // The handlers are boxed: inline, each one's future (stanza
+        // handling down to the store) would be part of this loop's, and
+        // an idle session would hold the largest of them for its whole
+        // life; boxed, it holds only what waits in the select.
         let result = tokio::select! {
-            item = read(&mut this.link) => this.received(item).await,
-            sm = this.sm.next() => this.stream_management_due(sm).await,
+            item = read(&mut this.link) => Box::pin(this.received(item)).await,
+            sm = this.sm.next() => Box::pin(this.stream_management_due(sm)).await,
             event = events.recv() => match event {
-                Some(event) => this.deliver(&event).await,
+                Some(event) => Box::pin(this.deliver(&event)).await,
                 None => Err(End::Tell(policy_violation("the community ended this session"))),
             },
             Ok(()) = revoked.changed() => {

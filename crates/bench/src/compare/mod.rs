@@ -97,16 +97,18 @@ pub enum Contender {
 }
 
 impl Contender {
-    /// Starts it fresh under `dir` with `population`.
+    /// Starts it fresh under `dir` with `population`; Simul's first
+    /// `password_users` also get the password (the others sign in by
+    /// token), which costs an argon2id hash each to set up.
     async fn start(
         self,
         common: &Common,
-        args: &Args,
         dir: &std::path::Path,
         population: &Population,
+        password_users: usize,
     ) -> anyhow::Result<Running> {
         match self {
-            Self::Simul => simul::start(common, dir, population, args.password_users).await,
+            Self::Simul => simul::start(common, dir, population, password_users).await,
             Self::Prosody | Self::Ejabberd => {
                 anyhow::bail!("{self:?} is not supported yet")
             }
@@ -164,7 +166,7 @@ async fn compare_one(
     for transport in [Transport::Cleartext, Transport::DirectTls] {
         overall.set_message(format!("{name}: idle hold, {}", transport.name()));
         let scratch = common.scratch()?;
-        let running = contender.start(common, args, scratch.path(), population).await?;
+        let running = contender.start(common, scratch.path(), population, 0).await?;
         if transport == Transport::Cleartext && !running.endpoint.cleartext {
             idle.push(
                 json!({ "transport": transport.name(), "skipped": "no sign-in without TLS" }),
@@ -183,16 +185,16 @@ async fn compare_one(
 
     overall.set_message(format!("{name}: login storm"));
     let scratch = common.scratch()?;
-    let mut running = contender.start(common, args, scratch.path(), population).await?;
+    let mut running =
+        contender.start(common, scratch.path(), population, args.password_users).await?;
     let tls = Tls::new(&running.endpoint.ca_pem)?;
     let transport = Transport::DirectTls;
     let mut storms = Vec::new();
     {
         let plan = plan(args, &running, &tls, transport);
         let progress = bar(multi, (population.users as f64 * args.online) as u64, "online");
-        storms.push(
-            scenarios::login_storm(&plan, population, args.online, args.logins, &progress).await?,
-        );
+        let storm = scenarios::login_storm(&plan, population, args.online, args.logins, &progress);
+        storms.push(storm.await?);
         progress.finish_and_clear();
     }
     if contender == Contender::Simul && args.password_users > 0 {
@@ -205,7 +207,7 @@ async fn compare_one(
         let storm =
             scenarios::login_storm(&plan, &passwords, 0.0, args.logins.min(1000), &progress)
                 .await?;
-        storms.push(json!({ "by_password": storm }));
+        storms.push(storm);
         running.endpoint.secrets = tokens;
     }
     running.check_alive()?;

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::fleet::{Fleet, Heard, Plan};
 use super::population::Population;
+use super::running::Secrets;
 use crate::scenario::logins;
 use crate::server::{Memory, cpu_of, cpu_percent, mib, own_cpu};
 use crate::stats::Latencies;
@@ -90,7 +91,12 @@ pub async fn login_storm(
     )
     .await?;
     fleet.close().await;
+    let secret = match plan.running.endpoint.secrets {
+        Secrets::Password(_) => "password",
+        Secrets::PerUser(_) => "token",
+    };
     Ok(json!({
+        "secret": secret,
         "transport": plan.transport.name(),
         "online_fraction": online,
         "online_sessions": held.len(),
