@@ -613,8 +613,14 @@ pub(crate) fn tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
-/// Writes `ca.pem`, `server.pem` and `server-key.pem` (PKCS#8) into `dir`.
-fn write_certificates(dir: &Path) {
+/// Writes `ca.pem`, `server.pem` and `server-key.pem` (PKCS#8) into `dir`: a fresh CA and a
+/// certificate it signs for `localhost` and `127.0.0.1` (ECDSA P-256 keys), for the servers the
+/// tests and the benchmarks start.
+///
+/// # Panics
+///
+/// If a key cannot be made or a file cannot be written.
+pub fn write_certificates(dir: &Path) {
     let mut ca_params = CertificateParams::default();
     ca_params.distinguished_name = DistinguishedName::new();
     ca_params.distinguished_name.push(DnType::CommonName, "Simul testkit CA");

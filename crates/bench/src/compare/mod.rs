@@ -10,8 +10,11 @@
 //! then run the existing `sessions`, `presence` and `im` scenarios at the
 //! same size, so the three doors can be compared with each other.
 
+pub mod ejabberd;
 pub mod fleet;
+pub mod packaged;
 pub mod population;
+pub mod prosody;
 pub mod report;
 pub mod running;
 pub mod scenarios;
