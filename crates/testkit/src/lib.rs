@@ -625,6 +625,9 @@ pub fn write_certificates(dir: &Path) {
     ca_params.distinguished_name = DistinguishedName::new();
     ca_params.distinguished_name.push(DnType::CommonName, "Simul testkit CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // rcgen's default, valid until 4096, makes ejabberd's certificate store crash: it sets a
+    // timer for the expiry, and Erlang's timers reach a few centuries at most.
+    ca_params.not_after = rcgen::date_time_ymd(2100, 1, 1);
     ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
@@ -641,6 +644,7 @@ pub fn write_certificates(dir: &Path) {
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
+    params.not_after = rcgen::date_time_ymd(2100, 1, 1);
     let key = KeyPair::generate().expect("generate the server key");
     let cert = params.signed_by(&key, &issuer).expect("sign the server certificate");
 

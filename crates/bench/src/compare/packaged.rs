@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
+use simul_testkit::{RawXmpp, XmppTransport};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -58,10 +59,13 @@ pub fn loopback(port: u16) -> SocketAddr {
 
 /// Waits until `user` can sign in with `password` over the STARTTLS port
 /// without TLS (both servers are configured to take PLAIN there), for at
-/// most `within`; fails early, with the tail of `log`, if `child` exits.
+/// most `within`, then once with STARTTLS and `ca_pem` (a server may
+/// serve while its TLS is broken); fails early, with the tail of `log`,
+/// if `child` exits.
 pub async fn await_sign_in(
     child: &mut Child,
     address: SocketAddr,
+    ca_pem: &[u8],
     (user, password): (&str, &str),
     within: Duration,
     log: &Path,
@@ -70,7 +74,14 @@ pub async fn await_sign_in(
     loop {
         let tried = sign_in_cleartext(address, user, password).await;
         if tried.is_ok() {
-            return Ok(());
+            let with_tls = async {
+                let mut raw = RawXmpp::connect(address, XmppTransport::StartTls, ca_pem).await?;
+                raw.open_stream("localhost").await?;
+                raw.authenticate_plain(user, password).await
+            };
+            return with_tls
+                .await
+                .with_context(|| format!("no sign-in with STARTTLS:\n{}", log_tail(log)));
         }
         if let Some(status) = child.try_wait()? {
             bail!("the server exited ({status}):\n{}", log_tail(log));

@@ -84,6 +84,7 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
     packaged::await_sign_in(
         &mut process.0,
         loopback(starttls),
+        &ca_pem,
         (&user, &population.password),
         START_TIMEOUT,
         &dir.join("prosody.log"),
