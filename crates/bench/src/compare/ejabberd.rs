@@ -121,12 +121,11 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
         .context("cannot run ejabberdctl")?;
     // Killed if the wait below fails.
     let mut process = Foreground(child);
-    let user = Population::name(0);
     packaged::await_sign_in(
         &mut process.0,
         loopback(starttls),
         &ca_pem,
-        (&user, &population.password),
+        population,
         START_TIMEOUT,
         &logs.join("ejabberd.log"),
     )
@@ -289,7 +288,12 @@ fn collect_garbage_code(node: &str) -> String {
 /// Makes ejabberd's Mnesia schema for `node` in `dir/spool` with the
 /// users and contact lists of `terms` in its `passwd` and `roster` tables,
 /// defined as ejabberd 23.01 defines them (it keeps tables it finds with
-/// its own definition).
+/// its own definition: on disc only, the roster indexed by user).
+///
+/// Written in RAM, then to disc in one go: 12 s for 10,000 users × 20
+/// contacts, where writing each to disc takes 84 s (timed by hand on 2
+/// busy cores). (Indexing the roster once on disc is faster, but the
+/// index it makes is lost when the node stops.)
 async fn load_tables(
     dir: &Path,
     node: &str,

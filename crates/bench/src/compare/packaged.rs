@@ -13,6 +13,8 @@ use simul_testkit::{RawXmpp, XmppTransport};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
+use super::population::Population;
+
 /// Longest wait for one step of a sign-in without TLS.
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -57,31 +59,35 @@ pub fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
 
-/// Waits until `user` can sign in with `password` over the STARTTLS port
-/// without TLS (both servers are configured to take PLAIN there), for at
-/// most `within`, then once with STARTTLS and `ca_pem` (a server may
-/// serve while its TLS is broken); fails early, with the tail of `log`,
-/// if `child` exits.
+/// Waits until the population's first user can sign in over the STARTTLS
+/// port without TLS (both servers are configured to take PLAIN there), for
+/// at most `within`, then signs in once more with STARTTLS and `ca_pem`
+/// and checks its contact list (a server may serve while its TLS is
+/// broken, or without the contacts it was given); fails early, with the
+/// tail of `log`, if `child` exits.
 pub async fn await_sign_in(
     child: &mut Child,
     address: SocketAddr,
     ca_pem: &[u8],
-    (user, password): (&str, &str),
+    population: &Population,
     within: Duration,
     log: &Path,
 ) -> anyhow::Result<()> {
+    let (user, password) = (Population::name(0), population.password.as_str());
     let deadline = Instant::now() + within;
     loop {
-        let tried = sign_in_cleartext(address, user, password).await;
+        let tried = sign_in_cleartext(address, &user, password).await;
         if tried.is_ok() {
-            let with_tls = async {
-                let mut raw = RawXmpp::connect(address, XmppTransport::StartTls, ca_pem).await?;
-                raw.open_stream("localhost").await?;
-                raw.authenticate_plain(user, password).await
-            };
-            return with_tls
+            let contacts = contacts_with_tls(address, ca_pem, &user, password)
                 .await
-                .with_context(|| format!("no sign-in with STARTTLS:\n{}", log_tail(log)));
+                .with_context(|| format!("no sign-in with STARTTLS:\n{}", log_tail(log)))?;
+            let expected = population.contacts(0).count();
+            anyhow::ensure!(
+                contacts == expected,
+                "{user} has {contacts} contacts instead of {expected}:\n{}",
+                log_tail(log)
+            );
+            return Ok(());
         }
         if let Some(status) = child.try_wait()? {
             bail!("the server exited ({status}):\n{}", log_tail(log));
@@ -92,6 +98,27 @@ pub async fn await_sign_in(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Signs `user` in at `address` with PLAIN after STARTTLS, trusting
+/// `ca_pem`; how many contacts its roster has.
+pub async fn contacts_with_tls(
+    address: SocketAddr,
+    ca_pem: &[u8],
+    user: &str,
+    password: &str,
+) -> anyhow::Result<usize> {
+    let mut raw = RawXmpp::connect(address, XmppTransport::StartTls, ca_pem).await?;
+    raw.open_stream("localhost").await?;
+    raw.authenticate_plain(user, password).await?;
+    raw.bind().await?;
+    let roster =
+        raw.request("<iq type='get' id='roster'><query xmlns='jabber:iq:roster'/></iq>").await?;
+    anyhow::ensure!(
+        roster.contains("type='result'") || roster.contains("type=\"result\""),
+        "no roster: {roster}"
+    );
+    Ok(roster.matches("<item ").count())
 }
 
 /// Signs `user` in at `address` with SASL PLAIN without TLS, on a stream

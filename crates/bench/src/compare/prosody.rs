@@ -80,12 +80,11 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
         .context("cannot run prosody (apt-get install prosody)")?;
     // Killed if the wait below fails.
     let mut process = Foreground(child);
-    let user = Population::name(0);
     packaged::await_sign_in(
         &mut process.0,
         loopback(starttls),
         &ca_pem,
-        (&user, &population.password),
+        population,
         START_TIMEOUT,
         &dir.join("prosody.log"),
     )
