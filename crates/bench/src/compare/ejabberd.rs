@@ -48,6 +48,9 @@ const BACKLOG: u32 = 4096;
 /// Largest stanza, as Prosody's default.
 const MAX_STANZA: u32 = 262_144;
 
+/// Longest wait for the users and contact lists to be put in the tables.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// Longest wait for the first sign-in after the start.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -96,6 +99,8 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
     .await
     .context("the writer of ejabberd's users panicked")??;
     load_tables(dir, &node, distribution, &terms).await?;
+    // Tens of MB, read once.
+    std::fs::remove_file(&terms)?;
     eprintln!(
         "ejabberd: {} users × {} contacts put in its tables in {:.1} s",
         population.users,
@@ -320,7 +325,7 @@ async fn load_tables(
          end.",
         terms = terms.display(),
     );
-    let out = tokio::process::Command::new("erl")
+    let loading = tokio::process::Command::new("erl")
         .args(["-sname", node, "-noinput", "-erl_epmd_port", &distribution.to_string()])
         .args(["-start_epmd", "false", "-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
         .arg("-mnesia")
@@ -329,8 +334,11 @@ async fn load_tables(
         .args(["-eval", &code])
         .env("HOME", dir)
         .stdin(Stdio::null())
-        .output()
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(LOAD_TIMEOUT, loading)
         .await
+        .context("the tables were not made in time")?
         .context("cannot run erl (apt-get install ejabberd)")?;
     anyhow::ensure!(
         out.status.success(),
@@ -455,5 +463,32 @@ impl Terms {
         self.binary(name.as_bytes());
         self.binary(DOMAIN.as_bytes());
         self.binary(b"");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Terms;
+
+    /// The bytes are Erlang's own: `term_to_binary({roster, {<<"a">>,
+    /// <<"b">>}, [], [x], 4096}, [{minor_version, 2}])` in erl (OTP 25).
+    #[test]
+    fn terms_are_erlangs_external_format() {
+        let mut terms = Terms::new();
+        terms.tuple(5);
+        terms.atom("roster");
+        terms.tuple(2);
+        terms.binary(b"a");
+        terms.binary(b"b");
+        terms.list(0);
+        terms.list(1);
+        terms.atom("x");
+        terms.end_list(1);
+        terms.integer(4096);
+        let erlang = [
+            131, 104, 5, 119, 6, 114, 111, 115, 116, 101, 114, 104, 2, 109, 0, 0, 0, 1, 97, 109, 0,
+            0, 0, 1, 98, 106, 108, 0, 0, 0, 1, 119, 1, 120, 106, 98, 0, 0, 16, 0,
+        ];
+        assert_eq!(terms.0, erlang);
     }
 }

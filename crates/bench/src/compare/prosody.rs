@@ -123,6 +123,7 @@ fn settings() -> Vec<String> {
         format!("modules: {}", MODULES.join(", ")),
         "roster cache: a user's contact list is read at sign-in and kept while online (no size to set)"
             .to_owned(),
+        "max stanza 262144 bytes (c2s_stanza_size_limit, default)".to_owned(),
         "PLAIN without TLS taken on the STARTTLS port (allow_unencrypted_plain_auth)".to_owned(),
     ]
 }
