@@ -12,7 +12,7 @@
 //! minute for 10,000 users.
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -73,9 +73,6 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
     );
     let version = packaged::version("ejabberd")?;
     let ca_pem = packaged::certificates(dir)?;
-    let server_pem =
-        [std::fs::read(dir.join("server.pem"))?, std::fs::read(dir.join("server-key.pem"))?];
-    std::fs::write(dir.join("ejabberd.pem"), server_pem.concat())?;
     let [starttls, direct_tls, distribution] = packaged::free_ports()?;
     let node = format!("simulbench{distribution}@localhost");
     let (conf, spool, logs) = (dir.join("conf"), dir.join("spool"), dir.join("logs"));
@@ -84,11 +81,7 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
     }
     std::fs::write(conf.join("ejabberd.yml"), config_text(dir, population, starttls, direct_tls))?;
     std::fs::write(conf.join("ejabberdctl.cfg"), control_config(&node, distribution))?;
-    std::fs::copy("/etc/ejabberd/inetrc", conf.join("inetrc"))
-        .context("no /etc/ejabberd/inetrc (apt-get install ejabberd)")?;
-    let control = dir.join("ejabberdctl");
-    std::fs::write(&control, control_script()?)?;
-    std::fs::set_permissions(&control, std::fs::Permissions::from_mode(0o700))?;
+    let control = write_control(dir)?;
 
     let began = Instant::now();
     let terms = dir.join("users.etf");
@@ -167,6 +160,21 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
         ),
         owner: Owner::Process(process),
     })
+}
+
+/// Writes what Debian's ejabberd needs besides its two configuration
+/// files: the certificate and its key in one file, `inetrc`, and the
+/// changed `ejabberdctl` (see [`control_script`]); that script's path.
+fn write_control(dir: &Path) -> anyhow::Result<PathBuf> {
+    let server_pem =
+        [std::fs::read(dir.join("server.pem"))?, std::fs::read(dir.join("server-key.pem"))?];
+    std::fs::write(dir.join("ejabberd.pem"), server_pem.concat())?;
+    std::fs::copy("/etc/ejabberd/inetrc", dir.join("conf").join("inetrc"))
+        .context("no /etc/ejabberd/inetrc (apt-get install ejabberd)")?;
+    let control = dir.join("ejabberdctl");
+    std::fs::write(&control, control_script()?)?;
+    std::fs::set_permissions(&control, std::fs::Permissions::from_mode(0o700))?;
+    Ok(control)
 }
 
 /// The settings that matter for a fair comparison, one line each.

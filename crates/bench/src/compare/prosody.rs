@@ -202,6 +202,7 @@ authentication = "internal_hashed"
 storage = "internal"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
+certificates = "{dir}"
 ssl = {{ certificate = "{cert}", key = "{key}" }}
 
 VirtualHost "{DOMAIN}"
@@ -209,6 +210,7 @@ VirtualHost "{DOMAIN}"
         pid = path("prosody.pid"),
         data = path("data"),
         log = path("prosody.log"),
+        dir = dir.display(),
         cert = path("server.pem"),
         key = path("server-key.pem"),
         modules = modules.join(", "),
