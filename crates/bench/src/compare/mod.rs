@@ -110,9 +110,8 @@ impl Contender {
     ) -> anyhow::Result<Running> {
         match self {
             Self::Simul => simul::start(common, dir, population, args.password_users).await,
-            Self::Prosody | Self::Ejabberd => {
-                anyhow::bail!("{self:?} is not supported yet")
-            }
+            Self::Prosody => prosody::start(dir, population).await,
+            Self::Ejabberd => ejabberd::start(dir, population).await,
         }
     }
 }
