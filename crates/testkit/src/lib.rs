@@ -613,12 +613,21 @@ pub(crate) fn tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
-/// Writes `ca.pem`, `server.pem` and `server-key.pem` (PKCS#8) into `dir`.
-fn write_certificates(dir: &Path) {
+/// Writes `ca.pem`, `server.pem` and `server-key.pem` (PKCS#8) into `dir`: a fresh CA and a
+/// certificate it signs for `localhost` and `127.0.0.1` (ECDSA P-256 keys), for the servers the
+/// tests and the benchmarks start.
+///
+/// # Panics
+///
+/// If a key cannot be made or a file cannot be written.
+pub fn write_certificates(dir: &Path) {
     let mut ca_params = CertificateParams::default();
     ca_params.distinguished_name = DistinguishedName::new();
     ca_params.distinguished_name.push(DnType::CommonName, "Simul testkit CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // rcgen's default, valid until 4096, makes ejabberd's certificate store crash: it sets a
+    // timer for the expiry, and Erlang's timers reach a few centuries at most.
+    ca_params.not_after = rcgen::date_time_ymd(2100, 1, 1);
     ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
@@ -635,6 +644,7 @@ fn write_certificates(dir: &Path) {
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
+    params.not_after = rcgen::date_time_ymd(2100, 1, 1);
     let key = KeyPair::generate().expect("generate the server key");
     let cert = params.signed_by(&key, &issuer).expect("sign the server certificate");
 

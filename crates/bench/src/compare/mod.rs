@@ -10,8 +10,11 @@
 //! then run the existing `sessions`, `presence` and `im` scenarios at the
 //! same size, so the three doors can be compared with each other.
 
+pub mod ejabberd;
 pub mod fleet;
+pub mod packaged;
 pub mod population;
+pub mod prosody;
 pub mod report;
 pub mod running;
 pub mod scenarios;
@@ -109,9 +112,8 @@ impl Contender {
     ) -> anyhow::Result<Running> {
         match self {
             Self::Simul => simul::start(common, dir, population, password_users).await,
-            Self::Prosody | Self::Ejabberd => {
-                anyhow::bail!("{self:?} is not supported yet")
-            }
+            Self::Prosody => prosody::start(dir, population).await,
+            Self::Ejabberd => ejabberd::start(dir, population).await,
         }
     }
 }
