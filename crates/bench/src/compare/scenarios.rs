@@ -27,7 +27,12 @@ pub async fn idle_hold(
     sessions: usize,
     progress: &ProgressBar,
 ) -> anyhow::Result<Value> {
+    // The baseline too is read after a collection where the server needs
+    // one: start-up garbage would otherwise count against the sessions.
     tokio::time::sleep(SETTLE).await;
+    if plan.running.collect_garbage().await? {
+        tokio::time::sleep(SETTLE).await;
+    }
     let before = plan.running.memory()?;
     let started = Instant::now();
     let fleet = Fleet::open(plan, 0..sessions, progress).await?;
