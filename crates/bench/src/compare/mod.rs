@@ -204,7 +204,10 @@ async fn compare_one(
         let tokens = std::mem::replace(&mut running.endpoint.secrets, by_password);
         let mut passwords = population.clone();
         passwords.users = args.password_users.min(population.users);
-        let plan = plan(args, &running, &tls, transport);
+        let mut plan = plan(args, &running, &tls, transport);
+        // Simul takes at most 10 password attempts per account at once
+        // (a guard against guessing): keep under it.
+        plan.concurrency = plan.concurrency.min(passwords.users * 8);
         let progress = bar(multi, 0, "online");
         let storm =
             scenarios::login_storm(&plan, &passwords, 0.0, args.logins.min(1000), &progress)
