@@ -40,8 +40,10 @@ async fn opened(path: &Path) -> Arc<Store> {
 /// Message `id`: every third one said in the chat, the others 1:1
 /// between alice and bob; `text` is what it says.
 async fn append(store: &Store, id: u64, text: String) -> Result<(), StoreError> {
-    if id % 3 == 0 {
-        store.append_chat_message(&StoredChatMessage::new(id, CHAT, "bob".into(), text, at(id))).await
+    if id.is_multiple_of(3) {
+        store
+            .append_chat_message(&StoredChatMessage::new(id, CHAT, "bob".into(), text, at(id)))
+            .await
     } else {
         store.append_im(&StoredIm::new(id, "alice".into(), "bob".into(), text, at(id)), false).await
     }
@@ -49,7 +51,7 @@ async fn append(store: &Store, id: u64, text: String) -> Result<(), StoreError> 
 
 /// Message `id` as the history holds it, read the way a client would.
 async fn read(store: &Store, id: u64) -> Option<String> {
-    if id % 3 == 0 {
+    if id.is_multiple_of(3) {
         let page = store.chat_page(CHAT, PageStart::After(id - 1), 1).await.unwrap();
         page.messages.into_iter().find(|m| m.id == id).map(|m| m.text)
     } else {
@@ -97,11 +99,12 @@ async fn messages_sent_at_once_all_land_in_id_order_each_readable_when_its_appen
         assert_eq!(read, Some(format!("m{id}")), "message {id} was not readable when acknowledged");
     }
     let all = HistoryPage { from: PageStart::Oldest, limit: 1_000, ..HistoryPage::default() };
-    let ims: Vec<u64> = store.im_page("alice", &all).await.unwrap().messages.iter().map(|m| m.id).collect();
-    assert_eq!(ims, (1..=AT_ONCE).filter(|id| id % 3 != 0).collect::<Vec<_>>());
+    let ims: Vec<u64> =
+        store.im_page("alice", &all).await.unwrap().messages.iter().map(|m| m.id).collect();
+    assert_eq!(ims, (1..=AT_ONCE).filter(|id| !id.is_multiple_of(3)).collect::<Vec<_>>());
     let said = store.chat_page(CHAT, PageStart::Oldest, 1_000).await.unwrap();
     let said: Vec<u64> = said.messages.iter().map(|m| m.id).collect();
-    assert_eq!(said, (1..=AT_ONCE).filter(|id| id % 3 == 0).collect::<Vec<_>>());
+    assert_eq!(said, (1..=AT_ONCE).filter(|id| id.is_multiple_of(3)).collect::<Vec<_>>());
     assert_eq!(store.last_message_id().await.unwrap(), AT_ONCE);
 }
 
@@ -148,7 +151,7 @@ async fn a_transaction_that_cannot_commit_fails_every_message_in_it_and_keeps_no
              BEGIN INSERT INTO poison_child VALUES (1); END;",
     )
     .await;
-    let text = |id: u64| if id % 4 == 0 { "poison".to_owned() } else { format!("m{id}") };
+    let text = |id: u64| if id.is_multiple_of(4) { "poison".to_owned() } else { format!("m{id}") };
     let outcomes = send_at_once(&store, 1..=AT_ONCE, text).await;
     let mut failed_beside_poison = 0;
     for (id, appended, read) in &outcomes {
@@ -160,10 +163,13 @@ async fn a_transaction_that_cannot_commit_fails_every_message_in_it_and_keeps_no
                 assert!(error.to_string().contains("FOREIGN KEY"), "{error}");
                 assert_eq!(*read, None, "message {id} was refused yet kept");
                 assert_eq!(self::read(&store, *id).await, None, "message {id} was kept later");
-                failed_beside_poison += usize::from(id % 4 != 0);
+                failed_beside_poison += usize::from(!id.is_multiple_of(4));
             }
         }
-        assert!(id % 4 != 0 || appended.is_err(), "a poisoned message {id} was acknowledged");
+        assert!(
+            !id.is_multiple_of(4) || appended.is_err(),
+            "a poisoned message {id} was acknowledged"
+        );
     }
     // Those sent with a poisoned message failed with it.
     assert!(failed_beside_poison > 0, "no message shared a transaction with a poisoned one");
