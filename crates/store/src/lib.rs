@@ -18,6 +18,7 @@ mod changes;
 mod contacts;
 mod conversations;
 mod files;
+mod group_commit;
 mod messages;
 mod nway;
 mod paging;
@@ -84,6 +85,10 @@ pub enum StoreError {
         /// This build's newest.
         known: i64,
     },
+    /// The transaction that held this write with others failed; each of
+    /// them gets this same error (messages are committed together).
+    #[error("database error: {0}")]
+    Batch(Arc<sqlx::Error>),
     /// SQLite takes file names as UTF-8 only.
     #[error("{} is not a UTF-8 path, which SQLite needs: choose another directory", .0.display())]
     NotUtf8(PathBuf),
@@ -108,22 +113,29 @@ impl StoreError {
     /// a mistake: SQLite's `SQLITE_FULL`, `SQLITE_BUSY`, `SQLITE_LOCKED`
     /// and `SQLITE_IOERR` (with their extended codes), or an I/O error.
     pub fn unavailable(&self) -> Option<Unavailable> {
-        let Self::Database(error) = self else { return None };
+        let error = match self {
+            Self::Database(error) => error,
+            Self::Batch(error) => error,
+            _ => return None,
+        };
         match error {
             sqlx::Error::Io(_) => Some(Unavailable::Io),
             sqlx::Error::PoolTimedOut => Some(Unavailable::Busy),
-            sqlx::Error::Database(database) => {
-                let code = database.code()?.parse::<u32>().ok()?;
-                match code & 0xff {
-                    13 => Some(Unavailable::DiskFull),
-                    5 | 6 => Some(Unavailable::Busy),
-                    10 => Some(Unavailable::Io),
-                    _ => None,
-                }
-            }
-            _ => None,
+            _ => match sqlite_code(error)? {
+                13 => Some(Unavailable::DiskFull),
+                5 | 6 => Some(Unavailable::Busy),
+                10 => Some(Unavailable::Io),
+                _ => None,
+            },
         }
     }
+}
+
+/// SQLite's primary result code of a database error (without the
+/// extended part).
+fn sqlite_code(error: &sqlx::Error) -> Option<u32> {
+    let sqlx::Error::Database(database) = error else { return None };
+    Some(database.code()?.parse::<u32>().ok()? & 0xff)
 }
 
 /// The SQLite store.
@@ -136,6 +148,8 @@ pub struct Store {
     /// Held while bytes are kept or removed, so that bytes a new sending
     /// shares are never removed as nobody's.
     files_lock: Arc<tokio::sync::Mutex<()>>,
+    /// New messages waiting to be committed together.
+    group_commit: Arc<group_commit::GroupCommit>,
 }
 
 impl Store {
@@ -159,7 +173,13 @@ impl Store {
         let files_dir = files_dir_of(path);
         files::clear_uploads(&files_dir);
         match schema::migrate(&pool, path).await {
-            Ok(upgrade) => Ok(Self { pool, upgrade, files_dir, files_lock: Arc::default() }),
+            Ok(upgrade) => Ok(Self {
+                pool,
+                upgrade,
+                files_dir,
+                files_lock: Arc::default(),
+                group_commit: Arc::default(),
+            }),
             Err(error) => {
                 // Closed cleanly, a refused database keeps no `-wal` file.
                 pool.close().await;
@@ -178,7 +198,13 @@ impl Store {
             .create_if_missing(false)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
-        Ok(Self { pool, upgrade: None, files_dir: files_dir_of(path), files_lock: Arc::default() })
+        Ok(Self {
+            pool,
+            upgrade: None,
+            files_dir: files_dir_of(path),
+            files_lock: Arc::default(),
+            group_commit: Arc::default(),
+        })
     }
 
     /// The schema upgrade that opening applied, if it did, with the copy

@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row as _, Sqlite};
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
+use crate::group_commit::NewMessage;
 use crate::paging::{Page, PageStart, page_of, push_page, sql_id};
 use crate::{Store, StoreError};
 
@@ -65,24 +66,33 @@ pub(crate) fn stored_im(row: &SqliteRow) -> Result<StoredIm, sqlx::Error> {
     })
 }
 
+/// Inserts 1:1 messages, with whether each is pending, in one statement
+/// (in the transaction of their batch, [`crate::group_commit`]).
+pub(crate) async fn insert_ims(
+    connection: &mut SqliteConnection,
+    messages: &[(&StoredIm, bool)],
+) -> Result<(), sqlx::Error> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO messages (id, sender, recipient, text, at, pending) ",
+    );
+    query.push_values(messages, |mut row, (message, pending)| {
+        row.push_bind(sql_id(message.id)).push_bind(&message.from).push_bind(&message.to);
+        row.push_bind(&message.text).push_bind(message.at).push_bind(*pending);
+    });
+    // Kept prepared for one row, the usual case; each longer statement
+    // is used once.
+    query.build().persistent(messages.len() == 1).execute(connection).await?;
+    Ok(())
+}
+
 impl Store {
-    /// Appends a message to the history; durable when this returns.
-    /// `pending`: the recipient had no session, and gets it at their next
-    /// sign-in ([`Store::take_missed`]).
+    /// Appends a message to the history; durable when this returns
+    /// (committed with the messages that arrived with it, see
+    /// [`crate::group_commit`]). `pending`: the recipient had no session,
+    /// and gets it at their next sign-in ([`Store::take_missed`]).
     pub async fn append_im(&self, message: &StoredIm, pending: bool) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO messages (id, sender, recipient, text, at, pending) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(sql_id(message.id))
-        .bind(&message.from)
-        .bind(&message.to)
-        .bind(&message.text)
-        .bind(message.at)
-        .bind(pending)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let message = NewMessage::Im(message.clone(), pending);
+        self.group_commit.append(&self.pool, message).await
     }
 
     /// The highest message id kept, 1:1 or n-way (0 for none), so that

@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row as _, Sqlite};
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
+use crate::group_commit::NewMessage;
 use crate::paging::{Page, PageStart, page_of, push_page, sql_id};
 use crate::{Store, StoreError};
 
@@ -69,19 +70,12 @@ impl Store {
         Ok(last.map_or(0, |id| id.unsigned_abs()))
     }
 
-    /// Appends a message to a recorded chat; durable when this returns.
+    /// Appends a message to a recorded chat; durable when this returns
+    /// (committed with the messages that arrived with it, see
+    /// [`crate::group_commit`]).
     pub async fn append_chat_message(&self, message: &StoredChatMessage) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO nway_messages (id, chat, sender, text, at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(sql_id(message.id))
-        .bind(sql_id(message.chat))
-        .bind(&message.from)
-        .bind(&message.text)
-        .bind(message.at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let message = NewMessage::Chat(message.clone());
+        self.group_commit.append(&self.pool, message).await
     }
 
     /// A page of a chat's history (`limit` messages from `from`), oldest
@@ -102,6 +96,24 @@ impl Store {
         let messages = rows.iter().map(read).collect::<Result<Vec<_>, _>>()?;
         Ok(page_of(messages, from, limit))
     }
+}
+
+/// Inserts chat messages in one statement (in the transaction of their
+/// batch, [`crate::group_commit`]).
+pub(crate) async fn insert_chat_messages(
+    connection: &mut SqliteConnection,
+    messages: &[&StoredChatMessage],
+) -> Result<(), sqlx::Error> {
+    let mut query =
+        QueryBuilder::<Sqlite>::new("INSERT INTO nway_messages (id, chat, sender, text, at) ");
+    query.push_values(messages, |mut row, message| {
+        row.push_bind(sql_id(message.id)).push_bind(sql_id(message.chat));
+        row.push_bind(&message.from).push_bind(&message.text).push_bind(message.at);
+    });
+    // Kept prepared for one row, the usual case; each longer statement
+    // is used once.
+    query.build().persistent(messages.len() == 1).execute(connection).await?;
+    Ok(())
 }
 
 /// A message of `chat` as a row of `nway_messages` holds it.

@@ -1,0 +1,250 @@
+//! Group commit of new messages, 1:1 and n-way: one SQLite transaction
+//! per message capped the community near 4,400 messages a second
+//! (BENCHMARKS.md), so messages that arrive while a transaction is being
+//! committed wait and go into the next one together.
+//!
+//! No timer: the first message to arrive when nothing is being written
+//! starts a writer task at once, which commits what is waiting, then
+//! whatever arrived meanwhile, and ends when nothing is left. A message's
+//! append returns only once the transaction holding it has committed
+//! (or failed), as it did with one transaction each.
+//!
+//! Errors: a row the database refuses (a constraint) fails its own
+//! append only (SQLite backs out that statement and the transaction goes
+//! on); any other failure, of a row, of `BEGIN` or of `COMMIT`, rolls the
+//! whole batch back and every append in it gets that error
+//! ([`StoreError::Batch`]): nothing is acknowledged that was not kept.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection as _, Sqlite, SqliteConnection, SqlitePool};
+use tokio::sync::oneshot;
+
+use crate::{StoreError, StoredChatMessage, StoredIm, messages, nway, sqlite_code};
+
+/// Most messages one transaction takes; the rest go into the next. It
+/// bounds how long a batch holds the write lock (readers never wait in
+/// WAL mode, other writers do) and the values bound to one statement
+/// (6 a row, SQLite takes 32,766).
+const MOST_PER_BATCH: usize = 500;
+
+/// SQLite's primary result code for a refused constraint.
+const SQLITE_CONSTRAINT: u32 = 19;
+
+/// A message to keep.
+#[derive(Debug)]
+pub(crate) enum NewMessage {
+    /// A 1:1 message, and whether its recipient is to get it at their
+    /// next sign-in.
+    Im(StoredIm, bool),
+    /// An n-way chat message.
+    Chat(StoredChatMessage),
+}
+
+/// Messages waiting for a transaction, and whether a writer is at work.
+#[derive(Debug, Default)]
+pub(crate) struct GroupCommit {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    waiting: Vec<Waiting>,
+    /// A writer task runs: it takes whatever is waiting before it ends.
+    writing: bool,
+}
+
+/// A message and where its outcome goes.
+#[derive(Debug)]
+struct Waiting {
+    message: NewMessage,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+impl GroupCommit {
+    /// Keeps `message`: returns once the transaction that holds it has
+    /// committed, or with why it did not.
+    pub(crate) async fn append(
+        self: &Arc<Self>,
+        pool: &SqlitePool,
+        message: NewMessage,
+    ) -> Result<(), StoreError> {
+        let (done, outcome) = oneshot::channel();
+        let start_writer = {
+            let mut state = self.lock();
+            state.waiting.push(Waiting { message, done });
+            !std::mem::replace(&mut state.writing, true)
+        };
+        if start_writer {
+            // A task of its own: a caller that stops waiting (a closed
+            // connection) does not stop the others' batch.
+            tokio::spawn(write(Writer { group: Arc::clone(self), done: false }, pool.clone()));
+        }
+        // The writer went away without an answer: only when the runtime
+        // shuts down.
+        outcome.await.unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is consistent between statements: a panic elsewhere
+        // leaves nothing half-done in it.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The one writer task's hold on the group: if the task is dropped before
+/// it finished (the runtime shuts down), those still waiting get an error
+/// and the next append starts a new writer.
+struct Writer {
+    group: Arc<GroupCommit>,
+    done: bool,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut state = self.group.lock();
+            state.writing = false;
+            state.waiting.clear();
+        }
+    }
+}
+
+/// Commits batches of whatever is waiting until nothing is.
+async fn write(mut writer: Writer, pool: SqlitePool) {
+    loop {
+        let mut batch = {
+            let mut state = writer.group.lock();
+            if state.waiting.is_empty() {
+                state.writing = false;
+                writer.done = true;
+                return;
+            }
+            let taken = state.waiting.len().min(MOST_PER_BATCH);
+            let rest = state.waiting.split_off(taken);
+            std::mem::replace(&mut state.waiting, rest)
+        };
+        // 1:1 messages, then n-way, each in id order: the rows go to the
+        // end of their table's b-tree.
+        batch.sort_by_key(|waiting| waiting.message.key());
+        let messages: Vec<&NewMessage> = batch.iter().map(|waiting| &waiting.message).collect();
+        match commit(&pool, &messages).await {
+            Ok(rows) => {
+                for (waiting, row) in batch.into_iter().zip(rows) {
+                    waiting.done.send(row.map_err(StoreError::from)).ok();
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, messages = batch.len(), "a batch of messages was not kept");
+                let error = Arc::new(error);
+                for waiting in batch {
+                    waiting.done.send(Err(StoreError::Batch(Arc::clone(&error)))).ok();
+                }
+            }
+        }
+    }
+}
+
+/// Inserts `messages` in one transaction: each row's outcome once it
+/// committed, or why the whole batch did not.
+async fn commit(
+    pool: &SqlitePool,
+    messages: &[&NewMessage],
+) -> Result<Vec<Result<(), sqlx::Error>>, sqlx::Error> {
+    let mut connection = pool.acquire().await?;
+    let committed = insert_all(&mut connection, messages).await;
+    if committed.is_err() {
+        discard_if_confused(&mut connection).await;
+    }
+    committed
+}
+
+async fn insert_all(
+    connection: &mut SqliteConnection,
+    messages: &[&NewMessage],
+) -> Result<Vec<Result<(), sqlx::Error>>, sqlx::Error> {
+    // IMMEDIATE: the write lock (or the busy wait for it) comes first,
+    // not halfway through the batch.
+    let mut transaction = connection.begin_with("BEGIN IMMEDIATE").await?;
+    // 1:1 messages first (the batch is sorted so), one statement each.
+    let chats = messages.partition_point(|message| matches!(message, NewMessage::Im(..)));
+    let (ims, chats) = messages.split_at(chats);
+    let mut rows = insert_refusing_alone(&mut transaction, ims).await?;
+    rows.extend(insert_refusing_alone(&mut transaction, chats).await?);
+    transaction.commit().await?;
+    Ok(rows)
+}
+
+/// Inserts messages of one table in one statement; if the database
+/// refuses it (a constraint: SQLite backed that statement out, the
+/// transaction goes on), one at a time, so that only the refused fail.
+/// (The schema has no ON CONFLICT ROLLBACK nor RAISE(ROLLBACK), which
+/// would end the transaction: then COMMIT would fail and no message of
+/// the batch be acknowledged.)
+async fn insert_refusing_alone(
+    connection: &mut SqliteConnection,
+    messages: &[&NewMessage],
+) -> Result<Vec<Result<(), sqlx::Error>>, sqlx::Error> {
+    match insert(connection, messages).await {
+        Ok(()) => return Ok(messages.iter().map(|_| Ok(())).collect()),
+        Err(error) if messages.len() > 1 && refused(&error) => {}
+        Err(error) if refused(&error) => return Ok(vec![Err(error)]),
+        Err(error) => return Err(error),
+    }
+    let mut rows = Vec::with_capacity(messages.len());
+    for message in messages {
+        match insert(connection, std::slice::from_ref(message)).await {
+            Err(error) if !refused(&error) => return Err(error),
+            row => rows.push(row),
+        }
+    }
+    Ok(rows)
+}
+
+/// Inserts messages of one table (1:1 or n-way) in one statement.
+async fn insert(
+    connection: &mut SqliteConnection,
+    messages: &[&NewMessage],
+) -> Result<(), sqlx::Error> {
+    let (mut ims, mut chats) = (Vec::new(), Vec::new());
+    for message in messages {
+        match message {
+            NewMessage::Im(message, pending) => ims.push((message, *pending)),
+            NewMessage::Chat(message) => chats.push(message),
+        }
+    }
+    if !ims.is_empty() {
+        messages::insert_ims(connection, &ims).await?;
+    }
+    if !chats.is_empty() {
+        nway::insert_chat_messages(connection, &chats).await?;
+    }
+    Ok(())
+}
+
+/// Whether the database refused a row (a constraint).
+fn refused(error: &sqlx::Error) -> bool {
+    sqlite_code(error) == Some(SQLITE_CONSTRAINT)
+}
+
+/// After a failed batch: SQLite may have rolled the transaction back by
+/// itself (a full disk, an I/O error), and then the rollback sqlx sends
+/// fails and leaves it counting a transaction: such a connection is
+/// closed rather than given back to the pool.
+async fn discard_if_confused(connection: &mut PoolConnection<Sqlite>) {
+    // Runs after the rollback the dropped transaction queued.
+    if connection.ping().await.is_err() || connection.is_in_transaction() {
+        connection.close_on_drop();
+    }
+}
+
+impl NewMessage {
+    /// Where it goes in a batch: 1:1 messages first, in id order.
+    fn key(&self) -> (bool, u64) {
+        match self {
+            Self::Im(message, _) => (false, message.id),
+            Self::Chat(message) => (true, message.id),
+        }
+    }
+}
