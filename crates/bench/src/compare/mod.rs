@@ -20,6 +20,7 @@ pub mod running;
 pub mod scenarios;
 pub mod simul;
 pub mod stanzas;
+pub mod tsung;
 pub mod xmpp_client;
 
 use std::path::PathBuf;
