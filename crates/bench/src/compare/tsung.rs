@@ -270,6 +270,11 @@ async fn run_tsung(
         .arg("start")
         .current_dir(dir)
         .env("ERL_EPMD_PORT", epmd.port.to_string())
+        // Tsung leaves Nagle's algorithm on: a step written in two
+        // segments (a TLS handshake's end, then the stream header) waits
+        // for the server's delayed ACK, 40 ms, which measures the two
+        // kernels rather than the server.
+        .env("ERL_AFLAGS", "-kernel inet_default_connect_options [{nodelay,true}]")
         .stdin(Stdio::null())
         .stdout(output.try_clone()?)
         .stderr(output)
