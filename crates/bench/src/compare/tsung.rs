@@ -27,6 +27,9 @@
 //! - `tsung.cpu_seconds`: the CPU time Tsung used (its Erlang VM, with
 //!   its start and stop), taken from the children's times of this process.
 //!
+//! Tsung's sockets are given `TCP_NODELAY` (it leaves Nagle's algorithm
+//! on, which put 40 ms delayed ACKs into its sign-in times).
+//!
 //! Tsung needs an Erlang port mapper: each run starts its own `epmd` on a
 //! free loopback port and stops it (Tsung's own would stay, on
 //! 0.0.0.0:4369), and kills Tsung's process group when it ends, so that no
@@ -223,7 +226,8 @@ pub async fn run(
         },
     });
     match scenario {
-        TsungScenario::IdleHold { .. } => {
+        TsungScenario::IdleHold { hold, .. } => {
+            report["hold_seconds"] = json!(hold.as_secs_f64());
             report["memory"] = memory_during_hold(before, &readings);
         }
         TsungScenario::Messages { messages_per_user, interval, .. } => {

@@ -213,8 +213,8 @@ EndMonitor:{1796,590122,429907}
          3.555,1.0e-3]}
 [{sample,tr_roster,10.246},
  {sample,tr_login,1406.778},
- {sample,'xmpp_msg_latency',0.736},
- {sample,tr_chat,1.16";
+ {sample,'xmpp_msg_latency',0.736}]
+[{sample,tr_chat,1.16";
 
     #[test]
     fn counters_are_the_last_totals() {
