@@ -48,8 +48,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use serde_json::{Value, json};
 
+use super::Contender;
 use super::population::Population;
 use super::running::Running;
+use super::xmpp_client::Transport;
+use crate::Common;
 use crate::server::{Memory, children_cpu, cpu_percent};
 
 /// What Tsung runs against one server.
@@ -94,29 +97,46 @@ impl TsungScenario {
     }
 }
 
-/// How Tsung's sessions reach the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    /// The STARTTLS port without TLS (only where the server takes SASL
-    /// PLAIN in the clear: [`Endpoint::cleartext`]).
-    ///
-    /// [`Endpoint::cleartext`]: super::running::Endpoint::cleartext
-    Cleartext,
-    /// STARTTLS on the stream.
-    StartTls,
-    /// TLS from the first byte (XEP-0368).
-    DirectTls,
-}
+/// Sessions of the messages scenario, at most (the population's first).
+const MESSAGE_USERS: usize = 200;
+/// Messages each of them sends, one every [`MESSAGE_INTERVAL`].
+const MESSAGES_PER_USER: u32 = 20;
+/// Pause between two messages of one session.
+const MESSAGE_INTERVAL: Duration = Duration::from_millis(500);
 
-impl Transport {
-    /// Its name in the results.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Cleartext => "cleartext",
-            Self::StartTls => "starttls",
-            Self::DirectTls => "direct-tls",
+/// Tsung's idle hold (every user, for `hold`) and its messages
+/// ([`MESSAGE_USERS`] × [`MESSAGES_PER_USER`]) against `contender`, each
+/// on a fresh start, over STARTTLS (which every server takes with PLAIN);
+/// Tsung's files go to `out/tsung/SERVER-SCENARIO` (replaced).
+pub async fn against(
+    common: &Common,
+    contender: Contender,
+    population: &Population,
+    hold: Duration,
+    out: &Path,
+) -> anyhow::Result<Value> {
+    let scenarios = [
+        TsungScenario::IdleHold { sessions: population.users, hold },
+        TsungScenario::Messages {
+            users: population.users.min(MESSAGE_USERS),
+            messages_per_user: MESSAGES_PER_USER,
+            interval: MESSAGE_INTERVAL,
+        },
+    ];
+    let mut runs = Vec::new();
+    for scenario in &scenarios {
+        let scratch = common.scratch()?;
+        let running = contender.start(common, scratch.path(), population, 0).await?;
+        let dir = out.join("tsung").join(format!("{}-{}", running.name, scenario.name()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot replace {}", dir.display()))?;
         }
+        let result = run(&running, population, scenario, Transport::Starttls, &dir).await;
+        running.stop().await?;
+        runs.push(result?);
     }
+    Ok(Value::Array(runs))
 }
 
 /// Shortest hold: the memory is read while every session is open.
@@ -156,7 +176,7 @@ pub async fn run(
         running.name
     );
     let port = match transport {
-        Transport::Cleartext | Transport::StartTls => endpoint.starttls.port(),
+        Transport::Cleartext | Transport::Starttls => endpoint.starttls.port(),
         Transport::DirectTls => endpoint.direct_tls.port(),
     };
     let log_dir = dir.join("tsung-log");

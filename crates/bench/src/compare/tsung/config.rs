@@ -166,7 +166,7 @@ fn sign_in(xml: &mut String, transport: Transport) {
          <request subst=\"true\"><jabber type=\"connect\" ack=\"parse\" regexp=\"{FEATURES}\">\
          <xmpp_authenticate username=\"%%_user%%\" passwd=\"%%_secret%%\"/></jabber></request>\n"
     );
-    if transport == Transport::StartTls {
+    if transport == Transport::Starttls {
         // Tsung answers <proceed/> itself (bidi) and times the handshake
         // as xmpp_starttls.
         let _ = write!(
@@ -226,7 +226,7 @@ mod tests {
         assert!(!xml.contains("starttls"));
         assert!(xml.contains("value=\"a&quot;b\""));
         assert!(xml.contains("<thinktime value=\"12.500\""));
-        let starttls = Target { transport: Transport::StartTls, ..target };
+        let starttls = Target { transport: Transport::Starttls, ..target };
         assert!(super::xml(&scenario, &starttls).contains("type=\"starttls\""));
     }
 }
