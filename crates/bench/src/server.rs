@@ -359,15 +359,28 @@ pub fn cpu_of(pid: u32) -> anyhow::Result<Duration> {
 
 /// CPU time (user + system) from a `/proc/.../stat` file.
 fn cpu_time(path: &str) -> anyhow::Result<Duration> {
+    stat_cpu(path, 11)
+}
+
+/// CPU time (user + system) of the benchmark's children that have exited
+/// and been waited for, with that of their own waited-for children.
+pub fn children_cpu() -> anyhow::Result<Duration> {
+    stat_cpu("/proc/self/stat", 13)
+}
+
+/// The sum of the tick counts at `first` and the next field (counted
+/// from the state, field 3) of a `/proc/.../stat` file.
+fn stat_cpu(path: &str, first: usize) -> anyhow::Result<Duration> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
     // Fields after the command name, which is in parentheses and may hold spaces:
-    // state is field 3, utime field 14 and stime field 15.
+    // state is field 3, utime field 14 and stime field 15, cutime and
+    // cstime fields 16 and 17.
     let after = text.rsplit_once(')').map(|(_, rest)| rest).context("no command name")?;
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| -> anyhow::Result<u64> {
         Ok(fields.get(i).context("short stat line")?.parse()?)
     };
-    let total = ticks(11)? + ticks(12)?;
+    let total = ticks(first)? + ticks(first + 1)?;
     let per_second = rustix::param::clock_ticks_per_second().max(1);
     Ok(Duration::from_secs_f64(total as f64 / per_second as f64))
 }

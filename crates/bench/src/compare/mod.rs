@@ -20,6 +20,7 @@ pub mod running;
 pub mod scenarios;
 pub mod simul;
 pub mod stanzas;
+pub mod tsung;
 pub mod xmpp_client;
 
 use std::path::PathBuf;
@@ -85,6 +86,10 @@ pub struct Args {
     /// Skip Simul's own WebSocket and VP doors.
     #[arg(long)]
     no_doors: bool,
+    /// Also run Tsung (Debian `tsung`) against each server: an idle hold
+    /// of every user for this many seconds, and 1:1 messages.
+    #[arg(long, value_name = "S")]
+    tsung: Option<u64>,
 }
 
 /// A server under comparison.
@@ -267,8 +272,17 @@ async fn compare_one(
     let messages: Vec<Value> = messages.into_iter().map(|s| with_outcome(s, &mut heard)).collect();
     running.stop().await?;
     overall.inc(1);
+    let tsung = match args.tsung {
+        Some(hold) => {
+            overall.set_message(format!("{name}: Tsung"));
+            let hold = Duration::from_secs(hold);
+            tsung::against(common, contender, population, hold, &args.out).await?
+        }
+        None => Value::Null,
+    };
     Ok(json!({
         "server": first.unwrap_or_default(),
+        "tsung": tsung,
         "idle_hold": idle,
         "login_storm": storms,
         "presence_storm": presence,
