@@ -23,7 +23,7 @@ use simul_directory::scram::{ScramCredentials, ScramHash};
 
 use super::packaged::{self, loopback};
 use super::population::Population;
-use super::running::{Endpoint, Foreground, Owner, Running, Secrets};
+use super::running::{Endpoint, Owner, Running, Secrets};
 
 /// The XMPP domain of the users.
 const DOMAIN: &str = "localhost";
@@ -101,8 +101,8 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
         began.elapsed().as_secs_f64()
     );
 
-    let console = std::fs::File::create(dir.join("console.log"))?;
-    let child = Command::new(&control)
+    let mut command = Command::new(&control);
+    command
         .arg("--config-dir")
         .arg(&conf)
         .arg("--spool")
@@ -111,23 +111,18 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
         .arg(&logs)
         .arg("foreground")
         // The Erlang cookie of the node, its loader and its garbage collector.
-        .env("HOME", dir)
-        .stdin(Stdio::null())
-        .stdout(console.try_clone()?)
-        .stderr(console)
-        .spawn()
-        .context("cannot run ejabberdctl")?;
-    // Killed if the wait below fails.
-    let mut process = Foreground(child);
-    packaged::await_sign_in(
-        &mut process.0,
-        loopback(starttls),
-        &ca_pem,
-        population,
-        START_TIMEOUT,
-        &logs.join("ejabberd.log"),
-    )
-    .await?;
+        .env("HOME", dir);
+    let endpoint = Endpoint {
+        domain: DOMAIN.to_owned(),
+        starttls: loopback(starttls),
+        direct_tls: loopback(direct_tls),
+        cleartext: true,
+        ca_pem,
+        secrets: Secrets::Password(population.password.clone()),
+    };
+    let log = logs.join("ejabberd.log");
+    let process =
+        packaged::launch(command, dir, &endpoint, population, &log, START_TIMEOUT).await?;
     let pid = process.0.id();
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     if comm.trim() != "beam.smp" {
@@ -138,14 +133,7 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
         name: "ejabberd",
         version,
         pid,
-        endpoint: Endpoint {
-            domain: DOMAIN.to_owned(),
-            starttls: loopback(starttls),
-            direct_tls: loopback(direct_tls),
-            cleartext: true,
-            ca_pem,
-            secrets: Secrets::Password(population.password.clone()),
-        },
+        endpoint,
         settings: settings(population),
         collect_garbage: Some(
             erl_client(

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -13,7 +13,7 @@ use simul_directory::scram::{ScramCredentials, ScramHash};
 
 use super::packaged::{self, loopback};
 use super::population::Population;
-use super::running::{Endpoint, Foreground, Owner, Running, Secrets};
+use super::running::{Endpoint, Owner, Running, Secrets};
 
 /// The XMPP domain of the users.
 const DOMAIN: &str = "localhost";
@@ -34,12 +34,12 @@ const MODULES: [&str; 11] = [
     "offline", "posix",
 ];
 
+/// Longest wait for the first sign-in after the start.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Listen backlog, as every server under comparison gets (Prosody's
 /// default is 128; the kernel's `somaxconn` here is 4096).
 const BACKLOG: u32 = 4096;
-
-/// Longest wait for the first sign-in after the start.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Starts a fresh private Prosody under `dir` (an empty directory the
 /// caller owns and removes) with `population`'s users and contact lists,
@@ -68,41 +68,27 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
     let config = dir.join("prosody.cfg.lua");
     std::fs::write(&config, config_text(dir, starttls, direct_tls))
         .context("cannot write prosody.cfg.lua")?;
-    let console = std::fs::File::create(dir.join("console.log"))?;
-    let child = Command::new("prosody")
-        .arg("--config")
-        .arg(&config)
-        .arg("-F")
-        .stdin(Stdio::null())
-        .stdout(console.try_clone()?)
-        .stderr(console)
-        .spawn()
-        .context("cannot run prosody (apt-get install prosody)")?;
-    // Killed if the wait below fails.
-    let mut process = Foreground(child);
-    packaged::await_sign_in(
-        &mut process.0,
-        loopback(starttls),
-        &ca_pem,
-        population,
-        START_TIMEOUT,
-        &dir.join("prosody.log"),
-    )
-    .await?;
+    let mut command = Command::new("prosody");
+    command.arg("--config").arg(&config).arg("-F");
+    let endpoint = Endpoint {
+        domain: DOMAIN.to_owned(),
+        starttls: loopback(starttls),
+        direct_tls: loopback(direct_tls),
+        cleartext: true,
+        ca_pem,
+        secrets: Secrets::Password(population.password.clone()),
+    };
+    let log = dir.join("prosody.log");
+    let process = packaged::launch(command, dir, &endpoint, population, &log, START_TIMEOUT)
+        .await
+        .context("prosody (apt-get install prosody)")?;
 
     Ok(Running {
         name: "prosody",
         version,
         // `/usr/bin/prosody` is a Lua script: the process is lua5.4 itself.
         pid: process.0.id(),
-        endpoint: Endpoint {
-            domain: DOMAIN.to_owned(),
-            starttls: loopback(starttls),
-            direct_tls: loopback(direct_tls),
-            cleartext: true,
-            ca_pem,
-            secrets: Secrets::Password(population.password.clone()),
-        },
+        endpoint,
         settings: settings(),
         collect_garbage: None,
         owner: Owner::Process(process),
@@ -223,8 +209,8 @@ mod tests {
 
     use simul_testkit::{RawXmpp, XmppTransport};
 
-    use super::super::packaged;
     use super::super::population::Population;
+    use super::super::xmpp_client::{Session, Tls, Transport};
 
     /// Prosody starts with the population's users and contact lists, and
     /// user1 signs in with PLAIN over STARTTLS, direct TLS and without TLS.
@@ -262,12 +248,14 @@ mod tests {
                 "{roster}"
             );
         }
-        packaged::sign_in_cleartext(endpoint.starttls, "user1", endpoint.secrets.of(0))
-            .await
-            .unwrap();
-        let refused =
-            packaged::sign_in_cleartext(endpoint.starttls, "user1", "not the password").await;
-        assert!(refused.is_err());
+        let tls = Tls::new(&endpoint.ca_pem).unwrap();
+        let localhost = std::net::Ipv4Addr::LOCALHOST.into();
+        let sign_in = |secret| {
+            Session::sign_in(&endpoint, &tls, Transport::Cleartext, localhost, "user1", secret)
+        };
+        let session = sign_in(endpoint.secrets.of(0)).await.unwrap();
+        assert_eq!(session.roster_items, 4);
+        assert!(sign_in("not the password").await.is_err());
 
         running.stop().await.unwrap();
         // Stopped: nothing listens any more.

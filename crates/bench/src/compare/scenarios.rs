@@ -214,6 +214,31 @@ async fn drive(
     Ok(Driven { rate: step.rate, sent: total, sending, delivered: fleet.delivered(phase) })
 }
 
+/// Whether a step's server fell behind: less than 90 % of what it was to
+/// deliver had arrived [`GRACE`] after the last send. `what` names the
+/// step's stanzas (`changes`, `messages`).
+pub fn behind(step: &Value, what: &str) -> bool {
+    let delivered = step[what]["delivered_within_grace"].as_u64().unwrap_or(0);
+    delivered < step["expected"].as_u64().unwrap_or(0) * 9 / 10
+}
+
+/// Waits until `expected` stanzas of `phase` have arrived, or none has for
+/// 5 s, or `most` has passed.
+pub async fn drain(fleet: &Fleet, phase: u32, expected: u64, most: Duration) {
+    let deadline = Instant::now() + most;
+    let (mut seen, mut since) = (fleet.delivered(phase), Instant::now());
+    while seen < expected && Instant::now() < deadline && since.elapsed() < QUIET {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = fleet.delivered(phase);
+        if now > seen {
+            (seen, since) = (now, Instant::now());
+        }
+    }
+}
+
+/// Silence that ends a drain: nothing more is on its way.
+const QUIET: Duration = Duration::from_secs(5);
+
 /// A step's figures, from what the readers heard: the latency
 /// distribution of phase `phase`, deliveries against those expected.
 pub fn outcome(heard: &mut Heard, phase: u32, expected: u64, seconds: f64) -> Value {

@@ -160,6 +160,9 @@ pub async fn run(
     transport: Transport,
     dir: &Path,
 ) -> anyhow::Result<Value> {
+    // Tsung runs in a directory of its own: the paths it is given are
+    // absolute.
+    let dir = &std::path::absolute(dir)?;
     let sessions = scenario.sessions();
     ensure!(
         (2..=population.users).contains(&sessions),
