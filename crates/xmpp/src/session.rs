@@ -177,7 +177,10 @@ pub(crate) async fn run(
         // The handlers are boxed: inline, each one's future (stanza
         // handling down to the store) would be part of this loop's, and
         // an idle session would hold the largest of them for its whole
-        // life; boxed, it holds only what waits in the select.
+        // life; boxed, it holds only what waits in the select. Measured
+        // (release): `received` 6.4 KiB, `deliver` 1 KiB. Boxing
+        // `deliver` costs one allocation per event delivered, next to its
+        // XML, TLS record and write: a trade for 1 KiB per idle session.
         let result = tokio::select! {
             item = read(&mut this.link) => Box::pin(this.received(item)).await,
             sm = this.sm.next() => Box::pin(this.stream_management_due(sm)).await,
