@@ -26,7 +26,7 @@ fn simul_and_prosody_run_every_scenario_and_the_report_compares_them() {
         .args(["--settle-ms", "200", "compare", "--servers", "simul,prosody", "--users", "40"])
         .args(["--roster", "4", "--logins", "40", "--password-users", "2"])
         .args(["--presence-rates", "20", "--message-rates", "50", "--step-seconds", "2"])
-        .args(["--no-doors", "--json", "--out"])
+        .args(["--json", "--out"])
         .arg(out.path())
         .output()
         .expect("run simul-bench");
@@ -62,4 +62,17 @@ fn simul_and_prosody_run_every_scenario_and_the_report_compares_them() {
     let markdown = std::fs::read_to_string(out.path().join("compare.md")).expect("compare.md");
     assert!(markdown.contains("| Simul vs prosody |"), "{markdown}");
     assert!(markdown.contains("## prosody "), "{markdown}");
+
+    // Simul's three doors, the same size, in the report too.
+    let doors = &report["results"]["simul_doors"];
+    for door in ["web", "vp", "xmpp"] {
+        let messages = &doors[door]["im"]["runs"][0];
+        assert!(
+            messages["delivered_per_second"].as_f64().unwrap_or(0.0) > 0.0,
+            "{door}: {messages}"
+        );
+        assert_eq!(messages["timeouts"], 0, "{door}: {messages}");
+        assert!(markdown.contains(&format!("| {door} | ")), "{door} missing:\n{markdown}");
+    }
+    assert_eq!(doors["web_presence"]["runs"][0]["missing_events"], 0);
 }

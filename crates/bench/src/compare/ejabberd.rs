@@ -21,12 +21,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use simul_directory::scram::{ScramCredentials, ScramHash};
 
-use super::packaged::{self, loopback};
+use super::packaged::{self, DOMAIN};
 use super::population::Population;
-use super::running::{Endpoint, Owner, Running, Secrets};
-
-/// The XMPP domain of the users.
-const DOMAIN: &str = "localhost";
+use super::running::{Owner, Running};
 
 /// PBKDF2 rounds of the stored SCRAM-SHA-1 keys: ejabberd's own, which it
 /// runs again at every PLAIN sign-in.
@@ -112,14 +109,7 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
         .arg("foreground")
         // The Erlang cookie of the node, its loader and its garbage collector.
         .env("HOME", dir);
-    let endpoint = Endpoint {
-        domain: DOMAIN.to_owned(),
-        starttls: loopback(starttls),
-        direct_tls: loopback(direct_tls),
-        cleartext: true,
-        ca_pem,
-        secrets: Secrets::Password(population.password.clone()),
-    };
+    let endpoint = packaged::endpoint([starttls, direct_tls], ca_pem, population);
     let log = logs.join("ejabberd.log");
     let process =
         packaged::launch(command, dir, &endpoint, population, &log, START_TIMEOUT).await?;
@@ -132,7 +122,6 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
     Ok(Running {
         name: "ejabberd",
         version,
-        pid,
         endpoint,
         settings: settings(population),
         collect_garbage: Some(

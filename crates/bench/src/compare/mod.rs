@@ -145,7 +145,7 @@ pub async fn run(common: &Common, args: &Args, nofile: u64) -> anyhow::Result<Va
     let doors = if args.no_doors || !args.servers.contains(&Contender::Simul) {
         Value::Null
     } else {
-        overall.set_message("Simul's WebSocket and VP doors");
+        overall.set_message("Simul's three doors");
         simul_doors(common, args, nofile).await?
     };
     overall.finish_with_message("done");
@@ -183,7 +183,7 @@ async fn compare_one(
             );
         } else {
             let tls = Tls::new(&running.endpoint.ca_pem)?;
-            let plan = plan(args, &running, &tls, transport);
+            let plan = plan(args, population, &running, &tls, transport);
             let progress = bar(multi, population.users as u64, "signed in");
             idle.push(scenarios::idle_hold(&plan, population.users, &progress).await?);
             progress.finish_and_clear();
@@ -201,7 +201,7 @@ async fn compare_one(
     let transport = Transport::DirectTls;
     let mut storms = Vec::new();
     {
-        let plan = plan(args, &running, &tls, transport);
+        let plan = plan(args, population, &running, &tls, transport);
         let progress = bar(multi, (population.users as f64 * args.online) as u64, "online");
         let storm = scenarios::login_storm(&plan, population, args.online, args.logins, &progress);
         storms.push(storm.await?);
@@ -212,7 +212,7 @@ async fn compare_one(
         let tokens = std::mem::replace(&mut running.endpoint.secrets, by_password);
         let mut passwords = population.clone();
         passwords.users = args.password_users.min(population.users);
-        let mut plan = plan(args, &running, &tls, transport);
+        let mut plan = plan(args, population, &running, &tls, transport);
         // Simul takes at most 10 password attempts per account at once
         // (a guard against guessing): keep under it.
         plan.concurrency = plan.concurrency.min(passwords.users * 8);
@@ -227,7 +227,7 @@ async fn compare_one(
     overall.inc(1);
 
     overall.set_message(format!("{name}: presence and messages"));
-    let plan = plan(args, &running, &tls, transport);
+    let plan = plan(args, population, &running, &tls, transport);
     let progress = bar(multi, population.users as u64, "signed in");
     let mut fleet = Fleet::open(&plan, 0..population.users, &progress).await?;
     progress.finish_and_clear();
@@ -236,7 +236,7 @@ async fn compare_one(
     let mut presence = Vec::new();
     for &rate in &args.presence_rates {
         overall.set_message(format!("{name}: {rate} status changes/s"));
-        let watch = scenarios::CpuWatch::start(running.pid)?;
+        let watch = scenarios::CpuWatch::start(running.pid())?;
         let step = scenarios::presence_storm(
             &mut fleet,
             population,
@@ -261,7 +261,7 @@ async fn compare_one(
     let mut messages = Vec::new();
     for &rate in &args.message_rates {
         overall.set_message(format!("{name}: {rate} messages/s"));
-        let watch = scenarios::CpuWatch::start(running.pid)?;
+        let watch = scenarios::CpuWatch::start(running.pid())?;
         let domain = running.endpoint.domain.clone();
         let step =
             scenarios::messages(&mut fleet, Step { rate, duration: step_length }, phase, &domain)
@@ -309,9 +309,15 @@ async fn compare_one(
 }
 
 /// The sessions' plan against `running`.
-fn plan<'a>(args: &Args, running: &'a Running, tls: &'a Tls, transport: Transport) -> Plan<'a> {
-    let roster = Population::new(args.users, args.roster, PASSWORD).roster;
-    Plan { running, tls, transport, concurrency: args.concurrency, sources: args.sources, roster }
+fn plan<'a>(
+    args: &Args,
+    population: &Population,
+    running: &'a Running,
+    tls: &'a Tls,
+    transport: Transport,
+) -> Plan<'a> {
+    let (concurrency, sources, roster) = (args.concurrency, args.sources, population.roster);
+    Plan { running, tls, transport, concurrency, sources, roster }
 }
 
 /// What the report says of a server: name, version, settings.
@@ -326,33 +332,29 @@ fn bar(progress: &MultiProgress, length: u64, what: &str) -> ProgressBar {
     progress.add(ProgressBar::new(length).with_style(style))
 }
 
-/// Simul's WebSocket and VP doors in the existing scenarios, same size.
+/// Simul's three doors in the existing `sessions` and `im` scenarios
+/// (idle memory; closed-loop 1:1 messages for a step's length) at the
+/// same size, and the web
+/// door's `presence` (fan-out of a status change to every session).
 async fn simul_doors(common: &Common, args: &Args, nofile: u64) -> anyhow::Result<Value> {
-    let sessions = args.users.to_string();
+    use crate::scenario::{im, presence, sessions};
+    let (count, seconds) = (args.users.to_string(), args.step_seconds.to_string());
     let mut doors = serde_json::Map::new();
-    for door in ["web", "vp"] {
-        let memory = crate::scenario::sessions::run(
-            common,
-            &crate::parse_args(&["sessions", "--sessions", &sessions, "--door", door])?,
-            nofile,
-        )
-        .await
-        .with_context(|| format!("sessions on the {door} door"))?;
-        let im = crate::scenario::im::run(
-            common,
-            &crate::parse_args(&["im", "--sessions", &sessions, "--door", door])?,
-            nofile,
-        )
-        .await
-        .with_context(|| format!("im on the {door} door"))?;
-        doors.insert(door.to_owned(), json!({ "sessions": memory, "im": im }));
+    for door in ["web", "vp", "xmpp"] {
+        let argv = |scenario| [scenario, "--sessions", &count, "--door", door];
+        let timed = [&argv("im")[..], &["--seconds", &seconds]].concat();
+        let (memory, messages) =
+            (crate::parse_args(&argv("sessions"))?, crate::parse_args(&timed)?);
+        let memory = sessions::run(common, &memory, nofile)
+            .await
+            .with_context(|| format!("sessions on the {door} door"))?;
+        let messages = im::run(common, &messages, nofile)
+            .await
+            .with_context(|| format!("im on the {door} door"))?;
+        doors.insert(door.to_owned(), json!({ "sessions": memory, "im": messages }));
     }
-    let presence = crate::scenario::presence::run(
-        common,
-        &crate::parse_args(&["presence", "--sessions", &sessions])?,
-        nofile,
-    )
-    .await?;
+    let fan_out = crate::parse_args(&["presence", "--sessions", &count])?;
+    let presence = presence::run(common, &fan_out, nofile).await?;
     doors.insert("web_presence".to_owned(), presence);
     Ok(Value::Object(doors))
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use super::population::Population;
-use super::running::{Endpoint, Foreground};
+use super::running::{Endpoint, Foreground, Secrets};
 use super::xmpp_client::{Session, Tls, Transport};
 
 /// Longest wait for one sign-in without TLS while the server starts.
@@ -53,9 +53,26 @@ pub fn certificates(dir: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(dir.join("ca.pem")).context("cannot read the CA certificate")
 }
 
-/// The address of a port on 127.0.0.1.
-pub fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+/// The XMPP domain of the users of both servers.
+pub const DOMAIN: &str = "localhost";
+
+/// How both servers are reached: their STARTTLS port (which also takes
+/// PLAIN without TLS) and direct-TLS port on 127.0.0.1, certificates
+/// that `ca_pem` verifies, and the population's one password.
+pub fn endpoint(
+    [starttls, direct_tls]: [u16; 2],
+    ca_pem: Vec<u8>,
+    population: &Population,
+) -> Endpoint {
+    let loopback = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    Endpoint {
+        domain: DOMAIN.to_owned(),
+        starttls: loopback(starttls),
+        direct_tls: loopback(direct_tls),
+        cleartext: true,
+        ca_pem,
+        secrets: Secrets::Password(population.password.clone()),
+    }
 }
 
 /// Runs `command` (the server, in the foreground, its output to

@@ -11,12 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use simul_directory::scram::{ScramCredentials, ScramHash};
 
-use super::packaged::{self, loopback};
+use super::packaged::{self, DOMAIN};
 use super::population::Population;
-use super::running::{Endpoint, Owner, Running, Secrets};
-
-/// The XMPP domain of the users.
-const DOMAIN: &str = "localhost";
+use super::running::{Owner, Running};
 
 /// PBKDF2 rounds of the stored SCRAM-SHA-1 keys: Prosody 0.12's own
 /// (`iteration_count`), which it runs again at every PLAIN sign-in.
@@ -70,14 +67,7 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
         .context("cannot write prosody.cfg.lua")?;
     let mut command = Command::new("prosody");
     command.arg("--config").arg(&config).arg("-F");
-    let endpoint = Endpoint {
-        domain: DOMAIN.to_owned(),
-        starttls: loopback(starttls),
-        direct_tls: loopback(direct_tls),
-        cleartext: true,
-        ca_pem,
-        secrets: Secrets::Password(population.password.clone()),
-    };
+    let endpoint = packaged::endpoint([starttls, direct_tls], ca_pem, population);
     let log = dir.join("prosody.log");
     let process = packaged::launch(command, dir, &endpoint, population, &log, START_TIMEOUT)
         .await
@@ -86,8 +76,6 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
     Ok(Running {
         name: "prosody",
         version,
-        // `/usr/bin/prosody` is a Lua script: the process is lua5.4 itself.
-        pid: process.0.id(),
         endpoint,
         settings: settings(),
         collect_garbage: None,
@@ -222,7 +210,7 @@ mod tests {
         let endpoint = running.endpoint.clone();
         assert_eq!(running.name, "prosody");
         assert!(running.version.starts_with("0."), "{}", running.version);
-        let comm = std::fs::read_to_string(format!("/proc/{}/comm", running.pid)).unwrap();
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", running.pid())).unwrap();
         assert_eq!(comm.trim(), "lua5.4");
 
         for (address, transport) in [

@@ -167,6 +167,7 @@ fn markdown(report: &Value) -> String {
     let _ = writeln!(out, "Command: `{}`\n", report["command"].as_str().unwrap_or_default());
     headline_table(&mut out, &servers, &names);
     tsung_table(&mut out, &servers);
+    doors_table(&mut out, &results["simul_doors"]);
     for server in &servers {
         server_section(&mut out, server);
     }
@@ -247,6 +248,41 @@ fn tsung_table(out: &mut String, servers: &[Value]) {
         );
     }
     out.push('\n');
+}
+
+/// Simul's three doors side by side, where they ran.
+fn doors_table(out: &mut String, doors: &Value) {
+    if doors.is_null() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Simul's three doors at the same size (`sessions`; `im`: the sessions in \
+         pairs, one message in flight per pair):\n\n\
+         | door | KiB per idle session | 1:1 messages/s | p50 / p99 ms | server CPU % |\n\
+         |---|---:|---:|---:|---:|"
+    );
+    let cell = |value: Option<f64>| value.map_or("–".to_owned(), format_figure);
+    for door in ["web", "vp", "xmpp"] {
+        let (memory, messages) = (&doors[door]["sessions"], &doors[door]["im"]);
+        let _ = writeln!(
+            out,
+            "| {door} | {} | {} | {} / {} | {} |",
+            cell(number(memory, &["runs", "0", "per_session_rss_kib"])),
+            cell(number(messages, &["runs", "0", "delivered_per_second"])),
+            cell(number(messages, &["runs", "0", "latency", "p50_ms"])),
+            cell(number(messages, &["runs", "0", "latency", "p99_ms"])),
+            cell(number(messages, &["runs", "0", "cpu_percent_of_one_core", "server"])),
+        );
+    }
+    let fan_out = &doors["web_presence"]["runs"][0];
+    let _ = writeln!(
+        out,
+        "\nA status change seen by all {} web sessions: p50 {} ms, p99 {} ms.\n",
+        fan_out["sessions"],
+        cell(number(fan_out, &["latency", "p50_ms"])),
+        cell(number(fan_out, &["latency", "p99_ms"])),
+    );
 }
 
 fn server_section(out: &mut String, server: &Value) {

@@ -76,9 +76,6 @@ pub struct Running {
     pub name: &'static str,
     /// Its version, as its package or binary tells it.
     pub version: String,
-    /// The process whose memory counts (the Erlang VM for ejabberd, which
-    /// may be a child of the process started).
-    pub pid: u32,
     /// Where and how to sign in.
     pub endpoint: Endpoint,
     /// The settings that matter for a fair comparison, one line each
@@ -96,9 +93,19 @@ pub struct Running {
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 impl Running {
+    /// The process whose memory and CPU count: the one started (Prosody's
+    /// script runs in lua5.4 itself; ejabberd's control script `exec`s
+    /// into the Erlang VM).
+    pub fn pid(&self) -> u32 {
+        match &self.owner {
+            Owner::Simul(server) => server.pid(),
+            Owner::Process(process) => process.0.id(),
+        }
+    }
+
     /// Its memory now.
     pub fn memory(&self) -> anyhow::Result<Memory> {
-        Memory::of(self.pid)
+        Memory::of(self.pid())
     }
 
     /// Runs [`Running::collect_garbage`], if any; whether it ran.

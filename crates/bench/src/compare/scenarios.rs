@@ -84,7 +84,7 @@ pub async fn login_storm(
     let result = logins::measure(
         "compare",
         plan.running.name,
-        plan.running.pid,
+        plan.running.pid(),
         plan_logins,
         |i| async move {
             let begun = Instant::now();

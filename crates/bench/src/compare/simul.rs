@@ -52,7 +52,6 @@ pub async fn start(
             .trim()
             .trim_start_matches("simul ")
             .to_owned(),
-        pid: server.pid(),
         endpoint: Endpoint {
             domain: "localhost".to_owned(),
             starttls,
