@@ -136,6 +136,20 @@ async fn the_sametime_and_xmpp_doors_count_with_the_web_per_address() {
     let xmpp = port_of(server.log_line("XMPP door listening on "));
     let _web = connect_from([127, 0, 0, 1], address(&server.base)).await;
     let _sametime = connect_from([127, 0, 0, 1], vp).await;
+    // `connect` returns once the kernel has the connection, before the
+    // doors' accept loops have counted it: wait until /metrics (asked from
+    // a third address, its own connection counted too) shows all three.
+    let metrics = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 3]))
+        .build()
+        .unwrap();
+    support::eventually("both connections counted", || async {
+        let Ok(answer) = metrics.get(server.url("/metrics")).send().await else { return false };
+        let text = answer.text().await.unwrap_or_default();
+        let open = text.lines().find_map(|l| l.strip_prefix("simul_connections "));
+        open.and_then(|n| n.parse::<f64>().ok()).is_some_and(|n| n >= 3.0)
+    })
+    .await;
     // A third connection from the same address, to any door: closed.
     let mut third = connect_from([127, 0, 0, 1], xmpp).await;
     assert_eq!(until_closed(&mut third).await, "", "closed without a word");
