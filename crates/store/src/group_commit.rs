@@ -42,10 +42,12 @@ pub(crate) enum NewMessage {
     Chat(StoredChatMessage),
 }
 
-/// Messages waiting for a transaction, and whether a writer is at work.
-#[derive(Debug, Default)]
+/// Messages waiting for a transaction, whether a writer is at work, and
+/// the connection it writes with.
+#[derive(Debug)]
 pub(crate) struct GroupCommit {
     state: Mutex<State>,
+    writer: SqlitePool,
 }
 
 #[derive(Debug, Default)]
@@ -63,13 +65,15 @@ struct Waiting {
 }
 
 impl GroupCommit {
+    /// Group commit through `writer`, a pool of one connection that
+    /// nothing else writes with.
+    pub(crate) fn new(writer: SqlitePool) -> Self {
+        Self { state: Mutex::default(), writer }
+    }
+
     /// Keeps `message`: returns once the transaction that holds it has
     /// committed, or with why it did not.
-    pub(crate) async fn append(
-        self: &Arc<Self>,
-        pool: &SqlitePool,
-        message: NewMessage,
-    ) -> Result<(), StoreError> {
+    pub(crate) async fn append(self: &Arc<Self>, message: NewMessage) -> Result<(), StoreError> {
         let (done, outcome) = oneshot::channel();
         let start_writer = {
             let mut state = self.lock();
@@ -79,11 +83,16 @@ impl GroupCommit {
         if start_writer {
             // A task of its own: a caller that stops waiting (a closed
             // connection) does not stop the others' batch.
-            tokio::spawn(write(Writer { group: Arc::clone(self), done: false }, pool.clone()));
+            tokio::spawn(write(Writer { group: Arc::clone(self), done: false }));
         }
         // The writer went away without an answer: only when the runtime
         // shuts down.
         outcome.await.unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
+    }
+
+    /// Closes the writer's connection (waiting for a batch being written).
+    pub(crate) async fn close(&self) {
+        self.writer.close().await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -112,7 +121,7 @@ impl Drop for Writer {
 }
 
 /// Commits batches of whatever is waiting until nothing is.
-async fn write(mut writer: Writer, pool: SqlitePool) {
+async fn write(mut writer: Writer) {
     loop {
         let mut batch = {
             let mut state = writer.group.lock();
@@ -129,7 +138,7 @@ async fn write(mut writer: Writer, pool: SqlitePool) {
         // end of their table's b-tree.
         batch.sort_by_key(|waiting| waiting.message.key());
         let messages: Vec<&NewMessage> = batch.iter().map(|waiting| &waiting.message).collect();
-        match commit(&pool, &messages).await {
+        match commit(&writer.group.writer, &messages).await {
             Ok(rows) => {
                 for (waiting, row) in batch.into_iter().zip(rows) {
                     waiting.done.send(row.map_err(StoreError::from)).ok();

@@ -92,7 +92,7 @@ impl Store {
     /// and gets it at their next sign-in ([`Store::take_missed`]).
     pub async fn append_im(&self, message: &StoredIm, pending: bool) -> Result<(), StoreError> {
         let message = NewMessage::Im(message.clone(), pending);
-        self.group_commit.append(&self.pool, message).await
+        self.group_commit.append(message).await
     }
 
     /// The highest message id kept, 1:1 or n-way (0 for none), so that

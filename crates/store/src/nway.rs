@@ -75,7 +75,7 @@ impl Store {
     /// [`crate::group_commit`]).
     pub async fn append_chat_message(&self, message: &StoredChatMessage) -> Result<(), StoreError> {
         let message = NewMessage::Chat(message.clone());
-        self.group_commit.append(&self.pool, message).await
+        self.group_commit.append(message).await
     }
 
     /// A page of a chat's history (`limit` messages from `from`), oldest
