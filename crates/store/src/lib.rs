@@ -138,15 +138,6 @@ fn sqlite_code(error: &sqlx::Error) -> Option<u32> {
     Some(database.code()?.parse::<u32>().ok()? & 0xff)
 }
 
-/// Pages of write-ahead log (64 MiB) after which the commit that crossed
-/// them copies it into the database file; SQLite's default is 1,000. The
-/// pages that every batch of messages changes (the tables' and indexes'
-/// last leaves, the full-text index) are copied once per checkpoint, so
-/// fewer checkpoints copy less: 13 % more messages a second and a lower
-/// p99 (BENCHMARKS.md, "The message path"). The `-wal` file grows to
-/// that size under load; a clean stop empties it.
-const CHECKPOINT_PAGES: u32 = 16_384;
-
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -179,7 +170,13 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true)
-            .pragma("wal_autocheckpoint", CHECKPOINT_PAGES.to_string());
+            // A statement that may have to be backed out alone (a batch's
+            // multi-row INSERT, group_commit.rs) first copies each page it
+            // changes to a statement journal: a temporary file past
+            // 64 KiB, a write(2) per page, which was a sixth of the
+            // message path. In memory it is a copy. (Temporary tables and
+            // sorts live in memory too: Simul's queries read bounded pages.)
+            .pragma("temp_store", "MEMORY");
         let pool =
             SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
         let files_dir = files_dir_of(path);
@@ -196,7 +193,9 @@ impl Store {
         // uses: in WAL mode a connection drops its page cache whenever
         // another one wrote since its last transaction, so batches taken
         // by whichever pooled connection was free read their pages back
-        // from the file each time (BENCHMARKS.md, "The message path").
+        // from the file each time (BENCHMARKS.md, "The message path";
+        // SQLite's automatic checkpoint, at 1,000 pages of log, is kept:
+        // 16,384 gave 16 % more messages a second and twice the p99).
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
         let group_commit = Arc::new(group_commit::GroupCommit::new(writer));
         Ok(Self { pool, upgrade, files_dir, files_lock: Arc::default(), group_commit })
