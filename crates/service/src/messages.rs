@@ -105,9 +105,10 @@ impl Service {
     /// The user a message or invitation for `name` goes to: the
     /// directory's id for a login name, a mail address or any spelling of
     /// a DN; [`ServiceError::NoSuchUser`] for a name the directory does
-    /// not have (or a disabled account). Where the realm lets in people it
-    /// does not hold (`accept_unknown_sso_users`), an unknown name is
-    /// taken as such a person's id.
+    /// not have (or a disabled account; someone still signed in is taken
+    /// by their id until the sign-out that disabling brings). Where the
+    /// realm lets in people it does not hold (`accept_unknown_sso_users`),
+    /// an unknown name is taken as such a person's id.
     pub async fn recipient(&self, name: &str) -> Result<UserId, ServiceError> {
         // The id of someone with a session needs no directory read: they
         // were found and admitted at sign-in, and a disabled or removed
