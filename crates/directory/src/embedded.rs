@@ -20,6 +20,11 @@ impl EmbeddedRealm {
         Self { store, accepts_strangers: false }
     }
 
+    /// Closes the store's connections (see [`Store::close`]).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
     /// Lets in people with a valid SSO token whom the realm does not hold
     /// (users of the SSO domain's other applications), if `accept`.
     pub fn accepting_strangers(mut self, accept: bool) -> Self {

@@ -111,36 +111,61 @@ impl UserCommand {
     }
 
     async fn run_async(self) -> anyhow::Result<Outcome> {
+        // A password is read before the database is opened: a mistyped
+        // one must not leave a new deployment behind.
+        let password = match &self {
+            Self::Add { password, .. } | Self::Passwd { password, .. } => Some(password.read()?),
+            _ => None,
+        };
+        let realm = match &self {
+            Self::Add { deployment, .. } => new_or_existing_realm(deployment).await?,
+            Self::List { deployment }
+            | Self::Passwd { deployment, .. }
+            | Self::Disable { deployment, .. }
+            | Self::Enable { deployment, .. }
+            | Self::Remove { deployment, .. } => realm(deployment).await?,
+        };
+        let done = self.run_on(&realm, password.as_deref().map(String::as_str)).await;
+        // Closed before the process ends, the last connection folds the
+        // write-ahead log into the database and removes it and the
+        // shared-memory file (unless a running server has them open).
+        realm.close().await;
+        done
+    }
+
+    async fn run_on(
+        self,
+        realm: &EmbeddedRealm,
+        password: Option<&str>,
+    ) -> anyhow::Result<Outcome> {
+        let password = password.unwrap_or_default();
         match self {
-            Self::Add { name, display_name, mail, password, deployment } => {
-                let password = password.read()?;
-                let user = new_or_existing_realm(&deployment)
-                    .await?
-                    .add_user(&name, display_name.as_deref(), mail.as_deref(), &password)
+            Self::Add { name, display_name, mail, .. } => {
+                let user = realm
+                    .add_user(&name, display_name.as_deref(), mail.as_deref(), password)
                     .await?;
                 println!("Added user {} ({})", user.id, user.display_name);
             }
-            Self::List { deployment } => {
-                for user in realm(&deployment).await?.users().await? {
+            Self::List { .. } => {
+                for user in realm.users().await? {
                     let state = if user.disabled { "disabled" } else { "enabled" };
                     println!("{}\t{}\t{}\t{state}", user.id, user.display_name, user.mail);
                 }
             }
-            Self::Passwd { name, password, deployment } => {
-                let password = password.read()?;
-                realm(&deployment).await?.set_password(&name, &password).await?;
+            Self::Passwd { name, .. } => {
+                realm.set_password(&name, password).await?;
                 println!("Changed the password of {name}");
             }
-            Self::Disable { name, deployment } => {
-                realm(&deployment).await?.set_disabled(&name, true).await?;
+            Self::Disable { name, .. } => {
+                realm.set_disabled(&name, true).await?;
                 println!("Disabled {name}");
             }
-            Self::Enable { name, deployment } => {
-                realm(&deployment).await?.set_disabled(&name, false).await?;
+            Self::Enable { name, .. } => {
+                realm.set_disabled(&name, false).await?;
                 println!("Enabled {name}");
             }
-            Self::Remove { name, deployment } => {
-                realm(&deployment).await?.remove(&name).await?;
+            Self::Remove { name, .. } => {
+                realm.remove(&name).await?;
                 println!("Removed {name}");
             }
         }

@@ -187,6 +187,10 @@ fn embedded_realm_users_are_managed_from_the_command_line() {
     std::fs::write(d.join("pw"), "battery staple\n").unwrap();
     let bob = simul(d, &["user", "add", "bob", "--password-file", "pw", "--data", "dd"], &[]);
     assert!(bob.status.success(), "{}", text(&bob.stderr));
+    // Closed cleanly: the database alone, no write-ahead log left behind.
+    for leftover in ["simul.db-wal", "simul.db-shm"] {
+        assert!(!d.join("dd").join(leftover).exists(), "{leftover} left by `simul user add`");
+    }
 
     let again = simul(d, &["user", "add", "bob", "--password-file", "pw", "--data", "dd"], &[]);
     assert_eq!(again.status.code(), Some(2));

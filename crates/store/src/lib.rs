@@ -227,6 +227,16 @@ impl Store {
         self.upgrade.as_ref()
     }
 
+    /// Closes the connections, the messages' writer last to finish. The
+    /// last connection to the database (none of a running server's)
+    /// folds the write-ahead log into it and removes the `-wal` and
+    /// `-shm` files, as SQLite does; a command that ends without closing
+    /// leaves them behind.
+    pub async fn close(&self) {
+        self.group_commit.close().await;
+        self.pool.close().await;
+    }
+
     /// Moves everything in the write-ahead log into the database file and
     /// closes the connections: after a clean stop, `simul.db` alone holds
     /// all the data (a copy of it is a whole copy).
