@@ -114,8 +114,8 @@ impl UserCommand {
         // A password is read before the database is opened: a mistyped
         // one must not leave a new deployment behind.
         let password = match &self {
-            Self::Add { password, .. } | Self::Passwd { password, .. } => Some(password.read()?),
-            _ => None,
+            Self::Add { password, .. } | Self::Passwd { password, .. } => password.read()?,
+            _ => Zeroizing::default(),
         };
         let realm = match &self {
             Self::Add { deployment, .. } => new_or_existing_realm(deployment).await?,
@@ -125,7 +125,7 @@ impl UserCommand {
             | Self::Enable { deployment, .. }
             | Self::Remove { deployment, .. } => realm(deployment).await?,
         };
-        let done = self.run_on(&realm, password.as_deref().map(String::as_str)).await;
+        let done = self.run_on(&realm, &password).await;
         // Closed before the process ends, the last connection folds the
         // write-ahead log into the database and removes it and the
         // shared-memory file (unless a running server has them open).
@@ -133,12 +133,9 @@ impl UserCommand {
         done
     }
 
-    async fn run_on(
-        self,
-        realm: &EmbeddedRealm,
-        password: Option<&str>,
-    ) -> anyhow::Result<Outcome> {
-        let password = password.unwrap_or_default();
+    /// Carries the command out on `realm`; `password` is the one read for
+    /// `add` and `passwd` (empty for the others).
+    async fn run_on(self, realm: &EmbeddedRealm, password: &str) -> anyhow::Result<Outcome> {
         match self {
             Self::Add { name, display_name, mail, .. } => {
                 let user = realm

@@ -24,6 +24,12 @@ async fn connect_from(from: [u8; 4], to: SocketAddr) -> TcpStream {
     socket.connect(to).await.unwrap()
 }
 
+/// The value of one series (`name{labels}`) in the text of /metrics.
+fn metric(metrics: &str, series: &str) -> Option<f64> {
+    let value = metrics.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))?;
+    value.parse().ok()
+}
+
 /// What the server sends until it closes the connection (at most 10 s).
 async fn until_closed(stream: &mut TcpStream) -> String {
     let mut received = Vec::new();
@@ -111,9 +117,9 @@ async fn connections_are_capped_per_address_and_in_all() {
     .await;
     let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
     for reason in ["per_address", "total"] {
-        let line = format!("simul_connections_refused_total{{reason=\"{reason}\"}} ");
-        let count = metrics.lines().find_map(|l| l.strip_prefix(&line)).map(str::parse::<u64>);
-        assert!(matches!(count, Some(Ok(n)) if n >= 1), "{line} in\n{metrics}");
+        let series = format!("simul_connections_refused_total{{reason=\"{reason}\"}}");
+        let count = metric(&metrics, &series);
+        assert!(matches!(count, Some(n) if n >= 1.0), "{series} in\n{metrics}");
     }
 }
 
@@ -146,8 +152,7 @@ async fn the_sametime_and_xmpp_doors_count_with_the_web_per_address() {
     support::eventually("both connections counted", || async {
         let Ok(answer) = metrics.get(server.url("/metrics")).send().await else { return false };
         let text = answer.text().await.unwrap_or_default();
-        let open = text.lines().find_map(|l| l.strip_prefix("simul_connections "));
-        open.and_then(|n| n.parse::<f64>().ok()).is_some_and(|n| n >= 3.0)
+        metric(&text, "simul_connections").is_some_and(|open| open >= 3.0)
     })
     .await;
     // A third connection from the same address, to any door: closed.

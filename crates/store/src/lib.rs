@@ -227,11 +227,11 @@ impl Store {
         self.upgrade.as_ref()
     }
 
-    /// Closes the connections, the messages' writer last to finish. The
-    /// last connection to the database (none of a running server's)
-    /// folds the write-ahead log into it and removes the `-wal` and
-    /// `-shm` files, as SQLite does; a command that ends without closing
-    /// leaves them behind.
+    /// Closes the connections, the messages' writer first (once the batch
+    /// it is writing, if any, is committed). The last connection to the
+    /// database (when no running server has it open) folds the write-ahead
+    /// log into it and removes the `-wal` and `-shm` files, as SQLite
+    /// does; a command that ends without closing leaves them behind.
     pub async fn close(&self) {
         self.group_commit.close().await;
         self.pool.close().await;

@@ -113,9 +113,10 @@ pub async fn await_sign_in(
     log: &Path,
 ) -> anyhow::Result<()> {
     let tls = Tls::new(&endpoint.ca_pem)?;
+    let user = Population::name(0);
     let sign_in = |transport| {
         let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        Session::sign_in(endpoint, &tls, transport, localhost, "user1", endpoint.secrets.of(0))
+        Session::sign_in(endpoint, &tls, transport, localhost, &user, endpoint.secrets.of(0))
     };
     let deadline = Instant::now() + within;
     loop {
@@ -129,7 +130,7 @@ pub async fn await_sign_in(
             let expected = population.contacts(0).count();
             anyhow::ensure!(
                 session.roster_items == expected,
-                "user1 has {} contacts instead of {expected}:\n{}",
+                "{user} has {} contacts instead of {expected}:\n{}",
                 session.roster_items,
                 log_tail(log)
             );
