@@ -40,9 +40,9 @@ pub struct Server {
     port: u16,
     /// The VP door's port (127.0.0.1), when it listens.
     vp_port: Option<u16>,
-    /// The XMPP door's ports (127.0.0.1; STARTTLS, direct TLS), when it
-    /// listens.
-    xmpp_ports: Option<(u16, u16)>,
+    /// The XMPP door's ports (127.0.0.1; STARTTLS, direct TLS,
+    /// cleartext), when it listens.
+    xmpp_ports: Option<[u16; 3]>,
     log: PathBuf,
     /// Time from the spawn to the first `GET /healthz` answered 200.
     pub startup: Duration,
@@ -82,21 +82,23 @@ impl Server {
     }
 
     /// The same as [`Server::start`] with the XMPP door listening too, on
-    /// two more free loopback ports (STARTTLS and direct TLS; it has no
-    /// plain-text listener).
+    /// three more free loopback ports (STARTTLS, direct TLS, and the
+    /// cleartext listener a local TLS-terminating proxy would use).
     pub async fn start_with_xmpp(simul: &Path, data: &Path, log: &Path) -> anyhow::Result<Self> {
-        let (starttls, direct) = (free_port()?, free_port()?);
-        let (listen, listen_tls) = (format!("127.0.0.1:{starttls}"), format!("127.0.0.1:{direct}"));
+        let ports = [free_port()?, free_port()?, free_port()?];
+        let [listen, listen_tls, listen_cleartext] = ports.map(|port| format!("127.0.0.1:{port}"));
         let mut env = UNLIMITED.to_vec();
         env.extend([
             ("SIMUL_XMPP__LISTEN", listen.as_str()),
             ("SIMUL_XMPP__LISTEN_TLS", &listen_tls),
+            ("SIMUL_XMPP__LISTEN_CLEARTEXT", &listen_cleartext),
         ]);
         // The bench's XMPP sessions answer no XEP-0199 ping: idle ones
         // would be ended after twice the keepalive.
         env.push(("SIMUL_SERVER__KEEPALIVE_SECONDS", "3600"));
         let mut server = Self::start_with(simul, data, log, None, &env).await?;
-        server.xmpp_ports = Some((starttls, direct));
+        server.xmpp_ports = Some(ports);
+        let direct = ports[1];
         // The door may open after the HTTP listener answered; its
         // certificate is on disk once it does.
         let started = Instant::now();
@@ -182,9 +184,16 @@ impl Server {
 
     /// The XMPP door's STARTTLS and direct-TLS addresses, if it listens.
     pub fn xmpp_addresses(&self) -> Option<(std::net::SocketAddr, std::net::SocketAddr)> {
-        let (starttls, direct) = self.xmpp_ports?;
+        let [starttls, direct, _] = self.xmpp_ports?;
         let at = |port| (std::net::Ipv4Addr::LOCALHOST, port).into();
         Some((at(starttls), at(direct)))
+    }
+
+    /// The XMPP door's cleartext listener (`[xmpp] listen_cleartext`), if
+    /// it listens.
+    pub fn xmpp_cleartext_address(&self) -> Option<std::net::SocketAddr> {
+        let [.., cleartext] = self.xmpp_ports?;
+        Some((std::net::Ipv4Addr::LOCALHOST, cleartext).into())
     }
 
     /// The XMPP door's address for `transport`, if it listens.

@@ -73,6 +73,11 @@ pub struct XmppConfig {
     /// Where clients connect with TLS from the first byte (XEP-0368):
     /// `0.0.0.0:5223`, or `off` (the default).
     pub listen_tls: Listen,
+    /// Where a TLS-terminating proxy on this host (or one of
+    /// `server.trusted_proxies`) hands over its clients' XMPP streams,
+    /// without TLS: `127.0.0.1:5200`, or `off` (the default). Connections
+    /// from any other address are closed before a byte is read.
+    pub listen_cleartext: Listen,
     /// Seconds a session with stream resumption (XEP-0198) waits for its
     /// client after the connection broke, still online and keeping what
     /// arrives for it (default 300; 0: no resumption).
@@ -92,6 +97,7 @@ impl Default for XmppConfig {
         Self {
             listen: Listen::Off,
             listen_tls: Listen::Off,
+            listen_cleartext: Listen::Off,
             resume_timeout: 300,
             registration: false,
             admins: Vec::new(),
@@ -599,7 +605,8 @@ impl Config {
     /// XMPP addresses are `user@server.domain`: `localhost` is right for
     /// a trial only.
     fn review_xmpp_domain(&self, review: &mut Review) {
-        let xmpp_on = [self.xmpp.listen, self.xmpp.listen_tls].iter().any(|l| *l != Listen::Off);
+        let xmpp = [self.xmpp.listen, self.xmpp.listen_tls, self.xmpp.listen_cleartext];
+        let xmpp_on = xmpp.iter().any(|l| *l != Listen::Off);
         if !xmpp_on || self.server.domain != "localhost" {
             return;
         }

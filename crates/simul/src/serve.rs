@@ -169,6 +169,7 @@ impl ServeArgs {
         let xmpp = [
             (self.xmpp.unwrap_or(config.xmpp.listen), simul_xmpp::Transport::StartTls),
             (config.xmpp.listen_tls, simul_xmpp::Transport::DirectTls),
+            (config.xmpp.listen_cleartext, simul_xmpp::Transport::Cleartext),
         ];
         if xmpp.iter().any(|(listen, _)| *listen != Listen::Off) {
             let (tls, _) = crate::tls::server_config(&data, &config.server)?;
@@ -183,13 +184,15 @@ impl ServeArgs {
                 .with_registration(config.xmpp.registration)
                 .with_admins(config.xmpp.admins.clone())
                 .with_server_end_point(crate::tls::server_end_point(&data, &config.server)?)
-                .with_file_urls(simul_service::FileUrls::new(&public_url)),
+                .with_file_urls(simul_service::FileUrls::new(&public_url))
+                .with_trusted_proxies(config.server.trusted_proxies.clone()),
             );
             for (listen, transport) in xmpp {
                 let Listen::At(address) = listen else { continue };
                 let option = match transport {
                     simul_xmpp::Transport::StartTls => "--xmpp",
                     simul_xmpp::Transport::DirectTls => "xmpp.listen_tls",
+                    simul_xmpp::Transport::Cleartext => "xmpp.listen_cleartext",
                 };
                 let listener = bind(address, option)?;
                 // Tests and scripts read this line to find the port.

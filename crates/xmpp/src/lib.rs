@@ -29,6 +29,7 @@ mod vcard;
 
 use std::collections::HashMap;
 use std::io;
+use std::net::IpAddr;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -72,6 +73,9 @@ pub struct Door {
     /// Where the web door serves files: uploads (XEP-0363) are offered
     /// only with it.
     file_urls: Option<FileUrls>,
+    /// Besides loopback, the proxies whose connections a cleartext
+    /// listener takes (`server.trusted_proxies`).
+    proxies: Vec<ipnet::IpNet>,
 }
 
 impl Door {
@@ -104,7 +108,22 @@ impl Door {
             admins: Vec::new(),
             server_end_point: None,
             file_urls: None,
+            proxies: Vec::new(),
         }
+    }
+
+    /// The door, taking connections on a cleartext listener from
+    /// `proxies` as well as from loopback.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        self.proxies = proxies;
+        self
+    }
+
+    /// Whether a connection from `peer` may speak XMPP without TLS: only
+    /// a TLS-terminating proxy (or a benchmark) on this host or among the
+    /// trusted proxies; anyone else could read and forge what crosses it.
+    fn takes_cleartext_from(&self, peer: IpAddr) -> bool {
+        peer.to_canonical().is_loopback() || self.proxies.iter().any(|net| net.contains(&peer))
     }
 
     /// The door, letting clients make accounts (XEP-0077) if `registration`.
@@ -155,6 +174,9 @@ pub enum Transport {
     StartTls,
     /// TLS from the first byte (XEP-0368, port 5223).
     DirectTls,
+    /// No TLS: plain TCP from a TLS-terminating proxy on this host or in
+    /// `trusted_proxies`, the only peers such a listener takes.
+    Cleartext,
 }
 
 impl std::fmt::Display for Transport {
@@ -162,6 +184,7 @@ impl std::fmt::Display for Transport {
         f.write_str(match self {
             Self::StartTls => "STARTTLS",
             Self::DirectTls => "direct TLS",
+            Self::Cleartext => "cleartext, from proxies only",
         })
     }
 }
@@ -190,6 +213,14 @@ pub async fn serve(
             },
             () = until_stopped(&mut stopped) => return Ok(()),
         };
+        if transport == Transport::Cleartext && !door.takes_cleartext_from(peer.ip()) {
+            tracing::warn!(
+                client = %peer.ip(),
+                "XMPP: a cleartext connection from outside loopback and server.trusted_proxies; \
+                 closed (clients use STARTTLS or direct TLS)"
+            );
+            continue;
+        }
         // Over the connections one address (or everyone) may hold: closed
         // before a byte is read, as the other doors do.
         let Some(ticket) = gate(peer.ip()) else { continue };

@@ -1,5 +1,5 @@
 //! Stream negotiation (RFC 6120 §4–7): TLS (STARTTLS, required, or
-//! direct), SASL PLAIN, a stream restart, resource binding, or instead
+//! direct; none from a local TLS-terminating proxy), SASL PLAIN, a stream restart, resource binding, or instead
 //! the resumption of a session (XEP-0198). What comes out is a secure
 //! stream bound to a signed-in user, or nothing when the stream went to
 //! the session it resumed.
@@ -15,6 +15,7 @@ use tokio::io::BufReader;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
+use tokio_util::either::Either;
 use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::{FullJid, ResourcePart};
 use tokio_xmpp::minidom::Element;
@@ -37,8 +38,10 @@ use crate::sasl::Channel;
 use crate::unoffered::{Arm, Unoffered};
 use crate::{Door, Transport};
 
-/// The transport under the XML stream once TLS is up.
-pub(crate) type Secure = Budgeted<BufReader<Unoffered<TlsStream<TcpStream>>>>;
+/// The connection under the XML stream once it is secure: TLS, or the
+/// plain TCP of a listener that only local proxies reach, which ended
+/// the client's TLS themselves (`Transport::Cleartext`).
+pub(crate) type Secure = Budgeted<BufReader<Unoffered<Either<TlsStream<TcpStream>, TcpStream>>>>;
 
 /// Bytes taken from the connection at a time for the XML parser, which
 /// asks again as it needs (a large stanza still arrives whole). The
@@ -91,21 +94,29 @@ pub(crate) async fn negotiate(
     transport: Transport,
     timeouts: Timeouts,
 ) -> Result<Negotiated, Failed> {
-    let tls = match transport {
-        Transport::DirectTls => TlsAcceptor::from(door.direct_tls.clone()).accept(tcp).await?,
-        Transport::StartTls => start_tls(tcp, door, timeouts).await?,
+    let secure = match transport {
+        Transport::DirectTls => {
+            Either::Left(TlsAcceptor::from(door.direct_tls.clone()).accept(tcp).await?)
+        }
+        Transport::StartTls => Either::Left(start_tls(tcp, door, timeouts).await?),
+        Transport::Cleartext => Either::Right(tcp),
     };
-    let exporter = crate::binding::tls_exporter(&tls);
+    // Without TLS here there is nothing to bind SCRAM to.
+    let exporter = match &secure {
+        Either::Left(tls) => crate::binding::tls_exporter(tls),
+        Either::Right(_) => None,
+    };
+    let end_point = match &secure {
+        Either::Left(_) => door.server_end_point.as_deref(),
+        Either::Right(_) => None,
+    };
     let (mut spent, arm) = (Spent::default(), Arm::default());
-    let io = Unoffered::new(tls, arm.clone());
+    let io = Unoffered::new(secure, arm.clone());
     let io = Budgeted::new(BufReader::with_capacity(READ_BUFFER_BYTES, io), spent.clone());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     // What SCRAM may bind to here: nothing where SCRAM is not offered.
-    let channel = Channel {
-        plus: false,
-        exporter: exporter.as_ref().map(|data| &data[..]),
-        end_point: door.server_end_point.as_deref(),
-    };
+    let channel =
+        Channel { plus: false, exporter: exporter.as_ref().map(|data| &data[..]), end_point };
     let channel = if service.offers_scram() {
         channel
     } else {

@@ -177,7 +177,7 @@ async fn compare_one(
         overall.set_message(format!("{name}: idle hold, {}", transport.name()));
         let scratch = common.scratch()?;
         let running = contender.start(common, scratch.path(), population, 0).await?;
-        if transport == Transport::Cleartext && !running.endpoint.cleartext {
+        if transport == Transport::Cleartext && running.endpoint.cleartext.is_none() {
             idle.push(
                 json!({ "transport": transport.name(), "skipped": "no sign-in without TLS" }),
             );

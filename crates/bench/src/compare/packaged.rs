@@ -69,7 +69,8 @@ pub fn endpoint(
         domain: DOMAIN.to_owned(),
         starttls: loopback(starttls),
         direct_tls: loopback(direct_tls),
-        cleartext: true,
+        // Allowed on the STARTTLS port by the instance's settings.
+        cleartext: Some(loopback(starttls)),
         ca_pem,
         secrets: Secrets::Password(population.password.clone()),
     }

@@ -19,9 +19,9 @@ pub struct Endpoint {
     pub starttls: SocketAddr,
     /// The client port with TLS from the first byte (XEP-0368).
     pub direct_tls: SocketAddr,
-    /// Whether `starttls` also takes SASL PLAIN without TLS (for the
-    /// figures without TLS); servers refuse it by default.
-    pub cleartext: bool,
+    /// The client port that takes SASL PLAIN without TLS (for the
+    /// figures without TLS), if any: servers refuse it by default.
+    pub cleartext: Option<SocketAddr>,
     /// The certificate (PEM) that verifies the server's for `localhost`.
     pub ca_pem: Vec<u8>,
     /// What each user signs in with.

@@ -56,7 +56,7 @@ pub async fn start(
             domain: "localhost".to_owned(),
             starttls,
             direct_tls,
-            cleartext: false,
+            cleartext: server.xmpp_cleartext_address(),
             ca_pem,
             secrets: Secrets::PerUser(tokens),
         },

@@ -173,13 +173,12 @@ pub async fn run(
         ensure!(*hold >= MIN_HOLD, "hold for at least {MIN_HOLD:?}");
     }
     let endpoint = &running.endpoint;
-    ensure!(
-        transport != Transport::Cleartext || endpoint.cleartext,
-        "{} takes no SASL PLAIN without TLS",
-        running.name
-    );
     let port = match transport {
-        Transport::Cleartext | Transport::Starttls => endpoint.starttls.port(),
+        Transport::Cleartext => endpoint
+            .cleartext
+            .with_context(|| format!("{} takes no SASL PLAIN without TLS", running.name))?
+            .port(),
+        Transport::Starttls => endpoint.starttls.port(),
         Transport::DirectTls => endpoint.direct_tls.port(),
     };
     let log_dir = dir.join("tsung-log");

@@ -120,7 +120,10 @@ impl Session {
     ) -> anyhow::Result<Self> {
         let signing_in = async {
             let address = match transport {
-                Transport::Cleartext | Transport::Starttls => endpoint.starttls,
+                Transport::Cleartext => {
+                    endpoint.cleartext.context("the server takes no XMPP without TLS")?
+                }
+                Transport::Starttls => endpoint.starttls,
                 Transport::DirectTls => endpoint.direct_tls,
             };
             let tcp = connect_from(source, address).await?;
