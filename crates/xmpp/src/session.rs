@@ -152,6 +152,7 @@ pub(crate) async fn run(
             return;
         }
     };
+    service.describe_session(session, "xmpp", peer.ip());
     tracing::info!(%user, client = %peer.ip(), resource = %jid.resource(), "XMPP login");
     let mut this = Session {
         service,

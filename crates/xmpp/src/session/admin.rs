@@ -218,10 +218,11 @@ impl Session<'_> {
         let Some(users) = users.filter(|users| !users.is_empty()) else {
             return Err("name users of this server");
         };
+        let actor = simul_service::Actor { who: self.user.to_string(), origin: "xmpp".into() };
         for user in users {
             let done = match command {
-                Command::DisableUser => self.service.set_disabled(&user, true).await,
-                Command::ReenableUser => self.service.set_disabled(&user, false).await,
+                Command::DisableUser => self.service.set_disabled(&actor, &user, true).await,
+                Command::ReenableUser => self.service.set_disabled(&actor, &user, false).await,
                 _ => {
                     let user = self.service.recipient(&user).await.unwrap_or(UserId::new(&user));
                     self.service.end_sessions(&user);
