@@ -210,9 +210,13 @@ impl UserCommand {
 }
 
 /// Who runs a command, as the audit log names them: the system user
-/// (`$USER`), from the command line.
+/// (`$USER` or `$LOGNAME`, else the process's uid), from the command line.
 pub fn command_line_actor() -> Actor {
-    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    use std::os::unix::fs::MetadataExt as _;
+    let who = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .or_else(|_| std::fs::metadata("/proc/self").map(|me| format!("uid {}", me.uid())))
+        .unwrap_or_else(|_| "unknown".into());
     Actor { who: format!("{who} (system user)"), origin: "command line".into() }
 }
 

@@ -128,6 +128,20 @@ async fn every_console_route_refuses_outsiders_and_non_admins() {
             assert!(body.contains(CONSOLE_MARK), "{path} lets the admin in");
         }
     }
+    // A page of another site posting with the admin's cookies and even the
+    // right token (a leaked one): refused for its origin.
+    let card = page(&server, "/console/user?id=alice", &boss).await;
+    for origin in ["https://evil.example", "null"] {
+        let response = client()
+            .post(server.url("/console/user/disable"))
+            .header(COOKIE, format!("LtpaToken2={boss}"))
+            .header("origin", origin)
+            .form(&[("user", "alice"), ("csrf", &csrf_of(&card))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "from {origin}");
+    }
     // Nothing of it changed hands.
     let card = page(&server, "/console/user?id=alice", &boss).await;
     assert!(card.contains(">enabled<") && !card.contains("administrator</span>"), "{card}");

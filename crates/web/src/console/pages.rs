@@ -39,9 +39,12 @@ pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
     };
     let mut response =
         (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-    response
-        .headers_mut()
+    let headers = response.headers_mut();
+    headers
         .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    // Under `no-referrer` a browser's form POST says `Origin: null`, which
+    // the guard refuses: the console's forms name their own origin.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
 }
 
