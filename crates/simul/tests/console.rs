@@ -388,3 +388,21 @@ async fn the_first_start_admin_is_an_administrator_who_must_change_the_password_
     assert!(out.status.success());
     drop(server);
 }
+
+#[tokio::test]
+async fn members_of_the_admin_groups_in_ldap_are_administrators() {
+    let slapd = simul_testkit::Slapd::start();
+    let groups = format!("\n[console]\nadmin_groups = [{:?}]\n", simul_testkit::BUILDERS_DN);
+    let (dir, config) = support::configured(&[slapd.url()], &groups);
+    let server = Server::start_configured(&dir.path().join("data"), &config);
+    // Alice is a builder through the site managers (a nested group).
+    let (alice, _) = log_in(&server, "alice", "alice-secret").await;
+    let overview = page(&server, "/console", &alice).await;
+    assert!(overview.contains("LDAP ldap://127.0.0.1"), "{overview}");
+    let (carol, _) = log_in(&server, "carol1", "carol1-secret").await;
+    let (status, _) = request(&server, reqwest::Method::GET, "/console", Some(&carol), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "carol is in no admin group");
+    // Found through the directory's search, with the group's role.
+    let users = page(&server, "/console/users?q=alice", &alice).await;
+    assert!(users.contains("Alice Allen</a> <span class=\"c-badge\">admin</span>"), "{users}");
+}

@@ -434,7 +434,7 @@ impl Session<'_> {
             self.disco_info(id, to, query.node)
         } else if !is_set && let Ok(query) = DiscoItemsQuery::try_from(payload) {
             if query.node.as_deref() == Some(admin::NS) {
-                Iq::from_result(id, Some(self.command_list()))
+                Iq::from_result(id, Some(self.command_list().await))
             } else {
                 Iq::from_result(id, Some(self.disco_items(to)))
             }
