@@ -107,6 +107,15 @@ async fn every_console_route_refuses_outsiders_and_non_admins() {
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} as a non-admin: {body}");
         assert!(body.contains("You are not an administrator") && !body.contains(CONSOLE_MARK));
 
+        // The other method, signed out: refused before the method is looked at.
+        let other = if method == reqwest::Method::GET {
+            reqwest::Method::POST
+        } else {
+            reqwest::Method::GET
+        };
+        let (status, _) = request(&server, other, path, None, &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} by another method, signed out");
+
         // A token that is not one.
         let (status, _) = request(&server, method.clone(), path, Some("bogus"), &[]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} with a bad token");
@@ -188,6 +197,14 @@ async fn other_networks_do_not_see_the_console_even_as_admin() {
     let server = Server::start_configured(&dir.path().join("data"), &config);
     let (boss, csrf) = log_in(&server, "boss", "long enough").await;
     for (method, path) in routes() {
+        // The other method too: a 405 would tell that the path exists.
+        let other = if method == reqwest::Method::GET {
+            reqwest::Method::POST
+        } else {
+            reqwest::Method::GET
+        };
+        let (status, _) = request(&server, other.clone(), path, Some(&boss), &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{other} {path} from elsewhere");
         let form = [("user", "alice"), ("csrf", csrf.as_str())];
         let (status, body) = request(&server, method.clone(), path, Some(&boss), &form).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path} from elsewhere");

@@ -158,7 +158,7 @@ pub(crate) async fn no_such_route(method: Method, uri: Uri) -> ApiError {
     )
 }
 
-async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+pub(crate) async fn wrong_method(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         format!("{} does not take {method} (see /api/v1/openapi.json)", uri.path()),

@@ -115,8 +115,10 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
 
 /// The console's routes, each behind the guard.
 pub(crate) fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
-    let router = routes()
-        .into_iter()
-        .fold(Router::new(), |router, (_, path, handler)| router.route(path, handler));
+    // A wrong method is answered inside the route, behind the guard, so
+    // nobody it refuses learns which console paths exist.
+    let router = routes().into_iter().fold(Router::new(), |router, (_, path, handler)| {
+        router.route(path, handler.fallback(crate::routes::wrong_method))
+    });
     router.route_layer(axum::middleware::from_fn_with_state(state, guard::guard))
 }
