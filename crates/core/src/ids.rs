@@ -40,6 +40,16 @@ impl fmt::Display for SessionId {
     }
 }
 
+/// Reads a session back from how it is shown (`s42`), as the console's
+/// forms send it.
+impl std::str::FromStr for SessionId {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        text.strip_prefix('s').unwrap_or(text).parse().map(Self)
+    }
+}
+
 /// An n-way chat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -206,6 +206,10 @@ impl crate::Realm for EmbeddedRealm {
         Box::pin(EmbeddedRealm::set_disabled(self, name, disabled))
     }
 
+    fn set_password<'a>(&'a self, name: &'a str, password: &'a str) -> crate::RealmFuture<'a, ()> {
+        Box::pin(EmbeddedRealm::set_password(self, name, password))
+    }
+
     fn refuses_strangers(&self) -> bool {
         !self.accepts_strangers
     }

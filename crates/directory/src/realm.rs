@@ -92,6 +92,20 @@ pub trait Realm: Send + Sync {
         Box::pin(async { Err(DirectoryError::Unsupported("disable accounts in the directory")) })
     }
 
+    /// Sets a person's password (an administrator's act: no old password
+    /// needed); realms whose passwords live elsewhere (LDAP) refuse.
+    fn set_password<'a>(&'a self, name: &'a str, password: &'a str) -> RealmFuture<'a, ()> {
+        let _ = (name, password);
+        Box::pin(async { Err(DirectoryError::Unsupported("set passwords in the directory")) })
+    }
+
+    /// The groups (DNs) the person `id` belongs to, nested ones included;
+    /// none where the realm has no groups (the embedded realm).
+    fn groups_of<'a>(&'a self, id: &'a str) -> RealmFuture<'a, Vec<String>> {
+        let _ = id;
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// Reloads what the realm caches (the LDAP name cache); the server
     /// calls it every refresh interval and on `SIGHUP`, then ends the
     /// sessions of people who are gone or disabled.

@@ -97,17 +97,6 @@ impl Service {
         Ok(person.id)
     }
 
-    /// Disables (or enables again) `user`'s account, as `simul user
-    /// disable` does (an administrator's act on a door): a disabled
-    /// user's sessions end at once, on every door.
-    pub async fn set_disabled(&self, user: &str, disabled: bool) -> Result<(), ServiceError> {
-        self.realm().set_disabled(user, disabled).await?;
-        tracing::info!(%user, disabled, "account disabled or enabled by an administrator");
-        // The store noted it as a revocation: sessions are told now.
-        self.revocations().catch_up().await?;
-        Ok(())
-    }
-
     /// A random secret kept in the store under `name`, made on first use:
     /// a door's keys that must survive restarts (the web door's CSRF key).
     pub async fn kept_secret(&self, name: &str) -> Result<String, ServiceError> {

@@ -15,6 +15,20 @@ const OUTLET_CAPACITY: usize = 256;
 struct State {
     community: Community,
     outlets: HashMap<SessionId, mpsc::Sender<Arc<Event>>>,
+    /// Where each session came from, as its door said (the console shows it).
+    origins: HashMap<SessionId, SessionOrigin>,
+}
+
+/// Where a live session came from: which front door, which address, since
+/// when (the console's list of a user's sessions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionOrigin {
+    /// The front door: `web`, `vp`, `xmpp`.
+    pub door: &'static str,
+    /// The client's address, as the door saw it (behind trusted proxies).
+    pub address: std::net::IpAddr,
+    /// When the session opened.
+    pub since: chrono::DateTime<chrono::Utc>,
 }
 
 /// The hub.
@@ -71,6 +85,7 @@ impl Hub {
     pub fn disconnect(&self, session: SessionId) -> Option<UserId> {
         let mut state = self.lock();
         state.outlets.remove(&session);
+        state.origins.remove(&session);
         metrics::gauge!("simul_sessions").set(state.outlets.len() as f64);
         let user = state.community.user_of(session).ok()?.clone();
         let deliveries = state.community.disconnect(session).ok()?;
@@ -87,9 +102,54 @@ impl Hub {
         let sessions = state.community.all_sessions_of(user);
         for session in &sessions {
             state.outlets.remove(session);
+            state.origins.remove(session);
         }
         metrics::gauge!("simul_sessions").set(state.outlets.len() as f64);
         sessions.len()
+    }
+
+    /// Notes where `session` came from (doors say so right after opening it).
+    pub fn describe(&self, session: SessionId, origin: SessionOrigin) {
+        let mut state = self.lock();
+        if state.outlets.contains_key(&session) {
+            state.origins.insert(session, origin);
+        }
+    }
+
+    /// The live sessions of `user` that a door described, oldest first.
+    pub fn origins_of(&self, user: &UserId) -> Vec<(SessionId, SessionOrigin)> {
+        let state = self.lock();
+        let mut sessions: Vec<_> = state
+            .community
+            .all_sessions_of(user)
+            .into_iter()
+            .filter_map(|session| Some((session, state.origins.get(&session)?.clone())))
+            .collect();
+        sessions.sort_by_key(|(session, origin)| (origin.since, *session));
+        sessions
+    }
+
+    /// How many described sessions each door has now, by door name.
+    pub fn sessions_per_door(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for origin in self.lock().origins.values() {
+            *counts.entry(origin.door).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Ends one session of `user` (an administrator's act): its outlet
+    /// closes, so its connection ends as if the client had left. Whether
+    /// `user` had that session (one answer for "not theirs" and "gone").
+    pub fn end_session_of(&self, user: &UserId, session: SessionId) -> bool {
+        let mut state = self.lock();
+        if !state.community.all_sessions_of(user).contains(&session) {
+            return false;
+        }
+        state.origins.remove(&session);
+        let ended = state.outlets.remove(&session).is_some();
+        metrics::gauge!("simul_sessions").set(state.outlets.len() as f64);
+        ended
     }
 
     /// Runs one community operation and routes what it causes.

@@ -10,6 +10,7 @@
 //! never reach into each other, the hub or the store.
 
 mod account;
+mod admin;
 mod admission;
 mod changes;
 mod client_sign_in;
@@ -33,6 +34,7 @@ mod sessions;
 mod sign_in;
 
 pub use account::Readiness;
+pub use admin::{Actor, Administration, MAX_AUDIT_ENTRIES};
 pub use admission::{Admission, admission};
 pub use changes::REACTIONS;
 pub use client_sign_in::{ClientRefusal, looks_like_token};
@@ -44,6 +46,7 @@ use flood::MessageLimits;
 pub use flood::{CommandAdmission, CommandLimit, FloodLimits};
 pub use gate::{ConnectionGate, ConnectionTicket};
 use hub::Hub;
+pub use hub::SessionOrigin;
 pub use keyring::{KeySets, Keyring};
 pub use limits::{DEFAULT_INVALID_TOKENS_PER_MINUTE, SIGN_UPS_PER_MINUTE};
 use limits::{FailureLimit, LoginLimits, network_of};
@@ -59,6 +62,7 @@ pub use sign_in::{Accepted, LoginRefused, TokenRefused, audit_refused_login};
 pub use simul_core::Limits as CommunityLimits;
 pub use simul_directory::Person;
 pub use simul_directory::scram::{ScramCredentials, ScramHash};
+pub use simul_store::AuditEntry;
 pub use simul_store::{
     ContactGroup, ContactList, HistoryPage, Page, PageStart, StoredChatMessage, StoredIm,
 };

@@ -48,6 +48,8 @@ pub struct Service {
     link_key: LinkKey,
     /// Files reserved for uploads whose conversation comes later.
     reservations: Reservations,
+    /// Directory groups whose members are administrators.
+    admin_groups: Vec<String>,
     hub: Hub,
 }
 
@@ -81,6 +83,7 @@ impl Service {
             max_file_bytes: crate::files::DEFAULT_MAX_FILE_BYTES,
             link_key,
             reservations: Reservations::default(),
+            admin_groups: Vec::new(),
             hub: Hub::continuing_after(last_chat, last_message),
         })
     }
@@ -114,6 +117,18 @@ impl Service {
     pub fn with_max_file_bytes(mut self, bytes: u64) -> Self {
         self.max_file_bytes = bytes;
         self
+    }
+
+    /// Makes the members of these directory groups (DNs) administrators
+    /// (`[console] admin_groups`).
+    pub fn with_admin_groups(mut self, groups: Vec<String>) -> Self {
+        self.admin_groups = groups;
+        self
+    }
+
+    /// Directory groups whose members are administrators.
+    pub(crate) fn admin_groups(&self) -> &[String] {
+        &self.admin_groups
     }
 
     /// The largest file a user may send.

@@ -44,6 +44,8 @@ enum Command {
     /// Users of the embedded realm.
     #[command(subcommand)]
     User(UserCommand),
+    /// The administrators' acts (console and commands), newest first.
+    Audit(crate::audit::AuditArgs),
     /// The LDAP directory: check the configuration, search it
     ///
     /// Both read `[directory.ldap]` from `--config FILE` (and SIMUL_*
@@ -134,6 +136,7 @@ impl Cli {
             Command::Serve(args) => args.run(),
             Command::Ltpa(command) => command.run(),
             Command::User(command) => command.run(),
+            Command::Audit(args) => args.run(),
             Command::Directory(command) => command.run(),
             Command::Integrate(command) => command.run(),
             Command::Sso(SsoCommand::Doctor(args)) => args.run(),

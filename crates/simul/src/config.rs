@@ -37,6 +37,27 @@ pub struct Config {
     pub xmpp: XmppConfig,
     /// Files sent in conversations.
     pub files: FilesConfig,
+    /// The administration console (`/console`).
+    pub console: ConsoleConfig,
+}
+
+/// `[console]`: the administration console at `/console`, for users with
+/// the administrator role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Networks whose clients may reach the console (behind
+    /// `server.trusted_proxies`, the browser's address); others get 404.
+    /// Default: loopback only.
+    pub allowed_networks: Vec<ipnet::IpNet>,
+    /// Directory groups (DNs) whose members are administrators (LDAP).
+    pub admin_groups: Vec<String>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self { allowed_networks: simul_web::default_metrics_networks(), admin_groups: Vec::new() }
+    }
 }
 
 /// `[files]`: files sent in 1:1 and n-way chats, kept under the data
@@ -158,6 +179,7 @@ impl Default for Config {
             vp: VpConfig::default(),
             xmpp: XmppConfig::default(),
             files: FilesConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The `simul` binary: command line, configuration and wiring.
 
+mod audit;
 mod backup;
 mod cli;
 mod config;

@@ -77,7 +77,7 @@ impl ServeArgs {
         let keys = keyring(&data, &config)?;
         let realm_name = keys.token_realm(&config);
         if directory.ldap.is_none() {
-            first_admin(&EmbeddedRealm::new(store.clone()), &data).await?;
+            first_admin(&store, &data).await?;
         }
 
         let tls = match self.https.unwrap_or(config.server.https) {
@@ -102,13 +102,15 @@ impl ServeArgs {
         .with_tokens(config.sso.lifetime_ms(), config.sso.accepted_realms(&realm_name))
         .with_invalid_tokens_per_minute(config.server.invalid_tokens_per_minute)
         .with_flood_limits(config.server.flood_limits())
-        .with_max_file_bytes(config.files.max_bytes());
+        .with_max_file_bytes(config.files.max_bytes())
+        .with_admin_groups(config.console.admin_groups.clone());
         service.replace_keys(keys.current.keys.clone(), keys.previous_keys());
         let service = Arc::new(service);
         tokio::spawn(crate::keyring::follow(data.clone(), service.clone(), keys));
         tokio::spawn(service.clone().follow_revocations());
         let healthy = directory.load().await;
         tokio::spawn(directory.keep_fresh(service.clone(), healthy));
+        let facts = Arc::new(console_facts(&config, &data, tls.is_some()));
         let state = simul_web::AppState::new(service.clone(), config.sso)
             .await?
             .with_keepalive(Duration::from_secs(config.server.keepalive_seconds))
@@ -116,7 +118,8 @@ impl ServeArgs {
             .with_metrics_networks(config.server.metrics_networks.clone())
             .with_trusted_proxies(config.server.trusted_proxies.clone())
             .with_jsonp(config.server.jsonp)
-            .with_access_log(config.server.access_log);
+            .with_access_log(config.server.access_log)
+            .with_console(config.console.allowed_networks.clone(), facts.clone());
         let state = Arc::new(state);
         let app = simul_web::router(state.clone());
         let gate = connection_gate(&config.server);
@@ -134,6 +137,7 @@ impl ServeArgs {
         if let Some(listener) = http {
             // Tests and scripts read this line to find the port.
             println!("Simul listening on http://{} (realm {realm_name:?})", listener.local_addr()?);
+            facts.add_listener("web", format!("http://{}", listener.local_addr()?));
             let app = match &https {
                 // Logins need the Secure cookies of HTTPS: browsers go there.
                 Some((secure, _)) if requires_ssl => {
@@ -146,6 +150,7 @@ impl ServeArgs {
         }
         if let Some((listener, (tls, origin))) = https {
             println!("Simul listening on https://{} ({origin})", listener.local_addr()?);
+            facts.add_listener("web", format!("https://{}", listener.local_addr()?));
             let app = simul_web::over_https(app);
             servers.spawn(listen::serve(listener, Some(tls), app, gate.clone(), stopped.clone()));
         }
@@ -153,6 +158,7 @@ impl ServeArgs {
             let listener = bind(address, "--vp")?;
             // Tests and scripts read this line to find the port.
             println!("Sametime VP door listening on {}", listener.local_addr()?);
+            facts.add_listener("vp", listener.local_addr()?.to_string());
             let keepalive = Duration::from_secs(config.server.keepalive_seconds);
             let settings = simul_vp_door::Settings {
                 grace: keepalive * 2,
@@ -197,6 +203,7 @@ impl ServeArgs {
                 let listener = bind(address, option)?;
                 // Tests and scripts read this line to find the port.
                 println!("XMPP door listening on {} ({transport})", listener.local_addr()?);
+                facts.add_listener("xmpp", format!("{} ({transport})", listener.local_addr()?));
                 let stopped = stopped.clone();
                 servers.spawn(simul_xmpp::serve(
                     listener,
@@ -229,6 +236,28 @@ impl ServeArgs {
         tracing::info!("stopped");
         Ok(Outcome::Success)
     }
+}
+
+/// What the console's overview shows of this deployment: its directory
+/// (never a password) and, with HTTPS on, its certificate's expiry.
+fn console_facts(
+    config: &crate::config::Config,
+    data: &DataDir,
+    https: bool,
+) -> simul_web::console::ConsoleFacts {
+    let embedded = config.directory.kind != crate::config::DirectoryKind::Ldap;
+    let directory = if embedded {
+        "embedded".to_owned()
+    } else {
+        format!("LDAP {}", config.directory.ldap.hosts.join(", "))
+    };
+    let certificate = https
+        .then(|| crate::tls::certificate_expiry(data, &config.server))
+        .and_then(|read| {
+            read.inspect_err(|error| tracing::warn!(%error, "console: no certificate expiry")).ok()
+        })
+        .map(|(origin, not_after)| simul_web::console::Certificate { origin, not_after });
+    simul_web::console::ConsoleFacts::new(directory, embedded, certificate)
 }
 
 /// Logs to standard output at the configured levels, as text or JSON.
@@ -350,7 +379,8 @@ fn keyring(data: &DataDir, config: &crate::config::Config) -> anyhow::Result<Key
 /// With no users at all, creates `admin` with a one-time password in a
 /// file of the data directory (standard output ends up in service logs),
 /// and says where. The file goes once the password has been replaced.
-async fn first_admin(realm: &EmbeddedRealm, data: &DataDir) -> anyhow::Result<()> {
+async fn first_admin(store: &simul_store::Store, data: &DataDir) -> anyhow::Result<()> {
+    let realm = EmbeddedRealm::new(store.clone());
     if !realm.users().await?.is_empty() {
         let spent = realm.user("admin").await?.is_none_or(|admin| !admin.must_change_password);
         if spent && let Some(path) = data.remove_initial_admin_password()? {
@@ -363,6 +393,7 @@ async fn first_admin(realm: &EmbeddedRealm, data: &DataDir) -> anyhow::Result<()
     let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     realm.add_user("admin", Some("Administrator"), None, &password).await?;
     realm.require_password_change("admin").await?;
+    store.set_admin("admin", true, chrono::Utc::now().timestamp_millis()).await?;
     let path = data.write_initial_admin_password(&password)?;
     println!(
         "Created user admin; its one-time password is in {} (readable by this user only). The \

@@ -1,4 +1,6 @@
-//! `simul user add|list|passwd|disable|enable|remove`: the embedded realm.
+//! `simul user add|list|passwd|disable|enable|remove|admin`: the embedded
+//! realm. The administrator's acts are the console's functions
+//! ([`Administration`]), so both write the audit log alike.
 
 use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
@@ -6,6 +8,8 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use simul_directory::EmbeddedRealm;
+use simul_service::{Actor, Administration};
+use simul_store::Store;
 use zeroize::Zeroizing;
 
 use crate::Outcome;
@@ -24,6 +28,9 @@ pub enum UserCommand {
         /// E-mail address.
         #[arg(long)]
         mail: Option<String>,
+        /// Give the user the administrator role (the console).
+        #[arg(long)]
+        admin: bool,
         #[command(flatten)]
         password: NewUserPassword,
         #[command(flatten)]
@@ -54,6 +61,16 @@ pub enum UserCommand {
     Enable {
         /// Login name.
         name: String,
+        #[command(flatten)]
+        deployment: DataArgs,
+    },
+    /// Give a user the administrator role (the console), or take it away.
+    Admin {
+        /// Login name.
+        name: String,
+        /// Take the role away instead.
+        #[arg(long)]
+        revoke: bool,
         #[command(flatten)]
         deployment: DataArgs,
     },
@@ -117,15 +134,17 @@ impl UserCommand {
             Self::Add { password, .. } | Self::Passwd { password, .. } => password.read()?,
             _ => Zeroizing::default(),
         };
-        let realm = match &self {
-            Self::Add { deployment, .. } => new_or_existing_realm(deployment).await?,
+        let store = match &self {
+            Self::Add { deployment, .. } => new_or_existing_store(deployment).await?,
             Self::List { deployment }
             | Self::Passwd { deployment, .. }
             | Self::Disable { deployment, .. }
             | Self::Enable { deployment, .. }
-            | Self::Remove { deployment, .. } => realm(deployment).await?,
+            | Self::Admin { deployment, .. }
+            | Self::Remove { deployment, .. } => existing_store(deployment).await?,
         };
-        let done = self.run_on(&realm, &password).await;
+        let realm = EmbeddedRealm::new(store.clone());
+        let done = self.run_on(&store, &realm, &password).await;
         // Closed before the process ends, the last connection folds the
         // write-ahead log into the database and removes it and the
         // shared-memory file (unless a running server has them open).
@@ -133,15 +152,27 @@ impl UserCommand {
         done
     }
 
-    /// Carries the command out on `realm`; `password` is the one read for
-    /// `add` and `passwd` (empty for the others).
-    async fn run_on(self, realm: &EmbeddedRealm, password: &str) -> anyhow::Result<Outcome> {
+    /// Carries the command out on `realm` (of `store`); `password` is the
+    /// one read for `add` and `passwd` (empty for the others).
+    async fn run_on(
+        self,
+        store: &Store,
+        realm: &EmbeddedRealm,
+        password: &str,
+    ) -> anyhow::Result<Outcome> {
+        let admin = Administration::new(store, realm);
+        let actor = command_line_actor();
         match self {
-            Self::Add { name, display_name, mail, .. } => {
+            Self::Add { name, display_name, mail, admin: make_admin, .. } => {
                 let user = realm
                     .add_user(&name, display_name.as_deref(), mail.as_deref(), password)
                     .await?;
+                admin.record(&actor, "add-user", &user.id).await?;
                 println!("Added user {} ({})", user.id, user.display_name);
+                if make_admin {
+                    admin.set_admin(&actor, &user.id, true).await?;
+                    println!("{} is an administrator", user.id);
+                }
             }
             Self::List { .. } => {
                 for user in realm.users().await? {
@@ -150,19 +181,27 @@ impl UserCommand {
                 }
             }
             Self::Passwd { name, .. } => {
-                realm.set_password(&name, password).await?;
+                admin.reset_password(&actor, &name, password).await?;
                 println!("Changed the password of {name}");
             }
             Self::Disable { name, .. } => {
-                realm.set_disabled(&name, true).await?;
+                admin.set_disabled(&actor, &name, true).await?;
                 println!("Disabled {name}");
             }
             Self::Enable { name, .. } => {
-                realm.set_disabled(&name, false).await?;
+                admin.set_disabled(&actor, &name, false).await?;
                 println!("Enabled {name}");
+            }
+            Self::Admin { name, revoke, .. } => {
+                admin.set_admin(&actor, &name, !revoke).await?;
+                let now = if revoke { "no longer an administrator" } else { "an administrator" };
+                println!("{name} is {now}");
             }
             Self::Remove { name, .. } => {
                 realm.remove(&name).await?;
+                // A user of that name made later starts without the role.
+                store.set_admin(&EmbeddedRealm::normalize_name(&name)?, false, 0).await?;
+                admin.record(&actor, "remove-user", &name).await?;
                 println!("Removed {name}");
             }
         }
@@ -170,17 +209,28 @@ impl UserCommand {
     }
 }
 
-/// The embedded realm of the deployment, which `simul user add` creates
-/// (data directory and database) if there is none yet.
-async fn new_or_existing_realm(deployment: &DataArgs) -> anyhow::Result<EmbeddedRealm> {
-    refuse_ldap(deployment)?;
-    Ok(EmbeddedRealm::new(deployment.data_dir()?.store().await?))
+/// Who runs a command, as the audit log names them: the system user
+/// (`$USER` or `$LOGNAME`, else the process's uid), from the command line.
+pub fn command_line_actor() -> Actor {
+    use std::os::unix::fs::MetadataExt as _;
+    let who = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .or_else(|_| std::fs::metadata("/proc/self").map(|me| format!("uid {}", me.uid())))
+        .unwrap_or_else(|_| "unknown".into());
+    Actor { who: format!("{who} (system user)"), origin: "command line".into() }
 }
 
-/// The embedded realm of an existing deployment: the other commands only
-/// read or change users, so a wrong `--data` must not leave an empty
-/// deployment behind.
-async fn realm(deployment: &DataArgs) -> anyhow::Result<EmbeddedRealm> {
+/// The store of the deployment, which `simul user add` creates (data
+/// directory and database) if there is none yet.
+async fn new_or_existing_store(deployment: &DataArgs) -> anyhow::Result<Store> {
+    refuse_ldap(deployment)?;
+    deployment.data_dir()?.store().await
+}
+
+/// The store of an existing deployment: the other commands only read or
+/// change users, so a wrong `--data` must not leave an empty deployment
+/// behind.
+pub(crate) async fn existing_store(deployment: &DataArgs) -> anyhow::Result<Store> {
     refuse_ldap(deployment)?;
     let path = deployment.data_path()?;
     let store = match deployment.existing_data_dir()? {
@@ -194,7 +244,7 @@ async fn realm(deployment: &DataArgs) -> anyhow::Result<EmbeddedRealm> {
             path.display()
         );
     };
-    Ok(EmbeddedRealm::new(store))
+    Ok(store)
 }
 
 fn refuse_ldap(deployment: &DataArgs) -> anyhow::Result<()> {

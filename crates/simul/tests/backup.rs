@@ -412,7 +412,7 @@ async fn start_upgrades_an_older_database_after_copying_it_and_refuses_a_newer_o
     execute(
         &database,
         &format!(
-            "DROP TABLE nway_participants; \
+            "DROP TABLE admins; DROP TABLE audit; \
              DELETE FROM _sqlx_migrations WHERE version = {latest};"
         ),
     )

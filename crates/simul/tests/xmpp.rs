@@ -881,6 +881,15 @@ async fn administrators_run_the_service_administration_commands_and_nobody_else(
     let refused = outsider.request(&run("get-online-users-num", "")).await.unwrap();
     assert!(refused.contains("forbidden"), "{refused}");
     drop(outsider);
+    // The console's administrator role opens them too, at once.
+    let out = support::simul(dir.path(), &["user", "admin", "carol", "--data", "data"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut promoted = connect("carol").await;
+    let commands = promoted.request(list).await.unwrap();
+    assert!(commands.contains("admin#announce"), "{commands}");
+    drop(promoted);
+    let out = support::simul(dir.path(), &["user", "admin", "carol", "--revoke", "--data", "data"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let mut alice = connect("alice").await;
     let commands = alice.request(list).await.unwrap();

@@ -13,6 +13,7 @@
 //! A storage trait will be extracted when the PostgreSQL implementation
 //! arrives, shaped by two implementations rather than guessed from one.
 
+mod admin;
 mod backup;
 mod changes;
 mod contacts;
@@ -36,6 +37,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use admin::AuditEntry;
 pub use backup::{DatabaseCopy, backup_database};
 pub use changes::{MessageOrigin, MessagePlace, ReactionTally};
 pub use contacts::{ContactGroup, ContactList};

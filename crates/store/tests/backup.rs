@@ -119,7 +119,7 @@ async fn an_upgrade_keeps_a_copy_of_the_database_as_it_was() {
     execute(
         &path,
         &format!(
-            "DROP TABLE nway_participants; \
+            "DROP TABLE admins; DROP TABLE audit; \
              DELETE FROM _sqlx_migrations WHERE version = {latest};"
         ),
     )

@@ -103,6 +103,7 @@ pub(crate) async fn run(
             return finish(&mut frames, End::Tell(ErrorCode::MultiServerLogin)).await;
         }
     };
+    service.describe_session(session, "vp", peer.ip());
     let end = match acknowledge(&mut frames, &signed_in, peer).await {
         Ok(()) => {
             let door = (&*service, &settings);

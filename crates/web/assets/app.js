@@ -66,6 +66,11 @@ async function enter(session) {
     toast({ title: 'Password changed', body: 'Use the new password next time you sign in.', icon: 'check' });
     session = outcome;
   }
+  // Sent here by the console's sign-in link: back to it (that one path only).
+  if (new URLSearchParams(location.search).get('next') === '/console') {
+    location.assign('/console');
+    return;
+  }
   start({ ...session, must_change_password: false });
 }
 

@@ -45,6 +45,7 @@ const ASSETS: &[Asset] = &[
     asset!("ui.js", "text/javascript; charset=utf-8"),
     asset!("widgets.js", "text/javascript; charset=utf-8"),
     asset!("app.css", "text/css; charset=utf-8"),
+    asset!("console.css", "text/css; charset=utf-8"),
     asset!("demo-awareness.css", "text/css; charset=utf-8"),
     asset!("files.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),

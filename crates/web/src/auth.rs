@@ -60,7 +60,7 @@ pub(crate) struct Reached {
 }
 
 impl Reached {
-    fn of(parts: &Parts, state: &AppState) -> Self {
+    pub(crate) fn of(parts: &Parts, state: &AppState) -> Self {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -154,7 +154,7 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
 
 /// The tokens a request presents, each with the formats it may be in:
 /// the bearer token, else the SSO cookies (best first).
-fn presented_tokens(
+pub(crate) fn presented_tokens(
     parts: &Parts,
     state: &AppState,
     reached: &Reached,

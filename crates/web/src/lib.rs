@@ -7,6 +7,7 @@
 mod account;
 mod assets;
 mod auth;
+pub mod console;
 mod conversations;
 mod error;
 mod files;
@@ -49,6 +50,8 @@ pub struct AppState {
     jsonp: bool,
     /// Whether every request is logged (`simul::access`).
     access_log: bool,
+    /// The administration console's settings and facts.
+    console: console::Console,
 }
 
 /// How often WebSockets are pinged by default; a socket silent for two
@@ -75,6 +78,7 @@ impl AppState {
             trusted_proxies: Vec::new(),
             jsonp: true,
             access_log: false,
+            console: console::Console::default(),
         })
     }
 
@@ -108,6 +112,18 @@ impl AppState {
     /// open the event WebSocket: the applications that show awareness.
     pub fn with_allowed_origins(mut self, origins: Vec<String>) -> Self {
         self.allowed_origins = origins;
+        self
+    }
+
+    /// The console (`/console`) answers clients of these networks only, and
+    /// shows these facts on its overview.
+    pub fn with_console(
+        mut self,
+        allowed_networks: Vec<ipnet::IpNet>,
+        facts: std::sync::Arc<console::ConsoleFacts>,
+    ) -> Self {
+        self.console.allowed_networks = allowed_networks;
+        self.console.facts = facts;
         self
     }
 

@@ -149,7 +149,8 @@ pub(crate) async fn events(
         // Commands are small; tungstenite would take 64 MiB messages.
         .max_message_size(MAX_COMMAND_BYTES)
         .max_frame_size(MAX_COMMAND_BYTES);
-    Ok(upgrade.on_upgrade(move |socket| session(state, caller, watcher, socket)))
+    let address = reached.client.address;
+    Ok(upgrade.on_upgrade(move |socket| session(state, caller, watcher, address, socket)))
 }
 
 /// The largest WebSocket message a client may send (a 10,000-character
@@ -170,6 +171,7 @@ async fn session(
     state: Arc<AppState>,
     caller: Authenticated,
     watcher: bool,
+    address: std::net::IpAddr,
     mut socket: WebSocket,
 ) {
     let user = UserId::new(&caller.user);
@@ -181,6 +183,7 @@ async fn session(
             return;
         }
     };
+    state.service.describe_session(session, "web", address);
     let mut commands = CommandLimit::new(state.service.flood());
     // A logout, a password change or a disabled account ends the token
     // this session was opened with: the session ends with it.

@@ -76,6 +76,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/stwebapi/user/connect", post(stwebapi::connect).delete(stwebapi::disconnect))
         .route("/stwebapi/connectweb/loggedin", get(stwebapi::logged_in))
         .route("/stwebapi/convomap/conversations", get(stwebapi::conversations))
+        .merge(crate::console::router(state.clone()))
         .fallback(no_such_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -150,14 +151,14 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
 }
 
 /// API clients read JSON errors, for paths that do not exist too.
-async fn no_such_route(method: Method, uri: Uri) -> ApiError {
+pub(crate) async fn no_such_route(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         format!("no such route: {method} {} (see /api/v1/openapi.json)", uri.path()),
     )
 }
 
-async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+pub(crate) async fn wrong_method(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         format!("{} does not take {method} (see /api/v1/openapi.json)", uri.path()),

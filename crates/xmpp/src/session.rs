@@ -152,6 +152,7 @@ pub(crate) async fn run(
             return;
         }
     };
+    service.describe_session(session, "xmpp", peer.ip());
     tracing::info!(%user, client = %peer.ip(), resource = %jid.resource(), "XMPP login");
     let mut this = Session {
         service,
@@ -433,7 +434,7 @@ impl Session<'_> {
             self.disco_info(id, to, query.node)
         } else if !is_set && let Ok(query) = DiscoItemsQuery::try_from(payload) {
             if query.node.as_deref() == Some(admin::NS) {
-                Iq::from_result(id, Some(self.command_list()))
+                Iq::from_result(id, Some(self.command_list().await))
             } else {
                 Iq::from_result(id, Some(self.disco_items(to)))
             }

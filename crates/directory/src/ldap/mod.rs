@@ -586,6 +586,10 @@ impl Realm for LdapRealm {
         Box::pin(self.cached_person(id))
     }
 
+    fn groups_of<'a>(&'a self, id: &'a str) -> RealmFuture<'a, Vec<String>> {
+        Box::pin(LdapRealm::groups_of(self, id))
+    }
+
     fn search<'a>(&'a self, query: &'a str, limit: u32) -> RealmFuture<'a, Vec<Person>> {
         Box::pin(async move { Ok(self.read_cache().search(query, limit as usize)) })
     }

@@ -117,16 +117,19 @@ fn submitted(command: &Element, var: &str) -> Option<Vec<String>> {
 }
 
 impl Session<'_> {
-    /// Whether the user may run the commands.
-    fn is_admin(&self) -> bool {
+    /// Whether the user may run the commands: named in `[xmpp] admins`, or
+    /// an administrator (the console's role, asked afresh each time).
+    async fn is_admin(&self) -> bool {
         self.door.admins.iter().any(|admin| admin.eq_ignore_ascii_case(self.user.as_str()))
+            || self.service.is_admin(self.user.as_str()).await.unwrap_or(false)
     }
 
     /// The commands the user may run (disco#items of the commands node):
     /// none for who is no administrator.
-    pub(super) fn command_list(&self) -> DiscoItemsResult {
+    pub(super) async fn command_list(&self) -> DiscoItemsResult {
         let server = Jid::new(&self.door.domain).ok();
-        let items = match server.filter(|_| self.is_admin()) {
+        let admin = self.is_admin().await;
+        let items = match server.filter(|_| admin) {
             Some(server) => Command::ALL
                 .into_iter()
                 .map(|command| DiscoItem {
@@ -147,7 +150,7 @@ impl Session<'_> {
         let Some(command) = payload.attr("node").and_then(Command::of) else {
             return refuse(DefinedCondition::ItemNotFound, "no such command");
         };
-        if !self.is_admin() {
+        if !self.is_admin().await {
             return refuse(DefinedCondition::Forbidden, "for administrators only");
         }
         if payload.attr("action") == Some("cancel") {
@@ -218,10 +221,11 @@ impl Session<'_> {
         let Some(users) = users.filter(|users| !users.is_empty()) else {
             return Err("name users of this server");
         };
+        let actor = simul_service::Actor { who: self.user.to_string(), origin: "xmpp".into() };
         for user in users {
             let done = match command {
-                Command::DisableUser => self.service.set_disabled(&user, true).await,
-                Command::ReenableUser => self.service.set_disabled(&user, false).await,
+                Command::DisableUser => self.service.set_disabled(&actor, &user, true).await,
+                Command::ReenableUser => self.service.set_disabled(&actor, &user, false).await,
                 _ => {
                     let user = self.service.recipient(&user).await.unwrap_or(UserId::new(&user));
                     self.service.end_sessions(&user);

@@ -1,0 +1,93 @@
+//! The administrator role and the audit log of administrators' acts.
+
+use sqlx::Row as _;
+
+use crate::{Store, StoreError};
+
+/// One administrator's act, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    /// When (ms since the Unix epoch).
+    pub at_ms: i64,
+    /// Who: a user id, or the system user who ran a command.
+    pub actor: String,
+    /// What: `disable`, `enable`, `grant-admin`, ...
+    pub action: String,
+    /// To whom or what (a user id, a session).
+    pub target: String,
+    /// From where: the console client's address, or the command line.
+    pub origin: String,
+}
+
+impl Store {
+    /// Whether `user` holds the administrator role.
+    pub async fn is_admin(&self, user: &str) -> Result<bool, StoreError> {
+        let found = sqlx::query("SELECT 1 FROM admins WHERE user = $1")
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// Gives `user` the administrator role, or takes it away.
+    pub async fn set_admin(&self, user: &str, admin: bool, now_ms: i64) -> Result<(), StoreError> {
+        let query = if admin {
+            sqlx::query("INSERT OR IGNORE INTO admins (user, granted_ms) VALUES ($1, $2)")
+                .bind(user)
+                .bind(now_ms)
+        } else {
+            sqlx::query("DELETE FROM admins WHERE user = $1").bind(user)
+        };
+        query.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Everyone holding the administrator role, sorted.
+    pub async fn admins(&self) -> Result<Vec<String>, StoreError> {
+        let rows =
+            sqlx::query("SELECT user FROM admins ORDER BY user").fetch_all(&self.pool).await?;
+        rows.iter().map(|row| row.try_get("user").map_err(StoreError::from)).collect()
+    }
+
+    /// Adds an act to the audit log.
+    pub async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit (at_ms, actor, action, target, origin) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(entry.at_ms)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.target)
+        .bind(&entry.origin)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The latest `limit` acts at or after `since_ms`, newest first.
+    pub async fn audit_since(
+        &self,
+        since_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at_ms, actor, action, target, origin FROM audit WHERE at_ms >= $1 \
+             ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(since_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    at_ms: row.try_get("at_ms")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    target: row.try_get("target")?,
+                    origin: row.try_get("origin")?,
+                })
+            })
+            .collect()
+    }
+}

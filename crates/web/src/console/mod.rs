@@ -1,0 +1,124 @@
+//! The administration console at `/console`: server-rendered pages for
+//! users with the administrator role. Every console route is registered
+//! through [`routes`] and passes [`guard`] first: the client's network
+//! (`[console] allowed_networks`), a sign-in, the role (asked afresh on
+//! every request, so a revoked admin is refused at once), and for every
+//! POST the page's origin and the CSRF token. Handlers only read what the
+//! guard hands them ([`Admin`]): a route without the guard fails closed.
+
+mod actions;
+mod guard;
+mod pages;
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::{MethodRouter, get, post};
+use chrono::{DateTime, Utc};
+
+use crate::AppState;
+
+pub(crate) use guard::Admin;
+
+/// What the console's overview shows that only the serving process
+/// knows: its listeners, its directory, its certificate.
+#[derive(Debug, Default)]
+pub struct ConsoleFacts {
+    /// The front doors' listeners, as they were bound.
+    listeners: Mutex<Vec<Listener>>,
+    /// `embedded`, or `LDAP ldap://host` (never a password).
+    pub directory: String,
+    /// Whether the directory is the embedded realm (passwords can be reset).
+    pub embedded: bool,
+    /// The HTTPS certificate, when it could be read.
+    pub certificate: Option<Certificate>,
+}
+
+/// One listener of a front door.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    /// `web`, `vp`, `xmpp`.
+    pub door: &'static str,
+    /// How it listens: `http://0.0.0.0:8080`, `127.0.0.1:1533 (STARTTLS)`.
+    pub address: String,
+}
+
+/// The HTTPS (and XMPP) certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    /// Where it comes from (`self-signed certificate /var/lib/...`).
+    pub origin: String,
+    /// When it expires.
+    pub not_after: DateTime<Utc>,
+}
+
+impl ConsoleFacts {
+    /// The facts of a server with this directory and certificate; its
+    /// listeners are added as they are bound.
+    pub fn new(directory: String, embedded: bool, certificate: Option<Certificate>) -> Self {
+        Self { listeners: Mutex::default(), directory, embedded, certificate }
+    }
+
+    /// Notes a listener once it is bound.
+    pub fn add_listener(&self, door: &'static str, address: String) {
+        self.listeners().push(Listener { door, address });
+    }
+
+    fn listeners(&self) -> std::sync::MutexGuard<'_, Vec<Listener>> {
+        self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The console's settings and facts, held by the web door's state.
+pub(crate) struct Console {
+    /// Networks whose clients may reach the console.
+    pub(crate) allowed_networks: Vec<ipnet::IpNet>,
+    pub(crate) facts: Arc<ConsoleFacts>,
+    /// When this process started serving (the overview's uptime).
+    pub(crate) started: std::time::Instant,
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Self {
+            allowed_networks: crate::default_metrics_networks(),
+            facts: Arc::default(),
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Console {
+    fn allows(&self, client: IpAddr) -> bool {
+        let client = client.to_canonical();
+        self.allowed_networks.iter().any(|network| network.contains(&client))
+    }
+}
+
+/// Every console route: its method, path and handler. The router is
+/// built from this list only, so a test can walk all of it.
+pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
+    vec![
+        (Method::GET, "/console", get(pages::overview)),
+        (Method::GET, "/console/users", get(pages::users)),
+        (Method::GET, "/console/user", get(pages::user)),
+        (Method::GET, "/console/audit", get(pages::audit)),
+        (Method::POST, "/console/user/disable", post(actions::disable)),
+        (Method::POST, "/console/user/enable", post(actions::enable)),
+        (Method::POST, "/console/user/admin", post(actions::set_admin)),
+        (Method::POST, "/console/user/password", post(actions::reset_password)),
+        (Method::POST, "/console/user/end-session", post(actions::end_session)),
+    ]
+}
+
+/// The console's routes, each behind the guard.
+pub(crate) fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    // A wrong method is answered inside the route, behind the guard, so
+    // nobody it refuses learns which console paths exist.
+    let router = routes().into_iter().fold(Router::new(), |router, (_, path, handler)| {
+        router.route(path, handler.fallback(crate::routes::wrong_method))
+    });
+    router.route_layer(axum::middleware::from_fn_with_state(state, guard::guard))
+}
