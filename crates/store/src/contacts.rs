@@ -42,11 +42,14 @@ impl ContactList {
 impl Store {
     /// A user's contact list (empty if never saved).
     pub async fn contact_list(&self, owner: &str) -> Result<ContactList, StoreError> {
+        // Every sign-in reads its contact list.
+        let mut reader = self.quick_reader().await?;
         let document: Option<String> =
             sqlx::query_scalar("SELECT document FROM contact_lists WHERE owner = $1")
                 .bind(owner)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *reader)
                 .await?;
+        drop(reader);
         document.map_or(Ok(ContactList::default()), |text| {
             serde_json::from_str(&text).map_err(|e| StoreError::Damaged {
                 what: "contact list",

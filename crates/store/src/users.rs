@@ -95,7 +95,10 @@ impl Store {
     /// One user.
     pub async fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
+        // Every sign-in reads its account.
+        let mut reader = self.quick_reader().await?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *reader).await?;
         Ok(row.as_ref().map(record).transpose()?)
     }
 

@@ -16,7 +16,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -339,8 +339,25 @@ async fn read_until_any<R: tokio::io::AsyncRead + Unpin>(
 }
 
 /// A TLS client that trusts the certificates of `pem` (a test deployment's self-signed
-/// one), asking for `xmpp-client` on direct TLS (XEP-0368).
+/// one), asking for `xmpp-client` on direct TLS (XEP-0368); made once per certificate and
+/// transport. A client configuration (its roots parsed, its verifier and session cache
+/// made) cost the bench's sign-ins CPU next to the server's on the same cores; kept, it
+/// still resumes no session, so that every connection makes a full handshake as before.
 fn connector(pem: &[u8], transport: XmppTransport) -> io::Result<TlsConnector> {
+    type Made = Vec<(Vec<u8>, XmppTransport, TlsConnector)>;
+    static MADE: Mutex<Made> = Mutex::new(Vec::new());
+    let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
+    let known = made.iter().find(|(trusted, t, _)| trusted == pem && *t == transport);
+    if let Some((.., connector)) = known {
+        return Ok(connector.clone());
+    }
+    let connector = new_connector(pem, transport)?;
+    made.push((pem.to_vec(), transport, connector.clone()));
+    Ok(connector)
+}
+
+/// A new TLS client for [`connector`], with session resumption off.
+fn new_connector(pem: &[u8], transport: XmppTransport) -> io::Result<TlsConnector> {
     let invalid = |error: &dyn std::fmt::Display| {
         io::Error::new(io::ErrorKind::InvalidInput, format!("certificate: {error}"))
     };
@@ -354,6 +371,7 @@ fn connector(pem: &[u8], transport: XmppTransport) -> io::Result<TlsConnector> {
         .map_err(|e| invalid(&e))?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    config.resumption = rustls::client::Resumption::disabled();
     if transport == XmppTransport::DirectTls {
         config.alpn_protocols = vec![b"xmpp-client".to_vec()];
     }

@@ -34,6 +34,7 @@ use tokio_xmpp::xmlstream::{
 };
 
 use crate::budget::{Budgeted, Spent};
+use crate::gather::{Gather, Gathered};
 use crate::sasl::Channel;
 use crate::unoffered::{Arm, Unoffered};
 use crate::{Door, Transport};
@@ -41,7 +42,8 @@ use crate::{Door, Transport};
 /// The connection under the XML stream once it is secure: TLS, or the
 /// plain TCP of a listener that only local proxies reach, which ended
 /// the client's TLS themselves (`Transport::Cleartext`).
-pub(crate) type Secure = Budgeted<BufReader<Unoffered<Either<TlsStream<TcpStream>, TcpStream>>>>;
+pub(crate) type Secure =
+    Budgeted<BufReader<Unoffered<Gathered<Either<TlsStream<TcpStream>, TcpStream>>>>>;
 
 /// Bytes taken from the connection at a time for the XML parser, which
 /// asks again as it needs (a large stanza still arrives whole). The
@@ -110,8 +112,8 @@ pub(crate) async fn negotiate(
         Either::Left(_) => door.server_end_point.as_deref(),
         Either::Right(_) => None,
     };
-    let (mut spent, arm) = (Spent::default(), Arm::default());
-    let io = Unoffered::new(secure, arm.clone());
+    let (mut spent, arm, gather) = (Spent::default(), Arm::default(), Gather::default());
+    let io = Unoffered::new(Gathered::new(secure, gather.clone()), arm.clone());
     let io = Budgeted::new(BufReader::with_capacity(READ_BUFFER_BYTES, io), spent.clone());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     // What SCRAM may bind to here: nothing where SCRAM is not offered.
@@ -129,7 +131,7 @@ pub(crate) async fn negotiate(
         in_band_registration: door.registration,
         ..StreamFeatures::default()
     };
-    let mut stream = answer_header(accepted, door, &features).await?;
+    let mut stream = answer_header(accepted, door, &features, &gather).await?;
     let (user, data) = authenticate(&mut stream, peer, service, door, channel).await?;
     let accepted = stream.accept_reset(&Success { data }).await?;
     // SASL is not offered again (unoffered.rs).
@@ -140,7 +142,7 @@ pub(crate) async fn negotiate(
         others: vec![crate::caps::feature()],
         ..StreamFeatures::default()
     };
-    let mut stream = answer_header(accepted, door, &features).await?;
+    let mut stream = answer_header(accepted, door, &features, &gather).await?;
     loop {
         spent.reset();
         let next = stream.next().await;
@@ -178,14 +180,15 @@ async fn start_tls(
     timeouts: Timeouts,
 ) -> Result<TlsStream<TcpStream>, Failed> {
     // Only STARTTLS is offered: no SASL, not even an empty one (unoffered.rs).
-    let arm = Arm::default();
+    let (arm, gather) = (Arm::default(), Gather::default());
     arm.arm();
-    let io = BufReader::with_capacity(READ_BUFFER_BYTES, Unoffered::new(tcp, arm));
+    let io = Unoffered::new(Gathered::new(tcp, gather.clone()), arm);
+    let io = BufReader::with_capacity(READ_BUFFER_BYTES, io);
     let io = Budgeted::new(io, Spent::default());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     let features =
         StreamFeatures { starttls: Some(StartTls { required: true }), ..StreamFeatures::default() };
-    let mut plain = answer_header(accepted, door, &features).await?;
+    let mut plain = answer_header(accepted, door, &features, &gather).await?;
     match plain.next().await {
         Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Starttls(
             starttls::Nonza::Request(_),
@@ -199,16 +202,17 @@ async fn start_tls(
         }
     }
     plain.send(&Proceed).await?;
-    let tcp = plain.into_inner().into_inner().into_inner().into_inner();
+    let tcp = plain.into_inner().into_inner().into_inner().into_inner().into_inner();
     Ok(TlsAcceptor::from(door.starttls.clone()).accept(tcp).await?)
 }
 
 /// Checks the client's stream header and answers it with ours and
-/// `features`.
+/// `features`, gathered by `gather` into one write.
 async fn answer_header<Io>(
     accepted: tokio_xmpp::xmlstream::AcceptedStream<Io>,
     door: &Door,
     features: &StreamFeatures,
+    gather: &Gather,
 ) -> Result<XmlStream<Io, FallibleStreamElement>, Failed>
 where
     Io: tokio::io::AsyncBufRead + tokio::io::AsyncWrite + Unpin,
@@ -219,7 +223,11 @@ where
         to: None,
         id: Some(Cow::Owned(format!("{:016x}", OsRng.next_u64()))),
     };
-    let pending = accepted.send_header(header).await?;
+    gather.start();
+    let sent = accepted.send_header(header).await;
+    // What follows (the features or an error) flushes both.
+    gather.stop();
+    let pending = sent?;
     if !to_us {
         let text = format!("this server is {}", door.domain);
         let error = StreamError::new(stream_error::DefinedCondition::HostUnknown, "en", text);
