@@ -14,6 +14,7 @@ mod budget;
 mod caps;
 mod connection;
 pub mod depth;
+mod gather;
 pub mod jid;
 mod muc;
 mod negotiation;

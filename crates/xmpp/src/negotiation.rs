@@ -33,20 +33,20 @@ use tokio_xmpp::xmlstream::{
 };
 
 use crate::budget::{Budgeted, Spent};
+use crate::gather::Gathered;
 use crate::sasl::Channel;
 use crate::unoffered::{Arm, Unoffered};
 use crate::{Door, Transport};
 
 /// The transport under the XML stream once TLS is up.
-pub(crate) type Secure = Budgeted<BufReader<Unoffered<TlsStream<TcpStream>>>>;
+pub(crate) type Secure = Budgeted<BufReader<Unoffered<Gathered<TlsStream<TcpStream>>>>>;
 
 /// Bytes taken from the connection at a time for the XML parser, which
 /// asks again as it needs (a large stanza still arrives whole). The
 /// buffer lives as long as the session, so it is kept small: with tokio's
 /// default 8 KiB read buffer and 8 KiB write buffer, most of an idle
-/// session's memory was these two. Writes need no buffer of their own:
-/// tokio-xmpp encodes each stanza into its own buffer and writes it at
-/// once, and rustls gathers that into TLS records.
+/// session's memory was these two. Writes are held only from one flush
+/// to the next (`crate::gather`), in a buffer given back at each.
 const READ_BUFFER_BYTES: usize = 1024;
 /// The XML stream of a connection.
 pub(crate) type Stream = XmlStream<Secure, FallibleStreamElement>;
@@ -97,7 +97,7 @@ pub(crate) async fn negotiate(
     };
     let exporter = crate::binding::tls_exporter(&tls);
     let (mut spent, arm) = (Spent::default(), Arm::default());
-    let io = Unoffered::new(tls, arm.clone());
+    let io = Unoffered::new(Gathered::new(tls), arm.clone());
     let io = Budgeted::new(BufReader::with_capacity(READ_BUFFER_BYTES, io), spent.clone());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     // What SCRAM may bind to here: nothing where SCRAM is not offered.

@@ -1,0 +1,168 @@
+//! Gathers what the XML stream writes until it flushes, so that several
+//! stanzas written in a row leave as one TLS record and one system call.
+//!
+//! tokio-xmpp hands each stanza to the transport as soon as it is encoded
+//! (its sink writes before it takes the next one), and rustls seals every
+//! write into a record of its own and sends it at once. A session that
+//! delivers a burst (a presence from each of many contacts, the stanzas a
+//! resumed session had not acknowledged, an archive page) feeds them all,
+//! then flushes once (see `Session::flush`): here they meet. Nothing is
+//! held past a flush, and the buffer is given back then, so an idle
+//! session keeps no memory here.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Most bytes held before they go on without waiting for the flush: one
+/// TLS record's worth of plaintext (RFC 8446 §5.1), so a large burst is
+/// still written in full records and its memory stays bounded.
+pub(crate) const MAX_GATHERED: usize = 16 * 1024;
+
+/// `inner`, with what is written held until the next flush.
+pub(crate) struct Gathered<Io> {
+    inner: Io,
+    held: Vec<u8>,
+    /// How much of `held` is written already.
+    written: usize,
+}
+
+impl<Io> Gathered<Io> {
+    /// Wraps `inner`.
+    pub(crate) fn new(inner: Io) -> Self {
+        Self { inner, held: Vec::new(), written: 0 }
+    }
+}
+
+impl<Io: AsyncWrite + Unpin> Gathered<Io> {
+    /// Writes out everything held, then frees the buffer.
+    fn poll_write_held(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(write_all(Pin::new(&mut self.inner), cx, &self.held, &mut self.written))?;
+        self.held = Vec::new();
+        self.written = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Writes `bytes[*written..]` to `io`, counting in `written` what went
+/// (so a write that waits carries on where it stopped).
+pub(crate) fn write_all<Io: AsyncWrite + ?Sized>(
+    mut io: Pin<&mut Io>,
+    cx: &mut Context<'_>,
+    bytes: &[u8],
+    written: &mut usize,
+) -> Poll<io::Result<()>> {
+    while *written < bytes.len() {
+        let n = ready!(io.as_mut().poll_write(cx, &bytes[*written..]))?;
+        if n == 0 {
+            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        }
+        *written += n;
+    }
+    Poll::Ready(Ok(()))
+}
+
+impl<Io: AsyncRead + Unpin> AsyncRead for Gathered<Io> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<Io: AsyncWrite + Unpin> AsyncWrite for Gathered<Io> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if !this.held.is_empty() && this.held.len() + buf.len() > MAX_GATHERED {
+            ready!(this.poll_write_held(cx))?;
+        }
+        if this.held.is_empty() && buf.len() >= MAX_GATHERED {
+            // Nothing to gather it with: straight on.
+            return Pin::new(&mut this.inner).poll_write(cx, buf);
+        }
+        this.held.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_write_held(cx))?;
+        Pin::new(&mut this.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_write_held(cx))?;
+        Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt as _;
+
+    use super::*;
+
+    /// A transport that records each write it is given.
+    #[derive(Default)]
+    struct Writes(Vec<Vec<u8>>);
+
+    impl AsyncWrite for Writes {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.get_mut().0.push(buf.to_vec());
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_until_a_flush_go_on_as_one() {
+        let mut io = Gathered::new(Writes::default());
+        io.write_all(b"<a/>").await.unwrap();
+        io.write_all(b"<b/>").await.unwrap();
+        assert!(io.inner.0.is_empty(), "nothing before the flush");
+        io.flush().await.unwrap();
+        assert_eq!(io.inner.0, [b"<a/><b/>".to_vec()]);
+        assert_eq!(io.held.capacity(), 0, "the buffer is given back");
+        io.write_all(b"<c/>").await.unwrap();
+        io.shutdown().await.unwrap();
+        assert_eq!(io.inner.0.last().unwrap(), b"<c/>", "a shutdown flushes");
+    }
+
+    #[tokio::test]
+    async fn a_burst_goes_on_in_bounded_writes_in_order() {
+        let mut io = Gathered::new(Writes::default());
+        let stanza = [b'x'; 1000];
+        for _ in 0..40 {
+            io.write_all(&stanza).await.unwrap();
+        }
+        io.write_all(&[b'y'; MAX_GATHERED + 1]).await.unwrap();
+        io.flush().await.unwrap();
+        let writes = &io.inner.0;
+        assert!(writes.iter().take(writes.len() - 1).all(|w| w.len() <= MAX_GATHERED));
+        let all: Vec<u8> = writes.concat();
+        assert_eq!(all.len(), 40_000 + MAX_GATHERED + 1);
+        assert!(
+            all[..40_000].iter().all(|b| *b == b'x') && all[40_000..].iter().all(|b| *b == b'y')
+        );
+    }
+}
