@@ -1,14 +1,22 @@
-//! Writes gathered into one: the stream header and the features that
-//! follow it leave in one write, so one TLS record and one segment
-//! instead of two.
+//! Gathers what the XML stream writes until it flushes, so that several
+//! elements written in a row leave as one TLS record and one system call.
 //!
-//! tokio-xmpp flushes the stream header on its own before it writes the
-//! features, and over TLS every flush is a record of its own: sealed,
-//! framed and written with a system call each, on both ends. A sign-in
-//! sends two headers with their features (three over STARTTLS), so this
-//! takes two or three of its dozen records away (BENCHMARKS.md §7, "Sign-ins
-//! per second"). While gathering, this transport keeps what is written
-//! and lets flushes pass; the first flush after gathering writes it all.
+//! tokio-xmpp hands each stanza to the transport as soon as it is encoded
+//! (its sink writes before it takes the next one), and rustls seals every
+//! write into a record of its own and sends it at once. Two places write
+//! several elements in a row:
+//!
+//! - a session delivering a burst (a presence from each of many contacts,
+//!   the stanzas a resumed session had not acknowledged, an archive page)
+//!   feeds them all, then flushes once (see `Session::flush`);
+//! - negotiation answers each stream header with our header and the
+//!   features, but tokio-xmpp flushes the header on its own before it
+//!   writes the features: while [`Gather`] is on, flushes wait, so the
+//!   two leave together (twice a sign-in, three times over STARTTLS;
+//!   BENCHMARKS.md §7, "Sign-ins per second").
+//!
+//! Nothing is held past a flush that is let through, and the buffer is
+//! given back then, so an idle session keeps no memory here.
 
 use std::io;
 use std::pin::Pin;
@@ -18,18 +26,22 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Turns gathering on and off; shared with the transport.
+/// Most bytes held before they go on without waiting for the flush: one
+/// TLS record's worth of plaintext (RFC 8446 §5.1), so a large burst is
+/// still written in full records and its memory stays bounded.
+pub(crate) const MAX_GATHERED: usize = 16 * 1024;
+
+/// Holds flushes back while on; shared with the transport.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Gather(Arc<AtomicBool>);
 
 impl Gather {
-    /// Keeps what is written from now on, flushes or not, until
-    /// [`Gather::stop`].
+    /// Flushes wait from now on, until [`Gather::stop`].
     pub(crate) fn start(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
 
-    /// The next flush writes what was kept, with whatever comes before it.
+    /// The next flush writes what was held, with whatever comes before it.
     pub(crate) fn stop(&self) {
         self.0.store(false, Ordering::Relaxed);
     }
@@ -39,41 +51,56 @@ impl Gather {
     }
 }
 
-/// `inner`, keeping writes while [`Gather`] says so.
+/// `inner`, with what is written held until the next flush that
+/// [`Gather`] lets through.
 pub(crate) struct Gathered<Io> {
     inner: Io,
     gather: Gather,
-    kept: Vec<u8>,
-    /// How much of `kept` is written already.
+    held: Vec<u8>,
+    /// How much of `held` is written already.
     written: usize,
 }
 
 impl<Io> Gathered<Io> {
-    /// Wraps `inner`; `gather` turns gathering on and off.
+    /// Wraps `inner`; `gather` holds flushes back while it is on.
     pub(crate) fn new(inner: Io, gather: Gather) -> Self {
-        Self { inner, gather, kept: Vec::new(), written: 0 }
+        Self { inner, gather, held: Vec::new(), written: 0 }
     }
 
-    /// The wrapped transport.
+    /// The wrapped transport, once everything held was flushed (STARTTLS
+    /// takes the socket back after `<proceed/>`).
     pub(crate) fn into_inner(self) -> Io {
+        debug_assert!(self.held.is_empty(), "flushed before the transport is taken back");
         self.inner
     }
 }
 
 impl<Io: AsyncWrite + Unpin> Gathered<Io> {
-    /// Writes what was kept.
-    fn poll_write_kept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.written < self.kept.len() {
-            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.kept[self.written..]))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            self.written += n;
-        }
-        self.kept.clear();
+    /// Writes out everything held, then frees the buffer.
+    fn poll_write_held(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(write_all(Pin::new(&mut self.inner), cx, &self.held, &mut self.written))?;
+        self.held = Vec::new();
         self.written = 0;
         Poll::Ready(Ok(()))
     }
+}
+
+/// Writes `bytes[*written..]` to `io`, counting in `written` what went
+/// (so a write that waits carries on where it stopped).
+pub(crate) fn write_all<Io: AsyncWrite + ?Sized>(
+    mut io: Pin<&mut Io>,
+    cx: &mut Context<'_>,
+    bytes: &[u8],
+    written: &mut usize,
+) -> Poll<io::Result<()>> {
+    while *written < bytes.len() {
+        let n = ready!(io.as_mut().poll_write(cx, &bytes[*written..]))?;
+        if n == 0 {
+            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        }
+        *written += n;
+    }
+    Poll::Ready(Ok(()))
 }
 
 impl<Io: AsyncRead + Unpin> AsyncRead for Gathered<Io> {
@@ -93,12 +120,15 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Gathered<Io> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        // Behind what was kept, in order, until the next flush.
-        if this.gather.on() || !this.kept.is_empty() {
-            this.kept.extend_from_slice(buf);
-            return Poll::Ready(Ok(buf.len()));
+        if !this.held.is_empty() && this.held.len() + buf.len() > MAX_GATHERED {
+            ready!(this.poll_write_held(cx))?;
         }
-        Pin::new(&mut this.inner).poll_write(cx, buf)
+        if this.held.is_empty() && buf.len() >= MAX_GATHERED {
+            // Nothing to gather it with: straight on.
+            return Pin::new(&mut this.inner).poll_write(cx, buf);
+        }
+        this.held.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -106,13 +136,13 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Gathered<Io> {
         if this.gather.on() {
             return Poll::Ready(Ok(()));
         }
-        ready!(this.poll_write_kept(cx))?;
+        ready!(this.poll_write_held(cx))?;
         Pin::new(&mut this.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        ready!(this.poll_write_kept(cx))?;
+        ready!(this.poll_write_held(cx))?;
         Pin::new(&mut this.inner).poll_shutdown(cx)
     }
 }
@@ -123,8 +153,8 @@ mod tests {
 
     use super::*;
 
-    /// Each write that reaches the transport, as the TLS layer would
-    /// see it: one record each.
+    /// Each write that reaches the transport, as the TLS layer would see
+    /// it: one record each.
     #[derive(Default)]
     struct Records(Vec<Vec<u8>>);
 
@@ -147,10 +177,46 @@ mod tests {
         }
     }
 
+    fn gathered() -> (Gathered<Records>, Gather) {
+        let gather = Gather::default();
+        (Gathered::new(Records::default(), gather.clone()), gather)
+    }
+
+    #[tokio::test]
+    async fn writes_until_a_flush_go_on_as_one() {
+        let (mut io, _) = gathered();
+        io.write_all(b"<a/>").await.unwrap();
+        io.write_all(b"<b/>").await.unwrap();
+        assert!(io.inner.0.is_empty(), "nothing before the flush");
+        io.flush().await.unwrap();
+        assert_eq!(io.inner.0, [b"<a/><b/>".to_vec()]);
+        assert_eq!(io.held.capacity(), 0, "the buffer is given back");
+        io.write_all(b"<c/>").await.unwrap();
+        io.shutdown().await.unwrap();
+        assert_eq!(io.inner.0.last().unwrap(), b"<c/>", "a shutdown flushes");
+    }
+
+    #[tokio::test]
+    async fn a_burst_goes_on_in_bounded_writes_in_order() {
+        let (mut io, _) = gathered();
+        let stanza = [b'x'; 1000];
+        for _ in 0..40 {
+            io.write_all(&stanza).await.unwrap();
+        }
+        io.write_all(&[b'y'; MAX_GATHERED + 1]).await.unwrap();
+        io.flush().await.unwrap();
+        let writes = &io.inner.0;
+        assert!(writes.iter().take(writes.len() - 1).all(|w| w.len() <= MAX_GATHERED));
+        let all: Vec<u8> = writes.concat();
+        assert_eq!(all.len(), 40_000 + MAX_GATHERED + 1);
+        assert!(
+            all[..40_000].iter().all(|b| *b == b'x') && all[40_000..].iter().all(|b| *b == b'y')
+        );
+    }
+
     #[tokio::test]
     async fn what_is_flushed_while_gathering_leaves_with_the_next_flush() {
-        let gather = Gather::default();
-        let mut io = Gathered::new(Records::default(), gather.clone());
+        let (mut io, gather) = gathered();
         gather.start();
         io.write_all(b"<stream:stream>").await.unwrap();
         io.flush().await.unwrap();
@@ -159,18 +225,13 @@ mod tests {
         io.write_all(b"<stream:features/>").await.unwrap();
         io.flush().await.unwrap();
         assert_eq!(io.inner.0, [b"<stream:stream><stream:features/>".to_vec()]);
-        // Not gathering: each write goes as it comes.
-        io.write_all(b"<iq/>").await.unwrap();
-        assert_eq!(io.inner.0.len(), 2);
     }
 
     #[tokio::test]
-    async fn a_shutdown_writes_what_was_kept_first() {
-        let gather = Gather::default();
-        let mut io = Gathered::new(Records::default(), gather.clone());
+    async fn a_shutdown_writes_what_was_held_first_even_while_gathering() {
+        let (mut io, gather) = gathered();
         gather.start();
         io.write_all(b"<stream:error/>").await.unwrap();
-        gather.stop();
         io.shutdown().await.unwrap();
         assert_eq!(io.inner.0, [b"<stream:error/>".to_vec()]);
     }

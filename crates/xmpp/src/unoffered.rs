@@ -15,6 +15,8 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::gather::write_all;
+
 /// The element xmpp-parsers writes for an empty set of mechanisms.
 const EMPTY_MECHANISMS: &[u8] =
     b"<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'></mechanisms>";
@@ -84,13 +86,7 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Unoffered<Io> {
             this.held.drain(at..at + EMPTY_MECHANISMS.len());
             this.arm.0.store(false, Ordering::Relaxed);
         }
-        while this.written < this.held.len() {
-            let n = ready!(Pin::new(&mut this.inner).poll_write(cx, &this.held[this.written..]))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            this.written += n;
-        }
+        ready!(write_all(Pin::new(&mut this.inner), cx, &this.held, &mut this.written))?;
         this.held.clear();
         this.written = 0;
         Pin::new(&mut this.inner).poll_flush(cx)
