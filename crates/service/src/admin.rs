@@ -71,9 +71,7 @@ impl<'a> Administration<'a> {
     ) -> Result<(), ServiceError> {
         let user = self.known(user).await?;
         if !admin && actor.who == user {
-            return Err(ServiceError::Invalid(
-                "you cannot revoke your own administrator role".into(),
-            ));
+            return Err(ServiceError::OwnAdminRole);
         }
         self.store.set_admin(&user, admin, now_ms()).await?;
         self.record(actor, if admin { "grant-admin" } else { "revoke-admin" }, &user).await

@@ -39,6 +39,10 @@ pub enum ServiceError {
     /// Editing or deleting someone else's message.
     #[error("only its author can change a message")]
     NotAuthor,
+    /// An administrator revoking their own role (the console would lock
+    /// its last administrator out).
+    #[error("you cannot revoke your own administrator role")]
+    OwnAdminRole,
 }
 
 impl ServiceError {

@@ -110,7 +110,9 @@ impl From<simul_service::ServiceError> for ApiError {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
             }
             ServiceError::NoSuchMessage => Self::new(StatusCode::NOT_FOUND, error.to_string()),
-            ServiceError::NotAuthor => Self::new(StatusCode::FORBIDDEN, error.to_string()),
+            ServiceError::NotAuthor | ServiceError::OwnAdminRole => {
+                Self::new(StatusCode::FORBIDDEN, error.to_string())
+            }
         }
     }
 }

@@ -891,7 +891,9 @@ fn condition_of(error: &ServiceError) -> (ErrorType, DefinedCondition) {
             (ErrorType::Cancel, DefinedCondition::NotAllowed)
         }
         ServiceError::NoSuchMessage => (ErrorType::Cancel, DefinedCondition::ItemNotFound),
-        ServiceError::NotAuthor => (ErrorType::Auth, DefinedCondition::Forbidden),
+        ServiceError::NotAuthor | ServiceError::OwnAdminRole => {
+            (ErrorType::Auth, DefinedCondition::Forbidden)
+        }
         ServiceError::TooMany(_) => (ErrorType::Wait, DefinedCondition::ResourceConstraint),
         _ => (ErrorType::Wait, DefinedCondition::InternalServerError),
     }

@@ -152,7 +152,7 @@ impl From<&'static str> for Problem {
 fn code(error: &ServiceError) -> &'static str {
     match error {
         ServiceError::NoSuchUser(_) => "no-such-user",
-        ServiceError::Invalid(_) => "own-role",
+        ServiceError::OwnAdminRole => "own-role",
         ServiceError::Directory(DirectoryError::WeakPassword) => "weak-password",
         ServiceError::Directory(DirectoryError::Unsupported(_)) => "unsupported",
         other => {
