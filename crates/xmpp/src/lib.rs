@@ -230,9 +230,7 @@ pub async fn serve(
         // which made a sign-in take 88 ms on loopback (BENCHMARKS.md §7).
         let _ = stream.set_nodelay(true);
         let (service, door, stopped) = (service.clone(), door.clone(), stopped.clone());
-        tokio::spawn(async move {
-            connection::run(stream, peer, ticket, service, door, transport, stopped).await;
-        });
+        tokio::spawn(connection::run(stream, peer, ticket, service, door, transport, stopped));
     }
 }
 

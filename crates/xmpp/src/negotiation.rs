@@ -58,7 +58,11 @@ pub(crate) type Stream = XmlStream<Secure, FallibleStreamElement>;
 
 /// A negotiated stream: its user and full JID.
 pub(crate) struct Bound {
-    pub(crate) stream: Stream,
+    /// Boxed, as it lives for the whole session: inline, its 3 KiB were
+    /// kept in several slots of the session's future (a local keeps its
+    /// slot after it is moved on), which took 14 KiB a session; 2.3 KiB
+    /// since (BENCHMARKS.md §7).
+    pub(crate) stream: Box<Stream>,
     pub(crate) spent: Spent,
     /// The connection's place at the gate: it goes where the stream goes.
     pub(crate) ticket: ConnectionTicket,
@@ -69,7 +73,7 @@ pub(crate) struct Bound {
 /// What negotiation made of a connection.
 pub(crate) enum Negotiated {
     /// A new session's stream.
-    Bound(Box<Bound>),
+    Bound(Bound),
     /// The stream went to the session it resumed (XEP-0198).
     Resumed,
 }
@@ -142,14 +146,14 @@ pub(crate) async fn negotiate(
         others: vec![crate::caps::feature()],
         ..StreamFeatures::default()
     };
-    let mut stream = answer_header(accepted, door, &features, &gather).await?;
+    let mut stream = Box::new(answer_header(accepted, door, &features, &gather).await?);
     loop {
         spent.reset();
         let next = stream.next().await;
         let Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::SM(nonza)))) = next else {
             let jid = bind(&mut stream, next, &user, door).await?;
             spent.reset();
-            return Ok(Negotiated::Bound(Box::new(Bound { stream, spent, ticket, user, jid })));
+            return Ok(Negotiated::Bound(Bound { stream, spent, ticket, user, jid }));
         };
         // Resumption instead of binding; anything else of XEP-0198's
         // comes after binding.

@@ -25,7 +25,7 @@ const ID_BYTES: usize = 16;
 pub(crate) struct Takeover {
     /// The new connection's stream, its stanza budget and its place at
     /// the connection gate (they go together: the place is the socket's).
-    pub(crate) stream: Stream,
+    pub(crate) stream: Box<Stream>,
     pub(crate) spent: Spent,
     pub(crate) ticket: ConnectionTicket,
     /// How many of the session's stanzas the client had handled.

@@ -100,7 +100,7 @@ impl From<std::io::Error> for End {
 
 /// A session's connection to its client.
 struct Link {
-    stream: Stream,
+    stream: Box<Stream>,
     /// Its place at the connection gate, given back with the socket.
     _ticket: ConnectionTicket,
 }
@@ -139,13 +139,13 @@ struct Session<'a> {
 
 /// Runs a bound session to its end.
 pub(crate) async fn run(
-    bound: Box<Bound>,
+    bound: Bound,
     peer: SocketAddr,
     service: &Arc<Service>,
     door: &Door,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let Bound { mut stream, spent, ticket, user, jid } = *bound;
+    let Bound { mut stream, spent, ticket, user, jid } = bound;
     let user = UserId::new(&user);
     let (session, mut events) = match service.open_session(&user, false) {
         Ok(opened) => opened,
