@@ -14,7 +14,7 @@ use simul_directory::EmbeddedRealm;
 use tokio::sync::watch;
 
 use crate::Outcome;
-use crate::config::{Listen, LogFormat};
+use crate::config::Listen;
 use crate::data::{DataArgs, DataDir};
 use crate::keyring::Keyring;
 use crate::listen::{self, ConnectionLimits, Gate};
@@ -57,8 +57,11 @@ impl ServeArgs {
 
     async fn serve(self) -> anyhow::Result<Outcome> {
         let config = self.deployment.config()?;
-        start_logging(&config);
+        let logs = crate::logs::Logs::start(&config, self.deployment.config_file());
         let data = self.deployment.data_dir()?;
+        for secret in data.secrets() {
+            logs.keep_secret(&secret);
+        }
         // Held until the process ends: `simul restore` refuses to replace
         // the data of a running server.
         let _serving = data.lock_for_serving()?;
@@ -108,6 +111,7 @@ impl ServeArgs {
         let service = Arc::new(service);
         tokio::spawn(crate::keyring::follow(data.clone(), service.clone(), keys));
         tokio::spawn(service.clone().follow_revocations());
+        tokio::spawn(service.clone().follow_announcements());
         let healthy = directory.load().await;
         tokio::spawn(directory.keep_fresh(service.clone(), healthy));
         let facts = Arc::new(console_facts(&config, &data, tls.is_some()));
@@ -119,7 +123,8 @@ impl ServeArgs {
             .with_trusted_proxies(config.server.trusted_proxies.clone())
             .with_jsonp(config.server.jsonp)
             .with_access_log(config.server.access_log)
-            .with_console(config.console.allowed_networks.clone(), facts.clone());
+            .with_console(config.console.allowed_networks.clone(), facts.clone())
+            .with_log_control(logs);
         let state = Arc::new(state);
         let app = simul_web::router(state.clone());
         let gate = connection_gate(&config.server);
@@ -258,20 +263,6 @@ fn console_facts(
         })
         .map(|(origin, not_after)| simul_web::console::Certificate { origin, not_after });
     simul_web::console::ConsoleFacts::new(directory, embedded, certificate)
-}
-
-/// Logs to standard output at the configured levels, as text or JSON.
-fn start_logging(config: &crate::config::Config) {
-    let logs =
-        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(&config.log));
-    match config.log_format {
-        // Colours only for a terminal: a file or a journal gets plain text.
-        LogFormat::Text => {
-            logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())).init();
-        }
-        // Fields at the top level, where a log collector looks for them.
-        LogFormat::Json => logs.json().flatten_event(true).init(),
-    }
 }
 
 /// Tells systemd how the service is (nothing without `NOTIFY_SOCKET`).
