@@ -173,7 +173,15 @@ impl Logs {
             .with_context(|| format!("cannot read {}", file.display()))?;
         let mut document: toml_edit::DocumentMut =
             text.parse().with_context(|| format!("{} is not valid TOML", file.display()))?;
-        document["log"] = toml_edit::value(filter);
+        match document.get_mut("log").and_then(toml_edit::Item::as_value_mut) {
+            // The value changes; a comment after it stays.
+            Some(value) => {
+                let decor = value.decor().clone();
+                *value = filter.into();
+                *value.decor_mut() = decor;
+            }
+            None => document["log"] = toml_edit::value(filter),
+        }
         let permissions = std::fs::metadata(file)?.permissions();
         let directory =
             file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));

@@ -59,9 +59,6 @@ impl ServeArgs {
         let config = self.deployment.config()?;
         let logs = crate::logs::Logs::start(&config, self.deployment.config_file());
         let data = self.deployment.data_dir()?;
-        for secret in data.secrets() {
-            logs.keep_secret(&secret);
-        }
         // Held until the process ends: `simul restore` refuses to replace
         // the data of a running server.
         let _serving = data.lock_for_serving()?;
@@ -81,6 +78,11 @@ impl ServeArgs {
         let realm_name = keys.token_realm(&config);
         if directory.ldap.is_none() {
             first_admin(&store, &data).await?;
+        }
+        // Now that the first start made them: the key password, a
+        // one-time password.
+        for secret in data.secrets() {
+            logs.keep_secret(&secret);
         }
 
         let tls = match self.https.unwrap_or(config.server.https) {

@@ -40,7 +40,7 @@ async fn a_level_changed_now_takes_effect_at_once_and_bad_filters_change_nothing
             .contains("<code data-testid=\"log-filter\">info</code>")
     );
 
-    let form = [("module", "simul_web"), ("level", "debug"), ("scope", "now")];
+    let form = [("module", "simul_service"), ("level", "debug"), ("scope", "now")];
     let csrf = csrf_of(&page(&server, "/console/logs", &boss).await);
     let back = submit(
         &server,
@@ -52,10 +52,11 @@ async fn a_level_changed_now_takes_effect_at_once_and_bad_filters_change_nothing
     assert_eq!(back, "/console/logs?done=applied");
     let shown = page(&server, &back, &boss).await;
     assert!(
-        shown.contains("info,simul_web=debug</code>") && shown.contains("Applied now."),
+        shown.contains("info,simul_service=debug</code>") && shown.contains("Applied now."),
         "{shown}"
     );
-    // The web door now logs a refused token at debug level.
+    // The service now logs a refused token at debug level (its reason
+    // class only, never the token).
     let refused = reqwest::Client::new()
         .get(server.url("/api/v1/me"))
         .header(COOKIE, "LtpaToken2=not-a-token")
@@ -63,13 +64,19 @@ async fn a_level_changed_now_takes_effect_at_once_and_bad_filters_change_nothing
         .await
         .unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    let line = server.log_line("DEBUG simul_web");
+    let line = server.log_line("DEBUG simul_service");
     assert!(!line.contains("not-a-token"), "{line}");
     // The latest lines, filtered, say who changed what.
     let tail = page(&server, "/console/logs?q=LOG+FILTER+CHANGED", &boss).await;
-    assert!(tail.contains("filter=info,simul_web=debug") && tail.contains("admin=boss"), "{tail}");
+    assert!(
+        tail.contains("filter=info,simul_service=debug") && tail.contains("admin=boss"),
+        "{tail}"
+    );
     let audit = page(&server, "/console/audit", &boss).await;
-    assert!(audit.contains("<td>log-level</td><td><code>info,simul_web=debug</code>"), "{audit}");
+    assert!(
+        audit.contains("<td>log-level</td><td><code>info,simul_service=debug</code>"),
+        "{audit}"
+    );
 
     for (filter, sentence) in [
         ("verbose", "&#34;verbose&#34; in &#34;verbose&#34; is not a level"),
@@ -79,7 +86,7 @@ async fn a_level_changed_now_takes_effect_at_once_and_bad_filters_change_nothing
             set_level(&server, &boss, &[("filter", filter), ("scope", "now")]).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{filter}");
         assert!(body.contains("Nothing changed: log:") && body.contains(sentence), "{body}");
-        assert!(body.contains("info,simul_web=debug</code>"), "unchanged: {body}");
+        assert!(body.contains("info,simul_service=debug</code>"), "unchanged: {body}");
     }
     // Saving needs a configuration file; this server has none. Applied anyway.
     let (status, body) =
@@ -126,7 +133,7 @@ async fn diagnostics_carry_no_secret_even_when_a_log_line_does() {
     )
     .unwrap();
     let data = dir.path().join("data");
-    let server = Server::start_configured(&data, &config);
+    let server = Server::start_configured_with(&data, &config, &[("SIMUL_LOG", "info")]);
     let ltpa_password = std::fs::read_to_string(data.join("ltpa.password")).unwrap();
     let ltpa_password = ltpa_password.trim();
     assert!(ltpa_password.len() >= 16, "a real secret to look for");
