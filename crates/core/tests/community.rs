@@ -366,7 +366,7 @@ fn an_announcement_reaches_every_session_of_those_named_but_widgets() {
     let heard = by_session(&deliveries);
     let announcement = Event::Announcement { from: "boss".into(), text: text.into(), at: at() };
     for session in [alice_web, alice_phone, bob] {
-        assert_eq!(heard[&session], [announcement.clone()], "{session}");
+        assert_eq!(heard[&session], std::slice::from_ref(&announcement), "{session}");
     }
     assert!(!heard.contains_key(&widget), "a widget shows no text");
     assert!(!heard.contains_key(&carol), "not named");
