@@ -584,6 +584,25 @@ impl Community {
         out.0
     }
 
+    /// Tells every session of `users` (watcher-only ones show no text) an
+    /// administrator's announcement.
+    pub fn announce(
+        &self,
+        users: &[UserId],
+        from: &str,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> Vec<Delivery> {
+        let mut out = Outbox::default();
+        let sessions: Vec<SessionId> =
+            users.iter().flat_map(|user| self.sessions_of(user)).collect();
+        out.send(
+            sessions,
+            Event::Announcement { from: from.to_owned(), text: text.to_owned(), at },
+        );
+        out.0
+    }
+
     /// Tells every session of `user` that they read `conversation` up to
     /// `up_to` (so all their devices agree on what is unread).
     pub fn read(

@@ -119,6 +119,17 @@ pub enum Event {
         /// The last message they read.
         up_to: MessageId,
     },
+    /// An administrator's announcement (to everyone online, a group or
+    /// chosen people): plain text, which every door shows as text.
+    Announcement {
+        /// Who sent it, as the audit log names them (a user id, or the
+        /// system user of a command).
+        from: String,
+        /// The text.
+        text: String,
+        /// When it was sent.
+        at: DateTime<Utc>,
+    },
 }
 
 /// Where a message was said.

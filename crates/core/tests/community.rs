@@ -352,3 +352,23 @@ fn a_user_lists_the_chats_they_are_in_or_invited_to() {
     c.decline(&user("alice"), lunch).unwrap();
     assert_eq!(c.chats_of(&user("alice")).len(), 1, "a declined invitation is gone");
 }
+
+#[test]
+fn an_announcement_reaches_every_session_of_those_named_but_widgets() {
+    let mut c = Community::new();
+    let (alice_web, _) = c.connect(&user("alice")).unwrap();
+    let (alice_phone, _) = c.connect(&user("alice")).unwrap();
+    let widget = c.connect_watcher(&user("alice")).unwrap();
+    let (bob, _) = c.connect(&user("bob")).unwrap();
+    let (carol, _) = c.connect(&user("carol")).unwrap();
+    let text = "<b>Restart</b> at 18:00";
+    let deliveries = c.announce(&[user("alice"), user("bob"), user("dave")], "boss", text, at());
+    let heard = by_session(&deliveries);
+    let announcement = Event::Announcement { from: "boss".into(), text: text.into(), at: at() };
+    for session in [alice_web, alice_phone, bob] {
+        assert_eq!(heard[&session], std::slice::from_ref(&announcement), "{session}");
+    }
+    assert!(!heard.contains_key(&widget), "a widget shows no text");
+    assert!(!heard.contains_key(&carol), "not named");
+    assert_eq!(deliveries.len(), 3, "dave is offline: nothing queued for him");
+}

@@ -103,6 +103,11 @@ impl<'a> Administration<'a> {
         self.record(actor, "reset-password", &user).await
     }
 
+    /// The store the acts are kept in.
+    pub(crate) fn store(&self) -> &Store {
+        self.store
+    }
+
     /// Notes an act done elsewhere (a user added by a command).
     pub async fn record(
         &self,
@@ -127,7 +132,7 @@ impl<'a> Administration<'a> {
     }
 
     /// The realm's id of `user` (a login name or mail works too).
-    async fn known(&self, user: &str) -> Result<String, ServiceError> {
+    pub(crate) async fn known(&self, user: &str) -> Result<String, ServiceError> {
         match self.realm.person(user).await? {
             Some(person) => Ok(person.id),
             None => Err(ServiceError::NoSuchUser(user.to_owned())),

@@ -208,6 +208,7 @@ fn event_type(event: &Event) -> &'static str {
         Event::ContactsChanged => "contacts_changed",
         Event::MessageChanged { .. } => "message_changed",
         Event::Seen { .. } => "seen",
+        Event::Announcement { .. } => "announcement",
     }
 }
 

@@ -12,6 +12,7 @@
 mod account;
 mod admin;
 mod admission;
+mod announcements;
 mod changes;
 mod client_sign_in;
 mod conversations;
@@ -36,6 +37,7 @@ mod sign_in;
 pub use account::Readiness;
 pub use admin::{Actor, Administration, MAX_AUDIT_ENTRIES};
 pub use admission::{Admission, admission};
+pub use announcements::{Announcement, Audience, MAX_ANNOUNCEMENT_CHARS, RECENT_ANNOUNCEMENTS};
 pub use changes::REACTIONS;
 pub use client_sign_in::{ClientRefusal, looks_like_token};
 pub use conversations::{ConversationSummary, LastMessage, MAX_CONVERSATIONS};

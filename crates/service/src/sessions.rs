@@ -65,28 +65,6 @@ impl Service {
         ended
     }
 
-    /// An announcement from `from` to everyone else online, on every door,
-    /// as a 1:1 message from them (an administrator's act; not kept in
-    /// anyone's history, as it is no conversation). How many got it.
-    pub fn announce(&self, from: &UserId, text: &str) -> Result<usize, CoreError> {
-        let at = chrono::Utc::now();
-        self.hub().apply(|community| {
-            let own = community.sessions_of_user(from);
-            let mut reached = 0;
-            let mut deliveries = Vec::new();
-            for user in community.users_with_sessions() {
-                if user == *from || !community.is_online(&user) {
-                    continue;
-                }
-                // Not to the sender's sessions, once per recipient.
-                let (_, sent) = community.send_im_as(from, None, &user, text, at)?;
-                deliveries.extend(sent.into_iter().filter(|d| !own.contains(&d.session)));
-                reached += 1;
-            }
-            Ok((reached, deliveries))
-        })
-    }
-
     /// Sets the status of every session of `user`; how many there were
     /// (none: the user is not online, and nothing changed).
     pub fn set_status(&self, user: &UserId, presence: &Presence) -> usize {

@@ -46,6 +46,10 @@ enum Command {
     User(UserCommand),
     /// The administrators' acts (console and commands), newest first.
     Audit(crate::audit::AuditArgs),
+    /// Send an announcement to everyone online, a directory group or
+    /// chosen people (a banner on the web, the Sametime announcement, an
+    /// XMPP headline); the running server shows it within two seconds.
+    Announce(crate::announce::AnnounceArgs),
     /// The LDAP directory: check the configuration, search it
     ///
     /// Both read `[directory.ldap]` from `--config FILE` (and SIMUL_*
@@ -137,6 +141,7 @@ impl Cli {
             Command::Ltpa(command) => command.run(),
             Command::User(command) => command.run(),
             Command::Audit(args) => args.run(),
+            Command::Announce(args) => args.run(),
             Command::Directory(command) => command.run(),
             Command::Integrate(command) => command.run(),
             Command::Sso(SsoCommand::Doctor(args)) => args.run(),

@@ -662,7 +662,7 @@ const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"]
 /// (`warn,simul_web=debug`). A bare word that is no level (`verbose`) is
 /// valid to `tracing` as a module name, and then nothing else is logged,
 /// errors included: refused.
-fn check_log_filter(filter: &str) -> anyhow::Result<()> {
+pub(crate) fn check_log_filter(filter: &str) -> anyhow::Result<()> {
     let example = "like \"info\" or \"warn,simul_web=debug\" (levels: off, error, warn, info, \
                    debug, trace)";
     tracing_subscriber::EnvFilter::try_new(filter).map_err(|error| {

@@ -133,6 +133,16 @@ impl DataDir {
         Ok(path)
     }
 
+    /// The secrets kept here (the key password, a one-time password not
+    /// yet spent), for the logs to scrub from what leaves the process.
+    pub fn secrets(&self) -> Vec<Zeroizing<String>> {
+        [LTPA_PASSWORD, INITIAL_ADMIN_PASSWORD]
+            .iter()
+            .filter_map(|name| std::fs::read_to_string(self.root.join(name)).ok())
+            .map(|text| Zeroizing::new(text.trim_end_matches(['\r', '\n']).to_owned()))
+            .collect()
+    }
+
     /// Removes the one-time password file, if there is one; its path then.
     pub fn remove_initial_admin_password(&self) -> anyhow::Result<Option<PathBuf>> {
         let path = self.root.join(INITIAL_ADMIN_PASSWORD);
@@ -461,6 +471,11 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The configuration file given, if any.
+    pub fn config_file(&self) -> Option<&Path> {
+        self.config.as_deref()
+    }
+
     /// The configuration, from the file and the environment.
     pub fn config(&self) -> anyhow::Result<crate::config::Config> {
         crate::config::Config::load(self.config.as_deref())

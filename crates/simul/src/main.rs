@@ -1,5 +1,6 @@
 //! The `simul` binary: command line, configuration and wiring.
 
+mod announce;
 mod audit;
 mod backup;
 mod cli;
@@ -10,6 +11,7 @@ mod doctor;
 mod integrate;
 mod keyring;
 mod listen;
+mod logs;
 mod ltpa;
 mod serve;
 mod tls;

@@ -14,7 +14,7 @@ use simul_directory::EmbeddedRealm;
 use tokio::sync::watch;
 
 use crate::Outcome;
-use crate::config::{Listen, LogFormat};
+use crate::config::Listen;
 use crate::data::{DataArgs, DataDir};
 use crate::keyring::Keyring;
 use crate::listen::{self, ConnectionLimits, Gate};
@@ -57,7 +57,7 @@ impl ServeArgs {
 
     async fn serve(self) -> anyhow::Result<Outcome> {
         let config = self.deployment.config()?;
-        start_logging(&config);
+        let logs = crate::logs::Logs::start(&config, self.deployment.config_file());
         let data = self.deployment.data_dir()?;
         // Held until the process ends: `simul restore` refuses to replace
         // the data of a running server.
@@ -78,6 +78,11 @@ impl ServeArgs {
         let realm_name = keys.token_realm(&config);
         if directory.ldap.is_none() {
             first_admin(&store, &data).await?;
+        }
+        // Now that the first start made them: the key password, a
+        // one-time password.
+        for secret in data.secrets() {
+            logs.keep_secret(&secret);
         }
 
         let tls = match self.https.unwrap_or(config.server.https) {
@@ -108,6 +113,7 @@ impl ServeArgs {
         let service = Arc::new(service);
         tokio::spawn(crate::keyring::follow(data.clone(), service.clone(), keys));
         tokio::spawn(service.clone().follow_revocations());
+        tokio::spawn(service.clone().follow_announcements());
         let healthy = directory.load().await;
         tokio::spawn(directory.keep_fresh(service.clone(), healthy));
         let facts = Arc::new(console_facts(&config, &data, tls.is_some()));
@@ -119,7 +125,8 @@ impl ServeArgs {
             .with_trusted_proxies(config.server.trusted_proxies.clone())
             .with_jsonp(config.server.jsonp)
             .with_access_log(config.server.access_log)
-            .with_console(config.console.allowed_networks.clone(), facts.clone());
+            .with_console(config.console.allowed_networks.clone(), facts.clone())
+            .with_log_control(logs);
         let state = Arc::new(state);
         let app = simul_web::router(state.clone());
         let gate = connection_gate(&config.server);
@@ -258,20 +265,6 @@ fn console_facts(
         })
         .map(|(origin, not_after)| simul_web::console::Certificate { origin, not_after });
     simul_web::console::ConsoleFacts::new(directory, embedded, certificate)
-}
-
-/// Logs to standard output at the configured levels, as text or JSON.
-fn start_logging(config: &crate::config::Config) {
-    let logs =
-        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(&config.log));
-    match config.log_format {
-        // Colours only for a terminal: a file or a journal gets plain text.
-        LogFormat::Text => {
-            logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())).init();
-        }
-        // Fields at the top level, where a log collector looks for them.
-        LogFormat::Json => logs.json().flatten_event(true).init(),
-    }
 }
 
 /// Tells systemd how the service is (nothing without `NOTIFY_SOCKET`).

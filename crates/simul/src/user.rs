@@ -232,6 +232,12 @@ async fn new_or_existing_store(deployment: &DataArgs) -> anyhow::Result<Store> {
 /// behind.
 pub(crate) async fn existing_store(deployment: &DataArgs) -> anyhow::Result<Store> {
     refuse_ldap(deployment)?;
+    existing_store_of_any_realm(deployment).await
+}
+
+/// The store of an existing deployment, whatever its directory (for the
+/// commands that act beside the users: `simul announce`).
+pub(crate) async fn existing_store_of_any_realm(deployment: &DataArgs) -> anyhow::Result<Store> {
     let path = deployment.data_path()?;
     let store = match deployment.existing_data_dir()? {
         Some(data) => data.existing_store().await?,

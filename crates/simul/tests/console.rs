@@ -9,32 +9,12 @@ mod support;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION};
 use serde_json::Value;
-use support::{Server, deployment_with_names, log_in, simul};
+use support::console::{client, console_deployment, csrf_of, page, request};
+use support::{Server, log_in, simul};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// A page only the console shows to someone it let in.
 const CONSOLE_MARK: &str = "Signed in as";
-
-/// A deployment with an administrator `boss` and users alice and mallory
-/// (whose display name is markup), all with the password "long enough".
-fn console_deployment() -> tempfile::TempDir {
-    let dir = deployment_with_names(&[
-        ("alice", "Alice Liddell"),
-        ("mallory", "<script>alert(1)</script>"),
-    ]);
-    let out = simul(
-        dir.path(),
-        &["user", "add", "boss", "--admin", "--password-file", "pw", "--data", "data"],
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("boss is an administrator"));
-    dir
-}
-
-/// A client that does not follow redirects, so each answer is seen.
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
 
 /// The console's routes with the method each takes, from its router's list.
 fn routes() -> Vec<(reqwest::Method, &'static str)> {
@@ -44,37 +24,6 @@ fn routes() -> Vec<(reqwest::Method, &'static str)> {
             (reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap(), path)
         })
         .collect()
-}
-
-async fn request(
-    server: &Server,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    form: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let mut request = client().request(method.clone(), server.url(path));
-    if let Some(token) = token {
-        request = request.header(COOKIE, format!("LtpaToken2={token}"));
-    }
-    if method == reqwest::Method::POST {
-        request = request.form(form);
-    }
-    let response = request.send().await.unwrap();
-    (response.status(), response.text().await.unwrap())
-}
-
-/// The console page `path` as `token`'s user (GET).
-async fn page(server: &Server, path: &str, token: &str) -> String {
-    let (status, body) = request(server, reqwest::Method::GET, path, Some(token), &[]).await;
-    assert_eq!(status, StatusCode::OK, "{path}: {body}");
-    body
-}
-
-/// The CSRF token a console page's forms carry.
-fn csrf_of(page: &str) -> String {
-    let start = page.find("name=\"csrf\" value=\"").expect("a form") + 19;
-    page[start..].split('"').next().unwrap().to_owned()
 }
 
 /// A request sent byte for byte as given (no client normalises the path).

@@ -909,8 +909,13 @@ async fn administrators_run_the_service_administration_commands_and_nobody_else(
     let sent =
         alice.request(&run("announce", &submit("announcement", "Upgrade at noon"))).await.unwrap();
     assert!(sent.contains("completed"), "{sent}");
-    assert_eq!(carol.expect("MESSAGE "), "MESSAGE alice@localhost Upgrade at noon");
-    support::expect_web_im(&mut bob_events, "alice", "Upgrade at noon").await;
+    let headline = carol.expect("HEADLINE ");
+    assert_eq!(headline, "HEADLINE localhost subject=Announcement from alice body=Upgrade at noon");
+    let announcement = support::next_of_type(&mut bob_events, "announcement").await;
+    assert_eq!(
+        (announcement["from"].as_str(), announcement["text"].as_str()),
+        (Some("alice"), Some("Upgrade at noon"))
+    );
 
     let on_account = |node: &str, jid: &str| run(node, &submit("accountjids", jid));
     // Ending carol's session; disabling her (she cannot sign in), and

@@ -14,6 +14,7 @@
 //! arrives, shaped by two implementations rather than guessed from one.
 
 mod admin;
+mod announcements;
 mod backup;
 mod changes;
 mod contacts;
@@ -39,6 +40,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use admin::AuditEntry;
+pub use announcements::{Announcement, Audience};
 pub use backup::{DatabaseCopy, backup_database};
 pub use changes::{MessageOrigin, MessagePlace, ReactionTally};
 pub use contacts::{ContactGroup, ContactList};

@@ -23,6 +23,7 @@
 //! | `STREAM_ERROR <condition> <text>`, `DISCONNECTED <why>` | the stream ended |
 //! | `PRESENCE <bare jid> type=available\|unavailable\|subscribed… show=<show> status=<text>` | a presence |
 //! | `MESSAGE <bare jid> <body>`, `CHATSTATE <bare jid> <state>`, `MESSAGE_ERROR <bare jid> <condition>` | messages |
+//! | `HEADLINE <from jid> subject=<subject> body=<body>` | a headline message (an announcement) |
 //! | `ROSTER <jid> name=<> groups=<a,b> subscription=<>` … `ROSTER_END` | the answer to `roster` |
 //! | `ROSTER_PUSH <jid> name=<> groups=<> subscription=<>`, `ROSTER_SET <jid>`, `ROSTER_REMOVED <jid>` | roster changes |
 //! | `PONG ok`, `DISCO identities=<category/type,…> features=<…>` | answers |

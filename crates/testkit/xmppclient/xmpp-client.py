@@ -180,6 +180,10 @@ class Client(slixmpp.ClientXMPP):
             return
         if message["type"] == "groupchat":
             return
+        if message["type"] == "headline":
+            say("HEADLINE", message["from"].full, "subject=" + message["subject"],
+                "body=" + message["body"])
+            return
         if message.xml.find("{http://jabber.org/protocol/muc#user}x") is not None:
             return  # an invitation: groupchat_invite reports it
         if message["type"] == "error":

@@ -12,7 +12,7 @@ use simul_core::{Event, Presence, SessionId, Status, UserId};
 use simul_service::{CommandAdmission, CommandLimit, Events, Service};
 use simul_vp::frame::Keepalive;
 use simul_vp::message::HandshakeAck;
-use simul_vp::message::{ChannelAccept, ChannelDestroy, LoginAck};
+use simul_vp::message::{Announce, ChannelAccept, ChannelDestroy, LoginAck};
 use simul_vp::services;
 use simul_vp::services::im::ImMessage;
 use simul_vp::{
@@ -473,6 +473,18 @@ impl LoggedIn<'_> {
                     send(frames, &message).await?;
                 }
                 None
+            }
+            // Sametime's announcement, from the administrator who sent it
+            // (Pidgin and Sametime Connect show it with their name).
+            Event::Announcement { from, text, .. } => {
+                let sender = crate::im::login_info(self.service, &UserId::new(from)).await;
+                Some(Message::Announce(Announce {
+                    sender: Some(sender),
+                    unknown: 0,
+                    may_reply: false,
+                    text: text.clone(),
+                    recipients: Vec::new(),
+                }))
             }
             // A Sametime client reads its buddy list from the storage
             // service when it logs in and keeps it from then on.

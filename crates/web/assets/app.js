@@ -7,6 +7,7 @@ import {
   acceptInvite, declineInvite, handleEvent, inviteTitle, listNames, logout, myPresence, onReady, openConversation, reportError,
   resetActions, restoreConversation, setInviteHandler, setMyStatus, setStream, startIdleWatch, watch,
 } from './actions.js';
+import { createAnnouncements } from './announcements.js';
 import { ApiError, api, setCsrfToken, setUnauthorizedHandler } from './api.js';
 import { createChatPane } from './chat.js';
 import { businessCard } from './dialogs.js';
@@ -105,10 +106,12 @@ function start(session) {
   const sidebar = createSidebar();
   const chat = createChatPane();
   const banner = h('div', { class: 'conn-banner', role: 'status', hidden: true });
+  const announcements = createAnnouncements();
   const bar = topbar();
   const shell = h('div', { class: 'shell' },
     bar.element,
     banner,
+    announcements.element,
     h('div', { class: 'workspace' }, sidebar.element, chat.element));
   root.replaceChildren(h('a', { class: 'skip-link', href: '#main', text: 'Skip to conversation' }), shell);
   // Not left on the sign-in button that is gone: the first field (a chat
@@ -151,6 +154,7 @@ function start(session) {
   stream.addEventListener('event', (e) => {
     const event = /** @type {CustomEvent} */ (e).detail;
     if (event.type === 'ready') onReady();
+    else if (event.type === 'announcement') announcements.show(event);
     else handleEvent(event);
   });
   stream.addEventListener('down', async (e) => {

@@ -28,6 +28,7 @@ macro_rules! asset {
 const ASSETS: &[Asset] = &[
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("actions.js", "text/javascript; charset=utf-8"),
+    asset!("announcements.js", "text/javascript; charset=utf-8"),
     asset!("api.js", "text/javascript; charset=utf-8"),
     asset!("chat.js", "text/javascript; charset=utf-8"),
     asset!("dialogs.js", "text/javascript; charset=utf-8"),

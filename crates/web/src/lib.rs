@@ -127,6 +127,12 @@ impl AppState {
         self
     }
 
+    /// Lets the console change and read the process's logs.
+    pub fn with_log_control(mut self, logs: std::sync::Arc<dyn console::LogControl>) -> Self {
+        self.console.logs = Some(logs);
+        self
+    }
+
     /// Pings WebSockets this often instead (at least once a second).
     pub fn with_keepalive(mut self, every: std::time::Duration) -> Self {
         self.keepalive = every.max(std::time::Duration::from_secs(1));

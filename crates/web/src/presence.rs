@@ -329,6 +329,9 @@ fn event_frames(event: &Event) -> Vec<Value> {
             crate::message_changes::change_frame(place, *id, change)
         }
         Event::Seen { by, up_to } => json!({"type": "seen", "by": by, "up_to": up_to}),
+        Event::Announcement { from, text, at } => {
+            json!({"type": "announcement", "from": from, "text": text, "at": at.to_rfc3339()})
+        }
         // The browser client reads its contact list when it opens and
         // is the one editing it; the API names no frame for a change.
         Event::ContactsChanged => return Vec::new(),

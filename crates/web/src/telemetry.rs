@@ -14,7 +14,7 @@ use crate::auth::Reached;
 use crate::{ApiError, AppState};
 
 /// The process-wide recorder (the `metrics` facade has one global slot).
-fn handle() -> &'static PrometheusHandle {
+pub(crate) fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new().build_recorder();

@@ -37,6 +37,7 @@ use tokio_xmpp::xmlstream::{
 use xso::AsXml;
 
 mod admin;
+mod announcement;
 mod archive;
 mod changes;
 mod direct_invite;
@@ -855,6 +856,7 @@ impl Session<'_> {
                 self.message_changed(place, *id, by, change).await
             }
             Event::Seen { by, up_to } => self.seen(by, *up_to).await,
+            Event::Announcement { from, text, .. } => self.announcement(from, text).await,
             // Status of someone not watched, and the like.
             _ => Ok(()),
         }

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+pub mod console;
 pub mod files;
 pub mod vp;
 pub mod xmpp;

@@ -7,7 +7,10 @@
 //! guard hands them ([`Admin`]): a route without the guard fails closed.
 
 mod actions;
+mod announcements;
 mod guard;
+mod log_control;
+mod logs;
 mod pages;
 
 use std::net::IpAddr;
@@ -21,6 +24,7 @@ use chrono::{DateTime, Utc};
 use crate::AppState;
 
 pub(crate) use guard::Admin;
+pub use log_control::LogControl;
 
 /// What the console's overview shows that only the serving process
 /// knows: its listeners, its directory, its certificate.
@@ -78,6 +82,8 @@ pub(crate) struct Console {
     pub(crate) facts: Arc<ConsoleFacts>,
     /// When this process started serving (the overview's uptime).
     pub(crate) started: std::time::Instant,
+    /// The process's logs, when the binary hands them over.
+    pub(crate) logs: Option<Arc<dyn LogControl>>,
 }
 
 impl Default for Console {
@@ -86,6 +92,7 @@ impl Default for Console {
             allowed_networks: crate::default_metrics_networks(),
             facts: Arc::default(),
             started: std::time::Instant::now(),
+            logs: None,
         }
     }
 }
@@ -105,6 +112,11 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
         (Method::GET, "/console/users", get(pages::users)),
         (Method::GET, "/console/user", get(pages::user)),
         (Method::GET, "/console/audit", get(pages::audit)),
+        (Method::GET, "/console/logs", get(logs::page)),
+        (Method::POST, "/console/logs/level", post(logs::set_level)),
+        (Method::POST, "/console/logs/diagnostics", post(logs::diagnostics)),
+        (Method::GET, "/console/announcements", get(announcements::page)),
+        (Method::POST, "/console/announcements/send", post(announcements::send)),
         (Method::POST, "/console/user/disable", post(actions::disable)),
         (Method::POST, "/console/user/enable", post(actions::enable)),
         (Method::POST, "/console/user/admin", post(actions::set_admin)),

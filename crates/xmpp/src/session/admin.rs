@@ -1,6 +1,7 @@
 //! Service administration (XEP-0133) as ad-hoc commands (XEP-0050), for
 //! the users `[xmpp] admins` names: how many are online and who, an
-//! announcement to everyone online, disabling and enabling accounts,
+//! announcement to everyone online (the console's, shown on every door),
+//! disabling and enabling accounts,
 //! ending someone's sessions. Others see no commands and get
 //! `forbidden`. A command that needs input answers with its form first
 //! (`executing`); the submitted form carries it out (`completed`). No
@@ -8,6 +9,7 @@
 
 use rand_core::{OsRng, RngCore as _};
 use simul_core::UserId;
+use simul_service::{Audience, ServiceError};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::minidom::rxml::NcName;
@@ -201,17 +203,19 @@ impl Session<'_> {
         command: Command,
         values: &[String],
     ) -> Result<Option<DataForm>, &'static str> {
+        let actor = simul_service::Actor { who: self.user.to_string(), origin: "xmpp".into() };
         if command == Command::Announce {
             let text = values.join("\n");
-            if text.trim().is_empty() {
-                return Err("the announcement is empty");
-            }
-            let reached = self.service.announce(&self.user, &text).map_err(|error| {
-                tracing::warn!(%error, "XMPP: announcement not sent");
-                "the announcement could not be sent"
-            })?;
-            tracing::info!(admin = %self.user, reached, "announcement");
-            return Ok(None);
+            let sent = self.service.announce(&actor, Audience::Everyone, &text).await;
+            return match sent {
+                Ok(()) => Ok(None),
+                Err(ServiceError::Invalid(_)) => Err("the announcement is empty"),
+                Err(ServiceError::TooLarge(_)) => Err("the announcement is too long"),
+                Err(error) => {
+                    tracing::warn!(%error, "XMPP: announcement not sent");
+                    Err("the announcement could not be sent")
+                }
+            };
         }
         let domain = &self.door.domain;
         let users: Option<Vec<String>> = values
@@ -221,7 +225,6 @@ impl Session<'_> {
         let Some(users) = users.filter(|users| !users.is_empty()) else {
             return Err("name users of this server");
         };
-        let actor = simul_service::Actor { who: self.user.to_string(), origin: "xmpp".into() };
         for user in users {
             let done = match command {
                 Command::DisableUser => self.service.set_disabled(&actor, &user, true).await,
