@@ -11,6 +11,7 @@ mod integrate;
 mod keyring;
 mod listen;
 mod ltpa;
+mod policy;
 mod serve;
 mod tls;
 mod user;

@@ -232,6 +232,11 @@ async fn new_or_existing_store(deployment: &DataArgs) -> anyhow::Result<Store> {
 /// behind.
 pub(crate) async fn existing_store(deployment: &DataArgs) -> anyhow::Result<Store> {
     refuse_ldap(deployment)?;
+    deployment_store(deployment).await
+}
+
+/// The store of an existing deployment, whatever its directory.
+pub(crate) async fn deployment_store(deployment: &DataArgs) -> anyhow::Result<Store> {
     let path = deployment.data_path()?;
     let store = match deployment.existing_data_dir()? {
         Some(data) => data.existing_store().await?,

@@ -9,6 +9,7 @@
 mod actions;
 mod guard;
 mod pages;
+mod policies;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -105,11 +106,16 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
         (Method::GET, "/console/users", get(pages::users)),
         (Method::GET, "/console/user", get(pages::user)),
         (Method::GET, "/console/audit", get(pages::audit)),
+        (Method::GET, "/console/policies", get(policies::list)),
+        (Method::GET, "/console/policy", get(policies::show)),
         (Method::POST, "/console/user/disable", post(actions::disable)),
         (Method::POST, "/console/user/enable", post(actions::enable)),
         (Method::POST, "/console/user/admin", post(actions::set_admin)),
         (Method::POST, "/console/user/password", post(actions::reset_password)),
         (Method::POST, "/console/user/end-session", post(actions::end_session)),
+        (Method::POST, "/console/policy/set", post(policies::set)),
+        (Method::POST, "/console/policy/assign", post(policies::assign)),
+        (Method::POST, "/console/policy/remove", post(policies::remove)),
     ]
 }
 

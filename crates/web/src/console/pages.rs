@@ -55,7 +55,7 @@ pub(super) struct Nav {
 }
 
 impl Nav {
-    fn of(admin: &Admin, page: &'static str) -> Self {
+    pub(super) fn of(admin: &Admin, page: &'static str) -> Self {
         Self { admin: admin.user.clone(), page }
     }
 }
