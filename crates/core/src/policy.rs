@@ -83,7 +83,9 @@ impl Setting {
     /// What it does, in a sentence for `simul policy show` and the console.
     pub fn describe(self) -> &'static str {
         match self {
-            Self::ExternalChat => "may send messages and invitations to people outside the directory",
+            Self::ExternalChat => {
+                "may send messages and invitations to people outside the directory"
+            }
             Self::MaxContacts => "the most contacts a contact list holds",
             Self::NwayChat => "may start n-way chats and invite people into them",
             Self::HistoryDays => "how many days back the history shows",
@@ -458,26 +460,37 @@ mod tests {
             assign("staff", Assignee::Group("CN=staff,O=acme".into()), 10),
             assign("interns", Assignee::User("bob".into()), 5),
         ];
-        let alice = resolve(&policies, &assignments, Subject::Member { user: "alice", groups: &groups });
+        let alice =
+            resolve(&policies, &assignments, Subject::Member { user: "alice", groups: &groups });
         assert_eq!(alice.policy, "staff");
         assert_eq!(alice.check(Action::NwayChat), Ok(()));
         let refusal = alice.check(Action::KeepContacts(51)).unwrap_err();
         assert_eq!(refusal.policy, DEFAULT, "staff leaves max_contacts to default");
-        assert_eq!(refusal.message, "the policy `default` allows at most 50 contacts (max_contacts)");
-        let bob = resolve(&policies, &assignments, Subject::Member { user: "bob", groups: &groups });
+        assert_eq!(
+            refusal.message,
+            "the policy `default` allows at most 50 contacts (max_contacts)"
+        );
+        let bob =
+            resolve(&policies, &assignments, Subject::Member { user: "bob", groups: &groups });
         assert_eq!(bob.policy, "staff", "weight 10 beats weight 5");
-        let carol = resolve(&policies, &assignments, Subject::Member { user: "carol", groups: &[] });
+        let carol =
+            resolve(&policies, &assignments, Subject::Member { user: "carol", groups: &[] });
         let refusal = carol.check(Action::NwayChat).unwrap_err();
         assert_eq!(refusal.message, "the policy `default` does not allow n-way chats (nway_chat)");
     }
 
     #[test]
     fn a_tie_goes_to_the_users_own_assignment_and_anonymous_people_get_anonymous() {
-        let policies = [policy("a", &["nway_chat=no"]), policy("b", &["nway_chat=yes"]),
-            policy(ANONYMOUS, &["file_transfer=no"])];
+        let policies = [
+            policy("a", &["nway_chat=no"]),
+            policy("b", &["nway_chat=yes"]),
+            policy(ANONYMOUS, &["file_transfer=no"]),
+        ];
         let groups = ["cn=g".to_owned()];
-        let assignments =
-            [assign("b", Assignee::Group("cn=g".into()), 3), assign("a", Assignee::User("u".into()), 3)];
+        let assignments = [
+            assign("b", Assignee::Group("cn=g".into()), 3),
+            assign("a", Assignee::User("u".into()), 3),
+        ];
         let user = resolve(&policies, &assignments, Subject::Member { user: "u", groups: &groups });
         assert_eq!(user.policy, "a");
         let stranger = resolve(&policies, &assignments, Subject::Anonymous);

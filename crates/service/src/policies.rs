@@ -51,7 +51,11 @@ impl PolicyBook {
             .into_iter()
             .map(|row| Assignment {
                 policy: row.policy,
-                to: if row.group { Assignee::Group(row.assignee) } else { Assignee::User(row.assignee) },
+                to: if row.group {
+                    Assignee::Group(row.assignee)
+                } else {
+                    Assignee::User(row.assignee)
+                },
                 weight: row.weight,
             })
             .collect();

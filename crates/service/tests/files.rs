@@ -262,8 +262,14 @@ async fn reservations_take_exactly_their_bytes_once_within_the_limits() {
     let world = world(1000).await;
     let service = &world.service;
     let alice = user("alice");
-    assert!(matches!(service.reserve_file(&alice, "a", 0, "").await, Err(ServiceError::Invalid(_))));
-    assert!(matches!(service.reserve_file(&alice, "a", 1001, "").await, Err(ServiceError::TooLarge(_))));
+    assert!(matches!(
+        service.reserve_file(&alice, "a", 0, "").await,
+        Err(ServiceError::Invalid(_))
+    ));
+    assert!(matches!(
+        service.reserve_file(&alice, "a", 1001, "").await,
+        Err(ServiceError::TooLarge(_))
+    ));
 
     // A wrong secret opens nothing; the right one opens once.
     let reservation = service.reserve_file(&alice, "a", 10, "").await.unwrap();

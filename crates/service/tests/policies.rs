@@ -187,7 +187,8 @@ async fn contact_lists_stop_at_max_contacts_but_may_always_shrink() {
     };
     service.set_contact_list("alice", list(&["bob", "carol", "dave"])).await.unwrap();
     world.command().set(&admin(), "default", &["max_contacts=2"]).await.unwrap();
-    let refused = refusal(service.set_contact_list("alice", list(&["bob", "carol", "dave", "eve"])).await);
+    let refused =
+        refusal(service.set_contact_list("alice", list(&["bob", "carol", "dave", "eve"])).await);
     assert_eq!(refused.message, "the policy `default` allows at most 2 contacts (max_contacts)");
     // Over the lowered limit: shrinking is kept, growing is not.
     service.set_contact_list("alice", list(&["bob", "carol"])).await.unwrap();
@@ -238,7 +239,8 @@ async fn people_outside_the_directory_get_anonymous_and_external_chat_guards_the
 
     // The stranger's own policy is `anonymous`, whatever `default` says.
     world.command().set(&admin(), "anonymous", &["file_transfer=no"]).await.unwrap();
-    let refused = refusal(service.file_upload(&user("visitor"), FileTarget::Im("alice".into())).await);
+    let refused =
+        refusal(service.file_upload(&user("visitor"), FileTarget::Im("alice".into())).await);
     assert_eq!((refused.policy.as_str(), refused.setting), ("anonymous", Setting::FileTransfer));
     service.file_upload(&user("alice"), FileTarget::Im("bob".into())).await.unwrap();
     let effective = service.effective_policy(&user("visitor")).await.unwrap();
@@ -251,7 +253,13 @@ async fn history_days_hides_older_messages_on_every_history() {
     let service = &world.service;
     // An id past any the server hands out now (it continues after the
     // store's last at its start).
-    let old = StoredIm::new(1 << 40, "alice".into(), "bob".into(), "long ago".into(), Utc::now() - Duration::days(40));
+    let old = StoredIm::new(
+        1 << 40,
+        "alice".into(),
+        "bob".into(),
+        "long ago".into(),
+        Utc::now() - Duration::days(40),
+    );
     world.store.append_im(&old, false).await.unwrap();
     service.send_im(&user("alice"), None, "bob", "today".into()).await.unwrap();
     let chat = service.create_chat(&user("alice"), &[], "t").await.unwrap();
@@ -262,7 +270,10 @@ async fn history_days_hides_older_messages_on_every_history() {
         texts.sort();
         texts
     };
-    assert_eq!(texts(service.im_page("alice", &page).await.unwrap().messages), ["long ago", "today"]);
+    assert_eq!(
+        texts(service.im_page("alice", &page).await.unwrap().messages),
+        ["long ago", "today"]
+    );
 
     world.command().set(&admin(), "default", &["history_days=30"]).await.unwrap();
     let shown = service.im_page("alice", &page).await.unwrap();

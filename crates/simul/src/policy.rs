@@ -56,7 +56,12 @@ pub enum PolicyCommand {
         /// The custom policy.
         name: String,
         /// A user (any name the directory knows).
-        #[arg(long, value_name = "ID", required_unless_present = "group", conflicts_with = "group")]
+        #[arg(
+            long,
+            value_name = "ID",
+            required_unless_present = "group",
+            conflicts_with = "group"
+        )]
         user: Option<String>,
         /// A directory group, by its DN.
         #[arg(long, value_name = "DN")]
@@ -79,10 +84,7 @@ pub enum PolicyCommand {
 impl PolicyCommand {
     /// Runs the command on a small runtime of its own.
     pub fn run(self) -> anyhow::Result<Outcome> {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(self.run_async())
+        crate::user::on_runtime(self.run_async())
     }
 
     async fn run_async(self) -> anyhow::Result<Outcome> {
@@ -135,8 +137,10 @@ fn print_list(book: &PolicyBook) {
     for policy in &book.policies {
         let set: Vec<String> =
             policy.settings.iter().map(|(setting, value)| format!("{setting}={value}")).collect();
-        let assigned: Vec<String> =
-            book.assigned(&policy.name).map(|a| format!("{} (weight {})", a.to, a.weight)).collect();
+        let assigned: Vec<String> = book
+            .assigned(&policy.name)
+            .map(|a| format!("{} (weight {})", a.to, a.weight))
+            .collect();
         println!(
             "{}\t{}\t{}",
             policy.name,

@@ -118,13 +118,17 @@ impl NewUserPassword {
     }
 }
 
+/// Runs a command's `work` on a small runtime of its own.
+pub(crate) fn on_runtime(
+    work: impl std::future::Future<Output = anyhow::Result<Outcome>>,
+) -> anyhow::Result<Outcome> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(work)
+}
+
 impl UserCommand {
     /// Runs the command on a small runtime of its own.
     pub fn run(self) -> anyhow::Result<Outcome> {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(self.run_async())
+        on_runtime(self.run_async())
     }
 
     async fn run_async(self) -> anyhow::Result<Outcome> {

@@ -478,14 +478,19 @@ async fn policies_set_in_the_console_or_by_command_apply_to_the_running_server()
     assert_eq!(start_chat(&server, &alice).await.0, StatusCode::OK, "planners lets alice");
     let (ok, out, _) = policy(dir.path(), &["show", "planners"]);
     assert!(ok && out.contains("nway_chat     yes"), "{out}");
-    assert!(out.contains("history_days  unlimited  how many days back") && out.contains("(from default)"), "{out}");
+    assert!(
+        out.contains("history_days  unlimited  how many days back")
+            && out.contains("(from default)"),
+        "{out}"
+    );
     assert!(out.contains("assigned to user alice with weight 10"), "{out}");
     let (ok, out, _) = policy(dir.path(), &["list"]);
     assert!(ok && out.contains("default\tnway_chat=no\t-"), "{out}");
-    assert!(out.contains("planners\tmax_file_mb=5 nway_chat=yes\tuser alice (weight 10)"), "{out}");
+    assert!(out.contains("planners\tnway_chat=yes max_file_mb=5\tuser alice (weight 10)"), "{out}");
 
     // Bad input, on both: a sentence naming the fix, nothing changed.
-    let (ok, _, err) = policy(dir.path(), &["set", "default", "nway_chat=yes", "history_days=soon"]);
+    let (ok, _, err) =
+        policy(dir.path(), &["set", "default", "nway_chat=yes", "history_days=soon"]);
     assert!(!ok && err.contains("history_days takes a whole number"), "{err}");
     let (ok, _, err) = policy(dir.path(), &["assign", "default", "--user", "alice"]);
     assert!(!ok && err.contains("built in"), "{err}");
@@ -497,7 +502,7 @@ async fn policies_set_in_the_console_or_by_command_apply_to_the_running_server()
     let (status, body) =
         request(&server, reqwest::Method::POST, "/console/policy/set", Some(&boss), &bad).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("`x&lt;b&gt;` is no policy name"), "escaped, naming the fix: {body}");
+    assert!(body.contains("`x&#60;b&#62;` is no policy name"), "escaped, naming the fix: {body}");
     let bad = [("csrf", csrf.as_str()), ("name", "later"), ("settings", "nway_chat=maybe")];
     let (_, body) =
         request(&server, reqwest::Method::POST, "/console/policy/set", Some(&boss), &bad).await;
@@ -531,7 +536,7 @@ async fn policies_set_in_the_console_or_by_command_apply_to_the_running_server()
     let audit = page(&server, "/console/audit", &boss).await;
     for act in [
         "<td>boss</td><td>policy-set</td><td><code>default nway_chat=no</code>",
-        "<td>policy-create</td><td><code>planners max_file_mb=5 nway_chat=yes</code>",
+        "<td>policy-create</td><td><code>planners nway_chat=yes max_file_mb=5</code>",
         "<td>policy-assign</td><td><code>planners to user alice weight 10</code>",
         "<td>boss</td><td>policy-remove</td><td><code>planners</code>",
     ] {

@@ -44,10 +44,12 @@ impl Store {
         let version = sqlx::query_scalar("SELECT version FROM policy_version WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?;
-        let names = sqlx::query("SELECT name FROM policies ORDER BY name").fetch_all(&mut *tx).await?;
-        let settings = sqlx::query("SELECT policy, key, value FROM policy_settings ORDER BY policy, key")
-            .fetch_all(&mut *tx)
-            .await?;
+        let names =
+            sqlx::query("SELECT name FROM policies ORDER BY name").fetch_all(&mut *tx).await?;
+        let settings =
+            sqlx::query("SELECT policy, key, value FROM policy_settings ORDER BY policy, key")
+                .fetch_all(&mut *tx)
+                .await?;
         let assigned = sqlx::query(
             "SELECT policy, kind, assignee, weight FROM policy_assignments \
              ORDER BY policy, kind DESC, assignee",
@@ -89,13 +91,14 @@ impl Store {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let created = sqlx::query("INSERT OR IGNORE INTO policies (name, created_ms) VALUES ($1, $2)")
-            .bind(name)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            > 0;
+        let created =
+            sqlx::query("INSERT OR IGNORE INTO policies (name, created_ms) VALUES ($1, $2)")
+                .bind(name)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0;
         for (key, value) in settings {
             sqlx::query(
                 "INSERT INTO policy_settings (policy, key, value) VALUES ($1, $2, $3) \
@@ -154,8 +157,6 @@ impl Store {
 }
 
 async fn bump(tx: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
-    sqlx::query("UPDATE policy_version SET version = version + 1 WHERE id = 1")
-        .execute(tx)
-        .await?;
+    sqlx::query("UPDATE policy_version SET version = version + 1 WHERE id = 1").execute(tx).await?;
     Ok(())
 }

@@ -50,8 +50,8 @@ pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
 
 /// The bar every page shows: who is signed in, which page is open.
 pub(super) struct Nav {
-    admin: String,
-    page: &'static str,
+    pub(super) admin: String,
+    pub(super) page: &'static str,
 }
 
 impl Nav {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Form, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse as _, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 use simul_service::policy::{Assignee, Setting, is_builtin};
 use simul_service::{PolicyBook, ServiceError};
@@ -104,8 +104,11 @@ async fn list_page(
         .policies
         .iter()
         .map(|policy| {
-            let sets: Vec<String> =
-                policy.settings.iter().map(|(setting, value)| format!("{setting}={value}")).collect();
+            let sets: Vec<String> = policy
+                .settings
+                .iter()
+                .map(|(setting, value)| format!("{setting}={value}"))
+                .collect();
             let assigned: Vec<String> = book
                 .assigned(&policy.name)
                 .map(|a| format!("{} (weight {})", a.to, a.weight))
@@ -329,11 +332,7 @@ fn encode(text: &str) -> String {
 /// Back to a page after a change, with `done=` saying what happened.
 fn redirect(to: &str, done: &str) -> Response {
     let separator = if to.contains('?') { '&' } else { '?' };
-    let mut response = Redirect::to(&format!("{to}{separator}done={done}")).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    response
+    super::actions::redirect(&format!("{to}{separator}done={done}"))
 }
 
 /// The sentence for a `done=` code.

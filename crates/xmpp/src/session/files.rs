@@ -68,8 +68,10 @@ impl Session<'_> {
             return Iq::from_error(id, error);
         };
         let content_type = request.content_type.as_deref().unwrap_or_default();
-        let reserved =
-            self.service.reserve_file(&self.user, &request.filename, request.size, content_type).await;
+        let reserved = self
+            .service
+            .reserve_file(&self.user, &request.filename, request.size, content_type)
+            .await;
         match reserved {
             Ok(reservation) => {
                 let file = &reservation.file;
