@@ -70,7 +70,7 @@ scenario('a policy set in the console stops n-way chats, and the client says why
   await again.getByRole('button', { name: 'Start group chat' }).click();
   await alice.page.locator('.chat.group-chat .chat-title', { hasText: 'Launch plan' }).waitFor();
 
-  await page.getByRole('link', { name: 'Policies' }).click();
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Policies' }).click();
   await page.getByRole('cell', { name: 'user alice (weight 10)' }).waitFor();
   await H.screenshot(page, 'policies-assigned');
 });
