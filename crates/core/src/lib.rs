@@ -9,6 +9,7 @@
 mod community;
 mod event;
 mod ids;
+pub mod policy;
 mod status;
 
 pub use community::{ChatSummary, Community, CoreError, Limits, MAX_TEXT_CHARS, checked_text};

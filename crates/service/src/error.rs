@@ -1,6 +1,7 @@
 //! [`ServiceError`]: why the community did not do what a door asked.
 
 use simul_core::CoreError;
+use simul_core::policy::PolicyRefusal;
 use simul_directory::DirectoryError;
 use simul_store::StoreError;
 
@@ -20,6 +21,10 @@ pub enum ServiceError {
     /// The directory could not be asked.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    /// The user's policy does not allow it; the refusal names the policy
+    /// and the setting, for the door to tell the user.
+    #[error(transparent)]
+    Policy(#[from] PolicyRefusal),
     /// The sender went over a limit.
     #[error(transparent)]
     TooMany(#[from] TooMany),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rand_core::{OsRng, RngCore as _};
+use simul_core::policy::{Action, PolicyRefusal};
 use simul_core::{Attachment, ChatId, Conversation, CoreError, MessageId, SessionId, UserId};
 use simul_store::{FileRecord, Upload};
 
@@ -39,12 +40,15 @@ pub struct FileUpload {
     upload: Upload,
     conversation: Conversation,
     limit: u64,
+    /// The sender's policy's refusal of a file over `limit`, where that
+    /// limit is the policy's (`max_file_mb`) rather than the server's.
+    policy: Option<PolicyRefusal>,
 }
 
 impl FileUpload {
     /// A file received before its conversation was known.
     pub(crate) fn new(upload: Upload, conversation: Conversation, limit: u64) -> Self {
-        Self { upload, conversation, limit }
+        Self { upload, conversation, limit, policy: None }
     }
 
     /// Appends a piece of the file; [`ServiceError::TooLarge`] once the
@@ -52,7 +56,10 @@ impl FileUpload {
     /// stops reading).
     pub async fn write(&mut self, bytes: &[u8]) -> Result<(), ServiceError> {
         if self.upload.size().saturating_add(bytes.len() as u64) > self.limit {
-            return Err(Self::too_large(self.limit));
+            return Err(match &self.policy {
+                Some(refusal) => refusal.clone().into(),
+                None => Self::too_large(self.limit),
+            });
         }
         Ok(self.upload.write(bytes).await?)
     }
@@ -90,9 +97,38 @@ impl Service {
         to: FileTarget,
     ) -> Result<FileUpload, ServiceError> {
         self.message_limits().check(from.as_str())?;
+        let (limit, policy) = self.file_limit(from, None).await?;
         let conversation = self.file_conversation(from, to).await?;
         let upload = self.store().new_upload().await?;
-        Ok(FileUpload { upload, conversation, limit: self.max_file_bytes() })
+        Ok(FileUpload { upload, conversation, limit, policy })
+    }
+
+    /// Whether `from` may send a file of `size` bytes: their policy
+    /// (`file_transfer`, `max_file_mb`) and the server's `files.max_mb`.
+    pub async fn check_file_size(&self, from: &UserId, size: u64) -> Result<(), ServiceError> {
+        self.file_limit(from, Some(size)).await?;
+        if size > self.max_file_bytes() {
+            return Err(FileUpload::too_large(self.max_file_bytes()));
+        }
+        Ok(())
+    }
+
+    /// Whether `from`'s policy lets them send a file (of `size` bytes, if
+    /// known), and the largest they may send: the server's limit or the
+    /// policy's, with the policy's refusal if it is the policy's.
+    pub(crate) async fn file_limit(
+        &self,
+        from: &UserId,
+        size: Option<u64>,
+    ) -> Result<(u64, Option<PolicyRefusal>), ServiceError> {
+        let policy = self.effective_policy(from).await?;
+        policy.check(Action::SendFile(size))?;
+        Ok(match policy.max_file_bytes() {
+            Some(max) if max < self.max_file_bytes() => {
+                (max, policy.check(Action::SendFile(Some(max + 1))).err())
+            }
+            _ => (self.max_file_bytes(), None),
+        })
     }
 
     /// The conversation a file from `from` to `to` goes to, if `from`

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use simul_core::policy::Action;
 use simul_core::{Attachment, Event, MessageId, SessionId, UserId};
 use simul_store::{ContactList, HistoryPage, Page, StoredIm};
 
@@ -45,6 +46,7 @@ impl Service {
     ) -> Result<SentIm, ServiceError> {
         self.message_limits().check(from.as_str())?;
         let recipient = self.recipient(to).await?;
+        self.check_external(from, &recipient).await?;
         self.deliver_im(from, origin, recipient, text, None).await
     }
 
@@ -135,7 +137,14 @@ impl Service {
         user: &str,
         page: &HistoryPage,
     ) -> Result<Page<StoredIm>, ServiceError> {
-        Ok(self.store().im_page(user, page).await?)
+        match self.history_start(&UserId::new(user)).await? {
+            // The policy's window narrows the page's (`history_days`).
+            Some(start) if page.start.is_none_or(|asked| asked < start) => {
+                let page = HistoryPage { start: Some(start), ..page.clone() };
+                Ok(self.store().im_page(user, &page).await?)
+            }
+            _ => Ok(self.store().im_page(user, page).await?),
+        }
     }
 
     /// The people `user` exchanged 1:1 messages with and when they last
@@ -178,6 +187,12 @@ impl Service {
             )));
         }
         let listed: HashSet<String> = list.contacts().into_iter().map(str::to_owned).collect();
+        // A list that shrinks is always kept, so that someone over a
+        // lowered limit can come under it.
+        let before = self.store().contact_list(user).await?.contacts().len();
+        if listed.len() > before {
+            self.check_policy(&UserId::new(user), Action::KeepContacts(listed.len())).await?;
+        }
         list.aliases = std::mem::take(&mut list.aliases)
             .into_iter()
             .filter(|(id, _)| listed.contains(id))

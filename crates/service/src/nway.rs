@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use simul_core::policy::Action;
 use simul_core::{Attachment, ChatId, ChatSummary, CoreError, MessageId, UserId};
 use simul_store::{ChatRecord, Page, PageStart, StoredChatMessage};
 
@@ -26,7 +27,8 @@ impl Service {
         topic: &str,
     ) -> Result<ChatId, ServiceError> {
         self.message_limits().check(creator.as_str())?;
-        let invitees = self.recipients(invite).await?;
+        self.check_policy(creator, Action::NwayChat).await?;
+        let invitees = self.invitees(creator, invite).await?;
         let (id, topic) = self.hub().apply(|c| {
             let (id, deliveries) = c.create_chat(creator, &invitees, topic)?;
             Ok(((id, c.chat_topic(id)?.to_owned()), deliveries))
@@ -50,8 +52,23 @@ impl Service {
         invite: &[UserId],
     ) -> Result<(), ServiceError> {
         self.message_limits().check(from.as_str())?;
-        let invitees = self.recipients(invite).await?;
+        self.check_policy(from, Action::NwayChat).await?;
+        let invitees = self.invitees(from, invite).await?;
         Ok(self.hub().run(|c| c.invite(from, chat, &invitees))?)
+    }
+
+    /// The people `invite` names, found in the directory, whom `from`'s
+    /// policy lets them invite (`external_chat` for people outside it).
+    async fn invitees(
+        &self,
+        from: &UserId,
+        invite: &[UserId],
+    ) -> Result<Vec<UserId>, ServiceError> {
+        let invitees = self.recipients(invite).await?;
+        for invitee in &invitees {
+            self.check_external(from, invitee).await?;
+        }
+        Ok(invitees)
     }
 
     /// `user` joins `chat` (invited, or already in it); its members then.
@@ -145,7 +162,8 @@ impl Service {
         limit: u32,
     ) -> Result<Page<StoredChatMessage>, ServiceError> {
         self.check_reader(user, chat).await?;
-        Ok(self.store().chat_page(chat.get(), from, limit).await?)
+        let since = self.history_start(user).await?;
+        Ok(self.store().chat_page_since(chat.get(), since, from, limit).await?)
     }
 
     /// The directory's ids of the people these names are.

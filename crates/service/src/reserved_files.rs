@@ -99,7 +99,7 @@ impl Service {
     /// upload: refused if it is empty or over the size limit, or if the
     /// uploader is over the message limits (a file counts as a message)
     /// or holds too many reservations.
-    pub fn reserve_file(
+    pub async fn reserve_file(
         &self,
         uploader: &UserId,
         name: &str,
@@ -109,9 +109,7 @@ impl Service {
         if size == 0 {
             return Err(ServiceError::Invalid("the file is empty".into()));
         }
-        if size > self.max_file_bytes() {
-            return Err(FileUpload::too_large(self.max_file_bytes()));
-        }
+        self.check_file_size(uploader, size).await?;
         let mut reservations = self.reservations().lock();
         let now = Instant::now();
         reservations.retain(|_, reserved| reserved.until > now);

@@ -12,7 +12,7 @@ use crate::flood::UserLimit;
 use crate::reserved_files::Reservations;
 use crate::{
     DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, FloodLimits, Hub, Keyring, LoginLimits,
-    MessageLimits, Revocations, SIGN_UPS_PER_MINUTE,
+    MessageLimits, PolicyCache, Revocations, SIGN_UPS_PER_MINUTE,
 };
 
 /// WebSphere's default token lifetime, 120 minutes.
@@ -50,6 +50,8 @@ pub struct Service {
     reservations: Reservations,
     /// Directory groups whose members are administrators.
     admin_groups: Vec<String>,
+    /// The policies as last read.
+    policy_cache: PolicyCache,
     hub: Hub,
 }
 
@@ -84,6 +86,7 @@ impl Service {
             link_key,
             reservations: Reservations::default(),
             admin_groups: Vec::new(),
+            policy_cache: PolicyCache::default(),
             hub: Hub::continuing_after(last_chat, last_message),
         })
     }
@@ -211,6 +214,10 @@ impl Service {
     /// The live sessions.
     pub(crate) fn link_key(&self) -> &LinkKey {
         &self.link_key
+    }
+
+    pub(crate) fn policy_cache(&self) -> &PolicyCache {
+        &self.policy_cache
     }
 
     pub(crate) fn reservations(&self) -> &Reservations {

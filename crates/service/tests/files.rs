@@ -203,6 +203,7 @@ async fn kept_files_are_the_owners_alone_and_an_abandoned_upload_leaves_nothing(
 async fn reserve_and_upload(service: &Service, from: &str, bytes: &[u8]) -> String {
     let reservation = service
         .reserve_file(&user(from), "../notes.txt", bytes.len() as u64, "text/plain")
+        .await
         .unwrap();
     assert_eq!(reservation.name, "notes.txt");
     let mut upload = service.reserved_upload(&reservation.file, &reservation.secret).await;
@@ -261,11 +262,17 @@ async fn reservations_take_exactly_their_bytes_once_within_the_limits() {
     let world = world(1000).await;
     let service = &world.service;
     let alice = user("alice");
-    assert!(matches!(service.reserve_file(&alice, "a", 0, ""), Err(ServiceError::Invalid(_))));
-    assert!(matches!(service.reserve_file(&alice, "a", 1001, ""), Err(ServiceError::TooLarge(_))));
+    assert!(matches!(
+        service.reserve_file(&alice, "a", 0, "").await,
+        Err(ServiceError::Invalid(_))
+    ));
+    assert!(matches!(
+        service.reserve_file(&alice, "a", 1001, "").await,
+        Err(ServiceError::TooLarge(_))
+    ));
 
     // A wrong secret opens nothing; the right one opens once.
-    let reservation = service.reserve_file(&alice, "a", 10, "").unwrap();
+    let reservation = service.reserve_file(&alice, "a", 10, "").await.unwrap();
     let wrong = service.reserved_upload(&reservation.file, &"0".repeat(64)).await.unwrap();
     assert!(wrong.is_none());
     let mut upload =
@@ -281,11 +288,14 @@ async fn reservations_take_exactly_their_bytes_once_within_the_limits() {
     assert!(gone.unwrap().is_none());
 
     // At most 8 at once per user (the spent one is gone).
-    let held: Vec<_> = (0..8).map(|_| service.reserve_file(&alice, "a", 10, "").unwrap()).collect();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(service.reserve_file(&alice, "a", 10, "").await.unwrap());
+    }
     assert_eq!(held.len(), 8);
-    let refused = service.reserve_file(&alice, "a", 10, "").unwrap_err();
+    let refused = service.reserve_file(&alice, "a", 10, "").await.unwrap_err();
     assert!(refused.to_string().contains("too many uploads under way"), "{refused}");
-    assert!(service.reserve_file(&user("bob"), "a", 10, "").is_ok());
+    assert!(service.reserve_file(&user("bob"), "a", 10, "").await.is_ok());
 }
 
 #[tokio::test]

@@ -42,7 +42,7 @@ impl AnnounceArgs {
                 (None, users) if users.is_empty() => Audience::Everyone,
                 (None, users) => Audience::Users(users),
             };
-            let store = crate::user::existing_store_of_any_realm(&self.deployment).await?;
+            let store = crate::user::deployment_store(&self.deployment).await?;
             let config = self.deployment.config()?;
             // Named users are checked in the directory the server uses.
             let realm: Arc<dyn Realm> = match config.directory.kind {

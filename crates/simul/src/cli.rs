@@ -44,6 +44,15 @@ enum Command {
     /// Users of the embedded realm.
     #[command(subcommand)]
     User(UserCommand),
+    /// Policies: what users may do (n-way chats, files, contacts, history)
+    ///
+    /// `default` applies to everyone in the directory without another
+    /// policy, `anonymous` to people outside it; custom policies are
+    /// assigned to users or groups with a weight (the heaviest wins) and
+    /// take from `default` what they do not set. They work while the
+    /// server runs: it applies a change at once.
+    #[command(subcommand)]
+    Policy(crate::policy::PolicyCommand),
     /// The administrators' acts (console and commands), newest first.
     Audit(crate::audit::AuditArgs),
     /// Send an announcement to everyone online, a directory group or
@@ -140,6 +149,7 @@ impl Cli {
             Command::Serve(args) => args.run(),
             Command::Ltpa(command) => command.run(),
             Command::User(command) => command.run(),
+            Command::Policy(command) => command.run(),
             Command::Audit(args) => args.run(),
             Command::Announce(args) => args.run(),
             Command::Directory(command) => command.run(),

@@ -13,6 +13,7 @@ mod keyring;
 mod listen;
 mod logs;
 mod ltpa;
+mod policy;
 mod serve;
 mod tls;
 mod user;

@@ -118,13 +118,17 @@ impl NewUserPassword {
     }
 }
 
+/// Runs a command's `work` on a small runtime of its own.
+pub(crate) fn on_runtime(
+    work: impl std::future::Future<Output = anyhow::Result<Outcome>>,
+) -> anyhow::Result<Outcome> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(work)
+}
+
 impl UserCommand {
     /// Runs the command on a small runtime of its own.
     pub fn run(self) -> anyhow::Result<Outcome> {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(self.run_async())
+        on_runtime(self.run_async())
     }
 
     async fn run_async(self) -> anyhow::Result<Outcome> {
@@ -232,12 +236,11 @@ async fn new_or_existing_store(deployment: &DataArgs) -> anyhow::Result<Store> {
 /// behind.
 pub(crate) async fn existing_store(deployment: &DataArgs) -> anyhow::Result<Store> {
     refuse_ldap(deployment)?;
-    existing_store_of_any_realm(deployment).await
+    deployment_store(deployment).await
 }
 
-/// The store of an existing deployment, whatever its directory (for the
-/// commands that act beside the users: `simul announce`).
-pub(crate) async fn existing_store_of_any_realm(deployment: &DataArgs) -> anyhow::Result<Store> {
+/// The store of an existing deployment, whatever its directory.
+pub(crate) async fn deployment_store(deployment: &DataArgs) -> anyhow::Result<Store> {
     let path = deployment.data_path()?;
     let store = match deployment.existing_data_dir()? {
         Some(data) => data.existing_store().await?,

@@ -372,3 +372,124 @@ async fn members_of_the_admin_groups_in_ldap_are_administrators() {
     let users = page(&server, "/console/users?q=alice", &alice).await;
     assert!(users.contains("Alice Allen</a> <span class=\"c-badge\">admin</span>"), "{users}");
 }
+
+/// `simul policy ARGS --data data` in `dir`: its status and output.
+fn policy(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let mut all = vec!["policy"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--data", "data"]);
+    let out = simul(dir, &all);
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Alice asks to start an n-way chat with bob: the status and answer.
+async fn start_chat(server: &Server, alice: &str) -> (StatusCode, Value) {
+    let body = serde_json::json!({"invite": ["boss"], "topic": "plans"});
+    support::request_json(server, reqwest::Method::POST, "/api/v1/nway", alice, Some(body)).await
+}
+
+#[tokio::test]
+async fn policies_set_in_the_console_or_by_command_apply_to_the_running_server() {
+    let dir = console_deployment();
+    let server = Server::start(&dir.path().join("data"));
+    let (boss, _) = log_in(&server, "boss", "long enough").await;
+    let (alice, _) = log_in(&server, "alice", "long enough").await;
+    assert_eq!(start_chat(&server, &alice).await.0, StatusCode::OK);
+
+    // The console's form for `default`: every setting as it is, one changed.
+    let form_page = page(&server, "/console/policy?name=default", &boss).await;
+    assert!(form_page.contains("may start n-way chats"), "{form_page}");
+    let csrf = csrf_of(&form_page);
+    let mut form = vec![("csrf", csrf.as_str()), ("name", "default")];
+    form.extend([("external_chat", "yes"), ("max_contacts", "unlimited"), ("nway_chat", "no")]);
+    form.extend([("history_days", "unlimited"), ("file_transfer", "yes")]);
+    form.extend([("max_file_mb", "unlimited"), ("meetings", "yes"), ("rooms_create", "yes")]);
+    let (status, _) =
+        request(&server, reqwest::Method::POST, "/console/policy/set", Some(&boss), &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let shown = page(&server, "/console/policy?name=default&done=set", &boss).await;
+    assert!(shown.contains("Saved.") && shown.contains("value=\"no\" selected"), "{shown}");
+
+    // The web API refuses with the policy's name, at once.
+    let (status, refused) = start_chat(&server, &alice).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["policy"], "default");
+    assert_eq!(refused["setting"], "nway_chat");
+    assert_eq!(refused["error"], "the policy `default` does not allow n-way chats (nway_chat)");
+
+    // Commands while the server runs: a heavier custom policy for alice.
+    let (ok, out, err) = policy(dir.path(), &["set", "planners", "nway_chat=yes", "max_file_mb=5"]);
+    assert!(ok && out.contains("Created policy planners"), "{out}{err}");
+    let (ok, out, err) =
+        policy(dir.path(), &["assign", "planners", "--user", "alice", "--weight", "10"]);
+    assert!(ok && out.contains("to user alice with weight 10"), "{out}{err}");
+    assert_eq!(start_chat(&server, &alice).await.0, StatusCode::OK, "planners lets alice");
+    let (ok, out, _) = policy(dir.path(), &["show", "planners"]);
+    assert!(ok && out.contains("nway_chat     yes"), "{out}");
+    assert!(
+        out.contains("history_days  unlimited  how many days back")
+            && out.contains("(from default)"),
+        "{out}"
+    );
+    assert!(out.contains("assigned to user alice with weight 10"), "{out}");
+    let (ok, out, _) = policy(dir.path(), &["list"]);
+    assert!(ok && out.contains("default\tnway_chat=no\t-"), "{out}");
+    assert!(out.contains("planners\tnway_chat=yes max_file_mb=5\tuser alice (weight 10)"), "{out}");
+
+    // Bad input, on both: a sentence naming the fix, nothing changed.
+    let (ok, _, err) =
+        policy(dir.path(), &["set", "default", "nway_chat=yes", "history_days=soon"]);
+    assert!(!ok && err.contains("history_days takes a whole number"), "{err}");
+    let (ok, _, err) = policy(dir.path(), &["assign", "default", "--user", "alice"]);
+    assert!(!ok && err.contains("built in"), "{err}");
+    let (ok, _, err) = policy(dir.path(), &["assign", "planners", "--user", "nobody"]);
+    assert!(!ok && err.contains("no such user"), "{err}");
+    let (ok, _, err) = policy(dir.path(), &["show", "nosuch"]);
+    assert!(!ok && err.contains("simul policy list"), "{err}");
+    let bad = [("csrf", csrf.as_str()), ("name", "x<b>"), ("settings", "nway_chat=maybe")];
+    let (status, body) =
+        request(&server, reqwest::Method::POST, "/console/policy/set", Some(&boss), &bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("`x&#60;b&#62;` is no policy name"), "escaped, naming the fix: {body}");
+    let bad = [("csrf", csrf.as_str()), ("name", "later"), ("settings", "nway_chat=maybe")];
+    let (_, body) =
+        request(&server, reqwest::Method::POST, "/console/policy/set", Some(&boss), &bad).await;
+    assert!(body.contains("nway_chat takes yes or no"), "{body}");
+    let bad = [("csrf", csrf.as_str()), ("name", "planners"), ("kind", "user")];
+    let bad = [bad.as_slice(), &[("assignee", "alice"), ("weight", "heavy")]].concat();
+    let (status, body) =
+        request(&server, reqwest::Method::POST, "/console/policy/assign", Some(&boss), &bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("is not a whole number"), "{body}");
+    assert_eq!(start_chat(&server, &alice).await.0, StatusCode::OK, "nothing changed");
+    let list = page(&server, "/console/policies", &boss).await;
+    assert!(!list.contains("later") && list.contains("user alice (weight 10)"), "{list}");
+
+    // A non-admin cannot assign herself a policy, even with a token of hers.
+    let (_, alice_csrf) = log_in(&server, "alice", "long enough").await;
+    let own = [("csrf", alice_csrf.as_str()), ("name", "planners"), ("kind", "user")];
+    let own = [own.as_slice(), &[("assignee", "alice"), ("weight", "99")]].concat();
+    let (status, _) =
+        request(&server, reqwest::Method::POST, "/console/policy/assign", Some(&alice), &own).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Removed in the console: alice is back on `default`.
+    let remove = [("csrf", csrf.as_str()), ("name", "planners")];
+    let (status, _) =
+        request(&server, reqwest::Method::POST, "/console/policy/remove", Some(&boss), &remove)
+            .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(start_chat(&server, &alice).await.0, StatusCode::FORBIDDEN);
+
+    let audit = page(&server, "/console/audit", &boss).await;
+    for act in [
+        "<td>boss</td><td>policy-set</td><td><code>default nway_chat=no</code>",
+        "<td>policy-create</td><td><code>planners nway_chat=yes max_file_mb=5</code>",
+        "<td>policy-assign</td><td><code>planners to user alice weight 10</code>",
+        "<td>boss</td><td>policy-remove</td><td><code>planners</code>",
+    ] {
+        assert!(audit.contains(act), "{act} in {audit}");
+    }
+    assert!(!audit.contains("weight 99"), "{audit}");
+}

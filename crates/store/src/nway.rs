@@ -86,10 +86,25 @@ impl Store {
         from: PageStart,
         limit: u32,
     ) -> Result<Page<StoredChatMessage>, StoreError> {
+        self.chat_page_since(chat, None, from, limit).await
+    }
+
+    /// [`Store::chat_page`] of the messages sent at or after `since` only
+    /// (a policy's `history_days`).
+    pub async fn chat_page_since(
+        &self,
+        chat: u64,
+        since: Option<DateTime<Utc>>,
+        from: PageStart,
+        limit: u32,
+    ) -> Result<Page<StoredChatMessage>, StoreError> {
         let mut query = QueryBuilder::<Sqlite>::new(
             "SELECT id, sender, text, at, edited_at, deleted FROM nway_messages WHERE chat = ",
         );
         query.push_bind(sql_id(chat));
+        if let Some(since) = since {
+            query.push(" AND at >= ").push_bind(since);
+        }
         push_page(&mut query, from, limit);
         let rows = query.build().fetch_all(&self.pool).await?;
         let read = |row: &SqliteRow| stored_chat_message(row, chat);

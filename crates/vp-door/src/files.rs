@@ -116,10 +116,15 @@ impl FileTransfers {
             return refuse(ErrorCode::Starving);
         }
         let size = u64::from(offer.size);
-        // Over the limit: the policy refusal the spec suggests (§6.6).
-        // An empty file is refused too: the service keeps none.
-        if size == 0 || size > service.max_file_bytes() {
-            tracing::debug!(size, "VP: file offer refused for its size");
+        // Over the limit, or not allowed by the sender's policy: the
+        // policy refusal the spec suggests (§6.6). An empty file is
+        // refused too: the service keeps none.
+        let allowed = match size {
+            0 => Err(ServiceError::Invalid("the file is empty".into())),
+            _ => service.check_file_size(user, size).await,
+        };
+        if let Err(error) = allowed {
+            tracing::debug!(size, %error, "VP: file offer refused");
             return refuse(ErrorCode::NotAuthorized);
         }
         let target = FileTarget::Im(create.target.user.clone());

@@ -12,6 +12,13 @@ use utoipa::ToSchema;
 pub(crate) struct ErrorBody {
     /// What went wrong and, where it can, what to do.
     error: String,
+    /// The policy that refused the request (403), as the administrator
+    /// named it (`default`, `anonymous` or a custom policy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<String>,
+    /// The policy's setting that refused it (`nway_chat`, `file_transfer`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    setting: Option<String>,
 }
 
 /// The body of a success that has nothing to say: `{}`.
@@ -25,12 +32,14 @@ pub struct ApiError {
     message: String,
     /// Seconds to wait, sent as `Retry-After` (rate limits).
     retry_after: Option<u64>,
+    /// The policy that refused, and its setting.
+    policy: Option<(String, &'static str)>,
 }
 
 impl ApiError {
     /// An error with a status and a message for the client.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), retry_after: None }
+        Self { status, message: message.into(), retry_after: None, policy: None }
     }
 
     /// 429: over a rate limit; clients may retry after `seconds`.
@@ -113,6 +122,10 @@ impl From<simul_service::ServiceError> for ApiError {
             ServiceError::NotAuthor | ServiceError::OwnAdminRole => {
                 Self::new(StatusCode::FORBIDDEN, error.to_string())
             }
+            ServiceError::Policy(refusal) => Self {
+                policy: Some((refusal.policy, refusal.setting.key())),
+                ..Self::new(StatusCode::FORBIDDEN, refusal.message)
+            },
         }
     }
 }
@@ -196,7 +209,9 @@ impl From<simul_directory::DirectoryError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(ErrorBody { error: self.message })).into_response();
+        let (policy, setting) = self.policy.unzip();
+        let body = ErrorBody { error: self.message, policy, setting: setting.map(str::to_owned) };
+        let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }

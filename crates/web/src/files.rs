@@ -123,7 +123,7 @@ pub(crate) struct FileSent {
     responses(
         (status = 200, body = FileSent),
         (status = 400, body = ErrorBody, description = "Not a form with `to` or `chat`, then `file` (not empty)"),
-        (status = 403, body = ErrorBody, description = "Not a member of that n-way chat (or no such chat)"),
+        (status = 403, body = ErrorBody, description = "Not a member of that n-way chat (or no such chat); or the caller's policy does not allow files (`file_transfer`) or one this large (`max_file_mb`): `policy` names it"),
         (status = 404, body = ErrorBody, description = "Nobody of that name"),
         (status = 408, body = ErrorBody, description = "The upload stalled for 30 s, or took over 30 minutes"),
         (status = 413, body = ErrorBody, description = "The file is over `[files] max_mb`"),

@@ -90,6 +90,9 @@ pub(crate) async fn list(
     responses(
         (status = 200, body = ChatInfo),
         (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The caller's policy does not allow \
+            n-way chats (`nway_chat`) or inviting someone outside the directory \
+            (`external_chat`); `policy` names it"),
         (status = 404, body = ErrorBody, description = "An invitee nobody of that name"),
     ))]
 pub(crate) async fn create(

@@ -32,7 +32,7 @@ pub(crate) struct ApiDoc;
 
 /// Documents, once for every operation, the errors any of them can give
 /// before its handler runs: 401 for no valid token and 403 for an account
-/// that may not use it and 429 for too many invalid tokens (login
+/// that may not use it (or a policy that refuses the request) and 429 for too many invalid tokens (login
 /// excepted), 503 while LDAP or the database is unavailable, 400
 /// for a malformed path parameter, and 400, 413, 415 and 422 for a body
 /// that is not the JSON it expects (axum's own distinctions). Apply it to
@@ -65,7 +65,8 @@ impl Modify for GenericErrors {
                     add(
                         "403",
                         "The account is disabled, gone from the directory, or must change its \
-                         one-time password first",
+                         one-time password first; or the user's policy does not allow the \
+                         request (the body's `policy` and `setting` name them)",
                     );
                 }
                 add(

@@ -449,7 +449,7 @@ impl Session<'_> {
             && !is_set
             && to.is_some_and(|to| files::is_upload_service(to, &self.door.domain))
         {
-            return Ok(self.slot(id, &request));
+            return Ok(self.slot(id, &request).await);
         }
         if is_set && payload.is("command", admin::NS) {
             return Ok(self.command(id, &payload).await);
@@ -676,6 +676,9 @@ impl Session<'_> {
                 let text = error.to_string();
                 self.bounce(message, DefinedCondition::NotAcceptable, &text).await
             }
+            Err(ServiceError::Policy(refusal)) => {
+                self.bounce(message, DefinedCondition::PolicyViolation, &refusal.message).await
+            }
             Err(error) => {
                 tracing::warn!(%error, "XMPP: message not sent");
                 self.bounce(message, DefinedCondition::InternalServerError, "try again").await
@@ -897,6 +900,8 @@ fn condition_of(error: &ServiceError) -> (ErrorType, DefinedCondition) {
             (ErrorType::Auth, DefinedCondition::Forbidden)
         }
         ServiceError::TooMany(_) => (ErrorType::Wait, DefinedCondition::ResourceConstraint),
+        // RFC 6120 §8.3.3.12; the text names the policy and its setting.
+        ServiceError::Policy(_) => (ErrorType::Cancel, DefinedCondition::PolicyViolation),
         _ => (ErrorType::Wait, DefinedCondition::InternalServerError),
     }
 }

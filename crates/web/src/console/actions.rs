@@ -127,7 +127,13 @@ fn back_to(user: &str, done: Result<&'static str, &'static str>) -> Response {
         Ok(notice) => query.append_pair("done", notice),
         Err(problem) => query.append_pair("error", problem),
     };
-    let mut response = Redirect::to(&format!("/console/user?{}", query.finish())).into_response();
+    redirect(&format!("/console/user?{}", query.finish()))
+}
+
+/// Back to a page after a change (never kept in a cache: it says what
+/// happened just now).
+pub(super) fn redirect(location: &str) -> Response {
+    let mut response = Redirect::to(location).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));

@@ -12,6 +12,7 @@ mod guard;
 mod log_control;
 mod logs;
 mod pages;
+mod policies;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -112,6 +113,8 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
         (Method::GET, "/console/users", get(pages::users)),
         (Method::GET, "/console/user", get(pages::user)),
         (Method::GET, "/console/audit", get(pages::audit)),
+        (Method::GET, "/console/policies", get(policies::list)),
+        (Method::GET, "/console/policy", get(policies::show)),
         (Method::GET, "/console/logs", get(logs::page)),
         (Method::POST, "/console/logs/level", post(logs::set_level)),
         (Method::POST, "/console/logs/diagnostics", post(logs::diagnostics)),
@@ -122,6 +125,9 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
         (Method::POST, "/console/user/admin", post(actions::set_admin)),
         (Method::POST, "/console/user/password", post(actions::reset_password)),
         (Method::POST, "/console/user/end-session", post(actions::end_session)),
+        (Method::POST, "/console/policy/set", post(policies::set)),
+        (Method::POST, "/console/policy/assign", post(policies::assign)),
+        (Method::POST, "/console/policy/remove", post(policies::remove)),
     ]
 }
 

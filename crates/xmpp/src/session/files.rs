@@ -62,14 +62,16 @@ impl Session<'_> {
 
     /// The answer to a slot request `id` (XEP-0363 §4): a file reserved
     /// for the user, where to PUT it and where it will be read; or why not.
-    pub(super) fn slot(&self, id: &str, request: &SlotRequest) -> Iq {
+    pub(super) async fn slot(&self, id: &str, request: &SlotRequest) -> Iq {
         let Some(urls) = &self.door.file_urls else {
             let error = stanza_error(ErrorType::Cancel, DefinedCondition::ServiceUnavailable, "");
             return Iq::from_error(id, error);
         };
         let content_type = request.content_type.as_deref().unwrap_or_default();
-        let reserved =
-            self.service.reserve_file(&self.user, &request.filename, request.size, content_type);
+        let reserved = self
+            .service
+            .reserve_file(&self.user, &request.filename, request.size, content_type)
+            .await;
         match reserved {
             Ok(reservation) => {
                 let file = &reservation.file;

@@ -41,7 +41,7 @@ impl Session<'_> {
             }
             Err(error) => {
                 let text = error.to_string();
-                self.room_error(to, DefinedCondition::NotAllowed, &text).await
+                self.room_error(to, refused_as(&error, DefinedCondition::NotAllowed), &text).await
             }
         }
     }
@@ -168,7 +168,8 @@ impl Session<'_> {
             Ok(()) => Ok(()),
             Err(error) => {
                 let text = error.to_string();
-                self.bounce(message, DefinedCondition::ItemNotFound, &text).await
+                let condition = refused_as(&error, DefinedCondition::ItemNotFound);
+                self.bounce(message, condition, &text).await
             }
         }
     }
@@ -257,3 +258,12 @@ impl Session<'_> {
 /// What a client hears for a room that is not one of a community chat.
 const NO_SUCH_ROOM: &str =
     "no such group chat: rooms here are the community's group chats you are invited to";
+
+/// A policy's refusal is a `policy-violation` (RFC 6120 §8.3.3.12; the
+/// text names the policy); any other refusal is `otherwise`.
+fn refused_as(error: &ServiceError, otherwise: DefinedCondition) -> DefinedCondition {
+    match error {
+        ServiceError::Policy(_) => DefinedCondition::PolicyViolation,
+        _ => otherwise,
+    }
+}
