@@ -113,6 +113,10 @@ impl From<simul_service::ServiceError> for ApiError {
             ServiceError::NotAuthor | ServiceError::OwnAdminRole => {
                 Self::new(StatusCode::FORBIDDEN, error.to_string())
             }
+            ServiceError::Keys(_) => {
+                tracing::error!(%error, "the LTPA key files");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "the LTPA key files cannot be changed")
+            }
         }
     }
 }

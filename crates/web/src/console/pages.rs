@@ -50,12 +50,12 @@ pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
 
 /// The bar every page shows: who is signed in, which page is open.
 pub(super) struct Nav {
-    admin: String,
-    page: &'static str,
+    pub(super) admin: String,
+    pub(super) page: &'static str,
 }
 
 impl Nav {
-    fn of(admin: &Admin, page: &'static str) -> Self {
+    pub(super) fn of(admin: &Admin, page: &'static str) -> Self {
         Self { admin: admin.user.clone(), page }
     }
 }
@@ -356,7 +356,7 @@ pub(super) async fn user(
     render(StatusCode::OK, &page)
 }
 
-fn time(at: DateTime<Utc>) -> String {
+pub(super) fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
