@@ -106,7 +106,8 @@ scenario('an admin imports WebSphere keys, tests a token and tests LDAP', async 
     await checks.getByText('the password is right (bind as the user)').waitFor();
     await checks.scrollIntoViewIfNeeded();
     await H.screenshot(page, 'console-sso-directory-test');
-    assert.deepEqual(H.realErrors(errors), []);
+    // The refused import answers 422, on purpose.
+    assert.deepEqual(H.realErrors(errors).filter((e) => !/status of 422/.test(e)), []);
     assert.deepEqual(await H.accessibilityProblems(page), []);
   }
 });
