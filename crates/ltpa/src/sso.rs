@@ -237,6 +237,40 @@ impl SsoSettings {
         Ok(())
     }
 
+    /// Every problem of the settings for a server users reach as `host`
+    /// (the console shows them beside the fields): [`validate`](Self::validate)'s,
+    /// a domain written without its leading dot, and domains none of which
+    /// covers `host` (the browser would not send the cookies to it).
+    pub fn review(&self, host: &str) -> Vec<SettingError> {
+        let mut problems: Vec<SettingError> = self.validate().err().into_iter().collect();
+        let named: Vec<&String> = self
+            .domains
+            .iter()
+            .filter(|domain| !domain.eq_ignore_ascii_case(USE_DOMAIN_FROM_URL))
+            .collect();
+        for domain in &named {
+            if !domain.starts_with('.') {
+                problems.push(SettingError {
+                    setting: "domains",
+                    problem: format!(
+                        "{domain:?} has no leading dot: write \".{domain}\", as on WebSphere's \
+                         Single sign-on page and in Domino's Web SSO document"
+                    ),
+                });
+            }
+        }
+        if !named.is_empty() && !host.is_empty() && self.cookie_domain(host).is_none() {
+            problems.push(SettingError {
+                setting: "domains",
+                problem: format!(
+                    "none of {named:?} covers this server's host {host:?} (server.domain): \
+                     browsers would not send the SSO cookies to it; add the DNS domain it is in"
+                ),
+            });
+        }
+        problems
+    }
+
     /// The realms whose tokens are accepted: `own` (the realm the
     /// deployment's users carry), then [`trusted_realms`](Self::trusted_realms).
     pub fn accepted_realms(&self, own: &str) -> Vec<String> {
@@ -428,6 +462,24 @@ mod tests {
             "trusted_realms"
         );
         assert_eq!(bad(SsoSettings { trusted_realms: vec![" ".into()], ..d() }), "trusted_realms");
+    }
+
+    #[test]
+    fn review_finds_a_missing_dot_and_a_domain_beside_the_host() {
+        let settings = |domains: &[&str]| SsoSettings {
+            domains: domains.iter().map(|d| (*d).to_owned()).collect(),
+            ..SsoSettings::default()
+        };
+        assert!(settings(&[".example.com"]).review("chat.example.com").is_empty());
+        assert!(settings(&[]).review("chat.example.com").is_empty());
+        let dotless = settings(&["example.com"]).review("chat.example.com");
+        assert_eq!(dotless.len(), 1);
+        assert!(dotless[0].problem.contains("leading dot"), "{}", dotless[0].problem);
+        let elsewhere = settings(&[".other.org"]).review("chat.example.com");
+        assert_eq!(elsewhere.len(), 1);
+        assert!(elsewhere[0].problem.contains("covers"), "{}", elsewhere[0].problem);
+        let ok_too = settings(&[".other.org", ".example.com"]).review("chat.example.com");
+        assert!(ok_too.is_empty());
     }
 
     #[test]

@@ -115,14 +115,7 @@ impl<'a> Administration<'a> {
         action: &str,
         target: &str,
     ) -> Result<(), ServiceError> {
-        let entry = AuditEntry {
-            at_ms: now_ms(),
-            actor: actor.who.clone(),
-            action: action.to_owned(),
-            target: target.to_owned(),
-            origin: actor.origin.clone(),
-        };
-        Ok(self.store.record_audit(&entry).await?)
+        record(self.store, actor, action, target).await
     }
 
     /// The latest acts at or after `since_ms`, newest first, at most
@@ -138,6 +131,25 @@ impl<'a> Administration<'a> {
             None => Err(ServiceError::NoSuchUser(user.to_owned())),
         }
     }
+}
+
+/// Notes an act in `store`'s audit log: for the commands that act on
+/// files beside the store (`simul ltpa rotate|import`), which need no
+/// directory.
+pub async fn record(
+    store: &Store,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+) -> Result<(), ServiceError> {
+    let entry = AuditEntry {
+        at_ms: now_ms(),
+        actor: actor.who.clone(),
+        action: action.to_owned(),
+        target: target.to_owned(),
+        origin: actor.origin.clone(),
+    };
+    Ok(store.record_audit(&entry).await?)
 }
 
 fn now_ms() -> i64 {

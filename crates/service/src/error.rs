@@ -48,6 +48,10 @@ pub enum ServiceError {
     /// its last administrator out).
     #[error("you cannot revoke your own administrator role")]
     OwnAdminRole,
+    /// The LTPA key files could not be read or changed (the keys in use
+    /// stay); the sentence says why.
+    #[error("{0}")]
+    Keys(String),
 }
 
 impl ServiceError {

@@ -9,6 +9,7 @@ use simul_store::{Store, StoreError};
 
 use crate::file_links::LinkKey;
 use crate::flood::UserLimit;
+use crate::key_files::KeyDir;
 use crate::reserved_files::Reservations;
 use crate::{
     DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, FloodLimits, Hub, Keyring, LoginLimits,
@@ -52,6 +53,8 @@ pub struct Service {
     admin_groups: Vec<String>,
     /// The policies as last read.
     policy_cache: PolicyCache,
+    /// The deployment's LTPA key files, when the console may change them.
+    key_files: Option<KeyDir>,
     hub: Hub,
 }
 
@@ -87,6 +90,7 @@ impl Service {
             reservations: Reservations::default(),
             admin_groups: Vec::new(),
             policy_cache: PolicyCache::default(),
+            key_files: None,
             hub: Hub::continuing_after(last_chat, last_message),
         })
     }
@@ -127,6 +131,18 @@ impl Service {
     pub fn with_admin_groups(mut self, groups: Vec<String>) -> Self {
         self.admin_groups = groups;
         self
+    }
+
+    /// Keeps the LTPA keys in `files` (the data directory's), so that the
+    /// console can rotate, import and export them.
+    pub fn with_key_files(mut self, files: KeyDir) -> Self {
+        self.key_files = Some(files);
+        self
+    }
+
+    /// The deployment's LTPA key files, if this server keeps any.
+    pub fn key_files(&self) -> Option<&KeyDir> {
+        self.key_files.as_ref()
     }
 
     /// Directory groups whose members are administrators.

@@ -6,20 +6,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use ltpa::{KeyFile, Overwrite, Password, secret_file};
-use rand_core::{OsRng, RngCore as _};
+use ltpa::{Overwrite, secret_file};
+use simul_service::key_files::{KeyDir, LTPA_KEYS, LTPA_PASSWORD};
 use zeroize::Zeroizing;
 
 /// The SQLite database (with its `-wal` and `-shm` files while in use).
 pub const DATABASE: &str = "simul.db";
-const LTPA_KEYS: &str = "ltpa.keys";
-/// Key sets replaced by a rotation or an import, still accepted in tokens
-/// until their date (one `ltpa.keys`-format file each, same password).
-const PREVIOUS_LTPA_KEYS: &str = "ltpa-previous";
-/// The password protecting `ltpa.keys` at rest: the server reads it at
-/// start-up, so both files are readable by the owner only, as Liberty's
-/// `keysPassword` sits next to its key file.
-const LTPA_PASSWORD: &str = "ltpa.password";
 /// The first admin's one-time password, for the administrator to read
 /// once (not in the service's log); removed once it is spent.
 const INITIAL_ADMIN_PASSWORD: &str = "initial-admin-password";
@@ -28,7 +20,8 @@ const TLS_CERTIFICATE: &str = "tls-certificate.pem";
 const TLS_KEY: &str = "tls-key.pem";
 /// The files a backup carries besides the database (which it copies with
 /// SQLite, not as a file). A new file of the data directory belongs here;
-/// subdirectories (sets of older key files: [`PREVIOUS_LTPA_KEYS`]) are
+/// subdirectories (sets of older key files:
+/// [`simul_service::key_files::PREVIOUS_LTPA_KEYS`]) are
 /// carried whole without being named.
 const BACKED_UP_FILES: &[&str] =
     &[LTPA_KEYS, LTPA_PASSWORD, TLS_CERTIFICATE, TLS_KEY, INITIAL_ADMIN_PASSWORD];
@@ -327,74 +320,14 @@ impl DataDir {
         self.store().await.map(Some)
     }
 
-    /// The deployment's LTPA key file.
-    pub fn ltpa_keys_path(&self) -> PathBuf {
-        self.root.join(LTPA_KEYS)
+    /// The deployment's LTPA key files.
+    pub fn keys(&self) -> KeyDir {
+        KeyDir::new(&self.root)
     }
 
     /// The generated HTTPS certificate (PEM) and its private key (0600).
     pub fn self_signed_tls_paths(&self) -> (PathBuf, PathBuf) {
         (self.root.join(TLS_CERTIFICATE), self.root.join(TLS_KEY))
-    }
-
-    /// Reads the deployment's LTPA keys.
-    pub fn read_ltpa_keys(&self) -> anyhow::Result<KeyFile> {
-        let path = self.ltpa_keys_path();
-        if !path.exists() {
-            anyhow::bail!(
-                "{} has no LTPA keys yet: import a key file with `simul ltpa import FILE --data {}` \
-                 (or let `simul serve` generate them)",
-                self.root.display(),
-                self.root.display()
-            );
-        }
-        self.read_key_file(&path)
-    }
-
-    /// Makes `file` the deployment's LTPA keys (replacing any before:
-    /// [`crate::keyring`] keeps those first when it should).
-    pub fn install_ltpa_keys(&self, file: &KeyFile) -> anyhow::Result<()> {
-        let password = self.ltpa_password(true)?;
-        file.write(&self.ltpa_keys_path(), &password, Overwrite::Replace)?;
-        Ok(())
-    }
-
-    /// The folder of previous key sets (it may not exist).
-    pub fn previous_ltpa_keys_dir(&self) -> PathBuf {
-        self.root.join(PREVIOUS_LTPA_KEYS)
-    }
-
-    /// Reads a key file of this directory, protected by its at-rest password.
-    pub fn read_key_file(&self, path: &Path) -> anyhow::Result<KeyFile> {
-        Ok(KeyFile::read(path, &self.ltpa_password(false)?)?)
-    }
-
-    /// Writes a key file into this directory (0600, never over another),
-    /// protected by its at-rest password.
-    pub fn write_new_key_file(&self, path: &Path, file: &KeyFile) -> anyhow::Result<()> {
-        let password = self.ltpa_password(true)?;
-        file.write(path, &password, Overwrite::Refuse)?;
-        Ok(())
-    }
-
-    /// The at-rest password, created (random, 0600) when `create` is set and it is missing.
-    fn ltpa_password(&self, create: bool) -> anyhow::Result<Password> {
-        let path = self.root.join(LTPA_PASSWORD);
-        if !path.exists() && create {
-            let mut bytes = Zeroizing::new([0u8; 24]);
-            OsRng.fill_bytes(bytes.as_mut());
-            let text: Zeroizing<String> =
-                Zeroizing::new(bytes.iter().map(|b| format!("{b:02x}")).collect());
-            secret_file::write(&path, text.as_bytes(), Overwrite::Refuse)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        let text = Zeroizing::new(std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "cannot read {} (the password of {LTPA_KEYS} in this data directory)",
-                path.display()
-            )
-        })?);
-        Ok(Password::new(text.trim_end()))
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use simul_directory::{EmbeddedRealm, LdapRealm, Person, Realm};
+use simul_directory::{EmbeddedRealm, LdapRealm, Realm};
 use simul_store::Store;
 use zeroize::Zeroizing;
 
@@ -273,175 +273,38 @@ impl TestArgs {
             settings.repository_id,
             config.directory.ldap.preset.name()
         );
-        let mut report = Report::default();
         if let Some(warning) = Directory::exposed_secret(&config) {
             println!("  warning {warning}");
         }
-
-        for (url, reached) in ldap.probe_hosts().await {
-            match reached {
-                Ok(took) => report.pass("server", &format!("{url} answers"), took),
-                Err(reason) => report.fail("server", &format!("{url}: {reason}")),
-            }
+        let test = simul_service::DirectoryTest {
+            user: self.user.as_deref(),
+            password: password.as_deref().map(String::as_str),
+            group: self.group.as_deref(),
+        };
+        let checks = test.run(&ldap, &realm_name).await;
+        for check in &checks {
+            print_check(check);
         }
-        let started = Instant::now();
-        match ldap.refresh().await {
-            Ok(changes) => {
-                let bound = match &settings.bind {
-                    Some((dn, _)) => format!("bound as {dn}"),
-                    None => "anonymous".to_owned(),
-                };
-                let through = ldap.health().server().unwrap_or_default();
-                report.pass(
-                    "load",
-                    &format!(
-                        "{} people under {} ({bound}, through {through})",
-                        changes.people,
-                        settings.bases.join(" and ")
-                    ),
-                    started.elapsed(),
-                );
-            }
-            Err(error) => report.fail("load", &error.to_string()),
-        }
-        if let Some(name) = &self.user {
-            check_user(
-                &ldap,
-                name,
-                password.as_deref().map(String::as_str),
-                &realm_name,
-                &mut report,
-            )
-            .await;
-        }
-        if let Some(group) = &self.group {
-            check_group(&ldap, group, &mut report).await;
-        }
-        Ok(report.finish())
-    }
-}
-
-/// Members shown before "and N more".
-const MEMBERS_SHOWN: usize = 10;
-
-async fn check_group(ldap: &LdapRealm, group: &str, report: &mut Report) {
-    let started = Instant::now();
-    match ldap.members_of(group).await {
-        Ok(members) if members.is_empty() => report.fail(
-            "group",
-            &format!(
-                "{group} has no members, or is not a group by directory.ldap.group_filter \
-                 (members from {})",
-                ldap.settings().group_member_attributes.join(", ")
-            ),
-        ),
-        Ok(members) => {
-            report.pass("group", &format!("{group}: {} members", members.len()), started.elapsed());
-            for member in members.iter().take(MEMBERS_SHOWN) {
-                println!("      {member}");
-            }
-            if members.len() > MEMBERS_SHOWN {
-                println!("      and {} more", members.len() - MEMBERS_SHOWN);
-            }
-        }
-        Err(error) => report.fail("group", &error.to_string()),
-    }
-}
-
-async fn check_user(
-    ldap: &LdapRealm,
-    name: &str,
-    password: Option<&str>,
-    realm_name: &str,
-    report: &mut Report,
-) {
-    let started = Instant::now();
-    let person = match ldap.find(name).await {
-        Ok(Some(person)) => person,
-        Ok(None) => {
-            let attributes = ldap.settings().login_attributes.join(", ");
-            return report.fail(
-                "user",
-                &format!(
-                    "nobody is {name:?} by {attributes} (nor by DN) under the base entries: check \
-                     directory.ldap.login_attributes, user_filter and base_dn"
-                ),
-            );
-        }
-        Err(error) => return report.fail("user", &error.to_string()),
-    };
-    report.pass("user", &format!("{name} is {}", person.id), started.elapsed());
-    print_card(&person, realm_name);
-    let started = Instant::now();
-    match ldap.groups_of(&person.id).await {
-        Ok(groups) => {
-            report.pass(
-                "groups",
-                &format!("{} (nested included)", groups.len()),
-                started.elapsed(),
-            );
-            for group in groups {
-                println!("      {group}");
-            }
-        }
-        Err(error) => report.fail("groups", &error.to_string()),
-    }
-    if let Some(password) = password {
-        let started = Instant::now();
-        match ldap.authenticate(name, password).await {
-            Ok(Some(_)) => {
-                report.pass("login", "the password is right (bind as the user)", started.elapsed())
-            }
-            Ok(None) if person.disabled => report.fail("login", "refused: the account is disabled"),
-            Ok(None) => {
-                report.fail("login", "refused: wrong password (the server rejected the bind)")
-            }
-            Err(error) => report.fail("login", &error.to_string()),
-        }
-    }
-}
-
-fn print_card(person: &Person, realm_name: &str) {
-    let access_id = ltpa::AccessId::user(realm_name, &person.id);
-    let shown = |value: &str| if value.is_empty() { "-".to_owned() } else { value.to_owned() };
-    for (label, value) in [
-        ("display name", shown(&person.display_name)),
-        ("mail", shown(&person.mail)),
-        ("title", shown(&person.title)),
-        ("phone", shown(&person.phone)),
-        ("location", shown(&person.location)),
-        ("photo URL", shown(&person.photo_url)),
-        ("disabled", if person.disabled { "yes".into() } else { "no".into() }),
-        ("token user", access_id.to_string()),
-    ] {
-        println!("      {label:<13} {value}");
-    }
-}
-
-/// Check results, printed as they come, and the verdict.
-#[derive(Default)]
-struct Report {
-    failures: usize,
-}
-
-impl Report {
-    fn pass(&mut self, check: &str, what: &str, took: Duration) {
-        println!("  ok      {check:<7} {what} ({} ms)", took.as_millis());
-    }
-
-    fn fail(&mut self, check: &str, what: &str) {
-        self.failures += 1;
-        println!("  FAILED  {check:<7} {what}");
-    }
-
-    fn finish(self) -> Outcome {
-        if self.failures == 0 {
+        let failures = checks.iter().filter(|check| !check.passed()).count();
+        Ok(if failures == 0 {
             println!("All checks passed.");
             Outcome::Success
         } else {
-            println!("{} check(s) failed.", self.failures);
+            println!("{failures} check(s) failed.");
             Outcome::Invalid
-        }
+        })
+    }
+}
+
+/// One check as the command has always printed it.
+fn print_check(check: &simul_service::Check) {
+    let name = check.name;
+    match check.took {
+        Some(took) => println!("  ok      {name:<7} {} ({} ms)", check.what, took.as_millis()),
+        None => println!("  FAILED  {name:<7} {}", check.what),
+    }
+    for line in &check.details {
+        println!("      {line}");
     }
 }
 

@@ -479,7 +479,7 @@ fn ldap_facts(config: &Config) -> anyhow::Result<LdapFacts> {
 
 /// The realm of the deployment's LTPA keys, if the data directory has them.
 fn keys_realm(data: &Path) -> Option<String> {
-    let file = DataDir::open_existing(data)?.read_ltpa_keys().ok()?;
+    let file = DataDir::open_existing(data)?.keys().read_current().ok()?;
     Some(file.realm).filter(|realm| !realm.is_empty())
 }
 

@@ -16,8 +16,8 @@ use tokio::sync::watch;
 use crate::Outcome;
 use crate::config::Listen;
 use crate::data::{DataArgs, DataDir};
-use crate::keyring::Keyring;
 use crate::listen::{self, ConnectionLimits, Gate};
+use simul_service::key_files::StoredKeys;
 
 /// Arguments of `simul serve`.
 #[derive(Debug, Args)]
@@ -75,7 +75,7 @@ impl ServeArgs {
             eprintln!("warning: {warning}");
         }
         let keys = keyring(&data, &config)?;
-        let realm_name = keys.token_realm(&config);
+        let realm_name = keys.token_realm(config.token_realm());
         if directory.ldap.is_none() {
             first_admin(&store, &data).await?;
         }
@@ -108,7 +108,8 @@ impl ServeArgs {
         .with_invalid_tokens_per_minute(config.server.invalid_tokens_per_minute)
         .with_flood_limits(config.server.flood_limits())
         .with_max_file_bytes(config.files.max_bytes())
-        .with_admin_groups(config.console.admin_groups.clone());
+        .with_admin_groups(config.console.admin_groups.clone())
+        .with_key_files(data.keys());
         service.replace_keys(keys.current.keys.clone(), keys.previous_keys());
         let service = Arc::new(service);
         tokio::spawn(crate::keyring::follow(data.clone(), service.clone(), keys));
@@ -264,7 +265,12 @@ fn console_facts(
             read.inspect_err(|error| tracing::warn!(%error, "console: no certificate expiry")).ok()
         })
         .map(|(origin, not_after)| simul_web::console::Certificate { origin, not_after });
-    simul_web::console::ConsoleFacts::new(directory, embedded, certificate)
+    let ldap = (!embedded).then(|| config.directory.ldap.clone());
+    simul_web::console::ConsoleFacts::new(directory, embedded, certificate).with_settings(
+        config.server.domain.clone(),
+        config.token_realm().is_some(),
+        ldap,
+    )
 }
 
 /// Tells systemd how the service is (nothing without `NOTIFY_SOCKET`).
@@ -343,26 +349,27 @@ fn connection_gate(server: &crate::config::ServerConfig) -> Arc<Gate> {
 /// The deployment's key sets, generated on first start, and a warning
 /// when the key file names another realm than the tokens carry (the
 /// file's realm is what Domino takes as the "LDAP realm" of imported keys).
-fn keyring(data: &DataDir, config: &crate::config::Config) -> anyhow::Result<Keyring> {
-    if !data.ltpa_keys_path().exists() {
-        let file = KeyFile::generate(&crate::keyring::deployment_realm(data, config)?, "simul");
-        data.install_ltpa_keys(&file)?;
+fn keyring(data: &DataDir, config: &crate::config::Config) -> anyhow::Result<StoredKeys> {
+    let files = data.keys();
+    if !files.current_path().exists() {
+        let file = KeyFile::generate(&files.deployment_realm(config.token_realm())?, "simul");
+        files.install(&file)?;
         println!(
             "Generated LTPA keys in {}; share them with `simul ltpa export`",
-            data.ltpa_keys_path().display()
+            files.current_path().display()
         );
     }
-    let keys = Keyring::read(data, chrono::Utc::now())?;
+    let keys = files.read(chrono::Utc::now())?;
     for note in &keys.notes {
         tracing::warn!("{note}");
     }
-    let realm = keys.token_realm(config);
+    let realm = keys.token_realm(config.token_realm());
     if realm != keys.current.realm {
         tracing::warn!(
             "tokens carry realm {realm:?} (directory.realm, or the LDAP server's host:port) but \
              {} was made for realm {:?}: `simul ltpa export` writes {realm:?}, give the other \
              servers that file",
-            data.ltpa_keys_path().display(),
+            files.current_path().display(),
             keys.current.realm
         );
     }

@@ -126,6 +126,10 @@ impl From<simul_service::ServiceError> for ApiError {
                 policy: Some((refusal.policy, refusal.setting.key())),
                 ..Self::new(StatusCode::FORBIDDEN, refusal.message)
             },
+            ServiceError::Keys(_) => {
+                tracing::error!(%error, "the LTPA key files");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "the LTPA key files cannot be changed")
+            }
         }
     }
 }

@@ -10,23 +10,18 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use ltpa::{Verifier, VerifyOptions};
 
+use simul_service::key_files::StoredKeys;
+use simul_service::sso_doctor::{
+    self, DirectoryCheck, Findings, Sent, Source, TokenCheck, split_port,
+};
+
 use crate::Outcome;
-use crate::config::Config;
+use crate::config::{Config, DirectoryKind};
 use crate::data::{DataArgs, DataDir};
-use crate::keyring::Keyring;
-use sent::{Sent, Source};
-use token::TokenCheck;
+use crate::directory::Directory;
 
-mod account;
-mod sent;
+mod har;
 mod tls;
-mod token;
-
-/// Clock difference tolerated between servers, as token checks allow.
-const CLOCK_SKEW_MS: i64 = 60_000;
-
-/// Continues a finding on the next line, under its text.
-const INDENT: &str = "\n           ";
 
 /// Arguments of `simul sso doctor`.
 #[derive(Debug, Args)]
@@ -57,31 +52,24 @@ pub struct DoctorArgs {
     deployment: DataArgs,
 }
 
-/// Findings, printed as they are made, and the verdict.
-#[derive(Default)]
-struct Findings {
-    problems: usize,
-}
-
-impl Findings {
-    fn ok(&mut self, what: &str) {
-        println!("  ok       {what}");
-    }
-
-    fn problem(&mut self, what: &str, fix: &str) {
-        self.problems += 1;
-        println!("  PROBLEM  {what}\n           fix: {fix}");
-    }
-
-    fn note(&mut self, what: &str) {
-        println!("           {what}");
-    }
-}
-
 impl DoctorArgs {
     /// Runs the diagnosis; `Outcome::Invalid` when a problem was found.
     /// It only reads: without a deployment here it creates none, and says so.
     pub fn run(self) -> anyhow::Result<Outcome> {
+        let mut findings = Findings::default();
+        let verdict = self.examine(&mut findings);
+        print(&mut findings);
+        if verdict? {
+            println!("No problem found: single sign-on should work.");
+            Ok(Outcome::Success)
+        } else {
+            println!("{} problem(s) found.", findings.problems());
+            Ok(Outcome::Invalid)
+        }
+    }
+
+    /// Everything the doctor finds; whether no problem was found.
+    fn examine(&self, findings: &mut Findings) -> anyhow::Result<bool> {
         let config = self.deployment.config()?;
         let data = self.deployment.existing_data_dir()?;
         let sso = &config.sso;
@@ -90,39 +78,23 @@ impl DoctorArgs {
         if sent.source == Source::Nothing && url.is_none() {
             bail!("nothing to examine: give a TOKEN, --cookie-header, --har FILE or --url URL");
         }
-        let check = self.token_check(&config, data.as_ref())?;
-        let mut findings = Findings::default();
-        if sent.source != Source::Nothing && !sent.carries_ltpa(sso) {
-            sent::no_ltpa_cookie(&mut findings, sso, &sent);
-        }
-        let mut users: Vec<String> = Vec::new();
-        for (name, value) in &sent.cookies {
-            if let Some(identity) = check.examine(&mut findings, name, value)
-                && !users.contains(&identity.user)
-            {
-                users.push(identity.user);
-            }
-        }
+        let check = self.token_check(findings, &config, data.as_ref())?;
+        let users = sso_doctor::examine_sent(findings, &check, &sent);
         if !users.is_empty() {
-            account::examine(&mut findings, &config, data.as_ref(), &users)?;
+            examine_users(findings, &config, data.as_ref(), &users)?;
         }
-        sent::examine_set_cookies(&mut findings, &sent.set, &config.server.domain, url.as_deref());
+        sso_doctor::examine_set_cookies(findings, &sent.set, &config.server.domain, url.as_deref());
         if let Some(url) = &url {
-            self.examine_url(&mut findings, &config, url)?;
+            self.examine_url(findings, &config, url)?;
         }
-        if findings.problems == 0 {
-            println!("No problem found: single sign-on should work.");
-            Ok(Outcome::Success)
-        } else {
-            println!("{} problem(s) found.", findings.problems);
-            Ok(Outcome::Invalid)
-        }
+        Ok(findings.problems() == 0)
     }
 
     /// Simul's keys and trusted realms, said first; without a deployment
     /// here, what cannot be checked.
     fn token_check<'a>(
         &self,
+        findings: &mut Findings,
         config: &'a Config,
         data: Option<&DataDir>,
     ) -> anyhow::Result<TokenCheck<'a>> {
@@ -136,15 +108,18 @@ impl DoctorArgs {
         let mut options = VerifyOptions::now();
         let verifier = match keys {
             Ok(ring) => {
-                options = options.trusting(config.sso.accepted_realms(&ring.token_realm(config)));
-                print_keys(&ring, &options.trusted_realms);
+                options = options
+                    .trusting(config.sso.accepted_realms(&ring.token_realm(config.token_realm())));
+                keys_heading(findings, &ring, &options.trusted_realms);
                 // As the server verifies: the current set first, then the
                 // previous ones still in their validity.
                 let current = Verifier::new().with_keys(ring.current.keys.clone());
                 Ok(ring.previous_keys().into_iter().fold(current, Verifier::with_keys))
             }
             Err(why) => {
-                println!("Simul's LTPA keys: none, {why}; tokens cannot be checked here");
+                findings.heading(&format!(
+                    "Simul's LTPA keys: none, {why}; tokens cannot be checked here"
+                ));
                 Err(why)
             }
         };
@@ -167,7 +142,7 @@ impl DoctorArgs {
             return Ok(Sent::header(header));
         }
         match &self.har {
-            Some(file) => sent::from_har(file, sso),
+            Some(file) => har::from_har(file, sso),
             None => Ok(Sent::nothing()),
         }
     }
@@ -187,7 +162,7 @@ impl DoctorArgs {
         };
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         let (host, port) = split_port(authority, if scheme == "https" { 443 } else { 80 });
-        println!("The application at {scheme}://{authority}:");
+        findings.heading(&format!("The application at {scheme}://{authority}:"));
         let sso = &config.sso;
         let ours = sso.cookie_domain(&config.server.domain);
         match (sso.cookie_domain(&host), &ours) {
@@ -227,62 +202,68 @@ impl DoctorArgs {
     }
 }
 
-/// `host[:port]` or `[v6]:port` split, with `default` for no port.
-fn split_port(authority: &str, default: u16) -> (String, u16) {
-    let (host, port) = match authority.strip_prefix('[').and_then(|r| r.split_once(']')) {
-        // [IPv6]:port
-        Some((host, rest)) => (host, rest.strip_prefix(':')),
-        None => match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        },
-    };
-    (host.to_owned(), port.and_then(|p| p.parse().ok()).unwrap_or(default))
-}
-
 /// The deployment's LTPA key sets, or why it has none.
-fn deployment_keys(data: &DataDir) -> anyhow::Result<Result<Keyring, String>> {
-    if !data.ltpa_keys_path().exists() {
+fn deployment_keys(data: &DataDir) -> anyhow::Result<Result<StoredKeys, String>> {
+    if !data.keys().current_path().exists() {
         return Ok(Err(format!(
             "{} has none yet (`simul serve` makes them, `simul ltpa import` brings the other \
              servers')",
             data.root().display()
         )));
     }
-    Keyring::read(data, chrono::Utc::now()).map(Ok)
+    data.keys().read(chrono::Utc::now()).map(Ok)
 }
 
 /// The fingerprints of the key sets tokens are checked with (never the
 /// keys), and the realms trusted.
-fn print_keys(ring: &Keyring, realms: &[String]) {
+fn keys_heading(findings: &mut Findings, ring: &StoredKeys, realms: &[String]) {
     let keys = &ring.current.keys;
-    println!(
+    findings.heading(&format!(
         "Simul's LTPA keys: shared key {}, public key {}; trusted realms {}",
         keys.shared_key_fingerprint(),
         keys.public_key_fingerprint(),
-        token::quoted(realms)
-    );
+        sso_doctor::quoted(realms)
+    ));
     for set in &ring.previous {
-        println!(
+        findings.heading(&format!(
             "  and the previous keys: shared key {}, accepted until {}",
             set.file.keys.shared_key_fingerprint(),
             set.not_use_after.to_rfc3339()
-        );
+        ));
     }
     for note in &ring.notes {
-        println!("  warning: {note}");
+        findings.heading(&format!("  warning: {note}"));
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ports_are_split_from_hosts() {
-        assert_eq!(split_port("chat.example.com", 443), ("chat.example.com".into(), 443));
-        assert_eq!(split_port("chat.example.com:8443", 443), ("chat.example.com".into(), 8443));
-        assert_eq!(split_port("[::1]:8443", 443), ("::1".into(), 8443));
-        assert_eq!(split_port("[::1]", 443), ("::1".into(), 443));
+/// Prints the findings not printed yet.
+fn print(findings: &mut Findings) {
+    for finding in findings.take() {
+        println!("{finding}");
     }
+}
+
+/// Asks the configured directory about each user (ids as tokens carry
+/// them), as the server would.
+fn examine_users(
+    findings: &mut Findings,
+    config: &Config,
+    data: Option<&DataDir>,
+    users: &[String],
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let Some((realm, what)) = Directory::for_checks(config, data).await? else {
+            findings.note(&format!(
+                "the embedded realm has no database here yet, so whether {} may come in is not \
+                 checked",
+                users.join(", ")
+            ));
+            return Ok(());
+        };
+        let ldap = config.directory.kind == DirectoryKind::Ldap;
+        let directory = DirectoryCheck { realm: realm.as_ref(), what: &what, ldap };
+        sso_doctor::examine_users(findings, &directory, users).await;
+        Ok(())
+    })
 }

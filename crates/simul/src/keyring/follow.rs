@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 use chrono::Utc;
 use simul_service::Service;
 
-use super::{Keyring, previous_files};
+use simul_service::key_files::StoredKeys;
+
 use crate::data::DataDir;
 
 /// How often the key files are looked at (a `stat` each, nothing read
@@ -23,8 +24,9 @@ struct Look(Vec<(PathBuf, u64, Option<SystemTime>)>);
 
 impl Look {
     fn of(data: &DataDir) -> Self {
-        let mut paths = previous_files(data).unwrap_or_default();
-        paths.push(data.ltpa_keys_path());
+        let keys = data.keys();
+        let mut paths = keys.previous_files().unwrap_or_default();
+        paths.push(keys.current_path());
         Self(
             paths
                 .into_iter()
@@ -41,7 +43,7 @@ impl Look {
 
 /// Keeps applying the key files' changes to the server, which uses the
 /// keys of `loaded` now, until the process ends.
-pub async fn follow(data: DataDir, service: Arc<Service>, loaded: Keyring) {
+pub async fn follow(data: DataDir, service: Arc<Service>, loaded: StoredKeys) {
     let mut look = Look::of(&data);
     let mut applied = loaded.fingerprints();
     let mut next_expiry = loaded.next_expiry();
@@ -58,7 +60,7 @@ pub async fn follow(data: DataDir, service: Arc<Service>, loaded: Keyring) {
             continue;
         }
         look = seen;
-        match Keyring::read(&data, now) {
+        match data.keys().read(now) {
             Ok(ring) => {
                 for note in &ring.notes {
                     tracing::warn!("{note}");

@@ -10,8 +10,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::inputs::{NewPasswordArgs, PasswordArgs, Prompt, parse_duration_ms, read_key_file};
 use crate::Outcome;
-use crate::data::DataArgs;
-use crate::keyring::{self, Keyring, Replaced, Replacement};
+use crate::data::{DataArgs, DataDir};
+use simul_service::key_files::{Replaced, Replacement, host_name};
 
 /// Arguments of `simul ltpa generate`.
 #[derive(Debug, Args)]
@@ -186,8 +186,8 @@ pub fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
 fn show_deployment(args: &ShowArgs) -> anyhow::Result<Outcome> {
     let config = args.deployment.config()?;
     let data = args.deployment.deployment_dir()?;
-    let ring = Keyring::read(&data, Utc::now())?;
-    let token_realm = ring.token_realm(&config);
+    let ring = data.keys().read(Utc::now())?;
+    let token_realm = ring.token_realm(config.token_realm());
     if args.json {
         let previous: Vec<_> = ring
             .previous
@@ -205,7 +205,7 @@ fn show_deployment(args: &ShowArgs) -> anyhow::Result<Outcome> {
         println!("{}", serde_json::to_string_pretty(&deployment)?);
         return Ok(Outcome::Success);
     }
-    println!("File:        {}", data.ltpa_keys_path().display());
+    println!("File:        {}", data.keys().current_path().display());
     print_summary(&ring.current);
     println!("Tokens name: realm {token_realm:?}");
     for set in &ring.previous {
@@ -263,11 +263,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
 /// the realm its tokens carry, whatever realm the file was made for.
 fn deployment_keys(deployment: &DataArgs) -> anyhow::Result<KeyFile> {
     let config = deployment.config()?;
-    let ring = Keyring::read(&deployment.deployment_dir()?, Utc::now())?;
-    let realm = ring.token_realm(&config);
-    let mut file = ring.current;
-    file.realm = realm;
-    Ok(file)
+    deployment.deployment_dir()?.keys().for_export(config.token_realm())
 }
 
 /// `simul ltpa import`: the file's keys become the deployment's; the
@@ -276,13 +272,15 @@ pub fn import(args: ImportArgs) -> anyhow::Result<Outcome> {
     let file = read_key_file(&args.file, &args.password)?;
     let config = args.deployment.config()?;
     let data = args.deployment.data_dir()?;
-    let realm_before = Keyring::read(&data, Utc::now()).ok().map(|ring| ring.token_realm(&config));
-    let replacement = keyring::replace(&data, &file, args.previous.replaced())?;
+    let realm_before =
+        data.keys().read(Utc::now()).ok().map(|ring| ring.token_realm(config.token_realm()));
+    let replacement = data.keys().replace(&file, args.previous.replaced())?;
+    audit(&data, "import-ltpa-keys", &file)?;
     println!(
         "Imported the keys of realm {:?} from {} into {}",
         file.realm,
         args.file.display(),
-        data.ltpa_keys_path().display()
+        data.keys().current_path().display()
     );
     print_fingerprints(&file);
     report_replacement(&replacement);
@@ -311,10 +309,10 @@ pub fn import(args: ImportArgs) -> anyhow::Result<Outcome> {
 pub fn rotate(args: RotateArgs) -> anyhow::Result<Outcome> {
     let config = args.deployment.config()?;
     let data = args.deployment.data_dir()?;
-    let realm = keyring::deployment_realm(&data, &config)?;
-    let file = KeyFile::generate(&realm, &host_name());
-    let replacement = keyring::replace(&data, &file, args.previous.replaced())?;
-    println!("New LTPA keys for realm {realm:?} in {}", data.ltpa_keys_path().display());
+    let realm = data.keys().deployment_realm(config.token_realm())?;
+    let (file, replacement) = data.keys().rotate(&realm, args.previous.replaced())?;
+    audit(&data, "rotate-ltpa-keys", &file)?;
+    println!("New LTPA keys for realm {realm:?} in {}", data.keys().current_path().display());
     print_fingerprints(&file);
     report_replacement(&replacement);
     println!(
@@ -324,6 +322,18 @@ pub fn rotate(args: RotateArgs) -> anyhow::Result<Outcome> {
         data.root().display()
     );
     Ok(Outcome::Success)
+}
+
+/// Notes a change of the deployment's keys in its audit log, as the
+/// console's does (a data directory without a database has no log yet).
+fn audit(data: &DataDir, action: &str, file: &KeyFile) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let Some(store) = data.existing_store().await? else { return Ok(()) };
+        let target = file.keys.shared_key_fingerprint();
+        let actor = crate::user::command_line_actor();
+        Ok(simul_service::record_audit(&store, &actor, action, &target).await?)
+    })
 }
 
 /// What became of the replaced keys.
@@ -409,14 +419,4 @@ impl<'a> Summary<'a> {
 fn print_fingerprints(file: &KeyFile) {
     println!("Shared key:  {}", file.keys.shared_key_fingerprint());
     println!("Public key:  {}", file.keys.public_key_fingerprint());
-}
-
-/// This machine's host name, as WebSphere records it in CreationHost.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "localhost".into())
 }

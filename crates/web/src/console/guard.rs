@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use subtle::ConstantTimeEq as _;
 
+use super::form::Fields;
 use super::pages::{Refusal, render};
 use crate::AppState;
 use crate::auth::{Reached, csrf_token, presented_tokens};
@@ -81,11 +82,9 @@ pub(crate) async fn guard(
         let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
             return render(StatusCode::PAYLOAD_TOO_LARGE, &Refusal::bad_form());
         };
-        let given = form_urlencoded::parse(&bytes)
-            .find(|(key, _)| key == CSRF_FIELD)
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_default();
-        if !reached.trusted_origin || !bool::from(given.as_bytes().ct_eq(csrf.as_bytes())) {
+        let fields = Fields::read(&parts.headers, bytes.clone()).await;
+        let given = fields.as_ref().map_or(&[][..], |fields| fields.bytes(CSRF_FIELD));
+        if !reached.trusted_origin || !bool::from(given.ct_eq(csrf.as_bytes())) {
             return render(StatusCode::FORBIDDEN, &Refusal::bad_form());
         }
         Body::from(bytes)

@@ -8,11 +8,14 @@
 
 mod actions;
 mod announcements;
+mod directory;
+mod form;
 mod guard;
 mod log_control;
 mod logs;
 mod pages;
 mod policies;
+mod sso;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -39,6 +42,16 @@ pub struct ConsoleFacts {
     pub embedded: bool,
     /// The HTTPS certificate, when it could be read.
     pub certificate: Option<Certificate>,
+    /// The host name users reach this server by (`server.domain`): the
+    /// SSO domains must cover it.
+    pub server_domain: String,
+    /// Whether the configuration names the tokens' realm
+    /// (`directory.realm`, or LDAP's host:port), so that an imported key
+    /// file's realm does not change it.
+    pub realm_configured: bool,
+    /// The LDAP repository's settings, for the directory page and its
+    /// test (the bind password is never shown).
+    pub ldap: Option<simul_directory::LdapSettings>,
 }
 
 /// One listener of a front door.
@@ -63,7 +76,30 @@ impl ConsoleFacts {
     /// The facts of a server with this directory and certificate; its
     /// listeners are added as they are bound.
     pub fn new(directory: String, embedded: bool, certificate: Option<Certificate>) -> Self {
-        Self { listeners: Mutex::default(), directory, embedded, certificate }
+        Self {
+            listeners: Mutex::default(),
+            directory,
+            embedded,
+            certificate,
+            server_domain: String::new(),
+            realm_configured: false,
+            ldap: None,
+        }
+    }
+
+    /// What the single sign-on and directory pages show and check: the
+    /// host users reach, whether the configuration names the realm, and
+    /// the LDAP settings.
+    pub fn with_settings(
+        mut self,
+        server_domain: String,
+        realm_configured: bool,
+        ldap: Option<simul_directory::LdapSettings>,
+    ) -> Self {
+        self.server_domain = server_domain;
+        self.realm_configured = realm_configured;
+        self.ldap = ldap;
+        self
     }
 
     /// Notes a listener once it is bound.
@@ -120,6 +156,13 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
         (Method::POST, "/console/logs/diagnostics", post(logs::diagnostics)),
         (Method::GET, "/console/announcements", get(announcements::page)),
         (Method::POST, "/console/announcements/send", post(announcements::send)),
+        (Method::GET, "/console/sso", get(sso::page)),
+        (Method::POST, "/console/sso/rotate", post(sso::rotate)),
+        (Method::POST, "/console/sso/export", post(sso::export)),
+        (Method::POST, "/console/sso/import", post(sso::import)),
+        (Method::POST, "/console/sso/doctor", post(sso::doctor)),
+        (Method::GET, "/console/directory", get(directory::page)),
+        (Method::POST, "/console/directory/test", post(directory::test)),
         (Method::POST, "/console/user/disable", post(actions::disable)),
         (Method::POST, "/console/user/enable", post(actions::enable)),
         (Method::POST, "/console/user/admin", post(actions::set_admin)),

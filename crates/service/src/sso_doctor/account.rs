@@ -1,56 +1,42 @@
 //! Whether the user a valid token names may come in: the configured
 //! directory is asked, and the server's own decision
-//! ([`simul_service::admission`]) applied, so that the doctor says what the
+//! ([`crate::admission`]) applied, so that the doctor says what the
 //! server would answer.
 
-use simul_service::Admission;
+use simul_directory::Realm;
 
 use super::Findings;
-use crate::config::{Config, DirectoryKind};
-use crate::data::DataDir;
-use crate::directory::Directory;
+use crate::Admission;
 
-/// Asks the configured directory about each user (ids as tokens carry them).
-pub(super) fn examine(
-    findings: &mut Findings,
-    config: &Config,
-    data: Option<&DataDir>,
-    users: &[String],
-) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async {
-        let Some((realm, what)) = Directory::for_checks(config, data).await? else {
-            findings.note(&format!(
-                "the embedded realm has no database here yet, so whether {} may come in is not \
-                 checked",
-                users.join(", ")
-            ));
-            return Ok(());
-        };
-        println!("The directory ({what}):");
-        for user in users {
-            match simul_service::admission(realm.as_ref(), user).await {
-                Ok(admission) => explain(findings, config, &what, user, &admission),
-                Err(error) => findings.problem(
-                    &format!("cannot ask {what} about {user:?}: {error}"),
-                    "`simul directory test --config FILE` explains what is wrong with the \
-                     directory",
-                ),
-            }
+/// The directory a token's user is looked up in.
+pub struct DirectoryCheck<'a> {
+    /// The realm the server would ask.
+    pub realm: &'a dyn Realm,
+    /// It, in words (`the LDAP directory LDAP1 (ldap://...)`).
+    pub what: &'a str,
+    /// Whether it is LDAP (the fixes differ).
+    pub ldap: bool,
+}
+
+/// Asks the directory about each user (ids as tokens carry them), and
+/// says what the server would answer.
+pub async fn examine(findings: &mut Findings, directory: &DirectoryCheck<'_>, users: &[String]) {
+    let what = directory.what;
+    findings.heading(&format!("The directory ({what}):"));
+    for user in users {
+        match crate::admission(directory.realm, user).await {
+            Ok(admission) => explain(findings, directory.ldap, what, user, &admission),
+            Err(error) => findings.problem(
+                &format!("cannot ask {what} about {user:?}: {error}"),
+                "`simul directory test --config FILE` explains what is wrong with the \
+                 directory",
+            ),
         }
-        Ok(())
-    })
+    }
 }
 
 /// The server's decision on `user`, in words, with the fix.
-fn explain(
-    findings: &mut Findings,
-    config: &Config,
-    what: &str,
-    user: &str,
-    admission: &Admission,
-) {
-    let ldap = config.directory.kind == DirectoryKind::Ldap;
+fn explain(findings: &mut Findings, ldap: bool, what: &str, user: &str, admission: &Admission) {
     match admission {
         Admission::Known(person) if person.must_change_password => findings.problem(
             &format!(

@@ -1,31 +1,29 @@
 //! What the browser sent: a bare token, a `Cookie` header or a HAR file,
 //! and, when no LTPA cookie came with it, what usually keeps one away.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
 use ltpa::SsoSettings;
-use serde_json::Value;
 
-use super::{Findings, INDENT};
+use super::{Findings, INDENT, split_port};
 
 /// What the browser sent, and where.
-pub(super) struct Sent {
+pub struct Sent {
     /// The cookies of the request examined, by name (a bare token has none).
-    pub(super) cookies: Vec<(String, String)>,
+    pub cookies: Vec<(String, String)>,
     /// Where the browser sent them.
-    pub(super) url: Option<String>,
+    pub url: Option<String>,
     /// The LTPA cookies the other application's answers set (HAR only).
-    pub(super) set: Vec<SetCookie>,
+    pub set: Vec<SetCookie>,
     /// Where the cookies came from.
-    pub(super) source: Source,
+    pub source: Source,
     /// Every cookie name the browser sent (names only: values are secrets).
-    pub(super) names: Vec<String>,
+    pub names: Vec<String>,
 }
 
 /// Where the cookies came from, for the messages.
 #[derive(PartialEq, Eq)]
-pub(super) enum Source {
+pub enum Source {
     /// Nothing: only `--url` was given.
     Nothing,
     /// A bare token.
@@ -38,19 +36,22 @@ pub(super) enum Source {
 
 /// An LTPA cookie an answer of the other application set (from a HAR).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct SetCookie {
-    pub(super) name: String,
+pub struct SetCookie {
+    /// The cookie's name.
+    pub name: String,
     /// Its `Domain`; `None`: host-only (the host of `set_by`).
-    pub(super) domain: Option<String>,
-    pub(super) path: Option<String>,
-    pub(super) secure: bool,
+    pub domain: Option<String>,
+    /// Its `Path`.
+    pub path: Option<String>,
+    /// Whether it is `Secure`.
+    pub secure: bool,
     /// The address whose answer set it.
-    pub(super) set_by: Option<String>,
+    pub set_by: Option<String>,
 }
 
 impl SetCookie {
     /// Whether both are the same cookie, wherever they were set.
-    fn same_cookie(&self, other: &Self) -> bool {
+    pub fn same_cookie(&self, other: &Self) -> bool {
         (&self.name, &self.domain, &self.path, self.secure)
             == (&other.name, &other.domain, &other.path, other.secure)
     }
@@ -58,7 +59,7 @@ impl SetCookie {
 
 impl Sent {
     /// Nothing sent: only an address to examine.
-    pub(super) fn nothing() -> Self {
+    pub fn nothing() -> Self {
         Self {
             cookies: Vec::new(),
             url: None,
@@ -69,25 +70,37 @@ impl Sent {
     }
 
     /// A bare token (the format tells LtpaToken2 from LtpaToken).
-    pub(super) fn token(token: String) -> Self {
+    pub fn token(token: String) -> Self {
         Self { cookies: vec![(String::new(), token)], source: Source::Token, ..Self::nothing() }
     }
 
     /// A `Cookie` header as the browser sent it.
-    pub(super) fn header(header: &str) -> Self {
+    pub fn header(header: &str) -> Self {
         let cookies = cookie_pairs(header.trim_start_matches("Cookie:"));
         let names = cookies.iter().map(|(name, _)| name.clone()).collect();
         Self { cookies, names, source: Source::Header, ..Self::nothing() }
     }
 
+    /// Text pasted into the console: a `Cookie` header when it holds a
+    /// `name=value` pair (a token's Base64 has `=` only as padding at its
+    /// end), else a bare token.
+    pub fn pasted(text: &str) -> Self {
+        let text = text.trim();
+        let header = text
+            .trim_start_matches("Cookie:")
+            .split_once('=')
+            .is_some_and(|(_, value)| !value.trim_start_matches('=').is_empty());
+        if header { Self::header(text) } else { Self::token(text.to_owned()) }
+    }
+
     /// Whether an LTPA cookie (or a bare token) is among the cookies.
-    pub(super) fn carries_ltpa(&self, sso: &SsoSettings) -> bool {
+    pub fn carries_ltpa(&self, sso: &SsoSettings) -> bool {
         self.cookies.iter().any(|(name, _)| name.is_empty() || is_ltpa(sso, name))
     }
 }
 
 /// Whether `name` is one of Simul's LTPA cookie names or looks like one.
-pub(super) fn is_ltpa(sso: &SsoSettings, name: &str) -> bool {
+pub fn is_ltpa(sso: &SsoSettings, name: &str) -> bool {
     name == sso.ltpa2_cookie_name
         || name == sso.ltpa1_cookie_name
         || name.to_ascii_lowercase().starts_with("ltpatoken")
@@ -96,7 +109,7 @@ pub(super) fn is_ltpa(sso: &SsoSettings, name: &str) -> bool {
 /// The most common SSO failure: the browser sent no LTPA cookie at all.
 /// Says which cookies did arrive (names only) and what usually keeps the
 /// LTPA cookie away.
-pub(super) fn no_ltpa_cookie(findings: &mut Findings, sso: &SsoSettings, sent: &Sent) {
+pub fn no_ltpa_cookie(findings: &mut Findings, sso: &SsoSettings, sent: &Sent) {
     let arrived = if sent.names.is_empty() {
         "no cookie at all".to_owned()
     } else {
@@ -141,14 +154,14 @@ pub(super) fn no_ltpa_cookie(findings: &mut Findings, sso: &SsoSettings, sent: &
 
 /// Whether the LTPA cookies the other application set can reach Simul:
 /// their domain, path and Secure flag.
-pub(super) fn examine_set_cookies(
+pub fn examine_set_cookies(
     findings: &mut Findings,
     set: &[SetCookie],
     simul_host: &str,
     url: Option<&str>,
 ) {
     if !set.is_empty() {
-        println!("The LTPA cookies the application set:");
+        findings.heading("The LTPA cookies the application set:");
     }
     let plain = url.is_some_and(|u| u.starts_with("http://"));
     for cookie in set {
@@ -200,109 +213,16 @@ fn covers(domain: &str, host: &str) -> bool {
 fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    super::split_port(authority, 0).0
+    split_port(authority, 0).0
 }
 
 /// `name=value` pairs of a `Cookie` header.
-pub(super) fn cookie_pairs(header: &str) -> Vec<(String, String)> {
+pub fn cookie_pairs(header: &str) -> Vec<(String, String)> {
     header
         .split(';')
         .filter_map(|pair| pair.split_once('='))
         .map(|(name, value)| (name.trim().to_owned(), value.trim().trim_matches('"').to_owned()))
         .collect()
-}
-
-/// The first request of a HAR file that carries an LTPA cookie; when none
-/// does, every cookie name that was sent and the first request's address.
-pub(super) fn from_har(file: &Path, sso: &SsoSettings) -> anyhow::Result<Sent> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let har: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a HAR file (JSON)", file.display()))?;
-    let Some(entries) = har["log"]["entries"].as_array() else {
-        bail!(
-            "{} has no log.entries: save it with DevTools ▸ Network ▸ Save all as HAR",
-            file.display()
-        );
-    };
-    let requests: Vec<Request> =
-        entries.iter().map(|entry| request_cookies(&entry["request"])).collect();
-    let mut sent = Sent {
-        set: har_set_cookies(entries, sso),
-        source: Source::Har(file.to_owned()),
-        ..Sent::nothing()
-    };
-    match requests.iter().find(|(_, cookies)| cookies.iter().any(|(name, _)| is_ltpa(sso, name))) {
-        Some((url, cookies)) => {
-            sent.url = url.clone();
-            sent.cookies = cookies.clone();
-            sent.names = cookies.iter().map(|(name, _)| name.clone()).collect();
-        }
-        None => {
-            sent.url = requests
-                .iter()
-                .find_map(|(url, _)| url.clone().filter(|url| url.starts_with("http")));
-            for (name, _) in requests.iter().flat_map(|(_, cookies)| cookies) {
-                if !sent.names.contains(name) {
-                    sent.names.push(name.clone());
-                }
-            }
-        }
-    }
-    Ok(sent)
-}
-
-/// A request of a HAR: its address, and its cookies by name.
-type Request = (Option<String>, Vec<(String, String)>);
-
-/// A HAR request's address and cookies (from `cookies`, else the header).
-fn request_cookies(request: &Value) -> Request {
-    let url = request["url"].as_str().map(str::to_owned);
-    let mut cookies: Vec<(String, String)> = request["cookies"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| Some((c["name"].as_str()?.to_owned(), c["value"].as_str()?.to_owned())))
-        .collect();
-    if cookies.is_empty() {
-        let header = request["headers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|h| h["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case("cookie")));
-        cookies = header.and_then(|h| h["value"].as_str()).map(cookie_pairs).unwrap_or_default();
-    }
-    (url, cookies)
-}
-
-/// The LTPA cookies the HAR's answers set (not those they clear), each once.
-fn har_set_cookies(entries: &[Value], sso: &SsoSettings) -> Vec<SetCookie> {
-    let mut set: Vec<SetCookie> = Vec::new();
-    for entry in entries {
-        let set_by = entry["request"]["url"].as_str().map(str::to_owned);
-        for cookie in entry["response"]["cookies"].as_array().into_iter().flatten() {
-            let Some(name) = cookie["name"].as_str().filter(|name| is_ltpa(sso, name)) else {
-                continue;
-            };
-            if cookie["value"].as_str().is_some_and(str::is_empty) {
-                continue;
-            }
-            let text =
-                |key: &str| cookie[key].as_str().filter(|t| !t.is_empty()).map(str::to_owned);
-            let found = SetCookie {
-                name: name.to_owned(),
-                domain: text("domain"),
-                path: text("path"),
-                secure: cookie["secure"].as_bool().unwrap_or(false),
-                set_by: set_by.clone(),
-            };
-            // The same cookie set again (each page refreshes it) says nothing new.
-            if !set.iter().any(|seen| seen.same_cookie(&found)) {
-                set.push(found);
-            }
-        }
-    }
-    set
 }
 
 #[cfg(test)]
@@ -322,6 +242,14 @@ mod tests {
         assert!(covers("renovations.com", "renovations.com"));
         assert!(!covers("connections.renovations.com", "chat.renovations.com"));
         assert!(!covers(".renovations.com", "notrenovations.com"));
+    }
+
+    #[test]
+    fn pasted_text_is_a_header_or_a_token() {
+        let header = Sent::pasted("Cookie: JSESSIONID=a; LtpaToken2=b+c/d==");
+        assert_eq!(header.names, ["JSESSIONID", "LtpaToken2"]);
+        let token = Sent::pasted(" T3p+aGVsbG8/d29ybGQ= ");
+        assert_eq!(token.cookies, [(String::new(), "T3p+aGVsbG8/d29ybGQ=".to_owned())]);
     }
 
     #[test]

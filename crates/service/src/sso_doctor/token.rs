@@ -7,23 +7,19 @@ use ltpa::{Identity, Inspection, Invalid, SsoSettings, TokenFormat, Verifier, Ve
 use super::{CLOCK_SKEW_MS, Findings, sent};
 
 /// What the server checks a token with.
-pub(super) struct TokenCheck<'a> {
-    pub(super) sso: &'a SsoSettings,
+pub struct TokenCheck<'a> {
+    /// The SSO settings: the cookie names read, interoperability mode.
+    pub sso: &'a SsoSettings,
     /// Simul's keys, or why there are none here.
-    pub(super) verifier: Result<Verifier, String>,
+    pub verifier: Result<Verifier, String>,
     /// The moment and the trusted realms (Simul's own first).
-    pub(super) options: VerifyOptions,
+    pub options: VerifyOptions,
 }
 
 impl TokenCheck<'_> {
     /// Examines one cookie (`name` empty: a bare token), printing what it
     /// finds; the identity when the server would accept the token.
-    pub(super) fn examine(
-        &self,
-        findings: &mut Findings,
-        name: &str,
-        value: &str,
-    ) -> Option<Identity> {
+    pub fn examine(&self, findings: &mut Findings, name: &str, value: &str) -> Option<Identity> {
         let label =
             if name.is_empty() { "the token".to_owned() } else { format!("the cookie {name}") };
         if !name.is_empty() && !self.reads(name) {
@@ -32,7 +28,7 @@ impl TokenCheck<'_> {
             }
             return None;
         }
-        println!("{}:", capitalized(&label));
+        findings.heading(&format!("{}:", capitalized(&label)));
         let verifier = match &self.verifier {
             Ok(verifier) => verifier,
             Err(why) => {
@@ -251,7 +247,7 @@ fn wrong_realm(label: &str, theirs: &str, trusted: &[String]) -> (String, String
 }
 
 /// Realm names, quoted and separated by commas.
-pub(super) fn quoted(realms: &[String]) -> String {
+pub fn quoted(realms: &[String]) -> String {
     realms.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join(", ")
 }
 
