@@ -415,6 +415,36 @@ async fn entering_a_room_of_ones_own_naming_starts_a_group_chat_the_web_can_join
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_policy_without_n_way_chats_refuses_a_new_room_and_names_itself() {
+    let dir = deployment(&["alice", "bob"]);
+    let data = dir.path().join("data");
+    let (_server, starttls, _) = xmpp_server(&data);
+    let mut alice = signed_in(starttls, "alice", XmppTransport::StartTls);
+    // Set while the server runs, from the command line, as an admin would.
+    let data_arg = data.to_str().unwrap();
+    let set = support::simul(
+        dir.path(),
+        &["policy", "set", "default", "nway_chat=no", "--data", data_arg],
+    );
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+
+    let room = "lunch@conference.localhost";
+    alice.send(&format!("join {room} Alice"));
+    let refused = alice.expect_matching(&format!("PRESENCE {room} "), &["type=error"]);
+    assert!(refused.contains("condition=policy-violation"), "{refused}");
+    assert!(refused.contains("`default`") && refused.contains("nway_chat"), "{refused}");
+
+    // Allowed again: the same join makes the room.
+    let set = support::simul(
+        dir.path(),
+        &["policy", "set", "default", "nway_chat=yes", "--data", data_arg],
+    );
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    alice.send(&format!("join {room} Alice"));
+    alice.expect_matching("OCCUPANT ", &[room, " alice ", "codes=100,110,201,210"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_roster_is_the_contact_list_of_every_door() {
     let dir = deployment_with_names(&[("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")]);
     let (server, starttls, _) = xmpp_server(&dir.path().join("data"));

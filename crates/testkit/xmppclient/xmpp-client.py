@@ -128,6 +128,19 @@ class Client(slixmpp.ClientXMPP):
 
     def presence(self, presence):
         kind = presence["type"]
+        if kind == "error":
+            # A room that would not let us in says why. The condition is read
+            # from the XML: slixmpp knows only RFC 3920's, not
+            # policy-violation (RFC 6120).
+            stanzas = "{urn:ietf:params:xml:ns:xmpp-stanzas}"
+            error = presence.xml.find("{jabber:client}error")
+            conditions = [] if error is None else [
+                child.tag[len(stanzas):] for child in error
+                if child.tag.startswith(stanzas) and child.tag != stanzas + "text"]
+            say("PRESENCE", presence["from"].bare, "type=error",
+                "condition=" + ",".join(conditions),
+                "text=" + (presence["error"]["text"] or ""))
+            return
         if kind in ("available", "away", "dnd", "xa", "chat"):
             kind = "available"
         say("PRESENCE", presence["from"].bare, "type=" + kind,
