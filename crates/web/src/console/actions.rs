@@ -82,7 +82,7 @@ pub(super) async fn reset_password(
     let (admin_password, new_password) =
         (Zeroizing::new(admin_password), Zeroizing::new(new_password));
     let form = UserForm { user };
-    if state.service.log_in(&admin.user, &admin_password, admin.client).await.is_err() {
+    if !admin.confirms(&state, &admin_password).await {
         return back(&form.user, Err("wrong-password"));
     }
     let done = state.service.reset_password(&admin.actor(), &form.user, &new_password).await;

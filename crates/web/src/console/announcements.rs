@@ -7,8 +7,8 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Form, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse as _, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use simul_service::{Audience, MAX_ANNOUNCEMENT_CHARS, ServiceError};
@@ -131,11 +131,7 @@ pub(super) async fn send(
         Ok(done) => format!("done={done}"),
         Err(problem) => format!("error={problem}"),
     };
-    let mut response = Redirect::to(&format!("/console/announcements?{query}")).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    response
+    super::actions::redirect(&format!("/console/announcements?{query}"))
 }
 
 fn code(error: &ServiceError) -> &'static str {

@@ -38,6 +38,14 @@ impl Admin {
     pub(crate) fn actor(&self) -> simul_service::Actor {
         simul_service::Actor { who: self.user.clone(), origin: format!("console {}", self.client) }
     }
+
+    /// Whether `password` is this administrator's own, checked as a
+    /// sign-in (within the login limits): what the console asks before a
+    /// password reset and a key export or import, so that an unattended
+    /// browser cannot do them.
+    pub(crate) async fn confirms(&self, state: &crate::AppState, password: &str) -> bool {
+        state.service.log_in(&self.user, password, self.client).await.is_ok()
+    }
 }
 
 /// Lets a request through to a console page only from an allowed network

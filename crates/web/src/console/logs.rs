@@ -9,7 +9,7 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse as _, Redirect, Response};
+use axum::response::{IntoResponse as _, Response};
 use chrono::Utc;
 use serde::Deserialize;
 
@@ -162,9 +162,7 @@ pub(super) async fn set_level(
 
 /// Back to the page, saying what happened.
 fn back(done: &'static str) -> Response {
-    let mut response = Redirect::to(&format!("/console/logs?done={done}")).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    super::actions::redirect(&format!("/console/logs?done={done}"))
 }
 
 fn notice(code: &str) -> Option<&'static str> {

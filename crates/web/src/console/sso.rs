@@ -10,7 +10,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse as _, Redirect, Response};
+use axum::response::{IntoResponse as _, Response};
 use chrono::{Duration, Utc};
 use ltpa::{Password, SsoSettings};
 use serde::Deserialize;
@@ -309,7 +309,7 @@ pub(super) async fn import(
     body: Bytes,
 ) -> Response {
     let Some(fields) = Fields::read(&headers, body).await else { return bad_form(&state, &admin) };
-    if !own_password(&state, &admin, fields.text("admin_password")).await {
+    if !admin.confirms(&state, fields.text("admin_password")).await {
         return wrong_password(&state, &admin);
     }
     let file = fields.bytes("file");
@@ -351,7 +351,7 @@ pub(super) async fn export(
     body: Bytes,
 ) -> Response {
     let Some(fields) = Fields::read(&headers, body).await else { return bad_form(&state, &admin) };
-    if !own_password(&state, &admin, fields.text("admin_password")).await {
+    if !admin.confirms(&state, fields.text("admin_password")).await {
         return wrong_password(&state, &admin);
     }
     let (password, again) = (fields.text("password"), fields.text("password_again"));
@@ -397,12 +397,6 @@ pub(super) async fn doctor(
     render(StatusCode::OK, &page)
 }
 
-/// Whether `password` is the administrator's own (within the login limits).
-async fn own_password(state: &AppState, admin: &Admin, password: &str) -> bool {
-    let password = Zeroizing::new(password.to_owned());
-    state.service.log_in(&admin.user, &password, admin.client).await.is_ok()
-}
-
 /// The ltpa.keys file, as a download nobody caches.
 fn download(bytes: Zeroizing<Vec<u8>>) -> Response {
     let mut response = (StatusCode::OK, bytes.to_vec()).into_response();
@@ -418,9 +412,7 @@ fn download(bytes: Zeroizing<Vec<u8>>) -> Response {
 
 /// Back to the page, saying what was done.
 fn done(code: &'static str) -> Response {
-    let mut response = Redirect::to(&format!("/console/sso?done={code}")).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    super::actions::redirect(&format!("/console/sso?done={code}"))
 }
 
 /// The sentence for a `done=` code.
