@@ -27,11 +27,15 @@ pub struct PolicyBook {
     pub policies: Vec<Policy>,
     /// Whom custom policies are assigned to.
     pub assignments: Vec<Assignment>,
+    /// Whether every policy lets its people write to someone outside the
+    /// directory: then a message needs no one looked up (the directory,
+    /// the sender's policy) to be allowed (`Service::check_external`).
+    everyone_chats_externally: bool,
 }
 
 impl PolicyBook {
     fn from_rows(rows: PolicyRows) -> Self {
-        let policies = rows
+        let policies: Vec<Policy> = rows
             .policies
             .into_iter()
             .map(|(name, settings)| {
@@ -59,7 +63,8 @@ impl PolicyBook {
                 weight: row.weight,
             })
             .collect();
-        Self { version: rows.version, policies, assignments }
+        let everyone_chats_externally = everyone_may(&policies, Action::ExternalChat);
+        Self { version: rows.version, policies, assignments, everyone_chats_externally }
     }
 
     /// The policy named `name`.
@@ -84,6 +89,16 @@ impl PolicyBook {
             })
             .collect()
     }
+}
+
+/// Whether every policy, the built-in ones included, lets whoever it
+/// applies to do `action`.
+fn everyone_may(policies: &[Policy], action: Action) -> bool {
+    let custom = policies.iter().map(|policy| policy.name.as_str());
+    [policy::DEFAULT, policy::ANONYMOUS]
+        .into_iter()
+        .chain(custom)
+        .all(|name| policy::applying(policies, name).check(action).is_ok())
 }
 
 /// The administrators' acts on the policies, on a store and a realm (a
@@ -256,12 +271,19 @@ impl Service {
 
     /// Whether `from` may send to `to`: a recipient outside the directory
     /// needs `external_chat` (only a realm that lets strangers in has any).
+    /// Every 1:1 message asks, so what needs no reading is decided first:
+    /// when no policy forbids it, neither the recipient nor the sender's
+    /// policy is looked up (with people from outside the directory, those
+    /// reads were most of a message's cost: BENCHMARKS.md, side by side).
     pub(crate) async fn check_external(
         &self,
         from: &UserId,
         to: &UserId,
     ) -> Result<(), ServiceError> {
-        if self.realm().refuses_strangers() || self.realm().person(to.as_str()).await?.is_some() {
+        if self.realm().refuses_strangers()
+            || self.policy_cache().current(self.store()).await?.everyone_chats_externally
+            || self.realm().person(to.as_str()).await?.is_some()
+        {
             return Ok(());
         }
         self.check_policy(from, Action::ExternalChat).await

@@ -248,6 +248,21 @@ async fn people_outside_the_directory_get_anonymous_and_external_chat_guards_the
 }
 
 #[tokio::test]
+async fn one_custom_policy_against_strangers_is_enough_to_guard_its_people() {
+    let world = World::new().await;
+    let service = &world.service;
+    // `default` and `anonymous` let everyone write outside the directory;
+    // only the contractors' policy does not.
+    world.command().set(&admin(), "contractors", &["external_chat=no"]).await.unwrap();
+    let to = Assignee::User("alice".into());
+    world.command().assign(&admin(), "contractors", to, 5).await.unwrap();
+    let refused = refusal(service.send_im(&user("alice"), None, "visitor", "hi".into()).await);
+    assert_eq!((refused.policy.as_str(), refused.setting), ("contractors", Setting::ExternalChat));
+    service.send_im(&user("bob"), None, "visitor", "hi".into()).await.unwrap();
+    service.send_im(&user("alice"), None, "bob", "hi".into()).await.unwrap();
+}
+
+#[tokio::test]
 async fn history_days_hides_older_messages_on_every_history() {
     let world = World::new().await;
     let service = &world.service;

@@ -33,8 +33,11 @@ pub struct PolicyAssignment {
 impl Store {
     /// The version of the policies: it changes with each change of them.
     pub async fn policy_version(&self) -> Result<i64, StoreError> {
+        // Read at every check of a policy (with people from outside the
+        // directory, every 1:1 message): one trip on a held connection.
+        let mut reader = self.quick_reader().await?;
         Ok(sqlx::query_scalar("SELECT version FROM policy_version WHERE id = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *reader)
             .await?)
     }
 
