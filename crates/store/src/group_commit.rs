@@ -17,8 +17,8 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Connection as _, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions as _, Connection as _, SqliteConnection};
 use tokio::sync::oneshot;
 
 use crate::{StoreError, StoredChatMessage, StoredIm, messages, nway, sqlite_code};
@@ -47,7 +47,22 @@ pub(crate) enum NewMessage {
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
     state: Mutex<State>,
-    writer: SqlitePool,
+    connection: tokio::sync::Mutex<Held>,
+    /// To open the connection again after a batch left it unusable.
+    options: SqliteConnectOptions,
+}
+
+/// The writer's connection: held, not pooled, since a pool's connection
+/// costs two trips to its SQLite thread more a batch (a ping when taken,
+/// one when given back), each a wake-up of that thread and of the task.
+#[derive(Debug)]
+enum Held {
+    Open(SqliteConnection),
+    /// Closed after a failed batch (see [`usable_after_failure`]); opened
+    /// again for the next.
+    Lost,
+    /// The store is closing: no more batches.
+    Closed,
 }
 
 #[derive(Debug, Default)]
@@ -65,10 +80,11 @@ struct Waiting {
 }
 
 impl GroupCommit {
-    /// Group commit through `writer`, a pool of one connection that
-    /// nothing else writes with.
-    pub(crate) fn new(writer: SqlitePool) -> Self {
-        Self { state: Mutex::default(), writer }
+    /// Group commit on a connection of its own, opened with `options`,
+    /// that nothing else writes with.
+    pub(crate) async fn open(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
+        let connection = Held::Open(options.connect().await?);
+        Ok(Self { state: Mutex::default(), connection: connection.into(), options })
     }
 
     /// Keeps `message`: returns once the transaction that holds it has
@@ -92,7 +108,10 @@ impl GroupCommit {
 
     /// Closes the writer's connection (waiting for a batch being written).
     pub(crate) async fn close(&self) {
-        self.writer.close().await;
+        let held = std::mem::replace(&mut *self.connection.lock().await, Held::Closed);
+        if let Held::Open(connection) = held {
+            let _ = connection.close().await;
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -138,7 +157,7 @@ async fn write(mut writer: Writer) {
         // end of their table's b-tree.
         batch.sort_by_key(|waiting| waiting.message.key());
         let messages: Vec<&NewMessage> = batch.iter().map(|waiting| &waiting.message).collect();
-        match commit(&writer.group.writer, &messages).await {
+        match writer.group.commit(&messages).await {
             Ok(rows) => {
                 for (waiting, row) in batch.into_iter().zip(rows) {
                     waiting.done.send(row.map_err(StoreError::from)).ok();
@@ -155,18 +174,24 @@ async fn write(mut writer: Writer) {
     }
 }
 
-/// Inserts `messages` in one transaction: each row's outcome once it
-/// committed, or why the whole batch did not.
-async fn commit(
-    pool: &SqlitePool,
-    messages: &[&NewMessage],
-) -> Result<Vec<Result<(), sqlx::Error>>, sqlx::Error> {
-    let mut connection = pool.acquire().await?;
-    let committed = insert_all(&mut connection, messages).await;
-    if committed.is_err() {
-        discard_if_confused(&mut connection).await;
+impl GroupCommit {
+    /// Inserts `messages` in one transaction: each row's outcome once it
+    /// committed, or why the whole batch did not.
+    async fn commit(
+        &self,
+        messages: &[&NewMessage],
+    ) -> Result<Vec<Result<(), sqlx::Error>>, sqlx::Error> {
+        let mut held = self.connection.lock().await;
+        if matches!(*held, Held::Lost) {
+            *held = Held::Open(self.options.connect().await?);
+        }
+        let Held::Open(connection) = &mut *held else { return Err(sqlx::Error::PoolClosed) };
+        let committed = insert_all(connection, messages).await;
+        if committed.is_err() && !usable_after_failure(connection).await {
+            *held = Held::Lost;
+        }
+        committed
     }
-    committed
 }
 
 async fn insert_all(
@@ -237,15 +262,14 @@ fn refused(error: &sqlx::Error) -> bool {
     sqlite_code(error) == Some(SQLITE_CONSTRAINT)
 }
 
-/// After a failed batch: SQLite may have rolled the transaction back by
-/// itself (a full disk, an I/O error), and then the rollback sqlx sends
-/// fails and leaves it counting a transaction: such a connection is
-/// closed rather than given back to the pool.
-async fn discard_if_confused(connection: &mut PoolConnection<Sqlite>) {
+/// After a failed batch, whether the connection can take the next: SQLite
+/// may have rolled the transaction back by itself (a full disk, an I/O
+/// error), and then the rollback sqlx sends fails and leaves it counting a
+/// transaction. Such a connection is dropped (which closes it) and a new
+/// one opened.
+async fn usable_after_failure(connection: &mut SqliteConnection) -> bool {
     // Runs after the rollback the dropped transaction queued.
-    if connection.ping().await.is_err() || connection.is_in_transaction() {
-        connection.close_on_drop();
-    }
+    connection.ping().await.is_ok() && !connection.is_in_transaction()
 }
 
 impl NewMessage {

@@ -186,8 +186,14 @@ impl Store {
             // message path. In memory it is a copy. (Temporary tables and
             // sorts live in memory too: Simul's queries read bounded pages.)
             .pragma("temp_store", "MEMORY");
-        let pool =
-            SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            // A ping before each use tests a network connection; one to a
+            // file does not go stale, and each ping is a trip to the
+            // connection's thread (quick.rs).
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
         let files_dir = files_dir_of(path);
         files::clear_uploads(&files_dir);
         let upgrade = match schema::migrate(&pool, path).await {
@@ -206,8 +212,7 @@ impl Store {
         // SQLite's automatic checkpoint, at 1,000 pages of log, is kept:
         // 16,384 gave 16 % more messages a second and twice the p99).
         let quick = Arc::new(quick::Quick::open(&options).await?);
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
-        let group_commit = Arc::new(group_commit::GroupCommit::new(writer));
+        let group_commit = Arc::new(group_commit::GroupCommit::open(options).await?);
         Ok(Self { pool, upgrade, files_dir, files_lock: Arc::default(), group_commit, quick })
     }
 
@@ -220,10 +225,11 @@ impl Store {
             .read_only(true)
             .create_if_missing(false)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         Ok(Self {
             // Nothing is written here: appends fail as any write would.
-            group_commit: Arc::new(group_commit::GroupCommit::new(pool.clone())),
+            group_commit: Arc::new(group_commit::GroupCommit::open(options).await?),
             pool,
             upgrade: None,
             files_dir: files_dir_of(path),

@@ -1,10 +1,10 @@
 //! Connections of their own for the reads every sign-in makes (the
 //! account, the contact list, whether messages wait).
 //!
-//! A query on sqlx's pool is three trips to the connection's worker
-//! thread, each a wake-up of that thread and one of the task: a ping when
-//! the connection is taken from the pool, the query, and a ping when it
-//! is given back. At a thousand XMPP sign-ins a second, threads parking
+//! A query on sqlx's pool is two trips to the connection's worker
+//! thread, each a wake-up of that thread and one of the task: the query,
+//! and a ping when the connection is given back (and was three before the
+//! pool stopped pinging a connection when it is taken). At a thousand XMPP sign-ins a second, threads parking
 //! and waking were 18 % of the server's samples (BENCHMARKS.md §7,
 //! "Sign-ins per second"). A connection held here is not pooled, so a
 //! query on it is one trip. Nothing is cached: every read sees the
