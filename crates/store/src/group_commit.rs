@@ -21,6 +21,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _, SqliteConnection};
 use tokio::sync::oneshot;
 
+use crate::checkpoint::Checkpointer;
 use crate::{StoreError, StoredChatMessage, StoredIm, messages, nway, sqlite_code};
 
 /// Most messages one transaction takes; the rest go into the next. It
@@ -50,6 +51,9 @@ pub(crate) struct GroupCommit {
     connection: tokio::sync::Mutex<Held>,
     /// To open the connection again after a batch left it unusable.
     options: SqliteConnectOptions,
+    /// Copies the log the batches write into the database, off their path
+    /// (none for a store that is only read).
+    checkpointer: Option<Checkpointer>,
 }
 
 /// The writer's connection: held, not pooled, since a pool's connection
@@ -81,10 +85,15 @@ struct Waiting {
 
 impl GroupCommit {
     /// Group commit on a connection of its own, opened with `options`,
-    /// that nothing else writes with.
-    pub(crate) async fn open(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
+    /// that nothing else writes with; a store opened only to be read
+    /// (`writable` false) has no checkpoints to make.
+    pub(crate) async fn open(
+        options: SqliteConnectOptions,
+        writable: bool,
+    ) -> Result<Self, sqlx::Error> {
+        let checkpointer = if writable { Some(Checkpointer::start(&options).await?) } else { None };
         let connection = Held::Open(options.connect().await?);
-        Ok(Self { state: Mutex::default(), connection: connection.into(), options })
+        Ok(Self { state: Mutex::default(), connection: connection.into(), options, checkpointer })
     }
 
     /// Keeps `message`: returns once the transaction that holds it has
@@ -106,11 +115,15 @@ impl GroupCommit {
         outcome.await.unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
     }
 
-    /// Closes the writer's connection (waiting for a batch being written).
+    /// Closes the writer's connection (waiting for a batch being written),
+    /// then the checkpointer's.
     pub(crate) async fn close(&self) {
         let held = std::mem::replace(&mut *self.connection.lock().await, Held::Closed);
         if let Held::Open(connection) = held {
             let _ = connection.close().await;
+        }
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.close().await;
         }
     }
 
@@ -159,6 +172,9 @@ async fn write(mut writer: Writer) {
         let messages: Vec<&NewMessage> = batch.iter().map(|waiting| &waiting.message).collect();
         match writer.group.commit(&messages).await {
             Ok(rows) => {
+                if let Some(checkpointer) = &writer.group.checkpointer {
+                    checkpointer.committed();
+                }
                 for (waiting, row) in batch.into_iter().zip(rows) {
                     waiting.done.send(row.map_err(StoreError::from)).ok();
                 }

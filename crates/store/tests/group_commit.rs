@@ -180,3 +180,41 @@ async fn a_transaction_that_cannot_commit_fails_every_message_in_it_and_keeps_no
     let poisoned = append(&store, AT_ONCE + 4, "poison".into()).await.unwrap_err();
     assert!(matches!(poisoned, StoreError::Batch(_)), "{poisoned:?}");
 }
+
+/// Bytes of the write-ahead log beside `path` (none: 0).
+fn log_bytes(path: &Path) -> u64 {
+    let mut log = path.as_os_str().to_owned();
+    log.push("-wal");
+    std::fs::metadata(log).map_or(0, |metadata| metadata.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_steady_stream_of_messages_keeps_the_write_ahead_log_small() {
+    // The checkpointer copies the log beside the writer; the writer's own
+    // checkpoint still folds what is left, so the log starts over rather
+    // than grow with every message (checkpoint.rs).
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("simul.db");
+    let store = opened(&path).await;
+    // Sampled while 10,000 messages arrive at once: batch after batch.
+    let largest = Arc::new(AtomicU64::new(0));
+    let sampling = tokio::spawn({
+        let (path, largest) = (path.clone(), Arc::clone(&largest));
+        async move {
+            loop {
+                largest.fetch_max(log_bytes(&path), Ordering::Relaxed);
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    });
+    let sent = send_at_once(&store, 1..=25 * AT_ONCE, |id| format!("message {id}")).await;
+    assert!(sent.iter().all(|(_, appended, _)| appended.is_ok()));
+    sampling.abort();
+    // Without checkpoints the log would keep every page the 10,000
+    // messages write; SQLite folds its log at 1,000 pages (4 MB).
+    let largest = largest.load(Ordering::Relaxed).max(log_bytes(&path));
+    assert!(largest < 12 * 1024 * 1024, "the log grew to {largest} bytes");
+    store.close().await;
+    assert_eq!(log_bytes(&path), 0, "a closed store leaves no log");
+}
