@@ -8,6 +8,7 @@
 
 mod actions;
 mod announcements;
+mod certificates;
 mod directory;
 mod form;
 mod guard;
@@ -161,6 +162,11 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
         (Method::POST, "/console/sso/export", post(sso::export)),
         (Method::POST, "/console/sso/import", post(sso::import)),
         (Method::POST, "/console/sso/doctor", post(sso::doctor)),
+        (Method::GET, "/console/certificates", get(certificates::page)),
+        (Method::POST, "/console/certificates/import", post(certificates::import)),
+        (Method::POST, "/console/certificates/retrieve", post(certificates::retrieve)),
+        (Method::POST, "/console/certificates/trust/add", post(certificates::add_signer)),
+        (Method::POST, "/console/certificates/trust/remove", post(certificates::remove_signer)),
         (Method::GET, "/console/directory", get(directory::page)),
         (Method::POST, "/console/directory/test", post(directory::test)),
         (Method::POST, "/console/user/disable", post(actions::disable)),
