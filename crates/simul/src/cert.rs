@@ -111,7 +111,14 @@ impl CertCommand {
         let certificates = Certificates::new(&store, &dir, None);
         match self {
             Self::Show { .. } => {
-                let server = certificates.server()?;
+                let Some(server) = certificates.server()? else {
+                    println!(
+                        "No server certificate yet: the first start of simul serve with HTTPS or \
+                         XMPP on makes a self-signed one; or import one (simul cert import)"
+                    );
+                    store.close().await;
+                    return Ok(Outcome::Success);
+                };
                 println!("Server certificate ({}) in {}", server.origin, server.file.display());
                 for (n, certificate) in server.chain.iter().enumerate() {
                     print_certificate(n, certificate);

@@ -138,7 +138,7 @@ impl ServeArgs {
         tokio::spawn(service.clone().follow_announcements());
         let healthy = directory.load().await;
         tokio::spawn(directory.keep_fresh(service.clone(), healthy));
-        let facts = Arc::new(console_facts(&config, &data, tls.is_some()));
+        let facts = Arc::new(console_facts(&config));
         let state = simul_web::AppState::new(service.clone(), config.sso)
             .await?
             .with_keepalive(Duration::from_secs(config.server.keepalive_seconds))
@@ -270,26 +270,16 @@ impl ServeArgs {
 }
 
 /// What the console's overview shows of this deployment: its directory
-/// (never a password) and, with HTTPS on, its certificate's expiry.
-fn console_facts(
-    config: &crate::config::Config,
-    data: &DataDir,
-    https: bool,
-) -> simul_web::console::ConsoleFacts {
+/// (never a password).
+fn console_facts(config: &crate::config::Config) -> simul_web::console::ConsoleFacts {
     let embedded = config.directory.kind != crate::config::DirectoryKind::Ldap;
     let directory = if embedded {
         "embedded".to_owned()
     } else {
         format!("LDAP {}", config.directory.ldap.hosts.join(", "))
     };
-    let certificate = https
-        .then(|| crate::tls::certificate_expiry(data, &config.server))
-        .and_then(|read| {
-            read.inspect_err(|error| tracing::warn!(%error, "console: no certificate expiry")).ok()
-        })
-        .map(|(origin, not_after)| simul_web::console::Certificate { origin, not_after });
     let ldap = (!embedded).then(|| config.directory.ldap.clone());
-    simul_web::console::ConsoleFacts::new(directory, embedded, certificate).with_settings(
+    simul_web::console::ConsoleFacts::new(directory, embedded).with_settings(
         config.server.domain.clone(),
         config.token_realm().is_some(),
         ldap,

@@ -72,21 +72,6 @@ fn certificate_files(
     })
 }
 
-/// Where the TLS listeners' certificate comes from and when it expires
-/// (the console's overview).
-pub fn certificate_expiry(
-    data: &DataDir,
-    server: &ServerConfig,
-) -> anyhow::Result<(String, chrono::DateTime<chrono::Utc>)> {
-    let (file, _, origin) = certificate_files(data, server)?;
-    let der = first_certificate(&file)?;
-    let certificate = parsed(&der, &file)?;
-    let seconds = certificate.validity().not_after.timestamp();
-    let not_after = chrono::DateTime::from_timestamp(seconds, 0)
-        .with_context(|| format!("{} expires at an impossible time", file.display()))?;
-    Ok((origin, not_after))
-}
-
 /// The first certificate of the PEM file `file`.
 fn first_certificate(file: &Path) -> anyhow::Result<CertificateDer<'static>> {
     CertificateDer::pem_file_iter(file)

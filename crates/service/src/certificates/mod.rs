@@ -82,9 +82,13 @@ impl<'a> Certificates<'a> {
         self.dir
     }
 
-    /// The server's certificate chain, described.
-    pub fn server(&self) -> Result<ServerCertificate, ServiceError> {
+    /// The server's certificate chain, described; none before a start
+    /// with HTTPS or XMPP on made the self-signed one (or an import).
+    pub fn server(&self) -> Result<Option<ServerCertificate>, ServiceError> {
         let file = &self.dir.certificate;
+        if !self.dir.configured && !file.exists() {
+            return Ok(None);
+        }
         let bytes = std::fs::read(file)
             .map_err(|error| invalid(format!("cannot read {}: {error}", file.display())))?;
         let chain = rustls::pki_types::pem::PemObject::pem_slice_iter(&bytes)
@@ -102,7 +106,7 @@ impl<'a> Certificates<'a> {
             (false, true) => "self-signed",
             (false, false) => "imported",
         };
-        Ok(ServerCertificate { chain, origin, file: file.clone() })
+        Ok(Some(ServerCertificate { chain, origin, file: file.clone() }))
     }
 
     /// Makes the uploaded pair the server's certificate: checked first

@@ -131,7 +131,8 @@ impl CertificatesPage {
         };
         page.configured = certificates.dir().configured;
         match certificates.server() {
-            Ok(server) => {
+            Ok(None) => {}
+            Ok(Some(server)) => {
                 page.origin = server.origin;
                 page.file = server.file.display().to_string();
                 page.chain = server.chain.iter().map(Row::of).collect();
