@@ -19,6 +19,7 @@ use simul_service::ServiceError;
 use simul_service::certificates::{CertificateSummary, Upload, pem};
 
 use super::Admin;
+use super::actions::{Confirmed, RefusablePage, bad_form, refused};
 use super::form::Fields;
 use super::pages::{Nav, render, time};
 use crate::AppState;
@@ -108,6 +109,16 @@ pub(super) async fn page(
     render(StatusCode::OK, &page)
 }
 
+impl RefusablePage for CertificatesPage {
+    fn current(state: &AppState, admin: &Admin) -> Self {
+        Self::new(state, admin)
+    }
+
+    fn refuse(&mut self, why: String) {
+        self.error = Some(why);
+    }
+}
+
 impl CertificatesPage {
     fn new(state: &AppState, admin: &Admin) -> Self {
         let mut page = Self {
@@ -157,16 +168,11 @@ impl CertificatesPage {
 pub(super) async fn import(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Admin>,
-    headers: HeaderMap,
-    body: Bytes,
+    Confirmed(fields, _): Confirmed<CertificatesPage>,
 ) -> Response {
-    let Some(fields) = Fields::read(&headers, body).await else { return bad_form(&state, &admin) };
-    if !admin.confirms(&state, fields.text("admin_password")).await {
-        return wrong_password(&state, &admin);
-    }
     let file = fields.bytes("file");
     if file.is_empty() {
-        return refused(
+        return refused::<CertificatesPage>(
             &state,
             &admin,
             "Choose the certificate file to import: nothing was changed.",
@@ -174,11 +180,10 @@ pub(super) async fn import(
     }
     let key = Some(fields.bytes("key")).filter(|key| !key.is_empty());
     let upload = Upload { file, key, password: fields.text("password") };
-    let Some(certificates) = state.service.certificates() else { return bad_form(&state, &admin) };
-    match certificates.import(&admin.actor(), &upload).await {
-        Ok(_) => done("imported"),
-        Err(error) => failed(&state, &admin, &error),
-    }
+    let Some(certificates) = state.service.certificates() else {
+        return no_certificates(&state, &admin);
+    };
+    changed(&state, &admin, certificates.import(&admin.actor(), &upload).await, "imported")
 }
 
 /// `POST /console/certificates/retrieve`: the chain `host:port`
@@ -189,7 +194,9 @@ pub(super) async fn retrieve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(fields) = Fields::read(&headers, body).await else { return bad_form(&state, &admin) };
+    let Some(fields) = Fields::read(&headers, body).await else {
+        return bad_form::<CertificatesPage>(&state, &admin);
+    };
     let host = fields.text("host").trim().trim_start_matches('[').trim_end_matches(']');
     let port_text = fields.text("port").trim();
     let mut page = CertificatesPage::new(&state, &admin);
@@ -230,52 +237,54 @@ pub(super) async fn retrieve(
 pub(super) async fn add_signer(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Admin>,
-    headers: HeaderMap,
-    body: Bytes,
+    Confirmed(fields, _): Confirmed<CertificatesPage>,
 ) -> Response {
-    let Some(fields) = Fields::read(&headers, body).await else { return bad_form(&state, &admin) };
-    if !admin.confirms(&state, fields.text("admin_password")).await {
-        return wrong_password(&state, &admin);
-    }
     let bytes = match (fields.bytes("certificate"), fields.bytes("file")) {
         (pasted, _) if !pasted.is_empty() => pasted,
         (_, file) if !file.is_empty() => file,
         _ => {
-            return refused(
+            return refused::<CertificatesPage>(
                 &state,
                 &admin,
                 "Choose the signer's certificate file: nothing was changed.",
             );
         }
     };
-    let Some(certificates) = state.service.certificates() else { return bad_form(&state, &admin) };
-    match certificates.add_signer(&admin.actor(), bytes).await {
-        Ok(_) => done("trusted"),
-        Err(error) => failed(&state, &admin, &error),
-    }
+    let Some(certificates) = state.service.certificates() else {
+        return no_certificates(&state, &admin);
+    };
+    changed(&state, &admin, certificates.add_signer(&admin.actor(), bytes).await, "trusted")
 }
 
 /// `POST /console/certificates/trust/remove`: the signer of that fingerprint.
 pub(super) async fn remove_signer(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Admin>,
-    headers: HeaderMap,
-    body: Bytes,
+    Confirmed(fields, _): Confirmed<CertificatesPage>,
 ) -> Response {
-    let Some(fields) = Fields::read(&headers, body).await else { return bad_form(&state, &admin) };
-    if !admin.confirms(&state, fields.text("admin_password")).await {
-        return wrong_password(&state, &admin);
-    }
-    let Some(certificates) = state.service.certificates() else { return bad_form(&state, &admin) };
-    match certificates.remove_signer(&admin.actor(), fields.text("fingerprint")).await {
-        Ok(_) => done("untrusted"),
-        Err(error) => failed(&state, &admin, &error),
+    let Some(certificates) = state.service.certificates() else {
+        return no_certificates(&state, &admin);
+    };
+    let removed = certificates.remove_signer(&admin.actor(), fields.text("fingerprint")).await;
+    changed(&state, &admin, removed, "untrusted")
+}
+
+/// Back to the page saying what was done (`code`), or the page saying
+/// why nothing was.
+fn changed<T>(
+    state: &AppState,
+    admin: &Admin,
+    result: Result<T, ServiceError>,
+    code: &'static str,
+) -> Response {
+    match result {
+        Ok(_) => super::actions::redirect(&format!("/console/certificates?done={code}")),
+        Err(error) => failed(state, admin, &error),
     }
 }
 
-/// Back to the page, saying what was done.
-fn done(code: &'static str) -> Response {
-    super::actions::redirect(&format!("/console/certificates?done={code}"))
+fn no_certificates(state: &AppState, admin: &Admin) -> Response {
+    refused::<CertificatesPage>(state, admin, "This server keeps no certificates to change.")
 }
 
 /// The sentence for a `done=` code.
@@ -293,21 +302,6 @@ fn notice(code: &str) -> Option<&'static str> {
     })
 }
 
-/// The page again, with the reason nothing changed.
-fn refused(state: &AppState, admin: &Admin, why: &str) -> Response {
-    let mut page = CertificatesPage::new(state, admin);
-    page.error = Some(why.to_owned());
-    render(StatusCode::UNPROCESSABLE_ENTITY, &page)
-}
-
-fn wrong_password(state: &AppState, admin: &Admin) -> Response {
-    refused(state, admin, "Your own password was wrong: nothing was changed.")
-}
-
-fn bad_form(state: &AppState, admin: &Admin) -> Response {
-    refused(state, admin, "That form could not be read: reload the page and try again.")
-}
-
 /// A refusal of the service, in its own words (never a key or a
 /// password), else the log's.
 fn failed(state: &AppState, admin: &Admin, error: &ServiceError) -> Response {
@@ -319,7 +313,7 @@ fn failed(state: &AppState, admin: &Admin, error: &ServiceError) -> Response {
             "That did not work; the server log says why. Nothing was changed.".to_owned()
         }
     };
-    refused(state, admin, &why)
+    refused::<CertificatesPage>(state, admin, &why)
 }
 
 /// `why` as a sentence: a capital first, a full stop last.
