@@ -92,8 +92,8 @@ enum Command {
     /// The archive (a gzip'd tar, mode 0600) holds a consistent copy of
     /// the database, taken with SQLite while the server keeps writing, and
     /// the data directory's key files: the LTPA keys (current and previous)
-    /// and their password, the self-signed certificate and its key. Protect
-    /// it like a password.
+    /// and their password, the HTTPS certificate and its key (self-signed
+    /// or imported), the trusted signers. Protect it like a password.
     /// Not in it: the configuration file and a certificate it names.
     #[command(after_help = "Examples:\n  \
         simul backup --data /var/lib/simul --out /backup/simul-$(date +%F).tar.gz\n  \

@@ -61,7 +61,7 @@ fn certificate_files(
                 generate(&certificate, &key, &server.domain)?;
                 println!(
                     "Generated a self-signed HTTPS certificate for {} in {}; browsers will warn \
-                     until you set server.tls_certificate and server.tls_key",
+                     until you import one (simul cert import, or the console's Certificates page)",
                     names(&server.domain).join(", "),
                     certificate.display()
                 );
