@@ -235,6 +235,12 @@ async fn imports_are_checked_served_at_once_and_kept() {
     let after = ok(root, &["trust", "retrieve", &https_address(&server), "--data", "data"]);
     assert!(after.contains(&server_fingerprint) && after.contains("trusted already"), "{after}");
 
+    // PEM with the key beside it (the same pair) imports too.
+    let pem = ok(root, &["cert", "import", "chain.pem", "--key", "server.key", "--data", "data"]);
+    assert!(pem.contains(&server_fingerprint), "{pem}");
+    let shown = ok(root, &["cert", "show", "--data", "data"]);
+    assert!(shown.contains("certificate 1:") && shown.contains("Test Signing CA"), "{shown}");
+
     let removed = ok(root, &["trust", "remove", &ca_fingerprint[..11], "--data", "data"]);
     assert!(removed.contains("No longer trusted"), "{removed}");
     assert!(ok(root, &["trust", "list", "--data", "data"]).contains("No signers added"));
@@ -382,4 +388,17 @@ async fn the_page_imports_retrieves_and_trusts() {
         post_form(&server, "/console/certificates/trust/remove", &token, &parts).await;
     assert_eq!(location, "/console/certificates?done=untrusted");
     assert!(page(&server, "/console/certificates", &token).await.contains("No signers added."));
+
+    // Retrieving connects anywhere the server reaches: a few a minute only.
+    let mut limited = String::new();
+    for _ in 0..5 {
+        let parts =
+            [Part::Text("csrf", &csrf), Part::Text("host", &host), Part::Text("port", &port)];
+        let (_, body) = post_form(&server, "/console/certificates/retrieve", &token, &parts).await;
+        if body.contains("Too many retrievals from ports") {
+            limited = body;
+            break;
+        }
+    }
+    assert!(!limited.is_empty(), "retrievals are limited");
 }
