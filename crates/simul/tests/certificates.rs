@@ -102,6 +102,10 @@ fn make_certificates(dir: &Path) {
             "other.key",
         ],
     );
+    openssl(
+        dir,
+        &["pkey", "-in", "server.key", "-aes256", "-passout", "pass:locked", "-out", "locked.key"],
+    );
     std::fs::write(dir.join("p12.pw"), "p12 secret\n").unwrap();
     std::fs::write(dir.join("wrong.pw"), "not the password\n").unwrap();
     std::fs::write(
@@ -179,6 +183,7 @@ async fn imports_are_checked_served_at_once_and_kept() {
             vec!["server.pem", "--key", "ca.pem"],
             "the key file holds a certificate, not a private key",
         ),
+        (vec!["server.pem", "--key", "locked.key"], "the private key is encrypted"),
     ] {
         let mut all = vec!["cert", "import"];
         all.extend(&args);

@@ -57,7 +57,7 @@ pub(crate) fn certificate_of(bytes: &[u8]) -> Result<CertificateDer<'static>, St
         None if x509_parser::parse_x509_certificate(bytes).is_ok() => {
             CertificateDer::from(bytes.to_vec())
         }
-        None if bytes.windows(11).any(|window| window == b"PRIVATE KEY") => {
+        None if super::upload::contains(bytes, b"PRIVATE KEY") => {
             return Err("the file holds a private key, not a certificate: a signer is only its \
                         certificate"
                 .into());

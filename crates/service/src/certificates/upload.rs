@@ -68,6 +68,12 @@ impl Upload<'_> {
             }
             .to_owned());
         }
+        let encrypted = |bytes: &[u8]| contains(bytes, b"ENCRYPTED PRIVATE KEY");
+        if key_in_file.is_none() && (encrypted(self.file) || self.key.is_some_and(encrypted)) {
+            return Err("the private key is encrypted: decrypt it first (openssl pkey -in \
+                        key.pem -out plain.pem), or upload a PKCS#12 file with its password"
+                .to_owned());
+        }
         let key = match (key_in_file, self.key) {
             (Some(key), _) => key,
             (None, Some(bytes)) => PrivateKeyDer::from_pem_slice(bytes).map_err(|_| {
@@ -75,8 +81,7 @@ impl Upload<'_> {
                     "the key file holds a certificate, not a private key".to_owned()
                 } else {
                     "the key file holds no PEM private key (BEGIN PRIVATE KEY, RSA PRIVATE KEY or \
-                     EC PRIVATE KEY); an encrypted key must be decrypted first (openssl pkey -in \
-                     key.pem -out plain.pem)"
+                     EC PRIVATE KEY)"
                         .to_owned()
                 }
             })?,
@@ -98,12 +103,14 @@ impl Upload<'_> {
                         the PKCS#12 file or the PEM chain with its key"
                 .to_owned());
         }
-        let store = p12_keystore::KeyStore::from_pkcs12(
-            self.file,
-            self.password,
-            p12_keystore::Pkcs12ImportPolicy::Strict,
-        )
-        .map_err(|error| match error {
+        let open = |policy| p12_keystore::KeyStore::from_pkcs12(self.file, self.password, policy);
+        let mut store = open(p12_keystore::Pkcs12ImportPolicy::Strict);
+        // Some exports leave out the local key ids that pair a key with its
+        // certificate: pair them by order then (the key check follows).
+        if store.as_ref().is_ok_and(|store| store.private_key_chain().is_none()) {
+            store = open(p12_keystore::Pkcs12ImportPolicy::Relaxed);
+        }
+        let store = store.map_err(|error| match error {
             Error::MacError(_) | Error::UnpadError | Error::Pkcs5Error(_) => {
                 "the password does not open this PKCS#12 file".to_owned()
             }
@@ -130,7 +137,12 @@ impl Upload<'_> {
 /// Whether `bytes` are PEM text (a `-----BEGIN ` line), not DER
 /// (PKCS#12): only PKCS#12 has a password.
 pub fn looks_like_pem(bytes: &[u8]) -> bool {
-    bytes.windows(11).any(|window| window == b"-----BEGIN ")
+    contains(bytes, b"-----BEGIN ")
+}
+
+/// Whether `part` occurs in `bytes` (PEM labels in uploaded files).
+pub(crate) fn contains(bytes: &[u8], part: &[u8]) -> bool {
+    bytes.windows(part.len()).any(|window| window == part)
 }
 
 /// The chain and key, checked to belong together and to serve now.
