@@ -58,7 +58,7 @@ scenario('an admin retrieves a TLS port\'s certificate and trusts its signer', a
   const { page, errors } = await open('boss', H.DESKTOP);
   await H.signIn(page, shared.server.url, 'boss');
   await page.goto(`${shared.server.url}/console`);
-  await page.getByRole('link', { name: 'Certificates' }).click();
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Certificates' }).click();
   await page.getByRole('heading', { name: 'Certificates', level: 1 }).waitFor();
   await page.getByTestId('no-signers').waitFor();
   await H.screenshot(page, 'certificates-page');
