@@ -2,8 +2,8 @@
 //! `simul cert import` of PEM and PKCS#12 files made by the openssl
 //! command (and refused, with a sentence and nothing changed, when
 //! damaged, under another password or with another certificate's key);
-//! the running HTTPS listener serving an import without a restart, and
-//! after one; `simul trust retrieve|add|list|remove` against the
+//! the running HTTPS and XMPP listeners serving an import without a
+//! restart, and after one; `simul trust retrieve|add|list|remove` against the
 //! server's own TLS port; the Certificates page doing the same through
 //! its forms. Every route is also in `tests/console.rs`'s walk.
 
@@ -159,8 +159,10 @@ async fn imports_are_checked_served_at_once_and_kept() {
     let dir = console_deployment();
     let root = dir.path();
     make_certificates(root);
-    let server = Server::start_with(&root.join("data"), true, &[]);
+    let xmpp = [("SIMUL_XMPP__LISTEN", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0")];
+    let server = Server::start_with(&root.join("data"), true, &xmpp);
     let address = https_address(&server);
+    let (_, direct_tls) = support::xmpp::xmpp_addresses(&server);
     let shown = ok(root, &["cert", "show", "--data", "data"]);
     assert!(shown.contains("(self-signed)"), "{shown}");
     let before = std::fs::read(root.join("data/tls-certificate.pem")).unwrap();
@@ -213,6 +215,9 @@ async fn imports_are_checked_served_at_once_and_kept() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert!(served.contains(&server_fingerprint), "the new certificate is served: {served}");
+    // The XMPP door serves the same certificate, swapped too.
+    let xmpp_served = ok(root, &["trust", "retrieve", &direct_tls.to_string(), "--data", "data"]);
+    assert!(xmpp_served.contains(&server_fingerprint), "{xmpp_served}");
     assert!(served.contains("not trusted yet"), "{served}");
     assert!(served.contains("Nothing was added: run again with --yes"), "{served}");
 
