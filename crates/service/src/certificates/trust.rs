@@ -102,3 +102,50 @@ pub(crate) fn remove(dir: &Path, typed: &str) -> Result<Signer, String> {
         .map_err(|error| format!("cannot remove {}: {error}", signer.file.display()))?;
     Ok(signer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn certificate(name: &str) -> CertificateDer<'static> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
+        params.self_signed(&key).unwrap().der().clone()
+    }
+
+    #[test]
+    fn signers_are_added_once_listed_and_removed_by_fingerprint() {
+        let dir = tempfile::tempdir().unwrap();
+        let trust = dir.path().join("trust");
+        assert!(list(&trust).unwrap().0.is_empty(), "no directory yet: no signers");
+        let (one, two) = (certificate("one.example"), certificate("two.example"));
+        let added = add(&trust, &one).unwrap();
+        add(&trust, &two).unwrap();
+        assert!(add(&trust, &one).unwrap_err().contains("trusted already"));
+        std::fs::write(trust.join("junk.pem"), "not a certificate").unwrap();
+        let (signers, unreadable) = list(&trust).unwrap();
+        assert_eq!(signers.len(), 2);
+        assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&added.file).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+
+        assert!(remove(&trust, "AB:CD").unwrap_err().contains("at least its first 8"));
+        assert!(remove(&trust, "00000000").unwrap_err().contains("no single trusted signer"));
+        let typed = added.summary.sha256[..23].to_lowercase().replace(':', " ");
+        assert_eq!(remove(&trust, &typed).unwrap().summary, added.summary);
+        assert_eq!(list(&trust).unwrap().0.len(), 1);
+    }
+
+    #[test]
+    fn only_certificates_become_signers() {
+        let der = certificate("pem.example");
+        let pem_text = crate::certificates::pem("CERTIFICATE", &der);
+        assert_eq!(certificate_of(pem_text.as_bytes()).unwrap(), der);
+        assert_eq!(certificate_of(&der).unwrap(), der, "DER is taken as it is");
+        let key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+        assert!(certificate_of(key.as_bytes()).unwrap_err().contains("private key"));
+        assert!(certificate_of(b"garbage").unwrap_err().contains("holds no certificate"));
+    }
+}
