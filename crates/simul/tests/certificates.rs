@@ -206,14 +206,8 @@ async fn imports_are_checked_served_at_once_and_kept() {
         &std::fs::metadata(root.join("data/tls-key.pem")).unwrap().permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
-    let mut served = String::new();
-    for _ in 0..50 {
-        served = ok(root, &["trust", "retrieve", &address, "--data", "data"]).to_owned();
-        if served.contains(&server_fingerprint) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    let retrieve = ["trust", "retrieve", address.as_str(), "--data", "data"];
+    let served = eventually_prints(root, &retrieve, &server_fingerprint).await;
     assert!(served.contains(&server_fingerprint), "the new certificate is served: {served}");
     // The XMPP door serves the same certificate, swapped too.
     let xmpp_served = ok(root, &["trust", "retrieve", &direct_tls.to_string(), "--data", "data"]);
@@ -260,8 +254,23 @@ async fn imports_are_checked_served_at_once_and_kept() {
     }
 }
 
-#[test]
-fn a_configured_certificate_is_not_replaced() {
+/// Runs `simul ARGS` every 200 ms (at most 10 s) until its output holds `needle`.
+async fn eventually_prints(dir: &Path, args: &[&str], needle: &str) -> String {
+    let mut printed = String::new();
+    for _ in 0..50 {
+        printed = ok(dir, args);
+        if printed.contains(needle) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    printed
+}
+
+/// The configured files are the administrator's: no import over them,
+/// but a renewal written over them is served without a restart.
+#[tokio::test]
+async fn a_configured_certificate_is_not_replaced_but_followed() {
     let dir = console_deployment();
     let root = dir.path();
     make_certificates(root);
@@ -282,6 +291,38 @@ fn a_configured_certificate_is_not_replaced() {
         error.contains("server.tls_certificate") && error.contains("server.tls_key"),
         "{error}"
     );
+
+    let tls = [("SIMUL_XMPP__LISTEN_TLS", "127.0.0.1:0"), ("SIMUL_XMPP__LISTEN", "127.0.0.1:0")];
+    let server = Server::start_configured_with(&root.join("data"), Path::new(&config), &tls);
+    let (_, direct_tls) = support::xmpp::xmpp_addresses(&server);
+    let address = direct_tls.to_string();
+    let retrieve = ["trust", "retrieve", address.as_str(), "--config", config.as_str()];
+    let served = ok(root, &retrieve);
+    assert!(served.contains(&fingerprint(root, "server.pem")), "{served}");
+    // A renewal (certbot, say) writes a new pair over the files.
+    openssl(
+        root,
+        &[
+            "req",
+            "-x509",
+            "-days",
+            "90",
+            "-subj",
+            "/CN=localhost",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "chain.pem",
+        ],
+    );
+    let renewed = fingerprint(root, "chain.pem");
+    let served = eventually_prints(root, &retrieve, &renewed).await;
+    assert!(served.contains(&renewed), "the renewed pair is served: {served}");
 }
 
 /// Posts a multipart console form; the status and where it sends the

@@ -44,17 +44,22 @@ impl LiveCertificate {
         })
     }
 
-    /// Reads the files again if they changed since; `Ok(true)` when the
-    /// listeners now serve a new pair. A pair that does not load leaves
-    /// the one in use.
-    pub fn reload(&self) -> Result<bool, String> {
+    /// Reads the files again and serves their pair from the next
+    /// handshake on; a pair that does not load leaves the one in use.
+    pub fn reload(&self) -> Result<(), String> {
+        let loaded = read(&self.certificate, &self.key)?;
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = loaded;
+        Ok(())
+    }
+
+    /// [`Self::reload`] if the files changed since they were read;
+    /// whether they did.
+    fn reload_if_changed(&self) -> Result<bool, String> {
         let stamp = (modified(&self.certificate), modified(&self.key));
         if self.loaded().stamp == stamp {
             return Ok(false);
         }
-        let loaded = read(&self.certificate, &self.key)?;
-        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = loaded;
-        Ok(true)
+        self.reload().map(|()| true)
     }
 
     /// The `tls-server-end-point` channel binding of the certificate
@@ -72,7 +77,7 @@ impl LiveCertificate {
         let mut failing = false;
         loop {
             tick.tick().await;
-            match self.reload() {
+            match self.reload_if_changed() {
                 Ok(true) => {
                     failing = false;
                     tracing::info!(file = %self.certificate.display(), "serving the new TLS certificate");
