@@ -86,22 +86,22 @@ impl ServeArgs {
             logs.keep_secret(&secret);
         }
 
-        let xmpp_listens = [
-            self.xmpp.unwrap_or(config.xmpp.listen),
-            config.xmpp.listen_tls,
-            config.xmpp.listen_cleartext,
+        let xmpp = [
+            (self.xmpp.unwrap_or(config.xmpp.listen), simul_xmpp::Transport::StartTls),
+            (config.xmpp.listen_tls, simul_xmpp::Transport::DirectTls),
+            (config.xmpp.listen_cleartext, simul_xmpp::Transport::Cleartext),
         ];
+        let xmpp_on = xmpp.iter().any(|(listen, _)| *listen != Listen::Off);
         let https_listen = self.https.unwrap_or(config.server.https);
         // One certificate for the HTTPS and XMPP listeners, swapped for
         // both when an import replaces it.
-        let served =
-            if https_listen != Listen::Off || xmpp_listens.iter().any(|l| *l != Listen::Off) {
-                let (tls, live, origin) = crate::tls::server_config(&data, &config.server)?;
-                tokio::spawn(live.clone().follow());
-                Some((tls, live, origin))
-            } else {
-                None
-            };
+        let served = if https_listen != Listen::Off || xmpp_on {
+            let (tls, live, origin) = crate::tls::server_config(&data, &config.server)?;
+            tokio::spawn(live.clone().follow());
+            Some((tls, live, origin))
+        } else {
+            None
+        };
         let tls = match (https_listen, &served) {
             (Listen::At(address), Some((tls, _, origin))) => {
                 Some((address, (tls.clone(), origin.clone())))
@@ -201,15 +201,7 @@ impl ServeArgs {
                 simul_vp_door::serve(listener, service.clone(), settings, gate, stopped.clone());
             servers.spawn(door);
         }
-        let xmpp = [
-            (self.xmpp.unwrap_or(config.xmpp.listen), simul_xmpp::Transport::StartTls),
-            (config.xmpp.listen_tls, simul_xmpp::Transport::DirectTls),
-            (config.xmpp.listen_cleartext, simul_xmpp::Transport::Cleartext),
-        ];
-        if xmpp.iter().any(|(listen, _)| *listen != Listen::Off) {
-            let Some((tls, live, _)) = &served else {
-                unreachable!("an XMPP listener has the certificate loaded above")
-            };
+        if let (true, Some((tls, live, _))) = (xmpp_on, &served) {
             let door = Arc::new(
                 simul_xmpp::Door::new(
                     &config.server.domain,

@@ -45,31 +45,28 @@ pub fn certificate_dir(data: &DataDir, server: &ServerConfig) -> CertificateDir 
 }
 
 /// The certificate and key files the TLS listeners use, and where they
-/// came from: the configured ones, or the self-signed ones (made on the
-/// first start).
+/// came from: the configured ones, or the data directory's (made
+/// self-signed on the first start, or imported since).
 fn certificate_files(
     data: &DataDir,
     server: &ServerConfig,
 ) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf, String)> {
-    Ok(match (&server.tls_certificate, &server.tls_key) {
-        (Some(certificate), Some(key)) => {
-            (certificate.clone(), key.clone(), format!("certificate {}", certificate.display()))
-        }
-        _ => {
-            let (certificate, key) = data.self_signed_tls_paths();
-            if !certificate.exists() || !key.exists() {
-                generate(&certificate, &key, &server.domain)?;
-                println!(
-                    "Generated a self-signed HTTPS certificate for {} in {}; browsers will warn \
-                     until you import one (simul cert import, or the console's Certificates page)",
-                    names(&server.domain).join(", "),
-                    certificate.display()
-                );
-            }
-            let origin = format!("self-signed certificate {}", certificate.display());
-            (certificate, key, origin)
-        }
-    })
+    let CertificateDir { certificate, key, configured, .. } = certificate_dir(data, server);
+    if configured {
+        let origin = format!("certificate {}", certificate.display());
+        return Ok((certificate, key, origin));
+    }
+    if !certificate.exists() || !key.exists() {
+        generate(&certificate, &key, &server.domain)?;
+        println!(
+            "Generated a self-signed HTTPS certificate for {} in {}; browsers will warn until \
+             you import one (simul cert import, or the console's Certificates page)",
+            names(&server.domain).join(", "),
+            certificate.display()
+        );
+    }
+    let origin = format!("certificate {} of the data directory", certificate.display());
+    Ok((certificate, key, origin))
 }
 
 /// The first certificate of the PEM file `file`.
