@@ -504,6 +504,32 @@ async fn tls_servers_are_trusted_through_the_ca_file_only() {
     }
 }
 
+/// The data directory's trust store (`simul trust add`, the console's
+/// Certificates page): a signer added while the realm runs is trusted
+/// from its next connection, beside the system's signers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signers_added_to_the_trust_store_are_trusted_while_the_realm_runs() {
+    let slapd = Slapd::start();
+    let trust = tempfile::tempdir().unwrap();
+    let settings = LdapSettings {
+        trust_dir: Some(trust.path().to_owned()),
+        ..settings(vec![slapd.ldaps_url()])
+    };
+    let realm = LdapRealm::new(&settings).unwrap();
+    match realm.refresh().await {
+        Err(error @ DirectoryError::Unreachable { .. }) => {
+            assert!(error.to_string().contains("simul trust retrieve"), "{error}");
+        }
+        other => panic!("expected Unreachable before the signer is added, got {other:?}"),
+    }
+    std::fs::copy(slapd.ca_pem_path(), trust.path().join("test-ca.pem")).unwrap();
+    assert_eq!(realm.refresh().await.unwrap().people, FIXTURE_PEOPLE);
+    assert_eq!(
+        login(&realm, "alice", "alice-secret").await.map(|p| p.id).as_deref(),
+        Some(ALICE_DN)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_missing_from_the_cache_is_looked_up_once() {
     let slapd = Slapd::start();

@@ -13,6 +13,7 @@ mod account;
 mod admin;
 mod admission;
 mod announcements;
+pub mod certificates;
 mod changes;
 mod client_sign_in;
 mod conversations;

@@ -7,13 +7,14 @@ use ltpa::LtpaKeys;
 use simul_directory::Realm;
 use simul_store::{Store, StoreError};
 
+use crate::certificates::{CertificateDir, Certificates, LiveCertificate, Retrieved};
 use crate::file_links::LinkKey;
 use crate::flood::UserLimit;
 use crate::key_files::KeyDir;
 use crate::reserved_files::Reservations;
 use crate::{
     DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, FloodLimits, Hub, Keyring, LoginLimits,
-    MessageLimits, PolicyCache, Revocations, SIGN_UPS_PER_MINUTE,
+    MessageLimits, PolicyCache, Revocations, SIGN_UPS_PER_MINUTE, ServiceError,
 };
 
 /// WebSphere's default token lifetime, 120 minutes.
@@ -55,6 +56,11 @@ pub struct Service {
     policy_cache: PolicyCache,
     /// The deployment's LTPA key files, when the console may change them.
     key_files: Option<KeyDir>,
+    /// The deployment's certificates and the listeners' live one.
+    certificates: Option<(CertificateDir, Option<Arc<LiveCertificate>>)>,
+    /// "Retrieve from port" per administrator: it connects anywhere the
+    /// server reaches.
+    retrieve_limits: UserLimit,
     hub: Hub,
 }
 
@@ -91,6 +97,8 @@ impl Service {
             admin_groups: Vec::new(),
             policy_cache: PolicyCache::default(),
             key_files: None,
+            certificates: None,
+            retrieve_limits: crate::certificates::retrieve_limits(),
             hub: Hub::continuing_after(last_chat, last_message),
         })
     }
@@ -138,6 +146,39 @@ impl Service {
     pub fn with_key_files(mut self, files: KeyDir) -> Self {
         self.key_files = Some(files);
         self
+    }
+
+    /// Keeps the certificates of `dir`, serving the server's through
+    /// `live` (none with HTTPS and XMPP off), so that the console can show
+    /// and change them.
+    pub fn with_certificates(
+        mut self,
+        dir: CertificateDir,
+        live: Option<Arc<LiveCertificate>>,
+    ) -> Self {
+        self.certificates = Some((dir, live));
+        self
+    }
+
+    /// The acts on the deployment's certificates, if this server keeps them.
+    pub fn certificates(&self) -> Option<Certificates<'_>> {
+        let (dir, live) = self.certificates.as_ref()?;
+        Some(Certificates::new(&self.store, dir, live.as_deref()))
+    }
+
+    /// "Retrieve from port" for the administrator `admin`, within their
+    /// limit of retrievals a minute.
+    pub async fn retrieve_certificate(
+        &self,
+        admin: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<Retrieved, ServiceError> {
+        let certificates = self.certificates().ok_or_else(|| {
+            ServiceError::Invalid("this server keeps no certificates to show".into())
+        })?;
+        self.retrieve_limits.check(admin)?;
+        Ok(certificates.retrieve(host, port).await)
     }
 
     /// The deployment's LTPA key files, if this server keeps any.

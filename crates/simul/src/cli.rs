@@ -59,6 +59,18 @@ enum Command {
     /// chosen people (a banner on the web, the Sametime announcement, an
     /// XMPP headline); the running server shows it within two seconds.
     Announce(crate::announce::AnnounceArgs),
+    /// The server's HTTPS and XMPP certificate: show it, import one (PEM or
+    /// PKCS#12); a running server serves an import within two seconds.
+    #[command(subcommand)]
+    Cert(crate::cert::CertCommand),
+    /// The signers Simul trusts for its own TLS connections (LDAP):
+    /// list, add, retrieve from a port, remove
+    ///
+    /// They are kept in the data directory (trust/*.pem) and trusted in
+    /// addition to the system's trust store, or to directory.ldap.ca_file
+    /// when it is set (which replaces the system's).
+    #[command(subcommand)]
+    Trust(crate::cert::TrustCommand),
     /// The LDAP directory: check the configuration, search it
     ///
     /// Both read `[directory.ldap]` from `--config FILE` (and SIMUL_*
@@ -80,8 +92,8 @@ enum Command {
     /// The archive (a gzip'd tar, mode 0600) holds a consistent copy of
     /// the database, taken with SQLite while the server keeps writing, and
     /// the data directory's key files: the LTPA keys (current and previous)
-    /// and their password, the self-signed certificate and its key. Protect
-    /// it like a password.
+    /// and their password, the HTTPS certificate and its key (self-signed
+    /// or imported), the trusted signers. Protect it like a password.
     /// Not in it: the configuration file and a certificate it names.
     #[command(after_help = "Examples:\n  \
         simul backup --data /var/lib/simul --out /backup/simul-$(date +%F).tar.gz\n  \
@@ -152,6 +164,8 @@ impl Cli {
             Command::Policy(command) => command.run(),
             Command::Audit(args) => args.run(),
             Command::Announce(args) => args.run(),
+            Command::Cert(command) => command.run(),
+            Command::Trust(command) => command.run(),
             Command::Directory(command) => command.run(),
             Command::Integrate(command) => command.run(),
             Command::Sso(SsoCommand::Doctor(args)) => args.run(),

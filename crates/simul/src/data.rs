@@ -18,6 +18,8 @@ const INITIAL_ADMIN_PASSWORD: &str = "initial-admin-password";
 /// The self-signed HTTPS certificate the first start creates, and its key.
 const TLS_CERTIFICATE: &str = "tls-certificate.pem";
 const TLS_KEY: &str = "tls-key.pem";
+/// The trust store's directory.
+const TRUST_DIR: &str = "trust";
 /// The files a backup carries besides the database (which it copies with
 /// SQLite, not as a file). A new file of the data directory belongs here;
 /// subdirectories (sets of older key files:
@@ -325,7 +327,14 @@ impl DataDir {
         KeyDir::new(&self.root)
     }
 
-    /// The generated HTTPS certificate (PEM) and its private key (0600).
+    /// The signers trusted for outgoing TLS besides the system's, a PEM
+    /// file each (`simul trust add`).
+    pub fn trust_dir(&self) -> PathBuf {
+        self.root.join(TRUST_DIR)
+    }
+
+    /// The HTTPS certificate (PEM) and its private key (0600): generated
+    /// self-signed on the first start, or imported (`simul cert import`).
     pub fn self_signed_tls_paths(&self) -> (PathBuf, PathBuf) {
         (self.root.join(TLS_CERTIFICATE), self.root.join(TLS_KEY))
     }

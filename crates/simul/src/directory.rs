@@ -246,7 +246,9 @@ impl DirectoryCommand {
 
 /// The LDAP realm of the configuration, or an error saying how to set one.
 fn ldap_realm(deployment: &DataArgs) -> anyhow::Result<(Config, LdapRealm)> {
-    let config = deployment.config()?;
+    let mut config = deployment.config()?;
+    // The signers `simul trust add` kept, as the server trusts them.
+    config.directory.ldap.trust_dir = deployment.existing_data_dir()?.map(|data| data.trust_dir());
     if config.directory.kind != DirectoryKind::Ldap {
         bail!(
             "directory.kind is \"embedded\" (the default): set kind = \"ldap\" and the \

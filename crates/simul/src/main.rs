@@ -3,6 +3,7 @@
 mod announce;
 mod audit;
 mod backup;
+mod cert;
 mod cli;
 mod config;
 mod data;

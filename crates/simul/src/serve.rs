@@ -56,9 +56,10 @@ impl ServeArgs {
     }
 
     async fn serve(self) -> anyhow::Result<Outcome> {
-        let config = self.deployment.config()?;
+        let mut config = self.deployment.config()?;
         let logs = crate::logs::Logs::start(&config, self.deployment.config_file());
         let data = self.deployment.data_dir()?;
+        config.directory.ldap.trust_dir = Some(data.trust_dir());
         // Held until the process ends: `simul restore` refuses to replace
         // the data of a running server.
         let _serving = data.lock_for_serving()?;
@@ -85,11 +86,27 @@ impl ServeArgs {
             logs.keep_secret(&secret);
         }
 
-        let tls = match self.https.unwrap_or(config.server.https) {
-            Listen::Off => None,
-            Listen::At(address) => {
-                Some((address, crate::tls::server_config(&data, &config.server)?))
+        let xmpp = [
+            (self.xmpp.unwrap_or(config.xmpp.listen), simul_xmpp::Transport::StartTls),
+            (config.xmpp.listen_tls, simul_xmpp::Transport::DirectTls),
+            (config.xmpp.listen_cleartext, simul_xmpp::Transport::Cleartext),
+        ];
+        let xmpp_on = xmpp.iter().any(|(listen, _)| *listen != Listen::Off);
+        let https_listen = self.https.unwrap_or(config.server.https);
+        // One certificate for the HTTPS and XMPP listeners, swapped for
+        // both when an import replaces it.
+        let served = if https_listen != Listen::Off || xmpp_on {
+            let (tls, live, origin) = crate::tls::server_config(&data, &config.server)?;
+            tokio::spawn(live.clone().follow());
+            Some((tls, live, origin))
+        } else {
+            None
+        };
+        let tls = match (https_listen, &served) {
+            (Listen::At(address), Some((tls, _, origin))) => {
+                Some((address, (tls.clone(), origin.clone())))
             }
+            _ => None,
         };
         let http = self.http.unwrap_or(config.server.http);
         if http == Listen::Off && tls.is_none() {
@@ -109,7 +126,11 @@ impl ServeArgs {
         .with_flood_limits(config.server.flood_limits())
         .with_max_file_bytes(config.files.max_bytes())
         .with_admin_groups(config.console.admin_groups.clone())
-        .with_key_files(data.keys());
+        .with_key_files(data.keys())
+        .with_certificates(
+            crate::tls::certificate_dir(&data, &config.server),
+            served.as_ref().map(|(_, live, _)| live.clone()),
+        );
         service.replace_keys(keys.current.keys.clone(), keys.previous_keys());
         let service = Arc::new(service);
         tokio::spawn(crate::keyring::follow(data.clone(), service.clone(), keys));
@@ -117,7 +138,7 @@ impl ServeArgs {
         tokio::spawn(service.clone().follow_announcements());
         let healthy = directory.load().await;
         tokio::spawn(directory.keep_fresh(service.clone(), healthy));
-        let facts = Arc::new(console_facts(&config, &data, tls.is_some()));
+        let facts = Arc::new(console_facts(&config));
         let state = simul_web::AppState::new(service.clone(), config.sso)
             .await?
             .with_keepalive(Duration::from_secs(config.server.keepalive_seconds))
@@ -180,24 +201,18 @@ impl ServeArgs {
                 simul_vp_door::serve(listener, service.clone(), settings, gate, stopped.clone());
             servers.spawn(door);
         }
-        let xmpp = [
-            (self.xmpp.unwrap_or(config.xmpp.listen), simul_xmpp::Transport::StartTls),
-            (config.xmpp.listen_tls, simul_xmpp::Transport::DirectTls),
-            (config.xmpp.listen_cleartext, simul_xmpp::Transport::Cleartext),
-        ];
-        if xmpp.iter().any(|(listen, _)| *listen != Listen::Off) {
-            let (tls, _) = crate::tls::server_config(&data, &config.server)?;
+        if let (true, Some((tls, live, _))) = (xmpp_on, &served) {
             let door = Arc::new(
                 simul_xmpp::Door::new(
                     &config.server.domain,
-                    &tls,
+                    tls,
                     Duration::from_secs(config.server.keepalive_seconds * 2),
                     Duration::from_secs(config.server.keepalive_seconds),
                     Duration::from_secs(config.xmpp.resume_timeout),
                 )
                 .with_registration(config.xmpp.registration)
                 .with_admins(config.xmpp.admins.clone())
-                .with_server_end_point(crate::tls::server_end_point(&data, &config.server)?)
+                .with_server_end_point(live.clone())
                 .with_file_urls(simul_service::FileUrls::new(&public_url))
                 .with_trusted_proxies(config.server.trusted_proxies.clone()),
             );
@@ -247,26 +262,16 @@ impl ServeArgs {
 }
 
 /// What the console's overview shows of this deployment: its directory
-/// (never a password) and, with HTTPS on, its certificate's expiry.
-fn console_facts(
-    config: &crate::config::Config,
-    data: &DataDir,
-    https: bool,
-) -> simul_web::console::ConsoleFacts {
+/// (never a password).
+fn console_facts(config: &crate::config::Config) -> simul_web::console::ConsoleFacts {
     let embedded = config.directory.kind != crate::config::DirectoryKind::Ldap;
     let directory = if embedded {
         "embedded".to_owned()
     } else {
         format!("LDAP {}", config.directory.ldap.hosts.join(", "))
     };
-    let certificate = https
-        .then(|| crate::tls::certificate_expiry(data, &config.server))
-        .and_then(|read| {
-            read.inspect_err(|error| tracing::warn!(%error, "console: no certificate expiry")).ok()
-        })
-        .map(|(origin, not_after)| simul_web::console::Certificate { origin, not_after });
     let ldap = (!embedded).then(|| config.directory.ldap.clone());
-    simul_web::console::ConsoleFacts::new(directory, embedded, certificate).with_settings(
+    simul_web::console::ConsoleFacts::new(directory, embedded).with_settings(
         config.server.domain.clone(),
         config.token_realm().is_some(),
         ldap,

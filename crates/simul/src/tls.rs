@@ -6,103 +6,67 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use ltpa::{Overwrite, secret_file};
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use x509_parser::extensions::GeneralName;
+use simul_service::certificates::{CertificateDir, CertificateSummary, LiveCertificate};
 
 use crate::config::ServerConfig;
 use crate::data::DataDir;
 
-/// The TLS configuration of the HTTPS listener, and where its certificate
-/// came from (for the start-up message).
+/// The TLS configuration of the HTTPS listener (the XMPP door takes it
+/// too), serving the certificate the returned [`LiveCertificate`] holds
+/// (an import swaps it while they run), and where it came from (for the
+/// start-up message).
 pub fn server_config(
     data: &DataDir,
     server: &ServerConfig,
-) -> anyhow::Result<(Arc<rustls::ServerConfig>, String)> {
+) -> anyhow::Result<(Arc<rustls::ServerConfig>, Arc<LiveCertificate>, String)> {
     let (certificate, key, origin) = certificate_files(data, server)?;
-    let chain = CertificateDer::pem_file_iter(&certificate)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .with_context(|| {
-            format!("cannot read the PEM certificate chain {}", certificate.display())
-        })?;
-    anyhow::ensure!(!chain.is_empty(), "{} holds no PEM certificate", certificate.display());
-    let key = PrivateKeyDer::from_pem_file(&key)
-        .with_context(|| format!("cannot read the PEM private key {}", key.display()))?;
+    let live = Arc::new(LiveCertificate::load(&certificate, &key).map_err(anyhow::Error::msg)?);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .context("the HTTPS certificate and key do not belong together")?;
+        .with_cert_resolver(live.clone());
     // HTTP/1.1 only: WebSockets ride on it, and the API gains nothing from h2.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok((Arc::new(config), origin))
+    Ok((Arc::new(config), live, origin))
+}
+
+/// Where the deployment keeps its certificates: the pair the listeners
+/// serve (the configured one, else the data directory's, which the first
+/// start makes self-signed) and the trust store.
+pub fn certificate_dir(data: &DataDir, server: &ServerConfig) -> CertificateDir {
+    let (configured, (certificate, key)) = match (&server.tls_certificate, &server.tls_key) {
+        (Some(certificate), Some(key)) => (true, (certificate.clone(), key.clone())),
+        _ => (false, data.self_signed_tls_paths()),
+    };
+    CertificateDir { certificate, key, configured, trust: data.trust_dir() }
 }
 
 /// The certificate and key files the TLS listeners use, and where they
-/// came from: the configured ones, or the self-signed ones (made on the
-/// first start).
+/// came from: the configured ones, or the data directory's (made
+/// self-signed on the first start, or imported since).
 fn certificate_files(
     data: &DataDir,
     server: &ServerConfig,
 ) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf, String)> {
-    Ok(match (&server.tls_certificate, &server.tls_key) {
-        (Some(certificate), Some(key)) => {
-            (certificate.clone(), key.clone(), format!("certificate {}", certificate.display()))
-        }
-        _ => {
-            let (certificate, key) = data.self_signed_tls_paths();
-            if !certificate.exists() || !key.exists() {
-                generate(&certificate, &key, &server.domain)?;
-                println!(
-                    "Generated a self-signed HTTPS certificate for {} in {}; browsers will warn \
-                     until you set server.tls_certificate and server.tls_key",
-                    names(&server.domain).join(", "),
-                    certificate.display()
-                );
-            }
-            let origin = format!("self-signed certificate {}", certificate.display());
-            (certificate, key, origin)
-        }
-    })
-}
-
-/// The `tls-server-end-point` channel binding of the TLS listeners (RFC
-/// 5929 §4.1): the hash of their certificate, with the hash of its
-/// signature algorithm, SHA-256 for MD5, SHA-1 and any other. The
-/// certificate is read once at start, as the listeners read it.
-pub fn server_end_point(data: &DataDir, server: &ServerConfig) -> anyhow::Result<Vec<u8>> {
-    use sha2::Digest as _;
-    use x509_parser::oid_registry::{
-        OID_PKCS1_SHA384WITHRSA, OID_PKCS1_SHA512WITHRSA, OID_SIG_ECDSA_WITH_SHA384,
-        OID_SIG_ECDSA_WITH_SHA512,
-    };
-    let (file, _, _) = certificate_files(data, server)?;
-    let der = first_certificate(&file)?;
-    let certificate = parsed(&der, &file)?;
-    let algorithm = &certificate.signature_algorithm.algorithm;
-    Ok(if [OID_PKCS1_SHA384WITHRSA, OID_SIG_ECDSA_WITH_SHA384].contains(algorithm) {
-        sha2::Sha384::digest(der.as_ref()).to_vec()
-    } else if [OID_PKCS1_SHA512WITHRSA, OID_SIG_ECDSA_WITH_SHA512].contains(algorithm) {
-        sha2::Sha512::digest(der.as_ref()).to_vec()
-    } else {
-        sha2::Sha256::digest(der.as_ref()).to_vec()
-    })
-}
-
-/// Where the TLS listeners' certificate comes from and when it expires
-/// (the console's overview).
-pub fn certificate_expiry(
-    data: &DataDir,
-    server: &ServerConfig,
-) -> anyhow::Result<(String, chrono::DateTime<chrono::Utc>)> {
-    let (file, _, origin) = certificate_files(data, server)?;
-    let der = first_certificate(&file)?;
-    let certificate = parsed(&der, &file)?;
-    let seconds = certificate.validity().not_after.timestamp();
-    let not_after = chrono::DateTime::from_timestamp(seconds, 0)
-        .with_context(|| format!("{} expires at an impossible time", file.display()))?;
-    Ok((origin, not_after))
+    let CertificateDir { certificate, key, configured, .. } = certificate_dir(data, server);
+    if configured {
+        let origin = format!("certificate {}", certificate.display());
+        return Ok((certificate, key, origin));
+    }
+    if !certificate.exists() || !key.exists() {
+        generate(&certificate, &key, &server.domain)?;
+        println!(
+            "Generated a self-signed HTTPS certificate for {} in {}; browsers will warn until \
+             you import one (simul cert import, or the console's Certificates page)",
+            names(&server.domain).join(", "),
+            certificate.display()
+        );
+    }
+    let origin = format!("certificate {} of the data directory", certificate.display());
+    Ok((certificate, key, origin))
 }
 
 /// The first certificate of the PEM file `file`.
@@ -130,31 +94,12 @@ fn parsed<'a>(
 pub fn certificate_names(file: &Path) -> anyhow::Result<Vec<String>> {
     let der = first_certificate(file)?;
     let certificate = parsed(&der, file)?;
-    let mut names = Vec::new();
-    if let Ok(Some(alternatives)) = certificate.subject_alternative_name() {
-        for name in &alternatives.value.general_names {
-            match name {
-                GeneralName::DNSName(dns) => names.push((*dns).to_owned()),
-                GeneralName::IPAddress(bytes) => names.extend(ip_address(bytes)),
-                _ => {}
-            }
-        }
-    }
+    let mut names = CertificateSummary::of(&der).map_err(anyhow::Error::msg)?.names;
     if names.is_empty() {
         let common = certificate.subject().iter_common_name();
         names.extend(common.filter_map(|cn| cn.as_str().ok().map(str::to_owned)));
     }
     Ok(names)
-}
-
-/// An IP address of a certificate (4 or 16 bytes) as text.
-fn ip_address(bytes: &[u8]) -> Option<String> {
-    let address: std::net::IpAddr = match bytes.len() {
-        4 => <[u8; 4]>::try_from(bytes).ok()?.into(),
-        16 => <[u8; 16]>::try_from(bytes).ok()?.into(),
-        _ => return None,
-    };
-    Some(address.to_string())
 }
 
 /// Whether a certificate name covers `host`: equal in any case, or a

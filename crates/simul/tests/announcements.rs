@@ -144,7 +144,7 @@ async fn bad_announcements_are_refused_and_change_nothing() {
         assert!(answer.contains("Nothing was sent") && answer.contains(sentence), "{answer}");
     }
     // Beyond what a console form may be at all.
-    let huge = "x".repeat(20_000);
+    let huge = "x".repeat(70_000);
     let csrf = csrf_of(&page(&server, "/console/announcements", &boss).await);
     let form = [("to", "everyone"), ("text", huge.as_str()), ("csrf", csrf.as_str())];
     let (status, _) =

@@ -35,6 +35,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use simul_core::UserId;
+use simul_service::certificates::LiveCertificate;
 use simul_service::{ConnectionGate, FileUrls, Service};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -69,8 +70,8 @@ pub struct Door {
     registration: bool,
     /// Who may run the administration commands (XEP-0133, `[xmpp] admins`).
     admins: Vec<String>,
-    /// The `tls-server-end-point` channel binding of the certificate.
-    server_end_point: Option<Vec<u8>>,
+    /// The certificate served, for its `tls-server-end-point` channel binding.
+    server_end_point: Option<Arc<LiveCertificate>>,
     /// Where the web door serves files: uploads (XEP-0363) are offered
     /// only with it.
     file_urls: Option<FileUrls>,
@@ -148,10 +149,11 @@ impl Door {
     }
 
     /// The door, offering SCRAM's -PLUS mechanisms with the
-    /// `tls-server-end-point` binding `hash` of its certificate (RFC 5929)
-    /// on every connection, TLS 1.2 ones too.
-    pub fn with_server_end_point(mut self, hash: Vec<u8>) -> Self {
-        self.server_end_point = Some(hash);
+    /// `tls-server-end-point` binding (RFC 5929) of the certificate
+    /// `certificate` serves at the time (an import swaps it), on every
+    /// connection, TLS 1.2 ones too.
+    pub fn with_server_end_point(mut self, certificate: Arc<LiveCertificate>) -> Self {
+        self.server_end_point = Some(certificate);
         self
     }
 

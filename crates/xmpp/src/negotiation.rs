@@ -113,7 +113,7 @@ pub(crate) async fn negotiate(
         Either::Right(_) => None,
     };
     let end_point = match &secure {
-        Either::Left(_) => door.server_end_point.as_deref(),
+        Either::Left(_) => door.server_end_point.as_ref().map(|live| live.server_end_point()),
         Either::Right(_) => None,
     };
     let (mut spent, arm, gather) = (Spent::default(), Arm::default(), Gather::default());
@@ -121,8 +121,11 @@ pub(crate) async fn negotiate(
     let io = Budgeted::new(BufReader::with_capacity(READ_BUFFER_BYTES, io), spent.clone());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     // What SCRAM may bind to here: nothing where SCRAM is not offered.
-    let channel =
-        Channel { plus: false, exporter: exporter.as_ref().map(|data| &data[..]), end_point };
+    let channel = Channel {
+        plus: false,
+        exporter: exporter.as_ref().map(|data| &data[..]),
+        end_point: end_point.as_deref(),
+    };
     let channel = if service.offers_scram() {
         channel
     } else {

@@ -1,9 +1,11 @@
 //! Reaching the servers: the primary first, then each failover in order,
 //! over ldap://, ldaps:// or ldap:// with StartTLS, trusting the system's
-//! signers or those of `ca_file`.
+//! signers or those of `ca_file`, and those of the data directory's trust
+//! store.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError};
 use rustls::pki_types::CertificateDer;
@@ -18,7 +20,9 @@ const INVALID_CREDENTIALS: u32 = 49;
 /// Opens connections to the repository.
 pub(crate) struct Connector {
     settings: Arc<Resolved>,
-    tls: Arc<rustls::ClientConfig>,
+    /// The TLS settings, and the trust store's modification time they
+    /// were made at (a signer added or removed changes it).
+    tls: Mutex<(Option<SystemTime>, Arc<rustls::ClientConfig>)>,
     /// Index in `hosts` of the server tried first.
     preferred: AtomicUsize,
 }
@@ -34,8 +38,23 @@ pub(crate) struct Connection {
 impl Connector {
     /// A connector for these settings; fails if `ca_file` cannot be read.
     pub(crate) fn new(settings: Arc<Resolved>) -> Result<Self, DirectoryError> {
-        let tls = Arc::new(client_config(&settings)?);
+        let stamp = trust_stamp(&settings);
+        let tls = Mutex::new((stamp, Arc::new(client_config(&settings)?)));
         Ok(Self { settings, tls, preferred: AtomicUsize::new(0) })
+    }
+
+    /// The TLS settings, made again when the trust store changed since.
+    fn tls(&self) -> Arc<rustls::ClientConfig> {
+        let stamp = trust_stamp(&self.settings);
+        let mut tls = self.tls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if tls.0 != stamp {
+            match client_config(&self.settings) {
+                Ok(config) => *tls = (stamp, Arc::new(config)),
+                // ca_file was read at start: it is the one that can fail.
+                Err(error) => tracing::warn!(%error, "LDAP: the trusted signers did not reload"),
+            }
+        }
+        tls.1.clone()
     }
 
     /// A connection to the first server that answers a simple bind as
@@ -172,7 +191,7 @@ impl Connector {
         let settings = LdapConnSettings::new()
             .set_conn_timeout(self.settings.timeout)
             .set_starttls(self.settings.starttls && url.starts_with("ldap://"))
-            .set_config(self.tls.clone());
+            .set_config(self.tls());
         // The connect timeout covers TCP only; TLS and StartTLS get the same again.
         let connecting = LdapConnAsync::with_settings(settings, url);
         let (connection, ldap) = tokio::time::timeout(2 * self.settings.timeout, connecting)
@@ -184,7 +203,23 @@ impl Connector {
     }
 }
 
-/// The trust store: `ca_file` when given (and only it), else the system's.
+/// The PEM files of the trust store's directory.
+fn trust_files(settings: &Resolved) -> Vec<std::path::PathBuf> {
+    let Some(dir) = &settings.trust_dir else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let pem = |path: &std::path::Path| path.extension().is_some_and(|e| e == "pem");
+    entries.flatten().map(|entry| entry.path()).filter(|path| pem(path)).collect()
+}
+
+/// When the trust store's directory last changed (none: no trust store).
+fn trust_stamp(settings: &Resolved) -> Option<SystemTime> {
+    let dir = settings.trust_dir.as_ref()?;
+    std::fs::metadata(dir).and_then(|meta| meta.modified()).ok()
+}
+
+/// The trust store: `ca_file` when given (and only it: the system's signers
+/// are not trusted then), else the system's; with either, the signers an
+/// administrator added to the data directory's trust store.
 fn client_config(settings: &Resolved) -> Result<rustls::ClientConfig, DirectoryError> {
     let mut roots = rustls::RootCertStore::empty();
     match &settings.ca_file {
@@ -213,6 +248,13 @@ fn client_config(settings: &Resolved) -> Result<rustls::ClientConfig, DirectoryE
             }
         }
     }
+    // Added by an administrator for this server: trusted with either.
+    for file in trust_files(settings) {
+        let certificates = CertificateDer::pem_file_iter(&file).into_iter().flatten().flatten();
+        for certificate in certificates {
+            let _ = roots.add(certificate);
+        }
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -230,8 +272,9 @@ fn describe(error: &LdapError) -> String {
         LdapError::LdapResult { result } => describe_result(result),
         LdapError::Io { source } if source.to_string().contains("invalid peer certificate") => {
             format!(
-                "{source}: the server's TLS certificate is not trusted; put the certificate of \
-                 its signer (PEM) in the file named by directory.ldap.ca_file"
+                "{source}: the server's TLS certificate is not trusted; add its signer with \
+                 `simul trust retrieve HOST:PORT` (or the console's Certificates page), or put \
+                 it (PEM) in the file named by directory.ldap.ca_file"
             )
         }
         LdapError::Io { source } => source.to_string(),

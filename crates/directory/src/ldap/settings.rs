@@ -27,6 +27,12 @@ pub struct LdapSettings {
     /// certificates, trusted instead of the system's trust store (the
     /// "signer certificates" WebSphere retrieves from the port).
     pub ca_file: Option<PathBuf>,
+    /// The data directory's trust store (`trust/*.pem`, what `simul trust
+    /// add` and the console's Certificates page keep): signers trusted in
+    /// addition to `ca_file` or the system's, read again when it changes.
+    /// Set by the server, not the configuration.
+    #[serde(skip)]
+    pub trust_dir: Option<PathBuf>,
     /// The DN Simul binds as to look people up; none: anonymous.
     pub bind_dn: Option<String>,
     /// File holding the bind password (one line). The variable
@@ -76,6 +82,7 @@ impl Default for LdapSettings {
             hosts: Vec::new(),
             starttls: false,
             ca_file: None,
+            trust_dir: None,
             bind_dn: None,
             bind_password_file: None,
             bind_password: None,
@@ -263,6 +270,8 @@ pub struct Resolved {
     pub starttls: bool,
     /// Extra trusted signers (PEM).
     pub ca_file: Option<PathBuf>,
+    /// The trust store's directory of added signers.
+    pub trust_dir: Option<PathBuf>,
     /// Service bind DN and password; `None`: anonymous.
     pub bind: Option<(String, BindPassword)>,
     /// Base entries.
@@ -421,6 +430,7 @@ impl LdapSettings {
             hosts: self.hosts.clone(),
             starttls: self.starttls,
             ca_file: self.ca_file.clone(),
+            trust_dir: self.trust_dir.clone(),
             bind,
             bases,
             user_filter: filter("user_filter", &filled.user_filter)?,

@@ -140,6 +140,64 @@ pub(super) fn redirect(location: &str) -> Response {
     response
 }
 
+/// A console page that can be shown again with why a change was refused.
+pub(super) trait RefusablePage: askama::Template + Sized {
+    /// The page as it is now, for this administrator.
+    fn current(state: &AppState, admin: &Admin) -> Self;
+    /// Shows `why` above it.
+    fn refuse(&mut self, why: String);
+}
+
+/// The page again, with the reason nothing changed (422).
+pub(super) fn refused<P: RefusablePage>(state: &AppState, admin: &Admin, why: &str) -> Response {
+    let mut page = P::current(state, admin);
+    page.refuse(why.to_owned());
+    super::pages::render(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+/// A form that did not parse (a damaged multipart body).
+pub(super) fn bad_form<P: RefusablePage>(state: &AppState, admin: &Admin) -> Response {
+    refused::<P>(state, admin, "That form could not be read: reload the page and try again.")
+}
+
+/// The fields of a change that asks for the administrator's own password
+/// again (`admin_password`, checked as a sign-in), as an extractor: a
+/// form that does not parse or a wrong password answers with the page `P`
+/// saying why nothing changed.
+pub(super) struct Confirmed<P>(
+    pub(super) super::form::Fields,
+    pub(super) std::marker::PhantomData<P>,
+);
+
+impl<P: RefusablePage> axum::extract::FromRequest<Arc<AppState>> for Confirmed<P> {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        // The guard put it there: a request without it never gets here.
+        let Some(admin) = parts.extensions.get::<Admin>() else {
+            return Err(axum::http::StatusCode::FORBIDDEN.into_response());
+        };
+        let bytes = axum::body::to_bytes(body, super::guard::MAX_FORM_BYTES).await;
+        let fields = match bytes {
+            Ok(bytes) => super::form::Fields::read(&parts.headers, bytes).await,
+            Err(_) => None,
+        };
+        let Some(fields) = fields else { return Err(bad_form::<P>(state, admin)) };
+        if !admin.confirms(state, fields.text("admin_password")).await {
+            return Err(refused::<P>(
+                state,
+                admin,
+                "Your own password was wrong: nothing was changed.",
+            ));
+        }
+        Ok(Self(fields, std::marker::PhantomData))
+    }
+}
+
 /// A failure's code in the card's address.
 struct Problem(&'static str);
 

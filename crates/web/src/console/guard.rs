@@ -15,8 +15,9 @@ use super::pages::{Refusal, render};
 use crate::AppState;
 use crate::auth::{Reached, csrf_token, presented_tokens};
 
-/// The largest form a console page sends.
-const MAX_FORM_BYTES: usize = 16 * 1024;
+/// The largest form a console page sends: a certificate import (a
+/// PKCS#12 file with a long chain and an RSA-4096 key is some 10 KiB).
+pub(super) const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// The form field carrying the CSRF token (the one the API takes in
 /// `X-CSRF-Token`, derived from the sign-in token).

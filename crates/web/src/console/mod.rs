@@ -8,6 +8,7 @@
 
 mod actions;
 mod announcements;
+mod certificates;
 mod directory;
 mod form;
 mod guard;
@@ -23,7 +24,6 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::http::Method;
 use axum::routing::{MethodRouter, get, post};
-use chrono::{DateTime, Utc};
 
 use crate::AppState;
 
@@ -31,7 +31,7 @@ pub(crate) use guard::Admin;
 pub use log_control::LogControl;
 
 /// What the console's overview shows that only the serving process
-/// knows: its listeners, its directory, its certificate.
+/// knows: its listeners and its directory.
 #[derive(Debug, Default)]
 pub struct ConsoleFacts {
     /// The front doors' listeners, as they were bound.
@@ -40,8 +40,6 @@ pub struct ConsoleFacts {
     pub directory: String,
     /// Whether the directory is the embedded realm (passwords can be reset).
     pub embedded: bool,
-    /// The HTTPS certificate, when it could be read.
-    pub certificate: Option<Certificate>,
     /// The host name users reach this server by (`server.domain`): the
     /// SSO domains must cover it.
     pub server_domain: String,
@@ -63,24 +61,14 @@ pub struct Listener {
     pub address: String,
 }
 
-/// The HTTPS (and XMPP) certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Certificate {
-    /// Where it comes from (`self-signed certificate /var/lib/...`).
-    pub origin: String,
-    /// When it expires.
-    pub not_after: DateTime<Utc>,
-}
-
 impl ConsoleFacts {
-    /// The facts of a server with this directory and certificate; its
-    /// listeners are added as they are bound.
-    pub fn new(directory: String, embedded: bool, certificate: Option<Certificate>) -> Self {
+    /// The facts of a server with this directory; its listeners are
+    /// added as they are bound.
+    pub fn new(directory: String, embedded: bool) -> Self {
         Self {
             listeners: Mutex::default(),
             directory,
             embedded,
-            certificate,
             server_domain: String::new(),
             realm_configured: false,
             ldap: None,
@@ -161,6 +149,11 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
         (Method::POST, "/console/sso/export", post(sso::export)),
         (Method::POST, "/console/sso/import", post(sso::import)),
         (Method::POST, "/console/sso/doctor", post(sso::doctor)),
+        (Method::GET, "/console/certificates", get(certificates::page)),
+        (Method::POST, "/console/certificates/import", post(certificates::import)),
+        (Method::POST, "/console/certificates/retrieve", post(certificates::retrieve)),
+        (Method::POST, "/console/certificates/trust/add", post(certificates::add_signer)),
+        (Method::POST, "/console/certificates/trust/remove", post(certificates::remove_signer)),
         (Method::GET, "/console/directory", get(directory::page)),
         (Method::POST, "/console/directory/test", post(directory::test)),
         (Method::POST, "/console/user/disable", post(actions::disable)),

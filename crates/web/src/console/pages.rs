@@ -25,9 +25,6 @@ const SEARCH_LIMIT: u32 = 50;
 /// How many acts the audit page shows.
 const AUDIT_PAGE: usize = 200;
 
-/// A certificate expiring sooner than this is a warning.
-const CERTIFICATE_WARNING_DAYS: i64 = 30;
-
 /// A page as an HTML answer under the console's policy.
 pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
     let html = match page.render() {
@@ -166,20 +163,23 @@ pub(super) async fn overview(
     let readiness = state.service.readiness().await;
     let keys = state.service.keys().current();
     let mut warnings = Vec::new();
-    let certificate = facts.certificate.as_ref().map(|certificate| {
-        let days = (certificate.not_after - Utc::now()).num_days();
-        if days < CERTIFICATE_WARNING_DAYS {
+    // Read now: an import changes it while the server runs.
+    let served = state.service.certificates().and_then(|c| c.server().ok().flatten());
+    let certificate = served.and_then(|server| {
+        let first = server.chain.first()?;
+        let days = (first.not_after - Utc::now()).num_days();
+        if first.expires_soon(Utc::now()) {
             warnings.push(format!(
-                "The HTTPS certificate expires on {} ({days} days): replace it \
-                 (server.tls_certificate) before browsers refuse it.",
-                certificate.not_after.format("%Y-%m-%d")
+                "The HTTPS certificate expires on {} ({days} days): import its successor on the \
+                 Certificates page before browsers refuse it.",
+                first.not_after.format("%Y-%m-%d")
             ));
         }
-        (
-            certificate.origin.clone(),
-            certificate.not_after.format("%Y-%m-%d %H:%M UTC").to_string(),
+        Some((
+            format!("{} certificate {}", server.origin, server.file.display()),
+            first.not_after.format("%Y-%m-%d %H:%M UTC").to_string(),
             days,
-        )
+        ))
     });
     if facts.embedded
         && matches!(state.service.person("admin").await, Ok(Some(admin)) if admin.must_change_password)

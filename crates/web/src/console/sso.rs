@@ -20,6 +20,7 @@ use simul_service::sso_doctor::Finding;
 use zeroize::Zeroizing;
 
 use super::Admin;
+use super::actions::{Confirmed, RefusablePage, bad_form, refused};
 use super::form::Fields;
 use super::pages::{Nav, render, time};
 use crate::AppState;
@@ -116,6 +117,16 @@ pub(super) async fn page(
         page.check(&state, &draft);
     }
     render(StatusCode::OK, &page)
+}
+
+impl RefusablePage for SsoPage {
+    fn current(state: &AppState, admin: &Admin) -> Self {
+        Self::new(state, admin)
+    }
+
+    fn refuse(&mut self, why: String) {
+        self.error = Some(why);
+    }
 }
 
 impl SsoPage {
@@ -293,7 +304,9 @@ pub(super) async fn rotate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(fields) = Fields::read(&headers, body).await else { return bad_form(&state, &admin) };
+    let Some(fields) = Fields::read(&headers, body).await else {
+        return bad_form::<SsoPage>(&state, &admin);
+    };
     match state.service.rotate_keys(&admin.actor(), replaced(fields.text("keep"))).await {
         Ok(_) => done("rotated"),
         Err(error) => failed(&state, &admin, &error),
@@ -305,16 +318,11 @@ pub(super) async fn rotate(
 pub(super) async fn import(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Admin>,
-    headers: HeaderMap,
-    body: Bytes,
+    Confirmed(fields, _): Confirmed<SsoPage>,
 ) -> Response {
-    let Some(fields) = Fields::read(&headers, body).await else { return bad_form(&state, &admin) };
-    if !admin.confirms(&state, fields.text("admin_password")).await {
-        return wrong_password(&state, &admin);
-    }
     let file = fields.bytes("file");
     if file.is_empty() {
-        return refused(
+        return refused::<SsoPage>(
             &state,
             &admin,
             "Choose the ltpa.keys file to import: nothing was changed.",
@@ -347,16 +355,11 @@ pub(super) async fn import(
 pub(super) async fn export(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Admin>,
-    headers: HeaderMap,
-    body: Bytes,
+    Confirmed(fields, _): Confirmed<SsoPage>,
 ) -> Response {
-    let Some(fields) = Fields::read(&headers, body).await else { return bad_form(&state, &admin) };
-    if !admin.confirms(&state, fields.text("admin_password")).await {
-        return wrong_password(&state, &admin);
-    }
     let (password, again) = (fields.text("password"), fields.text("password_again"));
     if password.is_empty() || password != again {
-        return refused(
+        return refused::<SsoPage>(
             &state,
             &admin,
             "Type the file's new password twice, the same both times: nothing was exported.",
@@ -376,7 +379,9 @@ pub(super) async fn doctor(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(fields) = Fields::read(&headers, body).await else { return bad_form(&state, &admin) };
+    let Some(fields) = Fields::read(&headers, body).await else {
+        return bad_form::<SsoPage>(&state, &admin);
+    };
     let pasted = Zeroizing::new(fields.text("token").trim().to_owned());
     let mut page = SsoPage::new(&state, &admin);
     if pasted.is_empty() {
@@ -430,21 +435,6 @@ fn notice(code: &str) -> Option<&'static str> {
     })
 }
 
-/// The page again, with the reason nothing changed.
-fn refused(state: &AppState, admin: &Admin, why: &str) -> Response {
-    let mut page = SsoPage::new(state, admin);
-    page.error = Some(why.to_owned());
-    render(StatusCode::UNPROCESSABLE_ENTITY, &page)
-}
-
-fn wrong_password(state: &AppState, admin: &Admin) -> Response {
-    refused(state, admin, "Your own password was wrong: nothing was changed.")
-}
-
-fn bad_form(state: &AppState, admin: &Admin) -> Response {
-    refused(state, admin, "That form could not be read: reload the page and try again.")
-}
-
 /// A refusal of the service, in its own words (which never hold a key
 /// or a password), else the log's.
 fn failed(state: &AppState, admin: &Admin, error: &ServiceError) -> Response {
@@ -456,5 +446,5 @@ fn failed(state: &AppState, admin: &Admin, error: &ServiceError) -> Response {
             "That did not work; the server log says why. Nothing was changed.".to_owned()
         }
     };
-    refused(state, admin, &why)
+    refused::<SsoPage>(state, admin, &why)
 }
