@@ -22,7 +22,7 @@ pub struct Upload<'a> {
 }
 
 /// A certificate chain and its key that belong together.
-pub(crate) struct Pair {
+pub struct Pair {
     /// The chain, the server's own certificate first.
     pub(crate) chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
@@ -46,8 +46,8 @@ impl Pair {
 impl Upload<'_> {
     /// The chain and key of the upload, checked: readable, a key that
     /// rustls can sign with and that belongs to the first certificate,
-    /// which is valid now.
-    pub(crate) fn read(&self) -> Result<Pair, String> {
+    /// which is valid now; else the one sentence that names the problem.
+    pub fn read(&self) -> Result<Pair, String> {
         let (chain, key) =
             if looks_like_pem(self.file) { self.read_pem()? } else { self.read_pkcs12()? };
         pair(chain, key)
