@@ -13,7 +13,7 @@ use crate::key_files::KeyDir;
 use crate::reserved_files::Reservations;
 use crate::{
     DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, FloodLimits, Hub, Keyring, LoginLimits,
-    MessageLimits, PolicyCache, Revocations, SIGN_UPS_PER_MINUTE,
+    MessageLimits, PolicyCache, Rates, Revocations, SIGN_UPS_PER_MINUTE,
 };
 
 /// WebSphere's default token lifetime, 120 minutes.
@@ -55,6 +55,8 @@ pub struct Service {
     policy_cache: PolicyCache,
     /// The deployment's LTPA key files, when the console may change them.
     key_files: Option<KeyDir>,
+    /// Logins and messages per second, for the console.
+    rates: Rates,
     hub: Hub,
 }
 
@@ -91,6 +93,7 @@ impl Service {
             admin_groups: Vec::new(),
             policy_cache: PolicyCache::default(),
             key_files: None,
+            rates: Rates::default(),
             hub: Hub::continuing_after(last_chat, last_message),
         })
     }
@@ -148,6 +151,16 @@ impl Service {
     /// Directory groups whose members are administrators.
     pub(crate) fn admin_groups(&self) -> &[String] {
         &self.admin_groups
+    }
+
+    /// Logins and messages per second over the last minute.
+    pub fn throughput(&self) -> crate::Throughput {
+        self.rates.throughput()
+    }
+
+    /// The counters behind [`Service::throughput`].
+    pub(crate) fn rates(&self) -> &Rates {
+        &self.rates
     }
 
     /// The largest file a user may send.

@@ -8,6 +8,7 @@
 
 mod actions;
 mod announcements;
+mod audit;
 mod directory;
 mod form;
 mod guard;
@@ -146,9 +147,11 @@ impl Console {
 pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
     vec![
         (Method::GET, "/console", get(pages::overview)),
+        (Method::POST, "/console/sign-out", post(actions::sign_out)),
         (Method::GET, "/console/users", get(pages::users)),
         (Method::GET, "/console/user", get(pages::user)),
-        (Method::GET, "/console/audit", get(pages::audit)),
+        (Method::GET, "/console/audit", get(audit::page)),
+        (Method::GET, "/console/audit/export", get(audit::export)),
         (Method::GET, "/console/policies", get(policies::list)),
         (Method::GET, "/console/policy", get(policies::show)),
         (Method::GET, "/console/logs", get(logs::page)),
@@ -170,6 +173,7 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
         (Method::POST, "/console/user/end-session", post(actions::end_session)),
         (Method::POST, "/console/policy/set", post(policies::set)),
         (Method::POST, "/console/policy/assign", post(policies::assign)),
+        (Method::POST, "/console/policy/unassign", post(policies::unassign)),
         (Method::POST, "/console/policy/remove", post(policies::remove)),
     ]
 }
