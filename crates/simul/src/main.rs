@@ -5,6 +5,7 @@ mod audit;
 mod backup;
 mod cli;
 mod config;
+mod config_file;
 mod data;
 mod directory;
 mod doctor;

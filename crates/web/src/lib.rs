@@ -36,7 +36,8 @@ pub use error::ApiError;
 pub struct AppState {
     /// The community, shared with the other front doors.
     service: Arc<Service>,
-    sso: SsoSettings,
+    /// The SSO settings in use (the console changes some while it runs).
+    sso: std::sync::RwLock<Arc<SsoSettings>>,
     csrf_secret: Vec<u8>,
     keepalive: std::time::Duration,
     /// Origins (`https://host[:port]`) whose pages may call the API with
@@ -70,7 +71,7 @@ impl AppState {
         telemetry::install();
         Ok(Self {
             service,
-            sso,
+            sso: std::sync::RwLock::new(Arc::new(sso)),
             csrf_secret: csrf_secret.into_bytes(),
             keepalive: DEFAULT_KEEPALIVE,
             allowed_origins: Vec::new(),
@@ -125,6 +126,23 @@ impl AppState {
         self.console.allowed_networks = allowed_networks;
         self.console.facts = facts;
         self
+    }
+
+    /// Lets the console save settings into the configuration file.
+    pub fn with_settings_file(mut self, file: Arc<dyn console::SettingsFile>) -> Self {
+        self.console.settings_file = Some(file);
+        self
+    }
+
+    /// The SSO settings in use now.
+    pub(crate) fn sso(&self) -> Arc<SsoSettings> {
+        self.sso.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Uses `sso` from now on (cookies issued and read from the next
+    /// request on).
+    pub(crate) fn set_sso(&self, sso: SsoSettings) {
+        *self.sso.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(sso);
     }
 
     /// Lets the console change and read the process's logs.

@@ -210,6 +210,6 @@ pub(super) async fn sign_out(
             &super::pages::Refusal::unavailable(),
         );
     }
-    let cookies = state.sso.logout_cookies(reached.sso());
+    let cookies = state.sso().logout_cookies(reached.sso());
     crate::account::with_cookies(redirect("/"), &cookies)
 }

@@ -16,6 +16,7 @@ mod log_control;
 mod logs;
 mod pages;
 mod policies;
+mod settings_file;
 mod sso;
 
 use std::net::IpAddr;
@@ -30,6 +31,7 @@ use crate::AppState;
 
 pub(crate) use guard::Admin;
 pub use log_control::LogControl;
+pub use settings_file::SettingsFile;
 
 /// What the console's overview shows that only the serving process
 /// knows: its listeners, its directory, its certificate.
@@ -122,6 +124,8 @@ pub(crate) struct Console {
     pub(crate) started: std::time::Instant,
     /// The process's logs, when the binary hands them over.
     pub(crate) logs: Option<Arc<dyn LogControl>>,
+    /// The configuration file, when the binary hands it over.
+    pub(crate) settings_file: Option<Arc<dyn SettingsFile>>,
 }
 
 impl Default for Console {
@@ -131,6 +135,7 @@ impl Default for Console {
             facts: Arc::default(),
             started: std::time::Instant::now(),
             logs: None,
+            settings_file: None,
         }
     }
 }
@@ -160,6 +165,7 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
         (Method::GET, "/console/announcements", get(announcements::page)),
         (Method::POST, "/console/announcements/send", post(announcements::send)),
         (Method::GET, "/console/sso", get(sso::page)),
+        (Method::POST, "/console/sso/settings", post(sso::save_settings)),
         (Method::POST, "/console/sso/rotate", post(sso::rotate)),
         (Method::POST, "/console/sso/export", post(sso::export)),
         (Method::POST, "/console/sso/import", post(sso::import)),
