@@ -295,8 +295,13 @@ async fn history_days_hides_older_messages_on_every_history() {
     world.command().set(&admin(), "default", &["history_days=30"]).await.unwrap();
     let shown = service.im_page("alice", &page).await.unwrap();
     assert_eq!(texts(shown.messages), ["today"]);
-    // Search shows no more than the history does.
+    // Search shows no more than the history does, nor the recent chats.
     assert!(search("long").await.is_empty());
+    // (The old message's id is the highest, so it is the 1:1 conversation's
+    // last: too old to show, and the conversation with it.)
+    let recent = service.conversations(&user("alice")).await.unwrap();
+    assert!(recent.iter().all(|c| c.last.as_ref().is_none_or(|m| m.text != "long ago")));
+    assert_eq!(recent.len(), 1, "the chat only: {recent:?}");
     assert_eq!(search("today").await, ["today in the chat", "today"]);
     // Asking for an older window does not widen the policy's.
     let wider = HistoryPage { start: Some(Utc::now() - Duration::days(365)), ..page.clone() };
@@ -305,6 +310,10 @@ async fn history_days_hides_older_messages_on_every_history() {
     assert_eq!(service.chat_page(&user("alice"), chat, start, 10).await.unwrap().messages.len(), 1);
     world.command().set(&admin(), "default", &["history_days=0"]).await.unwrap();
     assert!(service.im_page("alice", &page).await.unwrap().messages.is_empty());
+    // No past at all: the 1:1 conversation is left out, the open chat stays bare.
+    let recent = service.conversations(&user("alice")).await.unwrap();
+    assert_eq!(recent.len(), 1, "{recent:?}");
+    assert!(recent[0].last.is_none() && recent[0].member);
     assert!(service.chat_page(&user("alice"), chat, start, 10).await.unwrap().messages.is_empty());
 }
 
