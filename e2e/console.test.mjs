@@ -84,6 +84,7 @@ scenario('an admin disables a user whose client is open, and the client signs ou
     await page.getByRole('cell', { name: 'disable', exact: true }).waitFor();
     assert.equal(await page.getByRole('cell', { name: 'grant-admin', exact: true }).count(), 0);
     await H.screenshot(page, `console-audit-filtered-${colorScheme}`);
+    assert.deepEqual(await H.accessibilityProblems(page), []);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
     assert.match(download.suggestedFilename(), /^simul-audit-\d{8}-\d{6}\.csv$/);
     const csv = (await readFile(/** @type {string} */ (await download.path()), 'utf8')).split('\r\n');
