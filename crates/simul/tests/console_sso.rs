@@ -452,6 +452,10 @@ async fn checked_settings_are_saved_to_the_configuration_and_applied_now() {
     let (_, sso) = with_cookie(&server, "/console/sso?done=saved-restart", &cookie).await;
     assert!(sso.contains("requiring SSL and the expiry apply when simul serve restarts"), "{sso}");
     assert!(sso.contains("<td>.example.com</td>"), "in use now: {sso}");
+    // The expiry waits for a restart: 120 in use, the saved 60 in the form,
+    // so that the next save keeps it.
+    assert!(sso.contains("<td>120</td>"), "{sso}");
+    assert!(sso.contains("name=\"expiration_minutes\" value=\"60\""), "{sso}");
     let (_, audit) = with_cookie(&server, "/console/audit?action=sso-settings", &cookie).await;
     assert!(audit.contains("<td>sso-settings</td>") && audit.contains("SimulToken2"), "{audit}");
 }

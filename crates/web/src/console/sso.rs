@@ -140,15 +140,7 @@ pub(super) async fn save_settings(
         page.error = Some(format!("Not saved: {why}. Nothing changed."));
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    let running = state.sso();
-    let restart = typed.requires_ssl != running.requires_ssl
-        || typed.expiration_minutes != running.expiration_minutes;
-    let now = SsoSettings {
-        requires_ssl: running.requires_ssl,
-        expiration_minutes: running.expiration_minutes,
-        ..typed
-    };
-    state.set_sso(now);
+    let restart = state.apply_sso(typed);
     let said = page.snippet.as_deref().unwrap_or_default().replace('\n', " ");
     if let Err(error) =
         state.service.administration().record(&admin.actor(), "sso-settings", said.trim()).await
@@ -196,7 +188,9 @@ impl SsoPage {
             host,
             realm: state.service.realm_name().to_owned(),
             settings,
-            form: FormValues::of(&sso),
+            // What a change starts from: the file's settings, so that
+            // saving again keeps what waits for a restart.
+            form: FormValues::of(&state.saved_sso()),
             snippet: None,
             checked: false,
             current: None,
@@ -263,7 +257,7 @@ impl SsoPage {
             interoperability_mode: self.form.interoperability_mode,
             ltpa2_cookie_name: self.form.ltpa2_cookie_name.clone(),
             ltpa1_cookie_name: self.form.ltpa1_cookie_name.clone(),
-            ..SsoSettings::clone(&state.sso())
+            ..SsoSettings::clone(&state.saved_sso())
         };
         let mut problems: Vec<(&'static str, String)> = Vec::new();
         match self.form.expiration_minutes.parse::<u32>() {
