@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as H from './harness.mjs';
 
@@ -50,6 +51,8 @@ scenario('an admin disables a user whose client is open, and the client signs ou
     assert.equal(new URL(page.url()).pathname, '/console');
     await page.getByText('Signed in as boss').waitFor();
     assert.equal(await page.getByTestId('online').innerText(), '1', 'alice is online');
+    // The deployment's LTPA keys never left it: the overview warns.
+    await page.getByText('LTPA keys never exported').waitFor();
     await H.screenshot(page, `console-overview-${colorScheme}`);
 
     await page.getByRole('link', { name: 'Users and sessions' }).click();
@@ -73,7 +76,21 @@ scenario('an admin disables a user whose client is open, and the client signs ou
 
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('cell', { name: 'disable', exact: true }).waitFor();
+    await page.getByRole('cell', { name: 'grant-admin', exact: true }).waitFor();
     await H.screenshot(page, `console-audit-${colorScheme}`);
+    // Filtered to one kind of act, and downloaded as CSV with that filter.
+    await page.getByLabel('What', { exact: true }).fill('disable');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('cell', { name: 'disable', exact: true }).waitFor();
+    assert.equal(await page.getByRole('cell', { name: 'grant-admin', exact: true }).count(), 0);
+    await H.screenshot(page, `console-audit-filtered-${colorScheme}`);
+    assert.deepEqual(await H.accessibilityProblems(page), []);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+    assert.match(download.suggestedFilename(), /^simul-audit-\d{8}-\d{6}\.csv$/);
+    const csv = (await readFile(/** @type {string} */ (await download.path()), 'utf8')).split('\r\n');
+    assert.equal(csv[0], 'at,actor,action,target,origin');
+    assert.match(csv[1], /,boss,disable,alice,console /);
+    assert.equal(csv[2], '');
 
     await page.getByRole('link', { name: 'Users and sessions' }).click();
     await page.getByLabel('Find people by name, login name or e-mail').fill('alice');
@@ -82,5 +99,12 @@ scenario('an admin disables a user whose client is open, and the client signs ou
     await page.getByRole('button', { name: 'Enable' }).click();
     await page.getByRole('status').filter({ hasText: 'Enabled.' }).waitFor();
     assert.deepEqual(await H.accessibilityProblems(page), []);
+
+    // Signing out ends the console's session: back to the sign-in.
+    await page.getByTestId('sign-out').click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    const after = await page.goto(`${shared.server.url}/console`);
+    assert.equal(after?.status(), 401);
+    await H.screenshot(page, 'console-signed-out');
   }
 });

@@ -41,6 +41,9 @@
 //! - `ldap`: a real slapd (simul-testkit) with N extra people: start-up
 //!   with the name cache loaded, memory per cached person, login (search
 //!   and bind) and directory-search latency;
+//! - `console`: every page of the administration console (its own route
+//!   list), as a signed-in administrator, on an embedded directory of
+//!   50,000 people and a long audit log: latency per page;
 //! - `compare`: Simul, Prosody and ejabberd side by side (`scripts/bench-compare`
 //!   installs and starts them): the same XMPP client and scenarios against
 //!   each, from a fresh start with the same users and contact lists (idle
@@ -61,6 +64,7 @@
 //! ./target/release/simul-bench im --sessions 1000,10000
 //! ./target/release/simul-bench im --sessions 1000,10000 --active-pairs 50
 //! ./target/release/simul-bench ldap --people 1000,10000,50000
+//! ./target/release/simul-bench console --people 50000
 //! ./target/release/simul-bench sessions --door vp --sessions 1000,10000,19000
 //! ./target/release/simul-bench sessions --door vp --sessions 10000 --watch 10
 //! ./target/release/simul-bench vp-logins
@@ -128,6 +132,7 @@ server generated. The figures of BENCHMARKS.md come from:
   ./target/release/simul-bench im --sessions 1000,10000
   ./target/release/simul-bench im --sessions 1000,10000 --active-pairs 50
   ./target/release/simul-bench ldap --people 1000,10000,50000
+  ./target/release/simul-bench console --people 50000
   ./target/release/simul-bench sessions --door vp --sessions 1000,10000,19000
   ./target/release/simul-bench sessions --door vp --sessions 10000 --watch 10
   ./target/release/simul-bench vp-logins
@@ -164,6 +169,9 @@ enum Scenario {
     /// An LDAP directory (a real slapd): name-cache load, memory per
     /// person, login and search latency.
     Ldap(scenario::ldap::Args),
+    /// Every console page as a signed-in administrator, on an embedded
+    /// directory of 50,000 people: latency per page.
+    Console(scenario::console::Args),
     /// Simul, Prosody and ejabberd side by side: idle hold, login storm,
     /// presence storm, 1:1 messages at rising loads; JSON, Markdown, plot.
     Compare(compare::Args),
@@ -349,6 +357,7 @@ fn main() -> ExitCode {
             Scenario::VpLogins(args) => scenario::vp_logins::run(common, args).await,
             Scenario::XmppLogins(args) => scenario::xmpp_logins::run(common, args).await,
             Scenario::Ldap(args) => scenario::ldap::run(common, args).await,
+            Scenario::Console(args) => scenario::console::run(common, args).await,
             Scenario::Chaos(args) => scenario::chaos::run(common, args).await,
             Scenario::Compare(args) => compare::run(common, args, nofile).await,
         }

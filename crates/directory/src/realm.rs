@@ -149,4 +149,10 @@ pub trait Realm: Send + Sync {
     fn answering(&self) -> Option<bool> {
         None
     }
+
+    /// The failover server in use instead of the first configured one
+    /// (its URL), while one is: `None` for a directory without failover.
+    fn failover(&self) -> Option<String> {
+        None
+    }
 }

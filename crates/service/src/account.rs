@@ -119,4 +119,10 @@ impl Service {
         };
         Readiness { store, directory: self.realm().answering() != Some(false) }
     }
+
+    /// The LDAP failover server in use instead of the primary, while one
+    /// is (the primary did not answer; the next refresh tries it again).
+    pub fn directory_failover(&self) -> Option<String> {
+        self.realm().failover()
+    }
 }

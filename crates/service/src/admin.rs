@@ -8,7 +8,7 @@
 
 use simul_core::{SessionId, UserId};
 use simul_directory::Realm;
-use simul_store::{AuditEntry, Store};
+use simul_store::{AuditEntry, AuditFilter, Store};
 
 use crate::hub::SessionOrigin;
 use crate::{Service, ServiceError};
@@ -118,10 +118,24 @@ impl<'a> Administration<'a> {
         record(self.store, actor, action, target).await
     }
 
-    /// The latest acts at or after `since_ms`, newest first, at most
-    /// [`MAX_AUDIT_ENTRIES`].
-    pub async fn audit(&self, since_ms: i64) -> Result<Vec<AuditEntry>, ServiceError> {
-        Ok(self.store.audit_since(since_ms, MAX_AUDIT_ENTRIES).await?)
+    /// The latest acts that `filter` lets through, newest first, at most
+    /// [`MAX_AUDIT_ENTRIES`]: what the console's audit page shows and
+    /// exports and `simul audit` prints.
+    pub async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, ServiceError> {
+        Ok(self.store.audit(filter, MAX_AUDIT_ENTRIES).await?)
+    }
+
+    /// Whether the deployment's LTPA keys ever left it or came from
+    /// elsewhere (an export or an import in the audit log): if not, no
+    /// other server of the SSO domain can hold them.
+    pub async fn keys_shared(&self) -> Result<bool, ServiceError> {
+        for action in KEYS_SHARED_ACTIONS {
+            let filter = AuditFilter { action: action.to_owned(), ..AuditFilter::default() };
+            if !self.store.audit(&filter, 1).await?.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The realm's id of `user` (a login name or mail works too).
@@ -150,6 +164,40 @@ pub async fn record(
         origin: actor.origin.clone(),
     };
     Ok(store.record_audit(&entry).await?)
+}
+
+/// The acts after which other servers can hold the deployment's keys.
+pub const KEYS_SHARED_ACTIONS: [&str; 2] = ["export-ltpa-keys", "import-ltpa-keys"];
+
+/// `entries` as CSV (RFC 4180, a header line, times in RFC 3339): the
+/// console's download and `simul audit --csv`. A field a spreadsheet
+/// would run as a formula (`=`, `+`, `-`, `@` first) is prefixed with
+/// `'`, since targets and actors can be typed by anyone with an account.
+pub fn audit_csv(entries: &[AuditEntry]) -> String {
+    let mut csv = String::from("at,actor,action,target,origin\r\n");
+    for entry in entries {
+        let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(entry.at_ms)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let fields = [at.as_str(), &entry.actor, &entry.action, &entry.target, &entry.origin];
+        let line: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
+        csv.push_str(&line.join(","));
+        csv.push_str("\r\n");
+    }
+    csv
+}
+
+fn csv_field(field: &str) -> String {
+    let field = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{field}")
+    } else {
+        field.to_owned()
+    };
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field
+    }
 }
 
 fn now_ms() -> i64 {

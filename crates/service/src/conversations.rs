@@ -48,13 +48,21 @@ pub struct LastMessage {
 impl Service {
     /// `user`'s conversations, the latest first: their 1:1 ones (at most
     /// [`MAX_CONVERSATIONS`]), the n-way chats they are in, and those they
-    /// took part in and did not leave (at most as many).
+    /// took part in and did not leave (at most as many). Their policy's
+    /// `history_days` holds here as on the history pages: a conversation
+    /// whose last message is older is left out (a chat they are still in
+    /// stays, without that message).
     pub async fn conversations(
         &self,
         user: &UserId,
     ) -> Result<Vec<ConversationSummary>, ServiceError> {
+        let start = self.history_start(user).await?;
+        let shown = |at: DateTime<Utc>| start.is_none_or(|start| at >= start);
         let mut list = Vec::new();
         for im in self.store().im_conversations(user.as_str(), MAX_CONVERSATIONS).await? {
+            if !shown(im.last.at) {
+                continue;
+            }
             let last = LastMessage {
                 id: MessageId::from_raw(im.last.id),
                 from: UserId::new(im.last.from),
@@ -81,7 +89,11 @@ impl Service {
             chats.chain(gone.filter(|(id, _)| !ids.contains(id)).map(|(id, t)| (id, t, false)));
         for (chat, topic, member) in chats {
             let summary = self.store().chat_conversation(user.as_str(), chat.get()).await?;
-            let last = summary.last.map(|m| LastMessage {
+            let too_old = summary.last.as_ref().is_some_and(|m| !shown(m.at));
+            if too_old && !member {
+                continue;
+            }
+            let last = summary.last.filter(|_| !too_old).map(|m| LastMessage {
                 id: MessageId::from_raw(m.id),
                 from: UserId::new(m.from),
                 text: m.text,

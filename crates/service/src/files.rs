@@ -33,6 +33,18 @@ pub enum FileTarget {
     Nway(ChatId),
 }
 
+/// What one user may send: the largest file, and the policy that sets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileAllowance {
+    /// The largest file in bytes: the server's limit, or the user's
+    /// policy's (`max_file_mb`) when lower; 0 when they may send none.
+    pub max_bytes: u64,
+    /// Whether their policy lets them send files at all (`file_transfer`).
+    pub allowed: bool,
+    /// The policy that sets the limit or refuses files, if not the server.
+    pub policy: Option<String>,
+}
+
 /// A file being received for a conversation the sender may write to,
 /// within the size limit.
 #[derive(Debug)]
@@ -111,6 +123,20 @@ impl Service {
             return Err(FileUpload::too_large(self.max_file_bytes()));
         }
         Ok(())
+    }
+
+    /// What `user` may send now (their policy and the server's limit): what
+    /// a client tells them before they pick a file.
+    pub async fn file_allowance(&self, user: &UserId) -> Result<FileAllowance, ServiceError> {
+        match self.file_limit(user, None).await {
+            Ok((max_bytes, refusal)) => {
+                Ok(FileAllowance { max_bytes, allowed: true, policy: refusal.map(|r| r.policy) })
+            }
+            Err(ServiceError::Policy(refusal)) => {
+                Ok(FileAllowance { max_bytes: 0, allowed: false, policy: Some(refusal.policy) })
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Whether `from`'s policy lets them send a file (of `size` bytes, if

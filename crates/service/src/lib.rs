@@ -31,6 +31,7 @@ mod limits;
 mod messages;
 mod nway;
 mod policies;
+mod rates;
 mod reserved_files;
 mod revocation;
 mod scram_sign_in;
@@ -39,9 +40,13 @@ mod service;
 mod sessions;
 mod sign_in;
 pub mod sso_doctor;
+mod when;
 
 pub use account::Readiness;
-pub use admin::{Actor, Administration, MAX_AUDIT_ENTRIES, record as record_audit};
+pub use admin::{
+    Actor, Administration, KEYS_SHARED_ACTIONS, MAX_AUDIT_ENTRIES, audit_csv,
+    record as record_audit,
+};
 pub use admission::{Admission, admission};
 pub use announcements::{Announcement, Audience, MAX_ANNOUNCEMENT_CHARS, RECENT_ANNOUNCEMENTS};
 pub use changes::REACTIONS;
@@ -50,7 +55,7 @@ pub use conversations::{ConversationSummary, LastMessage, MAX_CONVERSATIONS};
 pub use directory_test::{Check, DirectoryTest};
 pub use error::ServiceError;
 pub use file_links::{FILES_PATH, FileUrls, UPLOADS_PATH};
-pub use files::{DEFAULT_MAX_FILE_BYTES, FileTarget, FileUpload, SentFile};
+pub use files::{DEFAULT_MAX_FILE_BYTES, FileAllowance, FileTarget, FileUpload, SentFile};
 use flood::MessageLimits;
 pub use flood::{CommandAdmission, CommandLimit, FloodLimits};
 pub use gate::{ConnectionGate, ConnectionTicket};
@@ -62,6 +67,8 @@ use limits::{FailureLimit, LoginLimits, network_of};
 pub use messages::{MAX_CONTACTS, MAX_GROUPS, SentIm};
 use policies::PolicyCache;
 pub use policies::{Policies, PolicyBook};
+use rates::Rates;
+pub use rates::{RATE_WINDOW_SECONDS, Throughput};
 pub use reserved_files::{Reservation, ReservedUpload};
 use revocation::Revocations;
 pub use revocation::TokenStamp;
@@ -74,10 +81,11 @@ pub use simul_core::Limits as CommunityLimits;
 pub use simul_core::policy;
 pub use simul_directory::Person;
 pub use simul_directory::scram::{ScramCredentials, ScramHash};
-pub use simul_store::AuditEntry;
+pub use simul_store::{AuditEntry, AuditFilter};
 pub use simul_store::{
     ContactGroup, ContactList, HistoryPage, Page, PageStart, StoredChatMessage, StoredIm,
 };
+pub use when::{parse_duration_ms, parse_since};
 
 use std::time::Duration;
 

@@ -68,6 +68,7 @@ impl Service {
             Ok(((id, community.is_online(&recipient)), deliveries))
         })?;
         metrics::counter!("simul_messages_total", "kind" => "im").increment(1);
+        self.rates().messages.tick();
         let (from, to) = (from.to_string(), recipient.to_string());
         let message = StoredIm::new(id.get(), from, to, text, at);
         self.link_file(file_id.as_deref(), id).await?;

@@ -127,6 +127,7 @@ impl Service {
         let file_id = file.as_ref().map(|file| file.id.clone());
         let id = self.hub().apply(|c| c.chat_message_with(from, chat, (&text, file), at))?;
         metrics::counter!("simul_messages_total", "kind" => "nway").increment(1);
+        self.rates().messages.tick();
         let (chat, from) = (chat.get(), from.to_string());
         let message = StoredChatMessage::new(id.get(), chat, from, text, at);
         self.link_file(file_id.as_deref(), id).await?;

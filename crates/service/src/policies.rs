@@ -173,6 +173,41 @@ impl<'a> Policies<'a> {
         Ok(to)
     }
 
+    /// Takes custom policy `name` away from a user or group DN: they go
+    /// back to their next heaviest policy, or `default`. A user is named
+    /// by their id as assigned, or any name the directory knows them by
+    /// (someone removed from the directory can still be unassigned).
+    pub async fn unassign(
+        &self,
+        actor: &Actor,
+        name: &str,
+        to: Assignee,
+    ) -> Result<Assignee, ServiceError> {
+        self.custom(name).await?;
+        let (group, given) = match &to {
+            Assignee::User(user) => (false, user.trim().to_owned()),
+            Assignee::Group(dn) => (true, dn.trim().to_owned()),
+        };
+        let mut removed =
+            self.store.unassign_policy(name, group, &given).await?.then(|| given.clone());
+        if removed.is_none()
+            && !group
+            && let Some(person) = self.realm.person(&given).await?
+        {
+            removed =
+                self.store.unassign_policy(name, false, &person.id).await?.then_some(person.id);
+        }
+        let Some(assignee) = removed else {
+            return Err(ServiceError::Invalid(format!(
+                "policy `{name}` is not assigned to {to}: `simul policy show {name}` lists whom \
+                 it is assigned to"
+            )));
+        };
+        let to = if group { Assignee::Group(assignee) } else { Assignee::User(assignee) };
+        self.audit(actor, "policy-unassign", &format!("{name} from {to}")).await?;
+        Ok(to)
+    }
+
     /// Removes custom policy `name` and its assignments: its users go back
     /// to their next heaviest policy, or `default`.
     pub async fn remove(&self, actor: &Actor, name: &str) -> Result<(), ServiceError> {

@@ -69,7 +69,8 @@ impl Service {
     /// (the last one may be half typed), newest first: the 1:1 messages
     /// they sent or received, and those of the n-way chats they may read
     /// (as for [`Service::chat_page`]; of the chats they are no longer in,
-    /// the latest [`SEARCHED_CHATS`]). A query without a
+    /// the latest [`SEARCHED_CHATS`]), none older than their policy's
+    /// `history_days`. A query without a
     /// word, too long, or a page over [`MAX_SEARCH_RESULTS`] is
     /// [`ServiceError::Invalid`]; more than a person types is
     /// [`ServiceError::TooMany`].
@@ -112,7 +113,10 @@ impl Service {
             }
         }
         let before = page.before.map(MessageId::get);
-        let query = SearchQuery { words: &words, before, limit: page.limit };
+        // The policy's window (`history_days`) holds for search as for
+        // the history pages.
+        let since = self.history_start(user).await?;
+        let query = SearchQuery { words: &words, before, limit: page.limit, since };
         let found = self.store().search(user.as_str(), &chats, &query).await?;
         Ok(found.into_iter().map(|found| hit(user, found)).collect())
     }

@@ -14,7 +14,7 @@ use crate::key_files::KeyDir;
 use crate::reserved_files::Reservations;
 use crate::{
     DEFAULT_INVALID_TOKENS_PER_MINUTE, FailureLimit, FloodLimits, Hub, Keyring, LoginLimits,
-    MessageLimits, PolicyCache, Revocations, SIGN_UPS_PER_MINUTE, ServiceError,
+    MessageLimits, PolicyCache, Rates, Revocations, SIGN_UPS_PER_MINUTE, ServiceError,
 };
 
 /// WebSphere's default token lifetime, 120 minutes.
@@ -61,6 +61,8 @@ pub struct Service {
     /// "Retrieve from port" per administrator: it connects anywhere the
     /// server reaches.
     retrieve_limits: UserLimit,
+    /// Logins and messages per second, for the console.
+    rates: Rates,
     hub: Hub,
 }
 
@@ -99,6 +101,7 @@ impl Service {
             key_files: None,
             certificates: None,
             retrieve_limits: crate::certificates::retrieve_limits(),
+            rates: Rates::default(),
             hub: Hub::continuing_after(last_chat, last_message),
         })
     }
@@ -189,6 +192,16 @@ impl Service {
     /// Directory groups whose members are administrators.
     pub(crate) fn admin_groups(&self) -> &[String] {
         &self.admin_groups
+    }
+
+    /// Logins and messages per second over the last minute.
+    pub fn throughput(&self) -> crate::Throughput {
+        self.rates.throughput()
+    }
+
+    /// The counters behind [`Service::throughput`].
+    pub(crate) fn rates(&self) -> &Rates {
+        &self.rates
     }
 
     /// The largest file a user may send.

@@ -10,7 +10,8 @@ use simul_core::UserId;
 use simul_directory::EmbeddedRealm;
 use simul_service::policy::{Assignee, Setting};
 use simul_service::{
-    Actor, ContactGroup, ContactList, FileTarget, HistoryPage, Policies, Service, ServiceError,
+    Actor, ContactGroup, ContactList, FileTarget, HistoryPage, Policies, SearchPage, Service,
+    ServiceError,
 };
 use simul_store::{Store, StoredIm};
 
@@ -135,7 +136,8 @@ async fn a_command_forbids_nway_chats_and_the_heaviest_assigned_policy_allows_th
     let book = world.command().book().await.unwrap();
     let names: Vec<&str> = book.policies.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["anonymous", "chatters", "default"]);
-    let audit = service.administration().audit(0).await.unwrap();
+    let audit =
+        service.administration().audit(&simul_service::AuditFilter::default()).await.unwrap();
     let acts: Vec<(&str, &str)> =
         audit.iter().rev().map(|e| (e.action.as_str(), e.target.as_str())).collect();
     assert_eq!(
@@ -191,7 +193,8 @@ async fn bad_input_names_the_fix_and_changes_nothing() {
     assert!(sentence.contains("--group cn="), "{sentence}");
     assert_eq!(command.book().await.unwrap(), after_create, "refusals changed nothing");
     assert_eq!(before.policies.len() + 1, after_create.policies.len());
-    let audit = world.service.administration().audit(0).await.unwrap();
+    let audit =
+        world.service.administration().audit(&simul_service::AuditFilter::default()).await.unwrap();
     assert_eq!(audit.len(), 1, "only the creation is in the audit log: {audit:?}");
 }
 
@@ -222,7 +225,13 @@ async fn files_follow_file_transfer_and_max_file_mb_on_every_way_in() {
     let world = World::new().await;
     let service = &world.service;
     let to_bob = || FileTarget::Im("bob".into());
+    let allowance = service.file_allowance(&user("alice")).await.unwrap();
+    assert_eq!((allowance.max_bytes, allowance.policy), (service.max_file_bytes(), None));
     world.command().set(&admin(), "default", &["max_file_mb=1"]).await.unwrap();
+    // What a client is told before it sends: the policy's limit, named.
+    let allowance = service.file_allowance(&user("alice")).await.unwrap();
+    assert_eq!(allowance.max_bytes, 1024 * 1024);
+    assert_eq!((allowance.allowed, allowance.policy.as_deref()), (true, Some("default")));
     // A form upload stops at the policy's size, with the policy's refusal.
     let mut upload = service.file_upload(&user("alice"), to_bob()).await.unwrap();
     upload.write(&vec![0; 1024 * 1024]).await.unwrap();
@@ -237,6 +246,8 @@ async fn files_follow_file_transfer_and_max_file_mb_on_every_way_in() {
     let refused = refusal(service.file_upload(&user("alice"), to_bob()).await);
     assert_eq!(refused.setting, Setting::FileTransfer);
     refusal(service.reserve_file(&user("alice"), "a", 10, "").await);
+    let allowance = service.file_allowance(&user("alice")).await.unwrap();
+    assert_eq!((allowance.max_bytes, allowance.allowed), (0, false));
 }
 
 #[tokio::test]
@@ -310,10 +321,24 @@ async fn history_days_hides_older_messages_on_every_history() {
         texts(service.im_page("alice", &page).await.unwrap().messages),
         ["long ago", "today"]
     );
+    let search = |query: &'static str| async move {
+        let page = SearchPage { before: None, limit: 10 };
+        let hits = service.search_messages(&user("alice"), query, page).await.unwrap();
+        hits.into_iter().map(|hit| hit.text).collect::<Vec<_>>()
+    };
+    assert_eq!(search("long").await, ["long ago"]);
 
     world.command().set(&admin(), "default", &["history_days=30"]).await.unwrap();
     let shown = service.im_page("alice", &page).await.unwrap();
     assert_eq!(texts(shown.messages), ["today"]);
+    // Search shows no more than the history does, nor the recent chats.
+    assert!(search("long").await.is_empty());
+    // (The old message's id is the highest, so it is the 1:1 conversation's
+    // last: too old to show, and the conversation with it.)
+    let recent = service.conversations(&user("alice")).await.unwrap();
+    assert!(recent.iter().all(|c| c.last.as_ref().is_none_or(|m| m.text != "long ago")));
+    assert_eq!(recent.len(), 1, "the chat only: {recent:?}");
+    assert_eq!(search("today").await, ["today in the chat", "today"]);
     // Asking for an older window does not widen the policy's.
     let wider = HistoryPage { start: Some(Utc::now() - Duration::days(365)), ..page.clone() };
     assert_eq!(texts(service.im_page("alice", &wider).await.unwrap().messages), ["today"]);
@@ -321,5 +346,48 @@ async fn history_days_hides_older_messages_on_every_history() {
     assert_eq!(service.chat_page(&user("alice"), chat, start, 10).await.unwrap().messages.len(), 1);
     world.command().set(&admin(), "default", &["history_days=0"]).await.unwrap();
     assert!(service.im_page("alice", &page).await.unwrap().messages.is_empty());
+    // No past at all: the 1:1 conversation is left out, the open chat stays bare.
+    let recent = service.conversations(&user("alice")).await.unwrap();
+    assert_eq!(recent.len(), 1, "{recent:?}");
+    assert!(recent[0].last.is_none() && recent[0].member);
     assert!(service.chat_page(&user("alice"), chat, start, 10).await.unwrap().messages.is_empty());
+}
+
+#[tokio::test]
+async fn an_assignment_is_taken_away_and_its_user_is_back_on_default() {
+    let world = World::new().await;
+    let service = &world.service;
+    let command = world.command();
+    command.set(&admin(), "default", &["nway_chat=no"]).await.unwrap();
+    command.set(&admin(), "managers", &["nway_chat=yes"]).await.unwrap();
+    command.assign(&admin(), "managers", Assignee::User("alice".into()), 5).await.unwrap();
+    command
+        .assign(&admin(), "managers", Assignee::Group("cn=Staff,o=acme".into()), 1)
+        .await
+        .unwrap();
+    service.create_chat(&user("alice"), &[], "allowed").await.unwrap();
+
+    let taken = command.unassign(&admin(), "managers", Assignee::User("alice".into())).await;
+    assert_eq!(taken.unwrap(), Assignee::User("alice".into()));
+    refusal(service.create_chat(&user("alice"), &[], "refused").await);
+    // A group DN in another case is the same group.
+    command
+        .unassign(&admin(), "managers", Assignee::Group("CN=staff,O=ACME".into()))
+        .await
+        .unwrap();
+    assert_eq!(command.book().await.unwrap().assigned("managers").count(), 0);
+
+    // Not assigned, or not a custom policy: a sentence, nothing changes.
+    let sentence =
+        invalid(command.unassign(&admin(), "managers", Assignee::User("bob".into())).await);
+    assert!(sentence.contains("is not assigned to user bob"), "{sentence}");
+    let sentence =
+        invalid(command.unassign(&admin(), "default", Assignee::User("bob".into())).await);
+    assert!(sentence.contains("built in"), "{sentence}");
+    let audit = simul_service::Administration::new(&world.store, &world.realm);
+    let filter =
+        simul_service::AuditFilter { action: "policy-unassign".into(), ..Default::default() };
+    let entries = audit.audit(&filter).await.unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1].target, "managers from user alice");
 }

@@ -6,11 +6,9 @@
 //! this way is scrubbed of the secrets the process knows.
 
 use std::collections::VecDeque;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use anyhow::Context as _;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -18,6 +16,7 @@ use tracing_subscriber::{EnvFilter, Layer as _, Registry, reload};
 use zeroize::Zeroizing;
 
 use crate::config::{Config, LogFormat};
+use crate::config_file::ConfigFile;
 
 /// How many lines the memory keeps.
 const KEPT_LINES: usize = 2_000;
@@ -106,7 +105,7 @@ pub struct Logs {
     filter: Mutex<String>,
     ring: Arc<Ring>,
     /// Where `save` writes (`--config FILE`), if the server was given one.
-    config_file: Option<PathBuf>,
+    config_file: ConfigFile,
     /// The configuration in full, secrets removed (TOML).
     configuration: String,
     /// Secret values to scrub from what leaves the process.
@@ -135,7 +134,7 @@ impl Logs {
             handle,
             filter: Mutex::new(config.log.clone()),
             ring,
-            config_file: config_file.map(Path::to_path_buf),
+            config_file: ConfigFile::new(config_file),
             configuration: redacted(config),
             secrets: Mutex::default(),
         };
@@ -159,40 +158,6 @@ impl Logs {
                 .push(secret.to_owned().into());
         }
     }
-
-    /// Writes `log = filter` into the configuration file, the rest as it
-    /// was (comments, order), through a new file renamed over it.
-    fn save_to_file(&self, filter: &str) -> anyhow::Result<String> {
-        let Some(file) = &self.config_file else {
-            anyhow::bail!(
-                "the server was started without --config FILE, so there is no configuration \
-                 file to save to: start it with one, or set SIMUL_LOG in its environment"
-            );
-        };
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        let mut document: toml_edit::DocumentMut =
-            text.parse().with_context(|| format!("{} is not valid TOML", file.display()))?;
-        match document.get_mut("log").and_then(toml_edit::Item::as_value_mut) {
-            // The value changes; a comment after it stays.
-            Some(value) => {
-                let decor = value.decor().clone();
-                *value = filter.into();
-                *value.decor_mut() = decor;
-            }
-            None => document["log"] = toml_edit::value(filter),
-        }
-        let permissions = std::fs::metadata(file)?.permissions();
-        let directory =
-            file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let mut temporary = tempfile::NamedTempFile::new_in(directory).with_context(|| {
-            format!("cannot write next to {}: let Simul's user write there", file.display())
-        })?;
-        temporary.write_all(document.to_string().as_bytes())?;
-        temporary.as_file().set_permissions(permissions)?;
-        temporary.persist(file).with_context(|| format!("cannot replace {}", file.display()))?;
-        Ok(file.display().to_string())
-    }
 }
 
 impl simul_web::console::LogControl for Logs {
@@ -209,7 +174,9 @@ impl simul_web::console::LogControl for Logs {
     }
 
     fn save(&self, filter: &str) -> Result<String, String> {
-        self.save_to_file(filter).map_err(|error| format!("{error:#}"))
+        self.config_file
+            .edit(|document| crate::config_file::set(document.as_table_mut(), "log", filter))
+            .map_err(|error| format!("{error:#}"))
     }
 
     fn recent(&self, needle: &str, limit: usize) -> Vec<String> {

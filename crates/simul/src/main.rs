@@ -6,6 +6,7 @@ mod backup;
 mod cert;
 mod cli;
 mod config;
+mod config_file;
 mod data;
 mod directory;
 mod doctor;

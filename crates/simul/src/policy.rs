@@ -1,9 +1,9 @@
-//! `simul policy list|show|set|assign|remove`: what users may do. The
+//! `simul policy list|show|set|assign|unassign|remove`: what users may do. The
 //! acts are the console's functions ([`Policies`]), so both check input
 //! alike and write the audit log; a running server applies a change at
 //! its next check (it reads the policies' version from the store).
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use simul_service::policy::Assignee;
 use simul_service::{Policies, PolicyBook};
 
@@ -55,20 +55,24 @@ pub enum PolicyCommand {
     Assign {
         /// The custom policy.
         name: String,
-        /// A user (any name the directory knows).
-        #[arg(
-            long,
-            value_name = "ID",
-            required_unless_present = "group",
-            conflicts_with = "group"
-        )]
-        user: Option<String>,
-        /// A directory group, by its DN.
-        #[arg(long, value_name = "DN")]
-        group: Option<String>,
+        #[command(flatten)]
+        to: AssigneeArgs,
         /// Its weight: the heaviest policy assigned to a user or their groups wins.
         #[arg(long, value_name = "N", default_value_t = 0)]
         weight: u32,
+        #[command(flatten)]
+        deployment: DataArgs,
+    },
+    /// Take a custom policy away from a user or a group (they go back to
+    /// their next heaviest policy, or `default`)
+    #[command(after_help = "Examples:\n  \
+        simul policy unassign managers --group cn=managers,ou=groups,o=acme\n  \
+        simul policy unassign managers --user jdoe")]
+    Unassign {
+        /// The custom policy.
+        name: String,
+        #[command(flatten)]
+        from: AssigneeArgs,
         #[command(flatten)]
         deployment: DataArgs,
     },
@@ -93,6 +97,7 @@ impl PolicyCommand {
             | Self::Show { deployment, .. }
             | Self::Set { deployment, .. }
             | Self::Assign { deployment, .. }
+            | Self::Unassign { deployment, .. }
             | Self::Remove { deployment, .. } => deployment,
         };
         let store = crate::user::deployment_store(deployment).await?;
@@ -113,14 +118,13 @@ impl PolicyCommand {
                 let done = if created { "Created" } else { "Changed" };
                 println!("{done} policy {name}");
             }
-            Self::Assign { name, user, group, weight, .. } => {
-                let to = match (user, group) {
-                    (Some(user), _) => Assignee::User(user),
-                    (None, Some(group)) => Assignee::Group(group),
-                    (None, None) => unreachable!("clap requires --user or --group"),
-                };
-                let to = policies.assign(&actor, &name, to, weight).await?;
+            Self::Assign { name, to, weight, .. } => {
+                let to = policies.assign(&actor, &name, to.assignee(), weight).await?;
                 println!("Assigned policy {name} to {to} with weight {weight}");
+            }
+            Self::Unassign { name, from, .. } => {
+                let from = policies.unassign(&actor, &name, from.assignee()).await?;
+                println!("Unassigned policy {name} from {from}");
             }
             Self::Remove { name, .. } => {
                 policies.remove(&actor, &name).await?;
@@ -129,6 +133,28 @@ impl PolicyCommand {
         }
         store.close().await;
         Ok(Outcome::Success)
+    }
+}
+
+/// Whom a policy is assigned to: `--user ID` or `--group DN`.
+#[derive(Debug, Args)]
+pub struct AssigneeArgs {
+    /// A user (any name the directory knows).
+    #[arg(long, value_name = "ID", required_unless_present = "group", conflicts_with = "group")]
+    user: Option<String>,
+    /// A directory group, by its DN.
+    #[arg(long, value_name = "DN")]
+    group: Option<String>,
+}
+
+impl AssigneeArgs {
+    /// The `--user` or `--group` given (clap requires one of them).
+    fn assignee(self) -> Assignee {
+        match (self.user, self.group) {
+            (Some(user), _) => Assignee::User(user),
+            (None, Some(group)) => Assignee::Group(group),
+            (None, None) => unreachable!("clap requires --user or --group"),
+        }
     }
 }
 

@@ -148,7 +148,10 @@ impl ServeArgs {
             .with_jsonp(config.server.jsonp)
             .with_access_log(config.server.access_log)
             .with_console(config.console.allowed_networks.clone(), facts.clone())
-            .with_log_control(logs);
+            .with_log_control(logs)
+            .with_settings_file(Arc::new(crate::config_file::ConfigFile::new(
+                self.deployment.config_file(),
+            )));
         let state = Arc::new(state);
         let app = simul_web::router(state.clone());
         let gate = connection_gate(&config.server);

@@ -392,3 +392,90 @@ async fn the_embedded_realm_has_no_connection_to_test() {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.text().await.unwrap().contains("no LDAP server to test"));
 }
+
+/// A console page with this `Cookie` header: status and body.
+async fn with_cookie(server: &Server, path: &str, cookie: &str) -> (StatusCode, String) {
+    let response = client().get(server.url(path)).header(COOKIE, cookie).send().await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn checked_settings_are_saved_to_the_configuration_and_applied_now() {
+    let dir = deployment();
+    let config = dir.path().join("simul.toml");
+    let before = "# The deployment's settings\n[server]\ndomain = \"chat.example.com\" # users \
+                  reach us here\n\n[sso]\n# as the WebSphere cell has it\nltpa2_cookie_name = \
+                  \"LtpaToken2\" # WebSphere's default\n";
+    std::fs::write(&config, before).unwrap();
+    let server = Server::start_configured(&dir.path().join("data"), &config);
+    let (boss, _) = log_in(&server, "boss", PASSWORD).await;
+    let settings = |domains: &'static str, minutes: &'static str| {
+        [
+            ("check", "1"),
+            ("domains", domains),
+            ("ltpa2_cookie_name", "SimulToken2"),
+            ("ltpa1_cookie_name", "LtpaToken"),
+            ("expiration_minutes", minutes),
+        ]
+    };
+    // A problem: shown beside the field, nothing written, nothing applied.
+    let refused =
+        post(&server, "/console/sso/settings", &boss, &settings("example.com", "60")).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("has no leading dot"));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+    page(&server, "/console/sso", &boss).await;
+
+    let saved =
+        post(&server, "/console/sso/settings", &boss, &settings(".example.com", "60")).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(saved.headers()[LOCATION], "/console/sso?done=saved-restart");
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert!(after.starts_with("# The deployment's settings\n[server]\n"), "{after}");
+    assert!(after.contains("# as the WebSphere cell has it\n"), "{after}");
+    assert!(after.contains("ltpa2_cookie_name = \"SimulToken2\" # WebSphere's default\n"));
+    assert!(
+        after.contains("domains = [\".example.com\"]") && after.contains("expiration_minutes = 60")
+    );
+
+    // The cookies' names apply now: the old cookie no longer signs anyone in.
+    let (status, _) = with_cookie(&server, "/console/sso", &format!("LtpaToken2={boss}")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let login = reqwest::Client::new()
+        .post(server.url("/api/v1/login"))
+        .json(&serde_json::json!({"user": "boss", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let token = support::cookie(&login, "SimulToken2").expect("the new cookie name");
+    let cookie = format!("SimulToken2={token}");
+    let (_, sso) = with_cookie(&server, "/console/sso?done=saved-restart", &cookie).await;
+    assert!(sso.contains("requiring SSL and the expiry apply when simul serve restarts"), "{sso}");
+    assert!(sso.contains("<td>.example.com</td>"), "in use now: {sso}");
+    // The expiry waits for a restart: 120 in use, the saved 60 in the form,
+    // so that the next save keeps it.
+    assert!(sso.contains("<td>120</td>"), "{sso}");
+    assert!(sso.contains("name=\"expiration_minutes\" value=\"60\""), "{sso}");
+    let (_, audit) = with_cookie(&server, "/console/audit?action=sso-settings", &cookie).await;
+    assert!(audit.contains("<td>sso-settings</td>") && audit.contains("SimulToken2"), "{audit}");
+}
+
+#[tokio::test]
+async fn without_a_configuration_file_nothing_is_saved() {
+    let dir = deployment();
+    let server = Server::start(&dir.path().join("data"));
+    let (boss, _) = log_in(&server, "boss", PASSWORD).await;
+    let fields = [
+        ("check", "1"),
+        ("domains", ""),
+        ("ltpa2_cookie_name", "SimulToken2"),
+        ("ltpa1_cookie_name", "LtpaToken"),
+        ("expiration_minutes", "120"),
+    ];
+    let refused = post(&server, "/console/sso/settings", &boss, &fields).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("Not saved: the server was started without --config FILE"), "{body}");
+    // Still LtpaToken2.
+    page(&server, "/console/sso", &boss).await;
+}

@@ -836,6 +836,25 @@ mod libmeanwhile {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn an_invitation_a_policy_refuses_is_told_as_an_admin_notice() {
+        let dir = deployment(&["alice", "bob"]);
+        let (_server, address) = vp_server(&dir.path().join("data"));
+        let mut alice = MwClient::start(address, "alice", "long enough");
+        alice.expect("LOGGED_IN");
+        alice.send("chat_create Standup");
+        assert!(alice.expect("CHAT_OPENED").contains("members=alice"));
+        // The administrator turns n-way chats off while the conference is open.
+        let set = ["policy", "set", "default", "nway_chat=no", "--data", "data"];
+        let out = support::simul(dir.path(), &set);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        alice.send("chat_invite bob Join us");
+        assert_eq!(
+            alice.expect("ADMIN "),
+            "ADMIN Refused: the policy `default` does not allow n-way chats (nway_chat)."
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn disabling_an_account_ends_its_sametime_session_at_once() {
         let dir = deployment(&["alice"]);
         let (_server, address) = vp_server(&dir.path().join("data"));

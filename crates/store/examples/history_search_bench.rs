@@ -197,7 +197,7 @@ async fn main() {
         ("search: a half-typed word (3 letters)", vec![word(200)[..3].to_owned()]),
         ("search: a word nobody wrote", vec!["zzzzqx".to_owned()]),
     ] {
-        let query = SearchQuery { words: &words, before: None, limit: 50 };
+        let query = SearchQuery { words: &words, before: None, limit: 50, since: None };
         let found =
             time(&format!("{what} ({})", words.join(" ")), || store.search(user, &chats, &query))
                 .await

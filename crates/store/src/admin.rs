@@ -19,6 +19,18 @@ pub struct AuditEntry {
     pub origin: String,
 }
 
+/// Which acts of the audit log to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only acts at or after this moment (ms since the Unix epoch).
+    pub since_ms: i64,
+    /// Only acts of an actor whose id contains this (any case); empty: all.
+    pub actor: String,
+    /// Only acts of exactly this kind (`disable`, `export-ltpa-keys`);
+    /// empty: all.
+    pub action: String,
+}
+
 impl Store {
     /// Whether `user` holds the administrator role.
     pub async fn is_admin(&self, user: &str) -> Result<bool, StoreError> {
@@ -64,17 +76,20 @@ impl Store {
         Ok(())
     }
 
-    /// The latest `limit` acts at or after `since_ms`, newest first.
-    pub async fn audit_since(
+    /// The latest `limit` acts that `filter` lets through, newest first.
+    pub async fn audit(
         &self,
-        since_ms: i64,
+        filter: &AuditFilter,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT at_ms, actor, action, target, origin FROM audit WHERE at_ms >= $1 \
-             ORDER BY seq DESC LIMIT $2",
+             AND ($2 = '' OR instr(lower(actor), lower($2)) > 0) AND ($3 = '' OR action = $3) \
+             ORDER BY seq DESC LIMIT $4",
         )
-        .bind(since_ms)
+        .bind(filter.since_ms)
+        .bind(&filter.actor)
+        .bind(&filter.action)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;

@@ -41,7 +41,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use admin::AuditEntry;
+pub use admin::{AuditEntry, AuditFilter};
 pub use announcements::{Announcement, Audience};
 pub use backup::{DatabaseCopy, backup_database};
 pub use changes::{MessageOrigin, MessagePlace, ReactionTally};

@@ -137,6 +137,33 @@ impl Store {
         Ok(())
     }
 
+    /// Takes policy `name` away from a user or group (ids and DNs match in
+    /// any case); whether it was assigned to them.
+    pub async fn unassign_policy(
+        &self,
+        name: &str,
+        group: bool,
+        assignee: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query(
+            "DELETE FROM policy_assignments WHERE policy = $1 AND kind = $2 \
+             AND lower(assignee) = lower($3)",
+        )
+        .bind(name)
+        .bind(if group { "group" } else { "user" })
+        .bind(assignee)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if removed {
+            bump(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+
     /// Removes policy `name` and its assignments; whether there was one.
     pub async fn remove_policy(&self, name: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;

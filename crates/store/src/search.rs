@@ -42,6 +42,9 @@ pub struct SearchQuery<'a> {
     pub before: Option<u64>,
     /// Most messages on the page.
     pub limit: u32,
+    /// Only messages sent at or after this moment (the searcher's policy,
+    /// `history_days`); none: all.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The last word is matched as a prefix from this many characters on: a
@@ -92,6 +95,9 @@ impl Store {
         sql.push_bind(match_expression(query.words));
         if let Some(before) = query.before {
             sql.push(" AND s.rowid < ").push_bind(sql_id(before));
+        }
+        if let Some(since) = query.since {
+            sql.push(" AND coalesce(m.at, n.at) >= ").push_bind(since);
         }
         sql.push(" AND ((m.sender = ").push_bind(user);
         sql.push(" OR m.recipient = ").push_bind(user).push(")");

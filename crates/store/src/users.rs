@@ -71,25 +71,42 @@ fn record(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
     })
 }
 
+/// The insert of a new user (nothing if the id is taken).
+fn insert(user: &NewUser, now: DateTime<Utc>) -> Query<'_, Sqlite, SqliteArguments> {
+    sqlx::query(
+        "INSERT INTO users (id, display_name, mail, password_hash, scram, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&user.id)
+    .bind(&user.display_name)
+    .bind(&user.mail)
+    .bind(&user.password_hash)
+    .bind(&user.scram)
+    .bind(now)
+}
+
 impl Store {
     /// Creates a user; fails with [`StoreError::UserExists`] if the id is taken.
     pub async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO users (id, display_name, mail, password_hash, scram, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&user.id)
-        .bind(&user.display_name)
-        .bind(&user.mail)
-        .bind(&user.password_hash)
-        .bind(&user.scram)
-        .bind(Utc::now())
-        .execute(&self.pool)
-        .await?;
+        let result = insert(user, Utc::now()).execute(&self.pool).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::UserExists(user.id.clone()));
         }
         Ok(())
+    }
+
+    /// Creates many users in one transaction (a directory's worth, for
+    /// an import or a benchmark); ids already taken are left as they are.
+    /// How many were created.
+    pub async fn create_users(&self, users: &[NewUser]) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = Utc::now();
+        let mut created = 0;
+        for user in users {
+            created += insert(user, now).execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(created)
     }
 
     /// One user.

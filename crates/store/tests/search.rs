@@ -48,7 +48,7 @@ async fn page(
     limit: u32,
 ) -> Vec<u64> {
     let words: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
-    let query = SearchQuery { words: &words, before, limit };
+    let query = SearchQuery { words: &words, before, limit, since: None };
     store.search(user, chats, &query).await.unwrap().iter().map(Found::id).collect()
 }
 
@@ -95,7 +95,7 @@ async fn a_user_finds_their_own_messages_and_those_of_the_chats_named_only() {
     assert_eq!(ids(&store, "dave", &[2], &["secret"]).await, [4]);
 
     let words = vec!["secret".to_owned()];
-    let query = SearchQuery { words: &words, before: None, limit: 10 };
+    let query = SearchQuery { words: &words, before: None, limit: 10, since: None };
     let found = store.search("carol", &[2], &query).await.unwrap();
     assert_eq!(
         found[0],
@@ -188,7 +188,7 @@ async fn no_input_is_query_syntax_and_none_fails() {
     ];
     for word in tricky {
         let words = vec![word.to_owned()];
-        let query = SearchQuery { words: &words, before: None, limit: 10 };
+        let query = SearchQuery { words: &words, before: None, limit: 10, since: None };
         let found = store.search("alice", &[], &query).await;
         assert!(found.is_ok(), "{word:?}: {found:?}");
     }
@@ -224,7 +224,7 @@ async fn thousands_of_random_words_of_fts5_symbols_never_fail() {
                     .collect()
             })
             .collect();
-        let query = SearchQuery { words: &words, before: None, limit: 5 };
+        let query = SearchQuery { words: &words, before: None, limit: 5, since: None };
         let found = store.search("alice", &[], &query).await;
         assert!(found.is_ok(), "{words:?}: {found:?}");
     }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use simul_core::{ChatId, UserId};
-use simul_service::Service;
+use simul_service::{Service, ServiceError};
 use simul_vp::message::{ChannelAccept, ChannelCreate, ChannelSend};
 use simul_vp::services::conference::{
     ChatPayload, ClientMessage, CreateInfo, Invitation, Member, ServerMessage,
@@ -117,10 +117,23 @@ impl Conferences {
             // Typing in chats is not shared by the community yet.
             ClientMessage::Message(_) => Ok(()),
         };
-        if let Err(error) = result {
-            tracing::debug!(%error, "VP: conference request refused");
+        match result {
+            Ok(()) => None,
+            // The Conference service has no answer to an INVITE or a
+            // MESSAGE, and destroying the channel would end a conference
+            // that still works for its other members: a policy's refusal
+            // (an invitation after nway_chat was turned off, a stranger
+            // without external_chat) comes as the server's ADMIN
+            // notification, which Pidgin and Sametime Connect show.
+            Err(ServiceError::Policy(refusal)) => {
+                tracing::debug!(%refusal, "VP: conference request refused by policy");
+                Some(Message::Admin { text: format!("Refused: {refusal}.") })
+            }
+            Err(error) => {
+                tracing::debug!(%error, "VP: conference request refused");
+                None
+            }
         }
-        None
     }
 
     /// The client left a conference, or declined an invitation.

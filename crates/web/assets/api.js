@@ -195,7 +195,7 @@ export const api = {
     form.append('file', file, file.name || 'file');
     return call('POST', '/api/v1/files', form);
   },
-  /** @returns {Promise<{max_bytes: number}>} */
+  /** @returns {Promise<{max_bytes: number, allowed: boolean, policy?: string}>} */
   fileLimits: () => call('GET', '/api/v1/files/limits'),
   /** @param {number} id @param {string} text @returns {Promise<{id: number, at: string}>} */
   chatMessage: (id, text) => call('POST', `/api/v1/nway/${id}/messages`, { text }),

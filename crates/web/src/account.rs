@@ -148,7 +148,7 @@ fn issue_tokens(
     user: &str,
 ) -> Result<(Vec<SetCookie>, String), ApiError> {
     let access_id = AccessId::user(state.service.realm_name(), user);
-    let cookies = state.sso.login_cookies(
+    let cookies = state.sso().login_cookies(
         &state.service.keys().current().signing,
         &access_id,
         chrono::Utc::now().timestamp_millis(),
@@ -186,7 +186,7 @@ pub(crate) async fn end_session(
     response: Response,
 ) -> Result<Response, ApiError> {
     state.service.log_out(&caller.stamp).await?;
-    Ok(with_cookies(response, &state.sso.logout_cookies(reached.sso())))
+    Ok(with_cookies(response, &state.sso().logout_cookies(reached.sso())))
 }
 
 /// Who is logged in (by the SSO cookie or bearer token), and the CSRF token.

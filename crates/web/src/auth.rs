@@ -169,7 +169,7 @@ pub(crate) fn presented_tokens(
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>();
     state
-        .sso
+        .sso()
         .presented_tokens(&cookies.join("; "), reached.sso())
         .into_iter()
         .map(|presented| (presented.value, presented.formats))

@@ -198,22 +198,35 @@ pub(crate) async fn upload(
     Err(bad_form("the form has no `file`"))
 }
 
-/// What the server takes.
+/// What the caller may send.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct FileLimits {
-    /// The largest file, in bytes (`[files] max_mb`).
+    /// The largest file the caller may send, in bytes: the server's
+    /// `[files] max_mb`, or their policy's `max_file_mb` when lower; 0
+    /// when their policy allows no files.
     max_bytes: u64,
+    /// Whether the caller's policy lets them send files (`file_transfer`).
+    allowed: bool,
+    /// The policy that sets `max_bytes` (or refuses files), when it is
+    /// not the server's limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<String>,
 }
 
-/// The largest file the server takes, for clients to say so before they
-/// send one.
+/// The largest file the caller may send, for clients to say so before
+/// they send one.
 #[utoipa::path(get, path = "/api/v1/files/limits", tag = "files",
-    responses((status = 200, body = FileLimits)))]
+    responses((status = 200, body = FileLimits), (status = 401, body = ErrorBody)))]
 pub(crate) async fn limits(
     State(state): State<Arc<AppState>>,
-    _caller: Authenticated,
-) -> Json<FileLimits> {
-    Json(FileLimits { max_bytes: state.service.max_file_bytes() })
+    caller: Authenticated,
+) -> Result<Json<FileLimits>, ApiError> {
+    let allowance = state.service.file_allowance(&UserId::new(&caller.user)).await?;
+    Ok(Json(FileLimits {
+        max_bytes: allowance.max_bytes,
+        allowed: allowance.allowed,
+        policy: allowance.policy,
+    }))
 }
 
 /// A file of a conversation the caller is in, as a download. 404 alike

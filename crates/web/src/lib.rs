@@ -36,7 +36,8 @@ pub use error::ApiError;
 pub struct AppState {
     /// The community, shared with the other front doors.
     service: Arc<Service>,
-    sso: SsoSettings,
+    /// The SSO settings in use, and as the console last saved them.
+    sso: std::sync::RwLock<SsoState>,
     csrf_secret: Vec<u8>,
     keepalive: std::time::Duration,
     /// Origins (`https://host[:port]`) whose pages may call the API with
@@ -52,6 +53,12 @@ pub struct AppState {
     access_log: bool,
     /// The administration console's settings and facts.
     console: console::Console,
+}
+
+/// The SSO settings in use, and as saved (they differ until a restart).
+struct SsoState {
+    running: Arc<SsoSettings>,
+    saved: Arc<SsoSettings>,
 }
 
 /// How often WebSockets are pinged by default; a socket silent for two
@@ -70,7 +77,10 @@ impl AppState {
         telemetry::install();
         Ok(Self {
             service,
-            sso,
+            sso: std::sync::RwLock::new(SsoState {
+                saved: Arc::new(sso.clone()),
+                running: Arc::new(sso),
+            }),
             csrf_secret: csrf_secret.into_bytes(),
             keepalive: DEFAULT_KEEPALIVE,
             allowed_origins: Vec::new(),
@@ -125,6 +135,39 @@ impl AppState {
         self.console.allowed_networks = allowed_networks;
         self.console.facts = facts;
         self
+    }
+
+    /// Lets the console save settings into the configuration file.
+    pub fn with_settings_file(mut self, file: Arc<dyn console::SettingsFile>) -> Self {
+        self.console.settings_file = Some(file);
+        self
+    }
+
+    /// The SSO settings in use now.
+    pub(crate) fn sso(&self) -> Arc<SsoSettings> {
+        self.sso.read().unwrap_or_else(std::sync::PoisonError::into_inner).running.clone()
+    }
+
+    /// The SSO settings as the configuration file has them: those in use,
+    /// and what the console saved that waits for a restart.
+    pub(crate) fn saved_sso(&self) -> Arc<SsoSettings> {
+        self.sso.read().unwrap_or_else(std::sync::PoisonError::into_inner).saved.clone()
+    }
+
+    /// Takes `saved` (just written to the configuration file): in use from
+    /// the next request on, except requiring SSL and the expiry, which
+    /// the listeners and the tokens already issued were set up under.
+    /// Whether some of it waits for a restart.
+    pub(crate) fn apply_sso(&self, saved: SsoSettings) -> bool {
+        let mut state = self.sso.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let running = SsoSettings {
+            requires_ssl: state.running.requires_ssl,
+            expiration_minutes: state.running.expiration_minutes,
+            ..saved.clone()
+        };
+        let waits = running != saved;
+        *state = SsoState { running: Arc::new(running), saved: Arc::new(saved) };
+        waits
     }
 
     /// Lets the console change and read the process's logs.

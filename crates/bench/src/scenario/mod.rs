@@ -1,6 +1,7 @@
 //! The scenarios, one module each, and what they share.
 
 pub mod chaos;
+pub mod console;
 pub mod im;
 pub mod ldap;
 pub mod logins;

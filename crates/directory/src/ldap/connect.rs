@@ -112,6 +112,13 @@ impl Connector {
         self.preferred.store(0, Ordering::Relaxed);
     }
 
+    /// The server tried first now, when it is not the primary: a failover
+    /// took over after the primary did not answer.
+    pub(crate) fn failover(&self) -> Option<String> {
+        let preferred = self.preferred.load(Ordering::Relaxed);
+        (preferred > 0).then(|| self.settings.hosts.get(preferred).cloned()).flatten()
+    }
+
     /// Tries every server on its own: how long each took to answer, or why
     /// it did not.
     pub(crate) async fn probe(&self) -> Vec<(String, Result<std::time::Duration, String>)> {

@@ -625,6 +625,10 @@ impl Realm for LdapRealm {
     fn answering(&self) -> Option<bool> {
         self.health.up()
     }
+
+    fn failover(&self) -> Option<String> {
+        self.connector.failover()
+    }
 }
 
 /// One search, paged (RFC 2696) so directories larger than the server's

@@ -10,6 +10,8 @@ use clap::Args;
 use ltpa::{DominoSecret, KeyFile, Password};
 use zeroize::Zeroizing;
 
+pub use simul_service::parse_duration_ms;
+
 /// How the key-file password is given. Never on the command line itself,
 /// where other users could read it in the process list.
 #[derive(Debug, Args, Default)]
@@ -159,38 +161,12 @@ pub fn parse_moment_s(text: &str) -> Result<i64, String> {
     parse_moment_ms(text).map(|ms| ms.div_euclid(1000))
 }
 
-/// A duration such as `120m`, `2h`, `90s`, `1d` or `500ms`; a bare number is minutes (as WebSphere counts).
-pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: i64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 120m, 2h, 90s or 1d"))?;
-    let unit_ms = match unit {
-        "" | "m" | "min" => 60_000,
-        "ms" => 1,
-        "s" => 1000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => {
-            return Err(format!("{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)"));
-        }
-    };
-    number.checked_mul(unit_ms).ok_or_else(|| format!("{text:?} is too long"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn durations_and_moments_parse() {
-        assert_eq!(parse_duration_ms("120m"), Ok(7_200_000));
-        assert_eq!(parse_duration_ms("120"), Ok(7_200_000));
-        assert_eq!(parse_duration_ms("2h"), Ok(7_200_000));
-        assert_eq!(parse_duration_ms("500ms"), Ok(500));
-        assert!(parse_duration_ms("2 weeks").is_err());
-        assert!(parse_duration_ms("m").is_err());
+    fn moments_parse() {
         assert_eq!(parse_moment_ms("1696698581000"), Ok(1_696_698_581_000));
         assert_eq!(parse_moment_ms("2023-10-07T17:09:41Z"), Ok(1_696_698_581_000));
         assert_eq!(parse_moment_s("2023-10-07T17:09:41Z"), Ok(1_696_698_581));

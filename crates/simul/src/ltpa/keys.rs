@@ -250,6 +250,11 @@ pub fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
         }
     };
     file.write(&args.out, &password, overwrite(args.force))?;
+    if args.file.is_none() {
+        // The deployment's keys left it: the console's overview stops
+        // warning that they never did.
+        audit(&args.deployment.deployment_dir()?, "export-ltpa-keys", &file)?;
+    }
     println!(
         "Exported the keys of realm {:?} to {} (mode 0600); import it with the new password",
         file.realm,

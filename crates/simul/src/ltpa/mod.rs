@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::Outcome;
-pub use inputs::{PasswordArgs, Prompt, SecretKeyArgs, parse_duration_ms};
+pub use inputs::{PasswordArgs, Prompt, SecretKeyArgs};
 
 /// LTPA key and token commands.
 #[derive(Debug, Subcommand)]

@@ -73,3 +73,13 @@ pub async fn submit(server: &Server, path: &str, token: &str, form: &[(&str, &st
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
     response.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned()
 }
+
+/// `simul policy ARGS --data data` in `dir`: its status and output.
+pub fn policy(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let mut all = vec!["policy"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--data", "data"]);
+    let out = simul(dir, &all);
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}

@@ -252,3 +252,22 @@ pub(super) fn problem(code: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// `POST /console/sign-out`: ends the administrator's sign-in token (the
+/// console's session, and the chat client's in this browser, which
+/// shares it) and clears the SSO cookies; back to the sign-in page.
+pub(super) async fn sign_out(
+    State(state): State<Arc<AppState>>,
+    Extension(admin): Extension<Admin>,
+    reached: crate::auth::Reached,
+) -> Response {
+    if let Err(error) = state.service.log_out(&admin.stamp).await {
+        tracing::warn!(%error, "console: cannot end a sign-in");
+        return super::pages::render(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            &super::pages::Refusal::unavailable(),
+        );
+    }
+    let cookies = state.sso().logout_cookies(reached.sso());
+    crate::account::with_cookies(redirect("/"), &cookies)
+}

@@ -32,6 +32,8 @@ pub(crate) struct Admin {
     pub(crate) client: IpAddr,
     /// The CSRF token the page's forms carry.
     pub(crate) csrf: String,
+    /// The sign-in token's stamp, to end it when they sign out.
+    pub(crate) stamp: simul_service::TokenStamp,
 }
 
 impl Admin {
@@ -98,6 +100,12 @@ pub(crate) async fn guard(
         }
         Body::from(bytes)
     };
-    parts.extensions.insert(Admin { user: accepted.user, client: reached.client.address, csrf });
+    let stamp = accepted.stamp;
+    parts.extensions.insert(Admin {
+        user: accepted.user,
+        client: reached.client.address,
+        csrf,
+        stamp,
+    });
     next.run(Request::from_parts(parts, body)).await
 }

@@ -8,6 +8,7 @@
 
 mod actions;
 mod announcements;
+mod audit;
 mod certificates;
 mod directory;
 mod form;
@@ -16,6 +17,7 @@ mod log_control;
 mod logs;
 mod pages;
 mod policies;
+mod settings_file;
 mod sso;
 
 use std::net::IpAddr;
@@ -29,6 +31,7 @@ use crate::AppState;
 
 pub(crate) use guard::Admin;
 pub use log_control::LogControl;
+pub use settings_file::SettingsFile;
 
 /// What the console's overview shows that only the serving process
 /// knows: its listeners and its directory.
@@ -109,6 +112,8 @@ pub(crate) struct Console {
     pub(crate) started: std::time::Instant,
     /// The process's logs, when the binary hands them over.
     pub(crate) logs: Option<Arc<dyn LogControl>>,
+    /// The configuration file, when the binary hands it over.
+    pub(crate) settings_file: Option<Arc<dyn SettingsFile>>,
 }
 
 impl Default for Console {
@@ -118,6 +123,7 @@ impl Default for Console {
             facts: Arc::default(),
             started: std::time::Instant::now(),
             logs: None,
+            settings_file: None,
         }
     }
 }
@@ -134,9 +140,11 @@ impl Console {
 pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
     vec![
         (Method::GET, "/console", get(pages::overview)),
+        (Method::POST, "/console/sign-out", post(actions::sign_out)),
         (Method::GET, "/console/users", get(pages::users)),
         (Method::GET, "/console/user", get(pages::user)),
-        (Method::GET, "/console/audit", get(pages::audit)),
+        (Method::GET, "/console/audit", get(audit::page)),
+        (Method::GET, "/console/audit/export", get(audit::export)),
         (Method::GET, "/console/policies", get(policies::list)),
         (Method::GET, "/console/policy", get(policies::show)),
         (Method::GET, "/console/logs", get(logs::page)),
@@ -145,6 +153,7 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
         (Method::GET, "/console/announcements", get(announcements::page)),
         (Method::POST, "/console/announcements/send", post(announcements::send)),
         (Method::GET, "/console/sso", get(sso::page)),
+        (Method::POST, "/console/sso/settings", post(sso::save_settings)),
         (Method::POST, "/console/sso/rotate", post(sso::rotate)),
         (Method::POST, "/console/sso/export", post(sso::export)),
         (Method::POST, "/console/sso/import", post(sso::import)),
@@ -163,6 +172,7 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<Arc<AppState>>)> {
         (Method::POST, "/console/user/end-session", post(actions::end_session)),
         (Method::POST, "/console/policy/set", post(policies::set)),
         (Method::POST, "/console/policy/assign", post(policies::assign)),
+        (Method::POST, "/console/policy/unassign", post(policies::unassign)),
         (Method::POST, "/console/policy/remove", post(policies::remove)),
     ]
 }

@@ -22,9 +22,6 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img
 /// How many people a search shows.
 const SEARCH_LIMIT: u32 = 50;
 
-/// How many acts the audit page shows.
-const AUDIT_PAGE: usize = 200;
-
 /// A page as an HTML answer under the console's policy.
 pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
     let html = match page.render() {
@@ -49,11 +46,13 @@ pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
 pub(super) struct Nav {
     pub(super) admin: String,
     pub(super) page: &'static str,
+    /// For the sign-out form every page shows.
+    pub(super) csrf: String,
 }
 
 impl Nav {
     pub(super) fn of(admin: &Admin, page: &'static str) -> Self {
-        Self { admin: admin.user.clone(), page }
+        Self { admin: admin.user.clone(), page, csrf: admin.csrf.clone() }
     }
 }
 
@@ -141,6 +140,8 @@ pub(super) struct OverviewPage {
     shared_key: String,
     public_key: String,
     warnings: Vec<String>,
+    logins_per_second: String,
+    messages_per_second: String,
 }
 
 /// `GET /console`: the overview.
@@ -196,6 +197,23 @@ pub(super) async fn overview(
     if !readiness.store {
         warnings.push("The database does not answer.".into());
     }
+    if let Some(server) = state.service.directory_failover() {
+        warnings.push(format!(
+            "LDAP failover active: the primary directory server did not answer, so {server} \
+             serves sign-ins. Bring the primary back; Simul returns to it at the next refresh."
+        ));
+    }
+    match state.service.administration().keys_shared().await {
+        Ok(false) if state.service.key_files().is_some() => warnings.push(
+            "LTPA keys never exported: no other server of the SSO domain can accept this \
+             server's tokens yet. Export them on the Single sign-on page (or simul ltpa export) \
+             and import them into WebSphere or Domino."
+                .into(),
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "console: cannot read the audit log"),
+    }
+    let throughput = state.service.throughput();
     let page = OverviewPage {
         nav: Nav::of(&admin, "overview"),
         version: env!("CARGO_PKG_VERSION"),
@@ -211,6 +229,8 @@ pub(super) async fn overview(
         shared_key: keys.signing.shared_key_fingerprint(),
         public_key: keys.signing.public_key_fingerprint(),
         warnings,
+        logins_per_second: format!("{:.2}", throughput.logins_per_second),
+        messages_per_second: format!("{:.2}", throughput.messages_per_second),
     };
     render(StatusCode::OK, &page)
 }
@@ -358,46 +378,4 @@ pub(super) async fn user(
 
 pub(super) fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
-
-/// One act on the audit page.
-struct AuditRow {
-    at: String,
-    actor: String,
-    action: String,
-    target: String,
-    origin: String,
-}
-
-#[derive(Template)]
-#[template(path = "console/audit.html")]
-pub(super) struct AuditPage {
-    nav: Nav,
-    entries: Vec<AuditRow>,
-}
-
-/// `GET /console/audit`: the latest administrators' acts.
-pub(super) async fn audit(
-    State(state): State<Arc<AppState>>,
-    Extension(admin): Extension<Admin>,
-) -> Response {
-    let entries = match state.service.administration().audit(0).await {
-        Ok(entries) => entries,
-        Err(error) => {
-            tracing::warn!(%error, "console: cannot read the audit log");
-            return render(StatusCode::SERVICE_UNAVAILABLE, &Refusal::unavailable());
-        }
-    };
-    let entries = entries
-        .into_iter()
-        .take(AUDIT_PAGE)
-        .map(|entry| AuditRow {
-            at: DateTime::<Utc>::from_timestamp_millis(entry.at_ms).map(time).unwrap_or_default(),
-            actor: entry.actor,
-            action: entry.action,
-            target: entry.target,
-            origin: entry.origin,
-        })
-        .collect();
-    render(StatusCode::OK, &AuditPage { nav: Nav::of(&admin, "audit"), entries })
 }

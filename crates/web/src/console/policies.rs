@@ -56,6 +56,9 @@ struct SettingRow {
 /// One assignment on a policy's page.
 struct AssignmentRow {
     to: String,
+    /// `user` or `group`, and the id or DN: the unassign form's fields.
+    kind: &'static str,
+    assignee: String,
     weight: u32,
 }
 
@@ -178,7 +181,13 @@ async fn policy_page(
         .collect();
     let assignments = book
         .assigned(name)
-        .map(|a| AssignmentRow { to: a.to.to_string(), weight: a.weight })
+        .map(|a| {
+            let (kind, assignee) = match &a.to {
+                Assignee::User(id) => ("user", id.clone()),
+                Assignee::Group(dn) => ("group", dn.clone()),
+            };
+            AssignmentRow { to: a.to.to_string(), kind, assignee, weight: a.weight }
+        })
         .collect();
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let page = PolicyPage {
@@ -280,6 +289,33 @@ pub(super) async fn assign(
     }
 }
 
+/// An assignment to take away: `kind` and `assignee` as the page lists
+/// them.
+#[derive(Debug, Deserialize)]
+pub(super) struct UnassignForm {
+    name: String,
+    /// `user` or `group`.
+    kind: String,
+    assignee: String,
+}
+
+/// `POST /console/policy/unassign`: a custom policy taken away from a user
+/// or group.
+pub(super) async fn unassign(
+    State(state): State<Arc<AppState>>,
+    Extension(admin): Extension<Admin>,
+    Form(form): Form<UnassignForm>,
+) -> Response {
+    let to = match form.kind.as_str() {
+        "group" => Assignee::Group(form.assignee),
+        _ => Assignee::User(form.assignee),
+    };
+    match state.service.policies().unassign(&admin.actor(), &form.name, to).await {
+        Ok(_) => redirect(&format!("/console/policy?name={}", encode(&form.name)), "unassigned"),
+        Err(error) => policy_page(&state, &admin, &form.name, None, Some(sentence(&error))).await,
+    }
+}
+
 /// A policy to remove.
 #[derive(Debug, Deserialize)]
 pub(super) struct RemoveForm {
@@ -342,6 +378,7 @@ fn notice(code: &str) -> Option<&'static str> {
         "set" => "Saved. Every front door applies it from now on.",
         "unchanged" => "Nothing was changed.",
         "assigned" => "Assigned. It applies from now on.",
+        "unassigned" => "Unassigned. They are back on their next heaviest policy from now on.",
         "removed" => "Policy removed. Its users are back on their next heaviest policy.",
         _ => return None,
     })

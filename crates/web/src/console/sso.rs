@@ -8,7 +8,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use chrono::{Duration, Utc};
@@ -129,10 +129,46 @@ impl RefusablePage for SsoPage {
     }
 }
 
+/// `POST /console/sso/settings`: the checked settings written into the
+/// configuration file and applied now where a running server can (the
+/// cookies' domains and names, interoperability mode); requiring SSL and
+/// the tokens' lifetime apply after a restart (the listeners are set up,
+/// and live tokens were issued, under the old ones). Settings with a
+/// problem are shown beside their fields and nothing is written.
+pub(super) async fn save_settings(
+    State(state): State<Arc<AppState>>,
+    Extension(admin): Extension<Admin>,
+    Form(draft): Form<Draft>,
+) -> Response {
+    let mut page = SsoPage::new(&state, &admin);
+    let Some(typed) = page.check(&state, &draft) else {
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let Some(file) = &state.console.settings_file else {
+        return refused::<SsoPage>(
+            &state,
+            &admin,
+            "This server cannot write its configuration: not saved.",
+        );
+    };
+    if let Err(why) = file.save_sso(&typed) {
+        page.error = Some(format!("Not saved: {why}. Nothing changed."));
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    let restart = state.apply_sso(typed);
+    let said = page.snippet.as_deref().unwrap_or_default().replace('\n', " ");
+    if let Err(error) =
+        state.service.administration().record(&admin.actor(), "sso-settings", said.trim()).await
+    {
+        tracing::warn!(%error, "console: the audit log was not written");
+    }
+    done(if restart { "saved-restart" } else { "saved" })
+}
+
 impl SsoPage {
     fn new(state: &AppState, admin: &Admin) -> Self {
         let host = state.console.facts.server_domain.clone();
-        let sso = &state.sso;
+        let sso = state.sso();
         let problems = sso.review(&host);
         let row = |label, key, value: String| SettingRow {
             label,
@@ -167,7 +203,9 @@ impl SsoPage {
             host,
             realm: state.service.realm_name().to_owned(),
             settings,
-            form: FormValues::of(sso),
+            // What a change starts from: the file's settings, so that
+            // saving again keeps what waits for a restart.
+            form: FormValues::of(&state.saved_sso()),
             snippet: None,
             checked: false,
             current: None,
@@ -217,8 +255,8 @@ impl SsoPage {
 
     /// Checks the typed settings against this server's host: every
     /// problem beside its field, or the `[sso]` table to put into the
-    /// configuration.
-    fn check(&mut self, state: &AppState, draft: &Draft) {
+    /// configuration and the settings typed (`None` with any problem).
+    fn check(&mut self, state: &AppState, draft: &Draft) -> Option<SsoSettings> {
         self.checked = true;
         self.form = FormValues {
             domains: draft.domains.clone(),
@@ -234,7 +272,7 @@ impl SsoPage {
             interoperability_mode: self.form.interoperability_mode,
             ltpa2_cookie_name: self.form.ltpa2_cookie_name.clone(),
             ltpa1_cookie_name: self.form.ltpa1_cookie_name.clone(),
-            ..state.sso.clone()
+            ..SsoSettings::clone(&state.saved_sso())
         };
         let mut problems: Vec<(&'static str, String)> = Vec::new();
         match self.form.expiration_minutes.parse::<u32>() {
@@ -262,9 +300,11 @@ impl SsoPage {
         if !unshown.is_empty() {
             self.error = Some(unshown.join(" "));
         }
-        if problems.is_empty() {
-            self.snippet = Some(snippet(&typed));
+        if !problems.is_empty() {
+            return None;
         }
+        self.snippet = Some(snippet(&typed));
+        Some(typed)
     }
 }
 
@@ -396,7 +436,7 @@ pub(super) async fn doctor(
         None => "the embedded realm".to_owned(),
     };
     let ldap = state.console.facts.ldap.is_some();
-    let mut findings = state.service.sso_doctor(&state.sso, &pasted, &directory, ldap).await;
+    let mut findings = state.service.sso_doctor(&state.sso(), &pasted, &directory, ldap).await;
     page.problems = findings.problems();
     page.findings = Some(findings.take());
     render(StatusCode::OK, &page)
@@ -426,6 +466,14 @@ fn notice(code: &str) -> Option<&'static str> {
         "rotated" => {
             "New keys made. This server signs with them now and accepts the replaced keys' \
              tokens for the time chosen. Export them for the other servers of the SSO domain."
+        }
+        "saved" => {
+            "Saved to the configuration file and in use now. Give the other servers of the SSO \
+             domain the same domain, cookie names and expiry."
+        }
+        "saved-restart" => {
+            "Saved to the configuration file. The cookies' domains and names are in use now; \
+             requiring SSL and the expiry apply when simul serve restarts."
         }
         "imported" => {
             "Imported. This server signs with the new keys now and accepts the replaced keys' \
