@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use simul_testkit::{ALICE_DN, BOB_DN, ROOT_DN, SUFFIX, Slapd, closed_port};
+use simul_testkit::{ALICE_DN, BOB_DN, BUILDERS_DN, ROOT_DN, SUFFIX, Slapd, closed_port};
 use support::{
     REALM, Server, configured, events, export_keys, get_json, mint, simul,
     verify_with_exported_keys,
@@ -505,4 +505,47 @@ async fn after_a_restart_while_ldap_is_down_known_people_are_still_known() {
         status_of(&server, "/api/v1/me", &alice).await == StatusCode::OK
     })
     .await;
+}
+
+#[tokio::test]
+async fn an_announcement_to_a_group_reaches_its_members_nested_ones_too_and_nobody_else() {
+    let slapd = Slapd::start();
+    let (dir, config) = configured(&[slapd.url()], "");
+    let server = Server::start_configured(&dir.path().join("data"), &config);
+    let mut signed_in = Vec::new();
+    for (user, password) in
+        [("alice", "alice-secret"), ("bob", "bob-secret"), ("zoe", "zoe-secret")]
+    {
+        let token = token_of(&server, user, password).await;
+        signed_in.push(events(&server, &token).await);
+    }
+    let [alice, bob, zoe] = &mut signed_in[..] else { unreachable!() };
+    let config = config.to_str().unwrap();
+
+    // cn=builders: bob directly, alice through cn=site-managers.
+    let sent = simul(
+        dir.path(),
+        &[
+            "announce",
+            "--group",
+            BUILDERS_DN,
+            "Scaffolding goes up",
+            "--data",
+            "data",
+            "--config",
+            config,
+        ],
+    );
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    for member in [&mut *bob, &mut *alice] {
+        let event = support::next_of_type(member, "announcement").await;
+        assert_eq!(event["text"], "Scaffolding goes up", "{event}");
+    }
+    // Zoe is in no group: the first announcement she gets is the next one
+    // to everyone.
+    let sent =
+        simul(dir.path(), &["announce", "Lunch is served", "--data", "data", "--config", config]);
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    let event = support::next_of_type(zoe, "announcement").await;
+    assert_eq!(event["text"], "Lunch is served", "{event}");
 }
