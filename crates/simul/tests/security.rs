@@ -322,6 +322,32 @@ async fn disabling_or_logging_out_ends_open_websockets_at_once() {
     assert_closed(&mut alice_socket).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_websocket_ends_when_the_token_it_was_opened_with_expires() {
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = deployment_with_names(&[("alice", "Alice")]);
+    let d = dir.path();
+    let server = Server::start(&d.join("data"));
+    support::export_keys(d);
+    // Expired 57 s ago: still taken for 3 s, within the minute of clock
+    // skew that servers of an SSO domain allow each other.
+    let expired_at = (chrono::Utc::now().timestamp_millis() - 57_000).to_string();
+    let short = support::mint(d, &["--user", "alice", "--expires-at", &expired_at]);
+    let mut socket = events(&server, &short).await;
+    let reason = loop {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(15), socket.next());
+        match next.await.expect("closed once the token expired") {
+            Some(Ok(Message::Close(Some(frame)))) => break frame.reason.to_string(),
+            Some(Ok(_)) => {}
+            other => panic!("closed without a reason: {other:?}"),
+        }
+    };
+    assert_eq!(reason, "the sign-in expired: sign in again");
+    // The same token opens nothing any more.
+    let refused = reqwest::Client::new().get(server.url("/api/v1/me")).bearer_auth(&short);
+    assert_eq!(refused.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
+
 /// The server closes the socket (well before a keepalive round).
 async fn assert_closed(
     socket: &mut tokio_tungstenite::WebSocketStream<

@@ -209,8 +209,20 @@ async fn session(
     let mut ping = tokio::time::interval(state.keepalive);
     ping.tick().await;
     let mut last_heard = tokio::time::Instant::now();
+    // The token the socket was opened with ends it when every call would
+    // refuse it (at its expiry, past the clock skew servers of an SSO
+    // domain allow each other): a client whose cookie was renewed opens
+    // the next socket with the new one (events.js reconnects on close),
+    // one whose cookie expired is refused and signs in again.
+    let refused_from = caller.stamp.expires_ms.saturating_add(ltpa::token::DEFAULT_CLOCK_SKEW_MS);
+    let expiry = tokio::time::sleep(until(refused_from));
+    tokio::pin!(expiry);
     while open {
         tokio::select! {
+            () = &mut expiry => {
+                close(&mut socket, "the sign-in expired: sign in again".into()).await;
+                break;
+            }
             event = events.recv() => {
                 let Some(event) = event else {
                     // The hub let go of this session: its account was signed
@@ -263,6 +275,14 @@ async fn session(
     }
     // Two keepalive rounds: a reloaded page finds its n-way chats.
     state.service.close_session(session, state.keepalive * 2);
+}
+
+/// How long until `moment_ms` (ms since the Unix epoch); no time for a
+/// past one, at most a year (a timer's range) for a far one.
+fn until(moment_ms: i64) -> std::time::Duration {
+    const YEAR_MS: i64 = 365 * 24 * 3_600_000;
+    let left = moment_ms.saturating_sub(chrono::Utc::now().timestamp_millis());
+    std::time::Duration::from_millis(left.clamp(0, YEAR_MS).unsigned_abs())
 }
 
 /// Closes the socket with a policy violation (1008) and the reason.
