@@ -85,15 +85,19 @@ struct Waiting {
 
 impl GroupCommit {
     /// Group commit on a connection of its own, opened with `options`,
-    /// that nothing else writes with; a store opened only to be read
-    /// (`writable` false) has no checkpoints to make.
-    pub(crate) async fn open(
-        options: SqliteConnectOptions,
-        writable: bool,
-    ) -> Result<Self, sqlx::Error> {
-        let checkpointer = if writable { Some(Checkpointer::start(&options).await?) } else { None };
+    /// that nothing else writes with.
+    pub(crate) async fn open(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
+        let checkpointer = Some(Checkpointer::start(&options).await?);
         let connection = Held::Open(options.connect().await?);
         Ok(Self { state: Mutex::default(), connection: connection.into(), options, checkpointer })
+    }
+
+    /// For a store opened only to be read: no connection (one more, never
+    /// closed by a command that only looks, could leave `-wal` and `-shm`
+    /// files beside the database), and every append fails.
+    pub(crate) fn read_only(options: SqliteConnectOptions) -> Self {
+        let connection = Held::Closed.into();
+        Self { state: Mutex::default(), connection, options, checkpointer: None }
     }
 
     /// Keeps `message`: returns once the transaction that holds it has

@@ -213,7 +213,7 @@ impl Store {
         // SQLite's automatic checkpoint, at 1,000 pages of log, is kept:
         // 16,384 gave 16 % more messages a second and twice the p99).
         let quick = Arc::new(quick::Quick::open(&options).await?);
-        let group_commit = Arc::new(group_commit::GroupCommit::open(options, true).await?);
+        let group_commit = Arc::new(group_commit::GroupCommit::open(options).await?);
         Ok(Self { pool, upgrade, files_dir, files_lock: Arc::default(), group_commit, quick })
     }
 
@@ -229,8 +229,8 @@ impl Store {
         let pool =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         Ok(Self {
-            // Nothing is written here: appends fail as any write would.
-            group_commit: Arc::new(group_commit::GroupCommit::open(options, false).await?),
+            // Nothing is written here: appends fail.
+            group_commit: Arc::new(group_commit::GroupCommit::read_only(options)),
             pool,
             upgrade: None,
             files_dir: files_dir_of(path),
