@@ -221,9 +221,17 @@ impl Store {
     /// migrated or written (`simul sso doctor` looks at a deployment this
     /// way, while its server runs or not).
     pub async fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        // A database closed cleanly has no write-ahead log, and even a
+        // reader would create an empty `-wal` and `-shm` beside it (which
+        // it cannot remove). No server has it open then (a running one
+        // keeps its log), so it is read as the file is, creating nothing.
+        let mut log = path.as_os_str().to_owned();
+        log.push("-wal");
+        let closed = !Path::new(&log).exists();
         let options = SqliteConnectOptions::new()
             .filename(path)
             .read_only(true)
+            .immutable(closed)
             .create_if_missing(false)
             .busy_timeout(Duration::from_secs(5));
         let pool =
