@@ -77,7 +77,8 @@ impl RecentRate {
 /// What the overview shows of the traffic.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Throughput {
-    /// Successful sign-ins by password (web, VP, XMPP) per second.
+    /// Sessions opened per second (sign-ins on every door, by token or
+    /// password; awareness widgets left out).
     pub logins_per_second: f64,
     /// Messages sent (1:1 and n-way) per second.
     pub messages_per_second: f64,

@@ -11,7 +11,6 @@ use simul_directory::scram::{ITERATIONS, ScramCredentials, ScramHash};
 
 use crate::client_sign_in::ClientRefusal;
 use crate::limits::LoginAttempt;
-use crate::rates::RecentRate;
 use crate::{Service, audit_refused_login};
 
 /// A SCRAM sign-in under way: the credentials to challenge the client
@@ -21,8 +20,6 @@ pub struct ScramSignIn<'a> {
     person: Option<Person>,
     name: String,
     client: IpAddr,
-    /// Counts the sign-in if it succeeds.
-    logins: &'a RecentRate,
     /// What the server challenges with (made up for an unknown name).
     pub credentials: ScramCredentials,
 }
@@ -56,8 +53,7 @@ impl Service {
             Some((person, credentials)) => (Some(person), credentials),
             None => (None, made_up(name, hash)),
         };
-        let logins = &self.rates().logins;
-        Ok(ScramSignIn { attempt, person, name: name.to_owned(), client, logins, credentials })
+        Ok(ScramSignIn { attempt, person, name: name.to_owned(), client, credentials })
     }
 }
 
@@ -66,7 +62,7 @@ impl ScramSignIn<'_> {
     /// password. The user's id, or the one answer for every bad
     /// credential (a disabled account included).
     pub fn finish(self, proved: bool) -> Result<String, ClientRefusal> {
-        let Self { attempt, person, name, client, logins, .. } = self;
+        let Self { attempt, person, name, client, .. } = self;
         let person = person.filter(|person| proved && !person.disabled);
         let result = if person.is_some() { "ok" } else { "failed" };
         metrics::counter!("simul_logins_total", "result" => result).increment(1);
@@ -79,7 +75,6 @@ impl ScramSignIn<'_> {
             return Err(ClientRefusal::Restricted);
         }
         tracing::info!(target: "simul::audit", user = person.id.as_str(), %client, "login");
-        logins.tick();
         Ok(person.id)
     }
 }

@@ -29,7 +29,14 @@ impl Service {
         user: &UserId,
         watcher: bool,
     ) -> Result<(SessionId, Events), CoreError> {
-        self.hub().connect(user, watcher)
+        let opened = self.hub().connect(user, watcher)?;
+        // A sign-in, on any door and by any credential (an SSO token
+        // most often): what the overview's logins per second count. An
+        // awareness widget only watches.
+        if !watcher {
+            self.rates().logins.tick();
+        }
+        Ok(opened)
     }
 
     /// Closes `session`. When that was its user's last one, their n-way

@@ -100,7 +100,6 @@ impl Service {
             return Err(LoginRefused::BadCredentials);
         };
         tracing::info!(target: "simul::audit", user = person.id.as_str(), %client, "login");
-        self.rates().logins.tick();
         Ok(person)
     }
 

@@ -26,6 +26,10 @@ async fn the_overview_shows_logins_and_messages_per_second() {
     let overview = page(&server, "/console", &boss).await;
     assert_eq!(tile(&overview, "messages-per-second"), "0.00", "{overview}");
     let (alice, _) = log_in(&server, "alice", "long enough").await;
+    // A login is a session opened (a client's sign-in on any door, by
+    // password or SSO token): both open their event streams.
+    let _boss_session = support::events(&server, &boss).await;
+    let _alice_session = support::events(&server, &alice).await;
     for text in ["one", "two", "three"] {
         let body = serde_json::json!({"text": text});
         let sent = client()
