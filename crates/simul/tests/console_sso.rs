@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION};
 use serde_json::Value;
+use support::console::{client, csrf_of, page};
 use support::files::{BOUNDARY, Part, form};
 use support::{Server, deployment_with_names, log_in, simul};
 
@@ -33,28 +34,6 @@ fn deployment() -> tempfile::TempDir {
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     dir
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-/// A console page as `token`'s user.
-async fn page(server: &Server, path: &str, token: &str) -> String {
-    let response = client()
-        .get(server.url(path))
-        .header(COOKIE, format!("LtpaToken2={token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "{path}");
-    response.text().await.unwrap()
-}
-
-/// The CSRF token a console page's forms carry.
-fn csrf_of(page: &str) -> String {
-    let start = page.find("name=\"csrf\" value=\"").expect("a form") + 19;
-    page[start..].split('"').next().unwrap().to_owned()
 }
 
 /// Posts a URL-encoded console form (with the page's CSRF token).
