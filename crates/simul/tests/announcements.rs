@@ -5,7 +5,7 @@
 //! administrator wrote it (markup is text), once; bad input changes
 //! nothing.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 

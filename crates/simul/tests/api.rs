@@ -1,7 +1,7 @@
 //! The API's description and the smaller routes: the OpenAPI document,
 //! business cards, declining n-way invitations, the client's pages.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

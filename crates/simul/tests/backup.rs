@@ -3,7 +3,7 @@
 //! messages and SSO tokens, archives that must be refused, and what start
 //! does with an older or a newer database.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

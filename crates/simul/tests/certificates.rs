@@ -7,7 +7,7 @@
 //! server's own TLS port; the Certificates page doing the same through
 //! its forms. Every route is also in `tests/console.rs`'s walk.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! listeners close the slow ones and refuse what is over the caps, and
 //! everyone else keeps being served.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! path tricks of Openfire's CVE-2023-32315), CSRF and escaping, and the
 //! actions with their commands and the audit log.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION};

@@ -2,7 +2,7 @@
 //! `simul audit`, and the policy page's unassign with `simul policy
 //! unassign`, on the real binary.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE};

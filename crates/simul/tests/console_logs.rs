@@ -4,7 +4,7 @@
 //! filtered, and the diagnostics download, which carries no password,
 //! key or secret even when log lines do.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt as _;
 

@@ -2,7 +2,7 @@
 //! "LDAP failover active" and "LTPA keys never exported") and its sign-out,
 //! on the real binary.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};

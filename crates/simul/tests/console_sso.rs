@@ -6,7 +6,7 @@
 //! reports what `simul directory test` reports. Every route is also in
 //! `tests/console.rs`'s walk, which takes them from the router's list.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! the conversation's members only, served so that no browser renders
 //! or sniffs it), and how the bytes are kept on disk.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! messages a second, endless watch lists, hundreds of sessions. A burst
 //! a person can type goes through; a flood gets errors, then is cut off.
 
-mod support;
+use crate::support;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest::StatusCode;

@@ -2,7 +2,7 @@
 //! deployment is compared with golden files in `tests/golden/integrate/`.
 //!
 //! After an intended change of the output, regenerate them with
-//! `UPDATE_GOLDEN=1 cargo nextest run -p simul --test integrate` and review
+//! `UPDATE_GOLDEN=1 cargo nextest run -p simul integrate::` and review
 //! the diff. Under `CI=true` the files are never written, only compared.
 
 use std::path::{Path, PathBuf};
@@ -91,8 +91,8 @@ fn every_product_prints_its_golden_output() {
         }
         let expected = std::fs::read_to_string(&path).unwrap_or_else(|error| {
             panic!(
-                "{}: {error}; create it with UPDATE_GOLDEN=1 cargo nextest run -p simul --test \
-                 integrate",
+                "{}: {error}; create it with UPDATE_GOLDEN=1 cargo nextest run -p simul \
+                 integrate::",
                 path.display()
             )
         });
@@ -113,7 +113,7 @@ fn every_product_prints_its_golden_output() {
     }
     assert!(
         stale.is_empty(),
-        "{}\n(an intended change? UPDATE_GOLDEN=1 cargo nextest run -p simul --test integrate, \
+        "{}\n(an intended change? UPDATE_GOLDEN=1 cargo nextest run -p simul integrate::, \
          then review the diff)",
         stale.join("\n")
     );

@@ -2,7 +2,7 @@
 //! once, tokens of the replaced keys keep working until their date (or
 //! stop at once when discarded), and nobody is signed out by a rotation.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::Value;

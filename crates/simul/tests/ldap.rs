@@ -1,7 +1,7 @@
 //! `simul serve` and `simul directory` on an LDAP directory: a real slapd
 //! on loopback (simul-testkit) with the fixture people and groups.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::Duration;

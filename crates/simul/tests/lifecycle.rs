@@ -1,6 +1,6 @@
 //! The server's life: HTTPS out of the box, and a clean stop on SIGTERM.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! What the server writes for an administrator: JSON lines for a log
 //! collector, and an access log when asked for.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

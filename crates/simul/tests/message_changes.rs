@@ -2,7 +2,7 @@
 //! deletions by their author, reactions, read receipts and their setting,
 //! each told to the other side at once and kept in the history.
 
-mod support;
+use crate::support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

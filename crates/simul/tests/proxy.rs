@@ -2,7 +2,7 @@
 //! IBM HTTP Server or an F5: every request comes from the proxy's
 //! address, and `server.trusted_proxies` makes Simul see the clients.
 
-mod support;
+use crate::support;
 
 use std::net::IpAddr;
 

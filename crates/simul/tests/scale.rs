@@ -2,7 +2,7 @@
 //! 10,000 people (a portal page, a huge contact list) is one reply per
 //! watch, not a flood that gets the session cut off.
 
-mod support;
+use crate::support;
 
 use futures_util::SinkExt as _;
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! never finds the others' messages; a group chat's messages for its
 //! members now), pages, and answers to malformed and hostile queries.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

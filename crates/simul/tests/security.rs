@@ -2,7 +2,7 @@
 //! from other sites, tokens replayed after logout, password change or
 //! removal, files other users could read, metrics and JSONP for anyone.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

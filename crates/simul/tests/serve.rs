@@ -1,7 +1,7 @@
 //! `simul serve` started as a user starts it, driven over HTTP: login by
 //! password and by LTPA tokens from "another server", CSRF, logout.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 

@@ -1,7 +1,7 @@
 //! Running Simul as a service: systemd's readiness protocol, and the unit
 //! and configuration files in `packaging/` as systemd and Simul read them.
 
-mod support;
+use crate::support;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;

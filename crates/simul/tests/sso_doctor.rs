@@ -2,7 +2,7 @@
 //! "another server" (`simul ltpa token create` with exported or foreign
 //! keys) and a real https listener for the certificate check.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! (`/stwebapi/getstatus`, `/stwebapi/chat`) and CORS for the allowed
 //! origins, on a running `simul serve`.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

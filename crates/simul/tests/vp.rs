@@ -4,7 +4,7 @@
 //! Debian's libmeanwhile is in `mod libmeanwhile`; Pidgin's own plugin in
 //! `vp_pidgin.rs`.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 

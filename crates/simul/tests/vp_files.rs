@@ -4,7 +4,7 @@
 //! sends is kept and reaches any door, and a file sent from the web is
 //! offered to a Sametime client. Pidgin's "Send File" is in the last test.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

@@ -6,7 +6,7 @@
 //! failed, 6 name in use) and what Pidgin's UI does after them: reconnect
 //! after a transient one, disable the account after a fatal one.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use simul_testkit::{MwClient, MwOptions, PurpleClient};

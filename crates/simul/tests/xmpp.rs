@@ -5,7 +5,7 @@
 //! across doors (web, and Sametime through Debian's libmeanwhile), chat
 //! states, bad input.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use simul_testkit::{MwClient, XmppClient, XmppTransport};

@@ -2,7 +2,7 @@
 //! and stanza errors), spoken to by a raw client (TLS and SASL by hand),
 //! while well-behaved clients (slixmpp) carry on undisturbed.
 
-mod support;
+use crate::support;
 
 use std::io;
 

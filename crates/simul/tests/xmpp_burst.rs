@@ -4,7 +4,7 @@
 //! the ones its client had not acknowledged, in order. The TLS records
 //! are counted on the wire by a relay between client and server.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! web user: corrections (XEP-0308), retractions (XEP-0424), reactions
 //! (XEP-0444) and read receipts as chat markers (XEP-0333), both ways.
 
-mod support;
+use crate::support;
 
 use reqwest::Method;
 use serde_json::json;

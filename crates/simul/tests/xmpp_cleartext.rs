@@ -4,7 +4,7 @@
 //! TLS, offers nothing to bind SCRAM to, and closes a connection from
 //! anywhere else before it reads a byte.
 
-mod support;
+use crate::support;
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -3,7 +3,7 @@
 //! rooms: each reader gets a link of their own, which opens the file
 //! without a sign-in while they may read it, and nothing else opens it.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -7,7 +7,7 @@
 //! xmpp.js knows SCRAM-SHA-1 and PLAIN (not SCRAM-SHA-256): it picks
 //! SCRAM-SHA-1, which Simul offers next to SCRAM-SHA-256.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! loses its network) resumes its session and gets every message sent to
 //! it meanwhile, once and in order, while the web sees it stay online.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use simul_testkit::{XmppClient, XmppTransport};

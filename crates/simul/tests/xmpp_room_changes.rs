@@ -4,7 +4,7 @@
 //! web sees it, and what the web changes reaches the occupants; what is
 //! not theirs to change, or not in the room, stays as it was.
 
-mod support;
+use crate::support;
 
 use reqwest::Method;
 use serde_json::{Value, json};

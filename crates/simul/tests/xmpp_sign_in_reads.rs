@@ -3,7 +3,7 @@
 //! quick.rs): an account disabled by another process, and a contact list
 //! changed on another door, show at the very next sign-in.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use simul_testkit::{RawXmpp, XmppTransport};

@@ -5,7 +5,7 @@
 //! difference is asserted exactly as documented in README ("Simul and
 //! Prosody side by side"), so a change on either side shows.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
