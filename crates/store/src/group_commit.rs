@@ -15,6 +15,7 @@
 //! whole batch back and every append in it gets that error
 //! ([`StoreError::Batch`]): nothing is acknowledged that was not kept.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sqlx::sqlite::SqliteConnectOptions;
@@ -22,13 +23,20 @@ use sqlx::{ConnectOptions as _, Connection as _, SqliteConnection};
 use tokio::sync::oneshot;
 
 use crate::checkpoint::Checkpointer;
-use crate::{StoreError, StoredChatMessage, StoredIm, messages, nway, sqlite_code};
+use crate::{StoreError, StoredChatMessage, StoredIm, messages, nway, search, sqlite_code};
 
 /// Most messages one transaction takes; the rest go into the next. It
 /// bounds how long a batch holds the write lock (readers never wait in
 /// WAL mode, other writers do) and the values bound to one statement
 /// (6 a row, SQLite takes 32,766).
 const MOST_PER_BATCH: usize = 500;
+
+/// Messages kept since the search index last took the queue (migration
+/// 0019) after which the writer indexes them: FTS5's cost is a segment
+/// written and merged per transaction, so larger is cheaper a message,
+/// and a search indexes what waits anyway. Indexing a thousand takes
+/// the writer some milliseconds.
+const INDEX_AFTER: usize = 1000;
 
 /// SQLite's primary result code for a refused constraint.
 const SQLITE_CONSTRAINT: u32 = 19;
@@ -54,6 +62,9 @@ pub(crate) struct GroupCommit {
     /// Copies the log the batches write into the database, off their path
     /// (none for a store that is only read).
     checkpointer: Option<Checkpointer>,
+    /// Messages kept and not yet indexed for search (about: counts only
+    /// what this writer kept, which is what decides when it indexes).
+    unindexed: AtomicUsize,
 }
 
 /// The writer's connection: held, not pooled, since a pool's connection
@@ -89,7 +100,9 @@ impl GroupCommit {
     pub(crate) async fn open(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
         let checkpointer = Some(Checkpointer::start(&options).await?);
         let connection = Held::Open(options.connect().await?);
-        Ok(Self { state: Mutex::default(), connection: connection.into(), options, checkpointer })
+        let unindexed = AtomicUsize::new(0);
+        let connection = connection.into();
+        Ok(Self { state: Mutex::default(), connection, options, checkpointer, unindexed })
     }
 
     /// For a store opened only to be read: no connection (one more, never
@@ -97,7 +110,8 @@ impl GroupCommit {
     /// files beside the database), and every append fails.
     pub(crate) fn read_only(options: SqliteConnectOptions) -> Self {
         let connection = Held::Closed.into();
-        Self { state: Mutex::default(), connection, options, checkpointer: None }
+        let unindexed = AtomicUsize::new(0);
+        Self { state: Mutex::default(), connection, options, checkpointer: None, unindexed }
     }
 
     /// Keeps `message`: returns once the transaction that holds it has
@@ -117,6 +131,22 @@ impl GroupCommit {
         // The writer went away without an answer: only when the runtime
         // shuts down.
         outcome.await.unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
+    }
+
+    /// Indexes for search the messages that wait in the queue (none for a
+    /// store that is only read).
+    pub(crate) async fn index_queued(&self) -> Result<(), StoreError> {
+        let mut held = self.connection.lock().await;
+        if matches!(*held, Held::Lost) {
+            *held = Held::Open(self.options.connect().await?);
+        }
+        let Held::Open(connection) = &mut *held else { return Ok(()) };
+        self.unindexed.store(0, Ordering::Relaxed);
+        let indexed = search::index_queued(connection).await;
+        if indexed.is_err() && !usable_after_failure(connection).await {
+            *held = Held::Lost;
+        }
+        Ok(indexed?)
     }
 
     /// Closes the writer's connection (waiting for a batch being written),
@@ -179,8 +209,18 @@ async fn write(mut writer: Writer) {
                 if let Some(checkpointer) = &writer.group.checkpointer {
                     checkpointer.committed();
                 }
+                let kept = rows.iter().filter(|row| row.is_ok()).count();
                 for (waiting, row) in batch.into_iter().zip(rows) {
                     waiting.done.send(row.map_err(StoreError::from)).ok();
+                }
+                // After the answers: indexing delays the next batch, not
+                // this one.
+                let group = &writer.group;
+                if group.unindexed.fetch_add(kept, Ordering::Relaxed) + kept >= INDEX_AFTER
+                    && let Err(error) = group.index_queued().await
+                {
+                    // They stay queued for the next try or search.
+                    tracing::warn!(%error, "messages were not indexed for search yet");
                 }
             }
             Err(error) => {

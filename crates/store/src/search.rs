@@ -1,13 +1,16 @@
 //! Full-text search over a user's messages, 1:1 and n-way, with SQLite's
 //! FTS5 (migration 0009: the index `message_search`, kept in step with
-//! the messages' text by triggers, its rowid the message id).
+//! the messages' text by triggers, its rowid the message id). New messages
+//! reach the index through a queue, a thousand or so at a time
+//! (migration 0019, [`index_queued`]); every search indexes what waits
+//! first.
 //!
 //! Words reach FTS5 only as quoted strings, never as its query language:
 //! `NEAR`, `AND`, `*`, `^`, column filters and unbalanced quotes in what a
 //! user typed are words like any other (or nothing), not syntax.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row as _, Sqlite};
+use sqlx::{Connection as _, QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
 use crate::nway::stored_chat_message;
 use crate::paging::sql_id;
@@ -81,6 +84,8 @@ impl Store {
         if query.words.is_empty() || query.limit == 0 {
             return Ok(Vec::new());
         }
+        // The message just sent is found too.
+        self.group_commit.index_queued().await?;
         // The index is walked newest first and each hit looked up by its
         // id, so a page stops as soon as it is full.
         let mut sql = QueryBuilder::<Sqlite>::new(
@@ -113,6 +118,27 @@ impl Store {
         let rows = sql.build().fetch_all(&self.pool).await?;
         Ok(rows.iter().map(found).collect::<Result<_, _>>()?)
     }
+}
+
+/// Indexes the messages waiting in `search_queue` and empties it, in one
+/// transaction (nothing when none waits).
+pub(crate) async fn index_queued(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let waiting: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM search_queue)")
+        .fetch_one(&mut *connection)
+        .await?;
+    if !waiting {
+        return Ok(());
+    }
+    let mut transaction = connection.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query(
+        "INSERT INTO message_search (rowid, text) \
+         SELECT m.id, m.text FROM search_queue q JOIN messages m ON m.id = q.id \
+         UNION ALL SELECT n.id, n.text FROM search_queue q JOIN nway_messages n ON n.id = q.id",
+    )
+    .execute(&mut *transaction)
+    .await?;
+    sqlx::query("DELETE FROM search_queue").execute(&mut *transaction).await?;
+    transaction.commit().await
 }
 
 /// A row of [`Store::search`]'s query as the message it is.

@@ -115,12 +115,13 @@ async fn an_upgrade_keeps_a_copy_of_the_database_as_it_was() {
     store.append_im(&im("kept".into()), false).await.unwrap();
     store.checkpoint_and_close().await.unwrap();
     // Make it a database of the Simul before the last migration: undo what
-    // it made (0018_announcements.sql; the next migration changes this).
+    // it made (0019_search_queue.sql; the next migration changes this).
     let latest = schema::latest_version();
     execute(
         &path,
         &format!(
-            "DROP TABLE announcements; \
+            "DROP TABLE search_queue; DROP TRIGGER messages_search_insert; \
+             DROP TRIGGER nway_messages_search_insert; \
              DELETE FROM _sqlx_migrations WHERE version = {latest};"
         ),
     )

@@ -128,28 +128,82 @@ async fn results_come_newest_first_in_pages_before_an_id() {
     assert!(page(&store, "alice", &[7], &["note"], None, 0).await.is_empty());
 }
 
+/// How many messages wait to be indexed (migration 0019's queue).
+async fn queued(path: &Path) -> i64 {
+    use sqlx::Connection as _;
+    let mut connection =
+        sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display())).await.unwrap();
+    let count = sqlx::query_scalar("SELECT COUNT(*) FROM search_queue")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+    count
+}
+
 #[tokio::test]
-async fn edits_and_deletes_of_the_text_reach_the_index() {
+async fn edits_and_deletes_of_the_text_reach_the_index_whether_indexed_yet_or_not() {
+    for indexed_first in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("simul.db");
+        let store = Store::open(&path).await.unwrap();
+        chat(&store, 1).await;
+        im(&store, 1, "alice", "bob", "first words").await;
+        said(&store, 2, 1, "alice", "first words").await;
+        im(&store, 3, "alice", "bob", "kept as it is").await;
+        if indexed_first {
+            assert_eq!(ids(&store, "alice", &[1], &["first"]).await, [2, 1]);
+            assert_eq!(queued(&path).await, 0);
+        } else {
+            assert_eq!(queued(&path).await, 3, "new messages wait to be indexed");
+        }
+        execute(
+            &path,
+            "UPDATE messages SET text = 'second thoughts' WHERE id = 1; \
+             UPDATE nway_messages SET text = '' WHERE id = 2; \
+             DELETE FROM messages WHERE id = 3;",
+        )
+        .await;
+        assert!(ids(&store, "alice", &[1], &["first"]).await.is_empty(), "{indexed_first}");
+        // Found once: an edit of a queued message is not indexed twice.
+        assert_eq!(ids(&store, "alice", &[1], &["second"]).await, [1], "{indexed_first}");
+        assert!(ids(&store, "alice", &[1], &["kept"]).await.is_empty(), "{indexed_first}");
+        // A pending mark taken is no change of text.
+        store.take_missed("bob").await.unwrap();
+        assert_eq!(ids(&store, "alice", &[1], &["thoughts"]).await, [1]);
+    }
+}
+
+#[tokio::test]
+async fn messages_are_indexed_a_thousand_or_so_at_a_time_without_a_search() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("simul.db");
     let store = Store::open(&path).await.unwrap();
-    chat(&store, 1).await;
-    im(&store, 1, "alice", "bob", "first words").await;
-    said(&store, 2, 1, "alice", "first words").await;
-    im(&store, 3, "alice", "bob", "kept as it is").await;
-    execute(
-        &path,
-        "UPDATE messages SET text = 'second thoughts' WHERE id = 1; \
-         UPDATE nway_messages SET text = '' WHERE id = 2; \
-         DELETE FROM messages WHERE id = 3;",
-    )
-    .await;
-    assert!(ids(&store, "alice", &[1], &["first"]).await.is_empty());
-    assert_eq!(ids(&store, "alice", &[1], &["second"]).await, [1]);
-    assert!(ids(&store, "alice", &[1], &["kept"]).await.is_empty());
-    // A pending mark taken is no change of text.
-    store.take_missed("bob").await.unwrap();
-    assert_eq!(ids(&store, "alice", &[1], &["thoughts"]).await, [1]);
+    let sent = (1..=1000).map(|id| im(&store, id, "alice", "bob", "a busy afternoon"));
+    futures_util::future::join_all(sent).await;
+    // The writer indexes once the batch that made it a thousand is answered.
+    let mut waited = 0;
+    while queued(&path).await > 0 {
+        assert!(waited < 100, "still {} queued after 5 s", queued(&path).await);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    assert_eq!(page(&store, "bob", &[], &["afternoon"], None, 2000).await.len(), 1000);
+}
+
+#[tokio::test]
+async fn messages_still_queued_when_the_server_died_are_indexed_when_it_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("simul.db");
+    let store = Store::open(&path).await.unwrap();
+    im(&store, 1, "alice", "bob", "before the power cut").await;
+    im(&store, 2, "bob", "alice", "after the power cut").await;
+    // Dropped, not closed: as a killed server leaves it.
+    drop(store);
+    assert_eq!(queued(&path).await, 2);
+    let store = Store::open(&path).await.unwrap();
+    assert_eq!(queued(&path).await, 0, "indexed as it opened, before any search");
+    assert_eq!(ids(&store, "alice", &[], &["power", "cut"]).await, [2, 1]);
 }
 
 #[tokio::test]
@@ -251,14 +305,15 @@ async fn a_database_from_before_search_has_its_messages_indexed_when_opened() {
     im(&store, 1, "alice", "bob", "an old lighthouse").await;
     said(&store, 2, 1, "bob", "the lighthouse keeper").await;
     store.checkpoint_and_close().await.unwrap();
-    // As before migration 0009.
+    // As before migration 0009 (and 0019, which changed its triggers).
     execute(
         &path,
         "DROP TABLE message_search; \
          DROP TRIGGER messages_search_insert; DROP TRIGGER messages_search_update; \
          DROP TRIGGER messages_search_delete; DROP TRIGGER nway_messages_search_insert; \
          DROP TRIGGER nway_messages_search_update; DROP TRIGGER nway_messages_search_delete; \
-         DELETE FROM _sqlx_migrations WHERE version = 9;",
+         DROP TABLE search_queue; \
+         DELETE FROM _sqlx_migrations WHERE version IN (9, 19);",
     )
     .await;
     let store = Store::open(&path).await.unwrap();
