@@ -84,8 +84,11 @@ impl Store {
         if query.words.is_empty() || query.limit == 0 {
             return Ok(Vec::new());
         }
-        // The message just sent is found too.
-        self.group_commit.index_queued().await?;
+        // The message just sent is found too. Should indexing fail (a
+        // full disk), what is indexed is still found.
+        if let Err(error) = self.group_commit.index_queued().await {
+            tracing::warn!(%error, "searching without the newest messages: not indexed yet");
+        }
         // The index is walked newest first and each hit looked up by its
         // id, so a page stops as soon as it is full.
         let mut sql = QueryBuilder::<Sqlite>::new(
