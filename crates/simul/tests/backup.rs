@@ -409,13 +409,12 @@ async fn start_upgrades_an_older_database_after_copying_it_and_refuses_a_newer_o
     let dir = deployment(&["alice"]);
     let database = dir.path().join("data/simul.db");
     let latest = schema(&database).await;
-    // Undo the last migration (0019_search_queue.sql; the next one
+    // Undo the last migration (0020_audit_by_action.sql; the next one
     // changes this).
     execute(
         &database,
         &format!(
-            "DROP TABLE search_queue; DROP TRIGGER messages_search_insert; \
-             DROP TRIGGER nway_messages_search_insert; \
+            "DROP INDEX audit_by_action; \
              DELETE FROM _sqlx_migrations WHERE version = {latest};"
         ),
     )

@@ -1,6 +1,6 @@
 //! The administrator role and the audit log of administrators' acts.
 
-use sqlx::Row as _;
+use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use crate::{Store, StoreError};
 
@@ -82,17 +82,24 @@ impl Store {
         filter: &AuditFilter,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT at_ms, actor, action, target, origin FROM audit WHERE at_ms >= $1 \
-             AND ($2 = '' OR instr(lower(actor), lower($2)) > 0) AND ($3 = '' OR action = $3) \
-             ORDER BY seq DESC LIMIT $4",
-        )
-        .bind(filter.since_ms)
-        .bind(&filter.actor)
-        .bind(&filter.action)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        // Each condition only when asked for. With none, SQLite walks the
+        // log newest first and stops at the limit (a condition on the time,
+        // even `>= 0`, made it sort the whole log by time for every page);
+        // a time or an action is found through its index.
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT at_ms, actor, action, target, origin FROM audit WHERE TRUE",
+        );
+        if filter.since_ms > 0 {
+            query.push(" AND at_ms >= ").push_bind(filter.since_ms);
+        }
+        if !filter.actor.is_empty() {
+            query.push(" AND instr(lower(actor), lower(").push_bind(&filter.actor).push(")) > 0");
+        }
+        if !filter.action.is_empty() {
+            query.push(" AND action = ").push_bind(&filter.action);
+        }
+        query.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(limit));
+        let rows = query.build().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 Ok(AuditEntry {

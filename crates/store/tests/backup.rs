@@ -115,13 +115,12 @@ async fn an_upgrade_keeps_a_copy_of_the_database_as_it_was() {
     store.append_im(&im("kept".into()), false).await.unwrap();
     store.checkpoint_and_close().await.unwrap();
     // Make it a database of the Simul before the last migration: undo what
-    // it made (0019_search_queue.sql; the next migration changes this).
+    // it made (0020_audit_by_action.sql; the next migration changes this).
     let latest = schema::latest_version();
     execute(
         &path,
         &format!(
-            "DROP TABLE search_queue; DROP TRIGGER messages_search_insert; \
-             DROP TRIGGER nway_messages_search_insert; \
+            "DROP INDEX audit_by_action; \
              DELETE FROM _sqlx_migrations WHERE version = {latest};"
         ),
     )

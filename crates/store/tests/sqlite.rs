@@ -2,8 +2,8 @@
 
 use chrono::{TimeZone, Utc};
 use simul_store::{
-    ContactGroup, ContactList, HistoryPage, NewUser, Page, PageStart, Revocation, Store,
-    StoreError, StoredIm,
+    AuditEntry, AuditFilter, ContactGroup, ContactList, HistoryPage, NewUser, Page, PageStart,
+    Revocation, Store, StoreError, StoredIm,
 };
 
 fn alice() -> NewUser {
@@ -299,4 +299,44 @@ async fn the_conversations_list_holds_the_latest_of_many_with_their_unread_count
     // Her own answer is the latest message, and counts for nothing.
     let with_498 = list.iter().find(|c| c.with == "person498").unwrap();
     assert_eq!((with_498.last.from.as_str(), with_498.last.to.as_str()), ("alice", "person498"));
+}
+
+#[tokio::test]
+async fn the_audit_log_is_read_newest_first_by_actor_action_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
+    let acts = [
+        (1_000, "admin", "disable"),
+        (2_000, "Root-Ops", "export-ltpa-keys"),
+        (3_000, "admin", "export-ltpa-keys"),
+        (4_000, "admin", "enable"),
+    ];
+    for (at_ms, actor, action) in acts {
+        let entry = AuditEntry {
+            at_ms,
+            actor: actor.into(),
+            action: action.into(),
+            target: "bob".into(),
+            origin: "127.0.0.1".into(),
+        };
+        store.record_audit(&entry).await.unwrap();
+    }
+    let read = |actor: &str, action: &str, since_ms: i64, limit: u32| {
+        let filter = AuditFilter { since_ms, actor: actor.into(), action: action.into() };
+        let store = &store;
+        async move {
+            let entries = store.audit(&filter, limit).await.unwrap();
+            entries.into_iter().map(|entry| entry.at_ms).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(read("", "", 0, 10).await, [4_000, 3_000, 2_000, 1_000]);
+    assert_eq!(read("", "export-ltpa-keys", 0, 10).await, [3_000, 2_000]);
+    assert_eq!(read("", "export-ltpa-keys", 0, 1).await, [3_000], "the newest");
+    // The actor's id in any case, in part; the action exactly.
+    assert_eq!(read("ops", "", 0, 10).await, [2_000]);
+    assert_eq!(read("ADMIN", "export-ltpa-keys", 0, 10).await, [3_000]);
+    assert!(read("", "export", 0, 10).await.is_empty());
+    assert_eq!(read("admin", "", 2_500, 10).await, [4_000, 3_000]);
+    // Quotes and wildcards are text, not SQL.
+    assert!(read("%' OR 1=1 --", "' OR ''='", 0, 10).await.is_empty());
 }
