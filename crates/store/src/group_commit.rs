@@ -62,8 +62,10 @@ pub(crate) struct GroupCommit {
     /// Copies the log the batches write into the database, off their path
     /// (none for a store that is only read).
     checkpointer: Option<Checkpointer>,
-    /// Messages kept and not yet indexed for search (about: counts only
-    /// what this writer kept, which is what decides when it indexes).
+    /// Messages waiting in the search queue: counted when the store opens,
+    /// then kept by the writer under the connection's lock (a message's
+    /// append returns after it is counted), so a search that finds none
+    /// waiting touches no connection.
     unindexed: AtomicUsize,
 }
 
@@ -99,8 +101,9 @@ impl GroupCommit {
     /// that nothing else writes with.
     pub(crate) async fn open(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
         let checkpointer = Some(Checkpointer::start(&options).await?);
-        let connection = Held::Open(options.connect().await?);
-        let unindexed = AtomicUsize::new(0);
+        let mut connection = options.connect().await?;
+        let unindexed = AtomicUsize::new(search::queued(&mut connection).await?);
+        let connection = Held::Open(connection);
         let connection = connection.into();
         Ok(Self { state: Mutex::default(), connection, options, checkpointer, unindexed })
     }
@@ -136,17 +139,33 @@ impl GroupCommit {
     /// Indexes for search the messages that wait in the queue (none for a
     /// store that is only read).
     pub(crate) async fn index_queued(&self) -> Result<(), StoreError> {
+        if self.unindexed.load(Ordering::Acquire) == 0 {
+            return Ok(());
+        }
         let mut held = self.connection.lock().await;
+        let Some(connection) = self.usable(&mut held).await? else { return Ok(()) };
+        let indexed = search::index_queued(connection).await;
+        match indexed {
+            Ok(()) => self.unindexed.store(0, Ordering::Release),
+            Err(_) if !usable_after_failure(connection).await => *held = Held::Lost,
+            Err(_) => {}
+        }
+        Ok(indexed?)
+    }
+
+    /// The writer's connection, opened again if a failure lost it; none
+    /// once the store is closing.
+    async fn usable<'a>(
+        &self,
+        held: &'a mut Held,
+    ) -> Result<Option<&'a mut SqliteConnection>, sqlx::Error> {
         if matches!(*held, Held::Lost) {
             *held = Held::Open(self.options.connect().await?);
         }
-        let Held::Open(connection) = &mut *held else { return Ok(()) };
-        self.unindexed.store(0, Ordering::Relaxed);
-        let indexed = search::index_queued(connection).await;
-        if indexed.is_err() && !usable_after_failure(connection).await {
-            *held = Held::Lost;
-        }
-        Ok(indexed?)
+        Ok(match held {
+            Held::Open(connection) => Some(connection),
+            Held::Lost | Held::Closed => None,
+        })
     }
 
     /// Closes the writer's connection (waiting for a batch being written),
@@ -209,14 +228,13 @@ async fn write(mut writer: Writer) {
                 if let Some(checkpointer) = &writer.group.checkpointer {
                     checkpointer.committed();
                 }
-                let kept = rows.iter().filter(|row| row.is_ok()).count();
                 for (waiting, row) in batch.into_iter().zip(rows) {
                     waiting.done.send(row.map_err(StoreError::from)).ok();
                 }
                 // After the answers: indexing delays the next batch, not
                 // this one.
                 let group = &writer.group;
-                if group.unindexed.fetch_add(kept, Ordering::Relaxed) + kept >= INDEX_AFTER
+                if group.unindexed.load(Ordering::Acquire) >= INDEX_AFTER
                     && let Err(error) = group.index_queued().await
                 {
                     // They stay queued for the next try or search.
@@ -242,13 +260,19 @@ impl GroupCommit {
         messages: &[&NewMessage],
     ) -> Result<Vec<Result<(), sqlx::Error>>, sqlx::Error> {
         let mut held = self.connection.lock().await;
-        if matches!(*held, Held::Lost) {
-            *held = Held::Open(self.options.connect().await?);
-        }
-        let Held::Open(connection) = &mut *held else { return Err(sqlx::Error::PoolClosed) };
+        let Some(connection) = self.usable(&mut held).await? else {
+            return Err(sqlx::Error::PoolClosed);
+        };
         let committed = insert_all(connection, messages).await;
-        if committed.is_err() && !usable_after_failure(connection).await {
-            *held = Held::Lost;
+        match &committed {
+            // Counted before any append returns: a search right after it
+            // indexes its message.
+            Ok(rows) => {
+                let kept = rows.iter().filter(|row| row.is_ok()).count();
+                self.unindexed.fetch_add(kept, Ordering::AcqRel);
+            }
+            Err(_) if !usable_after_failure(connection).await => *held = Held::Lost,
+            Err(_) => {}
         }
         committed
     }

@@ -123,15 +123,16 @@ impl Store {
     }
 }
 
+/// How many messages wait in `search_queue`.
+pub(crate) async fn queued(connection: &mut SqliteConnection) -> Result<usize, sqlx::Error> {
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM search_queue").fetch_one(connection).await?;
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
 /// Indexes the messages waiting in `search_queue` and empties it, in one
-/// transaction (nothing when none waits).
+/// transaction.
 pub(crate) async fn index_queued(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-    let waiting: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM search_queue)")
-        .fetch_one(&mut *connection)
-        .await?;
-    if !waiting {
-        return Ok(());
-    }
     let mut transaction = connection.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::query(
         "INSERT INTO message_search (rowid, text) \
