@@ -1,8 +1,9 @@
 //! `simul-bench compare` end to end at a small size, against the real
 //! `simul serve` and Debian's Prosody (which scripts/test installs): every
 //! scenario gives figures for both servers, every marked presence and
-//! message arrives, and the report holds the ratios. Figures themselves
-//! are never asserted (BENCHMARKS.md holds them).
+//! message arrives and is archived (Prosody with its SQLite archive on),
+//! and the report holds the ratios. Figures themselves are never asserted
+//! (BENCHMARKS.md holds them).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -26,6 +27,7 @@ fn simul_and_prosody_run_every_scenario_and_the_report_compares_them() {
         .args(["--settle-ms", "200", "compare", "--servers", "simul,prosody", "--users", "40"])
         .args(["--roster", "4", "--logins", "40", "--password-users", "2"])
         .args(["--presence-rates", "20", "--message-rates", "50", "--step-seconds", "2"])
+        .arg("--archive")
         .args(["--json", "--out"])
         .arg(out.path())
         .output()
@@ -59,6 +61,14 @@ fn simul_and_prosody_run_every_scenario_and_the_report_compares_them() {
             assert_eq!(step["expected"], step["delivered"], "{name} {scenario}: {step}");
         }
         assert_eq!(server["reader_failure"], Value::Null, "{name}");
+        // Every message sent was archived, once.
+        let sent: u64 = server["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|step| step["outcome"]["expected"].as_u64())
+            .sum();
+        assert_eq!(server["archived"]["messages"], sent, "{name}: {}", server["archived"]);
     }
     let simul = &servers[0];
     assert_eq!(simul["login_storm"][1]["secret"], "password");
@@ -67,6 +77,8 @@ fn simul_and_prosody_run_every_scenario_and_the_report_compares_them() {
     let markdown = std::fs::read_to_string(out.path().join("compare.md")).expect("compare.md");
     assert!(markdown.contains("| Simul vs prosody |"), "{markdown}");
     assert!(markdown.contains("## prosody "), "{markdown}");
+    assert!(markdown.contains("Every server archives each 1:1 message"), "{markdown}");
+    assert!(markdown.contains("In its archive once stopped: "), "{markdown}");
 
     // Simul's three doors, the same size, in the report too.
     let doors = &report["results"]["simul_doors"];

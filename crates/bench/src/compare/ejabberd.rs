@@ -23,7 +23,8 @@ use simul_directory::scram::{ScramCredentials, ScramHash};
 
 use super::packaged::{self, DOMAIN};
 use super::population::Population;
-use super::running::{Owner, Running};
+use super::running::{Archive, Endpoint, Owner, Running};
+use super::xmpp_client::{Session, Tls, Transport};
 
 /// PBKDF2 rounds of the stored SCRAM-SHA-1 keys: ejabberd's own, which it
 /// runs again at every PLAIN sign-in.
@@ -34,9 +35,15 @@ const ITERATIONS: u32 = 4096;
 const SALT: &[u8] = b"simul-bench-compare";
 
 /// The modules loaded: the same as Prosody's where both have them
-/// (presence, messages and iq are ejabberd's core); no archive (MAM),
-/// HTTP, server-to-server, MUC, MQTT or STUN.
+/// (presence, messages and iq are ejabberd's core); no HTTP,
+/// server-to-server, MUC, MQTT or STUN; the archive (`mod_mam`) only when
+/// asked for.
 const MODULES: [&str; 5] = ["mod_roster", "mod_carboncopy", "mod_disco", "mod_offline", "mod_ping"];
+
+/// The archive's SQLite database, under the spool directory, when the
+/// messages are archived (`erlang-p1-sqlite3`; ejabberd makes its tables
+/// at the first start).
+const ARCHIVE_DATABASE: &str = "ejabberd.db";
 
 /// Listen backlog, as every server under comparison gets (ejabberd's
 /// default is 5).
@@ -48,7 +55,11 @@ const MAX_STANZA: u32 = 262_144;
 /// Longest wait for the users and contact lists to be put in the tables.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Longest wait for the first sign-in after the start.
+/// Longest wait for an answer to a query of the archive.
+const ARCHIVE_ANSWER: Duration = Duration::from_secs(10);
+
+/// Longest wait for the first sign-in after the start, and again for the
+/// archive to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Debian's control script, copied and changed.
@@ -59,8 +70,9 @@ const EJABBERDCTL: &str = "/usr/sbin/ejabberdctl";
 /// listening on 127.0.0.1 (a STARTTLS port that also takes PLAIN without
 /// TLS, and a direct-TLS port, both free), and returns once a client can
 /// sign in. The process started is the Erlang VM itself (`beam.smp`), so
-/// SIGTERM to it stops the node.
-pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Running> {
+/// SIGTERM to it stops the node. `archive`: every 1:1 message is also
+/// kept in an archive (`mod_mam`, on SQLite), as Simul keeps its history.
+pub async fn start(dir: &Path, population: &Population, archive: bool) -> anyhow::Result<Running> {
     anyhow::ensure!(population.users > 0, "a population without users");
     // ejabberdctl splits its options on blanks.
     anyhow::ensure!(
@@ -76,7 +88,10 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
     for made in [&conf, &spool, &logs] {
         std::fs::create_dir(made)?;
     }
-    std::fs::write(conf.join("ejabberd.yml"), config_text(dir, population, starttls, direct_tls))?;
+    std::fs::write(
+        conf.join("ejabberd.yml"),
+        config_text(dir, population, [starttls, direct_tls], archive),
+    )?;
     std::fs::write(conf.join("ejabberdctl.cfg"), control_config(&node, distribution))?;
     let control = write_control(dir)?;
 
@@ -113,6 +128,9 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
     let log = logs.join("ejabberd.log");
     let process =
         packaged::launch(command, dir, &endpoint, population, &log, START_TIMEOUT).await?;
+    if archive {
+        await_archive(&endpoint, &log).await?;
+    }
     let pid = process.0.id();
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     if comm.trim() != "beam.smp" {
@@ -123,7 +141,7 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
         name: "ejabberd",
         version,
         endpoint,
-        settings: settings(population),
+        settings: settings(population, archive),
         collect_garbage: Some(
             erl_client(
                 dir,
@@ -136,7 +154,58 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
             .collect(),
         ),
         owner: Owner::Process(process),
+        archive: archive.then(|| Archive {
+            database: spool.join(ARCHIVE_DATABASE),
+            // One row in the sender's archive, one in the recipient's.
+            count: "SELECT COUNT(*) / 2 FROM archive",
+        }),
     })
+}
+
+/// Waits until ejabberd's archive answers. ejabberd takes sign-ins before
+/// its SQL connection is up, and a message sent meanwhile is delivered
+/// but not archived (mod_mam's hook crashes: "not an already existing
+/// atom", `ejabberd_sql_localhost_1`, in its log). A query of the archive
+/// goes through the same connection and adds nothing to it.
+async fn await_archive(endpoint: &Endpoint, log: &Path) -> anyhow::Result<()> {
+    let tls = Tls::new(&endpoint.ca_pem)?;
+    let localhost = std::net::Ipv4Addr::LOCALHOST.into();
+    let secret = endpoint.secrets.of(0);
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        let mut session = Session::sign_in(
+            endpoint,
+            &tls,
+            Transport::Cleartext,
+            localhost,
+            &Population::name(0),
+            secret,
+        )
+        .await?;
+        session
+            .writer
+            .send(b"<iq type='set' id='mam'><query xmlns='urn:xmpp:mam:2'/></iq>")
+            .await?;
+        let answer = loop {
+            let element = tokio::time::timeout(ARCHIVE_ANSWER, session.reader.element())
+                .await
+                .context("ejabberd's archive did not answer a query")??;
+            if element.starts_with("<iq") {
+                break element;
+            }
+        };
+        session.writer.close().await;
+        if answer.contains("type='result'") || answer.contains("type=\"result\"") {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "ejabberd's archive still answers {answer} after {START_TIMEOUT:?}:\n{}",
+                packaged::log_tail(log)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Writes what Debian's ejabberd needs besides its two configuration
@@ -155,7 +224,14 @@ fn write_control(dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// The settings that matter for a fair comparison, one line each.
-fn settings(population: &Population) -> Vec<String> {
+fn settings(population: &Population, archive: bool) -> Vec<String> {
+    let archiving = if archive {
+        format!(
+            "archive: mod_mam, every message (default: always), on SQLite (sql_type sqlite, spool/{ARCHIVE_DATABASE}, ejabberd's own SQLite settings)"
+        )
+    } else {
+        "no archiving (no mod_mam)".to_owned()
+    };
     vec![
         format!("listen backlog {BACKLOG} (listener backlog; default 5)"),
         "log: warning and above, to files".to_owned(),
@@ -164,11 +240,15 @@ fn settings(population: &Population) -> Vec<String> {
         ),
         "storage: Mnesia, users and contact lists on disc (disc_only_copies, ejabberd's default)"
             .to_owned(),
-        "no archiving (no mod_mam), no HTTP, no server-to-server, no MUC, no MQTT, no STUN"
-            .to_owned(),
+        archiving,
+        "no HTTP, no server-to-server, no MUC, no MQTT, no STUN".to_owned(),
         "no shaper or limits (no c2s_shaper, listeners' shaper none, no max_user_sessions)"
             .to_owned(),
-        format!("modules: {} (presence, messages, iq: core)", MODULES.join(", ")),
+        format!(
+            "modules: {}{} (presence, messages, iq: core)",
+            MODULES.join(", "),
+            if archive { ", mod_mam" } else { "" }
+        ),
         format!(
             "caches (contact lists, accounts…): cache_size {} (default 1000)",
             cache_size(population)
@@ -185,14 +265,28 @@ fn cache_size(population: &Population) -> usize {
 }
 
 /// `ejabberd.yml` of an instance living in `dir`.
-fn config_text(dir: &Path, population: &Population, starttls: u16, direct_tls: u16) -> String {
+fn config_text(
+    dir: &Path,
+    population: &Population,
+    [starttls, direct_tls]: [u16; 2],
+    archive: bool,
+) -> String {
     let path = |name: &str| dir.join(name).display().to_string();
     let listener = |port: u16, tls: &str| {
         format!(
             "  - port: {port}\n    ip: \"127.0.0.1\"\n    module: ejabberd_c2s\n    backlog: {BACKLOG}\n    max_stanza_size: {MAX_STANZA}\n{tls}"
         )
     };
-    let modules: String = MODULES.iter().map(|module| format!("  {module}: {{}}\n")).collect();
+    let mut modules: String = MODULES.iter().map(|module| format!("  {module}: {{}}\n")).collect();
+    let sql = if archive {
+        // Accounts and contact lists stay in Mnesia, where the bench put
+        // them; only the archive is on SQLite.
+        modules.push_str("  mod_mam:\n    db_type: sql\n    default: always\n");
+        let database = path(&format!("spool/{ARCHIVE_DATABASE}"));
+        format!("sql_type: sqlite\nsql_database: \"{database}\"\n")
+    } else {
+        String::new()
+    };
     format!(
         "# Generated by simul-bench compare.\n\
          loglevel: warning\n\
@@ -204,6 +298,7 @@ fn config_text(dir: &Path, population: &Population, starttls: u16, direct_tls: u
          auth_method: internal\n\
          auth_password_format: scram\n\
          cache_size: {cache}\n\
+         {sql}\
          modules:\n{modules}",
         cert = path("ejabberd.pem"),
         ca = path("ca.pem"),

@@ -90,6 +90,11 @@ pub struct Args {
     /// of every user for this many seconds, and 1:1 messages.
     #[arg(long, value_name = "S")]
     tsung: Option<u64>,
+    /// Prosody and ejabberd archive every 1:1 message too (mod_mam, on
+    /// SQLite), as Simul always does: the same work for each message.
+    /// Without it they keep none, their lightest setting.
+    #[arg(long)]
+    archive: bool,
 }
 
 /// A server under comparison.
@@ -107,18 +112,20 @@ pub enum Contender {
 impl Contender {
     /// Starts it fresh under `dir` with `population`; Simul's first
     /// `password_users` also get the password (the others sign in by
-    /// token), which costs an argon2id hash each to set up.
+    /// token), which costs an argon2id hash each to set up. `archive`:
+    /// Prosody and ejabberd archive 1:1 messages (Simul always does).
     async fn start(
         self,
         common: &Common,
         dir: &std::path::Path,
         population: &Population,
         password_users: usize,
+        archive: bool,
     ) -> anyhow::Result<Running> {
         match self {
             Self::Simul => simul::start(common, dir, population, password_users).await,
-            Self::Prosody => prosody::start(dir, population).await,
-            Self::Ejabberd => ejabberd::start(dir, population).await,
+            Self::Prosody => prosody::start(dir, population, archive).await,
+            Self::Ejabberd => ejabberd::start(dir, population, archive).await,
         }
     }
 }
@@ -153,6 +160,7 @@ pub async fn run(common: &Common, args: &Args, nofile: u64) -> anyhow::Result<Va
         "scenario": "compare",
         "population": { "users": population.users, "roster": population.roster },
         "online_fraction": args.online,
+        "every_server_archives": args.archive,
         "step_seconds": args.step_seconds,
         "servers": servers,
         "simul_doors": doors,
@@ -176,7 +184,7 @@ async fn compare_one(
     for transport in [Transport::Cleartext, Transport::DirectTls] {
         overall.set_message(format!("{name}: idle hold, {}", transport.name()));
         let scratch = common.scratch()?;
-        let running = contender.start(common, scratch.path(), population, 0).await?;
+        let running = contender.start(common, scratch.path(), population, 0, args.archive).await?;
         if transport == Transport::Cleartext && running.endpoint.cleartext.is_none() {
             idle.push(
                 json!({ "transport": transport.name(), "skipped": "no sign-in without TLS" }),
@@ -195,8 +203,9 @@ async fn compare_one(
 
     overall.set_message(format!("{name}: login storm"));
     let scratch = common.scratch()?;
-    let mut running =
-        contender.start(common, scratch.path(), population, args.password_users).await?;
+    let mut running = contender
+        .start(common, scratch.path(), population, args.password_users, args.archive)
+        .await?;
     let tls = Tls::new(&running.endpoint.ca_pem)?;
     let transport = Transport::DirectTls;
     let mut storms = Vec::new();
@@ -282,7 +291,13 @@ async fn compare_one(
     };
     let presence: Vec<Value> = presence.into_iter().map(|s| with_outcome(s, &mut heard)).collect();
     let messages: Vec<Value> = messages.into_iter().map(|s| with_outcome(s, &mut heard)).collect();
+    let archive = running.archive.clone();
     running.stop().await?;
+    // Read once it stopped: everything it acknowledged is in the files.
+    let archived = match archive {
+        Some(archive) => archive.measure().await?,
+        None => Value::Null,
+    };
     overall.inc(1);
     let tsung = match args.tsung {
         Some(hold) => {
@@ -290,7 +305,7 @@ async fn compare_one(
             let hold = Duration::from_secs(hold);
             // The second generator's failure is reported, not allowed to
             // throw away the figures of the first.
-            tsung::against(common, contender, population, hold, &args.out)
+            tsung::against(common, contender, population, hold, args)
                 .await
                 .unwrap_or_else(|error| json!({ "error": format!("{error:#}") }))
         }
@@ -303,6 +318,7 @@ async fn compare_one(
         "login_storm": storms,
         "presence_storm": presence,
         "messages": messages,
+        "archived": archived,
         "errors_bounced": heard.errors,
         "reader_failure": heard.failure,
     }))

@@ -13,7 +13,7 @@ use simul_directory::scram::{ScramCredentials, ScramHash};
 
 use super::packaged::{self, DOMAIN};
 use super::population::Population;
-use super::running::{Owner, Running};
+use super::running::{Archive, Owner, Running};
 
 /// PBKDF2 rounds of the stored SCRAM-SHA-1 keys: Prosody 0.12's own
 /// (`iteration_count`), which it runs again at every PLAIN sign-in.
@@ -24,8 +24,9 @@ const ITERATIONS: u32 = 10_000;
 const SALT: &str = "simul-bench-compare";
 
 /// The modules loaded: the same as ejabberd's where both have them, no
-/// archive (MAM), HTTP, server-to-server, MUC or limits (`mod_limits`).
-/// `posix` handles the signals (SIGTERM stops it).
+/// HTTP, server-to-server, MUC or limits (`mod_limits`); the archive
+/// (`mam`) only when asked for. `posix` handles the signals (SIGTERM
+/// stops it).
 const MODULES: [&str; 11] = [
     "roster", "saslauth", "tls", "disco", "carbons", "ping", "presence", "message", "iq",
     "offline", "posix",
@@ -33,6 +34,10 @@ const MODULES: [&str; 11] = [
 
 /// Longest wait for the first sign-in after the start.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The archive's SQLite database, under the data directory, when the
+/// messages are archived (`lua-dbi-sqlite3`).
+const ARCHIVE_DATABASE: &str = "archive.sqlite";
 
 /// Listen backlog, as every server under comparison gets (Prosody's
 /// default is 128; the kernel's `somaxconn` here is 4096).
@@ -42,8 +47,9 @@ const BACKLOG: u32 = 4096;
 /// caller owns and removes) with `population`'s users and contact lists,
 /// listening on 127.0.0.1 (a STARTTLS port that also takes PLAIN without
 /// TLS, and a direct-TLS port, both free), and returns once a client can
-/// sign in.
-pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Running> {
+/// sign in. `archive`: every 1:1 message is also kept in an archive
+/// (`mod_mam`, on SQLite), as Simul keeps its history.
+pub async fn start(dir: &Path, population: &Population, archive: bool) -> anyhow::Result<Running> {
     anyhow::ensure!(population.users > 0, "a population without users");
     let version = packaged::version("prosody")?;
     let ca_pem = packaged::certificates(dir)?;
@@ -63,7 +69,7 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
     );
 
     let config = dir.join("prosody.cfg.lua");
-    std::fs::write(&config, config_text(dir, starttls, direct_tls))
+    std::fs::write(&config, config_text(dir, starttls, direct_tls, archive))
         .context("cannot write prosody.cfg.lua")?;
     let mut command = Command::new("prosody");
     command.arg("--config").arg(&config).arg("-F");
@@ -77,14 +83,26 @@ pub async fn start(dir: &Path, population: &Population) -> anyhow::Result<Runnin
         name: "prosody",
         version,
         endpoint,
-        settings: settings(),
+        settings: settings(archive),
         collect_garbage: None,
+        archive: archive.then(|| Archive {
+            database: data.join(ARCHIVE_DATABASE),
+            // One row in the sender's archive, one in the recipient's.
+            count: "SELECT COUNT(*) / 2 FROM prosodyarchive WHERE store = 'archive'",
+        }),
         owner: Owner::Process(process),
     })
 }
 
 /// The settings that matter for a fair comparison, one line each.
-fn settings() -> Vec<String> {
+fn settings(archive: bool) -> Vec<String> {
+    let archiving = if archive {
+        format!(
+            "archive: mod_mam, every message (default_archive_policy = true), on SQLite (storage sql, data/{ARCHIVE_DATABASE}, Prosody's own SQLite settings)"
+        )
+    } else {
+        "no archiving (no mod_mam)".to_owned()
+    };
     vec![
         format!("listen backlog {BACKLOG} (network_settings.tcp_backlog; default 128)"),
         "log: warn and above, to a file".to_owned(),
@@ -92,9 +110,10 @@ fn settings() -> Vec<String> {
             "passwords: internal_hashed, SCRAM-SHA-1 keys of PBKDF2-SHA1 ×{ITERATIONS}, run again at each PLAIN sign-in"
         ),
         "storage: internal (one file per account and per contact list)".to_owned(),
-        "no archiving (no mod_mam), no HTTP, no server-to-server, no MUC".to_owned(),
+        archiving,
+        "no HTTP, no server-to-server, no MUC".to_owned(),
         "no shaper or rate limits (mod_limits not loaded)".to_owned(),
-        format!("modules: {}", MODULES.join(", ")),
+        format!("modules: {}{}", MODULES.join(", "), if archive { ", mam" } else { "" }),
         "roster cache: a user's contact list is read at sign-in and kept while online (no size to set)"
             .to_owned(),
         "max stanza 262144 bytes (c2s_stanza_size_limit, default)".to_owned(),
@@ -153,9 +172,22 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The configuration of an instance living in `dir`.
-fn config_text(dir: &Path, starttls: u16, direct_tls: u16) -> String {
+fn config_text(dir: &Path, starttls: u16, direct_tls: u16, archive: bool) -> String {
     let path = |name: &str| dir.join(name).display().to_string();
-    let modules: Vec<String> = MODULES.iter().map(|m| format!("{m:?}")).collect();
+    let mut modules: Vec<String> = MODULES.iter().map(|m| format!("{m:?}")).collect();
+    let storage = if archive {
+        modules.push("\"mam\"".to_owned());
+        // Archives on SQLite, the rest (accounts, contact lists) where
+        // the bench wrote them; kept as long as the run.
+        format!(
+            "{{ archive = \"sql\" }}\n\
+             sql = {{ driver = \"SQLite3\", database = \"{ARCHIVE_DATABASE}\" }}\n\
+             default_archive_policy = true\n\
+             archive_expires_after = \"never\""
+        )
+    } else {
+        "\"internal\"".to_owned()
+    };
     format!(
         r#"-- Generated by simul-bench compare.
 run_as_root = true
@@ -173,7 +205,7 @@ network_settings = {{ tcp_backlog = {BACKLOG} }}
 modules_enabled = {{ {modules} }}
 modules_disabled = {{ "s2s" }}
 authentication = "internal_hashed"
-storage = "internal"
+storage = {storage}
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 certificates = "{dir}"
@@ -206,7 +238,7 @@ mod tests {
     async fn prosody_starts_with_the_population() {
         let dir = tempfile::tempdir().unwrap();
         let population = Population::new(50, 4, "a password");
-        let running = super::start(dir.path(), &population).await.unwrap();
+        let running = super::start(dir.path(), &population, false).await.unwrap();
         let endpoint = running.endpoint.clone();
         assert_eq!(running.name, "prosody");
         assert!(running.version.starts_with("0."), "{}", running.version);
@@ -249,5 +281,36 @@ mod tests {
         // Stopped: nothing listens any more.
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(tokio::net::TcpStream::connect(endpoint.starttls).await.is_err());
+    }
+
+    /// With the archive asked for, a message user1 sends user2 is kept in
+    /// Prosody's SQLite archive (`lua-dbi-sqlite3`), and counted once.
+    #[tokio::test]
+    async fn prosody_archives_messages_on_sqlite_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let population = Population::new(4, 2, "a password");
+        let running = super::start(dir.path(), &population, true).await.unwrap();
+        let endpoint = running.endpoint.clone();
+        let transport = XmppTransport::DirectTls;
+        let mut sessions = Vec::new();
+        for user in ["user1", "user2"] {
+            let mut raw =
+                RawXmpp::connect(endpoint.direct_tls, transport, &endpoint.ca_pem).await.unwrap();
+            raw.open_stream(&endpoint.domain).await.unwrap();
+            raw.authenticate_plain(user, endpoint.secrets.of(0)).await.unwrap();
+            raw.bind().await.unwrap();
+            raw.send(b"<presence/>").await.unwrap();
+            sessions.push(raw);
+        }
+        let message = "<message to='user2@localhost' type='chat'><body>kept</body></message>";
+        sessions[0].send(message.as_bytes()).await.unwrap();
+        let received = sessions[1].read_until("kept</body>").await.unwrap();
+        assert!(received.contains("user1@localhost"), "{received}");
+
+        let archive = running.archive.clone().expect("an archive");
+        running.stop().await.unwrap();
+        let measured = archive.measure().await.unwrap();
+        assert_eq!(measured["messages"], 1, "{measured}");
+        assert!(measured["bytes"].as_u64().unwrap() > 0, "{measured}");
     }
 }

@@ -164,6 +164,14 @@ fn markdown(report: &Value) -> String {
         report["machine"]["cpu"].as_str().unwrap_or("?"),
         report["machine"]["kernel"].as_str().unwrap_or("?"),
     );
+    let archiving = if results["every_server_archives"] == true {
+        "Every server archives each 1:1 message: Simul in its history, Prosody and \
+         ejabberd with mod_mam on SQLite."
+    } else {
+        "Simul archives each 1:1 message (its history); Prosody and ejabberd keep none \
+         (`--archive` makes them keep them too)."
+    };
+    let _ = writeln!(out, "{archiving}\n");
     let _ = writeln!(out, "Command: `{}`\n", report["command"].as_str().unwrap_or_default());
     headline_table(&mut out, &servers, &names);
     tsung_table(&mut out, &servers);
@@ -320,6 +328,16 @@ fn server_section(out: &mut String, server: &Value) {
                     .map_or("–".to_owned(), format_figure),
             );
         }
+    }
+    let archived = &server["archived"];
+    if let (Some(messages), Some(bytes)) =
+        (archived["messages"].as_u64(), number(archived, &["bytes"]))
+    {
+        let _ = writeln!(
+            out,
+            "\nIn its archive once stopped: {messages} messages, {} MiB.",
+            format_figure(bytes / 1_048_576.0)
+        );
     }
     out.push('\n');
 }

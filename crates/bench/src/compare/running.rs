@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::Child;
 use std::time::Duration;
 
@@ -87,6 +88,46 @@ pub struct Running {
     pub collect_garbage: Option<Vec<OsString>>,
     /// What to stop.
     pub owner: Owner,
+    /// Where it archives 1:1 messages, if it does.
+    pub archive: Option<Archive>,
+}
+
+/// Where a server keeps the 1:1 messages it archives: an SQLite database,
+/// read once the server has stopped, so that a report says how many
+/// messages were kept, not only that archiving was configured.
+#[derive(Debug, Clone)]
+pub struct Archive {
+    /// The database file.
+    pub database: PathBuf,
+    /// The statement that counts the messages archived (a server that
+    /// keeps a copy in each user's archive counts half its rows).
+    pub count: &'static str,
+}
+
+impl Archive {
+    /// The messages it holds, and the size of its files (the database
+    /// and what is left of its log) in bytes.
+    pub async fn measure(&self) -> anyhow::Result<serde_json::Value> {
+        use sqlx::{ConnectOptions as _, Connection as _};
+        let mut connection = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&self.database)
+            .read_only(true)
+            .connect()
+            .await
+            .with_context(|| format!("cannot open the archive {}", self.database.display()))?;
+        let messages: i64 = sqlx::query_scalar(self.count).fetch_one(&mut connection).await?;
+        connection.close().await?;
+        let bytes: u64 = ["", "-wal"]
+            .iter()
+            .filter_map(|suffix| {
+                let mut path = self.database.clone().into_os_string();
+                path.push(suffix);
+                std::fs::metadata(path).ok()
+            })
+            .map(|metadata| metadata.len())
+            .sum();
+        Ok(serde_json::json!({ "messages": messages, "bytes": bytes }))
+    }
 }
 
 /// Longest wait for a server to exit after SIGTERM.

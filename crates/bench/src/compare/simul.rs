@@ -12,7 +12,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde_json::json;
 
 use super::population::Population;
-use super::running::{Endpoint, Owner, Running, Secrets};
+use super::running::{Archive, Endpoint, Owner, Running, Secrets};
 use crate::Common;
 use crate::server::Server;
 use crate::tokens::Minter;
@@ -69,6 +69,10 @@ pub async fn start(
         ],
         collect_garbage: None,
         owner: Owner::Simul(server),
+        archive: Some(Archive {
+            database: data.join("simul.db"),
+            count: "SELECT COUNT(*) FROM messages",
+        }),
     })
 }
 

@@ -106,14 +106,15 @@ const MESSAGE_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Tsung's idle hold (every user, for `hold`) and its messages
 /// ([`MESSAGE_USERS`] × [`MESSAGES_PER_USER`]) against `contender`, each
-/// on a fresh start, over STARTTLS (which every server takes with PLAIN);
-/// Tsung's files go to `out/tsung/SERVER-SCENARIO` (replaced).
+/// on a fresh start, over STARTTLS (which every server takes with PLAIN),
+/// archiving as `args` say; Tsung's files go to
+/// `OUT/tsung/SERVER-SCENARIO` (replaced).
 pub async fn against(
     common: &Common,
     contender: Contender,
     population: &Population,
     hold: Duration,
-    out: &Path,
+    args: &super::Args,
 ) -> anyhow::Result<Value> {
     let scenarios = [
         TsungScenario::IdleHold { sessions: population.users, hold },
@@ -126,8 +127,8 @@ pub async fn against(
     let mut runs = Vec::new();
     for scenario in &scenarios {
         let scratch = common.scratch()?;
-        let running = contender.start(common, scratch.path(), population, 0).await?;
-        let dir = out.join("tsung").join(format!("{}-{}", running.name, scenario.name()));
+        let running = contender.start(common, scratch.path(), population, 0, args.archive).await?;
+        let dir = args.out.join("tsung").join(format!("{}-{}", running.name, scenario.name()));
         if dir.exists() {
             std::fs::remove_dir_all(&dir)
                 .with_context(|| format!("cannot replace {}", dir.display()))?;
