@@ -1,7 +1,8 @@
 //! `simul-bench compare` end to end at a small size, against the real
 //! `simul serve` and Debian's Prosody (which scripts/test installs): every
 //! scenario gives figures for both servers, every marked presence and
-//! message arrives and is archived (Prosody with its SQLite archive on),
+//! message arrives and is archived (Prosody with its SQLite archive, the
+//! default),
 //! and the report holds the ratios. Figures themselves are never asserted
 //! (BENCHMARKS.md holds them).
 
@@ -27,7 +28,6 @@ fn simul_and_prosody_run_every_scenario_and_the_report_compares_them() {
         .args(["--settle-ms", "200", "compare", "--servers", "simul,prosody", "--users", "40"])
         .args(["--roster", "4", "--logins", "40", "--password-users", "2"])
         .args(["--presence-rates", "20", "--message-rates", "50", "--step-seconds", "2"])
-        .arg("--archive")
         .args(["--json", "--out"])
         .arg(out.path())
         .output()

@@ -90,11 +90,12 @@ pub struct Args {
     /// of every user for this many seconds, and 1:1 messages.
     #[arg(long, value_name = "S")]
     tsung: Option<u64>,
-    /// Prosody and ejabberd archive every 1:1 message too (mod_mam, on
-    /// SQLite), as Simul always does: the same work for each message.
-    /// Without it they keep none, their lightest setting.
+    /// Prosody and ejabberd keep no archive, their lightest setting
+    /// (Simul still keeps its history). By default they archive every
+    /// 1:1 message with mod_mam on SQLite, as Simul does: the same work
+    /// for each message.
     #[arg(long)]
-    archive: bool,
+    no_archive: bool,
 }
 
 /// A server under comparison.
@@ -160,7 +161,7 @@ pub async fn run(common: &Common, args: &Args, nofile: u64) -> anyhow::Result<Va
         "scenario": "compare",
         "population": { "users": population.users, "roster": population.roster },
         "online_fraction": args.online,
-        "every_server_archives": args.archive,
+        "every_server_archives": !args.no_archive,
         "step_seconds": args.step_seconds,
         "servers": servers,
         "simul_doors": doors,
@@ -184,7 +185,8 @@ async fn compare_one(
     for transport in [Transport::Cleartext, Transport::DirectTls] {
         overall.set_message(format!("{name}: idle hold, {}", transport.name()));
         let scratch = common.scratch()?;
-        let running = contender.start(common, scratch.path(), population, 0, args.archive).await?;
+        let running =
+            contender.start(common, scratch.path(), population, 0, !args.no_archive).await?;
         if transport == Transport::Cleartext && running.endpoint.cleartext.is_none() {
             idle.push(
                 json!({ "transport": transport.name(), "skipped": "no sign-in without TLS" }),
@@ -204,7 +206,7 @@ async fn compare_one(
     overall.set_message(format!("{name}: login storm"));
     let scratch = common.scratch()?;
     let mut running = contender
-        .start(common, scratch.path(), population, args.password_users, args.archive)
+        .start(common, scratch.path(), population, args.password_users, !args.no_archive)
         .await?;
     let tls = Tls::new(&running.endpoint.ca_pem)?;
     let transport = Transport::DirectTls;

@@ -169,7 +169,7 @@ fn markdown(report: &Value) -> String {
          ejabberd with mod_mam on SQLite."
     } else {
         "Simul archives each 1:1 message (its history); Prosody and ejabberd keep none \
-         (`--archive` makes them keep them too)."
+         (`--no-archive`)."
     };
     let _ = writeln!(out, "{archiving}\n");
     let _ = writeln!(out, "Command: `{}`\n", report["command"].as_str().unwrap_or_default());

@@ -127,7 +127,8 @@ pub async fn against(
     let mut runs = Vec::new();
     for scenario in &scenarios {
         let scratch = common.scratch()?;
-        let running = contender.start(common, scratch.path(), population, 0, args.archive).await?;
+        let running =
+            contender.start(common, scratch.path(), population, 0, !args.no_archive).await?;
         let dir = args.out.join("tsung").join(format!("{}-{}", running.name, scenario.name()));
         if dir.exists() {
             std::fs::remove_dir_all(&dir)
