@@ -210,14 +210,7 @@ async fn compare_one(
         .await?;
     let tls = Tls::new(&running.endpoint.ca_pem)?;
     let transport = Transport::DirectTls;
-    let mut storms = Vec::new();
-    {
-        let plan = plan(args, population, &running, &tls, transport);
-        let progress = bar(multi, (population.users as f64 * args.online) as u64, "online");
-        let storm = scenarios::login_storm(&plan, population, args.online, args.logins, &progress);
-        storms.push(storm.await?);
-        progress.finish_and_clear();
-    }
+    let mut storms = vec![storm(args, population, &running, &tls, transport, multi).await?];
     if contender == Contender::Simul && args.password_users > 0 {
         let by_password = running::Secrets::Password(population.password.clone());
         let tokens = std::mem::replace(&mut running.endpoint.secrets, by_password);
@@ -233,6 +226,13 @@ async fn compare_one(
                 .await?;
         storms.push(storm);
         running.endpoint.secrets = tokens;
+    }
+    if running.endpoint.cleartext.is_some() {
+        // The same storm without TLS, as behind a proxy that ends TLS:
+        // what a sign-in costs without the two handshakes (the server's
+        // and the client's, which share the machine).
+        let cleartext = Transport::Cleartext;
+        storms.push(storm(args, population, &running, &tls, cleartext, multi).await?);
     }
     running.check_alive()?;
     overall.inc(1);
@@ -324,6 +324,24 @@ async fn compare_one(
         "errors_bounced": heard.errors,
         "reader_failure": heard.failure,
     }))
+}
+
+/// The login storm of `args` against `running` over `transport`, with
+/// its users' own secrets.
+async fn storm(
+    args: &Args,
+    population: &Population,
+    running: &Running,
+    tls: &Tls,
+    transport: Transport,
+    multi: &MultiProgress,
+) -> anyhow::Result<Value> {
+    let plan = plan(args, population, running, tls, transport);
+    let progress = bar(multi, (population.users as f64 * args.online) as u64, "online");
+    let storm = scenarios::login_storm(&plan, population, args.online, args.logins, &progress);
+    let result = storm.await;
+    progress.finish_and_clear();
+    result
 }
 
 /// The sessions' plan against `running`.

@@ -80,6 +80,18 @@ const HEADLINES: &[Headline] = &[
         value: |s| number(s, &["login_storm", "0", "storm", "latency", "p99_ms"]),
     },
     Headline {
+        label: "login storm without TLS, the same secrets",
+        unit: "sign-ins/s",
+        lower_is_better: false,
+        value: |s| without_tls(s, &["storm", "logins_per_second"]),
+    },
+    Headline {
+        label: "login storm without TLS p99",
+        unit: "ms",
+        lower_is_better: true,
+        value: |s| without_tls(s, &["storm", "latency", "p99_ms"]),
+    },
+    Headline {
         label: "login storm by password, each server's own hash",
         unit: "sign-ins/s",
         lower_is_better: false,
@@ -128,6 +140,12 @@ fn highest_kept(server: &Value, scenario: &str, what: &str) -> Option<f64> {
 fn idle(server: &Value, transport: &str) -> Option<f64> {
     let hold = server["idle_hold"].as_array()?.iter().find(|h| h["transport"] == transport)?;
     number(hold, &["kib_per_session_after_gc"]).or_else(|| number(hold, &["kib_per_session"]))
+}
+
+/// A figure of the login storm without TLS.
+fn without_tls(server: &Value, path: &[&str]) -> Option<f64> {
+    let storm = server["login_storm"].as_array()?.iter().find(|s| s["transport"] == "cleartext")?;
+    number(storm, path)
 }
 
 /// A figure of the login storm by password.
