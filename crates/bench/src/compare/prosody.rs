@@ -230,7 +230,22 @@ mod tests {
     use simul_testkit::{RawXmpp, XmppTransport};
 
     use super::super::population::Population;
+    use super::super::running::Endpoint;
     use super::super::xmpp_client::{Session, Tls, Transport};
+
+    /// `user`'s session at `address`, bound to a resource.
+    async fn signed_in(
+        endpoint: &Endpoint,
+        address: std::net::SocketAddr,
+        transport: XmppTransport,
+        user: &str,
+    ) -> RawXmpp {
+        let mut raw = RawXmpp::connect(address, transport, &endpoint.ca_pem).await.unwrap();
+        raw.open_stream(&endpoint.domain).await.unwrap();
+        raw.authenticate_plain(user, endpoint.secrets.of(0)).await.unwrap();
+        raw.bind().await.unwrap();
+        raw
+    }
 
     /// Prosody starts with the population's users and contact lists, and
     /// user1 signs in with PLAIN over STARTTLS, direct TLS and without TLS.
@@ -249,10 +264,7 @@ mod tests {
             (endpoint.starttls, XmppTransport::StartTls),
             (endpoint.direct_tls, XmppTransport::DirectTls),
         ] {
-            let mut raw = RawXmpp::connect(address, transport, &endpoint.ca_pem).await.unwrap();
-            raw.open_stream(&endpoint.domain).await.unwrap();
-            raw.authenticate_plain("user1", endpoint.secrets.of(0)).await.unwrap();
-            raw.bind().await.unwrap();
+            let mut raw = signed_in(&endpoint, address, transport, "user1").await;
             let roster = raw
                 .request("<iq type='get' id='r'><query xmlns='jabber:iq:roster'/></iq>")
                 .await
@@ -294,11 +306,7 @@ mod tests {
         let transport = XmppTransport::DirectTls;
         let mut sessions = Vec::new();
         for user in ["user1", "user2"] {
-            let mut raw =
-                RawXmpp::connect(endpoint.direct_tls, transport, &endpoint.ca_pem).await.unwrap();
-            raw.open_stream(&endpoint.domain).await.unwrap();
-            raw.authenticate_plain(user, endpoint.secrets.of(0)).await.unwrap();
-            raw.bind().await.unwrap();
+            let mut raw = signed_in(&endpoint, endpoint.direct_tls, transport, user).await;
             raw.send(b"<presence/>").await.unwrap();
             sessions.push(raw);
         }
