@@ -77,6 +77,11 @@ impl<Io> Budgeted<Io> {
     pub(crate) fn into_inner(self) -> Io {
         self.inner
     }
+
+    /// The wrapped transport, borrowed.
+    pub(crate) fn get_ref(&self) -> &Io {
+        &self.inner
+    }
 }
 
 impl<Io: AsyncBufRead + Unpin> AsyncRead for Budgeted<Io> {

@@ -20,8 +20,8 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -31,23 +31,48 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// still written in full records and its memory stays bounded.
 pub(crate) const MAX_GATHERED: usize = 16 * 1024;
 
-/// Holds flushes back while on; shared with the transport.
+/// Holds flushes back while on, and takes bytes written past the XML
+/// stream; shared with the transport.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Gather(Arc<AtomicBool>);
+pub(crate) struct Gather(Arc<Shared>);
+
+#[derive(Debug, Default)]
+struct Shared {
+    on: AtomicBool,
+    /// Bytes for the next flush, after everything written before it.
+    passed: Mutex<Vec<u8>>,
+}
 
 impl Gather {
     /// Flushes wait from now on, until [`Gather::stop`].
     pub(crate) fn start(&self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.0.on.store(true, Ordering::Relaxed);
     }
 
     /// The next flush writes what was held, with whatever comes before it.
     pub(crate) fn stop(&self) {
-        self.0.store(false, Ordering::Relaxed);
+        self.0.on.store(false, Ordering::Relaxed);
+    }
+
+    /// `bytes` go to the client at the next flush, after whatever was
+    /// written before it: a large stanza encoded past tokio-xmpp's send
+    /// buffer (see [`crate::large`]), so that the buffer does not keep
+    /// its size for the session's life.
+    pub(crate) fn pass(&self, bytes: Vec<u8>) {
+        let mut passed = self.0.passed.lock().unwrap_or_else(PoisonError::into_inner);
+        if passed.is_empty() {
+            *passed = bytes;
+        } else {
+            passed.extend_from_slice(&bytes);
+        }
     }
 
     fn on(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.on.load(Ordering::Relaxed)
+    }
+
+    fn take_passed(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.passed.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
@@ -67,6 +92,11 @@ impl<Io> Gathered<Io> {
         Self { inner, gather, held: Vec::new(), written: 0 }
     }
 
+    /// What holds its flushes back and passes it bytes.
+    pub(crate) fn gather(&self) -> &Gather {
+        &self.gather
+    }
+
     /// The wrapped transport, once everything held was flushed (STARTTLS
     /// takes the socket back after `<proceed/>`).
     pub(crate) fn into_inner(self) -> Io {
@@ -76,8 +106,15 @@ impl<Io> Gathered<Io> {
 }
 
 impl<Io: AsyncWrite + Unpin> Gathered<Io> {
-    /// Writes out everything held, then frees the buffer.
+    /// Writes out everything held, then what was passed past the XML
+    /// stream, then frees the buffer.
     fn poll_write_held(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let passed = self.gather.take_passed();
+        if self.held.is_empty() {
+            self.held = passed;
+        } else {
+            self.held.extend_from_slice(&passed);
+        }
         ready!(write_all(Pin::new(&mut self.inner), cx, &self.held, &mut self.written))?;
         self.held = Vec::new();
         self.written = 0;

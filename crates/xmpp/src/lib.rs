@@ -16,6 +16,7 @@ mod connection;
 pub mod depth;
 mod gather;
 pub mod jid;
+mod large;
 mod muc;
 mod negotiation;
 mod presence;

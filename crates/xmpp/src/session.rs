@@ -274,6 +274,30 @@ impl Session<'_> {
         in_time(self.door, &self.user, link.stream.feed(element)).await
     }
 
+    /// Sends the answer to an iq request as [`Session::send`] does, but
+    /// encoded past tokio-xmpp's send buffer (`crate::large`): answers
+    /// are where the large stanzas are, and that buffer would keep their
+    /// size for the session's life.
+    async fn send_answer(&mut self, answer: &Iq) -> Result<(), End> {
+        self.sm.sending(answer)?;
+        match self.write_past_buffer(answer).await {
+            Ok(()) => self.sent_one().await,
+            Err(end) => self.keep_for_resumption(end),
+        }
+    }
+
+    /// Writes `answer` to the client, if there is one, after everything
+    /// written before it: the stream is flushed, then the transport takes
+    /// the encoded answer and writes it at the next flush.
+    async fn write_past_buffer(&mut self, answer: &Iq) -> Result<(), End> {
+        let Some(link) = &mut self.link else { return Ok(()) };
+        let bytes = crate::large::encoded(answer)?;
+        in_time(self.door, &self.user, SinkExt::<&Iq>::flush(&mut link.stream)).await?;
+        let transport = link.stream.get_stream().get_ref().get_ref().get_ref();
+        transport.gather().pass(bytes);
+        in_time(self.door, &self.user, SinkExt::<&Iq>::flush(&mut link.stream)).await
+    }
+
     /// Sends what was written to the client.
     async fn flush(&mut self) -> Result<(), End> {
         let Some(link) = &mut self.link else { return Ok(()) };
@@ -406,7 +430,7 @@ impl Session<'_> {
             Some(to) => answer.with_from(to),
             None => answer,
         };
-        self.send(&answer).await
+        self.send_answer(&answer).await
     }
 
     /// The answer to a request `id` to `to` (none: the user's account).

@@ -51,6 +51,11 @@ impl<Io> Unoffered<Io> {
     pub(crate) fn into_inner(self) -> Io {
         self.inner
     }
+
+    /// The wrapped transport, borrowed.
+    pub(crate) fn get_ref(&self) -> &Io {
+        &self.inner
+    }
 }
 
 impl<Io: AsyncRead + Unpin> AsyncRead for Unoffered<Io> {

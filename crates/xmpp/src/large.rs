@@ -1,0 +1,83 @@
+//! Stanzas written past tokio-xmpp's send buffer.
+//!
+//! tokio-xmpp encodes every stanza into one send buffer per stream, and
+//! the buffer keeps the capacity of the largest stanza it ever held for
+//! the rest of the session: a roster of 200 contacts, sent once at
+//! sign-in, left some 19 KiB in every idle session, and one of 800 would
+//! leave 80 (BENCHMARKS.md §7, "What grows with the contact list").
+//! Neither the buffer nor its size is ours to set. The answers to iq
+//! requests, where the large stanzas are (rosters, vCards with photos,
+//! command lists), are encoded here instead, with the stream's own
+//! encoder settings, and handed to the door's transport
+//! ([`crate::gather::Gather::pass`]), which writes them and frees them.
+
+use std::borrow::Cow;
+use tokio_xmpp::parsers::ns;
+
+use xso::exports::rxml::writer::{Encoder, SimpleNamespaces, TrackNamespace as _};
+use xso::exports::rxml::xml_ncname;
+use xso::{AsXml, Item};
+
+/// `stanza` as the client's XML stream writes it: the stream's namespaces
+/// (`jabber:client` by default, `stream:`) are not declared again.
+pub(crate) fn encoded<T: AsXml>(stanza: &T) -> std::io::Result<Vec<u8>> {
+    let mut encoder = Encoder::<SimpleNamespaces>::new();
+    let namespaces = encoder.ns_tracker_mut();
+    namespaces.declare_fixed(Some(xml_ncname!("stream")), ns::STREAM.into());
+    namespaces.declare_fixed(None, ns::DEFAULT_NS.into());
+    // Inside the stream's root element, as the stream's own encoder is
+    // once it wrote the header: what the header declared is not declared
+    // again. (The header's bytes themselves went out at the start.)
+    let stream = xml_ncname!("stream");
+    let root =
+        [Item::ElementHeadStart(ns::STREAM.into(), Cow::Borrowed(stream)), Item::ElementHeadEnd];
+    let mut bytes = Vec::new();
+    for item in root {
+        encoder.encode(item.as_rxml_item(), &mut bytes).map_err(std::io::Error::other)?;
+    }
+    bytes.clear();
+    for item in stanza.as_xml_iter().map_err(std::io::Error::other)? {
+        let item = item.map_err(std::io::Error::other)?;
+        encoder.encode(item.as_rxml_item(), &mut bytes).map_err(std::io::Error::other)?;
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_xmpp::jid::BareJid;
+    use tokio_xmpp::minidom::Element;
+    use tokio_xmpp::parsers::iq::Iq;
+    use tokio_xmpp::parsers::roster::{Group, Item, Roster, Subscription};
+
+    /// A large roster result is written without the stream's namespaces
+    /// declared again, escaped, and reads back, inside a stream's root
+    /// element, as the same iq.
+    #[test]
+    fn a_roster_result_reads_back_inside_the_stream() {
+        let items = (0..200)
+            .map(|n| Item {
+                jid: BareJid::new(&format!("user{n}@example.org")).unwrap(),
+                name: Some(format!("User <{n}> & 'co'")),
+                subscription: Subscription::Both,
+                ask: Default::default(),
+                groups: vec![Group(format!("Team {}", n % 7))],
+                approved: None,
+            })
+            .collect();
+        let iq = Iq::from_result("r1", Some(Roster { ver: None, items }));
+
+        let text = String::from_utf8(super::encoded(&iq).unwrap()).unwrap();
+        assert!(text.starts_with("<iq "), "{text}");
+        assert!(!text.contains("jabber:client"), "the stream's namespace again: {text}");
+        assert!(text.len() > 10_000, "a large stanza: {} bytes", text.len());
+
+        let stream = format!(
+            "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>{text}</stream:stream>"
+        );
+        let root: Element = stream.parse().unwrap();
+        let child = root.children().next().expect("the iq").clone();
+        let read = Iq::try_from(child).unwrap();
+        assert_eq!(read, iq);
+    }
+}
