@@ -31,15 +31,15 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// still written in full records and its memory stays bounded.
 pub(crate) const MAX_GATHERED: usize = 16 * 1024;
 
-/// Holds flushes back while on, and takes bytes written past the XML
-/// stream; shared with the transport.
+/// Holds flushes back while on, and takes the bytes of stanzas encoded
+/// past the XML stream; shared with the transport.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Gather(Arc<Shared>);
 
 #[derive(Debug, Default)]
 struct Shared {
     on: AtomicBool,
-    /// Bytes for the next flush, after everything written before it.
+    /// Bytes for the next flush, after everything written before them.
     passed: Mutex<Vec<u8>>,
 }
 
@@ -54,17 +54,15 @@ impl Gather {
         self.0.on.store(false, Ordering::Relaxed);
     }
 
-    /// `bytes` go to the client at the next flush, after whatever was
-    /// written before it: a large stanza encoded past tokio-xmpp's send
-    /// buffer (see [`crate::large`]), so that the buffer does not keep
-    /// its size for the session's life.
-    pub(crate) fn pass(&self, bytes: Vec<u8>) {
+    /// Runs `write` on the bytes that go to the client at the next flush,
+    /// after whatever the transport was given before: a session's stanzas,
+    /// encoded past tokio-xmpp's send buffer ([`crate::large`]), so that
+    /// no buffer keeps the size of the largest stanza for the session's
+    /// life. Returns what `write` did and how many bytes now wait.
+    pub(crate) fn append<R>(&self, write: impl FnOnce(&mut Vec<u8>) -> R) -> (R, usize) {
         let mut passed = self.0.passed.lock().unwrap_or_else(PoisonError::into_inner);
-        if passed.is_empty() {
-            *passed = bytes;
-        } else {
-            passed.extend_from_slice(&bytes);
-        }
+        let done = write(&mut passed);
+        (done, passed.len())
     }
 
     fn on(&self) -> bool {
@@ -106,15 +104,20 @@ impl<Io> Gathered<Io> {
 }
 
 impl<Io: AsyncWrite + Unpin> Gathered<Io> {
-    /// Writes out everything held, then what was passed past the XML
-    /// stream, then frees the buffer.
-    fn poll_write_held(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let passed = self.gather.take_passed();
+    /// Takes what was appended past the XML stream ([`Gather::append`]):
+    /// it came before whatever the stream writes now.
+    fn adopt_appended(&mut self) {
+        let appended = self.gather.take_passed();
         if self.held.is_empty() {
-            self.held = passed;
+            self.held = appended;
         } else {
-            self.held.extend_from_slice(&passed);
+            self.held.extend_from_slice(&appended);
         }
+    }
+
+    /// Writes out everything held and appended, then frees the buffer.
+    fn poll_write_held(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.adopt_appended();
         ready!(write_all(Pin::new(&mut self.inner), cx, &self.held, &mut self.written))?;
         self.held = Vec::new();
         self.written = 0;
@@ -157,6 +160,7 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Gathered<Io> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        this.adopt_appended();
         if !this.held.is_empty() && this.held.len() + buf.len() > MAX_GATHERED {
             ready!(this.poll_write_held(cx))?;
         }

@@ -5,42 +5,55 @@
 //! the rest of the session: a roster of 200 contacts, sent once at
 //! sign-in, left some 19 KiB in every idle session, and one of 800 would
 //! leave 80 (BENCHMARKS.md §7, "What grows with the contact list").
-//! Neither the buffer nor its size is ours to set. The answers to iq
-//! requests, where the large stanzas are (rosters, vCards with photos,
-//! command lists), are encoded here instead, with the stream's own
-//! encoder settings, and handed to the door's transport
-//! ([`crate::gather::Gather::pass`]), which writes them and frees them.
+//! A message of 200 KiB would leave that much. Neither the buffer nor
+//! its size is ours to set, so a session's stanzas are encoded here
+//! instead, with the stream's own encoder settings, straight into the
+//! door's transport's buffer ([`crate::gather::Gather::append`]), which
+//! writes them at the next flush and frees them. tokio-xmpp's buffer then
+//! only sees what the stream writes itself (its footer, a stream error).
 
 use std::borrow::Cow;
-use tokio_xmpp::parsers::ns;
 
+use tokio_xmpp::parsers::ns;
 use xso::exports::rxml::writer::{Encoder, SimpleNamespaces, TrackNamespace as _};
 use xso::exports::rxml::xml_ncname;
 use xso::{AsXml, Item};
 
-/// `stanza` as the client's XML stream writes it: the stream's namespaces
-/// (`jabber:client` by default, `stream:`) are not declared again.
-pub(crate) fn encoded<T: AsXml>(stanza: &T) -> std::io::Result<Vec<u8>> {
-    let mut encoder = Encoder::<SimpleNamespaces>::new();
-    let namespaces = encoder.ns_tracker_mut();
-    namespaces.declare_fixed(Some(xml_ncname!("stream")), ns::STREAM.into());
-    namespaces.declare_fixed(None, ns::DEFAULT_NS.into());
-    // Inside the stream's root element, as the stream's own encoder is
-    // once it wrote the header: what the header declared is not declared
-    // again. (The header's bytes themselves went out at the start.)
-    let stream = xml_ncname!("stream");
-    let root =
-        [Item::ElementHeadStart(ns::STREAM.into(), Cow::Borrowed(stream)), Item::ElementHeadEnd];
-    let mut bytes = Vec::new();
-    for item in root {
-        encoder.encode(item.as_rxml_item(), &mut bytes).map_err(std::io::Error::other)?;
+/// Encodes a connection's stanzas as its XML stream would: inside the
+/// stream's root element, whose namespaces (`jabber:client` by default,
+/// `stream:`) are not declared again. One per connection, as the stream
+/// has one, since it only ever holds the namespaces in scope.
+pub(crate) struct StanzaWriter(Encoder<SimpleNamespaces>);
+
+impl StanzaWriter {
+    /// A writer inside a stream's root element. (The header's bytes
+    /// themselves went out when the stream started.)
+    pub(crate) fn new() -> Self {
+        let mut encoder = Encoder::<SimpleNamespaces>::new();
+        let namespaces = encoder.ns_tracker_mut();
+        namespaces.declare_fixed(Some(xml_ncname!("stream")), ns::STREAM.into());
+        namespaces.declare_fixed(None, ns::DEFAULT_NS.into());
+        let root = Item::ElementHeadStart(ns::STREAM.into(), Cow::Borrowed(xml_ncname!("stream")));
+        let mut header = Vec::new();
+        for item in [root, Item::ElementHeadEnd] {
+            // Only a fixed, valid start tag: nothing to fail.
+            let _ = encoder.encode(item.as_rxml_item(), &mut header);
+        }
+        Self(encoder)
     }
-    bytes.clear();
-    for item in stanza.as_xml_iter().map_err(std::io::Error::other)? {
-        let item = item.map_err(std::io::Error::other)?;
-        encoder.encode(item.as_rxml_item(), &mut bytes).map_err(std::io::Error::other)?;
+
+    /// Appends `stanza` to `bytes`.
+    pub(crate) fn encode<T: AsXml>(
+        &mut self,
+        stanza: &T,
+        bytes: &mut Vec<u8>,
+    ) -> std::io::Result<()> {
+        for item in stanza.as_xml_iter().map_err(std::io::Error::other)? {
+            let item = item.map_err(std::io::Error::other)?;
+            self.0.encode(item.as_rxml_item(), bytes).map_err(std::io::Error::other)?;
+        }
+        Ok(())
     }
-    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -67,7 +80,9 @@ mod tests {
             .collect();
         let iq = Iq::from_result("r1", Some(Roster { ver: None, items }));
 
-        let text = String::from_utf8(super::encoded(&iq).unwrap()).unwrap();
+        let mut bytes = Vec::new();
+        super::StanzaWriter::new().encode(&iq, &mut bytes).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
         assert!(text.starts_with("<iq "), "{text}");
         assert!(!text.contains("jabber:client"), "the stream's namespace again: {text}");
         assert!(text.len() > 10_000, "a large stanza: {} bytes", text.len());

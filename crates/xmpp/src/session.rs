@@ -49,7 +49,9 @@ mod sm;
 
 use crate::Door;
 use crate::budget::Spent;
+use crate::gather::MAX_GATHERED;
 use crate::jid::user_of;
+use crate::large::StanzaWriter;
 use crate::negotiation::{Bound, Stream, policy_violation};
 use crate::presence::{is_broadcast, stanza_of, status_of};
 use crate::roster::{remove_contact, roster_of, set_contact};
@@ -102,6 +104,8 @@ impl From<std::io::Error> for End {
 /// A session's connection to its client.
 struct Link {
     stream: Box<Stream>,
+    /// Encodes what the session writes (`crate::large`).
+    writer: StanzaWriter,
     /// Its place at the connection gate, given back with the socket.
     _ticket: ConnectionTicket,
 }
@@ -164,7 +168,7 @@ pub(crate) async fn run(
     let mut this = Session {
         service,
         door,
-        link: Some(Link { stream, _ticket: ticket }),
+        link: Some(Link { stream, writer: StanzaWriter::new(), _ticket: ticket }),
         spent,
         user,
         jid,
@@ -265,37 +269,18 @@ impl Session<'_> {
         }
     }
 
-    /// Writes one element to the client, if there is one: into the
-    /// stream, from where the session loop's next flush sends it with
-    /// whatever else is written by then (`crate::gather`); more than a
-    /// TLS record's worth goes on at once.
+    /// Writes one element to the client, if there is one: encoded past
+    /// tokio-xmpp's send buffer into the transport's (`crate::large`),
+    /// from where the session loop's next flush sends it with whatever
+    /// else is written by then (`crate::gather`); more than a TLS record's
+    /// worth goes on at once.
     async fn write<T: AsXml>(&mut self, element: &T) -> Result<(), End> {
         let Some(link) = &mut self.link else { return Ok(()) };
-        in_time(self.door, &self.user, link.stream.feed(element)).await
-    }
-
-    /// Sends the answer to an iq request as [`Session::send`] does, but
-    /// encoded past tokio-xmpp's send buffer (`crate::large`): answers
-    /// are where the large stanzas are, and that buffer would keep their
-    /// size for the session's life.
-    async fn send_answer(&mut self, answer: &Iq) -> Result<(), End> {
-        self.sm.sending(answer)?;
-        match self.write_past_buffer(answer).await {
-            Ok(()) => self.sent_one().await,
-            Err(end) => self.keep_for_resumption(end),
-        }
-    }
-
-    /// Writes `answer` to the client, if there is one, after everything
-    /// written before it: the stream is flushed, then the transport takes
-    /// the encoded answer and writes it at the next flush.
-    async fn write_past_buffer(&mut self, answer: &Iq) -> Result<(), End> {
-        let Some(link) = &mut self.link else { return Ok(()) };
-        let bytes = crate::large::encoded(answer)?;
-        in_time(self.door, &self.user, SinkExt::<&Iq>::flush(&mut link.stream)).await?;
         let transport = link.stream.get_stream().get_ref().get_ref().get_ref();
-        transport.gather().pass(bytes);
-        in_time(self.door, &self.user, SinkExt::<&Iq>::flush(&mut link.stream)).await
+        let writer = &mut link.writer;
+        let (encoded, waiting) = transport.gather().append(|bytes| writer.encode(element, bytes));
+        encoded?;
+        if waiting >= MAX_GATHERED { self.flush().await } else { Ok(()) }
     }
 
     /// Sends what was written to the client.
@@ -430,7 +415,7 @@ impl Session<'_> {
             Some(to) => answer.with_from(to),
             None => answer,
         };
-        self.send_answer(&answer).await
+        self.send(&answer).await
     }
 
     /// The answer to a request `id` to `to` (none: the user's account).
