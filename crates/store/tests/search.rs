@@ -6,10 +6,15 @@ use std::path::Path;
 use chrono::{TimeZone, Utc};
 use simul_store::{ChatRecord, Found, SearchQuery, Store, StoredChatMessage, StoredIm};
 
+/// A connection of its own to the database at `path`, beside the store's.
+async fn connect(path: &Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection as _;
+    sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display())).await.unwrap()
+}
+
 async fn execute(path: &Path, sql: &str) {
     use sqlx::Connection as _;
-    let mut connection =
-        sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display())).await.unwrap();
+    let mut connection = connect(path).await;
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut connection).await.unwrap();
     connection.close().await.unwrap();
 }
@@ -131,8 +136,7 @@ async fn results_come_newest_first_in_pages_before_an_id() {
 /// How many messages wait to be indexed (migration 0019's queue).
 async fn queued(path: &Path) -> i64 {
     use sqlx::Connection as _;
-    let mut connection =
-        sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display())).await.unwrap();
+    let mut connection = connect(path).await;
     let count = sqlx::query_scalar("SELECT COUNT(*) FROM search_queue")
         .fetch_one(&mut connection)
         .await
