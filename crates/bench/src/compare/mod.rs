@@ -98,6 +98,14 @@ pub struct Args {
     no_archive: bool,
 }
 
+impl Args {
+    /// Whether Prosody and ejabberd archive 1:1 messages as Simul does
+    /// (all but `--no-archive`).
+    fn others_archive(&self) -> bool {
+        !self.no_archive
+    }
+}
+
 /// A server under comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -161,7 +169,7 @@ pub async fn run(common: &Common, args: &Args, nofile: u64) -> anyhow::Result<Va
         "scenario": "compare",
         "population": { "users": population.users, "roster": population.roster },
         "online_fraction": args.online,
-        "every_server_archives": !args.no_archive,
+        "every_server_archives": args.others_archive(),
         "step_seconds": args.step_seconds,
         "servers": servers,
         "simul_doors": doors,
@@ -186,7 +194,7 @@ async fn compare_one(
         overall.set_message(format!("{name}: idle hold, {}", transport.name()));
         let scratch = common.scratch()?;
         let running =
-            contender.start(common, scratch.path(), population, 0, !args.no_archive).await?;
+            contender.start(common, scratch.path(), population, 0, args.others_archive()).await?;
         if transport == Transport::Cleartext && running.endpoint.cleartext.is_none() {
             idle.push(
                 json!({ "transport": transport.name(), "skipped": "no sign-in without TLS" }),
@@ -206,7 +214,7 @@ async fn compare_one(
     overall.set_message(format!("{name}: login storm"));
     let scratch = common.scratch()?;
     let mut running = contender
-        .start(common, scratch.path(), population, args.password_users, !args.no_archive)
+        .start(common, scratch.path(), population, args.password_users, args.others_archive())
         .await?;
     let tls = Tls::new(&running.endpoint.ca_pem)?;
     let transport = Transport::DirectTls;

@@ -128,7 +128,7 @@ pub async fn against(
     for scenario in &scenarios {
         let scratch = common.scratch()?;
         let running =
-            contender.start(common, scratch.path(), population, 0, !args.no_archive).await?;
+            contender.start(common, scratch.path(), population, 0, args.others_archive()).await?;
         let dir = args.out.join("tsung").join(format!("{}-{}", running.name, scenario.name()));
         if dir.exists() {
             std::fs::remove_dir_all(&dir)
