@@ -72,11 +72,11 @@ impl Server {
     /// The same as [`Server::start`] with the Sametime VP door listening
     /// too, on another free loopback port.
     pub async fn start_with_vp(simul: &Path, data: &Path, log: &Path) -> anyhow::Result<Self> {
-        let vp_port = free_port()?;
+        let [http, vp_port] = free_ports()?;
         let listen = format!("127.0.0.1:{vp_port}");
         let mut env = UNLIMITED.to_vec();
         env.push(("SIMUL_VP__LISTEN", &listen));
-        let mut server = Self::start_with(simul, data, log, None, &env).await?;
+        let mut server = Self::start_on(http, simul, data, log, None, &env).await?;
         server.vp_port = Some(vp_port);
         Ok(server)
     }
@@ -85,7 +85,9 @@ impl Server {
     /// three more free loopback ports (STARTTLS, direct TLS, and the
     /// cleartext listener a local TLS-terminating proxy would use).
     pub async fn start_with_xmpp(simul: &Path, data: &Path, log: &Path) -> anyhow::Result<Self> {
-        let ports = [free_port()?, free_port()?, free_port()?];
+        // Chosen together with the HTTP port: one at a time, the kernel
+        // may give the same port twice, and simul serve cannot bind it.
+        let [http, ports @ ..] = free_ports::<4>()?;
         let [listen, listen_tls, listen_cleartext] = ports.map(|port| format!("127.0.0.1:{port}"));
         let mut env = UNLIMITED.to_vec();
         env.extend([
@@ -96,7 +98,7 @@ impl Server {
         // The bench's XMPP sessions answer no XEP-0199 ping: idle ones
         // would be ended after twice the keepalive.
         env.push(("SIMUL_SERVER__KEEPALIVE_SECONDS", "3600"));
-        let mut server = Self::start_with(simul, data, log, None, &env).await?;
+        let mut server = Self::start_on(http, simul, data, log, None, &env).await?;
         server.xmpp_ports = Some(ports);
         let direct = ports[1];
         // The door may open after the HTTP listener answered; its
@@ -120,7 +122,19 @@ impl Server {
         config: Option<&Path>,
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
-        let port = free_port()?;
+        let [port] = free_ports()?;
+        Self::start_on(port, simul, data, log, config, env).await
+    }
+
+    /// [`Server::start_with`] with its HTTP listener on `port`.
+    async fn start_on(
+        port: u16,
+        simul: &Path,
+        data: &Path,
+        log: &Path,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let stderr =
             File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
         let started = Instant::now();
@@ -281,8 +295,18 @@ impl Drop for Server {
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released for the server).
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// `N` distinct free TCP ports on 127.0.0.1.
+pub fn free_ports<const N: usize>() -> anyhow::Result<[u16; N]> {
+    // Held together while chosen, so that the kernel gives distinct ones.
+    let listeners: Vec<std::net::TcpListener> = (0..N)
+        .map(|_| std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)))
+        .collect::<Result<_, _>>()
+        .context("cannot find a free port")?;
+    let mut ports = [0; N];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener.local_addr()?.port();
+    }
+    Ok(ports)
 }
 
 /// Memory of a process, in KiB, as `/proc/PID/status` reports it.

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+pub use crate::server::free_ports;
+
 use super::population::Population;
 use super::running::{Endpoint, Foreground, Secrets};
 use super::xmpp_client::{Session, Tls, Transport};
@@ -29,20 +31,6 @@ pub fn version(package: &str) -> anyhow::Result<String> {
         "{package} is not installed (apt-get install {package})"
     );
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// `N` distinct free TCP ports on 127.0.0.1.
-pub fn free_ports<const N: usize>() -> anyhow::Result<[u16; N]> {
-    // Held together while chosen, so that the kernel gives distinct ones.
-    let listeners: Vec<std::net::TcpListener> = (0..N)
-        .map(|_| std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
-        .collect::<Result<_, _>>()
-        .context("cannot find a free port")?;
-    let mut ports = [0; N];
-    for (port, listener) in ports.iter_mut().zip(&listeners) {
-        *port = listener.local_addr()?.port();
-    }
-    Ok(ports)
 }
 
 /// Writes a fresh CA and a server certificate it signs for `localhost`
