@@ -8,7 +8,8 @@
 //!
 //! - a session delivering a burst (a presence from each of many contacts,
 //!   the stanzas a resumed session had not acknowledged, an archive page)
-//!   feeds them all, then flushes once (see `Session::flush`);
+//!   appends them all ([`Gather::append`]), then flushes once (see
+//!   `Session::flush`);
 //! - negotiation answers each stream header with our header and the
 //!   features, but tokio-xmpp flushes the header on its own before it
 //!   writes the features: while [`Gather`] is on, flushes wait, so the
@@ -55,10 +56,9 @@ impl Gather {
     }
 
     /// Runs `write` on the bytes that go to the client at the next flush,
-    /// after whatever the transport was given before: a session's stanzas,
-    /// encoded past tokio-xmpp's send buffer ([`crate::large`]), so that
-    /// no buffer keeps the size of the largest stanza for the session's
-    /// life. Returns what `write` did and how many bytes now wait.
+    /// after whatever the transport was given before: a bound session's
+    /// stanzas ([`crate::large`]), so that no buffer keeps the size of the
+    /// largest stanza for the session's life. Returns what `write` did and how many bytes now wait.
     pub(crate) fn append<R>(&self, write: impl FnOnce(&mut Vec<u8>) -> R) -> (R, usize) {
         let mut passed = self.0.passed.lock().unwrap_or_else(PoisonError::into_inner);
         let done = write(&mut passed);

@@ -1,4 +1,4 @@
-//! Stanzas written past tokio-xmpp's send buffer.
+//! A bound session's stanzas, encoded without a send buffer of their own.
 //!
 //! tokio-xmpp encodes every stanza into one send buffer per stream, and
 //! the buffer keeps the capacity of the largest stanza it ever held for
@@ -6,11 +6,11 @@
 //! sign-in, left some 19 KiB in every idle session, and one of 800 would
 //! leave 80 (BENCHMARKS.md §7, "What grows with the contact list").
 //! A message of 200 KiB would leave that much. Neither the buffer nor
-//! its size is ours to set, so a session's stanzas are encoded here
-//! instead, with the stream's own encoder settings, straight into the
-//! door's transport's buffer ([`crate::gather::Gather::append`]), which
-//! writes them at the next flush and frees them. tokio-xmpp's buffer then
-//! only sees what the stream writes itself (its footer, a stream error).
+//! its size is ours to set, so once the session is bound (and tokio-xmpp's
+//! stream is dropped, `session::link`) its stanzas are encoded here, with
+//! the stream's encoder settings, straight into the door's transport's
+//! buffer ([`crate::gather::Gather::append`]), which writes them at the
+//! next flush and frees them.
 
 use std::borrow::Cow;
 

@@ -4,9 +4,11 @@
 //!
 //! Like every door it only translates: stanzas become calls of the
 //! community service ([`simul_service::Service`]), and the service's
-//! events become stanzas. The XML stream is tokio-xmpp's responder
-//! (rxml underneath: no DTDs, entities or processing instructions) and
-//! the stanzas are xmpp-parsers' types.
+//! events become stanzas. The XML stream is tokio-xmpp's responder up
+//! to binding, then the session's own reader on the same parser (rxml:
+//! no DTDs, entities or processing instructions), which gives its buffer
+//! back between elements (`session::link`); the stanzas are
+//! xmpp-parsers' types.
 
 pub mod archive;
 mod binding;

@@ -53,6 +53,19 @@ pub(crate) type Secure =
 /// tokio-xmpp encodes each stanza into its own buffer and writes it at
 /// once, and rustls gathers that into TLS records.
 const READ_BUFFER_BYTES: usize = 1024;
+/// `connection` with what every secure stream reads and writes through:
+/// `gather`, SASL refused once `arm`ed, a small read buffer, the budget
+/// `spent` and the nesting limit.
+pub(crate) fn secure_io(
+    connection: Either<TlsStream<TcpStream>, TcpStream>,
+    spent: &Spent,
+    arm: &Arm,
+    gather: &Gather,
+) -> Secure {
+    let io = Unoffered::new(Gathered::new(connection, gather.clone()), arm.clone());
+    Budgeted::new(BufReader::with_capacity(READ_BUFFER_BYTES, io), spent.clone())
+}
+
 /// The XML stream of a connection.
 pub(crate) type Stream = XmlStream<Secure, FallibleStreamElement>;
 
@@ -117,8 +130,7 @@ pub(crate) async fn negotiate(
         Either::Right(_) => None,
     };
     let (mut spent, arm, gather) = (Spent::default(), Arm::default(), Gather::default());
-    let io = Unoffered::new(Gathered::new(secure, gather.clone()), arm.clone());
-    let io = Budgeted::new(BufReader::with_capacity(READ_BUFFER_BYTES, io), spent.clone());
+    let io = secure_io(secure, &spent, &arm, &gather);
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     // What SCRAM may bind to here: nothing where SCRAM is not offered.
     let channel = Channel {

@@ -6,11 +6,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use futures_util::{SinkExt, StreamExt as _};
 use simul_core::{CoreError, Event, SessionId, UserId};
 use simul_service::{
-    CommandAdmission, CommandLimit, ConnectionTicket, ContactList, FileTarget, Service,
-    ServiceError,
+    CommandAdmission, CommandLimit, ContactList, FileTarget, Service, ServiceError,
 };
 use tokio::sync::watch;
 use tokio_xmpp::Stanza;
@@ -42,17 +40,19 @@ mod archive;
 mod changes;
 mod direct_invite;
 mod files;
+mod link;
 mod markers;
 mod rooms;
 mod roster_push;
 mod sm;
 
+use link::{Link, Read};
+
 use crate::Door;
 use crate::budget::Spent;
 use crate::gather::MAX_GATHERED;
 use crate::jid::user_of;
-use crate::large::StanzaWriter;
-use crate::negotiation::{Bound, Stream, policy_violation};
+use crate::negotiation::{Bound, policy_violation};
 use crate::presence::{is_broadcast, stanza_of, status_of};
 use crate::roster::{remove_contact, roster_of, set_contact};
 
@@ -101,15 +101,6 @@ impl From<std::io::Error> for End {
     }
 }
 
-/// A session's connection to its client.
-struct Link {
-    stream: Box<Stream>,
-    /// Encodes what the session writes (`crate::large`).
-    writer: StanzaWriter,
-    /// Its place at the connection gate, given back with the socket.
-    _ticket: ConnectionTicket,
-}
-
 /// One bound session.
 struct Session<'a> {
     service: &'a Arc<Service>,
@@ -150,7 +141,8 @@ pub(crate) async fn run(
     door: &Door,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let Bound { mut stream, spent, ticket, user, jid } = bound;
+    let Bound { stream, spent, ticket, user, jid } = bound;
+    let mut link = Link::new(stream, ticket, door.keepalive);
     let user = UserId::new(&user);
     let (session, mut events) = match service.open_session(&user, false) {
         Ok(opened) => opened,
@@ -158,8 +150,9 @@ pub(crate) async fn run(
             tracing::info!(%user, %error, "XMPP: session refused");
             let error =
                 StreamError::new(stream_error::DefinedCondition::Conflict, "en", error.to_string());
-            let _ = stream.send(&error).await;
-            let _ = stream.shutdown().await;
+            if link.write(&error).is_ok() {
+                let _ = link.shutdown().await;
+            }
             return;
         }
     };
@@ -168,7 +161,7 @@ pub(crate) async fn run(
     let mut this = Session {
         service,
         door,
-        link: Some(Link { stream, writer: StanzaWriter::new(), _ticket: ticket }),
+        link: Some(link),
         spent,
         user,
         jid,
@@ -250,9 +243,9 @@ async fn in_time(
 }
 
 /// The next element from the client; nothing while there is no client.
-async fn read(link: &mut Option<Link>) -> Option<Result<FallibleStreamElement, ReadError>> {
+async fn read(link: &mut Option<Link>) -> Option<Read> {
     match link {
-        Some(link) => link.stream.next().await,
+        Some(link) => link.next().await,
         None => std::future::pending().await,
     }
 }
@@ -269,27 +262,20 @@ impl Session<'_> {
         }
     }
 
-    /// Writes one element to the client, if there is one: encoded past
-    /// tokio-xmpp's send buffer into the transport's (`crate::large`),
-    /// from where the session loop's next flush sends it with whatever
-    /// else is written by then (`crate::gather`); more than a TLS record's
-    /// worth goes on at once.
+    /// Writes one element to the client, if there is one: into the
+    /// transport's buffer, from where the session loop's next flush sends
+    /// it with whatever else is written by then (`crate::gather`); more
+    /// than a TLS record's worth goes on at once.
     async fn write<T: AsXml>(&mut self, element: &T) -> Result<(), End> {
         let Some(link) = &mut self.link else { return Ok(()) };
-        let transport = link.stream.get_stream().get_ref().get_ref().get_ref();
-        let writer = &mut link.writer;
-        let (encoded, waiting) = transport.gather().append(|bytes| writer.encode(element, bytes));
-        encoded?;
+        let waiting = link.write(element)?;
         if waiting >= MAX_GATHERED { self.flush().await } else { Ok(()) }
     }
 
     /// Sends what was written to the client.
     async fn flush(&mut self) -> Result<(), End> {
         let Some(link) = &mut self.link else { return Ok(()) };
-        // The stream is a sink of every element type, all flushed alike:
-        // one is named to pick the method.
-        let flushed = SinkExt::<&Iq>::flush(&mut link.stream);
-        in_time(self.door, &self.user, flushed).await
+        in_time(self.door, &self.user, link.flush()).await
     }
 
     /// Closes the connection, if any; not for ever either, for a client
@@ -297,15 +283,12 @@ impl Session<'_> {
     async fn hang_up(&mut self) {
         if let Some(mut link) = self.link.take() {
             let limit = self.door.keepalive.saturating_mul(2);
-            let _ = tokio::time::timeout(limit, link.stream.shutdown()).await;
+            let _ = tokio::time::timeout(limit, link.shutdown()).await;
         }
     }
 
     /// What the client sent next.
-    async fn received(
-        &mut self,
-        item: Option<Result<FallibleStreamElement, ReadError>>,
-    ) -> Result<(), End> {
+    async fn received(&mut self, item: Option<Read>) -> Result<(), End> {
         self.spent.reset();
         match item {
             None | Some(Err(ReadError::StreamFooterReceived)) => Err(End::Quietly),

@@ -20,7 +20,6 @@ use tokio_xmpp::parsers::stanza_error::DefinedCondition;
 use tokio_xmpp::parsers::stream_error::{self, StreamError};
 
 use super::{End, Link, Session};
-use crate::large::StanzaWriter;
 use crate::negotiation::policy_violation;
 use crate::resume::{Registration, Takeover};
 
@@ -258,19 +257,17 @@ impl Session<'_> {
             let limit = self.door.keepalive.saturating_mul(2);
             // Not waited for: a half-open old connection may take long.
             tokio::spawn(async move {
-                let Link { mut stream, _ticket, .. } = old;
+                let mut old = old;
                 let text = "the session was resumed from another connection";
                 let conflict =
                     StreamError::new(stream_error::DefinedCondition::Conflict, "en", text);
-                let _ = tokio::time::timeout(limit, async {
-                    let _ = futures_util::SinkExt::send(&mut stream, &conflict).await;
-                    let _ = stream.shutdown().await;
-                })
-                .await;
+                if old.write(&conflict).is_ok() {
+                    let _ = tokio::time::timeout(limit, old.shutdown()).await;
+                }
             });
         }
         let Takeover { stream, spent, ticket, handled } = *takeover;
-        self.link = Some(Link { stream, writer: StanzaWriter::new(), _ticket: ticket });
+        self.link = Some(Link::new(stream, ticket, self.door.keepalive));
         self.spent = spent;
         let Some(on) = &mut self.sm.on else { return Err(End::Quietly) };
         let Some(resumption) = &mut on.resumption else { return Err(End::Quietly) };

@@ -1,0 +1,437 @@
+//! A bound session's connection to its client: the XML stream after
+//! binding (or resumption), read and written here rather than by
+//! tokio-xmpp's `XmlStream`, which negotiation uses up to that point.
+//!
+//! Why: memory at rest. rxml's lexer reserves room for its longest token
+//! (8 KiB by default) as soon as it reads one, and tokio-xmpp keeps its
+//! parser for the stream's whole life with no way to give that room
+//! back: it was the largest part of an idle session (BENCHMARKS.md §7).
+//! Here the parser gives it back whenever it has read everything the
+//! client sent and no element is half read; the next element takes it
+//! again. tokio-xmpp's stream (its parser, encoder, send buffer, about
+//! 3 KiB boxed) is dropped with it.
+//!
+//! The change of hands happens right after a whole element (the bind
+//! request, or `<resume/>`), where rxml has consumed that element's bytes
+//! and no more: anything the client sent after it waits in the
+//! transport's read buffer and is read here. The new parser starts
+//! inside a root element like the client's header (`jabber:client` by
+//! default, `stream:` for the stream's own elements). The header's
+//! `xml:lang`, which tokio-xmpp does not hand on, is not carried over: a
+//! body without `xml:lang` is then read as unmarked, and unmarked bodies
+//! are the ones the session reads first anyway.
+//!
+//! What is read is what tokio-xmpp's stream would read: whitespace
+//! between elements is skipped (keepalives), anything else between them
+//! ends the stream, every element becomes a [`FallibleStreamElement`]
+//! through the same xso builder, with the same errors, and silence is
+//! met with the same two timeouts (a ping is asked for after one, the
+//! connection ends after the second).
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use simul_service::ConnectionTicket;
+use tokio::io::AsyncWriteExt as _;
+use tokio::time::{Instant, Sleep};
+use tokio_xmpp::xmlstream::{FallibleStreamElement, ReadError};
+use xso::exports::rxml::xml_lang::XmlLangStack;
+use xso::exports::rxml::{self, AsyncReader, Event, Parse as _};
+use xso::{AsXml, FromEventsBuilder as _, FromXml};
+
+use crate::gather::Gather;
+use crate::large::StanzaWriter;
+use crate::negotiation::{Secure, Stream};
+
+/// What the parser is given first, so that it stands where the client's
+/// stream stands after its header: inside `<stream:stream>`, with the
+/// stream's namespaces in scope.
+const ROOT: &[u8] = b"<stream:stream xmlns='jabber:client' \
+    xmlns:stream='http://etherx.jabber.org/streams'>";
+
+/// What closes the stream from our side (RFC 6120 §4.4).
+const FOOTER: &[u8] = b"</stream:stream>";
+
+/// What a read gives: an element (or a malformed one's error), or why
+/// the stream cannot go on.
+pub(super) type Read = Result<FallibleStreamElement, ReadError>;
+
+/// Builds an element, or the stanza error of a malformed one.
+type Builder = <Result<FallibleStreamElement, xso::error::Error> as FromXml>::Builder;
+
+/// A bound session's connection: its stream, its encoder, and its place
+/// at the connection gate, given back with the socket.
+pub(super) struct Link {
+    reader: AsyncReader<Secure>,
+    /// `xml:lang` in effect, for the builders.
+    languages: XmlLangStack,
+    /// The element being read. It lives here, not in a future, so that a
+    /// read the session loop gives up (another branch of its `select!`
+    /// was ready first) loses nothing.
+    building: Option<Box<Builder>>,
+    silence: Silence,
+    /// The footer came, or the stream failed: nothing more is read.
+    ended: bool,
+    writer: StanzaWriter,
+    _ticket: ConnectionTicket,
+}
+
+impl Link {
+    /// Takes over `stream` after a whole element (binding, resumption):
+    /// silence for `keepalive` asks for a ping, as long again ends it.
+    ///
+    /// # Panics
+    ///
+    /// If `stream` is in the middle of an element or failed to write;
+    /// negotiation hands it over only after a whole element was read and
+    /// every answer was written.
+    pub(super) fn new(stream: Box<Stream>, ticket: ConnectionTicket, keepalive: Duration) -> Self {
+        let io = stream.into_inner();
+        let mut parser = rxml::Parser::default();
+        let mut languages = XmlLangStack::new();
+        let mut root = ROOT;
+        // The root's start tag is one event, read from a fixed text.
+        while let Ok(Some(event)) = parser.parse(&mut root, false) {
+            languages.handle_event(&event);
+        }
+        debug_assert!(root.is_empty(), "the root element was read whole");
+        Self {
+            reader: AsyncReader::wrap(io, parser),
+            languages,
+            building: None,
+            silence: Silence::new(keepalive),
+            ended: false,
+            writer: StanzaWriter::new(),
+            _ticket: ticket,
+        }
+    }
+
+    /// The next element from the client; none once the stream ended.
+    /// Safe to give up: what was read of an element is kept.
+    pub(super) async fn next(&mut self) -> Option<Read> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Read>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        loop {
+            // Whitespace before an element is skipped, not gathered (a
+            // client's keepalives would pile up); inside one it is text.
+            self.reader.parser_mut().set_text_buffering(self.building.is_some());
+            let event = match Pin::new(&mut self.reader).poll_read(cx) {
+                Poll::Ready(read) => {
+                    self.silence.heard();
+                    read
+                }
+                Poll::Pending => {
+                    if self.building.is_none() {
+                        // All that came is read: the lexer's room goes
+                        // back until the next element.
+                        self.reader.parser_mut().release_temporaries();
+                    }
+                    match ready!(self.silence.poll(cx)) {
+                        Quiet::AskForPing if self.building.is_none() => {
+                            return Poll::Ready(Some(Err(ReadError::SoftTimeout)));
+                        }
+                        Quiet::AskForPing | Quiet::Gone => {
+                            return self.end(io::Error::new(
+                                io::ErrorKind::TimedOut,
+                                "read and response timeouts elapsed",
+                            ));
+                        }
+                        Quiet::Waiting => continue,
+                    }
+                }
+            };
+            let event = match event {
+                Ok(Some(Event::XmlDeclaration(..))) => continue,
+                Ok(Some(event)) => event,
+                Ok(None) => {
+                    return self.end(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the stream ended without its footer",
+                    ));
+                }
+                Err(error) => return self.end(error),
+            };
+            self.languages.handle_event(&event);
+            match self.take(event) {
+                Ok(None) => continue,
+                Ok(Some(element)) => return Poll::Ready(Some(element)),
+                Err(error) => return self.end(error),
+            }
+        }
+    }
+
+    /// One event: the element it completes, if any.
+    fn take(&mut self, event: Event) -> io::Result<Option<Read>> {
+        let context = xso::Context::empty().with_language(self.languages.current());
+        let Some(builder) = &mut self.building else {
+            return match event {
+                Event::Text(_, text) if xso::is_xml_whitespace(text.as_bytes()) => Ok(None),
+                Event::Text(..) => Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "non-whitespace text content before XSO",
+                )),
+                Event::StartElement(_, name, attributes) => {
+                    let builder = <Result<FallibleStreamElement, xso::error::Error>>::from_events(
+                        name, attributes, &context,
+                    )
+                    .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
+                    self.building = Some(Box::new(builder));
+                    Ok(None)
+                }
+                Event::EndElement(_) => {
+                    self.ended = true;
+                    Ok(Some(Err(ReadError::StreamFooterReceived)))
+                }
+                Event::XmlDeclaration(..) => Ok(None),
+            };
+        };
+        let built = builder
+            .feed(event, &context)
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
+        let Some(built) = built else { return Ok(None) };
+        self.building = None;
+        Ok(Some(built.map_err(ReadError::ParseError)))
+    }
+
+    /// The stream failed with `error`: that is reported, then nothing.
+    fn end(&mut self, error: io::Error) -> Poll<Option<Read>> {
+        self.ended = true;
+        self.building = None;
+        Poll::Ready(Some(Err(ReadError::HardError(error))))
+    }
+
+    /// Appends `element` to what the next flush sends; returns how many
+    /// bytes now wait.
+    pub(super) fn write<T: AsXml>(&mut self, element: &T) -> io::Result<usize> {
+        let Self { reader, writer, .. } = self;
+        let (encoded, waiting) = transport(reader).append(|bytes| writer.encode(element, bytes));
+        encoded.map(|()| waiting)
+    }
+
+    /// Sends what was written.
+    pub(super) async fn flush(&mut self) -> io::Result<()> {
+        self.reader.inner_mut().flush().await
+    }
+
+    /// Closes the stream (its footer, then the connection).
+    pub(super) async fn shutdown(&mut self) -> io::Result<()> {
+        transport(&self.reader).append(|bytes| bytes.extend_from_slice(FOOTER));
+        self.flush().await?;
+        self.reader.inner_mut().shutdown().await
+    }
+}
+
+/// Where what is written waits for the flush.
+fn transport(reader: &AsyncReader<Secure>) -> &Gather {
+    reader.inner().get_ref().get_ref().get_ref().gather()
+}
+
+/// How long the client has been silent, in the two steps of tokio-xmpp's
+/// `Timeouts` with both set to the keepalive: a ping is asked for after
+/// one, half of one more passes quietly, the connection ends after the
+/// other half (and every second after that, until the session stops).
+struct Silence {
+    keepalive: Duration,
+    next: Quiet,
+    deadline: Pin<Box<Sleep>>,
+}
+
+/// What a stretch of silence has come to.
+#[derive(Clone, Copy)]
+enum Quiet {
+    AskForPing,
+    Waiting,
+    Gone,
+}
+
+impl Silence {
+    fn new(keepalive: Duration) -> Self {
+        Self {
+            keepalive,
+            next: Quiet::AskForPing,
+            deadline: Box::pin(tokio::time::sleep(keepalive)),
+        }
+    }
+
+    /// The client sent something.
+    fn heard(&mut self) {
+        self.next = Quiet::AskForPing;
+        self.deadline.as_mut().reset(Instant::now() + self.keepalive);
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Quiet> {
+        ready!(self.deadline.as_mut().poll(cx));
+        let now = self.next;
+        let (next, after) = match now {
+            Quiet::AskForPing => (Quiet::Waiting, self.keepalive / 2),
+            Quiet::Waiting => (Quiet::Gone, self.keepalive / 2),
+            Quiet::Gone => (Quiet::Gone, Duration::from_secs(1)),
+        };
+        self.next = next;
+        self.deadline.as_mut().reset(Instant::now() + after);
+        Poll::Ready(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures_util::StreamExt as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_util::either::Either;
+    use tokio_xmpp::Stanza;
+    use tokio_xmpp::parsers::message::Message;
+    use tokio_xmpp::parsers::ns;
+    use tokio_xmpp::parsers::presence::Presence;
+    use tokio_xmpp::parsers::stream_features::StreamFeatures;
+    use tokio_xmpp::xmlstream::{
+        FallibleStreamElement, ReadError, StreamHeader, Timeouts, XmppStreamElement, accept_stream,
+    };
+
+    use super::Link;
+    use crate::budget::Spent;
+    use crate::gather::Gather;
+    use crate::negotiation::secure_io;
+    use crate::unoffered::Arm;
+
+    const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+        xmlns:stream='http://etherx.jabber.org/streams' to='example.org' version='1.0' \
+        xml:lang='en'>";
+    const BIND: &str =
+        "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>";
+    const KEEPALIVE: Duration = Duration::from_secs(60);
+
+    /// A link taken over, as after binding, right after the first element
+    /// of a stream whose client sent `sent` (its header, the bind request,
+    /// whatever follows) in one write; and the client's socket.
+    async fn after_binding(sent: &str, keepalive: Duration) -> (Link, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        client.write_all(sent.as_bytes()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let io = secure_io(
+            Either::Right(server),
+            &Spent::default(),
+            &Arm::default(),
+            &Gather::default(),
+        );
+        let accepted = accept_stream(io, ns::DEFAULT_NS, Timeouts::tight()).await.unwrap();
+        let header = StreamHeader { from: Some("example.org".into()), to: None, id: None };
+        let pending = accepted.send_header(header).await.unwrap();
+        let mut stream = pending.send_features(&StreamFeatures::default()).await.unwrap();
+        let first = stream.next().await;
+        assert!(
+            matches!(
+                first,
+                Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(_)))))
+            ),
+            "the bind request first: {first:?}"
+        );
+        (Link::new(Box::new(stream), Box::new(()), keepalive), client)
+    }
+
+    fn stanza(read: Option<super::Read>) -> Stanza {
+        match read {
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(stanza)))) => stanza,
+            other => panic!("not a stanza: {other:?}"),
+        }
+    }
+
+    /// What the client sent with its bind request, before any answer,
+    /// is read after the handover, whole and in order; its footer ends
+    /// the stream.
+    #[tokio::test]
+    async fn what_came_with_the_bind_request_is_read_after_the_handover() {
+        let message =
+            "<message to='b@example.org' type='chat' id='m1'><body>hi &amp; bye</body></message>";
+        let sent = format!("{HEADER}{BIND}<presence/>\n {message}");
+        let (mut link, mut client) = after_binding(&sent, KEEPALIVE).await;
+        assert!(matches!(stanza(link.next().await), Stanza::Presence(Presence { .. })));
+        let Stanza::Message(read) = stanza(link.next().await) else { panic!("a message") };
+        assert_eq!(read.get_best_body(vec![]).map(|(_, body)| body.as_str()), Some("hi & bye"));
+        assert_eq!(read.id.map(|id| id.0), Some("m1".to_owned()));
+
+        client.write_all(b"</stream:stream>").await.unwrap();
+        assert!(matches!(link.next().await, Some(Err(ReadError::StreamFooterReceived))));
+        assert!(link.next().await.is_none(), "nothing after the footer");
+    }
+
+    /// A read given up halfway through an element (the session loop had
+    /// something else to do) loses nothing of it.
+    #[tokio::test]
+    async fn a_read_given_up_halfway_loses_nothing() {
+        let (mut link, mut client) = after_binding(&format!("{HEADER}{BIND}"), KEEPALIVE).await;
+        client.write_all(b"<message to='b@example.org' type='chat'><body>first ").await.unwrap();
+        let wait = Duration::from_millis(100);
+        assert!(tokio::time::timeout(wait, link.next()).await.is_err(), "half an element");
+        client.write_all(b"half</body></message>").await.unwrap();
+        let Stanza::Message(read) = stanza(link.next().await) else { panic!("a message") };
+        let body = read.get_best_body(vec![]).map(|(_, body)| body.clone());
+        assert_eq!(body.as_deref(), Some("first half"));
+    }
+
+    /// Whitespace between elements is a keepalive; other text ends the
+    /// stream as not well-formed, and nothing is read after it.
+    #[tokio::test]
+    async fn whitespace_between_elements_is_skipped_and_text_ends_the_stream() {
+        let sent = format!("{HEADER}{BIND} \n\t <presence/> junk <presence/>");
+        let (mut link, _client) = after_binding(&sent, KEEPALIVE).await;
+        assert!(matches!(stanza(link.next().await), Stanza::Presence(_)));
+        match link.next().await {
+            Some(Err(ReadError::HardError(error))) => {
+                assert_eq!(error.kind(), std::io::ErrorKind::InvalidData, "{error}");
+            }
+            other => panic!("text between elements: {other:?}"),
+        }
+        assert!(link.next().await.is_none());
+    }
+
+    /// Silence for a keepalive asks for a ping; as long again ends the
+    /// connection; anything the client sends in between starts over.
+    #[tokio::test]
+    async fn silence_asks_for_a_ping_then_ends_the_connection() {
+        let keepalive = Duration::from_millis(300);
+        let (mut link, mut client) = after_binding(&format!("{HEADER}{BIND}"), keepalive).await;
+        assert!(matches!(link.next().await, Some(Err(ReadError::SoftTimeout))));
+        client.write_all(b"<presence/>").await.unwrap();
+        assert!(matches!(stanza(link.next().await), Stanza::Presence(_)));
+        assert!(
+            matches!(link.next().await, Some(Err(ReadError::SoftTimeout))),
+            "again from the start"
+        );
+        match link.next().await {
+            Some(Err(ReadError::HardError(error))) => {
+                assert_eq!(error.kind(), std::io::ErrorKind::TimedOut, "{error}");
+            }
+            other => panic!("a second silence: {other:?}"),
+        }
+    }
+
+    /// What is written goes at the flush, inside the stream (no
+    /// namespace declared again); closing sends the footer and hangs up.
+    #[tokio::test]
+    async fn writes_go_at_the_flush_and_closing_sends_the_footer() {
+        let (mut link, mut client) = after_binding(&format!("{HEADER}{BIND}"), KEEPALIVE).await;
+        let mut message = Message::chat(None);
+        message.bodies.insert(Default::default(), "to you".to_owned());
+        link.write(&message).unwrap();
+        link.flush().await.unwrap();
+        link.shutdown().await.unwrap();
+        let mut received = String::new();
+        client.read_to_string(&mut received).await.unwrap();
+        let (_, after_features) = received.split_once("</stream:features>").expect("the features");
+        assert_eq!(
+            after_features,
+            "<message type='chat'><body>to you</body></message></stream:stream>"
+        );
+    }
+}
