@@ -1,10 +1,10 @@
 //! The XMPP front door's parsing on arbitrary bytes.
 //!
-//! The first input byte picks a mode (modulo 3), the rest is its input:
+//! The first input byte picks a mode (modulo 4), the rest is its input:
 //!
 //! - 0: what a client sends after its stream header, through the XML
-//!   stream the door uses (tokio-xmpp's responder on rxml, with the
-//!   door's stream elements): reading never panics and ends (after a hard
+//!   stream the door negotiates on (tokio-xmpp's responder on rxml, with
+//!   the door's stream elements): reading never panics and ends (after a hard
 //!   error the stream is dropped, as the door does: rxml repeats it for
 //!   ever); every iq payload goes through the typed parsers the door
 //!   uses (roster, bind, discovery, archive queries: a page is never
@@ -20,6 +20,12 @@
 //!   offers `tls-exporter` and one a -PLUS mechanism binds to (either type).
 //! - 2: a user id (lossy UTF-8): the user a JID made of it names makes
 //!   the same JID again (ids come back case-folded and normalised).
+//! - 3: what a client sends once bound, through the bound session's reader
+//!   (`simul_xmpp::elements`): it never panics, ends, takes every byte it
+//!   is given, and reads the same elements whether the bytes come at once
+//!   or cut in two (where the next input byte says), the parser's buffer
+//!   given back between the two pieces as it is while a client is silent;
+//!   iq payloads and bodies then go through the door's parsers as in 0.
 
 #![no_main]
 
@@ -35,10 +41,10 @@ use tokio_xmpp::parsers::bind::BindQuery;
 use tokio_xmpp::parsers::data_forms::DataForm;
 use tokio_xmpp::parsers::disco::{DiscoInfoQuery, DiscoItemsQuery};
 use tokio_xmpp::parsers::http_upload::SlotRequest;
-use tokio_xmpp::parsers::message::Message;
 use tokio_xmpp::parsers::ibr::{FormQuery, LegacyQuery};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::mam::Query as MamQuery;
+use tokio_xmpp::parsers::message::Message;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::roster::Roster;
 use tokio_xmpp::parsers::stream_features::StreamFeatures;
@@ -53,10 +59,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    match mode % 3 {
+    match mode % 4 {
         0 => stream(rest),
         1 => plain(rest),
-        _ => user_id(rest),
+        2 => user_id(rest),
+        _ => bound(rest),
     }
 });
 
@@ -75,7 +82,8 @@ fn stream(bytes: &[u8]) {
             return;
         };
         let Ok(pending) = accepted.send_header(StreamHeader::default()).await else { return };
-        let Ok(mut xml) = pending.send_features::<FallibleStreamElement>(&StreamFeatures::default()).await
+        let Ok(mut xml) =
+            pending.send_features::<FallibleStreamElement>(&StreamFeatures::default()).await
         else {
             return;
         };
@@ -93,6 +101,41 @@ fn stream(bytes: &[u8]) {
             }
         }
     });
+}
+
+fn bound(bytes: &[u8]) {
+    let Some((&cut, bytes)) = bytes.split_first() else { return };
+    let cut = usize::from(cut) * bytes.len() / 256;
+    let at_once = read_bound(&[bytes]);
+    let in_two = read_bound(&[&bytes[..cut], &bytes[cut..]]);
+    assert_eq!(at_once, in_two, "cut at {cut}");
+}
+
+/// What the bound reader makes of `pieces`, one after the other, the
+/// stream ending after the last: each read, written out.
+fn read_bound(pieces: &[&[u8]]) -> Vec<String> {
+    let mut elements = simul_xmpp::elements::Elements::new();
+    let mut read = Vec::new();
+    for (n, piece) in pieces.iter().enumerate() {
+        let at_eof = n + 1 == pieces.len();
+        let mut rest = *piece;
+        while let Some(item) = elements.read(&mut rest, at_eof) {
+            read.push(format!("{item:?}"));
+            match item {
+                Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(iq)))) => {
+                    iq_payload(iq)
+                }
+                Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Message(m)))) => {
+                    message_bodies(&m)
+                }
+                _ => {}
+            }
+        }
+        assert!(rest.is_empty() || elements.ended(), "bytes left unread");
+        elements.rest();
+    }
+    assert!(elements.ended(), "the stream's end is read");
+    read
 }
 
 fn iq_payload(iq: Iq) {

@@ -16,6 +16,7 @@ mod budget;
 mod caps;
 mod connection;
 pub mod depth;
+pub mod elements;
 mod gather;
 pub mod jid;
 mod large;

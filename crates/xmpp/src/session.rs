@@ -46,10 +46,11 @@ mod rooms;
 mod roster_push;
 mod sm;
 
-use link::{Link, Read};
+use link::Link;
 
 use crate::Door;
 use crate::budget::Spent;
+use crate::elements::Read;
 use crate::gather::MAX_GATHERED;
 use crate::jid::user_of;
 use crate::negotiation::{Bound, policy_violation};

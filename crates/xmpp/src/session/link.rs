@@ -1,32 +1,17 @@
 //! A bound session's connection to its client: the XML stream after
-//! binding (or resumption), read and written here rather than by
-//! tokio-xmpp's `XmlStream`, which negotiation uses up to that point.
-//!
-//! Why: memory at rest. rxml's lexer reserves room for its longest token
-//! (8 KiB by default) as soon as it reads one, and tokio-xmpp keeps its
-//! parser for the stream's whole life with no way to give that room
-//! back: it was the largest part of an idle session (BENCHMARKS.md §7).
-//! Here the parser gives it back whenever it has read everything the
-//! client sent and no element is half read; the next element takes it
-//! again. tokio-xmpp's stream (its parser, encoder, send buffer, about
-//! 3 KiB boxed) is dropped with it.
+//! binding (or resumption), read ([`crate::elements`]) and written
+//! ([`crate::large`]) here rather than by tokio-xmpp's `XmlStream`, which
+//! negotiation uses up to that point and which is dropped then, with its
+//! parser's buffer, encoder and send buffer (BENCHMARKS.md §7).
 //!
 //! The change of hands happens right after a whole element (the bind
 //! request, or `<resume/>`), where rxml has consumed that element's bytes
 //! and no more: anything the client sent after it waits in the
-//! transport's read buffer and is read here. The new parser starts
-//! inside a root element like the client's header (`jabber:client` by
-//! default, `stream:` for the stream's own elements). The header's
-//! `xml:lang`, which tokio-xmpp does not hand on, is not carried over: a
-//! body without `xml:lang` is then read as unmarked, and unmarked bodies
-//! are the ones the session reads first anyway.
+//! transport's read buffer and is read here.
 //!
-//! What is read is what tokio-xmpp's stream would read: whitespace
-//! between elements is skipped (keepalives), anything else between them
-//! ends the stream, every element becomes a [`FallibleStreamElement`]
-//! through the same xso builder, with the same errors, and silence is
-//! met with the same two timeouts (a ping is asked for after one, the
-//! connection ends after the second).
+//! Silence is met as tokio-xmpp's stream meets it, with its two timeouts
+//! both set to the door's keepalive: a ping is asked for after one, the
+//! connection ends after the second.
 
 use std::io;
 use std::pin::Pin;
@@ -34,46 +19,28 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use simul_service::ConnectionTicket;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncBufRead, AsyncWriteExt as _};
 use tokio::time::{Instant, Sleep};
-use tokio_xmpp::xmlstream::{FallibleStreamElement, ReadError};
-use xso::exports::rxml::xml_lang::XmlLangStack;
-use xso::exports::rxml::{self, AsyncReader, Event, Parse as _};
-use xso::{AsXml, FromEventsBuilder as _, FromXml};
+use tokio_xmpp::xmlstream::ReadError;
+use xso::AsXml;
 
+use crate::elements::{Elements, Read};
 use crate::gather::Gather;
 use crate::large::StanzaWriter;
 use crate::negotiation::{Secure, Stream};
 
-/// What the parser is given first, so that it stands where the client's
-/// stream stands after its header: inside `<stream:stream>`, with the
-/// stream's namespaces in scope.
-const ROOT: &[u8] = b"<stream:stream xmlns='jabber:client' \
-    xmlns:stream='http://etherx.jabber.org/streams'>";
-
 /// What closes the stream from our side (RFC 6120 §4.4).
 const FOOTER: &[u8] = b"</stream:stream>";
-
-/// What a read gives: an element (or a malformed one's error), or why
-/// the stream cannot go on.
-pub(super) type Read = Result<FallibleStreamElement, ReadError>;
-
-/// Builds an element, or the stanza error of a malformed one.
-type Builder = <Result<FallibleStreamElement, xso::error::Error> as FromXml>::Builder;
 
 /// A bound session's connection: its stream, its encoder, and its place
 /// at the connection gate, given back with the socket.
 pub(super) struct Link {
-    reader: AsyncReader<Secure>,
-    /// `xml:lang` in effect, for the builders.
-    languages: XmlLangStack,
-    /// The element being read. It lives here, not in a future, so that a
-    /// read the session loop gives up (another branch of its `select!`
-    /// was ready first) loses nothing.
-    building: Option<Box<Builder>>,
+    io: Secure,
+    /// What was read of the stream. It lives here, not in a future, so
+    /// that a read the session loop gives up (another branch of its
+    /// `select!` was ready first) loses nothing.
+    elements: Elements,
     silence: Silence,
-    /// The footer came, or the stream failed: nothing more is read.
-    ended: bool,
     writer: StanzaWriter,
     _ticket: ConnectionTicket,
 }
@@ -88,21 +55,10 @@ impl Link {
     /// negotiation hands it over only after a whole element was read and
     /// every answer was written.
     pub(super) fn new(stream: Box<Stream>, ticket: ConnectionTicket, keepalive: Duration) -> Self {
-        let io = stream.into_inner();
-        let mut parser = rxml::Parser::default();
-        let mut languages = XmlLangStack::new();
-        let mut root = ROOT;
-        // The root's start tag is one event, read from a fixed text.
-        while let Ok(Some(event)) = parser.parse(&mut root, false) {
-            languages.handle_event(&event);
-        }
-        debug_assert!(root.is_empty(), "the root element was read whole");
         Self {
-            reader: AsyncReader::wrap(io, parser),
-            languages,
-            building: None,
+            io: stream.into_inner(),
+            elements: Elements::new(),
             silence: Silence::new(keepalive),
-            ended: false,
             writer: StanzaWriter::new(),
             _ticket: ticket,
         }
@@ -115,122 +71,73 @@ impl Link {
     }
 
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Read>> {
-        if self.ended {
-            return Poll::Ready(None);
-        }
         loop {
-            // Whitespace before an element is skipped, not gathered (a
-            // client's keepalives would pile up); inside one it is text.
-            self.reader.parser_mut().set_text_buffering(self.building.is_some());
-            let event = match Pin::new(&mut self.reader).poll_read(cx) {
-                Poll::Ready(read) => {
+            if self.elements.ended() {
+                return Poll::Ready(None);
+            }
+            let (read, used) = match Pin::new(&mut self.io).poll_fill_buf(cx) {
+                Poll::Ready(Ok(bytes)) => {
                     self.silence.heard();
-                    read
+                    let mut rest = bytes;
+                    let read = self.elements.read(&mut rest, bytes.is_empty());
+                    (read, bytes.len() - rest.len())
                 }
-                Poll::Pending => {
-                    if self.building.is_none() {
-                        // All that came is read: the lexer's room goes
+                Poll::Ready(Err(error)) => return Poll::Ready(Some(self.elements.fail(error))),
+                // The parser may still hold an event it can give without
+                // more bytes (text it does not gather).
+                Poll::Pending => match self.elements.read(&mut &[][..], false) {
+                    Some(read) => return Poll::Ready(Some(read)),
+                    None => {
+                        // All that came is read: the parser's buffer goes
                         // back until the next element.
-                        self.reader.parser_mut().release_temporaries();
-                    }
-                    match ready!(self.silence.poll(cx)) {
-                        Quiet::AskForPing if self.building.is_none() => {
-                            return Poll::Ready(Some(Err(ReadError::SoftTimeout)));
+                        self.elements.rest();
+                        match ready!(self.silence.poll(cx)) {
+                            Quiet::AskForPing if !self.elements.inside_element() => {
+                                return Poll::Ready(Some(Err(ReadError::SoftTimeout)));
+                            }
+                            Quiet::AskForPing | Quiet::Gone => {
+                                let error = io::Error::new(
+                                    io::ErrorKind::TimedOut,
+                                    "read and response timeouts elapsed",
+                                );
+                                return Poll::Ready(Some(self.elements.fail(error)));
+                            }
+                            Quiet::Waiting => continue,
                         }
-                        Quiet::AskForPing | Quiet::Gone => {
-                            return self.end(io::Error::new(
-                                io::ErrorKind::TimedOut,
-                                "read and response timeouts elapsed",
-                            ));
-                        }
-                        Quiet::Waiting => continue,
                     }
-                }
+                },
             };
-            let event = match event {
-                Ok(Some(Event::XmlDeclaration(..))) => continue,
-                Ok(Some(event)) => event,
-                Ok(None) => {
-                    return self.end(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "the stream ended without its footer",
-                    ));
-                }
-                Err(error) => return self.end(error),
-            };
-            self.languages.handle_event(&event);
-            match self.take(event) {
-                Ok(None) => continue,
-                Ok(Some(element)) => return Poll::Ready(Some(element)),
-                Err(error) => return self.end(error),
+            Pin::new(&mut self.io).consume(used);
+            if let Some(read) = read {
+                return Poll::Ready(Some(read));
             }
         }
-    }
-
-    /// One event: the element it completes, if any.
-    fn take(&mut self, event: Event) -> io::Result<Option<Read>> {
-        let context = xso::Context::empty().with_language(self.languages.current());
-        let Some(builder) = &mut self.building else {
-            return match event {
-                Event::Text(_, text) if xso::is_xml_whitespace(text.as_bytes()) => Ok(None),
-                Event::Text(..) => Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "non-whitespace text content before XSO",
-                )),
-                Event::StartElement(_, name, attributes) => {
-                    let builder = <Result<FallibleStreamElement, xso::error::Error>>::from_events(
-                        name, attributes, &context,
-                    )
-                    .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
-                    self.building = Some(Box::new(builder));
-                    Ok(None)
-                }
-                Event::EndElement(_) => {
-                    self.ended = true;
-                    Ok(Some(Err(ReadError::StreamFooterReceived)))
-                }
-                Event::XmlDeclaration(..) => Ok(None),
-            };
-        };
-        let built = builder
-            .feed(event, &context)
-            .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
-        let Some(built) = built else { return Ok(None) };
-        self.building = None;
-        Ok(Some(built.map_err(ReadError::ParseError)))
-    }
-
-    /// The stream failed with `error`: that is reported, then nothing.
-    fn end(&mut self, error: io::Error) -> Poll<Option<Read>> {
-        self.ended = true;
-        self.building = None;
-        Poll::Ready(Some(Err(ReadError::HardError(error))))
     }
 
     /// Appends `element` to what the next flush sends; returns how many
     /// bytes now wait.
     pub(super) fn write<T: AsXml>(&mut self, element: &T) -> io::Result<usize> {
-        let Self { reader, writer, .. } = self;
-        let (encoded, waiting) = transport(reader).append(|bytes| writer.encode(element, bytes));
+        let Self { io, writer, .. } = self;
+        let (encoded, waiting) = transport(io).append(|bytes| writer.encode(element, bytes));
         encoded.map(|()| waiting)
     }
 
     /// Sends what was written.
     pub(super) async fn flush(&mut self) -> io::Result<()> {
-        self.reader.inner_mut().flush().await
+        self.io.flush().await
     }
 
     /// Closes the stream (its footer, then the connection).
     pub(super) async fn shutdown(&mut self) -> io::Result<()> {
-        transport(&self.reader).append(|bytes| bytes.extend_from_slice(FOOTER));
+        transport(&self.io).append(|bytes| bytes.extend_from_slice(FOOTER));
         self.flush().await?;
-        self.reader.inner_mut().shutdown().await
+        self.io.shutdown().await
     }
 }
 
 /// Where what is written waits for the flush.
-fn transport(reader: &AsyncReader<Secure>) -> &Gather {
-    reader.inner().get_ref().get_ref().get_ref().gather()
+fn transport(io: &Secure) -> &Gather {
+    io.get_ref().get_ref().get_ref().gather()
 }
 
 /// How long the client has been silent, in the two steps of tokio-xmpp's
@@ -339,7 +246,7 @@ mod tests {
         (Link::new(Box::new(stream), Box::new(()), keepalive), client)
     }
 
-    fn stanza(read: Option<super::Read>) -> Stanza {
+    fn stanza(read: Option<crate::elements::Read>) -> Stanza {
         match read {
             Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(stanza)))) => stanza,
             other => panic!("not a stanza: {other:?}"),
