@@ -23,6 +23,7 @@ mod large;
 mod muc;
 mod negotiation;
 mod presence;
+mod read_buffer;
 mod read_error;
 mod register;
 mod resume;

@@ -11,7 +11,6 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use rand_core::{OsRng, RngCore as _};
 use simul_service::ScramHash;
 use simul_service::{ClientRefusal, ConnectionTicket, Service};
-use tokio::io::BufReader;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -35,6 +34,7 @@ use tokio_xmpp::xmlstream::{
 
 use crate::budget::{Budgeted, Spent};
 use crate::gather::{Gather, Gathered};
+use crate::read_buffer::ReadBuffer;
 use crate::sasl::Channel;
 use crate::unoffered::{Arm, Unoffered};
 use crate::{Door, Transport};
@@ -43,18 +43,10 @@ use crate::{Door, Transport};
 /// plain TCP of a listener that only local proxies reach, which ended
 /// the client's TLS themselves (`Transport::Cleartext`).
 pub(crate) type Secure =
-    Budgeted<BufReader<Unoffered<Gathered<Either<TlsStream<TcpStream>, TcpStream>>>>>;
+    Budgeted<ReadBuffer<Unoffered<Gathered<Either<TlsStream<TcpStream>, TcpStream>>>>>;
 
-/// Bytes taken from the connection at a time for the XML parser, which
-/// asks again as it needs (a large stanza still arrives whole). The
-/// buffer lives as long as the session, so it is kept small: with tokio's
-/// default 8 KiB read buffer and 8 KiB write buffer, most of an idle
-/// session's memory was these two. Writes need no buffer of their own:
-/// tokio-xmpp encodes each stanza into its own buffer and writes it at
-/// once, and rustls gathers that into TLS records.
-const READ_BUFFER_BYTES: usize = 1024;
 /// `connection` with what every secure stream reads and writes through:
-/// `gather`, SASL refused once `arm`ed, a small read buffer, the budget
+/// `gather`, SASL refused once `arm`ed, a read buffer, the budget
 /// `spent` and the nesting limit.
 pub(crate) fn secure_io(
     connection: Either<TlsStream<TcpStream>, TcpStream>,
@@ -63,7 +55,7 @@ pub(crate) fn secure_io(
     gather: &Gather,
 ) -> Secure {
     let io = Unoffered::new(Gathered::new(connection, gather.clone()), arm.clone());
-    Budgeted::new(BufReader::with_capacity(READ_BUFFER_BYTES, io), spent.clone())
+    Budgeted::new(ReadBuffer::new(io), spent.clone())
 }
 
 /// The XML stream of a connection.
@@ -202,7 +194,7 @@ async fn start_tls(
     let (arm, gather) = (Arm::default(), Gather::default());
     arm.arm();
     let io = Unoffered::new(Gathered::new(tcp, gather.clone()), arm);
-    let io = BufReader::with_capacity(READ_BUFFER_BYTES, io);
+    let io = ReadBuffer::new(io);
     let io = Budgeted::new(io, Spent::default());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     let features =

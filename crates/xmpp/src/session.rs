@@ -107,7 +107,7 @@ struct Session<'a> {
     service: &'a Arc<Service>,
     door: &'a Door,
     /// None while a resumable session waits for its client (XEP-0198).
-    link: Option<Link>,
+    link: Option<Box<Link>>,
     spent: Spent,
     user: UserId,
     jid: FullJid,
@@ -244,7 +244,7 @@ async fn in_time(
 }
 
 /// The next element from the client; nothing while there is no client.
-async fn read(link: &mut Option<Link>) -> Option<Read> {
+async fn read(link: &mut Option<Box<Link>>) -> Option<Read> {
     match link {
         Some(link) => link.next().await,
         None => std::future::pending().await,

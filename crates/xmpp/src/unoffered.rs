@@ -92,7 +92,9 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Unoffered<Io> {
             this.arm.0.store(false, Ordering::Relaxed);
         }
         ready!(write_all(Pin::new(&mut this.inner), cx, &this.held, &mut this.written))?;
-        this.held.clear();
+        // Freed, not cleared: the last features written would stay for
+        // the session's life.
+        this.held = Vec::new();
         this.written = 0;
         Pin::new(&mut this.inner).poll_flush(cx)
     }
