@@ -287,10 +287,17 @@ impl Community {
     }
 
     /// Tells every session of `user` (watcher-only ones have no contact
-    /// list to show) that their contact list changed.
-    pub fn contacts_changed(&self, user: &UserId) -> Vec<Delivery> {
+    /// list to show) which contacts of their list were `added`,
+    /// `changed` and `removed`.
+    pub fn contacts_changed(
+        &self,
+        user: &UserId,
+        added: Vec<UserId>,
+        changed: Vec<UserId>,
+        removed: Vec<UserId>,
+    ) -> Vec<Delivery> {
         let mut out = Outbox::default();
-        out.send(self.sessions_of(user), Event::ContactsChanged);
+        out.send(self.sessions_of(user), Event::ContactsChanged { added, changed, removed });
         out.0
     }
 
@@ -321,6 +328,10 @@ impl Community {
         }
         let mut presences = Vec::with_capacity(users.len());
         for user in users {
+            // The id the community already holds, if it does: one copy
+            // of each watched id for all its watchers.
+            let user = self.watchers_of.get_key_value(user).map_or(user, |(known, _)| known);
+            let user = &user.clone();
             let newly = self
                 .sessions
                 .get_mut(&session)

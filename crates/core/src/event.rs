@@ -94,9 +94,17 @@ pub enum Event {
         /// The last message read.
         up_to: MessageId,
     },
-    /// The user's contact list changed, on any door: each session shows
-    /// the list as it is now (an XMPP client gets roster pushes).
-    ContactsChanged,
+    /// The user's contact list changed, on any door, in these contacts:
+    /// each session shows the list as it is now (an XMPP client gets a
+    /// roster push for each). Doors keep no copy of the list to compare.
+    ContactsChanged {
+        /// Contacts added to the list.
+        added: Vec<UserId>,
+        /// Contacts now in other groups or with another alias.
+        changed: Vec<UserId>,
+        /// Contacts no longer on the list.
+        removed: Vec<UserId>,
+    },
     /// A message changed after it was sent: told to every session of the
     /// conversation's people (but the one that changed it).
     MessageChanged {

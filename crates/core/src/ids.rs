@@ -1,20 +1,25 @@
 //! Identifiers of users, sessions and chats.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 /// A user's stable id in the community: the login name in the embedded
 /// realm, the configured id attribute (such as `uid`) in LDAP. The
 /// directory decides it; the core only compares it.
+///
+/// Shared, not owned: a clone is a reference count. The community keeps
+/// one copy of each watched id for all its watchers (a session with 200
+/// contacts held 200 strings of its own, 6 KiB: BENCHMARKS.md §7).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct UserId(String);
+pub struct UserId(Arc<str>);
 
 impl UserId {
     /// Wraps an id.
     pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
+        Self(Arc::from(id.into()))
     }
 
     /// The id as text.

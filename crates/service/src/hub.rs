@@ -205,7 +205,7 @@ fn event_type(event: &Event) -> &'static str {
         Event::NwayMessage { .. } => "nway_message",
         Event::NwayMembers { .. } => "nway_members",
         Event::Read { .. } => "read",
-        Event::ContactsChanged => "contacts_changed",
+        Event::ContactsChanged { .. } => "contacts_changed",
         Event::MessageChanged { .. } => "message_changed",
         Event::Seen { .. } => "seen",
         Event::Announcement { .. } => "announcement",

@@ -188,10 +188,13 @@ impl Service {
             )));
         }
         let listed: HashSet<String> = list.contacts().into_iter().map(str::to_owned).collect();
+        // One save at a time, so that each change is told against the
+        // list the one before it kept: sessions keep no copy to compare.
+        let _one_at_a_time = self.contact_saves().lock().await;
+        let before = self.store().contact_list(user).await?;
         // A list that shrinks is always kept, so that someone over a
         // lowered limit can come under it.
-        let before = self.store().contact_list(user).await?.contacts().len();
-        if listed.len() > before {
+        if listed.len() > before.contacts().len() {
             self.check_policy(&UserId::new(user), Action::KeepContacts(listed.len())).await?;
         }
         list.aliases = std::mem::take(&mut list.aliases)
@@ -201,8 +204,15 @@ impl Service {
             .filter(|(_, alias)| !alias.is_empty())
             .collect();
         self.store().set_contact_list(user, &list).await?;
-        let user = UserId::new(user);
-        self.hub().run(|community| Ok(community.contacts_changed(&user)))?;
+        let changes = before.changes_to(&list);
+        if !changes.is_empty() {
+            let ids = |ids: Vec<String>| ids.into_iter().map(UserId::new).collect();
+            let (added, changed, removed) =
+                (ids(changes.added), ids(changes.changed), ids(changes.removed));
+            let user = UserId::new(user);
+            self.hub()
+                .run(|community| Ok(community.contacts_changed(&user, added, changed, removed)))?;
+        }
         Ok(list)
     }
 }

@@ -63,6 +63,10 @@ pub struct Service {
     retrieve_limits: UserLimit,
     /// Logins and messages per second, for the console.
     rates: Rates,
+    /// Held while a contact list is saved and its change told
+    /// (`set_contact_list`): saves are rare, and one at a time each change
+    /// is told against the list the save before it kept.
+    contact_saves: tokio::sync::Mutex<()>,
     hub: Hub,
 }
 
@@ -102,6 +106,7 @@ impl Service {
             certificates: None,
             retrieve_limits: crate::certificates::retrieve_limits(),
             rates: Rates::default(),
+            contact_saves: tokio::sync::Mutex::new(()),
             hub: Hub::continuing_after(last_chat, last_message),
         })
     }
@@ -296,6 +301,11 @@ impl Service {
 
     pub(crate) fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    /// Held while a contact list is saved and its change told.
+    pub(crate) fn contact_saves(&self) -> &tokio::sync::Mutex<()> {
+        &self.contact_saves
     }
 
     /// Ends the sessions (awareness widgets' too), on every door, of

@@ -1,6 +1,6 @@
 //! Contact lists, stored whole per owner.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,58 @@ impl ContactList {
         let mut seen = std::collections::HashSet::new();
         let all = self.groups.iter().flat_map(|group| &group.contacts);
         all.map(String::as_str).filter(|id| seen.insert(*id)).collect()
+    }
+
+    /// How this list became `new`: the contacts added to it, those
+    /// changed (in other groups, or with another alias), both in `new`'s
+    /// order, and those removed, sorted. What an XMPP client's roster
+    /// pushes carry, worked out once for every session of the owner.
+    pub fn changes_to(&self, new: &ContactList) -> ContactChanges {
+        let (before, after) = (self.entries(), new.entries());
+        let mut changes = ContactChanges::default();
+        for id in new.contacts() {
+            match before.get(id) {
+                None => changes.added.push(id.to_owned()),
+                Some(was) if Some(was) != after.get(id) => changes.changed.push(id.to_owned()),
+                Some(_) => {}
+            }
+        }
+        changes.removed =
+            before.into_keys().filter(|id| !after.contains_key(id)).map(str::to_owned).collect();
+        changes.removed.sort_unstable();
+        changes
+    }
+
+    /// Each contact's groups, in the list's order, and alias.
+    fn entries(&self) -> HashMap<&str, (Vec<&str>, Option<&str>)> {
+        let mut entries: HashMap<&str, (Vec<&str>, Option<&str>)> = HashMap::new();
+        for group in &self.groups {
+            for id in &group.contacts {
+                let entry = entries.entry(id).or_default();
+                entry.0.push(&group.name);
+                entry.1 = self.aliases.get(id).map(String::as_str);
+            }
+        }
+        entries
+    }
+}
+
+/// What changed in a contact list ([`ContactList::changes_to`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactChanges {
+    /// Contacts added, in the new list's order.
+    pub added: Vec<String>,
+    /// Contacts in other groups or with another alias, in the new list's
+    /// order.
+    pub changed: Vec<String>,
+    /// Contacts no longer on the list, sorted.
+    pub removed: Vec<String>,
+}
+
+impl ContactChanges {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
     }
 }
 
@@ -75,5 +127,56 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ContactChanges, ContactGroup, ContactList};
+
+    fn list(groups: &[(&str, &[&str])], aliases: &[(&str, &str)]) -> ContactList {
+        ContactList {
+            groups: groups
+                .iter()
+                .map(|(name, ids)| ContactGroup {
+                    name: (*name).to_owned(),
+                    contacts: ids.iter().map(|id| (*id).to_owned()).collect(),
+                })
+                .collect(),
+            aliases: aliases.iter().map(|(id, a)| ((*id).to_owned(), (*a).to_owned())).collect(),
+        }
+    }
+
+    fn names(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|id| (*id).to_owned()).collect()
+    }
+
+    /// Added, moved, renamed and removed contacts are told apart; a
+    /// contact whose groups and alias stayed is in none of them.
+    #[test]
+    fn changes_tell_added_changed_and_removed_apart() {
+        let old = list(
+            &[("Team", &["bob", "carol", "erin", "zed"]), ("Lunch", &["bob", "frank"])],
+            &[("bob", "Bobby"), ("erin", "E")],
+        );
+        let new = list(
+            &[
+                ("Team", &["carol", "bob", "erin", "dave"]),
+                ("Lunch", &["bob"]),
+                ("Gym", &["frank"]),
+            ],
+            &[("bob", "Bobby"), ("erin", "Erin")],
+        );
+        assert_eq!(
+            old.changes_to(&new),
+            ContactChanges {
+                added: names(&["dave"]),
+                changed: names(&["erin", "frank"]),
+                removed: names(&["zed"]),
+            }
+        );
+        assert!(new.changes_to(&new).is_empty());
+        let emptied = old.changes_to(&ContactList::default());
+        assert_eq!(emptied.removed, names(&["bob", "carol", "erin", "frank", "zed"]));
     }
 }

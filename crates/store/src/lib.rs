@@ -45,7 +45,7 @@ pub use admin::{AuditEntry, AuditFilter};
 pub use announcements::{Announcement, Audience};
 pub use backup::{DatabaseCopy, backup_database};
 pub use changes::{MessageOrigin, MessagePlace, ReactionTally};
-pub use contacts::{ContactGroup, ContactList};
+pub use contacts::{ContactChanges, ContactGroup, ContactList};
 pub use conversations::{ChatConversation, ImConversation};
 pub use files::{FILES_DIR, FileRecord, Upload};
 pub use messages::{HistoryPage, StoredIm};

@@ -488,7 +488,7 @@ impl LoggedIn<'_> {
             }
             // A Sametime client reads its buddy list from the storage
             // service when it logs in and keeps it from then on.
-            Event::ContactsChanged => None,
+            Event::ContactsChanged { .. } => None,
             // Status of someone not watched, the user's own messages
             // from other sessions: nothing to show here.
             _ => None,

@@ -354,7 +354,7 @@ fn event_frames(event: &Event) -> Vec<Value> {
         }
         // The browser client reads its contact list when it opens and
         // is the one editing it; the API names no frame for a change.
-        Event::ContactsChanged => return Vec::new(),
+        Event::ContactsChanged { .. } => return Vec::new(),
     };
     vec![frame]
 }

@@ -4,8 +4,9 @@
 //! the community everyone may see everyone's presence, as in Sametime,
 //! so every item is `subscription="both"`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use simul_core::UserId;
 use simul_service::{ContactGroup, ContactList};
 use tokio_xmpp::parsers::roster::{Group, Item, Roster, Subscription};
 
@@ -18,18 +19,23 @@ pub(crate) const DEFAULT_GROUP: &str = "Contacts";
 /// The roster of a contact list: one pass over its groups, whatever
 /// their size (2,000 contacts is one list).
 pub(crate) fn roster_of(list: &ContactList, domain: &str) -> Roster {
+    Roster { ver: None, items: items_of(list, domain, |_| true) }
+}
+
+/// The roster items of the contacts of `list` that are `wanted`, in the
+/// list's order.
+fn items_of(list: &ContactList, domain: &str, wanted: impl Fn(&str) -> bool) -> Vec<Item> {
     let mut groups_of: HashMap<&str, Vec<Group>> = HashMap::new();
     for group in &list.groups {
-        for id in &group.contacts {
+        for id in group.contacts.iter().filter(|id| wanted(id)) {
             groups_of.entry(id).or_default().push(Group(group.name.clone()));
         }
     }
-    let items = list
-        .contacts()
+    list.contacts()
         .into_iter()
+        .filter(|id| wanted(id))
         .filter_map(|id| item(list, id, groups_of.remove(id).unwrap_or_default(), domain))
-        .collect();
-    Roster { ver: None, items }
+        .collect()
 }
 
 /// The roster item of contact `id` (none for an id no JID can hold).
@@ -44,27 +50,33 @@ fn item(list: &ContactList, id: &str, groups: Vec<Group>, domain: &str) -> Optio
     })
 }
 
-/// The roster items that differ between `old` and `new`, as roster
-/// pushes carry them (RFC 6121 §2.1.6): an item added or changed as it
-/// is now, an item gone as `subscription="remove"`.
-pub(crate) fn changed_items(old: &ContactList, new: &ContactList, domain: &str) -> Vec<Item> {
-    let mut before: HashMap<String, Item> =
-        roster_of(old, domain).items.into_iter().map(|item| (item.jid.to_string(), item)).collect();
-    let mut changed: Vec<Item> = roster_of(new, domain)
-        .items
-        .into_iter()
-        .filter(|item| before.remove(item.jid.as_str()).as_ref() != Some(item))
-        .collect();
-    let mut gone: Vec<Item> = before.into_values().collect();
-    // The same pushes in the same order for every resource.
-    gone.sort_by(|a, b| a.jid.cmp(&b.jid));
-    changed.extend(gone.into_iter().map(|item| Item {
-        subscription: Subscription::Remove,
-        groups: Vec::new(),
-        name: None,
-        ..item
+/// The roster pushes (RFC 6121 §2.1.6) of a change to the list that is
+/// now `list`: each `added` or `changed` contact as it is now, each
+/// `removed` one as `subscription="remove"`. A contact the list no longer
+/// says that of was changed again since, and that change's own pushes
+/// say so.
+pub(crate) fn pushes(
+    list: &ContactList,
+    added: &[UserId],
+    changed: &[UserId],
+    removed: &[UserId],
+    domain: &str,
+) -> Vec<Item> {
+    let told: HashSet<&str> = added.iter().chain(changed).map(UserId::as_str).collect();
+    let mut items = items_of(list, domain, |id| told.contains(id));
+    let listed: HashSet<&str> = list.contacts().into_iter().collect();
+    let gone = removed.iter().map(UserId::as_str).filter(|id| !listed.contains(id));
+    items.extend(gone.filter_map(|id| {
+        Some(Item {
+            jid: jid_of(id, domain)?,
+            name: None,
+            subscription: Subscription::Remove,
+            ask: Default::default(),
+            groups: Vec::new(),
+            approved: None,
+        })
     }));
-    changed
+    items
 }
 
 /// `list` with contact `id` as a roster set gives it: in exactly the
@@ -146,14 +158,18 @@ mod tests {
     }
 
     #[test]
-    fn the_changed_items_are_the_added_the_changed_and_the_removed_only() {
+    fn pushes_are_the_told_contacts_as_they_are_now_and_the_removed_ones() {
         let old = list();
         let mut new = list();
         set_contact(&mut new, "dave", None, &[]);
         set_contact(&mut new, "bob", None, &[Group("Team".into()), Group("Lunch".into())]);
         remove_contact(&mut new, "carol");
-        let changed = changed_items(&old, &new, "example.com");
-        let summary: Vec<(&str, Subscription, Option<&str>)> = changed
+        let changes = old.changes_to(&new);
+        let ids = |ids: &[String]| ids.iter().map(UserId::new).collect::<Vec<_>>();
+        let (added, changed, removed) =
+            (ids(&changes.added), ids(&changes.changed), ids(&changes.removed));
+        let pushed = pushes(&new, &added, &changed, &removed, "example.com");
+        let summary: Vec<(&str, Subscription, Option<&str>)> = pushed
             .iter()
             .map(|item| (item.jid.as_str(), item.subscription.clone(), item.name.as_deref()))
             .collect();
@@ -165,6 +181,10 @@ mod tests {
                 ("carol@example.com", Subscription::Remove, None),
             ]
         );
-        assert!(changed_items(&new, &new, "example.com").is_empty());
+        // Told against a list changed again since: what the list no longer
+        // says is left to that later change's pushes.
+        let pushed =
+            pushes(&old, &[UserId::new("dave")], &[], &[UserId::new("carol")], "example.com");
+        assert!(pushed.is_empty(), "{pushed:?}");
     }
 }

@@ -7,9 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use simul_core::{CoreError, Event, SessionId, UserId};
-use simul_service::{
-    CommandAdmission, CommandLimit, ContactList, FileTarget, Service, ServiceError,
-};
+use simul_service::{CommandAdmission, CommandLimit, FileTarget, Service, ServiceError};
 use tokio::sync::watch;
 use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::{BareJid, FullJid, Jid};
@@ -126,9 +124,9 @@ struct Session<'a> {
     sm: sm::StreamManagement,
     /// Where the client connects from (the limits of password changes).
     peer: SocketAddr,
-    /// The contact list as this client's roster last showed it; none
-    /// until it asks for the roster (then it gets roster pushes).
-    roster: Option<ContactList>,
+    /// Asked for the roster: it gets roster pushes from then on (each
+    /// change says which contacts changed; no copy of the list is kept).
+    roster_shown: bool,
     /// The ids the client gave its latest messages (for corrections,
     /// reactions and read receipts that name them).
     sent_ids: changes::SentIds,
@@ -173,7 +171,7 @@ pub(crate) async fn run(
         commands: CommandLimit::new(service.flood()),
         sm: sm::StreamManagement::default(),
         peer,
-        roster: None,
+        roster_shown: false,
         sent_ids: changes::SentIds::default(),
     };
     // A disabled or removed account ends the session at once, as on
@@ -564,7 +562,7 @@ impl Session<'_> {
         match self.service.contact_list(self.user.as_str()).await {
             Ok(list) => {
                 let roster = roster_of(&list, &self.door.domain);
-                self.roster = Some(list);
+                self.roster_shown = true;
                 Iq::from_result(id, Some(roster))
             }
             Err(error) => server_trouble(id, &error),
@@ -847,7 +845,9 @@ impl Session<'_> {
                 self.nway_message(*chat, from, text, *id, file.as_deref()).await
             }
             Event::NwayMembers { chat, members } => self.nway_members(*chat, members).await,
-            Event::ContactsChanged => self.contacts_changed().await,
+            Event::ContactsChanged { added, changed, removed } => {
+                self.contacts_changed(added, changed, removed).await
+            }
             Event::MessageChanged { place, id, by, change } => {
                 self.message_changed(place, *id, by, change).await
             }

@@ -10,33 +10,40 @@ use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::roster::Roster;
 
 use super::{End, Session};
-use crate::roster::changed_items;
+use crate::roster::pushes;
 
 impl Session<'_> {
-    /// The contact list changed: the items that differ from the roster
-    /// this client last saw, one push each; new contacts are watched.
-    pub(super) async fn contacts_changed(&mut self) -> Result<(), End> {
+    /// The contact list changed in these contacts: a push for each, to a
+    /// client that asked for the roster; the contacts added are watched.
+    pub(super) async fn contacts_changed(
+        &mut self,
+        added: &[UserId],
+        changed: &[UserId],
+        removed: &[UserId],
+    ) -> Result<(), End> {
         // A client that never asked for the roster is not interested.
-        let Some(shown) = &self.roster else { return Ok(()) };
+        if !self.roster_shown {
+            return Ok(());
+        }
         let list = match self.service.contact_list(self.user.as_str()).await {
             Ok(list) => list,
             Err(error) => {
-                // The next change, or the next roster get, catches up.
+                // The next roster get catches up.
                 tracing::warn!(user = %self.user, %error, "XMPP: contact list unreadable");
                 return Ok(());
             }
         };
-        let changed = changed_items(shown, &list, &self.door.domain);
-        let known: HashSet<&str> = shown.contacts().into_iter().collect();
-        let added: Vec<UserId> =
-            list.contacts().into_iter().filter(|id| !known.contains(id)).map(UserId::new).collect();
-        self.roster = Some(list);
-        for (n, item) in changed.into_iter().enumerate() {
+        for (n, item) in
+            pushes(&list, added, changed, removed, &self.door.domain).into_iter().enumerate()
+        {
             let id = format!("push-{}-{n}", self.jid.resource());
             let push = Iq::from_set(id, Roster { ver: None, items: vec![item] })
                 .with_to(self.jid.clone().into());
             self.send(&push).await?;
         }
+        let listed: HashSet<&str> = list.contacts().into_iter().collect();
+        let added: Vec<UserId> =
+            added.iter().filter(|id| listed.contains(id.as_str())).cloned().collect();
         if self.available && !added.is_empty() {
             self.service.watch(self.session, &added).ok();
         }
