@@ -23,7 +23,8 @@
 //! - 3: what a client sends once bound, through the bound session's reader
 //!   (`simul_xmpp::elements`): it never panics, ends, takes every byte it
 //!   is given, and reads the same elements whether the bytes come at once
-//!   or cut in two (where the next input byte says), the parser's buffer
+//!   or cut in two (where the next input byte says; an error that ends the
+//!   stream may differ in its detail, not its kind), the parser's buffer
 //!   given back between the two pieces as it is while a client is silent;
 //!   iq payloads and bodies then go through the door's parsers as in 0.
 
@@ -120,7 +121,13 @@ fn read_bound(pieces: &[&[u8]]) -> Vec<String> {
         let at_eof = n + 1 == pieces.len();
         let mut rest = *piece;
         while let Some(item) = elements.read(&mut rest, at_eof) {
-            read.push(format!("{item:?}"));
+            read.push(match &item {
+                // Which error ends a stream may depend on where the bytes
+                // were cut (rxml checks a character or its UTF-8 first):
+                // it ends it all the same.
+                Err(ReadError::HardError(error)) => format!("HardError({:?})", error.kind()),
+                item => format!("{item:?}"),
+            });
             match item {
                 Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(iq)))) => {
                     iq_payload(iq)

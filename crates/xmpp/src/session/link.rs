@@ -26,14 +26,13 @@ use xso::AsXml;
 
 use crate::elements::{Elements, Read};
 use crate::gather::Gather;
-use crate::large::StanzaWriter;
 use crate::negotiation::{Secure, Stream};
 
 /// What closes the stream from our side (RFC 6120 §4.4).
 const FOOTER: &[u8] = b"</stream:stream>";
 
-/// A bound session's connection: its stream, its encoder, and its place
-/// at the connection gate, given back with the socket.
+/// A bound session's connection: its stream and its place at the
+/// connection gate, given back with the socket.
 pub(super) struct Link {
     io: Secure,
     /// What was read of the stream. It lives here, not in a future, so
@@ -41,7 +40,6 @@ pub(super) struct Link {
     /// `select!` was ready first) loses nothing.
     elements: Elements,
     silence: Silence,
-    writer: StanzaWriter,
     _ticket: ConnectionTicket,
 }
 
@@ -68,7 +66,6 @@ impl Link {
             io: stream.into_inner(),
             elements: Elements::new(),
             silence: Silence::new(keepalive),
-            writer: StanzaWriter::new(),
             _ticket: ticket,
         })
     }
@@ -126,8 +123,8 @@ impl Link {
     /// Appends `element` to what the next flush sends; returns how many
     /// bytes now wait.
     pub(super) fn write<T: AsXml>(&mut self, element: &T) -> io::Result<usize> {
-        let Self { io, writer, .. } = self;
-        let (encoded, waiting) = transport(io).append(|bytes| writer.encode(element, bytes));
+        let (encoded, waiting) =
+            transport(&self.io).append(|bytes| crate::large::encode(element, bytes));
         encoded.map(|()| waiting)
     }
 
