@@ -23,7 +23,6 @@ mod large;
 mod muc;
 mod negotiation;
 mod presence;
-mod read_buffer;
 mod read_error;
 mod register;
 mod resume;

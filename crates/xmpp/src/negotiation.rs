@@ -34,7 +34,6 @@ use tokio_xmpp::xmlstream::{
 
 use crate::budget::{Budgeted, Spent};
 use crate::gather::{Gather, Gathered};
-use crate::read_buffer::ReadBuffer;
 use crate::sasl::Channel;
 use crate::unoffered::{Arm, Unoffered};
 use crate::{Door, Transport};
@@ -42,8 +41,7 @@ use crate::{Door, Transport};
 /// The connection under the XML stream once it is secure: TLS, or the
 /// plain TCP of a listener that only local proxies reach, which ended
 /// the client's TLS themselves (`Transport::Cleartext`).
-pub(crate) type Secure =
-    Budgeted<ReadBuffer<Unoffered<Gathered<Either<TlsStream<TcpStream>, TcpStream>>>>>;
+pub(crate) type Secure = Budgeted<Unoffered<Gathered<Either<TlsStream<TcpStream>, TcpStream>>>>;
 
 /// `connection` with what every secure stream reads and writes through:
 /// `gather`, SASL refused once `arm`ed, a read buffer, the budget
@@ -55,7 +53,7 @@ pub(crate) fn secure_io(
     gather: &Gather,
 ) -> Secure {
     let io = Unoffered::new(Gathered::new(connection, gather.clone()), arm.clone());
-    Budgeted::new(ReadBuffer::new(io), spent.clone())
+    Budgeted::new(io, spent.clone())
 }
 
 /// The XML stream of a connection.
@@ -194,7 +192,6 @@ async fn start_tls(
     let (arm, gather) = (Arm::default(), Gather::default());
     arm.arm();
     let io = Unoffered::new(Gathered::new(tcp, gather.clone()), arm);
-    let io = ReadBuffer::new(io);
     let io = Budgeted::new(io, Spent::default());
     let accepted = accept_stream(io, ns::DEFAULT_NS, timeouts).await?;
     let features =
@@ -213,7 +210,7 @@ async fn start_tls(
         }
     }
     plain.send(&Proceed).await?;
-    let tcp = plain.into_inner().into_inner().into_inner().into_inner().into_inner();
+    let tcp = plain.into_inner().into_inner().into_inner().into_inner();
     Ok(TlsAcceptor::from(door.starttls.clone()).accept(tcp).await?)
 }
 

@@ -143,7 +143,7 @@ impl Link {
 
 /// Where what is written waits for the flush.
 fn transport(io: &Secure) -> &Gather {
-    io.get_ref().get_ref().get_ref().gather()
+    io.get_ref().get_ref().gather()
 }
 
 /// How long the client has been silent, in the two steps of tokio-xmpp's
