@@ -6,8 +6,11 @@
 //! room for its longest token (8 KiB by default) as soon as it reads one,
 //! and tokio-xmpp keeps its parser for the stream's whole life with no
 //! way to give that room back: it was the largest part of an idle session
-//! (BENCHMARKS.md §7). [`Elements::rest`] gives it back whenever nothing
-//! is half read; the next element takes it again.
+//! (BENCHMARKS.md §7). While the client is silent ([`Elements::rest`]),
+//! the parser goes altogether when it stands between two elements (its
+//! namespace context, another KiB), and gives its buffer back anywhere
+//! else but inside an element; bytes that come make a new one, which
+//! stands just where the old one stood.
 //!
 //! What is read is what tokio-xmpp's stream reads: whitespace between
 //! elements is skipped (keepalives), any other text there ends the
@@ -38,14 +41,24 @@ type Builder = <Result<FallibleStreamElement, xso::error::Error> as FromXml>::Bu
 
 /// Reads a stream's elements from its bytes, as they come.
 pub struct Elements {
+    /// The parser and what it is in the middle of; none while the client
+    /// is silent between two elements ([`Elements::rest`]).
+    reading: Option<Box<Reading>>,
+    /// The footer came, or the stream failed: nothing more is read.
+    ended: bool,
+}
+
+/// A parser inside the stream's root element, and what it has read.
+struct Reading {
     parser: rxml::Parser,
     /// `xml:lang` in effect, for the builders.
     languages: XmlLangStack,
-    /// The element being read (boxed: an idle session has none, and the
-    /// builder of every element type at once is large).
+    /// The element being read (boxed: the builder of every element type
+    /// at once is large).
     building: Option<Box<Builder>>,
-    /// The footer came, or the stream failed: nothing more is read.
-    ended: bool,
+    /// Nothing was given to the parser since the last whole element: it
+    /// stands where a new one would, and can go.
+    between_elements: bool,
 }
 
 impl Default for Elements {
@@ -60,6 +73,59 @@ impl Elements {
     /// does not hand it on): a body without `xml:lang` is read as
     /// unmarked, and unmarked bodies are the ones sessions read first.
     pub fn new() -> Self {
+        Self { reading: None, ended: false }
+    }
+
+    /// Reads from the head of `bytes` (advanced past what it read) until
+    /// an element is complete or the stream ends: that, or none when the
+    /// bytes ran out first. `at_eof`: nothing will follow them.
+    pub fn read(&mut self, bytes: &mut &[u8], at_eof: bool) -> Option<Read> {
+        if self.ended || (self.reading.is_none() && bytes.is_empty() && !at_eof) {
+            return None;
+        }
+        let reading = self.reading.get_or_insert_with(|| Box::new(Reading::new()));
+        let read = reading.read(bytes, at_eof)?;
+        if let Err(ReadError::HardError(_) | ReadError::StreamFooterReceived) = read {
+            self.ended = true;
+            self.reading = None;
+        }
+        Some(read)
+    }
+
+    /// The stream failed with `error` (the parser's, or the connection's):
+    /// that is what is read, then nothing.
+    pub fn fail(&mut self, error: io::Error) -> Read {
+        self.ended = true;
+        self.reading = None;
+        Err(ReadError::HardError(error))
+    }
+
+    /// Whether an element is half read.
+    pub fn inside_element(&self) -> bool {
+        self.reading.as_ref().is_some_and(|reading| reading.building.is_some())
+    }
+
+    /// Whether nothing more will be read.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// For while the client is silent: between two elements the parser
+    /// goes (a new one, made when bytes come, stands just where it stood);
+    /// otherwise it gives its buffer back, unless an element is half read.
+    pub fn rest(&mut self) {
+        let Some(reading) = &mut self.reading else { return };
+        if reading.between_elements {
+            self.reading = None;
+        } else if reading.building.is_none() {
+            reading.parser.release_temporaries();
+        }
+    }
+}
+
+impl Reading {
+    /// A parser just inside the root element.
+    fn new() -> Self {
         let mut parser = rxml::Parser::default();
         let mut languages = XmlLangStack::new();
         let mut root = ROOT;
@@ -68,37 +134,32 @@ impl Elements {
             languages.handle_event(&event);
         }
         debug_assert!(root.is_empty(), "the root element was read whole");
-        Self { parser, languages, building: None, ended: false }
+        Self { parser, languages, building: None, between_elements: true }
     }
 
-    /// Reads from the head of `bytes` (advanced past what it read) until
-    /// an element is complete or the stream ends: that, or none when the
-    /// bytes ran out first. `at_eof`: nothing will follow them.
-    pub fn read(&mut self, bytes: &mut &[u8], at_eof: bool) -> Option<Read> {
-        if self.ended {
-            return None;
-        }
+    fn read(&mut self, bytes: &mut &[u8], at_eof: bool) -> Option<Read> {
         loop {
             // Whitespace before an element is skipped, not gathered (a
             // client's keepalives would pile up); inside one it is text.
             self.parser.set_text_buffering(self.building.is_some());
+            self.between_elements &= bytes.is_empty();
             let event = match self.parser.parse(bytes, at_eof) {
                 Ok(Some(Event::XmlDeclaration(..))) => continue,
                 Ok(Some(event)) => event,
                 Ok(None) => {
                     let ended = "the stream ended without its footer";
-                    return Some(self.fail(io::Error::new(io::ErrorKind::InvalidData, ended)));
+                    return Some(Err(hard(io::Error::new(io::ErrorKind::InvalidData, ended))));
                 }
                 Err(EndOrError::NeedMoreData) => return None,
                 Err(EndOrError::Error(error)) => {
-                    return Some(self.fail(io::Error::new(io::ErrorKind::InvalidData, error)));
+                    return Some(Err(hard(io::Error::new(io::ErrorKind::InvalidData, error))));
                 }
             };
             self.languages.handle_event(&event);
             match self.take(event) {
                 Ok(None) => continue,
                 Ok(Some(read)) => return Some(read),
-                Err(error) => return Some(self.fail(error)),
+                Err(error) => return Some(Err(hard(error))),
             }
         }
     }
@@ -121,10 +182,7 @@ impl Elements {
                     self.building = Some(Box::new(builder));
                     Ok(None)
                 }
-                Event::EndElement(_) => {
-                    self.ended = true;
-                    Ok(Some(Err(ReadError::StreamFooterReceived)))
-                }
+                Event::EndElement(_) => Ok(Some(Err(ReadError::StreamFooterReceived))),
                 Event::XmlDeclaration(..) => Ok(None),
             };
         };
@@ -133,34 +191,16 @@ impl Elements {
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
         let Some(built) = built else { return Ok(None) };
         self.building = None;
+        // The element's last byte was its last token's: the parser
+        // stands where a new one would.
+        self.between_elements = true;
         Ok(Some(built.map_err(ReadError::ParseError)))
     }
+}
 
-    /// The stream failed with `error` (the parser's, or the connection's):
-    /// that is what is read, then nothing.
-    pub fn fail(&mut self, error: io::Error) -> Read {
-        self.ended = true;
-        self.building = None;
-        Err(ReadError::HardError(error))
-    }
-
-    /// Whether an element is half read.
-    pub fn inside_element(&self) -> bool {
-        self.building.is_some()
-    }
-
-    /// Whether nothing more will be read.
-    pub fn ended(&self) -> bool {
-        self.ended
-    }
-
-    /// Gives the parser's buffer back, unless an element is half read:
-    /// for while the client is silent.
-    pub fn rest(&mut self) {
-        if self.building.is_none() {
-            self.parser.release_temporaries();
-        }
-    }
+/// A read that ends the stream.
+fn hard(error: io::Error) -> ReadError {
+    ReadError::HardError(error)
 }
 
 #[cfg(test)]
@@ -197,6 +237,8 @@ mod tests {
             .collect();
         assert_eq!(whole, ["presence", "message", "iq"]);
 
+        // Resting after every byte: the parser goes between elements,
+        // and gives its buffer back anywhere else.
         let mut byte_by_byte = Elements::new();
         let mut read = Vec::new();
         for byte in sent.chunks(1) {
@@ -205,8 +247,35 @@ mod tests {
                 read.push(name(Some(element)));
             }
             assert!(byte.is_empty(), "every byte taken");
+            byte_by_byte.rest();
         }
         assert_eq!(read, whole);
+    }
+
+    /// Resting between two elements lets the parser go; inside one, or
+    /// half way through a start tag, it stays.
+    #[test]
+    fn the_parser_goes_only_between_elements() {
+        let mut elements = Elements::new();
+        let mut bytes = &b"<presence/><mess"[..];
+        assert_eq!(name(elements.read(&mut bytes, false)), "presence");
+        elements.rest();
+        assert!(elements.reading.is_none(), "what follows is not the parser's yet");
+        assert!(elements.read(&mut bytes, false).is_none());
+        elements.rest();
+        assert!(elements.reading.is_some(), "half a start tag");
+        let mut bytes = &b"age><body>hi"[..];
+        assert!(elements.read(&mut bytes, false).is_none());
+        elements.rest();
+        assert!(elements.inside_element() && elements.reading.is_some());
+        let mut bytes = &b"</body></message>"[..];
+        assert_eq!(name(elements.read(&mut bytes, false)), "message");
+        elements.rest();
+        assert!(elements.reading.is_none(), "between elements");
+        assert!(elements.read(&mut &b""[..], false).is_none());
+        assert!(elements.reading.is_none(), "no parser made for nothing");
+        let mut bytes = &b" <presence type='unavailable'/>"[..];
+        assert_eq!(name(elements.read(&mut bytes, false)), "presence");
     }
 
     /// A malformed stanza is its stanza error and the stream goes on; an
