@@ -94,8 +94,8 @@ impl Link {
                 Poll::Pending => match self.elements.read(&mut &[][..], false) {
                     Some(read) => return Poll::Ready(Some(read)),
                     None => {
-                        // All that came is read: the parser's buffer goes
-                        // back until the next element.
+                        // All that came is read: the parser (between
+                        // elements) or its buffer goes until bytes come.
                         self.elements.rest();
                         match ready!(self.silence.poll(cx)) {
                             Quiet::AskForPing if !self.elements.inside_element() => {
