@@ -188,9 +188,10 @@ impl Service {
             )));
         }
         let listed: HashSet<String> = list.contacts().into_iter().map(str::to_owned).collect();
-        // One save at a time, so that each change is told against the
-        // list the one before it kept: sessions keep no copy to compare.
-        let _one_at_a_time = self.contact_saves().lock().await;
+        // One save of a user's list at a time, so that each change is
+        // told against the list the one before it kept: sessions keep no
+        // copy to compare.
+        let _one_at_a_time = self.contact_saves(user).lock().await;
         let before = self.store().contact_list(user).await?;
         // A list that shrinks is always kept, so that someone over a
         // lowered limit can come under it.

@@ -17,6 +17,10 @@ use crate::{
     MessageLimits, PolicyCache, Rates, Revocations, SIGN_UPS_PER_MINUTE, ServiceError,
 };
 
+/// Locks that contact-list saves take by their user's id
+/// (`Service::contact_saves`).
+const CONTACT_SAVE_LOCKS: usize = 64;
+
 /// WebSphere's default token lifetime, 120 minutes.
 const DEFAULT_TOKEN_LIFETIME_MS: i64 = 120 * 60_000;
 
@@ -64,9 +68,11 @@ pub struct Service {
     /// Logins and messages per second, for the console.
     rates: Rates,
     /// Held while a contact list is saved and its change told
-    /// (`set_contact_list`): saves are rare, and one at a time each change
-    /// is told against the list the save before it kept.
-    contact_saves: tokio::sync::Mutex<()>,
+    /// (`set_contact_list`), so that each change is told against the list
+    /// the save before it kept: one lock for all the users whose id hashes
+    /// alike, so one user's saves wait for each other and seldom for
+    /// anyone else's.
+    contact_saves: [tokio::sync::Mutex<()>; CONTACT_SAVE_LOCKS],
     hub: Hub,
 }
 
@@ -106,7 +112,7 @@ impl Service {
             certificates: None,
             retrieve_limits: crate::certificates::retrieve_limits(),
             rates: Rates::default(),
-            contact_saves: tokio::sync::Mutex::new(()),
+            contact_saves: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
             hub: Hub::continuing_after(last_chat, last_message),
         })
     }
@@ -303,9 +309,12 @@ impl Service {
         &self.hub
     }
 
-    /// Held while a contact list is saved and its change told.
-    pub(crate) fn contact_saves(&self) -> &tokio::sync::Mutex<()> {
-        &self.contact_saves
+    /// Held while `user`'s contact list is saved and its change told.
+    pub(crate) fn contact_saves(&self, user: &str) -> &tokio::sync::Mutex<()> {
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(user, &mut hasher);
+        let at = std::hash::Hasher::finish(&hasher) % CONTACT_SAVE_LOCKS as u64;
+        &self.contact_saves[usize::try_from(at).unwrap_or_default()]
     }
 
     /// Ends the sessions (awareness widgets' too), on every door, of
