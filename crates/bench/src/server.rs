@@ -48,6 +48,16 @@ pub struct Server {
     pub startup: Duration,
 }
 
+/// What `simul serve` is started with: the binary, its data directory,
+/// its log, `--config`, and environment variables (settings).
+struct Launch<'a> {
+    simul: &'a Path,
+    data: &'a Path,
+    log: &'a Path,
+    config: Option<&'a Path>,
+    env: &'a [(&'a str, &'a str)],
+}
+
 impl Server {
     /// Starts `simul serve` on a free loopback port with the data
     /// directory `data` (created by the server if missing) and waits until
@@ -76,7 +86,8 @@ impl Server {
         let listen = format!("127.0.0.1:{vp_port}");
         let mut env = UNLIMITED.to_vec();
         env.push(("SIMUL_VP__LISTEN", &listen));
-        let mut server = Self::start_on(http, simul, data, log, None, &env).await?;
+        let launch = Launch { simul, data, log, config: None, env: &env };
+        let mut server = Self::start_on(http, launch).await?;
         server.vp_port = Some(vp_port);
         Ok(server)
     }
@@ -98,7 +109,8 @@ impl Server {
         // The bench's XMPP sessions answer no XEP-0199 ping: idle ones
         // would be ended after twice the keepalive.
         env.push(("SIMUL_SERVER__KEEPALIVE_SECONDS", "3600"));
-        let mut server = Self::start_on(http, simul, data, log, None, &env).await?;
+        let launch = Launch { simul, data, log, config: None, env: &env };
+        let mut server = Self::start_on(http, launch).await?;
         server.xmpp_ports = Some(ports);
         let direct = ports[1];
         // The door may open after the HTTP listener answered; its
@@ -123,18 +135,12 @@ impl Server {
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
         let [port] = free_ports()?;
-        Self::start_on(port, simul, data, log, config, env).await
+        Self::start_on(port, Launch { simul, data, log, config, env }).await
     }
 
     /// [`Server::start_with`] with its HTTP listener on `port`.
-    async fn start_on(
-        port: u16,
-        simul: &Path,
-        data: &Path,
-        log: &Path,
-        config: Option<&Path>,
-        env: &[(&str, &str)],
-    ) -> anyhow::Result<Self> {
+    async fn start_on(port: u16, launch: Launch<'_>) -> anyhow::Result<Self> {
+        let Launch { simul, data, log, config, env } = launch;
         let stderr =
             File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
         let started = Instant::now();

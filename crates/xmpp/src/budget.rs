@@ -15,6 +15,7 @@
 //! (`crate::depth`) and fail past that limit.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -123,8 +124,11 @@ impl<Io: AsyncRead + Unpin> AsyncBufRead for Budgeted<Io> {
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, OverLimit::Bytes)));
         }
         if this.taken == this.bytes.len() {
-            let mut landing = [0; READ_BYTES];
-            let mut read = ReadBuf::new(&mut landing);
+            // Uninitialised: a session polls here each time its loop
+            // turns (every batch of presences it delivers), mostly to
+            // find nothing.
+            let mut landing = [MaybeUninit::<u8>::uninit(); READ_BYTES];
+            let mut read = ReadBuf::uninit(&mut landing);
             ready!(Pin::new(&mut this.inner).poll_read(cx, &mut read))?;
             // Nothing read is the end of the stream, as `BufReader` says it.
             if this.depth.feed(read.filled()).is_err() {

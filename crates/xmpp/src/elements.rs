@@ -86,8 +86,7 @@ impl Elements {
         let reading = self.reading.get_or_insert_with(|| Box::new(Reading::new()));
         let read = reading.read(bytes, at_eof)?;
         if let Err(ReadError::HardError(_) | ReadError::StreamFooterReceived) = read {
-            self.ended = true;
-            self.reading = None;
+            self.end();
         }
         Some(read)
     }
@@ -95,9 +94,13 @@ impl Elements {
     /// The stream failed with `error` (the parser's, or the connection's):
     /// that is what is read, then nothing.
     pub fn fail(&mut self, error: io::Error) -> Read {
+        self.end();
+        Err(ReadError::HardError(error))
+    }
+
+    fn end(&mut self) {
         self.ended = true;
         self.reading = None;
-        Err(ReadError::HardError(error))
     }
 
     /// Whether an element is half read.
@@ -144,22 +147,23 @@ impl Reading {
             self.parser.set_text_buffering(self.building.is_some());
             self.between_elements &= bytes.is_empty();
             let event = match self.parser.parse(bytes, at_eof) {
-                Ok(Some(Event::XmlDeclaration(..))) => continue,
                 Ok(Some(event)) => event,
                 Ok(None) => {
                     let ended = "the stream ended without its footer";
-                    return Some(Err(hard(io::Error::new(io::ErrorKind::InvalidData, ended))));
+                    let error = io::Error::new(io::ErrorKind::InvalidData, ended);
+                    return Some(Err(ReadError::HardError(error)));
                 }
                 Err(EndOrError::NeedMoreData) => return None,
                 Err(EndOrError::Error(error)) => {
-                    return Some(Err(hard(io::Error::new(io::ErrorKind::InvalidData, error))));
+                    let error = io::Error::new(io::ErrorKind::InvalidData, error);
+                    return Some(Err(ReadError::HardError(error)));
                 }
             };
             self.languages.handle_event(&event);
             match self.take(event) {
                 Ok(None) => continue,
                 Ok(Some(read)) => return Some(read),
-                Err(error) => return Some(Err(hard(error))),
+                Err(error) => return Some(Err(ReadError::HardError(error))),
             }
         }
     }
@@ -183,6 +187,8 @@ impl Reading {
                     Ok(None)
                 }
                 Event::EndElement(_) => Ok(Some(Err(ReadError::StreamFooterReceived))),
+                // Only a document's first event: this parser starts
+                // inside the root, so it never reads one.
                 Event::XmlDeclaration(..) => Ok(None),
             };
         };
@@ -196,11 +202,6 @@ impl Reading {
         self.between_elements = true;
         Ok(Some(built.map_err(ReadError::ParseError)))
     }
-}
-
-/// A read that ends the stream.
-fn hard(error: io::Error) -> ReadError {
-    ReadError::HardError(error)
 }
 
 #[cfg(test)]

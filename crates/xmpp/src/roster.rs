@@ -51,12 +51,13 @@ fn item(list: &ContactList, id: &str, groups: Vec<Group>, domain: &str) -> Optio
 }
 
 /// The roster pushes (RFC 6121 §2.1.6) of a change to the list that is
-/// now `list`: each `added` or `changed` contact as it is now, each
-/// `removed` one as `subscription="remove"`. A contact the list no longer
-/// says that of was changed again since, and that change's own pushes
-/// say so.
+/// now `list`, whose contacts are `listed`: each `added` or `changed`
+/// contact as it is now, each `removed` one as `subscription="remove"`.
+/// A contact the list no longer says that of was changed again since,
+/// and that change's own pushes say so.
 pub(crate) fn pushes(
     list: &ContactList,
+    listed: &HashSet<&str>,
     added: &[UserId],
     changed: &[UserId],
     removed: &[UserId],
@@ -64,7 +65,6 @@ pub(crate) fn pushes(
 ) -> Vec<Item> {
     let told: HashSet<&str> = added.iter().chain(changed).map(UserId::as_str).collect();
     let mut items = items_of(list, domain, |id| told.contains(id));
-    let listed: HashSet<&str> = list.contacts().into_iter().collect();
     let gone = removed.iter().map(UserId::as_str).filter(|id| !listed.contains(id));
     items.extend(gone.filter_map(|id| {
         Some(Item {
@@ -168,7 +168,8 @@ mod tests {
         let ids = |ids: &[String]| ids.iter().map(UserId::new).collect::<Vec<_>>();
         let (added, changed, removed) =
             (ids(&changes.added), ids(&changes.changed), ids(&changes.removed));
-        let pushed = pushes(&new, &added, &changed, &removed, "example.com");
+        let listed = new.contacts().into_iter().collect();
+        let pushed = pushes(&new, &listed, &added, &changed, &removed, "example.com");
         let summary: Vec<(&str, Subscription, Option<&str>)> = pushed
             .iter()
             .map(|item| (item.jid.as_str(), item.subscription.clone(), item.name.as_deref()))
@@ -183,8 +184,9 @@ mod tests {
         );
         // Told against a list changed again since: what the list no longer
         // says is left to that later change's pushes.
-        let pushed =
-            pushes(&old, &[UserId::new("dave")], &[], &[UserId::new("carol")], "example.com");
+        let listed = old.contacts().into_iter().collect();
+        let (dave, carol) = (UserId::new("dave"), UserId::new("carol"));
+        let pushed = pushes(&old, &listed, &[dave], &[], &[carol], "example.com");
         assert!(pushed.is_empty(), "{pushed:?}");
     }
 }

@@ -81,41 +81,41 @@ impl Link {
             if self.elements.ended() {
                 return Poll::Ready(None);
             }
-            let (read, used) = match Pin::new(&mut self.io).poll_fill_buf(cx) {
+            match Pin::new(&mut self.io).poll_fill_buf(cx) {
                 Poll::Ready(Ok(bytes)) => {
                     self.silence.heard();
                     let mut rest = bytes;
                     let read = self.elements.read(&mut rest, bytes.is_empty());
-                    (read, bytes.len() - rest.len())
+                    let used = bytes.len() - rest.len();
+                    Pin::new(&mut self.io).consume(used);
+                    match read {
+                        Some(read) => return Poll::Ready(Some(read)),
+                        None => continue,
+                    }
                 }
                 Poll::Ready(Err(error)) => return Poll::Ready(Some(self.elements.fail(error))),
-                // The parser may still hold an event it can give without
-                // more bytes (text it does not gather).
-                Poll::Pending => match self.elements.read(&mut &[][..], false) {
-                    Some(read) => return Poll::Ready(Some(read)),
-                    None => {
-                        // All that came is read: the parser (between
-                        // elements) or its buffer goes until bytes come.
-                        self.elements.rest();
-                        match ready!(self.silence.poll(cx)) {
-                            Quiet::AskForPing if !self.elements.inside_element() => {
-                                return Poll::Ready(Some(Err(ReadError::SoftTimeout)));
-                            }
-                            Quiet::AskForPing | Quiet::Gone => {
-                                let error = io::Error::new(
-                                    io::ErrorKind::TimedOut,
-                                    "read and response timeouts elapsed",
-                                );
-                                return Poll::Ready(Some(self.elements.fail(error)));
-                            }
-                            Quiet::Waiting => continue,
-                        }
-                    }
-                },
-            };
-            Pin::new(&mut self.io).consume(used);
-            if let Some(read) = read {
+                Poll::Pending => {}
+            }
+            // Nothing more came. The parser may still hold an event it can
+            // give without more bytes (text it does not gather).
+            if let Some(read) = self.elements.read(&mut &[][..], false) {
                 return Poll::Ready(Some(read));
+            }
+            // All that came is read: the parser (between elements) or its
+            // buffer goes until bytes come.
+            self.elements.rest();
+            match ready!(self.silence.poll(cx)) {
+                Quiet::AskForPing if !self.elements.inside_element() => {
+                    return Poll::Ready(Some(Err(ReadError::SoftTimeout)));
+                }
+                Quiet::AskForPing | Quiet::Gone => {
+                    let error = io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "read and response timeouts elapsed",
+                    );
+                    return Poll::Ready(Some(self.elements.fail(error)));
+                }
+                Quiet::Waiting => {}
             }
         }
     }

@@ -33,15 +33,14 @@ impl Session<'_> {
                 return Ok(());
             }
         };
-        for (n, item) in
-            pushes(&list, added, changed, removed, &self.door.domain).into_iter().enumerate()
-        {
+        let listed: HashSet<&str> = list.contacts().into_iter().collect();
+        let items = pushes(&list, &listed, added, changed, removed, &self.door.domain);
+        for (n, item) in items.into_iter().enumerate() {
             let id = format!("push-{}-{n}", self.jid.resource());
             let push = Iq::from_set(id, Roster { ver: None, items: vec![item] })
                 .with_to(self.jid.clone().into());
             self.send(&push).await?;
         }
-        let listed: HashSet<&str> = list.contacts().into_iter().collect();
         let added: Vec<UserId> =
             added.iter().filter(|id| listed.contains(id.as_str())).cloned().collect();
         if self.available && !added.is_empty() {
