@@ -31,8 +31,11 @@ pub(crate) async fn run(
     // whole life.
     let negotiated = Box::pin(negotiate(tcp, peer, ticket, &service, &door, transport, timeouts));
     match tokio::time::timeout(NEGOTIATION_TIMEOUT, negotiated).await {
+        // A task of its own: this one's state (what it was started with,
+        // the negotiation's outcome) would otherwise be kept under the
+        // session's for its whole life.
         Ok(Ok(Negotiated::Bound(bound))) => {
-            crate::session::run(bound, peer, &service, &door, stopped).await;
+            tokio::spawn(crate::session::run(bound, peer, service, door, stopped));
         }
         Ok(Ok(Negotiated::Resumed)) => {
             tracing::debug!(client = %peer.ip(), "XMPP: connection handed to the session it resumes");

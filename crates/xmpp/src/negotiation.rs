@@ -41,13 +41,18 @@ use crate::{Door, Transport};
 /// The connection under the XML stream once it is secure: TLS, or the
 /// plain TCP of a listener that only local proxies reach, which ended
 /// the client's TLS themselves (`Transport::Cleartext`).
-pub(crate) type Secure = Budgeted<Unoffered<Gathered<Either<TlsStream<TcpStream>, TcpStream>>>>;
+pub(crate) type Secure = Budgeted<Unoffered<Gathered<Connection>>>;
+
+/// A client's connection: TLS, or plain TCP from a local proxy. The TLS
+/// side is boxed: inline, its 1.3 KiB of TLS state sized every session's
+/// link, plain ones too (BENCHMARKS.md §7).
+pub(crate) type Connection = Either<Box<TlsStream<TcpStream>>, TcpStream>;
 
 /// `connection` with what every secure stream reads and writes through:
 /// `gather`, SASL refused once `arm`ed, a read buffer, the budget
 /// `spent` and the nesting limit.
 pub(crate) fn secure_io(
-    connection: Either<TlsStream<TcpStream>, TcpStream>,
+    connection: Connection,
     spent: &Spent,
     arm: &Arm,
     gather: &Gather,
@@ -75,8 +80,9 @@ pub(crate) struct Bound {
 
 /// What negotiation made of a connection.
 pub(crate) enum Negotiated {
-    /// A new session's stream.
-    Bound(Bound),
+    /// A new session's stream (boxed: the session's task keeps what it
+    /// was started with for its whole life).
+    Bound(Box<Bound>),
     /// The stream went to the session it resumed (XEP-0198).
     Resumed,
 }
@@ -105,9 +111,9 @@ pub(crate) async fn negotiate(
 ) -> Result<Negotiated, Failed> {
     let secure = match transport {
         Transport::DirectTls => {
-            Either::Left(TlsAcceptor::from(door.direct_tls.clone()).accept(tcp).await?)
+            Either::Left(Box::new(TlsAcceptor::from(door.direct_tls.clone()).accept(tcp).await?))
         }
-        Transport::StartTls => Either::Left(start_tls(tcp, door, timeouts).await?),
+        Transport::StartTls => Either::Left(Box::new(start_tls(tcp, door, timeouts).await?)),
         Transport::Cleartext => Either::Right(tcp),
     };
     // Without TLS here there is nothing to bind SCRAM to.
@@ -158,7 +164,7 @@ pub(crate) async fn negotiate(
         let Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::SM(nonza)))) = next else {
             let jid = bind(&mut stream, next, &user, door).await?;
             spent.reset();
-            return Ok(Negotiated::Bound(Bound { stream, spent, ticket, user, jid }));
+            return Ok(Negotiated::Bound(Box::new(Bound { stream, spent, ticket, user, jid })));
         };
         // Resumption instead of binding; anything else of XEP-0198's
         // comes after binding.

@@ -4,6 +4,7 @@
 //! XEP-0030 discovery, XEP-0198 stream management in `sm`).
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use simul_core::{CoreError, Event, SessionId, UserId};
@@ -110,6 +111,12 @@ struct Session<'a> {
     user: UserId,
     jid: FullJid,
     session: SessionId,
+    /// The session's community events.
+    events: simul_service::Events,
+    /// Changes when a token of the user's is revoked.
+    revoked: watch::Receiver<u64>,
+    /// Turns true when the server stops.
+    stopped: watch::Receiver<bool>,
     /// Sent its initial presence: it gets presences from then on
     /// (RFC 6121 §4.2).
     available: bool,
@@ -132,79 +139,55 @@ struct Session<'a> {
     sent_ids: changes::SentIds,
 }
 
+/// What woke a session: the one thing its loop waits on at a time.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "returned by `wait` and consumed at once by `woken`: never kept in a session"
+)]
+enum Wake {
+    /// What the client sent next (nothing: it is gone).
+    Read(Option<Read>),
+    /// Stream management's timers, or a connection that resumes it.
+    Due(sm::Due),
+    /// A community event (none: the community ended the session).
+    Event(Option<Arc<Event>>),
+    /// A token of the user's was revoked somewhere.
+    TokensChanged,
+    /// The server is stopping.
+    Stopping,
+}
+
+/// What a session does once woken (`Session::woken`).
+type Handler<'a> = Pin<Box<dyn Future<Output = Result<(), End>> + Send + 'a>>;
+
 /// Runs a bound session to its end.
 pub(crate) async fn run(
-    bound: Bound,
+    bound: Box<Bound>,
     peer: SocketAddr,
-    service: &Arc<Service>,
-    door: &Door,
-    mut stopped: watch::Receiver<bool>,
+    service: Arc<Service>,
+    door: Arc<Door>,
+    stopped: watch::Receiver<bool>,
 ) {
-    let Bound { stream, spent, ticket, user, jid } = bound;
-    let mut link = Link::new(stream, ticket, door.keepalive);
-    let user = UserId::new(&user);
-    let (session, mut events) = match service.open_session(&user, false) {
-        Ok(opened) => opened,
-        Err(error) => {
-            tracing::info!(%user, %error, "XMPP: session refused");
-            let error =
-                StreamError::new(stream_error::DefinedCondition::Conflict, "en", error.to_string());
-            if link.write(&error).is_ok() {
-                let _ = link.shutdown().await;
-            }
+    let mut this = match Session::open(*bound, peer, &service, &door, stopped) {
+        Ok(this) => this,
+        Err(mut refused) => {
+            // Closed by a task of its own: awaited here, this rare path
+            // would keep `open`'s whole result (a `Session`) in every
+            // session's state. Not for ever either, for a client that
+            // reads nothing.
+            let limit = door.keepalive.saturating_mul(2);
+            tokio::spawn(async move { tokio::time::timeout(limit, refused.shutdown()).await });
             return;
         }
     };
-    service.describe_session(session, "xmpp", peer.ip());
-    tracing::info!(%user, client = %peer.ip(), resource = %jid.resource(), "XMPP login");
-    let mut this = Session {
-        service,
-        door,
-        link: Some(link),
-        spent,
-        user,
-        jid,
-        session,
-        available: false,
-        carbons: false,
-        rooms: crate::muc::Rooms::default(),
-        commands: CommandLimit::new(service.flood()),
-        sm: sm::StreamManagement::default(),
-        peer,
-        roster_shown: false,
-        sent_ids: changes::SentIds::default(),
-    };
-    // A disabled or removed account ends the session at once, as on
-    // every door.
-    let mut revoked = service.token_changes(this.user.as_str());
+    // An idle session holds its `Session` and what `wait` polls, for
+    // hours: what it does once woken is another state of this loop (its
+    // handlers boxed), and the wait returns what woke it rather than
+    // keeping it across the handler (as `select!`'s output was, 400 B).
     let end = loop {
-        // The handlers are boxed: inline, each one's future (stanza
-        // handling down to the store) would be part of this loop's, and
-        // an idle session would hold the largest of them for its whole
-        // life; boxed, it holds only what waits in the select. Measured
-        // (release): `received` 6.4 KiB, `deliver` 1 KiB. Boxing
-        // `deliver_ready` costs one allocation per batch of events, next
-        // to their XML and TLS record: a trade for 1 KiB per idle session.
-        let result = tokio::select! {
-            item = read(&mut this.link) => Box::pin(this.received(item)).await,
-            sm = this.sm.next() => Box::pin(this.stream_management_due(sm)).await,
-            event = events.recv() => match event {
-                Some(event) => Box::pin(this.deliver_ready(&event, &mut events)).await,
-                None => Err(End::Tell(policy_violation("the community ended this session"))),
-            },
-            Ok(()) = revoked.changed() => {
-                if service.still_admitted(this.user.as_str()).await {
-                    Ok(())
-                } else {
-                    Err(End::Tell(policy_violation("this account is disabled")))
-                }
-            }
-            () = crate::until_stopped(&mut stopped) => Err(End::Tell(StreamError::new(
-                stream_error::DefinedCondition::SystemShutdown, "en", "the server is stopping",
-            ))),
-        };
-        // What the handler wrote goes now, in as few records as it fits.
-        let result = match result {
+        let wake = this.wait().await;
+        let result = match this.woken(wake).await {
+            // What the handler wrote goes now, in as few records as it fits.
             Ok(()) => this.flush().await,
             Err(end) => Err(end),
         };
@@ -216,7 +199,7 @@ pub(crate) async fn run(
             }
         }
     };
-    service.close_session(session, door.grace);
+    service.close_session(this.session, door.grace);
     if let End::Tell(error) = end {
         let _ = this.write(&error).await;
     }
@@ -249,7 +232,98 @@ async fn read(link: &mut Option<Box<Link>>) -> Option<Read> {
     }
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
+    /// The community session of a bound stream; a refusal is written to
+    /// the client, whose link comes back to be closed.
+    fn open(
+        bound: Bound,
+        peer: SocketAddr,
+        service: &'a Arc<Service>,
+        door: &'a Door,
+        stopped: watch::Receiver<bool>,
+    ) -> Result<Self, Box<Link>> {
+        let Bound { stream, spent, ticket, user, jid } = bound;
+        let mut link = Link::new(stream, ticket, door.keepalive);
+        let user = UserId::new(&user);
+        let (session, events) = match service.open_session(&user, false) {
+            Ok(opened) => opened,
+            Err(error) => {
+                tracing::info!(%user, %error, "XMPP: session refused");
+                let condition = stream_error::DefinedCondition::Conflict;
+                // Unwritten, the connection just closes.
+                let _ = link.write(&StreamError::new(condition, "en", error.to_string()));
+                return Err(link);
+            }
+        };
+        service.describe_session(session, "xmpp", peer.ip());
+        tracing::info!(%user, client = %peer.ip(), resource = %jid.resource(), "XMPP login");
+        // A disabled or removed account ends the session at once, as on
+        // every door.
+        let revoked = service.token_changes(user.as_str());
+        Ok(Session {
+            service,
+            door,
+            link: Some(link),
+            spent,
+            user,
+            jid,
+            session,
+            events,
+            revoked,
+            stopped,
+            available: false,
+            carbons: false,
+            rooms: crate::muc::Rooms::default(),
+            commands: CommandLimit::new(service.flood()),
+            sm: sm::StreamManagement::default(),
+            peer,
+            roster_shown: false,
+            sent_ids: changes::SentIds::default(),
+        })
+    }
+
+    /// Waits for what comes first.
+    async fn wait(&mut self) -> Wake {
+        tokio::select! {
+            item = read(&mut self.link) => Wake::Read(item),
+            due = self.sm.next() => Wake::Due(due),
+            event = self.events.recv() => Wake::Event(event),
+            Ok(()) = self.revoked.changed() => Wake::TokensChanged,
+            () = crate::until_stopped(&mut self.stopped) => Wake::Stopping,
+        }
+    }
+
+    /// What `wake` asks the session to do.
+    ///
+    /// Boxed: inline, each handler's future (stanza handling down to the
+    /// store) would be part of the session's, and an idle session would
+    /// hold the largest of them, and `wake` itself (400 B), for its whole
+    /// life. Measured (release): `received` 6.4 KiB, `deliver` 1 KiB.
+    /// Boxing costs one allocation per turn of the loop, next to the
+    /// turn's XML and TLS record: a trade for that much per idle session.
+    fn woken(&mut self, wake: Wake) -> Handler<'_> {
+        match wake {
+            Wake::Read(item) => Box::pin(self.received(item)),
+            Wake::Due(due) => Box::pin(self.stream_management_due(due)),
+            Wake::Event(Some(event)) => Box::pin(async move { self.deliver_ready(&event).await }),
+            Wake::Event(None) => Box::pin(std::future::ready(Err(End::Tell(policy_violation(
+                "the community ended this session",
+            ))))),
+            Wake::TokensChanged => Box::pin(async {
+                if self.service.still_admitted(self.user.as_str()).await {
+                    Ok(())
+                } else {
+                    Err(End::Tell(policy_violation("this account is disabled")))
+                }
+            }),
+            Wake::Stopping => {
+                let condition = stream_error::DefinedCondition::SystemShutdown;
+                let error = StreamError::new(condition, "en", "the server is stopping");
+                Box::pin(std::future::ready(Err(End::Tell(error))))
+            }
+        }
+    }
+
     /// Sends one stanza (kept until the client acknowledges it, with
     /// stream management).
     async fn send<T: AsXml + Clone + Into<Stanza>>(&mut self, stanza: &T) -> Result<(), End> {
@@ -774,14 +848,10 @@ impl Session<'_> {
     /// they fit, where one at a time each took its own. Those still
     /// waiting after the bound wait for the next turn of the loop, so a
     /// busy queue does not starve the client's own stanzas.
-    async fn deliver_ready(
-        &mut self,
-        first: &Event,
-        events: &mut simul_service::Events,
-    ) -> Result<(), End> {
+    async fn deliver_ready(&mut self, first: &Event) -> Result<(), End> {
         self.deliver(first).await?;
         for _ in 1..EVENTS_AT_ONCE {
-            let Ok(event) = events.try_recv() else { break };
+            let Ok(event) = self.events.try_recv() else { break };
             self.deliver(&event).await?;
         }
         Ok(())
