@@ -77,13 +77,11 @@ impl EmbeddedRealm {
         password: &str,
     ) -> Result<Option<UserRecord>, DirectoryError> {
         let Ok(id) = Self::normalize_name(name) else {
-            verify(password, dummy_hash()).await;
+            verify(password, None).await;
             return Ok(None);
         };
         let user = self.store.user(&id).await?;
-        let hash =
-            user.as_ref().map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
-        let matches = verify(password, &hash).await;
+        let matches = verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await;
         // Users from before SCRAM get its credentials at their next login.
         if let Some(user) = user.as_ref().filter(|u| matches && u.scram.is_empty()) {
             let scram = scram_of(password).await;
@@ -230,14 +228,38 @@ impl crate::Realm for EmbeddedRealm {
     }
 }
 
-/// Hashes with argon2id (RFC 9106 defaults of the crate) off the async
-/// threads, and derives the password's SCRAM credentials with it.
+/// Password hashing running at once, in the whole process: one a core.
+///
+/// Each argon2id computation takes 19 MiB and some tens of milliseconds of
+/// a core. Password attempts from many addresses pass the per-address
+/// limits; unqueued, they would run on as many of tokio's blocking threads
+/// (512: some 10 GiB) and take the server's memory. Queued here, a flood
+/// waits its turn, and each attempt's wait counts against its sign-in's
+/// own time limit.
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(hashing_slots()));
+
+/// How many hashings may run at once: the cores there are.
+fn hashing_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+}
+
+/// Runs `work` (a password hash or check) off the async threads once a
+/// [`HASHING`] slot is free; `None` if it panicked.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    // The semaphore is never closed.
+    let _slot = HASHING.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// Hashes with argon2id (RFC 9106 defaults of the crate), and derives the
+/// password's SCRAM credentials with it.
 async fn hash(password: &str) -> Result<(String, String), DirectoryError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(DirectoryError::WeakPassword);
     }
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let hash = Argon2::default()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
@@ -245,20 +267,24 @@ async fn hash(password: &str) -> Result<(String, String), DirectoryError> {
         Ok((hash, stored_credentials(&password)))
     })
     .await
-    .map_err(|e| DirectoryError::Hash(e.to_string()))?
+    .ok_or_else(|| DirectoryError::Hash("the hashing task failed".to_owned()))?
     .map_err(DirectoryError::Hash)
 }
 
-/// The SCRAM credentials of a password, off the async threads.
+/// The SCRAM credentials of a password.
 async fn scram_of(password: &str) -> String {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || stored_credentials(&password)).await.unwrap_or_default()
+    hashing(move || stored_credentials(&password)).await.unwrap_or_default()
 }
 
-async fn verify(password: &str, hash: &str) -> bool {
-    let (password, hash) = (password.to_owned(), hash.to_owned());
-    tokio::task::spawn_blocking(move || {
-        Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
+/// Whether `password` matches `hash`; without a hash (an unknown user),
+/// checked against one nobody matches, in the same time.
+async fn verify(password: &str, hash: Option<&str>) -> bool {
+    let (password, hash) = (password.to_owned(), hash.map(str::to_owned));
+    hashing(move || {
+        // The dummy hash is made here too, off the async threads, once.
+        let hash = hash.as_deref().unwrap_or_else(|| dummy_hash());
+        Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
     })
     .await
     .unwrap_or(false)
@@ -277,7 +303,30 @@ fn dummy_hash() -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_hashings_run_at_once_than_there_are_cores() {
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut jobs = tokio::task::JoinSet::new();
+        for _ in 0..4 * hashing_slots() {
+            let (running, peak) = (running.clone(), peak.clone());
+            jobs.spawn(hashing(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(30));
+                running.fetch_sub(1, Ordering::SeqCst);
+            }));
+        }
+        while let Some(done) = jobs.join_next().await {
+            assert_eq!(done.unwrap(), Some(()));
+        }
+        // All were queued at once: the first slots' worth ran together.
+        assert_eq!(peak.load(Ordering::SeqCst), hashing_slots());
+    }
 
     #[test]
     fn login_names_are_normalized_and_checked() {
