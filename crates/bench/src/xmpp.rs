@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use simul_testkit::{RawXmpp, XmppTransport};
+use simul_testkit::{RawXmpp, TlsResumption, XmppTransport};
 
 /// Longest wait for the connection, TLS, SASL and the binding.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,8 +50,22 @@ impl XmppSession {
         user: &str,
         sasl: Sasl<'_>,
     ) -> anyhow::Result<Self> {
+        let tls = (transport, TlsResumption::Off);
+        Self::log_in_with(server, tls, certificate_pem, user, sasl).await
+    }
+
+    /// [`XmppSession::log_in`], the TLS session resumed from an earlier
+    /// connection's ticket if `tls` says so (and the server gave one).
+    pub async fn log_in_with(
+        server: SocketAddr,
+        (transport, resumption): (XmppTransport, TlsResumption),
+        certificate_pem: &[u8],
+        user: &str,
+        sasl: Sasl<'_>,
+    ) -> anyhow::Result<Self> {
         let signing_in = async {
-            let mut raw = RawXmpp::connect(server, transport, certificate_pem).await?;
+            let mut raw =
+                RawXmpp::connect_with(server, transport, certificate_pem, resumption).await?;
             raw.open_stream("localhost").await?;
             match sasl {
                 Sasl::Plain(secret) => raw.authenticate_plain(user, secret).await?,
@@ -67,6 +81,11 @@ impl XmppSession {
             .await
             .context("XMPP sign-in timed out")?
             .with_context(|| format!("XMPP sign-in of {user}"))
+    }
+
+    /// Whether its TLS handshake resumed an earlier session.
+    pub fn resumed(&self) -> bool {
+        self.0.resumed()
     }
 
     /// Sends `text` to `partner` (a user name) as a chat message.

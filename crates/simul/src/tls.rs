@@ -30,7 +30,25 @@ pub fn server_config(
         .with_cert_resolver(live.clone());
     // HTTP/1.1 only: WebSockets ride on it, and the API gains nothing from h2.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    resume_by_ticket(&mut config)?;
     Ok((Arc::new(config), live, origin))
+}
+
+/// Lets clients resume their TLS sessions from a ticket they keep (RFC
+/// 8446 §2.2), however many there are: rustls' default keeps the
+/// sessions itself, 256 of them, which a community of thousands pushes
+/// out long before anyone comes back, so every reconnection (a laptop
+/// waking, an office's network back after a blip) paid a full handshake.
+/// Tickets are sealed with keys that live in memory and rotate every 6
+/// hours (a restart makes clients do one full handshake); rustls' two a
+/// handshake are kept (a client that reconnects on several connections at
+/// once resumes them all: one a handshake resumed fewer in
+/// `simul-bench xmpp-logins`). Resumption keeps an ephemeral key exchange
+/// (rustls resumes with PSK and (EC)DHE only) and no early data.
+fn resume_by_ticket(config: &mut rustls::ServerConfig) -> anyhow::Result<()> {
+    config.ticketer = rustls::crypto::ring::Ticketer::new()
+        .map_err(|error| anyhow::anyhow!("TLS session tickets: {error}"))?;
+    Ok(())
 }
 
 /// Where the deployment keeps its certificates: the pair the listeners

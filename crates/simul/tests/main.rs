@@ -35,6 +35,7 @@ mod serve;
 mod service;
 mod sso_doctor;
 mod stwebapi;
+mod tls_resumption;
 mod vp;
 mod vp_files;
 mod vp_pidgin;

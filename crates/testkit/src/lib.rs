@@ -111,7 +111,7 @@ pub use mwclient::{MwClient, MwOptions};
 pub use nginx::Nginx;
 pub use prosody::Prosody;
 pub use purpleclient::PurpleClient;
-pub use rawxmpp::{RawXmpp, attributes, stream_header};
+pub use rawxmpp::{RawXmpp, TlsResumption, attributes, stream_header};
 pub use scripted::Scripted;
 pub use xmppclient::{XmppClient, XmppTransport};
 pub use xmppjsclient::{XmppJsClient, XmppJsMechanism};

@@ -34,6 +34,18 @@ use crate::XmppTransport;
 /// How long one read may wait for what the test expects.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Whether a client resumes TLS sessions (RFC 8446 §2.2) from the tickets
+/// the server gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsResumption {
+    /// Every connection makes a full handshake.
+    Off,
+    /// A connection resumes from a ticket an earlier one got, as a client
+    /// that reconnects does (the tickets are shared by the process's
+    /// connections to the same server name).
+    On,
+}
+
 /// A client connection with TLS up.
 pub struct RawXmpp {
     tls: TlsStream<TcpStream>,
@@ -64,6 +76,21 @@ impl RawXmpp {
         transport: XmppTransport,
         certificate_pem: &[u8],
     ) -> io::Result<RawXmpp> {
+        Self::connect_with(address, transport, certificate_pem, TlsResumption::Off).await
+    }
+
+    /// [`RawXmpp::connect`], resuming a TLS session from a ticket an earlier
+    /// connection of this process got if `resumption` says so.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawXmpp::connect`].
+    pub async fn connect_with(
+        address: SocketAddr,
+        transport: XmppTransport,
+        certificate_pem: &[u8],
+        resumption: TlsResumption,
+    ) -> io::Result<RawXmpp> {
         let mut tcp = TcpStream::connect(address).await?;
         tcp.set_nodelay(true)?;
         if transport == XmppTransport::StartTls {
@@ -72,8 +99,14 @@ impl RawXmpp {
             let mut plain = Vec::new();
             read_until_any(&mut tcp, &mut plain, &["<proceed"]).await?;
         }
-        let tls = connector(certificate_pem, transport)?.connect(localhost(), tcp).await?;
+        let connector = connector(certificate_pem, transport, resumption)?;
+        let tls = connector.connect(localhost(), tcp).await?;
         Ok(RawXmpp { tls, unread: Vec::new() })
+    }
+
+    /// Whether the TLS handshake resumed an earlier session.
+    pub fn resumed(&self) -> bool {
+        self.tls.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
     }
 
     /// Opens a stream to `to` (again after TLS or SASL) and reads up to its features.
@@ -339,25 +372,33 @@ async fn read_until_any<R: tokio::io::AsyncRead + Unpin>(
 }
 
 /// A TLS client that trusts the certificates of `pem` (a test deployment's self-signed
-/// one), asking for `xmpp-client` on direct TLS (XEP-0368); made once per certificate and
-/// transport. A client configuration (its roots parsed, its verifier and session cache
-/// made) cost the bench's sign-ins CPU next to the server's on the same cores; kept, it
-/// still resumes no session, so that every connection makes a full handshake as before.
-fn connector(pem: &[u8], transport: XmppTransport) -> io::Result<TlsConnector> {
-    type Made = Vec<(Vec<u8>, XmppTransport, TlsConnector)>;
+/// one), asking for `xmpp-client` on direct TLS (XEP-0368); made once per certificate,
+/// transport and `resumption`. A client configuration (its roots parsed, its verifier and
+/// session cache made) cost the bench's sign-ins CPU next to the server's on the same
+/// cores; kept, it resumes no session unless `resumption` says so.
+fn connector(
+    pem: &[u8],
+    transport: XmppTransport,
+    resumption: TlsResumption,
+) -> io::Result<TlsConnector> {
+    type Made = Vec<((Vec<u8>, XmppTransport, TlsResumption), TlsConnector)>;
     static MADE: Mutex<Made> = Mutex::new(Vec::new());
     let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
-    let known = made.iter().find(|(trusted, t, _)| trusted == pem && *t == transport);
-    if let Some((.., connector)) = known {
+    let key = (pem.to_vec(), transport, resumption);
+    if let Some((_, connector)) = made.iter().find(|(known, _)| *known == key) {
         return Ok(connector.clone());
     }
-    let connector = new_connector(pem, transport)?;
-    made.push((pem.to_vec(), transport, connector.clone()));
+    let connector = new_connector(pem, transport, resumption)?;
+    made.push((key, connector.clone()));
     Ok(connector)
 }
 
-/// A new TLS client for [`connector`], with session resumption off.
-fn new_connector(pem: &[u8], transport: XmppTransport) -> io::Result<TlsConnector> {
+/// A new TLS client for [`connector`].
+fn new_connector(
+    pem: &[u8],
+    transport: XmppTransport,
+    resumption: TlsResumption,
+) -> io::Result<TlsConnector> {
     let invalid = |error: &dyn std::fmt::Display| {
         io::Error::new(io::ErrorKind::InvalidInput, format!("certificate: {error}"))
     };
@@ -371,7 +412,9 @@ fn new_connector(pem: &[u8], transport: XmppTransport) -> io::Result<TlsConnecto
         .map_err(|e| invalid(&e))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    config.resumption = rustls::client::Resumption::disabled();
+    if resumption == TlsResumption::Off {
+        config.resumption = rustls::client::Resumption::disabled();
+    }
     if transport == XmppTransport::DirectTls {
         config.alpn_protocols = vec![b"xmpp-client".to_vec()];
     }

@@ -4,8 +4,11 @@
 //! ended. Kinds: PLAIN with an LTPA token as the password (any realm),
 //! PLAIN with a password and SCRAM-SHA-256 (users of the embedded realm,
 //! added with `simul user add`), over direct TLS (XEP-0368); and the token
-//! over STARTTLS, for the cost of the extra round trips. The door has no
-//! plain-text listener, so every sign-in pays a TLS handshake.
+//! over STARTTLS, for the cost of the extra round trips; and the token over
+//! direct TLS once more with the client resuming TLS sessions from the
+//! server's tickets, as clients that reconnect do (`tls_resumed` says how
+//! many did). The door has no plain-text listener, so every sign-in pays a
+//! TLS handshake.
 //!
 //! A password sign-in costs the server an argon2id verification (PLAIN)
 //! or a PBKDF2 it does not redo (SCRAM: the client computes 4,096
@@ -13,11 +16,12 @@
 //! keys). The login limits hold at most 10 password attempts per account
 //! under way at once, so those sign-ins spread over `--password-users`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
-use simul_testkit::XmppTransport;
+use simul_testkit::{TlsResumption, XmppTransport};
 
 use super::logins::Plan;
 use super::{Door, Fresh, PASSWORD};
@@ -51,6 +55,9 @@ const MAX_TOKEN_USERS: usize = 10_000;
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Token(XmppTransport),
+    /// Over direct TLS, resuming the TLS session of an earlier sign-in, as
+    /// clients that reconnect do.
+    TokenResumed,
     PlainPassword,
     ScramSha256,
 }
@@ -64,6 +71,7 @@ pub async fn run(common: &Common, args: &Args) -> anyhow::Result<Value> {
     let mut runs = Vec::new();
     for kind in [
         Kind::Token(XmppTransport::DirectTls),
+        Kind::TokenResumed,
         Kind::Token(XmppTransport::StartTls),
         Kind::ScramSha256,
         Kind::PlainPassword,
@@ -92,6 +100,9 @@ async fn measure(
         Kind::Token(XmppTransport::DirectTls) => {
             ("PLAIN, token, direct TLS", args.token_logins, XmppTransport::DirectTls)
         }
+        Kind::TokenResumed => {
+            ("PLAIN, token, direct TLS resumed", args.token_logins, XmppTransport::DirectTls)
+        }
         Kind::Token(XmppTransport::StartTls) => {
             ("PLAIN, token, STARTTLS", args.token_logins, XmppTransport::StartTls)
         }
@@ -105,25 +116,37 @@ async fn measure(
     let address = fresh.server.xmpp_address(transport).context("the XMPP door is not listening")?;
     let plan =
         Plan { count, concurrency: args.concurrency, max: Duration::from_secs(args.max_seconds) };
-    super::logins::measure("xmpp-logins", name, fresh.server.pid(), plan, |i| async move {
-        let (user, sasl) = match kind {
-            Kind::Token(_) => {
-                let n = i % fresh.users.len();
-                (&fresh.users[n], Sasl::Plain(&fresh.tokens[n]))
+    let resumption =
+        if matches!(kind, Kind::TokenResumed) { TlsResumption::On } else { TlsResumption::Off };
+    // A client resumes from a ticket it holds: one in flight at the start,
+    // or more than the tickets it keeps at a time, makes a full handshake.
+    let resumed = &AtomicUsize::new(0);
+    let mut run =
+        super::logins::measure("xmpp-logins", name, fresh.server.pid(), plan, |i| async move {
+            let (user, sasl) = match kind {
+                Kind::Token(_) | Kind::TokenResumed => {
+                    let n = i % fresh.users.len();
+                    (&fresh.users[n], Sasl::Plain(&fresh.tokens[n]))
+                }
+                Kind::PlainPassword => {
+                    (&password_users[i % password_users.len()], Sasl::Plain(PASSWORD))
+                }
+                Kind::ScramSha256 => {
+                    (&password_users[i % password_users.len()], Sasl::ScramSha256(PASSWORD))
+                }
+            };
+            let begun = Instant::now();
+            let tls = (transport, resumption);
+            let session =
+                XmppSession::log_in_with(address, tls, &fresh.certificate, user, sasl).await?;
+            let took = begun.elapsed();
+            if session.resumed() {
+                resumed.fetch_add(1, Ordering::Relaxed);
             }
-            Kind::PlainPassword => {
-                (&password_users[i % password_users.len()], Sasl::Plain(PASSWORD))
-            }
-            Kind::ScramSha256 => {
-                (&password_users[i % password_users.len()], Sasl::ScramSha256(PASSWORD))
-            }
-        };
-        let begun = Instant::now();
-        let session =
-            XmppSession::log_in(address, transport, &fresh.certificate, user, sasl).await?;
-        let took = begun.elapsed();
-        session.log_out().await;
-        Ok(took)
-    })
-    .await
+            session.log_out().await;
+            Ok(took)
+        })
+        .await?;
+    run["tls_resumed"] = json!(resumed.load(Ordering::Relaxed));
+    Ok(run)
 }
