@@ -301,6 +301,19 @@ impl Community {
         out.0
     }
 
+    /// Tells every session of `user`, watcher-only ones included (each
+    /// was opened with a token), that a token of theirs was revoked.
+    pub fn tokens_revoked(&self, user: &UserId) -> Vec<Delivery> {
+        let full: Vec<SessionId> = self.sessions_of(user).collect();
+        // Watch-only sessions have no index by user: they are looked for
+        // only when the user has some.
+        let all = self.session_counts.get(user).copied().unwrap_or(0);
+        let sessions = if all > full.len() { self.all_sessions_of(user) } else { full };
+        let mut out = Outbox::default();
+        out.send(sessions, Event::TokensRevoked);
+        out.0
+    }
+
     /// Every session of a user, watcher-only ones included.
     pub fn all_sessions_of(&self, user: &UserId) -> Vec<SessionId> {
         self.sessions.iter().filter(|(_, s)| s.user == *user).map(|(id, _)| *id).collect()

@@ -105,6 +105,10 @@ pub enum Event {
         /// Contacts no longer on the list.
         removed: Vec<UserId>,
     },
+    /// A token of the session's user was revoked (a logout, or every
+    /// token issued before a password change or a disabled account):
+    /// each session checks whether it may go on.
+    TokensRevoked,
     /// A message changed after it was sent: told to every session of the
     /// conversation's people (but the one that changed it).
     MessageChanged {

@@ -67,6 +67,29 @@ fn a_watcher_only_session_sees_others_without_changing_its_users_status() {
 }
 
 #[test]
+fn a_revoked_token_is_told_to_every_session_of_its_user_and_no_one_else() {
+    let mut c = Community::new();
+    let (alice, _) = c.connect(&user("alice")).unwrap();
+    let (phone, _) = c.connect(&user("alice")).unwrap();
+    let (bob, _) = c.connect(&user("bob")).unwrap();
+    let bobs_widget = c.connect_watcher(&user("bob")).unwrap();
+    let carols_widget = c.connect_watcher(&user("carol")).unwrap();
+    let told = |c: &Community, name: &str| {
+        let deliveries = c.tokens_revoked(&user(name));
+        let told = by_session(&deliveries);
+        assert!(told.values().all(|events| events == &[Event::TokensRevoked]));
+        let mut sessions: Vec<SessionId> = told.into_keys().collect();
+        sessions.sort();
+        sessions
+    };
+    assert_eq!(told(&c, "alice"), [alice, phone]);
+    // Widgets are opened with a token too.
+    assert_eq!(told(&c, "bob"), [bob, bobs_widget]);
+    assert_eq!(told(&c, "carol"), [carols_widget]);
+    assert!(told(&c, "dave").is_empty());
+}
+
+#[test]
 fn a_watch_of_ten_thousand_users_is_one_reply() {
     let mut c = Community::new();
     let (alice, _) = c.connect(&user("alice")).unwrap();

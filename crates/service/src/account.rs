@@ -42,7 +42,8 @@ impl Service {
     /// opened with it (other servers of the SSO domain accept it until it
     /// expires, as WebSphere does).
     pub async fn log_out(&self, stamp: &TokenStamp) -> Result<(), ServiceError> {
-        self.revocations().revoke(stamp).await?;
+        let concerned = self.revocations().revoke(stamp).await?;
+        self.tell_revoked(concerned);
         tracing::info!(user = %stamp.user, "logout");
         Ok(())
     }
@@ -65,7 +66,7 @@ impl Service {
             Ok(()) => {
                 drop(attempt);
                 tracing::info!(%user, "password changed");
-                self.revocations().catch_up().await?;
+                self.catch_up_revocations().await?;
                 Ok(())
             }
             Err(error @ DirectoryError::WrongPassword) => {

@@ -226,7 +226,7 @@ impl Service {
     ) -> Result<(), ServiceError> {
         self.administration().set_disabled(actor, user, disabled).await?;
         // The store noted it as a revocation: sessions are told now.
-        self.revocations().catch_up().await?;
+        self.catch_up_revocations().await?;
         Ok(())
     }
 
@@ -239,7 +239,7 @@ impl Service {
         password: &str,
     ) -> Result<(), ServiceError> {
         self.administration().reset_password(actor, user, password).await?;
-        self.revocations().catch_up().await?;
+        self.catch_up_revocations().await?;
         Ok(())
     }
 

@@ -206,6 +206,7 @@ fn event_type(event: &Event) -> &'static str {
         Event::NwayMembers { .. } => "nway_members",
         Event::Read { .. } => "read",
         Event::ContactsChanged { .. } => "contacts_changed",
+        Event::TokensRevoked => "tokens_revoked",
         Event::MessageChanged { .. } => "message_changed",
         Event::Seen { .. } => "seen",
         Event::Announcement { .. } => "announcement",

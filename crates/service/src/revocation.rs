@@ -6,12 +6,11 @@
 //! index answers from memory and catches up with the store every second.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, RwLock};
+use std::sync::RwLock;
 
 use ltpa::Identity;
 use sha2::{Digest, Sha256};
 use simul_store::{Revocation, RevocationBatch, Store, StoreError};
-use tokio::sync::watch;
 
 /// What identifies one token, whatever its spelling (quoted, URL-encoded,
 /// with or without Base64 padding: the same token can be sent as several
@@ -83,16 +82,12 @@ impl Index {
 pub struct Revocations {
     store: Store,
     index: RwLock<Index>,
-    /// Per user with open sessions: counts the revocations that concern
-    /// them, so that those sessions (and only those) check their token again.
-    changes: Mutex<HashMap<String, watch::Sender<u64>>>,
 }
 
 impl Revocations {
     /// Loads every revocation from the store.
     pub async fn load(store: Store) -> Result<Self, StoreError> {
-        let revocations =
-            Self { store, index: RwLock::new(Index::default()), changes: Mutex::default() };
+        let revocations = Self { store, index: RwLock::new(Index::default()) };
         revocations.catch_up().await?;
         Ok(revocations)
     }
@@ -109,37 +104,28 @@ impl Revocations {
             && index.cutoffs.get(&stamp.user).is_none_or(|cutoff| stamp.issued_ms >= *cutoff)
     }
 
-    /// Ends one token (a logout) until it expires.
-    pub async fn revoke(&self, stamp: &TokenStamp) -> Result<(), StoreError> {
+    /// Ends one token (a logout) until it expires; the users whose tokens
+    /// were revoked since the last look (as [`Revocations::catch_up`]).
+    pub async fn revoke(&self, stamp: &TokenStamp) -> Result<HashSet<String>, StoreError> {
         self.store.revoke_token(&stamp.digest, &stamp.user, stamp.expires_ms).await?;
         self.catch_up().await
     }
 
     /// Reads what was revoked since the last look (by this server or by
-    /// `simul user`); sessions are told when anything was.
-    pub async fn catch_up(&self) -> Result<(), StoreError> {
+    /// `simul user`): the users it concerns, whose sessions are to be
+    /// told.
+    pub async fn catch_up(&self) -> Result<HashSet<String>, StoreError> {
         let last_seq = self.read().last_seq;
         let batch = self.store.revocations_after(last_seq).await?;
         if batch.revocations.is_empty() {
-            return Ok(());
+            return Ok(HashSet::new());
         }
-        let concerned = {
-            let mut index = self.index.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-            // Two catch-ups may overlap; the later batch wins.
-            if batch.last_seq <= index.last_seq {
-                return Ok(());
-            }
-            index.apply(batch)
-        };
-        let mut changes = self.changes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Users whose sessions all ended need no signal any more.
-        changes.retain(|_, sender| sender.receiver_count() > 0);
-        for user in concerned {
-            if let Some(sender) = changes.get(&user) {
-                sender.send_modify(|n| *n += 1);
-            }
+        let mut index = self.index.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Two catch-ups may overlap; the later batch wins.
+        if batch.last_seq <= index.last_seq {
+            return Ok(HashSet::new());
         }
-        Ok(())
+        Ok(index.apply(batch))
     }
 
     /// Forgets logged-out tokens that have expired anyway (`skew_ms`
@@ -153,13 +139,6 @@ impl Revocations {
             *self.index.write().unwrap_or_else(std::sync::PoisonError::into_inner) = index;
         }
         Ok(())
-    }
-
-    /// Changes whenever a token of `user` was revoked: their open sessions
-    /// check their token again then (and nobody else's wake up).
-    pub fn changes_for(&self, user: &str) -> watch::Receiver<u64> {
-        let mut changes = self.changes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        changes.entry(user.to_owned()).or_insert_with(|| watch::Sender::new(0)).subscribe()
     }
 }
 
@@ -181,7 +160,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_logout_ends_that_token_and_wakes_only_its_users_sessions() {
+    async fn a_logout_ends_that_token_and_concerns_only_its_user() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("simul.db")).await.unwrap();
         let revocations = Revocations::load(store).await.unwrap();
@@ -190,13 +169,12 @@ mod tests {
             stamp("alice", 20_000, 1_000),
             stamp("carol", 10_000, 1_000),
         );
-        let alice_sessions = revocations.changes_for("alice");
-        let carol_sessions = revocations.changes_for("carol");
-        revocations.revoke(&alice).await.unwrap();
+        let concerned = revocations.revoke(&alice).await.unwrap();
         assert!(!revocations.accepts(&alice));
         assert!(revocations.accepts(&other_alice), "her other sign-ins go on");
         assert!(revocations.accepts(&carol));
-        assert!(alice_sessions.has_changed().unwrap(), "alice's sessions check again");
-        assert!(!carol_sessions.has_changed().unwrap(), "carol's sleep on");
+        // Alice's sessions check again; carol's sleep on.
+        assert_eq!(concerned, HashSet::from(["alice".to_owned()]));
+        assert!(revocations.catch_up().await.unwrap().is_empty(), "told once");
     }
 }

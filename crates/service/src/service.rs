@@ -1,9 +1,11 @@
 //! [`Service`]: one live community for every front door of a process.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use ltpa::LtpaKeys;
+use simul_core::UserId;
 use simul_directory::Realm;
 use simul_store::{Store, StoreError};
 
@@ -338,6 +340,25 @@ impl Service {
         ended
     }
 
+    /// Reads what was revoked since the last look (by this server or by
+    /// `simul user`) and tells the sessions of the users it concerns.
+    pub(crate) async fn catch_up_revocations(&self) -> Result<(), StoreError> {
+        let concerned = self.revocations.catch_up().await?;
+        self.tell_revoked(concerned);
+        Ok(())
+    }
+
+    /// Tells every session of these users, on every door, that a token of
+    /// theirs was revoked ([`simul_core::Event::TokensRevoked`]): each
+    /// checks whether it may go on.
+    pub(crate) fn tell_revoked(&self, users: HashSet<String>) {
+        for user in users {
+            let user = UserId::new(&user);
+            // Nothing to refuse: the community only names the sessions.
+            let _ = self.hub.run(|community| Ok(community.tokens_revoked(&user)));
+        }
+    }
+
     /// Keeps the revoked tokens in step with the store (`simul user`
     /// writes there from another process): every second, so that a
     /// disabled or removed user's sessions end at once, and forgets
@@ -349,7 +370,7 @@ impl Service {
         loop {
             tick.tick().await;
             ticks += 1;
-            if let Err(error) = self.revocations.catch_up().await {
+            if let Err(error) = self.catch_up_revocations().await {
                 tracing::warn!(%error, "cannot read revoked tokens from the store");
             }
             if ticks.is_multiple_of(3600) {

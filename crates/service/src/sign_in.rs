@@ -153,22 +153,16 @@ impl Service {
     }
 
     /// Whether the token of `stamp` is still accepted (not logged out, its
-    /// user not cut off since): an open session asks whenever
-    /// [`Service::token_changes`] wakes it.
+    /// user not cut off since): an open session asks whenever it is told
+    /// [`simul_core::Event::TokensRevoked`].
     pub fn still_accepted(&self, stamp: &TokenStamp) -> bool {
         self.revocations().accepts(stamp)
     }
 
-    /// Wakes when a token of `user` is revoked: their open sessions then
-    /// check theirs with [`Service::still_accepted`].
-    pub fn token_changes(&self, user: &str) -> tokio::sync::watch::Receiver<u64> {
-        self.revocations().changes_for(user)
-    }
-
     /// Whether the directory still lets `user` in: not once they are
     /// disabled or gone; yes while it cannot be asked. A session that did
-    /// not come with a token (a Sametime password login) asks this when
-    /// [`Service::token_changes`] wakes it.
+    /// not come with a token (a Sametime password login) asks this when it
+    /// is told [`simul_core::Event::TokensRevoked`].
     pub async fn still_admitted(&self, user: &str) -> bool {
         !matches!(
             admission(self.realm().as_ref(), user).await,

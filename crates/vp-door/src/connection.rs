@@ -215,9 +215,6 @@ async fn logged_in(
     // What a person's client sends goes through; a script's flood gets
     // its commands dropped, and a session that keeps on is cut off.
     let mut commands = CommandLimit::new(service.flood());
-    // A disabled or removed account (`simul user disable`, LDAP) ends
-    // the session at once, as it ends the web's.
-    let mut revoked = service.token_changes(user.as_str());
     // The door's keepalive bytes (spec §1.3): libmeanwhile skips them, and
     // a peer that stopped acknowledging data fails the connection (the
     // socket's TCP_USER_TIMEOUT, `serve`).
@@ -254,13 +251,6 @@ async fn logged_in(
                 // disabled, or the connection could not keep up).
                 None => Err(End::Tell(ErrorCode::UserRestricted)),
             },
-            Ok(()) = revoked.changed() => {
-                if service.still_admitted(this.user.as_str()).await {
-                    Ok(())
-                } else {
-                    Err(End::Tell(ErrorCode::UserRestricted))
-                }
-            }
             () = crate::until_stopped(&mut stopped) => Err(End::Tell(ErrorCode::ConnectionClosed)),
         };
         if let Err(end) = result {
@@ -489,6 +479,15 @@ impl LoggedIn<'_> {
             // A Sametime client reads its buddy list from the storage
             // service when it logs in and keeps it from then on.
             Event::ContactsChanged { .. } => None,
+            // A disabled or removed account (`simul user disable`, LDAP)
+            // ends the session at once, as it ends the web's.
+            Event::TokensRevoked => {
+                if self.service.still_admitted(self.user.as_str()).await {
+                    None
+                } else {
+                    return Err(End::Tell(ErrorCode::UserRestricted));
+                }
+            }
             // Status of someone not watched, the user's own messages
             // from other sessions: nothing to show here.
             _ => None,

@@ -185,9 +185,6 @@ async fn session(
     };
     state.service.describe_session(session, "web", address);
     let mut commands = CommandLimit::new(state.service.flood());
-    // A logout, a password change or a disabled account ends the token
-    // this session was opened with: the session ends with it.
-    let mut revocations = state.service.token_changes(&caller.stamp.user);
     // Tells the client its session is live: events from now on reach it.
     let ready = json!({"type": "ready", "user": user}).to_string();
     let mut open = socket.send(Message::Text(ready.into())).await.is_ok();
@@ -230,6 +227,13 @@ async fn session(
                     close(&mut socket, "session ended by the server".into()).await;
                     break;
                 };
+                // A logout, a password change or a disabled account ends
+                // the token this session was opened with: the session
+                // ends with it.
+                if *event == Event::TokensRevoked && !state.service.still_accepted(&caller.stamp) {
+                    close(&mut socket, "signed out".into()).await;
+                    break;
+                }
                 for frame in event_frames(&event) {
                     open = socket.send(Message::Text(frame.to_string().into())).await.is_ok();
                     if !open {
@@ -243,12 +247,6 @@ async fn session(
                     break;
                 }
                 open = socket.send(Message::Ping(Default::default())).await.is_ok();
-            }
-            Ok(()) = revocations.changed() => {
-                if !state.service.still_accepted(&caller.stamp) {
-                    close(&mut socket, "signed out".into()).await;
-                    break;
-                }
             }
             message = socket.recv() => {
                 let Some(Ok(message)) = message else { break };
@@ -355,6 +353,8 @@ fn event_frames(event: &Event) -> Vec<Value> {
         // The browser client reads its contact list when it opens and
         // is the one editing it; the API names no frame for a change.
         Event::ContactsChanged { .. } => return Vec::new(),
+        // The session checks its own token (`run`): nothing to show.
+        Event::TokensRevoked => return Vec::new(),
     };
     vec![frame]
 }

@@ -113,8 +113,6 @@ struct Session<'a> {
     session: SessionId,
     /// The session's community events.
     events: simul_service::Events,
-    /// Changes when a token of the user's is revoked.
-    revoked: watch::Receiver<u64>,
     /// Turns true when the server stops.
     stopped: watch::Receiver<bool>,
     /// Sent its initial presence: it gets presences from then on
@@ -151,8 +149,6 @@ enum Wake {
     Due(sm::Due),
     /// A community event (none: the community ended the session).
     Event(Option<Arc<Event>>),
-    /// A token of the user's was revoked somewhere.
-    TokensChanged,
     /// The server is stopping.
     Stopping,
 }
@@ -257,9 +253,6 @@ impl<'a> Session<'a> {
         };
         service.describe_session(session, "xmpp", peer.ip());
         tracing::info!(%user, client = %peer.ip(), resource = %jid.resource(), "XMPP login");
-        // A disabled or removed account ends the session at once, as on
-        // every door.
-        let revoked = service.token_changes(user.as_str());
         Ok(Session {
             service,
             door,
@@ -269,7 +262,6 @@ impl<'a> Session<'a> {
             jid,
             session,
             events,
-            revoked,
             stopped,
             available: false,
             carbons: false,
@@ -288,7 +280,6 @@ impl<'a> Session<'a> {
             item = read(&mut self.link) => Wake::Read(item),
             due = self.sm.next() => Wake::Due(due),
             event = self.events.recv() => Wake::Event(event),
-            Ok(()) = self.revoked.changed() => Wake::TokensChanged,
             () = crate::until_stopped(&mut self.stopped) => Wake::Stopping,
         }
     }
@@ -309,13 +300,6 @@ impl<'a> Session<'a> {
             Wake::Event(None) => Box::pin(std::future::ready(Err(End::Tell(policy_violation(
                 "the community ended this session",
             ))))),
-            Wake::TokensChanged => Box::pin(async {
-                if self.service.still_admitted(self.user.as_str()).await {
-                    Ok(())
-                } else {
-                    Err(End::Tell(policy_violation("this account is disabled")))
-                }
-            }),
             Wake::Stopping => {
                 let condition = stream_error::DefinedCondition::SystemShutdown;
                 let error = StreamError::new(condition, "en", "the server is stopping");
@@ -923,6 +907,15 @@ impl<'a> Session<'a> {
             }
             Event::Seen { by, up_to } => self.seen(by, *up_to).await,
             Event::Announcement { from, text, .. } => self.announcement(from, text).await,
+            // A disabled or removed account ends the session at once, as
+            // on every door.
+            Event::TokensRevoked => {
+                if self.service.still_admitted(self.user.as_str()).await {
+                    Ok(())
+                } else {
+                    Err(End::Tell(policy_violation("this account is disabled")))
+                }
+            }
             // Status of someone not watched, and the like.
             _ => Ok(()),
         }
