@@ -6,54 +6,20 @@
 use crate::support;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use rustls::HandshakeKind;
-use rustls::client::Resumption;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
-use simul_testkit::stream_header;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
+use simul_testkit::{RawXmpp, TlsResumption, XmppTransport};
 
 use support::deployment;
 use support::xmpp::xmpp_server;
 
-/// A TLS client trusting `pem`, which keeps the tickets it gets if `resumes`.
-fn client(pem: &[u8], resumes: bool) -> TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    for certificate in CertificateDer::pem_slice_iter(pem) {
-        roots.add(certificate.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"xmpp-client".to_vec()];
-    if !resumes {
-        config.resumption = Resumption::disabled();
-    }
-    TlsConnector::from(Arc::new(config))
-}
-
-/// Connects over direct TLS, opens a stream and reads its features (the
-/// server's ticket comes before them); how the handshake went.
-async fn visit(address: SocketAddr, connector: &TlsConnector) -> HandshakeKind {
-    let tcp = TcpStream::connect(address).await.unwrap();
-    let name = ServerName::try_from("localhost").unwrap();
-    let mut tls = connector.connect(name, tcp).await.unwrap();
-    tls.write_all(stream_header("", "localhost").as_bytes()).await.unwrap();
-    let mut read = Vec::new();
-    while !String::from_utf8_lossy(&read).contains("</stream:features>") {
-        let mut chunk = [0; 4096];
-        let n = tls.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "the server closed: {}", String::from_utf8_lossy(&read));
-        read.extend_from_slice(&chunk[..n]);
-    }
-    tls.get_ref().1.handshake_kind().unwrap()
+/// Connects over direct TLS, resuming if `resumption` says so, and opens a
+/// stream up to its features (the server's tickets come before them):
+/// whether the handshake resumed a session.
+async fn visit(address: SocketAddr, pem: &[u8], resumption: TlsResumption) -> bool {
+    let direct = XmppTransport::DirectTls;
+    let mut raw = RawXmpp::connect_with(address, direct, pem, resumption).await.unwrap();
+    raw.open_stream("localhost").await.unwrap();
+    raw.resumed()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -63,15 +29,13 @@ async fn a_client_resumes_its_tls_session_however_many_connected_since() {
     let (_server, _, direct) = xmpp_server(&data);
     let pem = std::fs::read(data.join("tls-certificate.pem")).unwrap();
 
-    let returning = client(&pem, true);
-    assert_eq!(visit(direct, &returning).await, HandshakeKind::Full);
+    assert!(!visit(direct, &pem, TlsResumption::On).await, "a first visit is a full handshake");
     // rustls' own store of sessions keeps 256, and took two a handshake:
     // these would push the returning client's out.
-    let others = client(&pem, false);
     for _ in 0..200 {
-        assert_eq!(visit(direct, &others).await, HandshakeKind::Full);
+        assert!(!visit(direct, &pem, TlsResumption::Off).await);
     }
-    assert_eq!(visit(direct, &returning).await, HandshakeKind::Resumed);
+    assert!(visit(direct, &pem, TlsResumption::On).await, "the returning client resumes");
     // A ticket is used once; the resumed handshake gave the next one.
-    assert_eq!(visit(direct, &returning).await, HandshakeKind::Resumed);
+    assert!(visit(direct, &pem, TlsResumption::On).await);
 }
