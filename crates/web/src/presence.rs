@@ -353,7 +353,7 @@ fn event_frames(event: &Event) -> Vec<Value> {
         // The browser client reads its contact list when it opens and
         // is the one editing it; the API names no frame for a change.
         Event::ContactsChanged { .. } => return Vec::new(),
-        // The session checks its own token (`run`): nothing to show.
+        // The session checks its own token (`session`): nothing to show.
         Event::TokensRevoked => return Vec::new(),
     };
     vec![frame]
